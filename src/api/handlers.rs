@@ -1,0 +1,661 @@
+//! Route handlers. Each one: extract (auth, path, body), run the service call off the async runtime, shape the
+//! answer. No rule is decided here.
+
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch, etag, source_of};
+use super::views::{List, MaterialVersionView, MaterialView, PersonVersionView, UserView};
+use super::{AppState, blocking};
+use crate::model::{MaterialId, MaterialMeta, PartialDate, Person, PersonId, Role};
+use crate::service::archive::PersonQuery;
+use crate::service::search::SearchParams;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn with_etag(mut resp: Response, version: u32) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+#[derive(Serialize)]
+pub(super) struct Health {
+    status: &'static str,
+    version: &'static str,
+    ocr: bool,
+}
+
+pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        ocr: st.archive.ocr_available(),
+    })
+}
+
+pub(super) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct LoginAnswer {
+    token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    user: UserView,
+}
+
+pub(super) async fn login(
+    State(st): State<AppState>,
+    req: Request,
+) -> ApiResult<Json<LoginAnswer>> {
+    let (parts, body) = req.into_parts();
+    let source = source_of(&parts);
+    let ApiJson(b): ApiJson<LoginBody> =
+        ApiJson::from_request(Request::from_parts(parts, body), &st).await?;
+    if b.username.len() > 128 || b.password.len() > 1024 {
+        return Err(ApiError::Unprocessable(
+            "username or password too long".into(),
+        ));
+    }
+    let archive = st.archive.clone();
+    let (token, user) = blocking(move || archive.login(&b.username, &b.password, &source)).await?;
+    Ok(Json(LoginAnswer {
+        token,
+        token_type: "Bearer",
+        expires_in: st.archive.config().session_ttl.as_secs(),
+        user: user.into(),
+    }))
+}
+
+pub(super) async fn logout(State(st): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
+    let archive = st.archive.clone();
+    blocking(move || archive.logout(&auth.token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub(super) struct Me {
+    username: String,
+    display_name: String,
+    roles: Vec<Role>,
+    department: Option<String>,
+    department_name: Option<String>,
+    person_id: Option<PersonId>,
+    permissions: Permissions,
+}
+
+#[derive(Serialize)]
+pub(super) struct Permissions {
+    read_archive: bool,
+    write_archive: bool,
+    search: bool,
+    download: bool,
+    manage_accounts: bool,
+}
+
+pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
+    use crate::service::access::{Action, can};
+    let p = &auth.principal;
+    let u = &p.user;
+    Json(Me {
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        roles: u.roles.clone(),
+        department_name: u
+            .department
+            .as_deref()
+            .and_then(|d| st.archive.department_name(d)),
+        department: u.department.clone(),
+        person_id: u.person_id,
+        permissions: Permissions {
+            read_archive: can(p, Action::Read).is_ok(),
+            write_archive: can(p, Action::Write).is_ok(),
+            search: can(p, Action::Search).is_ok(),
+            download: can(p, Action::ReadContent).is_ok(),
+            manage_accounts: u.has(Role::It),
+        },
+    })
+}
+
+pub(super) async fn users(
+    State(st): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<List<UserView>>> {
+    if !auth.principal.user.has(Role::It) {
+        return Err(crate::service::Error::Forbidden(
+            "rule accounts.it-only: only the system administrator (role it) lists accounts".into(),
+        )
+        .into());
+    }
+    let archive = st.archive.clone();
+    let users = blocking(move || archive.users()).await?;
+    let items: Vec<UserView> = users.into_iter().map(UserView::from).collect();
+    Ok(Json(List {
+        total: items.len(),
+        items,
+    }))
+}
+
+#[derive(Serialize)]
+struct PersonAnswer {
+    #[serde(flatten)]
+    person: Person,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    findings: Vec<crate::model::Finding>,
+}
+
+pub(super) async fn create_person(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let saved = blocking(move || archive.create_person(&auth.principal, body)).await?;
+    let version = saved.record.version;
+    let location = format!("/api/v1/persons/{}", saved.record.id);
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(PersonAnswer {
+            person: saved.record,
+            findings: saved.findings,
+        }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(with_etag(resp, version))
+}
+
+#[derive(Deserialize)]
+pub(super) struct PersonListQuery {
+    q: Option<String>,
+    name: Option<String>,
+    department: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+pub(super) async fn list_persons(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<PersonListQuery>,
+) -> ApiResult<Json<List<Person>>> {
+    let archive = st.archive.clone();
+    let query = PersonQuery {
+        name: q.name.or(q.q).filter(|s| !s.trim().is_empty()),
+        department: q.department.filter(|s| !s.is_empty()),
+        limit: q.limit.unwrap_or(50),
+        offset: q.offset.unwrap_or(0),
+    };
+    let (items, total) = blocking(move || archive.list_persons(&auth.principal, &query)).await?;
+    Ok(Json(List { items, total }))
+}
+
+pub(super) async fn get_person(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<PersonId>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let person = blocking(move || archive.get_person(&auth.principal, id)).await?;
+    let v = person.version;
+    Ok(with_etag(Json(person).into_response(), v))
+}
+
+fn reason_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-change-reason")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(500).collect())
+}
+
+pub(super) async fn patch_person(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<PersonId>,
+    IfMatch(expected): IfMatch,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let reason = reason_of(&headers);
+    let saved =
+        blocking(move || archive.patch_person(&auth.principal, id, expected, patch, reason))
+            .await?;
+    let v = saved.record.version;
+    Ok(with_etag(
+        Json(PersonAnswer {
+            person: saved.record,
+            findings: saved.findings,
+        })
+        .into_response(),
+        v,
+    ))
+}
+
+pub(super) async fn person_versions(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<PersonId>,
+) -> ApiResult<Json<List<PersonVersionView>>> {
+    let archive = st.archive.clone();
+    let versions = blocking(move || archive.person_versions(&auth.principal, id)).await?;
+    let items: Vec<PersonVersionView> = versions.into_iter().map(Into::into).collect();
+    Ok(Json(List {
+        total: items.len(),
+        items,
+    }))
+}
+
+/// The parts of an upload.
+struct Upload {
+    bytes: Vec<u8>,
+    file_name: Option<String>,
+    meta: Option<MaterialMeta>,
+}
+
+const META_FIELDS: [&str; 9] = [
+    "category",
+    "title",
+    "formed_on",
+    "pages",
+    "tags",
+    "note",
+    "source_unit",
+    "original",
+    "secrecy",
+];
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "{}: the body exceeds the configured limit",
+            e.body_text()
+        )),
+        _ => ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text())),
+    }
+}
+
+/// Reads a multipart upload: part `file` (the bytes) and part `meta` (JSON) — or the meta fields as separate
+/// parts (`category`, `title`, `formed_on`, `pages`, `tags` comma-separated, `note`).
+async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<Upload> {
+    let mut mp = Multipart::from_request(req, st).await.map_err(|e| {
+        ApiError::UnsupportedMediaType(format!(
+            "{}: send multipart/form-data with parts `file` and `meta`",
+            e.body_text()
+        ))
+    })?;
+    let mut bytes: Option<Vec<u8>> = None;
+    let mut file_name = None;
+    let mut meta_json: Option<Value> = None;
+    let mut loose = serde_json::Map::new();
+    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                if bytes.is_some() {
+                    return Err(ApiError::BadRequest("more than one `file` part".into()));
+                }
+                file_name = field.file_name().map(str::to_string);
+                let mut buf = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if buf.len() + chunk.len() > st.body_limit {
+                        return Err(ApiError::TooLarge(format!(
+                            "the file exceeds the limit of {} bytes",
+                            st.body_limit
+                        )));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                bytes = Some(buf);
+            }
+            "meta" => {
+                let text = field.text().await.map_err(multipart_error)?;
+                if text.len() > 64 * 1024 {
+                    return Err(ApiError::TooLarge("the meta part exceeds 64 KiB".into()));
+                }
+                meta_json =
+                    Some(serde_json::from_str(&text).map_err(|e| {
+                        ApiError::BadRequest(format!("part `meta` is not JSON: {e}"))
+                    })?);
+            }
+            n if META_FIELDS.contains(&n) => {
+                let text = field.text().await.map_err(multipart_error)?;
+                if text.len() > 8 * 1024 {
+                    return Err(ApiError::TooLarge(format!("part `{n}` exceeds 8 KiB")));
+                }
+                let value = match n {
+                    "tags" => Value::Array(
+                        text.split([',', '，'])
+                            .map(str::trim)
+                            .filter(|t| !t.is_empty())
+                            .map(|t| Value::String(t.into()))
+                            .collect(),
+                    ),
+                    "pages" | "secrecy" => serde_json::from_str(text.trim()).map_err(|_| {
+                        ApiError::Unprocessable(format!("part `{n}` must be a number"))
+                    })?,
+                    "original" => Value::Bool(matches!(text.trim(), "true" | "1" | "yes" | "是")),
+                    _ => Value::String(text),
+                };
+                loose.insert(n.to_string(), value);
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unexpected part `{}`: send `file` and `meta`",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        }
+    }
+    let bytes = bytes.ok_or_else(|| ApiError::BadRequest("part `file` is missing".into()))?;
+    let meta_value = match (meta_json, loose.is_empty()) {
+        (Some(m), _) => Some(m),
+        (None, false) => Some(Value::Object(loose)),
+        (None, true) if need_meta => {
+            return Err(ApiError::BadRequest(
+                "part `meta` is missing (JSON with category, title, formed_on …)".into(),
+            ));
+        }
+        (None, true) => None,
+    };
+    let meta = match meta_value {
+        Some(v) => Some(serde_json::from_value::<MaterialMeta>(v).map_err(|e| {
+            ApiError::Service(crate::service::Error::invalid("meta", e.to_string()))
+        })?),
+        None => None,
+    };
+    Ok(Upload {
+        bytes,
+        file_name,
+        meta,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct UploadQuery {
+    /// `false` answers at once without waiting for indexing.
+    wait: Option<bool>,
+}
+
+pub(super) async fn upload_material(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(person): ApiPath<PersonId>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    req: Request,
+) -> ApiResult<Response> {
+    // Check the caller may write this dossier before reading a large body.
+    {
+        let archive = st.archive.clone();
+        let p = auth.principal.clone();
+        blocking(move || {
+            crate::service::access::require_on_person(
+                &p,
+                crate::service::access::Action::Write,
+                person,
+            )
+            .and_then(|_| archive.get_person(&p, person).map(|_| ()))
+        })
+        .await?;
+    }
+    let up = read_upload(&st, req, true).await?;
+    let archive = st.archive.clone();
+    let meta = up.meta.unwrap_or_default();
+    let wait = q.wait.unwrap_or(true);
+    let m = blocking(move || {
+        archive.add_material(&auth.principal, person, meta, &up.bytes, up.file_name, wait)
+    })
+    .await?;
+    let v = m.version;
+    let location = format!("/api/v1/materials/{}", m.id);
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(MaterialView::new(m, st.archive.scheme(), None)),
+    )
+        .into_response();
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(with_etag(resp, v))
+}
+
+pub(super) async fn catalogue(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(person): ApiPath<PersonId>,
+) -> ApiResult<Json<List<MaterialView>>> {
+    let archive = st.archive.clone();
+    let entries = blocking(move || archive.catalogue(&auth.principal, person)).await?;
+    let items: Vec<MaterialView> = entries
+        .into_iter()
+        .map(|e| MaterialView::new(e.material, st.archive.scheme(), Some(e.seq)))
+        .collect();
+    Ok(Json(List {
+        total: items.len(),
+        items,
+    }))
+}
+
+pub(super) async fn get_material(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let m = blocking(move || archive.get_material(&auth.principal, id)).await?;
+    let v = m.version;
+    Ok(with_etag(
+        Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(),
+        v,
+    ))
+}
+
+pub(super) async fn patch_material(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+    IfMatch(expected): IfMatch,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let reason = reason_of(&headers);
+    let m = blocking(move || archive.patch_material(&auth.principal, id, expected, patch, reason))
+        .await?;
+    let v = m.version;
+    Ok(with_etag(
+        Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(),
+        v,
+    ))
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266 / 5987).
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+fn content_response(bytes: Vec<u8>, m: &crate::model::Material) -> Response {
+    let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
+    let mut resp = Response::new(Body::from(bytes));
+    let h = resp.headers_mut();
+    let mime = HeaderValue::from_str(&m.mime)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, mime);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&m.content_hash) {
+        h.insert("x-content-blake3", v);
+    }
+    with_etag(resp, m.version)
+}
+
+pub(super) async fn material_content(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let (m, bytes) = blocking(move || archive.material_content(&auth.principal, id)).await?;
+    Ok(content_response(bytes.to_vec(), &m))
+}
+
+pub(super) async fn replace_content(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+    IfMatch(expected): IfMatch,
+    req: Request,
+) -> ApiResult<Response> {
+    if expected.is_none() {
+        return Err(crate::service::Error::PreconditionRequired.into());
+    }
+    let reason = reason_of(req.headers());
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (bytes, file_name) = if is_multipart {
+        let up = read_upload(&st, req, false).await?;
+        (up.bytes, up.file_name)
+    } else {
+        let b = axum::body::Bytes::from_request(req, &st)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(e.body_text()),
+                _ => ApiError::BadRequest(e.body_text()),
+            })?;
+        (b.to_vec(), None)
+    };
+    let archive = st.archive.clone();
+    let m = blocking(move || {
+        archive.replace_content(&auth.principal, id, expected, &bytes, file_name, reason)
+    })
+    .await?;
+    let v = m.version;
+    Ok(with_etag(
+        Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(),
+        v,
+    ))
+}
+
+pub(super) async fn material_versions(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+) -> ApiResult<Json<List<MaterialVersionView>>> {
+    let archive = st.archive.clone();
+    let versions = blocking(move || archive.material_versions(&auth.principal, id)).await?;
+    let items: Vec<MaterialVersionView> = versions
+        .into_iter()
+        .map(|v| MaterialVersionView::new(v, st.archive.scheme()))
+        .collect();
+    Ok(Json(List {
+        total: items.len(),
+        items,
+    }))
+}
+
+pub(super) async fn version_content(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath((id, n)): ApiPath<(MaterialId, u32)>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let (v, bytes) = blocking(move || archive.version_content(&auth.principal, id, n)).await?;
+    Ok(content_response(bytes.to_vec(), &v.material))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    category: Option<String>,
+    department: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub(super) struct SearchAnswer {
+    total: usize,
+    hits: Vec<crate::service::search::SearchHit>,
+    items: Vec<crate::service::search::SearchHit>,
+}
+
+fn date_param(name: &str, v: Option<String>) -> ApiResult<Option<PartialDate>> {
+    match v.filter(|s| !s.trim().is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|e: crate::model::date::InvalidDate| {
+                ApiError::Service(crate::service::Error::invalid(name, e.to_string()))
+            }),
+    }
+}
+
+pub(super) async fn search(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<SearchAnswer>> {
+    let params = SearchParams {
+        q: q.q,
+        category: q.category.filter(|s| !s.is_empty()),
+        department: q.department.filter(|s| !s.is_empty()),
+        from: date_param("from", q.from)?,
+        to: date_param("to", q.to)?,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let archive = st.archive.clone();
+    let page = blocking(move || archive.search(&auth.principal, &params)).await?;
+    Ok(Json(SearchAnswer {
+        total: page.total,
+        items: page.hits.clone(),
+        hits: page.hits,
+    }))
+}

@@ -1,0 +1,96 @@
+//! The HTTP API (DESIGN §5): axum routers, DTOs and the wiring of extractors, limits, request ids and
+//! tracing. Handlers are thin: they parse, call the service on tokio's blocking pool, and shape the answer.
+
+pub mod error;
+pub mod extract;
+mod handlers;
+pub mod views;
+
+use crate::service::Archive;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue};
+use axum::routing::{get, post};
+use error::ApiError;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The archive.
+    pub archive: Archive,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+}
+
+/// Runs a blocking service call on tokio's blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::service::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(e) => Err(ApiError::Task(e.to_string())),
+    }
+}
+
+/// The API router with all layers, for `serve`, `demo` and the tests.
+pub fn router(archive: Archive, body_limit: usize) -> Router {
+    let state = AppState {
+        archive,
+        body_limit,
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    let v1 = Router::new()
+        .route("/health", get(handlers::health))
+        .route("/openapi.json", get(handlers::openapi))
+        .route("/auth/login", post(handlers::login))
+        .route("/auth/logout", post(handlers::logout))
+        .route("/me", get(handlers::me))
+        .route("/users", get(handlers::users))
+        .route(
+            "/persons",
+            post(handlers::create_person).get(handlers::list_persons),
+        )
+        .route(
+            "/persons/{id}",
+            get(handlers::get_person).patch(handlers::patch_person),
+        )
+        .route("/persons/{id}/versions", get(handlers::person_versions))
+        .route(
+            "/persons/{id}/materials",
+            post(handlers::upload_material).get(handlers::catalogue),
+        )
+        .route(
+            "/materials/{id}",
+            get(handlers::get_material).patch(handlers::patch_material),
+        )
+        .route(
+            "/materials/{id}/content",
+            get(handlers::material_content).put(handlers::replace_content),
+        )
+        .route("/materials/{id}/versions", get(handlers::material_versions))
+        .route(
+            "/materials/{id}/versions/{n}/content",
+            get(handlers::version_content),
+        )
+        .route("/search", get(handlers::search));
+    Router::new()
+        .nest("/api/v1", v1)
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+            // The path only: query strings may hold search words, which are personal data.
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,174 @@
+//! The shapes the API answers with (DESIGN §5). Fields may be added, never renamed. Internal fields (blob
+//! addresses) never leave the archive.
+
+use crate::model::{
+    Material, MaterialMeta, MaterialVersion, PersonId, Role, TextStatus, User, UserId, ts_rfc3339,
+};
+use crate::service::archive::PersonVersion;
+use serde::Serialize;
+
+/// A list page.
+#[derive(Serialize)]
+pub struct List<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// How many there are in all.
+    pub total: usize,
+}
+
+/// A material.
+#[derive(Serialize)]
+pub struct MaterialView {
+    /// Id.
+    pub id: crate::model::MaterialId,
+    /// Person.
+    pub person_id: PersonId,
+    /// Catalogue fields.
+    #[serde(flatten)]
+    pub meta: MaterialMeta,
+    /// Category name.
+    pub category_name: Option<String>,
+    /// 序号 within the category (catalogue listings only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u32>,
+    /// Version.
+    pub version: u32,
+    /// Plain BLAKE3 of the bytes.
+    pub content_hash: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type.
+    pub mime: String,
+    /// File name as uploaded.
+    pub file_name: Option<String>,
+    /// Extraction state.
+    pub text_status: TextStatus,
+    /// Why extraction failed.
+    pub text_error: Option<String>,
+    /// Pages found in the file.
+    pub detected_pages: Option<u32>,
+    /// Created.
+    pub created_at: String,
+    /// By.
+    pub created_by: String,
+    /// Last changed.
+    pub updated_at: String,
+    /// By.
+    pub updated_by: String,
+}
+
+impl MaterialView {
+    /// The view of a material.
+    pub fn new(m: Material, scheme: &crate::model::CategoryScheme, seq: Option<u32>) -> Self {
+        MaterialView {
+            id: m.id,
+            person_id: m.person_id,
+            category_name: scheme.resolve(&m.meta.category).map(|c| c.name.clone()),
+            meta: m.meta,
+            seq,
+            version: m.version,
+            content_hash: m.content_hash,
+            size: m.size,
+            mime: m.mime,
+            file_name: m.file_name,
+            text_status: m.text_status,
+            text_error: m.text_error,
+            detected_pages: m.detected_pages,
+            created_at: ts_rfc3339(m.created_at),
+            created_by: m.created_by,
+            updated_at: ts_rfc3339(m.updated_at),
+            updated_by: m.updated_by,
+        }
+    }
+}
+
+/// One version of a material.
+#[derive(Serialize)]
+pub struct MaterialVersionView {
+    /// Version number.
+    pub version: u32,
+    /// Who.
+    pub author: String,
+    /// When.
+    pub at: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// The material as it was.
+    pub material: MaterialView,
+}
+
+impl MaterialVersionView {
+    /// The view of a version.
+    pub fn new(v: MaterialVersion, scheme: &crate::model::CategoryScheme) -> Self {
+        MaterialVersionView {
+            version: v.number,
+            author: v.author,
+            at: ts_rfc3339(v.at),
+            reason: v.reason,
+            material: MaterialView::new(v.material, scheme, None),
+        }
+    }
+}
+
+/// One version of a person record.
+#[derive(Serialize)]
+pub struct PersonVersionView {
+    /// Version number.
+    pub version: u32,
+    /// Who.
+    pub author: String,
+    /// When.
+    pub at: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// The record as it was.
+    pub person: crate::model::Person,
+}
+
+impl From<PersonVersion> for PersonVersionView {
+    fn from(v: PersonVersion) -> Self {
+        PersonVersionView {
+            version: v.number,
+            author: v.author,
+            at: ts_rfc3339(v.at),
+            reason: v.reason,
+            person: v.person,
+        }
+    }
+}
+
+/// An account as shown (never the password hash).
+#[derive(Serialize)]
+pub struct UserView {
+    /// Id.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Department.
+    pub department: Option<String>,
+    /// The holder's own person record.
+    pub person_id: Option<PersonId>,
+    /// Leader level.
+    pub leader_level: Option<u8>,
+    /// Disabled.
+    pub disabled: bool,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            roles: u.roles,
+            department: u.department,
+            person_id: u.person_id,
+            leader_level: u.leader_level,
+            disabled: u.disabled,
+        }
+    }
+}

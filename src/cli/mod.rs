@@ -1,0 +1,431 @@
+//! The command line (DESIGN §6): `demo`, `serve`, `users add`, `reindex`, `verify`, `keys backup|restore`, and
+//! the hidden `extract-worker` the server runs to isolate text extraction. Errors are one line on stderr and a
+//! non-zero exit status.
+
+use crate::crypto::{MasterKey, backup::KeyBackup};
+use crate::extract::Extractor;
+use crate::model::{PersonId, Role};
+use crate::service::{Archive, Config, DataDir, auth::NewUser, demo};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// dangan — an archive store for cadre personnel files.
+#[derive(Parser, Debug)]
+#[command(name = "dangan", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the product on a fresh demo dataset (temporary data directory unless --data is given).
+    Demo(DemoArgs),
+    /// Serve an installation over HTTP.
+    Serve(ServeArgs),
+    /// Manage accounts (offline: the server must be stopped).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Rebuild the search index from the store (offline).
+    Reindex(DataArgs),
+    /// Re-read, decrypt and re-hash every blob; report corrupt or missing ones (offline). Exit 1 if any.
+    Verify(DataArgs),
+    /// Back up or restore the master key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Internal: extract text from stdin in an isolated process.
+    #[command(hide = true)]
+    ExtractWorker {
+        /// Arguments passed by the server.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// Where the data and key are.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Data directory.
+    #[arg(long, env = "DANGAN_DATA")]
+    pub data: PathBuf,
+    /// Master key file (default `<data>/master.key`; production keeps it elsewhere).
+    #[arg(long, env = "DANGAN_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// `demo` options.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Data directory (must be empty or absent; default: a temporary one removed on exit).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Persons per department (8 departments).
+    #[arg(long, default_value_t = 30)]
+    pub persons_per_department: usize,
+}
+
+/// `serve` options.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Data and key.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "DANGAN_LISTEN")]
+    pub listen: SocketAddr,
+    /// Largest request body in MiB (larger gives 413).
+    #[arg(long, default_value_t = 256, env = "DANGAN_BODY_LIMIT_MIB")]
+    pub body_limit_mib: usize,
+}
+
+/// `users` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add an account. The password is read from DANGAN_NEW_PASSWORD or the first line of stdin.
+    Add {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Role (repeat for several): hr, admin, finance, legal, it, secadmin, auditor, head, leader, scanner.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Department code.
+        #[arg(long)]
+        department: Option<String>,
+        /// The holder's own person record.
+        #[arg(long)]
+        person_id: Option<PersonId>,
+    },
+    /// List accounts.
+    List {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// `keys` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Write the master key sealed under a recovery passphrase (DANGAN_RECOVERY_PASSPHRASE or stdin).
+    Backup {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Recover the master key from a backup into a new key file.
+    Restore {
+        /// The backup file.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Key file to write (must not exist).
+        #[arg(long)]
+        key_file: PathBuf,
+    },
+}
+
+/// Runs a command; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::ExtractWorker { args } => Ok(crate::extract::worker_main(&args)),
+        Command::Demo(a) => demo_cmd(a).map(|_| 0),
+        Command::Serve(a) => serve_cmd(a).map(|_| 0),
+        Command::Users(UsersCommand::Add {
+            data,
+            username,
+            roles,
+            display_name,
+            department,
+            person_id,
+        }) => {
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
+                .collect::<Result<Vec<_>>>()?;
+            let password = secret_input("DANGAN_NEW_PASSWORD", "password")?;
+            let archive = open_offline(&data)?;
+            let user = archive.create_user(NewUser {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password,
+                roles,
+                department,
+                person_id,
+                leader_level: None,
+            })?;
+            println!("added user {} ({})", user.username, user.id);
+            Ok(0)
+        }
+        Command::Users(UsersCommand::List { data }) => {
+            let archive = open_offline(&data)?;
+            for u in archive.users()? {
+                let roles: Vec<String> = u
+                    .roles
+                    .iter()
+                    .map(|r| format!("{r:?}").to_lowercase())
+                    .collect();
+                println!("{}\t{}\t{}", u.username, roles.join(","), u.display_name);
+            }
+            Ok(0)
+        }
+        Command::Reindex(data) => {
+            let archive = open_offline(&data)?;
+            let started = std::time::Instant::now();
+            let n = archive.reindex()?;
+            println!(
+                "reindexed {n} materials in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(0)
+        }
+        Command::Verify(data) => {
+            let archive = open_offline(&data)?;
+            let r = archive.verify()?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "ok": r.ok(), "blobs": r.blobs, "bytes": r.bytes, "materials": r.materials,
+                    "corrupt": r.corrupt, "missing": r.missing,
+                }))?
+            );
+            Ok(if r.ok() { 0 } else { 1 })
+        }
+        Command::Keys(KeysCommand::Backup { data, out }) => {
+            let key = load_key(&data.data, data.key_file.as_deref(), false)?;
+            // Check the key opens the store before backing it up.
+            drop(open_offline(&data)?);
+            let pass = secret_input("DANGAN_RECOVERY_PASSPHRASE", "recovery passphrase")?;
+            if pass.chars().count() < 12 {
+                bail!("the recovery passphrase must have at least 12 characters");
+            }
+            let backup = KeyBackup::create(&key, pass.as_bytes())?;
+            crate::crypto::write_private(&out, serde_json::to_string_pretty(&backup)?.as_bytes())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!(
+                "master key backed up to {} (fingerprint {})",
+                out.display(),
+                backup.fingerprint
+            );
+            Ok(0)
+        }
+        Command::Keys(KeysCommand::Restore { input, key_file }) => {
+            let text = std::fs::read_to_string(&input)
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            let backup: KeyBackup =
+                serde_json::from_str(&text).context("not a dangan key backup")?;
+            let pass = secret_input("DANGAN_RECOVERY_PASSPHRASE", "recovery passphrase")?;
+            let key = backup
+                .open(pass.as_bytes())
+                .context("the passphrase does not open this backup")?;
+            let mut hex = zeroize::Zeroizing::new(key.to_hex());
+            hex.push('\n');
+            crate::crypto::write_private(&key_file, hex.as_bytes()).with_context(|| {
+                format!(
+                    "cannot write {} (it must not exist yet)",
+                    key_file.display()
+                )
+            })?;
+            println!(
+                "master key restored to {} (fingerprint {})",
+                key_file.display(),
+                backup.fingerprint
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn secret_input(env: &str, what: &str) -> Result<String> {
+    if let Ok(v) = std::env::var(env) {
+        return Ok(v);
+    }
+    eprint!("{what}: ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let v = line.trim_end_matches(['\r', '\n']).to_string();
+    if v.is_empty() {
+        bail!("no {what} given (set {env} or type it on stdin)");
+    }
+    Ok(v)
+}
+
+/// Loads the master key: from `DANGAN_PASSPHRASE` (Argon2id, salt kept in `<data>/kdf-salt`), or the key file
+/// (created when `create` and absent).
+pub fn load_key(data: &Path, key_file: Option<&Path>, create: bool) -> Result<MasterKey> {
+    if let Ok(pass) = std::env::var("DANGAN_PASSPHRASE") {
+        let salt_path = data.join("kdf-salt");
+        let salt = match std::fs::read(&salt_path) {
+            Ok(s) => s,
+            Err(_) if create => {
+                std::fs::create_dir_all(data)?;
+                let s = crate::crypto::random_bytes::<16>()?.to_vec();
+                crate::crypto::write_private(&salt_path, &s)?;
+                s
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", salt_path.display()));
+            }
+        };
+        return Ok(MasterKey::from_passphrase(pass.as_bytes(), &salt)?);
+    }
+    let path = key_file
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| DataDir(data.to_path_buf()).key_file());
+    if !create && !path.exists() {
+        bail!(
+            "no master key at {} (give --key-file or DANGAN_KEY_FILE, or DANGAN_PASSPHRASE)",
+            path.display()
+        );
+    }
+    let (key, created) = MasterKey::load_or_create(&path)?;
+    if created {
+        tracing::warn!(
+            path = %path.display(),
+            "created a new master key next to the data; production keeps it elsewhere (--key-file) and backs it up first (`dangan keys backup`)"
+        );
+    }
+    Ok(key)
+}
+
+fn extractor() -> Extractor {
+    match std::env::current_exe() {
+        Ok(exe) => {
+            Extractor::with_worker(exe, vec!["extract-worker".into()], Duration::from_secs(60))
+        }
+        Err(_) => Extractor::in_thread(Duration::from_secs(60)),
+    }
+}
+
+fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Archive> {
+    let key = load_key(data, key_file, create)?;
+    Archive::open(data, &key, extractor(), Config::default()).map_err(|e| match e {
+        crate::service::Error::Store(s) => anyhow::anyhow!("{s}"),
+        other => anyhow::anyhow!("{other}"),
+    })
+}
+
+fn open_offline(data: &DataArgs) -> Result<Archive> {
+    if !data.data.join("store").exists() {
+        bail!("no dangan store in {}", data.data.display());
+    }
+    open_archive(&data.data, data.key_file.as_deref(), false)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let app = crate::api::router(archive, body_limit);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}
+
+fn serve_cmd(a: ServeArgs) -> Result<()> {
+    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), true)?;
+    println!(
+        "dangan serving {} on http://{}",
+        a.data.data.display(),
+        a.listen
+    );
+    runtime()?.block_on(serve_router(
+        archive,
+        a.listen,
+        a.body_limit_mib * 1024 * 1024,
+    ))
+}
+
+fn demo_cmd(a: DemoArgs) -> Result<()> {
+    let _tmp;
+    let data = match a.data {
+        Some(d) => {
+            if d.join("store").exists() {
+                bail!(
+                    "{} already holds a store; the demo needs a fresh directory",
+                    d.display()
+                );
+            }
+            d
+        }
+        None => {
+            let t = tempfile::Builder::new().prefix("dangan-demo-").tempdir()?;
+            let p = t.path().to_path_buf();
+            _tmp = t;
+            p
+        }
+    };
+    let archive = open_archive(&data, None, true)?;
+    let started = std::time::Instant::now();
+    eprintln!("loading the demo dataset into {} …", data.display());
+    let summary = demo::load(
+        &archive,
+        demo::DemoOptions {
+            persons_per_department: a.persons_per_department.max(1),
+        },
+    )?;
+    archive.wait_queue_empty(Duration::from_secs(600))?;
+    eprintln!(
+        "loaded {} persons and {} materials in {:.1} s ({} searchable)",
+        summary.persons,
+        summary.materials,
+        started.elapsed().as_secs_f64(),
+        archive.indexed_count()
+    );
+    println!("dangan demo: http://{}/api/v1/health", a.listen);
+    println!("demo accounts (password for all: {}):", demo::DEMO_PASSWORD);
+    for acc in &summary.accounts {
+        println!("  {:<16} {}", acc.username, acc.description);
+    }
+    println!(
+        "try: curl -s http://{}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"hr\",\"password\":\"{}\"}}'",
+        a.listen,
+        demo::DEMO_PASSWORD
+    );
+    std::io::stdout().flush().ok();
+    runtime()?.block_on(serve_router(archive, a.listen, 256 * 1024 * 1024))
+}

@@ -1,0 +1,265 @@
+//! Text out of uploaded files, so that materials can be searched.
+//!
+//! This module stands alone (it knows no other layer of the crate). It answers three questions about a file's
+//! bytes: what it is ([`sniff_mime`], judged by content, never trusted from the client), whether it carries text
+//! we can take out ([`has_text`]), and what that text is ([`Extractor::extract`]). PDFs go through pdf-extract,
+//! DOCX through zip + quick-xml, plain text and Markdown are decoded (UTF-8, or UTF-16 with a byte order mark);
+//! images carry no text until OCR arrives. All text leaves through one normaliser (control characters removed,
+//! blank lines collapsed, stray whitespace between CJK glyphs of PDFs removed, a cap on length).
+//!
+//! Parsers of hostile files can panic, loop or blow the stack, so the server never parses in its own threads:
+//! [`Extractor::with_worker`] runs each extraction in a child process (the binary's hidden `extract-worker`
+//! subcommand, see [`worker_main`]) that is killed after a timeout. [`Extractor::in_thread`] is the lighter
+//! variant for tests and tools: a separate thread with `catch_unwind`, abandoned on timeout. Neither logs, nor
+//! puts into an error message, anything of a document's content.
+
+mod docx;
+mod normalize;
+mod pdf;
+mod sniff;
+mod text;
+mod worker;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+pub use sniff::sniff_mime;
+pub use worker::worker_main;
+
+/// MIME type of PDF documents.
+pub const MIME_PDF: &str = "application/pdf";
+/// MIME type of Word (Office Open XML) documents.
+pub const MIME_DOCX: &str =
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+/// MIME type given to bytes we cannot identify.
+pub const MIME_UNKNOWN: &str = "application/octet-stream";
+
+/// Default cap on the number of characters kept from one file (about 2–4 MB of UTF-8): far above any real
+/// personnel document, low enough that one hostile file cannot bloat the store or the index.
+pub const DEFAULT_MAX_CHARS: usize = 1_000_000;
+
+/// Stack size of the threads that parse documents. Parsers recurse over nested PDF objects; a generous stack
+/// turns most hostile nesting into a clean error instead of a stack overflow (which aborts the whole process).
+const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// Results of this layer.
+pub type Result<T, E = ExtractError> = std::result::Result<T, E>;
+
+/// Text taken out of a file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extracted {
+    /// The normalised text (may be empty, e.g. a scanned PDF without a text layer).
+    pub text: String,
+    /// Number of pages, when the format has pages (PDF); `None` otherwise.
+    pub pages: Option<u32>,
+}
+
+/// Why no text could be taken out of a file. Messages describe the file's structure, never its content.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    /// The file is damaged, encrypted, or not what its MIME type claims.
+    #[error("unreadable file: {0}")]
+    Unreadable(String),
+    /// Extraction did not finish within the allowed time; the worker was killed (process) or abandoned (thread).
+    #[error("text extraction timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    /// Part of the file expands beyond a safety limit (the zip-bomb guard): `what` names the part and the
+    /// measure, `limit` is the largest value accepted (bytes, or a compression ratio).
+    #[error("{what} exceeds the limit of {limit}")]
+    TooLarge {
+        /// The part of the file and the measure that went over the limit.
+        what: String,
+        /// The largest accepted value.
+        limit: u64,
+    },
+    /// The parser panicked on this file (a malformed or hostile file); the panic message is dropped because it
+    /// may quote the document.
+    #[error("text extraction crashed on this file")]
+    Panicked,
+    /// The worker (child process or thread) could not be started, died (e.g. killed by a signal, which includes
+    /// a stack overflow on a hostile file), or answered something that is not a result.
+    #[error("extraction worker failed: {0}")]
+    Worker(String),
+}
+
+/// The essence of a MIME type: lower case, without parameters (`text/plain; charset=utf-8` → `text/plain`).
+fn essence(mime: &str) -> String {
+    mime.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a MIME type is one we take text from (PDF, DOCX, `text/*`). Images return false (OCR comes later).
+pub fn has_text(mime: &str) -> bool {
+    let essence = essence(mime);
+    essence == MIME_PDF || essence == MIME_DOCX || essence.starts_with("text/")
+}
+
+/// Extract text in the current thread, with no isolation: a hostile PDF may panic or loop here, so the server
+/// goes through [`Extractor`] instead. `Ok(None)` when the type carries no text (images, unknown types).
+///
+/// Text is normalised: NUL and control characters other than `\n` and `\t` removed, line ends unified, runs
+/// of blank lines collapsed to one, whitespace between CJK glyphs of PDFs removed; capped at `max_chars`.
+pub fn extract_in_process(mime: &str, bytes: &[u8], max_chars: usize) -> Result<Option<Extracted>> {
+    let essence = essence(mime);
+    let extracted = match essence.as_str() {
+        MIME_PDF => {
+            let (raw, pages) = pdf::extract(bytes)?;
+            Extracted {
+                text: normalize::normalize(&raw, normalize::Cjk::Join, max_chars),
+                pages: Some(pages),
+            }
+        }
+        MIME_DOCX => Extracted {
+            text: normalize::normalize(
+                &docx::extract(bytes, max_chars)?,
+                normalize::Cjk::Keep,
+                max_chars,
+            ),
+            pages: None,
+        },
+        #[cfg(test)]
+        "test/sleep" => {
+            // Test hook: a parser that never finishes in time.
+            thread::sleep(Duration::from_secs(5));
+            return Ok(None);
+        }
+        #[cfg(test)]
+        "test/panic" => panic!("test hook: parser panicked"),
+        text_type if text_type.starts_with("text/") => Extracted {
+            text: normalize::normalize(&text::decode(bytes), normalize::Cjk::Keep, max_chars),
+            pages: None,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(extracted))
+}
+
+/// Whether [`Extractor::extract`] should start a worker for this type at all.
+fn worth_a_worker(mime: &str) -> bool {
+    has_text(mime) || (cfg!(test) && essence(mime).starts_with("test/"))
+}
+
+/// Where an [`Extractor`] runs the parsers.
+#[derive(Clone, Debug)]
+enum Isolation {
+    /// A child process: `program args… <mime> <max_chars>`, the file on stdin, a JSON answer on stdout.
+    Process { program: PathBuf, args: Vec<String> },
+    /// A separate thread in this process, abandoned on timeout.
+    Thread,
+}
+
+/// The isolated extractor used by the server.
+#[derive(Clone, Debug)]
+pub struct Extractor {
+    isolation: Isolation,
+    timeout: Duration,
+    max_chars: usize,
+}
+
+impl Extractor {
+    /// Runs extraction in a child process: `<program> <args…> <mime> <max_chars>` reading the file bytes on stdin
+    /// and writing a JSON result on stdout (see [`worker_main`]); killed after the timeout. The real server uses
+    /// `program = std::env::current_exe()`, `args = ["extract-worker"]`.
+    pub fn with_worker(program: PathBuf, args: Vec<String>, timeout: Duration) -> Self {
+        Extractor {
+            isolation: Isolation::Process { program, args },
+            timeout,
+            max_chars: DEFAULT_MAX_CHARS,
+        }
+    }
+
+    /// No child process: runs extraction on a separate thread under `catch_unwind`; on timeout the thread is
+    /// abandoned (detached, it keeps its CPU until it ends) and `Timeout` returned. For unit tests and tools
+    /// without a worker binary: a stack overflow or an endless loop still hurts the whole process.
+    pub fn in_thread(timeout: Duration) -> Self {
+        Extractor {
+            isolation: Isolation::Thread,
+            timeout,
+            max_chars: DEFAULT_MAX_CHARS,
+        }
+    }
+
+    /// The same extractor keeping at most `max_chars` characters of text per file.
+    pub fn with_max_chars(mut self, max_chars: usize) -> Self {
+        self.max_chars = max_chars;
+        self
+    }
+
+    /// How long one extraction may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The cap on characters kept per file.
+    pub fn max_chars(&self) -> usize {
+        self.max_chars
+    }
+
+    /// Extracts the text of a file of the given (sniffed) MIME type. Blocking: callers put it on
+    /// `spawn_blocking`. Never panics and never takes longer than the timeout plus a few milliseconds.
+    /// `Ok(None)` for types without text, without starting any worker.
+    pub fn extract(&self, mime: &str, bytes: &[u8]) -> Result<Option<Extracted>> {
+        if !worth_a_worker(mime) {
+            return Ok(None);
+        }
+        match &self.isolation {
+            Isolation::Process { program, args } => {
+                worker::run(program, args, mime, bytes, self.max_chars, self.timeout)
+            }
+            Isolation::Thread => self.extract_in_thread(mime, bytes),
+        }
+    }
+
+    fn extract_in_thread(&self, mime: &str, bytes: &[u8]) -> Result<Option<Extracted>> {
+        let (answer_tx, answer_rx) = mpsc::sync_channel(1);
+        let kind = essence(mime);
+        let mime = mime.to_owned();
+        // The thread may outlive this call (timeout), so it owns its copy of the file.
+        let bytes = bytes.to_vec();
+        let max_chars = self.max_chars;
+        thread::Builder::new()
+            .name("dangan-extract".to_owned())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn(move || {
+                let outcome = catch_panic(|| extract_in_process(&mime, &bytes, max_chars));
+                // The receiver is gone when the caller gave up (timeout): nothing left to do.
+                let _ = answer_tx.send(outcome);
+            })
+            .map_err(|e| ExtractError::Worker(format!("cannot start an extraction thread: {e}")))?;
+        match answer_rx.recv_timeout(self.timeout) {
+            Ok(outcome) => outcome,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                tracing::warn!(mime = %kind, timeout = ?self.timeout, "text extraction timed out; thread abandoned");
+                Err(ExtractError::Timeout(self.timeout))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(ExtractError::Worker(
+                "the extraction thread ended without an answer".to_owned(),
+            )),
+        }
+    }
+}
+
+/// Shortens a parser's error message: they describe structure, but are not ours to let grow without bound.
+fn brief(mut message: String) -> String {
+    const MAX: usize = 200;
+    if let Some((cut, _)) = message.char_indices().nth(MAX) {
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
+/// Runs a parser, turning a panic into [`ExtractError::Panicked`] (the panic message is not kept).
+fn catch_panic(parse: impl FnOnce() -> Result<Option<Extracted>>) -> Result<Option<Extracted>> {
+    // The closure's captures are dropped with the panic, nothing observes them half-updated.
+    panic::catch_unwind(AssertUnwindSafe(parse)).unwrap_or(Err(ExtractError::Panicked))
+}
+
+#[cfg(test)]
+mod tests;

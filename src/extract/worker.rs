@@ -1,0 +1,377 @@
+//! The extraction worker process and the parent's side of it.
+//!
+//! Protocol (parent and worker are the same binary, so it has no version): the parent starts
+//! `<program> <args…> <mime> <max_chars>`, writes the file's bytes to the worker's stdin and closes it. The
+//! worker answers with one JSON object on one line of stdout; the parent reads the **last non-empty line**,
+//! so stray output of a library before it does no harm. The answers:
+//!
+//! ```text
+//! {"status":"text","text":"…","pages":3}      text found ("pages" may be null or left out)
+//! {"status":"no_text"}                        the type carries no text
+//! {"status":"unreadable","message":"…"}       ExtractError::Unreadable
+//! {"status":"too_large","what":"…","limit":N} ExtractError::TooLarge
+//! {"status":"panicked"}                       ExtractError::Panicked
+//! {"status":"failed","message":"…"}           the worker itself failed (ExtractError::Worker)
+//! ```
+//!
+//! The parent kills the worker at the timeout, reaps it on every path (no zombies), caps what it reads from
+//! stdout, and discards the worker's stderr unread.
+
+use std::io::{self, Read, Write};
+use std::panic;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{DEFAULT_MAX_CHARS, ExtractError, Extracted, PARSER_STACK_BYTES, Result};
+
+/// The subcommand name under which the binary runs [`worker_main`].
+const SUBCOMMAND: &str = "extract-worker";
+/// How often the parent looks whether the worker has exited once its answer is in.
+const EXIT_POLL: Duration = Duration::from_millis(1);
+/// How long the parent waits for the answer between two looks at the worker's state.
+const ANSWER_POLL: Duration = Duration::from_millis(10);
+
+/// The worker's answer, one JSON object on one line.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum Answer {
+    Text {
+        text: String,
+        #[serde(default)]
+        pages: Option<u32>,
+    },
+    NoText,
+    Unreadable {
+        message: String,
+    },
+    TooLarge {
+        what: String,
+        limit: u64,
+    },
+    Panicked,
+    Failed {
+        message: String,
+    },
+}
+
+impl From<Result<Option<Extracted>>> for Answer {
+    fn from(outcome: Result<Option<Extracted>>) -> Self {
+        match outcome {
+            Ok(Some(Extracted { text, pages })) => Answer::Text { text, pages },
+            Ok(None) => Answer::NoText,
+            Err(ExtractError::Unreadable(message)) => Answer::Unreadable { message },
+            Err(ExtractError::TooLarge { what, limit }) => Answer::TooLarge { what, limit },
+            Err(ExtractError::Panicked) => Answer::Panicked,
+            Err(other @ (ExtractError::Timeout(_) | ExtractError::Worker(_))) => Answer::Failed {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl Answer {
+    fn into_outcome(self, max_chars: usize) -> Result<Option<Extracted>> {
+        match self {
+            Answer::Text { mut text, pages } => {
+                // The worker already capped the text; the parent does not rely on it.
+                if let Some((cut, _)) = text.char_indices().nth(max_chars) {
+                    text.truncate(cut);
+                }
+                Ok(Some(Extracted { text, pages }))
+            }
+            Answer::NoText => Ok(None),
+            Answer::Unreadable { message } => Err(ExtractError::Unreadable(message)),
+            Answer::TooLarge { what, limit } => Err(ExtractError::TooLarge { what, limit }),
+            Answer::Panicked => Err(ExtractError::Panicked),
+            Answer::Failed { message } => Err(ExtractError::Worker(message)),
+        }
+    }
+}
+
+/// Entry point of the worker process: the binary's hidden `extract-worker` subcommand calls it and exits with
+/// the code it returns.
+///
+/// `args` are the arguments after the subcommand: `<mime> [<max_chars>]` (`max_chars` defaults to
+/// [`DEFAULT_MAX_CHARS`]). Passing the whole command line also works: everything up to and including an
+/// `extract-worker` argument is skipped. The file's bytes are read from stdin; the answer (see the module
+/// documentation) goes to stdout as one JSON line. A panic hook is installed that reports only where the
+/// parser panicked, never the panic message (it may quote the document).
+///
+/// Exit codes: 0 when an answer was written (including answers that report an error), 1 when stdin could not
+/// be read or stdout not written, 2 for a usage error. The binary must not write anything else to stdout
+/// after this returns, and should not send logs to stdout (parsers log through `log`/`tracing` with
+/// fragments of the document); the answer is the last line, so earlier stray output is tolerated.
+pub fn worker_main(args: &[String]) -> i32 {
+    panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("extract-worker: the parser panicked at {place}");
+    }));
+    let args = match args.iter().position(|a| a == SUBCOMMAND) {
+        Some(at) => &args[at + 1..],
+        None => args,
+    };
+    let (mime, max_chars) = match args {
+        [mime] => (mime.clone(), DEFAULT_MAX_CHARS),
+        [mime, max_chars] => match max_chars.parse::<usize>() {
+            Ok(max_chars) => (mime.clone(), max_chars),
+            Err(_) => return usage(),
+        },
+        _ => return usage(),
+    };
+
+    let mut bytes = Vec::new();
+    let (answer, code) = match io::stdin().lock().read_to_end(&mut bytes) {
+        Ok(_) => (Answer::from(parse_on_big_stack(mime, bytes, max_chars)), 0),
+        Err(e) => {
+            let message = format!("the worker could not read its input: {e}");
+            (Answer::Failed { message }, 1)
+        }
+    };
+    match write_answer(&answer) {
+        Ok(()) => code,
+        Err(_) => 1,
+    }
+}
+
+fn usage() -> i32 {
+    eprintln!(
+        "usage: {SUBCOMMAND} <mime> [<max_chars>]  (file bytes on stdin, JSON answer on stdout)"
+    );
+    2
+}
+
+/// Runs the parser under `catch_unwind` on a thread with a large stack (the main thread's is too small for
+/// hostile nesting).
+fn parse_on_big_stack(mime: String, bytes: Vec<u8>, max_chars: usize) -> Result<Option<Extracted>> {
+    let parse = move || super::catch_panic(|| super::extract_in_process(&mime, &bytes, max_chars));
+    match thread::Builder::new()
+        .name("extract-worker".to_owned())
+        .stack_size(PARSER_STACK_BYTES)
+        .spawn(parse)
+    {
+        Ok(handle) => handle.join().unwrap_or(Err(ExtractError::Panicked)),
+        Err(e) => Err(ExtractError::Worker(format!(
+            "cannot start the parser thread: {e}"
+        ))),
+    }
+}
+
+fn write_answer(answer: &Answer) -> io::Result<()> {
+    let mut line = serde_json::to_vec(answer).map_err(io::Error::other)?;
+    line.push(b'\n');
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(&line)?;
+    stdout.flush()
+}
+
+/// A started worker that is killed and reaped when dropped, whatever path the parent leaves by.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Why reading the worker's stdout stopped.
+enum Output {
+    /// The whole output (the worker closed stdout).
+    Complete(Vec<u8>),
+    /// More than the allowed number of bytes.
+    TooLong,
+    /// A read error.
+    Failed(io::Error),
+}
+
+/// Runs one extraction in a worker process (the parent's side of the protocol).
+pub(super) fn run(
+    program: &Path,
+    args: &[String],
+    mime: &str,
+    bytes: &[u8],
+    max_chars: usize,
+    timeout: Duration,
+) -> Result<Option<Extracted>> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let child = Command::new(program)
+        .args(args)
+        .arg(mime)
+        .arg(max_chars.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        // Unread, so the worker can never block on a full stderr pipe, and nothing of it reaches our logs.
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| ExtractError::Worker(format!("cannot start {}: {e}", program.display())))?;
+    let mut child = Reaped(child);
+
+    // Feeding stdin and draining stdout happen on their own threads, so neither pipe can fill up and block
+    // both sides. The threads are detached: if a grandchild keeps a pipe open after the worker is killed, they
+    // end when it closes, and the parent does not wait for them.
+    let stdin = child.0.stdin.take();
+    let input = bytes.to_vec();
+    spawn_detached("extract-feed", move || {
+        if let Some(mut stdin) = stdin {
+            // A worker that exits early (or is killed) breaks the pipe; its answer or its death says why.
+            let _ = stdin.write_all(&input);
+        }
+    })?;
+    let stdout = child.0.stdout.take();
+    let max_output = max_chars.saturating_mul(6).saturating_add(64 * 1024);
+    let (output_tx, output_rx) = mpsc::sync_channel(1);
+    spawn_detached("extract-drain", move || {
+        let _ = output_tx.send(drain(stdout, max_output));
+    })?;
+
+    let mut output: Option<Vec<u8>> = None;
+    let mut status: Option<ExitStatus> = None;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            tracing::warn!(?timeout, "extraction worker timed out; killed");
+            drop(child); // kills and reaps
+            return Err(ExtractError::Timeout(timeout));
+        }
+        let left = deadline - now;
+        if output.is_none() {
+            match output_rx.recv_timeout(left.min(ANSWER_POLL)) {
+                Ok(Output::Complete(bytes)) => output = Some(bytes),
+                Ok(Output::TooLong) => {
+                    return Err(ExtractError::Worker(format!(
+                        "the worker's answer exceeds {max_output} bytes"
+                    )));
+                }
+                Ok(Output::Failed(e)) => {
+                    return Err(ExtractError::Worker(format!(
+                        "cannot read the worker's answer: {e}"
+                    )));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(ExtractError::Worker(
+                        "the answer reader vanished".to_owned(),
+                    ));
+                }
+            }
+        } else {
+            thread::sleep(left.min(EXIT_POLL));
+        }
+        if status.is_none() {
+            status = child
+                .0
+                .try_wait()
+                .map_err(|e| ExtractError::Worker(format!("cannot watch the worker: {e}")))?;
+        }
+        if let (Some(output), Some(status)) = (&output, status) {
+            tracing::debug!(elapsed = ?started.elapsed(), %status, "extraction worker finished");
+            return parse_answer(output, status)?.into_outcome(max_chars);
+        }
+    }
+}
+
+fn spawn_detached(name: &str, work: impl FnOnce() + Send + 'static) -> Result<()> {
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(work)
+        .map(drop)
+        .map_err(|e| {
+            ExtractError::Worker(format!("cannot start a thread for the worker's pipes: {e}"))
+        })
+}
+
+/// Reads a pipe to its end, refusing more than `limit` bytes.
+fn drain(pipe: Option<impl Read>, limit: usize) -> Output {
+    let Some(pipe) = pipe else {
+        return Output::Failed(io::Error::other("no pipe"));
+    };
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    match pipe.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+        Ok(_) if bytes.len() as u64 > limit => Output::TooLong,
+        Ok(_) => Output::Complete(bytes),
+        Err(e) => Output::Failed(e),
+    }
+}
+
+/// The answer on the last non-empty line of the worker's stdout.
+fn parse_answer(output: &[u8], status: ExitStatus) -> Result<Answer> {
+    let last_line = output
+        .split(|&b| b == b'\n')
+        .rev()
+        .find(|line| !line.trim_ascii().is_empty());
+    match last_line {
+        Some(line) => serde_json::from_slice(line.trim_ascii()).map_err(|e| {
+            ExtractError::Worker(format!(
+                "the worker ({status}) answered something that is not a result: {e}"
+            ))
+        }),
+        None => Err(ExtractError::Worker(format!(
+            "the worker ended without an answer ({status})"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_round_trip_through_json() {
+        let outcomes = [
+            Ok(Some(Extracted {
+                text: "干部\t\"档案\"\n".to_owned(),
+                pages: Some(3),
+            })),
+            Ok(None),
+            Err(ExtractError::Unreadable("bad xref".to_owned())),
+            Err(ExtractError::TooLarge {
+                what: "ratio".to_owned(),
+                limit: 200,
+            }),
+            Err(ExtractError::Panicked),
+        ];
+        for outcome in outcomes {
+            let line = serde_json::to_string(&Answer::from(outcome.clone())).unwrap();
+            assert!(!line.contains('\n'), "one line: {line}");
+            let back: Answer = serde_json::from_str(&line).unwrap();
+            assert_eq!(back.into_outcome(100), outcome);
+        }
+    }
+
+    #[test]
+    fn reads_the_last_non_empty_line() {
+        let status = std::process::Command::new("true").status().unwrap();
+        let output = b"noise from a library\n{\"status\":\"text\",\"text\":\"\xe4\xbd\xa0\xe5\xa5\xbd\"}\n\n";
+        let answer = parse_answer(output, status)
+            .unwrap()
+            .into_outcome(10)
+            .unwrap();
+        assert_eq!(
+            answer,
+            Some(Extracted {
+                text: "你好".to_owned(),
+                pages: None
+            })
+        );
+        assert!(matches!(
+            parse_answer(b"{\"status\":\"text\"}\nnoise", status),
+            Err(ExtractError::Worker(_))
+        ));
+        assert!(matches!(
+            parse_answer(b"\n \n", status),
+            Err(ExtractError::Worker(_))
+        ));
+    }
+}

@@ -1,0 +1,33 @@
+//! # dangan — an archive store for cadre personnel files (干部人事档案)
+//!
+//! Documents are stored content-addressed (keyed BLAKE3) and encrypted (XChaCha20-Poly1305) in sled, indexed
+//! by Tantivy for Chinese full-text search, and described by a metadata layer of persons, materials and their
+//! immutable versions. The same library serves the HTTP API (axum), the CLI and the demo.
+//!
+//! ## Layers and the dependency rule
+//!
+//! ```text
+//!   cli ──► api ──► service ──► store ──► crypto ──► model
+//!                      │   └──► index ─────────────► model
+//!                      └──────► extract (stands alone)
+//! ```
+//!
+//! * [`model`] — pure domain types and rules: identifiers, dates of partial precision, the category scheme,
+//!   ID-number validation, persons, materials, users. No I/O.
+//! * [`crypto`] — keys (master key, derived keys, per-blob data keys), sealing and opening, keyed addresses.
+//! * [`store`] — the only module that knows sled: a narrow key-value trait with a sled and an in-memory adapter,
+//!   encrypted records and the chunked blob store.
+//! * [`index`] — the only module that knows Tantivy: schema, the Chinese analyzer, permission-filtered queries.
+//! * [`extract`] — text out of PDF, DOCX and text files, isolated so that hostile files cannot hurt the server.
+//! * [`service`] — the use cases; the only gate for authorization. No sled, Tantivy or axum type crosses its API.
+//! * [`api`] — axum routers, extractors, DTOs and the single error → HTTP mapping.
+//! * [`cli`] — `serve`, `demo`, `users`, `reindex`, `verify`, `keys`.
+
+pub mod api;
+pub mod cli;
+pub mod crypto;
+pub mod extract;
+pub mod index;
+pub mod model;
+pub mod service;
+pub mod store;

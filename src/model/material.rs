@@ -1,0 +1,140 @@
+//! Materials (材料): catalogue entries of a dossier, each with the bytes of a file kept in the blob store.
+//! Every change of bytes or metadata produces a new immutable [`MaterialVersion`]; versions count from 1.
+
+use super::date::PartialDate;
+use super::ids::{MaterialId, PersonId};
+use serde::{Deserialize, Serialize};
+
+/// Where text extraction of the current bytes stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextStatus {
+    /// Queued for extraction and indexing.
+    #[default]
+    Pending,
+    /// Text extracted and indexed.
+    Done,
+    /// The file could not be read; it is stored and found by its catalogue fields.
+    Failed,
+    /// The type carries no text (scans before OCR); found by its catalogue fields.
+    None,
+}
+
+/// The catalogue fields a client supplies with an upload (part `meta`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialMeta {
+    /// Category code (`"9-1"`).
+    pub category: String,
+    /// 材料名称.
+    pub title: String,
+    /// 材料形成时间, `2019`, `2019-07` or `2019-07-01`.
+    #[serde(default)]
+    pub formed_on: Option<PartialDate>,
+    /// 页数.
+    #[serde(default)]
+    pub pages: Option<u32>,
+    /// Tags such as `contract`, `salary`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// 备注.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// 来处: the unit the material came from.
+    #[serde(default)]
+    pub source_unit: Option<String>,
+    /// Whether this is the original (原件) rather than a copy.
+    #[serde(default)]
+    pub original: Option<bool>,
+    /// Secrecy level: 0 public inside the organisation, 1 internal, 2 secret, 3 confidential.
+    #[serde(default)]
+    pub secrecy: Option<u8>,
+}
+
+/// A material as stored: catalogue fields plus what the archive knows of its current bytes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Material {
+    /// Id.
+    pub id: MaterialId,
+    /// The person whose dossier holds it.
+    pub person_id: PersonId,
+    /// Catalogue fields.
+    #[serde(flatten)]
+    pub meta: MaterialMeta,
+    /// Current version number, from 1.
+    pub version: u32,
+    /// Plain BLAKE3 of the bytes (hex), for clients and transfer manifests.
+    pub content_hash: String,
+    /// Keyed address of the bytes in the blob store (hex); never leaves the archive.
+    pub address: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type detected from the content.
+    pub mime: String,
+    /// The uploaded file's name, if given.
+    pub file_name: Option<String>,
+    /// Text extraction state.
+    pub text_status: TextStatus,
+    /// Why extraction failed, when it did.
+    pub text_error: Option<String>,
+    /// Page count found in the file (PDF pages), when known.
+    pub detected_pages: Option<u32>,
+    /// Created (Unix seconds) and by whom (username).
+    pub created_at: i64,
+    /// Who created it.
+    pub created_by: String,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+    /// Who made the last change.
+    pub updated_by: String,
+}
+
+/// One immutable version of a material: the whole record as it was, with who changed it and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MaterialVersion {
+    /// Version number, from 1.
+    pub number: u32,
+    /// The material as it was at this version.
+    pub material: Material,
+    /// Who made it.
+    pub author: String,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// Why (free text, or the request that caused it).
+    pub reason: Option<String>,
+}
+
+impl MaterialMeta {
+    /// Trims and bounds the free-text fields; returns a reason when a field is unusable.
+    pub fn normalise(&mut self) -> Result<(), String> {
+        self.title = self.title.trim().to_string();
+        let title_len = self.title.chars().count();
+        if title_len == 0 || title_len > 200 {
+            return Err("title (材料名称) must be 1–200 characters".into());
+        }
+        if self.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err("note (备注) must be at most 2000 characters".into());
+        }
+        if self.pages.is_some_and(|p| p > 100_000) {
+            return Err("pages (页数) is implausibly large".into());
+        }
+        if self.secrecy.is_some_and(|s| s > 3) {
+            return Err("secrecy must be 0–3".into());
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for t in &self.tags {
+            let t = t.trim().to_lowercase();
+            if t.is_empty() || t.chars().count() > 40 {
+                return Err("each tag must be 1–40 characters".into());
+            }
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        if tags.len() > 20 {
+            return Err("at most 20 tags".into());
+        }
+        self.tags = tags;
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! Pure domain types and rules: identifiers, dates of partial precision, the category scheme (kept as data),
+//! ID-number validation (GB 11643), persons with their typed record lists, materials and user accounts.
+//! Nothing here does I/O; everything here can be tested in isolation.
+
+pub mod category;
+pub mod date;
+pub mod idnumber;
+pub mod ids;
+pub mod material;
+pub mod person;
+pub mod user;
+
+pub use category::{Category, CategoryScheme};
+pub use date::PartialDate;
+pub use ids::{MaterialId, PersonId, UserId};
+pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
+pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
+pub use user::{Role, User};
+
+/// A finding of validation: which field is wrong and why. Errors block a write; warnings travel with it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Finding {
+    /// The field (JSON path such as `id_number` or `appointments[2].from`).
+    pub field: String,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// Human-readable reason, in the language of the archive (Chinese) with the evidence.
+    pub message: String,
+}
+
+/// How serious a [`Finding`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Blocks the write.
+    Error,
+    /// Travels with the write for reviewers to weigh.
+    Warning,
+}
+
+impl Finding {
+    /// A blocking finding.
+    pub fn error(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            field: field.into(),
+            severity: Severity::Error,
+            message: message.into(),
+        }
+    }
+    /// A non-blocking finding.
+    pub fn warning(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            field: field.into(),
+            severity: Severity::Warning,
+            message: message.into(),
+        }
+    }
+}
+
+/// Today's date in UTC (the archive's dates carry no time zone).
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// Seconds since the Unix epoch, for record timestamps.
+pub fn now_ts() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Formats a Unix timestamp as RFC 3339 (UTC).
+pub fn ts_rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,485 @@
+//! Persons (干部): the cadre a dossier belongs to, with the basic fields of DOMAIN §1 and the typed, dated record
+//! lists of DESIGN §5 (appointments, education, training, assessments, rewards, punishments, salary, contracts,
+//! family). A person record is versioned as a whole; every change produces a new immutable version.
+
+use super::date::PartialDate;
+use super::idnumber::IdNumber;
+use super::ids::{MaterialId, PersonId};
+use super::{Finding, today};
+use serde::{Deserialize, Serialize};
+
+/// Gender as recorded (and as the ID number's sequence parity says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gender {
+    /// 男
+    Male,
+    /// 女
+    Female,
+}
+
+impl<'de> Deserialize<'de> for Gender {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        match s.trim() {
+            "male" | "男" | "m" | "M" => Ok(Gender::Male),
+            "female" | "女" | "f" | "F" => Ok(Gender::Female),
+            other => Err(serde::de::Error::custom(format!(
+                "gender must be \"male\" or \"female\", not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Employment status (在职 / 调出 / 离职 / 退休 / 去世).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PersonStatus {
+    /// 在职
+    #[default]
+    Active,
+    /// 调出
+    Transferred,
+    /// 离职
+    Resigned,
+    /// 退休
+    Retired,
+    /// 去世
+    Deceased,
+}
+
+/// 任职经历: one post held.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Appointment {
+    /// Start of the post.
+    pub from: PartialDate,
+    /// End of the post; open while current.
+    #[serde(default)]
+    pub to: Option<PartialDate>,
+    /// Department code.
+    pub department: String,
+    /// Post (职务).
+    pub position: String,
+    /// Rank (职级).
+    #[serde(default)]
+    pub rank: Option<String>,
+    /// Appointment document number (文号).
+    #[serde(default)]
+    pub document_number: Option<String>,
+}
+
+/// 学历学位: one course of study.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EducationEntry {
+    /// Start of study.
+    #[serde(default)]
+    pub from: Option<PartialDate>,
+    /// Graduation.
+    #[serde(default)]
+    pub to: Option<PartialDate>,
+    /// School or university.
+    pub school: String,
+    /// Major.
+    #[serde(default)]
+    pub major: Option<String>,
+    /// Level (学历), e.g. 大学本科.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// Degree (学位), e.g. 学士.
+    #[serde(default)]
+    pub degree: Option<String>,
+}
+
+/// 培训: one training course.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingEntry {
+    /// Start.
+    pub from: PartialDate,
+    /// End.
+    #[serde(default)]
+    pub to: Option<PartialDate>,
+    /// Course name.
+    pub name: String,
+    /// Organiser.
+    #[serde(default)]
+    pub organiser: Option<String>,
+}
+
+/// 年度考核: one annual assessment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentEntry {
+    /// Year assessed.
+    pub year: u16,
+    /// Grade: 优秀 / 称职 / 基本称职 / 不称职 (or 合格 …).
+    pub grade: String,
+}
+
+/// 奖励 or 处分: one reward or punishment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HonourEntry {
+    /// When decided.
+    pub date: PartialDate,
+    /// What (e.g. 记三等功, 警告处分).
+    pub title: String,
+    /// Deciding authority.
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// For punishments: when lifted.
+    #[serde(default)]
+    pub lifted_on: Option<PartialDate>,
+}
+
+/// 工资: one salary change (finance and HR only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalaryEntry {
+    /// Effective from.
+    pub from: PartialDate,
+    /// Salary grade.
+    pub grade: String,
+    /// Monthly amount in yuan.
+    #[serde(default)]
+    pub amount: Option<f64>,
+}
+
+/// 合同: one contract (legal and HR only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractEntry {
+    /// Kind, e.g. 劳动合同, 保密协议.
+    pub kind: String,
+    /// Start.
+    pub from: PartialDate,
+    /// End (open-ended when absent).
+    #[serde(default)]
+    pub to: Option<PartialDate>,
+    /// The material holding the signed contract.
+    #[serde(default)]
+    pub material_id: Option<MaterialId>,
+}
+
+/// 家庭成员: a relative (used by the no-relatives access rule).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyMember {
+    /// Relation, e.g. 配偶, 父亲.
+    pub relation: String,
+    /// Name.
+    pub name: String,
+    /// Their own person record, when they are a cadre here too.
+    #[serde(default)]
+    pub person_id: Option<PersonId>,
+    /// Work unit and post.
+    #[serde(default)]
+    pub work_unit: Option<String>,
+}
+
+/// A person record. Absent optional fields are `null` in JSON; lists default to empty.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// Assigned by the archive.
+    #[serde(default)]
+    pub id: PersonId,
+    /// 姓名.
+    pub name: String,
+    /// 曾用名.
+    #[serde(default)]
+    pub former_names: Vec<String>,
+    /// 性别 (derived from the ID number when absent).
+    #[serde(default)]
+    pub gender: Option<Gender>,
+    /// 出生日期 (derived from the ID number when absent).
+    #[serde(default)]
+    pub birth_date: Option<PartialDate>,
+    /// 公民身份号码, validated per GB 11643; stored whole, shown masked to all but HR.
+    #[serde(default)]
+    pub id_number: Option<String>,
+    /// 民族.
+    #[serde(default)]
+    pub ethnicity: Option<String>,
+    /// 籍贯.
+    #[serde(default)]
+    pub native_place: Option<String>,
+    /// 参加工作时间.
+    #[serde(default)]
+    pub work_start: Option<PartialDate>,
+    /// 入党时间.
+    #[serde(default)]
+    pub party_join: Option<PartialDate>,
+    /// 学历/学位 (highest), e.g. 大学本科/学士.
+    #[serde(default)]
+    pub education: Option<String>,
+    /// Department code (`finance`); its name is filled in by the archive.
+    pub department: String,
+    /// Department name, e.g. 财务部 (derived).
+    #[serde(default)]
+    pub department_name: Option<String>,
+    /// 职务.
+    #[serde(default)]
+    pub position: Option<String>,
+    /// 职级.
+    #[serde(default)]
+    pub rank: Option<String>,
+    /// Salary grade (finance and HR only).
+    #[serde(default)]
+    pub salary_grade: Option<String>,
+    /// Phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// 在职 / 调出 / 离职 / 退休 / 去世.
+    #[serde(default)]
+    pub status: PersonStatus,
+    /// 干部管理权限: which level manages the cadre.
+    #[serde(default)]
+    pub management_level: Option<String>,
+    /// 任职经历.
+    #[serde(default)]
+    pub appointments: Vec<Appointment>,
+    /// 学历学位 records (the list; `education` is the highest level as text).
+    #[serde(default)]
+    pub education_history: Vec<EducationEntry>,
+    /// 培训.
+    #[serde(default)]
+    pub training: Vec<TrainingEntry>,
+    /// 年度考核.
+    #[serde(default)]
+    pub assessments: Vec<AssessmentEntry>,
+    /// 奖励.
+    #[serde(default)]
+    pub rewards: Vec<HonourEntry>,
+    /// 处分.
+    #[serde(default)]
+    pub punishments: Vec<HonourEntry>,
+    /// 工资.
+    #[serde(default)]
+    pub salary: Vec<SalaryEntry>,
+    /// 合同.
+    #[serde(default)]
+    pub contracts: Vec<ContractEntry>,
+    /// 家庭成员.
+    #[serde(default)]
+    pub family: Vec<FamilyMember>,
+    /// Version of the record, from 1; the ETag of optimistic concurrency.
+    #[serde(default)]
+    pub version: u32,
+}
+
+/// The input of `POST /persons`: a person without id and version. `education` may be text (the highest level)
+/// or a list of education entries (then it fills `education_history`).
+pub type PersonInput = serde_json::Value;
+
+/// A JSON merge patch (RFC 7396) of a person record.
+pub type PersonPatch = serde_json::Value;
+
+/// Fields that a client may not set: the archive assigns them.
+pub const ASSIGNED_FIELDS: [&str; 3] = ["id", "version", "department_name"];
+
+impl Person {
+    /// Builds a person from client JSON, normalising what clients commonly send: `education` as a list,
+    /// and the ID number (upper-case X, 15 → 18 digits).
+    pub fn from_input(mut input: serde_json::Value) -> Result<Person, String> {
+        let obj = input
+            .as_object_mut()
+            .ok_or("a person must be a JSON object")?;
+        for f in ASSIGNED_FIELDS {
+            obj.remove(f);
+        }
+        if let Some(list @ serde_json::Value::Array(_)) = obj.get("education").cloned() {
+            obj.insert("education_history".into(), list);
+            obj.remove("education");
+        }
+        let mut p: Person = serde_json::from_value(input).map_err(|e| e.to_string())?;
+        if p.education.is_none()
+            && let Some(last) = p.education_history.last()
+        {
+            p.education = last.level.clone();
+        }
+        p.name = p.name.trim().to_string();
+        p.department = p.department.trim().to_string();
+        Ok(p)
+    }
+
+    /// Checks the record per DOMAIN §5 and fills what the ID number determines (birth date, gender) when absent.
+    /// Returns the findings; errors block the write.
+    pub fn validate_and_complete(&mut self) -> Vec<Finding> {
+        let mut f = Vec::new();
+        let name_len = self.name.chars().count();
+        if name_len == 0 || name_len > 64 {
+            f.push(Finding::error("name", "姓名不能为空，且不超过64个字符"));
+        }
+        if self.department.is_empty() {
+            f.push(Finding::error("department", "必须填写所在部门"));
+        }
+        if let Some(raw) = self.id_number.clone() {
+            match IdNumber::parse(&raw) {
+                Err(e) => f.push(Finding::error("id_number", e.to_string())),
+                Ok(id) => {
+                    self.id_number = Some(id.as_str().to_string());
+                    let id_birth = PartialDate::from_date(id.birth_date());
+                    match self.birth_date {
+                        None => self.birth_date = Some(id_birth),
+                        Some(b) if b != id_birth => f.push(Finding::warning(
+                            "birth_date",
+                            format!("档案记载的出生日期 {b} 与公民身份号码中的 {id_birth} 不一致"),
+                        )),
+                        _ => {}
+                    }
+                    let id_gender = if id.is_male() {
+                        Gender::Male
+                    } else {
+                        Gender::Female
+                    };
+                    match self.gender {
+                        None => self.gender = Some(id_gender),
+                        Some(g) if g != id_gender => f.push(Finding::error(
+                            "gender",
+                            "性别与公民身份号码第17位（奇数为男，偶数为女）不符",
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let today = PartialDate::from_date(today());
+        if let Some(birth) = self.birth_date {
+            if birth > today {
+                f.push(Finding::error("birth_date", "出生日期不能晚于今天"));
+            }
+            let min_age = |d: &PartialDate, years: u16| {
+                d.year() > birth.year() + years
+                    || (d.year() == birth.year() + years
+                        && d.sort_key()
+                            >= (
+                                d.year(),
+                                birth.month().unwrap_or(0),
+                                birth.day().unwrap_or(0),
+                            ))
+            };
+            if let Some(ws) = self.work_start
+                && !min_age(&ws, 16)
+            {
+                f.push(Finding::error(
+                    "work_start",
+                    format!("参加工作时间 {ws} 早于年满16周岁（出生 {birth}）"),
+                ));
+            }
+            if let Some(pj) = self.party_join
+                && !min_age(&pj, 18)
+            {
+                f.push(Finding::error(
+                    "party_join",
+                    format!("入党时间 {pj} 早于年满18周岁（出生 {birth}）"),
+                ));
+            }
+        }
+        for (field, date) in [
+            ("work_start", self.work_start),
+            ("party_join", self.party_join),
+        ] {
+            if let Some(d) = date
+                && d > today
+            {
+                f.push(Finding::error(field, format!("{d} 晚于今天")));
+            }
+        }
+        for (i, a) in self.appointments.iter().enumerate() {
+            if let Some(to) = a.to
+                && to < a.from
+            {
+                f.push(Finding::error(
+                    format!("appointments[{i}].to"),
+                    "任职结束时间早于开始时间",
+                ));
+            }
+        }
+        for (i, e) in self.education_history.iter().enumerate() {
+            if let (Some(from), Some(to)) = (e.from, e.to)
+                && to < from
+            {
+                f.push(Finding::error(
+                    format!("education_history[{i}].to"),
+                    "毕业时间早于入学时间",
+                ));
+            }
+        }
+        f
+    }
+
+    /// All names the person is known by (name and former names), for search.
+    pub fn all_names(&self) -> Vec<String> {
+        std::iter::once(self.name.clone())
+            .chain(self.former_names.iter().cloned())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn person(extra: serde_json::Value) -> Person {
+        let mut base = json!({"name": "张伟", "department": "finance"});
+        base.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Person::from_input(base).unwrap()
+    }
+
+    #[test]
+    fn id_number_fills_birth_and_gender() {
+        let mut p = person(json!({"id_number": "11010519491231002x"}));
+        assert!(p.validate_and_complete().is_empty());
+        assert_eq!(p.birth_date.unwrap().to_string(), "1949-12-31");
+        assert_eq!(p.gender, Some(Gender::Female));
+        assert_eq!(p.id_number.as_deref(), Some("11010519491231002X"));
+    }
+
+    #[test]
+    fn findings() {
+        let mut p = person(json!({"id_number": "110105194912310021"}));
+        assert_eq!(p.validate_and_complete()[0].field, "id_number");
+
+        let mut p = person(json!({"id_number": "11010519491231002X", "birth_date": "1950-01-01"}));
+        let f = p.validate_and_complete();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, crate::model::Severity::Warning);
+
+        let mut p = person(
+            json!({"birth_date": "1980-05-17", "party_join": "1997-06-01", "work_start": "2002-07"}),
+        );
+        let f = p.validate_and_complete();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].field, "party_join");
+
+        let mut p = person(json!({"id_number": "11010519491231002X", "gender": "male"}));
+        assert_eq!(p.validate_and_complete()[0].field, "gender");
+    }
+
+    #[test]
+    fn education_as_list_fills_history() {
+        let p = person(
+            json!({"education": [{"school": "北京大学", "level": "大学本科", "degree": "学士"}]}),
+        );
+        assert_eq!(p.education.as_deref(), Some("大学本科"));
+        assert_eq!(p.education_history.len(), 1);
+    }
+
+    #[test]
+    fn client_cannot_set_assigned_fields() {
+        let p =
+            Person::from_input(json!({"name": "李", "department": "hr", "version": 99})).unwrap();
+        assert_eq!(p.version, 0);
+        assert!(
+            Person::from_input(json!({"name": "李", "department": "hr", "gender": "x"})).is_err()
+        );
+    }
+}

@@ -1,0 +1,662 @@
+//! Persons, materials, the catalogue, versions and content. Every write is one atomic commit of the record,
+//! its new immutable version, blob references and the durable index-queue entry, flushed before it is
+//! acknowledged; the index catches up from the queue (see [`super::indexer`]).
+
+use super::access::{self, Action};
+use super::{Archive, Error, Principal, Result};
+use crate::extract;
+use crate::model::{
+    Finding, Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, Severity,
+    TextStatus, now_ts,
+};
+use crate::store::{Table, WriteSet, key};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// One immutable version of a person record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PersonVersion {
+    /// Version number, from 1.
+    pub number: u32,
+    /// The record as it was.
+    pub person: Person,
+    /// Who made it.
+    pub author: String,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// A person record with the findings that travelled with its last write (warnings).
+#[derive(Clone, Debug, Serialize)]
+pub struct Saved<T> {
+    /// The record.
+    pub record: T,
+    /// Warnings.
+    pub findings: Vec<Finding>,
+}
+
+/// A page of persons.
+#[derive(Clone, Debug, Default)]
+pub struct PersonQuery {
+    /// Name (or former name) contains.
+    pub name: Option<String>,
+    /// Department code.
+    pub department: Option<String>,
+    /// Page size.
+    pub limit: usize,
+    /// Page start.
+    pub offset: usize,
+}
+
+/// A catalogue entry: the material and its 序号 within its (sub)category.
+#[derive(Clone, Debug)]
+pub struct CatalogueEntry {
+    /// 序号, from 1, restarting in each category.
+    pub seq: u32,
+    /// The material.
+    pub material: Material,
+}
+
+fn version_key(id: &[u8; 16], n: u32) -> Vec<u8> {
+    key(&[id, &n.to_be_bytes()])
+}
+
+fn check_version(expected: Option<u32>, current: u32) -> Result<()> {
+    match expected {
+        None => Err(Error::PreconditionRequired),
+        Some(e) if e != current => Err(Error::PreconditionFailed {
+            expected: e,
+            current,
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+fn blocking(findings: &[Finding]) -> Option<Error> {
+    let errors: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    (!errors.is_empty()).then(|| Error::Invalid {
+        message: errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        findings: findings.to_vec(),
+    })
+}
+
+impl Archive {
+    // ---- persons -------------------------------------------------------------------------------------------
+
+    fn load_person(&self, id: PersonId) -> Result<Person> {
+        self.store()
+            .get(Table::Persons, id.as_bytes())?
+            .ok_or_else(|| Error::NotFound(format!("person {id} not found")))
+    }
+
+    fn id_number_key(&self, id_number: &str) -> Vec<u8> {
+        self.store()
+            .keys()
+            .token_digest(&format!("id_number:{id_number}"))
+            .to_vec()
+    }
+
+    /// Fills derived fields and validates; errors become a 422.
+    fn complete_person(&self, person: &mut Person) -> Result<Vec<Finding>> {
+        let mut findings = person.validate_and_complete();
+        match self.department_name(&person.department) {
+            Some(name) => person.department_name = Some(name),
+            None => findings.push(Finding::error(
+                "department",
+                format!(
+                    "unknown department {:?}; known: {}",
+                    person.department,
+                    self.department_codes()
+                ),
+            )),
+        }
+        if let Some(e) = blocking(&findings) {
+            return Err(e);
+        }
+        Ok(findings)
+    }
+
+    fn department_codes(&self) -> String {
+        self.config()
+            .departments
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn stage_person(
+        &self,
+        ws: &mut WriteSet,
+        person: &Person,
+        author: &str,
+        reason: Option<String>,
+    ) -> Result<()> {
+        ws.put(Table::Persons, person.id.as_bytes().to_vec(), person)?;
+        let v = PersonVersion {
+            number: person.version,
+            person: person.clone(),
+            author: author.into(),
+            at: now_ts(),
+            reason,
+        };
+        ws.put(
+            Table::PersonVersions,
+            version_key(person.id.as_bytes(), person.version),
+            &v,
+        )?;
+        Ok(())
+    }
+
+    /// Creates a person record (version 1).
+    pub fn create_person(&self, p: &Principal, input: serde_json::Value) -> Result<Saved<Person>> {
+        access::require(p, Action::Write)?;
+        let mut person = Person::from_input(input).map_err(|e| Error::invalid("person", e))?;
+        person.id = PersonId::new();
+        person.version = 1;
+        let findings = self.complete_person(&mut person)?;
+        let _guard = self.lock();
+        let mut ws = self.store().write_set();
+        if let Some(idn) = &person.id_number {
+            let k = self.id_number_key(idn);
+            if self.store().contains(Table::IdNumbers, &k)? {
+                return Err(Error::Conflict(
+                    "a person with this ID number already exists".into(),
+                ));
+            }
+            ws.put(Table::IdNumbers, k, &person.id)?;
+        }
+        self.stage_person(&mut ws, &person, &p.user.username, None)?;
+        self.store().commit(ws)?;
+        Ok(Saved {
+            record: person,
+            findings,
+        })
+    }
+
+    /// Reads a person record.
+    pub fn get_person(&self, p: &Principal, id: PersonId) -> Result<Person> {
+        access::require_on_person(p, Action::Read, id)?;
+        self.load_person(id)
+    }
+
+    /// Lists persons, by name and department.
+    pub fn list_persons(&self, p: &Principal, q: &PersonQuery) -> Result<(Vec<Person>, usize)> {
+        access::require(p, Action::Read)?;
+        let needle = q.name.as_deref().map(crate::index::analyzer::fold_str);
+        let mut all: Vec<Person> = self
+            .store()
+            .scan::<Person>(Table::Persons, b"")?
+            .into_iter()
+            .map(|(_, person)| person)
+            .filter(|person| p.user.person_id != Some(person.id))
+            .filter(|person| {
+                q.department
+                    .as_ref()
+                    .is_none_or(|d| &person.department == d)
+            })
+            .filter(|person| {
+                needle.as_ref().is_none_or(|n| {
+                    person
+                        .all_names()
+                        .iter()
+                        .any(|name| crate::index::analyzer::fold_str(name).contains(n.as_str()))
+                })
+            })
+            .collect();
+        all.sort_by_key(|p| p.id);
+        let total = all.len();
+        let page = all
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit.clamp(1, 500))
+            .collect();
+        Ok((page, total))
+    }
+
+    /// Applies a JSON merge patch to a person record, under optimistic concurrency.
+    pub fn patch_person(
+        &self,
+        p: &Principal,
+        id: PersonId,
+        expected: Option<u32>,
+        patch: serde_json::Value,
+        reason: Option<String>,
+    ) -> Result<Saved<Person>> {
+        access::require_on_person(p, Action::Write, id)?;
+        if !patch.is_object() {
+            return Err(Error::invalid(
+                "patch",
+                "a JSON object (merge patch) is expected",
+            ));
+        }
+        let _guard = self.lock();
+        let current = self.load_person(id)?;
+        check_version(expected, current.version)?;
+        let mut doc = serde_json::to_value(&current).map_err(|e| Error::Internal(e.to_string()))?;
+        merge_patch(&mut doc, &patch);
+        let mut next = Person::from_input(doc).map_err(|e| Error::invalid("person", e))?;
+        next.id = id;
+        next.version = current.version + 1;
+        let findings = self.complete_person(&mut next)?;
+        let mut ws = self.store().write_set();
+        if next.id_number != current.id_number {
+            if let Some(idn) = &next.id_number {
+                let k = self.id_number_key(idn);
+                if self.store().contains(Table::IdNumbers, &k)? {
+                    return Err(Error::Conflict(
+                        "a person with this ID number already exists".into(),
+                    ));
+                }
+                ws.put(Table::IdNumbers, k, &id)?;
+            }
+            if let Some(old) = &current.id_number {
+                ws.delete(Table::IdNumbers, self.id_number_key(old));
+            }
+        }
+        self.stage_person(&mut ws, &next, &p.user.username, reason)?;
+        // Names and department are indexed with every material: reindex the dossier.
+        let materials = self.material_ids_of(id)?;
+        for m in &materials {
+            self.stage_index(&mut ws, *m)?;
+        }
+        self.store().commit(ws)?;
+        if !materials.is_empty() {
+            self.indexed_enqueued();
+        }
+        Ok(Saved {
+            record: next,
+            findings,
+        })
+    }
+
+    /// The versions of a person record, oldest first.
+    pub fn person_versions(&self, p: &Principal, id: PersonId) -> Result<Vec<PersonVersion>> {
+        access::require_on_person(p, Action::Read, id)?;
+        self.load_person(id)?;
+        Ok(self
+            .store()
+            .scan(Table::PersonVersions, id.as_bytes())?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    // ---- materials -----------------------------------------------------------------------------------------
+
+    pub(crate) fn load_material(&self, id: MaterialId) -> Result<Material> {
+        self.store()
+            .get(Table::Materials, id.as_bytes())?
+            .ok_or_else(|| Error::NotFound(format!("material {id} not found")))
+    }
+
+    pub(crate) fn material_ids_of(&self, person: PersonId) -> Result<Vec<MaterialId>> {
+        Ok(self
+            .store()
+            .keys_under(Table::Dossiers, person.as_bytes())?
+            .iter()
+            .filter_map(|k| MaterialId::from_slice(&k[16..]))
+            .collect())
+    }
+
+    fn checked_meta(&self, mut meta: MaterialMeta) -> Result<MaterialMeta> {
+        let code = self
+            .scheme()
+            .resolve(&meta.category)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "category",
+                    format!("unknown category {:?}: use a code of the 2018 scheme such as \"1\", \"4-1\", \"9-2\"", meta.category),
+                )
+            })?
+            .code
+            .clone();
+        meta.category = code;
+        meta.normalise().map_err(|e| Error::invalid("meta", e))?;
+        if let Some(d) = meta.formed_on
+            && d.first_day() > crate::model::today()
+        {
+            return Err(Error::invalid("formed_on", "材料形成时间不能晚于今天"));
+        }
+        Ok(meta)
+    }
+
+    fn check_file(&self, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Err(Error::invalid(
+                "file",
+                "the file is empty (0 bytes); nothing to archive",
+            ));
+        }
+        if bytes.len() as u64 > self.config().max_file_size {
+            return Err(Error::TooLarge(format!(
+                "the file exceeds the limit of {} bytes",
+                self.config().max_file_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Queues a material for (re)indexing in the same commit as the change that calls for it.
+    pub(crate) fn stage_index(&self, ws: &mut WriteSet, id: MaterialId) -> Result<()> {
+        ws.put(
+            Table::IndexQueue,
+            id.as_bytes().to_vec(),
+            &self.inner.indexer.next_ticket(),
+        )?;
+        Ok(())
+    }
+
+    fn stage_material(
+        &self,
+        ws: &mut WriteSet,
+        m: &Material,
+        author: &str,
+        reason: Option<String>,
+    ) -> Result<()> {
+        ws.put(Table::Materials, m.id.as_bytes().to_vec(), m)?;
+        let v = MaterialVersion {
+            number: m.version,
+            material: m.clone(),
+            author: author.into(),
+            at: now_ts(),
+            reason,
+        };
+        ws.put(
+            Table::MaterialVersions,
+            version_key(m.id.as_bytes(), m.version),
+            &v,
+        )?;
+        self.stage_index(ws, m.id)
+    }
+
+    /// Files a new material into a person's dossier. With `wait`, waits (bounded) until it is searchable.
+    pub fn add_material(
+        &self,
+        p: &Principal,
+        person_id: PersonId,
+        meta: MaterialMeta,
+        bytes: &[u8],
+        file_name: Option<String>,
+        wait: bool,
+    ) -> Result<Material> {
+        access::require_on_person(p, Action::Write, person_id)?;
+        self.load_person(person_id)?;
+        let meta = self.checked_meta(meta)?;
+        self.check_file(bytes)?;
+        let mime = extract::sniff_mime(bytes, file_name.as_deref());
+        let blob = self.store().prepare_blob(bytes)?;
+        let now = now_ts();
+        let material = Material {
+            id: MaterialId::new(),
+            person_id,
+            meta,
+            version: 1,
+            content_hash: blob.plain_hash.clone(),
+            address: blob.address.to_string(),
+            size: bytes.len() as u64,
+            text_status: if extract::has_text(&mime) {
+                TextStatus::Pending
+            } else {
+                TextStatus::None
+            },
+            mime,
+            file_name: file_name.map(|f| sanitize_file_name(&f)),
+            text_error: None,
+            detected_pages: None,
+            created_at: now,
+            created_by: p.user.username.clone(),
+            updated_at: now,
+            updated_by: p.user.username.clone(),
+        };
+        let ticket = {
+            let _guard = self.lock();
+            let mut ws = self.store().write_set();
+            self.store().stage_blob_ref(&mut ws, blob, bytes)?;
+            self.stage_material(&mut ws, &material, &p.user.username, None)?;
+            ws.put_raw(
+                Table::Dossiers,
+                key(&[person_id.as_bytes(), material.id.as_bytes()]),
+                Vec::new(),
+            );
+            self.store().commit(ws)?;
+            self.indexed_enqueued()
+        };
+        if wait {
+            self.wait_indexed(ticket);
+        }
+        self.load_material(material.id)
+    }
+
+    /// Replaces a material's bytes (a new version), under optimistic concurrency.
+    pub fn replace_content(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        bytes: &[u8],
+        file_name: Option<String>,
+        reason: Option<String>,
+    ) -> Result<Material> {
+        let current = self.load_material(id)?;
+        access::require_on_person(p, Action::Write, current.person_id)?;
+        check_version(expected, current.version)?;
+        self.check_file(bytes)?;
+        let mime = extract::sniff_mime(bytes, file_name.as_deref());
+        let blob = self.store().prepare_blob(bytes)?;
+        let ticket = {
+            let _guard = self.lock();
+            let mut m = self.load_material(id)?;
+            check_version(expected, m.version)?;
+            m.version += 1;
+            m.content_hash = blob.plain_hash.clone();
+            m.address = blob.address.to_string();
+            m.size = bytes.len() as u64;
+            m.text_status = if extract::has_text(&mime) {
+                TextStatus::Pending
+            } else {
+                TextStatus::None
+            };
+            m.mime = mime;
+            m.text_error = None;
+            m.detected_pages = None;
+            if let Some(f) = file_name {
+                m.file_name = Some(sanitize_file_name(&f));
+            }
+            m.updated_at = now_ts();
+            m.updated_by = p.user.username.clone();
+            let mut ws = self.store().write_set();
+            self.store().stage_blob_ref(&mut ws, blob, bytes)?;
+            self.stage_material(&mut ws, &m, &p.user.username, reason)?;
+            self.store().commit(ws)?;
+            self.indexed_enqueued()
+        };
+        self.wait_indexed(ticket);
+        self.load_material(id)
+    }
+
+    /// Changes a material's catalogue fields (a new version), under optimistic concurrency.
+    pub fn patch_material(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        patch: serde_json::Value,
+        reason: Option<String>,
+    ) -> Result<Material> {
+        let current = self.load_material(id)?;
+        access::require_on_person(p, Action::Write, current.person_id)?;
+        if !patch.is_object() {
+            return Err(Error::invalid(
+                "patch",
+                "a JSON object (merge patch) is expected",
+            ));
+        }
+        let ticket = {
+            let _guard = self.lock();
+            let mut m = self.load_material(id)?;
+            check_version(expected, m.version)?;
+            let mut doc =
+                serde_json::to_value(&m.meta).map_err(|e| Error::Internal(e.to_string()))?;
+            merge_patch(&mut doc, &patch);
+            let meta: MaterialMeta =
+                serde_json::from_value(doc).map_err(|e| Error::invalid("meta", e.to_string()))?;
+            m.meta = self.checked_meta(meta)?;
+            m.version += 1;
+            m.updated_at = now_ts();
+            m.updated_by = p.user.username.clone();
+            let mut ws = self.store().write_set();
+            self.stage_material(&mut ws, &m, &p.user.username, reason)?;
+            self.store().commit(ws)?;
+            self.indexed_enqueued()
+        };
+        self.wait_indexed(ticket);
+        self.load_material(id)
+    }
+
+    /// A material's metadata.
+    pub fn get_material(&self, p: &Principal, id: MaterialId) -> Result<Material> {
+        let m = self.load_material(id)?;
+        access::require_on_person(p, Action::Read, m.person_id)?;
+        Ok(m)
+    }
+
+    /// A material's current bytes, decrypted and verified.
+    pub fn material_content(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+    ) -> Result<(Material, Zeroizing<Vec<u8>>)> {
+        let m = self.load_material(id)?;
+        access::require_on_person(p, Action::ReadContent, m.person_id)?;
+        let bytes = self.read_address(&m.address)?;
+        Ok((m, bytes))
+    }
+
+    pub(crate) fn read_address(&self, address: &str) -> Result<Zeroizing<Vec<u8>>> {
+        let addr = address
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("bad address {address}")))?;
+        Ok(self.store().read_blob(&addr)?)
+    }
+
+    /// A material's versions, oldest first.
+    pub fn material_versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<MaterialVersion>> {
+        let m = self.load_material(id)?;
+        access::require_on_person(p, Action::Read, m.person_id)?;
+        Ok(self
+            .store()
+            .scan(Table::MaterialVersions, id.as_bytes())?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    /// The bytes of one version of a material.
+    pub fn version_content(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        n: u32,
+    ) -> Result<(MaterialVersion, Zeroizing<Vec<u8>>)> {
+        let m = self.load_material(id)?;
+        access::require_on_person(p, Action::ReadContent, m.person_id)?;
+        let v: MaterialVersion = self
+            .store()
+            .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?
+            .ok_or_else(|| Error::NotFound(format!("material {id} has no version {n}")))?;
+        let bytes = self.read_address(&v.material.address)?;
+        Ok((v, bytes))
+    }
+
+    /// A dossier's catalogue, ordered by category, then formed date (unknown month as January, undated last),
+    /// with 序号 restarting in each (sub)category.
+    pub fn catalogue(&self, p: &Principal, person_id: PersonId) -> Result<Vec<CatalogueEntry>> {
+        access::require_on_person(p, Action::Read, person_id)?;
+        self.load_person(person_id)?;
+        let mut materials = Vec::new();
+        for id in self.material_ids_of(person_id)? {
+            materials.push(self.load_material(id)?);
+        }
+        let scheme = self.scheme();
+        materials.sort_by_key(|m| {
+            (
+                scheme.order(&m.meta.category),
+                m.meta.formed_on.is_none(),
+                m.meta.formed_on.map(|d| d.sort_key()),
+                m.created_at,
+                m.id,
+            )
+        });
+        let mut out: Vec<CatalogueEntry> = Vec::with_capacity(materials.len());
+        for m in materials {
+            let seq = match out.last() {
+                Some(prev) if prev.material.meta.category == m.meta.category => prev.seq + 1,
+                _ => 1,
+            };
+            out.push(CatalogueEntry { seq, material: m });
+        }
+        Ok(out)
+    }
+}
+
+/// RFC 7396 JSON merge patch.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// Keeps a file name's last path component, without control characters, at most 255 bytes.
+pub fn sanitize_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let mut out: String = last.chars().filter(|c| !c.is_control()).collect();
+    while out.len() > 255 {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_rfc7396() {
+        let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
+        merge_patch(&mut t, &json!({"a": null, "b": {"c": 9}, "e": [2, 3]}));
+        assert_eq!(t, json!({"b": {"c": 9, "d": 3}, "e": [2, 3]}));
+    }
+
+    #[test]
+    fn file_names_are_sanitised() {
+        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_file_name("C:\\x\\合同.pdf"), "合同.pdf");
+        assert_eq!(sanitize_file_name("a\u{0}b"), "ab");
+    }
+}

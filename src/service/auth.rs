@@ -1,0 +1,352 @@
+//! Accounts and sessions. Passwords are stored as Argon2id PHC strings; session tokens are random, shown to
+//! the client once, and stored only as keyed hashes with an expiry. Failed logins are throttled per account
+//! and per source address. Usernames are found through a keyed hash too, so the store's keys reveal no names.
+
+use super::{Archive, Error, Result};
+use crate::crypto::{encode_hex, random_bytes};
+use crate::model::{PersonId, Role, User, UserId, now_ts};
+use crate::store::Table;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The account.
+    pub user: User,
+    /// Where the request came from (for throttling and, later, the audit trail).
+    pub source: String,
+}
+
+/// A stored session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Session {
+    user_id: UserId,
+    created_at: i64,
+    expires_at: i64,
+}
+
+/// What a new account needs.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Password (at least 8 characters).
+    pub password: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Department code.
+    pub department: Option<String>,
+    /// Linked person record.
+    pub person_id: Option<PersonId>,
+    /// Leader level.
+    pub leader_level: Option<u8>,
+}
+
+/// Failed-login bookkeeping (in memory: a restart forgives, which a throttle may).
+#[derive(Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Throttle {
+    fn check(&self, keys: &[String], max: u32, window: Duration) -> Result<()> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        for k in keys {
+            if let Some(v) = map.get_mut(k) {
+                v.retain(|t| now.duration_since(*t) < window);
+                if v.len() as u32 >= max {
+                    let oldest = v.first().copied().unwrap_or(now);
+                    let retry_after = window
+                        .saturating_sub(now.duration_since(oldest))
+                        .as_secs()
+                        .max(1);
+                    return Err(Error::TooManyAttempts { retry_after });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        for k in keys {
+            map.entry(k.clone()).or_default().push(Instant::now());
+        }
+    }
+
+    fn succeed(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        for k in keys {
+            map.remove(k);
+        }
+    }
+}
+
+/// Hashes a password with Argon2id (default parameters: 19 MiB, 2 passes).
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt_bytes = random_bytes::<16>().map_err(|e| Error::Internal(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| Error::Internal(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A hash to verify against when the account does not exist, so timing does not tell which names exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0OKnUr8MZgQdqiBnBOnq0E0b5m6QkKpT6FujxHzT5ao";
+
+impl Archive {
+    fn name_key(&self, username: &str) -> Vec<u8> {
+        self.store()
+            .keys()
+            .token_digest(&format!("username:{username}"))
+            .to_vec()
+    }
+
+    /// Creates an account. Refuses duplicates and weak passwords.
+    pub fn create_user(&self, new: NewUser) -> Result<User> {
+        let username = new.username.trim().to_lowercase();
+        if !User::valid_username(&username) {
+            return Err(Error::invalid(
+                "username",
+                "1–64 characters of a-z, 0-9, '-', '_', '.'",
+            ));
+        }
+        if new.password.chars().count() < 8 {
+            return Err(Error::invalid("password", "at least 8 characters"));
+        }
+        if new.roles.contains(&Role::Auditor)
+            && (new.roles.contains(&Role::It) || new.roles.contains(&Role::Secadmin))
+        {
+            return Err(Error::invalid(
+                "roles",
+                "三员分立: auditor may not be held together with it or secadmin",
+            ));
+        }
+        let password_hash = hash_password(&new.password)?;
+        let user = User {
+            id: UserId::new(),
+            username: username.clone(),
+            display_name: new.display_name,
+            roles: new.roles,
+            department: new.department,
+            person_id: new.person_id,
+            leader_level: new.leader_level,
+            password_hash,
+            disabled: false,
+            created_at: now_ts(),
+        };
+        let _guard = self.lock();
+        let nk = self.name_key(&username);
+        if self.store().contains(Table::UserNames, &nk)? {
+            return Err(Error::Conflict(format!("user {username} exists")));
+        }
+        let mut ws = self.store().write_set();
+        ws.put(Table::Users, user.id.as_bytes().to_vec(), &user)?;
+        ws.put(Table::UserNames, nk, &user.id)?;
+        self.store().commit(ws)?;
+        Ok(user)
+    }
+
+    /// Finds an account by name.
+    pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let id: Option<UserId> = self.store().get(
+            Table::UserNames,
+            &self.name_key(&username.trim().to_lowercase()),
+        )?;
+        match id {
+            Some(id) => self
+                .store()
+                .get(Table::Users, id.as_bytes())
+                .map_err(Into::into),
+            None => Ok(None),
+        }
+    }
+
+    /// All accounts.
+    pub fn users(&self) -> Result<Vec<User>> {
+        Ok(self
+            .store()
+            .scan::<User>(Table::Users, b"")?
+            .into_iter()
+            .map(|(_, u)| u)
+            .collect())
+    }
+
+    /// Checks a username and password; returns a new session token and the account.
+    pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
+        let cfg = self.config();
+        let keys = [
+            format!("u:{}", username.trim().to_lowercase()),
+            format!("ip:{source}"),
+        ];
+        self.inner
+            .throttle
+            .check(&keys, cfg.max_failed_logins, cfg.throttle_window)?;
+        let user = self.user_by_name(username)?;
+        let ok = match &user {
+            Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
+            None => {
+                verify_password(password, DUMMY_HASH);
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| ok) else {
+            self.inner.throttle.fail(&keys);
+            return Err(Error::Unauthorized("wrong username or password".into()));
+        };
+        self.inner.throttle.succeed(&keys[..1]);
+        let token = format!(
+            "dg_{}",
+            encode_hex(&random_bytes::<32>().map_err(|e| Error::Internal(e.to_string()))?)
+        );
+        let now = now_ts();
+        let session = Session {
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + cfg.session_ttl.as_secs() as i64,
+        };
+        let mut ws = self.store().write_set();
+        ws.put(
+            Table::Sessions,
+            self.store().keys().token_digest(&token).to_vec(),
+            &session,
+        )?;
+        self.store().commit(ws)?;
+        Ok((token, user))
+    }
+
+    /// Resolves a bearer token to its principal.
+    pub fn authenticate(&self, token: &str, source: &str) -> Result<Principal> {
+        let unauthorized = || Error::Unauthorized("missing, invalid or expired token".into());
+        if token.len() > 200 {
+            return Err(unauthorized());
+        }
+        let digest = self.store().keys().token_digest(token);
+        let session: Session = self
+            .store()
+            .get(Table::Sessions, &digest)?
+            .ok_or_else(unauthorized)?;
+        if session.expires_at <= now_ts() {
+            let mut ws = self.store().write_set();
+            ws.delete(Table::Sessions, digest.to_vec());
+            self.store().commit(ws)?;
+            return Err(unauthorized());
+        }
+        let user: User = self
+            .store()
+            .get(Table::Users, session.user_id.as_bytes())?
+            .ok_or_else(unauthorized)?;
+        if user.disabled {
+            return Err(unauthorized());
+        }
+        Ok(Principal {
+            user,
+            source: source.to_string(),
+        })
+    }
+
+    /// Ends a session.
+    pub fn logout(&self, token: &str) -> Result<()> {
+        let mut ws = self.store().write_set();
+        ws.delete(
+            Table::Sessions,
+            self.store().keys().token_digest(token).to_vec(),
+        );
+        self.store().commit(ws).map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::Extractor;
+    use crate::service::Config;
+
+    fn archive() -> Archive {
+        Archive::in_memory(
+            Extractor::in_thread(Duration::from_secs(5)),
+            Config::default(),
+        )
+        .unwrap()
+    }
+
+    fn new_user(name: &str, roles: Vec<Role>) -> NewUser {
+        NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            password: "demo-pass".into(),
+            roles,
+            department: None,
+            person_id: None,
+            leader_level: None,
+        }
+    }
+
+    #[test]
+    fn login_authenticate_logout() {
+        let a = archive();
+        a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
+        assert!(matches!(
+            a.create_user(new_user("HR", vec![Role::Hr])),
+            Err(Error::Conflict(_))
+        ));
+        let (token, user) = a.login("hr", "demo-pass", "t").unwrap();
+        assert_eq!(user.username, "hr");
+        assert_eq!(a.authenticate(&token, "t").unwrap().user.id, user.id);
+        assert!(a.authenticate("dg_nope", "t").is_err());
+        a.logout(&token).unwrap();
+        assert!(a.authenticate(&token, "t").is_err());
+    }
+
+    #[test]
+    fn failed_logins_are_throttled() {
+        let a = archive();
+        a.create_user(new_user("legal", vec![Role::Legal])).unwrap();
+        for _ in 0..5 {
+            assert!(matches!(
+                a.login("legal", "wrong-pass", "x"),
+                Err(Error::Unauthorized(_))
+            ));
+        }
+        assert!(matches!(
+            a.login("legal", "demo-pass", "x"),
+            Err(Error::TooManyAttempts { .. })
+        ));
+    }
+
+    #[test]
+    fn separation_of_duties_and_weak_passwords() {
+        let a = archive();
+        assert!(
+            a.create_user(new_user("x", vec![Role::Auditor, Role::It]))
+                .is_err()
+        );
+        let mut weak = new_user("y", vec![Role::Hr]);
+        weak.password = "short".into();
+        assert!(a.create_user(weak).is_err());
+    }
+
+    #[test]
+    fn dummy_hash_is_well_formed() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

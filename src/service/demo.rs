@@ -1,0 +1,599 @@
+//! The demo dataset: a deterministic organisation of cadres across the eight demo departments, with realistic
+//! Chinese names, valid ID numbers, record lists, materials in all ten categories (generated text documents and
+//! the real files under `fixtures/files`: Chinese PDFs, scans, a DOCX contract), and the demo accounts of
+//! DESIGN §6, each linked to its holder's person record. Everything is embedded in the binary, so
+//! `dangan demo` works from any directory.
+
+use super::auth::NewUser;
+use super::{Archive, Principal, Result};
+use crate::model::idnumber::check_char;
+use crate::model::{MaterialMeta, PartialDate, Role, User};
+use serde::Deserialize;
+use serde_json::json;
+
+const DATASET: &str = include_str!("../../fixtures/demo/dataset.json");
+const MANIFEST: &str = include_str!("../../fixtures/files/manifest.json");
+
+/// The real fixture files, by name.
+pub const FIXTURE_FILES: [(&str, &[u8]); 9] = [
+    (
+        "resume-zh.pdf",
+        include_bytes!("../../fixtures/files/resume-zh.pdf"),
+    ),
+    (
+        "assessment-tw.pdf",
+        include_bytes!("../../fixtures/files/assessment-tw.pdf"),
+    ),
+    (
+        "contract.docx",
+        include_bytes!("../../fixtures/files/contract.docx"),
+    ),
+    (
+        "salary.txt",
+        include_bytes!("../../fixtures/files/salary.txt"),
+    ),
+    ("notes.md", include_bytes!("../../fixtures/files/notes.md")),
+    (
+        "scan-form.png",
+        include_bytes!("../../fixtures/files/scan-form.png"),
+    ),
+    (
+        "scan-form.jpg",
+        include_bytes!("../../fixtures/files/scan-form.jpg"),
+    ),
+    (
+        "broken.pdf",
+        include_bytes!("../../fixtures/files/broken.pdf"),
+    ),
+    (
+        "empty.txt",
+        include_bytes!("../../fixtures/files/empty.txt"),
+    ),
+];
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "demo-pass";
+
+#[derive(Deserialize)]
+struct Dataset {
+    departments: Vec<DeptDef>,
+    surnames: Vec<String>,
+    given_chars: Vec<String>,
+    ethnicities: Vec<Weighted>,
+    native_places: Vec<Place>,
+    education: Vec<Weighted>,
+    ranks: Vec<String>,
+    salary_grades: Vec<String>,
+    universities: Vec<String>,
+    majors: Vec<String>,
+    material_templates: Vec<Template>,
+}
+
+#[derive(Deserialize)]
+struct DeptDef {
+    code: String,
+    positions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Weighted {
+    name: String,
+    #[serde(default)]
+    degree: Option<String>,
+    weight: u32,
+}
+
+#[derive(Deserialize)]
+struct Place {
+    name: String,
+    area_code: String,
+}
+
+#[derive(Deserialize)]
+struct Template {
+    category: String,
+    title: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    body: String,
+}
+
+/// One entry of `fixtures/files/manifest.json`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FixtureEntry {
+    /// File name under `fixtures/files`.
+    pub file: String,
+    /// Expected MIME type.
+    pub mime: String,
+    /// Category code.
+    pub category: String,
+    /// 材料名称.
+    pub title: String,
+    /// Formed date.
+    pub formed_on: Option<String>,
+    /// Page count.
+    pub pages: Option<u32>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Distinctive phrases that must never appear in plaintext on disk.
+    #[serde(default)]
+    pub phrases: Vec<String>,
+    /// Words a search finds it by.
+    #[serde(default)]
+    pub search_words: Vec<String>,
+    /// Whether text can be extracted (not for scans, broken or empty files).
+    pub text_expected: bool,
+}
+
+/// The fixture manifest.
+pub fn fixture_manifest() -> Vec<FixtureEntry> {
+    serde_json::from_str(MANIFEST).unwrap_or_default()
+}
+
+/// The bytes of a fixture file.
+pub fn fixture_bytes(name: &str) -> Option<&'static [u8]> {
+    FIXTURE_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+}
+
+/// A small deterministic generator (SplitMix64): the demo must be the same on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len())]
+    }
+    fn weighted<'a>(&mut self, v: &'a [Weighted]) -> &'a Weighted {
+        let total: u32 = v.iter().map(|w| w.weight.max(1)).sum();
+        let mut x = (self.next() % u64::from(total.max(1))) as u32;
+        for w in v {
+            let wt = w.weight.max(1);
+            if x < wt {
+                return w;
+            }
+            x -= wt;
+        }
+        &v[0]
+    }
+}
+
+/// How much demo data to load.
+#[derive(Clone, Copy, Debug)]
+pub struct DemoOptions {
+    /// Persons per department (8 departments).
+    pub persons_per_department: usize,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            persons_per_department: 30,
+        }
+    }
+}
+
+/// A demo account and its holder.
+#[derive(Clone, Debug)]
+pub struct DemoAccount {
+    /// Login name.
+    pub username: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// What the account is for.
+    pub description: String,
+}
+
+/// What the loader created.
+#[derive(Clone, Debug, Default)]
+pub struct DemoSummary {
+    /// Persons created.
+    pub persons: usize,
+    /// Materials filed.
+    pub materials: usize,
+    /// Accounts created.
+    pub accounts: Vec<DemoAccount>,
+}
+
+fn id_number(area: &str, birth: time::Date, seq: u32, male: bool) -> String {
+    let seq = if male == (seq % 2 == 1) { seq } else { seq + 1 } % 1000;
+    let first17 = format!(
+        "{area}{:04}{:02}{:02}{:03}",
+        birth.year(),
+        birth.month() as u8,
+        birth.day(),
+        seq
+    );
+    let c = check_char(first17.as_bytes());
+    format!("{first17}{c}")
+}
+
+fn date(y: i32, m: u8, d: u8) -> time::Date {
+    time::Date::from_calendar_date(
+        y,
+        time::Month::try_from(m).unwrap_or(time::Month::January),
+        d.min(28),
+    )
+    .unwrap_or(time::Date::MIN)
+}
+
+fn pd(d: time::Date) -> String {
+    PartialDate::from_date(d).to_string()
+}
+
+/// Loads the demo dataset into an empty archive: accounts first, then persons and materials. Returns what it made.
+pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
+    let data: Dataset = serde_json::from_str(DATASET)
+        .map_err(|e| super::Error::Internal(format!("demo dataset: {e}")))?;
+    let mut rng = Rng(0x0DA6_A11D_2026_1129);
+    let mut summary = DemoSummary::default();
+
+    // A bootstrap HR principal to create records through the ordinary, checked path.
+    let bootstrap = Principal {
+        user: User {
+            id: crate::model::UserId::new(),
+            username: "demo-loader".into(),
+            display_name: "演示数据装载".into(),
+            roles: vec![Role::Hr],
+            department: Some("hr".into()),
+            person_id: None,
+            leader_level: None,
+            password_hash: String::new(),
+            disabled: false,
+            created_at: crate::model::now_ts(),
+        },
+        source: "demo".into(),
+    };
+
+    let mut used_names = std::collections::HashSet::new();
+    let mut linked: Vec<(String, crate::model::PersonId, String)> = Vec::new(); // (username, person, name)
+    let templates = &data.material_templates;
+    let mut fixture_round = 0usize;
+    let manifest = fixture_manifest();
+    let real: Vec<&FixtureEntry> = manifest
+        .iter()
+        .filter(|f| f.file != "empty.txt" && f.file != "broken.pdf")
+        .collect();
+
+    for (di, dept) in data.departments.iter().enumerate() {
+        for i in 0..opts.persons_per_department {
+            let male = rng.below(100) < 58;
+            let name = loop {
+                let mut n = rng.pick(&data.surnames).clone();
+                for _ in 0..(1 + rng.below(10).min(1)) {
+                    let c: &String = rng.pick(&data.given_chars);
+                    n.push_str(c);
+                }
+                if used_names.insert(n.clone()) {
+                    break n;
+                }
+            };
+            let birth = date(
+                1962 + rng.below(38) as i32,
+                1 + rng.below(12) as u8,
+                1 + rng.below(28) as u8,
+            );
+            let place = rng.pick(&data.native_places);
+            let idn = id_number(&place.area_code, birth, (di * 100 + i) as u32 + 11, male);
+            let work_start = date(birth.year() + 22 + rng.below(3) as i32, 7, 1);
+            let party = (rng.below(100) < 60).then(|| {
+                date(
+                    birth.year() + 24 + rng.below(6) as i32,
+                    1 + rng.below(12) as u8,
+                    1,
+                )
+            });
+            let edu = rng.weighted(&data.education);
+            let university = rng.pick(&data.universities).clone();
+            let major = rng.pick(&data.majors).clone();
+            // The first person of a department is its head.
+            let position = if i == 0 {
+                dept.positions
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "部长".into())
+            } else {
+                rng.pick(&dept.positions[1.min(dept.positions.len() - 1)..])
+                    .clone()
+            };
+            let rank = rng.pick(&data.ranks).clone();
+            let grade = rng.pick(&data.salary_grades).clone();
+            let current_from = date(
+                (2016 + rng.below(8) as i32)
+                    .max(work_start.year() + 1)
+                    .min(2025),
+                1 + rng.below(12) as u8,
+                1,
+            );
+            let input = json!({
+                "name": name,
+                "former_names": if rng.below(20) == 0 { vec![format!("{}{}", &name, rng.pick::<String>(&data.given_chars))] } else { vec![] },
+                "gender": if male { "male" } else { "female" },
+                "id_number": idn,
+                "ethnicity": rng.weighted(&data.ethnicities).name,
+                "native_place": place.name,
+                "work_start": pd(work_start),
+                "party_join": party.map(pd),
+                "education": edu.name,
+                "department": dept.code,
+                "position": position,
+                "rank": rank,
+                "salary_grade": grade,
+                "phone": format!("13{:09}", rng.next() % 1_000_000_000),
+                "address": format!("{}某街道{}号", place.name, 1 + rng.below(200)),
+                "appointments": [
+                    {"from": pd(work_start), "to": pd(current_from), "department": dept.code, "position": "科员", "document_number": format!("人字〔{}〕{}号", work_start.year(), 1 + rng.below(90))},
+                    {"from": pd(current_from), "department": dept.code, "position": position, "rank": rank, "document_number": format!("人字〔{}〕{}号", current_from.year(), 1 + rng.below(90))}
+                ],
+                "education_history": [{"from": pd(date(birth.year() + 18, 9, 1)), "to": pd(date(birth.year() + 22, 7, 1)), "school": university, "major": major, "level": edu.name, "degree": edu.degree}],
+                "training": [{"from": pd(date(2022, 3 + rng.below(6) as u8, 1)), "name": "中青年干部培训班", "organiser": "市委党校"}],
+                "assessments": (2020..2025).map(|y| json!({"year": y, "grade": if rng.below(5) == 0 { "优秀" } else { "称职" }})).collect::<Vec<_>>(),
+                "salary": [{"from": pd(current_from), "grade": grade, "amount": 6000 + rng.below(90) * 100}],
+                "contracts": [{"kind": "劳动合同", "from": pd(work_start)}],
+            });
+            let person = archive.create_person(&bootstrap, input)?.record;
+            summary.persons += 1;
+
+            // Accounts linked to real employees: the first person of each department holds its head account;
+            // the second of hr/admin/finance/legal/it holds that department's officer account.
+            if i == 0 {
+                linked.push((
+                    format!("head-{}", dept.code),
+                    person.id,
+                    person.name.clone(),
+                ));
+            }
+            if i == 1 && ["hr", "admin", "finance", "legal", "it"].contains(&dept.code.as_str()) {
+                linked.push((dept.code.clone(), person.id, person.name.clone()));
+            }
+            if i == 2 && dept.code == "admin" {
+                linked.push(("secadmin".into(), person.id, person.name.clone()));
+            }
+            if i == 3 && dept.code == "admin" {
+                linked.push(("auditor".into(), person.id, person.name.clone()));
+            }
+            if i == 4 && dept.code == "admin" {
+                linked.push(("leader1".into(), person.id, person.name.clone()));
+            }
+            if i == 5 && dept.code == "admin" {
+                linked.push(("leader2".into(), person.id, person.name.clone()));
+            }
+
+            // Generated documents: one template of each of several categories.
+            let fill = |t: &str, year: i32| {
+                t.replace("{name}", &person.name)
+                    .replace("{gender}", if male { "男" } else { "女" })
+                    .replace(
+                        "{birth}",
+                        &format!("{}年{}月", birth.year(), birth.month() as u8),
+                    )
+                    .replace("{native_place}", &place.name)
+                    .replace(
+                        "{dept}",
+                        person.department_name.as_deref().unwrap_or_default(),
+                    )
+                    .replace("{position}", &position)
+                    .replace("{year}", &year.to_string())
+                    .replace("{university}", &university)
+                    .replace("{major}", &major)
+            };
+            let mut chosen: Vec<&Template> = Vec::new();
+            let n = 6 + rng.below(5);
+            let offset = rng.below(templates.len());
+            for k in 0..n {
+                let t = &templates[(offset + k * 7 + rng.below(3)) % templates.len()];
+                if !chosen.iter().any(|c| std::ptr::eq(*c, t)) {
+                    chosen.push(t);
+                }
+            }
+            for t in chosen {
+                let year = (work_start.year() + rng.below(20) as i32).min(2025);
+                let formed = if rng.below(10) == 0 {
+                    format!("{year}")
+                } else {
+                    format!("{year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))
+                };
+                let body = format!("{}\n\n{}\n", fill(&t.title, year), fill(&t.body, year));
+                let meta = MaterialMeta {
+                    category: t.category.clone(),
+                    title: fill(&t.title, year),
+                    formed_on: formed.parse().ok(),
+                    pages: Some(1 + rng.below(3) as u32),
+                    tags: t.tags.clone(),
+                    ..Default::default()
+                };
+                archive.add_material(
+                    &bootstrap,
+                    person.id,
+                    meta,
+                    body.as_bytes(),
+                    Some("document.txt".into()),
+                    false,
+                )?;
+                summary.materials += 1;
+            }
+
+            // Real files: each person of the first two per department gets one of the fixtures in turn.
+            if i < 2 && !real.is_empty() {
+                let f = real[fixture_round % real.len()];
+                fixture_round += 1;
+                if let Some(bytes) = fixture_bytes(&f.file) {
+                    let meta = MaterialMeta {
+                        category: f.category.clone(),
+                        title: f.title.clone(),
+                        formed_on: f.formed_on.as_deref().and_then(|d| d.parse().ok()),
+                        pages: f.pages,
+                        tags: f.tags.clone(),
+                        ..Default::default()
+                    };
+                    archive.add_material(
+                        &bootstrap,
+                        person.id,
+                        meta,
+                        bytes,
+                        Some(f.file.clone()),
+                        false,
+                    )?;
+                    summary.materials += 1;
+                }
+            }
+        }
+    }
+
+    let accounts: Vec<(&str, Vec<Role>, Option<u8>, String)> = {
+        let mut v: Vec<(&str, Vec<Role>, Option<u8>, String)> = vec![
+            (
+                "hr",
+                vec![Role::Hr],
+                None,
+                "人力资源部 HR officer: creates, edits and reads dossiers".into(),
+            ),
+            (
+                "admin",
+                vec![Role::Admin],
+                None,
+                "行政部: custody and the catalogue".into(),
+            ),
+            (
+                "finance",
+                vec![Role::Finance],
+                None,
+                "财务部: salary materials".into(),
+            ),
+            (
+                "legal",
+                vec![Role::Legal],
+                None,
+                "法务部: contract materials".into(),
+            ),
+            (
+                "it",
+                vec![Role::It],
+                None,
+                "系统管理员: accounts, backups; no archive content".into(),
+            ),
+            (
+                "secadmin",
+                vec![Role::Secadmin],
+                None,
+                "安全保密管理员: policy and grants".into(),
+            ),
+            (
+                "auditor",
+                vec![Role::Auditor],
+                None,
+                "安全审计员: the audit trail".into(),
+            ),
+            (
+                "leader1",
+                vec![Role::Leader],
+                Some(1),
+                "分管领导 (approval level 1)".into(),
+            ),
+            (
+                "leader2",
+                vec![Role::Leader],
+                Some(2),
+                "主要领导 (approval level 2)".into(),
+            ),
+        ];
+        for d in &data.departments {
+            v.push(("", vec![Role::Head], None, d.code.clone()));
+        }
+        v
+    };
+    for (username, roles, leader_level, desc) in accounts {
+        let (username, description, department) = if username.is_empty() {
+            (
+                format!("head-{desc}"),
+                format!("部门负责人 of {desc}"),
+                Some(desc.clone()),
+            )
+        } else {
+            let dept = match username {
+                "hr" | "admin" | "finance" | "legal" | "it" => Some(username.to_string()),
+                _ => Some("admin".to_string()),
+            };
+            (username.to_string(), desc, dept)
+        };
+        let link = linked.iter().find(|(u, _, _)| *u == username);
+        archive.create_user(NewUser {
+            username: username.clone(),
+            display_name: link
+                .map(|l| l.2.clone())
+                .unwrap_or_else(|| username.clone()),
+            password: DEMO_PASSWORD.into(),
+            roles: roles.clone(),
+            department,
+            person_id: link.map(|l| l.1),
+            leader_level,
+        })?;
+        summary.accounts.push(DemoAccount {
+            username,
+            roles,
+            description,
+        });
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_id_numbers_are_valid() {
+        let mut rng = Rng(1);
+        for i in 0..500u32 {
+            let b = date(
+                1960 + rng.below(40) as i32,
+                1 + rng.below(12) as u8,
+                1 + rng.below(28) as u8,
+            );
+            let male = i % 3 == 0;
+            let id = id_number("110105", b, i, male);
+            let parsed = crate::model::idnumber::IdNumber::parse(&id).unwrap();
+            assert_eq!(parsed.is_male(), male);
+            assert_eq!(parsed.birth_date(), b);
+        }
+    }
+
+    #[test]
+    fn dataset_and_manifest_parse_and_cover_all_categories() {
+        let d: Dataset = serde_json::from_str(DATASET).unwrap();
+        let scheme = crate::model::CategoryScheme::scheme_2018();
+        for code in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] {
+            assert!(
+                d.material_templates
+                    .iter()
+                    .any(|t| scheme.lineage(&t.category).contains(&code.to_string())),
+                "no template for category {code}"
+            );
+        }
+        for t in &d.material_templates {
+            assert!(
+                scheme.resolve(&t.category).is_some(),
+                "bad category {}",
+                t.category
+            );
+        }
+        assert_eq!(d.departments.len(), 8);
+        let m = fixture_manifest();
+        assert!(m.len() >= 7);
+        for f in &m {
+            assert!(fixture_bytes(&f.file).is_some(), "{} not embedded", f.file);
+        }
+    }
+}

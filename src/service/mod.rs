@@ -1,0 +1,291 @@
+//! The use cases of the archive, and the only gate for authorization: every operation takes the calling
+//! [`Principal`] and checks what it may do before touching the store. Operations are synchronous and may block
+//! (hashing, sealing, sled flushes): the HTTP layer runs them on tokio's blocking pool.
+//!
+//! * [`auth`] — accounts, Argon2id passwords, opaque session tokens, login throttling.
+//! * [`access`] — the pure `can_*` rules.
+//! * [`archive`] — persons, materials, the catalogue, versions and content.
+//! * [`indexer`] — the durable index queue, text extraction and Tantivy updates, reindexing and verification.
+//! * [`search`] — full-text search with filters.
+//! * [`demo`] — the deterministic demo dataset.
+
+pub mod access;
+pub mod archive;
+pub mod auth;
+pub mod demo;
+pub mod indexer;
+pub mod search;
+
+pub use auth::Principal;
+
+use crate::extract::Extractor;
+use crate::index::SearchIndex;
+use crate::model::{CategoryScheme, Finding};
+use crate::store::{self, SledKv, Store};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Errors of the service layer; the HTTP layer maps each to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller may not do this; says which rule denied it (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The object does not exist, or the caller may not know it exists (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Malformed input (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed input that fails validation; findings say where and why (422).
+    #[error("{message}")]
+    Invalid {
+        /// Summary.
+        message: String,
+        /// Each problem found.
+        findings: Vec<Finding>,
+    },
+    /// `If-Match` names a version that is no longer current (412).
+    #[error("the record has changed since version {expected}: current version is {current}")]
+    PreconditionFailed {
+        /// What the client sent.
+        expected: u32,
+        /// What is current.
+        current: u32,
+    },
+    /// A write that needs `If-Match` came without it (428).
+    #[error("this write needs an If-Match header with the current version (ETag)")]
+    PreconditionRequired,
+    /// The request conflicts with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The payload is larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many failed logins (429).
+    #[error("too many failed logins; try again in {retry_after} s")]
+    TooManyAttempts {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// Stored data failed verification (500, logged; the client learns only that it is damaged).
+    #[error("stored data failed verification")]
+    Corrupt(String),
+    /// The store failed (500).
+    #[error("storage failure")]
+    Store(store::Error),
+    /// The search index failed (500).
+    #[error("search index failure")]
+    Index(#[from] crate::index::Error),
+    /// Something else failed (500).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Self {
+        match e {
+            store::Error::Corrupt { .. } => Error::Corrupt(e.to_string()),
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl Error {
+    /// A 422 with one finding.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Error::Invalid {
+            message: format!("{field}: {message}"),
+            findings: vec![Finding::error(field, message)],
+        }
+    }
+}
+
+/// The service's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A department of the organisation.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Department {
+    /// Code, e.g. `finance`.
+    pub code: String,
+    /// Name, e.g. 财务部.
+    pub name: String,
+}
+
+/// The organisation's departments shipped by default (DESIGN §6).
+pub fn default_departments() -> Vec<Department> {
+    [
+        ("hr", "人力资源部"),
+        ("admin", "行政部"),
+        ("finance", "财务部"),
+        ("legal", "法务部"),
+        ("it", "信息技术部"),
+        ("ops", "业务运营部"),
+        ("research", "研究发展部"),
+        ("sales", "市场营销部"),
+    ]
+    .into_iter()
+    .map(|(c, n)| Department {
+        code: c.into(),
+        name: n.into(),
+    })
+    .collect()
+}
+
+/// How the archive is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Departments.
+    pub departments: Vec<Department>,
+    /// Lifetime of a session token.
+    pub session_ttl: Duration,
+    /// Failed logins allowed per account within `throttle_window` before it is throttled.
+    pub max_failed_logins: u32,
+    /// The throttling window.
+    pub throttle_window: Duration,
+    /// How long an upload waits for its text to be indexed before answering with `text_status: "pending"`.
+    pub index_wait: Duration,
+    /// Largest file accepted (bytes).
+    pub max_file_size: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            departments: default_departments(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            max_failed_logins: 5,
+            throttle_window: Duration::from_secs(15 * 60),
+            index_wait: Duration::from_secs(10),
+            max_file_size: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// The archive: store, index, extractor and configuration, shared by all callers.
+#[derive(Clone)]
+pub struct Archive {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    index: SearchIndex,
+    extractor: Extractor,
+    scheme: CategoryScheme,
+    config: Config,
+    /// Serialises read-modify-write sequences (versions, reference counts, queue entries).
+    write_lock: Mutex<()>,
+    indexer: Arc<indexer::Signal>,
+    throttle: auth::Throttle,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Archive")
+    }
+}
+
+/// Where an installation keeps its files.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// `<data>/store`
+    pub fn store(&self) -> PathBuf {
+        self.0.join("store")
+    }
+    /// `<data>/index`
+    pub fn index(&self) -> PathBuf {
+        self.0.join("index")
+    }
+    /// `<data>/master.key`
+    pub fn key_file(&self) -> PathBuf {
+        self.0.join("master.key")
+    }
+}
+
+impl Archive {
+    /// Opens an installation: sled store, Tantivy index, and starts the background indexer.
+    pub fn open(
+        data: &Path,
+        master: &crate::crypto::MasterKey,
+        extractor: Extractor,
+        config: Config,
+    ) -> Result<Self> {
+        let dir = DataDir(data.to_path_buf());
+        let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
+        let store = Store::open(Arc::new(kv), master)?;
+        let index = SearchIndex::open(&dir.index(), Arc::new(jieba_rs::Jieba::new()))?;
+        Ok(Self::assemble(store, index, extractor, config))
+    }
+
+    /// An archive in memory (tests and benchmarks).
+    pub fn in_memory(extractor: Extractor, config: Config) -> Result<Self> {
+        let store = Store::in_memory()?;
+        let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new()))?;
+        Ok(Self::assemble(store, index, extractor, config))
+    }
+
+    fn assemble(store: Store, index: SearchIndex, extractor: Extractor, config: Config) -> Self {
+        let archive = Archive {
+            inner: Arc::new(Inner {
+                store,
+                index,
+                extractor,
+                scheme: CategoryScheme::scheme_2018(),
+                config,
+                write_lock: Mutex::new(()),
+                indexer: Arc::default(),
+                throttle: auth::Throttle::default(),
+            }),
+        };
+        indexer::spawn(archive.clone());
+        archive
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn index(&self) -> &SearchIndex {
+        &self.inner.index
+    }
+
+    /// The category scheme in force.
+    pub fn scheme(&self) -> &CategoryScheme {
+        &self.inner.scheme
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether OCR is available (it comes with the digitization issue).
+    pub fn ocr_available(&self) -> bool {
+        false
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The department's name for a code.
+    pub fn department_name(&self, code: &str) -> Option<String> {
+        self.inner
+            .config
+            .departments
+            .iter()
+            .find(|d| d.code == code)
+            .map(|d| d.name.clone())
+    }
+}

@@ -1,0 +1,282 @@
+//! Content-addressed, encrypted blobs. The address of a file is the keyed BLAKE3 hash of its bytes, so equal
+//! files are stored once (reference-counted) without letting anyone probe the store with a known file's plain
+//! hash. Each blob has its own random data key, wrapped by the installation's wrapping key; the bytes are cut into
+//! 1 MiB chunks, each sealed with the address and the chunk number as associated data. Every read is verified:
+//! a chunk that fails authentication, or bytes whose hash differs from the address, give [`Error::Corrupt`] —
+//! never wrong bytes.
+
+use super::{Error, Result, Store, Table, WriteSet};
+use crate::crypto::{SealKey, SecretKey, encode_hex};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use zeroize::Zeroizing;
+
+/// DO NOT CHANGE: chunk size of blobs written by this version (recorded per blob, so it may change later).
+pub const CHUNK_SIZE: usize = 1024 * 1024;
+
+/// A blob's address: the keyed BLAKE3 hash of its bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobAddress([u8; 32]);
+
+impl BlobAddress {
+    /// The raw bytes (the storage key).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// From a storage key.
+    pub fn from_slice(b: &[u8]) -> Option<Self> {
+        b.try_into().ok().map(BlobAddress)
+    }
+}
+
+impl fmt::Display for BlobAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&encode_hex(&self.0))
+    }
+}
+
+impl fmt::Debug for BlobAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobAddress({self})")
+    }
+}
+
+impl FromStr for BlobAddress {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let b = crate::crypto::decode_hex(s).ok_or(())?;
+        Self::from_slice(&b).ok_or(())
+    }
+}
+
+/// What the store keeps about a blob (sealed in `blobs`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlobInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// Number of chunks.
+    pub chunks: u32,
+    /// Chunk size used.
+    pub chunk_size: u32,
+    /// Plain BLAKE3 of the bytes (hex), for manifests and clients.
+    pub plain_hash: String,
+    /// The data key, sealed with the wrapping key (hex).
+    pub wrapped_key: String,
+}
+
+/// A blob hashed (and, when new, sealed) outside the write lock, ready to be staged.
+pub struct PreparedBlob {
+    /// Its address.
+    pub address: BlobAddress,
+    /// Its plain BLAKE3 (hex).
+    pub plain_hash: String,
+    /// Its size.
+    pub size: u64,
+    sealed: Option<(BlobInfo, Vec<Vec<u8>>)>,
+}
+
+fn chunk_aad(addr: &BlobAddress, n: u32) -> Vec<u8> {
+    let mut a = addr.0.to_vec();
+    a.extend_from_slice(&n.to_be_bytes());
+    a
+}
+
+impl Store {
+    /// The address `bytes` would have.
+    pub fn address_of(&self, bytes: &[u8]) -> BlobAddress {
+        let mut h = self.keys.address_hasher();
+        h.update(bytes);
+        BlobAddress(*h.finalize().as_bytes())
+    }
+
+    /// Hashes `bytes` and, unless the store holds them already, seals them. CPU-heavy: call off the async runtime.
+    pub fn prepare_blob(&self, bytes: &[u8]) -> Result<PreparedBlob> {
+        let address = self.address_of(bytes);
+        let plain_hash = blake3::hash(bytes).to_hex().to_string();
+        let sealed = if self.contains(Table::Blobs, address.as_bytes())? {
+            None
+        } else {
+            Some(self.seal_blob(&address, &plain_hash, bytes)?)
+        };
+        Ok(PreparedBlob {
+            address,
+            plain_hash,
+            size: bytes.len() as u64,
+            sealed,
+        })
+    }
+
+    fn seal_blob(
+        &self,
+        address: &BlobAddress,
+        plain_hash: &str,
+        bytes: &[u8],
+    ) -> Result<(BlobInfo, Vec<Vec<u8>>)> {
+        let data_key = SecretKey::generate()?;
+        let cipher = SealKey::new(&data_key);
+        let chunks = bytes
+            .chunks(CHUNK_SIZE)
+            .enumerate()
+            .map(|(i, c)| cipher.seal(c, &chunk_aad(address, i as u32)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let info = BlobInfo {
+            size: bytes.len() as u64,
+            chunks: chunks.len() as u32,
+            chunk_size: CHUNK_SIZE as u32,
+            plain_hash: plain_hash.to_string(),
+            wrapped_key: encode_hex(&self.keys.wrap.seal(data_key.expose(), address.as_bytes())?),
+        };
+        Ok((info, chunks))
+    }
+
+    /// Stages one more reference to a prepared blob, writing its chunks if the store does not hold it yet.
+    /// Call under the archive's write lock (reference counts are read-modify-write).
+    pub fn stage_blob_ref(
+        &self,
+        ws: &mut WriteSet,
+        blob: PreparedBlob,
+        bytes: &[u8],
+    ) -> Result<()> {
+        let key = blob.address.as_bytes().to_vec();
+        let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
+        if !self.contains(Table::Blobs, &key)? {
+            let (info, chunks) = match blob.sealed {
+                Some(s) => s,
+                None => self.seal_blob(&blob.address, &blob.plain_hash, bytes)?,
+            };
+            for (i, c) in chunks.into_iter().enumerate() {
+                ws.put_raw(Table::BlobChunks, chunk_key(&blob.address, i as u32), c);
+            }
+            ws.put(Table::Blobs, key.clone(), &info)?;
+        }
+        ws.put(Table::BlobRefs, key, &(refs + 1))?;
+        Ok(())
+    }
+
+    /// What the store knows of a blob.
+    pub fn blob_info(&self, address: &BlobAddress) -> Result<Option<BlobInfo>> {
+        self.get(Table::Blobs, address.as_bytes())
+    }
+
+    /// Number of references to a blob.
+    pub fn blob_refs(&self, address: &BlobAddress) -> Result<u64> {
+        Ok(self.get(Table::BlobRefs, address.as_bytes())?.unwrap_or(0))
+    }
+
+    /// Reads, decrypts and verifies a blob. CPU-heavy: call off the async runtime.
+    pub fn read_blob(&self, address: &BlobAddress) -> Result<Zeroizing<Vec<u8>>> {
+        let corrupt = |detail: String| Error::Corrupt {
+            table: "blobs",
+            detail: format!("blob {address}: {detail}"),
+        };
+        let info = self
+            .blob_info(address)?
+            .ok_or_else(|| corrupt("descriptor missing".into()))?;
+        let wrapped = crate::crypto::decode_hex(&info.wrapped_key)
+            .ok_or_else(|| corrupt("bad wrapped key".into()))?;
+        let raw_key = self
+            .keys
+            .wrap
+            .open(&wrapped, address.as_bytes())
+            .map_err(|_| corrupt("data key does not unwrap".into()))?;
+        let arr: [u8; 32] = raw_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("data key length".into()))?;
+        let cipher = SealKey::new(&SecretKey::from_bytes(arr));
+        let mut out = Zeroizing::new(Vec::with_capacity(info.size as usize));
+        for n in 0..info.chunks {
+            let sealed = self
+                .kv
+                .get(Table::BlobChunks, &chunk_key(address, n))?
+                .ok_or_else(|| corrupt(format!("chunk {n} missing")))?;
+            let plain = cipher
+                .open(&sealed, &chunk_aad(address, n))
+                .map_err(|_| corrupt(format!("chunk {n} fails authentication")))?;
+            out.extend_from_slice(&plain);
+        }
+        if out.len() as u64 != info.size || self.address_of(&out) != *address {
+            return Err(corrupt("content does not match its address".into()));
+        }
+        Ok(out)
+    }
+
+    /// Every blob address in the store.
+    pub fn blob_addresses(&self) -> Result<Vec<BlobAddress>> {
+        Ok(self
+            .keys_under(Table::Blobs, b"")?
+            .iter()
+            .filter_map(|k| BlobAddress::from_slice(k))
+            .collect())
+    }
+
+    /// The raw storage key of a chunk (tests use it to damage a chunk on purpose).
+    pub fn chunk_storage_key(address: &BlobAddress, n: u32) -> Vec<u8> {
+        chunk_key(address, n)
+    }
+}
+
+fn chunk_key(address: &BlobAddress, n: u32) -> Vec<u8> {
+    let mut k = address.0.to_vec();
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Batch, Kv, MemKv};
+    use std::sync::Arc;
+
+    fn put(s: &Store, bytes: &[u8]) -> BlobAddress {
+        let p = s.prepare_blob(bytes).unwrap();
+        let addr = p.address;
+        let mut ws = s.write_set();
+        s.stage_blob_ref(&mut ws, p, bytes).unwrap();
+        s.commit(ws).unwrap();
+        addr
+    }
+
+    #[test]
+    fn round_trip_dedupe_and_multi_chunk() {
+        let s = Store::in_memory().unwrap();
+        let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 17))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let a = put(&s, &big);
+        assert_eq!(&s.read_blob(&a).unwrap()[..], &big[..]);
+        assert_eq!(s.blob_info(&a).unwrap().unwrap().chunks, 3);
+        let b = put(&s, &big);
+        assert_eq!(a, b);
+        assert_eq!(s.blob_refs(&a).unwrap(), 2);
+        assert_eq!(s.blob_addresses().unwrap().len(), 1);
+        let empty = put(&s, b"");
+        assert_eq!(s.read_blob(&empty).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn flipped_byte_is_corrupt_not_wrong_bytes() {
+        let kv: Arc<dyn Kv> = Arc::new(MemKv::default());
+        let s = Store::open(kv.clone(), &crate::crypto::MasterKey::generate().unwrap()).unwrap();
+        let a = put(&s, "劳动合同 第一条".as_bytes());
+        let k = Store::chunk_storage_key(&a, 0);
+        let mut v = kv.get(Table::BlobChunks, &k).unwrap().unwrap();
+        v[30] ^= 0x01;
+        let mut b = Batch::default();
+        b.put(Table::BlobChunks, k, v);
+        kv.commit(b).unwrap();
+        assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
+    }
+
+    #[test]
+    fn address_is_keyed() {
+        let s1 = Store::in_memory().unwrap();
+        let s2 = Store::in_memory().unwrap();
+        assert_ne!(s1.address_of(b"x"), s2.address_of(b"x"));
+        assert_ne!(
+            s1.address_of(b"x").to_string(),
+            blake3::hash(b"x").to_hex().to_string()
+        );
+    }
+}

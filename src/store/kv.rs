@@ -1,0 +1,373 @@
+//! The narrow key-value interface the archive needs from a storage engine: point reads, ordered prefix scans,
+//! and atomic batches across tables. The sled adapter is the real one; the in-memory adapter serves unit tests.
+//! Both run through one shared test suite (`tests` below), so either can be swapped without surprises.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+/// The tables of the store (sled trees).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// Blob descriptors by address (sealed: wrapped data key, sizes, plain hash).
+    Blobs,
+    /// Sealed blob chunks by address + chunk number.
+    BlobChunks,
+    /// Reference counts by address (sealed).
+    BlobRefs,
+    /// Person records by id.
+    Persons,
+    /// Person versions by id + version.
+    PersonVersions,
+    /// Materials by id.
+    Materials,
+    /// Material versions by id + version.
+    MaterialVersions,
+    /// Person id + material id → () : the catalogue's index.
+    Dossiers,
+    /// Extracted text by blob address (sealed).
+    Texts,
+    /// Keyed hash of an ID number → person id (uniqueness without revealing the number).
+    IdNumbers,
+    /// Users by id.
+    Users,
+    /// Username → user id (keyed by a keyed hash of the username).
+    UserNames,
+    /// Sessions by token digest.
+    Sessions,
+    /// Durable queue of pending index work: material id → ().
+    IndexQueue,
+    /// Installation metadata: format version, key check.
+    Meta,
+}
+
+impl Table {
+    /// All tables, in a fixed order (the sled adapter opens one tree each).
+    pub const ALL: [Table; 15] = [
+        Table::Blobs,
+        Table::BlobChunks,
+        Table::BlobRefs,
+        Table::Persons,
+        Table::PersonVersions,
+        Table::Materials,
+        Table::MaterialVersions,
+        Table::Dossiers,
+        Table::Texts,
+        Table::IdNumbers,
+        Table::Users,
+        Table::UserNames,
+        Table::Sessions,
+        Table::IndexQueue,
+        Table::Meta,
+    ];
+
+    /// The tree name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Blobs => "blobs",
+            Table::BlobChunks => "blob_chunks",
+            Table::BlobRefs => "blob_refs",
+            Table::Persons => "persons",
+            Table::PersonVersions => "person_versions",
+            Table::Materials => "materials",
+            Table::MaterialVersions => "material_versions",
+            Table::Dossiers => "dossiers",
+            Table::Texts => "texts",
+            Table::IdNumbers => "id_numbers",
+            Table::Users => "users",
+            Table::UserNames => "user_names",
+            Table::Sessions => "sessions",
+            Table::IndexQueue => "index_queue",
+            Table::Meta => "meta",
+        }
+    }
+
+    fn index(self) -> usize {
+        Table::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// One write of a batch: a put (`Some`) or a delete (`None`).
+pub type Op = (Table, Vec<u8>, Option<Vec<u8>>);
+
+/// A set of writes applied atomically: all or none.
+#[derive(Default, Debug)]
+pub struct Batch {
+    pub(crate) ops: Vec<Op>,
+}
+
+impl Batch {
+    /// Adds a put.
+    pub fn put(&mut self, t: Table, key: impl Into<Vec<u8>>, value: Vec<u8>) {
+        self.ops.push((t, key.into(), Some(value)));
+    }
+    /// Adds a delete.
+    pub fn delete(&mut self, t: Table, key: impl Into<Vec<u8>>) {
+        self.ops.push((t, key.into(), None));
+    }
+    /// Whether nothing is in it.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// Failures of the storage engine itself (as opposed to our own logic refusing something).
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    /// Another process holds the store (sled locks its folder).
+    #[error("the store at {0} is in use by another process (is the server running?)")]
+    Locked(String),
+    /// The engine failed (I/O, corruption it detected itself).
+    #[error("storage engine: {0}")]
+    Engine(String),
+}
+
+/// A pair read from a scan.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
+/// The storage interface.
+pub trait Kv: Send + Sync {
+    /// Reads one value.
+    fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
+    /// Reads the pairs whose key starts with `prefix`, in key order, starting after `after` when given, at most `limit`.
+    fn scan(
+        &self,
+        t: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, KvError>;
+    /// Applies a batch atomically.
+    fn commit(&self, batch: Batch) -> Result<(), KvError>;
+    /// Makes every committed batch durable.
+    fn flush(&self) -> Result<(), KvError>;
+}
+
+/// The sled adapter.
+pub struct SledKv {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+}
+
+fn engine(e: sled::Error) -> KvError {
+    KvError::Engine(e.to_string())
+}
+
+impl SledKv {
+    /// Opens (or creates) a sled store in `dir`.
+    pub fn open(dir: &std::path::Path) -> Result<Self, KvError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.raw_os_error() == Some(11) =>
+                {
+                    KvError::Locked(dir.display().to_string())
+                }
+                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
+                    KvError::Locked(dir.display().to_string())
+                }
+                other => engine(other),
+            })?;
+        let trees = Table::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(engine)?;
+        Ok(SledKv { db, trees })
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+impl Kv for SledKv {
+    fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self.trees[t.index()]
+            .get(key)
+            .map_err(engine)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn scan(
+        &self,
+        t: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, KvError> {
+        let tree = &self.trees[t.index()];
+        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match after {
+            Some(a) => Box::new(tree.range((
+                std::ops::Bound::Excluded(a.to_vec()),
+                std::ops::Bound::Unbounded,
+            ))),
+            None => Box::new(tree.scan_prefix(prefix)),
+        };
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, v) = item.map_err(engine)?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), KvError> {
+        use sled::Transactional;
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let mut tables: Vec<Table> = batch.ops.iter().map(|(t, _, _)| *t).collect();
+        tables.sort();
+        tables.dedup();
+        if tables.len() == 1 {
+            let mut b = sled::Batch::default();
+            for (_, k, v) in batch.ops {
+                match v {
+                    Some(v) => b.insert(k, v),
+                    None => b.remove(k),
+                }
+            }
+            return self.trees[tables[0].index()].apply_batch(b).map_err(engine);
+        }
+        let trees: Vec<&sled::Tree> = tables.iter().map(|t| &self.trees[t.index()]).collect();
+        trees[..]
+            .transaction(|tx| {
+                for (t, k, v) in &batch.ops {
+                    let i = tables.iter().position(|x| x == t).unwrap_or(0);
+                    match v {
+                        Some(v) => tx[i].insert(k.as_slice(), v.as_slice())?,
+                        None => tx[i].remove(k.as_slice())?,
+                    };
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Abort(()) => KvError::Engine("transaction aborted".into()),
+                TransactionError::Storage(e) => engine(e),
+            })
+    }
+
+    fn flush(&self) -> Result<(), KvError> {
+        self.db.flush().map(|_| ()).map_err(engine)
+    }
+}
+
+/// All tables of the in-memory adapter in one ordered map, keyed by (table, key).
+type MemTables = BTreeMap<(Table, Vec<u8>), Vec<u8>>;
+
+/// The in-memory adapter, for unit tests.
+#[derive(Default)]
+pub struct MemKv {
+    tables: RwLock<MemTables>,
+}
+
+impl Kv for MemKv {
+    fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        let map = self
+            .tables
+            .read()
+            .map_err(|_| KvError::Engine("poisoned".into()))?;
+        Ok(map.get(&(t, key.to_vec())).cloned())
+    }
+
+    fn scan(
+        &self,
+        t: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, KvError> {
+        use std::ops::Bound;
+        let map = self
+            .tables
+            .read()
+            .map_err(|_| KvError::Engine("poisoned".into()))?;
+        let start = match after {
+            Some(a) => Bound::Excluded((t, a.to_vec())),
+            None => Bound::Included((t, prefix.to_vec())),
+        };
+        Ok(map
+            .range((start, Bound::Unbounded))
+            .take_while(|((tt, k), _)| *tt == t && k.starts_with(prefix))
+            .take(limit)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), KvError> {
+        let mut map = self
+            .tables
+            .write()
+            .map_err(|_| KvError::Engine("poisoned".into()))?;
+        for (t, k, v) in batch.ops {
+            match v {
+                Some(v) => map.insert((t, k), v),
+                None => map.remove(&(t, k)),
+            };
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), KvError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The suite every adapter must pass.
+    fn suite(kv: &dyn Kv) {
+        let mut b = Batch::default();
+        b.put(Table::Persons, b"p1".to_vec(), b"one".to_vec());
+        b.put(Table::Persons, b"p2".to_vec(), b"two".to_vec());
+        b.put(Table::Persons, b"q1".to_vec(), b"other".to_vec());
+        b.put(Table::Materials, b"p1".to_vec(), b"material".to_vec());
+        kv.commit(b).unwrap();
+        assert_eq!(kv.get(Table::Persons, b"p1").unwrap().unwrap(), b"one");
+        assert_eq!(
+            kv.get(Table::Materials, b"p1").unwrap().unwrap(),
+            b"material"
+        );
+        assert_eq!(kv.get(Table::Users, b"p1").unwrap(), None);
+        let keys: Vec<Vec<u8>> = kv
+            .scan(Table::Persons, b"p", None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(keys, vec![b"p1".to_vec(), b"p2".to_vec()]);
+        let after = kv.scan(Table::Persons, b"p", Some(b"p1"), 10).unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(kv.scan(Table::Persons, b"", None, 2).unwrap().len(), 2);
+        let mut b = Batch::default();
+        b.delete(Table::Persons, b"p1".to_vec());
+        b.put(Table::Meta, b"k".to_vec(), b"v".to_vec());
+        kv.commit(b).unwrap();
+        assert_eq!(kv.get(Table::Persons, b"p1").unwrap(), None);
+        assert_eq!(kv.get(Table::Meta, b"k").unwrap().unwrap(), b"v");
+        kv.flush().unwrap();
+    }
+
+    #[test]
+    fn mem_adapter_passes_the_suite() {
+        suite(&MemKv::default());
+    }
+
+    #[test]
+    fn sled_adapter_passes_the_suite_and_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = SledKv::open(dir.path()).unwrap();
+        suite(&kv);
+    }
+}

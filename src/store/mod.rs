@@ -1,0 +1,318 @@
+//! The store: the only module that knows sled. It offers
+//!
+//! * [`kv`] — the narrow key-value trait with the sled and in-memory adapters;
+//! * sealed **records** — every value is serialised with a format version byte, then sealed with the record key
+//!   and bound to its table and key ([`Store::get`], [`WriteSet::put`]);
+//! * the **blob store** ([`blobs`]) — content-addressed, chunked, encrypted bytes with reference counts.
+//!
+//! Writes that belong together are collected in a [`WriteSet`] and committed atomically, then flushed, so an
+//! acknowledged write survives a crash.
+
+pub mod blobs;
+pub mod kv;
+
+pub use blobs::{BlobAddress, BlobInfo, PreparedBlob};
+pub use kv::{Batch, Kv, KvError, MemKv, SledKv, Table};
+
+use crate::crypto::{self, Keys, MasterKey};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// DO NOT CHANGE: format version byte of records written by this version.
+pub const RECORD_FORMAT: u8 = 1;
+/// DO NOT CHANGE: the installation's on-disk format.
+pub const STORE_FORMAT: u32 = 1;
+const KEY_CHECK: &[u8] = b"key_check";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"dangan key check v1";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The storage engine failed.
+    #[error(transparent)]
+    Kv(#[from] KvError),
+    /// The master key does not open this store.
+    #[error(
+        "the master key does not open this store (wrong key file or passphrase); nothing was written"
+    )]
+    WrongKey,
+    /// Stored data failed authentication or its hash: it was altered or damaged on disk.
+    #[error("corrupt data in {table} ({detail})")]
+    Corrupt {
+        /// Where.
+        table: &'static str,
+        /// What failed (never the content).
+        detail: String,
+    },
+    /// A record has a format version this build does not know.
+    #[error("record in {0} has unknown format version {1}")]
+    Format(&'static str, u8),
+    /// Encryption or randomness failed.
+    #[error(transparent)]
+    Crypto(#[from] crypto::Error),
+}
+
+/// The store's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Encrypted records and blobs over a [`Kv`].
+#[derive(Clone)]
+pub struct Store {
+    kv: Arc<dyn Kv>,
+    keys: Arc<Keys>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+fn aad(t: Table, key: &[u8]) -> Vec<u8> {
+    let mut a = t.name().as_bytes().to_vec();
+    a.push(b'/');
+    a.extend_from_slice(key);
+    a
+}
+
+impl Store {
+    /// Opens a store over `kv` with `master`: checks the key against the store's key-check value (refusing a
+    /// wrong key before anything is written), or initialises a new store.
+    pub fn open(kv: Arc<dyn Kv>, master: &MasterKey) -> Result<Self> {
+        let store = Store {
+            kv,
+            keys: Arc::new(Keys::derive(master)),
+        };
+        match store.kv.get(Table::Meta, KEY_CHECK)? {
+            Some(sealed) => {
+                let plain = store
+                    .keys
+                    .records
+                    .open(&sealed, &aad(Table::Meta, KEY_CHECK))
+                    .map_err(|_| Error::WrongKey)?;
+                if !crypto::ct_eq(&plain, KEY_CHECK_PLAINTEXT) {
+                    return Err(Error::WrongKey);
+                }
+            }
+            None => {
+                if !store.kv.scan(Table::Persons, b"", None, 1)?.is_empty()
+                    || !store.kv.scan(Table::Blobs, b"", None, 1)?.is_empty()
+                {
+                    return Err(Error::Corrupt {
+                        table: "meta",
+                        detail: "key check value missing".into(),
+                    });
+                }
+                let mut b = Batch::default();
+                b.put(
+                    Table::Meta,
+                    KEY_CHECK,
+                    store
+                        .keys
+                        .records
+                        .seal(KEY_CHECK_PLAINTEXT, &aad(Table::Meta, KEY_CHECK))?,
+                );
+                let mut ws = store.write_set();
+                ws.put(Table::Meta, b"format".to_vec(), &STORE_FORMAT)?;
+                b.ops.extend(ws.batch.ops);
+                store.kv.commit(b)?;
+                store.kv.flush()?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// An in-memory store with a fresh key (unit tests).
+    pub fn in_memory() -> Result<Self> {
+        Self::open(Arc::new(MemKv::default()), &MasterKey::generate()?)
+    }
+
+    /// The derived keys (token digests use them).
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Reads and opens a record.
+    pub fn get<T: DeserializeOwned>(&self, t: Table, key: &[u8]) -> Result<Option<T>> {
+        match self.kv.get(t, key)? {
+            Some(v) => self.decode(t, key, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a key exists (without opening it).
+    pub fn contains(&self, t: Table, key: &[u8]) -> Result<bool> {
+        Ok(self.kv.get(t, key)?.is_some())
+    }
+
+    /// Reads and opens the records whose key starts with `prefix`, in key order.
+    pub fn scan<T: DeserializeOwned>(&self, t: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>> {
+        let mut out = Vec::new();
+        self.for_each_key(t, prefix, |k, v| {
+            out.push((k.to_vec(), self.decode(t, k, v)?));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Visits raw pairs under a prefix page by page (for large tables: verification, reindexing).
+    pub fn for_each_key(
+        &self,
+        t: Table,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self.kv.scan(t, prefix, after.as_deref(), 512)?;
+            for (k, v) in &page {
+                f(k, v)?;
+            }
+            match page.last() {
+                Some((k, _)) if page.len() == 512 => after = Some(k.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Keys only, under a prefix.
+    pub fn keys_under(&self, t: Table, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        self.for_each_key(t, prefix, |k, _| {
+            out.push(k.to_vec());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn decode<T: DeserializeOwned>(&self, t: Table, key: &[u8], sealed: &[u8]) -> Result<T> {
+        let plain = self
+            .keys
+            .records
+            .open(sealed, &aad(t, key))
+            .map_err(|e| Error::Corrupt {
+                table: t.name(),
+                detail: format!(
+                    "record {} does not open: {e}",
+                    crypto::encode_hex(&key[..key.len().min(16)])
+                ),
+            })?;
+        match plain.first() {
+            Some(&RECORD_FORMAT) => {
+                serde_json::from_slice(&plain[1..]).map_err(|e| Error::Corrupt {
+                    table: t.name(),
+                    detail: format!("record does not parse: {}", e.classify() as u8),
+                })
+            }
+            Some(&v) => Err(Error::Format(t.name(), v)),
+            None => Err(Error::Corrupt {
+                table: t.name(),
+                detail: "empty record".into(),
+            }),
+        }
+    }
+
+    /// Starts a set of writes to commit together.
+    pub fn write_set(&self) -> WriteSet {
+        WriteSet {
+            keys: self.keys.clone(),
+            batch: Batch::default(),
+        }
+    }
+
+    /// Commits a write set atomically and makes it durable.
+    pub fn commit(&self, ws: WriteSet) -> Result<()> {
+        if ws.batch.is_empty() {
+            return Ok(());
+        }
+        self.kv.commit(ws.batch)?;
+        self.kv.flush()?;
+        Ok(())
+    }
+
+    /// Commits without waiting for durability (bulk loads that flush once at the end).
+    pub fn commit_unflushed(&self, ws: WriteSet) -> Result<()> {
+        self.kv.commit(ws.batch)?;
+        Ok(())
+    }
+
+    /// Makes all commits durable.
+    pub fn flush(&self) -> Result<()> {
+        Ok(self.kv.flush()?)
+    }
+}
+
+/// Writes collected for one atomic commit.
+pub struct WriteSet {
+    keys: Arc<Keys>,
+    pub(crate) batch: Batch,
+}
+
+impl WriteSet {
+    /// Seals and adds a record.
+    pub fn put<T: Serialize + ?Sized>(&mut self, t: Table, key: Vec<u8>, value: &T) -> Result<()> {
+        let mut plain = zeroize::Zeroizing::new(vec![RECORD_FORMAT]);
+        serde_json::to_writer(&mut *plain, value).map_err(|e| Error::Corrupt {
+            table: t.name(),
+            detail: format!("serialise: {e}"),
+        })?;
+        let sealed = self.keys.records.seal(&plain, &aad(t, &key))?;
+        self.batch.put(t, key, sealed);
+        Ok(())
+    }
+
+    /// Adds a raw value (already sealed, or deliberately empty, such as index entries).
+    pub fn put_raw(&mut self, t: Table, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.put(t, key, value);
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, t: Table, key: Vec<u8>) {
+        self.batch.delete(t, key);
+    }
+}
+
+/// Concatenates key parts.
+pub fn key(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_sealed_and_bound_to_their_key() {
+        let kv: Arc<dyn Kv> = Arc::new(MemKv::default());
+        let master = MasterKey::generate().unwrap();
+        let s = Store::open(kv.clone(), &master).unwrap();
+        let mut ws = s.write_set();
+        ws.put(Table::Persons, b"a".to_vec(), &"张三的档案")
+            .unwrap();
+        ws.put(Table::Persons, b"b".to_vec(), &"李四").unwrap();
+        s.commit(ws).unwrap();
+        assert_eq!(
+            s.get::<String>(Table::Persons, b"a").unwrap().unwrap(),
+            "张三的档案"
+        );
+        let raw = kv.get(Table::Persons, b"a").unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("张三"));
+        // Moving a sealed value to another key is detected.
+        let mut b = Batch::default();
+        b.put(Table::Persons, b"b".to_vec(), raw);
+        kv.commit(b).unwrap();
+        assert!(matches!(
+            s.get::<String>(Table::Persons, b"b"),
+            Err(Error::Corrupt { .. })
+        ));
+        assert_eq!(s.scan::<String>(Table::Persons, b"a").unwrap().len(), 1);
+
+        // Reopening with the right key works; with another key is refused.
+        assert!(Store::open(kv.clone(), &master).is_ok());
+        assert!(matches!(
+            Store::open(kv, &MasterKey::generate().unwrap()),
+            Err(Error::WrongKey)
+        ));
+    }
+}

@@ -1,0 +1,224 @@
+//! The TestApp: a real installation (sled + Tantivy in a temporary directory, the isolated extractor as a
+//! child process of the real binary) behind the real router, called in-process with `Router::oneshot`.
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use dangan::crypto::MasterKey;
+use dangan::extract::Extractor;
+use dangan::model::Role;
+use dangan::service::auth::NewUser;
+use dangan::service::{Archive, Config};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "demo-pass";
+
+pub fn worker_extractor() -> Extractor {
+    Extractor::with_worker(
+        PathBuf::from(env!("CARGO_BIN_EXE_dangan")),
+        vec!["extract-worker".into()],
+        Duration::from_secs(30),
+    )
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub archive: Archive,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+impl TestApp {
+    /// A fresh installation with one account per role of interest (hr linked to no person).
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::generate().unwrap();
+        let archive =
+            Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+        let a = archive.clone();
+        tokio::task::spawn_blocking(move || {
+            for (name, role) in [
+                ("hr", Role::Hr),
+                ("finance", Role::Finance),
+                ("it", Role::It),
+            ] {
+                a.create_user(NewUser {
+                    username: name.into(),
+                    display_name: name.into(),
+                    password: PASSWORD.into(),
+                    roles: vec![role],
+                    department: Some(name.into()),
+                    person_id: None,
+                    leader_level: None,
+                })
+                .unwrap();
+            }
+        })
+        .await
+        .unwrap();
+        let router = dangan::api::router(archive.clone(), BODY_LIMIT);
+        TestApp {
+            router,
+            archive,
+            dir,
+        }
+    }
+
+    pub async fn call(&self, req: Request<Body>) -> Answer {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        json: Option<Value>,
+    ) -> Answer {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match json {
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        };
+        self.call(req).await
+    }
+
+    pub async fn login(&self, user: &str) -> String {
+        let a = self
+            .send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"username": user, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&a.body)
+        );
+        a.json()["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_person(&self, token: &str, body: Value) -> Value {
+        let a = self
+            .send(Method::POST, "/api/v1/persons", Some(token), Some(body))
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&a.body)
+        );
+        a.json()
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        person: &str,
+        meta: Value,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Answer {
+        let (ct, body) = multipart(&meta.to_string(), file_name, bytes);
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/persons/{person}/materials"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", ct)
+            .body(Body::from(body))
+            .unwrap();
+        self.call(req).await
+    }
+}
+
+/// A multipart/form-data body with parts `meta` (JSON) and `file`.
+pub fn multipart(meta: &str, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----dangan-test-boundary-7d1f";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{meta}\r\n").as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A valid person body.
+pub fn person_body(name: &str, id_number: &str, department: &str) -> Value {
+    serde_json::json!({
+        "name": name,
+        "id_number": id_number,
+        "department": department,
+        "ethnicity": "汉族",
+        "work_start": "2005-07",
+        "position": "科员",
+    })
+}
+
+/// Computes a valid ID number from a 17-digit prefix.
+pub fn id_number(first17: &str) -> String {
+    let c = dangan::model::idnumber::check_char(first17.as_bytes());
+    format!("{first17}{c}")
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/files")
+            .join(name),
+    )
+    .unwrap()
+}

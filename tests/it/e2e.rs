@@ -1,0 +1,382 @@
+//! The real binary over real HTTP: serve, upload, search in both scripts, download; `kill -9` in the middle of
+//! a stream of uploads; a wrong key refused at start.
+
+use crate::common::{id_number, multipart};
+use crate::http_api::urlencode;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dangan");
+
+struct Server {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("DANGAN_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let s = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}/api/v1"),
+            agent,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = s.agent.get(&format!("{}/health", s.base)).call()
+                && r.status() == 200
+            {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("server did not come up");
+    }
+
+    fn json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut resp = match (method, body) {
+            ("GET", _) => {
+                let mut r = self.agent.get(&url);
+                if let Some(t) = token {
+                    r = r.header("authorization", &format!("Bearer {t}"));
+                }
+                r.call().unwrap()
+            }
+            (_, b) => {
+                let mut r = self
+                    .agent
+                    .post(&url)
+                    .header("content-type", "application/json");
+                if let Some(t) = token {
+                    r = r.header("authorization", &format!("Bearer {t}"));
+                }
+                r.send(b.unwrap_or(json!({})).to_string()).unwrap()
+            }
+        };
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn upload(
+        &self,
+        token: &str,
+        person: &str,
+        meta: &Value,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Value, String> {
+        let (ct, body) = multipart(&meta.to_string(), name, bytes);
+        let mut resp = self
+            .agent
+            .post(&format!("{}/persons/{person}/materials", self.base))
+            .header("authorization", &format!("Bearer {token}"))
+            .header("content-type", &ct)
+            .send(&body[..])
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        if status == 201 {
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        } else {
+            Err(format!("{status}: {text}"))
+        }
+    }
+
+    fn download(&self, token: &str, material: &str) -> Vec<u8> {
+        let mut resp = self
+            .agent
+            .get(&format!("{}/materials/{material}/content", self.base))
+            .header("authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn add_hr(data: &Path) {
+    let out = Command::new(BIN)
+        .args([
+            "users",
+            "add",
+            "--data",
+            data.to_str().unwrap(),
+            "--username",
+            "hr",
+            "--role",
+            "hr",
+        ])
+        .env("DANGAN_NEW_PASSWORD", "demo-pass-e2e")
+        .env("DANGAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Creates the store (and key) by starting and stopping a server, then adds the hr account offline.
+fn install(data: &Path) {
+    drop(Server::start(data));
+    add_hr(data);
+}
+
+fn login(s: &Server) -> String {
+    let (status, v) = s.json(
+        "POST",
+        "/auth/login",
+        None,
+        Some(json!({"username": "hr", "password": "demo-pass-e2e"})),
+    );
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
+fn search_total(s: &Server, token: &str, q: &str) -> (u64, Value) {
+    let (status, v) = s.json(
+        "GET",
+        &format!("/search?q={}", urlencode(q)),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200, "{v}");
+    (v["total"].as_u64().unwrap(), v)
+}
+
+#[test]
+fn real_binary_upload_search_both_scripts_download() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    let s = Server::start(dir.path());
+    let token = login(&s);
+    let (status, p) = s.json(
+        "POST",
+        "/persons",
+        Some(&token),
+        Some(json!({"name": "张伟明", "id_number": id_number("33010619750302001"), "department": "finance"})),
+    );
+    assert_eq!(status, 201, "{p}");
+    let pid = p["id"].as_str().unwrap();
+    let pdf = crate::common::fixture("resume-zh.pdf");
+    let m = s
+        .upload(
+            &token,
+            pid,
+            &json!({"category": "1", "title": "干部履历表", "formed_on": "2021-06"}),
+            "resume.pdf",
+            &pdf,
+        )
+        .unwrap();
+    assert_eq!(m["text_status"], "done", "{m}");
+    let mid = m["id"].as_str().unwrap();
+    // 晋升 is written in simplified in the PDF; the traditional 晉升 finds it too.
+    for q in ["晋升", "晉升", "履历表核验标记甲"] {
+        let (total, v) = search_total(&s, &token, q);
+        assert_eq!(total, 1, "{q}: {v}");
+        assert_eq!(v["hits"][0]["material_id"], mid);
+    }
+    assert_eq!(s.download(&token, mid), pdf);
+
+    // Offline commands refuse while the server holds the store.
+    let out = Command::new(BIN)
+        .args(["verify", "--data", dir.path().to_str().unwrap()])
+        .env("DANGAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(s);
+    let out = Command::new(BIN)
+        .args(["verify", "--data", dir.path().to_str().unwrap()])
+        .env("DANGAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["blobs"], 1);
+}
+
+#[test]
+fn wrong_key_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let wrong_key = other.path().join("wrong.key");
+    std::fs::write(&wrong_key, format!("{}\n", "ab".repeat(32))).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--key-file",
+            wrong_key.to_str().unwrap(),
+        ])
+        .env("DANGAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("master key does not open this store"), "{err}");
+}
+
+#[test]
+fn kill_9_during_uploads_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    let s = Server::start(dir.path());
+    let token = login(&s);
+    let (_, p) = s.json(
+        "POST",
+        "/persons",
+        Some(&token),
+        Some(json!({"name": "李建国", "id_number": id_number("11010819700101001"), "department": "ops"})),
+    );
+    let pid = p["id"].as_str().unwrap().to_string();
+
+    // A stream of uploads from another thread; the server is killed while it runs.
+    let base = s.base.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<(String, String, Vec<u8>)>();
+    let uploader = {
+        let token = token.clone();
+        let pid = pid.clone();
+        std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            for i in 0..400 {
+                let word = format!("流水标记{:04}号", i);
+                let bytes = format!("第{i}份材料。{word}。干部人事档案正文，内容足够长以便检索。")
+                    .repeat(20)
+                    .into_bytes();
+                let (ct, body) = multipart(
+                    &json!({"category": "10", "title": format!("材料{i}")}).to_string(),
+                    "m.txt",
+                    &bytes,
+                );
+                let resp = agent
+                    .post(&format!("{base}/persons/{pid}/materials?wait=false"))
+                    .header("authorization", &format!("Bearer {token}"))
+                    .header("content-type", &ct)
+                    .send(&body[..]);
+                match resp {
+                    Ok(mut r) if r.status() == 201 => {
+                        let v: Value = serde_json::from_str(
+                            &r.body_mut().read_to_string().unwrap_or_default(),
+                        )
+                        .unwrap_or(Value::Null);
+                        if let Some(id) = v["id"].as_str() {
+                            let _ = tx.send((id.to_string(), word, bytes));
+                        }
+                    }
+                    _ => return, // the server is gone
+                }
+            }
+        })
+    };
+    // Let some uploads be acknowledged, then kill -9.
+    let mut acked = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.len() < 25 && Instant::now() < deadline {
+        if let Ok(a) = rx.recv_timeout(Duration::from_secs(5)) {
+            acked.push(a);
+        }
+    }
+    let mut s = s;
+    s.child.kill().unwrap(); // SIGKILL
+    s.child.wait().unwrap();
+    uploader.join().unwrap();
+    acked.extend(rx.try_iter());
+    assert!(
+        acked.len() >= 25,
+        "only {} uploads acknowledged",
+        acked.len()
+    );
+    drop(s);
+
+    let s = Server::start(dir.path());
+    let token = login(&s);
+    for (id, _, bytes) in &acked {
+        assert_eq!(
+            &s.download(&token, id),
+            bytes,
+            "acknowledged upload {id} lost"
+        );
+    }
+    // The index catches up from the durable queue.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (id, word, _) in &acked {
+        loop {
+            let (total, v) = search_total(&s, &token, word);
+            if total == 1 {
+                assert_eq!(v["hits"][0]["material_id"], id.as_str());
+                break;
+            }
+            assert!(Instant::now() < deadline, "{word} not found after restart");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
