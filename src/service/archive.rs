@@ -108,6 +108,15 @@ impl Archive {
     /// Fills derived fields and validates; errors become a 422.
     fn complete_person(&self, person: &mut Person) -> Result<Vec<Finding>> {
         let mut findings = person.validate_and_complete();
+        // A department may be given by its name (财务部) as well as its code (finance).
+        if let Some(d) = self
+            .config()
+            .departments
+            .iter()
+            .find(|d| d.name == person.department)
+        {
+            person.department = d.code.clone();
+        }
         match self.department_name(&person.department) {
             Some(name) => person.department_name = Some(name),
             None => findings.push(Finding::error(

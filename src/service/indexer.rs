@@ -178,7 +178,12 @@ impl Archive {
                     {
                         None => self.index().delete(&id.to_string()),
                         Some(m) => {
-                            let text = self.ensure_text(&m)?;
+                            // One unreadable material must not hold up the queue: it is indexed by its
+                            // catalogue fields and the failure is logged (verify names it too).
+                            let text = self.ensure_text(&m).unwrap_or_else(|e| {
+                                tracing::error!(material = %m.id, error = %e, "text not available; indexed by catalogue fields");
+                                String::new()
+                            });
                             let person = persons.entry(m.person_id).or_insert_with(|| {
                                 self.store()
                                     .get(Table::Persons, m.person_id.as_bytes())

@@ -222,7 +222,20 @@ impl Archive {
         let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
         let store = Store::open(Arc::new(kv), master)?;
         let index = SearchIndex::open(&dir.index(), Arc::new(jieba_rs::Jieba::new()))?;
-        Ok(Self::assemble(store, index, extractor, config))
+        let archive = Self::assemble(store, index, extractor, config);
+        // The index is derived data: if it was lost (deleted, or a new schema), rebuild it from the store.
+        if archive.index().num_docs() == 0
+            && !archive
+                .store()
+                .keys_under_limit(store::Table::Materials, 1)?
+                .is_empty()
+        {
+            tracing::warn!(
+                "the search index is empty but the store holds materials: rebuilding it"
+            );
+            archive.reindex()?;
+        }
+        Ok(archive)
     }
 
     /// An archive in memory (tests and benchmarks).

@@ -176,6 +176,16 @@ impl Store {
         }
     }
 
+    /// At most `limit` keys of a table, from the start.
+    pub fn keys_under_limit(&self, t: Table, limit: usize) -> Result<Vec<Vec<u8>>> {
+        Ok(self
+            .kv
+            .scan(t, b"", None, limit)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
+
     /// Keys only, under a prefix.
     pub fn keys_under(&self, t: Table, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();

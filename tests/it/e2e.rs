@@ -380,3 +380,177 @@ fn kill_9_during_uploads_loses_no_acknowledged_write() {
         }
     }
 }
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.args(args).env("DANGAN_LOG", "warn");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    let data = dir.path().to_str().unwrap();
+    {
+        let s = Server::start(dir.path());
+        let token = login(&s);
+        let (_, p) = s.json(
+            "POST",
+            "/persons",
+            Some(&token),
+            Some(json!({"name": "陈静", "department": "legal"})),
+        );
+        s.upload(
+            &token,
+            p["id"].as_str().unwrap(),
+            &json!({"category": "10", "title": "劳动合同书", "tags": ["contract"]}),
+            "c.docx",
+            &crate::common::fixture("contract.docx"),
+        )
+        .unwrap();
+    }
+    let backup = dir.path().join("key-backup.json");
+    let pass = [("DANGAN_RECOVERY_PASSPHRASE", "correct horse battery staple")];
+    let short = run(
+        &[
+            "keys",
+            "backup",
+            "--data",
+            data,
+            "--out",
+            backup.to_str().unwrap(),
+        ],
+        &[("DANGAN_RECOVERY_PASSPHRASE", "short")],
+    );
+    assert!(!short.status.success(), "a short passphrase is refused");
+    let out = run(
+        &[
+            "keys",
+            "backup",
+            "--data",
+            data,
+            "--out",
+            backup.to_str().unwrap(),
+        ],
+        &pass,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_hex = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    assert!(
+        !std::fs::read_to_string(&backup)
+            .unwrap()
+            .contains(key_hex.trim()),
+        "the backup does not hold the key in the clear"
+    );
+
+    // Lose the key file; restore it from the backup elsewhere.
+    std::fs::remove_file(dir.path().join("master.key")).unwrap();
+    let restored = dir.path().join("restored.key");
+    let wrong = run(
+        &[
+            "keys",
+            "restore",
+            "--in",
+            backup.to_str().unwrap(),
+            "--key-file",
+            restored.to_str().unwrap(),
+        ],
+        &[("DANGAN_RECOVERY_PASSPHRASE", "wrong passphrase here")],
+    );
+    assert!(!wrong.status.success());
+    assert!(!restored.exists());
+    let out = run(
+        &[
+            "keys",
+            "restore",
+            "--in",
+            backup.to_str().unwrap(),
+            "--key-file",
+            restored.to_str().unwrap(),
+        ],
+        &pass,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "verify",
+            "--data",
+            data,
+            "--key-file",
+            restored.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Reindex from the store: delete the index entirely, rebuild, and search still finds the contract.
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let out = run(
+        &[
+            "reindex",
+            "--data",
+            data,
+            "--key-file",
+            restored.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reindexed 1 materials"));
+    std::fs::copy(&restored, dir.path().join("master.key")).unwrap();
+    let s = Server::start(dir.path());
+    let token = login(&s);
+    assert_eq!(search_total(&s, &token, "竞业限制").0, 1);
+}
+
+#[test]
+fn a_lost_index_is_rebuilt_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    {
+        let s = Server::start(dir.path());
+        let token = login(&s);
+        let (_, p) = s.json(
+            "POST",
+            "/persons",
+            Some(&token),
+            Some(json!({"name": "林晓", "department": "财务部"})),
+        );
+        assert_eq!(
+            p["department"], "finance",
+            "a department name is accepted for its code"
+        );
+        s.upload(
+            &token,
+            p["id"].as_str().unwrap(),
+            &json!({"category": "9-1", "title": "工资调整审批表", "tags": ["salary"]}),
+            "s.txt",
+            &crate::common::fixture("salary.txt"),
+        )
+        .unwrap();
+    }
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let s = Server::start(dir.path());
+    let token = login(&s);
+    assert_eq!(search_total(&s, &token, "岗位工资").0, 1);
+}
