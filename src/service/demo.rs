@@ -290,7 +290,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             let work_start = date(birth.year() + 22 + rng.below(3) as i32, 7, 1);
             let party = (rng.below(100) < 60).then(|| {
                 date(
-                    birth.year() + 24 + rng.below(6) as i32,
+                    (birth.year() + 24 + rng.below(6) as i32).min(2025),
                     1 + rng.below(12) as u8,
                     1,
                 )
@@ -552,6 +552,28 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_full_demo_loads() {
+        let archive = Archive::in_memory(
+            crate::extract::Extractor::in_thread(std::time::Duration::from_secs(30)),
+            crate::service::Config::default(),
+        )
+        .unwrap();
+        let s = load(&archive, DemoOptions::default()).unwrap();
+        assert!(s.persons >= 200);
+        assert!(s.materials >= 6 * s.persons);
+        assert_eq!(s.accounts.len(), 17);
+        assert!(archive.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap());
+        let hr = archive.user_by_name("hr").unwrap().unwrap();
+        let p = Principal { user: hr, source: "test".into() };
+        for code in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] {
+            let params = crate::service::search::SearchParams { category: Some(code.into()), ..Default::default() };
+            assert!(archive.search(&p, &params).unwrap().total > 0, "no demo material in category {code}");
+        }
+        let params = crate::service::search::SearchParams { q: "晋升".into(), ..Default::default() };
+        assert!(archive.search(&p, &params).unwrap().total > 0);
+    }
 
     #[test]
     fn generated_id_numbers_are_valid() {
