@@ -50,78 +50,34 @@ impl ApiError {
         use service::Error as E;
         match self {
             ApiError::Service(e) => match e {
-                E::Unauthorized(_) => (
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "Authentication required",
-                ),
+                E::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
                 E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
                 E::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
                 E::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-                E::Invalid { .. } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation",
-                    "Validation failed",
-                ),
-                E::PreconditionFailed { .. } => (
-                    StatusCode::PRECONDITION_FAILED,
-                    "precondition-failed",
-                    "Version mismatch",
-                ),
-                E::PreconditionRequired => (
-                    StatusCode::PRECONDITION_REQUIRED,
-                    "precondition-required",
-                    "If-Match required",
-                ),
+                E::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed"),
+                E::PreconditionFailed { .. } => {
+                    (StatusCode::PRECONDITION_FAILED, "precondition-failed", "Version mismatch")
+                }
+                E::PreconditionRequired => {
+                    (StatusCode::PRECONDITION_REQUIRED, "precondition-required", "If-Match required")
+                }
                 E::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-                E::TooLarge(_) => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too-large",
-                    "Payload too large",
-                ),
-                E::TooManyAttempts { .. } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "throttled",
-                    "Too many attempts",
-                ),
-                E::Corrupt(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "corrupt",
-                    "Stored data is damaged",
-                ),
-                E::Store(_) | E::Index(_) | E::Internal(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                ),
+                E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Payload too large"),
+                E::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled", "Too many attempts"),
+                E::Corrupt(_) => (StatusCode::INTERNAL_SERVER_ERROR, "corrupt", "Stored data is damaged"),
+                E::Store(_) | E::Index(_) | E::Internal(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+                }
             },
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-            ApiError::Unprocessable(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Validation failed",
-            ),
-            ApiError::TooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Payload too large",
-            ),
-            ApiError::UnsupportedMediaType(_) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-            ),
+            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+            }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
-            ),
-            ApiError::Task(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-            ),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            ApiError::Task(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
 }
@@ -135,8 +91,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?e, "request failed");
                 match e {
                     service::Error::Corrupt(_) => {
-                        "the stored data failed verification; the administrators have been alerted"
-                            .to_string()
+                        "the stored data failed verification; the administrators have been alerted".to_string()
                     }
                     _ => "an internal error occurred; it has been logged".to_string(),
                 }
@@ -146,38 +101,23 @@ impl IntoResponse for ApiError {
                 "an internal error occurred; it has been logged".to_string()
             }
             ApiError::Service(e) => e.to_string(),
-            ApiError::BadRequest(d) | ApiError::Unprocessable(d) | ApiError::TooLarge(d) => {
-                d.clone()
-            }
+            ApiError::BadRequest(d) | ApiError::Unprocessable(d) | ApiError::TooLarge(d) => d.clone(),
             ApiError::UnsupportedMediaType(d) => d.clone(),
             ApiError::NoRoute => "no such resource".to_string(),
             ApiError::MethodNotAllowed => "this resource does not support that method".to_string(),
         };
         let findings = match &self {
-            ApiError::Service(service::Error::Invalid { findings, .. }) => {
-                Some(findings.as_slice())
-            }
+            ApiError::Service(service::Error::Invalid { findings, .. }) => Some(findings.as_slice()),
             _ => None,
         };
-        let body = Problem {
-            kind: format!("urn:dangan:problem:{slug}"),
-            title,
-            status: status.as_u16(),
-            detail,
-            findings,
-        };
+        let body =
+            Problem { kind: format!("urn:dangan:problem:{slug}"), title, status: status.as_u16(), detail, findings };
         let mut resp = (status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         match &self {
             ApiError::Service(service::Error::Unauthorized(_)) => {
-                h.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"dangan\""),
-                );
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"dangan\""));
             }
             ApiError::Service(service::Error::TooManyAttempts { retry_after }) => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {

@@ -13,11 +13,7 @@ use std::net::SocketAddr;
 
 /// The caller's source address (peer address; `unknown` in in-process tests).
 pub fn source_of(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }
 
 fn rejection_status(status: StatusCode, text: String) -> ApiError {
@@ -37,9 +33,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(e @ JsonRejection::MissingJsonContentType(_)) => Err(
-                ApiError::UnsupportedMediaType(format!("{e}: send Content-Type: application/json")),
-            ),
+            Err(e @ JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::UnsupportedMediaType(format!("{e}: send Content-Type: application/json")))
+            }
             Err(e) => Err(rejection_status(e.status(), e.body_text())),
         }
     }
@@ -83,9 +79,7 @@ pub struct AuthUser {
 pub fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -113,15 +107,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(v) = parts.headers.get(header::IF_MATCH) else {
             return Ok(IfMatch(None));
         };
-        let s = v
-            .to_str()
-            .map_err(|_| ApiError::BadRequest("If-Match is not ASCII".into()))?;
+        let s = v.to_str().map_err(|_| ApiError::BadRequest("If-Match is not ASCII".into()))?;
         let n = s.trim().trim_start_matches("W/").trim_matches('"');
-        n.parse::<u32>().map(|n| IfMatch(Some(n))).map_err(|_| {
-            ApiError::BadRequest(format!(
-                "If-Match must name a version such as \"3\", not {s:?}"
-            ))
-        })
+        n.parse::<u32>()
+            .map(|n| IfMatch(Some(n)))
+            .map_err(|_| ApiError::BadRequest(format!("If-Match must name a version such as \"3\", not {s:?}")))
     }
 }
 

@@ -33,19 +33,11 @@ pub(super) struct Health {
 }
 
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
-        ocr: st.archive.ocr_available(),
-    })
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), ocr: st.archive.ocr_available() })
 }
 
 pub(super) async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
 }
 
 #[derive(Deserialize)]
@@ -62,18 +54,12 @@ pub(super) struct LoginAnswer {
     user: UserView,
 }
 
-pub(super) async fn login(
-    State(st): State<AppState>,
-    req: Request,
-) -> ApiResult<Json<LoginAnswer>> {
+pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult<Json<LoginAnswer>> {
     let (parts, body) = req.into_parts();
     let source = source_of(&parts);
-    let ApiJson(b): ApiJson<LoginBody> =
-        ApiJson::from_request(Request::from_parts(parts, body), &st).await?;
+    let ApiJson(b): ApiJson<LoginBody> = ApiJson::from_request(Request::from_parts(parts, body), &st).await?;
     if b.username.len() > 128 || b.password.len() > 1024 {
-        return Err(ApiError::Unprocessable(
-            "username or password too long".into(),
-        ));
+        return Err(ApiError::Unprocessable("username or password too long".into()));
     }
     let archive = st.archive.clone();
     let (token, user) = blocking(move || archive.login(&b.username, &b.password, &source)).await?;
@@ -119,10 +105,7 @@ pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
         username: u.username.clone(),
         display_name: u.display_name.clone(),
         roles: u.roles.clone(),
-        department_name: u
-            .department
-            .as_deref()
-            .and_then(|d| st.archive.department_name(d)),
+        department_name: u.department.as_deref().and_then(|d| st.archive.department_name(d)),
         department: u.department.clone(),
         person_id: u.person_id,
         permissions: Permissions {
@@ -135,10 +118,7 @@ pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
     })
 }
 
-pub(super) async fn users(
-    State(st): State<AppState>,
-    auth: AuthUser,
-) -> ApiResult<Json<List<UserView>>> {
+pub(super) async fn users(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<UserView>>> {
     if !auth.principal.user.has(Role::It) {
         return Err(crate::service::Error::Forbidden(
             "rule accounts.it-only: only the system administrator (role it) lists accounts".into(),
@@ -148,10 +128,7 @@ pub(super) async fn users(
     let archive = st.archive.clone();
     let users = blocking(move || archive.users()).await?;
     let items: Vec<UserView> = users.into_iter().map(UserView::from).collect();
-    Ok(Json(List {
-        total: items.len(),
-        items,
-    }))
+    Ok(Json(List { total: items.len(), items }))
 }
 
 #[derive(Serialize)]
@@ -171,14 +148,8 @@ pub(super) async fn create_person(
     let saved = blocking(move || archive.create_person(&auth.principal, body)).await?;
     let version = saved.record.version;
     let location = format!("/api/v1/persons/{}", saved.record.id);
-    let mut resp = (
-        StatusCode::CREATED,
-        Json(PersonAnswer {
-            person: saved.record,
-            findings: saved.findings,
-        }),
-    )
-        .into_response();
+    let mut resp =
+        (StatusCode::CREATED, Json(PersonAnswer { person: saved.record, findings: saved.findings })).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -221,11 +192,14 @@ pub(super) async fn get_person(
     Ok(with_etag(Json(person).into_response(), v))
 }
 
+/// A material with its ETag.
+fn material_answer(st: &AppState, m: crate::model::Material) -> Response {
+    let v = m.version;
+    with_etag(Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(), v)
+}
+
 fn reason_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-change-reason")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(500).collect())
+    headers.get("x-change-reason").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect())
 }
 
 pub(super) async fn patch_person(
@@ -238,18 +212,9 @@ pub(super) async fn patch_person(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let reason = reason_of(&headers);
-    let saved =
-        blocking(move || archive.patch_person(&auth.principal, id, expected, patch, reason))
-            .await?;
+    let saved = blocking(move || archive.patch_person(&auth.principal, id, expected, patch, reason)).await?;
     let v = saved.record.version;
-    Ok(with_etag(
-        Json(PersonAnswer {
-            person: saved.record,
-            findings: saved.findings,
-        })
-        .into_response(),
-        v,
-    ))
+    Ok(with_etag(Json(PersonAnswer { person: saved.record, findings: saved.findings }).into_response(), v))
 }
 
 pub(super) async fn person_versions(
@@ -260,10 +225,7 @@ pub(super) async fn person_versions(
     let archive = st.archive.clone();
     let versions = blocking(move || archive.person_versions(&auth.principal, id)).await?;
     let items: Vec<PersonVersionView> = versions.into_iter().map(Into::into).collect();
-    Ok(Json(List {
-        total: items.len(),
-        items,
-    }))
+    Ok(Json(List { total: items.len(), items }))
 }
 
 /// The parts of an upload.
@@ -273,24 +235,14 @@ struct Upload {
     meta: Option<MaterialMeta>,
 }
 
-const META_FIELDS: [&str; 9] = [
-    "category",
-    "title",
-    "formed_on",
-    "pages",
-    "tags",
-    "note",
-    "source_unit",
-    "original",
-    "secrecy",
-];
+const META_FIELDS: [&str; 9] =
+    ["category", "title", "formed_on", "pages", "tags", "note", "source_unit", "original", "secrecy"];
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
-            "{}: the body exceeds the configured limit",
-            e.body_text()
-        )),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::TooLarge(format!("{}: the body exceeds the configured limit", e.body_text()))
+        }
         _ => ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text())),
     }
 }
@@ -333,10 +285,10 @@ async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<
                 if text.len() > 64 * 1024 {
                     return Err(ApiError::TooLarge("the meta part exceeds 64 KiB".into()));
                 }
-                meta_json =
-                    Some(serde_json::from_str(&text).map_err(|e| {
-                        ApiError::BadRequest(format!("part `meta` is not JSON: {e}"))
-                    })?);
+                meta_json = Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| ApiError::BadRequest(format!("part `meta` is not JSON: {e}")))?,
+                );
             }
             n if META_FIELDS.contains(&n) => {
                 let text = field.text().await.map_err(multipart_error)?;
@@ -351,9 +303,8 @@ async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<
                             .map(|t| Value::String(t.into()))
                             .collect(),
                     ),
-                    "pages" | "secrecy" => serde_json::from_str(text.trim()).map_err(|_| {
-                        ApiError::Unprocessable(format!("part `{n}` must be a number"))
-                    })?,
+                    "pages" | "secrecy" => serde_json::from_str(text.trim())
+                        .map_err(|_| ApiError::Unprocessable(format!("part `{n}` must be a number")))?,
                     "original" => Value::Bool(matches!(text.trim(), "true" | "1" | "yes" | "是")),
                     _ => Value::String(text),
                 };
@@ -372,23 +323,18 @@ async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<
         (Some(m), _) => Some(m),
         (None, false) => Some(Value::Object(loose)),
         (None, true) if need_meta => {
-            return Err(ApiError::BadRequest(
-                "part `meta` is missing (JSON with category, title, formed_on …)".into(),
-            ));
+            return Err(ApiError::BadRequest("part `meta` is missing (JSON with category, title, formed_on …)".into()));
         }
         (None, true) => None,
     };
     let meta = match meta_value {
-        Some(v) => Some(serde_json::from_value::<MaterialMeta>(v).map_err(|e| {
-            ApiError::Service(crate::service::Error::invalid("meta", e.to_string()))
-        })?),
+        Some(v) => Some(
+            serde_json::from_value::<MaterialMeta>(v)
+                .map_err(|e| ApiError::Service(crate::service::Error::invalid("meta", e.to_string())))?,
+        ),
         None => None,
     };
-    Ok(Upload {
-        bytes,
-        file_name,
-        meta,
-    })
+    Ok(Upload { bytes, file_name, meta })
 }
 
 #[derive(Deserialize)]
@@ -409,12 +355,8 @@ pub(super) async fn upload_material(
         let archive = st.archive.clone();
         let p = auth.principal.clone();
         blocking(move || {
-            crate::service::access::require_on_person(
-                &p,
-                crate::service::access::Action::Write,
-                person,
-            )
-            .and_then(|_| archive.get_person(&p, person).map(|_| ()))
+            crate::service::access::require_on_person(&p, crate::service::access::Action::Write, person)
+                .and_then(|_| archive.get_person(&p, person).map(|_| ()))
         })
         .await?;
     }
@@ -422,17 +364,11 @@ pub(super) async fn upload_material(
     let archive = st.archive.clone();
     let meta = up.meta.unwrap_or_default();
     let wait = q.wait.unwrap_or(true);
-    let m = blocking(move || {
-        archive.add_material(&auth.principal, person, meta, &up.bytes, up.file_name, wait)
-    })
-    .await?;
+    let m =
+        blocking(move || archive.add_material(&auth.principal, person, meta, &up.bytes, up.file_name, wait)).await?;
     let v = m.version;
     let location = format!("/api/v1/materials/{}", m.id);
-    let mut resp = (
-        StatusCode::CREATED,
-        Json(MaterialView::new(m, st.archive.scheme(), None)),
-    )
-        .into_response();
+    let mut resp = (StatusCode::CREATED, Json(MaterialView::new(m, st.archive.scheme(), None))).into_response();
     if let Ok(l) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, l);
     }
@@ -446,14 +382,9 @@ pub(super) async fn catalogue(
 ) -> ApiResult<Json<List<MaterialView>>> {
     let archive = st.archive.clone();
     let entries = blocking(move || archive.catalogue(&auth.principal, person)).await?;
-    let items: Vec<MaterialView> = entries
-        .into_iter()
-        .map(|e| MaterialView::new(e.material, st.archive.scheme(), Some(e.seq)))
-        .collect();
-    Ok(Json(List {
-        total: items.len(),
-        items,
-    }))
+    let items: Vec<MaterialView> =
+        entries.into_iter().map(|e| MaterialView::new(e.material, st.archive.scheme(), Some(e.seq))).collect();
+    Ok(Json(List { total: items.len(), items }))
 }
 
 pub(super) async fn get_material(
@@ -463,11 +394,7 @@ pub(super) async fn get_material(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let m = blocking(move || archive.get_material(&auth.principal, id)).await?;
-    let v = m.version;
-    Ok(with_etag(
-        Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(),
-        v,
-    ))
+    Ok(material_answer(&st, m))
 }
 
 pub(super) async fn patch_material(
@@ -480,27 +407,14 @@ pub(super) async fn patch_material(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let reason = reason_of(&headers);
-    let m = blocking(move || archive.patch_material(&auth.principal, id, expected, patch, reason))
-        .await?;
-    let v = m.version;
-    Ok(with_etag(
-        Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(),
-        v,
-    ))
+    let m = blocking(move || archive.patch_material(&auth.principal, id, expected, patch, reason)).await?;
+    Ok(material_answer(&st, m))
 }
 
 /// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266 / 5987).
 fn content_disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
     let mut encoded = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -516,8 +430,7 @@ fn content_response(bytes: Vec<u8>, m: &crate::model::Material) -> Response {
     let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
     let mut resp = Response::new(Body::from(bytes));
     let h = resp.headers_mut();
-    let mime = HeaderValue::from_str(&m.mime)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mime = HeaderValue::from_str(&m.mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_TYPE, mime);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&name)) {
@@ -559,24 +472,15 @@ pub(super) async fn replace_content(
         let up = read_upload(&st, req, false).await?;
         (up.bytes, up.file_name)
     } else {
-        let b = axum::body::Bytes::from_request(req, &st)
-            .await
-            .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(e.body_text()),
-                _ => ApiError::BadRequest(e.body_text()),
-            })?;
+        let b = axum::body::Bytes::from_request(req, &st).await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(e.body_text()),
+            _ => ApiError::BadRequest(e.body_text()),
+        })?;
         (b.to_vec(), None)
     };
     let archive = st.archive.clone();
-    let m = blocking(move || {
-        archive.replace_content(&auth.principal, id, expected, &bytes, file_name, reason)
-    })
-    .await?;
-    let v = m.version;
-    Ok(with_etag(
-        Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(),
-        v,
-    ))
+    let m = blocking(move || archive.replace_content(&auth.principal, id, expected, &bytes, file_name, reason)).await?;
+    Ok(material_answer(&st, m))
 }
 
 pub(super) async fn material_versions(
@@ -586,14 +490,9 @@ pub(super) async fn material_versions(
 ) -> ApiResult<Json<List<MaterialVersionView>>> {
     let archive = st.archive.clone();
     let versions = blocking(move || archive.material_versions(&auth.principal, id)).await?;
-    let items: Vec<MaterialVersionView> = versions
-        .into_iter()
-        .map(|v| MaterialVersionView::new(v, st.archive.scheme()))
-        .collect();
-    Ok(Json(List {
-        total: items.len(),
-        items,
-    }))
+    let items: Vec<MaterialVersionView> =
+        versions.into_iter().map(|v| MaterialVersionView::new(v, st.archive.scheme())).collect();
+    Ok(Json(List { total: items.len(), items }))
 }
 
 pub(super) async fn version_content(
@@ -628,12 +527,9 @@ pub(super) struct SearchAnswer {
 fn date_param(name: &str, v: Option<String>) -> ApiResult<Option<PartialDate>> {
     match v.filter(|s| !s.trim().is_empty()) {
         None => Ok(None),
-        Some(s) => s
-            .parse()
-            .map(Some)
-            .map_err(|e: crate::model::date::InvalidDate| {
-                ApiError::Service(crate::service::Error::invalid(name, e.to_string()))
-            }),
+        Some(s) => s.parse().map(Some).map_err(|e: crate::model::date::InvalidDate| {
+            ApiError::Service(crate::service::Error::invalid(name, e.to_string()))
+        }),
     }
 }
 
@@ -653,9 +549,5 @@ pub(super) async fn search(
     };
     let archive = st.archive.clone();
     let page = blocking(move || archive.search(&auth.principal, &params)).await?;
-    Ok(Json(SearchAnswer {
-        total: page.total,
-        items: page.hits.clone(),
-        hits: page.hits,
-    }))
+    Ok(Json(SearchAnswer { total: page.total, items: page.hits.clone(), hits: page.hits }))
 }

@@ -37,10 +37,7 @@ pub async fn blocking<T: Send + 'static>(
 
 /// The API router with all layers, for `serve`, `demo` and the tests.
 pub fn router(archive: Archive, body_limit: usize) -> Router {
-    let state = AppState {
-        archive,
-        body_limit,
-    };
+    let state = AppState { archive, body_limit };
     let request_id = HeaderName::from_static("x-request-id");
     let v1 = Router::new()
         .route("/health", get(handlers::health))
@@ -49,32 +46,14 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/auth/logout", post(handlers::logout))
         .route("/me", get(handlers::me))
         .route("/users", get(handlers::users))
-        .route(
-            "/persons",
-            post(handlers::create_person).get(handlers::list_persons),
-        )
-        .route(
-            "/persons/{id}",
-            get(handlers::get_person).patch(handlers::patch_person),
-        )
+        .route("/persons", post(handlers::create_person).get(handlers::list_persons))
+        .route("/persons/{id}", get(handlers::get_person).patch(handlers::patch_person))
         .route("/persons/{id}/versions", get(handlers::person_versions))
-        .route(
-            "/persons/{id}/materials",
-            post(handlers::upload_material).get(handlers::catalogue),
-        )
-        .route(
-            "/materials/{id}",
-            get(handlers::get_material).patch(handlers::patch_material),
-        )
-        .route(
-            "/materials/{id}/content",
-            get(handlers::material_content).put(handlers::replace_content),
-        )
+        .route("/persons/{id}/materials", post(handlers::upload_material).get(handlers::catalogue))
+        .route("/materials/{id}", get(handlers::get_material).patch(handlers::patch_material))
+        .route("/materials/{id}/content", get(handlers::material_content).put(handlers::replace_content))
         .route("/materials/{id}/versions", get(handlers::material_versions))
-        .route(
-            "/materials/{id}/versions/{n}/content",
-            get(handlers::version_content),
-        )
+        .route("/materials/{id}/versions/{n}/content", get(handlers::version_content))
         .route("/search", get(handlers::search));
     Router::new()
         .nest("/api/v1", v1)

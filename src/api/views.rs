@@ -1,9 +1,7 @@
 //! The shapes the API answers with (DESIGN §5). Fields may be added, never renamed. Internal fields (blob
 //! addresses) never leave the archive.
 
-use crate::model::{
-    Material, MaterialMeta, MaterialVersion, PersonId, Role, TextStatus, User, UserId, ts_rfc3339,
-};
+use crate::model::{Material, MaterialMeta, MaterialVersion, PersonId, Role, TextStatus, User, UserId, ts_rfc3339};
 use crate::service::archive::PersonVersion;
 use serde::Serialize;
 

@@ -148,14 +148,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ExtractWorker { args } => Ok(crate::extract::worker_main(&args)),
         Command::Demo(a) => demo_cmd(a).map(|_| 0),
         Command::Serve(a) => serve_cmd(a).map(|_| 0),
-        Command::Users(UsersCommand::Add {
-            data,
-            username,
-            roles,
-            display_name,
-            department,
-            person_id,
-        }) => {
+        Command::Users(UsersCommand::Add { data, username, roles, display_name, department, person_id }) => {
             let roles = roles
                 .iter()
                 .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
@@ -177,11 +170,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Users(UsersCommand::List { data }) => {
             let archive = open_offline(&data)?;
             for u in archive.users()? {
-                let roles: Vec<String> = u
-                    .roles
-                    .iter()
-                    .map(|r| format!("{r:?}").to_lowercase())
-                    .collect();
+                let roles: Vec<String> = u.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
                 println!("{}\t{}\t{}", u.username, roles.join(","), u.display_name);
             }
             Ok(0)
@@ -190,10 +179,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let archive = open_offline(&data)?;
             let started = std::time::Instant::now();
             let n = archive.reindex()?;
-            println!(
-                "reindexed {n} materials in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
+            println!("reindexed {n} materials in {:.1} s", started.elapsed().as_secs_f64());
             Ok(0)
         }
         Command::Verify(data) => {
@@ -219,35 +205,19 @@ pub fn run(cli: Cli) -> Result<i32> {
             let backup = KeyBackup::create(&key, pass.as_bytes())?;
             crate::crypto::write_private(&out, serde_json::to_string_pretty(&backup)?.as_bytes())
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            println!(
-                "master key backed up to {} (fingerprint {})",
-                out.display(),
-                backup.fingerprint
-            );
+            println!("master key backed up to {} (fingerprint {})", out.display(), backup.fingerprint);
             Ok(0)
         }
         Command::Keys(KeysCommand::Restore { input, key_file }) => {
-            let text = std::fs::read_to_string(&input)
-                .with_context(|| format!("cannot read {}", input.display()))?;
-            let backup: KeyBackup =
-                serde_json::from_str(&text).context("not a dangan key backup")?;
+            let text = std::fs::read_to_string(&input).with_context(|| format!("cannot read {}", input.display()))?;
+            let backup: KeyBackup = serde_json::from_str(&text).context("not a dangan key backup")?;
             let pass = secret_input("DANGAN_RECOVERY_PASSPHRASE", "recovery passphrase")?;
-            let key = backup
-                .open(pass.as_bytes())
-                .context("the passphrase does not open this backup")?;
+            let key = backup.open(pass.as_bytes()).context("the passphrase does not open this backup")?;
             let mut hex = zeroize::Zeroizing::new(key.to_hex());
             hex.push('\n');
-            crate::crypto::write_private(&key_file, hex.as_bytes()).with_context(|| {
-                format!(
-                    "cannot write {} (it must not exist yet)",
-                    key_file.display()
-                )
-            })?;
-            println!(
-                "master key restored to {} (fingerprint {})",
-                key_file.display(),
-                backup.fingerprint
-            );
+            crate::crypto::write_private(&key_file, hex.as_bytes())
+                .with_context(|| format!("cannot write {} (it must not exist yet)", key_file.display()))?;
+            println!("master key restored to {} (fingerprint {})", key_file.display(), backup.fingerprint);
             Ok(0)
         }
     }
@@ -287,14 +257,9 @@ pub fn load_key(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Ma
         };
         return Ok(MasterKey::from_passphrase(pass.as_bytes(), &salt)?);
     }
-    let path = key_file
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| DataDir(data.to_path_buf()).key_file());
+    let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| DataDir(data.to_path_buf()).key_file());
     if !create && !path.exists() {
-        bail!(
-            "no master key at {} (give --key-file or DANGAN_KEY_FILE, or DANGAN_PASSPHRASE)",
-            path.display()
-        );
+        bail!("no master key at {} (give --key-file or DANGAN_KEY_FILE, or DANGAN_PASSPHRASE)", path.display());
     }
     let (key, created) = MasterKey::load_or_create(&path)?;
     if created {
@@ -308,9 +273,7 @@ pub fn load_key(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Ma
 
 fn extractor() -> Extractor {
     match std::env::current_exe() {
-        Ok(exe) => {
-            Extractor::with_worker(exe, vec!["extract-worker".into()], Duration::from_secs(60))
-        }
+        Ok(exe) => Extractor::with_worker(exe, vec!["extract-worker".into()], Duration::from_secs(60)),
         Err(_) => Extractor::in_thread(Duration::from_secs(60)),
     }
 }
@@ -331,9 +294,7 @@ fn open_offline(data: &DataArgs) -> Result<Archive> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 async fn shutdown_signal() {
@@ -342,8 +303,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -353,31 +313,18 @@ async fn shutdown_signal() {
 }
 
 async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let app = crate::api::router(archive, body_limit);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
     let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), true)?;
-    println!(
-        "dangan serving {} on http://{}",
-        a.data.data.display(),
-        a.listen
-    );
-    runtime()?.block_on(serve_router(
-        archive,
-        a.listen,
-        a.body_limit_mib * 1024 * 1024,
-    ))
+    println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
+    runtime()?.block_on(serve_router(archive, a.listen, a.body_limit_mib * 1024 * 1024))
 }
 
 fn demo_cmd(a: DemoArgs) -> Result<()> {
@@ -385,10 +332,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
     let data = match a.data {
         Some(d) => {
             if d.join("store").exists() {
-                bail!(
-                    "{} already holds a store; the demo needs a fresh directory",
-                    d.display()
-                );
+                bail!("{} already holds a store; the demo needs a fresh directory", d.display());
             }
             d
         }
@@ -402,12 +346,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
     let archive = open_archive(&data, None, true)?;
     let started = std::time::Instant::now();
     eprintln!("loading the demo dataset into {} …", data.display());
-    let summary = demo::load(
-        &archive,
-        demo::DemoOptions {
-            persons_per_department: a.persons_per_department.max(1),
-        },
-    )?;
+    let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: a.persons_per_department.max(1) })?;
     archive.wait_queue_empty(Duration::from_secs(600))?;
     eprintln!(
         "loaded {} persons and {} materials in {:.1} s ({} searchable)",

@@ -68,10 +68,7 @@ mod tests {
         let json = serde_json::to_string(&b).unwrap();
         assert!(!json.contains(&key.to_hex()));
         let b: KeyBackup = serde_json::from_str(&json).unwrap();
-        assert_eq!(
-            b.open(b"correct horse battery staple").unwrap().expose(),
-            key.expose()
-        );
+        assert_eq!(b.open(b"correct horse battery staple").unwrap().expose(), key.expose());
         assert!(matches!(b.open(b"wrong"), Err(Error::Open)));
         assert_eq!(b.fingerprint, fingerprint(&key));
     }

@@ -99,16 +99,11 @@ impl SecretKey {
     /// Loads the master key from a key file (64 hex characters), or creates one (mode 0600) when it does not exist.
     /// Returns whether it was created.
     pub fn load_or_create(path: &Path) -> Result<(Self, bool)> {
-        let err = |source| Error::KeyFile {
-            path: path.display().to_string(),
-            source,
-        };
+        let err = |source| Error::KeyFile { path: path.display().to_string(), source };
         match std::fs::read_to_string(path) {
-            Ok(text) => Ok((
-                Self::from_hex(text.trim())
-                    .ok_or_else(|| Error::KeyFormat(path.display().to_string()))?,
-                false,
-            )),
+            Ok(text) => {
+                Ok((Self::from_hex(text.trim()).ok_or_else(|| Error::KeyFormat(path.display().to_string()))?, false))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate()?;
                 if let Some(dir) = path.parent() {
@@ -125,12 +120,10 @@ impl SecretKey {
 
     /// Derives a key from a passphrase with Argon2id (64 MiB, 3 passes).
     pub fn from_passphrase(passphrase: &[u8], salt: &[u8]) -> Result<Self> {
-        let params = argon2::Params::new(64 * 1024, 3, 1, Some(32))
-            .map_err(|e| Error::Kdf(e.to_string()))?;
+        let params = argon2::Params::new(64 * 1024, 3, 1, Some(32)).map_err(|e| Error::Kdf(e.to_string()))?;
         let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut out = Zeroizing::new([0u8; 32]);
-        a.hash_password_into(passphrase, salt, out.as_mut())
-            .map_err(|e| Error::Kdf(e.to_string()))?;
+        a.hash_password_into(passphrase, salt, out.as_mut()).map_err(|e| Error::Kdf(e.to_string()))?;
         Ok(SecretKey(out))
     }
 
@@ -169,10 +162,7 @@ pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Hex of bytes.
@@ -201,13 +191,7 @@ impl SealKey {
         let nonce = random_bytes::<NONCE_LEN>()?;
         let ct = self
             .0
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
             .map_err(|_| Error::Malformed)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(SEAL_VERSION);
@@ -222,10 +206,7 @@ impl SealKey {
             return Err(Error::Malformed);
         }
         let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
-        self.0
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
-            .map(Zeroizing::new)
-            .map_err(|_| Error::Open)
+        self.0.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad }).map(Zeroizing::new).map_err(|_| Error::Open)
     }
 }
 
@@ -276,32 +257,16 @@ mod tests {
     fn seal_open_round_trip_and_tamper() {
         let k = SealKey::new(&SecretKey::generate().unwrap());
         let s = k.seal("干部履历表".as_bytes(), b"persons/1").unwrap();
-        assert_eq!(
-            &k.open(&s, b"persons/1").unwrap()[..],
-            "干部履历表".as_bytes()
-        );
-        assert!(
-            matches!(k.open(&s, b"persons/2"), Err(Error::Open)),
-            "other aad refused"
-        );
+        assert_eq!(&k.open(&s, b"persons/1").unwrap()[..], "干部履历表".as_bytes());
+        assert!(matches!(k.open(&s, b"persons/2"), Err(Error::Open)), "other aad refused");
         let mut t = s.clone();
         let last = t.len() - 1;
         t[last] ^= 1;
-        assert!(
-            matches!(k.open(&t, b"persons/1"), Err(Error::Open)),
-            "tampered refused"
-        );
+        assert!(matches!(k.open(&t, b"persons/1"), Err(Error::Open)), "tampered refused");
         let other = SealKey::new(&SecretKey::generate().unwrap());
-        assert!(
-            matches!(other.open(&s, b"persons/1"), Err(Error::Open)),
-            "other key refused"
-        );
+        assert!(matches!(other.open(&s, b"persons/1"), Err(Error::Open)), "other key refused");
         assert!(matches!(k.open(&s[..10], b""), Err(Error::Malformed)));
-        assert_ne!(
-            k.seal(b"x", b"").unwrap(),
-            k.seal(b"x", b"").unwrap(),
-            "fresh nonce each time"
-        );
+        assert_ne!(k.seal(b"x", b"").unwrap(), k.seal(b"x", b"").unwrap(), "fresh nonce each time");
     }
 
     #[test]
@@ -316,26 +281,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         std::fs::write(dir.path().join("bad.key"), "nothex").unwrap();
-        assert!(matches!(
-            SecretKey::load_or_create(&dir.path().join("bad.key")),
-            Err(Error::KeyFormat(_))
-        ));
+        assert!(matches!(SecretKey::load_or_create(&dir.path().join("bad.key")), Err(Error::KeyFormat(_))));
     }
 
     #[test]
     fn debug_hides_keys() {
         let k = SecretKey::generate().unwrap();
         assert!(!format!("{k:?}").contains(&k.to_hex()[..8]));
-        assert_eq!(
-            SecretKey::from_hex(&k.to_hex()).unwrap().expose(),
-            k.expose()
-        );
+        assert_eq!(SecretKey::from_hex(&k.to_hex()).unwrap().expose(), k.expose());
     }
 
     #[test]

@@ -20,30 +20,21 @@ const RATIO_GRACE_BYTES: u64 = 1024 * 1024;
 /// The text of a DOCX: paragraphs on lines, `<w:tab/>` as a tab, table cells separated by tabs and rows on
 /// lines. Stops collecting after roughly `max_chars` characters.
 pub(super) fn extract(bytes: &[u8], max_chars: usize) -> Result<String, ExtractError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        ExtractError::Unreadable(format!("not a DOCX (no readable zip archive): {e}"))
-    })?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| ExtractError::Unreadable(format!("not a DOCX (no readable zip archive): {e}")))?;
     let part = match archive.by_name(DOCUMENT_PART) {
         Ok(part) => part,
         Err(zip::result::ZipError::FileNotFound) => {
-            return Err(ExtractError::Unreadable(format!(
-                "not a DOCX: no {DOCUMENT_PART}"
-            )));
+            return Err(ExtractError::Unreadable(format!("not a DOCX: no {DOCUMENT_PART}")));
         }
         Err(e) => {
-            return Err(ExtractError::Unreadable(format!(
-                "cannot open {DOCUMENT_PART}: {e}"
-            )));
+            return Err(ExtractError::Unreadable(format!("cannot open {DOCUMENT_PART}: {e}")));
         }
     };
     // The headers are checked first (cheap), then the stream itself, because headers can lie.
     let guard = BombGuard::new(part.compressed_size());
     guard.check(part.size())?;
-    let reader = BufReader::new(Guarded {
-        inner: part,
-        guard,
-        read: 0,
-    });
+    let reader = BufReader::new(Guarded { inner: part, guard, read: 0 });
     collect_text(reader, max_chars.saturating_mul(4).max(1024))
 }
 
@@ -66,9 +57,7 @@ impl BombGuard {
                 limit: MAX_PART_BYTES,
             });
         }
-        if decompressed > RATIO_GRACE_BYTES
-            && decompressed > self.compressed.saturating_mul(MAX_RATIO)
-        {
+        if decompressed > RATIO_GRACE_BYTES && decompressed > self.compressed.saturating_mul(MAX_RATIO) {
             return Err(ExtractError::TooLarge {
                 what: format!("compression ratio of {DOCUMENT_PART}"),
                 limit: MAX_RATIO,
@@ -101,9 +90,7 @@ impl<R: Read> Read for Guarded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read = self.read.saturating_add(n as u64);
-        self.guard
-            .check(self.read)
-            .map_err(|e| io::Error::other(Refused(e)))?;
+        self.guard.check(self.read).map_err(|e| io::Error::other(Refused(e)))?;
         Ok(n)
     }
 }
@@ -210,17 +197,13 @@ fn resolve_reference(reference: &BytesRef<'_>) -> Option<char> {
         return Some(c);
     }
     let name = reference.decode().ok()?;
-    quick_xml::escape::resolve_predefined_entity(&name)?
-        .chars()
-        .next()
+    quick_xml::escape::resolve_predefined_entity(&name)?.chars().next()
 }
 
 /// Maps a quick-xml error: a refusal of the bomb guard comes back as itself, everything else is damage.
 fn xml_error(error: quick_xml::Error) -> ExtractError {
     if let quick_xml::Error::Io(io) = &error
-        && let Some(Refused(refusal)) = io
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<Refused>())
+        && let Some(Refused(refusal)) = io.get_ref().and_then(|inner| inner.downcast_ref::<Refused>())
     {
         return refusal.clone();
     }

@@ -32,8 +32,7 @@ pub use worker::worker_main;
 /// MIME type of PDF documents.
 pub const MIME_PDF: &str = "application/pdf";
 /// MIME type of Word (Office Open XML) documents.
-pub const MIME_DOCX: &str =
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+pub const MIME_DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 /// MIME type given to bytes we cannot identify.
 pub const MIME_UNKNOWN: &str = "application/octet-stream";
 
@@ -87,11 +86,7 @@ pub enum ExtractError {
 
 /// The essence of a MIME type: lower case, without parameters (`text/plain; charset=utf-8` → `text/plain`).
 fn essence(mime: &str) -> String {
-    mime.split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// Whether a MIME type is one we take text from (PDF, DOCX, `text/*`). Images return false (OCR comes later).
@@ -110,17 +105,10 @@ pub fn extract_in_process(mime: &str, bytes: &[u8], max_chars: usize) -> Result<
     let extracted = match essence.as_str() {
         MIME_PDF => {
             let (raw, pages) = pdf::extract(bytes)?;
-            Extracted {
-                text: normalize::normalize(&raw, normalize::Cjk::Join, max_chars),
-                pages: Some(pages),
-            }
+            Extracted { text: normalize::normalize(&raw, normalize::Cjk::Join, max_chars), pages: Some(pages) }
         }
         MIME_DOCX => Extracted {
-            text: normalize::normalize(
-                &docx::extract(bytes, max_chars)?,
-                normalize::Cjk::Keep,
-                max_chars,
-            ),
+            text: normalize::normalize(&docx::extract(bytes, max_chars)?, normalize::Cjk::Keep, max_chars),
             pages: None,
         },
         #[cfg(test)]
@@ -131,10 +119,9 @@ pub fn extract_in_process(mime: &str, bytes: &[u8], max_chars: usize) -> Result<
         }
         #[cfg(test)]
         "test/panic" => panic!("test hook: parser panicked"),
-        text_type if text_type.starts_with("text/") => Extracted {
-            text: normalize::normalize(&text::decode(bytes), normalize::Cjk::Keep, max_chars),
-            pages: None,
-        },
+        text_type if text_type.starts_with("text/") => {
+            Extracted { text: normalize::normalize(&text::decode(bytes), normalize::Cjk::Keep, max_chars), pages: None }
+        }
         _ => return Ok(None),
     };
     Ok(Some(extracted))
@@ -167,22 +154,14 @@ impl Extractor {
     /// and writing a JSON result on stdout (see [`worker_main`]); killed after the timeout. The real server uses
     /// `program = std::env::current_exe()`, `args = ["extract-worker"]`.
     pub fn with_worker(program: PathBuf, args: Vec<String>, timeout: Duration) -> Self {
-        Extractor {
-            isolation: Isolation::Process { program, args },
-            timeout,
-            max_chars: DEFAULT_MAX_CHARS,
-        }
+        Extractor { isolation: Isolation::Process { program, args }, timeout, max_chars: DEFAULT_MAX_CHARS }
     }
 
     /// No child process: runs extraction on a separate thread under `catch_unwind`; on timeout the thread is
     /// abandoned (detached, it keeps its CPU until it ends) and `Timeout` returned. For unit tests and tools
     /// without a worker binary: a stack overflow or an endless loop still hurts the whole process.
     pub fn in_thread(timeout: Duration) -> Self {
-        Extractor {
-            isolation: Isolation::Thread,
-            timeout,
-            max_chars: DEFAULT_MAX_CHARS,
-        }
+        Extractor { isolation: Isolation::Thread, timeout, max_chars: DEFAULT_MAX_CHARS }
     }
 
     /// The same extractor keeping at most `max_chars` characters of text per file.
@@ -238,9 +217,9 @@ impl Extractor {
                 tracing::warn!(mime = %kind, timeout = ?self.timeout, "text extraction timed out; thread abandoned");
                 Err(ExtractError::Timeout(self.timeout))
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(ExtractError::Worker(
-                "the extraction thread ended without an answer".to_owned(),
-            )),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(ExtractError::Worker("the extraction thread ended without an answer".to_owned()))
+            }
         }
     }
 }

@@ -137,8 +137,7 @@ fn join_cjk(text: &str) -> String {
             let between_cjk = before.is_some_and(is_cjk) && is_cjk(c);
             let lone_before = before_that.is_none_or(char::is_whitespace);
             let lone_after = chars.peek().is_none_or(|next| next.is_whitespace());
-            let join = between_cjk
-                && (line_breaks == 1 || (line_breaks == 0 && lone_before && lone_after));
+            let join = between_cjk && (line_breaks == 1 || (line_breaks == 0 && lone_before && lone_after));
             if !join {
                 out.push_str(&run);
             }
@@ -171,27 +170,17 @@ mod tests {
     #[test]
     fn removes_controls_and_collapses_blank_lines() {
         let raw = "\u{feff}  标题\r\n\r\n\r\n\0第一\u{7}行\t制表 \r第二行\u{c}第三行\n \n\t\n\n";
-        assert_eq!(
-            normalize(raw, Cjk::Keep, 1000),
-            "  标题\n\n第一行\t制表\n第二行\n第三行"
-        );
+        assert_eq!(normalize(raw, Cjk::Keep, 1000), "  标题\n\n第一行\t制表\n第二行\n第三行");
     }
 
     #[test]
     fn joins_cjk_glyphs_but_keeps_latin_lines_and_paragraphs() {
         let raw = "干 部 人 事\n档 案 管 理\nCurriculum vitae\nof Zhang San\n\n\n简　历 2019 年";
-        assert_eq!(
-            normalize(raw, Cjk::Join, 1000),
-            "干部人事档案管理\nCurriculum vitae\nof Zhang San\n\n简历 2019 年"
-        );
+        assert_eq!(normalize(raw, Cjk::Join, 1000), "干部人事档案管理\nCurriculum vitae\nof Zhang San\n\n简历 2019 年");
         // Spaces between CJK words stay; wrapped lines are joined (fullwidth punctuation counts as CJK);
         // a paragraph break between CJK stays.
         assert_eq!(
-            normalize(
-                "姓名 张伟明 性别 男\n单位：人力资源部　　填表日期\n中共党\n员。\n\n简历",
-                Cjk::Join,
-                1000
-            ),
+            normalize("姓名 张伟明 性别 男\n单位：人力资源部　　填表日期\n中共党\n员。\n\n简历", Cjk::Join, 1000),
             "姓名 张伟明 性别 男单位：人力资源部　　填表日期中共党员。\n\n简历"
         );
         // Without joining, the same text keeps its spaces.

@@ -10,14 +10,11 @@ pub(super) fn extract(bytes: &[u8]) -> Result<(String, u32), ExtractError> {
     let mut document = pdf_extract::Document::load_mem(bytes)
         .map_err(|e| ExtractError::Unreadable(super::brief(format!("not a readable PDF: {e}"))))?;
     if document.is_encrypted() && document.decrypt("").is_err() {
-        return Err(ExtractError::Unreadable(
-            "the PDF is encrypted with a password".to_owned(),
-        ));
+        return Err(ExtractError::Unreadable("the PDF is encrypted with a password".to_owned()));
     }
     let pages = u32::try_from(document.get_pages().len()).unwrap_or(u32::MAX);
     let mut text = String::new();
-    pdf_extract::output_doc(&document, &mut pdf_extract::PlainTextOutput::new(&mut text)).map_err(
-        |e| ExtractError::Unreadable(super::brief(format!("cannot read the PDF's text: {e}"))),
-    )?;
+    pdf_extract::output_doc(&document, &mut pdf_extract::PlainTextOutput::new(&mut text))
+        .map_err(|e| ExtractError::Unreadable(super::brief(format!("cannot read the PDF's text: {e}"))))?;
     Ok((text, pages))
 }

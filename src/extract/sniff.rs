@@ -30,9 +30,7 @@ const PDF_WINDOW: usize = 1024;
 pub fn sniff_mime(bytes: &[u8], file_name: Option<&str>) -> String {
     let extension = file_name.and_then(extension);
     if bytes.is_empty() {
-        return by_extension(extension.as_deref())
-            .unwrap_or(MIME_UNKNOWN)
-            .to_owned();
+        return by_extension(extension.as_deref()).unwrap_or(MIME_UNKNOWN).to_owned();
     }
     if let Some(mime) = by_magic(bytes) {
         return mime;
@@ -40,9 +38,7 @@ pub fn sniff_mime(bytes: &[u8], file_name: Option<&str>) -> String {
     if let Some(mime) = by_text_content(bytes, extension.as_deref()) {
         return mime.to_owned();
     }
-    by_extension(extension.as_deref())
-        .unwrap_or(MIME_UNKNOWN)
-        .to_owned()
+    by_extension(extension.as_deref()).unwrap_or(MIME_UNKNOWN).to_owned()
 }
 
 /// The lower-case extension of a file name (`"简历.PDF"` → `"pdf"`).
@@ -89,8 +85,7 @@ fn is_pdf(bytes: &[u8]) -> bool {
 
 /// A zip archive holding `word/document.xml`.
 fn is_docx(bytes: &[u8]) -> bool {
-    zip::ZipArchive::new(Cursor::new(bytes))
-        .is_ok_and(|archive| archive.index_for_name("word/document.xml").is_some())
+    zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|archive| archive.index_for_name("word/document.xml").is_some())
 }
 
 /// A Windows bitmap with a plausible header: reserved fields zero, a known DIB header size.
@@ -111,8 +106,7 @@ fn is_utf8_text(bytes: &[u8]) -> bool {
 
 /// Text judged by its bytes, typed by its name when the name is text-like.
 fn by_text_content(bytes: &[u8], extension: Option<&str>) -> Option<&'static str> {
-    let utf16 = (bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff"))
-        && bytes.len().is_multiple_of(2);
+    let utf16 = (bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff")) && bytes.len().is_multiple_of(2);
     if utf16 {
         return Some(match extension {
             Some("md" | "markdown") => MARKDOWN,

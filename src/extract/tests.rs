@@ -23,19 +23,15 @@ fn docx_with_body(body: &str) -> Vec<u8> {
 <w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
     );
     zip_with(&[
-        (
-            "[Content_Types].xml",
-            br#"<?xml version="1.0"?><Types/>"#.as_slice(),
-        ),
+        ("[Content_Types].xml", br#"<?xml version="1.0"?><Types/>"#.as_slice()),
         ("word/document.xml", xml.as_bytes()),
     ])
 }
 
 fn zip_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(false);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(false);
     for (name, data) in entries {
         zip.start_file(*name, options).unwrap();
         zip.write_all(data).unwrap();
@@ -69,14 +65,9 @@ fn pdf_with_pages(contents: &[&str]) -> Vec<u8> {
     let n = contents.len();
     // 1 catalog, 2 pages, 3 Helvetica, 4 Type0 font, 5 CID font, 6 descriptor, 7 ToUnicode, then page/content pairs.
     let first_page = 8;
-    let kids: Vec<String> = (0..n)
-        .map(|i| format!("{} 0 R", first_page + 2 * i))
-        .collect();
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", first_page + 2 * i)).collect();
     objects.push("<< /Type /Catalog /Pages 2 0 R >>".to_owned());
-    objects.push(format!(
-        "<< /Type /Pages /Kids [{}] /Count {n} >>",
-        kids.join(" ")
-    ));
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
     objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned());
     objects.push(
         "<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H /DescendantFonts [5 0 R] /ToUnicode 7 0 R >>"
@@ -96,19 +87,13 @@ fn pdf_with_pages(contents: &[&str]) -> Vec<u8> {
         1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
         6 beginbfchar <0001> <5E72> <0002> <90E8> <0003> <6863> <0004> <6848> <0005> <7BA1> <0006> <7406> endbfchar\n\
         endcmap CMapName currentdict /CMap defineresource pop end end";
-    objects.push(format!(
-        "<< /Length {} >>\nstream\n{cmap}\nendstream",
-        cmap.len()
-    ));
+    objects.push(format!("<< /Length {} >>\nstream\n{cmap}\nendstream", cmap.len()));
     for (i, content) in contents.iter().enumerate() {
         objects.push(format!(
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> >>",
             first_page + 2 * i + 1
         ));
-        objects.push(format!(
-            "<< /Length {} >>\nstream\n{content}\nendstream",
-            content.len()
-        ));
+        objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
     }
     let mut pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
@@ -122,20 +107,14 @@ fn pdf_with_pages(contents: &[&str]) -> Vec<u8> {
         pdf.extend(format!("{offset:010} 00000 n \n").as_bytes());
     }
     pdf.extend(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
     );
     pdf
 }
 
 fn png_header() -> Vec<u8> {
     let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
-    png.extend([
-        0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde,
-    ]);
+    png.extend([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde]);
     png
 }
 
@@ -165,73 +144,31 @@ fn sniffs_each_supported_type() {
     let mut late_pdf = b"junk before the header\n".to_vec();
     late_pdf.extend(&pdf);
     assert_eq!(sniff_mime(&late_pdf, None), MIME_PDF);
-    assert_eq!(
-        sniff_mime(&docx_with_body(&paragraph("x")), None),
-        MIME_DOCX
-    );
-    assert_eq!(
-        sniff_mime(&zip_with(&[("a.txt", b"not word")]), Some("a.docx")),
-        "application/zip"
-    );
+    assert_eq!(sniff_mime(&docx_with_body(&paragraph("x")), None), MIME_DOCX);
+    assert_eq!(sniff_mime(&zip_with(&[("a.txt", b"not word")]), Some("a.docx")), "application/zip");
     assert_eq!(sniff_mime(&png_header(), Some("scan.jpg")), "image/png");
     assert_eq!(sniff_mime(&jpeg_header(), None), "image/jpeg");
-    assert_eq!(
-        sniff_mime(b"II*\x00\x08\x00\x00\x00\x00\x00", None),
-        "image/tiff"
-    );
-    assert_eq!(
-        sniff_mime(b"MM\x00*\x00\x00\x00\x08\x00\x00", None),
-        "image/tiff"
-    );
-    assert_eq!(
-        sniff_mime(b"GIF89a\x01\x00\x01\x00\x00\x00\x00", None),
-        "image/gif"
-    );
-    assert_eq!(
-        sniff_mime(b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00", None),
-        "image/webp"
-    );
+    assert_eq!(sniff_mime(b"II*\x00\x08\x00\x00\x00\x00\x00", None), "image/tiff");
+    assert_eq!(sniff_mime(b"MM\x00*\x00\x00\x00\x08\x00\x00", None), "image/tiff");
+    assert_eq!(sniff_mime(b"GIF89a\x01\x00\x01\x00\x00\x00\x00", None), "image/gif");
+    assert_eq!(sniff_mime(b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00", None), "image/webp");
     assert_eq!(sniff_mime(&bmp_header(), None), "image/bmp");
-    assert_eq!(
-        sniff_mime("干部任免审批表".as_bytes(), None),
-        "text/plain; charset=utf-8"
-    );
-    assert_eq!(
-        sniff_mime("# 简历".as_bytes(), Some("简历.md")),
-        "text/markdown"
-    );
-    assert_eq!(
-        sniff_mime("# 简历".as_bytes(), Some("notes.MARKDOWN")),
-        "text/markdown"
-    );
-    assert_eq!(
-        sniff_mime("姓名,部门\n".as_bytes(), Some("工资.csv")),
-        "text/csv"
-    );
-    assert_eq!(
-        sniff_mime(b"\xff\xfe\x72\x5e", Some("a")),
-        "text/plain; charset=utf-16"
-    );
+    assert_eq!(sniff_mime("干部任免审批表".as_bytes(), None), "text/plain; charset=utf-8");
+    assert_eq!(sniff_mime("# 简历".as_bytes(), Some("简历.md")), "text/markdown");
+    assert_eq!(sniff_mime("# 简历".as_bytes(), Some("notes.MARKDOWN")), "text/markdown");
+    assert_eq!(sniff_mime("姓名,部门\n".as_bytes(), Some("工资.csv")), "text/csv");
+    assert_eq!(sniff_mime(b"\xff\xfe\x72\x5e", Some("a")), "text/plain; charset=utf-16");
 }
 
 #[test]
 fn sniffing_trusts_content_over_names() {
     // Weak magic numbers do not turn text into binaries ("BM…" is infer's bitmap, "ID3" its MP3).
-    assert_eq!(
-        sniff_mime(b"BMI report", Some("a.txt")),
-        "text/plain; charset=utf-8"
-    );
+    assert_eq!(sniff_mime(b"BMI report", Some("a.txt")), "text/plain; charset=utf-8");
     assert_eq!(sniff_mime(b"ID3 tags", None), "text/plain; charset=utf-8");
     // Text that mentions a PDF header is still text.
-    assert_eq!(
-        sniff_mime(b"see %PDF-1.7 spec", None),
-        "text/plain; charset=utf-8"
-    );
+    assert_eq!(sniff_mime(b"see %PDF-1.7 spec", None), "text/plain; charset=utf-8");
     // A name never makes binary content a PDF or text.
-    assert_eq!(
-        sniff_mime(b"\x00\x01\x02\xff", Some("resume.pdf")),
-        MIME_UNKNOWN
-    );
+    assert_eq!(sniff_mime(b"\x00\x01\x02\xff", Some("resume.pdf")), MIME_UNKNOWN);
     assert_eq!(sniff_mime(&png_header(), Some("notes.txt")), "image/png");
     // Not UTF-8 (e.g. GBK): the text-like extension decides, without claiming a charset.
     let gbk = b"\xb8\xc9\xb2\xbf"; // 干部 in GBK
@@ -246,22 +183,10 @@ fn sniffing_trusts_content_over_names() {
 
 #[test]
 fn has_text_for_documents_not_images() {
-    for mime in [
-        MIME_PDF,
-        MIME_DOCX,
-        "text/plain; charset=utf-8",
-        "TEXT/Markdown",
-        "text/csv",
-    ] {
+    for mime in [MIME_PDF, MIME_DOCX, "text/plain; charset=utf-8", "TEXT/Markdown", "text/csv"] {
         assert!(has_text(mime), "{mime}");
     }
-    for mime in [
-        "image/png",
-        "image/jpeg",
-        "application/zip",
-        MIME_UNKNOWN,
-        "",
-    ] {
+    for mime in ["image/png", "image/jpeg", "application/zip", MIME_UNKNOWN, ""] {
         assert!(!has_text(mime), "{mime}");
     }
 }
@@ -272,21 +197,13 @@ fn has_text_for_documents_not_images() {
 #[test]
 fn extracts_plain_text() {
     let raw = "\u{feff}干部人事档案\r\n\r\n\r\n\r\n姓名：张三\0\u{1b}\n";
-    let extracted = extract_in_process("text/plain; charset=utf-8", raw.as_bytes(), MAX)
-        .unwrap()
-        .unwrap();
+    let extracted = extract_in_process("text/plain; charset=utf-8", raw.as_bytes(), MAX).unwrap().unwrap();
     assert_eq!(extracted.text, "干部人事档案\n\n姓名：张三");
     assert_eq!(extracted.pages, None);
     // Invalid UTF-8 is decoded lossily, not refused.
-    assert_eq!(
-        text_of(extract_in_process("text/plain", b"ok \xff ok", MAX)),
-        "ok \u{fffd} ok"
-    );
+    assert_eq!(text_of(extract_in_process("text/plain", b"ok \xff ok", MAX)), "ok \u{fffd} ok");
     // The cap holds.
-    assert_eq!(
-        text_of(extract_in_process("text/plain", "一二三四五".as_bytes(), 3)),
-        "一二三"
-    );
+    assert_eq!(text_of(extract_in_process("text/plain", "一二三四五".as_bytes(), 3)), "一二三");
 }
 
 #[test]
@@ -300,10 +217,7 @@ fn extracts_utf16_text() {
     assert_eq!(sniff_mime(&le, None), "text/plain; charset=utf-16");
     for bytes in [le, be] {
         let mime = sniff_mime(&bytes, None);
-        assert_eq!(
-            text_of(extract_in_process(&mime, &bytes, MAX)),
-            "任免审批表\n第二行"
-        );
+        assert_eq!(text_of(extract_in_process(&mime, &bytes, MAX)), "任免审批表\n第二行");
     }
 }
 
@@ -312,10 +226,7 @@ fn markdown_passes_through_as_text() {
     let md = "# 个人简历\n\n- **姓名**：李四\n- 部门：组织部\n";
     let mime = sniff_mime(md.as_bytes(), Some("简历.md"));
     assert!(has_text(&mime));
-    assert_eq!(
-        text_of(extract_in_process(&mime, md.as_bytes(), MAX)),
-        md.trim_end()
-    );
+    assert_eq!(text_of(extract_in_process(&mime, md.as_bytes(), MAX)), md.trim_end());
 }
 
 #[test]
@@ -333,29 +244,17 @@ fn extracts_docx_paragraphs_tabs_and_tables() {
     let mime = sniff_mime(&docx, Some("任免表.docx"));
     assert_eq!(mime, MIME_DOCX);
     let extracted = extract_in_process(&mime, &docx, MAX).unwrap().unwrap();
-    assert_eq!(
-        extracted.text,
-        "干部任免审批表\n姓名\t张三\nA&B 档案\n出生年月\t1975.03\n籍贯\t江苏南京\n  工作经历"
-    );
+    assert_eq!(extracted.text, "干部任免审批表\n姓名\t张三\nA&B 档案\n出生年月\t1975.03\n籍贯\t江苏南京\n  工作经历");
     assert_eq!(extracted.pages, None);
 }
 
 #[test]
 fn docx_without_document_part_or_zip_is_unreadable() {
     let no_part = zip_with(&[("word/styles.xml", b"<w:styles/>")]);
-    assert!(matches!(
-        extract_in_process(MIME_DOCX, &no_part, MAX),
-        Err(ExtractError::Unreadable(_))
-    ));
-    assert!(matches!(
-        extract_in_process(MIME_DOCX, b"PK\x03\x04 not really", MAX),
-        Err(ExtractError::Unreadable(_))
-    ));
+    assert!(matches!(extract_in_process(MIME_DOCX, &no_part, MAX), Err(ExtractError::Unreadable(_))));
+    assert!(matches!(extract_in_process(MIME_DOCX, b"PK\x03\x04 not really", MAX), Err(ExtractError::Unreadable(_))));
     let broken_xml = docx_with_body("<w:p><w:r><w:t>未闭合</w:r></w:p>");
-    assert!(matches!(
-        extract_in_process(MIME_DOCX, &broken_xml, MAX),
-        Err(ExtractError::Unreadable(_))
-    ));
+    assert!(matches!(extract_in_process(MIME_DOCX, &broken_xml, MAX), Err(ExtractError::Unreadable(_))));
 }
 
 /// A document.xml of `size` bytes that compresses extremely well.
@@ -417,70 +316,34 @@ fn extracts_pdf_text_and_pages() {
     let extracted = extract_in_process(MIME_PDF, &pdf, MAX).unwrap().unwrap();
     assert_eq!(extracted.pages, Some(2));
     // Latin lines stay apart; CJK glyphs spread out by TJ spacing or line breaks are joined up again.
-    assert!(
-        extracted.text.contains("Curriculum vitae\nof Zhang San"),
-        "{:?}",
-        extracted.text
-    );
+    assert!(extracted.text.contains("Curriculum vitae\nof Zhang San"), "{:?}", extracted.text);
     assert!(extracted.text.contains("档案管理"), "{:?}", extracted.text);
     assert!(extracted.text.contains("干部"), "{:?}", extracted.text);
 }
 
 #[test]
 fn garbage_pdfs_are_unreadable_not_panics() {
-    let garbage: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let mut truncated = pdf_with_pages(&["BT /F1 12 Tf 72 700 Td (cut) Tj ET"]);
     truncated.truncate(truncated.len() / 2);
     let extractor = Extractor::in_thread(Duration::from_secs(10));
-    for bytes in [
-        garbage.as_slice(),
-        b"%PDF-1.7\n",
-        b"%PDF-1.4 trailer << >> %%EOF",
-        &truncated,
-    ] {
+    for bytes in [garbage.as_slice(), b"%PDF-1.7\n", b"%PDF-1.4 trailer << >> %%EOF", &truncated] {
         let outcome = extract_in_process(MIME_PDF, bytes, MAX);
-        assert!(
-            matches!(outcome, Err(ExtractError::Unreadable(_))),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Err(ExtractError::Unreadable(_))), "{outcome:?}");
         let isolated = extractor.extract(MIME_PDF, bytes);
-        assert!(
-            matches!(
-                isolated,
-                Err(ExtractError::Unreadable(_) | ExtractError::Panicked)
-            ),
-            "{isolated:?}"
-        );
+        assert!(matches!(isolated, Err(ExtractError::Unreadable(_) | ExtractError::Panicked)), "{isolated:?}");
     }
 }
 
 #[test]
 fn empty_input() {
     assert_eq!(text_of(extract_in_process("text/plain", b"", MAX)), "");
-    assert_eq!(
-        text_of(extract_in_process("text/markdown", b"\xef\xbb\xbf", MAX)),
-        ""
-    );
-    assert!(matches!(
-        extract_in_process(MIME_PDF, b"", MAX),
-        Err(ExtractError::Unreadable(_))
-    ));
-    assert!(matches!(
-        extract_in_process(MIME_DOCX, b"", MAX),
-        Err(ExtractError::Unreadable(_))
-    ));
+    assert_eq!(text_of(extract_in_process("text/markdown", b"\xef\xbb\xbf", MAX)), "");
+    assert!(matches!(extract_in_process(MIME_PDF, b"", MAX), Err(ExtractError::Unreadable(_))));
+    assert!(matches!(extract_in_process(MIME_DOCX, b"", MAX), Err(ExtractError::Unreadable(_))));
     assert_eq!(extract_in_process("image/png", b"", MAX), Ok(None));
     assert_eq!(extract_in_process(MIME_UNKNOWN, b"", MAX), Ok(None));
-    assert_eq!(
-        Extractor::in_thread(Duration::from_secs(5))
-            .extract("text/plain", b"")
-            .unwrap()
-            .unwrap()
-            .text,
-        ""
-    );
+    assert_eq!(Extractor::in_thread(Duration::from_secs(5)).extract("text/plain", b"").unwrap().unwrap().text, "");
 }
 
 #[test]
@@ -488,8 +351,7 @@ fn images_carry_no_text() {
     let png = png_header();
     assert_eq!(extract_in_process("image/png", &png, MAX), Ok(None));
     // No worker is started for them: a worker that cannot even start is never noticed.
-    let missing =
-        Extractor::with_worker("/nonexistent/worker".into(), vec![], Duration::from_secs(1));
+    let missing = Extractor::with_worker("/nonexistent/worker".into(), vec![], Duration::from_secs(1));
     assert_eq!(missing.extract("image/png", &png), Ok(None));
 }
 
@@ -500,35 +362,19 @@ fn images_carry_no_text() {
 fn in_thread_extractor_times_out() {
     let extractor = Extractor::in_thread(Duration::from_millis(200));
     let started = Instant::now();
-    assert_eq!(
-        extractor.extract("test/sleep", b"slow"),
-        Err(ExtractError::Timeout(Duration::from_millis(200)))
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_eq!(extractor.extract("test/sleep", b"slow"), Err(ExtractError::Timeout(Duration::from_millis(200))));
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
 }
 
 #[test]
 fn in_thread_extractor_survives_panics() {
     let extractor = Extractor::in_thread(Duration::from_secs(5));
-    assert_eq!(
-        extractor.extract("test/panic", b"boom"),
-        Err(ExtractError::Panicked)
-    );
+    assert_eq!(extractor.extract("test/panic", b"boom"), Err(ExtractError::Panicked));
     // And keeps working afterwards.
-    assert_eq!(
-        text_of(extractor.extract("text/plain", "之后".as_bytes())),
-        "之后"
-    );
+    assert_eq!(text_of(extractor.extract("text/plain", "之后".as_bytes())), "之后");
     let capped = Extractor::in_thread(Duration::from_secs(5)).with_max_chars(2);
     assert_eq!(capped.max_chars(), 2);
-    assert_eq!(
-        text_of(capped.extract("text/plain", "一二三".as_bytes())),
-        "一二"
-    );
+    assert_eq!(text_of(capped.extract("text/plain", "一二三".as_bytes())), "一二");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -542,28 +388,17 @@ fn sh(script: &str, timeout: Duration) -> Extractor {
 fn worker_is_killed_at_the_timeout_and_reaped() {
     // `exec`: the parent kills its direct child only; a grandchild (`sleep` without exec) would be orphaned.
     let pid_file = tempfile::NamedTempFile::new().unwrap();
-    let script = format!(
-        "echo $$ > '{}'; cat >/dev/null; exec sleep 5",
-        pid_file.path().display()
-    );
+    let script = format!("echo $$ > '{}'; cat >/dev/null; exec sleep 5", pid_file.path().display());
     let extractor = sh(&script, Duration::from_millis(200));
     let started = Instant::now();
     let outcome = extractor.extract("text/plain", &vec![b'x'; 4 * 1024 * 1024]);
     let elapsed = started.elapsed();
-    assert_eq!(
-        outcome,
-        Err(ExtractError::Timeout(Duration::from_millis(200)))
-    );
+    assert_eq!(outcome, Err(ExtractError::Timeout(Duration::from_millis(200))));
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
     // Killed and reaped: the worker's process entry is gone, not left a zombie (Linux /proc).
     let pid = std::fs::read_to_string(pid_file.path()).unwrap();
     let stat = Path::new("/proc").join(pid.trim()).join("stat");
-    assert!(
-        !stat.exists(),
-        "worker {} still there: {:?}",
-        pid.trim(),
-        std::fs::read_to_string(&stat)
-    );
+    assert!(!stat.exists(), "worker {} still there: {:?}", pid.trim(), std::fs::read_to_string(&stat));
 }
 
 #[test]
@@ -571,10 +406,7 @@ fn worker_that_never_reads_its_input_does_not_deadlock() {
     let extractor = sh("exec sleep 5", Duration::from_millis(300));
     let started = Instant::now();
     let outcome = extractor.extract("text/plain", &vec![b'x'; 8 * 1024 * 1024]);
-    assert_eq!(
-        outcome,
-        Err(ExtractError::Timeout(Duration::from_millis(300)))
-    );
+    assert_eq!(outcome, Err(ExtractError::Timeout(Duration::from_millis(300))));
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
@@ -586,27 +418,15 @@ fn worker_answers_are_parsed() {
     );
     assert_eq!(
         text.extract("text/plain", b"input"),
-        Ok(Some(Extracted {
-            text: "个人简历\n张三".to_owned(),
-            pages: Some(2)
-        }))
+        Ok(Some(Extracted { text: "个人简历\n张三".to_owned(), pages: Some(2) }))
     );
     // The mime and the cap are the last two arguments ($0 is the first after the script for `sh -c`).
-    let echo_args = sh(
-        r#"cat >/dev/null; printf '{"status":"text","text":"%s %s"}\n' "$0" "$1""#,
-        Duration::from_secs(5),
-    )
-    .with_max_chars(77);
-    assert_eq!(
-        text_of(echo_args.extract("text/markdown", b"")),
-        "text/markdown 77"
-    );
+    let echo_args =
+        sh(r#"cat >/dev/null; printf '{"status":"text","text":"%s %s"}\n' "$0" "$1""#, Duration::from_secs(5))
+            .with_max_chars(77);
+    assert_eq!(text_of(echo_args.extract("text/markdown", b"")), "text/markdown 77");
     // The parent enforces the cap even on a worker that ignores it.
-    let capped = sh(
-        r#"printf '%s\n' '{"status":"text","text":"一二三四"}'"#,
-        Duration::from_secs(5),
-    )
-    .with_max_chars(2);
+    let capped = sh(r#"printf '%s\n' '{"status":"text","text":"一二三四"}'"#, Duration::from_secs(5)).with_max_chars(2);
     assert_eq!(text_of(capped.extract("text/plain", b"")), "一二");
     let cases = [
         (r#"printf '{"status":"no_text"}\n'"#, Ok(None)),
@@ -616,22 +436,12 @@ fn worker_answers_are_parsed() {
         ),
         (
             r#"printf '{"status":"too_large","what":"ratio","limit":200}\n'"#,
-            Err(ExtractError::TooLarge {
-                what: "ratio".to_owned(),
-                limit: 200,
-            }),
+            Err(ExtractError::TooLarge { what: "ratio".to_owned(), limit: 200 }),
         ),
-        (
-            r#"printf '{"status":"panicked"}\n'; exit 0"#,
-            Err(ExtractError::Panicked),
-        ),
+        (r#"printf '{"status":"panicked"}\n'; exit 0"#, Err(ExtractError::Panicked)),
     ];
     for (script, expected) in cases {
-        assert_eq!(
-            sh(script, Duration::from_secs(5)).extract(MIME_PDF, b"%PDF-"),
-            expected,
-            "{script}"
-        );
+        assert_eq!(sh(script, Duration::from_secs(5)).extract(MIME_PDF, b"%PDF-"), expected, "{script}");
     }
 }
 
@@ -644,28 +454,16 @@ fn worker_failures_are_worker_errors() {
         "exec yes 0123456789",    // an endless answer, longer than allowed (cap 1000 chars)
     ];
     for script in cases {
-        let outcome = sh(script, Duration::from_secs(5))
-            .with_max_chars(1000)
-            .extract("text/plain", b"x");
-        assert!(
-            matches!(outcome, Err(ExtractError::Worker(_))),
-            "{script}: {outcome:?}"
-        );
+        let outcome = sh(script, Duration::from_secs(5)).with_max_chars(1000).extract("text/plain", b"x");
+        assert!(matches!(outcome, Err(ExtractError::Worker(_))), "{script}: {outcome:?}");
     }
-    let missing =
-        Extractor::with_worker("/nonexistent/worker".into(), vec![], Duration::from_secs(1));
-    assert!(matches!(
-        missing.extract("text/plain", b"x"),
-        Err(ExtractError::Worker(_))
-    ));
+    let missing = Extractor::with_worker("/nonexistent/worker".into(), vec![], Duration::from_secs(1));
+    assert!(matches!(missing.extract("text/plain", b"x"), Err(ExtractError::Worker(_))));
 }
 
 /// The name of [`worker_entry_point`] as the test harness knows it (without the crate name).
 fn worker_entry_test_name() -> String {
-    let module = module_path!()
-        .split_once("::")
-        .map(|(_, rest)| rest)
-        .unwrap_or("");
+    let module = module_path!().split_once("::").map(|(_, rest)| rest).unwrap_or("");
     format!("{module}::worker_entry_point")
 }
 
@@ -699,10 +497,7 @@ fn real_worker_round_trip() {
     let extractor = real_worker();
 
     let started = Instant::now();
-    let text = extractor.extract(
-        "text/plain; charset=utf-8",
-        "干部\r\n\r\n\r\n档案".as_bytes(),
-    );
+    let text = extractor.extract("text/plain; charset=utf-8", "干部\r\n\r\n\r\n档案".as_bytes());
     let round_trip = started.elapsed();
     eprintln!("worker round trip (text, test binary as worker): {round_trip:?}");
     assert_eq!(text_of(text), "干部\n\n档案");
@@ -713,22 +508,10 @@ fn real_worker_round_trip() {
     let started = Instant::now();
     let extracted = extractor.extract(MIME_PDF, &pdf).unwrap().unwrap();
     eprintln!("worker round trip (small PDF): {:?}", started.elapsed());
-    assert_eq!(
-        extracted,
-        Extracted {
-            text: "档案管理".to_owned(),
-            pages: Some(1)
-        }
-    );
+    assert_eq!(extracted, Extracted { text: "档案管理".to_owned(), pages: Some(1) });
+    assert!(matches!(extractor.extract(MIME_PDF, b"garbage"), Err(ExtractError::Unreadable(_))));
     assert!(matches!(
-        extractor.extract(MIME_PDF, b"garbage"),
-        Err(ExtractError::Unreadable(_))
-    ));
-    assert!(matches!(
-        extractor.extract(
-            MIME_DOCX,
-            &zip_with(&[("word/document.xml", &bomb_xml(8 * 1024 * 1024))])
-        ),
+        extractor.extract(MIME_DOCX, &zip_with(&[("word/document.xml", &bomb_xml(8 * 1024 * 1024))])),
         Err(ExtractError::TooLarge { .. })
     ));
 }
@@ -740,14 +523,8 @@ fn real_worker_round_trip() {
 /// run from a throwaway crate that includes this module by path).
 fn fixture_dir() -> Option<PathBuf> {
     let from_manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/files");
-    let from_source = Path::new(file!())
-        .ancestors()
-        .nth(3)
-        .map(|root| root.join("fixtures/files"));
-    [Some(from_manifest), from_source]
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.join("manifest.json").is_file())
+    let from_source = Path::new(file!()).ancestors().nth(3).map(|root| root.join("fixtures/files"));
+    [Some(from_manifest), from_source].into_iter().flatten().find(|dir| dir.join("manifest.json").is_file())
 }
 
 /// One entry of `fixtures/files/manifest.json` (the fields these tests need).
@@ -777,21 +554,11 @@ fn extracts_the_fixture_files() {
         let mime = sniff_mime(&bytes, Some(name));
         assert_eq!(essence(&mime), essence(&fixture.mime), "{name}");
         let outcome = extractor.extract(&mime, &bytes);
-        assert_eq!(
-            worker.extract(&mime, &bytes),
-            outcome,
-            "{name}: worker and thread disagree"
-        );
+        assert_eq!(worker.extract(&mime, &bytes), outcome, "{name}: worker and thread disagree");
         if fixture.text_expected {
-            let extracted = outcome
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
-                .expect(name);
+            let extracted = outcome.unwrap_or_else(|e| panic!("{name}: {e}")).expect(name);
             for phrase in &fixture.phrases {
-                assert!(
-                    extracted.text.contains(phrase.as_str()),
-                    "{name}: {phrase} not in {:?}",
-                    extracted.text
-                );
+                assert!(extracted.text.contains(phrase.as_str()), "{name}: {phrase} not in {:?}", extracted.text);
             }
             if essence(&mime) == MIME_PDF {
                 assert_eq!(extracted.pages, Some(fixture.pages), "{name}");

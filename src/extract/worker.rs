@@ -67,9 +67,9 @@ impl From<Result<Option<Extracted>>> for Answer {
             Err(ExtractError::Unreadable(message)) => Answer::Unreadable { message },
             Err(ExtractError::TooLarge { what, limit }) => Answer::TooLarge { what, limit },
             Err(ExtractError::Panicked) => Answer::Panicked,
-            Err(other @ (ExtractError::Timeout(_) | ExtractError::Worker(_))) => Answer::Failed {
-                message: other.to_string(),
-            },
+            Err(other @ (ExtractError::Timeout(_) | ExtractError::Worker(_))) => {
+                Answer::Failed { message: other.to_string() }
+            }
         }
     }
 }
@@ -108,10 +108,7 @@ impl Answer {
 /// fragments of the document); the answer is the last line, so earlier stray output is tolerated.
 pub fn worker_main(args: &[String]) -> i32 {
     panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
+        let place = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("extract-worker: the parser panicked at {place}");
     }));
     let args = match args.iter().position(|a| a == SUBCOMMAND) {
@@ -142,9 +139,7 @@ pub fn worker_main(args: &[String]) -> i32 {
 }
 
 fn usage() -> i32 {
-    eprintln!(
-        "usage: {SUBCOMMAND} <mime> [<max_chars>]  (file bytes on stdin, JSON answer on stdout)"
-    );
+    eprintln!("usage: {SUBCOMMAND} <mime> [<max_chars>]  (file bytes on stdin, JSON answer on stdout)");
     2
 }
 
@@ -152,15 +147,9 @@ fn usage() -> i32 {
 /// hostile nesting).
 fn parse_on_big_stack(mime: String, bytes: Vec<u8>, max_chars: usize) -> Result<Option<Extracted>> {
     let parse = move || super::catch_panic(|| super::extract_in_process(&mime, &bytes, max_chars));
-    match thread::Builder::new()
-        .name("extract-worker".to_owned())
-        .stack_size(PARSER_STACK_BYTES)
-        .spawn(parse)
-    {
+    match thread::Builder::new().name("extract-worker".to_owned()).stack_size(PARSER_STACK_BYTES).spawn(parse) {
         Ok(handle) => handle.join().unwrap_or(Err(ExtractError::Panicked)),
-        Err(e) => Err(ExtractError::Worker(format!(
-            "cannot start the parser thread: {e}"
-        ))),
+        Err(e) => Err(ExtractError::Worker(format!("cannot start the parser thread: {e}"))),
     }
 }
 
@@ -249,30 +238,21 @@ pub(super) fn run(
             match output_rx.recv_timeout(left.min(ANSWER_POLL)) {
                 Ok(Output::Complete(bytes)) => output = Some(bytes),
                 Ok(Output::TooLong) => {
-                    return Err(ExtractError::Worker(format!(
-                        "the worker's answer exceeds {max_output} bytes"
-                    )));
+                    return Err(ExtractError::Worker(format!("the worker's answer exceeds {max_output} bytes")));
                 }
                 Ok(Output::Failed(e)) => {
-                    return Err(ExtractError::Worker(format!(
-                        "cannot read the worker's answer: {e}"
-                    )));
+                    return Err(ExtractError::Worker(format!("cannot read the worker's answer: {e}")));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(ExtractError::Worker(
-                        "the answer reader vanished".to_owned(),
-                    ));
+                    return Err(ExtractError::Worker("the answer reader vanished".to_owned()));
                 }
             }
         } else {
             thread::sleep(left.min(EXIT_POLL));
         }
         if status.is_none() {
-            status = child
-                .0
-                .try_wait()
-                .map_err(|e| ExtractError::Worker(format!("cannot watch the worker: {e}")))?;
+            status = child.0.try_wait().map_err(|e| ExtractError::Worker(format!("cannot watch the worker: {e}")))?;
         }
         if let (Some(output), Some(status)) = (&output, status) {
             tracing::debug!(elapsed = ?started.elapsed(), %status, "extraction worker finished");
@@ -286,9 +266,7 @@ fn spawn_detached(name: &str, work: impl FnOnce() + Send + 'static) -> Result<()
         .name(name.to_owned())
         .spawn(work)
         .map(drop)
-        .map_err(|e| {
-            ExtractError::Worker(format!("cannot start a thread for the worker's pipes: {e}"))
-        })
+        .map_err(|e| ExtractError::Worker(format!("cannot start a thread for the worker's pipes: {e}")))
 }
 
 /// Reads a pipe to its end, refusing more than `limit` bytes.
@@ -307,19 +285,12 @@ fn drain(pipe: Option<impl Read>, limit: usize) -> Output {
 
 /// The answer on the last non-empty line of the worker's stdout.
 fn parse_answer(output: &[u8], status: ExitStatus) -> Result<Answer> {
-    let last_line = output
-        .split(|&b| b == b'\n')
-        .rev()
-        .find(|line| !line.trim_ascii().is_empty());
+    let last_line = output.split(|&b| b == b'\n').rev().find(|line| !line.trim_ascii().is_empty());
     match last_line {
         Some(line) => serde_json::from_slice(line.trim_ascii()).map_err(|e| {
-            ExtractError::Worker(format!(
-                "the worker ({status}) answered something that is not a result: {e}"
-            ))
+            ExtractError::Worker(format!("the worker ({status}) answered something that is not a result: {e}"))
         }),
-        None => Err(ExtractError::Worker(format!(
-            "the worker ended without an answer ({status})"
-        ))),
+        None => Err(ExtractError::Worker(format!("the worker ended without an answer ({status})"))),
     }
 }
 
@@ -330,16 +301,10 @@ mod tests {
     #[test]
     fn answers_round_trip_through_json() {
         let outcomes = [
-            Ok(Some(Extracted {
-                text: "干部\t\"档案\"\n".to_owned(),
-                pages: Some(3),
-            })),
+            Ok(Some(Extracted { text: "干部\t\"档案\"\n".to_owned(), pages: Some(3) })),
             Ok(None),
             Err(ExtractError::Unreadable("bad xref".to_owned())),
-            Err(ExtractError::TooLarge {
-                what: "ratio".to_owned(),
-                limit: 200,
-            }),
+            Err(ExtractError::TooLarge { what: "ratio".to_owned(), limit: 200 }),
             Err(ExtractError::Panicked),
         ];
         for outcome in outcomes {
@@ -354,24 +319,9 @@ mod tests {
     fn reads_the_last_non_empty_line() {
         let status = std::process::Command::new("true").status().unwrap();
         let output = b"noise from a library\n{\"status\":\"text\",\"text\":\"\xe4\xbd\xa0\xe5\xa5\xbd\"}\n\n";
-        let answer = parse_answer(output, status)
-            .unwrap()
-            .into_outcome(10)
-            .unwrap();
-        assert_eq!(
-            answer,
-            Some(Extracted {
-                text: "你好".to_owned(),
-                pages: None
-            })
-        );
-        assert!(matches!(
-            parse_answer(b"{\"status\":\"text\"}\nnoise", status),
-            Err(ExtractError::Worker(_))
-        ));
-        assert!(matches!(
-            parse_answer(b"\n \n", status),
-            Err(ExtractError::Worker(_))
-        ));
+        let answer = parse_answer(output, status).unwrap().into_outcome(10).unwrap();
+        assert_eq!(answer, Some(Extracted { text: "你好".to_owned(), pages: None }));
+        assert!(matches!(parse_answer(b"{\"status\":\"text\"}\nnoise", status), Err(ExtractError::Worker(_))));
+        assert!(matches!(parse_answer(b"\n \n", status), Err(ExtractError::Worker(_))));
     }
 }

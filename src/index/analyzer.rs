@@ -26,27 +26,16 @@ fn fold_char(c: char) -> char {
         0x3000 => ' ',
         _ => c,
     };
-    if c.is_ascii_uppercase() {
-        c.to_ascii_lowercase()
-    } else {
-        c
-    }
+    if c.is_ascii_uppercase() { c.to_ascii_lowercase() } else { c }
 }
 
 /// Folds `text` (see the module docs).
 pub fn fold(text: &str) -> Folded {
-    let spans: Vec<(usize, usize)> = text
-        .char_indices()
-        .map(|(i, c)| (i, i + c.len_utf8()))
-        .collect();
+    let spans: Vec<(usize, usize)> = text.char_indices().map(|(i, c)| (i, i + c.len_utf8())).collect();
     let pre: String = text.chars().map(fold_char).collect();
     let simplified = fast2s::convert(&pre);
     // fast2s maps char for char; if that ever changes, fall back to no conversion rather than wrong offsets.
-    let text = if simplified.chars().count() == spans.len() {
-        simplified
-    } else {
-        pre
-    };
+    let text = if simplified.chars().count() == spans.len() { simplified } else { pre };
     Folded { text, spans }
 }
 
@@ -88,13 +77,7 @@ impl TokenStream for VecTokenStream {
 }
 
 fn token(text: &str, from: usize, to: usize, position: usize) -> Token {
-    Token {
-        offset_from: from,
-        offset_to: to,
-        position,
-        text: text.to_string(),
-        position_length: 1,
-    }
+    Token { offset_from: from, offset_to: to, position, text: text.to_string(), position_length: 1 }
 }
 
 /// jieba word segmentation over folded text.
@@ -123,9 +106,7 @@ impl ZhTokenizer {
             }
             // jieba keeps runs like "abc123" or "2019年" whole; split mixed runs of Latin and CJK? jieba already
             // separates scripts, so a piece is either CJK or alphanumeric.
-            let (Some(&(from, _)), Some(&(_, to))) =
-                (folded.spans.get(start), folded.spans.get(char_pos - 1))
-            else {
+            let (Some(&(from, _)), Some(&(_, to))) = (folded.spans.get(start), folded.spans.get(char_pos - 1)) else {
                 continue;
             };
             out.push((piece.to_string(), from, to));
@@ -137,12 +118,8 @@ impl ZhTokenizer {
 impl Tokenizer for ZhTokenizer {
     type TokenStream<'a> = VecTokenStream;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let tokens = self
-            .words(text)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (w, from, to))| token(&w, from, to, i))
-            .collect();
+        let tokens =
+            self.words(text).into_iter().enumerate().map(|(i, (w, from, to))| token(&w, from, to, i)).collect();
         VecTokenStream { tokens, index: 0 }
     }
 }
@@ -163,11 +140,7 @@ impl NgramTokenizer {
             if is_cjk(c) {
                 out.push((c.to_string(), folded.spans[i].0, folded.spans[i].1));
                 if i + 1 < chars.len() && is_cjk(chars[i + 1]) {
-                    out.push((
-                        chars[i..i + 2].iter().collect(),
-                        folded.spans[i].0,
-                        folded.spans[i + 1].1,
-                    ));
+                    out.push((chars[i..i + 2].iter().collect(), folded.spans[i].0, folded.spans[i + 1].1));
                 }
                 i += 1;
             } else if is_word_char(c) {
@@ -175,11 +148,7 @@ impl NgramTokenizer {
                 while i < chars.len() && is_word_char(chars[i]) && !is_cjk(chars[i]) {
                     i += 1;
                 }
-                out.push((
-                    chars[start..i].iter().collect(),
-                    folded.spans[start].0,
-                    folded.spans[i - 1].1,
-                ));
+                out.push((chars[start..i].iter().collect(), folded.spans[start].0, folded.spans[i - 1].1));
             } else {
                 i += 1;
             }
@@ -203,11 +172,7 @@ impl NgramTokenizer {
                 if i - start == 1 {
                     out.push(chars[start].to_string());
                 } else {
-                    out.extend(
-                        chars[start..i]
-                            .windows(2)
-                            .map(|w| w.iter().collect::<String>()),
-                    );
+                    out.extend(chars[start..i].windows(2).map(|w| w.iter().collect::<String>()));
                 }
             } else if is_word_char(chars[i]) {
                 let start = i;
@@ -227,11 +192,7 @@ impl NgramTokenizer {
 impl Tokenizer for NgramTokenizer {
     type TokenStream<'a> = VecTokenStream;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let tokens = Self::grams(text)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (w, f, t))| token(&w, f, t, i))
-            .collect();
+        let tokens = Self::grams(text).into_iter().enumerate().map(|(i, (w, f, t))| token(&w, f, t, i)).collect();
         VecTokenStream { tokens, index: 0 }
     }
 }
@@ -251,16 +212,8 @@ mod tests {
         assert_eq!(fold_str("晉升檔案"), "晋升档案");
         assert_eq!(fold_str("ＡＢＣ１２３"), "abc123");
         let t = ZhTokenizer::new(jieba());
-        let a: Vec<String> = t
-            .words("該同志擬晉升處長")
-            .into_iter()
-            .map(|w| w.0)
-            .collect();
-        let b: Vec<String> = t
-            .words("该同志拟晋升处长")
-            .into_iter()
-            .map(|w| w.0)
-            .collect();
+        let a: Vec<String> = t.words("該同志擬晉升處長").into_iter().map(|w| w.0).collect();
+        let b: Vec<String> = t.words("该同志拟晋升处长").into_iter().map(|w| w.0).collect();
         assert_eq!(a, b);
         assert!(a.contains(&"处长".to_string()), "{a:?}");
     }
@@ -282,32 +235,17 @@ mod tests {
 
     #[test]
     fn ngrams() {
-        let g: Vec<String> = NgramTokenizer::grams("档案A1")
-            .into_iter()
-            .map(|g| g.0)
-            .collect();
+        let g: Vec<String> = NgramTokenizer::grams("档案A1").into_iter().map(|g| g.0).collect();
         assert_eq!(g, ["档", "档案", "案", "a1"]);
         assert_eq!(NgramTokenizer::query_grams("晉升 X"), ["晋升", "x"]);
         assert_eq!(NgramTokenizer::query_grams("档"), ["档"]);
-        assert_eq!(
-            NgramTokenizer::query_grams("人事档案"),
-            ["人事", "事档", "档案"]
-        );
+        assert_eq!(NgramTokenizer::query_grams("人事档案"), ["人事", "事档", "档案"]);
     }
 
     #[test]
     fn odd_input_never_panics() {
         let t = ZhTokenizer::new(jieba());
-        for s in [
-            "",
-            " ",
-            "\u{0}",
-            "𠀀𠀁",
-            "é\u{301}",
-            "。。。",
-            "a\u{200b}b",
-            "ｱｲｳ",
-        ] {
+        for s in ["", " ", "\u{0}", "𠀀𠀁", "é\u{301}", "。。。", "a\u{200b}b", "ｱｲｳ"] {
             let _ = t.words(s);
             let _ = NgramTokenizer::grams(s);
             let _ = NgramTokenizer::query_grams(s);

@@ -17,12 +17,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{Language, LowerCaser, Stemmer, TextAnalyzer};
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -69,14 +67,10 @@ pub struct Fields {
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let words = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(ZH)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_tokenizer(ZH).set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let grams = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(NGRAM)
-            .set_index_option(IndexRecordOption::WithFreqs),
+        TextFieldIndexing::default().set_tokenizer(NGRAM).set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
         material_id: b.add_text_field("material_id", STRING | STORED),
@@ -187,20 +181,13 @@ impl SearchResults {
 pub fn snippet(text: &str, words: &[String]) -> SnippetText {
     let folded = analyzer::fold(text);
     let chars: Vec<char> = folded.text.chars().collect();
-    let needles: Vec<Vec<char>> = words
-        .iter()
-        .map(|w| w.chars().collect::<Vec<char>>())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let needles: Vec<Vec<char>> =
+        words.iter().map(|w| w.chars().collect::<Vec<char>>()).filter(|w| !w.is_empty()).collect();
     // Every match as a char range, earliest first, longest first at a position; no overlaps.
     let mut matches: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let best = needles
-            .iter()
-            .filter(|n| chars[i..].starts_with(n))
-            .map(Vec::len)
-            .max();
+        let best = needles.iter().filter(|n| chars[i..].starts_with(n)).map(Vec::len).max();
         match best {
             Some(len) => {
                 matches.push((i, i + len));
@@ -209,10 +196,7 @@ pub fn snippet(text: &str, words: &[String]) -> SnippetText {
             None => i += 1,
         }
     }
-    let start = matches
-        .first()
-        .map(|m| m.0.saturating_sub(SNIPPET_CHARS / 4))
-        .unwrap_or(0);
+    let start = matches.first().map(|m| m.0.saturating_sub(SNIPPET_CHARS / 4)).unwrap_or(0);
     let end = (start + SNIPPET_CHARS).min(chars.len());
     let mut html = String::new();
     let mut plain = String::new();
@@ -233,17 +217,11 @@ pub fn snippet(text: &str, words: &[String]) -> SnippetText {
     html.push_str(&escape_html(original(pos, end)));
     plain.push_str(original(start, end));
     let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    SnippetText {
-        html: squash(&html),
-        text: squash(&plain),
-    }
+    SnippetText { html: squash(&html), text: squash(&plain) }
 }
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The search index.
@@ -265,8 +243,7 @@ impl SearchIndex {
     pub fn open(dir: &Path, jieba: Arc<Jieba>) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Directory(e.to_string()))?;
         let (schema, fields) = schema();
-        let mmap = tantivy::directory::MmapDirectory::open(dir)
-            .map_err(|e| Error::Directory(e.to_string()))?;
+        let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| Error::Directory(e.to_string()))?;
         let index = match Index::open_or_create(mmap, schema.clone()) {
             Ok(i) => i,
             Err(tantivy::TantivyError::SchemaError(_)) => return Err(Error::SchemaMismatch),
@@ -285,25 +262,12 @@ impl SearchIndex {
         let words = ZhTokenizer::new(jieba);
         index.tokenizers().register(
             ZH,
-            TextAnalyzer::builder(words.clone())
-                .filter(LowerCaser)
-                .filter(Stemmer::new(Language::English))
-                .build(),
+            TextAnalyzer::builder(words.clone()).filter(LowerCaser).filter(Stemmer::new(Language::English)).build(),
         );
-        index
-            .tokenizers()
-            .register(NGRAM, TextAnalyzer::builder(NgramTokenizer).build());
+        index.tokenizers().register(NGRAM, TextAnalyzer::builder(NgramTokenizer).build());
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        Ok(SearchIndex {
-            reader,
-            writer: Mutex::new(writer),
-            fields,
-            words,
-        })
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(SearchIndex { reader, writer: Mutex::new(writer), fields, words })
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
@@ -324,10 +288,7 @@ impl SearchIndex {
             }
             doc.add_text(f.title, &d.title);
             doc.add_text(f.body, &d.body);
-            doc.add_text(
-                f.ngram,
-                format!("{}\n{}\n{}", d.title, d.names.join(" "), d.body),
-            );
+            doc.add_text(f.ngram, format!("{}\n{}\n{}", d.title, d.names.join(" "), d.body));
             for c in &d.categories {
                 doc.add_text(f.category, c);
             }
@@ -346,8 +307,7 @@ impl SearchIndex {
 
     /// Removes a material.
     pub fn delete(&self, material_id: &str) {
-        self.writer()
-            .delete_term(Term::from_field_text(self.fields.material_id, material_id));
+        self.writer().delete_term(Term::from_field_text(self.fields.material_id, material_id));
     }
 
     /// Removes every document (before a rebuild).
@@ -372,12 +332,7 @@ impl SearchIndex {
         let f = &self.fields;
         let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in q.split_whitespace().take(32) {
-            let tokens: Vec<String> = self
-                .words
-                .words(word)
-                .into_iter()
-                .map(|t| stem(&t.0))
-                .collect();
+            let tokens: Vec<String> = self.words.words(word).into_iter().map(|t| stem(&t.0)).collect();
             let grams = NgramTokenizer::query_grams(word);
             if tokens.is_empty() && grams.is_empty() {
                 continue;
@@ -394,17 +349,11 @@ impl SearchIndex {
                     .map(|g| -> (Occur, Box<dyn Query>) {
                         (
                             Occur::Must,
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(f.ngram, g),
-                                IndexRecordOption::WithFreqs,
-                            )),
+                            Box::new(TermQuery::new(Term::from_field_text(f.ngram, g), IndexRecordOption::WithFreqs)),
                         )
                     })
                     .collect();
-                shoulds.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), 0.5)),
-                ));
+                shoulds.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), 0.5))));
             }
             musts.push((Occur::Must, Box::new(BooleanQuery::new(shoulds))));
         }
@@ -415,9 +364,7 @@ impl SearchIndex {
         let f = &self.fields;
         let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let set = |field: Field, values: &[String]| -> Box<dyn Query> {
-            Box::new(TermSetQuery::new(
-                values.iter().map(|v| Term::from_field_text(field, v)),
-            ))
+            Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v))))
         };
         if let Some(c) = &filter.categories {
             out.push((Occur::Must, set(f.category, c)));
@@ -436,10 +383,7 @@ impl SearchIndex {
         }
         if filter.formed_from.is_some() || filter.formed_to.is_some() {
             let bound = |ts: Option<i64>, inclusive: fn(Term) -> Bound<Term>| match ts {
-                Some(ts) => inclusive(Term::from_field_date(
-                    f.formed,
-                    DateTime::from_timestamp_secs(ts),
-                )),
+                Some(ts) => inclusive(Term::from_field_date(f.formed, DateTime::from_timestamp_secs(ts))),
                 None => Bound::Unbounded,
             };
             out.push((
@@ -463,13 +407,7 @@ impl SearchIndex {
     }
 
     /// Searches: `q` (may be empty: filters only), filtered, one page from `offset`.
-    pub fn search(
-        &self,
-        q: &str,
-        filter: &Filter,
-        limit: usize,
-        offset: usize,
-    ) -> Result<SearchResults> {
+    pub fn search(&self, q: &str, filter: &Filter, limit: usize, offset: usize) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let text = self.text_query(q);
         let mut clauses = self.filter_clauses(filter);
@@ -482,27 +420,13 @@ impl SearchIndex {
         };
         clauses.push((Occur::Must, text));
         let query = BooleanQuery::new(clauses);
-        let (total, top) = searcher.search(
-            &query,
-            &(
-                Count,
-                TopDocs::with_limit(limit.clamp(1, 1000)).and_offset(offset),
-            ),
-        )?;
+        let (total, top) =
+            searcher.search(&query, &(Count, TopDocs::with_limit(limit.clamp(1, 1000)).and_offset(offset)))?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let get = |field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            hits.push(Hit {
-                material_id: get(self.fields.material_id),
-                person_id: get(self.fields.person_id),
-                score,
-            });
+            let get = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            hits.push(Hit { material_id: get(self.fields.material_id), person_id: get(self.fields.person_id), score });
         }
         Ok(SearchResults { total, hits, words })
     }
@@ -515,10 +439,7 @@ impl SearchIndex {
     /// Ids of all documents (for reconciliation after a crash).
     pub fn contains(&self, material_id: &str) -> Result<bool> {
         let searcher = self.reader.searcher();
-        let q = TermQuery::new(
-            Term::from_field_text(self.fields.material_id, material_id),
-            IndexRecordOption::Basic,
-        );
+        let q = TermQuery::new(Term::from_field_text(self.fields.material_id, material_id), IndexRecordOption::Basic);
         Ok(searcher.search(&q, &Count)? > 0)
     }
 }
@@ -538,15 +459,8 @@ fn stem(word: &str) -> String {
 fn words_query(field: Field, tokens: &[String]) -> Option<Box<dyn Query>> {
     match tokens {
         [] => None,
-        [one] => Some(Box::new(TermQuery::new(
-            Term::from_field_text(field, one),
-            IndexRecordOption::WithFreqs,
-        ))),
-        many => Some(Box::new(PhraseQuery::new(
-            many.iter()
-                .map(|t| Term::from_field_text(field, t))
-                .collect(),
-        ))),
+        [one] => Some(Box::new(TermQuery::new(Term::from_field_text(field, one), IndexRecordOption::WithFreqs))),
+        many => Some(Box::new(PhraseQuery::new(many.iter().map(|t| Term::from_field_text(field, t)).collect()))),
     }
 }
 
@@ -576,80 +490,27 @@ mod tests {
     fn both_scripts_match_and_filters_apply() {
         let i = idx();
         i.upsert(&[
-            doc(
-                "a",
-                "干部任免审批表",
-                "张伟明同志晋升为财务部处长。",
-                "9-2",
-                "finance",
-            ),
-            doc(
-                "b",
-                "年度考核登記表",
-                "該同志工作優秀，擬予晉升。",
-                "3",
-                "ops",
-            ),
+            doc("a", "干部任免审批表", "张伟明同志晋升为财务部处长。", "9-2", "finance"),
+            doc("b", "年度考核登記表", "該同志工作優秀，擬予晉升。", "3", "ops"),
             doc("c", "劳动合同", "竞业限制条款。", "10", "legal"),
         ])
         .unwrap();
         i.commit().unwrap();
         let ids = |q: &str, f: &Filter| -> Vec<String> {
-            let mut v: Vec<String> = i
-                .search(q, f, 10, 0)
-                .unwrap()
-                .hits
-                .into_iter()
-                .map(|h| h.material_id)
-                .collect();
+            let mut v: Vec<String> = i.search(q, f, 10, 0).unwrap().hits.into_iter().map(|h| h.material_id).collect();
             v.sort();
             v
         };
         let none = Filter::default();
         assert_eq!(ids("晋升", &none), ["a", "b"]);
         assert_eq!(ids("晉升", &none), ["a", "b"]);
-        assert_eq!(
-            ids("竞业", &none),
-            ["c"],
-            "a partial word is found through bigrams"
-        );
+        assert_eq!(ids("竞业", &none), ["c"], "a partial word is found through bigrams");
         assert_eq!(ids("张伟明 竞业", &none), ["c"], "every word must match");
-        assert_eq!(
-            ids(
-                "晋升",
-                &Filter {
-                    categories: Some(vec!["9".into()]),
-                    ..Default::default()
-                }
-            ),
-            ["a"]
-        );
-        assert_eq!(
-            ids(
-                "晋升",
-                &Filter {
-                    departments: Some(vec!["ops".into()]),
-                    ..Default::default()
-                }
-            ),
-            ["b"]
-        );
-        assert_eq!(
-            ids(
-                "",
-                &Filter {
-                    formed_to: Some(1),
-                    ..Default::default()
-                }
-            ),
-            Vec::<String>::new()
-        );
+        assert_eq!(ids("晋升", &Filter { categories: Some(vec!["9".into()]), ..Default::default() }), ["a"]);
+        assert_eq!(ids("晋升", &Filter { departments: Some(vec!["ops".into()]), ..Default::default() }), ["b"]);
+        assert_eq!(ids("", &Filter { formed_to: Some(1), ..Default::default() }), Vec::<String>::new());
         assert_eq!(ids("", &none).len(), 3);
-        assert_eq!(
-            ids("\"(*:", &none),
-            Vec::<String>::new(),
-            "syntax characters are just text"
-        );
+        assert_eq!(ids("\"(*:", &none), Vec::<String>::new(), "syntax characters are just text");
         let r = i.search("晋升", &none, 1, 0).unwrap();
         assert_eq!(r.total, 2);
         assert_eq!(r.hits.len(), 1);
@@ -663,17 +524,12 @@ mod tests {
     #[test]
     fn replace_and_delete() {
         let i = idx();
-        i.upsert(&[doc("a", "工资", "岗位工资", "9-1", "hr")])
-            .unwrap();
+        i.upsert(&[doc("a", "工资", "岗位工资", "9-1", "hr")]).unwrap();
         i.commit().unwrap();
-        i.upsert(&[doc("a", "工资", "薪级工资", "9-1", "hr")])
-            .unwrap();
+        i.upsert(&[doc("a", "工资", "薪级工资", "9-1", "hr")]).unwrap();
         i.commit().unwrap();
         assert_eq!(i.num_docs(), 1);
-        assert_eq!(
-            i.search("岗位", &Filter::default(), 10, 0).unwrap().total,
-            0
-        );
+        assert_eq!(i.search("岗位", &Filter::default(), 10, 0).unwrap().total, 0);
         i.delete("a");
         i.commit().unwrap();
         assert!(!i.contains("a").unwrap());

@@ -42,20 +42,13 @@ impl CategoryScheme {
             "其他可供组织参考的材料",
         ];
         let subs: [(&str, &[&str]); 2] = [
-            (
-                "4",
-                &["学历学位", "专业技术职务（职称）", "学术评鉴", "教育培训"],
-            ),
+            ("4", &["学历学位", "专业技术职务（职称）", "学术评鉴", "教育培训"]),
             ("9", &["工资", "任免", "出国（境）", "会议代表"]),
         ];
         let mut categories = Vec::new();
         for (i, name) in top.iter().enumerate() {
             let code = (i + 1).to_string();
-            categories.push(Category {
-                code: code.clone(),
-                name: (*name).to_string(),
-                parent: None,
-            });
+            categories.push(Category { code: code.clone(), name: (*name).to_string(), parent: None });
             if let Some((_, names)) = subs.iter().find(|(c, _)| *c == code) {
                 for (j, sub) in names.iter().enumerate() {
                     categories.push(Category {
@@ -66,10 +59,7 @@ impl CategoryScheme {
                 }
             }
         }
-        CategoryScheme {
-            name: "2018".into(),
-            categories,
-        }
+        CategoryScheme { name: "2018".into(), categories }
     }
 
     /// Looks a code up, accepting Chinese numerals for the top level (`九-1` = `9-1`) and surrounding spaces.
@@ -93,10 +83,7 @@ impl CategoryScheme {
 
     /// Position of a code in catalogue order (unknown codes last).
     pub fn order(&self, code: &str) -> usize {
-        self.categories
-            .iter()
-            .position(|c| c.code == code)
-            .unwrap_or(usize::MAX)
+        self.categories.iter().position(|c| c.code == code).unwrap_or(usize::MAX)
     }
 
     /// A category's code and its ancestors' (`9-1` → [`9-1`, `9`]), used for filtering by parent category.
@@ -116,10 +103,7 @@ mod tests {
     #[test]
     fn scheme_2018_has_ten_categories_and_subcategories() {
         let s = CategoryScheme::scheme_2018();
-        assert_eq!(
-            s.categories.iter().filter(|c| c.parent.is_none()).count(),
-            10
-        );
+        assert_eq!(s.categories.iter().filter(|c| c.parent.is_none()).count(), 10);
         assert_eq!(s.resolve("9-1").unwrap().name, "工资");
         assert_eq!(s.resolve("九-2").unwrap().code, "9-2");
         assert_eq!(s.resolve("十").unwrap().code, "10");

@@ -26,11 +26,7 @@ pub struct InvalidDate {
 impl PartialDate {
     /// A full date.
     pub fn from_date(d: time::Date) -> Self {
-        PartialDate {
-            year: d.year() as u16,
-            month: Some(d.month() as u8),
-            day: Some(d.day()),
-        }
+        PartialDate { year: d.year() as u16, month: Some(d.month() as u8), day: Some(d.day()) }
     }
 
     /// The year.
@@ -51,8 +47,7 @@ impl PartialDate {
     /// The first day of the period (unknown parts as January / the 1st), used for sorting and range filters.
     pub fn first_day(&self) -> time::Date {
         let month = time::Month::try_from(self.month.unwrap_or(1)).unwrap_or(time::Month::January);
-        time::Date::from_calendar_date(i32::from(self.year), month, self.day.unwrap_or(1))
-            .unwrap_or(time::Date::MIN)
+        time::Date::from_calendar_date(i32::from(self.year), month, self.day.unwrap_or(1)).unwrap_or(time::Date::MIN)
     }
 
     /// The last day of the period, for range filters (`to=2019` includes all of 2019).
@@ -64,8 +59,7 @@ impl PartialDate {
                 let month = time::Month::try_from(m).unwrap_or(time::Month::December);
                 time::Date::from_calendar_date(y, month, month.length(y)).unwrap_or(time::Date::MAX)
             }
-            _ => time::Date::from_calendar_date(y, time::Month::December, 31)
-                .unwrap_or(time::Date::MAX),
+            _ => time::Date::from_calendar_date(y, time::Month::December, 31).unwrap_or(time::Date::MAX),
         }
     }
 
@@ -79,18 +73,13 @@ impl FromStr for PartialDate {
     type Err = InvalidDate;
 
     fn from_str(s: &str) -> Result<Self, InvalidDate> {
-        let bad = |reason| InvalidDate {
-            input: s.chars().take(40).collect(),
-            reason,
-        };
+        let bad = |reason| InvalidDate { input: s.chars().take(40).collect(), reason };
         let parts: Vec<&str> = s.trim().split('-').collect();
         if parts.is_empty() || parts.len() > 3 {
             return Err(bad("wrong number of parts"));
         }
         let num = |p: &str, len: usize| -> Option<u16> {
-            (p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| p.parse().ok())
-                .flatten()
+            (p.len() == len && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok()).flatten()
         };
         let year = num(parts[0], 4).ok_or_else(|| bad("year must be four digits"))?;
         if !(1800..=2200).contains(&year) {
@@ -109,8 +98,7 @@ impl FromStr for PartialDate {
         let day = match parts.get(2) {
             Some(p) => {
                 let d = num(p, 2).ok_or_else(|| bad("day must be two digits"))?;
-                let m = time::Month::try_from(month.unwrap_or(1))
-                    .map_err(|_| bad("month out of range"))?;
+                let m = time::Month::try_from(month.unwrap_or(1)).map_err(|_| bad("month out of range"))?;
                 if d == 0 || d > u16::from(m.length(i32::from(year))) {
                     return Err(bad("no such day in that month"));
                 }
@@ -169,27 +157,15 @@ mod tests {
         for s in ["2019", "2019-07", "2019-07-01", "2000-02-29"] {
             assert_eq!(s.parse::<PartialDate>().unwrap().to_string(), s);
         }
-        for s in [
-            "19",
-            "2019-7",
-            "2019-13",
-            "2019-02-30",
-            "1900-02-29",
-            "abcd",
-            "2019-07-01-01",
-            "",
-            "２０１９",
-        ] {
+        for s in ["19", "2019-7", "2019-13", "2019-02-30", "1900-02-29", "abcd", "2019-07-01-01", "", "２０１９"] {
             assert!(s.parse::<PartialDate>().is_err(), "{s} should fail");
         }
     }
 
     #[test]
     fn unknown_parts_sort_first() {
-        let mut v: Vec<PartialDate> = ["2019-07-01", "2019", "2018-12", "2019-07"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let mut v: Vec<PartialDate> =
+            ["2019-07-01", "2019", "2018-12", "2019-07"].iter().map(|s| s.parse().unwrap()).collect();
         v.sort();
         let s: Vec<String> = v.iter().map(|d| d.to_string()).collect();
         assert_eq!(s, ["2018-12", "2019", "2019-07", "2019-07-01"]);

@@ -33,17 +33,13 @@ pub enum InvalidIdNumber {
 
 /// The check character for the first 17 digits.
 pub fn check_char(first17: &[u8]) -> char {
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     CHECK[(sum % 11) as usize] as char
 }
 
 const PROVINCES: [u8; 34] = [
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+    64, 65, 71, 81, 82,
 ];
 
 impl IdNumber {
@@ -52,11 +48,7 @@ impl IdNumber {
         let s = input.trim().to_ascii_uppercase();
         let b = s.as_bytes();
         let full = match b.len() {
-            18 if b[..17].iter().all(u8::is_ascii_digit)
-                && (b[17].is_ascii_digit() || b[17] == b'X') =>
-            {
-                s
-            }
+            18 if b[..17].iter().all(u8::is_ascii_digit) && (b[17].is_ascii_digit() || b[17] == b'X') => s,
             15 if b.iter().all(u8::is_ascii_digit) => {
                 let mut first17 = String::with_capacity(18);
                 first17.push_str(&s[..6]);
@@ -133,30 +125,15 @@ mod tests {
         let b = IdNumber::parse("440524188001010014").unwrap();
         assert_eq!(b.birth_date().to_string(), "1880-01-01");
         assert!(b.is_male());
-        assert!(
-            IdNumber::parse("11010519491231002x").is_ok(),
-            "lower-case x accepted"
-        );
+        assert!(IdNumber::parse("11010519491231002x").is_ok(), "lower-case x accepted");
     }
 
     #[test]
     fn invalid_examples() {
-        assert_eq!(
-            IdNumber::parse("110105194912310021"),
-            Err(InvalidIdNumber::Checksum { expected: 'X' })
-        );
-        assert_eq!(
-            IdNumber::parse("1101051949123100"),
-            Err(InvalidIdNumber::Format)
-        );
-        assert_eq!(
-            IdNumber::parse("11010519491331002X").unwrap_err(),
-            InvalidIdNumber::BirthDate
-        );
-        assert_eq!(
-            IdNumber::parse("99010519491231002X").unwrap_err(),
-            InvalidIdNumber::Area
-        );
+        assert_eq!(IdNumber::parse("110105194912310021"), Err(InvalidIdNumber::Checksum { expected: 'X' }));
+        assert_eq!(IdNumber::parse("1101051949123100"), Err(InvalidIdNumber::Format));
+        assert_eq!(IdNumber::parse("11010519491331002X").unwrap_err(), InvalidIdNumber::BirthDate);
+        assert_eq!(IdNumber::parse("99010519491231002X").unwrap_err(), InvalidIdNumber::Area);
         assert_eq!(IdNumber::parse("abc").unwrap_err(), InvalidIdNumber::Format);
     }
 

@@ -41,19 +41,11 @@ pub enum Severity {
 impl Finding {
     /// A blocking finding.
     pub fn error(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
-            field: field.into(),
-            severity: Severity::Error,
-            message: message.into(),
-        }
+        Finding { field: field.into(), severity: Severity::Error, message: message.into() }
     }
     /// A non-blocking finding.
     pub fn warning(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
-            field: field.into(),
-            severity: Severity::Warning,
-            message: message.into(),
-        }
+        Finding { field: field.into(), severity: Severity::Warning, message: message.into() }
     }
 }
 
@@ -71,9 +63,6 @@ pub fn now_ts() -> i64 {
 pub fn ts_rfc3339(ts: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }

@@ -24,9 +24,7 @@ impl<'de> Deserialize<'de> for Gender {
         match s.trim() {
             "male" | "男" | "m" | "M" => Ok(Gender::Male),
             "female" | "女" | "f" | "F" => Ok(Gender::Female),
-            other => Err(serde::de::Error::custom(format!(
-                "gender must be \"male\" or \"female\", not {other:?}"
-            ))),
+            other => Err(serde::de::Error::custom(format!("gender must be \"male\" or \"female\", not {other:?}"))),
         }
     }
 }
@@ -286,9 +284,7 @@ impl Person {
     /// Builds a person from client JSON, normalising what clients commonly send: `education` as a list,
     /// and the ID number (upper-case X, 15 → 18 digits).
     pub fn from_input(mut input: serde_json::Value) -> Result<Person, String> {
-        let obj = input
-            .as_object_mut()
-            .ok_or("a person must be a JSON object")?;
+        let obj = input.as_object_mut().ok_or("a person must be a JSON object")?;
         for f in ASSIGNED_FIELDS {
             obj.remove(f);
         }
@@ -332,17 +328,12 @@ impl Person {
                         )),
                         _ => {}
                     }
-                    let id_gender = if id.is_male() {
-                        Gender::Male
-                    } else {
-                        Gender::Female
-                    };
+                    let id_gender = if id.is_male() { Gender::Male } else { Gender::Female };
                     match self.gender {
                         None => self.gender = Some(id_gender),
-                        Some(g) if g != id_gender => f.push(Finding::error(
-                            "gender",
-                            "性别与公民身份号码第17位（奇数为男，偶数为女）不符",
-                        )),
+                        Some(g) if g != id_gender => {
+                            f.push(Finding::error("gender", "性别与公民身份号码第17位（奇数为男，偶数为女）不符"))
+                        }
                         _ => {}
                     }
                 }
@@ -356,34 +347,20 @@ impl Person {
             let min_age = |d: &PartialDate, years: u16| {
                 d.year() > birth.year() + years
                     || (d.year() == birth.year() + years
-                        && d.sort_key()
-                            >= (
-                                d.year(),
-                                birth.month().unwrap_or(0),
-                                birth.day().unwrap_or(0),
-                            ))
+                        && d.sort_key() >= (d.year(), birth.month().unwrap_or(0), birth.day().unwrap_or(0)))
             };
             if let Some(ws) = self.work_start
                 && !min_age(&ws, 16)
             {
-                f.push(Finding::error(
-                    "work_start",
-                    format!("参加工作时间 {ws} 早于年满16周岁（出生 {birth}）"),
-                ));
+                f.push(Finding::error("work_start", format!("参加工作时间 {ws} 早于年满16周岁（出生 {birth}）")));
             }
             if let Some(pj) = self.party_join
                 && !min_age(&pj, 18)
             {
-                f.push(Finding::error(
-                    "party_join",
-                    format!("入党时间 {pj} 早于年满18周岁（出生 {birth}）"),
-                ));
+                f.push(Finding::error("party_join", format!("入党时间 {pj} 早于年满18周岁（出生 {birth}）")));
             }
         }
-        for (field, date) in [
-            ("work_start", self.work_start),
-            ("party_join", self.party_join),
-        ] {
+        for (field, date) in [("work_start", self.work_start), ("party_join", self.party_join)] {
             if let Some(d) = date
                 && d > today
             {
@@ -394,20 +371,14 @@ impl Person {
             if let Some(to) = a.to
                 && to < a.from
             {
-                f.push(Finding::error(
-                    format!("appointments[{i}].to"),
-                    "任职结束时间早于开始时间",
-                ));
+                f.push(Finding::error(format!("appointments[{i}].to"), "任职结束时间早于开始时间"));
             }
         }
         for (i, e) in self.education_history.iter().enumerate() {
             if let (Some(from), Some(to)) = (e.from, e.to)
                 && to < from
             {
-                f.push(Finding::error(
-                    format!("education_history[{i}].to"),
-                    "毕业时间早于入学时间",
-                ));
+                f.push(Finding::error(format!("education_history[{i}].to"), "毕业时间早于入学时间"));
             }
         }
         f
@@ -415,9 +386,7 @@ impl Person {
 
     /// All names the person is known by (name and former names), for search.
     pub fn all_names(&self) -> Vec<String> {
-        std::iter::once(self.name.clone())
-            .chain(self.former_names.iter().cloned())
-            .collect()
+        std::iter::once(self.name.clone()).chain(self.former_names.iter().cloned()).collect()
     }
 }
 
@@ -428,9 +397,7 @@ mod tests {
 
     fn person(extra: serde_json::Value) -> Person {
         let mut base = json!({"name": "张伟", "department": "finance"});
-        base.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
+        base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         Person::from_input(base).unwrap()
     }
 
@@ -453,9 +420,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, crate::model::Severity::Warning);
 
-        let mut p = person(
-            json!({"birth_date": "1980-05-17", "party_join": "1997-06-01", "work_start": "2002-07"}),
-        );
+        let mut p = person(json!({"birth_date": "1980-05-17", "party_join": "1997-06-01", "work_start": "2002-07"}));
         let f = p.validate_and_complete();
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].field, "party_join");
@@ -466,20 +431,15 @@ mod tests {
 
     #[test]
     fn education_as_list_fills_history() {
-        let p = person(
-            json!({"education": [{"school": "北京大学", "level": "大学本科", "degree": "学士"}]}),
-        );
+        let p = person(json!({"education": [{"school": "北京大学", "level": "大学本科", "degree": "学士"}]}));
         assert_eq!(p.education.as_deref(), Some("大学本科"));
         assert_eq!(p.education_history.len(), 1);
     }
 
     #[test]
     fn client_cannot_set_assigned_fields() {
-        let p =
-            Person::from_input(json!({"name": "李", "department": "hr", "version": 99})).unwrap();
+        let p = Person::from_input(json!({"name": "李", "department": "hr", "version": 99})).unwrap();
         assert_eq!(p.version, 0);
-        assert!(
-            Person::from_input(json!({"name": "李", "department": "hr", "gender": "x"})).is_err()
-        );
+        assert!(Person::from_input(json!({"name": "李", "department": "hr", "gender": "x"})).is_err());
     }
 }

@@ -82,9 +82,7 @@ impl User {
     pub fn valid_username(name: &str) -> bool {
         !name.is_empty()
             && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
     }
 
     /// Whether the account holds a role.

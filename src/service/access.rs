@@ -35,19 +35,12 @@ pub fn can(principal: &Principal, action: Action) -> Result<(), String> {
     if principal.user.has(Role::Hr) {
         Ok(())
     } else {
-        Err(format!(
-            "rule archive.hr-only: only HR (role hr) may {} in this version",
-            action.verb()
-        ))
+        Err(format!("rule archive.hr-only: only HR (role hr) may {} in this version", action.verb()))
     }
 }
 
 /// May the principal do `action` on this person's dossier? Nobody works on their own dossier.
-pub fn can_on_person(
-    principal: &Principal,
-    action: Action,
-    person: PersonId,
-) -> Result<(), String> {
+pub fn can_on_person(principal: &Principal, action: Action, person: PersonId) -> Result<(), String> {
     can(principal, action)?;
     if principal.user.person_id == Some(person) {
         return Err("rule archive.own-dossier: nobody may read or change their own dossier".into());

@@ -6,8 +6,7 @@ use super::access::{self, Action};
 use super::{Archive, Error, Principal, Result};
 use crate::extract;
 use crate::model::{
-    Finding, Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, Severity,
-    TextStatus, now_ts,
+    Finding, Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, Severity, TextStatus, now_ts,
 };
 use crate::store::{Table, WriteSet, key};
 use serde::{Deserialize, Serialize};
@@ -66,25 +65,15 @@ fn version_key(id: &[u8; 16], n: u32) -> Vec<u8> {
 fn check_version(expected: Option<u32>, current: u32) -> Result<()> {
     match expected {
         None => Err(Error::PreconditionRequired),
-        Some(e) if e != current => Err(Error::PreconditionFailed {
-            expected: e,
-            current,
-        }),
+        Some(e) if e != current => Err(Error::PreconditionFailed { expected: e, current }),
         Some(_) => Ok(()),
     }
 }
 
 fn blocking(findings: &[Finding]) -> Option<Error> {
-    let errors: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .collect();
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error).collect();
     (!errors.is_empty()).then(|| Error::Invalid {
-        message: errors
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
+        message: errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
         findings: findings.to_vec(),
     })
 }
@@ -99,33 +88,21 @@ impl Archive {
     }
 
     fn id_number_key(&self, id_number: &str) -> Vec<u8> {
-        self.store()
-            .keys()
-            .token_digest(&format!("id_number:{id_number}"))
-            .to_vec()
+        self.store().keys().token_digest(&format!("id_number:{id_number}")).to_vec()
     }
 
     /// Fills derived fields and validates; errors become a 422.
     fn complete_person(&self, person: &mut Person) -> Result<Vec<Finding>> {
         let mut findings = person.validate_and_complete();
         // A department may be given by its name (财务部) as well as its code (finance).
-        if let Some(d) = self
-            .config()
-            .departments
-            .iter()
-            .find(|d| d.name == person.department)
-        {
+        if let Some(d) = self.config().departments.iter().find(|d| d.name == person.department) {
             person.department = d.code.clone();
         }
         match self.department_name(&person.department) {
             Some(name) => person.department_name = Some(name),
             None => findings.push(Finding::error(
                 "department",
-                format!(
-                    "unknown department {:?}; known: {}",
-                    person.department,
-                    self.department_codes()
-                ),
+                format!("unknown department {:?}; known: {}", person.department, self.department_codes()),
             )),
         }
         if let Some(e) = blocking(&findings) {
@@ -135,21 +112,10 @@ impl Archive {
     }
 
     fn department_codes(&self) -> String {
-        self.config()
-            .departments
-            .iter()
-            .map(|d| d.code.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.config().departments.iter().map(|d| d.code.as_str()).collect::<Vec<_>>().join(", ")
     }
 
-    fn stage_person(
-        &self,
-        ws: &mut WriteSet,
-        person: &Person,
-        author: &str,
-        reason: Option<String>,
-    ) -> Result<()> {
+    fn stage_person(&self, ws: &mut WriteSet, person: &Person, author: &str, reason: Option<String>) -> Result<()> {
         ws.put(Table::Persons, person.id.as_bytes().to_vec(), person)?;
         let v = PersonVersion {
             number: person.version,
@@ -158,11 +124,7 @@ impl Archive {
             at: now_ts(),
             reason,
         };
-        ws.put(
-            Table::PersonVersions,
-            version_key(person.id.as_bytes(), person.version),
-            &v,
-        )?;
+        ws.put(Table::PersonVersions, version_key(person.id.as_bytes(), person.version), &v)?;
         Ok(())
     }
 
@@ -178,18 +140,13 @@ impl Archive {
         if let Some(idn) = &person.id_number {
             let k = self.id_number_key(idn);
             if self.store().contains(Table::IdNumbers, &k)? {
-                return Err(Error::Conflict(
-                    "a person with this ID number already exists".into(),
-                ));
+                return Err(Error::Conflict("a person with this ID number already exists".into()));
             }
             ws.put(Table::IdNumbers, k, &person.id)?;
         }
         self.stage_person(&mut ws, &person, &p.user.username, None)?;
         self.store().commit(ws)?;
-        Ok(Saved {
-            record: person,
-            findings,
-        })
+        Ok(Saved { record: person, findings })
     }
 
     /// Reads a person record.
@@ -208,27 +165,16 @@ impl Archive {
             .into_iter()
             .map(|(_, person)| person)
             .filter(|person| p.user.person_id != Some(person.id))
-            .filter(|person| {
-                q.department
-                    .as_ref()
-                    .is_none_or(|d| &person.department == d)
-            })
+            .filter(|person| q.department.as_ref().is_none_or(|d| &person.department == d))
             .filter(|person| {
                 needle.as_ref().is_none_or(|n| {
-                    person
-                        .all_names()
-                        .iter()
-                        .any(|name| crate::index::analyzer::fold_str(name).contains(n.as_str()))
+                    person.all_names().iter().any(|name| crate::index::analyzer::fold_str(name).contains(n.as_str()))
                 })
             })
             .collect();
         all.sort_by_key(|p| p.id);
         let total = all.len();
-        let page = all
-            .into_iter()
-            .skip(q.offset)
-            .take(q.limit.clamp(1, 500))
-            .collect();
+        let page = all.into_iter().skip(q.offset).take(q.limit.clamp(1, 500)).collect();
         Ok((page, total))
     }
 
@@ -243,10 +189,7 @@ impl Archive {
     ) -> Result<Saved<Person>> {
         access::require_on_person(p, Action::Write, id)?;
         if !patch.is_object() {
-            return Err(Error::invalid(
-                "patch",
-                "a JSON object (merge patch) is expected",
-            ));
+            return Err(Error::invalid("patch", "a JSON object (merge patch) is expected"));
         }
         let _guard = self.lock();
         let current = self.load_person(id)?;
@@ -262,9 +205,7 @@ impl Archive {
             if let Some(idn) = &next.id_number {
                 let k = self.id_number_key(idn);
                 if self.store().contains(Table::IdNumbers, &k)? {
-                    return Err(Error::Conflict(
-                        "a person with this ID number already exists".into(),
-                    ));
+                    return Err(Error::Conflict("a person with this ID number already exists".into()));
                 }
                 ws.put(Table::IdNumbers, k, &id)?;
             }
@@ -282,22 +223,14 @@ impl Archive {
         if !materials.is_empty() {
             self.indexed_enqueued();
         }
-        Ok(Saved {
-            record: next,
-            findings,
-        })
+        Ok(Saved { record: next, findings })
     }
 
     /// The versions of a person record, oldest first.
     pub fn person_versions(&self, p: &Principal, id: PersonId) -> Result<Vec<PersonVersion>> {
         access::require_on_person(p, Action::Read, id)?;
         self.load_person(id)?;
-        Ok(self
-            .store()
-            .scan(Table::PersonVersions, id.as_bytes())?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+        Ok(self.store().scan(Table::PersonVersions, id.as_bytes())?.into_iter().map(|(_, v)| v).collect())
     }
 
     // ---- materials -----------------------------------------------------------------------------------------
@@ -324,7 +257,10 @@ impl Archive {
             .ok_or_else(|| {
                 Error::invalid(
                     "category",
-                    format!("unknown category {:?}: use a code of the 2018 scheme such as \"1\", \"4-1\", \"9-2\"", meta.category),
+                    format!(
+                        "unknown category {:?}: use a code of the 2018 scheme such as \"1\", \"4-1\", \"9-2\"",
+                        meta.category
+                    ),
                 )
             })?
             .code
@@ -341,10 +277,7 @@ impl Archive {
 
     fn check_file(&self, bytes: &[u8]) -> Result<()> {
         if bytes.is_empty() {
-            return Err(Error::invalid(
-                "file",
-                "the file is empty (0 bytes); nothing to archive",
-            ));
+            return Err(Error::invalid("file", "the file is empty (0 bytes); nothing to archive"));
         }
         if bytes.len() as u64 > self.config().max_file_size {
             return Err(Error::TooLarge(format!(
@@ -357,34 +290,14 @@ impl Archive {
 
     /// Queues a material for (re)indexing in the same commit as the change that calls for it.
     pub(crate) fn stage_index(&self, ws: &mut WriteSet, id: MaterialId) -> Result<()> {
-        ws.put(
-            Table::IndexQueue,
-            id.as_bytes().to_vec(),
-            &self.inner.indexer.next_ticket(),
-        )?;
+        ws.put(Table::IndexQueue, id.as_bytes().to_vec(), &self.inner.indexer.next_ticket())?;
         Ok(())
     }
 
-    fn stage_material(
-        &self,
-        ws: &mut WriteSet,
-        m: &Material,
-        author: &str,
-        reason: Option<String>,
-    ) -> Result<()> {
+    fn stage_material(&self, ws: &mut WriteSet, m: &Material, author: &str, reason: Option<String>) -> Result<()> {
         ws.put(Table::Materials, m.id.as_bytes().to_vec(), m)?;
-        let v = MaterialVersion {
-            number: m.version,
-            material: m.clone(),
-            author: author.into(),
-            at: now_ts(),
-            reason,
-        };
-        ws.put(
-            Table::MaterialVersions,
-            version_key(m.id.as_bytes(), m.version),
-            &v,
-        )?;
+        let v = MaterialVersion { number: m.version, material: m.clone(), author: author.into(), at: now_ts(), reason };
+        ws.put(Table::MaterialVersions, version_key(m.id.as_bytes(), m.version), &v)?;
         self.stage_index(ws, m.id)
     }
 
@@ -413,11 +326,7 @@ impl Archive {
             content_hash: blob.plain_hash.clone(),
             address: blob.address.to_string(),
             size: bytes.len() as u64,
-            text_status: if extract::has_text(&mime) {
-                TextStatus::Pending
-            } else {
-                TextStatus::None
-            },
+            text_status: if extract::has_text(&mime) { TextStatus::Pending } else { TextStatus::None },
             mime,
             file_name: file_name.map(|f| sanitize_file_name(&f)),
             text_error: None,
@@ -432,11 +341,7 @@ impl Archive {
             let mut ws = self.store().write_set();
             self.store().stage_blob_ref(&mut ws, blob, bytes)?;
             self.stage_material(&mut ws, &material, &p.user.username, None)?;
-            ws.put_raw(
-                Table::Dossiers,
-                key(&[person_id.as_bytes(), material.id.as_bytes()]),
-                Vec::new(),
-            );
+            ws.put_raw(Table::Dossiers, key(&[person_id.as_bytes(), material.id.as_bytes()]), Vec::new());
             self.store().commit(ws)?;
             self.indexed_enqueued()
         };
@@ -470,11 +375,7 @@ impl Archive {
             m.content_hash = blob.plain_hash.clone();
             m.address = blob.address.to_string();
             m.size = bytes.len() as u64;
-            m.text_status = if extract::has_text(&mime) {
-                TextStatus::Pending
-            } else {
-                TextStatus::None
-            };
+            m.text_status = if extract::has_text(&mime) { TextStatus::Pending } else { TextStatus::None };
             m.mime = mime;
             m.text_error = None;
             m.detected_pages = None;
@@ -505,20 +406,15 @@ impl Archive {
         let current = self.load_material(id)?;
         access::require_on_person(p, Action::Write, current.person_id)?;
         if !patch.is_object() {
-            return Err(Error::invalid(
-                "patch",
-                "a JSON object (merge patch) is expected",
-            ));
+            return Err(Error::invalid("patch", "a JSON object (merge patch) is expected"));
         }
         let ticket = {
             let _guard = self.lock();
             let mut m = self.load_material(id)?;
             check_version(expected, m.version)?;
-            let mut doc =
-                serde_json::to_value(&m.meta).map_err(|e| Error::Internal(e.to_string()))?;
+            let mut doc = serde_json::to_value(&m.meta).map_err(|e| Error::Internal(e.to_string()))?;
             merge_patch(&mut doc, &patch);
-            let meta: MaterialMeta =
-                serde_json::from_value(doc).map_err(|e| Error::invalid("meta", e.to_string()))?;
+            let meta: MaterialMeta = serde_json::from_value(doc).map_err(|e| Error::invalid("meta", e.to_string()))?;
             m.meta = self.checked_meta(meta)?;
             m.version += 1;
             m.updated_at = now_ts();
@@ -540,11 +436,7 @@ impl Archive {
     }
 
     /// A material's current bytes, decrypted and verified.
-    pub fn material_content(
-        &self,
-        p: &Principal,
-        id: MaterialId,
-    ) -> Result<(Material, Zeroizing<Vec<u8>>)> {
+    pub fn material_content(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
         let m = self.load_material(id)?;
         access::require_on_person(p, Action::ReadContent, m.person_id)?;
         let bytes = self.read_address(&m.address)?;
@@ -552,9 +444,7 @@ impl Archive {
     }
 
     pub(crate) fn read_address(&self, address: &str) -> Result<Zeroizing<Vec<u8>>> {
-        let addr = address
-            .parse()
-            .map_err(|_| Error::Corrupt(format!("bad address {address}")))?;
+        let addr = address.parse().map_err(|_| Error::Corrupt(format!("bad address {address}")))?;
         Ok(self.store().read_blob(&addr)?)
     }
 
@@ -562,12 +452,7 @@ impl Archive {
     pub fn material_versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<MaterialVersion>> {
         let m = self.load_material(id)?;
         access::require_on_person(p, Action::Read, m.person_id)?;
-        Ok(self
-            .store()
-            .scan(Table::MaterialVersions, id.as_bytes())?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+        Ok(self.store().scan(Table::MaterialVersions, id.as_bytes())?.into_iter().map(|(_, v)| v).collect())
     }
 
     /// The bytes of one version of a material.

@@ -63,10 +63,7 @@ impl Throttle {
                 v.retain(|t| now.duration_since(*t) < window);
                 if v.len() as u32 >= max {
                     let oldest = v.first().copied().unwrap_or(now);
-                    let retry_after = window
-                        .saturating_sub(now.duration_since(oldest))
-                        .as_secs()
-                        .max(1);
+                    let retry_after = window.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
                     return Err(Error::TooManyAttempts { retry_after });
                 }
             }
@@ -103,43 +100,30 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+    PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 /// A hash to verify against when the account does not exist, so timing does not tell which names exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0OKnUr8MZgQdqiBnBOnq0E0b5m6QkKpT6FujxHzT5ao";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0OKnUr8MZgQdqiBnBOnq0E0b5m6QkKpT6FujxHzT5ao";
 
 impl Archive {
     fn name_key(&self, username: &str) -> Vec<u8> {
-        self.store()
-            .keys()
-            .token_digest(&format!("username:{username}"))
-            .to_vec()
+        self.store().keys().token_digest(&format!("username:{username}")).to_vec()
     }
 
     /// Creates an account. Refuses duplicates and weak passwords.
     pub fn create_user(&self, new: NewUser) -> Result<User> {
         let username = new.username.trim().to_lowercase();
         if !User::valid_username(&username) {
-            return Err(Error::invalid(
-                "username",
-                "1–64 characters of a-z, 0-9, '-', '_', '.'",
-            ));
+            return Err(Error::invalid("username", "1–64 characters of a-z, 0-9, '-', '_', '.'"));
         }
         if new.password.chars().count() < 8 {
             return Err(Error::invalid("password", "at least 8 characters"));
         }
-        if new.roles.contains(&Role::Auditor)
-            && (new.roles.contains(&Role::It) || new.roles.contains(&Role::Secadmin))
+        if new.roles.contains(&Role::Auditor) && (new.roles.contains(&Role::It) || new.roles.contains(&Role::Secadmin))
         {
-            return Err(Error::invalid(
-                "roles",
-                "三员分立: auditor may not be held together with it or secadmin",
-            ));
+            return Err(Error::invalid("roles", "三员分立: auditor may not be held together with it or secadmin"));
         }
         let password_hash = hash_password(&new.password)?;
         let user = User {
@@ -168,39 +152,23 @@ impl Archive {
 
     /// Finds an account by name.
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let id: Option<UserId> = self.store().get(
-            Table::UserNames,
-            &self.name_key(&username.trim().to_lowercase()),
-        )?;
+        let id: Option<UserId> = self.store().get(Table::UserNames, &self.name_key(&username.trim().to_lowercase()))?;
         match id {
-            Some(id) => self
-                .store()
-                .get(Table::Users, id.as_bytes())
-                .map_err(Into::into),
+            Some(id) => self.store().get(Table::Users, id.as_bytes()).map_err(Into::into),
             None => Ok(None),
         }
     }
 
     /// All accounts.
     pub fn users(&self) -> Result<Vec<User>> {
-        Ok(self
-            .store()
-            .scan::<User>(Table::Users, b"")?
-            .into_iter()
-            .map(|(_, u)| u)
-            .collect())
+        Ok(self.store().scan::<User>(Table::Users, b"")?.into_iter().map(|(_, u)| u).collect())
     }
 
     /// Checks a username and password; returns a new session token and the account.
     pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
         let cfg = self.config();
-        let keys = [
-            format!("u:{}", username.trim().to_lowercase()),
-            format!("ip:{source}"),
-        ];
-        self.inner
-            .throttle
-            .check(&keys, cfg.max_failed_logins, cfg.throttle_window)?;
+        let keys = [format!("u:{}", username.trim().to_lowercase()), format!("ip:{source}")];
+        self.inner.throttle.check(&keys, cfg.max_failed_logins, cfg.throttle_window)?;
         let user = self.user_by_name(username)?;
         let ok = match &user {
             Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
@@ -214,22 +182,11 @@ impl Archive {
             return Err(Error::Unauthorized("wrong username or password".into()));
         };
         self.inner.throttle.succeed(&keys[..1]);
-        let token = format!(
-            "dg_{}",
-            encode_hex(&random_bytes::<32>().map_err(|e| Error::Internal(e.to_string()))?)
-        );
+        let token = format!("dg_{}", encode_hex(&random_bytes::<32>().map_err(|e| Error::Internal(e.to_string()))?));
         let now = now_ts();
-        let session = Session {
-            user_id: user.id,
-            created_at: now,
-            expires_at: now + cfg.session_ttl.as_secs() as i64,
-        };
+        let session = Session { user_id: user.id, created_at: now, expires_at: now + cfg.session_ttl.as_secs() as i64 };
         let mut ws = self.store().write_set();
-        ws.put(
-            Table::Sessions,
-            self.store().keys().token_digest(&token).to_vec(),
-            &session,
-        )?;
+        ws.put(Table::Sessions, self.store().keys().token_digest(&token).to_vec(), &session)?;
         self.store().commit(ws)?;
         Ok((token, user))
     }
@@ -241,36 +198,24 @@ impl Archive {
             return Err(unauthorized());
         }
         let digest = self.store().keys().token_digest(token);
-        let session: Session = self
-            .store()
-            .get(Table::Sessions, &digest)?
-            .ok_or_else(unauthorized)?;
+        let session: Session = self.store().get(Table::Sessions, &digest)?.ok_or_else(unauthorized)?;
         if session.expires_at <= now_ts() {
             let mut ws = self.store().write_set();
             ws.delete(Table::Sessions, digest.to_vec());
             self.store().commit(ws)?;
             return Err(unauthorized());
         }
-        let user: User = self
-            .store()
-            .get(Table::Users, session.user_id.as_bytes())?
-            .ok_or_else(unauthorized)?;
+        let user: User = self.store().get(Table::Users, session.user_id.as_bytes())?.ok_or_else(unauthorized)?;
         if user.disabled {
             return Err(unauthorized());
         }
-        Ok(Principal {
-            user,
-            source: source.to_string(),
-        })
+        Ok(Principal { user, source: source.to_string() })
     }
 
     /// Ends a session.
     pub fn logout(&self, token: &str) -> Result<()> {
         let mut ws = self.store().write_set();
-        ws.delete(
-            Table::Sessions,
-            self.store().keys().token_digest(token).to_vec(),
-        );
+        ws.delete(Table::Sessions, self.store().keys().token_digest(token).to_vec());
         self.store().commit(ws).map_err(Into::into)
     }
 }
@@ -282,11 +227,7 @@ mod tests {
     use crate::service::Config;
 
     fn archive() -> Archive {
-        Archive::in_memory(
-            Extractor::in_thread(Duration::from_secs(5)),
-            Config::default(),
-        )
-        .unwrap()
+        Archive::in_memory(Extractor::in_thread(Duration::from_secs(5)), Config::default()).unwrap()
     }
 
     fn new_user(name: &str, roles: Vec<Role>) -> NewUser {
@@ -305,10 +246,7 @@ mod tests {
     fn login_authenticate_logout() {
         let a = archive();
         a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
-        assert!(matches!(
-            a.create_user(new_user("HR", vec![Role::Hr])),
-            Err(Error::Conflict(_))
-        ));
+        assert!(matches!(a.create_user(new_user("HR", vec![Role::Hr])), Err(Error::Conflict(_))));
         let (token, user) = a.login("hr", "demo-pass", "t").unwrap();
         assert_eq!(user.username, "hr");
         assert_eq!(a.authenticate(&token, "t").unwrap().user.id, user.id);
@@ -322,24 +260,15 @@ mod tests {
         let a = archive();
         a.create_user(new_user("legal", vec![Role::Legal])).unwrap();
         for _ in 0..5 {
-            assert!(matches!(
-                a.login("legal", "wrong-pass", "x"),
-                Err(Error::Unauthorized(_))
-            ));
+            assert!(matches!(a.login("legal", "wrong-pass", "x"), Err(Error::Unauthorized(_))));
         }
-        assert!(matches!(
-            a.login("legal", "demo-pass", "x"),
-            Err(Error::TooManyAttempts { .. })
-        ));
+        assert!(matches!(a.login("legal", "demo-pass", "x"), Err(Error::TooManyAttempts { .. })));
     }
 
     #[test]
     fn separation_of_duties_and_weak_passwords() {
         let a = archive();
-        assert!(
-            a.create_user(new_user("x", vec![Role::Auditor, Role::It]))
-                .is_err()
-        );
+        assert!(a.create_user(new_user("x", vec![Role::Auditor, Role::It])).is_err());
         let mut weak = new_user("y", vec![Role::Hr]);
         weak.password = "short".into();
         assert!(a.create_user(weak).is_err());

@@ -16,39 +16,15 @@ const MANIFEST: &str = include_str!("../../fixtures/files/manifest.json");
 
 /// The real fixture files, by name.
 pub const FIXTURE_FILES: [(&str, &[u8]); 9] = [
-    (
-        "resume-zh.pdf",
-        include_bytes!("../../fixtures/files/resume-zh.pdf"),
-    ),
-    (
-        "assessment-tw.pdf",
-        include_bytes!("../../fixtures/files/assessment-tw.pdf"),
-    ),
-    (
-        "contract.docx",
-        include_bytes!("../../fixtures/files/contract.docx"),
-    ),
-    (
-        "salary.txt",
-        include_bytes!("../../fixtures/files/salary.txt"),
-    ),
+    ("resume-zh.pdf", include_bytes!("../../fixtures/files/resume-zh.pdf")),
+    ("assessment-tw.pdf", include_bytes!("../../fixtures/files/assessment-tw.pdf")),
+    ("contract.docx", include_bytes!("../../fixtures/files/contract.docx")),
+    ("salary.txt", include_bytes!("../../fixtures/files/salary.txt")),
     ("notes.md", include_bytes!("../../fixtures/files/notes.md")),
-    (
-        "scan-form.png",
-        include_bytes!("../../fixtures/files/scan-form.png"),
-    ),
-    (
-        "scan-form.jpg",
-        include_bytes!("../../fixtures/files/scan-form.jpg"),
-    ),
-    (
-        "broken.pdf",
-        include_bytes!("../../fixtures/files/broken.pdf"),
-    ),
-    (
-        "empty.txt",
-        include_bytes!("../../fixtures/files/empty.txt"),
-    ),
+    ("scan-form.png", include_bytes!("../../fixtures/files/scan-form.png")),
+    ("scan-form.jpg", include_bytes!("../../fixtures/files/scan-form.jpg")),
+    ("broken.pdf", include_bytes!("../../fixtures/files/broken.pdf")),
+    ("empty.txt", include_bytes!("../../fixtures/files/empty.txt")),
 ];
 
 /// The password of every demo account.
@@ -133,10 +109,7 @@ pub fn fixture_manifest() -> Vec<FixtureEntry> {
 
 /// The bytes of a fixture file.
 pub fn fixture_bytes(name: &str) -> Option<&'static [u8]> {
-    FIXTURE_FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, b)| *b)
+    FIXTURE_FILES.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
 }
 
 /// A small deterministic generator (SplitMix64): the demo must be the same on every machine.
@@ -179,9 +152,7 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions {
-            persons_per_department: 30,
-        }
+        DemoOptions { persons_per_department: 30 }
     }
 }
 
@@ -209,24 +180,14 @@ pub struct DemoSummary {
 
 fn id_number(area: &str, birth: time::Date, seq: u32, male: bool) -> String {
     let seq = if male == (seq % 2 == 1) { seq } else { seq + 1 } % 1000;
-    let first17 = format!(
-        "{area}{:04}{:02}{:02}{:03}",
-        birth.year(),
-        birth.month() as u8,
-        birth.day(),
-        seq
-    );
+    let first17 = format!("{area}{:04}{:02}{:02}{:03}", birth.year(), birth.month() as u8, birth.day(), seq);
     let c = check_char(first17.as_bytes());
     format!("{first17}{c}")
 }
 
 fn date(y: i32, m: u8, d: u8) -> time::Date {
-    time::Date::from_calendar_date(
-        y,
-        time::Month::try_from(m).unwrap_or(time::Month::January),
-        d.min(28),
-    )
-    .unwrap_or(time::Date::MIN)
+    time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap_or(time::Month::January), d.min(28))
+        .unwrap_or(time::Date::MIN)
 }
 
 fn pd(d: time::Date) -> String {
@@ -235,8 +196,8 @@ fn pd(d: time::Date) -> String {
 
 /// Loads the demo dataset into an empty archive: accounts first, then persons and materials. Returns what it made.
 pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
-    let data: Dataset = serde_json::from_str(DATASET)
-        .map_err(|e| super::Error::Internal(format!("demo dataset: {e}")))?;
+    let data: Dataset =
+        serde_json::from_str(DATASET).map_err(|e| super::Error::Internal(format!("demo dataset: {e}")))?;
     let mut rng = Rng(0x0DA6_A11D_2026_1129);
     let mut summary = DemoSummary::default();
 
@@ -262,10 +223,8 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     let templates = &data.material_templates;
     let mut fixture_round = 0usize;
     let manifest = fixture_manifest();
-    let real: Vec<&FixtureEntry> = manifest
-        .iter()
-        .filter(|f| f.file != "empty.txt" && f.file != "broken.pdf")
-        .collect();
+    let real: Vec<&FixtureEntry> =
+        manifest.iter().filter(|f| f.file != "empty.txt" && f.file != "broken.pdf").collect();
 
     for (di, dept) in data.departments.iter().enumerate() {
         for i in 0..opts.persons_per_department {
@@ -280,43 +239,25 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                     break n;
                 }
             };
-            let birth = date(
-                1962 + rng.below(38) as i32,
-                1 + rng.below(12) as u8,
-                1 + rng.below(28) as u8,
-            );
+            let birth = date(1962 + rng.below(38) as i32, 1 + rng.below(12) as u8, 1 + rng.below(28) as u8);
             let place = rng.pick(&data.native_places);
             let idn = id_number(&place.area_code, birth, (di * 100 + i) as u32 + 11, male);
             let work_start = date(birth.year() + 22 + rng.below(3) as i32, 7, 1);
-            let party = (rng.below(100) < 60).then(|| {
-                date(
-                    (birth.year() + 24 + rng.below(6) as i32).min(2025),
-                    1 + rng.below(12) as u8,
-                    1,
-                )
-            });
+            let party = (rng.below(100) < 60)
+                .then(|| date((birth.year() + 24 + rng.below(6) as i32).min(2025), 1 + rng.below(12) as u8, 1));
             let edu = rng.weighted(&data.education);
             let university = rng.pick(&data.universities).clone();
             let major = rng.pick(&data.majors).clone();
             // The first person of a department is its head.
             let position = if i == 0 {
-                dept.positions
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "部长".into())
+                dept.positions.first().cloned().unwrap_or_else(|| "部长".into())
             } else {
-                rng.pick(&dept.positions[1.min(dept.positions.len() - 1)..])
-                    .clone()
+                rng.pick(&dept.positions[1.min(dept.positions.len() - 1)..]).clone()
             };
             let rank = rng.pick(&data.ranks).clone();
             let grade = rng.pick(&data.salary_grades).clone();
-            let current_from = date(
-                (2016 + rng.below(8) as i32)
-                    .max(work_start.year() + 1)
-                    .min(2025),
-                1 + rng.below(12) as u8,
-                1,
-            );
+            let current_from =
+                date((2016 + rng.below(8) as i32).max(work_start.year() + 1).min(2025), 1 + rng.below(12) as u8, 1);
             let input = json!({
                 "name": name,
                 "former_names": if rng.below(20) == 0 { vec![format!("{}{}", &name, rng.pick::<String>(&data.given_chars))] } else { vec![] },
@@ -349,11 +290,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             // Accounts linked to real employees: the first person of each department holds its head account;
             // the second of hr/admin/finance/legal/it holds that department's officer account.
             if i == 0 {
-                linked.push((
-                    format!("head-{}", dept.code),
-                    person.id,
-                    person.name.clone(),
-                ));
+                linked.push((format!("head-{}", dept.code), person.id, person.name.clone()));
             }
             if i == 1 && ["hr", "admin", "finance", "legal", "it"].contains(&dept.code.as_str()) {
                 linked.push((dept.code.clone(), person.id, person.name.clone()));
@@ -375,15 +312,9 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             let fill = |t: &str, year: i32| {
                 t.replace("{name}", &person.name)
                     .replace("{gender}", if male { "男" } else { "女" })
-                    .replace(
-                        "{birth}",
-                        &format!("{}年{}月", birth.year(), birth.month() as u8),
-                    )
+                    .replace("{birth}", &format!("{}年{}月", birth.year(), birth.month() as u8))
                     .replace("{native_place}", &place.name)
-                    .replace(
-                        "{dept}",
-                        person.department_name.as_deref().unwrap_or_default(),
-                    )
+                    .replace("{dept}", person.department_name.as_deref().unwrap_or_default())
                     .replace("{position}", &position)
                     .replace("{year}", &year.to_string())
                     .replace("{university}", &university)
@@ -438,14 +369,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                         tags: f.tags.clone(),
                         ..Default::default()
                     };
-                    archive.add_material(
-                        &bootstrap,
-                        person.id,
-                        meta,
-                        bytes,
-                        Some(f.file.clone()),
-                        false,
-                    )?;
+                    archive.add_material(&bootstrap, person.id, meta, bytes, Some(f.file.clone()), false)?;
                     summary.materials += 1;
                 }
             }
@@ -454,60 +378,15 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
 
     let accounts: Vec<(&str, Vec<Role>, Option<u8>, String)> = {
         let mut v: Vec<(&str, Vec<Role>, Option<u8>, String)> = vec![
-            (
-                "hr",
-                vec![Role::Hr],
-                None,
-                "人力资源部 HR officer: creates, edits and reads dossiers".into(),
-            ),
-            (
-                "admin",
-                vec![Role::Admin],
-                None,
-                "行政部: custody and the catalogue".into(),
-            ),
-            (
-                "finance",
-                vec![Role::Finance],
-                None,
-                "财务部: salary materials".into(),
-            ),
-            (
-                "legal",
-                vec![Role::Legal],
-                None,
-                "法务部: contract materials".into(),
-            ),
-            (
-                "it",
-                vec![Role::It],
-                None,
-                "系统管理员: accounts, backups; no archive content".into(),
-            ),
-            (
-                "secadmin",
-                vec![Role::Secadmin],
-                None,
-                "安全保密管理员: policy and grants".into(),
-            ),
-            (
-                "auditor",
-                vec![Role::Auditor],
-                None,
-                "安全审计员: the audit trail".into(),
-            ),
-            (
-                "leader1",
-                vec![Role::Leader],
-                Some(1),
-                "分管领导 (approval level 1)".into(),
-            ),
-            (
-                "leader2",
-                vec![Role::Leader],
-                Some(2),
-                "主要领导 (approval level 2)".into(),
-            ),
+            ("hr", vec![Role::Hr], None, "人力资源部 HR officer: creates, edits and reads dossiers".into()),
+            ("admin", vec![Role::Admin], None, "行政部: custody and the catalogue".into()),
+            ("finance", vec![Role::Finance], None, "财务部: salary materials".into()),
+            ("legal", vec![Role::Legal], None, "法务部: contract materials".into()),
+            ("it", vec![Role::It], None, "系统管理员: accounts, backups; no archive content".into()),
+            ("secadmin", vec![Role::Secadmin], None, "安全保密管理员: policy and grants".into()),
+            ("auditor", vec![Role::Auditor], None, "安全审计员: the audit trail".into()),
+            ("leader1", vec![Role::Leader], Some(1), "分管领导 (approval level 1)".into()),
+            ("leader2", vec![Role::Leader], Some(2), "主要领导 (approval level 2)".into()),
         ];
         for d in &data.departments {
             v.push(("", vec![Role::Head], None, d.code.clone()));
@@ -516,11 +395,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     };
     for (username, roles, leader_level, desc) in accounts {
         let (username, description, department) = if username.is_empty() {
-            (
-                format!("head-{desc}"),
-                format!("部门负责人 of {desc}"),
-                Some(desc.clone()),
-            )
+            (format!("head-{desc}"), format!("部门负责人 of {desc}"), Some(desc.clone()))
         } else {
             let dept = match username {
                 "hr" | "admin" | "finance" | "legal" | "it" => Some(username.to_string()),
@@ -531,20 +406,14 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         let link = linked.iter().find(|(u, _, _)| *u == username);
         archive.create_user(NewUser {
             username: username.clone(),
-            display_name: link
-                .map(|l| l.2.clone())
-                .unwrap_or_else(|| username.clone()),
+            display_name: link.map(|l| l.2.clone()).unwrap_or_else(|| username.clone()),
             password: DEMO_PASSWORD.into(),
             roles: roles.clone(),
             department,
             person_id: link.map(|l| l.1),
             leader_level,
         })?;
-        summary.accounts.push(DemoAccount {
-            username,
-            roles,
-            description,
-        });
+        summary.accounts.push(DemoAccount { username, roles, description });
     }
     Ok(summary)
 }
@@ -579,11 +448,7 @@ mod tests {
     fn generated_id_numbers_are_valid() {
         let mut rng = Rng(1);
         for i in 0..500u32 {
-            let b = date(
-                1960 + rng.below(40) as i32,
-                1 + rng.below(12) as u8,
-                1 + rng.below(28) as u8,
-            );
+            let b = date(1960 + rng.below(40) as i32, 1 + rng.below(12) as u8, 1 + rng.below(28) as u8);
             let male = i % 3 == 0;
             let id = id_number("110105", b, i, male);
             let parsed = crate::model::idnumber::IdNumber::parse(&id).unwrap();
@@ -598,18 +463,12 @@ mod tests {
         let scheme = crate::model::CategoryScheme::scheme_2018();
         for code in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] {
             assert!(
-                d.material_templates
-                    .iter()
-                    .any(|t| scheme.lineage(&t.category).contains(&code.to_string())),
+                d.material_templates.iter().any(|t| scheme.lineage(&t.category).contains(&code.to_string())),
                 "no template for category {code}"
             );
         }
         for t in &d.material_templates {
-            assert!(
-                scheme.resolve(&t.category).is_some(),
-                "bad category {}",
-                t.category
-            );
+            assert!(scheme.resolve(&t.category).is_some(), "bad category {}", t.category);
         }
         assert_eq!(d.departments.len(), 8);
         let m = fixture_manifest();

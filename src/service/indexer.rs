@@ -80,9 +80,7 @@ pub(super) fn spawn(archive: Archive) {
     let weak: Weak<Inner> = Arc::downgrade(&archive.inner);
     let signal = archive.inner.indexer.clone();
     drop(archive);
-    let spawned = std::thread::Builder::new()
-        .name("dangan-indexer".into())
-        .spawn(move || run(weak, signal));
+    let spawned = std::thread::Builder::new().name("dangan-indexer".into()).spawn(move || run(weak, signal));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the indexer thread");
     }
@@ -100,9 +98,7 @@ fn run(weak: Weak<Inner>, signal: Arc<Signal>) {
         let st = signal.state();
         let (st, _) = signal
             .cv
-            .wait_timeout_while(st, Duration::from_secs(2), |s| {
-                s.enqueued <= s.processed && !s.shutdown
-            })
+            .wait_timeout_while(st, Duration::from_secs(2), |s| s.enqueued <= s.processed && !s.shutdown)
             .unwrap_or_else(|p| p.into_inner());
         if st.shutdown {
             return;
@@ -137,9 +133,7 @@ impl Archive {
         let st = signal.state();
         let _ = signal
             .cv
-            .wait_timeout_while(st, self.config().index_wait, |s| {
-                s.processed < ticket && !s.shutdown
-            })
+            .wait_timeout_while(st, self.config().index_wait, |s| s.processed < ticket && !s.shutdown)
             .unwrap_or_else(|p| p.into_inner());
     }
 
@@ -172,10 +166,7 @@ impl Archive {
                     let Some(id) = MaterialId::from_slice(k) else {
                         continue;
                     };
-                    match self
-                        .store()
-                        .get::<Material>(Table::Materials, id.as_bytes())?
-                    {
+                    match self.store().get::<Material>(Table::Materials, id.as_bytes())? {
                         None => self.index().delete(&id.to_string()),
                         Some(m) => {
                             // One unreadable material must not hold up the queue: it is indexed by its
@@ -185,10 +176,7 @@ impl Archive {
                                 String::new()
                             });
                             let person = persons.entry(m.person_id).or_insert_with(|| {
-                                self.store()
-                                    .get(Table::Persons, m.person_id.as_bytes())
-                                    .ok()
-                                    .flatten()
+                                self.store().get(Table::Persons, m.person_id.as_bytes()).ok().flatten()
                             });
                             docs.push(self.index_doc(&m, person.as_ref(), text));
                         }
@@ -218,18 +206,14 @@ impl Archive {
             department: person.map(|p| p.department.clone()).unwrap_or_default(),
             tags: m.meta.tags.clone(),
             secrecy: u64::from(m.meta.secrecy.unwrap_or(0)),
-            formed: m
-                .meta
-                .formed_on
-                .map(|d| d.first_day().midnight().assume_utc().unix_timestamp()),
+            formed: m.meta.formed_on.map(|d| d.first_day().midnight().assume_utc().unix_timestamp()),
             body,
         }
     }
 
     /// The text of a material's current bytes: extracted now if still pending (and recorded), else from the store.
     fn ensure_text(&self, m: &Material) -> Result<String> {
-        let addr_key = crate::crypto::decode_hex(&m.address)
-            .ok_or_else(|| Error::Corrupt("bad address".into()))?;
+        let addr_key = crate::crypto::decode_hex(&m.address).ok_or_else(|| Error::Corrupt("bad address".into()))?;
         if let Some(t) = self.store().get::<StoredText>(Table::Texts, &addr_key)? {
             if m.text_status == TextStatus::Pending {
                 self.record_text_status(m, TextStatus::Done, None, t.pages)?;
@@ -241,14 +225,7 @@ impl Archive {
         }
         let bytes = self.read_address(&m.address)?;
         let (status, error, stored) = match self.inner.extractor.extract(&m.mime, &bytes) {
-            Ok(Some(ex)) => (
-                TextStatus::Done,
-                None,
-                Some(StoredText {
-                    text: ex.text,
-                    pages: ex.pages,
-                }),
-            ),
+            Ok(Some(ex)) => (TextStatus::Done, None, Some(StoredText { text: ex.text, pages: ex.pages })),
             Ok(None) => (TextStatus::None, None, None),
             Err(e) => {
                 tracing::warn!(material = %m.id, error = %e, "text extraction failed; the file stays stored");
@@ -273,10 +250,7 @@ impl Archive {
         pages: Option<u32>,
     ) -> Result<()> {
         let _guard = self.lock();
-        let Some(mut current) = self
-            .store()
-            .get::<Material>(Table::Materials, m.id.as_bytes())?
-        else {
+        let Some(mut current) = self.store().get::<Material>(Table::Materials, m.id.as_bytes())? else {
             return Ok(());
         };
         if current.version != m.version {
@@ -287,10 +261,7 @@ impl Archive {
         current.detected_pages = pages;
         let vkey = crate::store::key(&[m.id.as_bytes(), &m.version.to_be_bytes()]);
         let mut ws = self.store().write_set();
-        if let Some(mut v) = self
-            .store()
-            .get::<crate::model::MaterialVersion>(Table::MaterialVersions, &vkey)?
-        {
+        if let Some(mut v) = self.store().get::<crate::model::MaterialVersion>(Table::MaterialVersions, &vkey)? {
             v.material = current.clone();
             ws.put(Table::MaterialVersions, vkey, &v)?;
         }
@@ -308,12 +279,9 @@ impl Archive {
         let mut docs = Vec::new();
         for (_, m) in self.store().scan::<Material>(Table::Materials, b"")? {
             let text = self.text_of(&m)?;
-            let person = persons.entry(m.person_id).or_insert_with(|| {
-                self.store()
-                    .get(Table::Persons, m.person_id.as_bytes())
-                    .ok()
-                    .flatten()
-            });
+            let person = persons
+                .entry(m.person_id)
+                .or_insert_with(|| self.store().get(Table::Persons, m.person_id.as_bytes()).ok().flatten());
             docs.push(self.index_doc(&m, person.as_ref(), text));
             count += 1;
             if docs.len() >= 1000 {
@@ -336,25 +304,16 @@ impl Archive {
                 Err(e) => r.corrupt.push(format!("{addr}: {e}")),
             }
         }
-        for (_, v) in self
-            .store()
-            .scan::<crate::model::MaterialVersion>(Table::MaterialVersions, b"")?
-        {
+        for (_, v) in self.store().scan::<crate::model::MaterialVersion>(Table::MaterialVersions, b"")? {
             if v.number == v.material.version && v.material.version == 1 {
                 r.materials += 1;
             }
             let Ok(addr) = v.material.address.parse() else {
-                r.missing.push(format!(
-                    "material {} v{}: bad address",
-                    v.material.id, v.number
-                ));
+                r.missing.push(format!("material {} v{}: bad address", v.material.id, v.number));
                 continue;
             };
             if self.store().blob_info(&addr)?.is_none() {
-                r.missing.push(format!(
-                    "material {} v{}: blob {addr} missing",
-                    v.material.id, v.number
-                ));
+                r.missing.push(format!("material {} v{}: blob {addr} missing", v.material.id, v.number));
             }
         }
         Ok(r)
@@ -363,11 +322,7 @@ impl Archive {
     /// The extracted text of a material's current bytes (empty when none).
     pub(crate) fn text_of(&self, m: &Material) -> Result<String> {
         let addr_key = crate::crypto::decode_hex(&m.address).unwrap_or_default();
-        Ok(self
-            .store()
-            .get::<StoredText>(Table::Texts, &addr_key)?
-            .map(|t| t.text)
-            .unwrap_or_default())
+        Ok(self.store().get::<StoredText>(Table::Texts, &addr_key)?.map(|t| t.text).unwrap_or_default())
     }
 
     /// Number of documents the index holds.

@@ -99,10 +99,7 @@ impl Error {
     /// A 422 with one finding.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Error::Invalid {
-            message: format!("{field}: {message}"),
-            findings: vec![Finding::error(field, message)],
-        }
+        Error::Invalid { message: format!("{field}: {message}"), findings: vec![Finding::error(field, message)] }
     }
 }
 
@@ -131,10 +128,7 @@ pub fn default_departments() -> Vec<Department> {
         ("sales", "市场营销部"),
     ]
     .into_iter()
-    .map(|(c, n)| Department {
-        code: c.into(),
-        name: n.into(),
-    })
+    .map(|(c, n)| Department { code: c.into(), name: n.into() })
     .collect()
 }
 
@@ -212,27 +206,16 @@ impl DataDir {
 
 impl Archive {
     /// Opens an installation: sled store, Tantivy index, and starts the background indexer.
-    pub fn open(
-        data: &Path,
-        master: &crate::crypto::MasterKey,
-        extractor: Extractor,
-        config: Config,
-    ) -> Result<Self> {
+    pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor, config: Config) -> Result<Self> {
         let dir = DataDir(data.to_path_buf());
         let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
         let store = Store::open(Arc::new(kv), master)?;
         let index = SearchIndex::open(&dir.index(), Arc::new(jieba_rs::Jieba::new()))?;
         let archive = Self::assemble(store, index, extractor, config);
         // The index is derived data: if it was lost (deleted, or a new schema), rebuild it from the store.
-        if archive.index().num_docs() == 0
-            && !archive
-                .store()
-                .keys_under_limit(store::Table::Materials, 1)?
-                .is_empty()
+        if archive.index().num_docs() == 0 && !archive.store().keys_under_limit(store::Table::Materials, 1)?.is_empty()
         {
-            tracing::warn!(
-                "the search index is empty but the store holds materials: rebuilding it"
-            );
+            tracing::warn!("the search index is empty but the store holds materials: rebuilding it");
             archive.reindex()?;
         }
         Ok(archive)
@@ -286,19 +269,11 @@ impl Archive {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.inner
-            .write_lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.write_lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The department's name for a code.
     pub fn department_name(&self, code: &str) -> Option<String> {
-        self.inner
-            .config
-            .departments
-            .iter()
-            .find(|d| d.code == code)
-            .map(|d| d.name.clone())
+        self.inner.config.departments.iter().find(|d| d.code == code).map(|d| d.name.clone())
     }
 }

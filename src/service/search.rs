@@ -65,10 +65,7 @@ impl Archive {
     pub fn search(&self, p: &Principal, params: &SearchParams) -> Result<SearchPage> {
         access::require(p, Action::Search)?;
         if params.q.chars().count() > 500 {
-            return Err(Error::invalid(
-                "q",
-                "the query is longer than 500 characters",
-            ));
+            return Err(Error::invalid("q", "the query is longer than 500 characters"));
         }
         let mut filter = Filter::default();
         if let Some(c) = &params.category {
@@ -80,10 +77,7 @@ impl Archive {
         }
         if let Some(d) = &params.department {
             if self.department_name(d).is_none() {
-                return Err(Error::invalid(
-                    "department",
-                    format!("unknown department {d:?}"),
-                ));
+                return Err(Error::invalid("department", format!("unknown department {d:?}")));
             }
             filter.departments = Some(vec![d.clone()]);
         }
@@ -102,20 +96,12 @@ impl Archive {
                 continue;
             };
             // The index may briefly lag a change; the store is the truth.
-            let Some(m) = self
-                .store()
-                .get::<Material>(Table::Materials, id.as_bytes())?
-            else {
+            let Some(m) = self.store().get::<Material>(Table::Materials, id.as_bytes())? else {
                 continue;
             };
-            let person: Option<Person> =
-                self.store().get(Table::Persons, m.person_id.as_bytes())?;
+            let person: Option<Person> = self.store().get(Table::Persons, m.person_id.as_bytes())?;
             let text = self.text_of(&m)?;
-            let snippet = if text.is_empty() {
-                Default::default()
-            } else {
-                results.snippet(&text)
-            };
+            let snippet = if text.is_empty() { Default::default() } else { results.snippet(&text) };
             hits.push(SearchHit {
                 material_id: m.id,
                 person_id: m.person_id,
@@ -128,9 +114,6 @@ impl Archive {
                 score: h.score,
             });
         }
-        Ok(SearchPage {
-            total: results.total,
-            hits,
-        })
+        Ok(SearchPage { total: results.total, hits })
     }
 }

@@ -99,20 +99,10 @@ impl Store {
         } else {
             Some(self.seal_blob(&address, &plain_hash, bytes)?)
         };
-        Ok(PreparedBlob {
-            address,
-            plain_hash,
-            size: bytes.len() as u64,
-            sealed,
-        })
+        Ok(PreparedBlob { address, plain_hash, size: bytes.len() as u64, sealed })
     }
 
-    fn seal_blob(
-        &self,
-        address: &BlobAddress,
-        plain_hash: &str,
-        bytes: &[u8],
-    ) -> Result<(BlobInfo, Vec<Vec<u8>>)> {
+    fn seal_blob(&self, address: &BlobAddress, plain_hash: &str, bytes: &[u8]) -> Result<(BlobInfo, Vec<Vec<u8>>)> {
         let data_key = SecretKey::generate()?;
         let cipher = SealKey::new(&data_key);
         let chunks = bytes
@@ -132,12 +122,7 @@ impl Store {
 
     /// Stages one more reference to a prepared blob, writing its chunks if the store does not hold it yet.
     /// Call under the archive's write lock (reference counts are read-modify-write).
-    pub fn stage_blob_ref(
-        &self,
-        ws: &mut WriteSet,
-        blob: PreparedBlob,
-        bytes: &[u8],
-    ) -> Result<()> {
+    pub fn stage_blob_ref(&self, ws: &mut WriteSet, blob: PreparedBlob, bytes: &[u8]) -> Result<()> {
         let key = blob.address.as_bytes().to_vec();
         let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
         if !self.contains(Table::Blobs, &key)? {
@@ -166,24 +151,15 @@ impl Store {
 
     /// Reads, decrypts and verifies a blob. CPU-heavy: call off the async runtime.
     pub fn read_blob(&self, address: &BlobAddress) -> Result<Zeroizing<Vec<u8>>> {
-        let corrupt = |detail: String| Error::Corrupt {
-            table: "blobs",
-            detail: format!("blob {address}: {detail}"),
-        };
-        let info = self
-            .blob_info(address)?
-            .ok_or_else(|| corrupt("descriptor missing".into()))?;
-        let wrapped = crate::crypto::decode_hex(&info.wrapped_key)
-            .ok_or_else(|| corrupt("bad wrapped key".into()))?;
+        let corrupt = |detail: String| Error::Corrupt { table: "blobs", detail: format!("blob {address}: {detail}") };
+        let info = self.blob_info(address)?.ok_or_else(|| corrupt("descriptor missing".into()))?;
+        let wrapped = crate::crypto::decode_hex(&info.wrapped_key).ok_or_else(|| corrupt("bad wrapped key".into()))?;
         let raw_key = self
             .keys
             .wrap
             .open(&wrapped, address.as_bytes())
             .map_err(|_| corrupt("data key does not unwrap".into()))?;
-        let arr: [u8; 32] = raw_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt("data key length".into()))?;
+        let arr: [u8; 32] = raw_key.as_slice().try_into().map_err(|_| corrupt("data key length".into()))?;
         let cipher = SealKey::new(&SecretKey::from_bytes(arr));
         let mut out = Zeroizing::new(Vec::with_capacity(info.size as usize));
         for n in 0..info.chunks {
@@ -204,11 +180,7 @@ impl Store {
 
     /// Every blob address in the store.
     pub fn blob_addresses(&self) -> Result<Vec<BlobAddress>> {
-        Ok(self
-            .keys_under(Table::Blobs, b"")?
-            .iter()
-            .filter_map(|k| BlobAddress::from_slice(k))
-            .collect())
+        Ok(self.keys_under(Table::Blobs, b"")?.iter().filter_map(|k| BlobAddress::from_slice(k)).collect())
     }
 
     /// The raw storage key of a chunk (tests use it to damage a chunk on purpose).
@@ -241,9 +213,7 @@ mod tests {
     #[test]
     fn round_trip_dedupe_and_multi_chunk() {
         let s = Store::in_memory().unwrap();
-        let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 17))
-            .map(|i| (i * 31 % 251) as u8)
-            .collect();
+        let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 17)).map(|i| (i * 31 % 251) as u8).collect();
         let a = put(&s, &big);
         assert_eq!(&s.read_blob(&a).unwrap()[..], &big[..]);
         assert_eq!(s.blob_info(&a).unwrap().unwrap().chunks, 3);
@@ -274,9 +244,6 @@ mod tests {
         let s1 = Store::in_memory().unwrap();
         let s2 = Store::in_memory().unwrap();
         assert_ne!(s1.address_of(b"x"), s2.address_of(b"x"));
-        assert_ne!(
-            s1.address_of(b"x").to_string(),
-            blake3::hash(b"x").to_hex().to_string()
-        );
+        assert_ne!(s1.address_of(b"x").to_string(), blake3::hash(b"x").to_hex().to_string());
     }
 }

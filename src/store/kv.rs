@@ -129,13 +129,7 @@ pub trait Kv: Send + Sync {
     /// Reads one value.
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
     /// Reads the pairs whose key starts with `prefix`, in key order, starting after `after` when given, at most `limit`.
-    fn scan(
-        &self,
-        t: Table,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Pair>, KvError>;
+    fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError>;
     /// Applies a batch atomically.
     fn commit(&self, batch: Batch) -> Result<(), KvError>;
     /// Makes every committed batch durable.
@@ -155,27 +149,14 @@ fn engine(e: sled::Error) -> KvError {
 impl SledKv {
     /// Opens (or creates) a sled store in `dir`.
     pub fn open(dir: &std::path::Path) -> Result<Self, KvError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.raw_os_error() == Some(11) =>
-                {
-                    KvError::Locked(dir.display().to_string())
-                }
-                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
-                    KvError::Locked(dir.display().to_string())
-                }
-                other => engine(other),
-            })?;
-        let trees = Table::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(engine)?;
+        let db = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open().map_err(|e| match e {
+            sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+                KvError::Locked(dir.display().to_string())
+            }
+            sled::Error::Io(ref io) if io.to_string().contains("lock") => KvError::Locked(dir.display().to_string()),
+            other => engine(other),
+        })?;
+        let trees = Table::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().map_err(engine)?;
         Ok(SledKv { db, trees })
     }
 
@@ -187,25 +168,13 @@ impl SledKv {
 
 impl Kv for SledKv {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        Ok(self.trees[t.index()]
-            .get(key)
-            .map_err(engine)?
-            .map(|v| v.to_vec()))
+        Ok(self.trees[t.index()].get(key).map_err(engine)?.map(|v| v.to_vec()))
     }
 
-    fn scan(
-        &self,
-        t: Table,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Pair>, KvError> {
+    fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError> {
         let tree = &self.trees[t.index()];
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match after {
-            Some(a) => Box::new(tree.range((
-                std::ops::Bound::Excluded(a.to_vec()),
-                std::ops::Bound::Unbounded,
-            ))),
+            Some(a) => Box::new(tree.range((std::ops::Bound::Excluded(a.to_vec()), std::ops::Bound::Unbounded))),
             None => Box::new(tree.scan_prefix(prefix)),
         };
         let mut out = Vec::new();
@@ -272,25 +241,13 @@ pub struct MemKv {
 
 impl Kv for MemKv {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        let map = self
-            .tables
-            .read()
-            .map_err(|_| KvError::Engine("poisoned".into()))?;
+        let map = self.tables.read().map_err(|_| KvError::Engine("poisoned".into()))?;
         Ok(map.get(&(t, key.to_vec())).cloned())
     }
 
-    fn scan(
-        &self,
-        t: Table,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Pair>, KvError> {
+    fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError> {
         use std::ops::Bound;
-        let map = self
-            .tables
-            .read()
-            .map_err(|_| KvError::Engine("poisoned".into()))?;
+        let map = self.tables.read().map_err(|_| KvError::Engine("poisoned".into()))?;
         let start = match after {
             Some(a) => Bound::Excluded((t, a.to_vec())),
             None => Bound::Included((t, prefix.to_vec())),
@@ -304,10 +261,7 @@ impl Kv for MemKv {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), KvError> {
-        let mut map = self
-            .tables
-            .write()
-            .map_err(|_| KvError::Engine("poisoned".into()))?;
+        let mut map = self.tables.write().map_err(|_| KvError::Engine("poisoned".into()))?;
         for (t, k, v) in batch.ops {
             match v {
                 Some(v) => map.insert((t, k), v),
@@ -335,17 +289,9 @@ mod tests {
         b.put(Table::Materials, b"p1".to_vec(), b"material".to_vec());
         kv.commit(b).unwrap();
         assert_eq!(kv.get(Table::Persons, b"p1").unwrap().unwrap(), b"one");
-        assert_eq!(
-            kv.get(Table::Materials, b"p1").unwrap().unwrap(),
-            b"material"
-        );
+        assert_eq!(kv.get(Table::Materials, b"p1").unwrap().unwrap(), b"material");
         assert_eq!(kv.get(Table::Users, b"p1").unwrap(), None);
-        let keys: Vec<Vec<u8>> = kv
-            .scan(Table::Persons, b"p", None, 10)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.0)
-            .collect();
+        let keys: Vec<Vec<u8>> = kv.scan(Table::Persons, b"p", None, 10).unwrap().into_iter().map(|p| p.0).collect();
         assert_eq!(keys, vec![b"p1".to_vec(), b"p2".to_vec()]);
         let after = kv.scan(Table::Persons, b"p", Some(b"p1"), 10).unwrap();
         assert_eq!(after.len(), 1);

@@ -33,9 +33,7 @@ pub enum Error {
     #[error(transparent)]
     Kv(#[from] KvError),
     /// The master key does not open this store.
-    #[error(
-        "the master key does not open this store (wrong key file or passphrase); nothing was written"
-    )]
+    #[error("the master key does not open this store (wrong key file or passphrase); nothing was written")]
     WrongKey,
     /// Stored data failed authentication or its hash: it was altered or damaged on disk.
     #[error("corrupt data in {table} ({detail})")]
@@ -80,17 +78,11 @@ impl Store {
     /// Opens a store over `kv` with `master`: checks the key against the store's key-check value (refusing a
     /// wrong key before anything is written), or initialises a new store.
     pub fn open(kv: Arc<dyn Kv>, master: &MasterKey) -> Result<Self> {
-        let store = Store {
-            kv,
-            keys: Arc::new(Keys::derive(master)),
-        };
+        let store = Store { kv, keys: Arc::new(Keys::derive(master)) };
         match store.kv.get(Table::Meta, KEY_CHECK)? {
             Some(sealed) => {
-                let plain = store
-                    .keys
-                    .records
-                    .open(&sealed, &aad(Table::Meta, KEY_CHECK))
-                    .map_err(|_| Error::WrongKey)?;
+                let plain =
+                    store.keys.records.open(&sealed, &aad(Table::Meta, KEY_CHECK)).map_err(|_| Error::WrongKey)?;
                 if !crypto::ct_eq(&plain, KEY_CHECK_PLAINTEXT) {
                     return Err(Error::WrongKey);
                 }
@@ -99,19 +91,13 @@ impl Store {
                 if !store.kv.scan(Table::Persons, b"", None, 1)?.is_empty()
                     || !store.kv.scan(Table::Blobs, b"", None, 1)?.is_empty()
                 {
-                    return Err(Error::Corrupt {
-                        table: "meta",
-                        detail: "key check value missing".into(),
-                    });
+                    return Err(Error::Corrupt { table: "meta", detail: "key check value missing".into() });
                 }
                 let mut b = Batch::default();
                 b.put(
                     Table::Meta,
                     KEY_CHECK,
-                    store
-                        .keys
-                        .records
-                        .seal(KEY_CHECK_PLAINTEXT, &aad(Table::Meta, KEY_CHECK))?,
+                    store.keys.records.seal(KEY_CHECK_PLAINTEXT, &aad(Table::Meta, KEY_CHECK))?,
                 );
                 let mut ws = store.write_set();
                 ws.put(Table::Meta, b"format".to_vec(), &STORE_FORMAT)?;
@@ -157,12 +143,7 @@ impl Store {
     }
 
     /// Visits raw pairs under a prefix page by page (for large tables: verification, reindexing).
-    pub fn for_each_key(
-        &self,
-        t: Table,
-        prefix: &[u8],
-        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    pub fn for_each_key(&self, t: Table, prefix: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
         let mut after: Option<Vec<u8>> = None;
         loop {
             let page = self.kv.scan(t, prefix, after.as_deref(), 512)?;
@@ -178,12 +159,7 @@ impl Store {
 
     /// At most `limit` keys of a table, from the start.
     pub fn keys_under_limit(&self, t: Table, limit: usize) -> Result<Vec<Vec<u8>>> {
-        Ok(self
-            .kv
-            .scan(t, b"", None, limit)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect())
+        Ok(self.kv.scan(t, b"", None, limit)?.into_iter().map(|(k, _)| k).collect())
     }
 
     /// Keys only, under a prefix.
@@ -197,38 +173,23 @@ impl Store {
     }
 
     fn decode<T: DeserializeOwned>(&self, t: Table, key: &[u8], sealed: &[u8]) -> Result<T> {
-        let plain = self
-            .keys
-            .records
-            .open(sealed, &aad(t, key))
-            .map_err(|e| Error::Corrupt {
-                table: t.name(),
-                detail: format!(
-                    "record {} does not open: {e}",
-                    crypto::encode_hex(&key[..key.len().min(16)])
-                ),
-            })?;
+        let plain = self.keys.records.open(sealed, &aad(t, key)).map_err(|e| Error::Corrupt {
+            table: t.name(),
+            detail: format!("record {} does not open: {e}", crypto::encode_hex(&key[..key.len().min(16)])),
+        })?;
         match plain.first() {
-            Some(&RECORD_FORMAT) => {
-                serde_json::from_slice(&plain[1..]).map_err(|e| Error::Corrupt {
-                    table: t.name(),
-                    detail: format!("record does not parse: {}", e.classify() as u8),
-                })
-            }
-            Some(&v) => Err(Error::Format(t.name(), v)),
-            None => Err(Error::Corrupt {
+            Some(&RECORD_FORMAT) => serde_json::from_slice(&plain[1..]).map_err(|e| Error::Corrupt {
                 table: t.name(),
-                detail: "empty record".into(),
+                detail: format!("record does not parse: {}", e.classify() as u8),
             }),
+            Some(&v) => Err(Error::Format(t.name(), v)),
+            None => Err(Error::Corrupt { table: t.name(), detail: "empty record".into() }),
         }
     }
 
     /// Starts a set of writes to commit together.
     pub fn write_set(&self) -> WriteSet {
-        WriteSet {
-            keys: self.keys.clone(),
-            batch: Batch::default(),
-        }
+        WriteSet { keys: self.keys.clone(), batch: Batch::default() }
     }
 
     /// Commits a write set atomically and makes it durable.
@@ -263,10 +224,8 @@ impl WriteSet {
     /// Seals and adds a record.
     pub fn put<T: Serialize + ?Sized>(&mut self, t: Table, key: Vec<u8>, value: &T) -> Result<()> {
         let mut plain = zeroize::Zeroizing::new(vec![RECORD_FORMAT]);
-        serde_json::to_writer(&mut *plain, value).map_err(|e| Error::Corrupt {
-            table: t.name(),
-            detail: format!("serialise: {e}"),
-        })?;
+        serde_json::to_writer(&mut *plain, value)
+            .map_err(|e| Error::Corrupt { table: t.name(), detail: format!("serialise: {e}") })?;
         let sealed = self.keys.records.seal(&plain, &aad(t, &key))?;
         self.batch.put(t, key, sealed);
         Ok(())
@@ -298,31 +257,21 @@ mod tests {
         let master = MasterKey::generate().unwrap();
         let s = Store::open(kv.clone(), &master).unwrap();
         let mut ws = s.write_set();
-        ws.put(Table::Persons, b"a".to_vec(), &"张三的档案")
-            .unwrap();
+        ws.put(Table::Persons, b"a".to_vec(), &"张三的档案").unwrap();
         ws.put(Table::Persons, b"b".to_vec(), &"李四").unwrap();
         s.commit(ws).unwrap();
-        assert_eq!(
-            s.get::<String>(Table::Persons, b"a").unwrap().unwrap(),
-            "张三的档案"
-        );
+        assert_eq!(s.get::<String>(Table::Persons, b"a").unwrap().unwrap(), "张三的档案");
         let raw = kv.get(Table::Persons, b"a").unwrap().unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("张三"));
         // Moving a sealed value to another key is detected.
         let mut b = Batch::default();
         b.put(Table::Persons, b"b".to_vec(), raw);
         kv.commit(b).unwrap();
-        assert!(matches!(
-            s.get::<String>(Table::Persons, b"b"),
-            Err(Error::Corrupt { .. })
-        ));
+        assert!(matches!(s.get::<String>(Table::Persons, b"b"), Err(Error::Corrupt { .. })));
         assert_eq!(s.scan::<String>(Table::Persons, b"a").unwrap().len(), 1);
 
         // Reopening with the right key works; with another key is refused.
         assert!(Store::open(kv.clone(), &master).is_ok());
-        assert!(matches!(
-            Store::open(kv, &MasterKey::generate().unwrap()),
-            Err(Error::WrongKey)
-        ));
+        assert!(matches!(Store::open(kv, &MasterKey::generate().unwrap()), Err(Error::WrongKey)));
     }
 }

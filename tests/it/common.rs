@@ -45,11 +45,7 @@ impl Answer {
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
     }
 }
 
@@ -60,15 +56,10 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
-        let archive =
-            Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+        let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
         let a = archive.clone();
         tokio::task::spawn_blocking(move || {
-            for (name, role) in [
-                ("hr", Role::Hr),
-                ("finance", Role::Finance),
-                ("it", Role::It),
-            ] {
+            for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {
                 a.create_user(NewUser {
                     username: name.into(),
                     display_name: name.into(),
@@ -84,47 +75,24 @@ impl TestApp {
         .await
         .unwrap();
         let router = dangan::api::router(archive.clone(), BODY_LIMIT);
-        TestApp {
-            router,
-            archive,
-            dir,
-        }
+        TestApp { router, archive, dir }
     }
 
     pub async fn call(&self, req: Request<Body>) -> Answer {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Answer { status, headers, body }
     }
 
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        json: Option<Value>,
-    ) -> Answer {
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, json: Option<Value>) -> Answer {
         let mut b = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         let req = match json {
-            Some(v) => b
-                .header("content-type", "application/json")
-                .body(Body::from(v.to_string()))
-                .unwrap(),
+            Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())).unwrap(),
             None => b.body(Body::empty()).unwrap(),
         };
         self.call(req).await
@@ -139,36 +107,26 @@ impl TestApp {
                 Some(serde_json::json!({"username": user, "password": PASSWORD})),
             )
             .await;
-        assert_eq!(
-            a.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&a.body)
-        );
+        assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
         a.json()["token"].as_str().unwrap().to_string()
     }
 
-    pub async fn create_person(&self, token: &str, body: Value) -> Value {
+    /// Searches for `q` (URL-encoded here) and returns the answer's JSON.
+    pub async fn search(&self, token: &str, q: &str) -> Value {
         let a = self
-            .send(Method::POST, "/api/v1/persons", Some(token), Some(body))
+            .send(Method::GET, &format!("/api/v1/search?q={}", crate::http_api::urlencode(q)), Some(token), None)
             .await;
-        assert_eq!(
-            a.status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&a.body)
-        );
+        assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
         a.json()
     }
 
-    pub async fn upload(
-        &self,
-        token: &str,
-        person: &str,
-        meta: Value,
-        file_name: &str,
-        bytes: &[u8],
-    ) -> Answer {
+    pub async fn create_person(&self, token: &str, body: Value) -> Value {
+        let a = self.send(Method::POST, "/api/v1/persons", Some(token), Some(body)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+        a.json()
+    }
+
+    pub async fn upload(&self, token: &str, person: &str, meta: Value, file_name: &str, bytes: &[u8]) -> Answer {
         let (ct, body) = multipart(&meta.to_string(), file_name, bytes);
         let req = Request::builder()
             .method(Method::POST)
@@ -215,10 +173,5 @@ pub fn id_number(first17: &str) -> String {
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/files")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/files").join(name)).unwrap()
 }

@@ -17,38 +17,21 @@ struct Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Server {
     fn start(data: &Path) -> Server {
         let port = free_port();
         let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .args(["serve", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
             .env("DANGAN_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let s = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}/api/v1"),
-            agent,
-        };
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let s = Server { child, base: format!("http://127.0.0.1:{port}/api/v1"), agent };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(r) = s.agent.get(&format!("{}/health", s.base)).call()
@@ -61,13 +44,7 @@ impl Server {
         panic!("server did not come up");
     }
 
-    fn json(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
+    fn json(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let mut resp = match (method, body) {
             ("GET", _) => {
@@ -78,10 +55,7 @@ impl Server {
                 r.call().unwrap()
             }
             (_, b) => {
-                let mut r = self
-                    .agent
-                    .post(&url)
-                    .header("content-type", "application/json");
+                let mut r = self.agent.post(&url).header("content-type", "application/json");
                 if let Some(t) = token {
                     r = r.header("authorization", &format!("Bearer {t}"));
                 }
@@ -93,14 +67,14 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    fn upload(
-        &self,
-        token: &str,
-        person: &str,
-        meta: &Value,
-        name: &str,
-        bytes: &[u8],
-    ) -> Result<Value, String> {
+    /// Creates a person; returns the id.
+    fn create_person(&self, token: &str, body: Value) -> String {
+        let (status, p) = self.json("POST", "/persons", Some(token), Some(body));
+        assert_eq!(status, 201, "{p}");
+        p["id"].as_str().unwrap().to_string()
+    }
+
+    fn upload(&self, token: &str, person: &str, meta: &Value, name: &str, bytes: &[u8]) -> Result<Value, String> {
         let (ct, body) = multipart(&meta.to_string(), name, bytes);
         let mut resp = self
             .agent
@@ -110,10 +84,7 @@ impl Server {
             .send(&body[..])
             .map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
+        let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
         if status == 201 {
             serde_json::from_str(&text).map_err(|e| e.to_string())
         } else {
@@ -129,11 +100,7 @@ impl Server {
             .call()
             .unwrap();
         assert_eq!(resp.status(), 200);
-        resp.body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_vec()
-            .unwrap()
+        resp.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec().unwrap()
     }
 }
 
@@ -146,25 +113,12 @@ impl Drop for Server {
 
 fn add_hr(data: &Path) {
     let out = Command::new(BIN)
-        .args([
-            "users",
-            "add",
-            "--data",
-            data.to_str().unwrap(),
-            "--username",
-            "hr",
-            "--role",
-            "hr",
-        ])
+        .args(["users", "add", "--data", data.to_str().unwrap(), "--username", "hr", "--role", "hr"])
         .env("DANGAN_NEW_PASSWORD", "demo-pass-e2e")
         .env("DANGAN_LOG", "warn")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Creates the store (and key) by starting and stopping a server, then adds the hr account offline.
@@ -174,23 +128,13 @@ fn install(data: &Path) {
 }
 
 fn login(s: &Server) -> String {
-    let (status, v) = s.json(
-        "POST",
-        "/auth/login",
-        None,
-        Some(json!({"username": "hr", "password": "demo-pass-e2e"})),
-    );
+    let (status, v) = s.json("POST", "/auth/login", None, Some(json!({"username": "hr", "password": "demo-pass-e2e"})));
     assert_eq!(status, 200, "{v}");
     v["token"].as_str().unwrap().to_string()
 }
 
 fn search_total(s: &Server, token: &str, q: &str) -> (u64, Value) {
-    let (status, v) = s.json(
-        "GET",
-        &format!("/search?q={}", urlencode(q)),
-        Some(token),
-        None,
-    );
+    let (status, v) = s.json("GET", &format!("/search?q={}", urlencode(q)), Some(token), None);
     assert_eq!(status, 200, "{v}");
     (v["total"].as_u64().unwrap(), v)
 }
@@ -201,14 +145,10 @@ fn real_binary_upload_search_both_scripts_download() {
     install(dir.path());
     let s = Server::start(dir.path());
     let token = login(&s);
-    let (status, p) = s.json(
-        "POST",
-        "/persons",
-        Some(&token),
-        Some(json!({"name": "张伟明", "id_number": id_number("33010619750302001"), "department": "finance"})),
+    let pid = &s.create_person(
+        &token,
+        json!({"name": "张伟明", "id_number": id_number("33010619750302001"), "department": "finance"}),
     );
-    assert_eq!(status, 201, "{p}");
-    let pid = p["id"].as_str().unwrap();
     let pdf = crate::common::fixture("resume-zh.pdf");
     let m = s
         .upload(
@@ -236,22 +176,14 @@ fn real_binary_upload_search_both_scripts_download() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("in use"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"), "{}", String::from_utf8_lossy(&out.stderr));
     drop(s);
     let out = Command::new(BIN)
         .args(["verify", "--data", dir.path().to_str().unwrap()])
         .env("DANGAN_LOG", "warn")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["blobs"], 1);
@@ -288,13 +220,10 @@ fn kill_9_during_uploads_loses_no_acknowledged_write() {
     install(dir.path());
     let s = Server::start(dir.path());
     let token = login(&s);
-    let (_, p) = s.json(
-        "POST",
-        "/persons",
-        Some(&token),
-        Some(json!({"name": "李建国", "id_number": id_number("11010819700101001"), "department": "ops"})),
+    let pid = s.create_person(
+        &token,
+        json!({"name": "李建国", "id_number": id_number("11010819700101001"), "department": "ops"}),
     );
-    let pid = p["id"].as_str().unwrap().to_string();
 
     // A stream of uploads from another thread; the server is killed while it runs.
     let base = s.base.clone();
@@ -303,20 +232,13 @@ fn kill_9_during_uploads_loses_no_acknowledged_write() {
         let token = token.clone();
         let pid = pid.clone();
         std::thread::spawn(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into();
+            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
             for i in 0..400 {
                 let word = format!("流水标记{:04}号", i);
-                let bytes = format!("第{i}份材料。{word}。干部人事档案正文，内容足够长以便检索。")
-                    .repeat(20)
-                    .into_bytes();
-                let (ct, body) = multipart(
-                    &json!({"category": "10", "title": format!("材料{i}")}).to_string(),
-                    "m.txt",
-                    &bytes,
-                );
+                let bytes =
+                    format!("第{i}份材料。{word}。干部人事档案正文，内容足够长以便检索。").repeat(20).into_bytes();
+                let (ct, body) =
+                    multipart(&json!({"category": "10", "title": format!("材料{i}")}).to_string(), "m.txt", &bytes);
                 let resp = agent
                     .post(&format!("{base}/persons/{pid}/materials?wait=false"))
                     .header("authorization", &format!("Bearer {token}"))
@@ -324,10 +246,8 @@ fn kill_9_during_uploads_loses_no_acknowledged_write() {
                     .send(&body[..]);
                 match resp {
                     Ok(mut r) if r.status() == 201 => {
-                        let v: Value = serde_json::from_str(
-                            &r.body_mut().read_to_string().unwrap_or_default(),
-                        )
-                        .unwrap_or(Value::Null);
+                        let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap_or_default())
+                            .unwrap_or(Value::Null);
                         if let Some(id) = v["id"].as_str() {
                             let _ = tx.send((id.to_string(), word, bytes));
                         }
@@ -350,21 +270,13 @@ fn kill_9_during_uploads_loses_no_acknowledged_write() {
     s.child.wait().unwrap();
     uploader.join().unwrap();
     acked.extend(rx.try_iter());
-    assert!(
-        acked.len() >= 25,
-        "only {} uploads acknowledged",
-        acked.len()
-    );
+    assert!(acked.len() >= 25, "only {} uploads acknowledged", acked.len());
     drop(s);
 
     let s = Server::start(dir.path());
     let token = login(&s);
     for (id, _, bytes) in &acked {
-        assert_eq!(
-            &s.download(&token, id),
-            bytes,
-            "acknowledged upload {id} lost"
-        );
+        assert_eq!(&s.download(&token, id), bytes, "acknowledged upload {id} lost");
     }
     // The index catches up from the durable queue.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -398,12 +310,7 @@ fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() 
     {
         let s = Server::start(dir.path());
         let token = login(&s);
-        let (_, p) = s.json(
-            "POST",
-            "/persons",
-            Some(&token),
-            Some(json!({"name": "陈静", "department": "legal"})),
-        );
+        let (_, p) = s.json("POST", "/persons", Some(&token), Some(json!({"name": "陈静", "department": "legal"})));
         s.upload(
             &token,
             p["id"].as_str().unwrap(),
@@ -416,38 +323,15 @@ fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() 
     let backup = dir.path().join("key-backup.json");
     let pass = [("DANGAN_RECOVERY_PASSPHRASE", "correct horse battery staple")];
     let short = run(
-        &[
-            "keys",
-            "backup",
-            "--data",
-            data,
-            "--out",
-            backup.to_str().unwrap(),
-        ],
+        &["keys", "backup", "--data", data, "--out", backup.to_str().unwrap()],
         &[("DANGAN_RECOVERY_PASSPHRASE", "short")],
     );
     assert!(!short.status.success(), "a short passphrase is refused");
-    let out = run(
-        &[
-            "keys",
-            "backup",
-            "--data",
-            data,
-            "--out",
-            backup.to_str().unwrap(),
-        ],
-        &pass,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(&["keys", "backup", "--data", data, "--out", backup.to_str().unwrap()], &pass);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let key_hex = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
     assert!(
-        !std::fs::read_to_string(&backup)
-            .unwrap()
-            .contains(key_hex.trim()),
+        !std::fs::read_to_string(&backup).unwrap().contains(key_hex.trim()),
         "the backup does not hold the key in the clear"
     );
 
@@ -455,67 +339,21 @@ fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() 
     std::fs::remove_file(dir.path().join("master.key")).unwrap();
     let restored = dir.path().join("restored.key");
     let wrong = run(
-        &[
-            "keys",
-            "restore",
-            "--in",
-            backup.to_str().unwrap(),
-            "--key-file",
-            restored.to_str().unwrap(),
-        ],
+        &["keys", "restore", "--in", backup.to_str().unwrap(), "--key-file", restored.to_str().unwrap()],
         &[("DANGAN_RECOVERY_PASSPHRASE", "wrong passphrase here")],
     );
     assert!(!wrong.status.success());
     assert!(!restored.exists());
-    let out = run(
-        &[
-            "keys",
-            "restore",
-            "--in",
-            backup.to_str().unwrap(),
-            "--key-file",
-            restored.to_str().unwrap(),
-        ],
-        &pass,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(
-        &[
-            "verify",
-            "--data",
-            data,
-            "--key-file",
-            restored.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        run(&["keys", "restore", "--in", backup.to_str().unwrap(), "--key-file", restored.to_str().unwrap()], &pass);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["verify", "--data", data, "--key-file", restored.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Reindex from the store: delete the index entirely, rebuild, and search still finds the contract.
     std::fs::remove_dir_all(dir.path().join("index")).unwrap();
-    let out = run(
-        &[
-            "reindex",
-            "--data",
-            data,
-            "--key-file",
-            restored.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(&["reindex", "--data", data, "--key-file", restored.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("reindexed 1 materials"));
     std::fs::copy(&restored, dir.path().join("master.key")).unwrap();
     let s = Server::start(dir.path());
@@ -530,16 +368,8 @@ fn a_lost_index_is_rebuilt_at_start() {
     {
         let s = Server::start(dir.path());
         let token = login(&s);
-        let (_, p) = s.json(
-            "POST",
-            "/persons",
-            Some(&token),
-            Some(json!({"name": "林晓", "department": "财务部"})),
-        );
-        assert_eq!(
-            p["department"], "finance",
-            "a department name is accepted for its code"
-        );
+        let (_, p) = s.json("POST", "/persons", Some(&token), Some(json!({"name": "林晓", "department": "财务部"})));
+        assert_eq!(p["department"], "finance", "a department name is accepted for its code");
         s.upload(
             &token,
             p["id"].as_str().unwrap(),

@@ -22,44 +22,25 @@ async fn health_needs_no_token_and_everything_else_does() {
         assert!(a.header("www-authenticate").starts_with("Bearer"));
         assert_eq!(a.json()["status"], 401);
     }
-    let a = app
-        .send(Method::GET, "/api/v1/me", Some("dg_forged"), None)
-        .await;
+    let a = app.send(Method::GET, "/api/v1/me", Some("dg_forged"), None).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    let a = app
-        .send(Method::GET, "/api/v1/nothing-here", None, None)
-        .await;
+    let a = app.send(Method::GET, "/api/v1/nothing-here", None, None).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(a.header("content-type"), "application/problem+json");
 
     let a = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": "hr", "password": "wrong-password"})),
-        )
+        .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "hr", "password": "wrong-password"})))
         .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
 
     let hr = app.login("hr").await;
-    let me = app
-        .send(Method::GET, "/api/v1/me", Some(&hr), None)
-        .await
-        .json();
+    let me = app.send(Method::GET, "/api/v1/me", Some(&hr), None).await.json();
     assert_eq!(me["username"], "hr");
     assert_eq!(me["roles"], json!(["hr"]));
     assert_eq!(me["permissions"]["search"], true);
-    let a = app
-        .send(Method::POST, "/api/v1/auth/logout", Some(&hr), None)
-        .await;
+    let a = app.send(Method::POST, "/api/v1/auth/logout", Some(&hr), None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.send(Method::GET, "/api/v1/me", Some(&hr), None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.send(Method::GET, "/api/v1/me", Some(&hr), None).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -68,12 +49,7 @@ async fn persons_validate_and_version_with_etags() {
     let hr = app.login("hr").await;
 
     let bad = app
-        .send(
-            Method::POST,
-            "/api/v1/persons",
-            Some(&hr),
-            Some(person_body("王芳", "110105194912310021", "finance")),
-        )
+        .send(Method::POST, "/api/v1/persons", Some(&hr), Some(person_body("王芳", "110105194912310021", "finance")))
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json()["findings"][0]["field"], "id_number");
@@ -84,19 +60,13 @@ async fn persons_validate_and_version_with_etags() {
             Method::POST,
             "/api/v1/persons",
             Some(&hr),
-            Some(person_body(
-                "王芳",
-                &id_number("11010519800517002"),
-                "nowhere",
-            )),
+            Some(person_body("王芳", &id_number("11010519800517002"), "nowhere")),
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let young = json!({"name": "李雷", "department": "ops", "birth_date": "1990-03-01", "party_join": "2007-01-01"});
-    let bad = app
-        .send(Method::POST, "/api/v1/persons", Some(&hr), Some(young))
-        .await;
+    let bad = app.send(Method::POST, "/api/v1/persons", Some(&hr), Some(young)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json()["findings"][0]["field"], "party_join");
 
@@ -112,38 +82,20 @@ async fn persons_validate_and_version_with_etags() {
     assert_eq!(a.header("content-type"), "application/problem+json");
 
     let idn = id_number("11010519800517002");
-    let p = app
-        .create_person(&hr, person_body("王芳", &idn, "finance"))
-        .await;
+    let p = app.create_person(&hr, person_body("王芳", &idn, "finance")).await;
     assert_eq!(p["version"], 1);
     assert_eq!(p["gender"], "female");
     assert_eq!(p["birth_date"], "1980-05-17");
     assert_eq!(p["department_name"], "财务部");
     let id = p["id"].as_str().unwrap().to_string();
 
-    let dup = app
-        .send(
-            Method::POST,
-            "/api/v1/persons",
-            Some(&hr),
-            Some(person_body("王芳二", &idn, "hr")),
-        )
-        .await;
+    let dup = app.send(Method::POST, "/api/v1/persons", Some(&hr), Some(person_body("王芳二", &idn, "hr"))).await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
 
-    let got = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/persons/{id}"),
-            Some(&hr),
-            None,
-        )
-        .await;
+    let got = app.send(Method::GET, &format!("/api/v1/persons/{id}"), Some(&hr), None).await;
     assert_eq!(got.header("etag"), "\"1\"");
     assert_eq!(
-        app.send(Method::GET, "/api/v1/persons/not-an-id", Some(&hr), None)
-            .await
-            .status,
+        app.send(Method::GET, "/api/v1/persons/not-an-id", Some(&hr), None).await.status,
         StatusCode::BAD_REQUEST
     );
 
@@ -156,85 +108,38 @@ async fn persons_validate_and_version_with_etags() {
         if let Some(v) = if_match {
             b = b.header("if-match", v);
         }
-        b.body(Body::from(
-            json!({"phone": "13800000000", "position": "副处长"}).to_string(),
-        ))
-        .unwrap()
+        b.body(Body::from(json!({"phone": "13800000000", "position": "副处长"}).to_string())).unwrap()
     };
-    assert_eq!(
-        app.call(patch(None)).await.status,
-        StatusCode::PRECONDITION_REQUIRED
-    );
+    assert_eq!(app.call(patch(None)).await.status, StatusCode::PRECONDITION_REQUIRED);
     let ok = app.call(patch(Some("\"1\""))).await;
-    assert_eq!(
-        ok.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&ok.body)
-    );
+    assert_eq!(ok.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ok.body));
     assert_eq!(ok.json()["version"], 2);
     assert_eq!(ok.header("etag"), "\"2\"");
-    assert_eq!(
-        app.call(patch(Some("\"1\""))).await.status,
-        StatusCode::PRECONDITION_FAILED
-    );
+    assert_eq!(app.call(patch(Some("\"1\""))).await.status, StatusCode::PRECONDITION_FAILED);
 
-    let versions = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/persons/{id}/versions"),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    let versions = app.send(Method::GET, &format!("/api/v1/persons/{id}/versions"), Some(&hr), None).await.json();
     assert_eq!(versions["total"], 2);
     assert_eq!(versions["items"][0]["person"]["position"], "科员");
     assert_eq!(versions["items"][1]["person"]["position"], "副处长");
 
-    let list = app
-        .send(Method::GET, "/api/v1/persons?name=王芳", Some(&hr), None)
-        .await
-        .json();
+    let list = app.send(Method::GET, "/api/v1/persons?name=王芳", Some(&hr), None).await.json();
     assert_eq!(list["total"], 1);
 
     // Other roles have nothing but /me in the archive core; IT lists accounts, HR may not.
     let fin = app.login("finance").await;
-    let a = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/persons/{id}"),
-            Some(&fin),
-            None,
-        )
-        .await;
+    let a = app.send(Method::GET, &format!("/api/v1/persons/{id}"), Some(&fin), None).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(a.json()["detail"].as_str().unwrap().contains("rule"));
     let it = app.login("it").await;
-    assert_eq!(
-        app.send(Method::GET, "/api/v1/users", Some(&it), None)
-            .await
-            .json()["total"],
-        3
-    );
-    assert_eq!(
-        app.send(Method::GET, "/api/v1/users", Some(&hr), None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.send(Method::GET, "/api/v1/users", Some(&it), None).await.json()["total"], 3);
+    assert_eq!(app.send(Method::GET, "/api/v1/users", Some(&hr), None).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn upload_search_both_scripts_download_and_versions() {
     let app = TestApp::new().await;
     let hr = app.login("hr").await;
-    let p = app
-        .create_person(
-            &hr,
-            person_body("张伟明", &id_number("33010619750302001"), "ops"),
-        )
-        .await;
+    let p = app.create_person(&hr, person_body("张伟明", &id_number("33010619750302001"), "ops")).await;
     let pid = p["id"].as_str().unwrap();
 
     let pdf = fixture("assessment-tw.pdf");
@@ -247,101 +152,49 @@ async fn upload_search_both_scripts_download_and_versions() {
             &pdf,
         )
         .await;
-    assert_eq!(
-        up.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&up.body)
-    );
+    assert_eq!(up.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&up.body));
     let m = up.json();
     assert_eq!(m["mime"], "application/pdf");
     assert_eq!(m["text_status"], "done", "{m}");
     assert_eq!(m["content_hash"], blake3::hash(&pdf).to_hex().to_string());
     assert_eq!(m["version"], 1);
-    assert!(
-        m.get("address").is_none(),
-        "internal address must not leave the archive"
-    );
+    assert!(m.get("address").is_none(), "internal address must not leave the archive");
     let mid = m["id"].as_str().unwrap().to_string();
 
     // The traditional text is found by the simplified and the traditional word.
     for q in ["晋升", "晉升", "优秀"] {
-        let s = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/search?q={}", urlencode(q)),
-                Some(&hr),
-                None,
-            )
-            .await;
+        let s = app.send(Method::GET, &format!("/api/v1/search?q={}", urlencode(q)), Some(&hr), None).await;
         assert_eq!(s.status, StatusCode::OK);
         let s = s.json();
         assert_eq!(s["total"], 1, "{q}: {s}");
         assert_eq!(s["hits"][0]["material_id"], mid.as_str());
         assert_eq!(s["hits"][0]["person_name"], "张伟明");
-        assert!(
-            s["hits"][0]["snippet"].as_str().unwrap().contains("<b>"),
-            "{s}"
-        );
+        assert!(s["hits"][0]["snippet"].as_str().unwrap().contains("<b>"), "{s}");
     }
     // Filters.
-    let s = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/search?q={}&category=9", urlencode("晋升")),
-            Some(&hr),
-            None,
-        )
-        .await;
+    let s = app.send(Method::GET, &format!("/api/v1/search?q={}&category=9", urlencode("晋升")), Some(&hr), None).await;
     assert_eq!(s.json()["total"], 0);
     let s = app
         .send(
             Method::GET,
-            &format!(
-                "/api/v1/search?q={}&department=ops&from=2019&to=2020-12",
-                urlencode("晋升")
-            ),
+            &format!("/api/v1/search?q={}&department=ops&from=2019&to=2020-12", urlencode("晋升")),
             Some(&hr),
             None,
         )
         .await;
     assert_eq!(s.json()["total"], 1);
-    let s = app
-        .send(
-            Method::GET,
-            "/api/v1/search?q=x&from=2019-13",
-            Some(&hr),
-            None,
-        )
-        .await;
+    let s = app.send(Method::GET, "/api/v1/search?q=x&from=2019-13", Some(&hr), None).await;
     assert_eq!(s.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let s = app
-        .send(
-            Method::GET,
-            "/api/v1/search?q=x&category=99",
-            Some(&hr),
-            None,
-        )
-        .await;
+    let s = app.send(Method::GET, "/api/v1/search?q=x&category=99", Some(&hr), None).await;
     assert_eq!(s.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Download returns the exact bytes.
-    let d = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/materials/{mid}/content"),
-            Some(&hr),
-            None,
-        )
-        .await;
+    let d = app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&hr), None).await;
     assert_eq!(d.status, StatusCode::OK);
     assert_eq!(d.body, pdf);
     assert_eq!(d.header("content-type"), "application/pdf");
     assert_eq!(d.header("cache-control"), "no-store");
-    assert!(
-        d.header("content-disposition")
-            .contains("filename*=UTF-8''%E8%80%83")
-    );
+    assert!(d.header("content-disposition").contains("filename*=UTF-8''%E8%80%83"));
 
     // A new version of the bytes needs If-Match; the old version stays readable.
     let text = "补充材料：该同志已调任研究发展部。".as_bytes().to_vec();
@@ -356,81 +209,25 @@ async fn upload_search_both_scripts_download_and_versions() {
         }
         b.body(Body::from(body)).unwrap()
     };
-    assert_eq!(
-        app.call(put(None, text.clone())).await.status,
-        StatusCode::PRECONDITION_REQUIRED
-    );
+    assert_eq!(app.call(put(None, text.clone())).await.status, StatusCode::PRECONDITION_REQUIRED);
     let v2 = app.call(put(Some("\"1\""), text.clone())).await;
-    assert_eq!(
-        v2.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&v2.body)
-    );
+    assert_eq!(v2.status, StatusCode::OK, "{}", String::from_utf8_lossy(&v2.body));
     assert_eq!(v2.json()["version"], 2);
-    assert_eq!(
-        app.call(put(Some("\"1\""), text.clone())).await.status,
-        StatusCode::PRECONDITION_FAILED
-    );
-    let versions = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/materials/{mid}/versions"),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    assert_eq!(app.call(put(Some("\"1\""), text.clone())).await.status, StatusCode::PRECONDITION_FAILED);
+    let versions = app.send(Method::GET, &format!("/api/v1/materials/{mid}/versions"), Some(&hr), None).await.json();
     assert_eq!(versions["total"], 2);
-    let old = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/materials/{mid}/versions/1/content"),
-            Some(&hr),
-            None,
-        )
-        .await;
+    let old = app.send(Method::GET, &format!("/api/v1/materials/{mid}/versions/1/content"), Some(&hr), None).await;
     assert_eq!(old.body, pdf);
-    let new = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/materials/{mid}/content"),
-            Some(&hr),
-            None,
-        )
-        .await;
+    let new = app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&hr), None).await;
     assert_eq!(new.body, text);
     assert_eq!(
-        app.send(
-            Method::GET,
-            &format!("/api/v1/materials/{mid}/versions/9/content"),
-            Some(&hr),
-            None
-        )
-        .await
-        .status,
+        app.send(Method::GET, &format!("/api/v1/materials/{mid}/versions/9/content"), Some(&hr), None).await.status,
         StatusCode::NOT_FOUND
     );
     // The index follows the current version.
-    let s = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/search?q={}", urlencode("晋升")),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    let s = app.search(&hr, "晋升").await;
     assert_eq!(s["total"], 0);
-    let s = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/search?q={}", urlencode("研究发展部")),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    let s = app.search(&hr, "研究发展部").await;
     assert_eq!(s["total"], 1);
 }
 
@@ -438,52 +235,20 @@ async fn upload_search_both_scripts_download_and_versions() {
 async fn same_bytes_are_stored_once() {
     let app = TestApp::new().await;
     let hr = app.login("hr").await;
-    let a = app
-        .create_person(
-            &hr,
-            person_body("赵敏", &id_number("44030519850101002"), "sales"),
-        )
-        .await;
-    let b = app
-        .create_person(
-            &hr,
-            person_body("钱进", &id_number("44030519860101001"), "sales"),
-        )
-        .await;
+    let a = app.create_person(&hr, person_body("赵敏", &id_number("44030519850101002"), "sales")).await;
+    let b = app.create_person(&hr, person_body("钱进", &id_number("44030519860101001"), "sales")).await;
     let bytes = fixture("contract.docx");
     let meta = json!({"category": "10", "title": "劳动合同书", "tags": ["contract"]});
-    let m1 = app
-        .upload(
-            &hr,
-            a["id"].as_str().unwrap(),
-            meta.clone(),
-            "c.docx",
-            &bytes,
-        )
-        .await
-        .json();
-    let m2 = app
-        .upload(&hr, b["id"].as_str().unwrap(), meta, "c.docx", &bytes)
-        .await
-        .json();
+    let m1 = app.upload(&hr, a["id"].as_str().unwrap(), meta.clone(), "c.docx", &bytes).await.json();
+    let m2 = app.upload(&hr, b["id"].as_str().unwrap(), meta, "c.docx", &bytes).await.json();
     assert_ne!(m1["id"], m2["id"]);
     assert_eq!(m1["content_hash"], m2["content_hash"]);
     let archive = app.archive.clone();
-    let report = tokio::task::spawn_blocking(move || archive.verify().unwrap())
-        .await
-        .unwrap();
+    let report = tokio::task::spawn_blocking(move || archive.verify().unwrap()).await.unwrap();
     assert_eq!(report.blobs, 1, "one blob for two materials");
     assert!(report.ok());
     assert_eq!(m1["text_status"], "done");
-    let s = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/search?q={}", urlencode("竞业限制")),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    let s = app.search(&hr, "竞业限制").await;
     assert_eq!(s["total"], 2);
 }
 
@@ -491,102 +256,44 @@ async fn same_bytes_are_stored_once() {
 async fn bad_uploads_get_clear_answers() {
     let app = TestApp::new().await;
     let hr = app.login("hr").await;
-    let p = app
-        .create_person(
-            &hr,
-            person_body("孙丽", &id_number("51010419800202002"), "research"),
-        )
-        .await;
+    let p = app.create_person(&hr, person_body("孙丽", &id_number("51010419800202002"), "research")).await;
     let pid = p["id"].as_str().unwrap();
     let meta = json!({"category": "1", "title": "干部履历表", "formed_on": "2019-07-01"});
 
     // A broken PDF is stored, with the reason extraction failed.
-    let broken = app
-        .upload(&hr, pid, meta.clone(), "broken.pdf", &fixture("broken.pdf"))
-        .await;
-    assert_eq!(
-        broken.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&broken.body)
-    );
+    let broken = app.upload(&hr, pid, meta.clone(), "broken.pdf", &fixture("broken.pdf")).await;
+    assert_eq!(broken.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&broken.body));
     assert_eq!(broken.json()["text_status"], "failed");
-    assert!(
-        broken.json()["text_error"]
-            .as_str()
-            .is_some_and(|e| !e.is_empty())
-    );
+    assert!(broken.json()["text_error"].as_str().is_some_and(|e| !e.is_empty()));
 
     // A scan is stored; it carries no text until OCR.
     let scan = app
-        .upload(
-            &hr,
-            pid,
-            json!({"category": "9-2", "title": "干部任免审批表"}),
-            "scan.png",
-            &fixture("scan-form.png"),
-        )
+        .upload(&hr, pid, json!({"category": "9-2", "title": "干部任免审批表"}), "scan.png", &fixture("scan-form.png"))
         .await;
     assert_eq!(scan.status, StatusCode::CREATED);
     assert_eq!(scan.json()["mime"], "image/png");
     assert_eq!(scan.json()["text_status"], "none");
-    let s = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/search?q={}", urlencode("任免审批")),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    let s = app.search(&hr, "任免审批").await;
     assert_eq!(s["total"], 1, "a scan is found by its catalogue fields");
 
     let empty = app.upload(&hr, pid, meta.clone(), "empty.txt", b"").await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    let unknown = app
-        .upload(
-            &hr,
-            pid,
-            json!({"category": "11", "title": "x"}),
-            "a.txt",
-            b"text",
-        )
-        .await;
+    let unknown = app.upload(&hr, pid, json!({"category": "11", "title": "x"}), "a.txt", b"text").await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        unknown.json()["detail"]
-            .as_str()
-            .unwrap()
-            .contains("unknown category")
-    );
+    assert!(unknown.json()["detail"].as_str().unwrap().contains("unknown category"));
 
-    let bad_date = app
-        .upload(
-            &hr,
-            pid,
-            json!({"category": "1", "title": "x", "formed_on": "2019-02-30"}),
-            "a.txt",
-            b"text",
-        )
-        .await;
+    let bad_date =
+        app.upload(&hr, pid, json!({"category": "1", "title": "x", "formed_on": "2019-02-30"}), "a.txt", b"text").await;
     assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let oversized = vec![b'x'; BODY_LIMIT + 1024];
-    let big = app
-        .upload(&hr, pid, meta.clone(), "big.txt", &oversized)
-        .await;
+    let big = app.upload(&hr, pid, meta.clone(), "big.txt", &oversized).await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(big.header("content-type"), "application/problem+json");
 
-    let no_multipart = app
-        .send(
-            Method::POST,
-            &format!("/api/v1/persons/{pid}/materials"),
-            Some(&hr),
-            Some(meta.clone()),
-        )
-        .await;
+    let no_multipart =
+        app.send(Method::POST, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), Some(meta.clone())).await;
     assert_eq!(no_multipart.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     let garbage = Request::builder()
@@ -598,30 +305,14 @@ async fn bad_uploads_get_clear_answers() {
         .unwrap();
     assert_eq!(app.call(garbage).await.status, StatusCode::BAD_REQUEST);
 
-    let nobody = app
-        .upload(
-            &hr,
-            "0190d4c8-7a3b-7cde-8f00-000000000000",
-            meta.clone(),
-            "a.txt",
-            b"text",
-        )
-        .await;
+    let nobody = app.upload(&hr, "0190d4c8-7a3b-7cde-8f00-000000000000", meta.clone(), "a.txt", b"text").await;
     assert_eq!(nobody.status, StatusCode::NOT_FOUND);
 
     let unauth = app.upload("dg_nobody", pid, meta, "a.txt", b"text").await;
     assert_eq!(unauth.status, StatusCode::UNAUTHORIZED);
 
     // The catalogue holds exactly the two stored materials, in category order with 序号.
-    let cat = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/persons/{pid}/materials"),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    let cat = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), None).await.json();
     assert_eq!(cat["total"], 2);
     assert_eq!(cat["items"][0]["category"], "1");
     assert_eq!(cat["items"][0]["seq"], 1);
@@ -632,12 +323,7 @@ async fn bad_uploads_get_clear_answers() {
 async fn catalogue_orders_by_category_then_date_undated_last() {
     let app = TestApp::new().await;
     let hr = app.login("hr").await;
-    let p = app
-        .create_person(
-            &hr,
-            person_body("周强", &id_number("32010219700101001"), "admin"),
-        )
-        .await;
+    let p = app.create_person(&hr, person_body("周强", &id_number("32010219700101001"), "admin")).await;
     let pid = p["id"].as_str().unwrap();
     for (cat, title, date) in [
         ("3", "2021年度考核", Some("2022-01")),
@@ -650,36 +336,17 @@ async fn catalogue_orders_by_category_then_date_undated_last() {
         if let Some(d) = date {
             meta["formed_on"] = json!(d);
         }
-        let a = app
-            .upload(&hr, pid, meta, "t.txt", format!("{title} 正文").as_bytes())
-            .await;
+        let a = app.upload(&hr, pid, meta, "t.txt", format!("{title} 正文").as_bytes()).await;
         assert_eq!(a.status, StatusCode::CREATED);
     }
-    let cat = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/persons/{pid}/materials"),
-            Some(&hr),
-            None,
-        )
-        .await
-        .json();
+    let cat = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), None).await.json();
     let titles: Vec<(&str, u64)> = cat["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|m| (m["title"].as_str().unwrap(), m["seq"].as_u64().unwrap()))
         .collect();
-    assert_eq!(
-        titles,
-        [
-            ("履历表", 1),
-            ("2018年度考核", 1),
-            ("2021年度考核", 2),
-            ("无日期鉴定", 3),
-            ("工资审批", 1)
-        ]
-    );
+    assert_eq!(titles, [("履历表", 1), ("2018年度考核", 1), ("2021年度考核", 2), ("无日期鉴定", 3), ("工资审批", 1)]);
     assert_eq!(cat["items"][4]["category"], "9-1");
     assert_eq!(cat["items"][4]["category_name"], "工资");
 }

@@ -12,11 +12,7 @@ fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(all_files(&p))
-        } else {
-            out.push(p)
-        }
+        if p.is_dir() { out.extend(all_files(&p)) } else { out.push(p) }
     }
     out
 }
@@ -54,65 +50,28 @@ fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
     let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
-    let summary = demo::load(
-        &archive,
-        demo::DemoOptions {
-            persons_per_department: 2,
-        },
-    )
-    .unwrap();
+    let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: 2 }).unwrap();
     assert_eq!(summary.persons, 16);
     assert!(archive.wait_queue_empty(Duration::from_secs(120)).unwrap());
-    let names: Vec<String> = summary
-        .accounts
-        .iter()
-        .map(|a| a.username.clone())
-        .collect();
-    for want in [
-        "hr",
-        "admin",
-        "finance",
-        "legal",
-        "it",
-        "secadmin",
-        "auditor",
-        "leader1",
-        "leader2",
-        "head-ops",
-        "head-sales",
-    ] {
-        assert!(
-            names.iter().any(|n| n == want),
-            "demo account {want} missing"
-        );
+    let names: Vec<String> = summary.accounts.iter().map(|a| a.username.clone()).collect();
+    for want in
+        ["hr", "admin", "finance", "legal", "it", "secadmin", "auditor", "leader1", "leader2", "head-ops", "head-sales"]
+    {
+        assert!(names.iter().any(|n| n == want), "demo account {want} missing");
     }
     let hr = archive.user_by_name("hr").unwrap().unwrap();
-    assert!(
-        hr.person_id.is_some(),
-        "the hr account is linked to its holder's person record"
-    );
+    assert!(hr.person_id.is_some(), "the hr account is linked to its holder's person record");
     close(archive, dir.path());
 
-    let mut phrases: Vec<String> = demo::fixture_manifest()
-        .into_iter()
-        .flat_map(|f| f.phrases)
-        .collect();
-    phrases.extend([
-        "张伟明".to_string(),
-        "干部履历表".to_string(),
-        "demo-pass".to_string(),
-    ]);
+    let mut phrases: Vec<String> = demo::fixture_manifest().into_iter().flat_map(|f| f.phrases).collect();
+    phrases.extend(["张伟明".to_string(), "干部履历表".to_string(), "demo-pass".to_string()]);
     assert!(phrases.len() >= 8);
     let files = all_files(&dir.path().join("store"));
     assert!(!files.is_empty());
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
         for phrase in &phrases {
-            assert!(
-                !contains(&bytes, phrase.as_bytes()),
-                "{phrase} readable in {}",
-                f.display()
-            );
+            assert!(!contains(&bytes, phrase.as_bytes()), "{phrase} readable in {}", f.display());
         }
     }
 
@@ -120,10 +79,7 @@ fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
     let before = snapshot(&dir.path().join("store"));
     let wrong = MasterKey::generate().unwrap();
     let err = Archive::open(dir.path(), &wrong, worker_extractor(), Config::default()).unwrap_err();
-    assert!(
-        err.to_string().contains("storage") || format!("{err:?}").contains("WrongKey"),
-        "{err:?}"
-    );
+    assert!(err.to_string().contains("storage") || format!("{err:?}").contains("WrongKey"), "{err:?}");
     std::thread::sleep(Duration::from_millis(200));
     let after = snapshot(&dir.path().join("store"));
     assert_eq!(
@@ -142,9 +98,7 @@ fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
 async fn corruption_is_reported_by_the_api_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let open = |key: &MasterKey| {
-        Archive::open(dir.path(), key, worker_extractor(), Config::default()).unwrap()
-    };
+    let open = |key: &MasterKey| Archive::open(dir.path(), key, worker_extractor(), Config::default()).unwrap();
     let archive = open(&key);
     let a = archive.clone();
     tokio::task::spawn_blocking(move || {
@@ -167,12 +121,7 @@ async fn corruption_is_reported_by_the_api_and_verify() {
         dir: tempfile::tempdir().unwrap(),
     };
     let hr = app.login("hr").await;
-    let p = app
-        .create_person(
-            &hr,
-            person_body("吴桐", &id_number("37020219880808001"), "legal"),
-        )
-        .await;
+    let p = app.create_person(&hr, person_body("吴桐", &id_number("37020219880808001"), "legal")).await;
     let m = app
         .upload(
             &hr,
@@ -184,23 +133,14 @@ async fn corruption_is_reported_by_the_api_and_verify() {
         .await
         .json();
     let mid = m["id"].as_str().unwrap().to_string();
-    let TestApp {
-        router, archive, ..
-    } = app;
+    let TestApp { router, archive, .. } = app;
     drop(router);
     let d = dir.path().to_path_buf();
-    tokio::task::spawn_blocking(move || close(archive, &d))
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
 
     {
         let kv = SledKv::open(&dir.path().join("store")).unwrap();
-        let (k, mut v) = kv
-            .scan(Table::BlobChunks, b"", None, 10)
-            .unwrap()
-            .into_iter()
-            .next()
-            .unwrap();
+        let (k, mut v) = kv.scan(Table::BlobChunks, b"", None, 10).unwrap().into_iter().next().unwrap();
         let n = v.len() - 5;
         v[n] ^= 0x20;
         let mut b = Batch::default();
@@ -216,22 +156,13 @@ async fn corruption_is_reported_by_the_api_and_verify() {
         dir: tempfile::tempdir().unwrap(),
     };
     let hr = app.login("hr").await;
-    let a = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/materials/{mid}/content"),
-            Some(&hr),
-            None,
-        )
-        .await;
+    let a = app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&hr), None).await;
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(a.header("content-type"), "application/problem+json");
     assert_eq!(a.json()["type"], "urn:dangan:problem:corrupt");
     assert!(!String::from_utf8_lossy(&a.body).contains("保密"));
     let archive = app.archive.clone();
-    let report = tokio::task::spawn_blocking(move || archive.verify().unwrap())
-        .await
-        .unwrap();
+    let report = tokio::task::spawn_blocking(move || archive.verify().unwrap()).await.unwrap();
     assert!(!report.ok());
     assert_eq!(report.corrupt.len(), 1);
 }
