@@ -13,7 +13,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use dangan::crypto::MasterKey;
 use dangan::extract::Extractor;
 use dangan::model::{MaterialMeta, Role};
-use dangan::service::{Archive, Config, Principal};
+use dangan::service::{Archive, Config};
 use dangan::store::{SledKv, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,7 +112,7 @@ fn ingest(c: &mut Criterion) {
             leader_level: None,
         })
         .unwrap();
-    let p = Principal { user, source: "bench".into() };
+    let p = archive.principal_for(user, "bench").unwrap();
     let person =
         archive.create_person(&p, serde_json::json!({"name": "基准测试", "department": "hr"})).unwrap().record.id;
     let mut g = c.benchmark_group("ingest");

@@ -85,20 +85,11 @@ pub(super) struct Me {
     department: Option<String>,
     department_name: Option<String>,
     person_id: Option<PersonId>,
-    permissions: Permissions,
-}
-
-#[derive(Serialize)]
-pub(super) struct Permissions {
-    read_archive: bool,
-    write_archive: bool,
-    search: bool,
-    download: bool,
-    manage_accounts: bool,
+    /// The union of the caller's roles under the policy in force.
+    permissions: crate::model::policy::RolePolicy,
 }
 
 pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
-    use crate::service::access::{Action, can};
     let p = &auth.principal;
     let u = &p.user;
     Json(Me {
@@ -108,25 +99,13 @@ pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
         department_name: u.department.as_deref().and_then(|d| st.archive.department_name(d)),
         department: u.department.clone(),
         person_id: u.person_id,
-        permissions: Permissions {
-            read_archive: can(p, Action::Read).is_ok(),
-            write_archive: can(p, Action::Write).is_ok(),
-            search: can(p, Action::Search).is_ok(),
-            download: can(p, Action::ReadContent).is_ok(),
-            manage_accounts: u.has(Role::It),
-        },
+        permissions: st.archive.policy().effective(&p.subject),
     })
 }
 
 pub(super) async fn users(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<UserView>>> {
-    if !auth.principal.user.has(Role::It) {
-        return Err(crate::service::Error::Forbidden(
-            "rule accounts.it-only: only the system administrator (role it) lists accounts".into(),
-        )
-        .into());
-    }
     let archive = st.archive.clone();
-    let users = blocking(move || archive.users()).await?;
+    let users = blocking(move || archive.list_users(&auth.principal)).await?;
     let items: Vec<UserView> = users.into_iter().map(UserView::from).collect();
     Ok(Json(List { total: items.len(), items }))
 }
@@ -138,6 +117,8 @@ struct PersonAnswer {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     findings: Vec<crate::model::Finding>,
 }
+
+type PersonView = crate::service::archive::PersonView;
 
 pub(super) async fn create_person(
     State(st): State<AppState>,
@@ -169,7 +150,7 @@ pub(super) async fn list_persons(
     State(st): State<AppState>,
     auth: AuthUser,
     ApiQuery(q): ApiQuery<PersonListQuery>,
-) -> ApiResult<Json<List<Person>>> {
+) -> ApiResult<Json<List<PersonView>>> {
     let archive = st.archive.clone();
     let query = PersonQuery {
         name: q.name.or(q.q).filter(|s| !s.trim().is_empty()),
@@ -188,7 +169,7 @@ pub(super) async fn get_person(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let person = blocking(move || archive.get_person(&auth.principal, id)).await?;
-    let v = person.version;
+    let v = person.person.version;
     Ok(with_etag(Json(person).into_response(), v))
 }
 
@@ -354,11 +335,7 @@ pub(super) async fn upload_material(
     {
         let archive = st.archive.clone();
         let p = auth.principal.clone();
-        blocking(move || {
-            crate::service::access::require_on_person(&p, crate::service::access::Action::Write, person)
-                .and_then(|_| archive.get_person(&p, person).map(|_| ()))
-        })
-        .await?;
+        blocking(move || archive.check_may_file(&p, person)).await?;
     }
     let up = read_upload(&st, req, true).await?;
     let archive = st.archive.clone();

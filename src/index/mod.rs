@@ -59,6 +59,7 @@ pub struct Fields {
     category: Field,
     department: Field,
     tags: Field,
+    family: Field,
     secrecy: Field,
     formed: Field,
 }
@@ -82,6 +83,7 @@ pub fn schema() -> (Schema, Fields) {
         category: b.add_text_field("category", STRING),
         department: b.add_text_field("department", STRING),
         tags: b.add_text_field("tags", STRING),
+        family: b.add_text_field("family", STRING),
         secrecy: b.add_u64_field("secrecy", INDEXED | FAST),
         formed: b.add_date_field("formed", INDEXED | FAST),
     };
@@ -105,6 +107,8 @@ pub struct IndexDoc {
     pub department: String,
     /// Tags.
     pub tags: Vec<String>,
+    /// Persons recorded in the person's family records (for the no-relatives rule).
+    pub family: Vec<String>,
     /// Secrecy level.
     pub secrecy: u64,
     /// First day of the formed date, as Unix seconds.
@@ -113,25 +117,43 @@ pub struct IndexDoc {
     pub body: String,
 }
 
+/// One way a caller may see a material: every set part must match (a scope of categories or tags, departments,
+/// persons, materials). A search returns what matches any of the caller's clauses.
+#[derive(Clone, Debug, Default)]
+pub struct Allow {
+    /// Every category and tag; otherwise `categories` or `tags` must match.
+    pub all: bool,
+    /// Categories (a parent code matches its sub-categories).
+    pub categories: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Only these departments.
+    pub departments: Option<Vec<String>>,
+    /// Only these persons.
+    pub persons: Option<Vec<String>>,
+    /// Only these materials.
+    pub materials: Option<Vec<String>>,
+}
+
 /// Restrictions on what a search may return. Every set field is a filter clause of the query.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
+    /// What the caller may see: `None` is unrestricted, an empty list nothing.
+    pub allow: Option<Vec<Allow>>,
     /// Only these categories (a parent code matches its sub-categories).
     pub categories: Option<Vec<String>>,
     /// Only these departments.
     pub departments: Option<Vec<String>>,
-    /// Only materials carrying one of these tags.
-    pub tags_any: Option<Vec<String>>,
     /// Formed on or after (Unix seconds).
     pub formed_from: Option<i64>,
     /// Formed on or before (Unix seconds).
     pub formed_to: Option<i64>,
     /// At most this secrecy level.
     pub max_secrecy: Option<u64>,
-    /// Never these persons (e.g. the caller's own dossier).
+    /// Never these persons (the caller's own dossier, recorded relatives).
     pub exclude_persons: Vec<String>,
-    /// Only these persons.
-    pub persons: Option<Vec<String>>,
+    /// Never the dossiers whose family records name these persons (the caller, as someone's relative).
+    pub exclude_family_of: Vec<String>,
 }
 
 /// One hit: ids and score.
@@ -296,6 +318,9 @@ impl SearchIndex {
             for t in &d.tags {
                 doc.add_text(f.tags, t);
             }
+            for p in &d.family {
+                doc.add_text(f.family, p);
+            }
             doc.add_u64(f.secrecy, d.secrecy);
             if let Some(ts) = d.formed {
                 doc.add_date(f.formed, DateTime::from_timestamp_secs(ts));
@@ -360,39 +385,60 @@ impl SearchIndex {
         (!musts.is_empty()).then(|| Box::new(BooleanQuery::new(musts)) as Box<dyn Query>)
     }
 
+    fn set(&self, field: Field, values: &[String]) -> Box<dyn Query> {
+        Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v))))
+    }
+
+    fn allow_clause(&self, a: &Allow) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if !a.all {
+            let scope =
+                vec![(Occur::Should, self.set(f.category, &a.categories)), (Occur::Should, self.set(f.tags, &a.tags))];
+            musts.push((Occur::Must, Box::new(BooleanQuery::new(scope))));
+        }
+        for (field, values) in
+            [(f.department, &a.departments), (f.person_id, &a.persons), (f.material_id, &a.materials)]
+        {
+            if let Some(v) = values {
+                musts.push((Occur::Must, self.set(field, v)));
+            }
+        }
+        if musts.is_empty() {
+            return Box::new(AllQuery);
+        }
+        Box::new(BooleanQuery::new(musts))
+    }
+
     fn filter_clauses(&self, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &self.fields;
         let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let set = |field: Field, values: &[String]| -> Box<dyn Query> {
-            Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v))))
-        };
+        if let Some(allow) = &filter.allow {
+            let q: Box<dyn Query> = if allow.is_empty() {
+                Box::new(tantivy::query::EmptyQuery)
+            } else {
+                Box::new(BooleanQuery::new(allow.iter().map(|a| (Occur::Should, self.allow_clause(a))).collect()))
+            };
+            out.push((Occur::Must, q));
+        }
         if let Some(c) = &filter.categories {
-            out.push((Occur::Must, set(f.category, c)));
+            out.push((Occur::Must, self.set(f.category, c)));
         }
         if let Some(d) = &filter.departments {
-            out.push((Occur::Must, set(f.department, d)));
-        }
-        if let Some(t) = &filter.tags_any {
-            out.push((Occur::Must, set(f.tags, t)));
-        }
-        if let Some(p) = &filter.persons {
-            out.push((Occur::Must, set(f.person_id, p)));
+            out.push((Occur::Must, self.set(f.department, d)));
         }
         if !filter.exclude_persons.is_empty() {
-            out.push((Occur::MustNot, set(f.person_id, &filter.exclude_persons)));
+            out.push((Occur::MustNot, self.set(f.person_id, &filter.exclude_persons)));
+        }
+        if !filter.exclude_family_of.is_empty() {
+            out.push((Occur::MustNot, self.set(f.family, &filter.exclude_family_of)));
         }
         if filter.formed_from.is_some() || filter.formed_to.is_some() {
-            let bound = |ts: Option<i64>, inclusive: fn(Term) -> Bound<Term>| match ts {
-                Some(ts) => inclusive(Term::from_field_date(f.formed, DateTime::from_timestamp_secs(ts))),
+            let bound = |ts: Option<i64>| match ts {
+                Some(ts) => Bound::Included(Term::from_field_date(f.formed, DateTime::from_timestamp_secs(ts))),
                 None => Bound::Unbounded,
             };
-            out.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    bound(filter.formed_from, Bound::Included),
-                    bound(filter.formed_to, Bound::Included),
-                )),
-            ));
+            out.push((Occur::Must, Box::new(RangeQuery::new(bound(filter.formed_from), bound(filter.formed_to)))));
         }
         if let Some(max) = filter.max_secrecy {
             out.push((
@@ -482,6 +528,7 @@ mod tests {
             department: dept.into(),
             body: body.into(),
             formed: Some(1_500_000_000),
+            family: if id == "c" { vec!["x".into()] } else { vec![] },
             ..Default::default()
         }
     }
@@ -507,6 +554,34 @@ mod tests {
         assert_eq!(ids("竞业", &none), ["c"], "a partial word is found through bigrams");
         assert_eq!(ids("张伟明 竞业", &none), ["c"], "every word must match");
         assert_eq!(ids("晋升", &Filter { categories: Some(vec!["9".into()]), ..Default::default() }), ["a"]);
+        let finance = Filter {
+            allow: Some(vec![Allow {
+                categories: vec!["9-1".into()],
+                tags: vec!["salary".into()],
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(ids("", &finance), Vec::<String>::new());
+        let heads = Filter {
+            allow: Some(vec![Allow {
+                categories: vec!["3".into()],
+                departments: Some(vec!["ops".into()]),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(ids("", &heads), ["b"]);
+        assert_eq!(ids("", &Filter { allow: Some(vec![]), ..Default::default() }), Vec::<String>::new());
+        let two = Filter {
+            allow: Some(vec![
+                Allow { all: true, persons: Some(vec!["p-c".into()]), ..Default::default() },
+                Allow { categories: vec!["9".into()], ..Default::default() },
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(ids("", &two), ["a", "c"]);
+        assert_eq!(ids("", &Filter { exclude_family_of: vec!["x".into()], ..Default::default() }).len(), 2);
         assert_eq!(ids("晋升", &Filter { departments: Some(vec!["ops".into()]), ..Default::default() }), ["b"]);
         assert_eq!(ids("", &Filter { formed_to: Some(1), ..Default::default() }), Vec::<String>::new());
         assert_eq!(ids("", &none).len(), 3);

@@ -71,6 +71,10 @@ uuid_id!(
     /// A user account.
     UserId
 );
+uuid_id!(
+    /// A consultation grant (查阅授权).
+    GrantId
+);
 
 /// A string that is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,11 +8,12 @@ pub mod idnumber;
 pub mod ids;
 pub mod material;
 pub mod person;
+pub mod policy;
 pub mod user;
 
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
-pub use ids::{MaterialId, PersonId, UserId};
+pub use ids::{GrantId, MaterialId, PersonId, UserId};
 pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
 pub use user::{Role, User};

@@ -384,6 +384,51 @@ impl Person {
         f
     }
 
+    /// The record as a reader with `fields` may see it: hidden parts emptied, the ID number masked unless the
+    /// whole number is allowed. Returns the names of the hidden parts.
+    pub fn redacted(mut self, fields: &super::policy::FieldAccess) -> (Person, Vec<&'static str>) {
+        let mut hidden = Vec::new();
+        if !fields.full_id_number
+            && let Some(idn) = self.id_number.take()
+        {
+            self.id_number = Some(IdNumber::parse(&idn).map(|i| i.masked()).unwrap_or_else(|_| "********".into()));
+            hidden.push("id_number");
+        }
+        if !fields.contact {
+            self.phone = None;
+            self.address = None;
+            hidden.push("contact");
+        }
+        if !fields.salary {
+            self.salary_grade = None;
+            self.salary.clear();
+            hidden.push("salary");
+        }
+        if !fields.contracts {
+            self.contracts.clear();
+            hidden.push("contracts");
+        }
+        if !fields.assessments {
+            self.assessments.clear();
+            hidden.push("assessments");
+        }
+        if !fields.records {
+            self.appointments.clear();
+            self.education_history.clear();
+            self.training.clear();
+            self.rewards.clear();
+            self.punishments.clear();
+            self.family.clear();
+            hidden.push("records");
+        }
+        (self, hidden)
+    }
+
+    /// Persons recorded in the family records.
+    pub fn relatives(&self) -> Vec<PersonId> {
+        self.family.iter().filter_map(|f| f.person_id).collect()
+    }
+
     /// All names the person is known by (name and former names), for search.
     pub fn all_names(&self) -> Vec<String> {
         std::iter::once(self.name.clone()).chain(self.former_names.iter().cloned()).collect()

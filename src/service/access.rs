@@ -1,59 +1,143 @@
-//! Authorization rules as pure functions of the principal and the object. The archive core ships the first
-//! rule set: HR (人力资源部) works with all archive data — except its own dossier, which nobody may read or
-//! change — and every other role has only its own account (`/me`). The department policy of DOMAIN §3 replaces
-//! these rules in the access-control issue; callers already go through them, so every path stays gated.
+//! The gate: every use case asks here before it touches a person or a material. The rules themselves are
+//! pure functions of the policy ([`crate::model::policy`]); this module feeds them the principal (as a
+//! [`Subject`]) and the object (as a [`Target`]), adds consultation grants, and turns decisions into errors:
+//! a denial is 403 naming the rule, and a material the caller may not even list is 404.
 
-use super::{Error, Principal, Result};
-use crate::model::{PersonId, Role};
+use super::{Archive, Error, Principal, Result};
+use crate::index::{Allow, Filter};
+use crate::model::policy::{Access, Capability, Decision, FieldAccess, PersonScope, Policy, Subject, Target};
+use crate::model::{GrantId, Material, Person, User};
+use crate::store::Table;
 
-/// What a principal wants to do with archive data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// List persons and catalogues, read metadata.
-    Read,
-    /// Download content.
-    ReadContent,
-    /// Create or change persons and materials.
-    Write,
-    /// Full-text search.
-    Search,
+/// A denial as a service error, naming the rule.
+pub fn forbidden(d: &Decision) -> Error {
+    Error::Forbidden(format!("rule {}: {}", d.rule, d.reason))
 }
 
-impl Action {
-    fn verb(self) -> &'static str {
-        match self {
-            Action::Read => "read dossiers",
-            Action::ReadContent => "read material content",
-            Action::Write => "create or change dossiers",
-            Action::Search => "search the archive",
+/// The target a person record presents to the rules.
+pub fn person_target(person: &Person) -> Target<'_> {
+    Target {
+        person_id: Some(person.id),
+        department: Some(person.department.as_str()),
+        family: person.relatives(),
+        ..Default::default()
+    }
+}
+
+impl Archive {
+    /// The policy in force.
+    pub fn policy(&self) -> Policy {
+        self.inner.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The subject an account presents to the rules (its relatives come from its own person record).
+    pub(crate) fn subject_for(&self, user: &User) -> Result<Subject> {
+        let relatives = match user.person_id {
+            Some(pid) => {
+                self.store().get::<Person>(Table::Persons, pid.as_bytes())?.map(|p| p.relatives()).unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        Ok(Subject {
+            roles: user.roles.clone(),
+            department: user.department.clone(),
+            person_id: user.person_id,
+            relatives,
+        })
+    }
+
+    /// Requires a capability.
+    pub(crate) fn require(&self, p: &Principal, cap: Capability) -> Result<()> {
+        let d = self.policy().capability(&p.subject, cap);
+        if d.allowed { Ok(()) } else { Err(forbidden(&d)) }
+    }
+
+    /// The target a material presents to the rules.
+    pub(crate) fn material_target<'a>(&self, person: &'a Person, m: &Material) -> Target<'a> {
+        Target { lineage: self.scheme().lineage(&m.meta.category), tags: m.meta.tags.clone(), ..person_target(person) }
+    }
+
+    /// May the caller see this person record? Returns the fields it may see.
+    pub(crate) fn check_person(&self, p: &Principal, person: &Person) -> Result<FieldAccess> {
+        let policy = self.policy();
+        let t = person_target(person);
+        let d = policy.decide(&p.subject, &t, Access::Person);
+        if d.allowed {
+            return Ok(policy.fields_for(&p.subject, &t));
+        }
+        if policy.hard_rules(&p.subject, &t).is_none() && self.active_grant(p, person, None)?.is_some() {
+            return Ok(FieldAccess { basic: true, ..Default::default() });
+        }
+        Err(forbidden(&d))
+    }
+
+    /// May the caller do `access` to this material? Returns the grant the access stands on, if it is one.
+    pub(crate) fn check_material(
+        &self,
+        p: &Principal,
+        person: &Person,
+        m: &Material,
+        access: Access,
+    ) -> Result<Option<GrantId>> {
+        let policy = self.policy();
+        let t = self.material_target(person, m);
+        let d = policy.decide(&p.subject, &t, access);
+        if d.allowed {
+            return Ok(None);
+        }
+        if let Some(hard) = policy.hard_rules(&p.subject, &t) {
+            return Err(forbidden(&hard));
+        }
+        if matches!(access, Access::List | Access::Read)
+            && let Some(g) = self.active_grant(p, person, Some(m))?
+        {
+            return Ok(Some(g.id));
+        }
+        let listable = access == Access::List
+            || policy.decide(&p.subject, &t, Access::List).allowed
+            || self.active_grant(p, person, Some(m))?.is_some();
+        if listable && access != Access::List {
+            Err(forbidden(&d))
+        } else {
+            Err(Error::NotFound(format!("material {} not found", m.id)))
         }
     }
-}
 
-/// May the principal do `action` on archive data at all?
-pub fn can(principal: &Principal, action: Action) -> Result<(), String> {
-    if principal.user.has(Role::Hr) {
-        Ok(())
-    } else {
-        Err(format!("rule archive.hr-only: only HR (role hr) may {} in this version", action.verb()))
+    /// The search filter that lets through exactly what the caller may read.
+    pub(crate) fn search_filter(&self, p: &Principal) -> Result<Filter> {
+        let policy = self.policy();
+        let s = &p.subject;
+        let mut allow = Vec::new();
+        for r in &s.roles {
+            let Some(rp) = policy.roles.get(r) else { continue };
+            if rp.persons == PersonScope::None || rp.read.is_empty() {
+                continue;
+            }
+            allow.push(Allow {
+                all: rp.read.all,
+                categories: rp.read.categories.clone(),
+                tags: rp.read.tags.clone(),
+                departments: (rp.persons == PersonScope::OwnDepartment)
+                    .then(|| vec![s.department.clone().unwrap_or_else(|| "\u{0}none".into())]),
+                ..Default::default()
+            });
+        }
+        for g in self.active_grants_of(p)? {
+            allow.push(Allow {
+                all: true,
+                persons: Some(vec![g.person_id.to_string()]),
+                materials: g.material_ids.as_ref().map(|ids| ids.iter().map(|i| i.to_string()).collect()),
+                ..Default::default()
+            });
+        }
+        let mut filter = Filter { allow: Some(allow), ..Default::default() };
+        if let Some(me) = s.person_id {
+            filter.exclude_persons.push(me.to_string());
+            if policy.no_relatives {
+                filter.exclude_family_of.push(me.to_string());
+                filter.exclude_persons.extend(s.relatives.iter().map(|r| r.to_string()));
+            }
+        }
+        Ok(filter)
     }
-}
-
-/// May the principal do `action` on this person's dossier? Nobody works on their own dossier.
-pub fn can_on_person(principal: &Principal, action: Action, person: PersonId) -> Result<(), String> {
-    can(principal, action)?;
-    if principal.user.person_id == Some(person) {
-        return Err("rule archive.own-dossier: nobody may read or change their own dossier".into());
-    }
-    Ok(())
-}
-
-/// Checks [`can`], as a service error.
-pub fn require(principal: &Principal, action: Action) -> Result<()> {
-    can(principal, action).map_err(Error::Forbidden)
-}
-
-/// Checks [`can_on_person`], as a service error.
-pub fn require_on_person(principal: &Principal, action: Action, person: PersonId) -> Result<()> {
-    can_on_person(principal, action, person).map_err(Error::Forbidden)
 }

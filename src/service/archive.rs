@@ -2,9 +2,9 @@
 //! its new immutable version, blob references and the durable index-queue entry, flushed before it is
 //! acknowledged; the index catches up from the queue (see [`super::indexer`]).
 
-use super::access::{self, Action};
 use super::{Archive, Error, Principal, Result};
 use crate::extract;
+use crate::model::policy::{Access, Capability};
 use crate::model::{
     Finding, Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, Severity, TextStatus, now_ts,
 };
@@ -34,6 +34,17 @@ pub struct Saved<T> {
     pub record: T,
     /// Warnings.
     pub findings: Vec<Finding>,
+}
+
+/// A person record as the caller may see it, with the names of the parts hidden from them.
+#[derive(Clone, Debug, Serialize)]
+pub struct PersonView {
+    /// The record, redacted.
+    #[serde(flatten)]
+    pub person: Person,
+    /// Parts hidden from the caller (`id_number` masked, `salary`, `contracts`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hidden: Vec<&'static str>,
 }
 
 /// A page of persons.
@@ -130,7 +141,11 @@ impl Archive {
 
     /// Creates a person record (version 1).
     pub fn create_person(&self, p: &Principal, input: serde_json::Value) -> Result<Saved<Person>> {
-        access::require(p, Action::Write)?;
+        self.audited(p, "person.create", "person:new", true, || Ok((self.create_person_inner(p, input)?, None)))
+    }
+
+    fn create_person_inner(&self, p: &Principal, input: serde_json::Value) -> Result<Saved<Person>> {
+        self.require(p, Capability::CreatePersons)?;
         let mut person = Person::from_input(input).map_err(|e| Error::invalid("person", e))?;
         person.id = PersonId::new();
         person.version = 1;
@@ -145,26 +160,37 @@ impl Archive {
             ws.put(Table::IdNumbers, k, &person.id)?;
         }
         self.stage_person(&mut ws, &person, &p.user.username, None)?;
-        self.store().commit(ws)?;
+        self.commit_audited(ws, p, "person.create", &format!("person:{}", person.id), None)?;
         Ok(Saved { record: person, findings })
     }
 
     /// Reads a person record.
-    pub fn get_person(&self, p: &Principal, id: PersonId) -> Result<Person> {
-        access::require_on_person(p, Action::Read, id)?;
-        self.load_person(id)
+    pub fn get_person(&self, p: &Principal, id: PersonId) -> Result<PersonView> {
+        self.audited(p, "person.read", &format!("person:{id}"), false, || {
+            let person = self.load_person(id)?;
+            let fields = self.check_person(p, &person)?;
+            let (person, hidden) = person.redacted(&fields);
+            Ok((PersonView { person, hidden }, None))
+        })
     }
 
     /// Lists persons, by name and department.
-    pub fn list_persons(&self, p: &Principal, q: &PersonQuery) -> Result<(Vec<Person>, usize)> {
-        access::require(p, Action::Read)?;
+    pub fn list_persons(&self, p: &Principal, q: &PersonQuery) -> Result<(Vec<PersonView>, usize)> {
+        self.audited(p, "person.list", "persons", false, || {
+            let detail = format!("name={:?} department={:?}", q.name, q.department);
+            Ok((self.list_persons_inner(p, q)?, Some(detail)))
+        })
+    }
+
+    fn list_persons_inner(&self, p: &Principal, q: &PersonQuery) -> Result<(Vec<PersonView>, usize)> {
+        let policy = self.policy();
         let needle = q.name.as_deref().map(crate::index::analyzer::fold_str);
         let mut all: Vec<Person> = self
             .store()
             .scan::<Person>(Table::Persons, b"")?
             .into_iter()
             .map(|(_, person)| person)
-            .filter(|person| p.user.person_id != Some(person.id))
+            .filter(|person| policy.decide(&p.subject, &super::access::person_target(person), Access::Person).allowed)
             .filter(|person| q.department.as_ref().is_none_or(|d| &person.department == d))
             .filter(|person| {
                 needle.as_ref().is_none_or(|n| {
@@ -174,7 +200,16 @@ impl Archive {
             .collect();
         all.sort_by_key(|p| p.id);
         let total = all.len();
-        let page = all.into_iter().skip(q.offset).take(q.limit.clamp(1, 500)).collect();
+        let page = all
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit.clamp(1, 500))
+            .map(|person| {
+                let fields = policy.fields_for(&p.subject, &super::access::person_target(&person));
+                let (person, hidden) = person.redacted(&fields);
+                PersonView { person, hidden }
+            })
+            .collect();
         Ok((page, total))
     }
 
@@ -187,7 +222,21 @@ impl Archive {
         patch: serde_json::Value,
         reason: Option<String>,
     ) -> Result<Saved<Person>> {
-        access::require_on_person(p, Action::Write, id)?;
+        self.audited(p, "person.update", &format!("person:{id}"), true, || {
+            Ok((self.patch_person_inner(p, id, expected, patch, reason)?, None))
+        })
+    }
+
+    fn patch_person_inner(
+        &self,
+        p: &Principal,
+        id: PersonId,
+        expected: Option<u32>,
+        patch: serde_json::Value,
+        reason: Option<String>,
+    ) -> Result<Saved<Person>> {
+        self.require(p, Capability::EditPersons)?;
+        self.check_person(p, &self.load_person(id)?)?;
         if !patch.is_object() {
             return Err(Error::invalid("patch", "a JSON object (merge patch) is expected"));
         }
@@ -219,7 +268,13 @@ impl Archive {
         for m in &materials {
             self.stage_index(&mut ws, *m)?;
         }
-        self.store().commit(ws)?;
+        self.commit_audited(
+            ws,
+            p,
+            "person.update",
+            &format!("person:{id}"),
+            Some(format!("version {}", next.version)),
+        )?;
         if !materials.is_empty() {
             self.indexed_enqueued();
         }
@@ -228,9 +283,19 @@ impl Archive {
 
     /// The versions of a person record, oldest first.
     pub fn person_versions(&self, p: &Principal, id: PersonId) -> Result<Vec<PersonVersion>> {
-        access::require_on_person(p, Action::Read, id)?;
-        self.load_person(id)?;
-        Ok(self.store().scan(Table::PersonVersions, id.as_bytes())?.into_iter().map(|(_, v)| v).collect())
+        self.audited(p, "person.versions", &format!("person:{id}"), false, || {
+            let fields = self.check_person(p, &self.load_person(id)?)?;
+            let versions = self
+                .store()
+                .scan::<PersonVersion>(Table::PersonVersions, id.as_bytes())?
+                .into_iter()
+                .map(|(_, mut v)| {
+                    v.person = v.person.redacted(&fields).0;
+                    v
+                })
+                .collect();
+            Ok((versions, None))
+        })
     }
 
     // ---- materials -----------------------------------------------------------------------------------------
@@ -311,9 +376,41 @@ impl Archive {
         file_name: Option<String>,
         wait: bool,
     ) -> Result<Material> {
-        access::require_on_person(p, Action::Write, person_id)?;
-        self.load_person(person_id)?;
+        self.audited(p, "material.create", &format!("person:{person_id}"), true, || {
+            Ok((self.add_material_inner(p, person_id, meta, bytes, file_name, wait)?, None))
+        })
+    }
+
+    /// Whether the caller may file materials into this dossier at all (checked before a large body is read).
+    pub fn check_may_file(&self, p: &Principal, person_id: PersonId) -> Result<()> {
+        self.require(p, Capability::Upload)?;
+        self.check_person(p, &self.load_person(person_id)?).map(|_| ())
+    }
+
+    /// Whether the caller may file a material with these catalogue fields into this dossier.
+    pub(crate) fn check_filing(&self, p: &Principal, person: &Person, meta: &MaterialMeta) -> Result<()> {
+        self.require(p, Capability::Upload)?;
+        let t = crate::model::policy::Target {
+            lineage: self.scheme().lineage(&meta.category),
+            tags: meta.tags.clone(),
+            ..super::access::person_target(person)
+        };
+        let d = self.policy().decide(&p.subject, &t, Access::Edit);
+        if d.allowed { Ok(()) } else { Err(super::access::forbidden(&d)) }
+    }
+
+    fn add_material_inner(
+        &self,
+        p: &Principal,
+        person_id: PersonId,
+        meta: MaterialMeta,
+        bytes: &[u8],
+        file_name: Option<String>,
+        wait: bool,
+    ) -> Result<Material> {
+        let person = self.load_person(person_id)?;
         let meta = self.checked_meta(meta)?;
+        self.check_filing(p, &person, &meta)?;
         self.check_file(bytes)?;
         let mime = extract::sniff_mime(bytes, file_name.as_deref());
         let blob = self.store().prepare_blob(bytes)?;
@@ -342,7 +439,13 @@ impl Archive {
             self.store().stage_blob_ref(&mut ws, blob, bytes)?;
             self.stage_material(&mut ws, &material, &p.user.username, None)?;
             ws.put_raw(Table::Dossiers, key(&[person_id.as_bytes(), material.id.as_bytes()]), Vec::new());
-            self.store().commit(ws)?;
+            self.commit_audited(
+                ws,
+                p,
+                "material.create",
+                &format!("material:{}", material.id),
+                Some(format!("person:{person_id}")),
+            )?;
             self.indexed_enqueued()
         };
         if wait {
@@ -361,8 +464,22 @@ impl Archive {
         file_name: Option<String>,
         reason: Option<String>,
     ) -> Result<Material> {
+        self.audited(p, "material.replace", &format!("material:{id}"), true, || {
+            Ok((self.replace_content_inner(p, id, expected, bytes, file_name, reason)?, None))
+        })
+    }
+
+    fn replace_content_inner(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        bytes: &[u8],
+        file_name: Option<String>,
+        reason: Option<String>,
+    ) -> Result<Material> {
         let current = self.load_material(id)?;
-        access::require_on_person(p, Action::Write, current.person_id)?;
+        self.check_material(p, &self.load_person(current.person_id)?, &current, Access::Edit)?;
         check_version(expected, current.version)?;
         self.check_file(bytes)?;
         let mime = extract::sniff_mime(bytes, file_name.as_deref());
@@ -387,7 +504,13 @@ impl Archive {
             let mut ws = self.store().write_set();
             self.store().stage_blob_ref(&mut ws, blob, bytes)?;
             self.stage_material(&mut ws, &m, &p.user.username, reason)?;
-            self.store().commit(ws)?;
+            self.commit_audited(
+                ws,
+                p,
+                "material.replace",
+                &format!("material:{id}"),
+                Some(format!("version {}", m.version)),
+            )?;
             self.indexed_enqueued()
         };
         self.wait_indexed(ticket);
@@ -403,8 +526,22 @@ impl Archive {
         patch: serde_json::Value,
         reason: Option<String>,
     ) -> Result<Material> {
+        self.audited(p, "material.update", &format!("material:{id}"), true, || {
+            Ok((self.patch_material_inner(p, id, expected, patch, reason)?, None))
+        })
+    }
+
+    fn patch_material_inner(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        patch: serde_json::Value,
+        reason: Option<String>,
+    ) -> Result<Material> {
         let current = self.load_material(id)?;
-        access::require_on_person(p, Action::Write, current.person_id)?;
+        let person = self.load_person(current.person_id)?;
+        self.check_material(p, &person, &current, Access::Edit)?;
         if !patch.is_object() {
             return Err(Error::invalid("patch", "a JSON object (merge patch) is expected"));
         }
@@ -416,31 +553,55 @@ impl Archive {
             merge_patch(&mut doc, &patch);
             let meta: MaterialMeta = serde_json::from_value(doc).map_err(|e| Error::invalid("meta", e.to_string()))?;
             m.meta = self.checked_meta(meta)?;
+            // The changed fields must stay within what the caller may edit (legal may not re-tag a contract away).
+            self.check_material(p, &person, &m, Access::Edit)?;
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
             let mut ws = self.store().write_set();
             self.stage_material(&mut ws, &m, &p.user.username, reason)?;
-            self.store().commit(ws)?;
+            self.commit_audited(
+                ws,
+                p,
+                "material.update",
+                &format!("material:{id}"),
+                Some(format!("version {}", m.version)),
+            )?;
             self.indexed_enqueued()
         };
         self.wait_indexed(ticket);
         self.load_material(id)
     }
 
+    /// Loads a material and its person and checks an access; returns them with the grant used, if any.
+    fn gated(&self, p: &Principal, id: MaterialId, access: Access) -> Result<(Material, Person, Option<String>)> {
+        let m = self.load_material(id)?;
+        let person = self.load_person(m.person_id)?;
+        let grant = self.check_material(p, &person, &m, access)?;
+        Ok((m, person, grant.map(|g| format!("grant:{g}"))))
+    }
+
     /// A material's metadata.
     pub fn get_material(&self, p: &Principal, id: MaterialId) -> Result<Material> {
-        let m = self.load_material(id)?;
-        access::require_on_person(p, Action::Read, m.person_id)?;
-        Ok(m)
+        self.audited(p, "material.read_meta", &format!("material:{id}"), false, || {
+            let (m, _, grant) = self.gated(p, id, Access::List)?;
+            Ok((m, grant))
+        })
     }
 
     /// A material's current bytes, decrypted and verified.
     pub fn material_content(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
-        let m = self.load_material(id)?;
-        access::require_on_person(p, Action::ReadContent, m.person_id)?;
-        let bytes = self.read_address(&m.address)?;
-        Ok((m, bytes))
+        self.audited(p, "material.download", &format!("material:{id}"), false, || {
+            self.require(p, Capability::Download).or_else(|e| {
+                // Reading under a consultation grant needs no standing download right.
+                let m = self.load_material(id)?;
+                let person = self.load_person(m.person_id)?;
+                self.active_grant(p, &person, Some(&m))?.map(|_| ()).ok_or(e)
+            })?;
+            let (m, _, grant) = self.gated(p, id, Access::Read)?;
+            let bytes = self.read_address(&m.address)?;
+            Ok(((m, bytes), grant))
+        })
     }
 
     pub(crate) fn read_address(&self, address: &str) -> Result<Zeroizing<Vec<u8>>> {
@@ -450,9 +611,13 @@ impl Archive {
 
     /// A material's versions, oldest first.
     pub fn material_versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<MaterialVersion>> {
-        let m = self.load_material(id)?;
-        access::require_on_person(p, Action::Read, m.person_id)?;
-        Ok(self.store().scan(Table::MaterialVersions, id.as_bytes())?.into_iter().map(|(_, v)| v).collect())
+        self.audited(p, "material.versions", &format!("material:{id}"), false, || {
+            let (_, _, grant) = self.gated(p, id, Access::List)?;
+            Ok((
+                self.store().scan(Table::MaterialVersions, id.as_bytes())?.into_iter().map(|(_, v)| v).collect(),
+                grant,
+            ))
+        })
     }
 
     /// The bytes of one version of a material.
@@ -462,25 +627,42 @@ impl Archive {
         id: MaterialId,
         n: u32,
     ) -> Result<(MaterialVersion, Zeroizing<Vec<u8>>)> {
-        let m = self.load_material(id)?;
-        access::require_on_person(p, Action::ReadContent, m.person_id)?;
-        let v: MaterialVersion = self
-            .store()
-            .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?
-            .ok_or_else(|| Error::NotFound(format!("material {id} has no version {n}")))?;
-        let bytes = self.read_address(&v.material.address)?;
-        Ok((v, bytes))
+        self.audited(p, "material.download", &format!("material:{id}/v{n}"), false, || {
+            self.require(p, Capability::Download)?;
+            let (_, _, grant) = self.gated(p, id, Access::Read)?;
+            let v: MaterialVersion = self
+                .store()
+                .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?
+                .ok_or_else(|| Error::NotFound(format!("material {id} has no version {n}")))?;
+            let bytes = self.read_address(&v.material.address)?;
+            Ok(((v, bytes), grant))
+        })
     }
 
-    /// A dossier's catalogue, ordered by category, then formed date (unknown month as January, undated last),
-    /// with 序号 restarting in each (sub)category.
+    /// A dossier's catalogue as the caller may see it, ordered by category, then formed date (unknown month as
+    /// January, undated last), with 序号 restarting in each (sub)category.
     pub fn catalogue(&self, p: &Principal, person_id: PersonId) -> Result<Vec<CatalogueEntry>> {
-        access::require_on_person(p, Action::Read, person_id)?;
-        self.load_person(person_id)?;
-        let mut materials = Vec::new();
-        for id in self.material_ids_of(person_id)? {
-            materials.push(self.load_material(id)?);
-        }
+        self.audited(p, "person.catalogue", &format!("person:{person_id}"), false, || {
+            let person = self.load_person(person_id)?;
+            self.check_person(p, &person)?;
+            let mut materials = Vec::new();
+            for id in self.material_ids_of(person_id)? {
+                materials.push(self.load_material(id)?);
+            }
+            // 序号 counts the whole catalogue, so a reader who sees part of it sees the true numbers.
+            let mut visible = Vec::new();
+            for entry in self.order_catalogue(materials) {
+                match self.check_material(p, &person, &entry.material, Access::List) {
+                    Ok(_) => visible.push(entry),
+                    Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok((visible, None))
+        })
+    }
+
+    fn order_catalogue(&self, mut materials: Vec<Material>) -> Vec<CatalogueEntry> {
         let scheme = self.scheme();
         materials.sort_by_key(|m| {
             (
@@ -499,7 +681,7 @@ impl Archive {
             };
             out.push(CatalogueEntry { seq, material: m });
         }
-        Ok(out)
+        out
     }
 }
 

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 pub struct Principal {
     /// The account.
     pub user: User,
+    /// What the rules see of it (roles, department, own dossier, relatives).
+    pub subject: crate::model::policy::Subject,
     /// Where the request came from (for throttling and, later, the audit trail).
     pub source: String,
 }
@@ -168,7 +170,10 @@ impl Archive {
     pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
         let cfg = self.config();
         let keys = [format!("u:{}", username.trim().to_lowercase()), format!("ip:{source}")];
-        self.inner.throttle.check(&keys, cfg.max_failed_logins, cfg.throttle_window)?;
+        if let Err(e) = self.inner.throttle.check(&keys, cfg.max_failed_logins, cfg.throttle_window) {
+            self.audit_login(username, source, super::audit::Outcome::Denied, Some("throttled".into()))?;
+            return Err(e);
+        }
         let user = self.user_by_name(username)?;
         let ok = match &user {
             Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
@@ -179,6 +184,12 @@ impl Archive {
         };
         let Some(user) = user.filter(|_| ok) else {
             self.inner.throttle.fail(&keys);
+            self.audit_login(
+                username,
+                source,
+                super::audit::Outcome::Denied,
+                Some("wrong username or password".into()),
+            )?;
             return Err(Error::Unauthorized("wrong username or password".into()));
         };
         self.inner.throttle.succeed(&keys[..1]);
@@ -187,7 +198,8 @@ impl Archive {
         let session = Session { user_id: user.id, created_at: now, expires_at: now + cfg.session_ttl.as_secs() as i64 };
         let mut ws = self.store().write_set();
         ws.put(Table::Sessions, self.store().keys().token_digest(&token).to_vec(), &session)?;
-        self.store().commit(ws)?;
+        let principal = Principal { subject: self.subject_for(&user)?, user: user.clone(), source: source.to_string() };
+        self.commit_audited(ws, &principal, "auth.login", &format!("user:{}", user.username), None)?;
         Ok((token, user))
     }
 
@@ -209,7 +221,8 @@ impl Archive {
         if user.disabled {
             return Err(unauthorized());
         }
-        Ok(Principal { user, source: source.to_string() })
+        let subject = self.subject_for(&user)?;
+        Ok(Principal { user, subject, source: source.to_string() })
     }
 
     /// Ends a session.

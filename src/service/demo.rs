@@ -215,6 +215,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             disabled: false,
             created_at: crate::model::now_ts(),
         },
+        subject: crate::model::policy::Subject { roles: vec![Role::Hr], ..Default::default() },
         source: "demo".into(),
     };
 
@@ -435,7 +436,7 @@ mod tests {
         assert_eq!(s.accounts.len(), 17);
         assert!(archive.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap());
         let hr = archive.user_by_name("hr").unwrap().unwrap();
-        let p = Principal { user: hr, source: "test".into() };
+        let p = archive.principal_for(hr, "test").unwrap();
         for code in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] {
             let params = crate::service::search::SearchParams { category: Some(code.into()), ..Default::default() };
             assert!(archive.search(&p, &params).unwrap().total > 0, "no demo material in category {code}");

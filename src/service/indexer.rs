@@ -205,6 +205,7 @@ impl Archive {
             categories: self.scheme().lineage(&m.meta.category),
             department: person.map(|p| p.department.clone()).unwrap_or_default(),
             tags: m.meta.tags.clone(),
+            family: person.map(|p| p.relatives().iter().map(|r| r.to_string()).collect()).unwrap_or_default(),
             secrecy: u64::from(m.meta.secrecy.unwrap_or(0)),
             formed: m.meta.formed_on.map(|d| d.first_day().midnight().assume_utc().unix_timestamp()),
             body,

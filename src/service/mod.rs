@@ -3,16 +3,22 @@
 //! (hashing, sealing, sled flushes): the HTTP layer runs them on tokio's blocking pool.
 //!
 //! * [`auth`] — accounts, Argon2id passwords, opaque session tokens, login throttling.
-//! * [`access`] — the pure `can_*` rules.
+//! * [`access`] — the gate: the policy's rules applied to principals, persons and materials.
+//! * [`audit`] — the hash-chained, group-committed audit trail.
+//! * [`grants`] — consultation grants.
+//! * [`admin`] — accounts, the policy, the permission review.
 //! * [`archive`] — persons, materials, the catalogue, versions and content.
 //! * [`indexer`] — the durable index queue, text extraction and Tantivy updates, reindexing and verification.
 //! * [`search`] — full-text search with filters.
 //! * [`demo`] — the deterministic demo dataset.
 
 pub mod access;
+pub mod admin;
 pub mod archive;
+pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod grants;
 pub mod indexer;
 pub mod search;
 
@@ -178,6 +184,8 @@ struct Inner {
     write_lock: Mutex<()>,
     indexer: Arc<indexer::Signal>,
     throttle: auth::Throttle,
+    policy: std::sync::RwLock<crate::model::policy::Policy>,
+    audit: audit::AuditLog,
 }
 
 impl std::fmt::Debug for Archive {
@@ -239,8 +247,13 @@ impl Archive {
                 write_lock: Mutex::new(()),
                 indexer: Arc::default(),
                 throttle: auth::Throttle::default(),
+                policy: std::sync::RwLock::new(crate::model::policy::Policy::default_policy()),
+                audit: audit::AuditLog::default(),
             }),
         };
+        if let Err(e) = archive.load_policy() {
+            tracing::error!(error = %e, "could not load the stored access policy; the default applies");
+        }
         indexer::spawn(archive.clone());
         archive
     }

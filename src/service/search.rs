@@ -2,9 +2,9 @@
 //! index query (so totals and pages count only what the caller may see); hits are completed from the store
 //! (names, titles) and snippets are cut from the decrypted text, never from the index.
 
-use super::access::{self, Action};
 use super::{Archive, Error, Principal, Result};
 use crate::index::Filter;
+use crate::model::policy::Capability;
 use crate::model::{Material, MaterialId, PartialDate, Person, PersonId};
 use crate::store::Table;
 use serde::Serialize;
@@ -63,11 +63,27 @@ pub struct SearchPage {
 impl Archive {
     /// Searches the archive.
     pub fn search(&self, p: &Principal, params: &SearchParams) -> Result<SearchPage> {
-        access::require(p, Action::Search)?;
+        let detail = format!(
+            "q={:?} category={:?} department={:?} from={:?} to={:?}",
+            params.q,
+            params.category,
+            params.department,
+            params.from.map(|d| d.to_string()),
+            params.to.map(|d| d.to_string())
+        );
+        self.audited(p, "search", "archive", false, || {
+            let page = self.search_inner(p, params)?;
+            let detail = format!("{detail} total={}", page.total);
+            Ok((page, Some(detail)))
+        })
+    }
+
+    fn search_inner(&self, p: &Principal, params: &SearchParams) -> Result<SearchPage> {
+        self.require(p, Capability::Search)?;
         if params.q.chars().count() > 500 {
             return Err(Error::invalid("q", "the query is longer than 500 characters"));
         }
-        let mut filter = Filter::default();
+        let mut filter: Filter = self.search_filter(p)?;
         if let Some(c) = &params.category {
             let cat = self
                 .scheme()
@@ -84,9 +100,6 @@ impl Archive {
         let ts = |d: time::Date| d.midnight().assume_utc().unix_timestamp();
         filter.formed_from = params.from.map(|d| ts(d.first_day()));
         filter.formed_to = params.to.map(|d| ts(d.last_day()));
-        if let Some(own) = p.user.person_id {
-            filter.exclude_persons.push(own.to_string());
-        }
         let limit = params.limit.unwrap_or(20).clamp(1, 100);
         let offset = params.offset.unwrap_or(0).min(10_000);
         let results = self.index().search(&params.q, &filter, limit, offset)?;

@@ -36,13 +36,21 @@ pub enum Table {
     Sessions,
     /// Durable queue of pending index work: material id → ().
     IndexQueue,
+    /// The audit trail by sequence number (hash-chained entries).
+    Audit,
+    /// Audit checkpoints by sequence number.
+    AuditCheckpoints,
+    /// Consultation grants by id.
+    Grants,
+    /// Access-policy versions by version number.
+    PolicyVersions,
     /// Installation metadata: format version, key check.
     Meta,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each).
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 19] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -57,6 +65,10 @@ impl Table {
         Table::UserNames,
         Table::Sessions,
         Table::IndexQueue,
+        Table::Audit,
+        Table::AuditCheckpoints,
+        Table::Grants,
+        Table::PolicyVersions,
         Table::Meta,
     ];
 
@@ -77,6 +89,10 @@ impl Table {
             Table::UserNames => "user_names",
             Table::Sessions => "sessions",
             Table::IndexQueue => "index_queue",
+            Table::Audit => "audit",
+            Table::AuditCheckpoints => "audit_checkpoints",
+            Table::Grants => "grants",
+            Table::PolicyVersions => "policy_versions",
             Table::Meta => "meta",
         }
     }

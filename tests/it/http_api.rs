@@ -37,7 +37,8 @@ async fn health_needs_no_token_and_everything_else_does() {
     let me = app.send(Method::GET, "/api/v1/me", Some(&hr), None).await.json();
     assert_eq!(me["username"], "hr");
     assert_eq!(me["roles"], json!(["hr"]));
-    assert_eq!(me["permissions"]["search"], true);
+    assert!(me["permissions"]["capabilities"].as_array().unwrap().contains(&json!("search")));
+    assert_eq!(me["permissions"]["read"]["all"], true);
     let a = app.send(Method::POST, "/api/v1/auth/logout", Some(&hr), None).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(app.send(Method::GET, "/api/v1/me", Some(&hr), None).await.status, StatusCode::UNAUTHORIZED);
@@ -125,12 +126,20 @@ async fn persons_validate_and_version_with_etags() {
     let list = app.send(Method::GET, "/api/v1/persons?name=王芳", Some(&hr), None).await.json();
     assert_eq!(list["total"], 1);
 
-    // Other roles have nothing but /me in the archive core; IT lists accounts, HR may not.
+    // Finance sees the person's basic fields and salary, the ID number masked, contact details hidden.
     let fin = app.login("finance").await;
     let a = app.send(Method::GET, &format!("/api/v1/persons/{id}"), Some(&fin), None).await;
-    assert_eq!(a.status, StatusCode::FORBIDDEN);
-    assert!(a.json()["detail"].as_str().unwrap().contains("rule"));
+    assert_eq!(a.status, StatusCode::OK);
+    let seen = a.json();
+    assert_eq!(seen["id_number"], format!("110105********{}", &idn[14..]));
+    assert!(seen["phone"].is_null());
+    assert!(seen["hidden"].as_array().unwrap().contains(&json!("contact")));
+    assert!(!seen["hidden"].as_array().unwrap().contains(&json!("salary")));
+    // IT sees no person at all, and the denial names the rule; IT lists accounts, HR may not.
     let it = app.login("it").await;
+    let a = app.send(Method::GET, &format!("/api/v1/persons/{id}"), Some(&it), None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.json()["detail"].as_str().unwrap().starts_with("rule "));
     assert_eq!(app.send(Method::GET, "/api/v1/users", Some(&it), None).await.json()["total"], 3);
     assert_eq!(app.send(Method::GET, "/api/v1/users", Some(&hr), None).await.status, StatusCode::FORBIDDEN);
 }

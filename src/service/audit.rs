@@ -1,0 +1,502 @@
+//! The audit trail: who did what to which object, when, from where, with what outcome. Entries are sealed
+//! like every record, append-only, and hash-chained with BLAKE3 — each entry commits to the one before — with a
+//! checkpoint every 256 entries whose hash can be exported and kept elsewhere. `verify` names the first entry
+//! that was removed, altered or reordered.
+//!
+//! Writes are group-committed: concurrent readers' events are chained in memory and made durable by one
+//! commit-and-flush, and no caller gets its answer before its event is durable. A change to the archive carries
+//! its audit entry in the same atomic commit, so a change is never without its record.
+
+use super::{Archive, Error, Principal, Result};
+use crate::crypto::encode_hex;
+use crate::store::{Table, WriteSet};
+use serde::{Deserialize, Serialize};
+use std::sync::{Condvar, Mutex};
+
+/// DO NOT CHANGE: entries between checkpoints.
+const CHECKPOINT_EVERY: u64 = 256;
+const HEAD_KEY: &[u8] = b"audit_head";
+
+/// How an action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Done.
+    Allowed,
+    /// Refused by a rule (the reason names it).
+    Denied,
+    /// Failed otherwise (bad input, missing object, storage).
+    Failed,
+}
+
+/// One entry of the trail.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    /// Sequence number, from 1, without gaps.
+    pub seq: u64,
+    /// When (Unix milliseconds).
+    pub at: i64,
+    /// Who (username; `-` before authentication).
+    pub actor: String,
+    /// From where (source address).
+    pub source: String,
+    /// What, e.g. `material.read`, `search`, `auth.login`.
+    pub action: String,
+    /// On which object, e.g. `material:…`, `person:…`.
+    pub object: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Why (the rule for a denial), or what (the query of a search, the grant a read stood on).
+    pub detail: Option<String>,
+    /// Hash of the previous entry (hex).
+    pub prev: String,
+    /// This entry's hash (hex): BLAKE3 of the previous hash and this entry's fields.
+    pub hash: String,
+}
+
+/// A checkpoint: the chain's hash at a sequence number.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    /// Sequence number.
+    pub seq: u64,
+    /// Hash of that entry.
+    pub hash: String,
+    /// When written.
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Head {
+    seq: u64,
+    hash: String,
+}
+
+/// An event to record.
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    /// Who.
+    pub actor: String,
+    /// From where.
+    pub source: String,
+    /// What.
+    pub action: String,
+    /// On which object.
+    pub object: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Detail.
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    /// An event by a principal.
+    pub fn by(p: &Principal, action: &str, object: &str, outcome: Outcome, detail: Option<String>) -> Self {
+        AuditEvent {
+            actor: p.user.username.clone(),
+            source: p.source.clone(),
+            action: action.into(),
+            object: object.into(),
+            outcome,
+            detail,
+        }
+    }
+}
+
+fn entry_hash(prev: &str, seq: u64, at: i64, e: &AuditEvent) -> String {
+    let fields = serde_json::json!([prev, seq, at, e.actor, e.source, e.action, e.object, e.outcome, e.detail]);
+    blake3::hash(fields.to_string().as_bytes()).to_hex().to_string()
+}
+
+fn recompute(e: &AuditEntry) -> String {
+    let ev = AuditEvent {
+        actor: e.actor.clone(),
+        source: e.source.clone(),
+        action: e.action.clone(),
+        object: e.object.clone(),
+        outcome: e.outcome,
+        detail: e.detail.clone(),
+    };
+    entry_hash(&e.prev, e.seq, e.at, &ev)
+}
+
+#[derive(Default)]
+struct State {
+    loaded: bool,
+    next_seq: u64,
+    last_hash: String,
+    pending: Vec<AuditEntry>,
+    flushing: bool,
+    durable: u64,
+    failed: bool,
+}
+
+/// The trail's in-memory state: the chain head and the events waiting for the next group commit.
+#[derive(Default)]
+pub struct AuditLog {
+    state: Mutex<State>,
+    cv: Condvar,
+}
+
+impl AuditLog {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuditVerify {
+    /// Whether the whole chain holds.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// The first bad entry's sequence number.
+    pub first_bad: Option<u64>,
+    /// What is wrong with it.
+    pub problem: Option<String>,
+    /// The chain's head hash (to compare with an exported checkpoint).
+    pub head_hash: String,
+}
+
+/// A query over the trail.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    /// Actor (exact).
+    pub actor: Option<String>,
+    /// Object (exact, or a prefix ending in `*`).
+    pub object: Option<String>,
+    /// Action (exact, or a prefix ending in `*`).
+    pub action: Option<String>,
+    /// From (RFC 3339 or YYYY-MM-DD).
+    pub from: Option<String>,
+    /// To (RFC 3339 or YYYY-MM-DD, inclusive).
+    pub to: Option<String>,
+    /// Outcome.
+    pub outcome: Option<Outcome>,
+    /// Page size (default 100, at most 1000).
+    pub limit: Option<usize>,
+    /// Page start.
+    pub offset: Option<usize>,
+}
+
+fn matches_pattern(value: &str, pattern: &Option<String>) -> bool {
+    match pattern.as_deref() {
+        None | Some("") => true,
+        Some(p) => match p.strip_suffix('*') {
+            Some(prefix) => value.starts_with(prefix),
+            None => value == p,
+        },
+    }
+}
+
+fn parse_time(s: &str, end: bool) -> Result<i64> {
+    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Ok(t.unix_timestamp() * 1000 + i64::from(t.millisecond()));
+    }
+    let d: crate::model::PartialDate =
+        s.parse().map_err(|_| Error::invalid("from/to", format!("{s:?} is neither RFC 3339 nor YYYY[-MM[-DD]]")))?;
+    let day = if end { d.last_day().next_day().unwrap_or(d.last_day()) } else { d.first_day() };
+    Ok(day.midnight().assume_utc().unix_timestamp() * 1000 - i64::from(end))
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Archive {
+    fn audit_log(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    fn load_head(&self, st: &mut State) -> Result<()> {
+        if !st.loaded {
+            let head: Head = self.store().get(Table::Meta, HEAD_KEY)?.unwrap_or_default();
+            st.next_seq = head.seq + 1;
+            st.durable = head.seq;
+            st.last_hash = if head.hash.is_empty() { encode_hex(&[0u8; 32]) } else { head.hash };
+            st.loaded = true;
+        }
+        Ok(())
+    }
+
+    /// Appends events, committing `ws` with them when given; returns once they are durable.
+    fn append(&self, events: Vec<AuditEvent>, mut ws: Option<WriteSet>) -> Result<()> {
+        let log = self.audit_log();
+        let mut st = log.state();
+        self.load_head(&mut st)?;
+        // A change carries its own data: it must be the one to commit, so it waits for any flush under way.
+        while ws.is_some() && st.flushing {
+            st = log.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        let at = now_ms();
+        let mut mine = 0;
+        for e in events {
+            let seq = st.next_seq;
+            let hash = entry_hash(&st.last_hash, seq, at, &e);
+            let prev = std::mem::replace(&mut st.last_hash, hash.clone());
+            st.pending.push(AuditEntry {
+                seq,
+                at,
+                actor: e.actor,
+                source: e.source,
+                action: e.action,
+                object: e.object,
+                outcome: e.outcome,
+                detail: e.detail,
+                prev,
+                hash,
+            });
+            st.next_seq += 1;
+            mine = seq;
+        }
+        loop {
+            if st.failed {
+                return Err(Error::Internal("the audit trail could not be written; refusing to continue".into()));
+            }
+            if ws.is_none() && st.durable >= mine {
+                return Ok(());
+            }
+            if !st.flushing {
+                st.flushing = true;
+                let batch = std::mem::take(&mut st.pending);
+                let head = Head { seq: st.next_seq - 1, hash: st.last_hash.clone() };
+                drop(st);
+                let carried = ws.is_some();
+                let result = self.write_batch(ws.take(), &batch, &head);
+                st = log.state();
+                st.flushing = false;
+                match &result {
+                    Ok(()) => st.durable = st.durable.max(head.seq),
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit commit failed");
+                        st.failed = true;
+                    }
+                }
+                log.cv.notify_all();
+                result?;
+                if carried {
+                    return Ok(());
+                }
+                continue;
+            }
+            st = log.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn write_batch(&self, ws: Option<WriteSet>, batch: &[AuditEntry], head: &Head) -> Result<()> {
+        let mut w = ws.unwrap_or_else(|| self.store().write_set());
+        for e in batch {
+            w.put(Table::Audit, e.seq.to_be_bytes().to_vec(), e)?;
+            if e.seq % CHECKPOINT_EVERY == 0 {
+                let cp = Checkpoint { seq: e.seq, hash: e.hash.clone(), at: e.at };
+                w.put(Table::AuditCheckpoints, e.seq.to_be_bytes().to_vec(), &cp)?;
+            }
+        }
+        w.put(Table::Meta, HEAD_KEY.to_vec(), head)?;
+        self.store().commit(w)?;
+        Ok(())
+    }
+
+    /// Records an event and waits until it is durable.
+    pub(crate) fn audit(&self, event: AuditEvent) -> Result<()> {
+        self.append(vec![event], None)
+    }
+
+    /// Commits a change together with its audit entry, atomically.
+    pub(crate) fn commit_audited(
+        &self,
+        ws: WriteSet,
+        p: &Principal,
+        action: &str,
+        object: &str,
+        detail: Option<String>,
+    ) -> Result<()> {
+        self.append(vec![AuditEvent::by(p, action, object, Outcome::Allowed, detail)], Some(ws))
+    }
+
+    /// Runs a use case and records its outcome. `changes` use cases record their success themselves (in the
+    /// same commit as the change); their denials and failures are recorded here.
+    pub(crate) fn audited<T>(
+        &self,
+        p: &Principal,
+        action: &str,
+        object: &str,
+        changes: bool,
+        f: impl FnOnce() -> Result<(T, Option<String>)>,
+    ) -> Result<T> {
+        let r = f();
+        let (outcome, detail) = match &r {
+            Ok((_, detail)) => (Outcome::Allowed, detail.clone()),
+            Err(Error::Forbidden(m)) => (Outcome::Denied, Some(m.clone())),
+            Err(Error::NotFound(m)) => (Outcome::Denied, Some(m.clone())),
+            Err(e) => (Outcome::Failed, Some(e.to_string())),
+        };
+        if !(changes && outcome == Outcome::Allowed) {
+            self.audit(AuditEvent::by(p, action, object, outcome, detail))?;
+        }
+        r.map(|(t, _)| t)
+    }
+
+    /// Records a login attempt (before there is a principal).
+    pub(crate) fn audit_login(
+        &self,
+        username: &str,
+        source: &str,
+        outcome: Outcome,
+        detail: Option<String>,
+    ) -> Result<()> {
+        self.audit(AuditEvent {
+            actor: username.chars().take(64).collect(),
+            source: source.into(),
+            action: "auth.login".into(),
+            object: format!("user:{}", username.chars().take(64).collect::<String>()),
+            outcome,
+            detail,
+        })
+    }
+
+    fn require_auditor(&self, p: &Principal) -> Result<()> {
+        self.require(p, crate::model::policy::Capability::ReadAudit)
+    }
+
+    /// Queries the trail (auditor), newest first.
+    pub fn audit_query(&self, p: &Principal, q: &AuditQuery) -> Result<(Vec<AuditEntry>, usize)> {
+        self.audited(p, "audit.query", "audit", false, || {
+            self.require_auditor(p)?;
+            let from = q.from.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, false)).transpose()?;
+            let to = q.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, true)).transpose()?;
+            let mut out: Vec<AuditEntry> = Vec::new();
+            self.store().for_each_key(Table::Audit, b"", |k, _| {
+                if let Some(e) = self.store().get::<AuditEntry>(Table::Audit, k)?
+                    && q.actor.as_deref().is_none_or(|a| a.is_empty() || e.actor == a)
+                    && matches_pattern(&e.object, &q.object)
+                    && matches_pattern(&e.action, &q.action)
+                    && from.is_none_or(|f| e.at >= f)
+                    && to.is_none_or(|t| e.at <= t)
+                    && q.outcome.is_none_or(|o| e.outcome == o)
+                {
+                    out.push(e);
+                }
+                Ok(())
+            })?;
+            out.reverse();
+            let total = out.len();
+            let page =
+                out.into_iter().skip(q.offset.unwrap_or(0)).take(q.limit.unwrap_or(100).clamp(1, 1000)).collect();
+            Ok(((page, total), None))
+        })
+    }
+
+    /// The checkpoints (auditor): their hashes can be exported and kept elsewhere.
+    pub fn audit_checkpoints(&self, p: &Principal) -> Result<Vec<Checkpoint>> {
+        self.audited(p, "audit.checkpoints", "audit", false, || {
+            self.require_auditor(p)?;
+            Ok((
+                self.store().scan::<Checkpoint>(Table::AuditCheckpoints, b"")?.into_iter().map(|(_, c)| c).collect(),
+                None,
+            ))
+        })
+    }
+
+    /// Verifies the chain (auditor).
+    pub fn audit_verify_as(&self, p: &Principal) -> Result<AuditVerify> {
+        self.audited(p, "audit.verify", "audit", false, || {
+            self.require_auditor(p)?;
+            Ok((self.audit_verify()?, None))
+        })
+    }
+
+    /// Verifies the chain: sequence without gaps, every entry opens, each commits to the one before, the
+    /// checkpoints and the head agree.
+    pub fn audit_verify(&self) -> Result<AuditVerify> {
+        let mut r = AuditVerify { ok: true, ..Default::default() };
+        let mut prev = encode_hex(&[0u8; 32]);
+        let mut expect = 1u64;
+        let mut bad: Option<(u64, String)> = None;
+        self.store().for_each_key(Table::Audit, b"", |k, _| {
+            if bad.is_some() {
+                return Ok(());
+            }
+            let seq = k.try_into().map(u64::from_be_bytes).unwrap_or(0);
+            if seq != expect {
+                bad = Some((expect, format!("entry {expect} is missing (next present is {seq})")));
+                return Ok(());
+            }
+            let e = match self.store().get::<AuditEntry>(Table::Audit, k) {
+                Ok(Some(e)) => e,
+                _ => {
+                    bad = Some((seq, format!("entry {seq} does not open: altered or moved")));
+                    return Ok(());
+                }
+            };
+            if e.seq != seq {
+                bad = Some((seq, format!("entry {seq} carries sequence number {}: reordered", e.seq)));
+            } else if e.prev != prev {
+                bad = Some((seq, format!("entry {seq} does not follow the entry before it")));
+            } else if recompute(&e) != e.hash {
+                bad = Some((seq, format!("entry {seq} was altered (hash mismatch)")));
+            }
+            prev = e.hash;
+            expect += 1;
+            r.entries += 1;
+            Ok(())
+        })?;
+        if bad.is_none() {
+            for (_, cp) in self.store().scan::<Checkpoint>(Table::AuditCheckpoints, b"")? {
+                r.checkpoints += 1;
+                let at: Option<AuditEntry> = self.store().get(Table::Audit, &cp.seq.to_be_bytes())?;
+                if at.as_ref().map(|e| &e.hash) != Some(&cp.hash) {
+                    bad = Some((cp.seq, format!("checkpoint at entry {} does not match the chain", cp.seq)));
+                    break;
+                }
+            }
+        }
+        if bad.is_none() {
+            let head: Head = self.store().get(Table::Meta, HEAD_KEY)?.unwrap_or_default();
+            if head.seq != expect - 1 {
+                bad = Some((
+                    expect,
+                    format!("the trail ends at entry {} but its head says {}: entries removed", expect - 1, head.seq),
+                ));
+            } else if head.seq > 0 && head.hash != prev {
+                bad = Some((head.seq, "the head hash does not match the last entry".into()));
+            }
+        }
+        if let Some((seq, problem)) = bad {
+            r.ok = false;
+            r.first_bad = Some(seq);
+            r.problem = Some(problem);
+        }
+        r.head_hash = prev;
+        Ok(r)
+    }
+
+    /// CSV of entries (auditor export).
+    pub fn audit_csv(entries: &[AuditEntry]) -> String {
+        let esc = |s: &str| {
+            // Neutralise spreadsheet formulas and quote every field.
+            let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+            format!("\"{}\"", s.replace('"', "\"\""))
+        };
+        let mut out = String::from("seq,at,actor,source,action,object,outcome,detail,hash\n");
+        for e in entries {
+            let outcome =
+                serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{}\n",
+                e.seq,
+                esc(&crate::model::ts_rfc3339(e.at / 1000)),
+                esc(&e.actor),
+                esc(&e.source),
+                esc(&e.action),
+                esc(&e.object),
+                outcome,
+                esc(e.detail.as_deref().unwrap_or("")),
+                e.hash
+            ));
+        }
+        out
+    }
+}
