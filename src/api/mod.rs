@@ -1,6 +1,7 @@
 //! The HTTP API (DESIGN §5): axum routers, DTOs and the wiring of extractors, limits, request ids and
 //! tracing. Handlers are thin: they parse, call the service on tokio's blocking pool, and shape the answer.
 
+mod admin;
 pub mod error;
 pub mod extract;
 mod handlers;
@@ -45,7 +46,18 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/auth/login", post(handlers::login))
         .route("/auth/logout", post(handlers::logout))
         .route("/me", get(handlers::me))
-        .route("/users", get(handlers::users))
+        .route("/users", get(handlers::users).post(admin::create_user))
+        .route("/users/{id}", axum::routing::patch(admin::update_user))
+        .route("/audit", get(admin::audit))
+        .route("/audit/verify", get(admin::audit_verify))
+        .route("/audit/checkpoints", get(admin::audit_checkpoints))
+        .route("/policy", get(admin::get_policy).put(admin::put_policy))
+        .route("/access/explain", get(admin::explain))
+        .route("/access/review", get(admin::review))
+        .route("/grants", post(admin::request_grant).get(admin::list_grants))
+        .route("/grants/{id}", get(admin::get_grant))
+        .route("/grants/{id}/decision", post(admin::decide_grant))
+        .route("/grants/{id}/revoke", post(admin::revoke_grant))
         .route("/persons", post(handlers::create_person).get(handlers::list_persons))
         .route("/persons/{id}", get(handlers::get_person).patch(handlers::patch_person))
         .route("/persons/{id}/versions", get(handlers::person_versions))

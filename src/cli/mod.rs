@@ -39,6 +39,9 @@ pub enum Command {
     /// Back up or restore the master key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The audit trail (offline).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Internal: extract text from stdin in an isolated process.
     #[command(hide = true)]
     ExtractWorker {
@@ -119,6 +122,13 @@ pub enum UsersCommand {
     },
 }
 
+/// `audit` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Verify the hash chain; prints `{"ok": …}` and exits 1 naming the first bad entry.
+    Verify(DataArgs),
+}
+
 /// `keys` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
@@ -193,6 +203,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }))?
             );
             Ok(if r.ok() { 0 } else { 1 })
+        }
+        Command::Audit(AuditCommand::Verify(data)) => {
+            let archive = open_offline(&data)?;
+            let r = archive.audit_verify()?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(if r.ok { 0 } else { 1 })
         }
         Command::Keys(KeysCommand::Backup { data, out }) => {
             let key = load_key(&data.data, data.key_file.as_deref(), false)?;

@@ -592,13 +592,12 @@ impl Archive {
     /// A material's current bytes, decrypted and verified.
     pub fn material_content(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
         self.audited(p, "material.download", &format!("material:{id}"), false, || {
-            self.require(p, Capability::Download).or_else(|e| {
-                // Reading under a consultation grant needs no standing download right.
-                let m = self.load_material(id)?;
-                let person = self.load_person(m.person_id)?;
-                self.active_grant(p, &person, Some(&m))?.map(|_| ()).ok_or(e)
-            })?;
+            // First whether the caller may know the material at all (404), may read it (403), then download.
             let (m, _, grant) = self.gated(p, id, Access::Read)?;
+            if grant.is_none() {
+                // Reading under a consultation grant needs no standing download right.
+                self.require(p, Capability::Download)?;
+            }
             let bytes = self.read_address(&m.address)?;
             Ok(((m, bytes), grant))
         })
@@ -628,8 +627,10 @@ impl Archive {
         n: u32,
     ) -> Result<(MaterialVersion, Zeroizing<Vec<u8>>)> {
         self.audited(p, "material.download", &format!("material:{id}/v{n}"), false, || {
-            self.require(p, Capability::Download)?;
             let (_, _, grant) = self.gated(p, id, Access::Read)?;
+            if grant.is_none() {
+                self.require(p, Capability::Download)?;
+            }
             let v: MaterialVersion = self
                 .store()
                 .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?

@@ -1,6 +1,7 @@
 //! The integration suite: one test binary. `common` holds the TestApp (a temporary installation driven
 //! through the axum router without a socket); `e2e` drives the real binary over HTTP.
 
+mod access;
 mod common;
 mod e2e;
 mod http_api;

@@ -1,0 +1,308 @@
+//! Access control through the API with the demo accounts: department scopes, hard rules, separation of
+//! duties, consultation grants, the audit trail and its verification.
+
+use crate::common::*;
+use axum::http::{Method, StatusCode};
+use dangan::crypto::MasterKey;
+use dangan::service::{Archive, Config, demo};
+use serde_json::{Value, json};
+
+/// A TestApp holding the demo dataset (two persons per department) and its accounts.
+async fn demo_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let archive =
+        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap();
+        a.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
+    })
+    .await
+    .unwrap();
+    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
+}
+
+fn in_a_month() -> String {
+    (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string()
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    let a = app.send(Method::GET, path, Some(token), None).await;
+    let v = serde_json::from_slice(&a.body).unwrap_or(Value::Null);
+    (a.status, v)
+}
+
+#[tokio::test]
+async fn departments_see_what_their_job_needs_and_no_more() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    // A cadre of ops (not linked to any account) gets a contract and a salary record.
+    let ops = app.send(Method::GET, "/api/v1/persons?department=ops&limit=50", Some(&hr), None).await.json();
+    let head_ops_person = app.archive.user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
+    let person = ops["items"].as_array().unwrap().iter().find(|p| p["id"] != head_ops_person.as_str()).unwrap();
+    let pid = person["id"].as_str().unwrap().to_string();
+    let contract = app
+        .upload(
+            &hr,
+            &pid,
+            json!({"category": "10", "title": "劳动合同书", "tags": ["contract"]}),
+            "c.docx",
+            &fixture("contract.docx"),
+        )
+        .await
+        .json();
+    let salary = app
+        .upload(
+            &hr,
+            &pid,
+            json!({"category": "9-1", "title": "工资调整审批表", "tags": ["salary"]}),
+            "s.txt",
+            &fixture("salary.txt"),
+        )
+        .await
+        .json();
+    let contract_word = "劳动合同专属条款丙";
+    let salary_word = "薪酬调整专用语丁";
+
+    let finance = app.login("finance").await;
+    let legal = app.login("legal").await;
+    let s = app.search(&finance, contract_word).await;
+    assert_eq!((s["total"].as_u64(), s["hits"].as_array().map(Vec::len)), (Some(0), Some(0)), "finance: {s}");
+    // (The demo files the same contract and salary record for a few cadres, so there is more than one.)
+    let s = app.search(&legal, contract_word).await;
+    assert!(s["total"].as_u64().unwrap() >= 1, "legal: {s}");
+    assert!(s["hits"].as_array().unwrap().iter().any(|h| h["material_id"] == contract["id"]));
+    let s = app.search(&finance, salary_word).await;
+    assert!(s["total"].as_u64().unwrap() >= 1, "finance: {s}");
+    assert!(s["hits"].as_array().unwrap().iter().any(|h| h["material_id"] == salary["id"]));
+    let s = app.search(&legal, salary_word).await;
+    assert_eq!(s["total"], 0, "legal: {s}");
+
+    let cid = contract["id"].as_str().unwrap();
+    let sid = salary["id"].as_str().unwrap();
+    assert_eq!(get(&app, &legal, &format!("/api/v1/materials/{cid}/content")).await.0, StatusCode::OK);
+    assert_eq!(get(&app, &finance, &format!("/api/v1/materials/{cid}/content")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &finance, &format!("/api/v1/materials/{sid}/content")).await.0, StatusCode::OK);
+    // Finance's catalogue of the dossier holds salary records only.
+    let (_, cat) = get(&app, &finance, &format!("/api/v1/persons/{pid}/materials")).await;
+    assert!(
+        cat["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["category"] == "9-1" || m["tags"].as_array().unwrap().contains(&json!("salary")))
+    );
+
+    // Administration sees the catalogue but never content; IT sees neither.
+    let admin = app.login("admin").await;
+    let (status, cat) = get(&app, &admin, &format!("/api/v1/persons/{pid}/materials")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(cat["total"].as_u64().unwrap() >= 2);
+    let (status, body) = get(&app, &admin, &format!("/api/v1/materials/{cid}/content")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["detail"].as_str().unwrap().contains("rule"));
+    assert_eq!(
+        get(&app, &admin, &format!("/api/v1/search?q={}", crate::http_api::urlencode("劳动合同"))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let it = app.login("it").await;
+    for path in [
+        format!("/api/v1/persons/{pid}"),
+        format!("/api/v1/persons/{pid}/materials"),
+        format!("/api/v1/materials/{cid}/content"),
+    ] {
+        let (status, _) = get(&app, &it, &path).await;
+        assert!(status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND, "it {path}: {status}");
+    }
+    assert_eq!(get(&app, &it, "/api/v1/audit").await.0, StatusCode::FORBIDDEN);
+
+    // Heads see their own department only.
+    let head_ops = app.login("head-ops").await;
+    assert_eq!(get(&app, &head_ops, &format!("/api/v1/persons/{pid}")).await.0, StatusCode::OK);
+    let head_sales = app.login("head-sales").await;
+    let (status, body) = get(&app, &head_sales, &format!("/api/v1/persons/{pid}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["detail"].as_str().unwrap().contains("own-department"));
+
+    // Nobody opens their own dossier, HR included.
+    let own = app.archive.user_by_name("hr").unwrap().unwrap().person_id.unwrap();
+    let (status, body) = get(&app, &hr, &format!("/api/v1/persons/{own}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["detail"].as_str().unwrap().contains("own-dossier"));
+    assert_eq!(get(&app, &hr, &format!("/api/v1/persons/{own}/materials")).await.0, StatusCode::FORBIDDEN);
+    let everything = app.send(Method::GET, "/api/v1/search?limit=100", Some(&hr), None).await.json();
+    assert!(everything["hits"].as_array().unwrap().iter().all(|h| h["person_id"] != own.to_string().as_str()));
+
+    // The permission review explains it.
+    let sec = app.login("secadmin").await;
+    let (status, d) = get(&app, &sec, &format!("/api/v1/access/explain?user=finance&material={cid}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(d["allowed"], false);
+    let (_, d) = get(&app, &sec, &format!("/api/v1/access/explain?user=legal&material={cid}")).await;
+    assert_eq!((d["allowed"].as_bool(), d["rule"].as_str()), (Some(true), Some("role.legal.read")));
+    let (status, review) = get(&app, &sec, "/api/v1/access/review").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(review["total"].as_u64().unwrap() >= 17);
+    assert_eq!(get(&app, &sec, &format!("/api/v1/materials/{cid}/content")).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn consultation_grants_open_a_dossier_for_a_period_and_every_read_names_them() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let persons = app.send(Method::GET, "/api/v1/persons?department=research", Some(&hr), None).await.json();
+    let pid = persons["items"][1]["id"].as_str().unwrap().to_string();
+    let m = app
+        .upload(&hr, &pid, json!({"category": "4-1", "title": "学位证书"}), "d.txt", "学位证书 工学学士".as_bytes())
+        .await
+        .json();
+    let mid = m["id"].as_str().unwrap();
+
+    let legal = app.login("legal").await;
+    assert_eq!(get(&app, &legal, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
+    let req = app
+        .send(
+            Method::POST,
+            "/api/v1/grants",
+            Some(&legal),
+            Some(json!({"person_id": pid, "purpose": "核查学历真实性", "until": in_a_month()})),
+        )
+        .await;
+    assert_eq!(req.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&req.body));
+    let gid = req.json()["id"].as_str().unwrap().to_string();
+    // Not in force until decided; the requester cannot decide; the security administrator does.
+    assert_eq!(get(&app, &legal, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
+    let own = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/grants/{gid}/decision"),
+            Some(&legal),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    let sec = app.login("secadmin").await;
+    let ok = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/grants/{gid}/decision"),
+            Some(&sec),
+            Some(json!({"decision": "approve", "comment": "同意"})),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ok.body));
+    let again = app
+        .send(Method::POST, &format!("/api/v1/grants/{gid}/decision"), Some(&sec), Some(json!({"decision": "approve"})))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let (status, _) = get(&app, &legal, &format!("/api/v1/materials/{mid}/content")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.search(&legal, "工学学士").await["total"], 1, "a grant opens search too");
+
+    // The read names the grant in the audit trail.
+    let auditor = app.login("auditor").await;
+    let (status, trail) =
+        get(&app, &auditor, &format!("/api/v1/audit?action=material.download&object=material:{mid}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(trail["items"][0]["actor"], "legal");
+    assert_eq!(trail["items"][0]["detail"], format!("grant:{gid}"));
+
+    // Revoked: closed again.
+    let rev = app.send(Method::POST, &format!("/api/v1/grants/{gid}/revoke"), Some(&sec), None).await;
+    assert_eq!(rev.status, StatusCode::OK);
+    assert_eq!(get(&app, &legal, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_audit_trail_records_reads_searches_denials_and_logins_and_exports_csv() {
+    let app = demo_app().await;
+    let _ = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "finance", "password": "wrong-password"})),
+        )
+        .await;
+    let hr = app.login("hr").await;
+    let _ = app.search(&hr, "晋升").await;
+    let it = app.login("it").await;
+    let _ = get(&app, &it, "/api/v1/search?q=x").await;
+    let auditor = app.login("auditor").await;
+    let (status, trail) = get(&app, &auditor, "/api/v1/audit?limit=1000").await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    let items = trail["items"].as_array().unwrap();
+    let has = |action: &str, actor: &str, outcome: &str| {
+        items.iter().any(|e| e["action"] == action && e["actor"] == actor && e["outcome"] == outcome)
+    };
+    assert!(has("auth.login", "finance", "denied"));
+    assert!(has("auth.login", "hr", "allowed"));
+    assert!(has("search", "hr", "allowed"));
+    assert!(has("search", "it", "denied"));
+    assert!(items.iter().any(|e| e["action"] == "search" && e["detail"].as_str().unwrap_or("").contains("晋升")));
+    assert!(has("person.create", "demo-loader", "allowed"));
+    let csv = app.send(Method::GET, "/api/v1/audit?format=csv&actor=hr", Some(&auditor), None).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    let text = String::from_utf8(csv.body).unwrap();
+    assert!(text.starts_with("seq,at,actor"));
+    assert!(text.lines().count() > 2);
+    let (status, v) = get(&app, &auditor, "/api/v1/audit/verify").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["ok"], true, "{v}");
+    // Only the auditor reads the trail.
+    for who in ["hr", "secadmin", "it"] {
+        let t = app.login(who).await;
+        assert_eq!(get(&app, &t, "/api/v1/audit").await.0, StatusCode::FORBIDDEN, "{who}");
+        assert_eq!(get(&app, &t, "/api/v1/audit/verify").await.0, StatusCode::FORBIDDEN, "{who}");
+    }
+}
+
+#[tokio::test]
+async fn accounts_roles_and_sessions() {
+    let app = TestApp::new().await;
+    let it = app.login("it").await;
+    let bad = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&it),
+            Some(json!({"username": "x", "password": "long-enough", "roles": ["auditor", "it"]})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let made = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&it),
+            Some(json!({"username": "clerk", "password": "demo-pass", "roles": ["hr"]})),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let uid = made.json()["id"].as_str().unwrap().to_string();
+    let clerk = app.login("clerk").await;
+    assert_eq!(get(&app, &clerk, "/api/v1/persons").await.0, StatusCode::OK);
+    // A role change ends the account's sessions.
+    let ch =
+        app.send(Method::PATCH, &format!("/api/v1/users/{uid}"), Some(&it), Some(json!({"roles": ["finance"]}))).await;
+    assert_eq!(ch.status, StatusCode::OK);
+    assert_eq!(get(&app, &clerk, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    let clerk = app.login("clerk").await;
+    let dis =
+        app.send(Method::PATCH, &format!("/api/v1/users/{uid}"), Some(&it), Some(json!({"disabled": true}))).await;
+    assert_eq!(dis.status, StatusCode::OK);
+    assert_eq!(get(&app, &clerk, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    let hr = app.login("hr").await;
+    assert_eq!(
+        app.send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&hr),
+            Some(json!({"username": "y", "password": "long-enough", "roles": ["hr"]}))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
