@@ -166,3 +166,107 @@ async fn corruption_is_reported_by_the_api_and_verify() {
     assert!(!report.ok());
     assert_eq!(report.corrupt.len(), 1);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target)
+        } else {
+            std::fs::copy(e.path(), &target).map(|_| ()).unwrap()
+        }
+    }
+}
+
+/// Verifies the audit chain of a data directory.
+fn verify_audit(dir: &Path, key: &MasterKey) -> dangan::service::audit::AuditVerify {
+    let archive = Archive::open(dir, key, worker_extractor(), Config::default()).unwrap();
+    let r = archive.audit_verify().unwrap();
+    close(archive, dir);
+    r
+}
+
+#[test]
+fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
+    use dangan::service::audit::AuditEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    demo::load(&archive, demo::DemoOptions { persons_per_department: 4 }).unwrap();
+    close(archive, dir.path());
+    let good = verify_audit(dir.path(), &key);
+    assert!(good.ok, "{good:?}");
+    assert!(good.entries > 50);
+    assert!(good.checkpoints >= 1, "a checkpoint every 256 entries");
+
+    let tamper = |name: &str, f: &dyn Fn(&SledKv, &dangan::store::Store)| {
+        let copy =
+            dir.path().parent().unwrap().join(format!("{}-{name}", dir.path().file_name().unwrap().to_string_lossy()));
+        copy_dir(dir.path(), &copy);
+        {
+            let kv = std::sync::Arc::new(SledKv::open(&copy.join("store")).unwrap());
+            let store = dangan::store::Store::open(kv.clone(), &key).unwrap();
+            f(&kv, &store);
+            kv.flush().unwrap();
+        }
+        let r = verify_audit(&copy, &key);
+        std::fs::remove_dir_all(&copy).unwrap();
+        r
+    };
+    let k = |n: u64| n.to_be_bytes().to_vec();
+
+    // Removed.
+    let r = tamper("removed", &|kv, _| {
+        let mut b = Batch::default();
+        b.delete(Table::Audit, k(20));
+        kv.commit(b).unwrap();
+    });
+    assert_eq!((r.ok, r.first_bad), (false, Some(20)), "{r:?}");
+    assert!(r.problem.unwrap().contains("missing"));
+
+    // Altered by someone holding the key (resealed): the hash chain catches it.
+    let r = tamper("altered", &|_, store| {
+        let mut e: AuditEntry = store.get(Table::Audit, &k(30)).unwrap().unwrap();
+        e.actor = "nobody".into();
+        let mut ws = store.write_set();
+        ws.put(Table::Audit, k(30), &e).unwrap();
+        store.commit(ws).unwrap();
+    });
+    assert_eq!((r.ok, r.first_bad), (false, Some(30)), "{r:?}");
+
+    // Altered without the key: the entry no longer opens.
+    let r = tamper("flipped", &|kv, _| {
+        let mut v = kv.get(Table::Audit, &k(31)).unwrap().unwrap();
+        let n = v.len() - 3;
+        v[n] ^= 1;
+        let mut b = Batch::default();
+        b.put(Table::Audit, k(31), v);
+        kv.commit(b).unwrap();
+    });
+    assert_eq!((r.ok, r.first_bad), (false, Some(31)), "{r:?}");
+
+    // Swapped, with the key (resealed under each other's key): the sequence numbers give it away.
+    let r = tamper("swapped", &|_, store| {
+        let a: AuditEntry = store.get(Table::Audit, &k(40)).unwrap().unwrap();
+        let b: AuditEntry = store.get(Table::Audit, &k(41)).unwrap().unwrap();
+        let mut ws = store.write_set();
+        ws.put(Table::Audit, k(40), &b).unwrap();
+        ws.put(Table::Audit, k(41), &a).unwrap();
+        store.commit(ws).unwrap();
+    });
+    assert_eq!((r.ok, r.first_bad), (false, Some(40)), "{r:?}");
+
+    // The tail cut off: the head gives it away.
+    let r = tamper("truncated", &|kv, _| {
+        let last = kv.scan(Table::Audit, b"", None, 100_000).unwrap().last().unwrap().0.clone();
+        let mut b = Batch::default();
+        b.delete(Table::Audit, last);
+        kv.commit(b).unwrap();
+    });
+    assert!(!r.ok, "{r:?}");
+
+    // And the original still verifies.
+    assert!(verify_audit(dir.path(), &key).ok);
+}
