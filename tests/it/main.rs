@@ -2,6 +2,7 @@
 //! through the axum router without a socket); `e2e` drives the real binary over HTTP.
 
 mod access;
+mod access_prop;
 mod common;
 mod e2e;
 mod http_api;

@@ -1,0 +1,123 @@
+//! Property: for random accounts, materials and queries, every search hit is readable by the caller under the
+//! policy, and the reported total equals the number of readable matches (nothing leaks through totals).
+
+use crate::common::worker_extractor;
+use dangan::model::policy::{Access, Capability, Target};
+use dangan::model::{MaterialMeta, Role, User, UserId};
+use dangan::service::search::SearchParams;
+use dangan::service::{Archive, Config, Error};
+use proptest::prelude::*;
+use std::collections::HashSet;
+
+const DEPTS: [&str; 3] = ["ops", "sales", "finance"];
+const CATEGORIES: [&str; 6] = ["1", "3", "4-1", "8", "9-1", "10"];
+const TAGS: [&[&str]; 3] = [&[], &["contract"], &["salary"]];
+const WORDS: [&str; 4] = ["甲乙", "丙丁", "戊己", "庚辛"];
+const ROLES: [Role; 9] = [
+    Role::Hr,
+    Role::Admin,
+    Role::Finance,
+    Role::Legal,
+    Role::It,
+    Role::Head,
+    Role::Leader,
+    Role::Auditor,
+    Role::Scanner,
+];
+
+fn user(roles: Vec<Role>, dept: &str) -> User {
+    User {
+        id: UserId::new(),
+        username: format!("u{}", UserId::new()),
+        display_name: "测试".into(),
+        roles,
+        department: Some(dept.into()),
+        person_id: None,
+        leader_level: None,
+        password_hash: String::new(),
+        disabled: false,
+        created_at: 0,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Doc {
+    person: usize,
+    category: usize,
+    tags: usize,
+    words: Vec<usize>,
+}
+
+fn docs() -> impl Strategy<Value = Vec<Doc>> {
+    prop::collection::vec(
+        (0..6usize, 0..CATEGORIES.len(), 0..TAGS.len(), prop::collection::vec(0..WORDS.len(), 0..3))
+            .prop_map(|(person, category, tags, words)| Doc { person, category, tags, words }),
+        1..14,
+    )
+}
+
+fn accounts() -> impl Strategy<Value = Vec<(Vec<usize>, usize)>> {
+    prop::collection::vec((prop::collection::vec(0..ROLES.len(), 1..3), 0..DEPTS.len()), 1..5)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn search_shows_exactly_what_the_caller_may_read(docs in docs(), accounts in accounts(), word in 0..WORDS.len()) {
+        let archive = Archive::in_memory(worker_extractor(), Config::default()).unwrap();
+        let hr = archive.principal_for(user(vec![Role::Hr], "hr"), "prop").unwrap();
+        let mut persons = Vec::new();
+        for i in 0..6 {
+            let body = serde_json::json!({"name": format!("人员{}", ["一", "二", "三", "四", "五", "六"][i]), "department": DEPTS[i % 3]});
+            persons.push(archive.create_person(&hr, body).unwrap().record);
+        }
+        let mut materials = Vec::new();
+        for (n, d) in docs.iter().enumerate() {
+            let text: Vec<&str> = d.words.iter().map(|w| WORDS[*w]).collect();
+            let body = format!("材料正文{n}：{}。", text.join("，"));
+            let meta = MaterialMeta {
+                category: CATEGORIES[d.category].into(),
+                title: format!("材料{n}"),
+                tags: TAGS[d.tags].iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            };
+            let m = archive.add_material(&hr, persons[d.person].id, meta, body.as_bytes(), Some("m.txt".into()), false).unwrap();
+            materials.push((m, body));
+        }
+        prop_assert!(archive.wait_queue_empty(std::time::Duration::from_secs(60)).unwrap());
+        let policy = archive.policy();
+        let q = WORDS[word];
+        for (roles, dept) in &accounts {
+            let roles: Vec<Role> = roles.iter().map(|r| ROLES[*r]).collect::<HashSet<_>>().into_iter().collect();
+            let p = archive.principal_for(user(roles, DEPTS[*dept]), "prop").unwrap();
+            let expected: HashSet<String> = materials
+                .iter()
+                .filter(|(m, body)| {
+                    let person = persons.iter().find(|x| x.id == m.person_id).unwrap();
+                    let t = Target {
+                        person_id: Some(person.id),
+                        department: Some(&person.department),
+                        family: vec![],
+                        lineage: archive.scheme().lineage(&m.meta.category),
+                        tags: m.meta.tags.clone(),
+                    };
+                    body.contains(q) && policy.decide(&p.subject, &t, Access::Read).allowed
+                })
+                .map(|(m, _)| m.id.to_string())
+                .collect();
+            let params = SearchParams { q: q.into(), limit: Some(100), ..Default::default() };
+            match archive.search(&p, &params) {
+                Ok(page) => {
+                    let hits: HashSet<String> = page.hits.iter().map(|h| h.material_id.to_string()).collect();
+                    prop_assert_eq!(&hits, &expected, "roles {:?} dept {}", p.user.roles, DEPTS[*dept]);
+                    prop_assert_eq!(page.total, expected.len());
+                }
+                Err(Error::Forbidden(_)) => {
+                    prop_assert!(!policy.capability(&p.subject, Capability::Search).allowed);
+                }
+                Err(e) => prop_assert!(false, "search failed: {e}"),
+            }
+        }
+    }
+}
