@@ -1,0 +1,148 @@
+//! The cost of access control, measured (not asserted):
+//!
+//! * `search_100k/*`: the same queries over a 100,000-material index, as HR (no permission clauses) and as
+//!   finance and a department head (permission clauses inside the query). Index level: the service adds the same
+//!   per-hit store lookups to both.
+//! * `read/*`: reading a 4 KiB material through the service (gate + decrypt + verify + audit entry, durable
+//!   before the answer), one reader and four concurrent readers (group commit).
+//!
+//! Run: `cargo bench --bench access`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use dangan::crypto::MasterKey;
+use dangan::extract::Extractor;
+use dangan::index::{Allow, Filter, IndexDoc, SearchIndex};
+use dangan::model::{MaterialMeta, Role};
+use dangan::service::{Archive, Config};
+use std::sync::Arc;
+use std::time::Duration;
+
+const WORDS: [&str; 12] =
+    ["晋升", "考核", "工资", "合同", "学位", "党员", "奖励", "处分", "培训", "任免", "出国", "审计"];
+const CATS: [&str; 8] = ["1", "3", "4-1", "6", "8", "9-1", "9-2", "10"];
+const DEPTS: [&str; 8] = ["hr", "admin", "finance", "legal", "it", "ops", "research", "sales"];
+
+fn corpus(n: usize) -> SearchIndex {
+    let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new())).unwrap();
+    let mut docs = Vec::with_capacity(10_000);
+    for i in 0..n {
+        let w = |k: usize| WORDS[(i * 7 + k * 5) % WORDS.len()];
+        let cat = CATS[i % CATS.len()];
+        docs.push(IndexDoc {
+            material_id: format!("m{i}"),
+            person_id: format!("p{}", i / 8),
+            names: vec![format!("人员{}", i / 8)],
+            title: format!("{}材料第{i}号", w(0)),
+            categories: vec![cat.to_string(), cat.split('-').next().unwrap_or(cat).to_string()],
+            department: DEPTS[(i / 8) % DEPTS.len()].to_string(),
+            tags: if i % 13 == 0 {
+                vec!["salary".into()]
+            } else if i % 17 == 0 {
+                vec!["contract".into()]
+            } else {
+                vec![]
+            },
+            body: format!("该同志于{}年参加{}，{}情况良好，经研究同意{}。", 1990 + i % 30, w(1), w(2), w(3)),
+            formed: Some(1_000_000_000 + i as i64 * 1000),
+            ..Default::default()
+        });
+        if docs.len() == 10_000 {
+            index.upsert(&docs).unwrap();
+            docs.clear();
+        }
+    }
+    index.upsert(&docs).unwrap();
+    index.commit().unwrap();
+    index
+}
+
+fn search(c: &mut Criterion) {
+    let index = corpus(100_000);
+    let hr = Filter { exclude_persons: vec!["p1".into()], ..Default::default() };
+    let finance = Filter {
+        allow: Some(vec![Allow { categories: vec!["9-1".into()], tags: vec!["salary".into()], ..Default::default() }]),
+        exclude_persons: vec!["p2".into()],
+        exclude_family_of: vec!["p2".into()],
+        ..Default::default()
+    };
+    let head = Filter {
+        allow: Some(vec![Allow {
+            categories: vec!["3".into()],
+            departments: Some(vec!["ops".into()]),
+            ..Default::default()
+        }]),
+        exclude_persons: vec!["p3".into()],
+        exclude_family_of: vec!["p3".into()],
+        ..Default::default()
+    };
+    let mut g = c.benchmark_group("search_100k");
+    g.sample_size(30).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_millis(500));
+    for (name, filter) in [("hr", &hr), ("finance", &finance), ("head", &head)] {
+        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i += 1;
+                let q = format!(
+                    "{} {}",
+                    WORDS[i % WORDS.len()],
+                    if i % 3 == 0 { WORDS[(i + 1) % WORDS.len()] } else { "" }
+                );
+                let r = index.search(&q, filter, 20, 0).unwrap();
+                // The service cuts a snippet from each hit's stored text; cut one from a typical body per hit.
+                for _ in &r.hits {
+                    std::hint::black_box(r.snippet("该同志于2015年参加培训，考核情况良好，经研究同意晋升。"));
+                }
+                r.total
+            })
+        });
+    }
+    g.finish();
+}
+
+fn reads(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(
+        dir.path(),
+        &MasterKey::generate().unwrap(),
+        Extractor::in_thread(Duration::from_secs(30)),
+        Config::default(),
+    )
+    .unwrap();
+    let user = archive
+        .create_user(dangan::service::auth::NewUser {
+            username: "hr".into(),
+            display_name: "hr".into(),
+            password: "bench-password".into(),
+            roles: vec![Role::Hr],
+            department: None,
+            person_id: None,
+            leader_level: None,
+        })
+        .unwrap();
+    let p = archive.principal_for(user, "bench").unwrap();
+    let person = archive.create_person(&p, serde_json::json!({"name": "基准", "department": "ops"})).unwrap().record.id;
+    let body = "干部人事档案材料正文。".repeat(4096 / 30);
+    let meta = MaterialMeta { category: "3".into(), title: "考核材料".into(), ..Default::default() };
+    let id = archive.add_material(&p, person, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
+    let mut g = c.benchmark_group("read");
+    g.sample_size(10).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("blob_only_no_gate_no_audit", |b| {
+        b.iter(|| archive.bench_read_bypassing_gate_and_audit(id).unwrap())
+    });
+    g.bench_function("material_content_1_reader", |b| b.iter(|| archive.material_content(&p, id).unwrap()));
+    g.throughput(Throughput::Elements(4));
+    g.bench_function("material_content_4_readers", |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..4 {
+                    s.spawn(|| archive.material_content(&p, id).unwrap());
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, search, reads);
+criterion_main!(benches);
