@@ -203,3 +203,53 @@ pub(super) async fn revoke_grant(
     let archive = st.archive.clone();
     Ok(Json(blocking(move || archive.revoke_grant(&auth.principal, id)).await?))
 }
+
+pub(super) async fn create_batch(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(new): ApiJson<crate::service::batches::NewBatch>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let b = blocking(move || archive.create_batch(&auth.principal, new)).await?;
+    Ok((StatusCode::CREATED, Json(b)).into_response())
+}
+
+pub(super) async fn list_batches(
+    State(st): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<List<crate::service::batches::Batch>>> {
+    let archive = st.archive.clone();
+    let items = blocking(move || archive.list_batches(&auth.principal)).await?;
+    Ok(Json(List { total: items.len(), items }))
+}
+
+pub(super) async fn file_in_batch(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(batch): ApiPath<crate::model::BatchId>,
+    req: axum::extract::Request,
+) -> ApiResult<Response> {
+    let up = super::handlers::read_upload(&st, req, true).await?;
+    let mut meta = up.meta.unwrap_or_default();
+    let person: crate::model::PersonId = meta
+        .as_object_mut()
+        .and_then(|m| m.remove("person_id"))
+        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
+        .ok_or_else(|| ApiError::Unprocessable("meta must name the dossier: person_id".into()))?;
+    let meta = super::handlers::parse_meta(meta)?;
+    let archive = st.archive.clone();
+    let m =
+        blocking(move || archive.file_in_batch(&auth.principal, batch, person, meta, &up.bytes, up.file_name)).await?;
+    Ok((StatusCode::CREATED, Json(super::views::MaterialView::new(m, st.archive.scheme(), None))).into_response())
+}
+
+pub(super) async fn batch_materials(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(batch): ApiPath<crate::model::BatchId>,
+) -> ApiResult<Json<List<super::views::MaterialView>>> {
+    let archive = st.archive.clone();
+    let ms = blocking(move || archive.batch_materials(&auth.principal, batch)).await?;
+    let items: Vec<_> = ms.into_iter().map(|m| super::views::MaterialView::new(m, st.archive.scheme(), None)).collect();
+    Ok(Json(List { total: items.len(), items }))
+}

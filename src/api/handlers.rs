@@ -210,14 +210,20 @@ pub(super) async fn person_versions(
 }
 
 /// The parts of an upload.
-struct Upload {
-    bytes: Vec<u8>,
-    file_name: Option<String>,
-    meta: Option<MaterialMeta>,
+pub(super) struct Upload {
+    pub(super) bytes: Vec<u8>,
+    pub(super) file_name: Option<String>,
+    pub(super) meta: Option<Value>,
 }
 
-const META_FIELDS: [&str; 9] =
-    ["category", "title", "formed_on", "pages", "tags", "note", "source_unit", "original", "secrecy"];
+/// The catalogue fields of an upload's `meta`.
+pub(super) fn parse_meta(v: Value) -> ApiResult<MaterialMeta> {
+    serde_json::from_value::<MaterialMeta>(v)
+        .map_err(|e| ApiError::Service(crate::service::Error::invalid("meta", e.to_string())))
+}
+
+const META_FIELDS: [&str; 10] =
+    ["category", "title", "formed_on", "pages", "tags", "note", "source_unit", "original", "secrecy", "person_id"];
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     match e.status() {
@@ -230,7 +236,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 /// Reads a multipart upload: part `file` (the bytes) and part `meta` (JSON) — or the meta fields as separate
 /// parts (`category`, `title`, `formed_on`, `pages`, `tags` comma-separated, `note`).
-async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<Upload> {
+pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<Upload> {
     let mut mp = Multipart::from_request(req, st).await.map_err(|e| {
         ApiError::UnsupportedMediaType(format!(
             "{}: send multipart/form-data with parts `file` and `meta`",
@@ -308,13 +314,7 @@ async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<
         }
         (None, true) => None,
     };
-    let meta = match meta_value {
-        Some(v) => Some(
-            serde_json::from_value::<MaterialMeta>(v)
-                .map_err(|e| ApiError::Service(crate::service::Error::invalid("meta", e.to_string())))?,
-        ),
-        None => None,
-    };
+    let meta = meta_value;
     Ok(Upload { bytes, file_name, meta })
 }
 
@@ -339,7 +339,7 @@ pub(super) async fn upload_material(
     }
     let up = read_upload(&st, req, true).await?;
     let archive = st.archive.clone();
-    let meta = up.meta.unwrap_or_default();
+    let meta = parse_meta(up.meta.unwrap_or_default())?;
     let wait = q.wait.unwrap_or(true);
     let m =
         blocking(move || archive.add_material(&auth.principal, person, meta, &up.bytes, up.file_name, wait)).await?;

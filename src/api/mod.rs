@@ -54,6 +54,8 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/policy", get(admin::get_policy).put(admin::put_policy))
         .route("/access/explain", get(admin::explain))
         .route("/access/review", get(admin::review))
+        .route("/batches", post(admin::create_batch).get(admin::list_batches))
+        .route("/batches/{id}/materials", post(admin::file_in_batch).get(admin::batch_materials))
         .route("/grants", post(admin::request_grant).get(admin::list_grants))
         .route("/grants/{id}", get(admin::get_grant))
         .route("/grants/{id}/decision", post(admin::decide_grant))

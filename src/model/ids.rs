@@ -75,6 +75,10 @@ uuid_id!(
     /// A consultation grant (查阅授权).
     GrantId
 );
+uuid_id!(
+    /// A digitization batch assigned to scanning operators.
+    BatchId
+);
 
 /// A string that is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

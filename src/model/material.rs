@@ -87,6 +87,9 @@ pub struct Material {
     pub updated_at: i64,
     /// Who made the last change.
     pub updated_by: String,
+    /// The digitization batch it was filed in, if any.
+    #[serde(default)]
+    pub batch_id: Option<super::ids::BatchId>,
 }
 
 /// One immutable version of a material: the whole record as it was, with who changed it and why.

@@ -13,7 +13,7 @@ pub mod user;
 
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
-pub use ids::{GrantId, MaterialId, PersonId, UserId};
+pub use ids::{BatchId, GrantId, MaterialId, PersonId, UserId};
 pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
 pub use user::{Role, User};

@@ -92,7 +92,7 @@ fn blocking(findings: &[Finding]) -> Option<Error> {
 impl Archive {
     // ---- persons -------------------------------------------------------------------------------------------
 
-    fn load_person(&self, id: PersonId) -> Result<Person> {
+    pub(crate) fn load_person(&self, id: PersonId) -> Result<Person> {
         self.store()
             .get(Table::Persons, id.as_bytes())?
             .ok_or_else(|| Error::NotFound(format!("person {id} not found")))
@@ -315,7 +315,7 @@ impl Archive {
             .collect())
     }
 
-    fn checked_meta(&self, mut meta: MaterialMeta) -> Result<MaterialMeta> {
+    pub(crate) fn checked_meta(&self, mut meta: MaterialMeta) -> Result<MaterialMeta> {
         let code = self
             .scheme()
             .resolve(&meta.category)
@@ -411,6 +411,23 @@ impl Archive {
         let person = self.load_person(person_id)?;
         let meta = self.checked_meta(meta)?;
         self.check_filing(p, &person, &meta)?;
+        self.file_material(p, &person, meta, bytes, file_name, wait, None)
+    }
+
+    /// Files a checked material: the bytes, the record, version 1, the dossier entry, the index queue entry
+    /// and the audit entry in one commit. The caller has checked the principal may do it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn file_material(
+        &self,
+        p: &Principal,
+        person: &Person,
+        meta: MaterialMeta,
+        bytes: &[u8],
+        file_name: Option<String>,
+        wait: bool,
+        batch_id: Option<crate::model::BatchId>,
+    ) -> Result<Material> {
+        let person_id = person.id;
         self.check_file(bytes)?;
         let mime = extract::sniff_mime(bytes, file_name.as_deref());
         let blob = self.store().prepare_blob(bytes)?;
@@ -432,6 +449,7 @@ impl Archive {
             created_by: p.user.username.clone(),
             updated_at: now,
             updated_by: p.user.username.clone(),
+            batch_id,
         };
         let ticket = {
             let _guard = self.lock();
@@ -444,7 +462,10 @@ impl Archive {
                 p,
                 "material.create",
                 &format!("material:{}", material.id),
-                Some(format!("person:{person_id}")),
+                Some(match batch_id {
+                    Some(b) => format!("person:{person_id} batch:{b}"),
+                    None => format!("person:{person_id}"),
+                }),
             )?;
             self.indexed_enqueued()
         };

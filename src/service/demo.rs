@@ -221,6 +221,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
 
     let mut used_names = std::collections::HashSet::new();
     let mut linked: Vec<(String, crate::model::PersonId, String)> = Vec::new(); // (username, person, name)
+    let mut batch_persons = Vec::new();
     let templates = &data.material_templates;
     let mut fixture_round = 0usize;
     let manifest = fixture_manifest();
@@ -287,6 +288,9 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             });
             let person = archive.create_person(&bootstrap, input)?.record;
             summary.persons += 1;
+            if dept.code == "research" {
+                batch_persons.push(person.id);
+            }
 
             // Accounts linked to real employees: the first person of each department holds its head account;
             // the second of hr/admin/finance/legal/it holds that department's officer account.
@@ -392,6 +396,12 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         for d in &data.departments {
             v.push(("", vec![Role::Head], None, d.code.clone()));
         }
+        v.push((
+            "scanner",
+            vec![Role::Scanner],
+            None,
+            "数字化操作员 (contractor): files scans into assigned batches only".into(),
+        ));
         v
     };
     for (username, roles, leader_level, desc) in accounts {
@@ -400,6 +410,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         } else {
             let dept = match username {
                 "hr" | "admin" | "finance" | "legal" | "it" => Some(username.to_string()),
+                "scanner" => None,
                 _ => Some("admin".to_string()),
             };
             (username.to_string(), desc, dept)
@@ -416,6 +427,15 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         })?;
         summary.accounts.push(DemoAccount { username, roles, description });
     }
+    // A digitization batch over the research department's dossiers, assigned to the scanning operator.
+    archive.create_batch(
+        &bootstrap,
+        super::batches::NewBatch {
+            name: "2026年第一批纸质档案数字化（研究发展部）".into(),
+            assignees: vec!["scanner".into()],
+            person_ids: batch_persons,
+        },
+    )?;
     Ok(summary)
 }
 
@@ -433,7 +453,7 @@ mod tests {
         let s = load(&archive, DemoOptions::default()).unwrap();
         assert!(s.persons >= 200);
         assert!(s.materials >= 6 * s.persons);
-        assert_eq!(s.accounts.len(), 17);
+        assert_eq!(s.accounts.len(), 18);
         assert!(archive.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap());
         let hr = archive.user_by_name("hr").unwrap().unwrap();
         let p = archive.principal_for(hr, "test").unwrap();

@@ -17,6 +17,7 @@ pub mod admin;
 pub mod archive;
 pub mod audit;
 pub mod auth;
+pub mod batches;
 pub mod demo;
 pub mod grants;
 pub mod indexer;

@@ -44,13 +44,15 @@ pub enum Table {
     Grants,
     /// Access-policy versions by version number.
     PolicyVersions,
+    /// Digitization batches by id.
+    Batches,
     /// Installation metadata: format version, key check.
     Meta,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each).
-    pub const ALL: [Table; 19] = [
+    pub const ALL: [Table; 20] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -69,6 +71,7 @@ impl Table {
         Table::AuditCheckpoints,
         Table::Grants,
         Table::PolicyVersions,
+        Table::Batches,
         Table::Meta,
     ];
 
@@ -93,6 +96,7 @@ impl Table {
             Table::AuditCheckpoints => "audit_checkpoints",
             Table::Grants => "grants",
             Table::PolicyVersions => "policy_versions",
+            Table::Batches => "batches",
             Table::Meta => "meta",
         }
     }

@@ -306,3 +306,47 @@ async fn accounts_roles_and_sessions() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_scanning_operator_files_into_its_batch_and_sees_only_its_own_filings() {
+    let app = demo_app().await;
+    let scanner = app.login("scanner").await;
+    let (status, batches) = get(&app, &scanner, "/api/v1/batches").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(batches["total"], 1);
+    let batch = batches["items"][0]["id"].as_str().unwrap().to_string();
+    let in_batch = batches["items"][0]["person_ids"][0].as_str().unwrap().to_string();
+
+    let file = |person: String| {
+        let meta = json!({"person_id": person, "category": "9-2", "title": "干部任免审批表（扫描件）", "formed_on": "2015-03"});
+        let (ct, body) = multipart(&meta.to_string(), "scan.png", &fixture("scan-form.png"));
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/batches/{batch}/materials"))
+            .header("authorization", format!("Bearer {scanner}"))
+            .header("content-type", ct)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let filed = app.call(file(in_batch.clone())).await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&filed.body));
+    let mid = filed.json()["id"].as_str().unwrap().to_string();
+
+    // A dossier outside the batch is refused.
+    let hr = app.login("hr").await;
+    let outside = app.send(Method::GET, "/api/v1/persons?department=sales", Some(&hr), None).await.json();
+    let outside = outside["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(app.call(file(outside)).await.status, StatusCode::FORBIDDEN);
+
+    // The operator sees what they filed in the batch — and nothing else: no dossier, no content, no search.
+    let (_, mine) = get(&app, &scanner, &format!("/api/v1/batches/{batch}/materials")).await;
+    assert_eq!(mine["total"], 1);
+    assert_eq!(mine["items"][0]["id"], mid.as_str());
+    assert_eq!(get(&app, &scanner, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &scanner, &format!("/api/v1/persons/{in_batch}")).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &scanner, &format!("/api/v1/persons/{in_batch}/materials")).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(get(&app, &scanner, "/api/v1/search?q=x").await.0, StatusCode::FORBIDDEN);
+    // HR finds the scan in the dossier.
+    let (_, cat) = get(&app, &hr, &format!("/api/v1/persons/{in_batch}/materials")).await;
+    assert!(cat["items"].as_array().unwrap().iter().any(|m| m["id"] == mid.as_str()));
+}
