@@ -207,6 +207,10 @@ impl DataDir {
     pub fn index(&self) -> PathBuf {
         self.0.join("index")
     }
+    /// `<data>/key-check`: a sealed value that tells a wrong key before the store is opened.
+    pub fn key_check(&self) -> PathBuf {
+        self.0.join("key-check")
+    }
     /// `<data>/master.key`
     pub fn key_file(&self) -> PathBuf {
         self.0.join("master.key")
@@ -217,8 +221,13 @@ impl Archive {
     /// Opens an installation: sled store, Tantivy index, and starts the background indexer.
     pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor, config: Config) -> Result<Self> {
         let dir = DataDir(data.to_path_buf());
+        // A wrong key is refused before sled opens (and possibly rewrites) anything.
+        let checked = store::check_key_file(&dir.key_check(), master)?;
         let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
         let store = Store::open(Arc::new(kv), master)?;
+        if !checked {
+            store::write_key_file(&dir.key_check(), master)?;
+        }
         let index = SearchIndex::open(&dir.index(), Arc::new(jieba_rs::Jieba::new()))?;
         let archive = Self::assemble(store, index, extractor, config);
         // The index is derived data: if it was lost (deleted, or a new schema), rebuild it from the store.

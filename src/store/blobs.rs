@@ -5,7 +5,7 @@
 //! a chunk that fails authentication, or bytes whose hash differs from the address, give [`Error::Corrupt`] —
 //! never wrong bytes.
 
-use super::{Error, Result, Store, Table, WriteSet};
+use super::{Batch, Error, Result, Store, Table, WriteSet};
 use crate::crypto::{SealKey, SecretKey, encode_hex};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -130,9 +130,15 @@ impl Store {
                 Some(s) => s,
                 None => self.seal_blob(&blob.address, &blob.plain_hash, bytes)?,
             };
+            // The chunks go in a plain batch of their own tree first (sled's transactions are slow over many large
+            // values); the descriptor that makes them reachable follows in the caller's atomic commit, which also
+            // flushes both. A crash in between leaves only unreachable ciphertext, rewritten by the next upload
+            // of the same bytes.
+            let mut b = Batch::default();
             for (i, c) in chunks.into_iter().enumerate() {
-                ws.put_raw(Table::BlobChunks, chunk_key(&blob.address, i as u32), c);
+                b.put(Table::BlobChunks, chunk_key(&blob.address, i as u32), c);
             }
+            self.kv.commit(b)?;
             ws.put(Table::Blobs, key.clone(), &info)?;
         }
         ws.put(Table::BlobRefs, key, &(refs + 1))?;

@@ -242,6 +242,29 @@ impl WriteSet {
     }
 }
 
+/// DO NOT CHANGE: associated data of the key-check file.
+const KEY_CHECK_FILE_AAD: &[u8] = b"dangan key check file v1";
+
+/// Checks the master key against the key-check file beside the store, before the storage engine is opened, so
+/// a wrong key is refused without the engine touching a byte (sled's recovery may rewrite files on open).
+/// Returns `Ok(false)` when there is no such file yet.
+pub fn check_key_file(path: &std::path::Path, master: &MasterKey) -> Result<bool> {
+    let sealed = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::Kv(KvError::Engine(format!("{}: {e}", path.display())))),
+    };
+    let keys = Keys::derive(master);
+    let plain = keys.records.open(&sealed, KEY_CHECK_FILE_AAD).map_err(|_| Error::WrongKey)?;
+    if crypto::ct_eq(&plain, KEY_CHECK_PLAINTEXT) { Ok(true) } else { Err(Error::WrongKey) }
+}
+
+/// Writes the key-check file (once the store has accepted the key).
+pub fn write_key_file(path: &std::path::Path, master: &MasterKey) -> Result<()> {
+    let sealed = Keys::derive(master).records.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_FILE_AAD)?;
+    crypto::write_private(path, &sealed).map_err(|e| Error::Kv(KvError::Engine(format!("{}: {e}", path.display()))))
+}
+
 /// Concatenates key parts.
 pub fn key(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
