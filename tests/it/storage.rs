@@ -82,10 +82,7 @@ fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
     assert!(err.to_string().contains("storage") || format!("{err:?}").contains("WrongKey"), "{err:?}");
     std::thread::sleep(Duration::from_millis(200));
     let after = snapshot(&dir.path().join("store"));
-    assert_eq!(
-        before.iter().map(|s| (&s.0, s.1)).collect::<Vec<_>>(),
-        after.iter().map(|s| (&s.0, s.1)).collect::<Vec<_>>()
-    );
+    assert_eq!(before, after, "a wrong key must not touch the store");
 
     // The right key still opens it, and every blob verifies.
     let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
