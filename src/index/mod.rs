@@ -385,8 +385,21 @@ impl SearchIndex {
         (!musts.is_empty()).then(|| Box::new(BooleanQuery::new(musts)) as Box<dyn Query>)
     }
 
+    /// A filter on a few values of a field: term queries (lazy, skipping through postings — a term-set query
+    /// would build a bitset of every posting on each search), scoring nothing.
     fn set(&self, field: Field, values: &[String]) -> Box<dyn Query> {
-        Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v))))
+        let term = |v: &String| -> Box<dyn Query> {
+            Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))
+        };
+        let q: Box<dyn Query> = match values {
+            [] => Box::new(tantivy::query::EmptyQuery),
+            [one] => term(one),
+            many if many.len() <= 64 => {
+                Box::new(BooleanQuery::new(many.iter().map(|v| (Occur::Should, term(v))).collect()))
+            }
+            many => Box::new(TermSetQuery::new(many.iter().map(|v| Term::from_field_text(field, v)))),
+        };
+        Box::new(tantivy::query::ConstScoreQuery::new(q, 0.0))
     }
 
     fn allow_clause(&self, a: &Allow) -> Box<dyn Query> {

@@ -26,7 +26,7 @@ pub fn person_target(person: &Person) -> Target<'_> {
 
 impl Archive {
     /// The policy in force.
-    pub fn policy(&self) -> Policy {
+    pub fn policy(&self) -> std::sync::Arc<Policy> {
         self.inner.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 

@@ -59,7 +59,7 @@ impl Archive {
     /// Loads the stored policy (at open).
     pub(crate) fn load_policy(&self) -> Result<()> {
         if let Some(p) = self.store().get::<Policy>(Table::Meta, POLICY_KEY)? {
-            *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = p;
+            *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(p);
         }
         Ok(())
     }
@@ -76,7 +76,7 @@ impl Archive {
             let v = PolicyVersion { policy: policy.clone(), author: p.user.username.clone(), at: now_ts() };
             ws.put(Table::PolicyVersions, policy.version.to_be_bytes().to_vec(), &v)?;
             self.commit_audited(ws, p, "policy.update", "policy", Some(format!("version {}", policy.version)))?;
-            *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = policy.clone();
+            *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(policy.clone());
             Ok((policy, None))
         })
     }
@@ -95,7 +95,7 @@ impl Archive {
             }
             let versions =
                 self.store().scan::<PolicyVersion>(Table::PolicyVersions, b"")?.into_iter().map(|(_, v)| v).collect();
-            Ok(((policy, versions), None))
+            Ok((((*policy).clone(), versions), None))
         })
     }
 
@@ -114,9 +114,9 @@ impl Archive {
     /// Creates an account (system administrator).
     pub fn add_user(&self, p: &Principal, new: NewUser) -> Result<User> {
         let name = new.username.clone();
-        self.audited(p, "user.create", &format!("user:{name}"), false, || {
+        self.audited(p, "user.create", &format!("user:{name}"), true, || {
             self.require(p, Capability::ManageAccounts)?;
-            Ok((self.create_user(new)?, None))
+            Ok((self.create_user_by(new, &p.user.username, &p.source)?, None))
         })
     }
 

@@ -316,6 +316,11 @@ impl Archive {
         self.append(vec![AuditEvent::by(p, action, object, Outcome::Allowed, detail)], Some(ws))
     }
 
+    /// Commits a change together with an audit event that has no principal (local commands), atomically.
+    pub(crate) fn commit_audited_event(&self, ws: WriteSet, event: AuditEvent) -> Result<()> {
+        self.append(vec![event], Some(ws))
+    }
+
     /// Runs a use case and records its outcome. `changes` use cases record their success themselves (in the
     /// same commit as the change); their denials and failures are recorded here.
     pub(crate) fn audited<T>(

@@ -115,7 +115,14 @@ impl Archive {
     }
 
     /// Creates an account. Refuses duplicates and weak passwords.
+    /// Creates an account from the local command line (or the demo loader): recorded in the audit trail as the
+    /// act of `system`.
     pub fn create_user(&self, new: NewUser) -> Result<User> {
+        self.create_user_by(new, "system", "local")
+    }
+
+    /// Creates an account, recording who did it in the same commit.
+    pub(crate) fn create_user_by(&self, new: NewUser, actor: &str, source: &str) -> Result<User> {
         let username = new.username.trim().to_lowercase();
         if !User::valid_username(&username) {
             return Err(Error::invalid("username", "1–64 characters of a-z, 0-9, '-', '_', '.'"));
@@ -148,7 +155,15 @@ impl Archive {
         let mut ws = self.store().write_set();
         ws.put(Table::Users, user.id.as_bytes().to_vec(), &user)?;
         ws.put(Table::UserNames, nk, &user.id)?;
-        self.store().commit(ws)?;
+        let event = super::audit::AuditEvent {
+            actor: actor.into(),
+            source: source.into(),
+            action: "user.create".into(),
+            object: format!("user:{username}"),
+            outcome: super::audit::Outcome::Allowed,
+            detail: Some(format!("roles {:?}", user.roles)),
+        };
+        self.commit_audited_event(ws, event)?;
         Ok(user)
     }
 

@@ -185,7 +185,7 @@ struct Inner {
     write_lock: Mutex<()>,
     indexer: Arc<indexer::Signal>,
     throttle: auth::Throttle,
-    policy: std::sync::RwLock<crate::model::policy::Policy>,
+    policy: std::sync::RwLock<Arc<crate::model::policy::Policy>>,
     audit: audit::AuditLog,
 }
 
@@ -257,7 +257,7 @@ impl Archive {
                 write_lock: Mutex::new(()),
                 indexer: Arc::default(),
                 throttle: auth::Throttle::default(),
-                policy: std::sync::RwLock::new(crate::model::policy::Policy::default_policy()),
+                policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
                 audit: audit::AuditLog::default(),
             }),
         };
