@@ -8,12 +8,11 @@
 //!
 //! Run: `cargo bench --bench access`.
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use dangan::crypto::MasterKey;
-use dangan::extract::Extractor;
 use dangan::index::{Allow, Filter, IndexDoc, SearchIndex};
-use dangan::model::{MaterialMeta, Role};
-use dangan::service::{Archive, Config};
+use dangan::model::MaterialMeta;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,27 +99,7 @@ fn search(c: &mut Criterion) {
 }
 
 fn reads(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = Archive::open(
-        dir.path(),
-        &MasterKey::generate().unwrap(),
-        Extractor::in_thread(Duration::from_secs(30)),
-        Config::default(),
-    )
-    .unwrap();
-    let user = archive
-        .create_user(dangan::service::auth::NewUser {
-            username: "hr".into(),
-            display_name: "hr".into(),
-            password: "bench-password".into(),
-            roles: vec![Role::Hr],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap();
-    let p = archive.principal_for(user, "bench").unwrap();
-    let person = archive.create_person(&p, serde_json::json!({"name": "基准", "department": "ops"})).unwrap().record.id;
+    let common::Bench { archive, hr: p, person, _dir } = common::installation("ops");
     let body = "干部人事档案材料正文。".repeat(4096 / 30);
     let meta = MaterialMeta { category: "3".into(), title: "考核材料".into(), ..Default::default() };
     let id = archive.add_material(&p, person, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;

@@ -9,11 +9,11 @@
 //! Run: `cargo bench --bench store` (figures in the README).
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+mod common;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dangan::crypto::MasterKey;
-use dangan::extract::Extractor;
-use dangan::model::{MaterialMeta, Role};
-use dangan::service::{Archive, Config};
+use dangan::model::MaterialMeta;
 use dangan::store::{SledKv, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,28 +93,7 @@ fn blobs(c: &mut Criterion) {
 }
 
 fn ingest(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = Archive::open(
-        dir.path(),
-        &MasterKey::generate().unwrap(),
-        Extractor::in_thread(Duration::from_secs(30)),
-        Config::default(),
-    )
-    .unwrap();
-    let user = archive
-        .create_user(dangan::service::auth::NewUser {
-            username: "hr".into(),
-            display_name: "hr".into(),
-            password: "bench-password".into(),
-            roles: vec![Role::Hr],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap();
-    let p = archive.principal_for(user, "bench").unwrap();
-    let person =
-        archive.create_person(&p, serde_json::json!({"name": "基准测试", "department": "hr"})).unwrap().record.id;
+    let common::Bench { archive, hr: p, person, _dir } = common::installation("hr");
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_millis(500));
     g.throughput(Throughput::Elements(100));

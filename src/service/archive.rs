@@ -366,6 +366,21 @@ impl Archive {
         self.stage_index(ws, m.id)
     }
 
+    /// Commits a new version of a material (with whatever `ws` already holds) and its audit entry; returns the
+    /// index ticket to wait for.
+    fn commit_material_version(
+        &self,
+        mut ws: WriteSet,
+        p: &Principal,
+        action: &str,
+        m: &Material,
+        reason: Option<String>,
+    ) -> Result<u64> {
+        self.stage_material(&mut ws, m, &p.user.username, reason)?;
+        self.commit_audited(ws, p, action, &format!("material:{}", m.id), Some(format!("version {}", m.version)))?;
+        Ok(self.indexed_enqueued())
+    }
+
     /// Files a new material into a person's dossier. With `wait`, waits (bounded) until it is searchable.
     pub fn add_material(
         &self,
@@ -524,15 +539,7 @@ impl Archive {
             m.updated_by = p.user.username.clone();
             let mut ws = self.store().write_set();
             self.store().stage_blob_ref(&mut ws, blob, bytes)?;
-            self.stage_material(&mut ws, &m, &p.user.username, reason)?;
-            self.commit_audited(
-                ws,
-                p,
-                "material.replace",
-                &format!("material:{id}"),
-                Some(format!("version {}", m.version)),
-            )?;
-            self.indexed_enqueued()
+            self.commit_material_version(ws, p, "material.replace", &m, reason)?
         };
         self.wait_indexed(ticket);
         self.load_material(id)
@@ -579,16 +586,7 @@ impl Archive {
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
-            let mut ws = self.store().write_set();
-            self.stage_material(&mut ws, &m, &p.user.username, reason)?;
-            self.commit_audited(
-                ws,
-                p,
-                "material.update",
-                &format!("material:{id}"),
-                Some(format!("version {}", m.version)),
-            )?;
-            self.indexed_enqueued()
+            self.commit_material_version(self.store().write_set(), p, "material.update", &m, reason)?
         };
         self.wait_indexed(ticket);
         self.load_material(id)

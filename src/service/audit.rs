@@ -36,18 +36,9 @@ pub struct AuditEntry {
     pub seq: u64,
     /// When (Unix milliseconds).
     pub at: i64,
-    /// Who (username; `-` before authentication).
-    pub actor: String,
-    /// From where (source address).
-    pub source: String,
-    /// What, e.g. `material.read`, `search`, `auth.login`.
-    pub action: String,
-    /// On which object, e.g. `material:…`, `person:…`.
-    pub object: String,
-    /// Outcome.
-    pub outcome: Outcome,
-    /// Why (the rule for a denial), or what (the query of a search, the grant a read stood on).
-    pub detail: Option<String>,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: AuditEvent,
     /// Hash of the previous entry (hex).
     pub prev: String,
     /// This entry's hash (hex): BLAKE3 of the previous hash and this entry's fields.
@@ -72,19 +63,19 @@ struct Head {
 }
 
 /// An event to record.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AuditEvent {
-    /// Who.
+    /// Who (username; the name tried, for a failed login; `system` for local commands).
     pub actor: String,
-    /// From where.
+    /// From where (source address).
     pub source: String,
-    /// What.
+    /// What, e.g. `material.download`, `search`, `auth.login`.
     pub action: String,
-    /// On which object.
+    /// On which object, e.g. `material:…`, `person:…`.
     pub object: String,
     /// Outcome.
     pub outcome: Outcome,
-    /// Detail.
+    /// Why (the rule for a denial), or what (the query of a search, the grant a read stood on).
     pub detail: Option<String>,
 }
 
@@ -108,15 +99,7 @@ fn entry_hash(prev: &str, seq: u64, at: i64, e: &AuditEvent) -> String {
 }
 
 fn recompute(e: &AuditEntry) -> String {
-    let ev = AuditEvent {
-        actor: e.actor.clone(),
-        source: e.source.clone(),
-        action: e.action.clone(),
-        object: e.object.clone(),
-        outcome: e.outcome,
-        detail: e.detail.clone(),
-    };
-    entry_hash(&e.prev, e.seq, e.at, &ev)
+    entry_hash(&e.prev, e.seq, e.at, &e.event)
 }
 
 #[derive(Default)]
@@ -236,18 +219,7 @@ impl Archive {
             let seq = st.next_seq;
             let hash = entry_hash(&st.last_hash, seq, at, &e);
             let prev = std::mem::replace(&mut st.last_hash, hash.clone());
-            st.pending.push(AuditEntry {
-                seq,
-                at,
-                actor: e.actor,
-                source: e.source,
-                action: e.action,
-                object: e.object,
-                outcome: e.outcome,
-                detail: e.detail,
-                prev,
-                hash,
-            });
+            st.pending.push(AuditEntry { seq, at, event: e, prev, hash });
             st.next_seq += 1;
             mine = seq;
         }
@@ -375,12 +347,12 @@ impl Archive {
             let mut out: Vec<AuditEntry> = Vec::new();
             self.store().for_each_key(Table::Audit, b"", |k, _| {
                 if let Some(e) = self.store().get::<AuditEntry>(Table::Audit, k)?
-                    && q.actor.as_deref().is_none_or(|a| a.is_empty() || e.actor == a)
-                    && matches_pattern(&e.object, &q.object)
-                    && matches_pattern(&e.action, &q.action)
+                    && q.actor.as_deref().is_none_or(|a| a.is_empty() || e.event.actor == a)
+                    && matches_pattern(&e.event.object, &q.object)
+                    && matches_pattern(&e.event.action, &q.action)
                     && from.is_none_or(|f| e.at >= f)
                     && to.is_none_or(|t| e.at <= t)
-                    && q.outcome.is_none_or(|o| e.outcome == o)
+                    && q.outcome.is_none_or(|o| e.event.outcome == o)
                 {
                     out.push(e);
                 }
@@ -487,18 +459,19 @@ impl Archive {
         };
         let mut out = String::from("seq,at,actor,source,action,object,outcome,detail,hash\n");
         for e in entries {
+            let ev = &e.event;
             let outcome =
-                serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                serde_json::to_value(ev.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
             out.push_str(&format!(
                 "{},{},{},{},{},{},{},{},{}\n",
                 e.seq,
                 esc(&crate::model::ts_rfc3339(e.at / 1000)),
-                esc(&e.actor),
-                esc(&e.source),
-                esc(&e.action),
-                esc(&e.object),
+                esc(&ev.actor),
+                esc(&ev.source),
+                esc(&ev.action),
+                esc(&ev.object),
                 outcome,
-                esc(e.detail.as_deref().unwrap_or("")),
+                esc(ev.detail.as_deref().unwrap_or("")),
                 e.hash
             ));
         }

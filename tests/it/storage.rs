@@ -226,7 +226,7 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
     // Altered by someone holding the key (resealed): the hash chain catches it.
     let r = tamper("altered", &|_, store| {
         let mut e: AuditEntry = store.get(Table::Audit, &k(30)).unwrap().unwrap();
-        e.actor = "nobody".into();
+        e.event.actor = "nobody".into();
         let mut ws = store.write_set();
         ws.put(Table::Audit, k(30), &e).unwrap();
         store.commit(ws).unwrap();

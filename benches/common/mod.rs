@@ -1,0 +1,50 @@
+//! Setup shared by the benchmarks: a real installation (sled + Tantivy in a temporary directory) with an HR
+//! account and one person record.
+
+use dangan::crypto::MasterKey;
+use dangan::extract::Extractor;
+use dangan::model::{PersonId, Role};
+use dangan::service::{Archive, Config, Principal};
+use std::time::Duration;
+
+/// The installation, an HR principal, and a person to file materials into.
+pub struct Bench {
+    /// Keeps the directory alive.
+    pub _dir: tempfile::TempDir,
+    /// The archive.
+    pub archive: Archive,
+    /// HR.
+    pub hr: Principal,
+    /// A person in `department`.
+    pub person: PersonId,
+}
+
+/// Sets up an installation.
+pub fn installation(department: &str) -> Bench {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(
+        dir.path(),
+        &MasterKey::generate().unwrap(),
+        Extractor::in_thread(Duration::from_secs(30)),
+        Config::default(),
+    )
+    .unwrap();
+    let user = archive
+        .create_user(dangan::service::auth::NewUser {
+            username: "hr".into(),
+            display_name: "hr".into(),
+            password: "bench-password".into(),
+            roles: vec![Role::Hr],
+            department: None,
+            person_id: None,
+            leader_level: None,
+        })
+        .unwrap();
+    let hr = archive.principal_for(user, "bench").unwrap();
+    let person = archive
+        .create_person(&hr, serde_json::json!({"name": "基准测试", "department": department}))
+        .unwrap()
+        .record
+        .id;
+    Bench { _dir: dir, archive, hr, person }
+}
