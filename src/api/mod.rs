@@ -5,6 +5,7 @@ mod admin;
 pub mod error;
 pub mod extract;
 mod handlers;
+mod requests;
 pub mod views;
 
 use crate::service::Archive;
@@ -68,7 +69,13 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/materials/{id}/content", get(handlers::material_content).put(handlers::replace_content))
         .route("/materials/{id}/versions", get(handlers::material_versions))
         .route("/materials/{id}/versions/{n}/content", get(handlers::version_content))
-        .route("/search", get(handlers::search));
+        .route("/search", get(handlers::search))
+        .route("/requests", post(requests::create).get(requests::list))
+        .route("/requests/{id}", get(requests::get).patch(requests::revise))
+        .route("/requests/{id}/submit", post(requests::submit))
+        .route("/requests/{id}/withdraw", post(requests::withdraw))
+        .route("/requests/{id}/decisions", post(requests::decide))
+        .route("/inbox", get(requests::inbox));
     Router::new()
         .nest("/api/v1", v1)
         .fallback(|| async { ApiError::NoRoute })

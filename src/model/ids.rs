@@ -79,6 +79,10 @@ uuid_id!(
     /// A digitization batch assigned to scanning operators.
     BatchId
 );
+uuid_id!(
+    /// A change request (审批).
+    RequestId
+);
 
 /// A string that is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,10 +10,11 @@ pub mod material;
 pub mod person;
 pub mod policy;
 pub mod user;
+pub mod workflow;
 
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
-pub use ids::{BatchId, GrantId, MaterialId, PersonId, UserId};
+pub use ids::{BatchId, GrantId, MaterialId, PersonId, RequestId, UserId};
 pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
 pub use user::{Role, User};

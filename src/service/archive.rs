@@ -98,12 +98,12 @@ impl Archive {
             .ok_or_else(|| Error::NotFound(format!("person {id} not found")))
     }
 
-    fn id_number_key(&self, id_number: &str) -> Vec<u8> {
+    pub(crate) fn id_number_key(&self, id_number: &str) -> Vec<u8> {
         self.store().keys().token_digest(&format!("id_number:{id_number}")).to_vec()
     }
 
     /// Fills derived fields and validates; errors become a 422.
-    fn complete_person(&self, person: &mut Person) -> Result<Vec<Finding>> {
+    pub(crate) fn complete_person(&self, person: &mut Person) -> Result<Vec<Finding>> {
         let mut findings = person.validate_and_complete();
         // A department may be given by its name (财务部) as well as its code (finance).
         if let Some(d) = self.config().departments.iter().find(|d| d.name == person.department) {
@@ -126,7 +126,13 @@ impl Archive {
         self.config().departments.iter().map(|d| d.code.as_str()).collect::<Vec<_>>().join(", ")
     }
 
-    fn stage_person(&self, ws: &mut WriteSet, person: &Person, author: &str, reason: Option<String>) -> Result<()> {
+    pub(crate) fn stage_person(
+        &self,
+        ws: &mut WriteSet,
+        person: &Person,
+        author: &str,
+        reason: Option<String>,
+    ) -> Result<()> {
         ws.put(Table::Persons, person.id.as_bytes().to_vec(), person)?;
         let v = PersonVersion {
             number: person.version,

@@ -22,6 +22,7 @@ pub mod demo;
 pub mod grants;
 pub mod indexer;
 pub mod search;
+pub mod workflows;
 
 pub use auth::Principal;
 

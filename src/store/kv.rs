@@ -46,13 +46,15 @@ pub enum Table {
     PolicyVersions,
     /// Digitization batches by id.
     Batches,
+    /// Change requests by id.
+    Requests,
     /// Installation metadata: format version, key check.
     Meta,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each).
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 21] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -72,6 +74,7 @@ impl Table {
         Table::Grants,
         Table::PolicyVersions,
         Table::Batches,
+        Table::Requests,
         Table::Meta,
     ];
 
@@ -97,6 +100,7 @@ impl Table {
             Table::Grants => "grants",
             Table::PolicyVersions => "policy_versions",
             Table::Batches => "batches",
+            Table::Requests => "requests",
             Table::Meta => "meta",
         }
     }

@@ -1,0 +1,695 @@
+//! Change requests across departments (DOMAIN §4): HR records a change; the flow definition routes it to the
+//! reviewers its content calls for, then up the approval levels; on final approval it is applied at once, in the
+//! same atomic commit as the last decision, as a new version of the person record that names the request — so
+//! a crash leaves the old state or the new one, and an approval is applied exactly once. A request built on a
+//! person version that another change has since replaced is flagged, never applied blindly.
+
+use super::access::{forbidden, person_target};
+use super::archive::merge_patch;
+use super::{Archive, Error, Principal, Result};
+use crate::model::person::{Appointment, SalaryEntry};
+use crate::model::policy::Capability;
+use crate::model::workflow::{self, Definitions, RequestState, Step, StepState, Touches};
+use crate::model::{Finding, PartialDate, Person, PersonId, PersonStatus, RequestId, Role, now_ts, today};
+use crate::store::Table;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One decision on a step.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// The step.
+    pub step: String,
+    /// Who.
+    pub actor: String,
+    /// `approve`, `reject` or `return`.
+    pub decision: String,
+    /// Comment.
+    pub comment: Option<String>,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// The hash of the proposed change decided on; a later edit of the change voids the decision.
+    pub change_hash: String,
+    /// Whether a later edit of the change voided it.
+    #[serde(default)]
+    pub void: bool,
+}
+
+/// A change request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// Id.
+    pub id: RequestId,
+    /// Kind.
+    pub kind: String,
+    /// The person (set on application for `create`).
+    pub person_id: Option<PersonId>,
+    /// The person's department when the request was made (routes `head:person`).
+    pub person_department: Option<String>,
+    /// Proposed changes.
+    pub changes: Value,
+    /// Why.
+    pub reason: Option<String>,
+    /// State.
+    pub state: RequestState,
+    /// Steps.
+    pub steps: Vec<Step>,
+    /// Decisions, oldest first.
+    pub decisions: Vec<DecisionRecord>,
+    /// Validation findings (warnings travel with the request).
+    pub findings: Vec<Finding>,
+    /// Who started it.
+    pub initiator: String,
+    /// When.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// The person version the change was built on.
+    pub base_version: Option<u32>,
+    /// The person version it produced.
+    pub applied_version: Option<u32>,
+    /// Why it cannot be applied as it stands (another change replaced its base version).
+    pub conflict: Option<String>,
+    /// The definitions version it runs under.
+    pub definitions_version: u32,
+}
+
+/// A new request.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// Kind.
+    pub kind: String,
+    /// The person (not for `create`).
+    #[serde(default)]
+    pub person_id: Option<PersonId>,
+    /// Proposed changes.
+    pub changes: Value,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Keep as a draft instead of submitting.
+    #[serde(default)]
+    pub draft: bool,
+}
+
+/// An item of an inbox.
+#[derive(Clone, Debug, Serialize)]
+pub struct InboxItem {
+    /// The request.
+    pub request_id: RequestId,
+    /// Its kind.
+    pub kind: String,
+    /// The person.
+    pub person_id: Option<PersonId>,
+    /// The step waiting for the caller.
+    pub step: String,
+    /// Waiting since (RFC 3339).
+    pub since: String,
+    /// Due (RFC 3339).
+    pub due: String,
+    /// Past due.
+    pub overdue: bool,
+}
+
+fn change_hash(changes: &Value) -> String {
+    blake3::hash(changes.to_string().as_bytes()).to_hex().to_string()
+}
+
+fn changed_fields(changes: &Value) -> Vec<String> {
+    changes.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+}
+
+fn date_field(changes: &Value, field: &str) -> Result<Option<PartialDate>> {
+    match changes.get(field).and_then(Value::as_str) {
+        None => Ok(None),
+        Some(s) => {
+            s.parse().map(Some).map_err(|e: crate::model::date::InvalidDate| Error::invalid(field, e.to_string()))
+        }
+    }
+}
+
+fn text_field(changes: &Value, field: &str) -> Option<String> {
+    changes.get(field).and_then(Value::as_str).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn close_open_appointment(p: &mut Person, on: PartialDate) {
+    for a in p.appointments.iter_mut().filter(|a| a.to.is_none()) {
+        a.to = Some(on);
+    }
+}
+
+/// The person as a request of `kind` would leave it (before validation).
+fn apply_changes(current: Option<&Person>, kind: &str, changes: &Value) -> Result<Person> {
+    let obj = changes.as_object().ok_or_else(|| Error::invalid("changes", "a JSON object is expected"))?;
+    let current = match (kind, current) {
+        ("create", _) => return Person::from_input(changes.clone()).map_err(|e| Error::invalid("changes", e)),
+        (_, Some(c)) => c,
+        (_, None) => return Err(Error::invalid("person_id", "name the person the request is about")),
+    };
+    let mut p = current.clone();
+    let on = date_field(changes, "effective_on")?.unwrap_or_else(|| PartialDate::from_date(today()));
+    let allowed: &[&str] = match kind {
+        "promotion" => &["position", "rank", "salary_grade", "contract_change", "effective_on"],
+        "transfer" => &["department", "position", "rank", "effective_on"],
+        "resignation" => &["resign_on", "agreement", "settlement"],
+        _ => &[],
+    };
+    if kind != "update"
+        && let Some(bad) = obj.keys().find(|k| !allowed.contains(&k.as_str()))
+    {
+        return Err(Error::invalid(
+            "changes",
+            format!("a {kind} request does not change {bad:?}; it takes {allowed:?}"),
+        ));
+    }
+    match kind {
+        "update" => {
+            let mut doc = serde_json::to_value(&p).map_err(|e| Error::Internal(e.to_string()))?;
+            merge_patch(&mut doc, changes);
+            p = Person::from_input(doc).map_err(|e| Error::invalid("changes", e))?;
+            p.id = current.id;
+            p.version = current.version;
+        }
+        "promotion" => {
+            let position = text_field(changes, "position").or(p.position.clone());
+            let rank = text_field(changes, "rank").or(p.rank.clone());
+            if position == p.position && rank == p.rank && changes.get("salary_grade").is_none() {
+                return Err(Error::invalid(
+                    "changes",
+                    "a promotion changes the position, the rank or the salary grade",
+                ));
+            }
+            close_open_appointment(&mut p, on);
+            p.appointments.push(Appointment {
+                from: on,
+                to: None,
+                department: p.department.clone(),
+                position: position.clone().unwrap_or_default(),
+                rank: rank.clone(),
+                document_number: None,
+            });
+            p.position = position;
+            p.rank = rank;
+            if let Some(g) = text_field(changes, "salary_grade") {
+                p.salary.push(SalaryEntry { from: on, grade: g.clone(), amount: None });
+                p.salary_grade = Some(g);
+            }
+        }
+        "transfer" => {
+            let department = text_field(changes, "department")
+                .ok_or_else(|| Error::invalid("department", "a transfer names the new department"))?;
+            if department == p.department {
+                return Err(Error::invalid("department", "the person already belongs to that department"));
+            }
+            close_open_appointment(&mut p, on);
+            p.department = department;
+            if let Some(pos) = text_field(changes, "position") {
+                p.position = Some(pos);
+            }
+            if let Some(r) = text_field(changes, "rank") {
+                p.rank = Some(r);
+            }
+            p.appointments.push(Appointment {
+                from: on,
+                to: None,
+                department: p.department.clone(),
+                position: p.position.clone().unwrap_or_default(),
+                rank: p.rank.clone(),
+                document_number: None,
+            });
+        }
+        "resignation" => {
+            let on = date_field(changes, "resign_on")?
+                .ok_or_else(|| Error::invalid("resign_on", "a resignation names its date (resign_on)"))?;
+            close_open_appointment(&mut p, on);
+            for c in p.contracts.iter_mut().filter(|c| c.to.is_none()) {
+                c.to = Some(on);
+            }
+            p.status = PersonStatus::Resigned;
+        }
+        other => return Err(Error::invalid("kind", format!("unknown request kind {other:?}"))),
+    }
+    Ok(p)
+}
+
+impl Archive {
+    fn definitions(&self) -> Result<Definitions> {
+        Definitions::default_definitions().map_err(Error::Internal)
+    }
+
+    fn load_request(&self, id: RequestId) -> Result<Request> {
+        self.store()
+            .get(Table::Requests, id.as_bytes())?
+            .ok_or_else(|| Error::NotFound(format!("request {id} not found")))
+    }
+
+    fn may_start(&self, p: &Principal, kind: &str) -> Result<()> {
+        let policy = self.policy();
+        let ok = p
+            .subject
+            .roles
+            .iter()
+            .any(|r| policy.roles.get(r).is_some_and(|rp| rp.start_requests.iter().any(|k| k == "*" || k == kind)));
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "rule workflow.start: none of the roles {:?} may start a {kind} request",
+                p.subject.roles
+            )))
+        }
+    }
+
+    /// Whether the principal is the assignee a step names.
+    fn is_assignee(&self, p: &Principal, r: &Request, assignee: &str) -> bool {
+        let u = &p.user;
+        if let Some(role) = assignee.strip_prefix("role:") {
+            return Role::parse(role).is_some_and(|role| u.has(role));
+        }
+        if let Some(level) = assignee.strip_prefix("leader:") {
+            return u.has(Role::Leader) && level.parse::<u8>().ok() == u.leader_level;
+        }
+        let dept = match assignee {
+            "head:person" => r.person_department.clone(),
+            "head:new" => text_field(&r.changes, "department"),
+            _ => None,
+        };
+        u.has(Role::Head) && dept.is_some() && u.department == dept
+    }
+
+    /// The prospective person and its findings; errors block.
+    fn validated(&self, current: Option<&Person>, kind: &str, changes: &Value) -> Result<(Person, Vec<Finding>)> {
+        let mut next = apply_changes(current, kind, changes)?;
+        let findings = self.complete_person(&mut next)?;
+        Ok((next, findings))
+    }
+
+    /// Starts a request: validated, routed, and submitted at once unless it is a draft. A routine update by
+    /// HR takes the fast path and is applied at once.
+    pub fn create_request(&self, p: &Principal, new: NewRequest) -> Result<Request> {
+        self.audited(p, "request.create", "request:new", true, || Ok((self.create_request_inner(p, new)?, None)))
+    }
+
+    fn create_request_inner(&self, p: &Principal, new: NewRequest) -> Result<Request> {
+        let defs = self.definitions()?;
+        let flow = defs.flow(&new.kind).ok_or_else(|| {
+            Error::invalid(
+                "kind",
+                format!("unknown kind {:?}; known: create, update, promotion, transfer, resignation", new.kind),
+            )
+        })?;
+        self.may_start(p, &new.kind)?;
+        let person = match (new.kind.as_str(), new.person_id) {
+            ("create", _) => None,
+            (_, Some(id)) => Some(self.load_person(id)?),
+            (_, None) => return Err(Error::invalid("person_id", "name the person the request is about")),
+        };
+        if let Some(person) = &person
+            && let Some(hard) = self.policy().hard_rules(&p.subject, &person_target(person))
+        {
+            return Err(forbidden(&hard));
+        }
+        let (_, findings) = self.validated(person.as_ref(), &new.kind, &new.changes)?;
+        let fields = changed_fields(&new.changes);
+        let now = now_ts();
+        let mut r = Request {
+            id: RequestId::new(),
+            kind: new.kind.clone(),
+            person_id: person.as_ref().map(|p| p.id),
+            person_department: person
+                .as_ref()
+                .map(|p| p.department.clone())
+                .or_else(|| text_field(&new.changes, "department")),
+            changes: new.changes,
+            reason: new.reason.map(|r| r.chars().take(2000).collect()),
+            state: RequestState::Draft,
+            steps: flow.steps_for(Touches::of(&fields)),
+            decisions: Vec::new(),
+            findings,
+            initiator: p.user.username.clone(),
+            created_at: now,
+            updated_at: now,
+            base_version: person.as_ref().map(|p| p.version),
+            applied_version: None,
+            conflict: None,
+            definitions_version: defs.version,
+        };
+        let fast = flow.is_fast(&fields) && self.policy().capability(&p.subject, Capability::EditPersons).allowed;
+        let _guard = self.lock();
+        let mut ws = self.store().write_set();
+        let mut action = "request.create";
+        if fast {
+            r.steps.clear();
+            r.state = RequestState::Approved;
+            self.stage_application(&mut ws, &mut r, p)?;
+            action = "request.fast-path";
+        } else if !new.draft {
+            r.state = workflow::open_next_group(&mut r.steps, now);
+            if r.state == RequestState::Approved {
+                self.stage_application(&mut ws, &mut r, p)?;
+            }
+        }
+        ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
+        self.commit_audited(ws, p, action, &format!("request:{}", r.id), Some(format!("{} {:?}", r.kind, r.state)))?;
+        self.after_application(&r);
+        Ok(r)
+    }
+
+    /// Applies an approved request into `ws` (person version naming the request), or flags a conflict.
+    fn stage_application(&self, ws: &mut crate::store::WriteSet, r: &mut Request, p: &Principal) -> Result<()> {
+        let current = match r.person_id {
+            Some(id) => Some(self.load_person(id)?),
+            None => None,
+        };
+        if let (Some(cur), Some(base)) = (&current, r.base_version)
+            && cur.version != base
+        {
+            r.conflict = Some(format!(
+                "the person record changed since version {base} (now {}); the request must be rebased before it can be applied",
+                cur.version
+            ));
+            r.state = RequestState::Approved;
+            return Ok(());
+        }
+        let (mut next, _) = self.validated(current.as_ref(), &r.kind, &r.changes)?;
+        let approvers: Vec<String> =
+            r.decisions.iter().filter(|d| !d.void && d.decision == "approve").map(|d| d.actor.clone()).collect();
+        let reason = Some(format!(
+            "request {} ({}) approved by {}",
+            r.id,
+            r.kind,
+            if approvers.is_empty() { "fast path".into() } else { approvers.join(", ") }
+        ));
+        match current {
+            None => {
+                next.id = PersonId::new();
+                next.version = 1;
+                if let Some(idn) = &next.id_number {
+                    let k = self.id_number_key(idn);
+                    if self.store().contains(Table::IdNumbers, &k)? {
+                        return Err(Error::Conflict("a person with this ID number already exists".into()));
+                    }
+                    ws.put(Table::IdNumbers, k, &next.id)?;
+                }
+                r.person_id = Some(next.id);
+            }
+            Some(cur) => {
+                next.id = cur.id;
+                next.version = cur.version + 1;
+                for m in self.material_ids_of(cur.id)? {
+                    self.stage_index(ws, m)?;
+                }
+            }
+        }
+        self.stage_person(ws, &next, &p.user.username, reason)?;
+        r.applied_version = Some(next.version);
+        r.state = RequestState::Applied;
+        r.conflict = None;
+        Ok(())
+    }
+
+    fn after_application(&self, r: &Request) {
+        if r.state == RequestState::Applied && r.kind != "create" {
+            self.indexed_enqueued();
+        }
+    }
+
+    /// Decides the caller's pending step: `approve`, `reject` or `return`.
+    pub fn decide_request(
+        &self,
+        p: &Principal,
+        id: RequestId,
+        decision: &str,
+        comment: Option<String>,
+    ) -> Result<Request> {
+        self.audited(p, "request.decide", &format!("request:{id}"), true, || {
+            Ok((self.decide_inner(p, id, decision, comment)?, None))
+        })
+    }
+
+    fn decide_inner(&self, p: &Principal, id: RequestId, decision: &str, comment: Option<String>) -> Result<Request> {
+        if !["approve", "reject", "return"].contains(&decision) {
+            return Err(Error::invalid("decision", "approve, reject or return"));
+        }
+        let _guard = self.lock();
+        let mut r = self.load_request(id)?;
+        if r.initiator == p.user.username {
+            return Err(Error::Forbidden("rule hard.own-request: nobody decides a request they started".into()));
+        }
+        if let Some(pid) = r.person_id
+            && let Some(person) = self.store().get::<Person>(Table::Persons, pid.as_bytes())?
+            && let Some(hard) = self.policy().hard_rules(&p.subject, &person_target(&person))
+        {
+            return Err(forbidden(&hard));
+        }
+        let pending =
+            r.steps.iter().position(|s| s.state == StepState::Pending && self.is_assignee(p, &r, &s.assignee));
+        let Some(i) = pending else {
+            let mine_done =
+                r.steps.iter().any(|s| s.state != StepState::Waiting && self.is_assignee(p, &r, &s.assignee));
+            if mine_done || !matches!(r.state, RequestState::InReview | RequestState::InApproval) {
+                return Err(Error::Conflict(format!("request {id} has no step waiting for you (state {:?})", r.state)));
+            }
+            return Err(Error::Forbidden(format!(
+                "rule workflow.assignee: the pending steps of request {id} are not yours ({})",
+                r.steps
+                    .iter()
+                    .filter(|s| s.state == StepState::Pending)
+                    .map(|s| s.assignee.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let now = now_ts();
+        r.decisions.push(DecisionRecord {
+            step: r.steps[i].name.clone(),
+            actor: p.user.username.clone(),
+            decision: decision.into(),
+            comment: comment.map(|c| c.chars().take(2000).collect()),
+            at: now,
+            change_hash: change_hash(&r.changes),
+            void: false,
+        });
+        let mut ws = self.store().write_set();
+        match decision {
+            "approve" => {
+                r.state = workflow::approve(&mut r.steps, i, &p.user.username, now);
+                if r.state == RequestState::Approved {
+                    self.stage_application(&mut ws, &mut r, p)?;
+                }
+            }
+            "reject" => {
+                r.steps[i].state = StepState::Rejected;
+                r.steps[i].decided_by = Some(p.user.username.clone());
+                r.state = RequestState::Rejected;
+            }
+            _ => {
+                r.steps[i].state = StepState::Returned;
+                r.steps[i].decided_by = Some(p.user.username.clone());
+                r.state = RequestState::Returned;
+            }
+        }
+        r.updated_at = now;
+        ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
+        self.commit_audited(
+            ws,
+            p,
+            &format!("request.{decision}"),
+            &format!("request:{id}"),
+            Some(format!("step {} → {:?}", r.steps[i].name, r.state)),
+        )?;
+        self.after_application(&r);
+        Ok(r)
+    }
+
+    /// The initiator revises a returned (or draft) request; earlier decisions are voided.
+    pub fn revise_request(
+        &self,
+        p: &Principal,
+        id: RequestId,
+        changes: Value,
+        reason: Option<String>,
+    ) -> Result<Request> {
+        self.audited(p, "request.revise", &format!("request:{id}"), true, || {
+            let _guard = self.lock();
+            let mut r = self.load_request(id)?;
+            self.initiator_only(p, &r)?;
+            if !matches!(r.state, RequestState::Returned | RequestState::Draft) {
+                return Err(Error::Conflict(format!(
+                    "only a draft or returned request can be revised (state {:?})",
+                    r.state
+                )));
+            }
+            let person = match r.person_id {
+                Some(pid) => Some(self.load_person(pid)?),
+                None => None,
+            };
+            let (_, findings) = self.validated(person.as_ref(), &r.kind, &changes)?;
+            let defs = self.definitions()?;
+            let flow = defs.flow(&r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
+            r.steps = flow.steps_for(Touches::of(&changed_fields(&changes)));
+            r.changes = changes;
+            r.findings = findings;
+            if reason.is_some() {
+                r.reason = reason;
+            }
+            r.base_version = person.as_ref().map(|p| p.version);
+            let hash = change_hash(&r.changes);
+            for d in r.decisions.iter_mut() {
+                d.void |= d.change_hash != hash;
+            }
+            r.state = RequestState::Draft;
+            r.updated_at = now_ts();
+            let mut ws = self.store().write_set();
+            ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
+            self.commit_audited(ws, p, "request.revise", &format!("request:{id}"), None)?;
+            Ok((r, None))
+        })
+    }
+
+    fn initiator_only(&self, p: &Principal, r: &Request) -> Result<()> {
+        if r.initiator == p.user.username {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("rule workflow.initiator: only the initiator may do this".into()))
+        }
+    }
+
+    /// Submits a draft (or a revised returned request), or rebases a conflicting one onto the current record.
+    pub fn submit_request(&self, p: &Principal, id: RequestId) -> Result<Request> {
+        self.audited(p, "request.submit", &format!("request:{id}"), true, || {
+            let _guard = self.lock();
+            let mut r = self.load_request(id)?;
+            self.initiator_only(p, &r)?;
+            let rebase = r.state == RequestState::Approved && r.conflict.is_some();
+            if !(matches!(r.state, RequestState::Draft | RequestState::Returned) || rebase) {
+                return Err(Error::Conflict(format!("request {id} cannot be submitted (state {:?})", r.state)));
+            }
+            let person = match r.person_id {
+                Some(pid) => Some(self.load_person(pid)?),
+                None => None,
+            };
+            let (_, findings) = self.validated(person.as_ref(), &r.kind, &r.changes)?;
+            r.findings = findings;
+            r.base_version = person.as_ref().map(|p| p.version);
+            r.conflict = None;
+            let defs = self.definitions()?;
+            let flow = defs.flow(&r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
+            r.steps = flow.steps_for(Touches::of(&changed_fields(&r.changes)));
+            for d in r.decisions.iter_mut() {
+                d.void = true;
+            }
+            let now = now_ts();
+            r.state = workflow::open_next_group(&mut r.steps, now);
+            r.updated_at = now;
+            let mut ws = self.store().write_set();
+            if r.state == RequestState::Approved {
+                self.stage_application(&mut ws, &mut r, p)?;
+            }
+            ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
+            self.commit_audited(
+                ws,
+                p,
+                if rebase { "request.rebase" } else { "request.submit" },
+                &format!("request:{id}"),
+                None,
+            )?;
+            self.after_application(&r);
+            Ok((r, None))
+        })
+    }
+
+    /// The initiator withdraws a request that is not finished.
+    pub fn withdraw_request(&self, p: &Principal, id: RequestId) -> Result<Request> {
+        self.audited(p, "request.withdraw", &format!("request:{id}"), true, || {
+            let _guard = self.lock();
+            let mut r = self.load_request(id)?;
+            self.initiator_only(p, &r)?;
+            if matches!(r.state, RequestState::Applied | RequestState::Rejected | RequestState::Withdrawn) {
+                return Err(Error::Conflict(format!("request {id} is finished (state {:?})", r.state)));
+            }
+            r.state = RequestState::Withdrawn;
+            r.updated_at = now_ts();
+            let mut ws = self.store().write_set();
+            ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
+            self.commit_audited(ws, p, "request.withdraw", &format!("request:{id}"), None)?;
+            Ok((r, None))
+        })
+    }
+
+    fn may_see_request(&self, p: &Principal, r: &Request) -> bool {
+        r.initiator == p.user.username
+            || self.policy().capability(&p.subject, Capability::EditPersons).allowed
+            || r.steps.iter().any(|s| s.state != StepState::Waiting && self.is_assignee(p, r, &s.assignee))
+    }
+
+    /// One request (its initiator, HR, and those with a step on it).
+    pub fn get_request(&self, p: &Principal, id: RequestId) -> Result<Request> {
+        self.audited(p, "request.read", &format!("request:{id}"), false, || {
+            let r = self.load_request(id)?;
+            if !self.may_see_request(p, &r) {
+                return Err(Error::NotFound(format!("request {id} not found")));
+            }
+            Ok((r, None))
+        })
+    }
+
+    /// Requests the caller may see, newest first, filtered.
+    pub fn list_requests(
+        &self,
+        p: &Principal,
+        state: Option<&str>,
+        kind: Option<&str>,
+        person: Option<PersonId>,
+    ) -> Result<Vec<Request>> {
+        let mut v: Vec<Request> = self
+            .store()
+            .scan::<Request>(Table::Requests, b"")?
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| self.may_see_request(p, r))
+            .filter(|r| {
+                state.is_none_or(|s| {
+                    serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(|x| x == s)).unwrap_or(false)
+                })
+            })
+            .filter(|r| kind.is_none_or(|k| r.kind == k))
+            .filter(|r| person.is_none_or(|pid| r.person_id == Some(pid)))
+            .collect();
+        v.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        Ok(v)
+    }
+
+    /// The caller's pending steps, oldest first, overdue flagged.
+    pub fn inbox(&self, p: &Principal) -> Result<Vec<InboxItem>> {
+        let now = now_ts();
+        let policy = self.policy();
+        let mut items = Vec::new();
+        for (_, r) in self.store().scan::<Request>(Table::Requests, b"")? {
+            if !matches!(r.state, RequestState::InReview | RequestState::InApproval) || r.initiator == p.user.username {
+                continue;
+            }
+            if let Some(pid) = r.person_id
+                && let Some(person) = self.store().get::<Person>(Table::Persons, pid.as_bytes())?
+                && policy.hard_rules(&p.subject, &person_target(&person)).is_some()
+            {
+                continue;
+            }
+            for s in r.steps.iter().filter(|s| s.state == StepState::Pending && self.is_assignee(p, &r, &s.assignee)) {
+                let due = s.due.unwrap_or(now);
+                items.push(InboxItem {
+                    request_id: r.id,
+                    kind: r.kind.clone(),
+                    person_id: r.person_id,
+                    step: s.name.clone(),
+                    since: crate::model::ts_rfc3339(s.since.unwrap_or(r.created_at)),
+                    due: crate::model::ts_rfc3339(due),
+                    overdue: due < now,
+                });
+            }
+        }
+        items.sort_by(|a, b| a.since.cmp(&b.since));
+        Ok(items)
+    }
+}

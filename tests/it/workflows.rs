@@ -1,0 +1,264 @@
+//! The seed's collaboration flows through the HTTP API with the demo accounts: each scenario moves from HR
+//! through heads, legal, finance and administration to the leaders, and lands in the dossier as a new version
+//! naming the request.
+
+use crate::common::*;
+use axum::http::{Method, StatusCode};
+use dangan::crypto::MasterKey;
+use dangan::service::{Archive, Config, demo};
+use serde_json::{Value, json};
+
+async fn demo_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let archive =
+        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap())
+        .await
+        .unwrap();
+    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
+}
+
+/// A cadre of `dept` who holds no demo account.
+async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
+    let list = app.send(Method::GET, &format!("/api/v1/persons?department={dept}"), Some(hr), None).await.json();
+    let holders: Vec<String> =
+        app.archive.users().unwrap().into_iter().filter_map(|u| u.person_id.map(|p| p.to_string())).collect();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| !holders.contains(&p["id"].as_str().unwrap().to_string()))
+        .unwrap()
+        .clone()
+}
+
+async fn request(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    let a = app.send(Method::POST, "/api/v1/requests", Some(token), Some(body)).await;
+    (a.status, serde_json::from_slice(&a.body).unwrap_or(Value::Null))
+}
+
+async fn decide(app: &TestApp, who: &str, rid: &str, decision: &str) -> (StatusCode, Value) {
+    let t = app.login(who).await;
+    let a = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/requests/{rid}/decisions"),
+            Some(&t),
+            Some(json!({"decision": decision, "comment": "同意"})),
+        )
+        .await;
+    (a.status, serde_json::from_slice(&a.body).unwrap_or(Value::Null))
+}
+
+async fn inbox_has(app: &TestApp, who: &str, rid: &str) -> bool {
+    let t = app.login(who).await;
+    let inbox = app.send(Method::GET, "/api/v1/inbox", Some(&t), None).await.json();
+    inbox["items"].as_array().unwrap().iter().any(|i| i["request_id"] == rid)
+}
+
+/// Walks a request through `steps`: each account's inbox holds it before it approves.
+async fn walk(app: &TestApp, rid: &str, steps: &[&str]) -> Value {
+    let mut last = Value::Null;
+    for who in steps {
+        assert!(inbox_has(app, who, rid).await, "{who}'s inbox should hold {rid}");
+        let (status, r) = decide(app, who, rid, "approve").await;
+        assert_eq!(status, StatusCode::OK, "{who}: {r}");
+        assert!(!inbox_has(app, who, rid).await, "{who}'s inbox is empty after deciding");
+        last = r;
+    }
+    last
+}
+
+async fn person(app: &TestApp, hr: &str, id: &str) -> Value {
+    app.send(Method::GET, &format!("/api/v1/persons/{id}"), Some(hr), None).await.json()
+}
+
+#[tokio::test]
+async fn promotion_goes_through_head_legal_finance_and_leaders_and_lands_as_a_version() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let p = cadre(&app, &hr, "ops").await;
+    let pid = p["id"].as_str().unwrap();
+    let before = p["version"].as_u64().unwrap();
+    let (status, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "promotion", "person_id": pid, "reason": "年度考核优秀", "changes": {"position": "业务运营部副部长", "rank": "五级职员", "salary_grade": "30", "contract_change": "岗位变更补充协议"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "in_review");
+    let rid = r["id"].as_str().unwrap().to_string();
+    let names: Vec<&str> = r["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["head-review", "legal-review", "finance-review", "leader-1", "leader-2"]);
+
+    // Nobody decides out of turn, on their own request, or on another department's cadre.
+    assert!(!inbox_has(&app, "finance", &rid).await, "finance waits for the head");
+    assert_eq!(decide(&app, "hr", &rid, "approve").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(decide(&app, "head-sales", &rid, "approve").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(decide(&app, "finance", &rid, "approve").await.0, StatusCode::FORBIDDEN);
+
+    walk(&app, &rid, &["head-ops"]).await;
+    // Legal and finance review in parallel.
+    assert!(inbox_has(&app, "legal", &rid).await && inbox_has(&app, "finance", &rid).await);
+    walk(&app, &rid, &["finance"]).await;
+    // Finance cannot decide the legal step.
+    assert_ne!(decide(&app, "finance", &rid, "approve").await.0, StatusCode::OK);
+    let r = walk(&app, &rid, &["legal", "leader1"]).await;
+    assert_eq!(r["state"], "in_approval");
+    assert_eq!(
+        decide(&app, "leader1", &rid, "approve").await.0,
+        StatusCode::CONFLICT,
+        "a repeated decision is refused"
+    );
+    let r = walk(&app, &rid, &["leader2"]).await;
+    assert_eq!(r["state"], "applied", "{r}");
+
+    let after = person(&app, &hr, pid).await;
+    assert_eq!(after["position"], "业务运营部副部长");
+    assert_eq!(after["salary_grade"], "30");
+    assert_eq!(after["version"].as_u64().unwrap(), before + 1);
+    let appts = after["appointments"].as_array().unwrap();
+    assert_eq!(appts.last().unwrap()["position"], "业务运营部副部长");
+    assert!(appts[appts.len() - 2]["to"].is_string(), "the previous post is closed");
+    let history = app.send(Method::GET, &format!("/api/v1/persons/{pid}/versions"), Some(&hr), None).await.json();
+    let last = history["items"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["reason"].as_str().unwrap().contains(&rid), "{last}");
+    assert!(last["reason"].as_str().unwrap().contains("leader2"));
+}
+
+#[tokio::test]
+async fn transfer_resignation_and_creation() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    // Transfer: old head, new head, administration, leaders.
+    let p = cadre(&app, &hr, "ops").await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let (status, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "transfer", "person_id": pid, "changes": {"department": "research", "position": "研究员"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        decide(&app, "head-research", &rid, "approve").await.0,
+        StatusCode::FORBIDDEN,
+        "the new head confirms after the old one"
+    );
+    let r = walk(&app, &rid, &["head-ops", "head-research", "admin", "leader1", "leader2"]).await;
+    assert_eq!(r["state"], "applied");
+    let after = person(&app, &hr, &pid).await;
+    assert_eq!(
+        (after["department"].as_str(), after["department_name"].as_str()),
+        (Some("research"), Some("研究发展部"))
+    );
+
+    // Resignation: head, legal (agreement), finance (settlement), leaders.
+    let q = cadre(&app, &hr, "sales").await;
+    let qid = q["id"].as_str().unwrap().to_string();
+    let (_, r) = request(&app, &hr, json!({"kind": "resignation", "person_id": qid, "changes": {"resign_on": "2026-12-31", "agreement": "解除劳动合同协议", "settlement": "结清工资"}})).await;
+    let rid = r["id"].as_str().unwrap().to_string();
+    let r = walk(&app, &rid, &["head-sales", "legal", "finance", "leader1", "leader2"]).await;
+    assert_eq!(r["state"], "applied");
+    let after = person(&app, &hr, &qid).await;
+    assert_eq!(after["status"], "resigned");
+
+    // Creation: the head of the new cadre's department confirms, then the leaders.
+    let idn = id_number("44030519900101001");
+    let (status, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "create", "changes": {"name": "新员工", "id_number": idn, "department": "legal", "birth_date": "1990-01-02"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["findings"][0]["severity"], "warning", "a file birth date differing from the ID's is a warning: {r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    let r = walk(&app, &rid, &["head-legal", "leader1", "leader2"]).await;
+    assert_eq!(r["state"], "applied");
+    let new_id = r["person_id"].as_str().unwrap();
+    assert_eq!(person(&app, &hr, new_id).await["name"], "新员工");
+}
+
+#[tokio::test]
+async fn fast_path_rejection_return_validation_and_conflicts() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let p = cadre(&app, &hr, "research").await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let v0 = p["version"].as_u64().unwrap();
+
+    // A routine update by HR applies at once, audited.
+    let (status, r) =
+        request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"phone": "13900000001"}})).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "applied");
+    assert!(r["steps"].as_array().unwrap().is_empty());
+    assert_eq!(person(&app, &hr, &pid).await["phone"], "13900000001");
+    let auditor = app.login("auditor").await;
+    let trail = app.send(Method::GET, "/api/v1/audit?action=request.fast-path", Some(&auditor), None).await.json();
+    assert_eq!(trail["total"], 1);
+
+    // A rejected promotion changes nothing.
+    let (_, r) =
+        request(&app, &hr, json!({"kind": "promotion", "person_id": pid, "changes": {"position": "研究发展部部长"}}))
+            .await;
+    let rid = r["id"].as_str().unwrap().to_string();
+    let (status, r) = decide(&app, "head-research", &rid, "reject").await;
+    assert_eq!((status, r["state"].as_str()), (StatusCode::OK, Some("rejected")));
+    assert_ne!(person(&app, &hr, &pid).await["position"], "研究发展部部长");
+
+    // A returned request is revised and then passes.
+    let (_, r) =
+        request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"salary_grade": "99"}})).await;
+    let rid = r["id"].as_str().unwrap().to_string();
+    let (_, r) = decide(&app, "finance", &rid, "return").await;
+    assert_eq!(r["state"], "returned");
+    let rev = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/requests/{rid}"),
+            Some(&hr),
+            Some(json!({"changes": {"salary_grade": "31"}, "reason": "按财务意见修改"})),
+        )
+        .await;
+    assert_eq!(rev.status, StatusCode::OK, "{}", String::from_utf8_lossy(&rev.body));
+    assert!(rev.json()["decisions"][0]["void"].as_bool().unwrap(), "editing the change voids the earlier decision");
+    let sub = app.send(Method::POST, &format!("/api/v1/requests/{rid}/submit"), Some(&hr), None).await;
+    assert_eq!(sub.json()["state"], "in_review");
+    let r = walk(&app, &rid, &["finance", "leader1", "leader2"]).await;
+    assert_eq!(r["state"], "applied");
+    assert_eq!(person(&app, &hr, &pid).await["salary_grade"], "31");
+
+    // Validation blocks: an invalid ID number, party entry before 18.
+    let (status, r) =
+        request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"id_number": "110105194912310021"}}))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r["findings"][0]["field"], "id_number");
+    let birth = person(&app, &hr, &pid).await["birth_date"].as_str().unwrap().to_string();
+    let young = format!("{}-01-01", birth[..4].parse::<u32>().unwrap() + 10);
+    let (status, r) =
+        request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"party_join": young}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(r["findings"][0]["field"], "party_join");
+
+    // Two requests on the same version: the one approved second is flagged, not applied blindly.
+    let (_, a) = request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"rank": "六级职员"}})).await;
+    let (_, b) = request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"rank": "七级职员"}})).await;
+    let (ra, rb) = (a["id"].as_str().unwrap().to_string(), b["id"].as_str().unwrap().to_string());
+    assert_eq!(walk(&app, &ra, &["head-research", "leader1", "leader2"]).await["state"], "applied");
+    let second = walk(&app, &rb, &["head-research", "leader1", "leader2"]).await;
+    assert_eq!(second["state"], "approved");
+    assert!(second["conflict"].as_str().unwrap().contains("rebase"), "{second}");
+    assert_eq!(person(&app, &hr, &pid).await["rank"], "六级职员");
+    assert!(person(&app, &hr, &pid).await["version"].as_u64().unwrap() > v0);
+    // Rebased, it goes round again and applies.
+    let reb = app.send(Method::POST, &format!("/api/v1/requests/{rb}/submit"), Some(&hr), None).await;
+    assert_eq!(reb.json()["state"], "in_review");
+    assert_eq!(walk(&app, &rb, &["head-research", "leader1", "leader2"]).await["state"], "applied");
+    assert_eq!(person(&app, &hr, &pid).await["rank"], "七级职员");
+}
