@@ -222,6 +222,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     let mut used_names = std::collections::HashSet::new();
     let mut linked: Vec<(String, crate::model::PersonId, String)> = Vec::new(); // (username, person, name)
     let mut batch_persons = Vec::new();
+    let mut people: std::collections::BTreeMap<String, Vec<crate::model::PersonId>> = Default::default();
     let templates = &data.material_templates;
     let mut fixture_round = 0usize;
     let manifest = fixture_manifest();
@@ -291,6 +292,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             if dept.code == "research" {
                 batch_persons.push(person.id);
             }
+            people.entry(dept.code.clone()).or_default().push(person.id);
 
             // Accounts linked to real employees: the first person of each department holds its head account;
             // the second of hr/admin/finance/legal/it holds that department's officer account.
@@ -427,6 +429,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         })?;
         summary.accounts.push(DemoAccount { username, roles, description });
     }
+    requests_in_flight(archive, &bootstrap, &people)?;
     // A digitization batch over the research department's dossiers, assigned to the scanning operator.
     archive.create_batch(
         &bootstrap,
@@ -437,6 +440,50 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         },
     )?;
     Ok(summary)
+}
+
+/// A few requests in flight, so every reviewer's and leader's inbox holds something.
+fn requests_in_flight(
+    archive: &Archive,
+    hr: &Principal,
+    people: &std::collections::BTreeMap<String, Vec<crate::model::PersonId>>,
+) -> Result<()> {
+    use super::workflows::NewRequest;
+    let nth = |dept: &str, i: usize| people.get(dept).and_then(|v| v.get(i.min(v.len().saturating_sub(1)))).copied();
+    let ask = |person, kind: &str, changes: serde_json::Value, reason: &str| {
+        archive.create_request(
+            hr,
+            NewRequest { kind: kind.into(), person_id: person, changes, reason: Some(reason.into()), draft: false },
+        )
+    };
+    let act = |who: &str, id| -> Result<()> {
+        let user = archive.user_by_name(who)?.ok_or_else(|| super::Error::Internal(format!("no demo user {who}")))?;
+        archive.decide_request(&archive.principal_for(user, "demo")?, id, "approve", Some("同意".into()))?;
+        Ok(())
+    };
+    // Each head: a change of post in their department.
+    for dept in people.keys() {
+        ask(nth(dept, 1), "update", json!({"position": "业务主管"}), "岗位调整")?;
+    }
+    // Finance: a salary change; legal: a contract record.
+    ask(nth("research", 1), "update", json!({"salary_grade": "28"}), "薪级正常晋升")?;
+    ask(nth("sales", 1), "update", json!({"contracts": [{"kind": "劳动合同", "from": "2024-01-01"}]}), "续签劳动合同")?;
+    // Administration: a transfer past both heads.
+    let t = ask(nth("ops", 2), "transfer", json!({"department": "sales", "position": "市场专员"}), "工作需要")?;
+    act("head-ops", t.id)?;
+    act("head-sales", t.id)?;
+    // Leaders: a promotion past the head (leader 1), another past leader 1 (leader 2).
+    let a = ask(nth("research", 2), "promotion", json!({"position": "研究发展部副部长（试用期一年）"}), "考核优秀")?;
+    act("head-research", a.id)?;
+    let b = ask(
+        nth("it", 2),
+        "promotion",
+        json!({"position": "信息技术部副部长（试用期一年）", "rank": "五级职员"}),
+        "任职年限届满",
+    )?;
+    act("head-it", b.id)?;
+    act("leader1", b.id)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -463,6 +510,12 @@ mod tests {
         }
         let params = crate::service::search::SearchParams { q: "晋升".into(), ..Default::default() };
         assert!(archive.search(&p, &params).unwrap().total > 0);
+        // Every reviewer's and leader's inbox holds something.
+        for who in ["head-hr", "head-ops", "head-sales", "finance", "legal", "admin", "leader1", "leader2"] {
+            let u = archive.user_by_name(who).unwrap().unwrap();
+            let inbox = archive.inbox(&archive.principal_for(u, "test").unwrap()).unwrap();
+            assert!(!inbox.is_empty(), "{who}'s inbox is empty");
+        }
     }
 
     #[test]
