@@ -113,6 +113,9 @@ pub enum UsersCommand {
         /// The holder's own person record.
         #[arg(long)]
         person_id: Option<PersonId>,
+        /// Approval level for leaders (1 分管领导, 2 主要领导).
+        #[arg(long)]
+        leader_level: Option<u8>,
     },
     /// List accounts.
     List {
@@ -158,7 +161,15 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ExtractWorker { args } => Ok(crate::extract::worker_main(&args)),
         Command::Demo(a) => demo_cmd(a).map(|_| 0),
         Command::Serve(a) => serve_cmd(a).map(|_| 0),
-        Command::Users(UsersCommand::Add { data, username, roles, display_name, department, person_id }) => {
+        Command::Users(UsersCommand::Add {
+            data,
+            username,
+            roles,
+            display_name,
+            department,
+            person_id,
+            leader_level,
+        }) => {
             let roles = roles
                 .iter()
                 .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
@@ -172,7 +183,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 roles,
                 department,
                 person_id,
-                leader_level: None,
+                leader_level,
             })?;
             println!("added user {} ({})", user.username, user.id);
             Ok(0)

@@ -384,3 +384,119 @@ fn a_lost_index_is_rebuilt_at_start() {
     let token = login(&s);
     assert_eq!(search_total(&s, &token, "岗位工资").0, 1);
 }
+
+fn add_user(data: &Path, name: &str, role: &str, extra: &[&str]) {
+    let mut args = vec!["users", "add", "--data", data.to_str().unwrap(), "--username", name, "--role", role];
+    args.extend_from_slice(extra);
+    let out = run(&args, &[("DANGAN_NEW_PASSWORD", "demo-pass-e2e")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn login_as(s: &Server, who: &str) -> String {
+    let (status, v) = s.json("POST", "/auth/login", None, Some(json!({"username": who, "password": "demo-pass-e2e"})));
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn kill_9_while_requests_are_applied_leaves_each_applied_exactly_once_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    add_user(dir.path(), "finance", "finance", &[]);
+    add_user(dir.path(), "leader1", "leader", &["--leader-level", "1"]);
+    add_user(dir.path(), "leader2", "leader", &["--leader-level", "2"]);
+    let s = Server::start(dir.path());
+    let hr = login(&s);
+    let (fin, l1, l2) = (login_as(&s, "finance"), login_as(&s, "leader1"), login_as(&s, "leader2"));
+    let mut reqs = Vec::new();
+    for i in 0..40 {
+        let pid = s.create_person(&hr, json!({"name": format!("人员{i}"), "department": "ops", "salary_grade": "10"}));
+        let (status, r) = s.json(
+            "POST",
+            "/requests",
+            Some(&hr),
+            Some(json!({"kind": "update", "person_id": pid, "changes": {"salary_grade": format!("{}", 20 + i)}})),
+        );
+        assert_eq!(status, 201, "{r}");
+        let rid = r["id"].as_str().unwrap().to_string();
+        for t in [&fin, &l1] {
+            let (status, v) =
+                s.json("POST", &format!("/requests/{rid}/decisions"), Some(t), Some(json!({"decision": "approve"})));
+            assert_eq!(status, 200, "{v}");
+        }
+        reqs.push((rid, pid, 20 + i));
+    }
+    // The final approvals, which apply the changes, race a kill -9.
+    let base = s.base.clone();
+    let l2c = l2.clone();
+    let list: Vec<String> = reqs.iter().map(|r| r.0.clone()).collect();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let approver = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        for rid in list {
+            let r = agent
+                .post(&format!("{base}/requests/{rid}/decisions"))
+                .header("authorization", &format!("Bearer {l2c}"))
+                .header("content-type", "application/json")
+                .send(json!({"decision": "approve"}).to_string());
+            match r {
+                Ok(r) if r.status() == 200 => {
+                    let _ = tx.send(rid);
+                }
+                _ => return,
+            }
+        }
+    });
+    let mut acked = Vec::new();
+    while acked.len() < 12 {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(r) => acked.push(r),
+            Err(_) => break,
+        }
+    }
+    let mut s = s;
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    approver.join().unwrap();
+    acked.extend(rx.try_iter());
+    assert!(acked.len() >= 12);
+    drop(s);
+
+    let s = Server::start(dir.path());
+    let hr = login(&s);
+    let l2 = login_as(&s, "leader2");
+    let mut applied = 0;
+    for (rid, pid, grade) in &reqs {
+        let (_, r) = s.json("GET", &format!("/requests/{rid}"), Some(&hr), None);
+        let (_, versions) = s.json("GET", &format!("/persons/{pid}/versions"), Some(&hr), None);
+        let naming = versions["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["reason"].as_str().unwrap_or("").contains(rid.as_str()))
+            .count();
+        match r["state"].as_str().unwrap() {
+            "applied" => {
+                applied += 1;
+                assert_eq!(naming, 1, "{rid} applied exactly once");
+                let (_, p) = s.json("GET", &format!("/persons/{pid}"), Some(&hr), None);
+                assert_eq!(p["salary_grade"], grade.to_string());
+                assert_eq!(p["version"], 2);
+            }
+            "in_approval" => {
+                assert!(!acked.contains(rid), "an acknowledged approval of {rid} was lost");
+                assert_eq!(naming, 0, "{rid} half applied");
+                // Approving it now applies it, once.
+                let (status, r) = s.json(
+                    "POST",
+                    &format!("/requests/{rid}/decisions"),
+                    Some(&l2),
+                    Some(json!({"decision": "approve"})),
+                );
+                assert_eq!((status, r["state"].as_str()), (200, Some("applied")));
+            }
+            other => panic!("{rid} in unexpected state {other}"),
+        }
+    }
+    assert!(applied >= acked.len());
+}
