@@ -75,7 +75,9 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/requests/{id}/submit", post(requests::submit))
         .route("/requests/{id}/withdraw", post(requests::withdraw))
         .route("/requests/{id}/decisions", post(requests::decide))
-        .route("/inbox", get(requests::inbox));
+        .route("/inbox", get(requests::inbox))
+        .route("/notifications", get(requests::notifications))
+        .route("/reports/turnaround", get(requests::turnaround));
     Router::new()
         .nest("/api/v1", v1)
         .fallback(|| async { ApiError::NoRoute })

@@ -119,3 +119,21 @@ pub(super) async fn inbox(State(st): State<AppState>, auth: AuthUser) -> ApiResu
     let items = blocking(move || archive.inbox(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }))
 }
+
+pub(super) async fn notifications(
+    State(st): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<List<crate::service::notify::Notification>>> {
+    let archive = st.archive.clone();
+    let items = blocking(move || archive.notifications(&auth.principal)).await?;
+    Ok(Json(List { total: items.len(), items }))
+}
+
+pub(super) async fn turnaround(
+    State(st): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<List<crate::service::workflows::Turnaround>>> {
+    let archive = st.archive.clone();
+    let items = blocking(move || archive.turnaround(&auth.principal)).await?;
+    Ok(Json(List { total: items.len(), items }))
+}

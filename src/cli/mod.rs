@@ -307,7 +307,17 @@ fn extractor() -> Extractor {
 
 fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Archive> {
     let key = load_key(data, key_file, create)?;
-    Archive::open(data, &key, extractor(), Config::default()).map_err(|e| match e {
+    let config = Config {
+        webhooks: std::env::var("DANGAN_WEBHOOKS")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default(),
+        webhook_secret: std::env::var("DANGAN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()),
+        ..Config::default()
+    };
+    if let Some(bad) = config.webhooks.iter().find(|u| !u.starts_with("http://")) {
+        bail!("webhook {bad:?} is not an http:// URL");
+    }
+    Archive::open(data, &key, extractor(), config).map_err(|e| match e {
         crate::service::Error::Store(s) => anyhow::anyhow!("{s}"),
         other => anyhow::anyhow!("{other}"),
     })

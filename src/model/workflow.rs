@@ -121,6 +121,9 @@ pub struct Step {
     pub due: Option<i64>,
     /// Who decided.
     pub decided_by: Option<String>,
+    /// When (Unix seconds).
+    #[serde(default)]
+    pub decided_at: Option<i64>,
 }
 
 /// What a change touches, for the `when` conditions.
@@ -207,6 +210,7 @@ impl FlowDef {
                 since: None,
                 due: None,
                 decided_by: None,
+                decided_at: None,
             })
             .collect()
     }
@@ -242,6 +246,7 @@ pub fn open_next_group(steps: &mut [Step], now: i64) -> RequestState {
 pub fn approve(steps: &mut [Step], step: usize, by: &str, now: i64) -> RequestState {
     steps[step].state = StepState::Approved;
     steps[step].decided_by = Some(by.into());
+    steps[step].decided_at = Some(now);
     let group = steps[step].group;
     if steps.iter().any(|s| s.group == group && s.state == StepState::Pending) {
         return match steps[step].stage {

@@ -21,6 +21,7 @@ pub mod batches;
 pub mod demo;
 pub mod grants;
 pub mod indexer;
+pub mod notify;
 pub mod search;
 pub mod workflows;
 
@@ -155,6 +156,10 @@ pub struct Config {
     pub index_wait: Duration,
     /// Largest file accepted (bytes).
     pub max_file_size: u64,
+    /// Webhook URLs (http://) that receive every notification, e.g. an OA system's endpoint.
+    pub webhooks: Vec<String>,
+    /// Secret for the webhooks' HMAC-SHA256 signature (`x-dangan-signature: sha256=<hex>`).
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -166,6 +171,8 @@ impl Default for Config {
             throttle_window: Duration::from_secs(15 * 60),
             index_wait: Duration::from_secs(10),
             max_file_size: 256 * 1024 * 1024,
+            webhooks: Vec::new(),
+            webhook_secret: None,
         }
     }
 }
@@ -266,6 +273,7 @@ impl Archive {
             tracing::error!(error = %e, "could not load the stored access policy; the default applies");
         }
         indexer::spawn(archive.clone());
+        notify::spawn(archive.clone());
         archive
     }
 

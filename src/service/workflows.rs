@@ -262,7 +262,7 @@ impl Archive {
     }
 
     /// Whether the principal is the assignee a step names.
-    fn is_assignee(&self, p: &Principal, r: &Request, assignee: &str) -> bool {
+    pub(crate) fn is_assignee(&self, p: &Principal, r: &Request, assignee: &str) -> bool {
         let u = &p.user;
         if let Some(role) = assignee.strip_prefix("role:") {
             return Role::parse(role).is_some_and(|role| u.has(role));
@@ -350,6 +350,8 @@ impl Archive {
                 self.stage_application(&mut ws, &mut r, p)?;
             }
         }
+        let opened = pending_names(&r);
+        self.stage_notifications(&mut ws, &r, &opened)?;
         ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
         self.commit_audited(ws, p, action, &format!("request:{}", r.id), Some(format!("{} {:?}", r.kind, r.state)))?;
         self.after_application(&r);
@@ -471,6 +473,7 @@ impl Archive {
             change_hash: change_hash(&r.changes),
             void: false,
         });
+        let before = pending_names(&r);
         let mut ws = self.store().write_set();
         match decision {
             "approve" => {
@@ -482,15 +485,19 @@ impl Archive {
             "reject" => {
                 r.steps[i].state = StepState::Rejected;
                 r.steps[i].decided_by = Some(p.user.username.clone());
+                r.steps[i].decided_at = Some(now);
                 r.state = RequestState::Rejected;
             }
             _ => {
                 r.steps[i].state = StepState::Returned;
                 r.steps[i].decided_by = Some(p.user.username.clone());
+                r.steps[i].decided_at = Some(now);
                 r.state = RequestState::Returned;
             }
         }
         r.updated_at = now;
+        let opened: Vec<String> = pending_names(&r).into_iter().filter(|n| !before.contains(n)).collect();
+        self.stage_notifications(&mut ws, &r, &opened)?;
         ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
         self.commit_audited(
             ws,
@@ -587,6 +594,8 @@ impl Archive {
             if r.state == RequestState::Approved {
                 self.stage_application(&mut ws, &mut r, p)?;
             }
+            let opened = pending_names(&r);
+            self.stage_notifications(&mut ws, &r, &opened)?;
             ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
             self.commit_audited(
                 ws,
@@ -691,5 +700,84 @@ impl Archive {
         }
         items.sort_by(|a, b| a.since.cmp(&b.since));
         Ok(items)
+    }
+}
+
+/// Names of the steps pending now.
+fn pending_names(r: &Request) -> Vec<String> {
+    r.steps.iter().filter(|s| s.state == StepState::Pending).map(|s| s.name.clone()).collect()
+}
+
+/// Turnaround of one kind of request or one step: how long decisions took, and what is overdue now.
+#[derive(Clone, Debug, Serialize)]
+pub struct Turnaround {
+    /// Request kind.
+    pub kind: String,
+    /// Step name, or `*` for whole requests (created → applied).
+    pub step: String,
+    /// Decisions (or applied requests) measured.
+    pub count: usize,
+    /// Median, hours.
+    pub median_hours: Option<f64>,
+    /// 90th percentile, hours.
+    pub p90_hours: Option<f64>,
+    /// Steps pending past their deadline now.
+    pub overdue: usize,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    Some((sorted[i] * 10.0).round() / 10.0)
+}
+
+impl Archive {
+    /// Turnaround figures per kind and per step (HR, leaders, auditors).
+    pub fn turnaround(&self, p: &Principal) -> Result<Vec<Turnaround>> {
+        self.audited(p, "report.turnaround", "requests", false, || {
+            let policy = self.policy();
+            let allowed = [Capability::EditPersons, Capability::DecideGrants, Capability::ReadAudit]
+                .iter()
+                .any(|c| policy.capability(&p.subject, *c).allowed);
+            if !allowed {
+                return Err(Error::Forbidden(
+                    "rule report.turnaround: HR, leaders and the auditor see turnaround".into(),
+                ));
+            }
+            let now = now_ts();
+            let mut groups: std::collections::BTreeMap<(String, String), (Vec<f64>, usize)> = Default::default();
+            for (_, r) in self.store().scan::<Request>(Table::Requests, b"")? {
+                for s in &r.steps {
+                    let e = groups.entry((r.kind.clone(), s.name.clone())).or_default();
+                    if let (Some(since), Some(at)) = (s.since, s.decided_at) {
+                        e.0.push((at - since) as f64 / 3600.0);
+                    }
+                    if s.state == StepState::Pending && s.due.is_some_and(|d| d < now) {
+                        e.1 += 1;
+                    }
+                }
+                if r.state == RequestState::Applied {
+                    let e = groups.entry((r.kind.clone(), "*".into())).or_default();
+                    e.0.push((r.updated_at - r.created_at) as f64 / 3600.0);
+                }
+            }
+            let out = groups
+                .into_iter()
+                .map(|((kind, step), (mut hours, overdue))| {
+                    hours.sort_by(f64::total_cmp);
+                    Turnaround {
+                        kind,
+                        step,
+                        count: hours.len(),
+                        median_hours: percentile(&hours, 0.5),
+                        p90_hours: percentile(&hours, 0.9),
+                        overdue,
+                    }
+                })
+                .collect();
+            Ok((out, None))
+        })
     }
 }

@@ -48,13 +48,15 @@ pub enum Table {
     Batches,
     /// Change requests by id.
     Requests,
+    /// The notification outbox, in time order.
+    Outbox,
     /// Installation metadata: format version, key check.
     Meta,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each).
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 22] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -75,6 +77,7 @@ impl Table {
         Table::PolicyVersions,
         Table::Batches,
         Table::Requests,
+        Table::Outbox,
         Table::Meta,
     ];
 
@@ -101,6 +104,7 @@ impl Table {
             Table::PolicyVersions => "policy_versions",
             Table::Batches => "batches",
             Table::Requests => "requests",
+            Table::Outbox => "outbox",
             Table::Meta => "meta",
         }
     }

@@ -122,6 +122,16 @@ async fn promotion_goes_through_head_legal_finance_and_leaders_and_lands_as_a_ve
     let appts = after["appointments"].as_array().unwrap();
     assert_eq!(appts.last().unwrap()["position"], "业务运营部副部长");
     assert!(appts[appts.len() - 2]["to"].is_string(), "the previous post is closed");
+    // Turnaround figures count the decisions.
+    let t = app.send(Method::GET, "/api/v1/reports/turnaround", Some(&hr), None).await.json();
+    let promo =
+        t["items"].as_array().unwrap().iter().find(|i| i["kind"] == "promotion" && i["step"] == "*").unwrap().clone();
+    assert!(promo["count"].as_u64().unwrap() >= 1 && promo["median_hours"].is_number(), "{t}");
+    let fin = app.login("finance").await;
+    assert_eq!(
+        app.send(Method::GET, "/api/v1/reports/turnaround", Some(&fin), None).await.status,
+        StatusCode::FORBIDDEN
+    );
     let history = app.send(Method::GET, &format!("/api/v1/persons/{pid}/versions"), Some(&hr), None).await.json();
     let last = history["items"].as_array().unwrap().last().unwrap().clone();
     assert!(last["reason"].as_str().unwrap().contains(&rid), "{last}");
@@ -261,4 +271,85 @@ async fn fast_path_rejection_return_validation_and_conflicts() {
     assert_eq!(reb.json()["state"], "in_review");
     assert_eq!(walk(&app, &rb, &["head-research", "leader1", "leader2"]).await["state"], "applied");
     assert_eq!(person(&app, &hr, &pid).await["rank"], "七级职员");
+}
+
+#[tokio::test]
+async fn notifications_reach_the_assignees_and_the_webhooks_signed() {
+    use hmac::Mac;
+    // A stand-in for an OA system: records what it is sent.
+    let received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let sink = received.clone();
+    let oa = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let sig =
+                    headers.get("x-dangan-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                sink.lock().unwrap().push((sig, body));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, oa).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { webhooks: vec![url], webhook_secret: Some("oa-shared-secret".into()), ..Config::default() };
+    let archive = Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), config).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap())
+        .await
+        .unwrap();
+    let app = TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir };
+    let hr = app.login("hr").await;
+    let p = cadre(&app, &hr, "ops").await;
+    let (_, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "promotion", "person_id": p["id"], "changes": {"position": "业务运营部主管（试用）"}}),
+    )
+    .await;
+    let rid = r["id"].as_str().unwrap().to_string();
+
+    // In the app: the head of ops is told.
+    let head = app.login("head-ops").await;
+    let n = app.send(Method::GET, "/api/v1/notifications", Some(&head), None).await.json();
+    assert!(
+        n["items"].as_array().unwrap().iter().any(|n| n["request_id"] == rid.as_str() && n["step"] == "head-review"),
+        "{n}"
+    );
+    let fin = app.login("finance").await;
+    let n = app.send(Method::GET, "/api/v1/notifications", Some(&fin), None).await.json();
+    assert!(!n["items"].as_array().unwrap().iter().any(|n| n["request_id"] == rid.as_str()));
+
+    // At the webhook, signed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let found = loop {
+        let hit = received.lock().unwrap().iter().find(|(_, b)| b.contains(&rid)).cloned();
+        if let Some(h) = hit {
+            break h;
+        }
+        assert!(std::time::Instant::now() < deadline, "the webhook never received {rid}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"oa-shared-secret").unwrap();
+    mac.update(found.1.as_bytes());
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(found.0, format!("sha256={expected}"));
+    let body: Value = serde_json::from_str(&found.1).unwrap();
+    assert_eq!(body["event"], "request.step_pending");
+    assert_eq!(body["recipient"], "head:person");
+
+    // Approved and applied: the initiator hears of it.
+    walk(&app, &rid, &["head-ops", "leader1", "leader2"]).await;
+    let n = app.send(Method::GET, "/api/v1/notifications", Some(&hr), None).await.json();
+    assert!(
+        n["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["request_id"] == rid.as_str() && n["event"] == "request.applied")
+    );
 }
