@@ -75,6 +75,8 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/requests/{id}/submit", post(requests::submit))
         .route("/requests/{id}/withdraw", post(requests::withdraw))
         .route("/requests/{id}/decisions", post(requests::decide))
+        .route("/requests/{id}/comments", post(requests::comment))
+        .route("/workflows", get(requests::get_definitions).put(requests::put_definitions))
         .route("/inbox", get(requests::inbox))
         .route("/notifications", get(requests::notifications))
         .route("/reports/turnaround", get(requests::turnaround));

@@ -137,3 +137,40 @@ pub(super) async fn turnaround(
     let items = blocking(move || archive.turnaround(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CommentBody {
+    text: String,
+}
+
+pub(super) async fn comment(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<RequestId>,
+    ApiJson(c): ApiJson<CommentBody>,
+) -> ApiResult<Json<Request>> {
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.comment_request(&auth.principal, id, &c.text)).await?))
+}
+
+pub(super) async fn get_definitions(
+    State(st): State<AppState>,
+    _auth: AuthUser,
+) -> ApiResult<Json<crate::model::workflow::Definitions>> {
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.definitions()).await?))
+}
+
+/// New definitions as TOML (the shipped format, `src/model/workflows.toml`).
+pub(super) async fn put_definitions(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    body: String,
+) -> ApiResult<Json<crate::model::workflow::Definitions>> {
+    if body.len() > 256 * 1024 {
+        return Err(ApiError::TooLarge("definitions larger than 256 KiB".into()));
+    }
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.set_definitions(&auth.principal, &body)).await?))
+}

@@ -72,6 +72,20 @@ pub struct Request {
     pub conflict: Option<String>,
     /// The definitions version it runs under.
     pub definitions_version: u32,
+    /// Comments, oldest first.
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+}
+
+/// A comment on a request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Comment {
+    /// Who.
+    pub author: String,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// What.
+    pub text: String,
 }
 
 /// A new request.
@@ -234,8 +248,67 @@ fn apply_changes(current: Option<&Person>, kind: &str, changes: &Value) -> Resul
 }
 
 impl Archive {
-    fn definitions(&self) -> Result<Definitions> {
-        Definitions::default_definitions().map_err(Error::Internal)
+    /// The flow definitions in force: the newest stored version, or the shipped default.
+    pub fn definitions(&self) -> Result<Definitions> {
+        let stored: Vec<(Vec<u8>, Definitions)> = self.store().scan(Table::WorkflowDefs, b"")?;
+        match stored.into_iter().last() {
+            Some((_, d)) => Ok(d),
+            None => Definitions::default_definitions().map_err(Error::Internal),
+        }
+    }
+
+    /// The definitions a request runs under (the version it started with).
+    fn definitions_of(&self, r: &Request) -> Result<Definitions> {
+        match self.store().get::<Definitions>(Table::WorkflowDefs, &r.definitions_version.to_be_bytes())? {
+            Some(d) => Ok(d),
+            None => Definitions::default_definitions().map_err(Error::Internal),
+        }
+    }
+
+    /// Loads new flow definitions (security administrator, TOML): validated, versioned, audited. Requests
+    /// already started keep the version they started under.
+    pub fn set_definitions(&self, p: &Principal, toml_text: &str) -> Result<Definitions> {
+        self.audited(p, "workflow.definitions", "workflows", true, || {
+            self.require(p, Capability::ManagePolicy)?;
+            let mut d: Definitions =
+                toml::from_str(toml_text).map_err(|e| Error::invalid("definitions", e.to_string()))?;
+            d.validate().map_err(|e| Error::invalid("definitions", e))?;
+            for kind in ["create", "update", "promotion", "transfer", "resignation"] {
+                if d.flow(kind).is_none() {
+                    return Err(Error::invalid("definitions", format!("the flow {kind:?} is missing")));
+                }
+            }
+            let _guard = self.lock();
+            let current = self.definitions()?;
+            let mut ws = self.store().write_set();
+            if !self.store().contains(Table::WorkflowDefs, &current.version.to_be_bytes())? {
+                ws.put(Table::WorkflowDefs, current.version.to_be_bytes().to_vec(), &current)?;
+            }
+            d.version = current.version + 1;
+            ws.put(Table::WorkflowDefs, d.version.to_be_bytes().to_vec(), &d)?;
+            self.commit_audited(ws, p, "workflow.definitions", "workflows", Some(format!("version {}", d.version)))?;
+            Ok((d, None))
+        })
+    }
+
+    /// Adds a comment to a request (anyone who may see it).
+    pub fn comment_request(&self, p: &Principal, id: RequestId, text: &str) -> Result<Request> {
+        self.audited(p, "request.comment", &format!("request:{id}"), true, || {
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > 2000 {
+                return Err(Error::invalid("text", "1–2000 characters"));
+            }
+            let _guard = self.lock();
+            let mut r = self.load_request(id)?;
+            if !self.may_see_request(p, &r) {
+                return Err(Error::NotFound(format!("request {id} not found")));
+            }
+            r.comments.push(Comment { author: p.user.username.clone(), at: now_ts(), text: text.into() });
+            let mut ws = self.store().write_set();
+            ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
+            self.commit_audited(ws, p, "request.comment", &format!("request:{id}"), None)?;
+            Ok((r, None))
+        })
     }
 
     fn load_request(&self, id: RequestId) -> Result<Request> {
@@ -334,6 +407,7 @@ impl Archive {
             applied_version: None,
             conflict: None,
             definitions_version: defs.version,
+            comments: Vec::new(),
         };
         let fast = flow.is_fast(&fields) && self.policy().capability(&p.subject, Capability::EditPersons).allowed;
         let _guard = self.lock();
@@ -533,7 +607,7 @@ impl Archive {
                 None => None,
             };
             let (_, findings) = self.validated(person.as_ref(), &r.kind, &changes)?;
-            let defs = self.definitions()?;
+            let defs = self.definitions_of(&r)?;
             let flow = defs.flow(&r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
             r.steps = flow.steps_for(Touches::of(&changed_fields(&changes)));
             r.changes = changes;
@@ -581,7 +655,7 @@ impl Archive {
             r.findings = findings;
             r.base_version = person.as_ref().map(|p| p.version);
             r.conflict = None;
-            let defs = self.definitions()?;
+            let defs = self.definitions_of(&r)?;
             let flow = defs.flow(&r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
             r.steps = flow.steps_for(Touches::of(&changed_fields(&r.changes)));
             for d in r.decisions.iter_mut() {

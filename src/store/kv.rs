@@ -50,13 +50,15 @@ pub enum Table {
     Requests,
     /// The notification outbox, in time order.
     Outbox,
+    /// Workflow definitions by version.
+    WorkflowDefs,
     /// Installation metadata: format version, key check.
     Meta,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each).
-    pub const ALL: [Table; 22] = [
+    pub const ALL: [Table; 23] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -78,6 +80,7 @@ impl Table {
         Table::Batches,
         Table::Requests,
         Table::Outbox,
+        Table::WorkflowDefs,
         Table::Meta,
     ];
 
@@ -105,6 +108,7 @@ impl Table {
             Table::Batches => "batches",
             Table::Requests => "requests",
             Table::Outbox => "outbox",
+            Table::WorkflowDefs => "workflow_defs",
             Table::Meta => "meta",
         }
     }

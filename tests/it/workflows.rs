@@ -353,3 +353,59 @@ async fn notifications_reach_the_assignees_and_the_webhooks_signed() {
             .any(|n| n["request_id"] == rid.as_str() && n["event"] == "request.applied")
     );
 }
+
+#[tokio::test]
+async fn definitions_are_data_versioned_and_requests_keep_theirs() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let sec = app.login("secadmin").await;
+    let p = cadre(&app, &hr, "sales").await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let (_, old) =
+        request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"salary_grade": "40"}})).await;
+    assert_eq!(old["definitions_version"], 1);
+
+    // One approval level for updates from now on.
+    let toml = dangan::model::workflow::DEFAULT_DEFINITIONS.replacen(
+        "[[flow.step]]\nname = \"leader-2\"\nstage = \"approval\"\nassignee = \"leader:2\"\ngroup = 3\n\n[[flow]]\nkind = \"promotion\"",
+        "[[flow]]\nkind = \"promotion\"",
+        1,
+    );
+    assert_ne!(toml, dangan::model::workflow::DEFAULT_DEFINITIONS);
+    let put = |token: String, body: String| {
+        axum::http::Request::builder()
+            .method(Method::PUT)
+            .uri("/api/v1/workflows")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/toml")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    assert_eq!(app.call(put(hr.clone(), toml.clone())).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.call(put(sec.clone(), "version = \"x\"".into())).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = app.call(put(sec.clone(), toml)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.json()["version"], 2);
+
+    let (_, new) =
+        request(&app, &hr, json!({"kind": "update", "person_id": pid, "changes": {"rank": "三级职员"}})).await;
+    assert_eq!(new["definitions_version"], 2);
+    let names: Vec<&str> = new["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["head-review", "leader-1"]);
+    // The request started under version 1 keeps its two approval levels.
+    let old_id = old["id"].as_str().unwrap().to_string();
+    let r = walk(&app, &old_id, &["finance", "leader1"]).await;
+    assert_eq!(r["state"], "in_approval", "still waits for leader 2");
+
+    // Comments.
+    let c = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/requests/{old_id}/comments"),
+            Some(&hr),
+            Some(json!({"text": "请尽快审批"})),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK);
+    assert_eq!(c.json()["comments"][0]["text"], "请尽快审批");
+}
