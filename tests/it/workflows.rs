@@ -62,6 +62,16 @@ async fn walk(app: &TestApp, rid: &str, steps: &[&str]) -> Value {
     let mut last = Value::Null;
     for who in steps {
         assert!(inbox_has(app, who, rid).await, "{who}'s inbox should hold {rid}");
+        let t = app.login(who).await;
+        let n = app.send(Method::GET, "/api/v1/notifications", Some(&t), None).await.json();
+        assert!(
+            n["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["request_id"] == rid && n["event"] == "request.step_pending"),
+            "{who} was notified of {rid}"
+        );
         let (status, r) = decide(app, who, rid, "approve").await;
         assert_eq!(status, StatusCode::OK, "{who}: {r}");
         assert!(!inbox_has(app, who, rid).await, "{who}'s inbox is empty after deciding");
