@@ -90,6 +90,9 @@ pub struct Material {
     /// The digitization batch it was filed in, if any.
     #[serde(default)]
     pub batch_id: Option<super::ids::BatchId>,
+    /// Destroyed by this (destruction) request: the bytes are gone, the catalogue entry stays in the register.
+    #[serde(default)]
+    pub destroyed_by: Option<super::ids::RequestId>,
 }
 
 /// One immutable version of a material: the whole record as it was, with who changed it and why.

@@ -471,6 +471,7 @@ impl Archive {
             updated_at: now,
             updated_by: p.user.username.clone(),
             batch_id,
+            destroyed_by: None,
         };
         let ticket = {
             let _guard = self.lock();
@@ -601,6 +602,11 @@ impl Archive {
     /// Loads a material and its person and checks an access; returns them with the grant used, if any.
     fn gated(&self, p: &Principal, id: MaterialId, access: Access) -> Result<(Material, Person, Option<String>)> {
         let m = self.load_material(id)?;
+        if let Some(r) = m.destroyed_by
+            && access != Access::List
+        {
+            return Err(Error::NotFound(format!("material {id} was destroyed by request {r}")));
+        }
         let person = self.load_person(m.person_id)?;
         let grant = self.check_material(p, &person, &m, access)?;
         Ok((m, person, grant.map(|g| format!("grant:{g}"))))
@@ -680,7 +686,10 @@ impl Archive {
             self.check_person(p, &person)?;
             let mut materials = Vec::new();
             for id in self.material_ids_of(person_id)? {
-                materials.push(self.load_material(id)?);
+                let m = self.load_material(id)?;
+                if m.destroyed_by.is_none() {
+                    materials.push(m);
+                }
             }
             // 序号 counts the whole catalogue, so a reader who sees part of it sees the true numbers.
             let mut visible = Vec::new();

@@ -168,6 +168,7 @@ impl Archive {
                     };
                     match self.store().get::<Material>(Table::Materials, id.as_bytes())? {
                         None => self.index().delete(&id.to_string()),
+                        Some(m) if m.destroyed_by.is_some() => self.index().delete(&id.to_string()),
                         Some(m) => {
                             // One unreadable material must not hold up the queue: it is indexed by its
                             // catalogue fields and the failure is logged (verify names it too).
@@ -279,6 +280,9 @@ impl Archive {
         let mut count = 0;
         let mut docs = Vec::new();
         for (_, m) in self.store().scan::<Material>(Table::Materials, b"")? {
+            if m.destroyed_by.is_some() {
+                continue;
+            }
             let text = self.text_of(&m)?;
             let person = persons
                 .entry(m.person_id)
@@ -313,7 +317,11 @@ impl Archive {
                 r.missing.push(format!("material {} v{}: bad address", v.material.id, v.number));
                 continue;
             };
-            if self.store().blob_info(&addr)?.is_none() {
+            let destroyed = self
+                .store()
+                .get::<Material>(Table::Materials, v.material.id.as_bytes())?
+                .is_some_and(|m| m.destroyed_by.is_some());
+            if !destroyed && self.store().blob_info(&addr)?.is_none() {
                 r.missing.push(format!("material {} v{}: blob {addr} missing", v.material.id, v.number));
             }
         }

@@ -153,6 +153,13 @@ fn close_open_appointment(p: &mut Person, on: PartialDate) {
     }
 }
 
+fn material_ids(changes: &Value) -> Result<Vec<crate::model::MaterialId>> {
+    match changes.get("material_ids") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| Error::invalid("material_ids", e.to_string())),
+    }
+}
+
 /// The person as a request of `kind` would leave it (before validation).
 fn apply_changes(current: Option<&Person>, kind: &str, changes: &Value) -> Result<Person> {
     let obj = changes.as_object().ok_or_else(|| Error::invalid("changes", "a JSON object is expected"))?;
@@ -167,6 +174,8 @@ fn apply_changes(current: Option<&Person>, kind: &str, changes: &Value) -> Resul
         "promotion" => &["position", "rank", "salary_grade", "contract_change", "effective_on"],
         "transfer" => &["department", "position", "rank", "effective_on"],
         "resignation" => &["resign_on", "agreement", "settlement"],
+        "consultation" => &["purpose", "until", "material_ids"],
+        "destruction" => &["material_ids", "appraisal"],
         _ => &[],
     };
     if kind != "update"
@@ -241,6 +250,28 @@ fn apply_changes(current: Option<&Person>, kind: &str, changes: &Value) -> Resul
                 c.to = Some(on);
             }
             p.status = PersonStatus::Resigned;
+        }
+        "consultation" => {
+            if text_field(changes, "purpose").is_none_or(|t| t.chars().count() < 2) {
+                return Err(Error::invalid("purpose", "state the purpose of the consultation"));
+            }
+            let until =
+                date_field(changes, "until")?.ok_or_else(|| Error::invalid("until", "name the end of the period"))?;
+            if until.last_day() < today() || until.first_day() > today() + time::Duration::days(366) {
+                return Err(Error::invalid("until", "the period ends in the coming year"));
+            }
+        }
+        "destruction" => {
+            let ids = material_ids(changes)?;
+            if ids.is_empty() {
+                return Err(Error::invalid("material_ids", "list the appraised-out materials to destroy"));
+            }
+            if text_field(changes, "appraisal").is_none() {
+                return Err(Error::invalid(
+                    "appraisal",
+                    "cite the appraisal (鉴定) that found the materials need not be kept",
+                ));
+            }
         }
         other => return Err(Error::invalid("kind", format!("unknown request kind {other:?}"))),
     }
@@ -318,6 +349,9 @@ impl Archive {
     }
 
     fn may_start(&self, p: &Principal, kind: &str) -> Result<()> {
+        if kind == "consultation" {
+            return Ok(()); // anyone may ask to consult a dossier; the security administrator decides
+        }
         let policy = self.policy();
         let ok = p
             .subject
@@ -440,12 +474,25 @@ impl Archive {
         };
         if let (Some(cur), Some(base)) = (&current, r.base_version)
             && cur.version != base
+            && r.kind != "consultation"
+            && r.kind != "destruction"
         {
             r.conflict = Some(format!(
                 "the person record changed since version {base} (now {}); the request must be rebased before it can be applied",
                 cur.version
             ));
             r.state = RequestState::Approved;
+            return Ok(());
+        }
+        if r.kind == "consultation" || r.kind == "destruction" {
+            let person = current.ok_or_else(|| Error::invalid("person_id", "name the dossier"))?;
+            if r.kind == "consultation" {
+                self.stage_consultation_grant(ws, r, &person)?;
+            } else {
+                self.stage_destruction(ws, r, &person)?;
+            }
+            r.state = RequestState::Applied;
+            r.conflict = None;
             return Ok(());
         }
         let (mut next, _) = self.validated(current.as_ref(), &r.kind, &r.changes)?;
@@ -485,8 +532,58 @@ impl Archive {
         Ok(())
     }
 
+    /// A consultation approved: the grant it asked for comes into force.
+    fn stage_consultation_grant(&self, ws: &mut crate::store::WriteSet, r: &Request, person: &Person) -> Result<()> {
+        use super::grants::{Grant, GrantState};
+        let until = date_field(&r.changes, "until")?.map(|d| d.last_day()).unwrap_or_else(today);
+        let ids = material_ids(&r.changes)?;
+        let g = Grant {
+            id: crate::model::GrantId::new(),
+            requester: r.initiator.clone(),
+            person_id: person.id,
+            material_ids: (!ids.is_empty()).then_some(ids),
+            purpose: text_field(&r.changes, "purpose").unwrap_or_default(),
+            from: now_ts(),
+            until: until.midnight().assume_utc().unix_timestamp() + 86_400,
+            state: GrantState::Granted,
+            decided_by: r.decisions.iter().rev().find(|d| !d.void).map(|d| d.actor.clone()),
+            decided_at: Some(now_ts()),
+            comment: Some(format!("request {}", r.id)),
+            created_at: r.created_at,
+        };
+        ws.put(Table::Grants, g.id.as_bytes().to_vec(), &g).map_err(Into::into)
+    }
+
+    /// A destruction approved: every version's bytes lose their reference (the last reference destroys the
+    /// data key: crypto-shredding), the index forgets the material, and its catalogue entry stays as the register.
+    fn stage_destruction(&self, ws: &mut crate::store::WriteSet, r: &Request, person: &Person) -> Result<()> {
+        let own = self.material_ids_of(person.id)?;
+        let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+        for id in material_ids(&r.changes)? {
+            if !own.contains(&id) {
+                return Err(Error::invalid("material_ids", format!("material {id} is not in this dossier")));
+            }
+            let mut m = self.load_material(id)?;
+            if m.destroyed_by.is_some() {
+                continue;
+            }
+            for (_, v) in self.store().scan::<crate::model::MaterialVersion>(Table::MaterialVersions, id.as_bytes())? {
+                *counts.entry(v.material.address.clone()).or_default() += 1;
+            }
+            m.destroyed_by = Some(r.id);
+            m.updated_at = now_ts();
+            ws.put(Table::Materials, id.as_bytes().to_vec(), &m)?;
+            self.stage_index(ws, id)?;
+        }
+        for (addr, n) in counts {
+            let a = addr.parse().map_err(|_| Error::Corrupt(format!("bad address {addr}")))?;
+            self.store().stage_blob_unref(ws, &a, n)?;
+        }
+        Ok(())
+    }
+
     fn after_application(&self, r: &Request) {
-        if r.state == RequestState::Applied && r.kind != "create" {
+        if r.state == RequestState::Applied && r.kind != "create" && r.kind != "consultation" {
             self.indexed_enqueued();
         }
     }

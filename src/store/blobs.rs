@@ -145,6 +145,26 @@ impl Store {
         Ok(())
     }
 
+    /// Stages `count` references fewer; dropping the last one deletes the chunks, the descriptor (with the wrapped data key:
+    /// crypto-shredding) and the extracted text. Call under the archive's write lock.
+    pub fn stage_blob_unref(&self, ws: &mut WriteSet, address: &BlobAddress, count: u64) -> Result<()> {
+        let key = address.as_bytes().to_vec();
+        let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
+        if refs > count {
+            ws.put(Table::BlobRefs, key, &(refs - count))?;
+            return Ok(());
+        }
+        if let Some(info) = self.blob_info(address)? {
+            for n in 0..info.chunks {
+                ws.delete(Table::BlobChunks, chunk_key(address, n));
+            }
+        }
+        ws.delete(Table::Blobs, key.clone());
+        ws.delete(Table::BlobRefs, key.clone());
+        ws.delete(Table::Texts, key);
+        Ok(())
+    }
+
     /// What the store knows of a blob.
     pub fn blob_info(&self, address: &BlobAddress) -> Result<Option<BlobInfo>> {
         self.get(Table::Blobs, address.as_bytes())

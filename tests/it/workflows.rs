@@ -419,3 +419,65 @@ async fn definitions_are_data_versioned_and_requests_keep_theirs() {
     assert_eq!(c.status, StatusCode::OK);
     assert_eq!(c.json()["comments"][0]["text"], "请尽快审批");
 }
+
+#[tokio::test]
+async fn consultation_and_destruction_flows() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let p = cadre(&app, &hr, "research").await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let doomed = app
+        .upload(&hr, &pid, json!({"category": "10", "title": "过期借阅登记"}), "a.txt", "待销毁材料甲乙".as_bytes())
+        .await
+        .json();
+    let twin = app
+        .upload(&hr, &pid, json!({"category": "10", "title": "同内容副本"}), "b.txt", "待销毁材料甲乙".as_bytes())
+        .await
+        .json();
+    let did = doomed["id"].as_str().unwrap().to_string();
+
+    // 查阅: legal asks, the security administrator approves, a grant is in force.
+    let legal = app.login("legal").await;
+    let until = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
+    let (status, r) = request(
+        &app,
+        &legal,
+        json!({"kind": "consultation", "person_id": pid, "changes": {"purpose": "合同纠纷核查", "until": until}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/materials/{did}/content"), Some(&legal), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = walk(&app, r["id"].as_str().unwrap(), &["secadmin"]).await;
+    assert_eq!(r["state"], "applied");
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/materials/{did}/content"), Some(&legal), None).await.status,
+        StatusCode::OK
+    );
+
+    // 销毁: leader approval, two supervisors sign; the bytes are gone, the register stays.
+    let (status, r) = request(&app, &hr, json!({"kind": "destruction", "person_id": pid, "changes": {"material_ids": [did], "appraisal": "2026年档案鉴定会议纪要第3号"}})).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    let r = walk(&app, &rid, &["leader1", "admin", "secadmin"]).await;
+    assert_eq!(r["state"], "applied", "{r}");
+    let gone = app.send(Method::GET, &format!("/api/v1/materials/{did}/content"), Some(&hr), None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8_lossy(&gone.body).contains("destroyed"));
+    let cat = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), None).await.json();
+    assert!(!cat["items"].as_array().unwrap().iter().any(|m| m["id"] == did.as_str()));
+    // A material with the same bytes keeps them (reference counting), and the store still verifies.
+    let tid = twin["id"].as_str().unwrap();
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/materials/{tid}/content"), Some(&hr), None).await.body,
+        "待销毁材料甲乙".as_bytes()
+    );
+    let archive = app.archive.clone();
+    assert!(tokio::task::spawn_blocking(move || archive.verify().unwrap()).await.unwrap().ok());
+    // Without an appraisal, no destruction.
+    let (status, _) =
+        request(&app, &hr, json!({"kind": "destruction", "person_id": pid, "changes": {"material_ids": [tid]}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
