@@ -483,6 +483,11 @@ impl Policy {
                     out.capabilities.push(*c);
                 }
             }
+            for k in &p.start_requests {
+                if !out.start_requests.contains(k) {
+                    out.start_requests.push(k.clone());
+                }
+            }
         }
         out
     }
