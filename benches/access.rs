@@ -109,6 +109,7 @@ fn reads(c: &mut Criterion) {
     g.bench_function("blob_only_no_gate_no_audit", |b| {
         b.iter(|| archive.bench_read_bypassing_gate_and_audit(id).unwrap())
     });
+    g.bench_function("gated_no_audit_1_reader", |b| b.iter(|| archive.bench_read_gated_without_audit(&p, id).unwrap()));
     g.bench_function("material_content_1_reader", |b| b.iter(|| archive.material_content(&p, id).unwrap()));
     for readers in [4usize, 16] {
         // Each reader reads 8 times, so the group commit of the audit trail has company to batch.
@@ -120,6 +121,20 @@ fn reads(c: &mut Criterion) {
                         s.spawn(|| {
                             for _ in 0..8 {
                                 archive.material_content(&p, id).unwrap();
+                            }
+                        });
+                    }
+                })
+            })
+        });
+        g.throughput(Throughput::Elements((readers * 8) as u64));
+        g.bench_function(format!("gated_no_audit_{readers}_readers"), |b| {
+            b.iter(|| {
+                std::thread::scope(|s| {
+                    for _ in 0..readers {
+                        s.spawn(|| {
+                            for _ in 0..8 {
+                                archive.bench_read_gated_without_audit(&p, id).unwrap();
                             }
                         });
                     }

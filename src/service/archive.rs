@@ -646,6 +646,15 @@ impl Archive {
         self.read_address(&self.load_material(id)?.address)
     }
 
+    /// Benchmarks only: a material's bytes through the access gate but without the audit entry, to measure
+    /// what the audit trail alone costs. Never called by the product.
+    #[doc(hidden)]
+    pub fn bench_read_gated_without_audit(&self, p: &Principal, id: MaterialId) -> Result<Zeroizing<Vec<u8>>> {
+        let (m, _, _) = self.gated(p, id, Access::Read)?;
+        self.require(p, Capability::Download)?;
+        self.read_address(&m.address)
+    }
+
     /// A material's versions, oldest first.
     pub fn material_versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<MaterialVersion>> {
         self.audited(p, "material.versions", &format!("material:{id}"), false, || {
