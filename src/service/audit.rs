@@ -15,7 +15,14 @@ use std::sync::{Condvar, Mutex};
 
 /// DO NOT CHANGE: entries between checkpoints.
 const CHECKPOINT_EVERY: u64 = 256;
-const HEAD_KEY: &[u8] = b"audit_head";
+/// DO NOT CHANGE: the chain head lives in the audit tree itself (4-byte key; entries have 8-byte keys), so a
+/// group commit touches one tree and needs no multi-tree transaction.
+const HEAD_KEY: &[u8] = b"head";
+
+/// Whether a key of the audit tree is an entry (8-byte sequence number) rather than the head.
+fn is_entry_key(k: &[u8]) -> bool {
+    k.len() == 8
+}
 
 /// How an action ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,7 +202,7 @@ impl Archive {
 
     fn load_head(&self, st: &mut State) -> Result<()> {
         if !st.loaded {
-            let head: Head = self.store().get(Table::Meta, HEAD_KEY)?.unwrap_or_default();
+            let head: Head = self.store().get(Table::Audit, HEAD_KEY)?.unwrap_or_default();
             st.next_seq = head.seq + 1;
             st.durable = head.seq;
             st.last_hash = if head.hash.is_empty() { encode_hex(&[0u8; 32]) } else { head.hash };
@@ -266,7 +273,7 @@ impl Archive {
                 w.put(Table::AuditCheckpoints, e.seq.to_be_bytes().to_vec(), &cp)?;
             }
         }
-        w.put(Table::Meta, HEAD_KEY.to_vec(), head)?;
+        w.put(Table::Audit, HEAD_KEY.to_vec(), head)?;
         self.store().commit(w)?;
         Ok(())
     }
@@ -346,6 +353,9 @@ impl Archive {
             let to = q.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, true)).transpose()?;
             let mut out: Vec<AuditEntry> = Vec::new();
             self.store().for_each_key(Table::Audit, b"", |k, _| {
+                if !is_entry_key(k) {
+                    return Ok(());
+                }
                 if let Some(e) = self.store().get::<AuditEntry>(Table::Audit, k)?
                     && q.actor.as_deref().is_none_or(|a| a.is_empty() || e.event.actor == a)
                     && matches_pattern(&e.event.object, &q.object)
@@ -393,7 +403,7 @@ impl Archive {
         let mut expect = 1u64;
         let mut bad: Option<(u64, String)> = None;
         self.store().for_each_key(Table::Audit, b"", |k, _| {
-            if bad.is_some() {
+            if bad.is_some() || !is_entry_key(k) {
                 return Ok(());
             }
             let seq = k.try_into().map(u64::from_be_bytes).unwrap_or(0);
@@ -431,7 +441,7 @@ impl Archive {
             }
         }
         if bad.is_none() {
-            let head: Head = self.store().get(Table::Meta, HEAD_KEY)?.unwrap_or_default();
+            let head: Head = self.store().get(Table::Audit, HEAD_KEY)?.unwrap_or_default();
             if head.seq != expect - 1 {
                 bad = Some((
                     expect,
