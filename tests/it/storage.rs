@@ -257,14 +257,8 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
 
     // The tail cut off: the head gives it away.
     let r = tamper("truncated", &|kv, _| {
-        let last = kv
-            .scan(Table::Audit, b"", None, 100_000)
-            .unwrap()
-            .into_iter()
-            .filter(|(k, _)| k.len() == 8)
-            .last()
-            .unwrap()
-            .0;
+        let last =
+            kv.scan(Table::Audit, b"", None, 100_000).unwrap().into_iter().rfind(|(k, _)| k.len() == 8).unwrap().0;
         let mut b = Batch::default();
         b.delete(Table::Audit, last);
         kv.commit(b).unwrap();
