@@ -253,3 +253,17 @@ pub(super) async fn batch_materials(
     let items: Vec<_> = ms.into_iter().map(|m| super::views::MaterialView::new(m, st.archive.scheme(), None)).collect();
     Ok(Json(List { total: items.len(), items }))
 }
+
+pub(super) async fn backup(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let bytes = blocking(move || archive.backup_as(&auth.principal)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"dangan.backup\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
+}

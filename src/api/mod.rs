@@ -49,6 +49,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/me", get(handlers::me))
         .route("/users", get(handlers::users).post(admin::create_user))
         .route("/users/{id}", axum::routing::patch(admin::update_user))
+        .route("/backup", get(admin::backup))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::audit_verify))
         .route("/audit/checkpoints", get(admin::audit_checkpoints))

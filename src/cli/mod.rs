@@ -42,6 +42,26 @@ pub enum Command {
     /// The audit trail (offline).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write a backup of the store to a file (offline; `GET /api/v1/backup` while serving).
+    Backup {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new data directory; the master key must be the one it was made with.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Data directory (must not hold a store).
+        #[arg(long)]
+        data: PathBuf,
+        /// Master key file (default `<data>/master.key`, which must then be copied there first).
+        #[arg(long, env = "DANGAN_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
     /// Internal: extract text from stdin in an isolated process.
     #[command(hide = true)]
     ExtractWorker {
@@ -220,6 +240,55 @@ pub fn run(cli: Cli) -> Result<i32> {
             let r = archive.audit_verify()?;
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(if r.ok { 0 } else { 1 })
+        }
+        Command::Backup { data, out } => {
+            let archive = open_offline(&data)?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
+            let stats = archive.backup_to(std::io::BufWriter::new(file))?;
+            println!(
+                "backed up {} records ({} bytes) to {} (blake3 {})",
+                stats.records,
+                stats.bytes,
+                out.display(),
+                stats.hash
+            );
+            Ok(0)
+        }
+        Command::Restore { file, data, key_file } => {
+            let dir = DataDir(data.clone());
+            if dir.store().exists() {
+                bail!("{} already holds a store; restore needs an empty directory", data.display());
+            }
+            let key = load_key(&data, key_file.as_deref(), false)?;
+            let input = std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let stats = {
+                let kv = crate::store::SledKv::open(&dir.store())?;
+                match crate::store::backup::import(&kv, std::io::BufReader::new(input)) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        drop(kv);
+                        let _ = std::fs::remove_dir_all(dir.store());
+                        bail!("restore refused: {e}");
+                    }
+                }
+            };
+            // The key must open what was restored; the index is rebuilt on opening.
+            let archive = open_archive(&data, key_file.as_deref(), false)
+                .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
+            let report = archive.verify()?;
+            drop(key);
+            println!(
+                "restored {} records into {} (blake3 {}); verify: {}",
+                stats.records,
+                data.display(),
+                stats.hash,
+                if report.ok() { "ok" } else { "FAILED" }
+            );
+            Ok(if report.ok() { 0 } else { 1 })
         }
         Command::Keys(KeysCommand::Backup { data, out }) => {
             let key = load_key(&data.data, data.key_file.as_deref(), false)?;

@@ -260,4 +260,20 @@ impl Archive {
     pub fn principal_for(&self, user: User, source: &str) -> Result<Principal> {
         Ok(Principal { subject: self.subject_for(&user)?, user, source: source.into() })
     }
+
+    /// Writes a consistent backup of the whole store (writes and audit commits wait while it runs).
+    pub fn backup_to(&self, out: impl std::io::Write) -> Result<crate::store::backup::BackupStats> {
+        let _guard = self.lock();
+        Ok(self.with_audit_paused(|| self.store().export(out))?)
+    }
+
+    /// A backup through the API (system administrator), audited.
+    pub fn backup_as(&self, p: &Principal) -> Result<Vec<u8>> {
+        self.audited(p, "backup", "store", false, || {
+            self.require(p, Capability::Backup)?;
+            let mut out = Vec::new();
+            let stats = self.backup_to(&mut out)?;
+            Ok((out, Some(format!("{} records, blake3 {}", stats.records, stats.hash))))
+        })
+    }
 }

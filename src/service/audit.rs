@@ -278,6 +278,23 @@ impl Archive {
         Ok(())
     }
 
+    /// Runs `f` with the trail quiet: no group commit starts until it returns (consistent backups).
+    pub(crate) fn with_audit_paused<T>(&self, f: impl FnOnce() -> T) -> T {
+        let log = self.audit_log();
+        {
+            let mut st = log.state();
+            while st.flushing {
+                st = log.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+            st.flushing = true;
+        }
+        let out = f();
+        let mut st = log.state();
+        st.flushing = false;
+        log.cv.notify_all();
+        out
+    }
+
     /// Records an event and waits until it is durable.
     pub(crate) fn audit(&self, event: AuditEvent) -> Result<()> {
         self.append(vec![event], None)

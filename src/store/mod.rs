@@ -8,6 +8,7 @@
 //! Writes that belong together are collected in a [`WriteSet`] and committed atomically, then flushed, so an
 //! acknowledged write survives a crash.
 
+pub mod backup;
 pub mod blobs;
 pub mod kv;
 

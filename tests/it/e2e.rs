@@ -500,3 +500,81 @@ fn kill_9_while_requests_are_applied_leaves_each_applied_exactly_once_or_not_at_
     }
     assert!(applied >= acked.len());
 }
+
+#[test]
+fn backup_restore_verify_round_trips_and_a_damaged_backup_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    add_user(dir.path(), "it", "it", &[]);
+    let pdf = crate::common::fixture("assessment-tw.pdf");
+    let (mid, api_backup) = {
+        let s = Server::start(dir.path());
+        let token = login(&s);
+        let pid = s.create_person(&token, json!({"name": "备份测试", "department": "ops"}));
+        let m = s.upload(&token, &pid, &json!({"category": "3", "title": "年度考核登记表"}), "a.pdf", &pdf).unwrap();
+        // Online backup through the API: the system administrator may, HR may not.
+        let it = login_as(&s, "it");
+        let get = |t: &str| {
+            s.agent.get(&format!("{}/backup", s.base)).header("authorization", &format!("Bearer {t}")).call().unwrap()
+        };
+        assert_eq!(get(&token).status(), 403);
+        let mut r = get(&it);
+        assert_eq!(r.status(), 200);
+        let bytes = r.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().unwrap();
+        (m["id"].as_str().unwrap().to_string(), bytes)
+    };
+    let data = dir.path().to_str().unwrap();
+    let key = dir.path().join("master.key");
+    let file = dir.path().join("offline.backup");
+    let out = run(&["backup", "--data", data, "--out", file.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        !bytes.windows("考覈專用識別語乙".len()).any(|w| w == "考覈專用識別語乙".as_bytes()),
+        "nothing readable in a backup"
+    );
+
+    for (name, backup) in [("offline", bytes.clone()), ("online", api_backup)] {
+        let target = tempfile::tempdir().unwrap();
+        let restored = target.path().join("data");
+        let f = target.path().join("b");
+        std::fs::write(&f, &backup).unwrap();
+        let out = run(
+            &[
+                "restore",
+                f.to_str().unwrap(),
+                "--data",
+                restored.to_str().unwrap(),
+                "--key-file",
+                key.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("verify: ok"));
+        let out =
+            run(&["audit", "verify", "--data", restored.to_str().unwrap(), "--key-file", key.to_str().unwrap()], &[]);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stdout));
+        std::fs::copy(&key, restored.join("master.key")).unwrap();
+        let s = Server::start(&restored);
+        let token = login(&s);
+        assert_eq!(s.download(&token, &mid), pdf, "{name}");
+        assert_eq!(search_total(&s, &token, "晉升").0, 1, "{name}: the index is rebuilt from the restored store");
+    }
+
+    // One flipped byte: refused whole, nothing left behind.
+    let mut damaged = bytes;
+    let n = damaged.len() / 2;
+    damaged[n] ^= 0x01;
+    let target = tempfile::tempdir().unwrap();
+    let f = target.path().join("b");
+    std::fs::write(&f, &damaged).unwrap();
+    let restored = target.path().join("data");
+    let out = run(
+        &["restore", f.to_str().unwrap(), "--data", restored.to_str().unwrap(), "--key-file", key.to_str().unwrap()],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!restored.join("store").exists());
+}
