@@ -371,3 +371,61 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn hostile_files_are_stored_safely_and_never_hang_the_server() {
+    use std::io::Write;
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let p = app.create_person(&hr, person_body("韩梅", &id_number("21010219820303002"), "ops")).await;
+    let pid = p["id"].as_str().unwrap();
+
+    // A DOCX whose document.xml inflates to 100 MiB of zeros (a zip bomb): stored, its text refused.
+    let mut bomb = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut bomb));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        z.start_file("[Content_Types].xml", opts).unwrap();
+        z.write_all(b"<Types/>").unwrap();
+        z.start_file("word/document.xml", opts).unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..100 {
+            z.write_all(&zeros).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    assert!(bomb.len() < 1024 * 1024, "the bomb is small on the wire");
+    let started = std::time::Instant::now();
+    let a = app.upload(&hr, pid, json!({"category": "10", "title": "可疑文件"}), "bomb.docx", &bomb).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.json()["text_status"], "failed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // A file whose extension lies: PNG bytes named .pdf are a PNG.
+    let a = app
+        .upload(&hr, pid, json!({"category": "9-2", "title": "扫描件"}), "scan.pdf", &fixture("scan-form.png"))
+        .await;
+    assert_eq!(a.json()["mime"], "image/png");
+    // A truncated image is stored as what it is.
+    let png = fixture("scan-form.png");
+    let a =
+        app.upload(&hr, pid, json!({"category": "9-2", "title": "残缺扫描件"}), "cut.png", &png[..png.len() / 3]).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    // Garbage claiming to be a PDF.
+    let mut fake = b"%PDF-1.7\n".to_vec();
+    fake.extend((0..50_000u32).map(|i| (i * 7919 % 251) as u8));
+    fake.extend_from_slice(b"\n%%EOF\n");
+    let a = app.upload(&hr, pid, json!({"category": "1", "title": "损坏的PDF"}), "x.pdf", &fake).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(a.json()["text_status"], "failed");
+    // The server still answers, and everything stored reads back.
+    let cat = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), None).await.json();
+    assert_eq!(cat["total"], 4);
+    for m in cat["items"].as_array().unwrap() {
+        let d = app
+            .send(Method::GET, &format!("/api/v1/materials/{}/content", m["id"].as_str().unwrap()), Some(&hr), None)
+            .await;
+        assert_eq!(d.status, StatusCode::OK);
+        assert_eq!(blake3::hash(&d.body).to_hex().to_string(), m["content_hash"].as_str().unwrap());
+    }
+}
