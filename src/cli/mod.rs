@@ -368,10 +368,16 @@ pub fn load_key(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Ma
 }
 
 fn extractor() -> Extractor {
-    match std::env::current_exe() {
-        Ok(exe) => Extractor::with_worker(exe, vec!["extract-worker".into()], Duration::from_secs(60)),
-        Err(_) => Extractor::in_thread(Duration::from_secs(60)),
+    let ocr = crate::extract::ocr::detect();
+    match &ocr {
+        Some(langs) => tracing::info!(%langs, "OCR of scans with tesseract is on"),
+        None => tracing::info!("tesseract with Chinese data not found: scans are found by their catalogue fields"),
     }
+    let base = match std::env::current_exe() {
+        Ok(exe) => Extractor::with_worker(exe, vec!["extract-worker".into()], Duration::from_secs(120)),
+        Err(_) => Extractor::in_thread(Duration::from_secs(120)),
+    };
+    base.with_ocr(ocr)
 }
 
 fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Archive> {
@@ -453,13 +459,15 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
     let started = std::time::Instant::now();
     eprintln!("loading the demo dataset into {} …", data.display());
     let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: a.persons_per_department.max(1) })?;
-    archive.wait_queue_empty(Duration::from_secs(600))?;
+    // Text is indexed in the background; OCR of the scans may take a little longer than the rest.
+    let done = archive.wait_queue_empty(Duration::from_secs(30))?;
     eprintln!(
-        "loaded {} persons and {} materials in {:.1} s ({} searchable)",
+        "loaded {} persons and {} materials in {:.1} s ({} searchable{})",
         summary.persons,
         summary.materials,
         started.elapsed().as_secs_f64(),
-        archive.indexed_count()
+        archive.indexed_count(),
+        if done { "" } else { "; the rest is being indexed in the background" }
     );
     println!("dangan demo: http://{}/api/v1/health", a.listen);
     println!("demo accounts (password for all: {}):", demo::DEMO_PASSWORD);

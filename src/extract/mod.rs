@@ -4,7 +4,7 @@
 //! bytes: what it is ([`sniff_mime`], judged by content, never trusted from the client), whether it carries text
 //! we can take out ([`has_text`]), and what that text is ([`Extractor::extract`]). PDFs go through pdf-extract,
 //! DOCX through zip + quick-xml, plain text and Markdown are decoded (UTF-8, or UTF-16 with a byte order mark);
-//! images carry no text until OCR arrives. All text leaves through one normaliser (control characters removed,
+//! images go through OCR (tesseract) when it is installed. All text leaves through one normaliser (control characters removed,
 //! blank lines collapsed, stray whitespace between CJK glyphs of PDFs removed, a cap on length).
 //!
 //! Parsers of hostile files can panic, loop or blow the stack, so the server never parses in its own threads:
@@ -15,6 +15,7 @@
 
 mod docx;
 mod normalize;
+pub mod ocr;
 mod pdf;
 mod sniff;
 mod text;
@@ -122,14 +123,28 @@ pub fn extract_in_process(mime: &str, bytes: &[u8], max_chars: usize) -> Result<
         text_type if text_type.starts_with("text/") => {
             Extracted { text: normalize::normalize(&text::decode(bytes), normalize::Cjk::Keep, max_chars), pages: None }
         }
+        img if ocr::is_ocr_image(img) => match ocr_param(mime) {
+            Some(langs) => Extracted {
+                text: normalize::normalize(&ocr::recognise(bytes, &langs)?, normalize::Cjk::Join, max_chars),
+                pages: Some(1),
+            },
+            None => return Ok(None),
+        },
         _ => return Ok(None),
     };
     Ok(Some(extracted))
 }
 
+/// The OCR languages an image's MIME type carries as its `ocr` parameter (set by [`Extractor`] when OCR is on).
+fn ocr_param(mime: &str) -> Option<String> {
+    mime.split(';').skip(1).find_map(|p| p.trim().strip_prefix("ocr=").map(str::to_string))
+}
+
 /// Whether [`Extractor::extract`] should start a worker for this type at all.
 fn worth_a_worker(mime: &str) -> bool {
-    has_text(mime) || (cfg!(test) && essence(mime).starts_with("test/"))
+    has_text(mime)
+        || (ocr::is_ocr_image(&essence(mime)) && ocr_param(mime).is_some())
+        || (cfg!(test) && essence(mime).starts_with("test/"))
 }
 
 /// Where an [`Extractor`] runs the parsers.
@@ -147,6 +162,7 @@ pub struct Extractor {
     isolation: Isolation,
     timeout: Duration,
     max_chars: usize,
+    ocr: Option<String>,
 }
 
 impl Extractor {
@@ -154,14 +170,30 @@ impl Extractor {
     /// and writing a JSON result on stdout (see [`worker_main`]); killed after the timeout. The real server uses
     /// `program = std::env::current_exe()`, `args = ["extract-worker"]`.
     pub fn with_worker(program: PathBuf, args: Vec<String>, timeout: Duration) -> Self {
-        Extractor { isolation: Isolation::Process { program, args }, timeout, max_chars: DEFAULT_MAX_CHARS }
+        Extractor { isolation: Isolation::Process { program, args }, timeout, max_chars: DEFAULT_MAX_CHARS, ocr: None }
     }
 
     /// No child process: runs extraction on a separate thread under `catch_unwind`; on timeout the thread is
     /// abandoned (detached, it keeps its CPU until it ends) and `Timeout` returned. For unit tests and tools
     /// without a worker binary: a stack overflow or an endless loop still hurts the whole process.
     pub fn in_thread(timeout: Duration) -> Self {
-        Extractor { isolation: Isolation::Thread, timeout, max_chars: DEFAULT_MAX_CHARS }
+        Extractor { isolation: Isolation::Thread, timeout, max_chars: DEFAULT_MAX_CHARS, ocr: None }
+    }
+
+    /// The same extractor reading scans with OCR in these languages (see [`ocr::detect`]); `None` turns it off.
+    pub fn with_ocr(mut self, langs: Option<String>) -> Self {
+        self.ocr = langs;
+        self
+    }
+
+    /// Whether scans are read with OCR.
+    pub fn ocr_available(&self) -> bool {
+        self.ocr.is_some()
+    }
+
+    /// Whether this extractor takes text out of this type (documents; images when OCR is on).
+    pub fn takes_text(&self, mime: &str) -> bool {
+        has_text(mime) || (self.ocr.is_some() && ocr::is_ocr_image(&essence(mime)))
     }
 
     /// The same extractor keeping at most `max_chars` characters of text per file.
@@ -184,6 +216,14 @@ impl Extractor {
     /// `spawn_blocking`. Never panics and never takes longer than the timeout plus a few milliseconds.
     /// `Ok(None)` for types without text, without starting any worker.
     pub fn extract(&self, mime: &str, bytes: &[u8]) -> Result<Option<Extracted>> {
+        let with_ocr;
+        let mime = match &self.ocr {
+            Some(langs) if ocr::is_ocr_image(&essence(mime)) => {
+                with_ocr = format!("{}; ocr={langs}", essence(mime));
+                with_ocr.as_str()
+            }
+            _ => mime,
+        };
         if !worth_a_worker(mime) {
             return Ok(None);
         }

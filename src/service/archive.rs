@@ -461,7 +461,7 @@ impl Archive {
             content_hash: blob.plain_hash.clone(),
             address: blob.address.to_string(),
             size: bytes.len() as u64,
-            text_status: if extract::has_text(&mime) { TextStatus::Pending } else { TextStatus::None },
+            text_status: if self.inner.extractor.takes_text(&mime) { TextStatus::Pending } else { TextStatus::None },
             mime,
             file_name: file_name.map(|f| sanitize_file_name(&f)),
             text_error: None,
@@ -535,7 +535,7 @@ impl Archive {
             m.content_hash = blob.plain_hash.clone();
             m.address = blob.address.to_string();
             m.size = bytes.len() as u64;
-            m.text_status = if extract::has_text(&mime) { TextStatus::Pending } else { TextStatus::None };
+            m.text_status = if self.inner.extractor.takes_text(&mime) { TextStatus::Pending } else { TextStatus::None };
             m.mime = mime;
             m.text_error = None;
             m.detected_pages = None;

@@ -295,9 +295,9 @@ impl Archive {
         &self.inner.config
     }
 
-    /// Whether OCR is available (it comes with the digitization issue).
+    /// Whether scans are read with OCR (tesseract installed with Chinese data).
     pub fn ocr_available(&self) -> bool {
-        false
+        self.inner.extractor.ocr_available()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {

@@ -23,8 +23,13 @@ pub fn worker_extractor() -> Extractor {
     Extractor::with_worker(
         PathBuf::from(env!("CARGO_BIN_EXE_dangan")),
         vec!["extract-worker".into()],
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     )
+}
+
+/// The extractor with OCR when tesseract is installed (tests of scans; the demo-loading tests skip OCR's cost).
+pub fn ocr_extractor() -> Extractor {
+    worker_extractor().with_ocr(dangan::extract::ocr::detect())
 }
 
 pub struct TestApp {
@@ -56,7 +61,7 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
-        let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+        let archive = Archive::open(dir.path(), &key, ocr_extractor(), Config::default()).unwrap();
         let a = archive.clone();
         tokio::task::spawn_blocking(move || {
             for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {

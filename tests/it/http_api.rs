@@ -281,7 +281,8 @@ async fn bad_uploads_get_clear_answers() {
         .await;
     assert_eq!(scan.status, StatusCode::CREATED);
     assert_eq!(scan.json()["mime"], "image/png");
-    assert_eq!(scan.json()["text_status"], "none");
+    let expected = if app.archive.ocr_available() { "done" } else { "none" };
+    assert_eq!(scan.json()["text_status"], expected, "scans are read by OCR when tesseract is installed");
     let s = app.search(&hr, "任免审批").await;
     assert_eq!(s["total"], 1, "a scan is found by its catalogue fields");
 
@@ -427,5 +428,38 @@ async fn hostile_files_are_stored_safely_and_never_hang_the_server() {
             .await;
         assert_eq!(d.status, StatusCode::OK);
         assert_eq!(blake3::hash(&d.body).to_hex().to_string(), m["content_hash"].as_str().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn ocr_finds_a_scan_by_a_word_on_it() {
+    let app = TestApp::new().await;
+    if !app.archive.ocr_available() {
+        assert!(
+            std::env::var("DANGAN_REQUIRE_OCR").is_err(),
+            "DANGAN_REQUIRE_OCR is set but tesseract with chi_sim is not installed"
+        );
+        eprintln!("skipped: tesseract with Chinese data is not installed");
+        return;
+    }
+    let hr = app.login("hr").await;
+    assert_eq!(app.send(Method::GET, "/api/v1/health", None, None).await.json()["ocr"], true);
+    let p = app.create_person(&hr, person_body("周敏", &id_number("33010219800808002"), "it")).await;
+    let m = app
+        .upload(
+            &hr,
+            p["id"].as_str().unwrap(),
+            json!({"category": "9-2", "title": "扫描件"}),
+            "scan.png",
+            &fixture("scan-form.png"),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED);
+    assert_eq!(m.json()["text_status"], "done", "{}", m.json());
+    assert_eq!(m.json()["detected_pages"], 1);
+    // Words printed on the form, in neither the title nor any field.
+    for q in ["信息技术部部长", "任免审批"] {
+        let s = app.search(&hr, q).await;
+        assert_eq!(s["total"], 1, "{q}: {s}");
     }
 }

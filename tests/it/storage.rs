@@ -35,8 +35,9 @@ fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)>
 
 /// Drops an archive and waits until sled has released its lock.
 fn close(archive: Archive, dir: &Path) {
+    archive.wait_queue_empty(Duration::from_secs(120)).unwrap();
     drop(archive);
-    for _ in 0..100 {
+    for _ in 0..600 {
         if SledKv::open(&dir.join("store")).is_ok() {
             return;
         }
@@ -179,7 +180,19 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Verifies the audit chain of a data directory.
 fn verify_audit(dir: &Path, key: &MasterKey) -> dangan::service::audit::AuditVerify {
-    let archive = Archive::open(dir, key, worker_extractor(), Config::default()).unwrap();
+    // sled may hold its lock for a moment after the tampering handle is dropped.
+    let mut tries = 0;
+    let archive = loop {
+        match Archive::open(dir, key, worker_extractor(), Config::default()) {
+            Ok(a) => break a,
+            Err(e) if tries < 100 => {
+                tries += 1;
+                eprintln!("retrying open: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("cannot open {}: {e:?}", dir.display()),
+        }
+    };
     let r = archive.audit_verify().unwrap();
     close(archive, dir);
     r
