@@ -45,6 +45,9 @@ pub struct MaterialView {
     pub text_error: Option<String>,
     /// Pages found in the file.
     pub detected_pages: Option<u32>,
+    /// Warnings about the entry, e.g. 页数 differing from the pages found in the file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::model::Finding>,
     /// Created.
     pub created_at: String,
     /// By.
@@ -58,7 +61,15 @@ pub struct MaterialView {
 impl MaterialView {
     /// The view of a material.
     pub fn new(m: Material, scheme: &crate::model::CategoryScheme, seq: Option<u32>) -> Self {
+        let findings = match (m.meta.pages, m.detected_pages) {
+            (Some(stated), Some(found)) if stated != found => vec![crate::model::Finding::warning(
+                "pages",
+                format!("目录记载页数 {stated} 与文件实际页数 {found} 不一致"),
+            )],
+            _ => Vec::new(),
+        };
         MaterialView {
+            findings,
             id: m.id,
             person_id: m.person_id,
             category_name: scheme.resolve(&m.meta.category).map(|c| c.name.clone()),

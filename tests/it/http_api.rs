@@ -165,6 +165,7 @@ async fn upload_search_both_scripts_download_and_versions() {
     let m = up.json();
     assert_eq!(m["mime"], "application/pdf");
     assert_eq!(m["text_status"], "done", "{m}");
+    assert!(m.get("findings").is_none(), "no page count stated, nothing to compare");
     assert_eq!(m["content_hash"], blake3::hash(&pdf).to_hex().to_string());
     assert_eq!(m["version"], 1);
     assert!(m.get("address").is_none(), "internal address must not leave the archive");
@@ -457,6 +458,18 @@ async fn ocr_finds_a_scan_by_a_word_on_it() {
     assert_eq!(m.status, StatusCode::CREATED);
     assert_eq!(m.json()["text_status"], "done", "{}", m.json());
     assert_eq!(m.json()["detected_pages"], 1);
+    // A stated page count that differs from the pages found is a warning.
+    let two = app
+        .upload(
+            &hr,
+            p["id"].as_str().unwrap(),
+            json!({"category": "9-2", "title": "扫描件二", "pages": 2}),
+            "scan2.png",
+            &fixture("scan-form.jpg"),
+        )
+        .await
+        .json();
+    assert_eq!(two["findings"][0]["field"], "pages", "{two}");
     // Words printed on the form, in neither the title nor any field.
     for q in ["信息技术部部长", "任免审批"] {
         let s = app.search(&hr, q).await;
