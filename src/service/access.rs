@@ -88,14 +88,13 @@ impl Archive {
         if let Some(hard) = policy.hard_rules(&p.subject, &t) {
             return Err(forbidden(&hard));
         }
+        let grant = self.active_grant(p, person, Some(m))?;
         if matches!(access, Access::List | Access::Read)
-            && let Some(g) = self.active_grant(p, person, Some(m))?
+            && let Some(g) = &grant
         {
             return Ok(Some(g.id));
         }
-        let listable = access == Access::List
-            || policy.decide(&p.subject, &t, Access::List).allowed
-            || self.active_grant(p, person, Some(m))?.is_some();
+        let listable = access == Access::List || policy.decide(&p.subject, &t, Access::List).allowed || grant.is_some();
         if listable && access != Access::List {
             Err(forbidden(&d))
         } else {

@@ -194,7 +194,7 @@ impl Archive {
                     .collect();
                 let now = now_ts();
                 let active_grants =
-                    self.list_grants_all()?.iter().filter(|g| g.requester == u.username && g.active(now)).count();
+                    self.all_grants()?.iter().filter(|g| g.requester == u.username && g.active(now)).count();
                 out.push(AccountReview {
                     username: u.username.clone(),
                     roles: u.roles.clone(),

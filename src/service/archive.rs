@@ -612,6 +612,16 @@ impl Archive {
         Ok((m, person, grant.map(|g| format!("grant:{g}"))))
     }
 
+    /// Checks the caller may download a material: may know it at all (else 404), may read it (else 403), and
+    /// holds the download right — unless the read stands on a consultation grant, which needs none.
+    fn gated_download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Option<String>)> {
+        let (m, _, grant) = self.gated(p, id, Access::Read)?;
+        if grant.is_none() {
+            self.require(p, Capability::Download)?;
+        }
+        Ok((m, grant))
+    }
+
     /// A material's metadata.
     pub fn get_material(&self, p: &Principal, id: MaterialId) -> Result<Material> {
         self.audited(p, "material.read_meta", &format!("material:{id}"), false, || {
@@ -623,12 +633,7 @@ impl Archive {
     /// A material's current bytes, decrypted and verified.
     pub fn material_content(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
         self.audited(p, "material.download", &format!("material:{id}"), false, || {
-            // First whether the caller may know the material at all (404), may read it (403), then download.
-            let (m, _, grant) = self.gated(p, id, Access::Read)?;
-            if grant.is_none() {
-                // Reading under a consultation grant needs no standing download right.
-                self.require(p, Capability::Download)?;
-            }
+            let (m, grant) = self.gated_download(p, id)?;
             let bytes = self.read_address(&m.address)?;
             Ok(((m, bytes), grant))
         })
@@ -650,8 +655,7 @@ impl Archive {
     /// what the audit trail alone costs. Never called by the product.
     #[doc(hidden)]
     pub fn bench_read_gated_without_audit(&self, p: &Principal, id: MaterialId) -> Result<Zeroizing<Vec<u8>>> {
-        let (m, _, _) = self.gated(p, id, Access::Read)?;
-        self.require(p, Capability::Download)?;
+        let (m, _) = self.gated_download(p, id)?;
         self.read_address(&m.address)
     }
 
@@ -674,10 +678,7 @@ impl Archive {
         n: u32,
     ) -> Result<(MaterialVersion, Zeroizing<Vec<u8>>)> {
         self.audited(p, "material.download", &format!("material:{id}/v{n}"), false, || {
-            let (_, _, grant) = self.gated(p, id, Access::Read)?;
-            if grant.is_none() {
-                self.require(p, Capability::Download)?;
-            }
+            let (_, grant) = self.gated_download(p, id)?;
             let v: MaterialVersion = self
                 .store()
                 .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?

@@ -95,11 +95,7 @@ impl Archive {
         self.store().get(Table::Grants, id.as_bytes())?.ok_or_else(|| Error::NotFound(format!("grant {id} not found")))
     }
 
-    pub(crate) fn list_grants_all(&self) -> Result<Vec<Grant>> {
-        self.all_grants()
-    }
-
-    fn all_grants(&self) -> Result<Vec<Grant>> {
+    pub(crate) fn all_grants(&self) -> Result<Vec<Grant>> {
         Ok(self.store().scan::<Grant>(Table::Grants, b"")?.into_iter().map(|(_, g)| g).collect())
     }
 
