@@ -3,8 +3,10 @@
 //! * `search_100k/*`: the same queries over a 100,000-material index, as HR (no permission clauses) and as
 //!   finance and a department head (permission clauses inside the query). Index level: the service adds the same
 //!   per-hit store lookups to both.
-//! * `read/*`: reading a 4 KiB material through the service (gate + decrypt + verify + audit entry, durable
-//!   before the answer), one reader and four concurrent readers (group commit).
+//! * `read/*`: reading a 4 KiB material through the service (gate + decrypt + verify + audit entry), one reader
+//!   and 4 or 16 concurrent readers, against the same read without the gate or without the audit entry. The
+//!   audit runs in both modes: the default window (entry chained before the answer, group-committed within 5 ms)
+//!   and strict (no answer before its entry is on disk).
 //!
 //! Run: `cargo bench --bench access`.
 
@@ -13,6 +15,7 @@ mod common;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dangan::index::{Allow, Filter, IndexDoc, SearchIndex};
 use dangan::model::MaterialMeta;
+use dangan::service::Config;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,9 +103,13 @@ fn search(c: &mut Criterion) {
 
 fn reads(c: &mut Criterion) {
     let common::Bench { archive, hr: p, person, _dir } = common::installation("ops");
+    let strict_config = Config { audit_window: None, ..Config::default() };
+    let common::Bench { archive: strict, hr: sp, person: sperson, _dir: _sdir } =
+        common::installation_with("ops", strict_config);
     let body = "干部人事档案材料正文。".repeat(4096 / 30);
     let meta = MaterialMeta { category: "3".into(), title: "考核材料".into(), ..Default::default() };
-    let id = archive.add_material(&p, person, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
+    let id = archive.add_material(&p, person, meta.clone(), body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
+    let sid = strict.add_material(&sp, sperson, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
     let mut g = c.benchmark_group("read");
     g.sample_size(10).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_millis(500));
     g.throughput(Throughput::Elements(1));
@@ -111,11 +118,13 @@ fn reads(c: &mut Criterion) {
     });
     g.bench_function("gated_no_audit_1_reader", |b| b.iter(|| archive.bench_read_gated_without_audit(&p, id).unwrap()));
     g.bench_function("material_content_1_reader", |b| b.iter(|| archive.material_content(&p, id).unwrap()));
+    g.bench_function("strict_material_content_1_reader", |b| b.iter(|| strict.material_content(&sp, sid).unwrap()));
     for readers in [4usize, 16] {
         // Each reader reads 8 times, so the group commit of the audit trail has company to batch.
         g.throughput(Throughput::Elements((readers * 8) as u64));
-        let read_one: [(&str, &(dyn Fn() + Sync)); 3] = [
+        let read_one: [(&str, &(dyn Fn() + Sync)); 4] = [
             ("material_content", &|| drop(archive.material_content(&p, id).unwrap())),
+            ("strict_material_content", &|| drop(strict.material_content(&sp, sid).unwrap())),
             ("gated_no_audit", &|| drop(archive.bench_read_gated_without_audit(&p, id).unwrap())),
             ("blob_only", &|| drop(archive.bench_read_bypassing_gate_and_audit(id).unwrap())),
         ];

@@ -20,13 +20,19 @@ pub struct Bench {
 }
 
 /// Sets up an installation.
+#[allow(dead_code)] // not every bench uses both
 pub fn installation(department: &str) -> Bench {
+    installation_with(department, Config::default())
+}
+
+/// Sets up an installation with `config`.
+pub fn installation_with(department: &str, config: Config) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::open(
         dir.path(),
         &MasterKey::generate().unwrap(),
         Extractor::in_thread(Duration::from_secs(30)),
-        Config::default(),
+        config,
     )
     .unwrap();
     let user = archive

@@ -387,6 +387,14 @@ fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Ar
             .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default(),
         webhook_secret: std::env::var("DANGAN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()),
+        audit_window: match std::env::var("DANGAN_AUDIT_WINDOW_MS") {
+            Err(_) => Config::default().audit_window,
+            Ok(v) => match v.trim().parse::<u64>() {
+                Ok(0) => None,
+                Ok(ms) if ms <= 1000 => Some(Duration::from_millis(ms)),
+                _ => bail!("DANGAN_AUDIT_WINDOW_MS must be 0 (strict) to 1000, not {v:?}"),
+            },
+        },
         ..Config::default()
     };
     if let Some(bad) = config.webhooks.iter().find(|u| !u.starts_with("http://")) {

@@ -3,9 +3,11 @@
 //! checkpoint every 256 entries whose hash can be exported and kept elsewhere. `verify` names the first entry
 //! that was removed, altered or reordered.
 //!
-//! Writes are group-committed: concurrent readers' events are chained in memory and made durable by one
-//! commit-and-flush, and no caller gets its answer before its event is durable. A change to the archive carries
-//! its audit entry in the same atomic commit, so a change is never without its record.
+//! Writes are group-committed: events are chained in memory (sequence and hash fixed) the moment they happen,
+//! and a committer thread makes everything pending durable with one commit-and-flush a few milliseconds later
+//! (`Config::audit_window`; strict mode waits for durability before answering). A change to the archive carries
+//! its audit entry — and every entry chained before it — in the same atomic commit, so a change is never without
+//! its record. Queries, verification and backups commit what is pending first; a clean shutdown commits it too.
 
 use super::{Archive, Error, Principal, Result};
 use crate::crypto::encode_hex;
@@ -118,6 +120,7 @@ struct State {
     flushing: bool,
     durable: u64,
     failed: bool,
+    shutdown: bool,
 }
 
 /// The trail's in-memory state: the chain head and the events waiting for the next group commit.
@@ -195,40 +198,149 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// Writes a group of entries and the new head. With a change (`ws`), in its atomic commit. Alone, entry by entry
+/// and the head last, which keeps sled's readers running (its atomic batches lock them out): a crash in between
+/// leaves entries past the head, which [`Archive::load_head`] adopts when they chain on.
+fn write_batch(store: &crate::store::Store, ws: Option<WriteSet>, batch: &[AuditEntry], head: &Head) -> Result<()> {
+    let carried = ws.is_some();
+    let mut w = ws.unwrap_or_else(|| store.write_set());
+    for e in batch {
+        w.put(Table::Audit, e.seq.to_be_bytes().to_vec(), e)?;
+        if e.seq % CHECKPOINT_EVERY == 0 {
+            let cp = Checkpoint { seq: e.seq, hash: e.hash.clone(), at: e.at };
+            w.put(Table::AuditCheckpoints, e.seq.to_be_bytes().to_vec(), &cp)?;
+        }
+    }
+    w.put(Table::Audit, HEAD_KEY.to_vec(), head)?;
+    if carried {
+        store.commit(w)?
+    } else {
+        store.commit_in_order(w)?
+    }
+    Ok(())
+}
+
+impl AuditLog {
+    /// Commits what is pending when the archive goes away (a clean shutdown loses no entry).
+    pub(super) fn flush_on_drop(&self, store: &crate::store::Store) {
+        let mut st = self.state();
+        if st.pending.is_empty() || st.failed {
+            return;
+        }
+        let batch = std::mem::take(&mut st.pending);
+        let head = Head { seq: st.next_seq - 1, hash: st.last_hash.clone() };
+        match write_batch(store, None, &batch, &head) {
+            Ok(()) => st.durable = head.seq,
+            Err(e) => tracing::error!(error = %e, "audit commit at shutdown failed"),
+        }
+    }
+
+    pub(super) fn shut_down(&self) {
+        self.state().shutdown = true;
+        self.cv.notify_all();
+    }
+}
+
+/// Starts the group committer: once an entry is pending it waits `window` for company, then commits the lot.
+/// It keeps only a weak reference between rounds, so dropping the archive ends it.
+pub(super) fn spawn_committer(archive: &Archive) {
+    let Some(window) = archive.inner.config.audit_window else { return };
+    let weak = std::sync::Arc::downgrade(&archive.inner);
+    let log = archive.inner.audit.clone();
+    let spawned = std::thread::Builder::new().name("dangan-audit".into()).spawn(move || {
+        loop {
+            {
+                let st = log.state();
+                let (st, _) = log
+                    .cv
+                    .wait_timeout_while(st, std::time::Duration::from_secs(1), |s| s.pending.is_empty() && !s.shutdown)
+                    .unwrap_or_else(|p| p.into_inner());
+                if st.shutdown {
+                    return;
+                }
+            }
+            std::thread::sleep(window);
+            let Some(inner) = weak.upgrade() else { return };
+            if let Err(e) = (Archive { inner }).audit_sync() {
+                tracing::error!(error = %e, "audit group commit failed");
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the audit committer; entries wait for the next change or shutdown");
+    }
+}
+
 impl Archive {
     fn audit_log(&self) -> &AuditLog {
         &self.inner.audit
     }
 
     fn load_head(&self, st: &mut State) -> Result<()> {
-        if !st.loaded {
-            let head: Head = self.store().get(Table::Audit, HEAD_KEY)?.unwrap_or_default();
-            st.next_seq = head.seq + 1;
-            st.durable = head.seq;
-            st.last_hash = if head.hash.is_empty() { encode_hex(&[0u8; 32]) } else { head.hash };
-            st.loaded = true;
+        if st.loaded {
+            return Ok(());
         }
+        let mut head: Head = self.store().get(Table::Audit, HEAD_KEY)?.unwrap_or_default();
+        if head.hash.is_empty() {
+            head.hash = encode_hex(&[0u8; 32]);
+        }
+        // Entries a crash left past the head (written before it) are adopted while they chain on.
+        let mut adopted = false;
+        let mut w = self.store().write_set();
+        while let Some(e) = self.store().get::<AuditEntry>(Table::Audit, &(head.seq + 1).to_be_bytes())? {
+            if e.prev != head.hash || recompute(&e) != e.hash {
+                break;
+            }
+            if e.seq % CHECKPOINT_EVERY == 0 {
+                let cp = Checkpoint { seq: e.seq, hash: e.hash.clone(), at: e.at };
+                w.put(Table::AuditCheckpoints, e.seq.to_be_bytes().to_vec(), &cp)?;
+            }
+            head = Head { seq: e.seq, hash: e.hash };
+            adopted = true;
+        }
+        if adopted {
+            tracing::warn!(seq = head.seq, "audit entries written before a crash were adopted; the head moves on");
+            w.put(Table::Audit, HEAD_KEY.to_vec(), &head)?;
+            self.store().commit(w)?;
+        }
+        st.next_seq = head.seq + 1;
+        st.durable = head.seq;
+        st.last_hash = head.hash;
+        st.loaded = true;
         Ok(())
     }
 
-    /// Appends events, committing `ws` with them when given; returns once they are durable.
-    fn append(&self, events: Vec<AuditEvent>, mut ws: Option<WriteSet>) -> Result<()> {
+    /// Appends events, committing `ws` with them when given. A change (with `ws`) and a `durable` append return
+    /// once the events are durable; otherwise the events are chained now and committed by the next group commit
+    /// (within the configured window, see [`Config::audit_window`](super::Config)).
+    fn append(&self, events: Vec<AuditEvent>, mut ws: Option<WriteSet>, durable: bool) -> Result<()> {
         let log = self.audit_log();
         let mut st = log.state();
         self.load_head(&mut st)?;
+        if st.failed {
+            return Err(Error::Internal("the audit trail could not be written; refusing to continue".into()));
+        }
         // A change carries its own data: it must be the one to commit, so it waits for any flush under way.
         while ws.is_some() && st.flushing {
             st = log.cv.wait(st).unwrap_or_else(|p| p.into_inner());
         }
         let at = now_ms();
-        let mut mine = 0;
+        let was_idle = st.pending.is_empty();
         for e in events {
             let seq = st.next_seq;
             let hash = entry_hash(&st.last_hash, seq, at, &e);
             let prev = std::mem::replace(&mut st.last_hash, hash.clone());
             st.pending.push(AuditEntry { seq, at, event: e, prev, hash });
             st.next_seq += 1;
-            mine = seq;
+        }
+        let mine = st.next_seq - 1;
+        if ws.is_none() && !durable && self.inner.config.audit_window.is_some() {
+            if was_idle && !st.pending.is_empty() {
+                // Wake the group committer for the first entry of a window only: the others ride along.
+                log.cv.notify_all();
+            }
+            return Ok(());
         }
         loop {
             if st.failed {
@@ -243,7 +355,7 @@ impl Archive {
                 let head = Head { seq: st.next_seq - 1, hash: st.last_hash.clone() };
                 drop(st);
                 let carried = ws.is_some();
-                let result = self.write_batch(ws.take(), &batch, &head);
+                let result = write_batch(self.store(), ws.take(), &batch, &head);
                 st = log.state();
                 st.flushing = false;
                 match &result {
@@ -264,22 +376,16 @@ impl Archive {
         }
     }
 
-    fn write_batch(&self, ws: Option<WriteSet>, batch: &[AuditEntry], head: &Head) -> Result<()> {
-        let mut w = ws.unwrap_or_else(|| self.store().write_set());
-        for e in batch {
-            w.put(Table::Audit, e.seq.to_be_bytes().to_vec(), e)?;
-            if e.seq % CHECKPOINT_EVERY == 0 {
-                let cp = Checkpoint { seq: e.seq, hash: e.hash.clone(), at: e.at };
-                w.put(Table::AuditCheckpoints, e.seq.to_be_bytes().to_vec(), &cp)?;
-            }
-        }
-        w.put(Table::Audit, HEAD_KEY.to_vec(), head)?;
-        self.store().commit(w)?;
-        Ok(())
+    /// Makes every entry chained so far durable.
+    pub(crate) fn audit_sync(&self) -> Result<()> {
+        self.append(Vec::new(), None, true)
     }
 
     /// Runs `f` with the trail quiet: no group commit starts until it returns (consistent backups).
     pub(crate) fn with_audit_paused<T>(&self, f: impl FnOnce() -> T) -> T {
+        if let Err(e) = self.audit_sync() {
+            tracing::error!(error = %e, "audit commit before a pause failed");
+        }
         let log = self.audit_log();
         {
             let mut st = log.state();
@@ -295,9 +401,9 @@ impl Archive {
         out
     }
 
-    /// Records an event and waits until it is durable.
+    /// Records an event: chained at once, durable with the next group commit (at once in strict mode).
     pub(crate) fn audit(&self, event: AuditEvent) -> Result<()> {
-        self.append(vec![event], None)
+        self.append(vec![event], None, false)
     }
 
     /// Commits a change together with its audit entry, atomically.
@@ -309,12 +415,12 @@ impl Archive {
         object: &str,
         detail: Option<String>,
     ) -> Result<()> {
-        self.append(vec![AuditEvent::by(p, action, object, Outcome::Allowed, detail)], Some(ws))
+        self.append(vec![AuditEvent::by(p, action, object, Outcome::Allowed, detail)], Some(ws), true)
     }
 
     /// Commits a change together with an audit event that has no principal (local commands), atomically.
     pub(crate) fn commit_audited_event(&self, ws: WriteSet, event: AuditEvent) -> Result<()> {
-        self.append(vec![event], Some(ws))
+        self.append(vec![event], Some(ws), true)
     }
 
     /// Runs a use case and records its outcome. `changes` use cases record their success themselves (in the
@@ -366,6 +472,7 @@ impl Archive {
     pub fn audit_query(&self, p: &Principal, q: &AuditQuery) -> Result<(Vec<AuditEntry>, usize)> {
         self.audited(p, "audit.query", "audit", false, || {
             self.require_auditor(p)?;
+            self.audit_sync()?;
             let from = q.from.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, false)).transpose()?;
             let to = q.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, true)).transpose()?;
             let mut out: Vec<AuditEntry> = Vec::new();
@@ -397,6 +504,7 @@ impl Archive {
     pub fn audit_checkpoints(&self, p: &Principal) -> Result<Vec<Checkpoint>> {
         self.audited(p, "audit.checkpoints", "audit", false, || {
             self.require_auditor(p)?;
+            self.audit_sync()?;
             Ok((
                 self.store().scan::<Checkpoint>(Table::AuditCheckpoints, b"")?.into_iter().map(|(_, c)| c).collect(),
                 None,
@@ -415,6 +523,7 @@ impl Archive {
     /// Verifies the chain: sequence without gaps, every entry opens, each commits to the one before, the
     /// checkpoints and the head agree.
     pub fn audit_verify(&self) -> Result<AuditVerify> {
+        self.audit_sync()?;
         let mut r = AuditVerify { ok: true, ..Default::default() };
         let mut prev = encode_hex(&[0u8; 32]);
         let mut expect = 1u64;

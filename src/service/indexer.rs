@@ -44,6 +44,8 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.indexer.state().shutdown = true;
         self.indexer.cv.notify_all();
+        self.audit.shut_down();
+        self.audit.flush_on_drop(&self.store);
     }
 }
 

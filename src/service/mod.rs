@@ -160,6 +160,11 @@ pub struct Config {
     pub webhooks: Vec<String>,
     /// Secret for the webhooks' HMAC-SHA256 signature (`x-dangan-signature: sha256=<hex>`).
     pub webhook_secret: Option<String>,
+    /// How long a read's audit entry may wait for its group commit. Entries are chained (sequence and hash
+    /// fixed) before the answer leaves; a commit makes them durable within this window, so a power cut loses at
+    /// most this window of *read* records. `None` is strict mode: no answer before its entry is durable. A
+    /// change always commits together with its entry, in both modes.
+    pub audit_window: Option<Duration>,
 }
 
 impl Default for Config {
@@ -173,6 +178,7 @@ impl Default for Config {
             max_file_size: 256 * 1024 * 1024,
             webhooks: Vec::new(),
             webhook_secret: None,
+            audit_window: Some(Duration::from_millis(5)),
         }
     }
 }
@@ -194,7 +200,7 @@ struct Inner {
     indexer: Arc<indexer::Signal>,
     throttle: auth::Throttle,
     policy: std::sync::RwLock<Arc<crate::model::policy::Policy>>,
-    audit: audit::AuditLog,
+    audit: Arc<audit::AuditLog>,
 }
 
 impl std::fmt::Debug for Archive {
@@ -266,7 +272,7 @@ impl Archive {
                 indexer: Arc::default(),
                 throttle: auth::Throttle::default(),
                 policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
-                audit: audit::AuditLog::default(),
+                audit: Arc::default(),
             }),
         };
         if let Err(e) = archive.load_policy() {
@@ -274,6 +280,7 @@ impl Archive {
         }
         indexer::spawn(archive.clone());
         notify::spawn(archive.clone());
+        audit::spawn_committer(&archive);
         archive
     }
 

@@ -164,6 +164,12 @@ pub trait Kv: Send + Sync {
     fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError>;
     /// Applies a batch atomically.
     fn commit(&self, batch: Batch) -> Result<(), KvError>;
+    /// Applies a batch's operations one at a time, in order, with no atomicity across them: a crash may leave a
+    /// prefix applied. Cheaper than [`Kv::commit`] where an engine locks out readers for an atomic batch (sled
+    /// does); for appends whose reader can recover from a prefix.
+    fn commit_in_order(&self, batch: Batch) -> Result<(), KvError> {
+        self.commit(batch)
+    }
     /// Makes every committed batch durable.
     fn flush(&self) -> Result<(), KvError>;
 }
@@ -255,6 +261,17 @@ impl Kv for SledKv {
                 TransactionError::Abort(()) => KvError::Engine("transaction aborted".into()),
                 TransactionError::Storage(e) => engine(e),
             })
+    }
+
+    fn commit_in_order(&self, batch: Batch) -> Result<(), KvError> {
+        for (t, k, v) in batch.ops {
+            let tree = &self.trees[t.index()];
+            match v {
+                Some(v) => tree.insert(k, v).map(drop).map_err(engine)?,
+                None => tree.remove(k).map(drop).map_err(engine)?,
+            }
+        }
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), KvError> {

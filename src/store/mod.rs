@@ -203,6 +203,17 @@ impl Store {
         Ok(())
     }
 
+    /// Applies `ws` one write at a time, in order, then makes it durable; a crash may leave a prefix applied
+    /// (see [`Kv::commit_in_order`]).
+    pub fn commit_in_order(&self, ws: WriteSet) -> Result<()> {
+        if ws.batch.is_empty() {
+            return Ok(());
+        }
+        self.kv.commit_in_order(ws.batch)?;
+        self.kv.flush()?;
+        Ok(())
+    }
+
     /// Commits without waiting for durability (bulk loads that flush once at the end).
     pub fn commit_unflushed(&self, ws: WriteSet) -> Result<()> {
         self.kv.commit(ws.batch)?;

@@ -22,10 +22,15 @@ fn free_port() -> u16 {
 
 impl Server {
     fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, envs: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(BIN)
             .args(["serve", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
             .env("DANGAN_LOG", "warn")
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -577,4 +582,55 @@ fn backup_restore_verify_round_trips_and_a_damaged_backup_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!restored.join("store").exists());
+}
+
+/// Sends SIGTERM (a clean stop) and waits for the server to exit.
+fn terminate(mut s: Server) {
+    let pid = s.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    s.child.wait().unwrap();
+}
+
+#[test]
+fn audit_entries_of_reads_reach_disk_at_once_in_strict_mode_within_the_window_otherwise_and_at_a_clean_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    add_user(dir.path(), "auditor", "auditor", &[]);
+    let probe = |s: &Server, who: &str| {
+        let body = json!({"username": who, "password": "wrong"});
+        assert_eq!(s.json("POST", "/auth/login", None, Some(body)).0, 401);
+    };
+    let kill_9 = |mut s: Server| {
+        s.child.kill().unwrap();
+        s.child.wait().unwrap();
+    };
+
+    // Strict: the answer leaves only after its entry is on disk, so an immediate kill -9 keeps it.
+    let s = Server::start_with(dir.path(), &[("DANGAN_AUDIT_WINDOW_MS", "0")]);
+    probe(&s, "probe-strict");
+    kill_9(s);
+    // Default window (5 ms): on disk well within a second.
+    let s = Server::start(dir.path());
+    probe(&s, "probe-window");
+    std::thread::sleep(Duration::from_secs(1));
+    kill_9(s);
+    // A long window, stopped cleanly before it ends: the stop commits what is pending.
+    let s = Server::start_with(dir.path(), &[("DANGAN_AUDIT_WINDOW_MS", "1000")]);
+    probe(&s, "probe-stop");
+    terminate(s);
+
+    let s = Server::start(dir.path());
+    let token = login_as(&s, "auditor");
+    let (status, v) = s.json("GET", "/audit?action=auth.login&limit=1000", Some(&token), None);
+    assert_eq!(status, 200, "{v}");
+    let actors: Vec<&str> = v["items"].as_array().unwrap().iter().filter_map(|e| e["actor"].as_str()).collect();
+    for who in ["probe-strict", "probe-window", "probe-stop"] {
+        assert!(actors.contains(&who), "{who} missing from {actors:?}");
+    }
+    let (status, v) = s.json("GET", "/audit/verify", Some(&token), None);
+    assert_eq!((status, v["ok"].as_bool()), (200, Some(true)), "{v}");
+    // An unusable window is refused with a clear message.
+    let out = run(&["verify", "--data", dir.path().to_str().unwrap()], &[("DANGAN_AUDIT_WINDOW_MS", "soon")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DANGAN_AUDIT_WINDOW_MS"));
 }
