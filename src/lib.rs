@@ -26,6 +26,7 @@
 pub mod api;
 pub mod cli;
 pub mod crypto;
+pub mod exchange;
 pub mod extract;
 pub mod index;
 pub mod model;

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod error;
+mod exchange;
 pub mod extract;
 mod handlers;
 mod requests;
@@ -80,7 +81,9 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/workflows", get(requests::get_definitions).put(requests::put_definitions))
         .route("/inbox", get(requests::inbox))
         .route("/notifications", get(requests::notifications))
-        .route("/reports/turnaround", get(requests::turnaround));
+        .route("/reports/turnaround", get(requests::turnaround))
+        .route("/imports", post(exchange::start_import))
+        .route("/imports/{id}", get(exchange::get_import));
     Router::new()
         .nest("/api/v1", v1)
         .fallback(|| async { ApiError::NoRoute })

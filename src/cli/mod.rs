@@ -62,6 +62,22 @@ pub enum Command {
         #[arg(long, env = "DANGAN_KEY_FILE")]
         key_file: Option<PathBuf>,
     },
+    /// Import a batch (offline): a directory or a zip of files with a catalogue.csv mapping each file to a person
+    /// (id_number or person_id) and a catalogue entry (category, title, formed_on, pages, note), under readable
+    /// names or the national codes (E01Z101 …). Re-running a batch stores nothing twice.
+    Import {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// The batch: a directory or a .zip.
+        batch: PathBuf,
+        /// The account the materials are filed as (its permissions apply; audited under its name).
+        #[arg(long = "as", value_name = "USERNAME")]
+        user: String,
+        /// Write the full report (JSON) to this file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Internal: extract text from stdin in an isolated process.
     #[command(hide = true)]
     ExtractWorker {
@@ -241,6 +257,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(if r.ok { 0 } else { 1 })
         }
+        Command::Import { data, batch, user, report } => import(&data, &batch, &user, report.as_deref()),
         Command::Backup { data, out } => {
             let archive = open_offline(&data)?;
             let file = std::fs::OpenOptions::new()
@@ -378,6 +395,64 @@ fn extractor() -> Extractor {
         Err(_) => Extractor::in_thread(Duration::from_secs(120)),
     };
     base.with_ocr(ocr)
+}
+
+fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>) -> Result<i32> {
+    use crate::service::imports;
+    let archive = open_offline(data)?;
+    let account = archive.user_by_name(user)?.with_context(|| format!("no account {user:?}"))?;
+    let principal = archive.principal_for(account, "cli")?;
+    let max = archive.config().max_file_size;
+    let source: Box<dyn imports::ImportSource> = if batch.is_dir() {
+        Box::new(imports::DirSource::open(batch, max).with_context(|| format!("cannot read {}", batch.display()))?)
+    } else {
+        Box::new(imports::zip_file_source(batch, max)?)
+    };
+    let name = batch.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prepared = archive.prepare_import(&principal, &name, source)?;
+    let bar = indicatif::ProgressBar::new(prepared.report().total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows · {per_sec} · eta {eta} · {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    // On a terminal a bar; otherwise (a log, a pipe) a line every 5 %.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let step = (prepared.report().total / 20).max(1);
+    let started = std::time::Instant::now();
+    let r = archive.run_import(&principal, prepared, &|r| {
+        let counts = format!("{} imported, {} skipped, {} rejected", r.imported, r.skipped, r.rejected);
+        if tty {
+            bar.set_position(r.processed as u64);
+            bar.set_message(counts);
+        } else if r.processed % step == 0 || r.processed == r.total {
+            eprintln!("progress {}/{}: {counts}", r.processed, r.total);
+        }
+    })?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64().max(1e-6);
+    for row in r.rows.iter().filter(|r| r.outcome == imports::RowOutcome::Rejected) {
+        eprintln!("rejected line {} ({}): {}", row.line, row.file, row.reason.as_deref().unwrap_or(""));
+    }
+    for f in &r.unlisted {
+        eprintln!("not in the catalogue, not imported: {f}");
+    }
+    println!(
+        "import {}: {} imported, {} skipped (already stored), {} rejected, {} unlisted; {:.1} files/s, {:.1} MB/s",
+        r.id,
+        r.imported,
+        r.skipped,
+        r.rejected,
+        r.unlisted.len(),
+        r.imported as f64 / secs,
+        r.imported_bytes as f64 / 1e6 / secs
+    );
+    if let Some(path) = report_file {
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    // Text extraction and OCR continue in the index queue; finish them before the process ends.
+    archive.wait_queue_empty(Duration::from_secs(24 * 3600))?;
+    Ok(if r.rejected > 0 { 1 } else { 0 })
 }
 
 fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Archive> {

@@ -83,6 +83,10 @@ uuid_id!(
     /// A change request (审批).
     RequestId
 );
+uuid_id!(
+    /// A batch import.
+    ImportId
+);
 
 /// A string that is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,7 +14,7 @@ pub mod workflow;
 
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
-pub use ids::{BatchId, GrantId, MaterialId, PersonId, RequestId, UserId};
+pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, UserId};
 pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
 pub use user::{Role, User};

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod batches;
 pub mod demo;
 pub mod grants;
+pub mod imports;
 pub mod indexer;
 pub mod notify;
 pub mod search;
@@ -250,6 +251,7 @@ impl Archive {
             tracing::warn!("the search index is empty but the store holds materials: rebuilding it");
             archive.reindex()?;
         }
+        archive.mark_interrupted_imports()?;
         Ok(archive)
     }
 

@@ -52,13 +52,15 @@ pub enum Table {
     Outbox,
     /// Workflow definitions by version.
     WorkflowDefs,
+    /// Batch imports (their progress and reports) by id.
+    Imports,
     /// Installation metadata: format version, key check.
     Meta,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each).
-    pub const ALL: [Table; 23] = [
+    pub const ALL: [Table; 24] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -82,6 +84,8 @@ impl Table {
         Table::Outbox,
         Table::WorkflowDefs,
         Table::Meta,
+        // Later tables go last: a backup names tables by their position here.
+        Table::Imports,
     ];
 
     /// The tree name.
@@ -109,6 +113,7 @@ impl Table {
             Table::Requests => "requests",
             Table::Outbox => "outbox",
             Table::WorkflowDefs => "workflow_defs",
+            Table::Imports => "imports",
             Table::Meta => "meta",
         }
     }

@@ -6,5 +6,6 @@ mod access_prop;
 mod common;
 mod e2e;
 mod http_api;
+mod imports;
 mod storage;
 mod workflows;

@@ -1,0 +1,66 @@
+//! Handlers for digitization and exchange: batch imports.
+
+use super::error::ApiError;
+use super::extract::{ApiPath, AuthUser};
+use super::{AppState, blocking};
+use crate::model::ImportId;
+use crate::service::imports::{self, ImportReport};
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The body of an import: a zip sent as `application/zip` (or any non-multipart type), or the part `file` of a
+/// multipart form.
+async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        let up = super::handlers::read_upload(st, req, false).await?;
+        return Ok((up.bytes, up.file_name.unwrap_or_else(|| "batch.zip".into())));
+    }
+    let bytes = axum::body::to_bytes(req.into_body(), st.body_limit)
+        .await
+        .map_err(|_| ApiError::TooLarge(format!("the batch exceeds the limit of {} bytes", st.body_limit)))?;
+    Ok((bytes.to_vec(), "batch.zip".into()))
+}
+
+pub(super) async fn start_import(State(st): State<AppState>, auth: AuthUser, req: Request) -> ApiResult<Response> {
+    let (bytes, name) = zip_body(&st, req).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::Unprocessable("the batch is empty: send a zip of files with a catalogue.csv".into()));
+    }
+    let archive = st.archive.clone();
+    let p = auth.principal.clone();
+    let prepared = blocking(move || {
+        let source = imports::zip_source(bytes, archive.config().max_file_size)?;
+        archive.prepare_import(&p, &name, Box::new(source))
+    })
+    .await?;
+    let report = prepared.report().clone();
+    let archive = st.archive.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = archive.run_import(&auth.principal, prepared, &|_| {}) {
+            tracing::error!(error = %e, "batch import failed");
+        }
+    });
+    let mut resp = (StatusCode::ACCEPTED, Json(report.clone())).into_response();
+    if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/imports/{}", report.id)) {
+        resp.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(resp)
+}
+
+pub(super) async fn get_import(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<ImportId>,
+) -> ApiResult<Json<ImportReport>> {
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.import_report(&auth.principal, id)).await?))
+}

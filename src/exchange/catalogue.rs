@@ -1,0 +1,292 @@
+//! Catalogues (目录) exchanged with other systems: a CSV whose columns are named either readably (`id_number`,
+//! `category`, `title`, `formed_on`, `pages`, `note`, `file`, or their Chinese headings) or by the national cadre
+//! information system's codes (E01Z101 类别, E01Z104 排序号, E01Z111 材料名称, E01Z114 页数, E01Z117 形成时间,
+//! E01Z124 份数, E01Z201 接收时间, E01Z204 来处, E01Z207 接收人, E01Z231 备注; A0184 公民身份号码, A0101 姓名).
+//! UTF-8 (with or without BOM) and GB18030 (what Excel writes on a Chinese desktop) are both read.
+
+use std::collections::HashMap;
+
+/// A column of the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// The file, by its path inside the batch.
+    File,
+    /// The person's ID number (公民身份号码).
+    IdNumber,
+    /// The person's id in dangan.
+    PersonId,
+    /// The person's name (checked against the record when given).
+    Name,
+    /// 类别 (E01Z101).
+    Category,
+    /// 排序号 (E01Z104).
+    Order,
+    /// 材料名称 (E01Z111).
+    Title,
+    /// 页数 (E01Z114).
+    Pages,
+    /// 形成时间 (E01Z117).
+    FormedOn,
+    /// 份数 (E01Z124).
+    Copies,
+    /// 接收时间 (E01Z201).
+    ReceivedOn,
+    /// 来处 (E01Z204).
+    Source,
+    /// 接收人 (E01Z207).
+    Receiver,
+    /// 备注 (E01Z231).
+    Note,
+    /// Tags, separated by `;` or `、`.
+    Tags,
+}
+
+impl Column {
+    /// The national code, for the columns that have one.
+    pub fn national_code(self) -> Option<&'static str> {
+        Some(match self {
+            Column::IdNumber => "A0184",
+            Column::Name => "A0101",
+            Column::Category => "E01Z101",
+            Column::Order => "E01Z104",
+            Column::Title => "E01Z111",
+            Column::Pages => "E01Z114",
+            Column::FormedOn => "E01Z117",
+            Column::Copies => "E01Z124",
+            Column::ReceivedOn => "E01Z201",
+            Column::Source => "E01Z204",
+            Column::Receiver => "E01Z207",
+            Column::Note => "E01Z231",
+            Column::File | Column::PersonId | Column::Tags => return None,
+        })
+    }
+
+    fn from_heading(h: &str) -> Option<Column> {
+        let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        Some(match h.as_str() {
+            "file" | "filename" | "path" | "文件" | "文件名" => Column::File,
+            "id_number" | "a0184" | "身份证号" | "身份证号码" | "公民身份号码" => Column::IdNumber,
+            "person_id" => Column::PersonId,
+            "name" | "a0101" | "姓名" => Column::Name,
+            "category" | "e01z101" | "类别" | "类号" => Column::Category,
+            "order" | "e01z104" | "排序号" | "序号" => Column::Order,
+            "title" | "e01z111" | "材料名称" => Column::Title,
+            "pages" | "e01z114" | "页数" => Column::Pages,
+            "formed_on" | "e01z117" | "形成时间" | "材料形成时间" => Column::FormedOn,
+            "copies" | "e01z124" | "份数" => Column::Copies,
+            "received_on" | "e01z201" | "接收时间" => Column::ReceivedOn,
+            "source" | "source_unit" | "e01z204" | "来处" => Column::Source,
+            "receiver" | "e01z207" | "接收人" => Column::Receiver,
+            "note" | "e01z231" | "备注" => Column::Note,
+            "tags" | "标签" => Column::Tags,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of a catalogue: the cells by column, and the line it came from (1 = the heading).
+#[derive(Clone, Debug, Default)]
+pub struct Row {
+    /// The line in the file.
+    pub line: usize,
+    cells: HashMap<Column, String>,
+}
+
+impl Row {
+    /// A cell, trimmed; `None` when absent or empty.
+    pub fn get(&self, c: Column) -> Option<&str> {
+        self.cells.get(&c).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+}
+
+/// Why a catalogue cannot be read at all.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CatalogueError {
+    /// Neither UTF-8 nor GB18030.
+    #[error("the catalogue is neither UTF-8 nor GB18030 text")]
+    Encoding,
+    /// The CSV is malformed.
+    #[error("catalogue line {line}: {why}")]
+    Malformed {
+        /// The line.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+    /// A column every row needs is absent.
+    #[error("the catalogue has no {0} column (readable name or national code)")]
+    MissingColumn(&'static str),
+    /// More rows than a batch may hold.
+    #[error("the catalogue has more than {0} rows")]
+    TooManyRows(usize),
+}
+
+/// Most rows a catalogue may have.
+pub const MAX_ROWS: usize = 100_000;
+
+/// Decodes catalogue bytes: UTF-8 (BOM stripped) or, failing that, GB18030.
+fn decode(bytes: &[u8]) -> Result<String, CatalogueError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok(s.to_string());
+    }
+    let (s, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+    if had_errors { Err(CatalogueError::Encoding) } else { Ok(s.into_owned()) }
+}
+
+/// Reads a CSV catalogue. Unknown columns are ignored; `file`, `category` and `title` and a way to find the
+/// person (`id_number` or `person_id`) are required.
+pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, CatalogueError> {
+    let text = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let malformed = |e: csv::Error| CatalogueError::Malformed {
+        line: e.position().map(|p| p.line() as usize).unwrap_or(1),
+        why: e.to_string(),
+    };
+    let headings = reader.headers().map_err(malformed)?.clone();
+    let columns: Vec<Option<Column>> = headings.iter().map(Column::from_heading).collect();
+    let has = |c: Column| columns.contains(&Some(c));
+    for (c, name) in
+        [(Column::File, "file"), (Column::Category, "category (E01Z101)"), (Column::Title, "title (E01Z111)")]
+    {
+        if !has(c) {
+            return Err(CatalogueError::MissingColumn(name));
+        }
+    }
+    if !has(Column::IdNumber) && !has(Column::PersonId) {
+        return Err(CatalogueError::MissingColumn("id_number (A0184) or person_id"));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(malformed)?;
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(CatalogueError::TooManyRows(MAX_ROWS));
+        }
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let cells = columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, v.to_string()))).collect();
+        rows.push(Row { line, cells });
+    }
+    Ok(rows)
+}
+
+/// Normalises the many ways a catalogue writes a date (`2019.07.01`, `2019/7/1`, `2019年7月1日`, `20190701`,
+/// `201907`, `2019-7`) to `YYYY[-MM[-DD]]`; anything else is returned as it is, for the date parser to refuse.
+pub fn normalize_date(s: &str) -> String {
+    let s = s.trim();
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..]);
+    }
+    if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return format!("{}-{}", &s[..4], &s[4..]);
+    }
+    let parts: Vec<&str> =
+        s.split(['.', '/', '-', '年', '月', '日']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() || parts.len() > 3 || !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) {
+        return s.to_string();
+    }
+    let mut out = parts[0].to_string();
+    for p in &parts[1..] {
+        out.push('-');
+        if p.len() == 1 {
+            out.push('0');
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+/// Writes a catalogue under both the national codes and readable names (`E01Z111 材料名称` style headings are
+/// not used: one heading row of codes, which the national system reads, followed by the rows).
+pub fn write_csv(rows: &[Vec<(Column, String)>], columns: &[Column]) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let heading: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            c.national_code().map(str::to_string).unwrap_or_else(|| {
+                match c {
+                    Column::File => "file",
+                    Column::PersonId => "person_id",
+                    _ => "tags",
+                }
+                .to_string()
+            })
+        })
+        .collect();
+    let _ = w.write_record(&heading);
+    for row in rows {
+        let cells: Vec<&str> =
+            columns.iter().map(|c| row.iter().find(|(k, _)| k == c).map(|(_, v)| v.as_str()).unwrap_or("")).collect();
+        let _ = w.write_record(&cells);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readable_chinese_and_national_headings_all_work() {
+        for heading in [
+            "id_number,category,title,formed_on,pages,note,file",
+            "身份证号,类别,材料名称,形成时间,页数,备注,文件",
+            "A0184,E01Z101,E01Z111,E01Z117,E01Z114,E01Z231,file",
+        ] {
+            let csv = format!("{heading}\n110101198005170011,9-1,工资审批表,2019.07.01,2,原件,a/b.pdf\n");
+            let rows = parse_csv(csv.as_bytes()).unwrap();
+            assert_eq!(rows.len(), 1, "{heading}");
+            let r = &rows[0];
+            assert_eq!(r.line, 2);
+            assert_eq!(r.get(Column::IdNumber), Some("110101198005170011"));
+            assert_eq!(r.get(Column::Category), Some("9-1"));
+            assert_eq!(r.get(Column::Title), Some("工资审批表"));
+            assert_eq!(r.get(Column::FormedOn).map(normalize_date).as_deref(), Some("2019-07-01"));
+            assert_eq!(r.get(Column::Pages), Some("2"));
+            assert_eq!(r.get(Column::File), Some("a/b.pdf"));
+        }
+    }
+
+    #[test]
+    fn gb18030_and_bom_are_read() {
+        let (gbk, _, _) = encoding_rs::GB18030.encode("person_id,类别,材料名称,文件\nx,一,履历表,r.pdf\n");
+        let rows = parse_csv(&gbk).unwrap();
+        assert_eq!(rows[0].get(Column::Title), Some("履历表"));
+        let bom = "\u{feff}person_id,category,title,file\nx,1,t,f\n";
+        assert_eq!(parse_csv(bom.as_bytes()).unwrap()[0].get(Column::PersonId), Some("x"));
+    }
+
+    #[test]
+    fn malformed_catalogues_are_refused_clearly() {
+        assert_eq!(
+            parse_csv(b"category,title,file\n1,t,f\n").err(),
+            Some(CatalogueError::MissingColumn("id_number (A0184) or person_id"))
+        );
+        assert_eq!(
+            parse_csv(b"id_number,title,file\n").err(),
+            Some(CatalogueError::MissingColumn("category (E01Z101)"))
+        );
+        assert!(matches!(
+            parse_csv(b"\xff\xfe\x00\x00\xff"),
+            Err(CatalogueError::Encoding | CatalogueError::MissingColumn(_))
+        ));
+        assert!(parse_csv(b"").is_err());
+    }
+
+    #[test]
+    fn dates_are_normalised() {
+        for (input, want) in [
+            ("20190701", "2019-07-01"),
+            ("201907", "2019-07"),
+            ("2019.7.1", "2019-07-01"),
+            ("2019/07", "2019-07"),
+            ("2019年7月1日", "2019-07-01"),
+            ("2019", "2019"),
+            ("sometime", "sometime"),
+        ] {
+            assert_eq!(normalize_date(input), want);
+        }
+    }
+}

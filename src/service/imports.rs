@@ -1,0 +1,447 @@
+//! Batch imports: a directory or a zip of files plus a catalogue (`catalogue.csv`, see
+//! [`crate::exchange::catalogue`]) mapping each file to a person and a catalogue entry.
+//!
+//! Every row is filed in its own atomic commit (bytes, material, version, dossier entry, index queue entry and
+//! audit entry together), so a row is never half-imported. A row whose bytes the person's dossier already holds
+//! (by content address) is `skipped`, so a re-run stores nothing twice and a batch killed halfway finishes on a
+//! re-run. Each row that cannot be filed is `rejected` with its reason; the others go on. The report is kept
+//! (sealed, like every record) and updated as the import runs, for `GET /api/v1/imports/{id}`.
+
+use super::{Archive, Error, Principal, Result};
+use crate::exchange::catalogue::{self, Column, Row};
+use crate::exchange::zipsafe::{SafeZip, ZipLimits, ZipRefusal};
+use crate::model::policy::Capability;
+use crate::model::{ImportId, MaterialId, MaterialMeta, PersonId};
+use crate::store::Table;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Where an import stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportState {
+    /// Rows are being filed.
+    Running,
+    /// Every row was handled.
+    Done,
+    /// The process stopped before the end (found so at the next start); run the batch again to finish it.
+    Interrupted,
+}
+
+/// What became of one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowOutcome {
+    /// Filed as a new material.
+    Imported,
+    /// The dossier already holds these bytes.
+    Skipped,
+    /// Not filed; the reason says why.
+    Rejected,
+}
+
+/// One row of the report.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RowReport {
+    /// The catalogue line (1 is the heading).
+    pub line: usize,
+    /// The file the row names.
+    pub file: String,
+    /// What happened.
+    pub outcome: RowOutcome,
+    /// The material filed (or already holding the bytes).
+    pub material_id: Option<MaterialId>,
+    /// The person the row was filed to.
+    pub person_id: Option<PersonId>,
+    /// Why it was rejected or skipped.
+    pub reason: Option<String>,
+}
+
+/// An import's progress and, at the end, its report.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// The import.
+    pub id: ImportId,
+    /// Who started it.
+    pub by: String,
+    /// The batch's name (zip file or directory).
+    pub source: String,
+    /// Where it stands.
+    pub state: ImportState,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended (RFC 3339).
+    pub finished_at: Option<String>,
+    /// Catalogue rows.
+    pub total: usize,
+    /// Rows handled so far.
+    pub processed: usize,
+    /// Rows filed.
+    pub imported: usize,
+    /// Rows already stored.
+    pub skipped: usize,
+    /// Rows refused.
+    pub rejected: usize,
+    /// Bytes of the files filed.
+    pub imported_bytes: u64,
+    /// The rows handled, in catalogue order.
+    pub rows: Vec<RowReport>,
+    /// Files in the batch that no row names (not filed).
+    pub unlisted: Vec<String>,
+}
+
+/// A batch's files: a zip (checked by [`SafeZip`]) or a directory.
+pub trait ImportSource: Send {
+    /// Every file, by its path relative to the batch root (forward slashes).
+    fn files(&self) -> Vec<String>;
+    /// One file's bytes.
+    fn read(&mut self, name: &str) -> std::result::Result<Vec<u8>, String>;
+}
+
+impl<R: std::io::Read + std::io::Seek + Send> ImportSource for SafeZip<R> {
+    fn files(&self) -> Vec<String> {
+        SafeZip::files(self).to_vec()
+    }
+    fn read(&mut self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        SafeZip::read(self, name).map_err(|e| e.to_string())
+    }
+}
+
+/// A directory of files. Symbolic links are not followed (a batch cannot reach outside its directory).
+pub struct DirSource {
+    root: PathBuf,
+    files: Vec<String>,
+    max_file_size: u64,
+}
+
+impl DirSource {
+    /// Lists a directory (recursively).
+    pub fn open(root: &Path, max_file_size: u64) -> std::io::Result<Self> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+            for e in std::fs::read_dir(dir)? {
+                let e = e?;
+                let kind = e.file_type()?;
+                if kind.is_dir() {
+                    walk(root, &e.path(), out)?;
+                } else if kind.is_file()
+                    && let Ok(rel) = e.path().strip_prefix(root)
+                {
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+            Ok(())
+        }
+        let mut files = Vec::new();
+        walk(root, root, &mut files)?;
+        files.sort();
+        Ok(DirSource { root: root.to_path_buf(), files, max_file_size })
+    }
+}
+
+impl ImportSource for DirSource {
+    fn files(&self) -> Vec<String> {
+        self.files.clone()
+    }
+    fn read(&mut self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        if !self.files.iter().any(|f| f == name) {
+            return Err(format!("no file {name:?} in the batch"));
+        }
+        let path = self.root.join(name);
+        let size = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?.len();
+        if size > self.max_file_size {
+            return Err(format!("the file exceeds the limit of {} bytes", self.max_file_size));
+        }
+        std::fs::read(&path).map_err(|e| e.to_string())
+    }
+}
+
+/// Opens a zip batch held in memory.
+pub fn zip_source(bytes: Vec<u8>, max_file_size: u64) -> std::result::Result<SafeZip<std::io::Cursor<Vec<u8>>>, Error> {
+    let limits = ZipLimits { max_entry_bytes: max_file_size, ..ZipLimits::default() };
+    SafeZip::open(std::io::Cursor::new(bytes), limits).map_err(zip_refused)
+}
+
+/// Opens a zip batch from a file.
+pub fn zip_file_source(path: &Path, max_file_size: u64) -> std::result::Result<SafeZip<std::fs::File>, Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error::BadRequest(format!("{}: {e}", path.display())))?;
+    let limits = ZipLimits { max_entry_bytes: max_file_size, ..ZipLimits::default() };
+    SafeZip::open(file, limits).map_err(zip_refused)
+}
+
+fn zip_refused(e: ZipRefusal) -> Error {
+    match e {
+        ZipRefusal::TooLarge { .. } => Error::TooLarge(format!("batch refused: {e}")),
+        _ => Error::invalid("file", format!("batch refused: {e}")),
+    }
+}
+
+/// A batch whose catalogue was read: ready to run.
+pub struct PreparedImport {
+    report: ImportReport,
+    rows: Vec<Row>,
+    base: String,
+    source: Box<dyn ImportSource>,
+}
+
+impl PreparedImport {
+    /// The report as it stands (state `running`, nothing handled yet).
+    pub fn report(&self) -> &ImportReport {
+        &self.report
+    }
+}
+
+/// Names a catalogue may have.
+fn is_catalogue(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name).to_lowercase();
+    base == "catalogue.csv" || base == "catalog.csv" || base == "目录.csv"
+}
+
+impl Archive {
+    fn save_import(&self, r: &ImportReport) -> Result<()> {
+        let mut ws = self.store().write_set();
+        ws.put(Table::Imports, r.id.as_bytes().to_vec(), r)?;
+        self.store().commit(ws)?;
+        Ok(())
+    }
+
+    /// Reads a batch's catalogue and records the import as running. A batch without a readable catalogue is
+    /// refused whole (422), before anything is filed.
+    pub fn prepare_import(
+        &self,
+        p: &Principal,
+        source_name: &str,
+        source: Box<dyn ImportSource>,
+    ) -> Result<PreparedImport> {
+        self.audited(p, "import.start", "imports", false, || {
+            self.require(p, Capability::Upload)?;
+            let files = source.files();
+            let catalogues: Vec<&String> = files.iter().filter(|f| is_catalogue(f)).collect();
+            let cat_name = match catalogues.as_slice() {
+                [one] => (*one).clone(),
+                [] => return Err(Error::invalid("catalogue", "the batch has no catalogue.csv")),
+                _ => return Err(Error::invalid("catalogue", "the batch has more than one catalogue.csv")),
+            };
+            let mut source = source;
+            let bytes = source.read(&cat_name).map_err(|e| Error::invalid("catalogue", e))?;
+            let rows = catalogue::parse_csv(&bytes).map_err(|e| Error::invalid("catalogue", e.to_string()))?;
+            let base = cat_name.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+            let named: HashSet<String> =
+                rows.iter().filter_map(|r| r.get(Column::File)).map(|f| format!("{base}{}", clean_path(f))).collect();
+            let unlisted = files.iter().filter(|f| **f != cat_name && !named.contains(*f)).cloned().collect();
+            let report = ImportReport {
+                id: ImportId::new(),
+                by: p.user.username.clone(),
+                source: source_name.chars().take(200).collect(),
+                state: ImportState::Running,
+                started_at: crate::model::ts_rfc3339(crate::model::now_ts()),
+                finished_at: None,
+                total: rows.len(),
+                processed: 0,
+                imported: 0,
+                skipped: 0,
+                rejected: 0,
+                imported_bytes: 0,
+                rows: Vec::new(),
+                unlisted,
+            };
+            self.save_import(&report)?;
+            let detail = format!("import:{} rows:{}", report.id, rows.len());
+            Ok((PreparedImport { report, rows, base, source }, Some(detail)))
+        })
+    }
+
+    /// Files every row of a prepared batch, calling `progress` after each; returns the final report.
+    pub fn run_import(
+        &self,
+        p: &Principal,
+        prepared: PreparedImport,
+        progress: &dyn Fn(&ImportReport),
+    ) -> Result<ImportReport> {
+        let PreparedImport { mut report, rows, base, mut source } = prepared;
+        let mut known: HashMap<PersonId, HashMap<String, MaterialId>> = HashMap::new();
+        let mut last_save = std::time::Instant::now();
+        for row in &rows {
+            let file = row.get(Column::File).map(|f| format!("{base}{}", clean_path(f))).unwrap_or_default();
+            let mut r = RowReport {
+                line: row.line,
+                file: file.clone(),
+                outcome: RowOutcome::Rejected,
+                material_id: None,
+                person_id: None,
+                reason: None,
+            };
+            match self.import_row(p, row, &file, source.as_mut(), &mut known, &mut r) {
+                Ok(bytes) => {
+                    if r.outcome == RowOutcome::Imported {
+                        report.imported += 1;
+                        report.imported_bytes += bytes;
+                    } else {
+                        report.skipped += 1;
+                    }
+                }
+                Err(reason) => {
+                    r.outcome = RowOutcome::Rejected;
+                    r.reason = Some(reason);
+                    report.rejected += 1;
+                }
+            }
+            report.rows.push(r);
+            report.processed += 1;
+            progress(&report);
+            if last_save.elapsed() > std::time::Duration::from_millis(250) {
+                self.save_import(&report)?;
+                last_save = std::time::Instant::now();
+            }
+        }
+        report.state = ImportState::Done;
+        report.finished_at = Some(crate::model::ts_rfc3339(crate::model::now_ts()));
+        self.save_import(&report)?;
+        self.audit(super::audit::AuditEvent::by(
+            p,
+            "import.finish",
+            &format!("import:{}", report.id),
+            super::audit::Outcome::Allowed,
+            Some(format!("imported:{} skipped:{} rejected:{}", report.imported, report.skipped, report.rejected)),
+        ))?;
+        Ok(report)
+    }
+
+    /// Files one row; returns the bytes filed (0 when skipped) or the reason it was rejected.
+    fn import_row(
+        &self,
+        p: &Principal,
+        row: &Row,
+        file: &str,
+        source: &mut dyn ImportSource,
+        known: &mut HashMap<PersonId, HashMap<String, MaterialId>>,
+        r: &mut RowReport,
+    ) -> std::result::Result<u64, String> {
+        if file.is_empty() {
+            return Err("the row names no file".into());
+        }
+        let person = self.import_person(row)?;
+        r.person_id = Some(person.id);
+        if let Some(name) = row.get(Column::Name)
+            && name != person.name
+        {
+            return Err(format!("the name {name:?} does not match the record of this ID number"));
+        }
+        let meta = import_meta(row)?;
+        let meta = self.checked_meta(meta).map_err(|e| reason_of(&e))?;
+        self.check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
+        let bytes = source.read(file)?;
+        let hash = blake3::hash(&bytes).to_hex().to_string();
+        let held = match known.entry(person.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.content_hashes_of(person.id).map_err(|e| reason_of(&e))?)
+            }
+        };
+        if let Some(existing) = held.get(&hash) {
+            r.outcome = RowOutcome::Skipped;
+            r.material_id = Some(*existing);
+            r.reason = Some("the dossier already holds these bytes".into());
+            return Ok(0);
+        }
+        let name = file.rsplit('/').next().map(str::to_string);
+        let m = self.file_material(p, &person, meta, &bytes, name, false, None).map_err(|e| reason_of(&e))?;
+        held.insert(m.content_hash.clone(), m.id);
+        r.outcome = RowOutcome::Imported;
+        r.material_id = Some(m.id);
+        Ok(bytes.len() as u64)
+    }
+
+    fn import_person(&self, row: &Row) -> std::result::Result<crate::model::Person, String> {
+        if let Some(id) = row.get(Column::PersonId) {
+            let id: PersonId = id.parse().map_err(|_| format!("person_id {id:?} is not an id"))?;
+            return self.load_person(id).map_err(|e| reason_of(&e));
+        }
+        let raw = row.get(Column::IdNumber).ok_or("the row has neither id_number nor person_id")?;
+        let idn = crate::model::idnumber::IdNumber::parse(raw).map_err(|e| format!("ID number: {e}"))?;
+        let id: Option<PersonId> =
+            self.store().get(Table::IdNumbers, &self.id_number_key(idn.as_str())).map_err(|e| reason_of(&e.into()))?;
+        let id = id.ok_or_else(|| format!("no person with ID number {}", idn.masked()))?;
+        self.load_person(id).map_err(|e| reason_of(&e))
+    }
+
+    /// Content hash → material, for a dossier's current materials.
+    fn content_hashes_of(&self, person: PersonId) -> Result<HashMap<String, MaterialId>> {
+        let mut out = HashMap::new();
+        for id in self.material_ids_of(person)? {
+            let m = self.load_material(id)?;
+            out.insert(m.content_hash, id);
+        }
+        Ok(out)
+    }
+
+    /// An import's report (its starter, HR, or anyone who may file materials sees it).
+    pub fn import_report(&self, p: &Principal, id: ImportId) -> Result<ImportReport> {
+        self.require(p, Capability::Upload)?;
+        let r: ImportReport = self
+            .store()
+            .get(Table::Imports, id.as_bytes())?
+            .ok_or_else(|| Error::NotFound(format!("import {id} not found")))?;
+        Ok(r)
+    }
+
+    /// Marks imports left running by a stopped process as interrupted (at start).
+    pub(crate) fn mark_interrupted_imports(&self) -> Result<()> {
+        for (_, mut r) in self.store().scan::<ImportReport>(Table::Imports, b"")? {
+            if r.state == ImportState::Running {
+                r.state = ImportState::Interrupted;
+                self.save_import(&r)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A row's catalogue fields.
+fn import_meta(row: &Row) -> std::result::Result<MaterialMeta, String> {
+    let formed_on = match row.get(Column::FormedOn) {
+        None => None,
+        Some(d) => {
+            Some(catalogue::normalize_date(d).parse().map_err(|e| format!("形成时间 {d:?} is not a date: {e}"))?)
+        }
+    };
+    let pages = match row.get(Column::Pages) {
+        None => None,
+        Some(n) => Some(n.parse::<u32>().map_err(|_| format!("页数 {n:?} is not a number"))?),
+    };
+    let mut note: Vec<String> = row.get(Column::Note).map(str::to_string).into_iter().collect();
+    for (c, label) in [(Column::Copies, "份数"), (Column::ReceivedOn, "接收时间"), (Column::Receiver, "接收人")]
+    {
+        if let Some(v) = row.get(c) {
+            note.push(format!("{label} {v}"));
+        }
+    }
+    Ok(MaterialMeta {
+        category: row.get(Column::Category).unwrap_or_default().to_string(),
+        title: row.get(Column::Title).unwrap_or_default().to_string(),
+        formed_on,
+        pages,
+        tags: row
+            .get(Column::Tags)
+            .map(|t| t.split([';', '；', '、']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default(),
+        note: (!note.is_empty()).then(|| note.join("；")),
+        source_unit: row.get(Column::Source).map(str::to_string),
+        ..MaterialMeta::default()
+    })
+}
+
+/// A catalogue's file path, with `\` as `/` and without a leading `./`.
+fn clean_path(f: &str) -> String {
+    f.trim().replace('\\', "/").trim_start_matches("./").to_string()
+}
+
+fn reason_of(e: &Error) -> String {
+    match e {
+        Error::Invalid { message, findings } if !findings.is_empty() => {
+            let parts: Vec<String> = findings.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+            format!("{message} ({})", parts.join("; "))
+        }
+        other => other.to_string(),
+    }
+}

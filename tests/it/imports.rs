@@ -1,0 +1,195 @@
+//! Batch imports over the API: a zip of files with a catalogue, the report, re-runs, and hostile batches.
+
+use crate::common::*;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::Value;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// A zip of `(name, bytes)`.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+async fn post_zip(app: &TestApp, token: &str, zip: Vec<u8>) -> Answer {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/imports")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/zip")
+        .body(Body::from(zip))
+        .unwrap();
+    app.call(req).await
+}
+
+/// Starts an import and waits for its report.
+async fn import(app: &TestApp, token: &str, zip: Vec<u8>) -> Value {
+    let a = post_zip(app, token, zip).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&a.body));
+    let location = a.header("location");
+    assert_eq!(location, format!("/api/v1/imports/{}", a.json()["id"].as_str().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = app.send(Method::GET, &location, Some(token), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let v = r.json();
+        if v["state"] == "done" {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "import did not finish: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn catalogue_titles(app: &TestApp, token: &str, person: &str) -> Vec<String> {
+    let a = app.send(Method::GET, &format!("/api/v1/persons/{person}/materials"), Some(token), None).await;
+    a.json()["items"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_batch_is_imported_row_by_row_with_a_report_and_a_rerun_stores_nothing_twice() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let idn_a = id_number("11010119800517001");
+    let idn_b = id_number("11010119851203002");
+    let a = app.create_person(&hr, person_body("张三", &idn_a, "hr")).await["id"].as_str().unwrap().to_string();
+    let b = app.create_person(&hr, person_body("李四", &idn_b, "hr")).await["id"].as_str().unwrap().to_string();
+    // Headings by national code, dates as catalogues write them, GB18030 as Excel saves it.
+    let catalogue = format!(
+        "A0184,A0101,E01Z101,E01Z111,E01Z117,E01Z114,E01Z231,file\n\
+         {idn_a},张三,一,干部履历表,2019.07.01,1,原件,scans/resume.pdf\n\
+         {idn_a},张三,9-1,工资审批表,201907,1,,scans/salary.txt\n\
+         {idn_b},李四,4-1,毕业证书扫描件,2003年7月,1,,scans/form.png\n\
+         {idn_b},李四,4-1,学位证书,2003-07,1,,scans/form.png\n\
+         {},王五,1,无此人,2019,1,,scans/notes.md\n\
+         {idn_a},张三,1,空文件,2019,1,,scans/empty.txt\n\
+         {idn_a},张三,1,日期有误,2019-13-01,1,,scans/notes.md\n\
+         {idn_a},李四,1,姓名不符,2019,1,,scans/notes.md\n\
+         {idn_a},张三,11,类别有误,2019,1,,scans/notes.md\n\
+         {idn_a},张三,1,缺少文件,2019,1,,scans/missing.pdf\n",
+        id_number("11010119900101003"),
+    );
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&catalogue);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("catalogue.csv", gbk.into_owned()),
+        ("scans/resume.pdf", fixture("resume-zh.pdf")),
+        ("scans/salary.txt", fixture("salary.txt")),
+        ("scans/form.png", fixture("scan-form.png")),
+        ("scans/notes.md", fixture("notes.md")),
+        ("scans/empty.txt", Vec::new()),
+        ("scans/stray.txt", b"not in the catalogue".to_vec()),
+    ];
+    let entries: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    let zip = zip_of(&entries);
+
+    // Finance may not file materials at all.
+    let finance = app.login("finance").await;
+    assert_eq!(post_zip(&app, &finance, zip.clone()).await.status, StatusCode::FORBIDDEN);
+
+    let r = import(&app, &hr, zip.clone()).await;
+    assert_eq!((r["total"].as_u64(), r["processed"].as_u64()), (Some(10), Some(10)), "{r}");
+    // The same scan filed twice for one person is stored once: the second row is skipped.
+    assert_eq!((r["imported"].as_u64(), r["skipped"].as_u64(), r["rejected"].as_u64()), (Some(3), Some(1), Some(6)));
+    assert_eq!(r["unlisted"], serde_json::json!(["scans/stray.txt"]));
+    let reason = |line: u64| -> String {
+        let row = r["rows"].as_array().unwrap().iter().find(|x| x["line"] == line).unwrap();
+        format!("{} {}", row["outcome"], row["reason"])
+    };
+    assert!(reason(5).contains("skipped"), "{}", reason(5));
+    assert!(reason(6).contains("no person with ID number") && !reason(6).contains("11010119900101003"));
+    assert!(reason(7).contains("empty"), "{}", reason(7));
+    assert!(reason(8).contains("形成时间"), "{}", reason(8));
+    assert!(reason(9).contains("does not match"), "{}", reason(9));
+    assert!(reason(10).contains("category"), "{}", reason(10));
+    assert!(reason(11).contains("missing.pdf"), "{}", reason(11));
+    let mut titles = catalogue_titles(&app, &hr, &a).await;
+    titles.sort();
+    assert_eq!(titles, ["工资审批表", "干部履历表"]);
+    assert_eq!(catalogue_titles(&app, &hr, &b).await, ["毕业证书扫描件"]);
+    // The catalogue fields came through: category by Chinese numeral, the date, the note.
+    let items = app.send(Method::GET, &format!("/api/v1/persons/{a}/materials"), Some(&hr), None).await.json();
+    let resume = items["items"].as_array().unwrap().iter().find(|m| m["title"] == "干部履历表").unwrap().clone();
+    assert_eq!((resume["category"].as_str(), resume["formed_on"].as_str()), (Some("1"), Some("2019-07-01")));
+    assert_eq!(resume["note"], "原件");
+    // Imported text is searchable once indexed.
+    app.archive.wait_queue_empty(Duration::from_secs(60)).unwrap();
+    assert_eq!(app.search(&hr, "干部履历表").await["total"], 1);
+
+    // The same batch again: nothing new is stored.
+    let again = import(&app, &hr, zip).await;
+    assert_eq!((again["imported"].as_u64(), again["skipped"].as_u64()), (Some(0), Some(4)), "{again}");
+    assert_eq!(catalogue_titles(&app, &hr, &a).await.len(), 2);
+}
+
+#[tokio::test]
+async fn hostile_batches_are_refused_whole_in_seconds_and_change_nothing() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let idn = id_number("11010119800517001");
+    let person = app.create_person(&hr, person_body("张三", &idn, "hr")).await["id"].as_str().unwrap().to_string();
+    let catalogue = format!("id_number,category,title,file\n{idn},1,履历表,a.txt\n");
+    let bomb = vec![0u8; 64 * 1024 * 1024];
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "zip slip",
+            zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("../../etc/cron.d/x", b"evil"), ("a.txt", b"ok")]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsafe path",
+        ),
+        (
+            "absolute path",
+            zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("/etc/passwd", b"evil"), ("a.txt", b"ok")]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "absolute",
+        ),
+        (
+            "zip bomb",
+            zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("a.txt", &bomb)]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "compression ratio",
+        ),
+        (
+            "duplicate names",
+            zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("a.txt", b"one"), ("./a.txt", b"two")]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "more than once",
+        ),
+        ("not a zip", b"%PDF-1.4 this is not a zip".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not a readable zip"),
+        ("no catalogue", zip_of(&[("a.txt", b"ok")]), StatusCode::UNPROCESSABLE_ENTITY, "no catalogue.csv"),
+        (
+            "catalogue without columns",
+            zip_of(&[("catalogue.csv", b"name,remark\nx,y\n"), ("a.txt", b"ok")]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no file column",
+        ),
+        (
+            "catalogue not text",
+            zip_of(&[("catalogue.csv", b"\xff\xfe\xfd\x80\x81"), ("a.txt", b"ok")]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "catalogue",
+        ),
+    ];
+    for (what, zip, status, says) in cases {
+        let started = Instant::now();
+        let a = post_zip(&app, &hr, zip).await;
+        assert_eq!(a.status, status, "{what}: {}", String::from_utf8_lossy(&a.body));
+        assert_eq!(a.header("content-type"), "application/problem+json", "{what}");
+        let detail = a.json()["detail"].as_str().unwrap_or_default().to_string();
+        assert!(detail.contains(says), "{what}: {detail}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{what} took {:?}", started.elapsed());
+    }
+    assert!(catalogue_titles(&app, &hr, &person).await.is_empty(), "a refused batch filed something");
+    // An empty body and an unknown import.
+    assert_eq!(post_zip(&app, &hr, Vec::new()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = app.send(Method::GET, "/api/v1/imports/0190a8c0-0000-7000-8000-000000000000", Some(&hr), None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad = app.send(Method::GET, "/api/v1/imports/not-an-id", Some(&hr), None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
