@@ -634,3 +634,74 @@ fn audit_entries_of_reads_reach_disk_at_once_in_strict_mode_within_the_window_ot
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("DANGAN_AUDIT_WINDOW_MS"));
 }
+
+#[test]
+fn a_thousand_file_batch_shows_progress_and_killed_halfway_finishes_on_a_rerun_storing_each_file_once() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path());
+    let s = Server::start(dir.path());
+    let token = login(&s);
+    let idn = id_number("11010119800517001");
+    let person = s.create_person(&token, json!({"name": "赵六", "id_number": idn, "department": "hr"}));
+    terminate(s);
+
+    let batch = tempfile::tempdir().unwrap();
+    let mut catalogue = String::from("身份证号,类别,材料名称,形成时间,页数,文件\n");
+    std::fs::create_dir(batch.path().join("pages")).unwrap();
+    for i in 0..1000 {
+        let name = format!("pages/p{i:04}.txt");
+        std::fs::write(batch.path().join(&name), format!("第{i}页 干部人事档案扫描件 正文 {i}")).unwrap();
+        catalogue.push_str(&format!("{idn},10,材料{i:04},2020-01-01,1,{name}\n"));
+    }
+    std::fs::write(batch.path().join("catalogue.csv"), catalogue).unwrap();
+    let import = || {
+        Command::new(BIN)
+            .args(["import", "--data", dir.path().to_str().unwrap(), batch.path().to_str().unwrap(), "--as", "hr"])
+            .env("DANGAN_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // First run: progress lines on stderr; killed once a good part is done.
+    let mut child = import();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("progress ") {
+            let done: usize = rest.split('/').next().unwrap().parse().unwrap();
+            seen.push(done);
+            if done >= 300 {
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert!(seen.len() >= 3 && seen.windows(2).all(|w| w[0] < w[1]), "progress lines: {seen:?}");
+    assert!(*seen.last().unwrap() < 1000, "killed too late to test a re-run: {seen:?}");
+
+    // Second run: finishes, storing only what the first did not.
+    let out = import().wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let count = |label: &str| -> usize {
+        let at = stdout.find(&format!(" {label}")).unwrap_or_else(|| panic!("{label} in {stdout}"));
+        stdout[..at].rsplit([' ', ':']).next().unwrap().parse().unwrap()
+    };
+    assert!(count("skipped") >= 300, "{stdout}");
+    assert_eq!(count("imported") + count("skipped"), 1000, "{stdout}");
+    assert!(stdout.contains("files/s") && stdout.contains("MB/s"), "{stdout}");
+
+    let s = Server::start(dir.path());
+    let token = login(&s);
+    let (status, v) = s.json("GET", &format!("/persons/{person}/materials"), Some(&token), None);
+    assert_eq!(status, 200);
+    assert_eq!(v["total"], 1000, "every file stored exactly once");
+    let hashes: std::collections::HashSet<&str> =
+        v["items"].as_array().unwrap().iter().map(|m| m["content_hash"].as_str().unwrap()).collect();
+    assert_eq!(hashes.len(), 1000);
+}
