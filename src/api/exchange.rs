@@ -1,4 +1,4 @@
-//! Handlers for digitization and exchange: batch imports.
+//! Handlers for digitization and exchange: batch imports and transfer packages.
 
 use super::error::ApiError;
 use super::extract::{ApiPath, AuthUser};
@@ -63,4 +63,50 @@ pub(super) async fn get_import(
 ) -> ApiResult<Json<ImportReport>> {
     let archive = st.archive.clone();
     Ok(Json(blocking(move || archive.import_report(&auth.principal, id)).await?))
+}
+
+pub(super) async fn export_package(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(person): ApiPath<crate::model::PersonId>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let package = blocking(move || archive.export_package(&auth.principal, person)).await?;
+    let mut resp = Response::new(axum::body::Body::from(package.bytes));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", package.file_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&package.sha256) {
+        h.insert("x-package-sha256", v);
+    }
+    Ok(resp)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct PackageQuery {
+    /// Accept a package signed by a key not among the trusted senders (recorded in the audit trail).
+    accept_unknown_sender: Option<bool>,
+}
+
+pub(super) async fn import_package(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    super::extract::ApiQuery(q): super::extract::ApiQuery<PackageQuery>,
+    req: Request,
+) -> ApiResult<Response> {
+    let (bytes, _) = zip_body(&st, req).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::Unprocessable("the package is empty: send the zip a sender exported".into()));
+    }
+    let archive = st.archive.clone();
+    let accept = q.accept_unknown_sender.unwrap_or(false);
+    let receipt = blocking(move || archive.import_package(&auth.principal, bytes, accept)).await?;
+    let mut resp = (StatusCode::CREATED, Json(receipt.clone())).into_response();
+    if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/persons/{}", receipt.person_id)) {
+        resp.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(resp)
 }

@@ -83,7 +83,9 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/notifications", get(requests::notifications))
         .route("/reports/turnaround", get(requests::turnaround))
         .route("/imports", post(exchange::start_import))
-        .route("/imports/{id}", get(exchange::get_import));
+        .route("/imports/{id}", get(exchange::get_import))
+        .route("/persons/{id}/package", get(exchange::export_package))
+        .route("/packages", post(exchange::import_package));
     Router::new()
         .nest("/api/v1", v1)
         .fallback(|| async { ApiError::NoRoute })

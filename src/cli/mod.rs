@@ -78,6 +78,38 @@ pub enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Export a dossier as a signed transfer package (BagIt zip) (offline).
+    Export {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// The person (id).
+        #[arg(long)]
+        person: String,
+        /// The account that exports (needs the export capability; audited under its name).
+        #[arg(long = "as", value_name = "USERNAME")]
+        user: String,
+        /// Output file (must not exist; default `dangan-<person>.zip`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Receive a transfer package (offline): verify it whole, file the dossier, print the receipt (回执).
+    ImportPackage {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// The package (zip).
+        package: PathBuf,
+        /// The receiving account (needs create-persons and upload).
+        #[arg(long = "as", value_name = "USERNAME")]
+        user: String,
+        /// Accept a package whose sender key is not in DANGAN_TRUSTED_SENDERS.
+        #[arg(long)]
+        accept_unknown_sender: bool,
+        /// Write the receipt (JSON) to this file too.
+        #[arg(long)]
+        receipt: Option<PathBuf>,
+    },
     /// Internal: extract text from stdin in an isolated process.
     #[command(hide = true)]
     ExtractWorker {
@@ -180,6 +212,9 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Show the installation's public package-signing key (Ed25519): give it to the organisations that receive
+    /// this installation's transfer packages (their DANGAN_TRUSTED_SENDERS).
+    Show(DataArgs),
     /// Recover the master key from a backup into a new key file.
     Restore {
         /// The backup file.
@@ -258,6 +293,35 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(if r.ok { 0 } else { 1 })
         }
         Command::Import { data, batch, user, report } => import(&data, &batch, &user, report.as_deref()),
+        Command::Export { data, person, user, out } => {
+            let archive = open_offline(&data)?;
+            let principal = principal_named(&archive, &user)?;
+            let person = person.parse().map_err(|_| anyhow::anyhow!("--person {person:?} is not a person id"))?;
+            let package = archive.export_package(&principal, person)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(&package.file_name));
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
+            std::io::Write::write_all(&mut file, &package.bytes)?;
+            file.sync_all()?;
+            println!("exported {} ({} bytes, sha256 {})", out.display(), package.bytes.len(), package.sha256);
+            Ok(0)
+        }
+        Command::ImportPackage { data, package, user, accept_unknown_sender, receipt } => {
+            let archive = open_offline(&data)?;
+            let principal = principal_named(&archive, &user)?;
+            let bytes = std::fs::read(&package).with_context(|| format!("cannot read {}", package.display()))?;
+            let r = archive.import_package(&principal, bytes, accept_unknown_sender)?;
+            let json = serde_json::to_string_pretty(&r)?;
+            if let Some(path) = receipt {
+                std::fs::write(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            println!("{json}");
+            archive.wait_queue_empty(Duration::from_secs(24 * 3600))?;
+            Ok(0)
+        }
         Command::Backup { data, out } => {
             let archive = open_offline(&data)?;
             let file = std::fs::OpenOptions::new()
@@ -319,6 +383,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             crate::crypto::write_private(&out, serde_json::to_string_pretty(&backup)?.as_bytes())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("master key backed up to {} (fingerprint {})", out.display(), backup.fingerprint);
+            Ok(0)
+        }
+        Command::Keys(KeysCommand::Show(data)) => {
+            let archive = open_offline(&data)?;
+            println!("ed25519:{}", archive.signing_key_hex());
             Ok(0)
         }
         Command::Keys(KeysCommand::Restore { input, key_file }) => {
@@ -397,11 +466,16 @@ fn extractor() -> Extractor {
     base.with_ocr(ocr)
 }
 
+/// The principal of an account, for offline commands that act as it (whoever holds the data and key may).
+fn principal_named(archive: &Archive, user: &str) -> Result<crate::service::Principal> {
+    let account = archive.user_by_name(user)?.with_context(|| format!("no account {user:?}"))?;
+    Ok(archive.principal_for(account, "cli")?)
+}
+
 fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>) -> Result<i32> {
     use crate::service::imports;
     let archive = open_offline(data)?;
-    let account = archive.user_by_name(user)?.with_context(|| format!("no account {user:?}"))?;
-    let principal = archive.principal_for(account, "cli")?;
+    let principal = principal_named(&archive, user)?;
     let max = archive.config().max_file_size;
     let source: Box<dyn imports::ImportSource> = if batch.is_dir() {
         Box::new(imports::DirSource::open(batch, max).with_context(|| format!("cannot read {}", batch.display()))?)
@@ -462,6 +536,14 @@ fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Ar
             .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default(),
         webhook_secret: std::env::var("DANGAN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()),
+        trusted_senders: std::env::var("DANGAN_TRUSTED_SENDERS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().trim_start_matches("ed25519:").to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
         audit_window: match std::env::var("DANGAN_AUDIT_WINDOW_MS") {
             Err(_) => Config::default().audit_window,
             Ok(v) => match v.trim().parse::<u64>() {

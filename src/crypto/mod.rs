@@ -28,6 +28,7 @@ const CTX_RECORDS: &str = "dangan 2026-11 record sealing key v1";
 const CTX_WRAP: &str = "dangan 2026-11 data key wrapping key v1";
 const CTX_ADDRESS: &str = "dangan 2026-11 blob address key v1";
 const CTX_TOKENS: &str = "dangan 2026-11 session token key v1";
+const CTX_SIGNING: &str = "dangan 2026-11 package signing key v1";
 
 /// Errors of this layer.
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +220,7 @@ pub struct Keys {
     pub wrap: SealKey,
     address: SecretKey,
     tokens: SecretKey,
+    signing: SecretKey,
 }
 
 impl Keys {
@@ -230,7 +232,23 @@ impl Keys {
             wrap: SealKey::new(&d(CTX_WRAP)),
             address: d(CTX_ADDRESS),
             tokens: d(CTX_TOKENS),
+            signing: d(CTX_SIGNING),
         }
+    }
+
+    fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(self.signing.expose())
+    }
+
+    /// The installation's Ed25519 public key (hex): what receivers of its transfer packages trust.
+    pub fn signing_public_hex(&self) -> String {
+        encode_hex(self.signing_key().verifying_key().as_bytes())
+    }
+
+    /// Signs `message` with the installation's Ed25519 key; the signature in hex.
+    pub fn sign_hex(&self, message: &[u8]) -> String {
+        use ed25519_dalek::Signer;
+        encode_hex(&self.signing_key().sign(message).to_bytes())
     }
 
     /// A keyed hasher for blob addresses.
@@ -244,6 +262,20 @@ impl Keys {
     }
 }
 
+/// Whether `signature_hex` is `public_hex`'s Ed25519 signature of `message`.
+pub fn verify_signature_hex(public_hex: &str, message: &[u8], signature_hex: &str) -> bool {
+    let (Some(public), Some(signature)) = (decode_hex(public_hex.trim()), decode_hex(signature_hex.trim())) else {
+        return false;
+    };
+    let (Ok(public), Ok(signature)) =
+        (<[u8; 32]>::try_from(public.as_slice()), <[u8; 64]>::try_from(signature.as_slice()))
+    else {
+        return false;
+    };
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public) else { return false };
+    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature)).is_ok()
+}
+
 /// Constant-time comparison of two byte strings.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -252,6 +284,22 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_signatures_verify_and_tampering_fails() {
+        let keys = Keys::derive(&MasterKey::generate().unwrap());
+        let public = keys.signing_public_hex();
+        let sig = keys.sign_hex(b"manifest");
+        assert!(verify_signature_hex(&public, b"manifest", &sig));
+        assert!(!verify_signature_hex(&public, b"manifesT", &sig));
+        let other = Keys::derive(&MasterKey::generate().unwrap()).signing_public_hex();
+        assert!(!verify_signature_hex(&other, b"manifest", &sig));
+        assert!(!verify_signature_hex("zz", b"manifest", &sig));
+        // Derived from the master key: the same key after a restart or a restore.
+        let a = Keys::derive(&MasterKey::from_bytes([7u8; 32])).signing_public_hex();
+        assert_eq!(a, Keys::derive(&MasterKey::from_bytes([7u8; 32])).signing_public_hex());
+        assert_eq!(a.len(), 64);
+    }
 
     #[test]
     fn seal_open_round_trip_and_tamper() {

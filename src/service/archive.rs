@@ -614,7 +614,7 @@ impl Archive {
 
     /// Checks the caller may download a material: may know it at all (else 404), may read it (else 403), and
     /// holds the download right — unless the read stands on a consultation grant, which needs none.
-    fn gated_download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Option<String>)> {
+    pub(crate) fn gated_download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Option<String>)> {
         let (m, _, grant) = self.gated(p, id, Access::Read)?;
         if grant.is_none() {
             self.require(p, Capability::Download)?;

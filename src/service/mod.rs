@@ -23,6 +23,7 @@ pub mod grants;
 pub mod imports;
 pub mod indexer;
 pub mod notify;
+pub mod packages;
 pub mod search;
 pub mod workflows;
 
@@ -166,6 +167,8 @@ pub struct Config {
     /// most this window of *read* records. `None` is strict mode: no answer before its entry is durable. A
     /// change always commits together with its entry, in both modes.
     pub audit_window: Option<Duration>,
+    /// Ed25519 public keys (hex) of the installations whose transfer packages are accepted without asking.
+    pub trusted_senders: Vec<String>,
 }
 
 impl Default for Config {
@@ -180,6 +183,7 @@ impl Default for Config {
             webhooks: Vec::new(),
             webhook_secret: None,
             audit_window: Some(Duration::from_millis(5)),
+            trusted_senders: Vec::new(),
         }
     }
 }

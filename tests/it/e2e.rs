@@ -705,3 +705,74 @@ fn a_thousand_file_batch_shows_progress_and_killed_halfway_finishes_on_a_rerun_s
         v["items"].as_array().unwrap().iter().map(|m| m["content_hash"].as_str().unwrap()).collect();
     assert_eq!(hashes.len(), 1000);
 }
+
+#[test]
+fn an_exported_package_passes_bagit_validation_and_a_receiver_that_trusts_the_sender_imports_it() {
+    let from = tempfile::tempdir().unwrap();
+    install(from.path());
+    let s = Server::start(from.path());
+    let token = login(&s);
+    let person = s.create_person(
+        &token,
+        json!({"name": "孙七", "id_number": id_number("11010119800517001"), "department": "hr"}),
+    );
+    let resume = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/files/resume-zh.pdf")).unwrap();
+    s.upload(
+        &token,
+        &person,
+        &json!({"category": "1", "title": "干部履历表", "formed_on": "2019-07"}),
+        "r.pdf",
+        &resume,
+    )
+    .unwrap();
+    terminate(s);
+
+    let data = |d: &Path| d.to_str().unwrap().to_string();
+    let out = run(&["keys", "show", "--data", &data(from.path())], &[]);
+    assert!(out.status.success());
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(key.starts_with("ed25519:") && key.len() == 8 + 64, "{key}");
+
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package.zip");
+    let out = run(
+        &["export", "--data", &data(from.path()), "--person", &person, "--as", "hr", "--out", &data(&package)],
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Unzipped, the package is a valid BagIt bag for bagit-python.
+    let bag_dir = work.path().join("unzipped");
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&package).unwrap()).unwrap();
+    z.extract(&bag_dir).unwrap();
+    let bag = bag_dir.join(format!("dangan-{person}"));
+    assert!(bag.join("bagit.txt").exists() && bag.join("data/manifest.json").exists());
+    match Command::new("bagit.py").arg("--validate").arg(&bag).output() {
+        Ok(o) => assert!(o.status.success(), "bagit.py: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(_) if std::env::var("DANGAN_REQUIRE_BAGIT").is_ok_and(|v| v == "1") => {
+            panic!("bagit.py (pip install bagit) is required here")
+        }
+        Err(_) => eprintln!("bagit.py not installed: the bag was not validated by bagit-python"),
+    }
+
+    // A receiver that does not trust the sender refuses; one that does files the dossier and answers a receipt.
+    let to = tempfile::tempdir().unwrap();
+    install(to.path());
+    let args = ["import-package", "--data", &data(to.path()), &data(&package), "--as", "hr"];
+    let out = run(&args, &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown sender"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&args, &[("DANGAN_TRUSTED_SENDERS", &key)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (receipt["sender_trusted"].as_bool(), receipt["materials"].as_u64()),
+        (Some(true), Some(1)),
+        "{receipt}"
+    );
+    assert_eq!(format!("ed25519:{}", receipt["sender_key"].as_str().unwrap()), key);
+}

@@ -7,5 +7,6 @@ mod common;
 mod e2e;
 mod http_api;
 mod imports;
+mod packages;
 mod storage;
 mod workflows;

@@ -1,0 +1,377 @@
+//! Transfer packages (转递): a dossier leaves as a signed BagIt bag in a zip and arrives, verified, as a new
+//! dossier with every material and every version byte for byte.
+//!
+//! Layout of the bag `dangan-<person id>/`:
+//! `data/manifest.json` (the person record, every material's catalogue fields and versions with their SHA-256
+//! and plain BLAKE3, the sender), `data/catalogue.csv` (under the national codes), `data/audit.json` (the audit
+//! entries on the dossier and its materials), `data/materials/<material id>/v<n>.<ext>` (the bytes),
+//! `bagit.txt`, `bag-info.txt`, `manifest-sha256.txt`, `tagmanifest-sha256.txt`, and `dangan-signature.txt`
+//! (Ed25519 over the tag manifest, by the installation key `dangan keys show` prints).
+
+use super::{Archive, Error, Principal, Result};
+use crate::exchange::bagit::{self, BagProblem};
+use crate::exchange::catalogue::{self, Column};
+use crate::exchange::zipsafe::{SafeZip, ZipLimits};
+use crate::model::policy::Capability;
+use crate::model::{Finding, MaterialId, MaterialMeta, PersonId};
+use crate::store::Table;
+use serde::{Deserialize, Serialize};
+
+/// The package format this version writes and reads.
+pub const FORMAT: &str = "dangan-package/1";
+
+/// The manifest carried in `data/manifest.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackageManifest {
+    /// [`FORMAT`].
+    pub format: String,
+    /// When the package was made (RFC 3339).
+    pub created_at: String,
+    /// The sending installation's public key (hex) and the account that exported.
+    pub sender: Sender,
+    /// The person record, whole.
+    pub person: serde_json::Value,
+    /// The dossier's materials, in catalogue order.
+    pub materials: Vec<PackagedMaterial>,
+}
+
+/// Who sent a package.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sender {
+    /// Ed25519 public key (hex).
+    pub key: String,
+    /// The exporting account.
+    pub user: String,
+}
+
+/// One material of a package.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackagedMaterial {
+    /// Its id at the sender.
+    pub id: MaterialId,
+    /// Catalogue fields (current).
+    pub meta: MaterialMeta,
+    /// Every version, oldest first.
+    pub versions: Vec<PackagedVersion>,
+}
+
+/// One version's bytes in a package.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackagedVersion {
+    /// Version number at the sender.
+    pub number: u32,
+    /// Path under `data/`.
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+    /// Media type.
+    pub mime: String,
+    /// Original file name.
+    pub file_name: Option<String>,
+    /// SHA-256 (hex).
+    pub sha256: String,
+    /// Plain BLAKE3 (hex), dangan's content hash.
+    pub blake3: String,
+    /// Who made the version, when, why.
+    pub author: String,
+    /// RFC 3339.
+    pub at: String,
+    /// The reason given.
+    pub reason: Option<String>,
+}
+
+/// An exported package.
+pub struct Package {
+    /// The zip.
+    pub bytes: Vec<u8>,
+    /// Its file name.
+    pub file_name: String,
+    /// SHA-256 of the zip (hex), recorded in the audit trail and expected back in the receipt.
+    pub sha256: String,
+}
+
+/// The receipt (回执) a receiver returns to the sender.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Receipt {
+    /// SHA-256 of the package received (hex).
+    pub package_sha256: String,
+    /// The sender's key.
+    pub sender_key: String,
+    /// Whether the sender's key is among the trusted senders.
+    pub sender_trusted: bool,
+    /// The receiving installation's key.
+    pub receiver_key: String,
+    /// The receiving account.
+    pub received_by: String,
+    /// When (RFC 3339).
+    pub received_at: String,
+    /// The person's id at the sender and here.
+    pub sender_person_id: String,
+    /// The new dossier.
+    pub person_id: PersonId,
+    /// Materials and versions filed.
+    pub materials: usize,
+    /// Versions filed.
+    pub versions: usize,
+    /// Bytes filed.
+    pub bytes: u64,
+    /// The receiver's Ed25519 signature (hex) over this receipt's compact JSON with this field empty.
+    pub signature: String,
+}
+
+fn extension(mime: &str, file_name: Option<&str>) -> String {
+    let from_name = file_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .filter(|e| (1..=5).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_alphanumeric()));
+    from_name.unwrap_or_else(|| {
+        match mime {
+            "application/pdf" => "pdf",
+            "image/png" => "png",
+            "image/jpeg" => "jpg",
+            "image/tiff" => "tif",
+            "text/plain" => "txt",
+            "text/markdown" => "md",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+            _ => "bin",
+        }
+        .into()
+    })
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    crate::crypto::encode_hex(&sha2::Sha256::digest(b))
+}
+
+/// The refusal of a damaged package: 422 naming every file.
+fn damaged(problems: Vec<BagProblem>) -> Error {
+    let names: Vec<String> = problems.iter().map(|p| p.file.clone()).collect();
+    Error::Invalid {
+        message: format!("the package is damaged and was refused whole: {}", names.join(", ")),
+        findings: problems.into_iter().map(|p| Finding::error(&p.file, p.problem)).collect(),
+    }
+}
+
+impl Archive {
+    /// The installation's package-signing public key (hex).
+    pub fn signing_key_hex(&self) -> String {
+        self.store().keys().signing_public_hex()
+    }
+
+    /// Exports a dossier as a signed BagIt package. Needs capability export and the right to read every
+    /// material of the dossier (a package is complete or not made).
+    pub fn export_package(&self, p: &Principal, person_id: PersonId) -> Result<Package> {
+        self.audited(p, "person.export", &format!("person:{person_id}"), false, || {
+            self.require(p, Capability::Export)?;
+            let person = self.load_person(person_id)?;
+            self.check_person(p, &person)?;
+            let mut payload: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut materials = Vec::new();
+            let mut rows = Vec::new();
+            let mut objects = vec![format!("person:{person_id}")];
+            for entry in self.catalogue(p, person_id)? {
+                let m = entry.material;
+                if m.destroyed_by.is_some() {
+                    continue;
+                }
+                // Every material must be readable by the exporter: the same gate as a download.
+                self.gated_download(p, m.id)?;
+                objects.push(format!("material:{}", m.id));
+                let mut versions = Vec::new();
+                for (_, v) in
+                    self.store().scan::<crate::model::MaterialVersion>(Table::MaterialVersions, m.id.as_bytes())?
+                {
+                    let bytes = self.read_address(&v.material.address)?;
+                    let ext = extension(&v.material.mime, v.material.file_name.as_deref());
+                    let path = format!("materials/{}/v{}.{ext}", m.id, v.number);
+                    versions.push(PackagedVersion {
+                        number: v.number,
+                        path: path.clone(),
+                        size: bytes.len() as u64,
+                        mime: v.material.mime.clone(),
+                        file_name: v.material.file_name.clone(),
+                        sha256: sha256_hex(&bytes),
+                        blake3: v.material.content_hash.clone(),
+                        author: v.author.clone(),
+                        at: crate::model::ts_rfc3339(v.at),
+                        reason: v.reason.clone(),
+                    });
+                    payload.push((path, bytes.to_vec()));
+                }
+                let current = versions.last().map(|v| v.path.clone()).unwrap_or_default();
+                rows.push(vec![
+                    (Column::IdNumber, person.id_number.clone().unwrap_or_default()),
+                    (Column::Name, person.name.clone()),
+                    (Column::Category, m.meta.category.clone()),
+                    (Column::Order, entry.seq.to_string()),
+                    (Column::Title, m.meta.title.clone()),
+                    (Column::Pages, m.meta.pages.map(|n| n.to_string()).unwrap_or_default()),
+                    (Column::FormedOn, m.meta.formed_on.map(|d| d.to_string()).unwrap_or_default()),
+                    (Column::Source, m.meta.source_unit.clone().unwrap_or_default()),
+                    (Column::Note, m.meta.note.clone().unwrap_or_default()),
+                    (Column::File, current),
+                ]);
+                materials.push(PackagedMaterial { id: m.id, meta: m.meta.clone(), versions });
+            }
+            let audit = self.audit_entries_on(&objects)?;
+            let manifest = PackageManifest {
+                format: FORMAT.into(),
+                created_at: crate::model::ts_rfc3339(crate::model::now_ts()),
+                sender: Sender { key: self.signing_key_hex(), user: p.user.username.clone() },
+                person: serde_json::to_value(&person).map_err(|e| Error::Internal(e.to_string()))?,
+                materials,
+            };
+            let columns = [
+                Column::IdNumber,
+                Column::Name,
+                Column::Category,
+                Column::Order,
+                Column::Title,
+                Column::Pages,
+                Column::FormedOn,
+                Column::Source,
+                Column::Note,
+                Column::File,
+            ];
+            payload.push(("manifest.json".into(), json_bytes(&manifest)?));
+            payload.push(("catalogue.csv".into(), catalogue::write_csv(&rows, &columns).into_bytes()));
+            payload.push(("audit.json".into(), json_bytes(&audit)?));
+            let keys = self.store().keys();
+            let today = crate::model::today();
+            let info = [
+                ("Source-Organization", "dangan".to_string()),
+                ("Bagging-Date", today.to_string()),
+                ("External-Identifier", format!("person:{person_id}")),
+                ("External-Description", format!("干部人事档案转递 · {} 件材料", manifest.materials.len())),
+                ("Contact-Name", p.user.username.clone()),
+                ("Dangan-Format", FORMAT.to_string()),
+                ("Dangan-Sender-Key", format!("ed25519:{}", keys.signing_public_hex())),
+            ];
+            let root = format!("dangan-{person_id}");
+            let bytes = bagit::write_zip(&root, &payload, &info, |tm| (keys.signing_public_hex(), keys.sign_hex(tm)))
+                .map_err(|e| Error::Internal(format!("cannot write the package: {e}")))?;
+            let sha256 = sha256_hex(&bytes);
+            let detail = format!("package sha256:{sha256} materials:{}", manifest.materials.len());
+            Ok((Package { bytes, file_name: format!("{root}.zip"), sha256 }, Some(detail)))
+        })
+    }
+
+    /// The audit entries on these objects, oldest first.
+    fn audit_entries_on(&self, objects: &[String]) -> Result<Vec<super::audit::AuditEntry>> {
+        self.audit_sync()?;
+        let wanted: std::collections::HashSet<&str> = objects.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        self.store().for_each_key(Table::Audit, b"", |k, _| {
+            if k.len() == 8
+                && let Some(e) = self.store().get::<super::audit::AuditEntry>(Table::Audit, k)?
+                && wanted.contains(e.event.object.as_str())
+            {
+                out.push(e);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Receives a package: checks the zip, the bag (completeness, every SHA-256, the signature), the sender
+    /// (against the trusted senders; an unknown one is refused unless `accept_unknown_sender`), every BLAKE3, then
+    /// files a new dossier with every material and version. A damaged package is refused whole (422) naming each
+    /// missing or altered file, before anything is written. Needs capabilities create-persons and upload.
+    pub fn import_package(&self, p: &Principal, bytes: Vec<u8>, accept_unknown_sender: bool) -> Result<Receipt> {
+        let package_sha256 = sha256_hex(&bytes);
+        self.audited(p, "package.import", &format!("package:{package_sha256}"), false, || {
+            self.require(p, Capability::CreatePersons)?;
+            self.require(p, Capability::Upload)?;
+            let limits = ZipLimits { max_entry_bytes: self.config().max_file_size, ..ZipLimits::default() };
+            let mut zip = SafeZip::open(std::io::Cursor::new(bytes), limits).map_err(|e| match e {
+                crate::exchange::zipsafe::ZipRefusal::TooLarge { .. } => {
+                    Error::TooLarge(format!("package refused: {e}"))
+                }
+                _ => Error::invalid("package", format!("package refused: {e}")),
+            })?;
+            let bag = bagit::verify_zip(&mut zip).map_err(damaged)?;
+            let own = self.signing_key_hex();
+            let trusted = bag.signer == own || self.config().trusted_senders.contains(&bag.signer);
+            if !trusted && !accept_unknown_sender {
+                return Err(Error::Forbidden(format!(
+                    "the package is signed by an unknown sender (ed25519:{}); add the key to the trusted senders \
+                     (DANGAN_TRUSTED_SENDERS) or accept it explicitly",
+                    bag.signer
+                )));
+            }
+            let manifest: PackageManifest =
+                bag.payload.get("manifest.json").and_then(|b| serde_json::from_slice(b).ok()).ok_or_else(|| {
+                    damaged(vec![BagProblem {
+                        file: "data/manifest.json".into(),
+                        problem: "missing or not a dangan manifest".into(),
+                    }])
+                })?;
+            if manifest.format != FORMAT {
+                return Err(Error::invalid("package", format!("unknown package format {:?}", manifest.format)));
+            }
+            // The manifest's own hashes must agree with the bytes too.
+            let mut problems = Vec::new();
+            for v in manifest.materials.iter().flat_map(|m| &m.versions) {
+                match bag.payload.get(&v.path) {
+                    None => problems.push(BagProblem { file: format!("data/{}", v.path), problem: "missing".into() }),
+                    Some(b) if blake3::hash(b).to_hex().as_str() != v.blake3 || sha256_hex(b) != v.sha256 => problems
+                        .push(BagProblem {
+                            file: format!("data/{}", v.path),
+                            problem: "altered: its hash differs from manifest.json".into(),
+                        }),
+                    Some(_) => {}
+                }
+            }
+            if !problems.is_empty() {
+                return Err(damaged(problems));
+            }
+            let sender_person_id = manifest.person.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let person = self.create_person(p, manifest.person.clone())?.record;
+            let (mut materials, mut versions, mut total) = (0, 0, 0u64);
+            for m in &manifest.materials {
+                let Some((first, rest)) = m.versions.split_first() else { continue };
+                let b = &bag.payload[&first.path];
+                let meta = self.checked_meta(m.meta.clone())?;
+                let filed = self.file_material(p, &person, meta, b, first.file_name.clone(), false, None)?;
+                total += b.len() as u64;
+                versions += 1;
+                let mut version = filed.version;
+                for v in rest {
+                    let b = &bag.payload[&v.path];
+                    let reason =
+                        Some(format!("转递: {}", v.reason.clone().unwrap_or_else(|| format!("v{}", v.number))));
+                    version = self.replace_content(p, filed.id, Some(version), b, v.file_name.clone(), reason)?.version;
+                    total += b.len() as u64;
+                    versions += 1;
+                }
+                materials += 1;
+            }
+            let mut receipt = Receipt {
+                package_sha256: package_sha256.clone(),
+                sender_key: bag.signer.clone(),
+                sender_trusted: trusted,
+                receiver_key: own,
+                received_by: p.user.username.clone(),
+                received_at: crate::model::ts_rfc3339(crate::model::now_ts()),
+                sender_person_id,
+                person_id: person.id,
+                materials,
+                versions,
+                bytes: total,
+                signature: String::new(),
+            };
+            let unsigned = serde_json::to_vec(&receipt).map_err(|e| Error::Internal(e.to_string()))?;
+            receipt.signature = self.store().keys().sign_hex(&unsigned);
+            let detail = format!(
+                "person:{} sender:ed25519:{} trusted:{trusted} materials:{materials} versions:{versions}",
+                person.id, bag.signer
+            );
+            Ok((receipt, Some(detail)))
+        })
+    }
+}
+
+fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(v).map_err(|e| Error::Internal(e.to_string()))
+}
