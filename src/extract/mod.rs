@@ -105,7 +105,17 @@ pub fn extract_in_process(mime: &str, bytes: &[u8], max_chars: usize) -> Result<
     let essence = essence(mime);
     let extracted = match essence.as_str() {
         MIME_PDF => {
-            let (raw, pages) = pdf::extract(bytes)?;
+            // A scanned PDF has no text of its own: with OCR on, its pages are rendered and read. A PDF that
+            // neither pdf-extract nor poppler can read stays an error.
+            let ocr = ocr_param(mime);
+            let (raw, pages) = match (pdf::extract(bytes), ocr) {
+                (Ok((raw, pages)), Some(langs)) if ocr::looks_image_only(&raw, pages) => {
+                    ocr::recognise_pdf(bytes, Some(pages), &langs).map(|(t, _)| (t, pages)).unwrap_or((raw, pages))
+                }
+                (Ok(found), _) => found,
+                (Err(e), Some(langs)) => ocr::recognise_pdf(bytes, None, &langs).map_err(|_| e)?,
+                (Err(e), None) => return Err(e),
+            };
             Extracted { text: normalize::normalize(&raw, normalize::Cjk::Join, max_chars), pages: Some(pages) }
         }
         MIME_DOCX => Extracted {
@@ -218,7 +228,7 @@ impl Extractor {
     pub fn extract(&self, mime: &str, bytes: &[u8]) -> Result<Option<Extracted>> {
         let with_ocr;
         let mime = match &self.ocr {
-            Some(langs) if ocr::is_ocr_image(&essence(mime)) => {
+            Some(langs) if ocr::is_ocr_image(&essence(mime)) || essence(mime) == MIME_PDF => {
                 with_ocr = format!("{}; ocr={langs}", essence(mime));
                 with_ocr.as_str()
             }

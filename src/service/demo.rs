@@ -15,7 +15,7 @@ const DATASET: &str = include_str!("../../fixtures/demo/dataset.json");
 const MANIFEST: &str = include_str!("../../fixtures/files/manifest.json");
 
 /// The real fixture files, by name.
-pub const FIXTURE_FILES: [(&str, &[u8]); 9] = [
+pub const FIXTURE_FILES: [(&str, &[u8]); 10] = [
     ("resume-zh.pdf", include_bytes!("../../fixtures/files/resume-zh.pdf")),
     ("assessment-tw.pdf", include_bytes!("../../fixtures/files/assessment-tw.pdf")),
     ("contract.docx", include_bytes!("../../fixtures/files/contract.docx")),
@@ -23,6 +23,7 @@ pub const FIXTURE_FILES: [(&str, &[u8]); 9] = [
     ("notes.md", include_bytes!("../../fixtures/files/notes.md")),
     ("scan-form.png", include_bytes!("../../fixtures/files/scan-form.png")),
     ("scan-form.jpg", include_bytes!("../../fixtures/files/scan-form.jpg")),
+    ("scan-image-only.pdf", include_bytes!("../../fixtures/files/scan-image-only.pdf")),
     ("broken.pdf", include_bytes!("../../fixtures/files/broken.pdf")),
     ("empty.txt", include_bytes!("../../fixtures/files/empty.txt")),
 ];

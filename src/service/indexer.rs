@@ -49,6 +49,9 @@ impl Drop for Inner {
     }
 }
 
+/// A text status to record: status, error, pages found.
+type TextOutcome = (TextStatus, Option<String>, Option<u32>);
+
 /// Extracted text of a blob, kept sealed in `texts`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredText {
@@ -164,6 +167,7 @@ impl Archive {
             for chunk in entries.chunks(256) {
                 let mut persons: HashMap<PersonId, Option<Person>> = HashMap::new();
                 let mut docs = Vec::with_capacity(chunk.len());
+                let mut statuses = Vec::new();
                 for (k, _) in chunk {
                     let Some(id) = MaterialId::from_slice(k) else {
                         continue;
@@ -174,10 +178,16 @@ impl Archive {
                         Some(m) => {
                             // One unreadable material must not hold up the queue: it is indexed by its
                             // catalogue fields and the failure is logged (verify names it too).
-                            let text = self.ensure_text(&m).unwrap_or_else(|e| {
-                                tracing::error!(material = %m.id, error = %e, "text not available; indexed by catalogue fields");
-                                String::new()
-                            });
+                            let text = match self.ensure_text(&m) {
+                                Ok((text, status)) => {
+                                    statuses.extend(status.map(|s| (m.clone(), s)));
+                                    text
+                                }
+                                Err(e) => {
+                                    tracing::error!(material = %m.id, error = %e, "text not available; indexed by catalogue fields");
+                                    String::new()
+                                }
+                            };
                             let person = persons.entry(m.person_id).or_insert_with(|| {
                                 self.store().get(Table::Persons, m.person_id.as_bytes()).ok().flatten()
                             });
@@ -187,6 +197,10 @@ impl Archive {
                 }
                 self.index().upsert(&docs)?;
                 self.index().commit()?;
+                // A material says its text is done only once that text is searchable.
+                for (m, (status, error, pages)) in statuses.drain(..) {
+                    self.record_text_status(&m, status, error, pages)?;
+                }
                 let _guard = self.lock();
                 let mut ws = self.store().write_set();
                 for (k, ticket) in chunk {
@@ -215,17 +229,16 @@ impl Archive {
         }
     }
 
-    /// The text of a material's current bytes: extracted now if still pending (and recorded), else from the store.
-    fn ensure_text(&self, m: &Material) -> Result<String> {
+    /// The text of a material's current bytes: extracted now if still pending, else from the store; with the
+    /// text status to record once the text is searchable.
+    fn ensure_text(&self, m: &Material) -> Result<(String, Option<TextOutcome>)> {
         let addr_key = crate::crypto::decode_hex(&m.address).ok_or_else(|| Error::Corrupt("bad address".into()))?;
         if let Some(t) = self.store().get::<StoredText>(Table::Texts, &addr_key)? {
-            if m.text_status == TextStatus::Pending {
-                self.record_text_status(m, TextStatus::Done, None, t.pages)?;
-            }
-            return Ok(t.text);
+            let status = (m.text_status == TextStatus::Pending).then_some((TextStatus::Done, None, t.pages));
+            return Ok((t.text, status));
         }
         if m.text_status != TextStatus::Pending {
-            return Ok(String::new());
+            return Ok((String::new(), None));
         }
         let bytes = self.read_address(&m.address)?;
         let (status, error, stored) = match self.inner.extractor.extract(&m.mime, &bytes) {
@@ -242,8 +255,7 @@ impl Archive {
             ws.put(Table::Texts, addr_key, s)?;
             self.store().commit_unflushed(ws)?;
         }
-        self.record_text_status(m, status, error, pages)?;
-        Ok(stored.map(|s| s.text).unwrap_or_default())
+        Ok((stored.map(|s| s.text).unwrap_or_default(), Some((status, error, pages))))
     }
 
     fn record_text_status(

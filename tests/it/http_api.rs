@@ -5,6 +5,7 @@ use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn health_needs_no_token_and_everything_else_does() {
@@ -429,6 +430,44 @@ async fn hostile_files_are_stored_safely_and_never_hang_the_server() {
             .await;
         assert_eq!(d.status, StatusCode::OK);
         assert_eq!(blake3::hash(&d.body).to_hex().to_string(), m["content_hash"].as_str().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn ocr_reads_an_image_only_pdf_page_by_page() {
+    let app = TestApp::new().await;
+    if !app.archive.ocr_available() {
+        assert!(std::env::var("DANGAN_REQUIRE_OCR").is_err(), "DANGAN_REQUIRE_OCR is set but OCR is not available");
+        eprintln!("skipped: tesseract with Chinese data is not installed");
+        return;
+    }
+    let hr = app.login("hr").await;
+    let p = app.create_person(&hr, person_body("周敏", &id_number("33010219800808002"), "it")).await;
+    let scan = fixture("scan-image-only.pdf");
+    let m = app
+        .upload(
+            &hr,
+            p["id"].as_str().unwrap(),
+            json!({"category": "9-2", "title": "扫描件", "pages": 2}),
+            "s.pdf",
+            &scan,
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED);
+    // Two pages of OCR may outlast the upload's wait for its text: the material says when it is done.
+    let id = m.json()["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let m = loop {
+        let m = app.send(Method::GET, &format!("/api/v1/materials/{id}"), Some(&hr), None).await.json();
+        if m["text_status"] != "pending" || std::time::Instant::now() > deadline {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((m["text_status"].as_str(), m["detected_pages"].as_u64()), (Some("done"), Some(2)), "{m}");
+    // Done means searchable: a word printed on page 1 and one on page 2, in neither the title nor any field.
+    for q in ["任免审批", "毕业证书"] {
+        assert_eq!(app.search(&hr, q).await["total"], 1, "{q}");
     }
 }
 
