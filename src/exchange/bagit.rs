@@ -305,4 +305,34 @@ mod tests {
         let no_bag = replace(&z, "bagit.txt", |_| None);
         assert!(names(verify_zip(&mut open(no_bag)))[0].starts_with("bagit.txt"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// One bit flipped anywhere in a package: refused, or (a flip in bytes no reader uses, such as a
+        /// timestamp) accepted with the very same payload. Never a different payload, never a panic.
+        #[test]
+        fn a_flipped_bit_never_yields_a_different_payload(at in proptest::prelude::any::<proptest::sample::Index>(), bit in 0u8..8) {
+            let keys = Keys::derive(&MasterKey::from_bytes([9u8; 32]));
+            let good = bag(&keys);
+            let expected = verify_zip(&mut open(good.clone())).unwrap().payload;
+            let mut z = good;
+            let i = at.index(z.len());
+            z[i] ^= 1 << bit;
+            if let Ok(mut zip) = SafeZip::open(Cursor::new(z), ZipLimits::default())
+                && let Ok(v) = verify_zip(&mut zip)
+            {
+                proptest::prop_assert_eq!(v.payload, expected);
+            }
+        }
+
+        /// Arbitrary bytes never panic the zip, bag or catalogue readers.
+        #[test]
+        fn arbitrary_bytes_never_panic_the_readers(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            if let Ok(mut zip) = SafeZip::open(Cursor::new(bytes.clone()), ZipLimits::default()) {
+                let _ = verify_zip(&mut zip);
+            }
+            let _ = crate::exchange::catalogue::parse_csv(&bytes);
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod access;
 mod access_prop;
 mod common;
 mod e2e;
+mod hostile;
 mod http_api;
 mod imports;
 mod packages;
