@@ -256,14 +256,16 @@ pub(super) async fn batch_materials(
 
 pub(super) async fn backup(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let bytes = blocking(move || archive.backup_as(&auth.principal)).await?;
+    let (file, len) = blocking(move || archive.backup_as(&auth.principal)).await?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)));
     Ok((
         [
-            (header::CONTENT_TYPE, "application/octet-stream"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"dangan.backup\""),
-            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"dangan.backup\"".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::CONTENT_LENGTH, len.to_string()),
         ],
-        bytes,
+        body,
     )
         .into_response())
 }

@@ -268,12 +268,19 @@ impl Archive {
     }
 
     /// A backup through the API (system administrator), audited.
-    pub fn backup_as(&self, p: &Principal) -> Result<Vec<u8>> {
+    ///
+    /// The snapshot goes to an unnamed temporary file (it holds only sealed records and ciphertext), so the
+    /// archive is paused only while the snapshot is taken, not while a slow client downloads it; the file is
+    /// gone from the file system already and disappears with its handle.
+    pub fn backup_as(&self, p: &Principal) -> Result<(std::fs::File, u64)> {
         self.audited(p, "backup", "store", false, || {
             self.require(p, Capability::Backup)?;
-            let mut out = Vec::new();
-            let stats = self.backup_to(&mut out)?;
-            Ok((out, Some(format!("{} records, blake3 {}", stats.records, stats.hash))))
+            let io = |e: std::io::Error| Error::Internal(format!("cannot write the backup: {e}"));
+            let mut file = tempfile::tempfile().map_err(io)?;
+            let stats = self.backup_to(std::io::BufWriter::new(&mut file))?;
+            let len = std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(io)?;
+            std::io::Seek::rewind(&mut file).map_err(io)?;
+            Ok(((file, len), Some(format!("{} records, blake3 {}", stats.records, stats.hash))))
         })
     }
 }
