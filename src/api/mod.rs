@@ -6,6 +6,7 @@ pub mod error;
 mod exchange;
 pub mod extract;
 mod handlers;
+mod reports;
 mod requests;
 pub mod views;
 
@@ -81,7 +82,11 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/workflows", get(requests::get_definitions).put(requests::put_definitions))
         .route("/inbox", get(requests::inbox))
         .route("/notifications", get(requests::notifications))
-        .route("/reports/turnaround", get(requests::turnaround))
+        .route("/reports/turnaround", get(reports::turnaround))
+        .route("/reports/structure", get(reports::structure))
+        .route("/reports/completeness", get(reports::completeness))
+        .route("/reports/findings", get(reports::findings))
+        .route("/reports/digitization", get(reports::digitization))
         .route("/imports", post(exchange::start_import))
         .route("/imports/{id}", get(exchange::get_import))
         .route("/persons/{id}/package", get(exchange::export_package))

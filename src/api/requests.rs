@@ -129,15 +129,6 @@ pub(super) async fn notifications(
     Ok(Json(List { total: items.len(), items }))
 }
 
-pub(super) async fn turnaround(
-    State(st): State<AppState>,
-    auth: AuthUser,
-) -> ApiResult<Json<List<crate::service::workflows::Turnaround>>> {
-    let archive = st.archive.clone();
-    let items = blocking(move || archive.turnaround(&auth.principal)).await?;
-    Ok(Json(List { total: items.len(), items }))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CommentBody {

@@ -254,7 +254,7 @@ mod tests {
             let mut e = r.by_index(i).unwrap();
             let mut b = Vec::new();
             e.read_to_end(&mut b).unwrap();
-            let n = e.name().to_string();
+            let n = e.name().unwrap().to_string();
             let b = if n.ends_with(name) { f(b) } else { Some(b) };
             if let Some(b) = b {
                 w.start_file(n, zip::write::SimpleFileOptions::default()).unwrap();

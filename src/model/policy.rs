@@ -260,7 +260,8 @@ impl Decision {
     }
 }
 
-fn role_name(r: Role) -> String {
+/// A role's name as the API writes it (`hr`, `head`, …).
+pub fn role_name(r: Role) -> String {
     serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 

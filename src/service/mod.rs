@@ -24,6 +24,7 @@ pub mod imports;
 pub mod indexer;
 pub mod notify;
 pub mod packages;
+pub mod reports;
 pub mod search;
 pub mod workflows;
 

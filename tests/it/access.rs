@@ -3,24 +3,7 @@
 
 use crate::common::*;
 use axum::http::{Method, StatusCode};
-use dangan::crypto::MasterKey;
-use dangan::service::{Archive, Config, demo};
 use serde_json::{Value, json};
-
-/// A TestApp holding the demo dataset (two persons per department) and its accounts.
-async fn demo_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let archive =
-        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
-    let a = archive.clone();
-    tokio::task::spawn_blocking(move || {
-        demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap();
-        a.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
-    })
-    .await
-    .unwrap();
-    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
-}
 
 fn in_a_month() -> String {
     (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string()

@@ -180,3 +180,30 @@ pub fn id_number(first17: &str) -> String {
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/files").join(name)).unwrap()
 }
+
+/// A fresh installation with the demo dataset (two cadres per department), its text indexed.
+pub async fn demo_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let archive =
+        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        dangan::service::demo::load(&a, dangan::service::demo::DemoOptions { persons_per_department: 2 }).unwrap();
+        a.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
+    })
+    .await
+    .unwrap();
+    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
+}
+
+/// A material once its text is no longer pending (OCR can outlast an upload's wait on a busy machine).
+pub async fn text_settled(app: &TestApp, token: &str, material: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let m = app.send(Method::GET, &format!("/api/v1/materials/{material}"), Some(token), None).await.json();
+        if m["text_status"] != "pending" || std::time::Instant::now() > deadline {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -5,7 +5,6 @@ use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
-use std::time::Duration;
 
 #[tokio::test]
 async fn health_needs_no_token_and_everything_else_does() {
@@ -284,7 +283,8 @@ async fn bad_uploads_get_clear_answers() {
     assert_eq!(scan.status, StatusCode::CREATED);
     assert_eq!(scan.json()["mime"], "image/png");
     let expected = if app.archive.ocr_available() { "done" } else { "none" };
-    assert_eq!(scan.json()["text_status"], expected, "scans are read by OCR when tesseract is installed");
+    let scan = text_settled(&app, &hr, scan.json()["id"].as_str().unwrap()).await;
+    assert_eq!(scan["text_status"], expected, "scans are read by OCR when tesseract is installed");
     let s = app.search(&hr, "任免审批").await;
     assert_eq!(s["total"], 1, "a scan is found by its catalogue fields");
 
@@ -454,16 +454,7 @@ async fn ocr_reads_an_image_only_pdf_page_by_page() {
         )
         .await;
     assert_eq!(m.status, StatusCode::CREATED);
-    // Two pages of OCR may outlast the upload's wait for its text: the material says when it is done.
-    let id = m.json()["id"].as_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let m = loop {
-        let m = app.send(Method::GET, &format!("/api/v1/materials/{id}"), Some(&hr), None).await.json();
-        if m["text_status"] != "pending" || std::time::Instant::now() > deadline {
-            break m;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let m = text_settled(&app, &hr, m.json()["id"].as_str().unwrap()).await;
     assert_eq!((m["text_status"].as_str(), m["detected_pages"].as_u64()), (Some("done"), Some(2)), "{m}");
     // Done means searchable: a word printed on page 1 and one on page 2, in neither the title nor any field.
     for q in ["任免审批", "毕业证书"] {
@@ -495,8 +486,9 @@ async fn ocr_finds_a_scan_by_a_word_on_it() {
         )
         .await;
     assert_eq!(m.status, StatusCode::CREATED);
-    assert_eq!(m.json()["text_status"], "done", "{}", m.json());
-    assert_eq!(m.json()["detected_pages"], 1);
+    let m = text_settled(&app, &hr, m.json()["id"].as_str().unwrap()).await;
+    assert_eq!(m["text_status"], "done", "{m}");
+    assert_eq!(m["detected_pages"], 1);
     // A stated page count that differs from the pages found is a warning.
     let two = app
         .upload(
@@ -508,6 +500,7 @@ async fn ocr_finds_a_scan_by_a_word_on_it() {
         )
         .await
         .json();
+    let two = text_settled(&app, &hr, two["id"].as_str().unwrap()).await;
     assert_eq!(two["findings"][0]["field"], "pages", "{two}");
     // Words printed on the form, in neither the title nor any field.
     for q in ["信息技术部部长", "任免审批"] {

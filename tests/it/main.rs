@@ -9,5 +9,6 @@ mod hostile;
 mod http_api;
 mod imports;
 mod packages;
+mod reports;
 mod storage;
 mod workflows;

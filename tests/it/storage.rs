@@ -178,13 +178,12 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Verifies the audit chain of a data directory.
-fn verify_audit(dir: &Path, key: &MasterKey) -> dangan::service::audit::AuditVerify {
-    // sled may hold its lock for a moment after the tampering handle is dropped.
+/// Opens an installation; sled may hold its lock for a moment after another handle on the store is dropped.
+fn open_retrying(dir: &Path, key: &MasterKey) -> Archive {
     let mut tries = 0;
-    let archive = loop {
+    loop {
         match Archive::open(dir, key, worker_extractor(), Config::default()) {
-            Ok(a) => break a,
+            Ok(a) => return a,
             Err(e) if tries < 100 => {
                 tries += 1;
                 eprintln!("retrying open: {e}");
@@ -192,7 +191,12 @@ fn verify_audit(dir: &Path, key: &MasterKey) -> dangan::service::audit::AuditVer
             }
             Err(e) => panic!("cannot open {}: {e:?}", dir.display()),
         }
-    };
+    }
+}
+
+/// Verifies the audit chain of a data directory.
+fn verify_audit(dir: &Path, key: &MasterKey) -> dangan::service::audit::AuditVerify {
+    let archive = open_retrying(dir, key);
     let r = archive.audit_verify().unwrap();
     close(archive, dir);
     r
@@ -332,7 +336,7 @@ fn backup_restore_verify_round_trips_the_demo_store_exactly() {
         }
     }
     // And it opens with the same key, verifies, and its audit chain holds.
-    let archive = Archive::open(restored.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let archive = open_retrying(restored.path(), &key);
     let v = archive.verify().unwrap();
     assert!(v.ok() && v.materials > 0, "{v:?}");
     assert!(archive.audit_verify().unwrap().ok);

@@ -8,17 +8,6 @@ use dangan::crypto::MasterKey;
 use dangan::service::{Archive, Config, demo};
 use serde_json::{Value, json};
 
-async fn demo_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let archive =
-        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
-    let a = archive.clone();
-    tokio::task::spawn_blocking(move || demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap())
-        .await
-        .unwrap();
-    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
-}
-
 /// A cadre of `dept` who holds no demo account.
 async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
     let list = app.send(Method::GET, &format!("/api/v1/persons?department={dept}"), Some(hr), None).await.json();

@@ -1,0 +1,380 @@
+//! Reports for management: cadre structure, dossier completeness, validation findings, digitization progress
+//! (and workflow turnaround, in `workflows`). Each is permission-aware — HR and leaders see the whole
+//! organisation, a department head their own department, finance salary aggregates only, administration the
+//! custody reports — and each is a [`ReportTable`] that the API serves as JSON, CSV or XLSX.
+
+use super::{Archive, Error, Principal, Result};
+use crate::model::{Material, Person, PersonStatus, Role, TextStatus};
+use crate::store::Table;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// A report as a table: what CSV and XLSX are written from.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportTable {
+    /// The report's name (also the sheet's name).
+    pub name: String,
+    /// Column headings.
+    pub columns: Vec<String>,
+    /// Rows: text or numbers.
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl ReportTable {
+    /// CSV (UTF-8 with a BOM, so that Excel on a Chinese desktop opens it as UTF-8).
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(&self.columns);
+        for row in &self.rows {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect();
+            let _ = w.write_record(&cells);
+        }
+        format!("\u{feff}{}", String::from_utf8_lossy(&w.into_inner().unwrap_or_default()))
+    }
+
+    /// An XLSX workbook with one sheet: headings in bold, numbers as numbers.
+    pub fn to_xlsx(&self) -> Result<Vec<u8>> {
+        let xlsx = |e: rust_xlsxwriter::XlsxError| Error::Internal(format!("cannot write the workbook: {e}"));
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let name: String = self.name.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(31).collect();
+        sheet.set_name(if name.is_empty() { "report" } else { &name }).map_err(xlsx)?;
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        for (c, h) in self.columns.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, h, &bold).map_err(xlsx)?;
+        }
+        for (r, row) in self.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, v) in row.iter().enumerate() {
+                let c = c as u16;
+                match v {
+                    serde_json::Value::Number(n) => sheet.write_number(r, c, n.as_f64().unwrap_or(0.0)).map(drop),
+                    serde_json::Value::String(s) => sheet.write_string(r, c, s).map(drop),
+                    serde_json::Value::Null => Ok(()),
+                    other => sheet.write_string(r, c, other.to_string()).map(drop),
+                }
+                .map_err(xlsx)?;
+            }
+        }
+        book.save_to_buffer().map_err(xlsx)
+    }
+}
+
+/// The dimensions of the structure report.
+pub const STRUCTURE_DIMENSIONS: [&str; 7] =
+    ["department", "age", "gender", "education", "ethnicity", "rank", "salary_grade"];
+
+/// Which persons a caller's reports cover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Scope {
+    /// The whole organisation.
+    All,
+    /// One department.
+    Department(String),
+}
+
+/// Materials a dossier must hold, by category, with the condition under which it must.
+const REQUIRED: [(&str, &str); 6] = [
+    ("1", "履历类材料"),
+    ("3", "考核鉴定类材料"),
+    ("4-1", "学历学位材料"),
+    ("6", "党、团类材料（党员）"),
+    ("9-1", "工资材料"),
+    ("9-2", "任免材料"),
+];
+
+/// The age bands of the structure report, by the age reached on the day of the report.
+fn age_band(age: Option<i32>) -> &'static str {
+    match age {
+        None => "未知",
+        Some(a) if a < 30 => "30岁以下",
+        Some(a) if a < 40 => "30-39岁",
+        Some(a) if a < 50 => "40-49岁",
+        Some(a) if a < 60 => "50-59岁",
+        Some(_) => "60岁及以上",
+    }
+}
+
+/// Age in whole years on `today` of someone born on `birth` (a partial date counts from its first day).
+pub fn age_on(birth: crate::model::PartialDate, today: time::Date) -> i32 {
+    let b = birth.first_day();
+    let mut age = today.year() - b.year();
+    if (today.month() as u8, today.day()) < (b.month() as u8, b.day()) {
+        age -= 1;
+    }
+    age
+}
+
+fn blank(s: &Option<String>) -> String {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("未填写").to_string()
+}
+
+impl Archive {
+    fn report_scope(&self, p: &Principal, report: &str, roles: &[Role]) -> Result<Scope> {
+        let has = |r: Role| p.subject.roles.contains(&r);
+        if roles.iter().any(|r| *r != Role::Head && has(*r)) {
+            return Ok(Scope::All);
+        }
+        if roles.contains(&Role::Head)
+            && has(Role::Head)
+            && let Some(d) = &p.subject.department
+        {
+            return Ok(Scope::Department(d.clone()));
+        }
+        let names: Vec<String> = roles.iter().map(|r| crate::model::policy::role_name(*r)).collect();
+        Err(Error::Forbidden(format!("rule report.{report}: this report is for {}", names.join(", "))))
+    }
+
+    /// Active persons in scope.
+    fn persons_in(&self, scope: &Scope) -> Result<Vec<Person>> {
+        Ok(self
+            .store()
+            .scan::<Person>(Table::Persons, b"")?
+            .into_iter()
+            .map(|(_, p)| p)
+            .filter(|p| p.status == PersonStatus::Active)
+            .filter(|p| match scope {
+                Scope::All => true,
+                Scope::Department(d) => p.department == *d,
+            })
+            .collect())
+    }
+
+    fn department_label(&self, code: &str) -> String {
+        self.department_name(code).unwrap_or_else(|| code.to_string())
+    }
+
+    /// Cadre structure (active persons) by one dimension: `department`, `age`, `gender`, `education`,
+    /// `ethnicity`, `rank` or `salary_grade`. HR and leaders: everyone; heads: their department; finance: by
+    /// salary grade only.
+    pub fn report_structure(&self, p: &Principal, by: &str) -> Result<ReportTable> {
+        self.audited(p, "report.structure", &format!("report:structure:{by}"), false, || {
+            if !STRUCTURE_DIMENSIONS.contains(&by) {
+                return Err(Error::invalid("by", format!("by must be one of {}", STRUCTURE_DIMENSIONS.join(", "))));
+            }
+            let scope = if by == "salary_grade" {
+                self.report_scope(p, "structure", &[Role::Hr, Role::Leader, Role::Finance, Role::Head])?
+            } else {
+                self.report_scope(p, "structure", &[Role::Hr, Role::Leader, Role::Head])?
+            };
+            let today = crate::model::today();
+            let persons = self.persons_in(&scope)?;
+            let mut counts: BTreeMap<String, (String, u64)> = BTreeMap::new();
+            for person in &persons {
+                let (key, label) = match by {
+                    "department" => (person.department.clone(), self.department_label(&person.department)),
+                    "age" => {
+                        let band = age_band(person.birth_date.map(|b| age_on(b, today)));
+                        (band.to_string(), band.to_string())
+                    }
+                    "gender" => match person.gender {
+                        Some(crate::model::person::Gender::Male) => ("male".into(), "男".into()),
+                        Some(crate::model::person::Gender::Female) => ("female".into(), "女".into()),
+                        None => ("unknown".into(), "未知".into()),
+                    },
+                    "education" => (blank(&person.education), blank(&person.education)),
+                    "ethnicity" => (blank(&person.ethnicity), blank(&person.ethnicity)),
+                    "rank" => (blank(&person.rank), blank(&person.rank)),
+                    _ => (blank(&person.salary_grade), blank(&person.salary_grade)),
+                };
+                counts.entry(key).or_insert((label, 0)).1 += 1;
+            }
+            let total = persons.len() as u64;
+            let mut rows: Vec<(String, String, u64)> = counts.into_iter().map(|(k, (l, n))| (k, l, n)).collect();
+            if by != "age" {
+                rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+            } else {
+                let order = ["30岁以下", "30-39岁", "40-49岁", "50-59岁", "60岁及以上", "未知"];
+                rows.sort_by_key(|r| order.iter().position(|o| *o == r.0).unwrap_or(order.len()));
+            }
+            let share = |n: u64| if total == 0 { 0.0 } else { (n as f64 * 1000.0 / total as f64).round() / 10.0 };
+            Ok((
+                ReportTable {
+                    name: format!("structure-{by}"),
+                    columns: vec!["key".into(), "label".into(), "count".into(), "percent".into()],
+                    rows: rows
+                        .into_iter()
+                        .map(|(k, l, n)| vec![k.into(), l.into(), n.into(), share(n).into()])
+                        .collect(),
+                },
+                Some(format!("persons:{total}")),
+            ))
+        })
+    }
+
+    /// Dossier completeness (active persons): the required materials each dossier lacks (履历 1, 考核 3, 学历学位
+    /// 4-1, 工资 9-1, 任免 9-2, and 党团 6 for party members) and the materials whose stated 页数 differs from the
+    /// pages found in the file. HR, leaders and administration: everyone; heads: their department. Only
+    /// dossiers and categories the caller may list count (never the caller's own dossier).
+    pub fn report_completeness(&self, p: &Principal) -> Result<ReportTable> {
+        self.audited(p, "report.completeness", "report:completeness", false, || {
+            let scope = self.report_scope(p, "completeness", &[Role::Hr, Role::Leader, Role::Admin, Role::Head])?;
+            let persons = self.persons_in(&scope)?;
+            let by_person = self.materials_by_person()?;
+            let mut rows = Vec::new();
+            let may_list = self.listable(p);
+            for person in persons.iter().filter(|person| self.check_person(p, person).is_ok()) {
+                let held: Vec<&Material> = by_person
+                    .get(&person.id)
+                    .map(|ms| ms.iter().filter(|m| may_list(person, &m.meta.category)).collect())
+                    .unwrap_or_default();
+                let lineages: Vec<Vec<String>> = held.iter().map(|m| self.scheme().lineage(&m.meta.category)).collect();
+                let missing: Vec<&str> = REQUIRED
+                    .iter()
+                    .filter(|(code, _)| *code != "6" || person.party_join.is_some())
+                    .filter(|(code, _)| may_list(person, code))
+                    .filter(|(code, _)| !lineages.iter().any(|l| l.iter().any(|c| c == code)))
+                    .map(|(_, name)| *name)
+                    .collect();
+                let mismatched: Vec<String> = held
+                    .iter()
+                    .filter(|m| matches!((m.meta.pages, m.detected_pages), (Some(a), Some(b)) if a != b))
+                    .map(|m| {
+                        format!(
+                            "{}（登记{}页，实为{}页）",
+                            m.meta.title,
+                            m.meta.pages.unwrap_or(0),
+                            m.detected_pages.unwrap_or(0)
+                        )
+                    })
+                    .collect();
+                if missing.is_empty() && mismatched.is_empty() {
+                    continue;
+                }
+                rows.push(vec![
+                    person.id.to_string().into(),
+                    person.name.clone().into(),
+                    self.department_label(&person.department).into(),
+                    (missing.len() as u64).into(),
+                    missing.join("、").into(),
+                    (mismatched.len() as u64).into(),
+                    mismatched.join("；").into(),
+                ]);
+            }
+            let detail = format!("persons:{} incomplete:{}", persons.len(), rows.len());
+            Ok((
+                ReportTable {
+                    name: "completeness".into(),
+                    columns: [
+                        "person_id",
+                        "name",
+                        "department",
+                        "missing_count",
+                        "missing",
+                        "page_mismatches",
+                        "mismatched",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                    rows,
+                },
+                Some(detail),
+            ))
+        })
+    }
+
+    /// Whether the caller may list a category of a person's materials. Reports built from materials count only
+    /// these: never the caller's own dossier nor a relative's, and of the others only the categories the caller
+    /// may list (a head: assessments).
+    fn listable(&self, p: &Principal) -> impl Fn(&Person, &str) -> bool {
+        let policy = self.policy();
+        let scheme = self.scheme().clone();
+        let subject = p.subject.clone();
+        move |person, category| {
+            let t = crate::model::policy::Target {
+                lineage: scheme.lineage(category),
+                ..super::access::person_target(person)
+            };
+            policy.decide(&subject, &t, crate::model::policy::Access::List).allowed
+        }
+    }
+
+    fn materials_by_person(&self) -> Result<HashMap<crate::model::PersonId, Vec<Material>>> {
+        let mut out: HashMap<_, Vec<Material>> = HashMap::new();
+        for (_, m) in self.store().scan::<Material>(Table::Materials, b"")? {
+            if m.destroyed_by.is_none() {
+                out.entry(m.person_id).or_default().push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Validation findings of the person records in scope (warnings the records carry: a missing field, a date
+    /// that does not add up), counted by field and message. HR: everyone; heads: their department.
+    pub fn report_findings(&self, p: &Principal) -> Result<ReportTable> {
+        self.audited(p, "report.findings", "report:findings", false, || {
+            let scope = self.report_scope(p, "findings", &[Role::Hr, Role::Head])?;
+            let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+            for mut person in self.persons_in(&scope)? {
+                for f in person.validate_and_complete() {
+                    let severity = serde_json::to_value(f.severity)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    *counts.entry((f.field, severity, f.message)).or_default() += 1;
+                }
+            }
+            let mut rows: Vec<_> = counts.into_iter().collect();
+            rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            Ok((
+                ReportTable {
+                    name: "findings".into(),
+                    columns: ["field", "severity", "message", "persons"].map(String::from).to_vec(),
+                    rows: rows
+                        .into_iter()
+                        .map(|((field, severity, message), n)| {
+                            vec![field.into(), severity.into(), message.into(), n.into()]
+                        })
+                        .collect(),
+                },
+                None,
+            ))
+        })
+    }
+
+    /// Digitization progress: materials by type and text status (OCR coverage of scans is the share of images
+    /// with status done). HR and administration: everyone; heads: their department; the materials the caller
+    /// may list.
+    pub fn report_digitization(&self, p: &Principal) -> Result<ReportTable> {
+        self.audited(p, "report.digitization", "report:digitization", false, || {
+            let scope = self.report_scope(p, "digitization", &[Role::Hr, Role::Admin, Role::Head])?;
+            let persons: HashMap<_, Person> = self.persons_in(&scope)?.into_iter().map(|p| (p.id, p)).collect();
+            let may_list = self.listable(p);
+            let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+            for (id, ms) in self.materials_by_person()? {
+                let Some(person) = persons.get(&id) else { continue };
+                for m in ms.into_iter().filter(|m| may_list(person, &m.meta.category)) {
+                    let kind = match m.mime.split(';').next().unwrap_or_default() {
+                        "application/pdf" => "PDF",
+                        t if t.starts_with("image/") => "扫描图像",
+                        t if t.starts_with("text/") => "文本",
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "Word 文档",
+                        _ => "其他",
+                    };
+                    let status = match m.text_status {
+                        TextStatus::Pending => "pending",
+                        TextStatus::Done => "done",
+                        TextStatus::Failed => "failed",
+                        TextStatus::None => "none",
+                    };
+                    *counts.entry((kind.to_string(), status.to_string())).or_default() += 1;
+                }
+            }
+            Ok((
+                ReportTable {
+                    name: "digitization".into(),
+                    columns: ["kind", "text_status", "materials"].map(String::from).to_vec(),
+                    rows: counts.into_iter().map(|((k, s), n)| vec![k.into(), s.into(), n.into()]).collect(),
+                },
+                None,
+            ))
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! Reports: every figure checked against counts computed here, independently, from what the API lists; CSV and
+//! XLSX downloads read back; each report limited to what the caller's role may see.
+
+use crate::common::*;
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+async fn get(app: &TestApp, token: &str, path: &str) -> Answer {
+    app.send(Method::GET, path, Some(token), None).await
+}
+
+/// Every active person, whole: all HR may read, and HR's own record (which HR may not read, but the figures
+/// count) put together from what a leader (basic fields) and finance (salary) see of it.
+async fn active_persons(app: &TestApp, hr: &str) -> Vec<Value> {
+    let list = get(app, hr, "/api/v1/persons?limit=1000").await.json();
+    let mut out = Vec::new();
+    for item in list["items"].as_array().unwrap() {
+        let p = get(app, hr, &format!("/api/v1/persons/{}", item["id"].as_str().unwrap())).await.json();
+        out.push(p);
+    }
+    let own = get(app, hr, "/api/v1/me").await.json()["person_id"].as_str().unwrap().to_string();
+    let leader = app.login("leader1").await;
+    let finance = app.login("finance").await;
+    let mut mine = get(app, &leader, &format!("/api/v1/persons/{own}")).await.json();
+    let salary = get(app, &finance, &format!("/api/v1/persons/{own}")).await.json();
+    mine["salary_grade"] = salary["salary_grade"].clone();
+    out.push(mine);
+    out.retain(|p| p["status"] == "active");
+    out
+}
+
+/// Age in whole years today, computed here from the `YYYY[-MM[-DD]]` birth date.
+fn age(birth: &str) -> i64 {
+    let parts: Vec<i64> = birth.split('-').map(|p| p.parse().unwrap()).collect();
+    let (y, m, d) = (parts[0], *parts.get(1).unwrap_or(&1), *parts.get(2).unwrap_or(&1));
+    let today = time::OffsetDateTime::now_utc().date();
+    let (ty, tm, td) = (i64::from(today.year()), today.month() as i64, i64::from(today.day()));
+    ty - y - i64::from((tm, td) < (m, d))
+}
+
+fn band(p: &Value) -> String {
+    match p["birth_date"].as_str().map(age) {
+        None => "未知",
+        Some(a) if a < 30 => "30岁以下",
+        Some(a) if a < 40 => "30-39岁",
+        Some(a) if a < 50 => "40-49岁",
+        Some(a) if a < 60 => "50-59岁",
+        Some(_) => "60岁及以上",
+    }
+    .to_string()
+}
+
+fn text_or_blank(v: &Value) -> String {
+    v.as_str().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("未填写").to_string()
+}
+
+/// key → count of a report's JSON items.
+fn counts(report: &Value, key: &str, count: &str) -> BTreeMap<String, u64> {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i[key].as_str().unwrap().to_string(), i[count].as_u64().unwrap()))
+        .collect()
+}
+
+fn tally(persons: &[Value], key: impl Fn(&Value) -> String) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for p in persons {
+        *m.entry(key(p)).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn every_report_matches_counts_computed_from_the_demo_data() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let persons = active_persons(&app, &hr).await;
+    assert!(persons.len() >= 10, "{}", persons.len());
+
+    let expected: [(&str, BTreeMap<String, u64>); 7] = [
+        ("department", tally(&persons, |p| p["department"].as_str().unwrap().to_string())),
+        ("age", tally(&persons, band)),
+        ("gender", tally(&persons, |p| p["gender"].as_str().unwrap_or("unknown").to_string())),
+        ("education", tally(&persons, |p| text_or_blank(&p["education"]))),
+        ("ethnicity", tally(&persons, |p| text_or_blank(&p["ethnicity"]))),
+        ("rank", tally(&persons, |p| text_or_blank(&p["rank"]))),
+        ("salary_grade", tally(&persons, |p| text_or_blank(&p["salary_grade"]))),
+    ];
+    for (by, want) in &expected {
+        let r = get(&app, &hr, &format!("/api/v1/reports/structure?by={by}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{by}: {}", String::from_utf8_lossy(&r.body));
+        let r = r.json();
+        assert_eq!(&counts(&r, "key", "count"), want, "structure by {by}");
+        let percent: f64 = r["items"].as_array().unwrap().iter().map(|i| i["percent"].as_f64().unwrap()).sum();
+        assert!((percent - 100.0).abs() < 0.5, "{by}: shares add up to {percent}");
+    }
+    // Departments carry their names.
+    let r = get(&app, &hr, "/api/v1/reports/structure?by=department").await.json();
+    assert!(r["items"].as_array().unwrap().iter().any(|i| i["key"] == "finance" && i["label"] == "财务部"));
+
+    // Completeness: the required categories each active dossier lacks, computed from its catalogue here.
+    let mut want_incomplete = BTreeMap::new();
+    let own = get(&app, &hr, "/api/v1/me").await.json()["person_id"].clone();
+    for p in persons.iter().filter(|p| p["id"] != own) {
+        let id = p["id"].as_str().unwrap();
+        let cat = get(&app, &hr, &format!("/api/v1/persons/{id}/materials")).await.json();
+        let cats: Vec<String> =
+            cat["items"].as_array().unwrap().iter().map(|m| m["category"].as_str().unwrap().to_string()).collect();
+        let has = |code: &str| cats.iter().any(|c| c == code || c.starts_with(&format!("{code}-")));
+        let mut missing = 0;
+        for code in ["1", "3", "4-1", "9-1", "9-2"] {
+            missing += u64::from(!has(code));
+        }
+        if !p["party_join"].is_null() && !has("6") {
+            missing += 1;
+        }
+        let mismatches = cat["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| !m["pages"].is_null() && !m["detected_pages"].is_null() && m["pages"] != m["detected_pages"])
+            .count() as u64;
+        if missing + mismatches > 0 {
+            want_incomplete.insert(id.to_string(), (missing, mismatches));
+        }
+    }
+    let r = get(&app, &hr, "/api/v1/reports/completeness").await.json();
+    let got: BTreeMap<String, (u64, u64)> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let id = i["person_id"].as_str().unwrap().to_string();
+            (id, (i["missing_count"].as_u64().unwrap(), i["page_mismatches"].as_u64().unwrap()))
+        })
+        .collect();
+    assert_eq!(got, want_incomplete);
+
+    // Digitization: materials by text status, against the catalogues.
+    let mut want_status: BTreeMap<String, u64> = BTreeMap::new();
+    for p in persons.iter().filter(|p| p["id"] != own) {
+        let cat = get(&app, &hr, &format!("/api/v1/persons/{}/materials", p["id"].as_str().unwrap())).await.json();
+        for m in cat["items"].as_array().unwrap() {
+            *want_status.entry(m["text_status"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+    }
+    let r = get(&app, &hr, "/api/v1/reports/digitization").await.json();
+    let mut got_status: BTreeMap<String, u64> = BTreeMap::new();
+    for i in r["items"].as_array().unwrap() {
+        *got_status.entry(i["text_status"].as_str().unwrap().to_string()).or_insert(0) +=
+            i["materials"].as_u64().unwrap();
+    }
+    assert_eq!(got_status, want_status);
+
+    // Findings and turnaround answer, as JSON lists.
+    assert_eq!(get(&app, &hr, "/api/v1/reports/findings").await.status, StatusCode::OK);
+    assert!(get(&app, &hr, "/api/v1/reports/turnaround").await.json()["total"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn reports_download_as_csv_and_xlsx_and_follow_the_callers_scope() {
+    use calamine::Reader;
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let json = get(&app, &hr, "/api/v1/reports/structure?by=gender").await.json();
+
+    let csv = get(&app, &hr, "/api/v1/reports/structure?by=gender&format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    assert!(csv.header("content-disposition").contains("structure-gender.csv"));
+    let text = String::from_utf8(csv.body).unwrap();
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    assert_eq!(lines.next(), Some("key,label,count,percent"));
+    assert_eq!(lines.count(), json["total"].as_u64().unwrap() as usize);
+
+    let xlsx = get(&app, &hr, "/api/v1/reports/structure?by=gender&format=xlsx").await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body)).unwrap();
+    let sheet = book.worksheet_range("structure-gender").unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(rows[0], ["key", "label", "count", "percent"]);
+    for (row, item) in rows[1..].iter().zip(json["items"].as_array().unwrap()) {
+        assert_eq!(row[0], item["key"].as_str().unwrap());
+        assert_eq!(row[2], item["count"].to_string(), "counts are numbers in the sheet");
+    }
+    let bad = get(&app, &hr, "/api/v1/reports/structure?by=gender&format=pdf").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bad = get(&app, &hr, "/api/v1/reports/structure?by=shoe_size").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for report in ["completeness", "findings", "digitization", "turnaround"] {
+        let x = get(&app, &hr, &format!("/api/v1/reports/{report}?format=xlsx")).await;
+        assert_eq!(x.status, StatusCode::OK, "{report}");
+        let book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(x.body)).unwrap();
+        assert_eq!(book.sheet_names().len(), 1, "{report}");
+    }
+
+    // A head sees their own department only.
+    let head = app.login("head-finance").await;
+    let r = get(&app, &head, "/api/v1/reports/structure?by=department").await.json();
+    assert_eq!(counts(&r, "key", "count").keys().collect::<Vec<_>>(), ["finance"]);
+    let r = get(&app, &head, "/api/v1/reports/completeness").await.json();
+    assert!(r["items"].as_array().unwrap().iter().all(|i| i["department"] == "财务部"));
+    // Finance sees salary aggregates only.
+    let finance = app.login("finance").await;
+    assert_eq!(get(&app, &finance, "/api/v1/reports/structure?by=salary_grade").await.status, StatusCode::OK);
+    for path in ["structure?by=department", "structure?by=age", "completeness", "findings", "digitization"] {
+        let a = get(&app, &finance, &format!("/api/v1/reports/{path}")).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "finance: {path}");
+    }
+    // IT and the auditor see no archive figures.
+    for who in ["it", "auditor"] {
+        let t = app.login(who).await;
+        assert_eq!(get(&app, &t, "/api/v1/reports/structure").await.status, StatusCode::FORBIDDEN, "{who}");
+    }
+}
