@@ -7,4 +7,5 @@ mod common;
 mod e2e;
 mod http_api;
 mod storage;
+mod web;
 mod workflows;
