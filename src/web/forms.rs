@@ -3,7 +3,7 @@
 //! anti-forgery token, checked before anything is read or done; validation findings come back on the form.
 
 use super::error::{WebError, WebResult};
-use super::layout::{self, decision_name, kind_name, page, state_name, step_state_name, when};
+use super::layout::{self, decision_name, field_name, kind_name, page, state_name, step_name, step_state_name, when};
 use super::session::{WebUser, csrf_field};
 use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
@@ -182,10 +182,17 @@ pub(super) async fn inbox(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let mine = user.can.start;
-    let (items, requests) = blocking(move || {
+    let (items, requests, names) = blocking(move || {
         let items = archive.inbox(&p)?;
+        // Names of the persons concerned, where the caller may see them (each a read the trail records once).
+        let mut names = std::collections::HashMap::new();
+        for pid in items.iter().filter_map(|i| i.person_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(pid) {
+                e.insert(archive.get_person(&p, pid).ok().map(|v| v.person.name));
+            }
+        }
         let requests = if mine { archive.list_requests(&p, None, None, None)? } else { Vec::new() };
-        Ok((items, requests))
+        Ok((items, requests, names))
     })
     .await?;
     let body = html! {
@@ -199,13 +206,17 @@ pub(super) async fn inbox(
         @for it in &items {
             article.inbox-item {
                 h2 {
-                    a href={ "/requests/" (it.request_id) } { (kind_name(l, &it.kind)) " · " (it.step) }
+                    a href={ "/requests/" (it.request_id) } { (kind_name(l, &it.kind)) " · " (step_name(l, &it.step)) }
                     @if it.overdue { " " span.badge.overdue { (l.t("已超期", "overdue")) } }
                 }
                 p.meta {
                     (l.t("待处理自 ", "Waiting since ")) (it.since.get(..10).unwrap_or(&it.since))
                     " · " (l.t("期限 ", "due ")) (it.due.get(..10).unwrap_or(&it.due))
-                    @if let Some(pid) = it.person_id { " · " a href={ "/persons/" (pid) } { (l.t("查看档案", "dossier")) } }
+                    @if let Some(pid) = it.person_id {
+                        " · " a href={ "/persons/" (pid) } {
+                            (names.get(&pid).cloned().flatten().unwrap_or_else(|| l.t("查看档案", "dossier").into()))
+                        }
+                    }
                 }
                 (decision_form(&user, it.request_id))
             }
@@ -271,10 +282,12 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (r, pending) = blocking(move || {
+    let (r, pending, person) = blocking(move || {
         let r = archive.get_request(&p, id)?;
         let pending = archive.inbox(&p)?.into_iter().any(|i| i.request_id == id);
-        Ok((r, pending))
+        // The name, where the caller may see the person (the service decides; otherwise a plain link).
+        let person = r.person_id.and_then(|pid| archive.get_person(&p, pid).ok()).map(|v| v.person.name);
+        Ok((r, pending, person))
     })
     .await?;
     let title = kind_name(l, &r.kind);
@@ -282,7 +295,10 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
         h1 { (title) " " span.badge { (state_name(l, r.state)) } }
         dl.fields {
             dt { (l.t("发起人", "Started by")) } dd { (r.initiator) " · " (when(r.created_at)) }
-            @if let Some(pid) = r.person_id { dt { (l.t("对象", "Person")) } dd { a href={ "/persons/" (pid) } { (l.t("查看档案", "dossier")) } } }
+            @if let Some(pid) = r.person_id {
+                dt { (l.t("对象", "Person")) }
+                dd { a href={ "/persons/" (pid) } { (person.clone().unwrap_or_else(|| l.t("查看档案", "dossier").into())) } }
+            }
             dt { (l.t("事由", "Reason")) } dd { (r.reason.as_deref().unwrap_or("—")) }
             @if let Some(v) = r.applied_version { dt { (l.t("生效版本", "Applied as version")) } dd { (v) } }
             @if let Some(c) = &r.conflict { dt { (l.t("冲突", "Conflict")) } dd.error { (c) } }
@@ -293,7 +309,7 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
                 thead { tr { th scope="col" { (l.t("字段", "Field")) } th scope="col" { (l.t("新值", "New value")) } } }
                 tbody {
                     @if let Some(obj) = r.changes.as_object() {
-                        @for (k, v) in obj { tr { td { code { (k) } } td { (value_text(v)) } } }
+                        @for (k, v) in obj { tr { td { (field_name(l, k)) " " code { (k) } } td { (value_text(v)) } } }
                     }
                 }
             }
@@ -310,7 +326,7 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
                 tbody {
                     @for s in &r.steps {
                         tr class=(format!("step {:?}", s.state).to_lowercase()) {
-                            td { (s.name) } td { (s.assignee) } td { (step_state_name(l, s.state)) }
+                            td { (step_name(l, &s.name)) } td { (step_name(l, &s.assignee)) } td { (step_state_name(l, s.state)) }
                             td { (s.due.map(when).unwrap_or_else(|| "—".into())) }
                             td { (s.decided_by.as_deref().unwrap_or("—")) @if let Some(at) = s.decided_at { " · " (when(at)) } }
                         }
@@ -324,7 +340,7 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
                 li { time { (when(r.created_at)) } " " (r.initiator) " " (l.t("发起申请", "started the request")) }
                 @for d in &r.decisions {
                     li class=[d.void.then_some("void")] {
-                        time { (when(d.at)) } " " (d.actor) " · " (d.step) " · " strong { (decision_name(l, &d.decision)) }
+                        time { (when(d.at)) } " " (d.actor) " · " (step_name(l, &d.step)) " · " strong { (decision_name(l, &d.decision)) }
                         @if let Some(c) = &d.comment { "：" (c) }
                         @if d.void { " " (l.t("（变更内容修改后作废）", "(voided by a later edit)")) }
                     }

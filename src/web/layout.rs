@@ -66,6 +66,58 @@ pub fn step_state_name(lang: Lang, s: StepState) -> &'static str {
     }
 }
 
+/// A workflow step's or assignee's name (as `workflows.toml` spells them), in words.
+pub fn step_name(lang: Lang, name: &str) -> String {
+    let (zh, en) = match name {
+        "head-review" | "old-head-review" => ("部门负责人审核", "head's review"),
+        "head-confirm" | "new-head-confirm" => ("调入部门负责人确认", "new head confirms"),
+        "finance-review" => ("财务审核", "finance review"),
+        "finance-settlement" => ("财务结算", "finance settlement"),
+        "legal-review" => ("法务审核", "legal review"),
+        "admin-resources" => ("行政配置办公资源", "administration assigns resources"),
+        "leader-1" => ("分管领导审批", "leader (level 1)"),
+        "leader-2" => ("主要领导审批", "leader (level 2)"),
+        "secadmin-approval" => ("安全保密管理员审批", "security administrator"),
+        "supervisor-admin" | "supervisor-secadmin" => ("监销人签字", "supervisor signs"),
+        "head:person" => ("本部门负责人", "the person's head"),
+        "head:new" => ("调入部门负责人", "the new department's head"),
+        "leader:1" => ("分管领导", "leader 1"),
+        "leader:2" => ("主要领导", "leader 2"),
+        "role:admin" => ("行政部", "administration"),
+        "role:finance" => ("财务部", "finance"),
+        "role:legal" => ("法务部", "legal"),
+        "role:secadmin" => ("安全保密管理员", "security administrator"),
+        other => return other.to_string(),
+    };
+    lang.t(zh, en).to_string()
+}
+
+/// A changed field's name.
+pub fn field_name(lang: Lang, field: &str) -> String {
+    let (zh, en) = match field {
+        "position" => ("职务", "position"),
+        "rank" => ("职级", "rank"),
+        "salary_grade" => ("薪级", "salary grade"),
+        "contract_change" => ("合同变更", "contract change"),
+        "effective_on" => ("生效日期", "effective on"),
+        "department" => ("部门", "department"),
+        "resign_on" => ("离职日期", "leaves on"),
+        "agreement" => ("离职协议", "agreement"),
+        "settlement" => ("薪酬结算", "settlement"),
+        "purpose" => ("查阅目的", "purpose"),
+        "until" => ("截止日期", "until"),
+        "material_ids" => ("材料", "materials"),
+        "phone" => ("电话", "phone"),
+        "address" => ("地址", "address"),
+        "education" => ("学历学位", "education"),
+        "contracts" => ("合同", "contracts"),
+        "training" => ("培训", "training"),
+        "name" => ("姓名", "name"),
+        other => return other.to_string(),
+    };
+    lang.t(zh, en).to_string()
+}
+
 /// A decision's name.
 pub fn decision_name(lang: Lang, d: &str) -> String {
     match d {

@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 /// The policy every page is served under: no inline script or style, nothing from elsewhere, never framed.
@@ -36,7 +36,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
         .route("/login", get(session::login_form).post(session::login))
-        .route("/logout", post(session::logout))
+        // A typed-in address of a form's target goes somewhere useful rather than to a 405.
+        .route("/logout", get(|| async { Redirect::to("/") }).post(session::logout))
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/persons", get(pages::persons))
@@ -46,7 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/materials/{id}/content", get(pages::content))
         .route("/materials/{id}/versions/{n}/content", get(pages::version_content))
         .route("/inbox", get(forms::inbox))
-        .route("/requests", post(forms::create_request))
+        .route("/requests", get(|| async { Redirect::to("/inbox") }).post(forms::create_request))
         .route("/requests/new", get(forms::new_request))
         .route("/requests/{id}", get(forms::request))
         .route("/requests/{id}/decide", post(forms::decide))

@@ -331,12 +331,25 @@ fn person_fields(l: super::session::Lang, v: &PersonView) -> Markup {
     }
 }
 
-fn person_records(l: super::session::Lang, x: &Person) -> Markup {
+fn has_records(x: &Person) -> bool {
+    !(x.appointments.is_empty()
+        && x.education_history.is_empty()
+        && x.training.is_empty()
+        && x.assessments.is_empty()
+        && x.rewards.is_empty()
+        && x.punishments.is_empty()
+        && x.salary.is_empty()
+        && x.contracts.is_empty()
+        && x.family.is_empty())
+}
+
+fn person_records(st: &AppState, l: super::session::Lang, x: &Person) -> Markup {
+    let department = |code: &str| st.archive.department_name(code).unwrap_or_else(|| code.to_string());
     html! {
         @if !x.appointments.is_empty() {
             h3 { (l.t("任职经历", "Appointments")) }
             table { thead { tr { th { (l.t("起", "From")) } th { (l.t("止", "To")) } th { (l.t("部门", "Department")) } th { (l.t("职务", "Position")) } th { (l.t("职级", "Rank")) } th { (l.t("文号", "Document")) } } }
-                tbody { @for a in &x.appointments { tr { td { (a.from) } td { (opt(&a.to)) } td { (a.department) } td { (a.position) } td { (opt(&a.rank)) } td { (opt(&a.document_number)) } } } } }
+                tbody { @for a in &x.appointments { tr { td { (a.from) } td { (opt(&a.to)) } td { (department(&a.department)) } td { (a.position) } td { (opt(&a.rank)) } td { (opt(&a.document_number)) } } } } }
         }
         @if !x.education_history.is_empty() {
             h3 { (l.t("学历学位", "Education")) }
@@ -485,7 +498,10 @@ pub(super) async fn dossier(
         section #person {
             h2 { (l.t("基本信息", "Person")) }
             (person_fields(l, &person))
-            (person_records(l, x))
+            @if has_records(x) { details.records {
+                summary { (l.t("任职、学历、考核等记录", "Appointments, education, assessments and other records")) }
+                (person_records(&st, l, x))
+            } }
         }
         section #catalogue {
             h2 { (l.t("档案目录", "Catalogue")) " " span.count { "(" (entries.len()) ")" } }
