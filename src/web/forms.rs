@@ -182,17 +182,24 @@ pub(super) async fn inbox(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let mine = user.can.start;
-    let (items, requests, names) = blocking(move || {
+    let (items, requests, names, asked) = blocking(move || {
         let items = archive.inbox(&p)?;
-        // Names of the persons concerned, where the caller may see them (each a read the trail records once).
+        // What each item asks for, and the names of the persons concerned where the caller may see them (each a
+        // read the trail records once).
         let mut names = std::collections::HashMap::new();
-        for pid in items.iter().filter_map(|i| i.person_id) {
-            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(pid) {
+        let mut asked = std::collections::HashMap::new();
+        for it in &items {
+            if let Some(pid) = it.person_id
+                && let std::collections::hash_map::Entry::Vacant(e) = names.entry(pid)
+            {
                 e.insert(archive.get_person(&p, pid).ok().map(|v| v.person.name));
+            }
+            if let Ok(r) = archive.get_request(&p, it.request_id) {
+                asked.insert(it.request_id, (r.reason, r.changes));
             }
         }
         let requests = if mine { archive.list_requests(&p, None, None, None)? } else { Vec::new() };
-        Ok((items, requests, names))
+        Ok((items, requests, names, asked))
     })
     .await?;
     let body = html! {
@@ -216,6 +223,14 @@ pub(super) async fn inbox(
                         " · " a href={ "/persons/" (pid) } {
                             (names.get(&pid).cloned().flatten().unwrap_or_else(|| l.t("查看档案", "dossier").into()))
                         }
+                    }
+                }
+                @if let Some((reason, changes)) = asked.get(&it.request_id) {
+                    ul.changes {
+                        @if let Some(obj) = changes.as_object() {
+                            @for (k, v) in obj { li { (field_name(l, k)) "：" (value_text(v)) } }
+                        }
+                        @if let Some(r) = reason { li { (l.t("事由", "Reason")) "：" (r) } }
                     }
                 }
                 (decision_form(&user, it.request_id))

@@ -143,14 +143,15 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| urldecode(v))
 }
 
-/// A `next` target if it is a path of this site (`/…`, not `//host` or `/\host`), else `/`.
+/// A `next` target if it is a path of this site (`/…`, not `//host` or `/\host`; printable ASCII, as the
+/// browser sends a path, so it is always a valid `Location`), else `/`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
                 && !n.starts_with("//")
                 && !n.starts_with("/\\")
-                && !n.chars().any(|c| c.is_control() || c == '\\')
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
                 && n.len() <= 2000 =>
         {
             n.to_string()
@@ -423,7 +424,8 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/persons?x=1")), "/persons?x=1");
-        for bad in ["//evil.example", "/\\evil", "https://evil.example", "", "javascript:x", "/a\nb"] {
+        for bad in ["//evil.example", "/\\evil", "https://evil.example", "", "javascript:x", "/a\nb", "/a b", "/晋升"]
+        {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
