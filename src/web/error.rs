@@ -115,10 +115,14 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
             WebError::Login { next, expired } => {
-                let to = match next {
-                    Some(n) => format!("/login?next={}", urlencode(&n)),
-                    None => "/login".to_string(),
-                };
+                let mut query: Vec<String> = Vec::new();
+                if let Some(n) = next {
+                    query.push(format!("next={}", urlencode(&n)));
+                }
+                if expired {
+                    query.push("expired=1".into());
+                }
+                let to = if query.is_empty() { "/login".to_string() } else { format!("/login?{}", query.join("&")) };
                 let mut resp = Redirect::to(&to).into_response();
                 if expired && let Ok(v) = HeaderValue::from_str(&clear_session_cookie()) {
                     resp.headers_mut().append(header::SET_COOKIE, v);

@@ -144,8 +144,21 @@ pub(super) async fn upload(
         .map_err(|e| crate::service::Error::invalid("meta", e.to_string()))?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let m = blocking(move || archive.add_material(&p, person, meta, &bytes, file_name, true)).await?;
-    Ok(Redirect::to(&format!("/persons/{person}?filed={}#catalogue", m.id)).into_response())
+    match blocking(move || archive.add_material(&p, person, meta, &bytes, file_name, true)).await {
+        Ok(m) => Ok(Redirect::to(&format!("/persons/{person}?filed={}#catalogue", m.id)).into_response()),
+        Err(ApiError::Service(crate::service::Error::Invalid { findings, message })) => {
+            let l = user.lang;
+            let body = html! {
+                h1 { (l.t("材料未归档", "The material was not filed")) }
+                p.error role="alert" { (message) }
+                (layout::findings(l, &findings))
+                p { a href={ "/persons/" (person) "#upload" } { (l.t("返回档案，修改后重新上传", "Back to the dossier to correct and upload again")) } }
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page(l, Some(&user), l.t("校验未通过", "Validation failed"), body))
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -467,12 +467,13 @@ pub(super) async fn dossier(
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (person, entries, versions) = blocking(move || {
+    let (person, entries, versions, requests) = blocking(move || {
         let person = archive.get_person(&p, id)?;
         let entries = archive.catalogue(&p, id)?;
         // The history is shown to those the service lets read it; others simply do not see the section.
         let versions = archive.person_versions(&p, id).ok();
-        Ok((person, entries, versions))
+        let requests = archive.list_requests(&p, None, None, Some(id))?;
+        Ok((person, entries, versions, requests))
     })
     .await?;
     let scheme = st.archive.scheme();
@@ -513,6 +514,25 @@ pub(super) async fn dossier(
                 (super::forms::upload_form(&user, scheme, x.id))
             }
         }
+        @if !requests.is_empty() {
+            section #requests {
+                h2 { (l.t("相关申请", "Requests")) }
+                table {
+                    thead { tr {
+                        th scope="col" { (l.t("类型", "Kind")) } th scope="col" { (l.t("状态", "State")) }
+                        th scope="col" { (l.t("发起人", "By")) } th scope="col" { (l.t("时间", "When")) }
+                    } }
+                    tbody {
+                        @for r in &requests {
+                            tr {
+                                td { a href={ "/requests/" (r.id) } { (super::layout::kind_name(l, &r.kind)) } }
+                                td { (super::layout::state_name(l, r.state)) } td { (r.initiator) } td { (when(r.created_at)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         @if let Some(vs) = &versions {
             section #history {
                 h2 { (l.t("人员信息版本历史", "History of the person record")) }
@@ -524,6 +544,16 @@ pub(super) async fn dossier(
         }
     };
     Ok(page(l, Some(&user), &x.name, body).into_response())
+}
+
+fn text_status(l: super::session::Lang, s: crate::model::TextStatus, error: Option<&str>) -> String {
+    use crate::model::TextStatus as T;
+    match s {
+        T::Pending => l.t("排队中", "queued").into(),
+        T::Done => l.t("已提取，可全文检索", "extracted; searchable").into(),
+        T::None => l.t("无文字（按目录信息检索）", "no text (found by its catalogue fields)").into(),
+        T::Failed => format!("{}{}", l.t("提取失败：", "failed: "), error.unwrap_or("")),
+    }
 }
 
 fn viewable(mime: &str) -> bool {
@@ -570,6 +600,7 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 (row("文件", "File", format!("{} · {} · {}", m.file_name.as_deref().unwrap_or("—"), m.mime, size_text(m.size))))
                 (row("内容哈希 (BLAKE3)", "Content hash (BLAKE3)", m.content_hash.clone()))
                 (row("版本", "Version", m.version.to_string()))
+                (row("文字提取", "Text", text_status(l, m.text_status, m.text_error.as_deref())))
                 (row("归档", "Filed", format!("{} · {}", when(m.created_at), m.created_by)))
             }
         }

@@ -265,6 +265,8 @@ impl FromRequestParts<AppState> for WebUser {
 #[derive(Deserialize)]
 pub(super) struct LoginQuery {
     next: Option<String>,
+    /// Set when a page sent the caller here because its session had ended.
+    expired: Option<String>,
 }
 
 fn random_hex() -> WebResult<String> {
@@ -308,7 +310,9 @@ fn login_page(lang: Lang, next: &str, error: Option<&str>, status: StatusCode) -
 /// `GET /login`.
 pub(super) async fn login_form(lang: Lang, axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
     let next = safe_next(q.next.as_deref());
-    login_page(lang, &next, None, StatusCode::OK).unwrap_or_else(IntoResponse::into_response)
+    let notice =
+        q.expired.is_some().then(|| lang.t("会话已过期，请重新登录。", "Your session has ended; sign in again."));
+    login_page(lang, &next, notice, StatusCode::OK).unwrap_or_else(IntoResponse::into_response)
 }
 
 #[derive(Deserialize)]

@@ -188,6 +188,8 @@ async fn login_sets_a_strict_session_cookie_and_pages_without_one_go_to_the_logi
     let a = get_anon(&app, "/", Some("dangan_session=dg_forged")).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert!(set_cookie(&a, "dangan_session").unwrap().contains("Max-Age=0"), "an invalid cookie is cleared");
+    assert_eq!(a.header("location"), "/login?expired=1");
+    assert!(text(&get_anon(&app, "/login?expired=1", None).await).contains("会话已过期"));
 
     // A wrong password: 401 and the form again with the reason; no session cookie.
     let a = post_login(&app, "hr", "wrong-password", "/", false).await;
@@ -282,6 +284,7 @@ async fn uploads_from_the_dossier_need_the_token_and_land_in_the_catalogue() {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&a));
     assert_safe_page(&a, "422 page");
     assert!(text(&a).contains("校验未通过") && text(&a).contains("category"));
+    assert!(text(&a).contains(&format!("href=\"/persons/{pid}#upload\"")), "a way back to the form");
 
     // Finance may not file: the service says so, as a page.
     let finance = sign_in(&app, "finance").await;
@@ -466,6 +469,8 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
     let page = hr.page(&a.header("location")).await;
     assert!(page.contains("晋升") && page.contains("副处长") && page.contains("审核中"), "{page}");
+    let dossier = hr.page(&format!("/persons/{pid}")).await;
+    assert!(dossier.contains(&format!("href=\"{}\"", a.header("location"))), "the dossier lists its requests");
 
     // The auditor: the trail and its verification; others get a 403 page.
     let auditor = sign_in(&app, "auditor").await;
