@@ -15,6 +15,11 @@ use maud::html;
 /// A page's result.
 pub type WebResult<T> = Result<T, WebError>;
 
+/// A path id; a malformed one is a 400 page.
+pub fn parse_id<T: std::str::FromStr>(s: &str) -> WebResult<T> {
+    s.parse().map_err(|_| WebError::bad_request(format!("malformed id {:?}", s.chars().take(40).collect::<String>())))
+}
+
 /// Why a page could not be served.
 #[derive(Debug)]
 pub enum WebError {

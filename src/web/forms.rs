@@ -2,7 +2,7 @@
 //! the inbox with approve / reject / return, and a request's timeline. Every post carries the session's
 //! anti-forgery token, checked before anything is read or done; validation findings come back on the form.
 
-use super::error::{WebError, WebResult};
+use super::error::{WebError, WebResult, parse_id};
 use super::layout::{self, decision_name, field_name, kind_name, page, state_name, step_name, step_state_name, when};
 use super::session::{WebUser, csrf_field};
 use crate::api::error::ApiError;
@@ -16,10 +16,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-
-fn parse_id<T: std::str::FromStr>(s: &str) -> WebResult<T> {
-    s.parse().map_err(|_| WebError::bad_request(format!("malformed id {:?}", s.chars().take(40).collect::<String>())))
-}
 
 /// The upload form of a dossier (multipart; the anti-forgery field comes first so it is checked before the file).
 pub(super) fn upload_form(user: &WebUser, scheme: &CategoryScheme, person: PersonId) -> Markup {
@@ -388,9 +384,10 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
     Ok(page(l, Some(&user), &title, body).into_response())
 }
 
-/// The kinds the form offers, and the fields of each: (name, label zh, label en, long text).
+/// The kinds the request form offers.
 const KINDS: [&str; 5] = ["promotion", "transfer", "update", "resignation", "consultation"];
 
+/// The fields of a kind's form: (name, label zh, label en, long text).
 fn kind_fields(kind: &str) -> &'static [(&'static str, &'static str, &'static str, bool)] {
     match kind {
         "promotion" => &[

@@ -2,7 +2,7 @@
 //! history), a material (metadata, versions, viewer) and its content. Each calls the service function the API
 //! calls, with the caller's principal, on the blocking pool; everything shown is in the HTML itself.
 
-use super::error::{WebError, WebResult};
+use super::error::{WebError, WebResult, parse_id};
 use super::layout::{page, pager, role_name, when};
 use super::session::{WebUser, urlencode};
 use crate::api::{AppState, blocking};
@@ -17,11 +17,6 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 const NUMERALS: [&str; 10] = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
-
-/// A path id whose malformation is a 400 page.
-fn parse_id<T: std::str::FromStr>(s: &str) -> WebResult<T> {
-    s.parse().map_err(|_| WebError::bad_request(format!("malformed id {:?}", s.chars().take(40).collect::<String>())))
-}
 
 /// `GET /`: who I am and what my roles let me use.
 pub(super) async fn home(user: WebUser) -> Response {
