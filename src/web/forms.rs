@@ -7,6 +7,7 @@ use super::layout::{self, decision_name, field_name, kind_name, page, state_name
 use super::session::{WebUser, csrf_field};
 use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
+use crate::model::workflow::RequestState;
 use crate::model::{CategoryScheme, Finding, MaterialMeta, PersonId, RequestId};
 use crate::service::workflows::NewRequest;
 use axum::Form;
@@ -292,6 +293,41 @@ pub(super) async fn decide(
     Ok(Redirect::to(&format!("/inbox?done={id}")).into_response())
 }
 
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// `POST /requests/{id}/submit`: the initiator submits a draft, or a returned or conflicting request, again.
+pub(super) async fn submit(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, f.csrf.as_deref())?;
+    let id: RequestId = parse_id(&id)?;
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    blocking(move || archive.submit_request(&p, id)).await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
+/// `POST /requests/{id}/withdraw`: the initiator withdraws a request that is not finished.
+pub(super) async fn withdraw(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, f.csrf.as_deref())?;
+    let id: RequestId = parse_id(&id)?;
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    blocking(move || archive.withdraw_request(&p, id)).await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -378,6 +414,28 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
             section {
                 h2 { (l.t("我的审批", "My decision")) }
                 (decision_form(&user, r.id))
+            }
+        }
+        @if r.initiator == user.principal.user.username {
+            @let resubmit = matches!(r.state, RequestState::Draft | RequestState::Returned)
+                || (r.state == RequestState::Approved && r.conflict.is_some());
+            @let open = !matches!(r.state, RequestState::Applied | RequestState::Rejected | RequestState::Withdrawn);
+            @if resubmit || open {
+                section.initiator {
+                    h2 { (l.t("我发起的申请", "My request")) }
+                    @if resubmit {
+                        form.inline method="post" action={ "/requests/" (r.id) "/submit" } {
+                            (csrf_field(&user))
+                            button type="submit" { (l.t("重新提交", "Submit again")) }
+                        }
+                    }
+                    @if open {
+                        form.inline method="post" action={ "/requests/" (r.id) "/withdraw" } {
+                            (csrf_field(&user))
+                            button.danger type="submit" { (l.t("撤回申请", "Withdraw")) }
+                        }
+                    }
+                }
             }
         }
     };

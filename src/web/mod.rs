@@ -51,6 +51,8 @@ pub fn router() -> Router<AppState> {
         .route("/requests/new", get(forms::new_request))
         .route("/requests/{id}", get(forms::request))
         .route("/requests/{id}/decide", post(forms::decide))
+        .route("/requests/{id}/submit", post(forms::submit))
+        .route("/requests/{id}/withdraw", post(forms::withdraw))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::audit_verify))
         .route("/review", get(admin::review))

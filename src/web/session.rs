@@ -160,8 +160,14 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Whether the browser reached us over TLS, as the reverse proxy in front says (`X-Forwarded-Proto: https`
+/// or RFC 7239 `Forwarded: proto=https`); dangan itself speaks plain HTTP.
 fn over_tls(h: &HeaderMap) -> bool {
-    h.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+    let text = |name: &str| h.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    let xfp = text("x-forwarded-proto");
+    let forwarded = text("forwarded").to_ascii_lowercase();
+    xfp.split(',').next().is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+        || forwarded.split([';', ',']).any(|kv| kv.trim() == "proto=https")
 }
 
 fn cookie_attributes(h: &HeaderMap) -> &'static str {
@@ -433,6 +439,19 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn tls_is_told_by_the_proxy() {
+        let h = |k: &'static str, v: &'static str| {
+            let mut m = HeaderMap::new();
+            m.insert(k, HeaderValue::from_static(v));
+            m
+        };
+        assert!(over_tls(&h("x-forwarded-proto", "https")));
+        assert!(over_tls(&h("forwarded", "for=1.2.3.4;proto=https;by=x")));
+        assert!(!over_tls(&h("x-forwarded-proto", "http")));
+        assert!(!over_tls(&HeaderMap::new()));
     }
 
     #[test]

@@ -458,7 +458,11 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     // HR starts a promotion from the form; an empty one comes back with the findings.
     let token = app.login("hr").await;
     let research = app.send(Method::GET, "/api/v1/persons?department=research", Some(&token), None).await.json();
-    let pid = research["items"][0]["id"].as_str().unwrap().to_string();
+    let head_person = app.archive.user_by_name("head-research").unwrap().unwrap().person_id.unwrap().to_string();
+    let pid = research["items"].as_array().unwrap().iter().find(|p| p["id"] != head_person.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let hr = sign_in(&app, "hr").await;
     let form = hr.page(&format!("/requests/new?kind=promotion&person={pid}")).await;
     for name in ["position", "rank", "salary_grade", "reason"] {
@@ -477,7 +481,27 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let page = hr.page(&a.header("location")).await;
     assert!(page.contains("晋升") && page.contains("副处长") && page.contains("审核中"), "{page}");
     let dossier = hr.page(&format!("/persons/{pid}")).await;
-    assert!(dossier.contains(&format!("href=\"{}\"", a.header("location"))), "the dossier lists its requests");
+    let promotion = a.header("location");
+    assert!(dossier.contains(&format!("href=\"{promotion}\"")), "the dossier lists its requests");
+    // The head returns it; HR submits it again, then withdraws it.
+    let head = sign_in(&app, "head-research").await;
+    let a = head
+        .post(&format!("{promotion}/decide"), &[("csrf", &head.csrf), ("decision", "return"), ("comment", "请补充")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&promotion).await;
+    assert!(
+        page.contains("已退回") && page.contains("请补充") && page.contains(&format!("action=\"{promotion}/submit\""))
+    );
+    assert_eq!(hr.post(&format!("{promotion}/submit"), &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(hr.post(&format!("{promotion}/submit"), &[("csrf", &hr.csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert!(hr.page(&promotion).await.contains("审核中"));
+    assert_eq!(hr.post(&format!("{promotion}/withdraw"), &[("csrf", &hr.csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert!(hr.page(&promotion).await.contains("已撤回"));
+    // Withdrawing twice is a conflict the service names, as a page.
+    let a = hr.post(&format!("{promotion}/withdraw"), &[("csrf", &hr.csrf)]).await;
+    assert_eq!(a.status, StatusCode::CONFLICT);
+    assert_safe_page(&a, "409 page");
 
     // The auditor: the trail and its verification; others get a 403 page.
     let auditor = sign_in(&app, "auditor").await;
