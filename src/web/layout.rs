@@ -163,7 +163,9 @@ fn nav(user: &WebUser) -> Markup {
                 li { a href="/" { (l.t("首页", "Home")) } }
                 @if c.search { li { a href="/search" { (l.t("检索", "Search")) } } }
                 @if c.persons { li { a href="/persons" { (l.t("干部档案", "Dossiers")) } } }
-                @if c.inbox || c.start { li { a href="/inbox" { (l.t("待办", "Inbox")) } } }
+                // Everyone: anyone may ask to consult a dossier, and steps go to roles without a capability
+                // of their own (the security administrator decides consultations).
+                li { a href="/inbox" { (l.t("待办", "Inbox")) } }
                 @if c.audit { li { a href="/audit" { (l.t("审计日志", "Audit trail")) } } }
                 @if c.review { li { a href="/review" { (l.t("权限审查", "Permission review")) } } }
                 @if c.accounts { li { a href="/accounts" { (l.t("账号管理", "Accounts")) } } }

@@ -39,16 +39,13 @@ pub(super) async fn home(user: WebUser) -> Response {
             ul.links {
                 @if c.search { li { a href="/search" { (l.t("全文检索档案材料", "Search the materials")) } } }
                 @if c.persons { li { a href="/persons" { (l.t("浏览干部档案", "Browse the dossiers")) } } }
-                @if c.inbox || c.start { li { a href="/inbox" { (l.t("待办审批事项", "My inbox")) } } }
+                li { a href="/inbox" { (l.t("待办审批事项与我的申请", "My inbox and requests")) } }
                 @if c.audit {
                     li { a href="/audit" { (l.t("查询审计日志", "Query the audit trail")) } }
                     li { a href="/audit/verify" { (l.t("校验审计日志完整性", "Verify the audit trail")) } }
                 }
                 @if c.review { li { a href="/review" { (l.t("权限审查报告", "Permission review")) } } }
                 @if c.accounts { li { a href="/accounts" { (l.t("账号管理", "Accounts")) } } }
-            }
-            @if !(c.search || c.persons || c.inbox || c.start || c.audit || c.review || c.accounts) {
-                p { (l.t("您的角色在网页端没有可用的功能。", "Your roles have nothing to use in the web UI.")) }
             }
         }
     };
@@ -486,10 +483,9 @@ pub(super) async fn dossier(
             @if user.can.upload { a href="#upload" { (l.t("上传材料", "Upload")) } " · " }
             @if versions.is_some() { a href="#history" { (l.t("版本历史", "History")) } " · " }
             @if user.can.start {
-                a href={ "/requests/new?kind=promotion&person=" (x.id) } { (l.t("发起变更申请", "Start a request")) }
-            } @else {
-                a href={ "/requests/new?kind=consultation&person=" (x.id) } { (l.t("申请查阅", "Ask to consult")) }
+                a href={ "/requests/new?kind=promotion&person=" (x.id) } { (l.t("发起变更申请", "Start a request")) } " · "
             }
+            a href={ "/requests/new?kind=consultation&person=" (x.id) } { (l.t("申请查阅", "Ask to consult")) }
         }
         section #person {
             h2 { (l.t("基本信息", "Person")) }

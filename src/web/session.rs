@@ -185,8 +185,6 @@ pub struct Can {
     pub upload: bool,
     /// Download and view content.
     pub download: bool,
-    /// Decide steps (the inbox).
-    pub inbox: bool,
     /// Start change requests (other than consultation).
     pub start: bool,
     /// The audit trail.
@@ -205,7 +203,6 @@ impl Can {
             persons: r.persons != PersonScope::None,
             upload: has(Capability::Upload),
             download: has(Capability::Download),
-            inbox: has(Capability::DecideRequests),
             start: !r.start_requests.is_empty(),
             audit: has(Capability::ReadAudit),
             review: has(Capability::ManagePolicy),

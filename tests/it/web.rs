@@ -503,6 +503,33 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     assert_eq!(a.status, StatusCode::CONFLICT);
     assert_safe_page(&a, "409 page");
 
+    // Anyone may ask to consult a dossier from its page; the security administrator decides in the inbox.
+    let legal = sign_in(&app, "legal").await;
+    let before = legal.page(&format!("/persons/{pid}")).await;
+    assert!(before.contains(&format!("/requests/new?kind=consultation&amp;person={pid}")));
+    let until = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
+    let fields = [
+        ("csrf", legal.csrf.as_str()),
+        ("kind", "consultation"),
+        ("person_id", pid.as_str()),
+        ("purpose", "合同纠纷核查"),
+        ("until", until.as_str()),
+        ("reason", "合同纠纷"),
+    ];
+    let a = legal.post("/requests", &fields).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let consultation = a.header("location");
+    let sec = sign_in(&app, "secadmin").await;
+    assert!(sec.page("/").await.contains("href=\"/inbox\""));
+    let inbox = sec.page("/inbox").await;
+    assert!(inbox.contains("合同纠纷核查"), "the inbox shows what is asked");
+    let a = sec.post(&format!("{consultation}/decide"), &[("csrf", &sec.csrf), ("decision", "approve")]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    assert!(legal.page(&consultation).await.contains("已生效"));
+    let after = legal.page(&format!("/persons/{pid}")).await;
+    let listed = |html: &str| html.matches("href=\"/materials/").count();
+    assert!(listed(&after) > listed(&before), "the grant opens the dossier: {} → {}", listed(&before), listed(&after));
+
     // The auditor: the trail and its verification; others get a 403 page.
     let auditor = sign_in(&app, "auditor").await;
     let trail = auditor.page("/audit?action=auth.login").await;
@@ -510,7 +537,6 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     assert!(auditor.page("/audit/verify").await.contains("校验通过"));
     assert_eq!(hr.get("/audit").await.status, StatusCode::FORBIDDEN);
     // The security administrator's permission review; the system administrator's accounts.
-    let sec = sign_in(&app, "secadmin").await;
     let review = sec.page("/review").await;
     assert!(review.contains("role.finance") && review.contains("head-ops"));
     let it = sign_in(&app, "it").await;
