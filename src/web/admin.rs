@@ -1,7 +1,7 @@
 //! The pages of the three administrators (三员): the audit trail and its verification (auditor), the permission
 //! review (security administrator), the accounts (system administrator). The service refuses anyone else.
 
-use super::error::{WebError, WebResult};
+use super::error::{WebError, WebForm, WebQuery, WebResult};
 use super::layout::{page, pager, role_name};
 use super::session::{Lang, WebUser, csrf_field, urlencode};
 use crate::api::error::ApiError;
@@ -10,8 +10,7 @@ use crate::model::policy::{FieldAccess, MaterialScope, PersonScope};
 use crate::model::{Finding, Role, User};
 use crate::service::audit::{AuditQuery, Outcome};
 use crate::service::auth::NewUser;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -51,7 +50,7 @@ fn ms_when(ms: i64) -> String {
 pub(super) async fn audit(
     State(st): State<AppState>,
     user: WebUser,
-    Query(f): Query<AuditForm>,
+    WebQuery(f): WebQuery<AuditForm>,
 ) -> WebResult<Response> {
     let l = user.lang;
     let outcome = match nonempty(&f.outcome).as_deref() {
@@ -304,7 +303,7 @@ fn accounts_page(
 pub(super) async fn accounts(
     State(st): State<AppState>,
     user: WebUser,
-    Query(q): Query<AccountsQuery>,
+    WebQuery(q): WebQuery<AccountsQuery>,
 ) -> WebResult<Response> {
     let l = user.lang;
     let archive = st.archive.clone();
@@ -318,7 +317,7 @@ pub(super) async fn accounts(
 pub(super) async fn create_account(
     State(st): State<AppState>,
     user: WebUser,
-    Form(values): Form<Vec<(String, String)>>,
+    WebForm(values): WebForm<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     user.check_csrf(&st, values.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()))?;
     let l = user.lang;

@@ -8,12 +8,42 @@ use super::session::{Lang, clear_session_cookie, urlencode};
 use crate::api::error::ApiError;
 use crate::model::Finding;
 use crate::service;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
+use serde::de::DeserializeOwned;
 
 /// A page's result.
 pub type WebResult<T> = Result<T, WebError>;
+
+/// Query parameters whose rejection is a friendly 400 page.
+pub struct WebQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for WebQuery<T> {
+    type Rejection = WebError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, WebError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| WebQuery(q.0))
+            .map_err(|e| WebError::bad_request(e.body_text()))
+    }
+}
+
+/// A URL-encoded form whose rejection is a friendly page (400, or 413 / 415 as the API says).
+pub struct WebForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WebForm<T> {
+    type Rejection = WebError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, WebError> {
+        axum::Form::<T>::from_request(req, state).await.map(|f| WebForm(f.0)).map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => WebError::Api(ApiError::TooLarge(e.body_text())),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => WebError::Api(ApiError::UnsupportedMediaType(e.body_text())),
+            _ => WebError::bad_request(e.body_text()),
+        })
+    }
+}
 
 /// A path id; a malformed one is a 400 page.
 pub fn parse_id<T: std::str::FromStr>(s: &str) -> WebResult<T> {

@@ -2,7 +2,7 @@
 //! the inbox with approve / reject / return, and a request's timeline. Every post carries the session's
 //! anti-forgery token, checked before anything is read or done; validation findings come back on the form.
 
-use super::error::{WebError, WebResult, parse_id};
+use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
 use super::layout::{self, decision_name, field_name, kind_name, page, state_name, step_name, step_state_name, when};
 use super::session::{WebUser, csrf_field};
 use crate::api::error::ApiError;
@@ -10,8 +10,7 @@ use crate::api::{AppState, blocking};
 use crate::model::workflow::RequestState;
 use crate::model::{CategoryScheme, Finding, MaterialMeta, PersonId, RequestId};
 use crate::service::workflows::NewRequest;
-use axum::Form;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -187,7 +186,7 @@ fn decision_form(user: &WebUser, id: RequestId) -> Markup {
 pub(super) async fn inbox(
     State(st): State<AppState>,
     user: WebUser,
-    Query(q): Query<InboxQuery>,
+    WebQuery(q): WebQuery<InboxQuery>,
 ) -> WebResult<Response> {
     let l = user.lang;
     let archive = st.archive.clone();
@@ -282,7 +281,7 @@ pub(super) async fn decide(
     State(st): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-    Form(f): Form<DecisionForm>,
+    WebForm(f): WebForm<DecisionForm>,
 ) -> WebResult<Response> {
     user.check_csrf(&st, f.csrf.as_deref())?;
     let id: RequestId = parse_id(&id)?;
@@ -303,7 +302,7 @@ pub(super) async fn submit(
     State(st): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    WebForm(f): WebForm<CsrfForm>,
 ) -> WebResult<Response> {
     user.check_csrf(&st, f.csrf.as_deref())?;
     let id: RequestId = parse_id(&id)?;
@@ -318,7 +317,7 @@ pub(super) async fn withdraw(
     State(st): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    WebForm(f): WebForm<CsrfForm>,
 ) -> WebResult<Response> {
     user.check_csrf(&st, f.csrf.as_deref())?;
     let id: RequestId = parse_id(&id)?;
@@ -568,7 +567,7 @@ async fn person_name(st: &AppState, user: &WebUser, person: Option<PersonId>) ->
 pub(super) async fn new_request(
     State(st): State<AppState>,
     user: WebUser,
-    Query(q): Query<NewRequestQuery>,
+    WebQuery(q): WebQuery<NewRequestQuery>,
 ) -> WebResult<Response> {
     let l = user.lang;
     let kind = q.kind.as_deref().filter(|k| KINDS.contains(k)).unwrap_or("promotion");
@@ -606,7 +605,7 @@ fn changes_of(kind: &str, values: &[(String, String)]) -> Value {
 pub(super) async fn create_request(
     State(st): State<AppState>,
     user: WebUser,
-    Form(values): Form<Vec<(String, String)>>,
+    WebForm(values): WebForm<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     user.check_csrf(&st, values.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()))?;
     let l = user.lang;

@@ -2,7 +2,7 @@
 //! history), a material (metadata, versions, viewer) and its content. Each calls the service function the API
 //! calls, with the caller's principal, on the blocking pool; everything shown is in the HTML itself.
 
-use super::error::{WebError, WebResult, parse_id};
+use super::error::{WebError, WebQuery, WebResult, parse_id};
 use super::layout::{page, pager, role_name, when};
 use super::session::{WebUser, urlencode};
 use crate::api::{AppState, blocking};
@@ -10,7 +10,7 @@ use crate::model::{CategoryScheme, Material, MaterialId, PartialDate, Person, Pe
 use crate::service::archive::{CatalogueEntry, PersonQuery, PersonView};
 use crate::service::search::SearchParams;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
@@ -107,7 +107,7 @@ const SEARCH_PAGE: usize = 20;
 pub(super) async fn search(
     State(st): State<AppState>,
     user: WebUser,
-    Query(f): Query<SearchForm>,
+    WebQuery(f): WebQuery<SearchForm>,
 ) -> WebResult<Response> {
     let l = user.lang;
     let (category, department) = (nonempty(&f.category), nonempty(&f.department));
@@ -228,7 +228,7 @@ fn gender_name(l: super::session::Lang, g: Option<crate::model::person::Gender>)
 pub(super) async fn persons(
     State(st): State<AppState>,
     user: WebUser,
-    Query(f): Query<PersonsForm>,
+    WebQuery(f): WebQuery<PersonsForm>,
 ) -> WebResult<Response> {
     let l = user.lang;
     let page_no = f.page.unwrap_or(1).clamp(1, 10_000);
@@ -453,7 +453,7 @@ pub(super) async fn dossier(
     State(st): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-    Query(q): Query<DossierQuery>,
+    WebQuery(q): WebQuery<DossierQuery>,
 ) -> WebResult<Response> {
     let id: PersonId = parse_id(&id)?;
     let l = user.lang;
@@ -672,7 +672,7 @@ pub(super) async fn content(
     State(st): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-    Query(q): Query<ContentQuery>,
+    WebQuery(q): WebQuery<ContentQuery>,
 ) -> WebResult<Response> {
     let id: MaterialId = parse_id(&id)?;
     let archive = st.archive.clone();
@@ -686,7 +686,7 @@ pub(super) async fn version_content(
     State(st): State<AppState>,
     user: WebUser,
     Path((id, n)): Path<(String, String)>,
-    Query(q): Query<ContentQuery>,
+    WebQuery(q): WebQuery<ContentQuery>,
 ) -> WebResult<Response> {
     let id: MaterialId = parse_id(&id)?;
     let n: u32 = parse_id(&n)?;

@@ -5,13 +5,12 @@
 //! carries the session's anti-forgery token; the login form, which has no session yet, a random one that must
 //! match a short-lived cookie (double submit).
 
-use super::error::{WebError, WebResult};
+use super::error::{WebError, WebForm, WebQuery, WebResult};
 use super::layout::page;
 use crate::api::extract::source_of;
 use crate::api::{AppState, blocking};
 use crate::model::policy::{Capability, PersonScope, RolePolicy};
 use crate::service::Principal;
-use axum::Form;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -311,7 +310,7 @@ fn login_page(lang: Lang, next: &str, error: Option<&str>, status: StatusCode) -
 }
 
 /// `GET /login`.
-pub(super) async fn login_form(lang: Lang, axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
+pub(super) async fn login_form(lang: Lang, WebQuery(q): WebQuery<LoginQuery>) -> Response {
     let next = safe_next(q.next.as_deref());
     let notice =
         q.expired.is_some().then(|| lang.t("会话已过期，请重新登录。", "Your session has ended; sign in again."));
@@ -335,9 +334,7 @@ pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) 
     let expected = cookie(&parts.headers, LOGIN_COOKIE);
     let headers = parts.headers.clone();
     let req = Request::from_parts(parts, body);
-    let Form(f) = <Form<LoginForm> as axum::extract::FromRequest<AppState>>::from_request(req, &st)
-        .await
-        .map_err(|e| WebError::bad_request(e.body_text()))?;
+    let WebForm(f) = <WebForm<LoginForm> as axum::extract::FromRequest<AppState>>::from_request(req, &st).await?;
     match (&expected, &f.csrf) {
         (Some(e), Some(p)) if !e.is_empty() && crate::crypto::ct_eq(e.as_bytes(), p.as_bytes()) => {}
         _ => return Err(WebError::Csrf),
@@ -391,7 +388,11 @@ pub(super) struct CsrfOnly {
 }
 
 /// `POST /logout`: ends the session and clears the cookie.
-pub(super) async fn logout(State(st): State<AppState>, user: WebUser, Form(f): Form<CsrfOnly>) -> WebResult<Response> {
+pub(super) async fn logout(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebForm(f): WebForm<CsrfOnly>,
+) -> WebResult<Response> {
     user.check_csrf(&st, f.csrf.as_deref())?;
     let archive = st.archive.clone();
     let token = user.token.clone();

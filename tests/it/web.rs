@@ -230,10 +230,12 @@ async fn login_sets_a_strict_session_cookie_and_pages_without_one_go_to_the_logi
     let it = sign_in(&app, "it").await;
     let home = it.page("/").await;
     assert!(home.contains("href=\"/accounts\"") && !home.contains("href=\"/search\""));
-    // Malformed ids and unknown objects are friendly pages with the right status.
-    let a = hr.get("/persons/not-an-id").await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert_safe_page(&a, "400 page");
+    // Malformed ids and parameters, and unknown objects, are friendly pages with the right status.
+    for path in ["/persons/not-an-id", "/persons?page=x", "/search?q=x&page=-1", "/search?q=x&from=2019-13"] {
+        let a = hr.get(path).await;
+        assert!(a.status == StatusCode::BAD_REQUEST || a.status == StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_safe_page(&a, path);
+    }
     let a = hr.get("/materials/01a22824-564f-74e7-bd8a-72a11f14885f").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(text(&a).contains("未找到"));
