@@ -8,7 +8,7 @@ use super::session::{WebUser, csrf_field};
 use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
 use crate::model::workflow::RequestState;
-use crate::model::{CategoryScheme, Finding, MaterialMeta, PersonId, RequestId};
+use crate::model::{CategoryScheme, Finding, MaterialId, MaterialMeta, PersonId, RequestId};
 use crate::service::workflows::NewRequest;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
@@ -67,26 +67,25 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> WebError {
     }
 }
 
-/// `POST /persons/{id}/materials`: files the uploaded material, then back to the dossier with a flash.
-pub(super) async fn upload(
-    State(st): State<AppState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    req: Request,
-) -> WebResult<Response> {
-    let person: PersonId = parse_id(&id)?;
-    // The caller must be allowed to file here before a large body is read.
-    {
-        let archive = st.archive.clone();
-        let p = user.principal.clone();
-        blocking(move || archive.check_may_file(&p, person)).await?;
+/// A multipart form as a browser sends it: its text fields (trimmed, at most 8 KiB each) and its file. The
+/// anti-forgery field must come before the file, so a forged post is refused before its file is read.
+struct FilePost {
+    fields: Vec<(String, String)>,
+    file: Option<(Vec<u8>, Option<String>)>,
+}
+
+impl FilePost {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
-    let mut mp = Multipart::from_request(req, &st)
+}
+
+async fn read_file_post(st: &AppState, user: &WebUser, req: Request) -> WebResult<FilePost> {
+    let mut mp = Multipart::from_request(req, st)
         .await
         .map_err(|e| WebError::Api(ApiError::UnsupportedMediaType(e.body_text())))?;
     let mut csrf_ok = false;
-    let mut fields: Map<String, Value> = Map::new();
-    let mut file: Option<(Vec<u8>, Option<String>)> = None;
+    let mut post = FilePost { fields: Vec::new(), file: None };
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -104,54 +103,129 @@ pub(super) async fn upload(
                 }
                 buf.extend_from_slice(&chunk);
             }
-            file = Some((buf, file_name));
+            post.file = Some((buf, file_name));
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
         if text.len() > 8 * 1024 {
             return Err(WebError::Api(ApiError::TooLarge(format!("field {name} exceeds 8 KiB"))));
         }
-        let text = text.trim().to_string();
-        match name.as_str() {
-            "csrf" => {
-                user.check_csrf(&st, Some(&text))?;
-                csrf_ok = true;
-            }
-            _ if text.is_empty() => {}
-            "category" | "title" | "formed_on" | "note" => {
-                fields.insert(name, Value::String(text));
-            }
-            "pages" => {
-                let n: u32 = text.parse().map_err(|_| crate::service::Error::invalid("pages", "页数必须是正整数"))?;
-                fields.insert(name, Value::from(n));
-            }
-            "tags" => {
-                let tags = text.split([',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(Value::from).collect();
-                fields.insert(name, Value::Array(tags));
-            }
-            _ => {}
+        if name == "csrf" {
+            user.check_csrf(st, Some(text.trim()))?;
+            csrf_ok = true;
+        } else {
+            post.fields.push((name, text.trim().to_string()));
         }
     }
     if !csrf_ok {
         return Err(WebError::Csrf);
     }
+    Ok(post)
+}
+
+/// The catalogue fields of an upload form.
+fn meta_of(post: &FilePost) -> WebResult<MaterialMeta> {
+    let mut fields: Map<String, Value> = Map::new();
+    for name in ["category", "title", "formed_on", "note"] {
+        if let Some(v) = post.get(name) {
+            fields.insert(name.into(), Value::String(v.into()));
+        }
+    }
+    if let Some(v) = post.get("pages") {
+        let n: u32 = v.parse().map_err(|_| crate::service::Error::invalid("pages", "页数必须是正整数"))?;
+        fields.insert("pages".into(), Value::from(n));
+    }
+    if let Some(v) = post.get("tags") {
+        let tags = v.split([',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(Value::from).collect();
+        fields.insert("tags".into(), Value::Array(tags));
+    }
+    Ok(serde_json::from_value(Value::Object(fields))
+        .map_err(|e| crate::service::Error::invalid("meta", e.to_string()))?)
+}
+
+/// A 422 page with the findings of a refused file and the way back to its form.
+fn refused_file(user: &WebUser, message: &str, findings: &[Finding], back: &str) -> Response {
+    let l = user.lang;
+    let body = html! {
+        h1 { (l.t("文件未归档", "The file was not filed")) }
+        p.error role="alert" { (message) }
+        (layout::findings(l, findings))
+        p { a href=(back) { (l.t("返回修改后重新上传", "Back to correct and upload again")) } }
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, page(l, Some(user), l.t("校验未通过", "Validation failed"), body))
+        .into_response()
+}
+
+/// `POST /persons/{id}/materials`: files the uploaded material, then back to the dossier with a flash.
+pub(super) async fn upload(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    req: Request,
+) -> WebResult<Response> {
+    let person: PersonId = parse_id(&id)?;
+    // The caller must be allowed to file here before a large body is read.
+    {
+        let archive = st.archive.clone();
+        let p = user.principal.clone();
+        blocking(move || archive.check_may_file(&p, person)).await?;
+    }
+    let post = read_file_post(&st, &user, req).await?;
+    let meta = meta_of(&post)?;
+    let file = post.file;
     let (bytes, file_name) = file.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
-    let meta: MaterialMeta = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| crate::service::Error::invalid("meta", e.to_string()))?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
     match blocking(move || archive.add_material(&p, person, meta, &bytes, file_name, true)).await {
         Ok(m) => Ok(Redirect::to(&format!("/persons/{person}?filed={}#catalogue", m.id)).into_response()),
         Err(ApiError::Service(crate::service::Error::Invalid { findings, message })) => {
-            let l = user.lang;
-            let body = html! {
-                h1 { (l.t("材料未归档", "The material was not filed")) }
-                p.error role="alert" { (message) }
-                (layout::findings(l, &findings))
-                p { a href={ "/persons/" (person) "#upload" } { (l.t("返回档案，修改后重新上传", "Back to the dossier to correct and upload again")) } }
-            };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page(l, Some(&user), l.t("校验未通过", "Validation failed"), body))
-                .into_response())
+            Ok(refused_file(&user, &message, &findings, &format!("/persons/{person}#upload")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The form for a new version of a material's file (it names the version it replaces).
+pub(super) fn new_version_form(user: &WebUser, id: MaterialId, version: u32) -> Markup {
+    let l = user.lang;
+    html! {
+        form.upload method="post" action={ "/materials/" (id) "/content" } enctype="multipart/form-data" {
+            (csrf_field(user))
+            input type="hidden" name="version" value=(version);
+            p.grow {
+                label for="nv-reason" { (l.t("更换原因", "Reason")) }
+                input #nv-reason type="text" name="reason" required maxlength="500";
+            }
+            p.grow {
+                label for="nv-file" { (l.t("新文件", "New file")) }
+                input #nv-file type="file" name="file" required;
+            }
+            p { button type="submit" { (l.t("上传新版本", "Upload a new version")) } }
+        }
+    }
+}
+
+/// `POST /materials/{id}/content`: a new version of the material's file, if the version named is still current.
+pub(super) async fn replace_content(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    req: Request,
+) -> WebResult<Response> {
+    let id: MaterialId = parse_id(&id)?;
+    let post = read_file_post(&st, &user, req).await?;
+    let expected = match post.get("version") {
+        Some(v) => Some(v.parse::<u32>().map_err(|_| WebError::bad_request("version must be a number"))?),
+        None => None,
+    };
+    let reason = post.get("reason").map(|r| r.chars().take(500).collect::<String>());
+    let (bytes, file_name) = post.file.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    match blocking(move || archive.replace_content(&p, id, expected, &bytes, file_name, reason)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/materials/{id}")).into_response()),
+        Err(ApiError::Service(crate::service::Error::Invalid { findings, message })) => {
+            Ok(refused_file(&user, &message, &findings, &format!("/materials/{id}#new-version")))
         }
         Err(e) => Err(e.into()),
     }

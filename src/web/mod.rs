@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/persons/{id}", get(pages::dossier))
         .route("/persons/{id}/materials", post(forms::upload))
         .route("/materials/{id}", get(pages::material))
-        .route("/materials/{id}/content", get(pages::content))
+        .route("/materials/{id}/content", get(pages::content).post(forms::replace_content))
         .route("/materials/{id}/versions/{n}/content", get(pages::version_content))
         .route("/inbox", get(forms::inbox))
         .route("/requests", get(|| async { Redirect::to("/inbox") }).post(forms::create_request))

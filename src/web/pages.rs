@@ -608,6 +608,12 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 }
             }
         }
+        @if user.can.upload {
+            section #new-version {
+                h2 { (l.t("更换文件（新版本）", "Replace the file (new version)")) }
+                (super::forms::new_version_form(&user, m.id, m.version))
+            }
+        }
         section {
             h2 { (l.t("版本历史", "Versions")) }
             table {

@@ -134,6 +134,11 @@ impl Browser<'_> {
 
     /// The dossier's upload form as a browser sends it: the fields in page order (token first), then the file.
     async fn upload(&self, person: &str, csrf: Option<&str>, fields: &[(&str, &str)], bytes: &[u8]) -> Answer {
+        self.post_file(&format!("/persons/{person}/materials"), csrf, fields, bytes).await
+    }
+
+    /// A multipart form post: the token first (if any), the fields, then the file.
+    async fn post_file(&self, path: &str, csrf: Option<&str>, fields: &[(&str, &str)], bytes: &[u8]) -> Answer {
         let boundary = "----dangan-web-boundary-4c2";
         let mut body = Vec::new();
         let mut part = |name: &str, value: &str| {
@@ -155,7 +160,7 @@ impl Browser<'_> {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let req = Request::builder()
             .method(Method::POST)
-            .uri(format!("/persons/{person}/materials"))
+            .uri(path)
             .header("content-type", format!("multipart/form-data; boundary={boundary}"))
             .header("cookie", &self.cookie)
             .body(Body::from(body))
@@ -286,6 +291,25 @@ async fn uploads_from_the_dossier_need_the_token_and_land_in_the_catalogue() {
     let page = hr.page(&location.replace("#catalogue", "")).await;
     assert!(page.contains("已归档：2025年度考核登记表"), "the flash");
     assert!(page.contains("三、考核鉴定类材料 <span class=\"count\">(1)</span>"), "{page}");
+
+    // A new version of the file from the material's page; a stale version number is refused.
+    let mid = location.split("filed=").nth(1).unwrap().split('#').next().unwrap().to_string();
+    let page = hr.page(&format!("/materials/{mid}")).await;
+    assert!(
+        page.contains(&format!("action=\"/materials/{mid}/content\"")) && page.contains("name=\"version\" value=\"1\"")
+    );
+    let v2 = "年度考核 优秀 第二版".as_bytes();
+    let content = format!("/materials/{mid}/content");
+    assert_eq!(hr.post_file(&content, None, &[("version", "1")], v2).await.status, StatusCode::FORBIDDEN);
+    let a = hr.post_file(&content, Some(&csrf), &[("version", "1"), ("reason", "更正扫描件")], v2).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&format!("/materials/{mid}")).await;
+    assert!(page.contains("更正扫描件") && page.contains(&format!("/materials/{mid}/versions/2/content")));
+    assert_eq!(hr.get(&content).await.body, v2);
+    assert_eq!(hr.get(&format!("/materials/{mid}/versions/1/content")).await.body, bytes);
+    let stale = hr.post_file(&content, Some(&csrf), &[("version", "1"), ("reason", "x")], v2).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert!(text(&stale).contains("记录已被修改"));
 
     // Validation findings come back as a page with the right status.
     let bad = [("category", "99"), ("title", "无效类别")];
