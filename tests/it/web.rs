@@ -260,6 +260,23 @@ async fn login_sets_a_strict_session_cookie_and_pages_without_one_go_to_the_logi
     assert_eq!(hr.get("/").await.status, StatusCode::SEE_OTHER);
     let me = app.send(Method::GET, "/api/v1/me", Some(&cookie_value(&hr.cookie)), None).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+
+    // Failed logins are throttled, and the form and the API share the count.
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        last = post_login(&app, "finance", "wrong-password", "/", false).await.status;
+        if last == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let a = post_login(&app, "finance", PASSWORD, "/", false).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(text(&a).contains("秒后再试") && !a.header("retry-after").is_empty());
+    let api = app
+        .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "finance", "password": PASSWORD})))
+        .await;
+    assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
