@@ -6,12 +6,13 @@ use super::layout::{page, pager, role_name};
 use super::session::{Lang, WebUser, csrf_field, urlencode};
 use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
+use crate::model::policy::Access;
 use crate::model::policy::{FieldAccess, MaterialScope, PersonScope};
-use crate::model::{Finding, Role, User};
+use crate::model::{Finding, MaterialId, Role, User};
 use crate::service::audit::{AuditQuery, Outcome};
 use crate::service::auth::NewUser;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -46,13 +47,8 @@ fn ms_when(ms: i64) -> String {
     s.get(..19).map(|x| x.replace('T', " ")).unwrap_or(s)
 }
 
-/// `GET /audit`: the trail, newest first, filtered (auditor).
-pub(super) async fn audit(
-    State(st): State<AppState>,
-    user: WebUser,
-    WebQuery(f): WebQuery<AuditForm>,
-) -> WebResult<Response> {
-    let l = user.lang;
+/// The service's query for the audit form's filters and page.
+fn audit_query(f: &AuditForm, limit: usize) -> WebResult<AuditQuery> {
     let outcome = match nonempty(&f.outcome).as_deref() {
         None => None,
         Some("allowed") => Some(Outcome::Allowed),
@@ -61,16 +57,48 @@ pub(super) async fn audit(
         Some(_) => return Err(WebError::from(crate::service::Error::invalid("outcome", "allowed, denied or failed"))),
     };
     let page_no = f.page.unwrap_or(1).clamp(1, 100_000);
-    let q = AuditQuery {
+    Ok(AuditQuery {
         actor: nonempty(&f.actor),
         object: nonempty(&f.object),
         action: nonempty(&f.action),
         from: nonempty(&f.from),
         to: nonempty(&f.to),
         outcome,
-        limit: Some(AUDIT_PAGE),
-        offset: Some((page_no - 1) * AUDIT_PAGE),
-    };
+        limit: Some(limit),
+        offset: Some((page_no - 1) * limit),
+    })
+}
+
+/// `GET /audit/export`: the filtered trail as CSV (at most 1,000 entries a page, as the service allows).
+pub(super) async fn audit_export(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebQuery(f): WebQuery<AuditForm>,
+) -> WebResult<Response> {
+    let q = audit_query(&f, 1000)?;
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    let (items, _) = blocking(move || archive.audit_query(&p, &q)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        crate::service::Archive::audit_csv(&items),
+    )
+        .into_response())
+}
+
+/// `GET /audit`: the trail, newest first, filtered (auditor).
+pub(super) async fn audit(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebQuery(f): WebQuery<AuditForm>,
+) -> WebResult<Response> {
+    let l = user.lang;
+    let page_no = f.page.unwrap_or(1).clamp(1, 100_000);
+    let q = audit_query(&f, AUDIT_PAGE)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let query = q.clone();
@@ -88,7 +116,10 @@ pub(super) async fn audit(
     let selected = nonempty(&f.outcome).unwrap_or_default();
     let body = html! {
         h1 { (l.t("审计日志", "Audit trail")) }
-        p { a href="/audit/verify" { (l.t("校验日志完整性", "Verify the chain")) } }
+        p {
+            a href="/audit/verify" { (l.t("校验日志完整性", "Verify the chain")) } " · "
+            a href={ "/audit/export?" (base) } { (l.t("导出本次查询 (CSV)", "Export this query (CSV)")) }
+        }
         form.search method="get" action="/audit" {
             p { label for="a-actor" { (l.t("操作人", "Actor")) } input #a-actor type="text" name="actor" value=(v(&q.actor)) size="12"; }
             p { label for="a-action" { (l.t("操作（可用 * 结尾）", "Action (may end in *)")) } input #a-action type="text" name="action" value=(v(&q.action)) size="16"; }
@@ -192,14 +223,66 @@ fn roles_text(l: Lang, roles: &[Role]) -> String {
     roles.iter().map(|r| role_name(l, *r)).collect::<Vec<_>>().join("、")
 }
 
-/// `GET /review`: for every account, what it can see and do and by which rule (security administrator).
-pub(super) async fn review(State(st): State<AppState>, user: WebUser) -> WebResult<Response> {
+#[derive(Deserialize)]
+pub(super) struct ExplainForm {
+    user: Option<String>,
+    material: Option<String>,
+    access: Option<String>,
+}
+
+/// `GET /review?user=&material=&access=`: for every account, what it can see and do and by which rule; and,
+/// when asked, whether one account may list, read or edit one material, and why (security administrator).
+pub(super) async fn review(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebQuery(f): WebQuery<ExplainForm>,
+) -> WebResult<Response> {
     let l = user.lang;
+    let asked = match (nonempty(&f.user), nonempty(&f.material)) {
+        (Some(u), Some(m)) => {
+            let access = match nonempty(&f.access).as_deref().unwrap_or("read") {
+                "list" => Access::List,
+                "read" => Access::Read,
+                "edit" => Access::Edit,
+                _ => return Err(crate::service::Error::invalid("access", "list, read or edit").into()),
+            };
+            Some((u, super::error::parse_id::<MaterialId>(&m)?, access))
+        }
+        _ => None,
+    };
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let items = blocking(move || archive.permission_review(&p)).await?;
+    let (items, decision) = blocking(move || {
+        let items = archive.permission_review(&p)?;
+        let decision = match asked {
+            Some((u, m, access)) => Some(archive.explain(&p, &u, Some(m), access)?),
+            None => None,
+        };
+        Ok((items, decision))
+    })
+    .await?;
+    let access = nonempty(&f.access).unwrap_or_else(|| "read".into());
     let body = html! {
         h1 { (l.t("权限审查报告", "Permission review")) }
+        form.search method="get" action="/review" {
+            p { label for="x-user" { (l.t("账号", "Account")) } input #x-user type="text" name="user" value=(f.user.clone().unwrap_or_default()) size="14"; }
+            p.grow { label for="x-material" { (l.t("材料编号", "Material id")) } input #x-material type="text" name="material" value=(f.material.clone().unwrap_or_default()); }
+            p {
+                label for="x-access" { (l.t("操作", "Access")) }
+                select #x-access name="access" {
+                    @for (code, zh, en) in [("list", "目录可见", "list"), ("read", "读取内容", "read"), ("edit", "编辑", "edit")] {
+                        option value=(code) selected[access == code] { (l.t(zh, en)) }
+                    }
+                }
+            }
+            p { button type="submit" { (l.t("解释", "Explain")) } }
+        }
+        @if let Some(d) = &decision {
+            p class=(if d.allowed { "flash" } else { "error" }) role="status" {
+                strong { (if d.allowed { l.t("允许", "Allowed") } else { l.t("拒绝", "Denied") }) }
+                " · " (l.t("规则 ", "rule ")) code { (d.rule) } " · " (d.reason)
+            }
+        }
         p { (l.t("每个账号能看到什么、能做什么，以及授予它的规则。", "What every account can see and do, and the rules that give it.")) }
         table.review {
             thead { tr {

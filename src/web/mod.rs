@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/requests/{id}/withdraw", post(forms::withdraw))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::audit_verify))
+        .route("/audit/export", get(admin::audit_export))
         .route("/review", get(admin::review))
         .route("/accounts", get(admin::accounts).post(admin::create_account))
         .layer(axum::middleware::from_fn(frame))

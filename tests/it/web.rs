@@ -578,10 +578,19 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let trail = auditor.page("/audit?action=auth.login").await;
     assert!(trail.contains("auth.login") && trail.contains("head-ops"));
     assert!(auditor.page("/audit/verify").await.contains("校验通过"));
+    let csv = auditor.get("/audit/export?action=auth.login").await;
+    assert_eq!((csv.status, csv.header("cache-control").as_str()), (StatusCode::OK, "no-store"));
+    assert!(csv.header("content-type").starts_with("text/csv") && text(&csv).contains("head-ops"));
     assert_eq!(hr.get("/audit").await.status, StatusCode::FORBIDDEN);
     // The security administrator's permission review; the system administrator's accounts.
     let review = sec.page("/review").await;
     assert!(review.contains("role.finance") && review.contains("head-ops"));
+    let at = dossier.find("href=\"/materials/").unwrap() + "href=\"/materials/".len();
+    let mid = &dossier[at..at + 36];
+    let allowed = sec.page(&format!("/review?user=hr&material={mid}&access=read")).await;
+    assert!(allowed.contains("允许") && allowed.contains("role.hr.read"), "{allowed}");
+    let denied = sec.page(&format!("/review?user=it&material={mid}&access=read")).await;
+    assert!(denied.contains("拒绝"));
     let it = sign_in(&app, "it").await;
     let accounts = it.page("/accounts").await;
     assert!(accounts.contains("leader2") && accounts.contains("name=\"username\""));
