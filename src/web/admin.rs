@@ -1,17 +1,18 @@
 //! The pages of the three administrators (三员): the audit trail and its verification (auditor), the permission
 //! review (security administrator), the accounts (system administrator). The service refuses anyone else.
 
-use super::error::{WebError, WebForm, WebQuery, WebResult};
-use super::layout::{page, pager, role_name};
+use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
+use super::layout::{page, pager, role_name, when};
 use super::session::{Lang, WebUser, csrf_field, urlencode};
 use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
 use crate::model::policy::Access;
 use crate::model::policy::{FieldAccess, MaterialScope, PersonScope};
-use crate::model::{Finding, MaterialId, Role, User};
+use crate::model::{Finding, GrantId, MaterialId, Role, User};
 use crate::service::audit::{AuditQuery, Outcome};
 use crate::service::auth::NewUser;
-use axum::extract::State;
+use crate::service::grants::GrantState;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -246,7 +247,7 @@ pub(super) async fn review(
                 "edit" => Access::Edit,
                 _ => return Err(crate::service::Error::invalid("access", "list, read or edit").into()),
             };
-            Some((u, super::error::parse_id::<MaterialId>(&m)?, access))
+            Some((u, parse_id::<MaterialId>(&m)?, access))
         }
         _ => None,
     };
@@ -438,4 +439,125 @@ pub(super) async fn create_account(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn grant_state_name(l: Lang, s: GrantState) -> &'static str {
+    match s {
+        GrantState::Requested => l.t("待决定", "requested"),
+        GrantState::Granted => l.t("已授权", "granted"),
+        GrantState::Refused => l.t("已拒绝", "refused"),
+        GrantState::Revoked => l.t("已撤销", "revoked"),
+    }
+}
+
+/// `GET /grants`: consultation grants — the caller's own, or all for those who decide them, with their actions.
+pub(super) async fn grants(State(st): State<AppState>, user: WebUser) -> WebResult<Response> {
+    let l = user.lang;
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    let items = blocking(move || archive.list_grants(&p)).await?;
+    let now = crate::model::now_ts();
+    let decider = user.can.grants;
+    let body = html! {
+        h1 { (l.t("查阅授权", "Consultation grants")) }
+        @if items.is_empty() { p { (l.t("没有查阅授权。", "No grants.")) } }
+        @else {
+            table {
+                thead { tr {
+                    th scope="col" { (l.t("申请人", "Requester")) } th scope="col" { (l.t("档案", "Dossier")) }
+                    th scope="col" { (l.t("范围", "Scope")) } th scope="col" { (l.t("目的", "Purpose")) }
+                    th scope="col" { (l.t("期限", "Period")) } th scope="col" { (l.t("状态", "State")) }
+                    @if decider { th scope="col" { (l.t("操作", "Action")) } }
+                } }
+                tbody {
+                    @for g in &items {
+                        tr {
+                            td { (g.requester) }
+                            td { a href={ "/persons/" (g.person_id) } { (l.t("查看", "open")) } }
+                            td { @match &g.material_ids {
+                                None => { (l.t("整本档案", "whole dossier")) }
+                                Some(ids) => { (ids.len()) (l.t(" 份材料", " materials")) }
+                            } }
+                            td { (g.purpose) }
+                            td { (when(g.from).get(..10).unwrap_or("")) " – " (when(g.until).get(..10).unwrap_or("")) }
+                            td {
+                                (grant_state_name(l, g.state))
+                                @if g.active(now) { " " span.badge { (l.t("生效中", "in force")) } }
+                                @if let Some(by) = &g.decided_by { br; span.meta { (by) } }
+                            }
+                            @if decider {
+                                td {
+                                    @if g.state == GrantState::Requested {
+                                        form.inline method="post" action={ "/grants/" (g.id) "/decide" } {
+                                            (csrf_field(&user))
+                                            label for={ "gc-" (g.id) } { (l.t("意见", "Comment")) }
+                                            input id={ "gc-" (g.id) } type="text" name="comment" size="12";
+                                            button type="submit" name="decision" value="approve" { (l.t("授权", "Grant")) }
+                                            " "
+                                            button.danger type="submit" name="decision" value="reject" { (l.t("拒绝", "Refuse")) }
+                                        }
+                                    } @else if g.state == GrantState::Granted {
+                                        form.inline method="post" action={ "/grants/" (g.id) "/revoke" } {
+                                            (csrf_field(&user))
+                                            button.danger type="submit" { (l.t("撤销", "Revoke")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(l, Some(&user), l.t("查阅授权", "Grants"), body).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct GrantDecisionForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    decision: String,
+    comment: Option<String>,
+}
+
+/// `POST /grants/{id}/decide`: grants or refuses a consultation (security administrator, leaders).
+pub(super) async fn decide_grant(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<GrantDecisionForm>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, f.csrf.as_deref())?;
+    let id: GrantId = parse_id(&id)?;
+    let approve = match f.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(crate::service::Error::invalid("decision", "approve or reject").into()),
+    };
+    let comment = f.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    blocking(move || archive.decide_grant(&p, id, approve, comment)).await?;
+    Ok(Redirect::to("/grants").into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// `POST /grants/{id}/revoke`: ends a grant before its expiry.
+pub(super) async fn revoke_grant(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<CsrfForm>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, f.csrf.as_deref())?;
+    let id: GrantId = parse_id(&id)?;
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    blocking(move || archive.revoke_grant(&p, id)).await?;
+    Ok(Redirect::to("/grants").into_response())
 }

@@ -166,6 +166,7 @@ fn nav(user: &WebUser) -> Markup {
                 // Everyone: anyone may ask to consult a dossier, and steps go to roles without a capability
                 // of their own (the security administrator decides consultations).
                 li { a href="/inbox" { (l.t("待办", "Inbox")) } }
+                @if c.grants { li { a href="/grants" { (l.t("查阅授权", "Grants")) } } }
                 @if c.audit { li { a href="/audit" { (l.t("审计日志", "Audit trail")) } } }
                 @if c.review { li { a href="/review" { (l.t("权限审查", "Permission review")) } } }
                 @if c.accounts { li { a href="/accounts" { (l.t("账号管理", "Accounts")) } } }

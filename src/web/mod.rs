@@ -10,7 +10,8 @@
 //! * [`layout`] — the page shell, the navigation by the caller's rights, shared labels.
 //! * [`pages`] — home, search, persons, dossiers, materials and their content.
 //! * [`forms`] — uploads, change requests, the inbox and decisions.
-//! * [`admin`] — the audit trail (auditor), the permission review (security administrator), accounts (IT).
+//! * [`admin`] — consultation grants, the audit trail (auditor), the permission review (security administrator),
+//!   accounts (IT).
 
 mod admin;
 mod error;
@@ -53,6 +54,9 @@ pub fn router() -> Router<AppState> {
         .route("/requests/{id}/decide", post(forms::decide))
         .route("/requests/{id}/submit", post(forms::submit))
         .route("/requests/{id}/withdraw", post(forms::withdraw))
+        .route("/grants", get(admin::grants))
+        .route("/grants/{id}/decide", post(admin::decide_grant))
+        .route("/grants/{id}/revoke", post(admin::revoke_grant))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::audit_verify))
         .route("/audit/export", get(admin::audit_export))

@@ -40,6 +40,7 @@ pub(super) async fn home(user: WebUser) -> Response {
                 @if c.search { li { a href="/search" { (l.t("全文检索档案材料", "Search the materials")) } } }
                 @if c.persons { li { a href="/persons" { (l.t("浏览干部档案", "Browse the dossiers")) } } }
                 li { a href="/inbox" { (l.t("待办审批事项与我的申请", "My inbox and requests")) } }
+                li { a href="/grants" { @if c.grants { (l.t("决定查阅授权", "Decide consultation grants")) } @else { (l.t("我的查阅授权", "My consultation grants")) } } }
                 @if c.audit {
                     li { a href="/audit" { (l.t("查询审计日志", "Query the audit trail")) } }
                     li { a href="/audit/verify" { (l.t("校验审计日志完整性", "Verify the audit trail")) } }

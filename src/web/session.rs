@@ -186,6 +186,8 @@ pub struct Can {
     pub download: bool,
     /// Start change requests (other than consultation).
     pub start: bool,
+    /// Decide consultation grants.
+    pub grants: bool,
     /// The audit trail.
     pub audit: bool,
     /// The permission review.
@@ -203,6 +205,7 @@ impl Can {
             upload: has(Capability::Upload),
             download: has(Capability::Download),
             start: !r.start_requests.is_empty(),
+            grants: has(Capability::DecideGrants),
             audit: has(Capability::ReadAudit),
             review: has(Capability::ManagePolicy),
             accounts: has(Capability::ManageAccounts),

@@ -572,6 +572,38 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let after = legal.page(&format!("/persons/{pid}")).await;
     let listed = |html: &str| html.matches("href=\"/materials/").count();
     assert!(listed(&after) > listed(&before), "the grant opens the dossier: {} → {}", listed(&before), listed(&after));
+    // The grant is on the security administrator's grants page, who revokes it; the dossier closes again.
+    let grants = sec.page("/grants").await;
+    assert!(grants.contains("合同纠纷核查") && grants.contains("生效中"));
+    let at = grants.find("action=\"/grants/").unwrap() + "action=\"".len();
+    let revoke = grants[at..].split('"').next().unwrap().to_string();
+    assert!(revoke.ends_with("/revoke"));
+    assert_eq!(sec.post(&revoke, &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(sec.post(&revoke, &[("csrf", &sec.csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(listed(&legal.page(&format!("/persons/{pid}")).await), listed(&before));
+    let mine = legal.page("/grants").await;
+    assert!(mine.contains("已撤销") && !mine.contains("action=\"/grants/"), "the requester sees it, without actions");
+    assert_eq!(legal.post(&revoke, &[("csrf", &legal.csrf)]).await.status, StatusCode::FORBIDDEN);
+    // A grant asked for through the API is decided on the page.
+    let legal_token = app.login("legal").await;
+    let g = app
+        .send(
+            Method::POST,
+            "/api/v1/grants",
+            Some(&legal_token),
+            Some(json!({"person_id": pid, "purpose": "劳动争议仲裁取证", "until": until})),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::CREATED, "{}", text(&g));
+    let gid = g.json()["id"].as_str().unwrap().to_string();
+    let grants = sec.page("/grants").await;
+    assert!(grants.contains(&format!("action=\"/grants/{gid}/decide\"")) && grants.contains("待决定"));
+    let a = sec
+        .post(&format!("/grants/{gid}/decide"), &[("csrf", &sec.csrf), ("decision", "reject"), ("comment", "证据不足")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let g = app.send(Method::GET, &format!("/api/v1/grants/{gid}"), Some(&legal_token), None).await.json();
+    assert_eq!((g["state"].as_str(), g["comment"].as_str()), (Some("refused"), Some("证据不足")));
 
     // The auditor: the trail and its verification; others get a 403 page.
     let auditor = sign_in(&app, "auditor").await;
