@@ -714,6 +714,100 @@ pub(super) async fn create_request(
     }
 }
 
+/// The fields of the new-person form: (name, label zh, label en).
+const PERSON_FIELDS: [(&str, &str, &str); 13] = [
+    ("name", "姓名", "Name"),
+    ("former_names", "曾用名（逗号分隔）", "Former names (comma-separated)"),
+    ("id_number", "公民身份号码", "ID number"),
+    ("birth_date", "出生日期", "Born"),
+    ("ethnicity", "民族", "Ethnicity"),
+    ("native_place", "籍贯", "Native place"),
+    ("work_start", "参加工作时间", "Started work"),
+    ("party_join", "入党时间", "Joined the party"),
+    ("education", "学历学位", "Education"),
+    ("position", "职务", "Position"),
+    ("rank", "职级", "Rank"),
+    ("phone", "电话", "Phone"),
+    ("address", "地址", "Address"),
+];
+
+fn person_form(st: &AppState, user: &WebUser, values: &[(String, String)], findings: &[Finding]) -> Markup {
+    let l = user.lang;
+    html! {
+        h1 { (l.t("新建人员档案", "New person")) }
+        p.note { (l.t("公民身份号码按 GB 11643 校验；出生日期和性别可由号码得出。",
+            "The ID number is checked per GB 11643; birth date and gender follow from it.")) }
+        @if !findings.is_empty() { (layout::findings(l, findings)) }
+        form.request method="post" action="/persons" {
+            (csrf_field(user))
+            @for (name, zh, en) in PERSON_FIELDS {
+                @let id = format!("np-{name}");
+                p.grow {
+                    label for=(id) { (l.t(zh, en)) }
+                    input id=(id) type="text" name=(name) value=(value_of(values, name)) required[name == "name"];
+                }
+            }
+            p.grow {
+                label for="np-gender" { (l.t("性别", "Gender")) }
+                select #np-gender name="gender" {
+                    option value="" { (l.t("由号码得出", "from the ID number")) }
+                    option value="male" selected[value_of(values, "gender") == "male"] { (l.t("男", "male")) }
+                    option value="female" selected[value_of(values, "gender") == "female"] { (l.t("女", "female")) }
+                }
+            }
+            p.grow {
+                label for="np-department" { (l.t("部门", "Department")) }
+                select #np-department name="department" required {
+                    @for d in &st.archive.config().departments {
+                        option value=(d.code) selected[value_of(values, "department") == d.code] { (d.name) }
+                    }
+                }
+            }
+            p { button type="submit" { (l.t("建档", "Create")) } }
+        }
+    }
+}
+
+/// `GET /persons/new`: the form for a new person record (HR).
+pub(super) async fn new_person(State(st): State<AppState>, user: WebUser) -> Response {
+    let l = user.lang;
+    page(l, Some(&user), l.t("新建人员档案", "New person"), person_form(&st, &user, &[], &[])).into_response()
+}
+
+/// `POST /persons`: creates the person record (version 1); findings come back on the form (422).
+pub(super) async fn create_person(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebForm(values): WebForm<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, values.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()))?;
+    let l = user.lang;
+    let mut input = Map::new();
+    for name in PERSON_FIELDS.iter().map(|f| f.0).chain(["gender", "department"]) {
+        let v = value_of(&values, name).trim();
+        if v.is_empty() {
+            continue;
+        }
+        let value = if name == "former_names" {
+            Value::Array(v.split([',', '，', '、']).map(str::trim).filter(|s| !s.is_empty()).map(Value::from).collect())
+        } else {
+            Value::String(v.to_string())
+        };
+        input.insert(name.to_string(), value);
+    }
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    match blocking(move || archive.create_person(&p, Value::Object(input))).await {
+        Ok(saved) => Ok(Redirect::to(&format!("/persons/{}", saved.record.id)).into_response()),
+        Err(ApiError::Service(crate::service::Error::Invalid { findings, .. })) => {
+            let body = person_form(&st, &user, &values, &findings);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page(l, Some(&user), l.t("新建人员档案", "New person"), body))
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

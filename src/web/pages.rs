@@ -250,6 +250,7 @@ pub(super) async fn persons(
     );
     let body = html! {
         h1 { (l.t("干部档案", "Dossiers")) }
+        @if user.can.create { p { a.button href="/persons/new" { (l.t("新建人员档案", "New person")) } } }
         form.search method="get" action="/persons" {
             p.grow {
                 label for="name" { (l.t("姓名（含曾用名）", "Name (or former name)")) }

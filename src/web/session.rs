@@ -180,6 +180,8 @@ pub struct Can {
     pub search: bool,
     /// Persons and dossiers.
     pub persons: bool,
+    /// Create person records.
+    pub create: bool,
     /// File materials.
     pub upload: bool,
     /// Download and view content.
@@ -202,6 +204,7 @@ impl Can {
         Can {
             search: has(Capability::Search),
             persons: r.persons != PersonScope::None,
+            create: has(Capability::CreatePersons),
             upload: has(Capability::Upload),
             download: has(Capability::Download),
             start: !r.start_requests.is_empty(),

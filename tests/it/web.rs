@@ -336,11 +336,30 @@ async fn uploads_from_the_dossier_need_the_token_and_land_in_the_catalogue() {
     assert!(text(&a).contains("校验未通过") && text(&a).contains("category"));
     assert!(text(&a).contains(&format!("href=\"/persons/{pid}#upload\"")), "a way back to the form");
 
+    // A new person from the form: a bad ID number comes back with the findings and what was typed.
+    assert!(hr.page("/persons").await.contains("href=\"/persons/new\""));
+    let form = hr.page("/persons/new").await;
+    assert!(form.contains("name=\"id_number\"") && form.contains("<option value=\"finance\">财务部</option>"));
+    let bad =
+        [("csrf", csrf.as_str()), ("name", "李文静"), ("id_number", "110105198005170031"), ("department", "legal")];
+    let a = hr.post("/persons", &bad).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&a));
+    assert!(text(&a).contains("id_number") && text(&a).contains("value=\"李文静\""));
+    let good_id = id_number("11010519850312002");
+    let good = [("csrf", csrf.as_str()), ("name", "李文静"), ("id_number", good_id.as_str()), ("department", "legal")];
+    assert_eq!(hr.post("/persons", &good[1..]).await.status, StatusCode::FORBIDDEN);
+    let a = hr.post("/persons", &good).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&a.header("location")).await;
+    assert!(page.contains("李文静") && page.contains("法务部") && page.contains("1985-03-12"), "{page}");
+
     // Finance may not file: the service says so, as a page.
     let finance = sign_in(&app, "finance").await;
     let a = finance.upload(pid, Some(&finance.csrf), &fields, bytes).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(text(&a).contains("rule"), "the denial names the rule");
+    let a = finance.post("/persons", &[("csrf", finance.csrf.as_str()), ("name", "某人"), ("department", "hr")]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
