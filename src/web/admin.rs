@@ -8,7 +8,8 @@ use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
 use crate::model::policy::Access;
 use crate::model::policy::{FieldAccess, MaterialScope, PersonScope};
-use crate::model::{Finding, GrantId, MaterialId, Role, User};
+use crate::model::{Finding, GrantId, MaterialId, Role, User, UserId};
+use crate::service::admin::UserPatch;
 use crate::service::audit::{AuditQuery, Outcome};
 use crate::service::auth::NewUser;
 use crate::service::grants::GrantState;
@@ -350,7 +351,19 @@ fn accounts_page(
                     tr {
                         td { (u.username) } td { (u.display_name) } td { (roles_text(l, &u.roles)) }
                         td { (u.department.as_deref().and_then(|d| st.archive.department_name(d)).unwrap_or_else(|| "—".into())) }
-                        td { (if u.disabled { l.t("已停用", "disabled") } else { l.t("正常", "active") }) }
+                        td {
+                            (if u.disabled { l.t("已停用", "disabled") } else { l.t("正常", "active") })
+                            " "
+                            form.inline method="post" action={ "/accounts/" (u.id) "/state" } {
+                                (csrf_field(user))
+                                input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
+                                @if u.disabled {
+                                    button type="submit" { (l.t("启用", "Enable")) }
+                                } @else {
+                                    button.danger type="submit" { (l.t("停用", "Disable")) }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -560,4 +573,32 @@ pub(super) async fn revoke_grant(
     let p = user.principal.clone();
     blocking(move || archive.revoke_grant(&p, id)).await?;
     Ok(Redirect::to("/grants").into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct AccountStateForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    disabled: String,
+}
+
+/// `POST /accounts/{id}/state`: disables or enables an account; its sessions end (system administrator).
+pub(super) async fn account_state(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<AccountStateForm>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, f.csrf.as_deref())?;
+    let id: UserId = parse_id(&id)?;
+    let disabled = match f.disabled.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(crate::service::Error::invalid("disabled", "true or false").into()),
+    };
+    let patch = UserPatch { disabled: Some(disabled), ..Default::default() };
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    blocking(move || archive.update_user(&p, id, patch)).await?;
+    Ok(Redirect::to("/accounts").into_response())
 }

@@ -63,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit/export", get(admin::audit_export))
         .route("/review", get(admin::review))
         .route("/accounts", get(admin::accounts).post(admin::create_account))
+        .route("/accounts/{id}/state", post(admin::account_state))
         .layer(axum::middleware::from_fn(frame))
 }
 

@@ -101,7 +101,11 @@ async fn post_login(app: &TestApp, user: &str, password: &str, next: &str, https
 }
 
 async fn sign_in<'a>(app: &'a TestApp, user: &str) -> Browser<'a> {
-    let a = post_login(app, user, PASSWORD, "/", false).await;
+    sign_in_with(app, user, PASSWORD).await
+}
+
+async fn sign_in_with<'a>(app: &'a TestApp, user: &str, password: &str) -> Browser<'a> {
+    let a = post_login(app, user, password, "/", false).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
     let cookie = format!("dangan_session={}", cookie_value(&set_cookie(&a, "dangan_session").unwrap()));
     let home = get_anon(app, "/", Some(&cookie)).await;
@@ -656,6 +660,14 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let a = it.post("/accounts", &fields).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
     assert!(it.page(&a.header("location")).await.contains("已创建账号：archivist2"));
+    // Disabling an account ends its sessions.
+    let archivist = sign_in_with(&app, "archivist2", "a-long-pass").await;
+    let id = app.archive.user_by_name("archivist2").unwrap().unwrap().id.to_string();
+    let state = format!("/accounts/{id}/state");
+    assert_eq!(it.post(&state, &[("disabled", "true")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(it.post(&state, &[("csrf", &it.csrf), ("disabled", "true")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(archivist.get("/").await.status, StatusCode::SEE_OTHER, "the disabled account is signed out");
+    assert_eq!(post_login(&app, "archivist2", "a-long-pass", "/", false).await.status, StatusCode::UNAUTHORIZED);
     let weak = it.post("/accounts", &[("csrf", it.csrf.as_str()), ("username", "x2"), ("password", "short")]).await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!text(&weak).contains("short"), "the password is not sent back");
