@@ -3,6 +3,7 @@
 
 use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
 use super::layout::{page, pager, role_name, when};
+use super::nonempty;
 use super::session::{Lang, WebUser, csrf_field, urlencode};
 use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
@@ -28,10 +29,6 @@ pub(super) struct AuditForm {
     to: Option<String>,
     outcome: Option<String>,
     page: Option<usize>,
-}
-
-fn nonempty(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 const AUDIT_PAGE: usize = 100;

@@ -287,7 +287,7 @@ pub(super) async fn inbox(
     .await?;
     let body = html! {
         h1 { (l.t("待办", "Inbox")) }
-        @if let Some(d) = &q.done {
+        @if let Some(d) = q.done.as_deref().and_then(|d| d.parse::<RequestId>().ok()) {
             p.flash role="status" { (l.t("审批意见已提交：", "Decision recorded: ")) a href={ "/requests/" (d) } { (d) } }
         }
         @if items.is_empty() {

@@ -67,6 +67,11 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(frame))
 }
 
+/// A form or query value with something in it (trimmed).
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
 async fn stylesheet() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],

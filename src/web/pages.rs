@@ -4,6 +4,7 @@
 
 use super::error::{WebError, WebQuery, WebResult, parse_id};
 use super::layout::{page, pager, role_name, when};
+use super::nonempty;
 use super::session::{WebUser, urlencode};
 use crate::api::{AppState, blocking};
 use crate::model::{CategoryScheme, Material, MaterialId, PartialDate, Person, PersonId};
@@ -87,10 +88,6 @@ pub(super) struct SearchForm {
     from: Option<String>,
     to: Option<String>,
     page: Option<usize>,
-}
-
-fn nonempty(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 fn date_param(name: &str, v: &Option<String>) -> WebResult<Option<PartialDate>> {

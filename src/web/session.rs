@@ -277,6 +277,11 @@ pub(super) struct LoginQuery {
     expired: Option<String>,
 }
 
+/// Constant-time equality of two secrets (their lengths are not secret).
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn random_hex() -> WebResult<String> {
     let mut b = [0u8; 24];
     getrandom::fill(&mut b).map_err(|e| WebError::internal(e.to_string()))?;
@@ -342,14 +347,13 @@ pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) 
     let req = Request::from_parts(parts, body);
     let WebForm(f) = <WebForm<LoginForm> as axum::extract::FromRequest<AppState>>::from_request(req, &st).await?;
     match (&expected, &f.csrf) {
-        (Some(e), Some(p)) if !e.is_empty() && crate::crypto::ct_eq(e.as_bytes(), p.as_bytes()) => {}
+        (Some(e), Some(p)) if !e.is_empty() && same_secret(e, p) => {}
         _ => return Err(WebError::Csrf),
     }
     let next = safe_next(f.next.as_deref());
     if f.username.len() > 128 || f.password.len() > 1024 {
-        return login_page(lang, &next, Some(lang.t("用户名或密码过长", "Username or password too long")), {
-            StatusCode::UNPROCESSABLE_ENTITY
-        });
+        let too_long = lang.t("用户名或密码过长", "Username or password too long");
+        return login_page(lang, &next, Some(too_long), StatusCode::UNPROCESSABLE_ENTITY);
     }
     let archive = st.archive.clone();
     let (user, pass) = (f.username, f.password);
@@ -420,7 +424,7 @@ pub fn csrf_field(user: &WebUser) -> maud::Markup {
     html! { input type="hidden" name="csrf" value=(user.csrf); }
 }
 
-/// Re-exported for the layout: the logout form in the header.
+/// The logout form in the page header.
 pub(super) fn logout_form(user: &WebUser) -> maud::Markup {
     let l = user.lang;
     html! {
