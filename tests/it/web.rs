@@ -66,6 +66,24 @@ fn assert_safe_page(a: &Answer, what: &str) {
     assert!(!html.contains("<script"), "{what}: inline script");
     assert!(!html.contains(" style="), "{what}: inline style");
     assert!(!html.contains("<style"), "{what}: style element");
+    assert_labelled(&html, what);
+}
+
+/// Every visible form control has a label: one that names its id, or one around it.
+fn assert_labelled(html: &str, what: &str) {
+    for tag in ["<input", "<select", "<textarea"] {
+        for (pos, _) in html.match_indices(tag) {
+            let element = &html[pos..pos + html[pos..].find('>').unwrap()];
+            if element.contains("type=\"hidden\"") {
+                continue;
+            }
+            let labelled = match element.split(" id=\"").nth(1).and_then(|r| r.split('"').next()) {
+                Some(id) => html.contains(&format!("<label for=\"{id}\"")),
+                None => html[..pos].rfind("<label") > html[..pos].rfind("</label>"),
+            };
+            assert!(labelled, "{what}: no label for {element}");
+        }
+    }
 }
 
 /// A signed-in browser: the session cookie and the page's anti-forgery token.
