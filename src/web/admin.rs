@@ -2,7 +2,7 @@
 //! review (security administrator), the accounts (system administrator). The service refuses anyone else.
 
 use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
-use super::layout::{page, pager, role_name, when};
+use super::layout::{capability_name, page, pager, role_name, when};
 use super::nonempty;
 use super::session::{Lang, WebUser, csrf_field, urlencode};
 use crate::api::error::ApiError;
@@ -283,14 +283,14 @@ pub(super) async fn review(
             }
         }
         p { (l.t("每个账号能看到什么、能做什么，以及授予它的规则。", "What every account can see and do, and the rules that give it.")) }
-        table.review {
+        div.scroll { table.review {
             thead { tr {
                 th scope="col" { (l.t("账号", "Account")) } th scope="col" { (l.t("角色", "Roles")) }
                 th scope="col" { (l.t("部门", "Department")) } th scope="col" { (l.t("人员范围", "Persons")) }
                 th scope="col" { (l.t("人员字段", "Fields")) } th scope="col" { (l.t("目录可见", "Listed")) }
                 th scope="col" { (l.t("内容可读", "Readable")) } th scope="col" { (l.t("可编辑", "Editable")) }
                 th scope="col" { (l.t("功能", "Capabilities")) } th scope="col" { (l.t("规则", "Rules")) }
-                th scope="col" { (l.t("有效查阅授权", "Active grants")) }
+                th scope="col" { (l.t("有效授权", "Grants")) }
             } }
             tbody {
                 @for a in &items {
@@ -303,13 +303,13 @@ pub(super) async fn review(
                         td { (scope_text(l, &a.effective.list)) }
                         td { (scope_text(l, &a.effective.read)) }
                         td { (scope_text(l, &a.effective.edit)) }
-                        td { (a.effective.capabilities.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ")) }
+                        td { (a.effective.capabilities.iter().map(|c| capability_name(l, *c)).collect::<Vec<_>>().join("、")) }
                         td { code { (a.rules.join(", ")) } }
                         td.num { (a.active_grants) }
                     }
                 }
             }
-        }
+        } }
     };
     Ok(page(l, Some(&user), l.t("权限审查", "Permission review"), body).into_response())
 }

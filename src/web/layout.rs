@@ -2,6 +2,7 @@
 //! else), the language switch and logout; plus the labels shared by several pages (roles, states, kinds).
 
 use super::session::{Lang, WebUser, logout_form};
+use crate::model::policy::Capability;
 use crate::model::workflow::{RequestState, StepState};
 use crate::model::{Finding, Role, Severity};
 use axum::response::Html;
@@ -24,6 +25,27 @@ pub const ROLE_NAMES: [(Role, &str, &str); 10] = [
 /// A role's name.
 pub fn role_name(lang: Lang, r: Role) -> &'static str {
     ROLE_NAMES.iter().find(|(x, _, _)| *x == r).map(|(_, zh, en)| lang.t(zh, en)).unwrap_or("?")
+}
+
+/// A capability's name.
+pub fn capability_name(lang: Lang, c: Capability) -> &'static str {
+    use Capability as C;
+    match c {
+        C::CreatePersons => lang.t("建档", "create persons"),
+        C::EditPersons => lang.t("修改人员信息", "edit persons"),
+        C::Upload => lang.t("上传材料", "upload"),
+        C::Search => lang.t("全文检索", "search"),
+        C::Download => lang.t("下载原件", "download"),
+        C::Export => lang.t("导出", "export"),
+        C::ManageAccounts => lang.t("账号管理", "manage accounts"),
+        C::ManagePolicy => lang.t("权限策略", "manage policy"),
+        C::DecideGrants => lang.t("决定查阅授权", "decide grants"),
+        C::ReadAudit => lang.t("审计日志", "read the audit trail"),
+        C::DecideRequests => lang.t("审批", "decide requests"),
+        C::ManageCustody => lang.t("实体档案保管", "custody"),
+        C::ScanBatches => lang.t("数字化批次", "scan batches"),
+        C::Backup => lang.t("备份与校验", "backups"),
+    }
 }
 
 /// A request kind's name.
