@@ -5,12 +5,12 @@
 //! JavaScript: links navigate, forms post. Every response carries a strict Content-Security-Policy (no inline
 //! script or style), and every form post carries an anti-forgery token derived from the session.
 //!
-//! * [`session`] — the session cookie, the language, the `WebUser` extractor, the anti-forgery check, login.
-//! * [`error`] — the one place a failure becomes an HTML error page (statuses from the API's mapping).
-//! * [`layout`] — the page shell, the navigation by the caller's rights, shared labels.
-//! * [`pages`] — home, search, persons, dossiers, materials and their content.
-//! * [`forms`] — uploads, change requests, the inbox and decisions.
-//! * [`admin`] — consultation grants, the audit trail (auditor), the permission review (security administrator),
+//! * `session` — the session cookie, the language, the `WebUser` extractor, the anti-forgery check, login.
+//! * `error` — the one place a failure becomes an HTML error page (statuses from the API's mapping).
+//! * `layout` — the page shell, the navigation by the caller's rights, shared labels.
+//! * `pages` — home, search, persons, dossiers, materials and their content.
+//! * `forms` — uploads, change requests, the inbox and decisions.
+//! * `admin` — consultation grants, the audit trail (auditor), the permission review (security administrator),
 //!   accounts (IT).
 
 mod admin;
