@@ -9,7 +9,7 @@
 //! * `error` — the one place a failure becomes an HTML error page (statuses from the API's mapping).
 //! * `layout` — the page shell, the navigation by the caller's rights, shared labels.
 //! * `pages` — home, search, persons, dossiers, materials and their content.
-//! * `forms` — uploads, change requests, the inbox and decisions.
+//! * `forms` — uploads and new versions of files, new persons, change requests, the inbox and decisions.
 //! * `admin` — consultation grants, the audit trail (auditor), the permission review (security administrator),
 //!   accounts (IT).
 
