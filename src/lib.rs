@@ -21,6 +21,7 @@
 //! * [`extract`] — text out of PDF, DOCX and text files, isolated so that hostile files cannot hurt the server.
 //! * [`service`] — the use cases; the only gate for authorization. No sled, Tantivy or axum type crosses its API.
 //! * [`api`] — axum routers, extractors, DTOs and the single error → HTTP mapping.
+//! * [`web`] — the server-rendered web UI at `/` (maud): pages call the same service functions as the API.
 //! * [`cli`] — `serve`, `demo`, `users`, `reindex`, `verify`, `keys`.
 
 pub mod api;
@@ -32,3 +33,4 @@ pub mod index;
 pub mod model;
 pub mod service;
 pub mod store;
+pub mod web;

@@ -93,6 +93,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/packages", post(exchange::import_package));
     Router::new()
         .nest("/api/v1", v1)
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -240,6 +240,18 @@ impl Archive {
         Ok(Principal { user, subject, source: source.to_string() })
     }
 
+    /// The anti-forgery token of a session, which the web UI's forms carry: a keyed hash of the session token
+    /// (domain-separated from the session's stored key), so it needs no storage, ends with the session and tells
+    /// nothing about the session token itself.
+    pub fn csrf_token(&self, session_token: &str) -> String {
+        encode_hex(&self.store().keys().token_digest(&format!("csrf:{session_token}")))
+    }
+
+    /// Whether a form's anti-forgery token is the one of this session (constant-time).
+    pub fn check_csrf(&self, session_token: &str, presented: &str) -> bool {
+        crate::crypto::ct_eq(self.csrf_token(session_token).as_bytes(), presented.as_bytes())
+    }
+
     /// Ends a session.
     pub fn logout(&self, token: &str) -> Result<()> {
         let mut ws = self.store().write_set();
@@ -281,6 +293,17 @@ mod tests {
         assert!(a.authenticate("dg_nope", "t").is_err());
         a.logout(&token).unwrap();
         assert!(a.authenticate(&token, "t").is_err());
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_one_session() {
+        let a = archive();
+        let t = a.csrf_token("dg_one");
+        assert_eq!(t, a.csrf_token("dg_one"));
+        assert_ne!(t, a.csrf_token("dg_two"));
+        assert!(a.check_csrf("dg_one", &t));
+        assert!(!a.check_csrf("dg_two", &t));
+        assert!(!a.check_csrf("dg_one", ""));
     }
 
     #[test]

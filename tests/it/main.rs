@@ -11,4 +11,5 @@ mod imports;
 mod packages;
 mod reports;
 mod storage;
+mod web;
 mod workflows;

@@ -1,0 +1,108 @@
+//! The web UI (issue 6): server-rendered HTML pages in simplified Chinese (English with `?lang=en`), served by
+//! the same router as the API, at `/`. Pages are thin: each takes the caller from the session cookie, calls the
+//! same service function the API calls with the caller's principal — the service decides what is visible, the
+//! UI never shows more than the API would serve — and renders the answer with maud. Reading needs no
+//! JavaScript: links navigate, forms post. Every response carries a strict Content-Security-Policy (no inline
+//! script or style), and every form post carries an anti-forgery token derived from the session.
+//!
+//! * `session` — the session cookie, the language, the `WebUser` extractor, the anti-forgery check, login.
+//! * `error` — the one place a failure becomes an HTML error page (statuses from the API's mapping).
+//! * `layout` — the page shell, the navigation by the caller's rights, shared labels.
+//! * `pages` — home, search, persons, dossiers, materials and their content.
+//! * `forms` — uploads and new versions of files, new persons, change requests, the inbox and decisions.
+//! * `admin` — consultation grants, the audit trail (auditor), the permission review (security administrator),
+//!   accounts (IT).
+
+mod admin;
+mod error;
+mod forms;
+mod layout;
+mod pages;
+mod session;
+
+use crate::api::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+/// The policy every page is served under: no inline script or style, nothing from elsewhere, never framed.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                       frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+/// The routes of the web UI, with its security headers; merged into the API's router at `/`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/assets/app.css", get(stylesheet))
+        .route("/login", get(session::login_form).post(session::login))
+        // A typed-in address of a form's target goes somewhere useful rather than to a 405.
+        .route("/logout", get(|| async { Redirect::to("/") }).post(session::logout))
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/persons", get(pages::persons).post(forms::create_person))
+        .route("/persons/new", get(forms::new_person))
+        .route("/persons/{id}", get(pages::dossier))
+        .route("/persons/{id}/materials", post(forms::upload))
+        .route("/materials/{id}", get(pages::material))
+        .route("/materials/{id}/content", get(pages::content).post(forms::replace_content))
+        .route("/materials/{id}/versions/{n}/content", get(pages::version_content))
+        .route("/inbox", get(forms::inbox))
+        .route("/requests", get(|| async { Redirect::to("/inbox") }).post(forms::create_request))
+        .route("/requests/new", get(forms::new_request))
+        .route("/requests/{id}", get(forms::request))
+        .route("/requests/{id}/decide", post(forms::decide))
+        .route("/requests/{id}/submit", post(forms::submit))
+        .route("/requests/{id}/withdraw", post(forms::withdraw))
+        .route("/grants", get(admin::grants))
+        .route("/grants/{id}/decide", post(admin::decide_grant))
+        .route("/grants/{id}/revoke", post(admin::revoke_grant))
+        .route("/audit", get(admin::audit))
+        .route("/audit/verify", get(admin::audit_verify))
+        .route("/audit/export", get(admin::audit_export))
+        .route("/review", get(admin::review))
+        .route("/accounts", get(admin::accounts).post(admin::create_account))
+        .route("/accounts/{id}/state", post(admin::account_state))
+        .layer(axum::middleware::from_fn(frame))
+}
+
+/// A form or query value with something in it (trimmed).
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("app.css"),
+    )
+        .into_response()
+}
+
+/// Around every web response: renders error pages in the caller's language, remembers a language switch, and
+/// sets the browser security headers (a handler that serves content sets its own policy first).
+async fn frame(req: Request, next: Next) -> Response {
+    let switch = session::Lang::from_query(req.uri().query());
+    let lang = switch.unwrap_or_else(|| session::Lang::from_headers(req.headers()));
+    let mut resp = next.run(req).await;
+    if let Some(page) = resp.extensions_mut().remove::<error::ErrorPage>() {
+        resp = page.render(lang, resp);
+    }
+    let h = resp.headers_mut();
+    if let Some(l) = switch
+        && let Ok(v) = HeaderValue::from_str(&session::lang_cookie(l))
+    {
+        h.append(header::SET_COOKIE, v);
+    }
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // Pages hold personal data: no browser or proxy keeps them (the stylesheet says otherwise for itself).
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}

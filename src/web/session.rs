@@ -1,0 +1,471 @@
+//! Sessions in the browser. Login goes through the same [`crate::service::Archive::login`] as the API (so
+//! throttling is shared) and puts the same session token in an HttpOnly, SameSite=Strict cookie (`Secure` when
+//! the request came over TLS). [`WebUser`] resolves the cookie on every page; without a valid session a page
+//! redirects to the login form, which returns to the page afterwards (same-site paths only). Every form post
+//! carries the session's anti-forgery token; the login form, which has no session yet, a random one that must
+//! match a short-lived cookie (double submit).
+
+use super::error::{WebError, WebForm, WebQuery, WebResult};
+use super::layout::page;
+use crate::api::extract::source_of;
+use crate::api::{AppState, blocking};
+use crate::model::policy::{Capability, PersonScope, RolePolicy};
+use crate::service::Principal;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "dangan_session";
+/// The language cookie.
+const LANG_COOKIE: &str = "dangan_lang";
+/// The login form's anti-forgery cookie.
+const LOGIN_COOKIE: &str = "dangan_login";
+
+/// The language of the pages: simplified Chinese unless English was asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// 简体中文.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The text in this language.
+    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh" | "zh-CN" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// A `?lang=` switch in the query, if any.
+    pub fn from_query(query: Option<&str>) -> Option<Lang> {
+        query_param(query?, "lang").and_then(|v| Lang::parse(&v))
+    }
+
+    /// The language remembered in the cookie (Chinese by default).
+    pub fn from_headers(h: &HeaderMap) -> Lang {
+        cookie(h, LANG_COOKIE).and_then(|v| Lang::parse(&v)).unwrap_or_default()
+    }
+
+    fn of(parts: &Parts) -> Lang {
+        Lang::from_query(parts.uri.query()).unwrap_or_else(|| Lang::from_headers(&parts.headers))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::of(parts))
+    }
+}
+
+/// The `Set-Cookie` value remembering a language.
+pub fn lang_cookie(l: Lang) -> String {
+    let v = match l {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    };
+    format!("{LANG_COOKIE}={v}; Path=/; SameSite=Strict; Max-Age=31536000")
+}
+
+/// A cookie's value.
+pub fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn urldecode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| urldecode(v))
+}
+
+/// A `next` target if it is a path of this site (`/…`, not `//host` or `/\host`; printable ASCII, as the
+/// browser sends a path, so it is always a valid `Location`), else `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+                && n.len() <= 2000 =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// Whether the browser reached us over TLS, as the reverse proxy in front says (`X-Forwarded-Proto: https`
+/// or RFC 7239 `Forwarded: proto=https`); dangan itself speaks plain HTTP.
+fn over_tls(h: &HeaderMap) -> bool {
+    let text = |name: &str| h.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    let xfp = text("x-forwarded-proto");
+    let forwarded = text("forwarded").to_ascii_lowercase();
+    xfp.split(',').next().is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+        || forwarded.split([';', ',']).any(|kv| kv.trim() == "proto=https")
+}
+
+fn cookie_attributes(h: &HeaderMap) -> &'static str {
+    if over_tls(h) { "; Path=/; HttpOnly; SameSite=Strict; Secure" } else { "; Path=/; HttpOnly; SameSite=Strict" }
+}
+
+/// What the caller's roles let it use, for the navigation and the buttons (the service still decides).
+#[derive(Clone, Debug, Default)]
+pub struct Can {
+    /// Full-text search.
+    pub search: bool,
+    /// Persons and dossiers.
+    pub persons: bool,
+    /// Create person records.
+    pub create: bool,
+    /// File materials.
+    pub upload: bool,
+    /// Download and view content.
+    pub download: bool,
+    /// Start change requests (other than consultation).
+    pub start: bool,
+    /// Decide consultation grants.
+    pub grants: bool,
+    /// The audit trail.
+    pub audit: bool,
+    /// The permission review.
+    pub review: bool,
+    /// Accounts.
+    pub accounts: bool,
+}
+
+impl Can {
+    fn of(r: &RolePolicy) -> Can {
+        let has = |c| r.capabilities.contains(&c);
+        Can {
+            search: has(Capability::Search),
+            persons: r.persons != PersonScope::None,
+            create: has(Capability::CreatePersons),
+            upload: has(Capability::Upload),
+            download: has(Capability::Download),
+            start: !r.start_requests.is_empty(),
+            grants: has(Capability::DecideGrants),
+            audit: has(Capability::ReadAudit),
+            review: has(Capability::ManagePolicy),
+            accounts: has(Capability::ManageAccounts),
+        }
+    }
+}
+
+/// The caller of a page: a valid session cookie. Pages without one redirect to the login form.
+pub struct WebUser {
+    /// The principal.
+    pub principal: Principal,
+    /// The session token (to log out and to check forms).
+    pub token: String,
+    /// The session's anti-forgery token, put into every form.
+    pub csrf: String,
+    /// The page language.
+    pub lang: Lang,
+    /// What the caller's roles let it use.
+    pub can: Can,
+    /// The caller's department name.
+    pub department_name: Option<String>,
+}
+
+impl WebUser {
+    /// Checks a form's anti-forgery token: a missing or foreign one is a 403.
+    pub fn check_csrf(&self, st: &AppState, presented: Option<&str>) -> WebResult<()> {
+        match presented {
+            Some(p) if st.archive.check_csrf(&self.token, p) => Ok(()),
+            _ => Err(WebError::Csrf),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = WebError;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, WebError> {
+        let lang = Lang::of(parts);
+        // Only a page can be returned to; after a post, the login goes home.
+        let next = (parts.method == Method::GET)
+            .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
+            .flatten()
+            .filter(|p| p != "/");
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+            return Err(WebError::Login { next, expired: false });
+        };
+        let source = source_of(parts);
+        let archive = st.archive.clone();
+        let t = token.clone();
+        let principal = match blocking(move || archive.authenticate(&t, &source)).await {
+            Ok(p) => p,
+            Err(crate::api::error::ApiError::Service(crate::service::Error::Unauthorized(_))) => {
+                return Err(WebError::Login { next, expired: true });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let can = Can::of(&st.archive.policy().effective(&principal.subject));
+        let department_name = principal.user.department.as_deref().and_then(|d| st.archive.department_name(d));
+        Ok(WebUser { csrf: st.archive.csrf_token(&token), principal, token, lang, can, department_name })
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    next: Option<String>,
+    /// Set when a page sent the caller here because its session had ended.
+    expired: Option<String>,
+}
+
+/// Constant-time equality of two secrets (their lengths are not secret).
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn random_hex() -> WebResult<String> {
+    let mut b = [0u8; 24];
+    getrandom::fill(&mut b).map_err(|e| WebError::internal(e.to_string()))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// The login page: a form with `username` and `password`, and an error when the last try failed.
+fn login_page(lang: Lang, next: &str, error: Option<&str>, status: StatusCode) -> WebResult<Response> {
+    let nonce = random_hex()?;
+    let body = html! {
+        section.login {
+            h1 { (lang.t("登录干部人事档案系统", "Sign in to the cadre archive")) }
+            @if let Some(e) = error {
+                p.error role="alert" { (e) }
+            }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(nonce);
+                input type="hidden" name="next" value=(next);
+                p {
+                    label for="username" { (lang.t("用户名", "Username")) }
+                    input #username type="text" name="username" autocomplete="username" required autofocus;
+                }
+                p {
+                    label for="password" { (lang.t("密码", "Password")) }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                }
+                p { button type="submit" { (lang.t("登录", "Sign in")) } }
+            }
+        }
+    };
+    let mut resp = (status, page(lang, None, lang.t("登录", "Sign in"), body)).into_response();
+    let c = format!("{LOGIN_COOKIE}={nonce}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /login`.
+pub(super) async fn login_form(lang: Lang, WebQuery(q): WebQuery<LoginQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let notice =
+        q.expired.is_some().then(|| lang.t("会话已过期，请重新登录。", "Your session has ended; sign in again."));
+    login_page(lang, &next, notice, StatusCode::OK).unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+    csrf: Option<String>,
+}
+
+/// `POST /login`: the API's login; on success the session cookie and a redirect to `next`.
+pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) -> WebResult<Response> {
+    let (parts, body) = req.into_parts();
+    let source = source_of(&parts);
+    let expected = cookie(&parts.headers, LOGIN_COOKIE);
+    let headers = parts.headers.clone();
+    let req = Request::from_parts(parts, body);
+    let WebForm(f) = <WebForm<LoginForm> as axum::extract::FromRequest<AppState>>::from_request(req, &st).await?;
+    match (&expected, &f.csrf) {
+        (Some(e), Some(p)) if !e.is_empty() && same_secret(e, p) => {}
+        _ => return Err(WebError::Csrf),
+    }
+    let next = safe_next(f.next.as_deref());
+    if f.username.len() > 128 || f.password.len() > 1024 {
+        let too_long = lang.t("用户名或密码过长", "Username or password too long");
+        return login_page(lang, &next, Some(too_long), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let archive = st.archive.clone();
+    let (user, pass) = (f.username, f.password);
+    match blocking(move || archive.login(&user, &pass, &source)).await {
+        Ok((token, _)) => {
+            let mut resp = Redirect::to(&next).into_response();
+            let h = resp.headers_mut();
+            let ttl = st.archive.config().session_ttl.as_secs();
+            let c = format!("{SESSION_COOKIE}={token}{}; Max-Age={ttl}", cookie_attributes(&headers));
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                h.append(header::SET_COOKIE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; Max-Age=0")) {
+                h.append(header::SET_COOKIE, v);
+            }
+            Ok(resp)
+        }
+        Err(crate::api::error::ApiError::Service(crate::service::Error::Unauthorized(_))) => login_page(
+            lang,
+            &next,
+            Some(lang.t("用户名或密码错误", "Wrong username or password")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(crate::api::error::ApiError::Service(crate::service::Error::TooManyAttempts { retry_after })) => {
+            let msg = match lang {
+                Lang::Zh => format!("登录失败次数过多，请 {retry_after} 秒后再试"),
+                Lang::En => format!("Too many failed logins; try again in {retry_after} s"),
+            };
+            let mut resp = login_page(lang, &next, Some(&msg), StatusCode::TOO_MANY_REQUESTS)?;
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+/// `POST /logout`: ends the session and clears the cookie.
+pub(super) async fn logout(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebForm(f): WebForm<CsrfOnly>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, f.csrf.as_deref())?;
+    let archive = st.archive.clone();
+    let token = user.token.clone();
+    blocking(move || archive.logout(&token)).await?;
+    let mut resp = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear_session_cookie()) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// The hidden anti-forgery field of a form.
+pub fn csrf_field(user: &WebUser) -> maud::Markup {
+    html! { input type="hidden" name="csrf" value=(user.csrf); }
+}
+
+/// The logout form in the page header.
+pub(super) fn logout_form(user: &WebUser) -> maud::Markup {
+    let l = user.lang;
+    html! {
+        form.logout method="post" action="/logout" {
+            (csrf_field(user))
+            button type="submit" { (l.t("退出", "Sign out")) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/persons?x=1")), "/persons?x=1");
+        for bad in ["//evil.example", "/\\evil", "https://evil.example", "", "javascript:x", "/a\nb", "/a b", "/晋升"]
+        {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn tls_is_told_by_the_proxy() {
+        let h = |k: &'static str, v: &'static str| {
+            let mut m = HeaderMap::new();
+            m.insert(k, HeaderValue::from_static(v));
+            m
+        };
+        assert!(over_tls(&h("x-forwarded-proto", "https")));
+        assert!(over_tls(&h("forwarded", "for=1.2.3.4;proto=https;by=x")));
+        assert!(!over_tls(&h("x-forwarded-proto", "http")));
+        assert!(!over_tls(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn query_values_decode() {
+        assert_eq!(query_param("a=1&lang=en", "lang").as_deref(), Some("en"));
+        assert_eq!(urldecode(&urlencode("晋升 a/b")), "晋升 a/b");
+        assert_eq!(urldecode("%zz%"), "%zz%");
+    }
+}

@@ -1,0 +1,697 @@
+//! The web UI through the router, as a browser without JavaScript would use it: the login form and the session
+//! cookie, redirects without a session, the anti-forgery token on every post, the security headers, search with
+//! highlighted snippets (and nothing more than the API would show), the dossier's catalogue by category, the
+//! content viewer, uploads, and approving a request from the inbox. Every page's data is in its HTML.
+
+use crate::common::*;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use dangan::crypto::MasterKey;
+use dangan::service::{Archive, Config, demo};
+use serde_json::json;
+
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                   frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+/// A TestApp holding the demo dataset (two persons per department) and its accounts.
+async fn demo_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let archive =
+        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap();
+        a.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
+    })
+    .await
+    .unwrap();
+    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
+}
+
+fn text(a: &Answer) -> String {
+    String::from_utf8_lossy(&a.body).into_owned()
+}
+
+/// The value of a cookie set by an answer.
+fn set_cookie(a: &Answer, name: &str) -> Option<String> {
+    a.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string()
+}
+
+/// The anti-forgery token in a page's first form.
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("no csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(k, v)| format!("{k}={}", crate::http_api::urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// A page's security headers and markup rules: the CSP, nosniff, no inline script or style.
+fn assert_safe_page(a: &Answer, what: &str) {
+    assert_eq!(a.header("content-security-policy"), CSP, "{what}");
+    assert_eq!(a.header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(a.header("referrer-policy"), "same-origin", "{what}");
+    let html = text(a);
+    assert!(html.starts_with("<!DOCTYPE html>"), "{what}: {html}");
+    assert!(!html.contains("<script"), "{what}: inline script");
+    assert!(!html.contains(" style="), "{what}: inline style");
+    assert!(!html.contains("<style"), "{what}: style element");
+    assert_labelled(&html, what);
+}
+
+/// Every visible form control has a label: one that names its id, or one around it.
+fn assert_labelled(html: &str, what: &str) {
+    for tag in ["<input", "<select", "<textarea"] {
+        for (pos, _) in html.match_indices(tag) {
+            let element = &html[pos..pos + html[pos..].find('>').unwrap()];
+            if element.contains("type=\"hidden\"") {
+                continue;
+            }
+            let labelled = match element.split(" id=\"").nth(1).and_then(|r| r.split('"').next()) {
+                Some(id) => html.contains(&format!("<label for=\"{id}\"")),
+                None => html[..pos].rfind("<label") > html[..pos].rfind("</label>"),
+            };
+            assert!(labelled, "{what}: no label for {element}");
+        }
+    }
+}
+
+/// A signed-in browser: the session cookie and the page's anti-forgery token.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookie: String,
+    csrf: String,
+}
+
+async fn get_anon(app: &TestApp, path: &str, cookie: Option<&str>) -> Answer {
+    let mut b = Request::builder().uri(path);
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    app.call(b.body(Body::empty()).unwrap()).await
+}
+
+/// Posts the login form as a browser does: the form's token with the cookie the form came with.
+async fn post_login(app: &TestApp, user: &str, password: &str, next: &str, https: bool) -> Answer {
+    let form = get_anon(app, "/login", None).await;
+    let nonce = csrf_in(&text(&form));
+    let login_cookie = cookie_value(&set_cookie(&form, "dangan_login").unwrap());
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("dangan_login={login_cookie}"));
+    if https {
+        b = b.header("x-forwarded-proto", "https");
+    }
+    let body = form_body(&[("csrf", &nonce), ("next", next), ("username", user), ("password", password)]);
+    app.call(b.body(Body::from(body)).unwrap()).await
+}
+
+async fn sign_in<'a>(app: &'a TestApp, user: &str) -> Browser<'a> {
+    sign_in_with(app, user, PASSWORD).await
+}
+
+async fn sign_in_with<'a>(app: &'a TestApp, user: &str, password: &str) -> Browser<'a> {
+    let a = post_login(app, user, password, "/", false).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let cookie = format!("dangan_session={}", cookie_value(&set_cookie(&a, "dangan_session").unwrap()));
+    let home = get_anon(app, "/", Some(&cookie)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    Browser { app, cookie, csrf: csrf_in(&text(&home)) }
+}
+
+impl Browser<'_> {
+    async fn get(&self, path: &str) -> Answer {
+        get_anon(self.app, path, Some(&self.cookie)).await
+    }
+
+    async fn page(&self, path: &str) -> String {
+        let a = self.get(path).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", text(&a));
+        assert_safe_page(&a, path);
+        text(&a)
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &self.cookie)
+            .body(Body::from(form_body(fields)))
+            .unwrap();
+        self.app.call(req).await
+    }
+
+    /// The dossier's upload form as a browser sends it: the fields in page order (token first), then the file.
+    async fn upload(&self, person: &str, csrf: Option<&str>, fields: &[(&str, &str)], bytes: &[u8]) -> Answer {
+        self.post_file(&format!("/persons/{person}/materials"), csrf, fields, bytes).await
+    }
+
+    /// A multipart form post: the token first (if any), the fields, then the file.
+    async fn post_file(&self, path: &str, csrf: Option<&str>, fields: &[(&str, &str)], bytes: &[u8]) -> Answer {
+        let boundary = "----dangan-web-boundary-4c2";
+        let mut body = Vec::new();
+        let mut part = |name: &str, value: &str| {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        };
+        if let Some(c) = csrf {
+            part("csrf", c);
+        }
+        for (k, v) in fields {
+            part(k, v);
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"memo.txt\"\r\nContent-Type: text/plain\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header("cookie", &self.cookie)
+            .body(Body::from(body))
+            .unwrap();
+        self.app.call(req).await
+    }
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_session_cookie_and_pages_without_one_go_to_the_login_form() {
+    let app = TestApp::new().await;
+
+    let form = get_anon(&app, "/login", None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_safe_page(&form, "/login");
+    let html = text(&form);
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    assert!(html.contains("name=\"username\"") && html.contains("name=\"password\""), "{html}");
+    assert!(html.contains("<label for=\"username\">") && html.contains("<label for=\"password\">"));
+    assert!(html.contains("autofocus"));
+
+    // No session: every page goes to the login form, which returns to the page (same-site paths only).
+    for path in ["/", "/persons", "/inbox", "/audit"] {
+        let a = get_anon(&app, path, None).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(a.header("location").starts_with("/login"), "{path}");
+    }
+    let a = get_anon(&app, "/search?q=x", None).await;
+    assert_eq!(a.header("location"), "/login?next=%2Fsearch%3Fq%3Dx");
+    let a = get_anon(&app, "/", Some("dangan_session=dg_forged")).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(set_cookie(&a, "dangan_session").unwrap().contains("Max-Age=0"), "an invalid cookie is cleared");
+    assert_eq!(a.header("location"), "/login?expired=1");
+    assert!(text(&get_anon(&app, "/login?expired=1", None).await).contains("会话已过期"));
+
+    // A wrong password: 401 and the form again with the reason; no session cookie.
+    let a = post_login(&app, "hr", "wrong-password", "/", false).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(text(&a).contains("用户名或密码错误") && text(&a).contains("name=\"password\""));
+    assert!(set_cookie(&a, "dangan_session").is_none());
+    // The login form's own token is required too.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form_body(&[("username", "hr"), ("password", PASSWORD)])))
+        .unwrap();
+    assert_eq!(app.call(req).await.status, StatusCode::FORBIDDEN);
+
+    // The right password: the API's session token in an HttpOnly, SameSite=Strict cookie, then to `next`.
+    let a = post_login(&app, "hr", PASSWORD, "/persons?name=x", false).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.header("location"), "/persons?name=x");
+    let c = set_cookie(&a, "dangan_session").unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(c.contains(attr), "{c}");
+    }
+    assert!(!c.contains("Secure"), "plain HTTP: {c}");
+    let token = cookie_value(&c);
+    assert!(token.starts_with("dg_"));
+    // It is the API's own session: the same token works as a bearer token.
+    assert_eq!(app.send(Method::GET, "/api/v1/me", Some(&token), None).await.status, StatusCode::OK);
+    let a = post_login(&app, "hr", PASSWORD, "//evil.example/", true).await;
+    assert_eq!(a.header("location"), "/", "next never leaves the site");
+    assert!(set_cookie(&a, "dangan_session").unwrap().contains("Secure"), "over TLS the cookie is Secure");
+
+    // Home: who I am, and the links my roles can use (and no others).
+    let hr = sign_in(&app, "hr").await;
+    let home = hr.page("/").await;
+    assert!(home.contains("人力资源") && home.contains("href=\"/search\"") && home.contains("href=\"/persons\""));
+    assert!(!home.contains("href=\"/audit\"") && !home.contains("href=\"/accounts\""));
+    let it = sign_in(&app, "it").await;
+    let home = it.page("/").await;
+    assert!(home.contains("href=\"/accounts\"") && !home.contains("href=\"/search\""));
+    // Malformed ids and parameters, and unknown objects, are friendly pages with the right status.
+    for path in ["/persons/not-an-id", "/persons?page=x", "/search?q=x&page=-1", "/search?q=x&from=2019-13"] {
+        let a = hr.get(path).await;
+        assert!(a.status == StatusCode::BAD_REQUEST || a.status == StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_safe_page(&a, path);
+    }
+    let a = hr.get("/materials/01a22824-564f-74e7-bd8a-72a11f14885f").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(text(&a).contains("未找到"));
+    // English on request, remembered in a cookie.
+    let en = hr.get("/?lang=en").await;
+    assert!(text(&en).contains("<html lang=\"en\">") && text(&en).contains("Search"));
+    assert!(set_cookie(&en, "dangan_lang").unwrap().starts_with("dangan_lang=en"));
+
+    // Logout needs the token; then the session is gone for the UI and the API alike.
+    assert_eq!(hr.post("/logout", &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(hr.post("/logout", &[("csrf", "0000")]).await.status, StatusCode::FORBIDDEN);
+    let forbidden = hr.post("/logout", &[("csrf", &it.csrf)]).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "another session's token is refused");
+    assert_safe_page(&forbidden, "403 page");
+    let a = hr.post("/logout", &[("csrf", &hr.csrf)]).await;
+    assert_eq!((a.status, a.header("location").as_str()), (StatusCode::SEE_OTHER, "/login"));
+    assert_eq!(hr.get("/").await.status, StatusCode::SEE_OTHER);
+    let me = app.send(Method::GET, "/api/v1/me", Some(&cookie_value(&hr.cookie)), None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+
+    // Failed logins are throttled, and the form and the API share the count.
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        last = post_login(&app, "finance", "wrong-password", "/", false).await.status;
+        if last == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let a = post_login(&app, "finance", PASSWORD, "/", false).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(text(&a).contains("秒后再试") && !a.header("retry-after").is_empty());
+    let api = app
+        .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "finance", "password": PASSWORD})))
+        .await;
+    assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn uploads_from_the_dossier_need_the_token_and_land_in_the_catalogue() {
+    let app = TestApp::new().await;
+    let token = app.login("hr").await;
+    let person = app.create_person(&token, person_body("王建国", &id_number("11010519800517003"), "finance")).await;
+    let pid = person["id"].as_str().unwrap();
+    let hr = sign_in(&app, "hr").await;
+    let dossier = hr.page(&format!("/persons/{pid}")).await;
+    assert!(dossier.contains("enctype=\"multipart/form-data\"") && dossier.contains("name=\"file\""));
+    let csrf = csrf_in(&dossier);
+    let fields = [("category", "3"), ("title", "2025年度考核登记表"), ("formed_on", "2026-01"), ("pages", "2")];
+    let bytes = "年度考核 优秀 表单上传专用语戊".as_bytes();
+
+    assert_eq!(hr.upload(pid, None, &fields, bytes).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(hr.upload(pid, Some("f00d"), &fields, bytes).await.status, StatusCode::FORBIDDEN);
+    let catalogue = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&token), None).await;
+    assert_eq!(catalogue.json()["total"], 0, "nothing filed without the token");
+
+    let a = hr.upload(pid, Some(&csrf), &fields, bytes).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let location = a.header("location");
+    assert!(location.starts_with(&format!("/persons/{pid}?filed=")), "{location}");
+    let catalogue = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&token), None).await.json();
+    assert_eq!(catalogue["total"], 1);
+    assert_eq!(catalogue["items"][0]["title"], "2025年度考核登记表");
+    assert_eq!(catalogue["items"][0]["category"], "3");
+    let page = hr.page(&location.replace("#catalogue", "")).await;
+    assert!(page.contains("已归档：2025年度考核登记表"), "the flash");
+    assert!(page.contains("三、考核鉴定类材料 <span class=\"count\">(1)</span>"), "{page}");
+
+    // A new version of the file from the material's page; a stale version number is refused.
+    let mid = location.split("filed=").nth(1).unwrap().split('#').next().unwrap().to_string();
+    let page = hr.page(&format!("/materials/{mid}")).await;
+    assert!(
+        page.contains(&format!("action=\"/materials/{mid}/content\"")) && page.contains("name=\"version\" value=\"1\"")
+    );
+    let v2 = "年度考核 优秀 第二版".as_bytes();
+    let content = format!("/materials/{mid}/content");
+    assert_eq!(hr.post_file(&content, None, &[("version", "1")], v2).await.status, StatusCode::FORBIDDEN);
+    let a = hr.post_file(&content, Some(&csrf), &[("version", "1"), ("reason", "更正扫描件")], v2).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&format!("/materials/{mid}")).await;
+    assert!(page.contains("更正扫描件") && page.contains(&format!("/materials/{mid}/versions/2/content")));
+    assert_eq!(hr.get(&content).await.body, v2);
+    assert_eq!(hr.get(&format!("/materials/{mid}/versions/1/content")).await.body, bytes);
+    let stale = hr.post_file(&content, Some(&csrf), &[("version", "1"), ("reason", "x")], v2).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert!(text(&stale).contains("记录已被修改"));
+
+    // Validation findings come back as a page with the right status.
+    let bad = [("category", "99"), ("title", "无效类别")];
+    let a = hr.upload(pid, Some(&csrf), &bad, bytes).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&a));
+    assert_safe_page(&a, "422 page");
+    assert!(text(&a).contains("校验未通过") && text(&a).contains("category"));
+    assert!(text(&a).contains(&format!("href=\"/persons/{pid}#upload\"")), "a way back to the form");
+
+    // A new person from the form: a bad ID number comes back with the findings and what was typed.
+    assert!(hr.page("/persons").await.contains("href=\"/persons/new\""));
+    let form = hr.page("/persons/new").await;
+    assert!(form.contains("name=\"id_number\"") && form.contains("<option value=\"finance\">财务部</option>"));
+    let bad =
+        [("csrf", csrf.as_str()), ("name", "李文静"), ("id_number", "110105198005170031"), ("department", "legal")];
+    let a = hr.post("/persons", &bad).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&a));
+    assert!(text(&a).contains("id_number") && text(&a).contains("value=\"李文静\""));
+    let good_id = id_number("11010519850312002");
+    let good = [("csrf", csrf.as_str()), ("name", "李文静"), ("id_number", good_id.as_str()), ("department", "legal")];
+    assert_eq!(hr.post("/persons", &good[1..]).await.status, StatusCode::FORBIDDEN);
+    let a = hr.post("/persons", &good).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&a.header("location")).await;
+    assert!(page.contains("李文静") && page.contains("法务部") && page.contains("1985-03-12"), "{page}");
+
+    // Finance may not file: the service says so, as a page.
+    let finance = sign_in(&app, "finance").await;
+    let a = finance.upload(pid, Some(&finance.csrf), &fields, bytes).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(text(&a).contains("rule"), "the denial names the rule");
+    let a = finance.post("/persons", &[("csrf", finance.csrf.as_str()), ("name", "某人"), ("department", "hr")]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn search_dossier_and_content_show_what_the_api_would_and_no_more() {
+    let app = demo_app().await;
+    let token = app.login("hr").await;
+    let ops = app.send(Method::GET, "/api/v1/persons?department=ops&limit=50", Some(&token), None).await.json();
+    let head_ops_person = app.archive.user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
+    let person = ops["items"].as_array().unwrap().iter().find(|p| p["id"] != head_ops_person.as_str()).unwrap();
+    let pid = person["id"].as_str().unwrap().to_string();
+    let contract = app
+        .upload(
+            &token,
+            &pid,
+            json!({"category": "10", "title": "劳动合同书", "tags": ["contract"]}),
+            "c.docx",
+            &fixture("contract.docx"),
+        )
+        .await
+        .json();
+    let hostile = app
+        .upload(
+            &token,
+            &pid,
+            json!({"category": "2", "title": "<script>alert(1)</script>自传", "note": "<b>备注</b>"}),
+            "h.txt",
+            "自传 <script>alert(2)</script> 敌意标题专用语己".as_bytes(),
+        )
+        .await
+        .json();
+    let cid = contract["id"].as_str().unwrap();
+    let hid = hostile["id"].as_str().unwrap();
+    let contract_word = "劳动合同专属条款丙";
+
+    // HR finds the contract: the hit, its highlighted snippet and the total are in the HTML.
+    let hr = sign_in(&app, "hr").await;
+    let page = hr.page(&format!("/search?q={}", crate::http_api::urlencode(contract_word))).await;
+    assert!(page.contains(&format!("href=\"/materials/{cid}\"")), "{page}");
+    assert!(page.contains("<mark>"), "{page}");
+    assert!(page.contains("name=\"q\"") && page.contains(&format!("value=\"{contract_word}\"")));
+    for code in ["1", "9-1", "10"] {
+        assert!(page.contains(&format!("<option value=\"{code}\">")), "category {code} in the filter");
+    }
+    assert!(page.contains("<option value=\"ops\">业务运营部</option>"));
+    // Filters narrow it: category 3 holds no contract.
+    let page = hr.page(&format!("/search?q={}&category=3", crate::http_api::urlencode(contract_word))).await;
+    assert!(page.contains("共找到 <strong>0</strong>") && !page.contains(cid));
+    // The hostile text is escaped in the snippet too.
+    let page = hr.page(&format!("/search?q={}", crate::http_api::urlencode("敌意标题专用语己"))).await;
+    assert!(page.contains(hid) && !page.contains("<script>") && page.contains("&lt;script&gt;"), "{page}");
+
+    // Finance finds nothing contract-only (as the API says), legal does.
+    let finance = sign_in(&app, "finance").await;
+    let page = finance.page(&format!("/search?q={}", crate::http_api::urlencode(contract_word))).await;
+    assert!(page.contains("共找到 <strong>0</strong>"), "{page}");
+    assert!(!page.contains(cid) && !page.contains("<mark>"));
+    let api = app.search(&app.login("finance").await, contract_word).await;
+    assert_eq!(api["total"], 0);
+    // Administration may not search at all: a 403 page.
+    let admin = sign_in(&app, "admin").await;
+    let a = admin.get("/search?q=x").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_safe_page(&a, "403 search");
+
+    // The dossier: person fields, the catalogue grouped by the ten categories with its columns, escaped titles.
+    let dossier = hr.page(&format!("/persons/{pid}")).await;
+    assert!(dossier.contains(person["name"].as_str().unwrap()));
+    for heading in
+        ["一、履历类材料", "三、考核鉴定类材料", "九、工资、任免、出国和会议代表类材料", "十、其他可供组织参考的材料"]
+    {
+        assert!(dossier.contains(heading), "{heading}");
+    }
+    for column in ["序号", "材料名称", "形成时间", "页数", "备注"] {
+        assert!(dossier.contains(&format!("<th scope=\"col\">{column}</th>")), "{column}");
+    }
+    assert!(dossier.contains(&format!("href=\"/materials/{cid}\">劳动合同书</a>")));
+    assert!(
+        dossier.contains("&lt;script&gt;alert(1)&lt;/script&gt;自传") && dossier.contains("&lt;b&gt;备注&lt;/b&gt;")
+    );
+    assert!(!dossier.contains("<script>alert"));
+    assert!(dossier.contains("人员信息版本历史"));
+    // The catalogue's sections come in the scheme's order.
+    let pos = |s: &str| dossier.find(s).unwrap();
+    assert!(pos("一、履历类材料") < pos("二、自传") && pos("九、工资") < pos("十、其他"));
+    // Finance's view of the same dossier lists no contract.
+    let fin_dossier = finance.page(&format!("/persons/{pid}")).await;
+    assert!(!fin_dossier.contains(cid) && !fin_dossier.contains("劳动合同书"));
+
+    // The material page: metadata, versions and the viewer's address, all in the HTML.
+    let m = hr.page(&format!("/materials/{cid}")).await;
+    assert!(m.contains(contract["content_hash"].as_str().unwrap()));
+    assert!(m.contains(&format!("/materials/{cid}/content?download=1")));
+    assert!(m.contains("版本历史"));
+    let m = hr.page(&format!("/materials/{hid}")).await;
+    assert!(m.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;自传</h1>"), "{m}");
+
+    // Content from the cookie session: the exact bytes, never cached.
+    let a = hr.get(&format!("/materials/{cid}/content?download=1")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, fixture("contract.docx"));
+    assert_eq!(a.header("cache-control"), "no-store");
+    assert!(a.header("content-disposition").starts_with("attachment;"));
+    assert_eq!(a.header("x-content-type-options"), "nosniff");
+    let a = hr.get(&format!("/materials/{cid}/versions/1/content")).await;
+    assert_eq!((a.status, a.header("cache-control").as_str()), (StatusCode::OK, "no-store"));
+    assert_eq!(a.body, fixture("contract.docx"));
+    // A PDF is shown inline in the viewer.
+    let pdf = app
+        .upload(&token, &pid, json!({"category": "3", "title": "考核表"}), "a.pdf", &fixture("assessment-tw.pdf"))
+        .await
+        .json();
+    let pdf_id = pdf["id"].as_str().unwrap();
+    assert!(
+        hr.page(&format!("/materials/{pdf_id}"))
+            .await
+            .contains(&format!("<iframe src=\"/materials/{pdf_id}/content\""))
+    );
+    let a = hr.get(&format!("/materials/{pdf_id}/content")).await;
+    assert_eq!(
+        (a.header("content-type").as_str(), a.header("cache-control").as_str()),
+        ("application/pdf", "no-store")
+    );
+    assert!(a.header("content-disposition").starts_with("inline;"));
+    // Without a session, or for finance (not even listed), no bytes.
+    assert_eq!(get_anon(&app, &format!("/materials/{cid}/content"), None).await.status, StatusCode::SEE_OTHER);
+    let a = finance.get(&format!("/materials/{cid}/content")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_safe_page(&a, "404 content");
+    assert_ne!(a.body, fixture("contract.docx"));
+}
+
+#[tokio::test]
+async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have_their_pages() {
+    let app = demo_app().await;
+
+    // A head approves the change waiting in their inbox.
+    let head = sign_in(&app, "head-ops").await;
+    let inbox = head.page("/inbox").await;
+    let at = inbox.find("action=\"/requests/").expect("an inbox item with its decision form") + "action=\"".len();
+    let action = inbox[at..].split('"').next().unwrap().to_string();
+    let rid = action.trim_start_matches("/requests/").trim_end_matches("/decide").to_string();
+    assert!(inbox.contains("name=\"decision\" value=\"approve\"") && inbox.contains("name=\"comment\""));
+    let before = app.archive.get_request(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
+    assert_eq!(head.post(&action, &[("decision", "approve")]).await.status, StatusCode::FORBIDDEN);
+    let after = app.archive.get_request(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
+    assert_eq!(after.decisions.len(), before.decisions.len(), "no decision without the token");
+    let a = head.post(&action, &[("csrf", &head.csrf), ("decision", "approve"), ("comment", "同意，网页审批")]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let after = app.archive.get_request(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
+    assert_eq!(after.decisions.len(), before.decisions.len() + 1);
+    let last = after.decisions.last().unwrap();
+    assert_eq!((last.actor.as_str(), last.decision.as_str()), ("head-ops", "approve"));
+    assert_ne!(format!("{:?}", after.steps), format!("{:?}", before.steps), "the request advanced");
+    let page = head.page(&format!("/requests/{rid}")).await;
+    assert!(page.contains("同意，网页审批") && page.contains("head-ops"), "the timeline");
+    assert!(!head.page("/inbox").await.contains(&action), "the item has left the inbox");
+
+    // HR starts a promotion from the form; an empty one comes back with the findings.
+    let token = app.login("hr").await;
+    let research = app.send(Method::GET, "/api/v1/persons?department=research", Some(&token), None).await.json();
+    let head_person = app.archive.user_by_name("head-research").unwrap().unwrap().person_id.unwrap().to_string();
+    let pid = research["items"].as_array().unwrap().iter().find(|p| p["id"] != head_person.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hr = sign_in(&app, "hr").await;
+    let form = hr.page(&format!("/requests/new?kind=promotion&person={pid}")).await;
+    for name in ["position", "rank", "salary_grade", "reason"] {
+        assert!(form.contains(&format!("name=\"{name}\"")), "{name}");
+    }
+    for kind in ["transfer", "update", "resignation", "consultation"] {
+        assert!(form.contains(&format!("/requests/new?kind={kind}&amp;person={pid}")), "{kind}");
+    }
+    let base = [("csrf", hr.csrf.as_str()), ("kind", "promotion"), ("person_id", pid.as_str())];
+    let a = hr.post("/requests", &[base.as_slice(), &[("reason", "考核优秀")]].concat()).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&a));
+    assert!(text(&a).contains("校验结果") && text(&a).contains("考核优秀"), "the form keeps what was typed");
+    assert_eq!(hr.post("/requests", &[("kind", "promotion"), ("person_id", &pid)]).await.status, StatusCode::FORBIDDEN);
+    let a = hr.post("/requests", &[base.as_slice(), &[("position", "副处长"), ("reason", "考核优秀")]].concat()).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&a.header("location")).await;
+    assert!(page.contains("晋升") && page.contains("副处长") && page.contains("审核中"), "{page}");
+    let dossier = hr.page(&format!("/persons/{pid}")).await;
+    let promotion = a.header("location");
+    assert!(dossier.contains(&format!("href=\"{promotion}\"")), "the dossier lists its requests");
+    // The head returns it; HR submits it again, then withdraws it.
+    let head = sign_in(&app, "head-research").await;
+    let a = head
+        .post(&format!("{promotion}/decide"), &[("csrf", &head.csrf), ("decision", "return"), ("comment", "请补充")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&promotion).await;
+    assert!(
+        page.contains("已退回") && page.contains("请补充") && page.contains(&format!("action=\"{promotion}/submit\""))
+    );
+    assert_eq!(hr.post(&format!("{promotion}/submit"), &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(hr.post(&format!("{promotion}/submit"), &[("csrf", &hr.csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert!(hr.page(&promotion).await.contains("审核中"));
+    assert_eq!(hr.post(&format!("{promotion}/withdraw"), &[("csrf", &hr.csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert!(hr.page(&promotion).await.contains("已撤回"));
+    // Withdrawing twice is a conflict the service names, as a page.
+    let a = hr.post(&format!("{promotion}/withdraw"), &[("csrf", &hr.csrf)]).await;
+    assert_eq!(a.status, StatusCode::CONFLICT);
+    assert_safe_page(&a, "409 page");
+
+    // Anyone may ask to consult a dossier from its page; the security administrator decides in the inbox.
+    let legal = sign_in(&app, "legal").await;
+    let before = legal.page(&format!("/persons/{pid}")).await;
+    assert!(before.contains(&format!("/requests/new?kind=consultation&amp;person={pid}")));
+    let until = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
+    let fields = [
+        ("csrf", legal.csrf.as_str()),
+        ("kind", "consultation"),
+        ("person_id", pid.as_str()),
+        ("purpose", "合同纠纷核查"),
+        ("until", until.as_str()),
+        ("reason", "合同纠纷"),
+    ];
+    let a = legal.post("/requests", &fields).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let consultation = a.header("location");
+    let sec = sign_in(&app, "secadmin").await;
+    assert!(sec.page("/").await.contains("href=\"/inbox\""));
+    let inbox = sec.page("/inbox").await;
+    assert!(inbox.contains("合同纠纷核查"), "the inbox shows what is asked");
+    let a = sec.post(&format!("{consultation}/decide"), &[("csrf", &sec.csrf), ("decision", "approve")]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    assert!(legal.page(&consultation).await.contains("已生效"));
+    let after = legal.page(&format!("/persons/{pid}")).await;
+    let listed = |html: &str| html.matches("href=\"/materials/").count();
+    assert!(listed(&after) > listed(&before), "the grant opens the dossier: {} → {}", listed(&before), listed(&after));
+    // The grant is on the security administrator's grants page, who revokes it; the dossier closes again.
+    let grants = sec.page("/grants").await;
+    assert!(grants.contains("合同纠纷核查") && grants.contains("生效中"));
+    let at = grants.find("action=\"/grants/").unwrap() + "action=\"".len();
+    let revoke = grants[at..].split('"').next().unwrap().to_string();
+    assert!(revoke.ends_with("/revoke"));
+    assert_eq!(sec.post(&revoke, &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(sec.post(&revoke, &[("csrf", &sec.csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(listed(&legal.page(&format!("/persons/{pid}")).await), listed(&before));
+    let mine = legal.page("/grants").await;
+    assert!(mine.contains("已撤销") && !mine.contains("action=\"/grants/"), "the requester sees it, without actions");
+    assert_eq!(legal.post(&revoke, &[("csrf", &legal.csrf)]).await.status, StatusCode::FORBIDDEN);
+    // A grant asked for through the API is decided on the page.
+    let legal_token = app.login("legal").await;
+    let g = app
+        .send(
+            Method::POST,
+            "/api/v1/grants",
+            Some(&legal_token),
+            Some(json!({"person_id": pid, "purpose": "劳动争议仲裁取证", "until": until})),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::CREATED, "{}", text(&g));
+    let gid = g.json()["id"].as_str().unwrap().to_string();
+    let grants = sec.page("/grants").await;
+    assert!(grants.contains(&format!("action=\"/grants/{gid}/decide\"")) && grants.contains("待决定"));
+    let a = sec
+        .post(&format!("/grants/{gid}/decide"), &[("csrf", &sec.csrf), ("decision", "reject"), ("comment", "证据不足")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let g = app.send(Method::GET, &format!("/api/v1/grants/{gid}"), Some(&legal_token), None).await.json();
+    assert_eq!((g["state"].as_str(), g["comment"].as_str()), (Some("refused"), Some("证据不足")));
+
+    // The auditor: the trail and its verification; others get a 403 page.
+    let auditor = sign_in(&app, "auditor").await;
+    let trail = auditor.page("/audit?action=auth.login").await;
+    assert!(trail.contains("auth.login") && trail.contains("head-ops"));
+    assert!(auditor.page("/audit/verify").await.contains("校验通过"));
+    let csv = auditor.get("/audit/export?action=auth.login").await;
+    assert_eq!((csv.status, csv.header("cache-control").as_str()), (StatusCode::OK, "no-store"));
+    assert!(csv.header("content-type").starts_with("text/csv") && text(&csv).contains("head-ops"));
+    assert_eq!(hr.get("/audit").await.status, StatusCode::FORBIDDEN);
+    // The security administrator's permission review; the system administrator's accounts.
+    let review = sec.page("/review").await;
+    assert!(review.contains("role.finance") && review.contains("head-ops"));
+    let at = dossier.find("href=\"/materials/").unwrap() + "href=\"/materials/".len();
+    let mid = &dossier[at..at + 36];
+    let allowed = sec.page(&format!("/review?user=hr&material={mid}&access=read")).await;
+    assert!(allowed.contains("允许") && allowed.contains("role.hr.read"), "{allowed}");
+    let denied = sec.page(&format!("/review?user=it&material={mid}&access=read")).await;
+    assert!(denied.contains("拒绝"));
+    let it = sign_in(&app, "it").await;
+    let accounts = it.page("/accounts").await;
+    assert!(accounts.contains("leader2") && accounts.contains("name=\"username\""));
+    let fields = [
+        ("csrf", it.csrf.as_str()),
+        ("username", "archivist2"),
+        ("display_name", "档案员"),
+        ("password", "a-long-pass"),
+        ("roles", "admin"),
+        ("department", "admin"),
+    ];
+    let a = it.post("/accounts", &fields).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    assert!(it.page(&a.header("location")).await.contains("已创建账号：archivist2"));
+    // Disabling an account ends its sessions.
+    let archivist = sign_in_with(&app, "archivist2", "a-long-pass").await;
+    let id = app.archive.user_by_name("archivist2").unwrap().unwrap().id.to_string();
+    let state = format!("/accounts/{id}/state");
+    assert_eq!(it.post(&state, &[("disabled", "true")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(it.post(&state, &[("csrf", &it.csrf), ("disabled", "true")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(archivist.get("/").await.status, StatusCode::SEE_OTHER, "the disabled account is signed out");
+    assert_eq!(post_login(&app, "archivist2", "a-long-pass", "/", false).await.status, StatusCode::UNAUTHORIZED);
+    let weak = it.post("/accounts", &[("csrf", it.csrf.as_str()), ("username", "x2"), ("password", "short")]).await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!text(&weak).contains("short"), "the password is not sent back");
+    assert!(it.page("/persons").await.contains("共 <strong>0</strong>"), "IT sees no person, as through the API");
+}
+
+fn principal(app: &TestApp, user: &str) -> dangan::service::Principal {
+    app.archive.principal_for(app.archive.user_by_name(user).unwrap().unwrap(), "test").unwrap()
+}
