@@ -1,8 +1,10 @@
 //! The integration suite: one test binary. `common` holds the TestApp (a temporary installation driven
-//! through the axum router without a socket); `e2e` drives the real binary over HTTP.
+//! through the axum router without a socket); `e2e` drives the real binary over HTTP; `browser` drives the web
+//! UI of the real binary in headless Chromium over WebDriver.
 
 mod access;
 mod access_prop;
+mod browser;
 mod common;
 mod e2e;
 mod hostile;
