@@ -134,8 +134,7 @@ impl Demo {
     }
 
     fn token(&self, user: &str) -> String {
-        let (status, v) =
-            self.api("POST", "/auth/login", None, Some(json!({"username": user, "password": PASSWORD})));
+        let (status, v) = self.api("POST", "/auth/login", None, Some(json!({"username": user, "password": PASSWORD})));
         assert_eq!(status, 200, "login {user}: {v}");
         v["token"].as_str().unwrap().to_string()
     }
@@ -392,6 +391,30 @@ impl Browser<'_> {
         base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap()
     }
 
+    /// Scrolls (with the mouse wheel: no script runs) so that the element matching `css` starts `margin` pixels
+    /// below the top of the window.
+    fn scroll_to(&self, css: &str, margin: i64) {
+        let rect = self.on(css, "rect of", |e| self.cmd("GET", &format!("/element/{e}/rect"), None));
+        let dy = rect["y"].as_f64().unwrap() as i64 - margin;
+        let scroll = json!({"type": "scroll", "x": 10, "y": 10, "deltaX": 0, "deltaY": dy, "origin": "viewport"});
+        let actions = json!({"actions": [{"type": "wheel", "id": "wheel", "actions": [scroll]}]});
+        self.cmd("POST", "/actions", Some(actions)).unwrap();
+    }
+
+    /// Waits until the window stops changing (a PDF viewer has drawn its page), then writes it like `screenshot`.
+    fn screenshot_when_still(&self, name: &str) -> PathBuf {
+        let mut same = 0;
+        let mut last = self.png();
+        wait_until(&format!("{name} to stop changing"), || {
+            std::thread::sleep(Duration::from_millis(250));
+            let png = self.png();
+            same = if png == last { same + 1 } else { 0 };
+            last = png;
+            (same >= 3).then_some(())
+        });
+        self.screenshot(name)
+    }
+
     /// Writes what the window shows to `target/screenshots/<name>.png`.
     fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.png();
@@ -433,8 +456,7 @@ fn account_for(assignee: &str, department: &str) -> String {
 
 #[test]
 fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contract() {
-    let (Some(chromium), Some(chromedriver)) =
-        (on_path(&["chromium", "chromium-browser"]), on_path(&["chromedriver"]))
+    let (Some(chromium), Some(chromedriver)) = (on_path(&["chromium", "chromium-browser"]), on_path(&["chromedriver"]))
     else {
         let required = std::env::var("DANGAN_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
         assert!(!required, "DANGAN_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed");
@@ -524,7 +546,8 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
     assert_eq!(b.text("main h1"), title);
     assert!(b.text("section.card").contains("assessment-tw.pdf"));
     let material = b.url();
-    b.screenshot("06-material");
+    b.scroll_to("section.viewer", 240);
+    b.screenshot_when_still("06-material");
 
     // A promotion for the ops cadre, with a salary grade so it goes to finance.
     let position = "业务运营部副部长（浏览器测试）";
@@ -564,11 +587,11 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
             b.login(&demo, &user);
             b.goto(&demo.url("/inbox"));
             b.wait_for(&decide);
+            let comment = format!("同意（{user}）");
+            b.fill(&format!("{decide} textarea[name=\"comment\"]"), &comment);
             if approvers.is_empty() {
                 b.screenshot("09-inbox");
             }
-            let comment = format!("同意（{user}）");
-            b.fill(&format!("{decide} textarea[name=\"comment\"]"), &comment);
             b.click(&format!("{decide} button[value=\"approve\"]"));
             b.wait_url(&format!("done={request_id}"));
             assert!(b.text("p.flash").contains(&request_id));
