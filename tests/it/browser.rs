@@ -67,10 +67,11 @@ fn wait_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 
 /// The real binary serving the demo dataset (`dangan demo`) on a free port.
 struct Demo {
-    _proc: Proc,
+    server: Proc,
     root: String,
     agent: ureq::Agent,
-    _dir: tempfile::TempDir,
+    /// The data directory and the server's log.
+    dir: tempfile::TempDir,
 }
 
 impl Demo {
@@ -86,7 +87,7 @@ impl Demo {
             .stderr(log)
             .spawn()
             .unwrap();
-        let mut d = Demo { _proc: Proc(child), root: format!("http://127.0.0.1:{port}"), agent: agent(), _dir: dir };
+        let mut d = Demo { server: Proc(child), root: format!("http://127.0.0.1:{port}"), agent: agent(), dir };
         // Loading the demo (extraction, OCR of its scans when tesseract is there) comes before the server listens.
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
@@ -95,8 +96,8 @@ impl Demo {
             {
                 return d;
             }
-            let log = || std::fs::read_to_string(d._dir.path().join("demo.log")).unwrap_or_default();
-            if let Some(status) = d._proc.0.try_wait().unwrap() {
+            let log = || std::fs::read_to_string(d.dir.path().join("demo.log")).unwrap_or_default();
+            if let Some(status) = d.server.0.try_wait().unwrap() {
                 panic!("dangan demo exited ({status}): {}", log());
             }
             assert!(Instant::now() < deadline, "dangan demo did not come up: {}", log());
@@ -401,17 +402,17 @@ impl Browser<'_> {
         self.cmd("POST", "/actions", Some(actions)).unwrap();
     }
 
-    /// Waits until the window stops changing (a PDF viewer has drawn its page), then writes it like `screenshot`.
+    /// Waits until the window stops changing (a PDF viewer has drawn its page), at most `WAIT`, then writes it
+    /// like `screenshot`.
     fn screenshot_when_still(&self, name: &str) -> PathBuf {
-        let mut same = 0;
-        let mut last = self.png();
-        wait_until(&format!("{name} to stop changing"), || {
+        let deadline = Instant::now() + WAIT;
+        let (mut same, mut last) = (0, self.png());
+        while same < 3 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(250));
             let png = self.png();
             same = if png == last { same + 1 } else { 0 };
             last = png;
-            (same >= 3).then_some(())
-        });
+        }
         self.screenshot(name)
     }
 
