@@ -1,5 +1,5 @@
 //! The audit trail: who did what to which object, when, from where, with what outcome. Entries are sealed
-//! like every record, append-only, and hash-chained with BLAKE3 — each entry commits to the one before — with a
+//! like every record (one sealed segment per group commit), append-only, and hash-chained with BLAKE3 — each entry commits to the one before — with a
 //! checkpoint every 256 entries whose hash can be exported and kept elsewhere. `verify` names the first entry
 //! that was removed, altered or reordered.
 //!
@@ -63,6 +63,19 @@ pub struct Checkpoint {
     pub hash: String,
     /// When written.
     pub at: i64,
+}
+
+/// One group commit's entries, stored (sealed) as one value under the first entry's sequence number: one seal
+/// and one insert per group commit instead of one per entry.
+#[derive(Serialize)]
+struct SegmentRef<'a> {
+    entries: &'a [AuditEntry],
+}
+
+/// A stored segment, read back.
+#[derive(Deserialize)]
+struct Segment {
+    entries: Vec<AuditEntry>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -198,14 +211,16 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Writes a group of entries and the new head. With a change (`ws`), in its atomic commit. Alone, entry by entry
-/// and the head last, which keeps sled's readers running (its atomic batches lock them out): a crash in between
-/// leaves entries past the head, which [`Archive::load_head`] adopts when they chain on.
+/// Writes a group of entries (one segment) and the new head. With a change (`ws`), in its atomic commit. Alone,
+/// write by write with the head last, which keeps sled's readers running (its atomic batches lock them out): a
+/// crash in between leaves a segment past the head, which [`Archive::load_head`] adopts when it chains on.
 fn write_batch(store: &crate::store::Store, ws: Option<WriteSet>, batch: &[AuditEntry], head: &Head) -> Result<()> {
     let carried = ws.is_some();
     let mut w = ws.unwrap_or_else(|| store.write_set());
+    if let Some(first) = batch.first() {
+        w.put(Table::Audit, first.seq.to_be_bytes().to_vec(), &SegmentRef { entries: batch })?;
+    }
     for e in batch {
-        w.put(Table::Audit, e.seq.to_be_bytes().to_vec(), e)?;
         if e.seq % CHECKPOINT_EVERY == 0 {
             let cp = Checkpoint { seq: e.seq, hash: e.hash.clone(), at: e.at };
             w.put(Table::AuditCheckpoints, e.seq.to_be_bytes().to_vec(), &cp)?;
@@ -288,16 +303,23 @@ impl Archive {
         // Entries a crash left past the head (written before it) are adopted while they chain on.
         let mut adopted = false;
         let mut w = self.store().write_set();
-        while let Some(e) = self.store().get::<AuditEntry>(Table::Audit, &(head.seq + 1).to_be_bytes())? {
-            if e.prev != head.hash || recompute(&e) != e.hash {
-                break;
+        'segments: while let Some(seg) = self.store().get::<Segment>(Table::Audit, &(head.seq + 1).to_be_bytes())? {
+            let mut next = head.clone();
+            for e in &seg.entries {
+                if e.seq != next.seq + 1 || e.prev != next.hash || recompute(e) != e.hash {
+                    break 'segments;
+                }
+                next = Head { seq: e.seq, hash: e.hash.clone() };
             }
-            if e.seq % CHECKPOINT_EVERY == 0 {
+            for e in seg.entries.iter().filter(|e| e.seq % CHECKPOINT_EVERY == 0) {
                 let cp = Checkpoint { seq: e.seq, hash: e.hash.clone(), at: e.at };
                 w.put(Table::AuditCheckpoints, e.seq.to_be_bytes().to_vec(), &cp)?;
             }
-            head = Head { seq: e.seq, hash: e.hash };
-            adopted = true;
+            adopted |= next.seq > head.seq;
+            if next.seq == head.seq {
+                break;
+            }
+            head = next;
         }
         if adopted {
             tracing::warn!(seq = head.seq, "audit entries written before a crash were adopted; the head moves on");
@@ -476,12 +498,8 @@ impl Archive {
             let from = q.from.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, false)).transpose()?;
             let to = q.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, true)).transpose()?;
             let mut out: Vec<AuditEntry> = Vec::new();
-            self.store().for_each_key(Table::Audit, b"", |k, _| {
-                if !is_entry_key(k) {
-                    return Ok(());
-                }
-                if let Some(e) = self.store().get::<AuditEntry>(Table::Audit, k)?
-                    && q.actor.as_deref().is_none_or(|a| a.is_empty() || e.event.actor == a)
+            self.for_each_audit_entry(|e| {
+                if q.actor.as_deref().is_none_or(|a| a.is_empty() || e.event.actor == a)
                     && matches_pattern(&e.event.object, &q.object)
                     && matches_pattern(&e.event.action, &q.action)
                     && from.is_none_or(|f| e.at >= f)
@@ -490,7 +508,6 @@ impl Archive {
                 {
                     out.push(e);
                 }
-                Ok(())
             })?;
             out.reverse();
             let total = out.len();
@@ -520,7 +537,20 @@ impl Archive {
         })
     }
 
-    /// Verifies the chain: sequence without gaps, every entry opens, each commits to the one before, the
+    /// Calls `f` with every entry, oldest first (segments that do not open are skipped; `verify` names them).
+    pub(crate) fn for_each_audit_entry(&self, mut f: impl FnMut(AuditEntry)) -> Result<()> {
+        self.store().for_each_key(Table::Audit, b"", |k, _| {
+            if is_entry_key(k)
+                && let Ok(Some(seg)) = self.store().get::<Segment>(Table::Audit, k)
+            {
+                seg.entries.into_iter().for_each(&mut f);
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Verifies the chain: sequence without gaps, every segment opens, each entry commits to the one before, the
     /// checkpoints and the head agree.
     pub fn audit_verify(&self) -> Result<AuditVerify> {
         self.audit_sync()?;
@@ -528,6 +558,7 @@ impl Archive {
         let mut prev = encode_hex(&[0u8; 32]);
         let mut expect = 1u64;
         let mut bad: Option<(u64, String)> = None;
+        let mut at_checkpoints = std::collections::HashMap::new();
         self.store().for_each_key(Table::Audit, b"", |k, _| {
             if bad.is_some() || !is_entry_key(k) {
                 return Ok(());
@@ -537,30 +568,37 @@ impl Archive {
                 bad = Some((expect, format!("entry {expect} is missing (next present is {seq})")));
                 return Ok(());
             }
-            let e = match self.store().get::<AuditEntry>(Table::Audit, k) {
-                Ok(Some(e)) => e,
+            let seg = match self.store().get::<Segment>(Table::Audit, k) {
+                Ok(Some(seg)) if !seg.entries.is_empty() => seg,
                 _ => {
-                    bad = Some((seq, format!("entry {seq} does not open: altered or moved")));
+                    bad = Some((seq, format!("entries from {seq} do not open: altered or moved")));
                     return Ok(());
                 }
             };
-            if e.seq != seq {
-                bad = Some((seq, format!("entry {seq} carries sequence number {}: reordered", e.seq)));
-            } else if e.prev != prev {
-                bad = Some((seq, format!("entry {seq} does not follow the entry before it")));
-            } else if recompute(&e) != e.hash {
-                bad = Some((seq, format!("entry {seq} was altered (hash mismatch)")));
+            for e in seg.entries {
+                if e.seq != expect {
+                    bad = Some((expect, format!("entry {expect} carries sequence number {}: reordered", e.seq)));
+                } else if e.prev != prev {
+                    bad = Some((expect, format!("entry {expect} does not follow the entry before it")));
+                } else if recompute(&e) != e.hash {
+                    bad = Some((expect, format!("entry {expect} was altered (hash mismatch)")));
+                }
+                if bad.is_some() {
+                    return Ok(());
+                }
+                if e.seq % CHECKPOINT_EVERY == 0 {
+                    at_checkpoints.insert(e.seq, e.hash.clone());
+                }
+                prev = e.hash;
+                expect += 1;
+                r.entries += 1;
             }
-            prev = e.hash;
-            expect += 1;
-            r.entries += 1;
             Ok(())
         })?;
         if bad.is_none() {
             for (_, cp) in self.store().scan::<Checkpoint>(Table::AuditCheckpoints, b"")? {
                 r.checkpoints += 1;
-                let at: Option<AuditEntry> = self.store().get(Table::Audit, &cp.seq.to_be_bytes())?;
-                if at.as_ref().map(|e| &e.hash) != Some(&cp.hash) {
+                if at_checkpoints.get(&cp.seq) != Some(&cp.hash) {
                     bad = Some((cp.seq, format!("checkpoint at entry {} does not match the chain", cp.seq)));
                     break;
                 }

@@ -262,14 +262,10 @@ impl Archive {
         self.audit_sync()?;
         let wanted: std::collections::HashSet<&str> = objects.iter().map(String::as_str).collect();
         let mut out = Vec::new();
-        self.store().for_each_key(Table::Audit, b"", |k, _| {
-            if k.len() == 8
-                && let Some(e) = self.store().get::<super::audit::AuditEntry>(Table::Audit, k)?
-                && wanted.contains(e.event.object.as_str())
-            {
+        self.for_each_audit_entry(|e| {
+            if wanted.contains(e.event.object.as_str()) {
                 out.push(e);
             }
-            Ok(())
         })?;
         Ok(out)
     }

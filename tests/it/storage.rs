@@ -229,45 +229,80 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
         std::fs::remove_dir_all(&copy).unwrap();
         r
     };
-    let k = |n: u64| n.to_be_bytes().to_vec();
+    // The trail is stored as sealed segments (one per group commit) keyed by their first sequence number.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Segment {
+        entries: Vec<AuditEntry>,
+    }
+    let first_of = |k: &[u8]| u64::from_be_bytes(k.try_into().unwrap());
+    // The key of the segment holding entry `n`.
+    let segment_of = |kv: &SledKv, n: u64| -> Vec<u8> {
+        kv.scan(Table::Audit, b"", None, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .rfind(|k| k.len() == 8 && first_of(k) <= n)
+            .unwrap()
+    };
+    let rewrite = |store: &dangan::store::Store, key: &[u8], f: &dyn Fn(&mut Vec<AuditEntry>)| {
+        let mut seg: Segment = store.get(Table::Audit, key).unwrap().unwrap();
+        f(&mut seg.entries);
+        let mut ws = store.write_set();
+        ws.put(Table::Audit, key.to_vec(), &seg).unwrap();
+        store.commit(ws).unwrap();
+    };
+    let first_in = |n: u64| {
+        let kv = SledKv::open(&dir.path().join("store")).unwrap();
+        first_of(&segment_of(&kv, n))
+    };
+    let (seg20, seg31) = (first_in(20), first_in(31));
 
-    // Removed.
+    // Removed: the segment holding entry 20 is gone; the gap is named.
     let r = tamper("removed", &|kv, _| {
         let mut b = Batch::default();
-        b.delete(Table::Audit, k(20));
+        b.delete(Table::Audit, segment_of(kv, 20));
         kv.commit(b).unwrap();
     });
-    assert_eq!((r.ok, r.first_bad), (false, Some(20)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad), (false, Some(seg20)), "{r:?}");
     assert!(r.problem.unwrap().contains("missing"));
 
     // Altered by someone holding the key (resealed): the hash chain catches it.
-    let r = tamper("altered", &|_, store| {
-        let mut e: AuditEntry = store.get(Table::Audit, &k(30)).unwrap().unwrap();
-        e.event.actor = "nobody".into();
-        let mut ws = store.write_set();
-        ws.put(Table::Audit, k(30), &e).unwrap();
-        store.commit(ws).unwrap();
+    let r = tamper("altered", &|kv, store| {
+        rewrite(store, &segment_of(kv, 30), &|entries| {
+            entries.iter_mut().filter(|e| e.seq == 30).for_each(|e| e.event.actor = "nobody".into())
+        });
     });
     assert_eq!((r.ok, r.first_bad), (false, Some(30)), "{r:?}");
 
-    // Altered without the key: the entry no longer opens.
+    // Altered without the key: the segment no longer opens.
     let r = tamper("flipped", &|kv, _| {
-        let mut v = kv.get(Table::Audit, &k(31)).unwrap().unwrap();
+        let key = segment_of(kv, 31);
+        let mut v = kv.get(Table::Audit, &key).unwrap().unwrap();
         let n = v.len() - 3;
         v[n] ^= 1;
         let mut b = Batch::default();
-        b.put(Table::Audit, k(31), v);
+        b.put(Table::Audit, key, v);
         kv.commit(b).unwrap();
     });
-    assert_eq!((r.ok, r.first_bad), (false, Some(31)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad), (false, Some(seg31)), "{r:?}");
 
-    // Swapped, with the key (resealed under each other's key): the sequence numbers give it away.
-    let r = tamper("swapped", &|_, store| {
-        let a: AuditEntry = store.get(Table::Audit, &k(40)).unwrap().unwrap();
-        let b: AuditEntry = store.get(Table::Audit, &k(41)).unwrap().unwrap();
+    // Swapped, with the key (resealed): the sequence numbers give it away.
+    let r = tamper("swapped", &|kv, store| {
+        let (ka, kb) = (segment_of(kv, 40), segment_of(kv, 41));
+        let mut a: Segment = store.get(Table::Audit, &ka).unwrap().unwrap();
+        let mut b: Segment = store.get(Table::Audit, &kb).unwrap().unwrap();
+        let ia = a.entries.iter().position(|e| e.seq == 40).unwrap();
+        let ib = b.entries.iter().position(|e| e.seq == 41).unwrap();
+        if ka == kb {
+            a.entries.swap(ia, ib);
+        } else {
+            std::mem::swap(&mut a.entries[ia], &mut b.entries[ib]);
+        }
         let mut ws = store.write_set();
-        ws.put(Table::Audit, k(40), &b).unwrap();
-        ws.put(Table::Audit, k(41), &a).unwrap();
+        if ka != kb {
+            ws.put(Table::Audit, kb.clone(), &b).unwrap();
+        }
+        ws.put(Table::Audit, ka, &a).unwrap();
         store.commit(ws).unwrap();
     });
     assert_eq!((r.ok, r.first_bad), (false, Some(40)), "{r:?}");
@@ -282,19 +317,20 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
     });
     assert!(!r.ok, "{r:?}");
 
-    // A crash between a group's entries and its head (the head written last): the entries past the head chain on
-    // and are adopted, nothing is reported missing.
+    // A crash between a group's segment and its head (the head written last): the segment past the head chains
+    // on and is adopted, nothing is reported missing.
     let r = tamper("head-behind", &|kv, store| {
         let key =
             kv.scan(Table::Audit, b"", None, 100_000).unwrap().into_iter().rfind(|(k, _)| k.len() == 8).unwrap().0;
-        let last: AuditEntry = store.get(Table::Audit, &key).unwrap().unwrap();
+        let last: Segment = store.get(Table::Audit, &key).unwrap().unwrap();
+        let first = &last.entries[0];
         #[derive(serde::Serialize)]
         struct Head {
             seq: u64,
             hash: String,
         }
         let mut ws = store.write_set();
-        ws.put(Table::Audit, b"head".to_vec(), &Head { seq: last.seq - 1, hash: last.prev.clone() }).unwrap();
+        ws.put(Table::Audit, b"head".to_vec(), &Head { seq: first.seq - 1, hash: first.prev.clone() }).unwrap();
         store.commit(ws).unwrap();
     });
     assert!(r.ok && r.entries >= good.entries, "{r:?}");
