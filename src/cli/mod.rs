@@ -454,9 +454,11 @@ pub fn load_key(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Ma
 }
 
 fn extractor() -> Extractor {
-    let ocr = crate::extract::ocr::detect();
+    let off = std::env::var("DANGAN_OCR").is_ok_and(|v| matches!(v.trim(), "0" | "off" | "false"));
+    let ocr = if off { None } else { crate::extract::ocr::detect() };
     match &ocr {
         Some(langs) => tracing::info!(%langs, "OCR of scans with tesseract is on"),
+        None if off => tracing::info!("OCR is off (DANGAN_OCR): scans are found by their catalogue fields"),
         None => tracing::info!("tesseract with Chinese data not found: scans are found by their catalogue fields"),
     }
     let base = match std::env::current_exe() {

@@ -115,9 +115,12 @@ impl AuditEvent {
     }
 }
 
+/// DO NOT CHANGE: BLAKE3 of the compact JSON array `[prev, seq, at, actor, source, action, object, outcome,
+/// detail]` (a tuple serialises to exactly that array, without building a JSON value).
 fn entry_hash(prev: &str, seq: u64, at: i64, e: &AuditEvent) -> String {
-    let fields = serde_json::json!([prev, seq, at, e.actor, e.source, e.action, e.object, e.outcome, e.detail]);
-    blake3::hash(fields.to_string().as_bytes()).to_hex().to_string()
+    let fields = (prev, seq, at, &e.actor, &e.source, &e.action, &e.object, e.outcome, &e.detail);
+    let bytes = serde_json::to_vec(&fields).unwrap_or_default();
+    blake3::hash(&bytes).to_hex().to_string()
 }
 
 fn recompute(e: &AuditEntry) -> String {
@@ -650,5 +653,35 @@ impl Archive {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_hash_is_blake3_of_the_field_array() {
+        let e = AuditEvent {
+            actor: "hr".into(),
+            source: "127.0.0.1".into(),
+            action: "material.download".into(),
+            object: "material:x".into(),
+            outcome: Outcome::Allowed,
+            detail: Some("说明 \"quoted\"".into()),
+        };
+        let array = serde_json::json!([
+            "p",
+            7,
+            1_700_000_000_000i64,
+            "hr",
+            "127.0.0.1",
+            "material.download",
+            "material:x",
+            "allowed",
+            "说明 \"quoted\""
+        ]);
+        let want = blake3::hash(array.to_string().as_bytes()).to_hex().to_string();
+        assert_eq!(entry_hash("p", 7, 1_700_000_000_000, &e), want);
     }
 }
