@@ -130,8 +130,9 @@ enum Scope {
     Department(String),
 }
 
-/// Materials a dossier must hold, by category, with the condition under which it must.
-const REQUIRED: [(&str, &str); 6] = [
+/// Materials a dossier must hold (category, name as the completeness report writes it); party materials only
+/// for party members.
+pub const REQUIRED: [(&str, &str); 6] = [
     ("1", "履历类材料"),
     ("3", "考核鉴定类材料"),
     ("4-1", "学历学位材料"),

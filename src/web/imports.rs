@@ -18,17 +18,23 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 /// The catalogue's columns: readable name, national code, what it holds.
-const COLUMNS: [(&str, &str, &str, &str); 10] = [
+const COLUMNS: [(&str, &str, &str, &str); 11] = [
     ("file", "", "文件在压缩包内的路径（必填）", "the file's path inside the zip (required)"),
     ("id_number", "A0184", "公民身份号码（或用 person_id 指定人员）", "the person's ID number (or person_id)"),
     ("name", "A0101", "姓名（填写时须与人员记录一致）", "name (checked against the record when given)"),
     ("category", "E01Z101", "类别，如 1、4-1、9-2（必填）", "category, e.g. 1, 4-1, 9-2 (required)"),
     ("title", "E01Z111", "材料名称（必填）", "title (required)"),
-    ("formed_on", "E01Z117", "材料形成时间，如 2019、2019-07、2019.07.01", "formed on, e.g. 2019, 2019-07, 2019.07.01"),
+    (
+        "formed_on",
+        "E01Z117",
+        "材料形成时间，如 2019、2019-07、2019.07.01、20190701",
+        "formed on, e.g. 2019, 2019-07, 2019.07.01, 20190701",
+    ),
     ("pages", "E01Z114", "页数", "pages"),
     ("order", "E01Z104", "排序号", "order number"),
     ("note", "E01Z231", "备注", "note"),
     ("source", "E01Z204", "来处", "source unit"),
+    ("tags", "", "标签，以 ; 或 、 分隔（如 contract、salary）", "tags, separated by ; or 、 (e.g. contract; salary)"),
 ];
 
 fn import_form(user: &WebUser, error: Option<&str>) -> Markup {
@@ -38,8 +44,8 @@ fn import_form(user: &WebUser, error: Option<&str>) -> Markup {
         @if let Some(e) = error {
             p.error role="alert" { (l.t("批次被拒绝，未归档任何材料：", "The batch was refused; nothing was filed: ")) (e) }
         }
-        p { (l.t("上传一个 zip 压缩包：包含材料文件和一份目录 catalogue.csv（UTF-8 或 GBK），每行对应一份材料。",
-            "Upload a zip holding the files and a catalogue.csv (UTF-8 or GBK), one row per material.")) }
+        p { (l.t("上传一个 zip 压缩包：包含材料文件和一份目录 catalogue.csv（UTF-8 或 GB18030，即 Excel 在中文系统上保存的编码），每行对应一份材料。",
+            "Upload a zip holding the files and a catalogue.csv (UTF-8 or GB18030, as Excel saves it on a Chinese desktop), one row per material.")) }
         form.upload method="post" action="/imports" enctype="multipart/form-data" {
             (csrf_field(user))
             p.grow {
@@ -142,6 +148,11 @@ fn outcome_name(l: Lang, o: RowOutcome) -> &'static str {
     }
 }
 
+/// An RFC 3339 time as `YYYY-MM-DD HH:MM UTC`.
+fn moment(rfc3339: &str) -> String {
+    rfc3339.get(..16).map(|x| format!("{} UTC", x.replace('T', " "))).unwrap_or_else(|| rfc3339.to_string())
+}
+
 fn report_body(l: Lang, r: &ImportReport) -> Markup {
     let row_class = |o: RowOutcome| match o {
         RowOutcome::Imported => "outcome-imported",
@@ -163,8 +174,8 @@ fn report_body(l: Lang, r: &ImportReport) -> Markup {
                 dt { (l.t("已存在，跳过", "Already held")) } dd #skipped { (r.skipped) }
                 dt { (l.t("拒绝", "Rejected")) } dd #rejected { (r.rejected) }
                 dt { (l.t("发起人", "By")) } dd { (r.by) }
-                dt { (l.t("开始时间", "Started")) } dd { (r.started_at) }
-                @if let Some(f) = &r.finished_at { dt { (l.t("完成时间", "Finished")) } dd { (f) } }
+                dt { (l.t("开始时间", "Started")) } dd { (moment(&r.started_at)) }
+                @if let Some(f) = &r.finished_at { dt { (l.t("完成时间", "Finished")) } dd { (moment(f)) } }
             }
             @if r.state == ImportState::Running {
                 p.note { (l.t("本页每 2 秒自动刷新。", "This page refreshes itself every 2 seconds.")) }

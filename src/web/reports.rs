@@ -8,7 +8,7 @@ use super::error::{WebQuery, WebResult};
 use super::layout::{kind_name, page, step_name};
 use super::session::{Lang, WebUser, urlencode};
 use crate::api::{AppState, blocking};
-use crate::service::reports::{ReportTable, turnaround_table};
+use crate::service::reports::{REQUIRED, ReportTable, turnaround_table};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -260,18 +260,16 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
             Some(bar_chart(title, &bars))
         }
         "completeness" => {
+            // Dossiers lacking each required material (names may hold `、`, so they are matched, not split).
             let missing = col("missing")?;
-            let mut by_material: Vec<(String, f64)> = Vec::new();
-            for r in &table.rows {
-                for m in plain(&r[missing]).split('、').filter(|m| !m.is_empty() && *m != "—") {
-                    match by_material.iter_mut().find(|(k, _)| k == m) {
-                        Some(e) => e.1 += 1.0,
-                        None => by_material.push((m.to_string(), 1.0)),
-                    }
-                }
-            }
-            let bars: Vec<Bar> =
-                by_material.into_iter().map(|(m, n)| Bar { label: m, value: n, caption: n.to_string() }).collect();
+            let bars: Vec<Bar> = REQUIRED
+                .iter()
+                .map(|(_, name)| {
+                    let n = table.rows.iter().filter(|r| plain(&r[missing]).contains(name)).count();
+                    Bar { label: name.to_string(), value: n as f64, caption: n.to_string() }
+                })
+                .filter(|b| b.value > 0.0)
+                .collect();
             (!bars.is_empty()).then(|| bar_chart(title, &bars))
         }
         _ => None,

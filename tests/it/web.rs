@@ -795,6 +795,20 @@ async fn report_pages_show_the_apis_figures_with_charts_and_downloads_in_the_cal
         let csv = hr.get(&format!("/reports/{name}.csv")).await;
         assert_eq!((csv.status, csv.header("content-type").as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
     }
+    // The completeness chart: dossiers lacking each required material, as the API's rows say.
+    let completeness = hr.page("/reports/completeness").await;
+    let api = app.send(Method::GET, "/api/v1/reports/completeness", Some(&token), None).await.json();
+    let mut bars = 0;
+    for (_, name) in dangan::service::reports::REQUIRED {
+        let n =
+            api["items"].as_array().unwrap().iter().filter(|i| i["missing"].as_str().unwrap().contains(name)).count();
+        if n > 0 {
+            bars += 1;
+            assert!(completeness.contains(&format!("<title>{name}: {n}</title>")), "{name}: {completeness}");
+        }
+    }
+    assert!(bars > 0);
+    assert_eq!(completeness.matches("<rect class=\"bar\"").count(), bars);
     let digitization = hr.page("/reports/digitization").await;
     assert!(digitization.contains("<svg") && digitization.contains("<rect class=\"bar\""), "{digitization}");
     assert!(hr.page("/reports/structure?by=age&lang=en").await.contains("Cadre structure by age band"));
