@@ -257,7 +257,7 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
                     caption: format!("{n} · {}%", if total > 0.0 { (n * 1000.0 / total).round() / 10.0 } else { 0.0 }),
                 })
                 .collect();
-            Some(bar_chart(title, &bars))
+            Some(bar_chart(l.t("材料按文字提取状态", "Materials by text status"), &bars))
         }
         "completeness" => {
             // Dossiers lacking each required material (names may hold `、`, so they are matched, not split).
@@ -270,7 +270,44 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
                 })
                 .filter(|b| b.value > 0.0)
                 .collect();
-            (!bars.is_empty()).then(|| bar_chart(title, &bars))
+            (!bars.is_empty())
+                .then(|| bar_chart(l.t("缺少各类必备材料的档案数", "Dossiers lacking each required material"), &bars))
+        }
+        "findings" => {
+            // The ten findings that concern the most persons.
+            let (field, message, persons) = (col("field")?, col("message")?, col("persons")?);
+            let bars: Vec<Bar> = table
+                .rows
+                .iter()
+                .take(10)
+                .map(|r| Bar {
+                    label: format!("{} · {}", plain(&r[field]), plain(&r[message])),
+                    value: number(r.get(persons)),
+                    caption: plain(&r[persons]),
+                })
+                .collect();
+            (!bars.is_empty())
+                .then(|| bar_chart(l.t("涉及人数最多的校验问题", "The findings that concern the most persons"), &bars))
+        }
+        "turnaround" => {
+            // Whole requests (created → applied): the median by kind.
+            let (kind, step, count, median) = (col("kind")?, col("step")?, col("count")?, col("median_hours")?);
+            let bars: Vec<Bar> = table
+                .rows
+                .iter()
+                .filter(|r| plain(&r[step]) == "*" && r[median].is_number())
+                .map(|r| Bar {
+                    label: kind_name(l, &plain(&r[kind])),
+                    value: number(r.get(median)),
+                    caption: format!("{} h · {}{}", plain(&r[median]), plain(&r[count]), l.t(" 件", " requests")),
+                })
+                .collect();
+            (!bars.is_empty()).then(|| {
+                bar_chart(
+                    l.t("各类申请从发起到生效的中位时长（小时）", "Median hours from start to applied, by kind"),
+                    &bars,
+                )
+            })
         }
         _ => None,
     }

@@ -791,7 +791,17 @@ async fn report_pages_show_the_apis_figures_with_charts_and_downloads_in_the_cal
         let page = hr.page(&format!("/reports/{name}")).await;
         assert!(page.contains(&format!("href=\"/reports/{name}.xlsx\"")), "{name}");
         let api = app.send(Method::GET, &format!("/api/v1/reports/{name}"), Some(&token), None).await.json();
-        assert_eq!(report_rows(&page).len(), api["items"].as_array().unwrap().len(), "{name}: {page}");
+        let items = api["items"].as_array().unwrap();
+        assert_eq!(report_rows(&page).len(), items.len(), "{name}: {page}");
+        let bars = page.matches("<rect class=\"bar\"").count();
+        match name {
+            "findings" => assert_eq!(bars, items.len().min(10), "the ten findings concerning most persons"),
+            "turnaround" => {
+                let whole = items.iter().filter(|i| i["step"] == "*" && i["median_hours"].is_number()).count();
+                assert_eq!(bars, whole, "a bar per kind of applied request");
+            }
+            _ => {}
+        }
         let csv = hr.get(&format!("/reports/{name}.csv")).await;
         assert_eq!((csv.status, csv.header("content-type").as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
     }
