@@ -939,3 +939,30 @@ async fn unknown_paths_are_the_web_404_page_and_unknown_api_paths_stay_problem_j
     assert_eq!(api.header("content-type"), "application/problem+json");
     assert_eq!(api.json()["status"], 404);
 }
+
+#[tokio::test]
+async fn every_role_is_offered_exactly_the_reports_it_is_served() {
+    let app = demo_app().await;
+    let dims = ["department", "age", "gender", "education", "ethnicity", "rank", "salary_grade"];
+    for who in ["hr", "admin", "finance", "legal", "it", "secadmin", "auditor", "head-ops", "leader1", "leader2"] {
+        let user = sign_in(&app, who).await;
+        let home = text(&user.get("/").await);
+        let index = user.get("/reports").await;
+        let offered = home.contains("href=\"/reports\"");
+        assert_eq!(offered, index.status == StatusCode::OK, "{who}: home and /reports disagree");
+        assert_safe_page(&index, who);
+        let index = text(&index);
+        let mut served_any = false;
+        for name in ["completeness", "findings", "digitization", "turnaround"] {
+            let served = user.get(&format!("/reports/{name}")).await.status == StatusCode::OK;
+            served_any |= served;
+            assert_eq!(index.contains(&format!("href=\"/reports/{name}\"")), served, "{who}: {name}");
+        }
+        for by in dims {
+            let served = user.get(&format!("/reports/structure?by={by}")).await.status == StatusCode::OK;
+            served_any |= served;
+            assert_eq!(index.contains(&format!("href=\"/reports/structure?by={by}\"")), served, "{who}: {by}");
+        }
+        assert_eq!(served_any, offered, "{who}: offered the reports page iff some report is served");
+    }
+}
