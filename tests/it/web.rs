@@ -914,6 +914,10 @@ async fn the_batch_import_page_files_a_zip_and_shows_its_progress_and_report() {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&a));
     assert_safe_page(&a, "refused batch");
     assert!(text(&a).contains("unsafe path") && text(&a).contains("action=\"/imports\""), "{}", text(&a));
+    let bomb = zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("certs/train.txt", &vec![0u8; 64 * 1024 * 1024])]);
+    let a = hr.post_named_file("/imports", Some(&csrf), &[], file, &bomb).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", text(&a));
+    assert!(text(&a).contains("compression ratio") && text(&a).contains("action=\"/imports\""), "{}", text(&a));
     let none = hr.post_named_file("/imports", Some(&csrf), &[], file, &zip_of(&[("a.txt", b"x")])).await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text(&none).contains("no catalogue.csv"));
