@@ -94,7 +94,14 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .merge(crate::web::router())
-        .fallback(|| async { ApiError::NoRoute })
+        // A path under /api/ that no route serves is a problem+json 404; any other is the web UI's 404 page.
+        .fallback(|req: axum::extract::Request| async move {
+            if req.uri().path() == "/api" || req.uri().path().starts_with("/api/") {
+                axum::response::IntoResponse::into_response(ApiError::NoRoute)
+            } else {
+                crate::web::not_found(req).await
+            }
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -103,23 +103,7 @@ pub(super) async fn turnaround(
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(super::views::List { total: items.len(), items }).into_response()),
         format => {
-            let table = ReportTable {
-                name: "turnaround".into(),
-                columns: ["kind", "step", "count", "median_hours", "p90_hours", "overdue"].map(String::from).to_vec(),
-                rows: items
-                    .into_iter()
-                    .map(|t| {
-                        vec![
-                            t.kind.into(),
-                            t.step.into(),
-                            t.count.into(),
-                            t.median_hours.into(),
-                            t.p90_hours.into(),
-                            t.overdue.into(),
-                        ]
-                    })
-                    .collect(),
-            };
+            let table = crate::service::reports::turnaround_table(items);
             answer(table, format)
         }
     }

@@ -636,7 +636,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
         archive.indexed_count(),
         if done { "" } else { "; the rest is being indexed in the background" }
     );
-    println!("dangan demo: http://{}/api/v1/health", a.listen);
+    println!("dangan demo: the web UI is at http://{}/ and the API at http://{}/api/v1", a.listen, a.listen);
     println!("demo accounts (password for all: {}):", demo::DEMO_PASSWORD);
     for acc in &summary.accounts {
         println!("  {:<16} {}", acc.username, acc.description);

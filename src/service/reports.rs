@@ -67,9 +67,59 @@ impl ReportTable {
     }
 }
 
+/// The turnaround figures ([`Archive::turnaround`]) as a table, for CSV and XLSX.
+pub fn turnaround_table(items: Vec<super::workflows::Turnaround>) -> ReportTable {
+    ReportTable {
+        name: "turnaround".into(),
+        columns: ["kind", "step", "count", "median_hours", "p90_hours", "overdue"].map(String::from).to_vec(),
+        rows: items
+            .into_iter()
+            .map(|t| {
+                vec![
+                    t.kind.into(),
+                    t.step.into(),
+                    t.count.into(),
+                    t.median_hours.into(),
+                    t.p90_hours.into(),
+                    t.overdue.into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
 /// The dimensions of the structure report.
 pub const STRUCTURE_DIMENSIONS: [&str; 7] =
     ["department", "age", "gender", "education", "ethnicity", "rank", "salary_grade"];
+
+/// Who runs each report (a head: for their own department only).
+const STRUCTURE_ROLES: [Role; 3] = [Role::Hr, Role::Leader, Role::Head];
+const SALARY_ROLES: [Role; 4] = [Role::Hr, Role::Leader, Role::Finance, Role::Head];
+const COMPLETENESS_ROLES: [Role; 4] = [Role::Hr, Role::Leader, Role::Admin, Role::Head];
+const FINDINGS_ROLES: [Role; 2] = [Role::Hr, Role::Head];
+const DIGITIZATION_ROLES: [Role; 3] = [Role::Hr, Role::Admin, Role::Head];
+
+/// The reports a caller may run: what the UI offers (the report functions still decide on every call).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AvailableReports {
+    /// The structure report's dimensions the caller may ask for (finance: `salary_grade` only).
+    pub structure: Vec<&'static str>,
+    /// Dossier completeness.
+    pub completeness: bool,
+    /// Validation findings.
+    pub findings: bool,
+    /// Digitization progress.
+    pub digitization: bool,
+    /// Workflow turnaround.
+    pub turnaround: bool,
+}
+
+impl AvailableReports {
+    /// Whether the caller may run any report.
+    pub fn any(&self) -> bool {
+        !self.structure.is_empty() || self.completeness || self.findings || self.digitization || self.turnaround
+    }
+}
 
 /// Which persons a caller's reports cover.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,8 +130,9 @@ enum Scope {
     Department(String),
 }
 
-/// Materials a dossier must hold, by category, with the condition under which it must.
-const REQUIRED: [(&str, &str); 6] = [
+/// Materials a dossier must hold (category, name as the completeness report writes it); party materials only
+/// for party members.
+pub const REQUIRED: [(&str, &str); 6] = [
     ("1", "履历类材料"),
     ("3", "考核鉴定类材料"),
     ("4-1", "学历学位材料"),
@@ -132,6 +183,24 @@ impl Archive {
         Err(Error::Forbidden(format!("rule report.{report}: this report is for {}", names.join(", "))))
     }
 
+    /// The reports the caller may run, by the same rules the report functions apply (nothing is read or
+    /// audited: this only says which reports to offer).
+    pub fn available_reports(&self, p: &Principal) -> AvailableReports {
+        let may = |report: &str, roles: &[Role]| self.report_scope(p, report, roles).is_ok();
+        let general = may("structure", &STRUCTURE_ROLES);
+        let salary = may("structure", &SALARY_ROLES);
+        AvailableReports {
+            structure: STRUCTURE_DIMENSIONS
+                .into_iter()
+                .filter(|d| if *d == "salary_grade" { salary } else { general })
+                .collect(),
+            completeness: may("completeness", &COMPLETENESS_ROLES),
+            findings: may("findings", &FINDINGS_ROLES),
+            digitization: may("digitization", &DIGITIZATION_ROLES),
+            turnaround: self.may_see_turnaround(p),
+        }
+    }
+
     /// Active persons in scope.
     fn persons_in(&self, scope: &Scope) -> Result<Vec<Person>> {
         Ok(self
@@ -160,9 +229,9 @@ impl Archive {
                 return Err(Error::invalid("by", format!("by must be one of {}", STRUCTURE_DIMENSIONS.join(", "))));
             }
             let scope = if by == "salary_grade" {
-                self.report_scope(p, "structure", &[Role::Hr, Role::Leader, Role::Finance, Role::Head])?
+                self.report_scope(p, "structure", &SALARY_ROLES)?
             } else {
-                self.report_scope(p, "structure", &[Role::Hr, Role::Leader, Role::Head])?
+                self.report_scope(p, "structure", &STRUCTURE_ROLES)?
             };
             let today = crate::model::today();
             let persons = self.persons_in(&scope)?;
@@ -215,7 +284,7 @@ impl Archive {
     /// dossiers and categories the caller may list count (never the caller's own dossier).
     pub fn report_completeness(&self, p: &Principal) -> Result<ReportTable> {
         self.audited(p, "report.completeness", "report:completeness", false, || {
-            let scope = self.report_scope(p, "completeness", &[Role::Hr, Role::Leader, Role::Admin, Role::Head])?;
+            let scope = self.report_scope(p, "completeness", &COMPLETENESS_ROLES)?;
             let persons = self.persons_in(&scope)?;
             let by_person = self.materials_by_person()?;
             let mut rows = Vec::new();
@@ -310,7 +379,7 @@ impl Archive {
     /// that does not add up), counted by field and message. HR: everyone; heads: their department.
     pub fn report_findings(&self, p: &Principal) -> Result<ReportTable> {
         self.audited(p, "report.findings", "report:findings", false, || {
-            let scope = self.report_scope(p, "findings", &[Role::Hr, Role::Head])?;
+            let scope = self.report_scope(p, "findings", &FINDINGS_ROLES)?;
             let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
             for mut person in self.persons_in(&scope)? {
                 for f in person.validate_and_complete() {
@@ -344,7 +413,7 @@ impl Archive {
     /// may list.
     pub fn report_digitization(&self, p: &Principal) -> Result<ReportTable> {
         self.audited(p, "report.digitization", "report:digitization", false, || {
-            let scope = self.report_scope(p, "digitization", &[Role::Hr, Role::Admin, Role::Head])?;
+            let scope = self.report_scope(p, "digitization", &DIGITIZATION_ROLES)?;
             let persons: HashMap<_, Person> = self.persons_in(&scope)?.into_iter().map(|p| (p.id, p)).collect();
             let may_list = self.listable(p);
             let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();

@@ -905,14 +905,18 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 impl Archive {
+    /// Whether the caller may see the turnaround report (HR, leaders, auditors).
+    pub(crate) fn may_see_turnaround(&self, p: &Principal) -> bool {
+        let policy = self.policy();
+        [Capability::EditPersons, Capability::DecideGrants, Capability::ReadAudit]
+            .iter()
+            .any(|c| policy.capability(&p.subject, *c).allowed)
+    }
+
     /// Turnaround figures per kind and per step (HR, leaders, auditors).
     pub fn turnaround(&self, p: &Principal) -> Result<Vec<Turnaround>> {
         self.audited(p, "report.turnaround", "requests", false, || {
-            let policy = self.policy();
-            let allowed = [Capability::EditPersons, Capability::DecideGrants, Capability::ReadAudit]
-                .iter()
-                .any(|c| policy.capability(&p.subject, *c).allowed);
-            if !allowed {
+            if !self.may_see_turnaround(p) {
                 return Err(Error::Forbidden(
                     "rule report.turnaround: HR, leaders and the auditor see turnaround".into(),
                 ));

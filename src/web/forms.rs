@@ -69,9 +69,11 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> WebError {
 
 /// A multipart form as a browser sends it: its text fields (trimmed, at most 8 KiB each) and its file. The
 /// anti-forgery field must come before the file, so a forged post is refused before its file is read.
-struct FilePost {
-    fields: Vec<(String, String)>,
-    file: Option<(Vec<u8>, Option<String>)>,
+pub(super) struct FilePost {
+    /// The text fields, in form order.
+    pub(super) fields: Vec<(String, String)>,
+    /// The file's bytes and name.
+    pub(super) file: Option<(Vec<u8>, Option<String>)>,
 }
 
 impl FilePost {
@@ -80,7 +82,7 @@ impl FilePost {
     }
 }
 
-async fn read_file_post(st: &AppState, user: &WebUser, req: Request) -> WebResult<FilePost> {
+pub(super) async fn read_file_post(st: &AppState, user: &WebUser, req: Request) -> WebResult<FilePost> {
     let mut mp = Multipart::from_request(req, st)
         .await
         .map_err(|e| WebError::Api(ApiError::UnsupportedMediaType(e.body_text())))?;

@@ -189,6 +189,8 @@ fn nav(user: &WebUser) -> Markup {
                 // of their own (the security administrator decides consultations).
                 li { a href="/inbox" { (l.t("待办", "Inbox")) } }
                 @if c.grants { li { a href="/grants" { (l.t("查阅授权", "Grants")) } } }
+                @if c.upload { li { a href="/imports" { (l.t("批量导入", "Batch import")) } } }
+                @if c.reports { li { a href="/reports" { (l.t("统计报表", "Reports")) } } }
                 @if c.audit { li { a href="/audit" { (l.t("审计日志", "Audit trail")) } } }
                 @if c.review { li { a href="/review" { (l.t("权限审查", "Permission review")) } } }
                 @if c.accounts { li { a href="/accounts" { (l.t("账号管理", "Accounts")) } } }
@@ -199,6 +201,17 @@ fn nav(user: &WebUser) -> Markup {
 
 /// A whole page.
 pub fn page(lang: Lang, user: Option<&WebUser>, title: &str, main: Markup) -> Html<String> {
+    page_refreshing(lang, user, title, main, None)
+}
+
+/// A whole page that, given `refresh` seconds, reloads itself that often (a `<meta>` refresh: no script).
+pub fn page_refreshing(
+    lang: Lang,
+    user: Option<&WebUser>,
+    title: &str,
+    main: Markup,
+    refresh: Option<u32>,
+) -> Html<String> {
     let other = match lang {
         Lang::Zh => ("?lang=en", "English"),
         Lang::En => ("?lang=zh", "中文"),
@@ -209,6 +222,7 @@ pub fn page(lang: Lang, user: Option<&WebUser>, title: &str, main: Markup) -> Ht
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(s) = refresh { meta http-equiv="refresh" content=(s); }
                 title { (title) " · " (lang.t("干部人事档案", "Cadre archive")) }
                 link rel="stylesheet" href="/assets/app.css";
             }

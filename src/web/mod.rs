@@ -10,14 +10,18 @@
 //! * `layout` — the page shell, the navigation by the caller's rights, shared labels.
 //! * `pages` — home, search, persons, dossiers, materials and their content.
 //! * `forms` — uploads and new versions of files, new persons, change requests, the inbox and decisions.
+//! * `reports` — the reports the caller may run, each as a table with an inline SVG chart, and as CSV / XLSX.
+//! * `imports` — batch imports: the form, the start, and the progress / report page.
 //! * `admin` — consultation grants, the audit trail (auditor), the permission review (security administrator),
 //!   accounts (IT).
 
 mod admin;
 mod error;
 mod forms;
+mod imports;
 mod layout;
 mod pages;
+mod reports;
 mod session;
 
 use crate::api::AppState;
@@ -64,6 +68,10 @@ pub fn router() -> Router<AppState> {
         .route("/review", get(admin::review))
         .route("/accounts", get(admin::accounts).post(admin::create_account))
         .route("/accounts/{id}/state", post(admin::account_state))
+        .route("/reports", get(reports::index))
+        .route("/reports/{file}", get(reports::report))
+        .route("/imports", get(imports::form).post(imports::start))
+        .route("/imports/{id}", get(imports::show))
         .layer(axum::middleware::from_fn(frame))
 }
 
@@ -85,7 +93,20 @@ async fn stylesheet() -> Response {
 async fn frame(req: Request, next: Next) -> Response {
     let switch = session::Lang::from_query(req.uri().query());
     let lang = switch.unwrap_or_else(|| session::Lang::from_headers(req.headers()));
-    let mut resp = next.run(req).await;
+    let resp = next.run(req).await;
+    dress(resp, lang, switch)
+}
+
+/// The answer to a path outside the API that no route serves: the web UI's 404 page, with the headers of every
+/// web response (the router's fallback sends `/api/…` paths the API's problem+json instead).
+pub async fn not_found(req: Request) -> Response {
+    let switch = session::Lang::from_query(req.uri().query());
+    let lang = switch.unwrap_or_else(|| session::Lang::from_headers(req.headers()));
+    dress(error::WebError::Api(crate::api::error::ApiError::NoRoute).into_response(), lang, switch)
+}
+
+/// Renders a pending error page and sets the language cookie and the browser security headers.
+fn dress(mut resp: Response, lang: session::Lang, switch: Option<session::Lang>) -> Response {
     if let Some(page) = resp.extensions_mut().remove::<error::ErrorPage>() {
         resp = page.render(lang, resp);
     }

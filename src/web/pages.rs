@@ -46,6 +46,8 @@ pub(super) async fn home(user: WebUser) -> Response {
                     li { a href="/audit" { (l.t("查询审计日志", "Query the audit trail")) } }
                     li { a href="/audit/verify" { (l.t("校验审计日志完整性", "Verify the audit trail")) } }
                 }
+                @if c.upload { li { a href="/imports" { (l.t("批量导入材料（zip 与目录）", "Batch import (zip with a catalogue)")) } } }
+                @if c.reports { li { a href="/reports" { (l.t("统计报表与图表", "Reports and charts")) } } }
                 @if c.review { li { a href="/review" { (l.t("权限审查报告", "Permission review")) } } }
                 @if c.accounts { li { a href="/accounts" { (l.t("账号管理", "Accounts")) } } }
             }

@@ -196,6 +196,8 @@ pub struct Can {
     pub review: bool,
     /// Accounts.
     pub accounts: bool,
+    /// At least one report.
+    pub reports: bool,
 }
 
 impl Can {
@@ -212,6 +214,7 @@ impl Can {
             audit: has(Capability::ReadAudit),
             review: has(Capability::ManagePolicy),
             accounts: has(Capability::ManageAccounts),
+            reports: false,
         }
     }
 }
@@ -264,7 +267,10 @@ impl FromRequestParts<AppState> for WebUser {
             }
             Err(e) => return Err(e.into()),
         };
-        let can = Can::of(&st.archive.policy().effective(&principal.subject));
+        let can = Can {
+            reports: st.archive.available_reports(&principal).any(),
+            ..Can::of(&st.archive.policy().effective(&principal.subject))
+        };
         let department_name = principal.user.department.as_deref().and_then(|d| st.archive.department_name(d));
         Ok(WebUser { csrf: st.archive.csrf_token(&token), principal, token, lang, can, department_name })
     }

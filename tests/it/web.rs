@@ -161,6 +161,18 @@ impl Browser<'_> {
 
     /// A multipart form post: the token first (if any), the fields, then the file.
     async fn post_file(&self, path: &str, csrf: Option<&str>, fields: &[(&str, &str)], bytes: &[u8]) -> Answer {
+        self.post_named_file(path, csrf, fields, ("memo.txt", "text/plain"), bytes).await
+    }
+
+    /// A multipart form post with the file's name and type.
+    async fn post_named_file(
+        &self,
+        path: &str,
+        csrf: Option<&str>,
+        fields: &[(&str, &str)],
+        (file_name, mime): (&str, &str),
+        bytes: &[u8],
+    ) -> Answer {
         let boundary = "----dangan-web-boundary-4c2";
         let mut body = Vec::new();
         let mut part = |name: &str, value: &str| {
@@ -176,7 +188,7 @@ impl Browser<'_> {
             part(k, v);
         }
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"memo.txt\"\r\nContent-Type: text/plain\r\n\r\n").as_bytes(),
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
         );
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
@@ -694,4 +706,267 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
 
 fn principal(app: &TestApp, user: &str) -> dangan::service::Principal {
     app.archive.principal_for(app.archive.user_by_name(user).unwrap().unwrap(), "test").unwrap()
+}
+
+/// The cells of each body row of the page's report table, as text.
+fn report_rows(html: &str) -> Vec<Vec<String>> {
+    let table = html.split("id=\"report-table\"").nth(1).expect("no report table");
+    let body = table.split("<tbody>").nth(1).unwrap().split("</tbody>").next().unwrap();
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|c| {
+                    let inner = &c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()];
+                    let mut out = String::new();
+                    let mut in_tag = false;
+                    for ch in inner.chars() {
+                        match ch {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => out.push(c),
+                            _ => {}
+                        }
+                    }
+                    out
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn report_pages_show_the_apis_figures_with_charts_and_downloads_in_the_callers_scope() {
+    use calamine::{DataType, Reader};
+    let app = demo_app().await;
+    let token = app.login("hr").await;
+    let hr = sign_in(&app, "hr").await;
+    assert!(hr.page("/").await.contains("href=\"/reports\""), "HR is offered the reports");
+    let index = hr.page("/reports").await;
+    for name in ["structure?by=department", "completeness", "findings", "digitization", "turnaround"] {
+        assert!(index.contains(&format!("href=\"/reports/{name}\"")), "{name}: {index}");
+    }
+
+    // Structure by gender: the table holds the API's figures, the chart one bar per row.
+    let api = app.send(Method::GET, "/api/v1/reports/structure?by=gender", Some(&token), None).await.json();
+    let items = api["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    let page = hr.page("/reports/structure?by=gender").await;
+    let rows = report_rows(&page);
+    assert_eq!(rows.len(), items.len(), "{page}");
+    for (row, item) in rows.iter().zip(items) {
+        assert_eq!(row[0], item["label"].as_str().unwrap(), "{row:?}");
+        assert_eq!(row[1], item["count"].to_string(), "{row:?}");
+        assert_eq!(row[2], format!("{}%", item["percent"]), "{row:?}");
+    }
+    assert!(page.contains("<svg") && page.contains("role=\"img\"") && page.contains("<title>"), "{page}");
+    assert_eq!(page.matches("<rect class=\"bar\"").count(), items.len(), "one bar per row");
+
+    // The same report as CSV and XLSX, from the page's links.
+    assert!(page.contains("href=\"/reports/structure.csv?by=gender\""));
+    assert!(page.contains("href=\"/reports/structure.xlsx?by=gender\""));
+    let csv = hr.get("/reports/structure.csv?by=gender").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(csv.header("cache-control"), "no-store");
+    assert!(csv.header("content-disposition").contains("attachment; filename=\"structure-gender.csv\""));
+    let csv_text = text(&csv);
+    let lines: Vec<&str> = csv_text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "key,label,count,percent");
+    assert_eq!(lines.len(), items.len() + 1);
+    let xlsx = hr.get("/reports/structure.xlsx?by=gender").await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert_eq!(xlsx.header("content-type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    assert_eq!(xlsx.header("cache-control"), "no-store");
+    assert!(xlsx.header("content-disposition").contains("structure-gender.xlsx"));
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body)).unwrap();
+    let sheet = book.worksheet_range("structure-gender").unwrap();
+    assert_eq!(sheet.rows().count(), items.len() + 1);
+    let total: f64 = sheet.rows().skip(1).map(|r| r[2].get_float().unwrap()).sum();
+    assert_eq!(total as u64, items.iter().map(|i| i["count"].as_u64().unwrap()).sum::<u64>());
+
+    // Every report is a page, with a download; digitization has its chart by status.
+    for name in ["completeness", "findings", "digitization", "turnaround"] {
+        let page = hr.page(&format!("/reports/{name}")).await;
+        assert!(page.contains(&format!("href=\"/reports/{name}.xlsx\"")), "{name}");
+        let api = app.send(Method::GET, &format!("/api/v1/reports/{name}"), Some(&token), None).await.json();
+        let items = api["items"].as_array().unwrap();
+        assert_eq!(report_rows(&page).len(), items.len(), "{name}: {page}");
+        let bars = page.matches("<rect class=\"bar\"").count();
+        match name {
+            "findings" => assert_eq!(bars, items.len().min(10), "the ten findings concerning most persons"),
+            "turnaround" => {
+                let whole = items.iter().filter(|i| i["step"] == "*" && i["median_hours"].is_number()).count();
+                assert_eq!(bars, whole, "a bar per kind of applied request");
+            }
+            _ => {}
+        }
+        let csv = hr.get(&format!("/reports/{name}.csv")).await;
+        assert_eq!((csv.status, csv.header("content-type").as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
+    }
+    // The completeness chart: dossiers lacking each required material, as the API's rows say.
+    let completeness = hr.page("/reports/completeness").await;
+    let api = app.send(Method::GET, "/api/v1/reports/completeness", Some(&token), None).await.json();
+    let mut bars = 0;
+    for (_, name) in dangan::service::reports::REQUIRED {
+        let n =
+            api["items"].as_array().unwrap().iter().filter(|i| i["missing"].as_str().unwrap().contains(name)).count();
+        if n > 0 {
+            bars += 1;
+            assert!(completeness.contains(&format!("<title>{name}: {n}</title>")), "{name}: {completeness}");
+        }
+    }
+    assert!(bars > 0);
+    assert_eq!(completeness.matches("<rect class=\"bar\"").count(), bars);
+    let digitization = hr.page("/reports/digitization").await;
+    assert!(digitization.contains("<svg") && digitization.contains("<rect class=\"bar\""), "{digitization}");
+    assert!(hr.page("/reports/structure?by=age&lang=en").await.contains("Cadre structure by age band"));
+    let bad = hr.get("/reports/structure?by=shoe_size").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_safe_page(&bad, "bad dimension");
+    assert_eq!(hr.get("/reports/nothing").await.status, StatusCode::NOT_FOUND);
+
+    // Finance: salary grades only; the rest is the friendly 403 page.
+    let finance = sign_in(&app, "finance").await;
+    let denied = finance.get("/reports/structure?by=department").await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_safe_page(&denied, "finance 403");
+    assert!(text(&denied).contains("无权访问") && text(&denied).contains("rule report.structure"));
+    assert_eq!(finance.get("/reports/structure.csv?by=department").await.status, StatusCode::FORBIDDEN);
+    let salary = finance.page("/reports/structure?by=salary_grade").await;
+    assert!(salary.contains("<svg"));
+    let index = finance.page("/reports").await;
+    assert!(index.contains("href=\"/reports/structure?by=salary_grade\"") && !index.contains("by=department"));
+    assert!(!index.contains("href=\"/reports/completeness\""), "{index}");
+
+    // A head sees their own department only.
+    let head = sign_in(&app, "head-finance").await;
+    let page = head.page("/reports/structure?by=department").await;
+    let rows = report_rows(&page);
+    assert_eq!(rows.len(), 1, "{page}");
+    assert_eq!(rows[0][0], "财务部");
+    assert!(!page.contains("法务部"));
+
+    // A role without any report is not offered them, and is refused them.
+    let it = sign_in(&app, "it").await;
+    assert!(!it.page("/").await.contains("href=\"/reports\""));
+    assert_eq!(it.get("/reports").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_batch_import_page_files_a_zip_and_shows_its_progress_and_report() {
+    use crate::imports::zip_of;
+    let app = demo_app().await;
+    let token = app.login("hr").await;
+    let list = app.send(Method::GET, "/api/v1/persons?department=legal&limit=5", Some(&token), None).await.json();
+    let pid = list["items"][0]["id"].as_str().unwrap().to_string();
+    let person = app.send(Method::GET, &format!("/api/v1/persons/{pid}"), Some(&token), None).await.json();
+    let idn = person["id_number"].as_str().unwrap().to_string();
+    let stranger = id_number("11010119800517001");
+
+    let hr = sign_in(&app, "hr").await;
+    assert!(hr.page("/").await.contains("href=\"/imports\""), "HR is offered the batch import");
+    let form = hr.page("/imports").await;
+    for says in ["E01Z101", "E01Z111", "A0184", "id_number", "catalogue.csv", "accept=\".zip,application/zip\""] {
+        assert!(form.contains(says), "{says}: {form}");
+    }
+    let csrf = csrf_in(&form);
+    let catalogue = format!(
+        "id_number,E01Z101,E01Z111,E01Z117,file\n{idn},4-4,网页批量导入培训证书,2024-05,certs/train.txt\n\
+         {stranger},1,无主材料,2020,certs/other.txt\n"
+    );
+    let zip = zip_of(&[
+        ("catalogue.csv", catalogue.as_bytes()),
+        ("certs/train.txt", "培训结业证书 网页批量导入专用语".as_bytes()),
+        ("certs/other.txt", b"other"),
+        ("extra.txt", b"not listed"),
+    ]);
+    let file = ("batch.zip", "application/zip");
+    assert_eq!(hr.post_named_file("/imports", None, &[], file, &zip).await.status, StatusCode::FORBIDDEN);
+    let a = hr.post_named_file("/imports", Some(&csrf), &[], file, &zip).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let location = a.header("location");
+    assert!(location.starts_with("/imports/"), "{location}");
+
+    let started = std::time::Instant::now();
+    let report = loop {
+        let page = hr.page(&location).await;
+        assert!(page.contains("<progress"), "{page}");
+        if page.contains("已完成") {
+            assert!(!page.contains("http-equiv=\"refresh\""), "a finished import stops refreshing");
+            break page;
+        }
+        assert!(page.contains("<meta http-equiv=\"refresh\" content=\"2\">"), "{page}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the import never finished: {page}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(report.contains("已处理 2 / 2") && report.contains("batch.zip"), "{report}");
+    assert!(report.contains("<dd id=\"imported\">1</dd>") && report.contains("<dd id=\"rejected\">1</dd>"));
+    assert!(report.contains("certs/train.txt") && report.contains("no person with ID number"), "{report}");
+    assert!(report.contains("extra.txt"), "the unlisted file is named");
+    let dossier = hr.page(&format!("/persons/{pid}")).await;
+    assert!(dossier.contains("网页批量导入培训证书"), "the material is in the dossier");
+
+    // A hostile batch is refused whole, on the form, with the service's reason.
+    let slip = zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("../../etc/cron.d/x", b"evil")]);
+    let a = hr.post_named_file("/imports", Some(&csrf), &[], file, &slip).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&a));
+    assert_safe_page(&a, "refused batch");
+    assert!(text(&a).contains("unsafe path") && text(&a).contains("action=\"/imports\""), "{}", text(&a));
+    let bomb = zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("certs/train.txt", &vec![0u8; 64 * 1024 * 1024])]);
+    let a = hr.post_named_file("/imports", Some(&csrf), &[], file, &bomb).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", text(&a));
+    assert!(text(&a).contains("compression ratio") && text(&a).contains("action=\"/imports\""), "{}", text(&a));
+    let none = hr.post_named_file("/imports", Some(&csrf), &[], file, &zip_of(&[("a.txt", b"x")])).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&none).contains("no catalogue.csv"));
+
+    // Finance may not file: neither offered nor served.
+    let finance = sign_in(&app, "finance").await;
+    assert!(!finance.page("/").await.contains("href=\"/imports\""));
+    assert_eq!(finance.get("/imports").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(finance.get(&location).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn unknown_paths_are_the_web_404_page_and_unknown_api_paths_stay_problem_json() {
+    let app = TestApp::new().await;
+    let a = get_anon(&app, "/no-such-page", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.header("content-type").starts_with("text/html"), "{}", a.header("content-type"));
+    assert_safe_page(&a, "404");
+    assert!(text(&a).contains("未找到") && text(&a).contains("href=\"/\""));
+    assert!(text(&get_anon(&app, "/no-such-page?lang=en", None).await).contains("Not found"));
+    let api = get_anon(&app, "/api/v1/no-such", None).await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.header("content-type"), "application/problem+json");
+    assert_eq!(api.json()["status"], 404);
+}
+
+#[tokio::test]
+async fn every_role_is_offered_exactly_the_reports_it_is_served() {
+    let app = demo_app().await;
+    let dims = ["department", "age", "gender", "education", "ethnicity", "rank", "salary_grade"];
+    for who in ["hr", "admin", "finance", "legal", "it", "secadmin", "auditor", "head-ops", "leader1", "leader2"] {
+        let user = sign_in(&app, who).await;
+        let home = text(&user.get("/").await);
+        let index = user.get("/reports").await;
+        let offered = home.contains("href=\"/reports\"");
+        assert_eq!(offered, index.status == StatusCode::OK, "{who}: home and /reports disagree");
+        assert_safe_page(&index, who);
+        let index = text(&index);
+        let mut served_any = false;
+        for name in ["completeness", "findings", "digitization", "turnaround"] {
+            let served = user.get(&format!("/reports/{name}")).await.status == StatusCode::OK;
+            served_any |= served;
+            assert_eq!(index.contains(&format!("href=\"/reports/{name}\"")), served, "{who}: {name}");
+        }
+        for by in dims {
+            let served = user.get(&format!("/reports/structure?by={by}")).await.status == StatusCode::OK;
+            served_any |= served;
+            assert_eq!(index.contains(&format!("href=\"/reports/structure?by={by}\"")), served, "{who}: {by}");
+        }
+        assert_eq!(served_any, offered, "{who}: offered the reports page iff some report is served");
+    }
 }

@@ -1,0 +1,489 @@
+//! Reports as pages (issue 6 item 3): the index of the reports the caller's roles may run, and each report as a
+//! table with a chart drawn on the server as inline SVG (no script, no inline style: presentation attributes
+//! and classes from `app.css`), plus the same report as CSV or XLSX. Every page and download calls the report
+//! function the API calls, with the caller's principal: the service decides scope (a head sees their own
+//! department, finance salary grades only) and refuses what the caller may not run.
+
+use super::error::{WebQuery, WebResult};
+use super::layout::{kind_name, page, step_name};
+use super::session::{Lang, WebUser, urlencode};
+use crate::api::{AppState, blocking};
+use crate::service::reports::{REQUIRED, ReportTable, turnaround_table};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The reports, by the name in their address.
+const REPORTS: [&str; 5] = ["structure", "completeness", "findings", "digitization", "turnaround"];
+
+fn report_title(l: Lang, name: &str) -> &'static str {
+    match name {
+        "structure" => l.t("干部队伍结构", "Cadre structure"),
+        "completeness" => l.t("档案完整性", "Dossier completeness"),
+        "findings" => l.t("信息校验问题", "Validation findings"),
+        "digitization" => l.t("数字化进度", "Digitization progress"),
+        "turnaround" => l.t("审批时效与超期", "Workflow turnaround"),
+        _ => "?",
+    }
+}
+
+fn report_description(l: Lang, name: &str) -> &'static str {
+    match name {
+        "structure" => l.t(
+            "在职干部按部门、年龄段、性别、学历、民族、职级、薪级的人数与占比。",
+            "Active cadres by department, age band, gender, education, ethnicity, rank and salary grade.",
+        ),
+        "completeness" => l.t(
+            "缺少必备材料的档案，以及登记页数与文件实际页数不一致的材料。",
+            "Dossiers lacking required materials, and materials whose stated page count differs from the file.",
+        ),
+        "findings" => {
+            l.t("人员信息自动校验发现的问题，按字段和内容计数。", "Validation findings of the person records, counted.")
+        }
+        "digitization" => {
+            l.t("材料按文件类型与文字提取（OCR）状态计数。", "Materials by file type and text (OCR) status.")
+        }
+        "turnaround" => l.t(
+            "各类申请及各审批环节的处理时长与当前超期数。",
+            "How long each kind of request and step takes; what is overdue.",
+        ),
+        _ => "",
+    }
+}
+
+fn dimension_name(l: Lang, by: &str) -> &'static str {
+    match by {
+        "department" => l.t("部门", "Department"),
+        "age" => l.t("年龄段", "Age band"),
+        "gender" => l.t("性别", "Gender"),
+        "education" => l.t("学历", "Education"),
+        "ethnicity" => l.t("民族", "Ethnicity"),
+        "rank" => l.t("职级", "Rank"),
+        "salary_grade" => l.t("薪级", "Salary grade"),
+        _ => "?",
+    }
+}
+
+fn column_name(l: Lang, col: &str) -> &'static str {
+    match col {
+        "label" => l.t("类别", "Group"),
+        "count" => l.t("人数", "Persons"),
+        "percent" => l.t("占比", "Share"),
+        "name" => l.t("姓名", "Name"),
+        "department" => l.t("部门", "Department"),
+        "missing_count" => l.t("缺少材料数", "Missing"),
+        "missing" => l.t("缺少的材料", "Missing materials"),
+        "page_mismatches" => l.t("页数不符数", "Page mismatches"),
+        "mismatched" => l.t("页数不符的材料", "Mismatched materials"),
+        "field" => l.t("字段", "Field"),
+        "severity" => l.t("级别", "Severity"),
+        "message" => l.t("问题", "Finding"),
+        "persons" => l.t("人数", "Persons"),
+        "kind" => l.t("类型", "Kind"),
+        "text_status" => l.t("文字状态", "Text status"),
+        "materials" => l.t("材料数", "Materials"),
+        "step" => l.t("环节", "Step"),
+        "median_hours" => l.t("中位时长（小时）", "Median (hours)"),
+        "p90_hours" => l.t("90% 时长（小时）", "90th percentile (hours)"),
+        "overdue" => l.t("当前超期", "Overdue now"),
+        _ => "?",
+    }
+}
+
+fn text_status_name(l: Lang, s: &str) -> &'static str {
+    match s {
+        "done" => l.t("已提取", "extracted"),
+        "pending" => l.t("排队中", "queued"),
+        "failed" => l.t("提取失败", "failed"),
+        "none" => l.t("无文字", "no text"),
+        _ => "?",
+    }
+}
+
+/// Columns shown on the page (the others are ids and keys, kept in the downloads).
+fn shown(col: &str) -> bool {
+    !matches!(col, "key" | "person_id")
+}
+
+fn is_number(col: &str) -> bool {
+    matches!(
+        col,
+        "count"
+            | "percent"
+            | "missing_count"
+            | "page_mismatches"
+            | "persons"
+            | "materials"
+            | "median_hours"
+            | "p90_hours"
+            | "overdue"
+    )
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}
+
+/// One cell as the page shows it.
+fn cell(l: Lang, table: &ReportTable, row: &[Value], col: usize) -> Markup {
+    let name = table.columns[col].as_str();
+    let v = row.get(col).unwrap_or(&Value::Null);
+    let text = plain(v);
+    let get = |c: &str| table.columns.iter().position(|x| x == c).and_then(|i| row.get(i));
+    html! {
+        @match name {
+            "percent" => td.num { (text) "%" },
+            "name" => {
+                @if let Some(Value::String(id)) = get("person_id") {
+                    td { a href={ "/persons/" (id) } { (text) } }
+                } @else { td { (text) } }
+            },
+            "text_status" => td { (text_status_name(l, &text)) },
+            "severity" => td { (if text == "error" { l.t("错误", "error") } else { l.t("提示", "warning") }) },
+            "kind" if table.name == "turnaround" => td { (kind_name(l, &text)) },
+            "step" => td { (if text == "*" { l.t("全程（发起至生效）", "whole request").to_string() } else { step_name(l, &text) }) },
+            n if is_number(n) => td.num { (text) },
+            _ => td { (text) },
+        }
+    }
+}
+
+/// The report as a table with headings.
+fn report_table(l: Lang, table: &ReportTable, caption: &str) -> Markup {
+    let cols: Vec<usize> = (0..table.columns.len()).filter(|i| shown(&table.columns[*i])).collect();
+    html! {
+        div.scroll {
+            table.report #report-table {
+                caption { (caption) }
+                thead { tr { @for i in &cols { th scope="col" { (column_name(l, &table.columns[*i])) } } } }
+                tbody {
+                    @for row in &table.rows {
+                        tr { @for i in &cols { (cell(l, table, row, *i)) } }
+                    }
+                }
+            }
+        }
+        @if table.rows.is_empty() { p.empty { (l.t("（没有数据）", "(nothing to show)")) } }
+    }
+}
+
+/// One bar of a chart: its label, its value and the text written after it.
+struct Bar {
+    label: String,
+    value: f64,
+    caption: String,
+}
+
+/// A horizontal bar chart as inline SVG: labels on the left, bars scaled to the largest value, the figures
+/// after each bar. Sizes are presentation attributes; colours come from `app.css` (`svg.chart`).
+fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
+    const WIDTH: usize = 640;
+    const LABEL: usize = 170;
+    const BAR: usize = 340;
+    const ROW: usize = 28;
+    let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
+    let height = bars.len() * ROW + 8;
+    let short = |s: &str| -> String {
+        if s.chars().count() > 12 { format!("{}…", s.chars().take(11).collect::<String>()) } else { s.to_string() }
+    };
+    html! {
+        figure.chart {
+            svg.chart xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(title)
+                width=(WIDTH) height=(height) viewBox={ "0 0 " (WIDTH) " " (height) } {
+                title { (title) }
+                @for (i, b) in bars.iter().enumerate() {
+                    @let y = 4 + i * ROW;
+                    @let w = if max > 0.0 { ((b.value / max) * BAR as f64).round().max(if b.value > 0.0 { 1.0 } else { 0.0 }) } else { 0.0 };
+                    g.row {
+                        text.label x=(LABEL - 8) y=(y + 18) text-anchor="end" { (short(&b.label)) }
+                        rect.bar x=(LABEL) y=(y + 4) width=(w) height=(ROW - 8) {
+                            title { (b.label) ": " (b.caption) }
+                        }
+                        text.value x=(LABEL as f64 + w + 6.0) y=(y + 18) { (b.caption) }
+                    }
+                }
+            }
+            figcaption { (title) }
+        }
+    }
+}
+
+fn number(v: Option<&Value>) -> f64 {
+    v.and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// The chart of a report, where one helps.
+fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
+    let col = |c: &str| table.columns.iter().position(|x| x == c);
+    match table.name.as_str() {
+        n if n.starts_with("structure-") => {
+            let (label, count, percent) = (col("label")?, col("count")?, col("percent")?);
+            let bars: Vec<Bar> = table
+                .rows
+                .iter()
+                .map(|r| Bar {
+                    label: plain(&r[label]),
+                    value: number(r.get(count)),
+                    caption: format!("{} · {}%", plain(&r[count]), plain(&r[percent])),
+                })
+                .collect();
+            Some(bar_chart(title, &bars))
+        }
+        "digitization" => {
+            let (status, materials) = (col("text_status")?, col("materials")?);
+            let mut by_status: Vec<(String, f64)> = Vec::new();
+            for r in &table.rows {
+                let s = plain(&r[status]);
+                let n = number(r.get(materials));
+                match by_status.iter_mut().find(|(k, _)| *k == s) {
+                    Some(e) => e.1 += n,
+                    None => by_status.push((s, n)),
+                }
+            }
+            let total: f64 = by_status.iter().map(|(_, n)| n).sum();
+            let bars: Vec<Bar> = by_status
+                .into_iter()
+                .map(|(s, n)| Bar {
+                    label: text_status_name(l, &s).to_string(),
+                    value: n,
+                    caption: format!("{n} · {}%", if total > 0.0 { (n * 1000.0 / total).round() / 10.0 } else { 0.0 }),
+                })
+                .collect();
+            Some(bar_chart(l.t("材料按文字提取状态", "Materials by text status"), &bars))
+        }
+        "completeness" => {
+            // Dossiers lacking each required material (names may hold `、`, so they are matched, not split).
+            let missing = col("missing")?;
+            let bars: Vec<Bar> = REQUIRED
+                .iter()
+                .map(|(_, name)| {
+                    let n = table.rows.iter().filter(|r| plain(&r[missing]).contains(name)).count();
+                    Bar { label: name.to_string(), value: n as f64, caption: n.to_string() }
+                })
+                .filter(|b| b.value > 0.0)
+                .collect();
+            (!bars.is_empty())
+                .then(|| bar_chart(l.t("缺少各类必备材料的档案数", "Dossiers lacking each required material"), &bars))
+        }
+        "findings" => {
+            // The ten findings that concern the most persons.
+            let (field, message, persons) = (col("field")?, col("message")?, col("persons")?);
+            let bars: Vec<Bar> = table
+                .rows
+                .iter()
+                .take(10)
+                .map(|r| Bar {
+                    label: format!("{} · {}", plain(&r[field]), plain(&r[message])),
+                    value: number(r.get(persons)),
+                    caption: plain(&r[persons]),
+                })
+                .collect();
+            (!bars.is_empty())
+                .then(|| bar_chart(l.t("涉及人数最多的校验问题", "The findings that concern the most persons"), &bars))
+        }
+        "turnaround" => {
+            // Whole requests (created → applied): the median by kind.
+            let (kind, step, count, median) = (col("kind")?, col("step")?, col("count")?, col("median_hours")?);
+            let bars: Vec<Bar> = table
+                .rows
+                .iter()
+                .filter(|r| plain(&r[step]) == "*" && r[median].is_number())
+                .map(|r| Bar {
+                    label: kind_name(l, &plain(&r[kind])),
+                    value: number(r.get(median)),
+                    caption: format!("{} h · {}{}", plain(&r[median]), plain(&r[count]), l.t(" 件", " requests")),
+                })
+                .collect();
+            (!bars.is_empty()).then(|| {
+                bar_chart(
+                    l.t("各类申请从发起到生效的中位时长（小时）", "Median hours from start to applied, by kind"),
+                    &bars,
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReportQuery {
+    /// The structure report's dimension.
+    by: Option<String>,
+}
+
+/// Runs a report for the caller (the service decides whether it may, and over which persons).
+async fn run(st: &AppState, user: &WebUser, name: &str, by: &str) -> WebResult<ReportTable> {
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    let by = by.to_string();
+    let table = match name {
+        "structure" => blocking(move || archive.report_structure(&p, &by)).await?,
+        "completeness" => blocking(move || archive.report_completeness(&p)).await?,
+        "findings" => blocking(move || archive.report_findings(&p)).await?,
+        "digitization" => blocking(move || archive.report_digitization(&p)).await?,
+        "turnaround" => turnaround_table(blocking(move || archive.turnaround(&p)).await?),
+        other => {
+            return Err(crate::service::Error::NotFound(format!(
+                "no report {:?}",
+                other.chars().take(40).collect::<String>()
+            ))
+            .into());
+        }
+    };
+    Ok(table)
+}
+
+/// `GET /reports`: the reports the caller's roles may run.
+pub(super) async fn index(State(st): State<AppState>, user: WebUser) -> WebResult<Response> {
+    let l = user.lang;
+    let available = st.archive.available_reports(&user.principal);
+    if !available.any() {
+        return Err(crate::service::Error::Forbidden("rule report: no report is for your roles".into()).into());
+    }
+    let may = |name: &str| match name {
+        "structure" => !available.structure.is_empty(),
+        "completeness" => available.completeness,
+        "findings" => available.findings,
+        "digitization" => available.digitization,
+        _ => available.turnaround,
+    };
+    let body = html! {
+        h1 { (l.t("统计报表", "Reports")) }
+        p.note { (l.t("报表只统计您有权查看的范围；每份报表可下载为 CSV 或 Excel（XLSX）。",
+            "Reports count only what your roles may see; each can be downloaded as CSV or Excel (XLSX).")) }
+        ul.reports {
+            @for name in REPORTS.iter().filter(|n| may(n)) {
+                li {
+                    @let first = if *name == "structure" { format!("?by={}", available.structure[0]) } else { String::new() };
+                    h2 { a href={ "/reports/" (name) (first) } { (report_title(l, name)) } }
+                    p { (report_description(l, name)) }
+                    @if *name == "structure" {
+                        p.dims {
+                            @for (i, d) in available.structure.iter().enumerate() {
+                                @if i > 0 { " · " }
+                                a href={ "/reports/structure?by=" (d) } { (dimension_name(l, d)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(l, Some(&user), l.t("统计报表", "Reports"), body).into_response())
+}
+
+/// `GET /reports/{name}` (a page) and `GET /reports/{name}.csv|.xlsx` (the download).
+pub(super) async fn report(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(file): Path<String>,
+    WebQuery(q): WebQuery<ReportQuery>,
+) -> WebResult<Response> {
+    let (name, ext) = match file.rsplit_once('.') {
+        Some((n, e)) if e == "csv" || e == "xlsx" => (n.to_string(), Some(e.to_string())),
+        _ => (file.clone(), None),
+    };
+    if !REPORTS.contains(&name.as_str()) {
+        return Err(crate::api::error::ApiError::NoRoute.into());
+    }
+    let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
+    let table = run(&st, &user, &name, &by).await?;
+    match ext.as_deref() {
+        Some("csv") => Ok(download(table.to_csv().into_bytes(), "text/csv; charset=utf-8", &table.name, "csv")),
+        Some(_) => {
+            let bytes = table.to_xlsx()?;
+            Ok(download(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &table.name,
+                "xlsx",
+            ))
+        }
+        None => Ok(report_page(&st, &user, &name, &by, &table)),
+    }
+}
+
+fn download(bytes: Vec<u8>, mime: &'static str, name: &str, ext: &str) -> Response {
+    let mut resp = Response::new(Body::from(bytes));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || "-_".contains(*c)).collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.{ext}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+fn report_page(st: &AppState, user: &WebUser, name: &str, by: &str, table: &ReportTable) -> Response {
+    let l = user.lang;
+    let title = if name == "structure" {
+        format!("{}{}{}", report_title(l, name), l.t(" · 按", " by "), dimension_name(l, by).to_lowercase())
+    } else {
+        report_title(l, name).to_string()
+    };
+    let dims = st.archive.available_reports(&user.principal).structure;
+    let query = if name == "structure" { format!("?by={}", urlencode(by)) } else { String::new() };
+    let body = html! {
+        p { a href="/reports" { (l.t("← 全部报表", "← All reports")) } }
+        h1 { (title) }
+        p.note { (report_description(l, name)) }
+        @if name == "structure" && dims.len() > 1 {
+            nav.tabs aria-label=(l.t("统计维度", "Dimensions")) {
+                @for (i, d) in dims.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    @if *d == by { strong aria-current="page" { (dimension_name(l, d)) } }
+                    @else { a href={ "/reports/structure?by=" (d) } { (dimension_name(l, d)) } }
+                }
+            }
+        }
+        p.downloads {
+            (l.t("下载：", "Download: "))
+            a.button href={ "/reports/" (name) ".csv" (query) } download { "CSV" } " "
+            a.button href={ "/reports/" (name) ".xlsx" (query) } download { "Excel (XLSX)" }
+        }
+        @if let Some(c) = chart(l, table, &title) { (c) }
+        (report_table(l, table, &title))
+    };
+    page(l, Some(user), &title, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::reports::STRUCTURE_DIMENSIONS;
+
+    #[test]
+    fn a_bar_chart_has_one_bar_per_row_scaled_to_the_largest() {
+        let bars = vec![
+            Bar { label: "财务部".into(), value: 4.0, caption: "4 · 66.7%".into() },
+            Bar { label: "法务部".into(), value: 2.0, caption: "2 · 33.3%".into() },
+            Bar { label: "空".into(), value: 0.0, caption: "0".into() },
+        ];
+        let svg = bar_chart("结构", &bars).into_string();
+        assert_eq!(svg.matches("<rect class=\"bar\"").count(), 3, "{svg}");
+        assert!(
+            svg.contains("role=\"img\"") && svg.contains("aria-label=\"结构\"") && svg.contains("<title>结构</title>")
+        );
+        assert!(svg.contains("width=\"340\"") && svg.contains("width=\"170\"") && svg.contains("width=\"0\""), "{svg}");
+        assert!(!svg.contains("style="), "{svg}");
+    }
+
+    #[test]
+    fn every_structure_dimension_and_report_has_a_name() {
+        for d in STRUCTURE_DIMENSIONS {
+            assert_ne!(dimension_name(Lang::Zh, d), "?");
+        }
+        for r in REPORTS {
+            assert_ne!(report_title(Lang::En, r), "?");
+        }
+    }
+}
