@@ -2,6 +2,7 @@
 //! review (security administrator), the accounts (system administrator). The service refuses anyone else.
 
 use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
+use super::forms::CsrfForm;
 use super::layout::{capability_name, page, pager, role_name, when};
 use super::nonempty;
 use super::session::{Lang, WebUser, csrf_field, urlencode};
@@ -550,11 +551,6 @@ pub(super) async fn decide_grant(
     let p = user.principal.clone();
     blocking(move || archive.decide_grant(&p, id, approve, comment)).await?;
     Ok(Redirect::to("/grants").into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    csrf: Option<String>,
 }
 
 /// `POST /grants/{id}/revoke`: ends a grant before its expiry.

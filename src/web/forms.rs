@@ -368,9 +368,10 @@ pub(super) async fn decide(
     Ok(Redirect::to(&format!("/inbox?done={id}")).into_response())
 }
 
+/// A form that carries nothing but its CSRF token (buttons that act on the object in the path).
 #[derive(Deserialize)]
 pub(super) struct CsrfForm {
-    csrf: Option<String>,
+    pub(super) csrf: Option<String>,
 }
 
 /// `POST /requests/{id}/submit`: the initiator submits a draft, or a returned or conflicting request, again.
