@@ -2,7 +2,8 @@
 //! `category`, `title`, `formed_on`, `pages`, `note`, `file`, or their Chinese headings) or by the national cadre
 //! information system's codes (E01Z101 类别, E01Z104 排序号, E01Z111 材料名称, E01Z114 页数, E01Z117 形成时间,
 //! E01Z124 份数, E01Z201 接收时间, E01Z204 来处, E01Z207 接收人, E01Z231 备注; A0184 公民身份号码, A0101 姓名).
-//! UTF-8 (with or without BOM) and GB18030 (what Excel writes on a Chinese desktop) are both read.
+//! UTF-8 (with or without BOM) and GB18030 (what Excel writes on a Chinese desktop) are both read, and so is an
+//! XLSX workbook (its first sheet).
 
 use std::collections::HashMap;
 
@@ -143,8 +144,55 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, CatalogueError> {
         line: e.position().map(|p| p.line() as usize).unwrap_or(1),
         why: e.to_string(),
     };
-    let headings = reader.headers().map_err(malformed)?.clone();
-    let columns: Vec<Option<Column>> = headings.iter().map(Column::from_heading).collect();
+    let columns = columns_of(reader.headers().map_err(malformed)?.iter())?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(malformed)?;
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        push_row(&mut rows, &columns, line, record.iter())?;
+    }
+    Ok(rows)
+}
+
+/// Reads an XLSX catalogue: the first sheet, headings in its first row, under the same names as a CSV. The
+/// workbook (itself a zip) is checked for bombs before it is opened.
+pub fn parse_xlsx(bytes: &[u8]) -> Result<Vec<Row>, CatalogueError> {
+    use calamine::Reader;
+    let limits = super::zipsafe::ZipLimits { max_total_bytes: 256 * 1024 * 1024, ..Default::default() };
+    super::zipsafe::SafeZip::open(std::io::Cursor::new(bytes), limits)
+        .map_err(|e| CatalogueError::Malformed { line: 0, why: format!("not a readable workbook: {e}") })?;
+    let bad = |e: &dyn std::fmt::Display| CatalogueError::Malformed { line: 0, why: format!("workbook: {e}") };
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| bad(&e))?;
+    let sheet = book.worksheet_range_at(0).ok_or_else(|| bad(&"no sheet"))?.map_err(|e| bad(&e))?;
+    let mut lines = sheet.rows();
+    let headings: Vec<String> = lines.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
+    let columns = columns_of(headings.iter().map(String::as_str))?;
+    let mut rows = Vec::new();
+    for (i, r) in lines.enumerate() {
+        let cells: Vec<String> = r.iter().map(cell_text).collect();
+        push_row(&mut rows, &columns, i + 2, cells.iter().map(String::as_str))?;
+    }
+    Ok(rows)
+}
+
+/// A workbook cell as a catalogue reads it: whole numbers without `.0`, dates as `YYYY-MM-DD`.
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::DateTime(d) => {
+            let base = time::macros::date!(1899 - 12 - 30);
+            (base + time::Duration::days(d.as_f64().floor() as i64)).to_string()
+        }
+        Data::Empty => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The columns of a heading row; an error when a column every row needs is missing.
+fn columns_of<'a>(headings: impl Iterator<Item = &'a str>) -> Result<Vec<Option<Column>>, CatalogueError> {
+    let columns: Vec<Option<Column>> = headings.map(Column::from_heading).collect();
     let has = |c: Column| columns.contains(&Some(c));
     for (c, name) in
         [(Column::File, "file"), (Column::Category, "category (E01Z101)"), (Column::Title, "title (E01Z111)")]
@@ -156,20 +204,26 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, CatalogueError> {
     if !has(Column::IdNumber) && !has(Column::PersonId) {
         return Err(CatalogueError::MissingColumn("id_number (A0184) or person_id"));
     }
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(malformed)?;
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        if rows.len() == MAX_ROWS {
-            return Err(CatalogueError::TooManyRows(MAX_ROWS));
-        }
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        let cells = columns.iter().zip(record.iter()).filter_map(|(c, v)| c.map(|c| (c, v.to_string()))).collect();
-        rows.push(Row { line, cells });
+    Ok(columns)
+}
+
+/// Adds a row (skipping blank ones), within [`MAX_ROWS`].
+fn push_row<'a>(
+    rows: &mut Vec<Row>,
+    columns: &[Option<Column>],
+    line: usize,
+    cells: impl Iterator<Item = &'a str>,
+) -> Result<(), CatalogueError> {
+    let cells: HashMap<Column, String> =
+        columns.iter().zip(cells).filter_map(|(c, v)| c.map(|c| (c, v.trim().to_string()))).collect();
+    if cells.values().all(|v| v.is_empty()) {
+        return Ok(());
     }
-    Ok(rows)
+    if rows.len() == MAX_ROWS {
+        return Err(CatalogueError::TooManyRows(MAX_ROWS));
+    }
+    rows.push(Row { line, cells });
+    Ok(())
 }
 
 /// Normalises the many ways a catalogue writes a date (`2019.07.01`, `2019/7/1`, `2019年7月1日`, `20190701`,
@@ -273,6 +327,33 @@ mod tests {
             Err(CatalogueError::Encoding | CatalogueError::MissingColumn(_))
         ));
         assert!(parse_csv(b"").is_err());
+    }
+
+    #[test]
+    fn an_xlsx_catalogue_reads_like_a_csv() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in ["A0184", "E01Z101", "E01Z111", "E01Z114", "E01Z117", "file"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        sheet.write_string(1, 0, "110101198005170011").unwrap();
+        sheet.write_string(1, 1, "9-1").unwrap();
+        sheet.write_string(1, 2, "工资审批表").unwrap();
+        sheet.write_number(1, 3, 2.0).unwrap();
+        let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2019, 7, 1).unwrap();
+        sheet
+            .write_datetime_with_format(1, 4, &date, &rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"))
+            .unwrap();
+        sheet.write_string(1, 5, "a/b.pdf").unwrap();
+        let rows = parse_xlsx(&book.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.line, 2);
+        assert_eq!(r.get(Column::IdNumber), Some("110101198005170011"));
+        assert_eq!(r.get(Column::Title), Some("工资审批表"));
+        assert_eq!(r.get(Column::Pages), Some("2"));
+        assert_eq!(r.get(Column::FormedOn), Some("2019-07-01"));
+        assert!(parse_xlsx(b"PK not really").is_err());
     }
 
     #[test]

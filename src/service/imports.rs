@@ -1,4 +1,4 @@
-//! Batch imports: a directory or a zip of files plus a catalogue (`catalogue.csv`, see
+//! Batch imports: a directory or a zip of files plus a catalogue (`catalogue.csv` or `catalogue.xlsx`, see
 //! [`crate::exchange::catalogue`]) mapping each file to a person and a catalogue entry.
 //!
 //! Every row is filed in its own atomic commit (bytes, material, version, dossier entry, index queue entry and
@@ -194,7 +194,7 @@ impl PreparedImport {
 /// Names a catalogue may have.
 fn is_catalogue(name: &str) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name).to_lowercase();
-    base == "catalogue.csv" || base == "catalog.csv" || base == "目录.csv"
+    ["catalogue", "catalog", "目录"].iter().any(|stem| base == format!("{stem}.csv") || base == format!("{stem}.xlsx"))
 }
 
 impl Archive {
@@ -219,12 +219,17 @@ impl Archive {
             let catalogues: Vec<&String> = files.iter().filter(|f| is_catalogue(f)).collect();
             let cat_name = match catalogues.as_slice() {
                 [one] => (*one).clone(),
-                [] => return Err(Error::invalid("catalogue", "the batch has no catalogue.csv")),
-                _ => return Err(Error::invalid("catalogue", "the batch has more than one catalogue.csv")),
+                [] => return Err(Error::invalid("catalogue", "the batch has no catalogue.csv (or catalogue.xlsx)")),
+                _ => return Err(Error::invalid("catalogue", "the batch has more than one catalogue")),
             };
             let mut source = source;
             let bytes = source.read(&cat_name).map_err(|e| Error::invalid("catalogue", e))?;
-            let rows = catalogue::parse_csv(&bytes).map_err(|e| Error::invalid("catalogue", e.to_string()))?;
+            let rows = if cat_name.to_lowercase().ends_with(".xlsx") {
+                catalogue::parse_xlsx(&bytes)
+            } else {
+                catalogue::parse_csv(&bytes)
+            }
+            .map_err(|e| Error::invalid("catalogue", e.to_string()))?;
             let base = cat_name.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
             let named: HashSet<String> =
                 rows.iter().filter_map(|r| r.get(Column::File)).map(|f| format!("{base}{}", clean_path(f))).collect();

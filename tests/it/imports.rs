@@ -193,3 +193,24 @@ async fn hostile_batches_are_refused_whole_in_seconds_and_change_nothing() {
     let bad = app.send(Method::GET, "/api/v1/imports/not-an-id", Some(&hr), None).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_batch_with_an_xlsx_catalogue_is_imported() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let idn = id_number("11010119800517001");
+    let person = app.create_person(&hr, person_body("张三", &idn, "hr")).await["id"].as_str().unwrap().to_string();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["身份证号", "类别", "材料名称", "形成时间", "文件"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (c, v) in [idn.as_str(), "3", "年度考核登记表", "2020-01-08", "a.pdf"].iter().enumerate() {
+        sheet.write_string(1, c as u16, *v).unwrap();
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let pdf = fixture("assessment-tw.pdf");
+    let r = import(&app, &hr, zip_of(&[("catalogue.xlsx", &xlsx), ("a.pdf", &pdf)])).await;
+    assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(0)), "{r}");
+    assert_eq!(catalogue_titles(&app, &hr, &person).await, ["年度考核登记表"]);
+}
