@@ -1,6 +1,7 @@
 //! The audit trail: who did what to which object, when, from where, with what outcome. Entries are sealed
-//! like every record (one sealed segment per group commit), append-only, and hash-chained with BLAKE3 — each entry commits to the one before — with a
-//! checkpoint every 256 entries whose hash can be exported and kept elsewhere. `verify` names the first entry
+//! like every record (one sealed segment per group commit), append-only, and hash-chained with BLAKE3 — each
+//! entry commits to the one before — with a checkpoint every 256 entries whose hash can be exported and kept
+//! elsewhere. `verify` names the first entry
 //! that was removed, altered or reordered.
 //!
 //! Writes are group-committed: events are chained in memory (sequence and hash fixed) the moment they happen,

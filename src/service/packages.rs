@@ -327,14 +327,17 @@ impl Archive {
             let (mut materials, mut versions, mut total) = (0, 0, 0u64);
             for m in &manifest.materials {
                 let Some((first, rest)) = m.versions.split_first() else { continue };
-                let b = &bag.payload[&first.path];
+                let bytes_of = |path: &str| {
+                    bag.payload.get(path).ok_or_else(|| Error::invalid("package", format!("data/{path} is missing")))
+                };
+                let b = bytes_of(&first.path)?;
                 let meta = self.checked_meta(m.meta.clone())?;
                 let filed = self.file_material(p, &person, meta, b, first.file_name.clone(), false, None)?;
                 total += b.len() as u64;
                 versions += 1;
                 let mut version = filed.version;
                 for v in rest {
-                    let b = &bag.payload[&v.path];
+                    let b = bytes_of(&v.path)?;
                     let reason =
                         Some(format!("转递: {}", v.reason.clone().unwrap_or_else(|| format!("v{}", v.number))));
                     version = self.replace_content(p, filed.id, Some(version), b, v.file_name.clone(), reason)?.version;
