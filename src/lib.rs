@@ -9,7 +9,8 @@
 //! ```text
 //!   cli ──► api ──► service ──► store ──► crypto ──► model
 //!                      │   └──► index ─────────────► model
-//!                      └──────► extract (stands alone)
+//!                      ├──────► extract (stands alone)
+//!                      └──────► exchange ──────► crypto
 //! ```
 //!
 //! * [`model`] — pure domain types and rules: identifiers, dates of partial precision, the category scheme,
@@ -19,10 +20,12 @@
 //!   encrypted records and the chunked blob store.
 //! * [`index`] — the only module that knows Tantivy: schema, the Chinese analyzer, permission-filtered queries.
 //! * [`extract`] — text out of PDF, DOCX and text files, isolated so that hostile files cannot hurt the server.
+//! * [`exchange`] — zips, catalogues and BagIt bags from outside, read without trusting them.
 //! * [`service`] — the use cases; the only gate for authorization. No sled, Tantivy or axum type crosses its API.
 //! * [`api`] — axum routers, extractors, DTOs and the single error → HTTP mapping.
 //! * [`web`] — the server-rendered web UI at `/` (maud): pages call the same service functions as the API.
-//! * [`cli`] — `serve`, `demo`, `users`, `reindex`, `verify`, `keys`.
+//! * [`cli`] — `serve`, `demo`, `users`, `import`, `export`, `import-package`, `reindex`, `verify`, `backup`,
+//!   `restore`, `keys`.
 
 pub mod api;
 pub mod cli;
