@@ -38,15 +38,7 @@ pub(super) async fn audit(
     let (items, total) = blocking(move || archive.audit_query(&auth.principal, &query)).await?;
     if csv {
         let body = crate::service::Archive::audit_csv(&items);
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body,
-        )
-            .into_response());
+        return Ok(super::handlers::attachment(body, "text/csv; charset=utf-8", "audit.csv"));
     }
     Ok(Json(List { items, total }).into_response())
 }
@@ -258,14 +250,7 @@ pub(super) async fn backup(State(st): State<AppState>, auth: AuthUser) -> ApiRes
     let archive = st.archive.clone();
     let (file, len) = blocking(move || archive.backup_as(&auth.principal)).await?;
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"dangan.backup\"".to_string()),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-            (header::CONTENT_LENGTH, len.to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    let mut resp = super::handlers::attachment(body, "application/octet-stream", "dangan.backup");
+    resp.headers_mut().insert(header::CONTENT_LENGTH, len.into());
+    Ok(resp)
 }

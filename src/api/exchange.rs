@@ -72,15 +72,9 @@ pub(super) async fn export_package(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let package = blocking(move || archive.export_package(&auth.principal, person)).await?;
-    let mut resp = Response::new(axum::body::Body::from(package.bytes));
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", package.file_name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    let mut resp = super::handlers::attachment(package.bytes, "application/zip", &package.file_name);
     if let Ok(v) = HeaderValue::from_str(&package.sha256) {
-        h.insert("x-package-sha256", v);
+        resp.headers_mut().insert("x-package-sha256", v);
     }
     Ok(resp)
 }

@@ -403,16 +403,24 @@ fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-fn content_response(bytes: Vec<u8>, m: &crate::model::Material) -> Response {
-    let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
-    let mut resp = Response::new(Body::from(bytes));
+/// A download: the body with its media type, `Content-Disposition: attachment` naming the file, and
+/// `Cache-Control: no-store` (nothing of an archive is kept in a cache).
+pub(crate) fn attachment(body: impl Into<Body>, mime: &str, file_name: &str) -> Response {
+    let mut resp = Response::new(body.into());
     let h = resp.headers_mut();
-    let mime = HeaderValue::from_str(&m.mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mime = HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_TYPE, mime);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(&name)) {
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(file_name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
+    resp
+}
+
+fn content_response(bytes: Vec<u8>, m: &crate::model::Material) -> Response {
+    let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
+    let mut resp = attachment(bytes, &m.mime, &name);
+    let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&m.content_hash) {
         h.insert("x-content-blake3", v);
     }

@@ -6,6 +6,7 @@ pub mod error;
 mod exchange;
 pub mod extract;
 mod handlers;
+pub(crate) use handlers::attachment;
 mod reports;
 mod requests;
 pub mod views;

@@ -6,7 +6,6 @@ use super::{AppState, blocking};
 use crate::service::reports::ReportTable;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -22,15 +21,8 @@ pub(super) struct ReportQuery {
 
 /// A report in the format asked for.
 pub(super) fn answer(table: ReportTable, format: Option<&str>) -> ApiResult<Response> {
-    let download = |bytes: Vec<u8>, mime: &'static str, ext: &str| {
-        let mut resp = Response::new(axum::body::Body::from(bytes));
-        let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.{ext}\"", table.name)) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-        resp
+    let download = |bytes: Vec<u8>, mime: &str, ext: &str| {
+        super::handlers::attachment(bytes, mime, &format!("{}.{ext}", table.name))
     };
     match format.unwrap_or("json") {
         "json" => {

@@ -14,7 +14,8 @@ use std::io::{Read, Seek, Write};
 /// The signature tag file.
 pub const SIGNATURE_FILE: &str = "dangan-signature.txt";
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// SHA-256 in lower-case hex, as BagIt manifests write it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     crate::crypto::encode_hex(&Sha256::digest(bytes))
 }
 

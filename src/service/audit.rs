@@ -157,6 +157,13 @@ struct State {
     shutdown: bool,
 }
 
+impl State {
+    /// The pending entries and the head they bring the chain to, for one group commit.
+    fn take_batch(&mut self) -> (Vec<AuditEntry>, Head) {
+        (std::mem::take(&mut self.pending), Head { seq: self.next_seq - 1, hash: self.last_hash.clone() })
+    }
+}
+
 /// The trail's in-memory state: the chain head and the events waiting for the next group commit.
 #[derive(Default)]
 pub struct AuditLog {
@@ -263,8 +270,7 @@ impl AuditLog {
         if st.pending.is_empty() || st.failed {
             return;
         }
-        let batch = std::mem::take(&mut st.pending);
-        let head = Head { seq: st.next_seq - 1, hash: st.last_hash.clone() };
+        let (batch, head) = st.take_batch();
         match write_batch(store, None, &batch, &head) {
             Ok(()) => st.durable = head.seq,
             Err(e) => tracing::error!(error = %e, "audit commit at shutdown failed"),
@@ -395,8 +401,7 @@ impl Archive {
             }
             if !st.flushing {
                 st.flushing = true;
-                let batch = std::mem::take(&mut st.pending);
-                let head = Head { seq: st.next_seq - 1, hash: st.last_hash.clone() };
+                let (batch, head) = st.take_batch();
                 drop(st);
                 let carried = ws.is_some();
                 let result = write_batch(self.store(), ws.take(), &batch, &head);

@@ -156,24 +156,30 @@ impl ImportSource for DirSource {
     }
 }
 
+/// Opens a zip from outside — a batch or a package (`what`) — with a file's size limit per entry; a refusal is
+/// 413 for sizes and ratios, 422 otherwise, naming `what` and the `field` the client sent.
+pub(crate) fn open_zip<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    max_file_size: u64,
+    what: &str,
+    field: &str,
+) -> std::result::Result<SafeZip<R>, Error> {
+    let limits = ZipLimits { max_entry_bytes: max_file_size, ..ZipLimits::default() };
+    SafeZip::open(reader, limits).map_err(|e| match e {
+        ZipRefusal::TooLarge { .. } => Error::TooLarge(format!("{what} refused: {e}")),
+        _ => Error::invalid(field, format!("{what} refused: {e}")),
+    })
+}
+
 /// Opens a zip batch held in memory.
 pub fn zip_source(bytes: Vec<u8>, max_file_size: u64) -> std::result::Result<SafeZip<std::io::Cursor<Vec<u8>>>, Error> {
-    let limits = ZipLimits { max_entry_bytes: max_file_size, ..ZipLimits::default() };
-    SafeZip::open(std::io::Cursor::new(bytes), limits).map_err(zip_refused)
+    open_zip(std::io::Cursor::new(bytes), max_file_size, "batch", "file")
 }
 
 /// Opens a zip batch from a file.
 pub fn zip_file_source(path: &Path, max_file_size: u64) -> std::result::Result<SafeZip<std::fs::File>, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::BadRequest(format!("{}: {e}", path.display())))?;
-    let limits = ZipLimits { max_entry_bytes: max_file_size, ..ZipLimits::default() };
-    SafeZip::open(file, limits).map_err(zip_refused)
-}
-
-fn zip_refused(e: ZipRefusal) -> Error {
-    match e {
-        ZipRefusal::TooLarge { .. } => Error::TooLarge(format!("batch refused: {e}")),
-        _ => Error::invalid("file", format!("batch refused: {e}")),
-    }
+    open_zip(file, max_file_size, "batch", "file")
 }
 
 /// A batch whose catalogue was read: ready to run.

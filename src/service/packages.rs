@@ -9,9 +9,8 @@
 //! (Ed25519 over the tag manifest, by the installation key `dangan keys show` prints).
 
 use super::{Archive, Error, Principal, Result};
-use crate::exchange::bagit::{self, BagProblem};
+use crate::exchange::bagit::{self, BagProblem, sha256_hex};
 use crate::exchange::catalogue::{self, Column};
-use crate::exchange::zipsafe::{SafeZip, ZipLimits};
 use crate::model::policy::Capability;
 use crate::model::{Finding, MaterialId, MaterialMeta, PersonId};
 use crate::store::Table;
@@ -137,11 +136,6 @@ fn extension(mime: &str, file_name: Option<&str>) -> String {
         }
         .into()
     })
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    crate::crypto::encode_hex(&sha2::Sha256::digest(b))
 }
 
 /// The refusal of a damaged package: 422 naming every file.
@@ -279,13 +273,8 @@ impl Archive {
         self.audited(p, "package.import", &format!("package:{package_sha256}"), false, || {
             self.require(p, Capability::CreatePersons)?;
             self.require(p, Capability::Upload)?;
-            let limits = ZipLimits { max_entry_bytes: self.config().max_file_size, ..ZipLimits::default() };
-            let mut zip = SafeZip::open(std::io::Cursor::new(bytes), limits).map_err(|e| match e {
-                crate::exchange::zipsafe::ZipRefusal::TooLarge { .. } => {
-                    Error::TooLarge(format!("package refused: {e}"))
-                }
-                _ => Error::invalid("package", format!("package refused: {e}")),
-            })?;
+            let max = self.config().max_file_size;
+            let mut zip = super::imports::open_zip(std::io::Cursor::new(bytes), max, "package", "package")?;
             let bag = bagit::verify_zip(&mut zip).map_err(damaged)?;
             let own = self.signing_key_hex();
             let trusted = bag.signer == own || self.config().trusted_senders.contains(&bag.signer);

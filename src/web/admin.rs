@@ -2,7 +2,7 @@
 //! review (security administrator), the accounts (system administrator). The service refuses anyone else.
 
 use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
-use super::forms::CsrfForm;
+use super::forms::{CsrfForm, DecisionForm};
 use super::layout::{capability_name, page, pager, role_name, when};
 use super::nonempty;
 use super::session::{Lang, WebUser, csrf_field, urlencode};
@@ -16,7 +16,7 @@ use crate::service::audit::{AuditQuery, Outcome};
 use crate::service::auth::NewUser;
 use crate::service::grants::GrantState;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -79,15 +79,7 @@ pub(super) async fn audit_export(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (items, _) = blocking(move || archive.audit_query(&p, &q)).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        crate::service::Archive::audit_csv(&items),
-    )
-        .into_response())
+    Ok(crate::api::attachment(crate::service::Archive::audit_csv(&items), "text/csv; charset=utf-8", "audit.csv"))
 }
 
 /// `GET /audit`: the trail, newest first, filtered (auditor).
@@ -524,20 +516,12 @@ pub(super) async fn grants(State(st): State<AppState>, user: WebUser) -> WebResu
     Ok(page(l, Some(&user), l.t("查阅授权", "Grants"), body).into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct GrantDecisionForm {
-    csrf: Option<String>,
-    #[serde(default)]
-    decision: String,
-    comment: Option<String>,
-}
-
 /// `POST /grants/{id}/decide`: grants or refuses a consultation (security administrator, leaders).
 pub(super) async fn decide_grant(
     State(st): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-    WebForm(f): WebForm<GrantDecisionForm>,
+    WebForm(f): WebForm<DecisionForm>,
 ) -> WebResult<Response> {
     user.check_csrf(&st, f.csrf.as_deref())?;
     let id: GrantId = parse_id(&id)?;
@@ -546,7 +530,7 @@ pub(super) async fn decide_grant(
         "reject" => false,
         _ => return Err(crate::service::Error::invalid("decision", "approve or reject").into()),
     };
-    let comment = f.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let comment = nonempty(&f.comment);
     let archive = st.archive.clone();
     let p = user.principal.clone();
     blocking(move || archive.decide_grant(&p, id, approve, comment)).await?;

@@ -344,12 +344,13 @@ pub(super) async fn inbox(
     Ok(page(l, Some(&user), l.t("待办", "Inbox"), body).into_response())
 }
 
+/// A decision with its comment (a request's step, a consultation grant).
 #[derive(Deserialize)]
 pub(super) struct DecisionForm {
-    csrf: Option<String>,
+    pub(super) csrf: Option<String>,
     #[serde(default)]
-    decision: String,
-    comment: Option<String>,
+    pub(super) decision: String,
+    pub(super) comment: Option<String>,
 }
 
 /// `POST /requests/{id}/decide`: the caller's decision on its pending step.
@@ -363,7 +364,7 @@ pub(super) async fn decide(
     let id: RequestId = parse_id(&id)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let comment = f.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let comment = super::nonempty(&f.comment);
     blocking(move || archive.decide_request(&p, id, &f.decision, comment)).await?;
     Ok(Redirect::to(&format!("/inbox?done={id}")).into_response())
 }

@@ -9,9 +9,7 @@ use super::layout::{kind_name, page, step_name};
 use super::session::{Lang, WebUser, urlencode};
 use crate::api::{AppState, blocking};
 use crate::service::reports::{REQUIRED, ReportTable, turnaround_table};
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -411,16 +409,8 @@ pub(super) async fn report(
     }
 }
 
-fn download(bytes: Vec<u8>, mime: &'static str, name: &str, ext: &str) -> Response {
-    let mut resp = Response::new(Body::from(bytes));
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || "-_".contains(*c)).collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.{ext}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    resp
+fn download(bytes: Vec<u8>, mime: &str, name: &str, ext: &str) -> Response {
+    crate::api::attachment(bytes, mime, &format!("{name}.{ext}"))
 }
 
 fn report_page(st: &AppState, user: &WebUser, name: &str, by: &str, table: &ReportTable) -> Response {

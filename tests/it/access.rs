@@ -20,9 +20,7 @@ async fn departments_see_what_their_job_needs_and_no_more() {
     let app = demo_app().await;
     let hr = app.login("hr").await;
     // A cadre of ops (not linked to any account) gets a contract and a salary record.
-    let ops = app.send(Method::GET, "/api/v1/persons?department=ops&limit=50", Some(&hr), None).await.json();
-    let head_ops_person = app.archive.user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
-    let person = ops["items"].as_array().unwrap().iter().find(|p| p["id"] != head_ops_person.as_str()).unwrap();
+    let person = cadre(&app, &hr, "ops").await;
     let pid = person["id"].as_str().unwrap().to_string();
     let contract = app
         .upload(

@@ -207,3 +207,17 @@ pub async fn text_settled(app: &TestApp, token: &str, material: &str) -> Value {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// A cadre of `dept` who holds no account (so no hard rule about one's own dossier gets in the way).
+pub async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
+    let list = app.send(Method::GET, &format!("/api/v1/persons?department={dept}"), Some(hr), None).await.json();
+    let holders: Vec<String> =
+        app.archive.users().unwrap().into_iter().filter_map(|u| u.person_id.map(|p| p.to_string())).collect();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| !holders.contains(&p["id"].as_str().unwrap().to_string()))
+        .unwrap()
+        .clone()
+}

@@ -400,9 +400,7 @@ async fn uploads_from_the_dossier_need_the_token_and_land_in_the_catalogue() {
 async fn search_dossier_and_content_show_what_the_api_would_and_no_more() {
     let app = demo_app().await;
     let token = app.login("hr").await;
-    let ops = app.send(Method::GET, "/api/v1/persons?department=ops&limit=50", Some(&token), None).await.json();
-    let head_ops_person = app.archive.user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
-    let person = ops["items"].as_array().unwrap().iter().find(|p| p["id"] != head_ops_person.as_str()).unwrap();
+    let person = cadre(&app, &token, "ops").await;
     let pid = person["id"].as_str().unwrap().to_string();
     let contract = app
         .upload(

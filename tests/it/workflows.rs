@@ -8,20 +8,6 @@ use dangan::crypto::MasterKey;
 use dangan::service::{Archive, Config, demo};
 use serde_json::{Value, json};
 
-/// A cadre of `dept` who holds no demo account.
-async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
-    let list = app.send(Method::GET, &format!("/api/v1/persons?department={dept}"), Some(hr), None).await.json();
-    let holders: Vec<String> =
-        app.archive.users().unwrap().into_iter().filter_map(|u| u.person_id.map(|p| p.to_string())).collect();
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| !holders.contains(&p["id"].as_str().unwrap().to_string()))
-        .unwrap()
-        .clone()
-}
-
 async fn request(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
     let a = app.send(Method::POST, "/api/v1/requests", Some(token), Some(body)).await;
     (a.status, serde_json::from_slice(&a.body).unwrap_or(Value::Null))
