@@ -191,7 +191,22 @@ fn engine(e: sled::Error) -> KvError {
 
 impl SledKv {
     /// Opens (or creates) a sled store in `dir`.
+    ///
+    /// sled's background threads hold the directory's file lock for a moment after the last handle in this process
+    /// is dropped, so a lock is retried for up to two seconds before it is reported as held by someone else.
     pub fn open(dir: &std::path::Path) -> Result<Self, KvError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            match Self::open_once(dir) {
+                Err(KvError::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25))
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(dir: &std::path::Path) -> Result<Self, KvError> {
         let db = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open().map_err(|e| match e {
             sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
                 KvError::Locked(dir.display().to_string())
