@@ -183,7 +183,7 @@ impl Default for Config {
             max_file_size: 256 * 1024 * 1024,
             webhooks: Vec::new(),
             webhook_secret: None,
-            audit_window: Some(Duration::from_millis(5)),
+            audit_window: Some(Duration::from_millis(25)),
             trusted_senders: Vec::new(),
         }
     }

@@ -243,6 +243,16 @@ impl WriteSet {
         Ok(())
     }
 
+    /// Seals and adds a record whose JSON is already made (the audit trail builds its segments as it chains).
+    pub fn put_json(&mut self, t: Table, key: Vec<u8>, json: &[u8]) -> Result<()> {
+        let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(json.len() + 1));
+        plain.push(RECORD_FORMAT);
+        plain.extend_from_slice(json);
+        let sealed = self.keys.records.seal(&plain, &aad(t, &key))?;
+        self.batch.put(t, key, sealed);
+        Ok(())
+    }
+
     /// Adds a raw value (already sealed, or deliberately empty, such as index entries).
     pub fn put_raw(&mut self, t: Table, key: Vec<u8>, value: Vec<u8>) {
         self.batch.put(t, key, value);

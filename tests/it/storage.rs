@@ -225,10 +225,7 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
         r
     };
     // The trail is stored as sealed segments (one per group commit) keyed by their first sequence number.
-    #[derive(serde::Serialize, serde::Deserialize)]
-    struct Segment {
-        entries: Vec<AuditEntry>,
-    }
+    use dangan::service::audit::Segment;
     let first_of = |k: &[u8]| u64::from_be_bytes(k.try_into().unwrap());
     // The key of the segment holding entry `n`.
     let segment_of = |kv: &SledKv, n: u64| -> Vec<u8> {
@@ -240,10 +237,10 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
             .unwrap()
     };
     let rewrite = |store: &dangan::store::Store, key: &[u8], f: &dyn Fn(&mut Vec<AuditEntry>)| {
-        let mut seg: Segment = store.get(Table::Audit, key).unwrap().unwrap();
+        let mut seg = Segment::read(store, key).unwrap().unwrap();
         f(&mut seg.entries);
         let mut ws = store.write_set();
-        ws.put(Table::Audit, key.to_vec(), &seg).unwrap();
+        seg.write(&mut ws, key.to_vec()).unwrap();
         store.commit(ws).unwrap();
     };
     let first_in = |n: u64| {
@@ -284,8 +281,8 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
     // Swapped, with the key (resealed): the sequence numbers give it away.
     let r = tamper("swapped", &|kv, store| {
         let (ka, kb) = (segment_of(kv, 40), segment_of(kv, 41));
-        let mut a: Segment = store.get(Table::Audit, &ka).unwrap().unwrap();
-        let mut b: Segment = store.get(Table::Audit, &kb).unwrap().unwrap();
+        let mut a = Segment::read(store, &ka).unwrap().unwrap();
+        let mut b = Segment::read(store, &kb).unwrap().unwrap();
         let ia = a.entries.iter().position(|e| e.seq == 40).unwrap();
         let ib = b.entries.iter().position(|e| e.seq == 41).unwrap();
         if ka == kb {
@@ -295,9 +292,9 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
         }
         let mut ws = store.write_set();
         if ka != kb {
-            ws.put(Table::Audit, kb.clone(), &b).unwrap();
+            b.write(&mut ws, kb.clone()).unwrap();
         }
-        ws.put(Table::Audit, ka, &a).unwrap();
+        a.write(&mut ws, ka).unwrap();
         store.commit(ws).unwrap();
     });
     assert_eq!((r.ok, r.first_bad), (false, Some(40)), "{r:?}");
@@ -317,7 +314,7 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
     let r = tamper("head-behind", &|kv, store| {
         let key =
             kv.scan(Table::Audit, b"", None, 100_000).unwrap().into_iter().rfind(|(k, _)| k.len() == 8).unwrap().0;
-        let last: Segment = store.get(Table::Audit, &key).unwrap().unwrap();
+        let last = Segment::read(store, &key).unwrap().unwrap();
         let first = &last.entries[0];
         #[derive(serde::Serialize)]
         struct Head {
