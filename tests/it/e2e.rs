@@ -609,7 +609,7 @@ fn audit_entries_of_reads_reach_disk_at_once_in_strict_mode_within_the_window_ot
     let s = Server::start_with(dir.path(), &[("DANGAN_AUDIT_WINDOW_MS", "0")]);
     probe(&s, "probe-strict");
     kill_9(s);
-    // Default window (5 ms): on disk well within a second.
+    // Default window (25 ms): on disk well within a second.
     let s = Server::start(dir.path());
     probe(&s, "probe-window");
     std::thread::sleep(Duration::from_secs(1));
