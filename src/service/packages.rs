@@ -312,7 +312,16 @@ impl Archive {
                 return Err(damaged(problems));
             }
             let sender_person_id = manifest.person.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let person = self.create_person(p, manifest.person.clone())?.record;
+            // Contracts name the sender's material ids: filed without them, linked again once the materials
+            // have their ids here.
+            let mut record = manifest.person.clone();
+            let linked = record
+                .get_mut("contracts")
+                .and_then(|c| c.as_array_mut())
+                .filter(|cs| cs.iter().any(|c| c.get("material_id").is_some_and(|v| !v.is_null())))
+                .map(std::mem::take);
+            let person = self.create_person(p, record)?.record;
+            let mut here = std::collections::HashMap::new();
             let (mut materials, mut versions, mut total) = (0, 0, 0u64);
             for m in &manifest.materials {
                 let Some((first, rest)) = m.versions.split_first() else { continue };
@@ -322,6 +331,7 @@ impl Archive {
                 let b = bytes_of(&first.path)?;
                 let meta = self.checked_meta(m.meta.clone())?;
                 let filed = self.file_material(p, &person, meta, b, first.file_name.clone(), false, None)?;
+                here.insert(m.id.to_string(), filed.id.to_string());
                 total += b.len() as u64;
                 versions += 1;
                 let mut version = filed.version;
@@ -334,6 +344,16 @@ impl Archive {
                     versions += 1;
                 }
                 materials += 1;
+            }
+            if let Some(mut contracts) = linked {
+                for c in contracts.iter_mut().filter_map(|c| c.as_object_mut()) {
+                    match c.get("material_id").and_then(|v| v.as_str()).and_then(|id| here.get(id)) {
+                        Some(id) => c.insert("material_id".into(), id.clone().into()),
+                        None => c.remove("material_id"),
+                    };
+                }
+                let patch = serde_json::json!({ "contracts": contracts });
+                self.patch_person(p, person.id, Some(person.version), patch, Some("转递: 合同链接到本地材料".into()))?;
             }
             let mut receipt = Receipt {
                 package_sha256: package_sha256.clone(),

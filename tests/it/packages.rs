@@ -79,6 +79,23 @@ async fn sender() -> (TestApp, String, String, Vec<u8>) {
     let a = app.call(req).await;
     assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
 
+    // The labour contract is linked from the person's contracts.
+    let contract = items["items"].as_array().unwrap().iter().find(|m| m["title"] == "劳动合同").unwrap()["id"].clone();
+    let contracts = json!({"contracts": [
+        {"kind": "劳动合同", "from": "2019-07", "material_id": contract},
+        {"kind": "保密协议", "from": "2019-07"}
+    ]});
+    let req = Request::builder()
+        .method(Method::PATCH)
+        .uri(format!("/api/v1/persons/{person}"))
+        .header("authorization", format!("Bearer {hr}"))
+        .header("content-type", "application/json")
+        .header("if-match", "\"1\"")
+        .body(Body::from(contracts.to_string()))
+        .unwrap();
+    let a = app.call(req).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
+
     let a = app.send(Method::GET, &format!("/api/v1/persons/{person}/package"), Some(&hr), None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
     assert_eq!(a.header("content-type"), "application/zip");
@@ -120,6 +137,13 @@ async fn export_then_import_into_a_fresh_installation_reproduces_every_version_b
     let p = to.send(Method::GET, &format!("/api/v1/persons/{new_person}"), Some(&to_hr), None).await.json();
     assert_eq!(p["name"], "王小明");
     assert_eq!(p["id_number"], id_number("11010119800517001"));
+    // The contract links to the receiver's copy of the contract material, not to the sender's id.
+    let items = to.send(Method::GET, &format!("/api/v1/persons/{new_person}/materials"), Some(&to_hr), None).await;
+    let items = items.json();
+    let here = items["items"].as_array().unwrap().iter().find(|m| m["title"] == "劳动合同").unwrap()["id"].clone();
+    assert_eq!(p["contracts"][0]["material_id"], here, "{}", p["contracts"]);
+    assert!(p["contracts"][1].get("material_id").is_none_or(|v| v.is_null()), "{}", p["contracts"]);
+    assert_eq!(p["contracts"][1]["kind"], "保密协议");
     // Its text is searchable at the receiver.
     to.archive.wait_queue_empty(Duration::from_secs(60)).unwrap();
     assert!(to.search(&to_hr, "履历").await["total"].as_u64().unwrap() >= 1);
