@@ -21,9 +21,6 @@ pub(super) struct ReportQuery {
 
 /// A report in the format asked for.
 pub(super) fn answer(table: ReportTable, format: Option<&str>) -> ApiResult<Response> {
-    let download = |bytes: Vec<u8>, mime: &str, ext: &str| {
-        super::handlers::attachment(bytes, mime, &format!("{}.{ext}", table.name))
-    };
     match format.unwrap_or("json") {
         "json" => {
             let items: Vec<serde_json::Map<String, serde_json::Value>> =
@@ -36,12 +33,19 @@ pub(super) fn answer(table: ReportTable, format: Option<&str>) -> ApiResult<Resp
             }))
             .into_response())
         }
-        "csv" => Ok(download(table.to_csv().into_bytes(), "text/csv; charset=utf-8", "csv")),
-        "xlsx" => {
-            Ok(download(table.to_xlsx()?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"))
-        }
-        other => Err(ApiError::BadRequest(format!("format {other:?}: use json, csv or xlsx"))),
+        other => match table.file(other)? {
+            Some((bytes, mime)) => Ok(super::handlers::attachment(bytes, mime, &format!("{}.{other}", table.name))),
+            None => Err(ApiError::BadRequest(format!("format {other:?}: use json, csv or xlsx"))),
+        },
     }
+}
+
+/// Runs the report `name` for the caller and answers it in the format asked for.
+async fn report(st: AppState, auth: AuthUser, q: ReportQuery, name: &'static str) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let by = q.by.clone().unwrap_or_else(|| "department".into());
+    let table = blocking(move || archive.report(&auth.principal, name, &by)).await?;
+    answer(table, q.format.as_deref())
 }
 
 pub(super) async fn structure(
@@ -49,10 +53,7 @@ pub(super) async fn structure(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let archive = st.archive.clone();
-    let by = q.by.clone().unwrap_or_else(|| "department".into());
-    let table = blocking(move || archive.report_structure(&auth.principal, &by)).await?;
-    answer(table, q.format.as_deref())
+    report(st, auth, q, "structure").await
 }
 
 pub(super) async fn completeness(
@@ -60,9 +61,7 @@ pub(super) async fn completeness(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let archive = st.archive.clone();
-    let table = blocking(move || archive.report_completeness(&auth.principal)).await?;
-    answer(table, q.format.as_deref())
+    report(st, auth, q, "completeness").await
 }
 
 pub(super) async fn findings(
@@ -70,9 +69,7 @@ pub(super) async fn findings(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let archive = st.archive.clone();
-    let table = blocking(move || archive.report_findings(&auth.principal)).await?;
-    answer(table, q.format.as_deref())
+    report(st, auth, q, "findings").await
 }
 
 pub(super) async fn digitization(
@@ -80,23 +77,19 @@ pub(super) async fn digitization(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let archive = st.archive.clone();
-    let table = blocking(move || archive.report_digitization(&auth.principal)).await?;
-    answer(table, q.format.as_deref())
+    report(st, auth, q, "digitization").await
 }
 
+/// Turnaround: as JSON, the figures per kind and step as they are; as a file, the same as a table.
 pub(super) async fn turnaround(
     State(st): State<AppState>,
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let archive = st.archive.clone();
-    let items = blocking(move || archive.turnaround(&auth.principal)).await?;
-    match q.format.as_deref() {
-        None | Some("json") => Ok(Json(super::views::List { total: items.len(), items }).into_response()),
-        format => {
-            let table = crate::service::reports::turnaround_table(items);
-            answer(table, format)
-        }
+    if matches!(q.format.as_deref(), None | Some("json")) {
+        let archive = st.archive.clone();
+        let items = blocking(move || archive.turnaround(&auth.principal)).await?;
+        return Ok(Json(super::views::List { total: items.len(), items }).into_response());
     }
+    report(st, auth, q, "turnaround").await
 }

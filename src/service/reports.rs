@@ -65,7 +65,19 @@ impl ReportTable {
         }
         book.save_to_buffer().map_err(xlsx)
     }
+
+    /// The table as a file to download, `csv` or `xlsx`, with its media type; `None` for another extension.
+    pub fn file(&self, ext: &str) -> Result<Option<(Vec<u8>, &'static str)>> {
+        Ok(match ext {
+            "csv" => Some((self.to_csv().into_bytes(), "text/csv; charset=utf-8")),
+            "xlsx" => Some((self.to_xlsx()?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            _ => None,
+        })
+    }
 }
+
+/// The reports, by the names of their paths (`/api/v1/reports/{name}`, `/reports/{name}`).
+pub const REPORTS: [&str; 5] = ["structure", "completeness", "findings", "digitization", "turnaround"];
 
 /// The turnaround figures ([`Archive::turnaround`]) as a table, for CSV and XLSX.
 pub fn turnaround_table(items: Vec<super::workflows::Turnaround>) -> ReportTable {
@@ -198,6 +210,18 @@ impl Archive {
             findings: may("findings", &FINDINGS_ROLES),
             digitization: may("digitization", &DIGITIZATION_ROLES),
             turnaround: self.may_see_turnaround(p),
+        }
+    }
+
+    /// Runs the report `name` (one of [`REPORTS`]; `by` is the structure report's dimension).
+    pub fn report(&self, p: &Principal, name: &str, by: &str) -> Result<ReportTable> {
+        match name {
+            "structure" => self.report_structure(p, by),
+            "completeness" => self.report_completeness(p),
+            "findings" => self.report_findings(p),
+            "digitization" => self.report_digitization(p),
+            "turnaround" => Ok(turnaround_table(self.turnaround(p)?)),
+            other => Err(Error::NotFound(format!("no report {:?}", other.chars().take(40).collect::<String>()))),
         }
     }
 

@@ -8,15 +8,12 @@ use super::error::{WebQuery, WebResult};
 use super::layout::{kind_name, page, step_name};
 use super::session::{Lang, WebUser, urlencode};
 use crate::api::{AppState, blocking};
-use crate::service::reports::{REQUIRED, ReportTable, turnaround_table};
+use crate::service::reports::{REPORTS, REQUIRED, ReportTable};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
-
-/// The reports, by the name in their address.
-const REPORTS: [&str; 5] = ["structure", "completeness", "findings", "digitization", "turnaround"];
 
 fn report_title(l: Lang, name: &str) -> &'static str {
     match name {
@@ -317,28 +314,6 @@ pub(super) struct ReportQuery {
     by: Option<String>,
 }
 
-/// Runs a report for the caller (the service decides whether it may, and over which persons).
-async fn run(st: &AppState, user: &WebUser, name: &str, by: &str) -> WebResult<ReportTable> {
-    let archive = st.archive.clone();
-    let p = user.principal.clone();
-    let by = by.to_string();
-    let table = match name {
-        "structure" => blocking(move || archive.report_structure(&p, &by)).await?,
-        "completeness" => blocking(move || archive.report_completeness(&p)).await?,
-        "findings" => blocking(move || archive.report_findings(&p)).await?,
-        "digitization" => blocking(move || archive.report_digitization(&p)).await?,
-        "turnaround" => turnaround_table(blocking(move || archive.turnaround(&p)).await?),
-        other => {
-            return Err(crate::service::Error::NotFound(format!(
-                "no report {:?}",
-                other.chars().take(40).collect::<String>()
-            ))
-            .into());
-        }
-    };
-    Ok(table)
-}
-
 /// `GET /reports`: the reports the caller's roles may run.
 pub(super) async fn index(State(st): State<AppState>, user: WebUser) -> WebResult<Response> {
     let l = user.lang;
@@ -393,24 +368,16 @@ pub(super) async fn report(
         return Err(crate::api::error::ApiError::NoRoute.into());
     }
     let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
-    let table = run(&st, &user, &name, &by).await?;
-    match ext.as_deref() {
-        Some("csv") => Ok(download(table.to_csv().into_bytes(), "text/csv; charset=utf-8", &table.name, "csv")),
-        Some(_) => {
-            let bytes = table.to_xlsx()?;
-            Ok(download(
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                &table.name,
-                "xlsx",
-            ))
-        }
+    // The service decides whether the caller may run it, and over which persons.
+    let (archive, p, report, dimension) = (st.archive.clone(), user.principal.clone(), name.clone(), by.clone());
+    let table = blocking(move || archive.report(&p, &report, &dimension)).await?;
+    match ext {
+        Some(ext) => match table.file(&ext)? {
+            Some((bytes, mime)) => Ok(crate::api::attachment(bytes, mime, &format!("{}.{ext}", table.name))),
+            None => Err(crate::api::error::ApiError::NoRoute.into()),
+        },
         None => Ok(report_page(&st, &user, &name, &by, &table)),
     }
-}
-
-fn download(bytes: Vec<u8>, mime: &str, name: &str, ext: &str) -> Response {
-    crate::api::attachment(bytes, mime, &format!("{name}.{ext}"))
 }
 
 fn report_page(st: &AppState, user: &WebUser, name: &str, by: &str, table: &ReportTable) -> Response {
