@@ -196,9 +196,9 @@ fn chained_hash(prev: &str, seq: u64, at: i64, tail: &[u8]) -> blake3::Hash {
 
 /// The hash an entry should carry.
 fn recompute(e: &AuditEntry) -> String {
-    let mut tail = serde_json::to_vec(&e.event.fields()).unwrap_or_default();
-    tail.remove(0);
-    chained_hash(&e.prev, e.seq, e.at, &tail).to_hex().to_string()
+    // The event's array without its opening `[`, as in `State::chain`.
+    let array = serde_json::to_vec(&e.event.fields()).unwrap_or_default();
+    chained_hash(&e.prev, e.seq, e.at, array.get(1..).unwrap_or_default()).to_hex().to_string()
 }
 
 /// The entries chained since the last group commit, already as the JSON of their segments ([`Compact`]), one
