@@ -39,14 +39,21 @@ pub fn installation_with(department: &str, config: Config) -> Bench {
         .create_user(dangan::service::auth::NewUser {
             username: "hr".into(),
             display_name: "hr".into(),
-            password: "bench-password".into(),
+            password: "a-bench-password".into(),
             roles: vec![Role::Hr],
             department: None,
             person_id: None,
             leader_level: None,
         })
         .unwrap();
-    let hr = archive.principal_for(user, "bench").unwrap();
+    // A business account reads nothing until it is linked to its holder's own person record.
+    let bootstrap = archive.principal_for(user, "bench").unwrap();
+    let holder = archive
+        .create_person(&bootstrap, serde_json::json!({"name": "基准人事", "department": "hr"}))
+        .unwrap()
+        .record
+        .id;
+    let hr = archive.principal_for(archive.link_user_local("hr", holder).unwrap(), "bench").unwrap();
     let person = archive
         .create_person(&hr, serde_json::json!({"name": "基准测试", "department": department}))
         .unwrap()

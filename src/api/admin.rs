@@ -105,6 +105,7 @@ pub(super) struct NewUserBody {
     username: String,
     display_name: Option<String>,
     password: String,
+    #[serde(default)]
     roles: Vec<Role>,
     department: Option<String>,
     person_id: Option<crate::model::PersonId>,
@@ -138,6 +139,23 @@ pub(super) async fn update_user(
 ) -> ApiResult<Json<UserView>> {
     let archive = st.archive.clone();
     Ok(Json(blocking(move || archive.update_user(&auth.principal, id, patch)).await?.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordReset {
+    password: String,
+}
+
+/// `POST /api/v1/users/{id}/password`: the system administrator sets a temporary password.
+pub(super) async fn reset_password(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(b): ApiJson<PasswordReset>,
+) -> ApiResult<Json<UserView>> {
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.reset_password(&auth.principal, id, &b.password)).await?.into()))
 }
 
 pub(super) async fn request_grant(

@@ -52,6 +52,9 @@ impl ApiError {
             ApiError::Service(e) => match e {
                 E::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
                 E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+                E::PasswordChangeRequired => {
+                    (StatusCode::FORBIDDEN, "password-change-required", "Password change required")
+                }
                 E::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
                 E::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
                 E::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed"),

@@ -94,6 +94,15 @@ impl FromRequestParts<AppState> for AuthUser {
         let archive = state.archive.clone();
         let t = token.clone();
         let principal = super::blocking(move || archive.authenticate(&t, &source)).await?;
+        // An account whose password the system administrator set may only look at itself, change its password
+        // and sign out until its holder has chosen their own.
+        // (Inside the nested `/api/v1` router the path comes without its prefix.)
+        let path = parts.uri.path();
+        let pending_ok =
+            matches!(path.strip_prefix("/api/v1").unwrap_or(path), "/me" | "/me/password" | "/auth/logout");
+        if principal.user.must_change_password && !pending_ok {
+            return Err(ApiError::Service(crate::service::Error::PasswordChangeRequired));
+        }
         Ok(AuthUser { principal, token })
     }
 }

@@ -87,6 +87,10 @@ pub(super) struct Me {
     person_id: Option<PersonId>,
     /// The union of the caller's roles under the policy in force.
     permissions: crate::model::policy::RolePolicy,
+    /// The holder must choose their own password before anything else.
+    must_change_password: bool,
+    /// The hard rules the account breaks (it acts without the offending roles until mended).
+    violations: Vec<String>,
 }
 
 pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
@@ -100,7 +104,27 @@ pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
         department: u.department.clone(),
         person_id: u.person_id,
         permissions: st.archive.policy().effective(&p.subject),
+        must_change_password: u.must_change_password,
+        violations: u.violations(),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// `POST /api/v1/me/password`: the caller chooses a new password (their other sessions end).
+pub(super) async fn change_password(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(b): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    let archive = st.archive.clone();
+    blocking(move || archive.change_own_password(&auth.principal, &auth.token, &b.current, &b.new)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn users(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<UserView>>> {

@@ -165,6 +165,8 @@ pub struct UserView {
     pub leader_level: Option<u8>,
     /// Disabled.
     pub disabled: bool,
+    /// The password was set by the system administrator: the holder must choose their own first.
+    pub must_change_password: bool,
 }
 
 impl From<User> for UserView {
@@ -178,6 +180,7 @@ impl From<User> for UserView {
             person_id: u.person_id,
             leader_level: u.leader_level,
             disabled: u.disabled,
+            must_change_password: u.must_change_password,
         }
     }
 }

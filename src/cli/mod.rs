@@ -178,14 +178,31 @@ pub enum UsersCommand {
         /// Department code.
         #[arg(long)]
         department: Option<String>,
-        /// The holder's own person record.
-        #[arg(long)]
+        /// The holder's own person record (a business account reads nothing until it is linked).
+        #[arg(long, conflicts_with = "holder_name")]
         person_id: Option<PersonId>,
+        /// Create the holder's person record with this name (in --department, default hr) and link it: for a
+        /// fresh installation's first accounts; HR completes the record later through requests.
+        #[arg(long)]
+        holder_name: Option<String>,
         /// Approval level for leaders (1 分管领导, 2 主要领导).
         #[arg(long)]
         leader_level: Option<u8>,
     },
-    /// List accounts.
+    /// Link an account to its holder's person record (the no-own-dossier rule needs it; a business account
+    /// reads nothing until it is linked).
+    Link {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// The holder's own person record.
+        #[arg(long)]
+        person_id: PersonId,
+    },
+    /// List accounts (and the hard rules any of them breaks).
     List {
         /// Data and key.
         #[command(flatten)]
@@ -239,6 +256,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             display_name,
             department,
             person_id,
+            holder_name,
             leader_level,
         }) => {
             let roles = roles
@@ -247,6 +265,15 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .collect::<Result<Vec<_>>>()?;
             let password = secret_input("DANGAN_NEW_PASSWORD", "password")?;
             let archive = open_offline(&data)?;
+            crate::service::auth::check_password(&username, &password)?;
+            Role::check_separation(&roles).map_err(anyhow::Error::msg)?;
+            if archive.user_by_name(&username)?.is_some() {
+                bail!("user {username} exists");
+            }
+            let person_id = match holder_name {
+                Some(name) => Some(archive.create_holder_record(&name, department.as_deref().unwrap_or("hr"))?),
+                None => person_id,
+            };
             let user = archive.create_user(NewUser {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
                 username,
@@ -264,7 +291,16 @@ pub fn run(cli: Cli) -> Result<i32> {
             for u in archive.users()? {
                 let roles: Vec<String> = u.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
                 println!("{}\t{}\t{}", u.username, roles.join(","), u.display_name);
+                for v in u.violations() {
+                    println!("\t! {v}");
+                }
             }
+            Ok(0)
+        }
+        Command::Users(UsersCommand::Link { data, username, person_id }) => {
+            let archive = open_offline(&data)?;
+            let user = archive.link_user_local(&username, person_id)?;
+            println!("linked user {} to person {person_id}", user.username);
             Ok(0)
         }
         Command::Reindex(data) => {

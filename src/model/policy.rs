@@ -209,6 +209,9 @@ pub struct Subject {
     pub person_id: Option<PersonId>,
     /// Persons recorded as the principal's relatives (from either side's family records).
     pub relatives: Vec<PersonId>,
+    /// The account holds business roles but is not linked to its holder's person record, so the rules about
+    /// one's own dossier and relatives could not hold: it reads nothing until it is linked.
+    pub unlinked: bool,
 }
 
 /// What is asked about, as the rules see it.
@@ -378,8 +381,15 @@ impl Policy {
         Decision::deny("no-role.capability", format!("none of the roles {:?} may {c:?}", s.roles))
     }
 
-    /// The hard rules, checked before any role: own dossier, relatives.
+    /// The hard rules, checked before any role: an account not linked to its holder, own dossier, relatives.
     pub fn hard_rules(&self, s: &Subject, t: &Target) -> Option<Decision> {
+        if s.unlinked {
+            return Some(Decision::deny(
+                "hard.unlinked-account",
+                "this account is not linked to its holder's person record; it reads nothing until the security \
+                 administrator links it",
+            ));
+        }
         let target = t.person_id?;
         if s.person_id == Some(target) {
             return Some(Decision::deny("hard.own-dossier", "nobody may read, change or decide on their own dossier"));
@@ -493,28 +503,66 @@ impl Policy {
         out
     }
 
-    /// Checks a policy before it is stored: every role present, no auditor capability shared with the
-    /// administrators' (三员分立).
+    /// Checks a policy before it is stored. Every role must be present, and the policy cannot empty the
+    /// separation of duties (三员分立): an administrator role gets no person, no field, no material, no request
+    /// kind and no business capability — only its own duties — and no business role gets an administrator's
+    /// duty. Each refusal names its rule.
     pub fn validate(&self) -> Result<(), String> {
         for r in Role::ALL {
             if !self.roles.contains_key(&r) {
                 return Err(format!("the policy must define role {}", role_name(r)));
             }
         }
-        let admin_caps = [Capability::ManageAccounts, Capability::ManagePolicy];
         for (r, p) in &self.roles {
-            let audit = p.capabilities.contains(&Capability::ReadAudit);
-            if audit && admin_caps.iter().any(|c| p.capabilities.contains(c)) {
+            let name = role_name(*r);
+            let duties = administrator_duties(*r);
+            if r.is_administrator() {
+                let reads = p.persons != PersonScope::None
+                    || p.fields != FieldAccess::default()
+                    || !p.list.is_empty()
+                    || !p.read.is_empty()
+                    || !p.edit.is_empty();
+                if reads {
+                    return Err(format!(
+                        "rule sod.admin-reads-nothing: the administrator role {name} may not see persons, person \
+                         fields or materials (三员分立)"
+                    ));
+                }
+                if !p.start_requests.is_empty() {
+                    return Err(format!(
+                        "rule sod.admin-starts-nothing: the administrator role {name} starts no requests"
+                    ));
+                }
+                if let Some(c) = p.capabilities.iter().find(|c| !duties.contains(c)) {
+                    return Err(format!(
+                        "rule sod.admin-duties: the administrator role {name} may not hold {c:?}; its duties are \
+                         {duties:?} (三员分立)"
+                    ));
+                }
+            } else if let Some(c) = p.capabilities.iter().find(|c| ADMINISTRATOR_DUTIES.contains(c)) {
                 return Err(format!(
-                    "role {} may not both read the audit trail and administer (三员分立)",
-                    role_name(*r)
+                    "rule sod.business-no-admin-duty: the business role {name} may not hold the administrators' \
+                     duty {c:?} (三员分立)"
                 ));
-            }
-            if matches!(r, Role::It | Role::Secadmin) && (audit || !p.read.is_empty() || !p.list.is_empty()) {
-                return Err(format!("role {} may not read archive content or the audit trail", role_name(*r)));
             }
         }
         Ok(())
+    }
+}
+
+/// The duties only the administrators hold: accounts and backups (系统管理员), policy (安全保密管理员), the
+/// audit trail (安全审计员).
+const ADMINISTRATOR_DUTIES: [Capability; 4] =
+    [Capability::ManageAccounts, Capability::Backup, Capability::ManagePolicy, Capability::ReadAudit];
+
+/// What each administrator role may hold. The security administrator also decides consultation grants (a
+/// leader may too); no administrator holds another's duty.
+fn administrator_duties(r: Role) -> &'static [Capability] {
+    match r {
+        Role::It => &[Capability::ManageAccounts, Capability::Backup],
+        Role::Secadmin => &[Capability::ManagePolicy, Capability::DecideGrants],
+        Role::Auditor => &[Capability::ReadAudit],
+        _ => &[],
     }
 }
 
@@ -569,6 +617,7 @@ mod tests {
             department: Some("ops".into()),
             person_id: Some(PersonId::new()),
             relatives: vec![],
+            unlinked: false,
         }
     }
 
@@ -658,9 +707,50 @@ mod tests {
         let mut bad = policy.clone();
         bad.roles.get_mut(&Role::Secadmin).unwrap().read = MaterialScope::all();
         assert!(bad.validate().is_err());
+        // Nor may the security administrator widen its own role in any other way.
+        for widen in [
+            |p: &mut RolePolicy| p.persons = PersonScope::All,
+            |p: &mut RolePolicy| p.fields.basic = true,
+            |p: &mut RolePolicy| p.list = MaterialScope::of(&["1"], &[]),
+            |p: &mut RolePolicy| p.capabilities.push(Capability::Search),
+            |p: &mut RolePolicy| p.capabilities.push(Capability::DecideRequests),
+            |p: &mut RolePolicy| p.start_requests.push("*".into()),
+        ] {
+            for admin in [Role::It, Role::Secadmin, Role::Auditor] {
+                let mut bad = policy.clone();
+                widen(bad.roles.get_mut(&admin).unwrap());
+                let e = bad.validate().unwrap_err();
+                assert!(e.starts_with("rule sod."), "{admin:?}: {e}");
+            }
+        }
+        // No administrator takes another's duty, and no business role takes any.
+        for (role, duty) in [
+            (Role::It, Capability::ManagePolicy),
+            (Role::Secadmin, Capability::ManageAccounts),
+            (Role::Auditor, Capability::Backup),
+            (Role::Hr, Capability::ReadAudit),
+            (Role::Leader, Capability::ManagePolicy),
+        ] {
+            let mut bad = policy.clone();
+            bad.roles.get_mut(&role).unwrap().capabilities.push(duty);
+            assert!(bad.validate().unwrap_err().starts_with("rule sod."), "{role:?} {duty:?}");
+        }
         let mut missing = policy;
         missing.roles.remove(&Role::Leader);
         assert!(missing.validate().is_err());
+    }
+
+    #[test]
+    fn an_unlinked_account_reads_nothing() {
+        let policy = Policy::default_policy();
+        let s = Subject { roles: vec![Role::Hr], unlinked: true, ..Default::default() };
+        let t = Target { person_id: Some(PersonId::new()), lineage: lineage("1"), ..Default::default() };
+        for a in [Access::Person, Access::List, Access::Read, Access::Edit] {
+            let d = policy.decide(&s, &t, a);
+            assert!(!d.allowed);
+            assert_eq!(d.rule, "hard.unlinked-account");
+        }
+        assert_eq!(policy.fields_for(&s, &t), FieldAccess::default());
     }
 
     #[test]

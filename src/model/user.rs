@@ -49,6 +49,39 @@ impl Role {
     pub fn parse(s: &str) -> Option<Role> {
         serde_json::from_value(serde_json::Value::String(s.trim().to_lowercase())).ok()
     }
+
+    /// The three administrators (三员: 系统管理员, 安全保密管理员, 安全审计员), who run and watch the system but
+    /// never work on dossiers.
+    pub fn is_administrator(self) -> bool {
+        matches!(self, Role::It | Role::Secadmin | Role::Auditor)
+    }
+
+    /// Whether an account holding this role must be linked to its holder's person record before it may read
+    /// anything: every business role but the scanning operator, who is often a contractor without a dossier
+    /// here and reads no dossier anyway.
+    pub fn needs_person_link(self) -> bool {
+        !self.is_administrator() && self != Role::Scanner
+    }
+
+    /// The hard rule of 三员分立 on a set of roles: each administrator role stands alone — not with another
+    /// administrator role, not with any business role. No policy can lift it.
+    pub fn check_separation(roles: &[Role]) -> Result<(), String> {
+        if let Some(admin) = roles.iter().find(|r| r.is_administrator())
+            && let Some(other) = roles.iter().find(|r| *r != admin)
+        {
+            return Err(format!(
+                "三员分立: {} may not be held together with {} (each administrator role stands alone)",
+                role_label(*admin),
+                role_label(*other)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A role's name as the API writes it.
+fn role_label(r: Role) -> String {
+    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// A user account as stored.
@@ -75,6 +108,10 @@ pub struct User {
     pub disabled: bool,
     /// Created (Unix seconds).
     pub created_at: i64,
+    /// The password was set by the system administrator (a new account or a reset): the holder must choose
+    /// their own before doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl User {
@@ -88,5 +125,43 @@ impl User {
     /// Whether the account holds a role.
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// The hard rules this account breaks, in words (an account written by an older version, or by hand):
+    /// 三员分立, a business role without a linked person record, a leader without a level.
+    pub fn violations(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Err(e) = Role::check_separation(&self.roles) {
+            out.push(format!("hard.separation-of-duties: {e}"));
+        }
+        if self.person_id.is_none()
+            && let Some(r) = self.roles.iter().find(|r| r.needs_person_link())
+        {
+            out.push(format!(
+                "hard.unlinked-account: holds the business role {} but is not linked to its holder's person record",
+                role_label(*r)
+            ));
+        }
+        if self.has(Role::Leader) && !matches!(self.leader_level, Some(1..)) {
+            out.push("hard.leader-level: a leader account names its approval level (1, 2, …)".into());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn administrator_roles_stand_alone() {
+        assert!(Role::check_separation(&[Role::Hr, Role::Finance]).is_ok());
+        assert!(Role::check_separation(&[Role::It]).is_ok());
+        for admin in [Role::It, Role::Secadmin, Role::Auditor] {
+            for other in Role::ALL.into_iter().filter(|r| *r != admin) {
+                assert!(Role::check_separation(&[admin, other]).is_err(), "{admin:?} + {other:?}");
+                assert!(Role::check_separation(&[other, admin]).is_err(), "{other:?} + {admin:?}");
+            }
+        }
     }
 }

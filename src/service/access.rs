@@ -30,7 +30,9 @@ impl Archive {
         self.inner.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The subject an account presents to the rules (its relatives come from its own person record).
+    /// The subject an account presents to the rules (its relatives come from its own person record). An
+    /// account that breaks 三员分立 (written by an older version) acts with no role at all until the security
+    /// administrator mends it; one with business roles but no linked person record reads nothing.
     pub(crate) fn subject_for(&self, user: &User) -> Result<Subject> {
         let relatives = match user.person_id {
             Some(pid) => {
@@ -38,12 +40,9 @@ impl Archive {
             }
             None => Vec::new(),
         };
-        Ok(Subject {
-            roles: user.roles.clone(),
-            department: user.department.clone(),
-            person_id: user.person_id,
-            relatives,
-        })
+        let roles = if crate::model::Role::check_separation(&user.roles).is_ok() { user.roles.clone() } else { vec![] };
+        let unlinked = user.person_id.is_none() && roles.iter().any(|r| r.needs_person_link());
+        Ok(Subject { roles, department: user.department.clone(), person_id: user.person_id, relatives, unlinked })
     }
 
     /// Requires a capability.
@@ -107,6 +106,9 @@ impl Archive {
         let policy = self.policy();
         let s = &p.subject;
         let mut allow = Vec::new();
+        if s.unlinked {
+            return Ok(Filter { allow: Some(allow), ..Default::default() });
+        }
         for r in &s.roles {
             let Some(rp) = policy.roles.get(r) else { continue };
             if rp.persons == PersonScope::None || rp.read.is_empty() {

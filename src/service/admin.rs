@@ -5,24 +5,42 @@
 use super::auth::NewUser;
 use super::{Archive, Error, Principal, Result};
 use crate::model::policy::{Access, Capability, Decision, Policy, RolePolicy};
-use crate::model::{MaterialId, Person, Role, User, UserId, now_ts};
+use crate::model::{MaterialId, Person, PersonId, Role, User, UserId, now_ts};
 use crate::store::Table;
 use serde::{Deserialize, Serialize};
 
 const POLICY_KEY: &[u8] = b"policy";
 
-/// Changes to an account.
+/// Changes to an account. The system administrator disables, enables and renames accounts; the security
+/// administrator assigns business roles, the department, the leader level and the link to the holder's
+/// person record. Nobody changes their own account here (their own password: [`Archive::change_own_password`]).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    /// New roles.
+    /// New roles (security administrator; business roles only).
     pub roles: Option<Vec<Role>>,
-    /// Disable or enable.
+    /// Disable or enable (system administrator).
     pub disabled: Option<bool>,
-    /// Department.
+    /// Department (security administrator: it decides what a head sees).
     pub department: Option<String>,
-    /// Display name.
+    /// Display name (system administrator).
     pub display_name: Option<String>,
+    /// Leader level (security administrator).
+    pub leader_level: Option<u8>,
+    /// The holder's person record (security administrator).
+    pub person_id: Option<PersonId>,
+}
+
+impl UserPatch {
+    /// Whether the patch touches what the security administrator decides.
+    fn assigns_permissions(&self) -> bool {
+        self.roles.is_some() || self.department.is_some() || self.leader_level.is_some() || self.person_id.is_some()
+    }
+
+    /// Whether the patch touches what the system administrator manages.
+    fn manages_account(&self) -> bool {
+        self.disabled.is_some() || self.display_name.is_some()
+    }
 }
 
 /// One stored policy version.
@@ -53,12 +71,25 @@ pub struct AccountReview {
     pub rules: Vec<String>,
     /// Consultation grants in force.
     pub active_grants: usize,
+    /// Linked to its holder's person record.
+    pub linked: bool,
+    /// Must choose its own password at the next sign-in.
+    pub must_change_password: bool,
+    /// The hard rules the account breaks (written by an older version or by hand), each naming its rule;
+    /// such an account acts with no role, or reads nothing, until it is mended.
+    pub violations: Vec<String>,
 }
 
 impl Archive {
     /// Loads the stored policy (at open).
     pub(crate) fn load_policy(&self) -> Result<()> {
         if let Some(p) = self.store().get::<Policy>(Table::Meta, POLICY_KEY)? {
+            // A policy stored by an older version may give the administrators what 三员分立 forbids: then the
+            // shipped default applies until the security administrator stores a valid one.
+            if let Err(e) = p.validate() {
+                tracing::error!(error = %e, version = p.version, "the stored access policy breaks a hard rule; the default policy applies");
+                return Ok(());
+            }
             *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(p);
         }
         Ok(())
@@ -111,62 +142,166 @@ impl Archive {
         })
     }
 
-    /// Creates an account (system administrator).
+    /// Creates an account (system administrator). It holds no role yet — business roles are assigned by the
+    /// security administrator, administrator roles only from the local command line — and its password is
+    /// temporary: the holder must choose their own at first sign-in.
     pub fn add_user(&self, p: &Principal, new: NewUser) -> Result<User> {
         let name = new.username.clone();
         self.audited(p, "user.create", &format!("user:{name}"), true, || {
             self.require(p, Capability::ManageAccounts)?;
-            Ok((self.create_user_by(new, &p.user.username, &p.source)?, None))
+            if !new.roles.is_empty() {
+                return Err(Error::Forbidden(
+                    "rule sod.roles-by-secadmin: the system administrator creates accounts without roles; the \
+                     security administrator assigns business roles (PATCH /api/v1/users/{id} {\"roles\":…}), and \
+                     administrator roles are given only on the server's command line (dangan users add)"
+                        .into(),
+                ));
+            }
+            if new.leader_level.is_some() {
+                return Err(Error::Forbidden(
+                    "rule sod.roles-by-secadmin: the security administrator sets a leader's level".into(),
+                ));
+            }
+            super::auth::check_password(&new.username, &new.password)?;
+            Ok((self.create_user_by(new, &p.user.username, &p.source, true)?, None))
         })
     }
 
-    /// Changes an account (system administrator); a change of roles or a disable ends its sessions.
+    /// Changes an account: the system administrator disables, enables and renames; the security administrator
+    /// assigns business roles, department, leader level and the person link. Nobody changes their own account,
+    /// and administrator accounts are changed only on the server's command line. A change of roles, link or
+    /// department, or a disable, ends the account's sessions.
     pub fn update_user(&self, p: &Principal, id: UserId, patch: UserPatch) -> Result<User> {
         self.audited(p, "user.update", &format!("user:{id}"), true, || {
-            self.require(p, Capability::ManageAccounts)?;
+            if patch.manages_account() {
+                self.require(p, Capability::ManageAccounts)?;
+            }
+            if patch.assigns_permissions() && !p.subject.roles.contains(&Role::Secadmin) {
+                return Err(Error::Forbidden(
+                    "rule sod.roles-by-secadmin: only the security administrator assigns roles, departments, leader \
+                     levels and person links"
+                        .into(),
+                ));
+            }
+            if !patch.manages_account() && !patch.assigns_permissions() {
+                return Err(Error::invalid("patch", "name at least one field to change"));
+            }
+            if id == p.user.id {
+                return Err(Error::Forbidden(
+                    "rule hard.own-account: nobody changes their own account's roles, permissions or state".into(),
+                ));
+            }
             let _guard = self.lock();
             let mut u = self.load_user(id)?;
-            let mut end_sessions = false;
+            if u.roles.iter().any(|r| r.is_administrator()) {
+                return Err(Error::Forbidden(format!(
+                    "rule sod.admin-accounts-local: the administrator account {} is changed only on the server's \
+                     command line",
+                    u.username
+                )));
+            }
+            let before = (u.roles.clone(), u.person_id, u.department.clone(), u.leader_level);
             if let Some(roles) = patch.roles {
-                if roles.contains(&Role::Auditor) && (roles.contains(&Role::It) || roles.contains(&Role::Secadmin)) {
-                    return Err(Error::invalid(
-                        "roles",
-                        "三员分立: auditor may not be held together with it or secadmin",
-                    ));
+                if let Some(admin) = roles.iter().find(|r| r.is_administrator()) {
+                    return Err(Error::Forbidden(format!(
+                        "rule sod.admin-accounts-local: the administrator role {} is given only on the server's \
+                         command line (dangan users add)",
+                        crate::model::policy::role_name(*admin)
+                    )));
                 }
-                end_sessions |= roles != u.roles;
                 u.roles = roles;
             }
+            if let Some(pid) = patch.person_id {
+                self.check_link(pid, Some(u.id))?;
+                u.person_id = Some(pid);
+            }
+            if let Some(d) = patch.department {
+                if self.department_name(&d).is_none() {
+                    return Err(Error::invalid("department", format!("unknown department {d:?}")));
+                }
+                u.department = Some(d);
+            }
+            if let Some(l) = patch.leader_level {
+                u.leader_level = Some(l);
+            }
+            let mut end_sessions = before != (u.roles.clone(), u.person_id, u.department.clone(), u.leader_level);
             if let Some(d) = patch.disabled {
                 end_sessions |= d && !u.disabled;
                 u.disabled = d;
             }
-            if let Some(d) = patch.department {
-                u.department = Some(d);
-            }
             if let Some(n) = patch.display_name {
-                u.display_name = n;
+                u.display_name = n.chars().take(200).collect();
+            }
+            if let Some(v) = u.violations().into_iter().next() {
+                return Err(Error::invalid("roles", v));
             }
             let mut ws = self.store().write_set();
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
-            let mut ended = 0;
-            if end_sessions {
-                for (k, session) in self.store().scan::<serde_json::Value>(Table::Sessions, b"")? {
-                    if session.get("user_id").and_then(|v| v.as_str()) == Some(&u.id.to_string()) {
-                        ws.delete(Table::Sessions, k);
-                        ended += 1;
-                    }
-                }
-            }
+            let ended = if end_sessions { self.stage_end_sessions(&mut ws, u.id, None)? } else { 0 };
             self.commit_audited(
                 ws,
                 p,
                 "user.update",
                 &format!("user:{}", u.username),
+                Some(format!("roles {:?}, linked {}, sessions ended: {ended}", u.roles, u.person_id.is_some())),
+            )?;
+            Ok((u, None))
+        })
+    }
+
+    /// Resets a business account's password (system administrator): the new password is temporary, the
+    /// holder must choose their own at the next sign-in, and the account's sessions end. Administrator accounts
+    /// are reset only on the server's command line, so no administrator can take over another's account.
+    pub fn reset_password(&self, p: &Principal, id: UserId, password: &str) -> Result<User> {
+        self.audited(p, "user.password-reset", &format!("user:{id}"), true, || {
+            self.require(p, Capability::ManageAccounts)?;
+            if id == p.user.id {
+                return Err(Error::Forbidden(
+                    "rule hard.own-account: change your own password with POST /api/v1/me/password".into(),
+                ));
+            }
+            let hash = {
+                let u = self.load_user(id)?;
+                super::auth::check_password(&u.username, password)?;
+                super::auth::hash_password(password)?
+            };
+            let _guard = self.lock();
+            let mut u = self.load_user(id)?;
+            if u.roles.iter().any(|r| r.is_administrator()) {
+                return Err(Error::Forbidden(format!(
+                    "rule sod.admin-accounts-local: the administrator account {} is reset only on the server's \
+                     command line",
+                    u.username
+                )));
+            }
+            u.password_hash = hash;
+            u.must_change_password = true;
+            let mut ws = self.store().write_set();
+            ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
+            let ended = self.stage_end_sessions(&mut ws, u.id, None)?;
+            self.commit_audited(
+                ws,
+                p,
+                "user.password-reset",
+                &format!("user:{}", u.username),
                 Some(format!("sessions ended: {ended}")),
             )?;
             Ok((u, None))
         })
+    }
+
+    /// Accounts that break a hard rule (三员分立, a business role without a person link, a leader without a
+    /// level), with the rule: logged at start and shown by the permission review.
+    pub fn account_violations(&self) -> Result<Vec<(String, Vec<String>)>> {
+        Ok(self
+            .users()?
+            .into_iter()
+            .map(|u| {
+                let v = u.violations();
+                (u.username, v)
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect())
     }
 
     fn require_review(&self, p: &Principal) -> Result<()> {
@@ -203,6 +338,9 @@ impl Archive {
                     effective: policy.effective(&s),
                     rules,
                     active_grants,
+                    linked: u.person_id.is_some(),
+                    must_change_password: u.must_change_password,
+                    violations: u.violations(),
                 });
             }
             Ok((out, None))

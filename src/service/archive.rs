@@ -219,8 +219,54 @@ impl Archive {
         Ok((page, total))
     }
 
-    /// Applies a JSON merge patch to a person record, under optimistic concurrency.
+    /// Applies a JSON merge patch to a person record, under optimistic concurrency. Only the routine fields
+    /// of the flow definitions' fast path (phone, address, training, former names by default) change directly;
+    /// every other field changes through a request with its reviews and approvals, and the refusal names the
+    /// kind of request to use.
     pub fn patch_person(
+        &self,
+        p: &Principal,
+        id: PersonId,
+        expected: Option<u32>,
+        patch: serde_json::Value,
+        reason: Option<String>,
+    ) -> Result<Saved<Person>> {
+        self.audited(p, "person.update", &format!("person:{id}"), true, || {
+            self.require_routine(&patch)?;
+            Ok((self.patch_person_inner(p, id, expected, patch, reason)?, None))
+        })
+    }
+
+    /// Refuses a direct change of a field outside the fast path, naming the request kind that changes it.
+    fn require_routine(&self, patch: &serde_json::Value) -> Result<()> {
+        let Some(obj) = patch.as_object() else { return Ok(()) };
+        let defs = self.definitions()?;
+        let routine = defs.flow("update").map(|f| f.fast_path.clone()).unwrap_or_default();
+        let mut outside: Vec<&str> =
+            obj.keys().map(String::as_str).filter(|k| !routine.iter().any(|r| r == k)).collect();
+        if outside.is_empty() {
+            return Ok(());
+        }
+        outside.sort();
+        let kind = |f: &str| match f {
+            "position" | "rank" | "salary_grade" => "promotion",
+            "department" => "transfer",
+            "status" => "resignation",
+            _ => "update",
+        };
+        let kinds: std::collections::BTreeSet<&str> = outside.iter().map(|f| kind(f)).collect();
+        Err(Error::Conflict(format!(
+            "rule workflow.request-required: {} change only through a request with its reviews and approvals \
+             (POST /api/v1/requests with kind {}); a direct change may touch only the routine fields {}",
+            outside.join(", "),
+            kinds.into_iter().collect::<Vec<_>>().join(" or "),
+            routine.join(", ")
+        )))
+    }
+
+    /// Applies a merge patch without the routine-field rule: for filing steps that record what is already
+    /// decided (a received transfer package's contract links), still gated and audited.
+    pub(crate) fn patch_person_filed(
         &self,
         p: &Principal,
         id: PersonId,

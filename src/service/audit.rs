@@ -679,13 +679,26 @@ impl Archive {
     /// Queries the trail (auditor), newest first.
     pub fn audit_query(&self, p: &Principal, q: &AuditQuery) -> Result<(Vec<AuditEntry>, usize)> {
         self.audited(p, "audit.query", "audit", false, || {
-            self.require_auditor(p)?;
+            // The auditor reads the whole trail; the security administrator reads what the auditors did (the
+            // watchers are watched too); nobody else reads it.
+            let auditors_only = match self.require_auditor(p) {
+                Ok(()) => None,
+                Err(_) if p.subject.roles.contains(&crate::model::Role::Secadmin) => Some(
+                    self.users()?
+                        .into_iter()
+                        .filter(|u| u.has(crate::model::Role::Auditor))
+                        .map(|u| u.username)
+                        .collect::<Vec<_>>(),
+                ),
+                Err(e) => return Err(e),
+            };
             self.audit_sync()?;
             let from = q.from.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, false)).transpose()?;
             let to = q.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_time(s, true)).transpose()?;
             let mut out: Vec<AuditEntry> = Vec::new();
             self.for_each_audit_entry(|e| {
                 if q.actor.as_deref().is_none_or(|a| a.is_empty() || e.event.actor == a)
+                    && auditors_only.as_ref().is_none_or(|names| names.contains(&e.event.actor))
                     && matches_pattern(&e.event.object, &q.object)
                     && matches_pattern(&e.event.action, &q.action)
                     && from.is_none_or(|f| e.at >= f)

@@ -23,6 +23,30 @@ pub struct Principal {
     pub source: String,
 }
 
+impl Principal {
+    /// A principal for work done on the server's own command line or by the demo loader: it acts as HR (to
+    /// create and file records through the ordinary, checked paths) and is recorded in the trail as `username`.
+    pub(crate) fn local(username: &str, display_name: &str) -> Principal {
+        Principal {
+            user: User {
+                id: UserId::new(),
+                username: username.into(),
+                display_name: display_name.into(),
+                roles: vec![Role::Hr],
+                department: Some("hr".into()),
+                person_id: None,
+                leader_level: None,
+                password_hash: String::new(),
+                disabled: false,
+                created_at: now_ts(),
+                must_change_password: false,
+            },
+            subject: crate::model::policy::Subject { roles: vec![Role::Hr], ..Default::default() },
+            source: "local".into(),
+        }
+    }
+}
+
 /// A stored session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Session {
@@ -38,7 +62,7 @@ pub struct NewUser {
     pub username: String,
     /// Display name.
     pub display_name: String,
-    /// Password (at least 8 characters).
+    /// Password (the password policy: [`check_password`]).
     pub password: String,
     /// Roles.
     pub roles: Vec<Role>,
@@ -91,6 +115,65 @@ impl Throttle {
     }
 }
 
+/// Passwords too common to allow, whatever their length (the start of the usual leaked-password lists, and
+/// the words of this product and its demo).
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "12345678910",
+    "0123456789",
+    "1111111111",
+    "0000000000",
+    "1234512345",
+    "1q2w3e4r5t",
+    "qwertyuiop",
+    "qwerty1234",
+    "1qaz2wsx3edc",
+    "qazwsxedc123",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd123",
+    "p@ssw0rd123",
+    "abc1234567",
+    "abcd123456",
+    "iloveyou123",
+    "woaini1314",
+    "woaini520",
+    "a123456789",
+    "aa12345678",
+    "88888888888",
+    "66666666666",
+    "5201314520",
+    "administrator",
+    "admin12345",
+    "admin@123456",
+    "changeme123",
+    "welcome123",
+    "letmein1234",
+    "dangan12345",
+    "dangan-pass",
+    "demo-pass123",
+];
+
+/// The password policy: at least 10 characters, not the username (nor containing it), not a common password.
+pub fn check_password(username: &str, password: &str) -> Result<()> {
+    let lower = password.to_lowercase();
+    let user = username.trim().to_lowercase();
+    if password.chars().count() < 10 {
+        return Err(Error::invalid("password", "at least 10 characters"));
+    }
+    if password.chars().count() > 256 {
+        return Err(Error::invalid("password", "at most 256 characters"));
+    }
+    if user.chars().count() >= 3 && lower.contains(&user) {
+        return Err(Error::invalid("password", "the password may not contain the username"));
+    }
+    if COMMON_PASSWORDS.contains(&lower.as_str()) || lower.chars().all(|c| lower.starts_with(c)) {
+        return Err(Error::invalid("password", "this password is too common; choose another"));
+    }
+    Ok(())
+}
+
 /// Hashes a password with Argon2id (default parameters: 19 MiB, 2 passes).
 pub fn hash_password(password: &str) -> Result<String> {
     let salt_bytes = random_bytes::<16>().map_err(|e| Error::Internal(e.to_string()))?;
@@ -114,27 +197,38 @@ impl Archive {
         self.store().keys().token_digest(&format!("username:{username}")).to_vec()
     }
 
-    /// Creates an account. Refuses duplicates and weak passwords.
-    /// Creates an account from the local command line (or the demo loader): recorded in the audit trail as the
-    /// act of `system`.
+    /// Creates an account from the local command line: recorded in the audit trail as the act of `system`.
+    /// Refuses duplicates, weak passwords and role sets that break 三员分立.
     pub fn create_user(&self, new: NewUser) -> Result<User> {
-        self.create_user_by(new, "system", "local")
+        check_password(&new.username, &new.password)?;
+        self.create_user_by(new, "system", "local", false)
     }
 
-    /// Creates an account, recording who did it in the same commit.
-    pub(crate) fn create_user_by(&self, new: NewUser, actor: &str, source: &str) -> Result<User> {
+    /// Creates a demo or test account: as [`Archive::create_user`], but the password policy is not applied
+    /// (every demo account signs in with `demo-pass`).
+    pub fn create_demo_user(&self, new: NewUser) -> Result<User> {
+        self.create_user_by(new, "system", "local", false)
+    }
+
+    /// Creates an account, recording who did it in the same commit. `temporary`: the password was chosen by
+    /// someone else, and the holder must set their own at first login.
+    pub(crate) fn create_user_by(&self, new: NewUser, actor: &str, source: &str, temporary: bool) -> Result<User> {
         let username = new.username.trim().to_lowercase();
         if !User::valid_username(&username) {
             return Err(Error::invalid("username", "1–64 characters of a-z, 0-9, '-', '_', '.'"));
         }
-        if new.password.chars().count() < 8 {
-            return Err(Error::invalid("password", "at least 8 characters"));
+        if new.password.chars().count() < 8 || new.password.len() > 1024 {
+            return Err(Error::invalid("password", "8–1024 characters"));
         }
-        if new.roles.contains(&Role::Auditor) && (new.roles.contains(&Role::It) || new.roles.contains(&Role::Secadmin))
-        {
-            return Err(Error::invalid("roles", "三员分立: auditor may not be held together with it or secadmin"));
+        Role::check_separation(&new.roles).map_err(|e| Error::invalid("roles", e))?;
+        if new.roles.contains(&Role::Leader) && !matches!(new.leader_level, Some(1..)) {
+            return Err(Error::invalid("leader_level", "a leader account names its approval level (1, 2, …)"));
         }
         let password_hash = hash_password(&new.password)?;
+        let _guard = self.lock();
+        if let Some(pid) = new.person_id {
+            self.check_link(pid, None)?;
+        }
         let user = User {
             id: UserId::new(),
             username: username.clone(),
@@ -146,8 +240,8 @@ impl Archive {
             password_hash,
             disabled: false,
             created_at: now_ts(),
+            must_change_password: temporary,
         };
-        let _guard = self.lock();
         let nk = self.name_key(&username);
         if self.store().contains(Table::UserNames, &nk)? {
             return Err(Error::Conflict(format!("user {username} exists")));
@@ -165,6 +259,101 @@ impl Archive {
         };
         self.commit_audited_event(ws, event)?;
         Ok(user)
+    }
+
+    /// Checks that a person record may be linked to an account: it exists and no other account holds it.
+    pub(crate) fn check_link(&self, person: PersonId, account: Option<UserId>) -> Result<()> {
+        if !self.store().contains(Table::Persons, person.as_bytes())? {
+            return Err(Error::invalid("person_id", format!("no person record {person}")));
+        }
+        if let Some(other) = self.users()?.into_iter().find(|u| u.person_id == Some(person) && Some(u.id) != account) {
+            return Err(Error::Conflict(format!(
+                "the person record is already linked to the account {}",
+                other.username
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates a minimal person record (name and department) for an account's holder from the local command
+    /// line — a fresh installation's first accounts need a dossier of their own before they may read anything;
+    /// HR completes it later through requests. Recorded in the trail as the act of `system`.
+    pub fn create_holder_record(&self, name: &str, department: &str) -> Result<PersonId> {
+        let system = Principal::local("system", "本地命令行");
+        let input = serde_json::json!({"name": name, "department": department});
+        Ok(self.create_person(&system, input)?.record.id)
+    }
+
+    /// Links an account to its holder's person record from the local command line (`dangan users link`).
+    pub fn link_user_local(&self, username: &str, person: PersonId) -> Result<User> {
+        let _guard = self.lock();
+        let mut u =
+            self.user_by_name(username)?.ok_or_else(|| Error::NotFound(format!("user {username} not found")))?;
+        self.check_link(person, Some(u.id))?;
+        u.person_id = Some(person);
+        let mut ws = self.store().write_set();
+        ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
+        let event = super::audit::AuditEvent {
+            actor: "system".into(),
+            source: "local".into(),
+            action: "user.link".into(),
+            object: format!("user:{}", u.username),
+            outcome: super::audit::Outcome::Allowed,
+            detail: Some(format!("person:{person}")),
+        };
+        self.commit_audited_event(ws, event)?;
+        Ok(u)
+    }
+
+    /// The caller changes their own password (`current` must be right; the new one follows the password
+    /// policy and differs from the current). Clears a pending forced change and ends the account's other
+    /// sessions.
+    pub fn change_own_password(&self, p: &Principal, token: &str, current: &str, new: &str) -> Result<User> {
+        self.audited(p, "user.password", &format!("user:{}", p.user.username), true, || {
+            let _guard = self.lock();
+            let mut u: User = self
+                .store()
+                .get(Table::Users, p.user.id.as_bytes())?
+                .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?;
+            if current.len() > 1024 || !verify_password(current, &u.password_hash) {
+                return Err(Error::Forbidden("rule password.current: the current password is not right".into()));
+            }
+            check_password(&u.username, new)?;
+            if new == current {
+                return Err(Error::invalid("new", "choose a password other than the current one"));
+            }
+            u.password_hash = hash_password(new)?;
+            u.must_change_password = false;
+            let mut ws = self.store().write_set();
+            ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
+            let keep = self.store().keys().token_digest(token).to_vec();
+            let ended = self.stage_end_sessions(&mut ws, u.id, Some(&keep))?;
+            self.commit_audited(
+                ws,
+                p,
+                "user.password",
+                &format!("user:{}", u.username),
+                Some(format!("other sessions ended: {ended}")),
+            )?;
+            Ok((u, None))
+        })
+    }
+
+    /// Stages the end of an account's sessions (all but `keep`); returns how many.
+    pub(crate) fn stage_end_sessions(
+        &self,
+        ws: &mut crate::store::WriteSet,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<usize> {
+        let mut ended = 0;
+        for (k, session) in self.store().scan::<Session>(Table::Sessions, b"")? {
+            if session.user_id == user && keep != Some(k.as_slice()) {
+                ws.delete(Table::Sessions, k);
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     /// Finds an account by name.
@@ -274,7 +463,7 @@ mod tests {
         NewUser {
             username: name.into(),
             display_name: name.into(),
-            password: "demo-pass".into(),
+            password: "a-long-enough-pass".into(),
             roles,
             department: None,
             person_id: None,
@@ -287,7 +476,7 @@ mod tests {
         let a = archive();
         a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
         assert!(matches!(a.create_user(new_user("HR", vec![Role::Hr])), Err(Error::Conflict(_))));
-        let (token, user) = a.login("hr", "demo-pass", "t").unwrap();
+        let (token, user) = a.login("hr", "a-long-enough-pass", "t").unwrap();
         assert_eq!(user.username, "hr");
         assert_eq!(a.authenticate(&token, "t").unwrap().user.id, user.id);
         assert!(a.authenticate("dg_nope", "t").is_err());
@@ -313,16 +502,26 @@ mod tests {
         for _ in 0..5 {
             assert!(matches!(a.login("legal", "wrong-pass", "x"), Err(Error::Unauthorized(_))));
         }
-        assert!(matches!(a.login("legal", "demo-pass", "x"), Err(Error::TooManyAttempts { .. })));
+        assert!(matches!(a.login("legal", "a-long-enough-pass", "x"), Err(Error::TooManyAttempts { .. })));
     }
 
     #[test]
     fn separation_of_duties_and_weak_passwords() {
         let a = archive();
         assert!(a.create_user(new_user("x", vec![Role::Auditor, Role::It])).is_err());
-        let mut weak = new_user("y", vec![Role::Hr]);
-        weak.password = "short".into();
-        assert!(a.create_user(weak).is_err());
+        assert!(a.create_user(new_user("x", vec![Role::It, Role::Hr])).is_err());
+        assert!(a.create_user(new_user("x", vec![Role::Secadmin, Role::Leader])).is_err());
+        for weak in ["short", "demo-pass", "1234567890", "yyyyyyyyyyyy", "i-am-the-clerk", "Password123"] {
+            let mut u = new_user("clerk", vec![Role::Hr]);
+            u.password = weak.into();
+            assert!(a.create_user(u).is_err(), "{weak}");
+        }
+        assert!(check_password("y", "correct horse battery").is_ok());
+        // Demo accounts are exempt from the policy, not from 三员分立.
+        let mut demo = new_user("demo", vec![Role::Hr]);
+        demo.password = "demo-pass".into();
+        assert!(a.create_demo_user(demo).is_ok());
+        assert!(a.create_demo_user(new_user("x", vec![Role::It, Role::Hr])).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use super::auth::NewUser;
 use super::{Archive, Principal, Result};
 use crate::model::idnumber::check_char;
-use crate::model::{MaterialMeta, PartialDate, Role, User};
+use crate::model::{MaterialMeta, PartialDate, Role};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -203,22 +203,8 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     let mut summary = DemoSummary::default();
 
     // A bootstrap HR principal to create records through the ordinary, checked path.
-    let bootstrap = Principal {
-        user: User {
-            id: crate::model::UserId::new(),
-            username: "demo-loader".into(),
-            display_name: "演示数据装载".into(),
-            roles: vec![Role::Hr],
-            department: Some("hr".into()),
-            person_id: None,
-            leader_level: None,
-            password_hash: String::new(),
-            disabled: false,
-            created_at: crate::model::now_ts(),
-        },
-        subject: crate::model::policy::Subject { roles: vec![Role::Hr], ..Default::default() },
-        source: "demo".into(),
-    };
+    let mut bootstrap = Principal::local("demo-loader", "演示数据装载");
+    bootstrap.source = "demo".into();
 
     let mut used_names = std::collections::HashSet::new();
     let mut linked: Vec<(String, crate::model::PersonId, String)> = Vec::new(); // (username, person, name)
@@ -231,7 +217,9 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         manifest.iter().filter(|f| f.file != "empty.txt" && f.file != "broken.pdf").collect();
 
     for (di, dept) in data.departments.iter().enumerate() {
-        for i in 0..opts.persons_per_department {
+        // Every business account is linked to its holder's person record, and the leaders' records are the
+        // third person of a department: at least three per department.
+        for i in 0..opts.persons_per_department.max(3) {
             let male = rng.below(100) < 58;
             let name = loop {
                 let mut n = rng.pick(&data.surnames).clone();
@@ -303,17 +291,14 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             if i == 1 && ["hr", "admin", "finance", "legal", "it"].contains(&dept.code.as_str()) {
                 linked.push((dept.code.clone(), person.id, person.name.clone()));
             }
-            if i == 2 && dept.code == "admin" {
-                linked.push(("secadmin".into(), person.id, person.name.clone()));
-            }
-            if i == 3 && dept.code == "admin" {
-                linked.push(("auditor".into(), person.id, person.name.clone()));
-            }
-            if i == 4 && dept.code == "admin" {
-                linked.push(("leader1".into(), person.id, person.name.clone()));
-            }
-            if i == 5 && dept.code == "admin" {
-                linked.push(("leader2".into(), person.id, person.name.clone()));
+            // The leaders and the two administrators who hold a dossier here: the third person of sales, hr,
+            // finance and legal (nobody the demo's requests in flight are about).
+            for (holder, code) in
+                [("leader1", "sales"), ("leader2", "hr"), ("secadmin", "finance"), ("auditor", "legal")]
+            {
+                if i == 2 && dept.code == code {
+                    linked.push((holder.into(), person.id, person.name.clone()));
+                }
             }
 
             // Generated documents: one template of each of several categories.
@@ -419,7 +404,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             (username.to_string(), desc, dept)
         };
         let link = linked.iter().find(|(u, _, _)| *u == username);
-        archive.create_user(NewUser {
+        archive.create_demo_user(NewUser {
             username: username.clone(),
             display_name: link.map(|l| l.2.clone()).unwrap_or_else(|| username.clone()),
             password: DEMO_PASSWORD.into(),

@@ -210,21 +210,37 @@ impl Archive {
         Ok(g)
     }
 
-    /// Grants the caller may see: their own; all for those who decide grants.
+    /// Grants the caller may see: their own; all for those who decide grants — but never one about the
+    /// caller's own or a recorded relative's dossier. The listing is recorded in the audit trail.
     pub fn list_grants(&self, p: &Principal) -> Result<Vec<Grant>> {
-        let all = self.policy().capability(&p.subject, Capability::DecideGrants).allowed;
-        let mut v: Vec<Grant> =
-            self.all_grants()?.into_iter().filter(|g| all || g.requester == p.user.username).collect();
-        v.sort_by_key(|g| std::cmp::Reverse(g.created_at));
-        Ok(v)
+        self.audited(p, "grant.list", "grants", false, || {
+            let mut v = Vec::new();
+            for g in self.all_grants()? {
+                if self.may_see_grant(p, &g)? {
+                    v.push(g);
+                }
+            }
+            v.sort_by_key(|g| std::cmp::Reverse(g.created_at));
+            Ok((v, None))
+        })
     }
 
-    /// One grant (the requester or a decider).
+    /// One grant (the requester or a decider), recorded in the audit trail.
     pub fn get_grant(&self, p: &Principal, id: GrantId) -> Result<Grant> {
-        let g = self.load_grant(id)?;
+        self.audited(p, "grant.read", &format!("grant:{id}"), false, || {
+            let g = self.load_grant(id)?;
+            if !self.may_see_grant(p, &g)? {
+                return Err(Error::NotFound(format!("grant {id} not found")));
+            }
+            Ok((g, None))
+        })
+    }
+
+    fn may_see_grant(&self, p: &Principal, g: &Grant) -> Result<bool> {
         if g.requester != p.user.username && !self.policy().capability(&p.subject, Capability::DecideGrants).allowed {
-            return Err(Error::NotFound(format!("grant {id} not found")));
+            return Ok(false);
         }
-        Ok(g)
+        let person: Option<Person> = self.store().get(Table::Persons, g.person_id.as_bytes())?;
+        Ok(person.is_none_or(|person| self.policy().hard_rules(&p.subject, &person_target(&person)).is_none()))
     }
 }

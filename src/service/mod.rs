@@ -78,6 +78,13 @@ pub enum Error {
     /// The payload is larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
+    /// The account's password was set by the system administrator; its holder must choose their own before
+    /// anything else (403).
+    #[error(
+        "rule password.change-required: this account's password was set by the system administrator; choose your \
+         own first (POST /api/v1/me/password {{\"current\",\"new\"}}, or the web UI's password page)"
+    )]
+    PasswordChangeRequired,
     /// Too many failed logins (429).
     #[error("too many failed logins; try again in {retry_after} s")]
     TooManyAttempts {
@@ -257,6 +264,11 @@ impl Archive {
             archive.reindex()?;
         }
         archive.mark_interrupted_imports()?;
+        for (username, violations) in archive.account_violations()? {
+            for v in violations {
+                tracing::warn!(%username, violation = %v, "an account breaks a hard rule; it acts without the offending roles until the security administrator mends it (see GET /api/v1/access/review)");
+            }
+        }
         Ok(archive)
     }
 

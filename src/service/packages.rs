@@ -353,7 +353,13 @@ impl Archive {
                     };
                 }
                 let patch = serde_json::json!({ "contracts": contracts });
-                self.patch_person(p, person.id, Some(person.version), patch, Some("转递: 合同链接到本地材料".into()))?;
+                self.patch_person_filed(
+                    p,
+                    person.id,
+                    Some(person.version),
+                    patch,
+                    Some("转递: 合同链接到本地材料".into()),
+                )?;
             }
             let mut receipt = Receipt {
                 package_sha256: package_sha256.clone(),

@@ -220,6 +220,44 @@ pub(super) struct ExplainForm {
     user: Option<String>,
     material: Option<String>,
     access: Option<String>,
+    /// Set after a role assignment: the account.
+    assigned: Option<String>,
+}
+
+/// `POST /review/roles`: the security administrator assigns an account's business roles (and, if given, its
+/// department, leader level and person link) through the service's account update.
+pub(super) async fn assign_roles(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebForm(values): WebForm<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, values.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()))?;
+    let get =
+        |n: &str| values.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+    let invalid = |f: &str, m: &str| WebError::from(crate::service::Error::invalid(f, m.to_string()));
+    let mut roles = Vec::new();
+    for (_, v) in values.iter().filter(|(k, _)| k == "roles") {
+        roles.push(Role::parse(v).ok_or_else(|| invalid("roles", "unknown role"))?);
+    }
+    let patch = UserPatch {
+        roles: Some(roles),
+        department: get("department"),
+        leader_level: get("leader_level").map(|v| v.parse().map_err(|_| invalid("leader_level", "1–9"))).transpose()?,
+        person_id: get("person_id").map(|v| v.parse().map_err(|_| invalid("person_id", "a UUID"))).transpose()?,
+        ..Default::default()
+    };
+    let username = get("username").ok_or_else(|| invalid("username", "name the account"))?;
+    let archive = st.archive.clone();
+    let p = user.principal.clone();
+    let name = username.clone();
+    blocking(move || {
+        let target = archive
+            .user_by_name(&name)?
+            .ok_or_else(|| crate::service::Error::NotFound(format!("user {name} not found")))?;
+        archive.update_user(&p, target.id, patch)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/review?assigned={}", urlencode(&username))).into_response())
 }
 
 /// `GET /review?user=&material=&access=`: for every account, what it can see and do and by which rule; and,
@@ -256,6 +294,7 @@ pub(super) async fn review(
     let access = nonempty(&f.access).unwrap_or_else(|| "read".into());
     let body = html! {
         h1 { (l.t("权限审查报告", "Permission review")) }
+        @if let Some(a) = &f.assigned { p.flash role="status" { (l.t("已分配角色：", "Roles assigned: ")) (a) } }
         form.search method="get" action="/review" {
             p { label for="x-user" { (l.t("账号", "Account")) } input #x-user type="text" name="user" value=(f.user.clone().unwrap_or_default()) size="14"; }
             p.grow { label for="x-material" { (l.t("材料编号", "Material id")) } input #x-material type="text" name="material" value=(f.material.clone().unwrap_or_default()); }
@@ -273,6 +312,14 @@ pub(super) async fn review(
             p class=(if d.allowed { "flash" } else { "error" }) role="status" {
                 strong { (if d.allowed { l.t("允许", "Allowed") } else { l.t("拒绝", "Denied") }) }
                 " · " (l.t("规则 ", "rule ")) code { (d.rule) } " · " (d.reason)
+            }
+        }
+        @let broken: Vec<_> = items.iter().filter(|a| !a.violations.is_empty()).collect();
+        @if !broken.is_empty() {
+            section.violations {
+                h2 { (l.t("违反硬性规则的账号", "Accounts that break a hard rule")) }
+                p.error role="alert" { (l.t("这些账号在纠正之前不带有违规的角色行事。", "These accounts act without the offending roles until they are mended.")) }
+                ul { @for a in &broken { @for v in &a.violations { li { strong { (a.username) } " · " code { (v) } } } } }
             }
         }
         p { (l.t("每个账号能看到什么、能做什么，以及授予它的规则。", "What every account can see and do, and the rules that give it.")) }
@@ -303,6 +350,31 @@ pub(super) async fn review(
                 }
             }
         } }
+        section #assign {
+            h2 { (l.t("分配业务角色", "Assign business roles")) }
+            p.hint { (l.t("系统管理员创建的账号没有角色。业务角色只能分配给已关联本人人员记录的账号；管理员角色只能在服务器命令行授予；不能修改自己的账号。",
+                "Accounts the system administrator creates hold no role. Business roles go only to accounts linked to their holder's person record; administrator roles are given only on the server's command line; nobody changes their own account.")) }
+            form method="post" action="/review/roles" {
+                (csrf_field(&user))
+                p { label for="a-user" { (l.t("账号", "Account")) } input #a-user type="text" name="username" required; }
+                fieldset {
+                    legend { (l.t("角色", "Roles")) }
+                    @for r in Role::ALL.into_iter().filter(|r| !r.is_administrator()) {
+                        label.check { input type="checkbox" name="roles" value=(crate::model::policy::role_name(r)); " " (role_name(l, r)) }
+                    }
+                }
+                p {
+                    label for="a-department" { (l.t("部门", "Department")) }
+                    select #a-department name="department" {
+                        option value="" { (l.t("（不变）", "(unchanged)")) }
+                        @for d in &st.archive.config().departments { option value=(d.code) { (d.name) } }
+                    }
+                }
+                p { label for="a-level" { (l.t("领导层级（1 分管，2 主要）", "Leader level (1, 2)")) } input #a-level type="number" name="leader_level" min="1" max="9"; }
+                p { label for="a-person" { (l.t("本人人员记录编号", "The holder's person record id")) } input #a-person type="text" name="person_id" autocomplete="off"; }
+                p { button type="submit" { (l.t("分配", "Assign")) } }
+            }
+        }
     };
     Ok(page(l, Some(&user), l.t("权限审查", "Permission review"), body).into_response())
 }
@@ -310,10 +382,6 @@ pub(super) async fn review(
 #[derive(Deserialize)]
 pub(super) struct AccountsQuery {
     created: Option<String>,
-}
-
-fn role_code(r: Role) -> String {
-    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn accounts_page(
@@ -326,7 +394,6 @@ fn accounts_page(
 ) -> Markup {
     let l = user.lang;
     let value = |n: &str| values.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
-    let checked = |r: &str| values.iter().any(|(k, v)| k == "roles" && v == r);
     html! {
         h1 { (l.t("账号管理", "Accounts")) }
         @if let Some(c) = created { p.flash role="status" { (l.t("已创建账号：", "Account created: ")) (c) } }
@@ -343,6 +410,8 @@ fn accounts_page(
                         td { (u.department.as_deref().and_then(|d| st.archive.department_name(d)).unwrap_or_else(|| "—".into())) }
                         td {
                             (if u.disabled { l.t("已停用", "disabled") } else { l.t("正常", "active") })
+                            @if u.must_change_password { " · " (l.t("待修改初始密码", "initial password not yet changed")) }
+                            @if u.person_id.is_none() { " · " (l.t("未关联人员记录", "not linked to a person record")) }
                             " "
                             form.inline method="post" action={ "/accounts/" (u.id) "/state" } {
                                 (csrf_field(user))
@@ -365,7 +434,7 @@ fn accounts_page(
                 (csrf_field(user))
                 p { label for="n-username" { (l.t("用户名", "Username")) } input #n-username type="text" name="username" required value=(value("username")) autocomplete="off"; }
                 p { label for="n-display" { (l.t("姓名", "Display name")) } input #n-display type="text" name="display_name" value=(value("display_name")); }
-                p { label for="n-password" { (l.t("初始密码（至少8位）", "Initial password (8+)")) } input #n-password type="password" name="password" required minlength="8" autocomplete="new-password"; }
+                p { label for="n-password" { (l.t("初始密码（至少10位）", "Initial password (10+)")) } input #n-password type="password" name="password" required minlength="10" autocomplete="new-password"; }
                 p {
                     label for="n-department" { (l.t("部门", "Department")) }
                     select #n-department name="department" {
@@ -373,13 +442,12 @@ fn accounts_page(
                         @for d in &st.archive.config().departments { option value=(d.code) selected[value("department") == d.code] { (d.name) } }
                     }
                 }
-                fieldset {
-                    legend { (l.t("角色", "Roles")) }
-                    @for r in Role::ALL {
-                        @let code = role_code(r);
-                        label.check { input type="checkbox" name="roles" value=(code) checked[checked(&code)]; " " (role_name(l, r)) }
-                    }
+                p {
+                    label for="n-person" { (l.t("本人人员记录编号（人力资源部提供）", "The holder's person record id (from HR)")) }
+                    input #n-person type="text" name="person_id" value=(value("person_id")) autocomplete="off" placeholder="00000000-0000-0000-0000-000000000000";
                 }
+                p.hint { (l.t("新账号没有角色：业务角色由安全保密管理员分配；账号须关联本人人员记录后才能查阅档案。持有人首次登录须修改初始密码。",
+                    "A new account holds no role: the security administrator assigns business roles, and the account reads no dossier until it is linked to its holder's person record. The holder must change the initial password at first sign-in.")) }
                 p { button type="submit" { (l.t("创建", "Create")) } }
             }
         }
@@ -409,20 +477,18 @@ pub(super) async fn create_account(
     user.check_csrf(&st, values.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()))?;
     let l = user.lang;
     let get = |n: &str| values.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    let mut roles = Vec::new();
-    for (_, v) in values.iter().filter(|(k, _)| k == "roles") {
-        roles.push(
-            Role::parse(v).ok_or_else(|| crate::service::Error::invalid("roles", format!("unknown role {v:?}")))?,
-        );
-    }
+    let person_id = match get("person_id").as_str() {
+        "" => None,
+        s => Some(s.parse().map_err(|_| crate::service::Error::invalid("person_id", "a person record id (UUID)"))?),
+    };
     let username = get("username");
     let new = NewUser {
         display_name: Some(get("display_name")).filter(|s| !s.is_empty()).unwrap_or_else(|| username.clone()),
         username: username.clone(),
         password: values.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).unwrap_or_default(),
-        roles,
+        roles: Vec::new(),
         department: Some(get("department")).filter(|s| !s.is_empty()),
-        person_id: None,
+        person_id,
         leader_level: None,
     };
     let archive = st.archive.clone();

@@ -60,6 +60,8 @@ pub enum WebError {
         /// Whether a session cookie was sent but is no longer valid (it is cleared).
         expired: bool,
     },
+    /// The account must choose its own password first: to the password page.
+    PasswordChange,
     /// The form did not carry this session's anti-forgery token (403).
     Csrf,
     /// From the service or the request, with the API's status.
@@ -164,6 +166,7 @@ impl IntoResponse for WebError {
                 }
                 resp
             }
+            WebError::PasswordChange => Redirect::to("/password").into_response(),
             WebError::Csrf => {
                 let mut resp = StatusCode::FORBIDDEN.into_response();
                 resp.extensions_mut().insert(ErrorPage { detail: None, findings: Vec::new(), csrf: true });

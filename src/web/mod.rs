@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(session::login_form).post(session::login))
         // A typed-in address of a form's target goes somewhere useful rather than to a 405.
         .route("/logout", get(|| async { Redirect::to("/") }).post(session::logout))
+        .route("/password", get(session::password_form).post(session::change_password))
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/persons", get(pages::persons).post(forms::create_person))
@@ -66,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit/verify", get(admin::audit_verify))
         .route("/audit/export", get(admin::audit_export))
         .route("/review", get(admin::review))
+        .route("/review/roles", post(admin::assign_roles))
         .route("/accounts", get(admin::accounts).post(admin::create_account))
         .route("/accounts/{id}/state", post(admin::account_state))
         .route("/reports", get(reports::index))

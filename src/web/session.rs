@@ -15,7 +15,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
 /// The session cookie.
@@ -267,6 +267,10 @@ impl FromRequestParts<AppState> for WebUser {
             }
             Err(e) => return Err(e.into()),
         };
+        // A password the system administrator set must be replaced before any other page.
+        if principal.user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") {
+            return Err(WebError::PasswordChange);
+        }
         let can = Can {
             reports: st.archive.available_reports(&principal).any(),
             ..Can::of(&st.archive.policy().effective(&principal.subject))
@@ -393,6 +397,87 @@ pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) 
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
             Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The password page: current and new password (twice); `forced` when the system administrator set it.
+fn password_page(user: &WebUser, error: Option<&str>, done: bool) -> Markup {
+    let l = user.lang;
+    html! {
+        section.login {
+            h1 { (l.t("修改密码", "Change your password")) }
+            @if user.principal.user.must_change_password {
+                p.flash role="status" { (l.t("您的密码由系统管理员设置，请先设置自己的密码。",
+                    "Your password was set by the system administrator; choose your own before going on.")) }
+            }
+            @if done { p.flash role="status" { (l.t("密码已修改。", "Your password has been changed.")) } }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action="/password" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                p {
+                    label for="current" { (l.t("当前密码", "Current password")) }
+                    input #current type="password" name="current" autocomplete="current-password" required;
+                }
+                p {
+                    label for="new" { (l.t("新密码（至少10位，不含用户名，不用常见密码）", "New password (10+ characters, not the username, not a common one)")) }
+                    input #new type="password" name="new" autocomplete="new-password" required minlength="10";
+                }
+                p {
+                    label for="again" { (l.t("再次输入新密码", "New password again")) }
+                    input #again type="password" name="again" autocomplete="new-password" required minlength="10";
+                }
+                p { button type="submit" { (l.t("修改密码", "Change password")) } }
+            }
+        }
+    }
+}
+
+/// `GET /password`.
+pub(super) async fn password_form(user: WebUser) -> Response {
+    let l = user.lang;
+    page(l, Some(&user), l.t("修改密码", "Change your password"), password_page(&user, None, false)).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    again: String,
+    csrf: Option<String>,
+}
+
+/// `POST /password`: the service's password change; a refusal comes back on the form.
+pub(super) async fn change_password(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebForm(f): WebForm<PasswordForm>,
+) -> WebResult<Response> {
+    user.check_csrf(&st, f.csrf.as_deref())?;
+    let l = user.lang;
+    let again = |msg: &str, status: StatusCode| {
+        (status, page(l, Some(&user), l.t("修改密码", "Change your password"), password_page(&user, Some(msg), false)))
+            .into_response()
+    };
+    if f.new != f.again {
+        return Ok(again(
+            l.t("两次输入的新密码不一致", "The two new passwords differ"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    let archive = st.archive.clone();
+    let (p, token) = (user.principal.clone(), user.token.clone());
+    match blocking(move || archive.change_own_password(&p, &token, &f.current, &f.new)).await {
+        Ok(_) => Ok(Redirect::to("/?password=changed").into_response()),
+        Err(crate::api::error::ApiError::Service(e @ crate::service::Error::Invalid { .. })) => {
+            Ok(again(&e.to_string(), StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(crate::api::error::ApiError::Service(crate::service::Error::Forbidden(_))) => {
+            Ok(again(l.t("当前密码不正确", "The current password is not right"), StatusCode::FORBIDDEN))
         }
         Err(e) => Err(e.into()),
     }

@@ -232,7 +232,7 @@ async fn the_audit_trail_records_reads_searches_denials_and_logins_and_exports_c
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["ok"], true, "{v}");
     // Only the auditor reads the trail.
-    for who in ["hr", "secadmin", "it"] {
+    for who in ["hr", "it"] {
         let t = app.login(who).await;
         assert_eq!(get(&app, &t, "/api/v1/audit").await.0, StatusCode::FORBIDDEN, "{who}");
         assert_eq!(get(&app, &t, "/api/v1/audit/verify").await.0, StatusCode::FORBIDDEN, "{who}");
@@ -242,48 +242,72 @@ async fn the_audit_trail_records_reads_searches_denials_and_logins_and_exports_c
 #[tokio::test]
 async fn accounts_roles_and_sessions() {
     let app = TestApp::new().await;
+    let a = app.archive.clone();
+    tokio::task::spawn_blocking(move || {
+        a.create_demo_user(dangan::service::auth::NewUser {
+            username: "secadmin".into(),
+            display_name: "secadmin".into(),
+            password: PASSWORD.into(),
+            roles: vec![dangan::model::Role::Secadmin],
+            department: None,
+            person_id: None,
+            leader_level: None,
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap();
     let it = app.login("it").await;
+    let sec = app.login("secadmin").await;
+    let hr = app.login("hr").await;
     let bad = app
         .send(
             Method::POST,
             "/api/v1/users",
             Some(&it),
-            Some(json!({"username": "x", "password": "long-enough", "roles": ["auditor", "it"]})),
+            Some(json!({"username": "x", "password": "long-enough-1", "roles": ["auditor", "it"]})),
         )
         .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.status, StatusCode::FORBIDDEN);
+    let holder = app.create_person(&hr, person_body("郑小川", &id_number("11010519800909005"), "hr")).await;
     let made = app
         .send(
             Method::POST,
             "/api/v1/users",
             Some(&it),
-            Some(json!({"username": "clerk", "password": "demo-pass", "roles": ["hr"]})),
+            Some(json!({"username": "clerk", "password": "first-temp-pass1", "person_id": holder["id"]})),
         )
         .await;
-    assert_eq!(made.status, StatusCode::CREATED);
+    assert_eq!(made.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&made.body));
     let uid = made.json()["id"].as_str().unwrap().to_string();
-    let clerk = app.login("clerk").await;
-    assert_eq!(get(&app, &clerk, "/api/v1/persons").await.0, StatusCode::OK);
-    // A role change ends the account's sessions.
-    let ch =
-        app.send(Method::PATCH, &format!("/api/v1/users/{uid}"), Some(&it), Some(json!({"roles": ["finance"]}))).await;
-    assert_eq!(ch.status, StatusCode::OK);
+    let login = |password: &'static str| {
+        app.send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "clerk", "password": password})))
+    };
+    let clerk = login("first-temp-pass1").await.json()["token"].as_str().unwrap().to_string();
+    let changed = app
+        .send(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&clerk),
+            Some(json!({"current": "first-temp-pass1", "new": "my-own-secret-77"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT);
+    assert_eq!(get(&app, &clerk, "/api/v1/me").await.1["roles"], json!([]));
+    // A role change (by the security administrator) ends the account's sessions.
+    let ch = app.send(Method::PATCH, &format!("/api/v1/users/{uid}"), Some(&sec), Some(json!({"roles": ["hr"]}))).await;
+    assert_eq!(ch.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ch.body));
     assert_eq!(get(&app, &clerk, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
-    let clerk = app.login("clerk").await;
+    let clerk = login("my-own-secret-77").await.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(get(&app, &clerk, "/api/v1/persons").await.0, StatusCode::OK);
     let dis =
         app.send(Method::PATCH, &format!("/api/v1/users/{uid}"), Some(&it), Some(json!({"disabled": true}))).await;
     assert_eq!(dis.status, StatusCode::OK);
     assert_eq!(get(&app, &clerk, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
-    let hr = app.login("hr").await;
     assert_eq!(
-        app.send(
-            Method::POST,
-            "/api/v1/users",
-            Some(&hr),
-            Some(json!({"username": "y", "password": "long-enough", "roles": ["hr"]}))
-        )
-        .await
-        .status,
+        app.send(Method::POST, "/api/v1/users", Some(&hr), Some(json!({"username": "y", "password": "long-enough-1"})))
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
 }

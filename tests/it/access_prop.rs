@@ -32,11 +32,13 @@ fn user(roles: Vec<Role>, dept: &str) -> User {
         display_name: "测试".into(),
         roles,
         department: Some(dept.into()),
-        person_id: None,
+        // Linked to a holder of its own (an unlinked business account reads nothing at all).
+        person_id: Some(dangan::model::PersonId::new()),
         leader_level: None,
         password_hash: String::new(),
         disabled: false,
         created_at: 0,
+        must_change_password: false,
     }
 }
 

@@ -641,6 +641,34 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
         assert!(!b.find_all(table).is_empty(), "{path} lists nothing");
         b.screenshot(name);
     }
+
+    // A new account's first sign-in: the password the system administrator set must be replaced before any
+    // other page.
+    let (status, made) = demo.api(
+        "POST",
+        "/users",
+        Some(&demo.token("it")),
+        Some(json!({"username": "newcomer", "password": "set-by-it-2026"})),
+    );
+    assert_eq!(status, 201, "{made}");
+    b.logout();
+    b.fill("input[name=\"username\"]", "newcomer");
+    b.fill("input[name=\"password\"]", "set-by-it-2026");
+    b.click("form[action=\"/login\"] button[type=\"submit\"]");
+    b.wait_for("form[action=\"/password\"]");
+    assert!(b.url().ends_with("/password"), "{}", b.url());
+    b.goto(&demo.url("/search"));
+    b.wait_for("form[action=\"/password\"]");
+    b.screenshot("15-first-sign-in-password");
+    b.fill("input[name=\"current\"]", "set-by-it-2026");
+    b.fill("input[name=\"new\"]", "my-own-secret-2026");
+    b.fill("input[name=\"again\"]", "my-own-secret-2026");
+    b.click("form[action=\"/password\"] button[type=\"submit\"]");
+    b.wait_url("password=changed");
+    assert!(b.text("main h1").contains("欢迎"), "home after the change");
+    let (status, _) =
+        demo.api("POST", "/auth/login", None, Some(json!({"username": "newcomer", "password": "my-own-secret-2026"})));
+    assert_eq!(status, 200, "the holder's own password works");
     drop(b);
 
     // Reading without JavaScript: a browser that runs no script signs in, searches, opens the dossier and

@@ -57,7 +57,9 @@ impl Answer {
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 impl TestApp {
-    /// A fresh installation with one account per role of interest (hr linked to no person).
+    /// A fresh installation with one account per role of interest: `hr` and `finance`, each linked to its
+    /// holder's own person record (人事专员甲 of hr, 财务专员乙 of finance — a business account reads nothing
+    /// until it is linked), and `it`.
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
@@ -65,7 +67,7 @@ impl TestApp {
         let a = archive.clone();
         tokio::task::spawn_blocking(move || {
             for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {
-                a.create_user(NewUser {
+                a.create_demo_user(NewUser {
                     username: name.into(),
                     display_name: name.into(),
                     password: PASSWORD.into(),
@@ -80,7 +82,65 @@ impl TestApp {
         .await
         .unwrap();
         let router = dangan::api::router(archive.clone(), BODY_LIMIT);
-        TestApp { router, archive, dir }
+        let app = TestApp { router, archive, dir };
+        let hr = app.login("hr").await;
+        for (user, name, idn, dept) in
+            [("hr", "人事专员甲", "65432119700101771", "hr"), ("finance", "财务专员乙", "65432119700101773", "finance")]
+        {
+            let p = app.create_person(&hr, person_body(name, &id_number(idn), dept)).await;
+            let pid = p["id"].as_str().unwrap().parse().unwrap();
+            let a = app.archive.clone();
+            tokio::task::spawn_blocking(move || a.link_user_local(user, pid).unwrap()).await.unwrap();
+        }
+        app
+    }
+
+    /// Adds the reviewers and approvers a request about a cadre needs beyond `finance`: `legal`, `leader1`
+    /// (level 1) and `leader2` (level 2), each linked to a person record of its holder.
+    pub async fn add_approvers(&self) {
+        let hr = self.login("hr").await;
+        for (user, role, level, idn) in [
+            ("legal", Role::Legal, None, "65432119700101791"),
+            ("leader1", Role::Leader, Some(1), "65432119700101813"),
+            ("leader2", Role::Leader, Some(2), "65432119700101835"),
+        ] {
+            let p = self.create_person(&hr, person_body(&format!("{user}本人"), &id_number(idn), "admin")).await;
+            let pid = p["id"].as_str().unwrap().parse().unwrap();
+            let a = self.archive.clone();
+            tokio::task::spawn_blocking(move || {
+                a.create_demo_user(NewUser {
+                    username: user.into(),
+                    display_name: user.into(),
+                    password: PASSWORD.into(),
+                    roles: vec![role],
+                    department: Some("admin".into()),
+                    person_id: Some(pid),
+                    leader_level: level,
+                })
+                .unwrap()
+            })
+            .await
+            .unwrap();
+        }
+    }
+
+    /// Each of `who`, in turn, approves its step of the request; returns the request as the last left it.
+    pub async fn approve_as(&self, request: &str, who: &[&str]) -> Value {
+        let mut last = Value::Null;
+        for user in who {
+            let t = self.login(user).await;
+            let a = self
+                .send(
+                    Method::POST,
+                    &format!("/api/v1/requests/{request}/decisions"),
+                    Some(&t),
+                    Some(serde_json::json!({"decision": "approve", "comment": "同意"})),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::OK, "{user}: {}", String::from_utf8_lossy(&a.body));
+            last = a.json();
+        }
+        last
     }
 
     pub async fn call(&self, req: Request<Body>) -> Answer {
@@ -181,14 +241,14 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/files").join(name)).unwrap()
 }
 
-/// A fresh installation with the demo dataset (two cadres per department), its text indexed.
+/// A fresh installation with the demo dataset (three cadres per department), its text indexed.
 pub async fn demo_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let archive =
         Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
     let a = archive.clone();
     tokio::task::spawn_blocking(move || {
-        dangan::service::demo::load(&a, dangan::service::demo::DemoOptions { persons_per_department: 2 }).unwrap();
+        dangan::service::demo::load(&a, dangan::service::demo::DemoOptions { persons_per_department: 3 }).unwrap();
         a.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
     })
     .await

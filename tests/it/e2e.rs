@@ -119,6 +119,7 @@ impl Drop for Server {
 fn add_hr(data: &Path) {
     let out = Command::new(BIN)
         .args(["users", "add", "--data", data.to_str().unwrap(), "--username", "hr", "--role", "hr"])
+        .args(["--department", "hr", "--holder-name", "人事专员"])
         .env("DANGAN_NEW_PASSWORD", "demo-pass-e2e")
         .env("DANGAN_LOG", "warn")
         .output()
@@ -391,7 +392,12 @@ fn a_lost_index_is_rebuilt_at_start() {
 }
 
 fn add_user(data: &Path, name: &str, role: &str, extra: &[&str]) {
+    // Business accounts are linked to a record of their holder, made here.
+    let holder = format!("{name}本人");
     let mut args = vec!["users", "add", "--data", data.to_str().unwrap(), "--username", name, "--role", role];
+    if !["it", "secadmin", "auditor", "scanner"].contains(&role) {
+        args.extend_from_slice(&["--holder-name", &holder]);
+    }
     args.extend_from_slice(extra);
     let out = run(&args, &[("DANGAN_NEW_PASSWORD", "demo-pass-e2e")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -6,6 +6,7 @@ mod access;
 mod access_prop;
 mod browser;
 mod common;
+mod duties;
 mod e2e;
 mod hostile;
 mod http_api;

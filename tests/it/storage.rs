@@ -47,7 +47,7 @@ fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
     let key = MasterKey::generate().unwrap();
     let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
     let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: 2 }).unwrap();
-    assert_eq!(summary.persons, 16);
+    assert_eq!(summary.persons, 24, "at least three per department: the leaders hold dossiers too");
     assert!(archive.wait_queue_empty(Duration::from_secs(120)).unwrap());
     let names: Vec<String> = summary.accounts.iter().map(|a| a.username.clone()).collect();
     for want in
@@ -95,7 +95,7 @@ async fn corruption_is_reported_by_the_api_and_verify() {
     let archive = open(&key);
     let a = archive.clone();
     tokio::task::spawn_blocking(move || {
-        a.create_user(dangan::service::auth::NewUser {
+        a.create_demo_user(dangan::service::auth::NewUser {
             username: "hr".into(),
             display_name: "hr".into(),
             password: PASSWORD.into(),
@@ -114,6 +114,10 @@ async fn corruption_is_reported_by_the_api_and_verify() {
         dir: tempfile::tempdir().unwrap(),
     };
     let hr = app.login("hr").await;
+    let holder = app.create_person(&hr, person_body("人事专员甲", &id_number("65432119700101771"), "hr")).await;
+    let holder = holder["id"].as_str().unwrap().parse().unwrap();
+    let a = app.archive.clone();
+    tokio::task::spawn_blocking(move || a.link_user_local("hr", holder).unwrap()).await.unwrap();
     let p = app.create_person(&hr, person_body("吴桐", &id_number("37020219880808001"), "legal")).await;
     let m = app
         .upload(

@@ -677,25 +677,51 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let it = sign_in(&app, "it").await;
     let accounts = it.page("/accounts").await;
     assert!(accounts.contains("leader2") && accounts.contains("name=\"username\""));
+    assert!(!accounts.contains("name=\"roles\""), "the system administrator assigns no roles");
     let fields = [
         ("csrf", it.csrf.as_str()),
         ("username", "archivist2"),
         ("display_name", "档案员"),
         ("password", "a-long-pass"),
-        ("roles", "admin"),
         ("department", "admin"),
     ];
     let a = it.post("/accounts", &fields).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
     assert!(it.page(&a.header("location")).await.contains("已创建账号：archivist2"));
+    // The initial password was set by the system administrator: the holder must choose their own before any
+    // other page.
+    let a = post_login(&app, "archivist2", "a-long-pass", "/", false).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let cookie = format!("dangan_session={}", cookie_value(&set_cookie(&a, "dangan_session").unwrap()));
+    for path in ["/", "/search?q=x", "/inbox"] {
+        let a = get_anon(&app, path, Some(&cookie)).await;
+        assert_eq!((a.status, a.header("location").as_str()), (StatusCode::SEE_OTHER, "/password"), "{path}");
+    }
+    let archivist = Browser { app: &app, csrf: String::new(), cookie };
+    let form = archivist.page("/password").await;
+    let csrf = csrf_in(&form);
+    let same = [("csrf", csrf.as_str()), ("current", "a-long-pass"), ("new", "a-long-pass"), ("again", "a-long-pass")];
+    assert_eq!(archivist.post("/password", &same).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mine = [
+        ("csrf", csrf.as_str()),
+        ("current", "a-long-pass"),
+        ("new", "这是档案员自己选的新密码"),
+        ("again", "这是档案员自己选的新密码"),
+    ];
+    let done = archivist.post("/password", &mine).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", text(&done));
+    assert_eq!(archivist.get("/").await.status, StatusCode::OK, "the account works once its holder chose a password");
+    assert_eq!(post_login(&app, "archivist2", "a-long-pass", "/", false).await.status, StatusCode::UNAUTHORIZED);
     // Disabling an account ends its sessions.
-    let archivist = sign_in_with(&app, "archivist2", "a-long-pass").await;
     let id = app.archive.user_by_name("archivist2").unwrap().unwrap().id.to_string();
     let state = format!("/accounts/{id}/state");
     assert_eq!(it.post(&state, &[("disabled", "true")]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(it.post(&state, &[("csrf", &it.csrf), ("disabled", "true")]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(archivist.get("/").await.status, StatusCode::SEE_OTHER, "the disabled account is signed out");
-    assert_eq!(post_login(&app, "archivist2", "a-long-pass", "/", false).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post_login(&app, "archivist2", "这是档案员自己选的新密码", "/", false).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let weak = it.post("/accounts", &[("csrf", it.csrf.as_str()), ("username", "x2"), ("password", "short")]).await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!text(&weak).contains("short"), "the password is not sent back");
