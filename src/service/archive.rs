@@ -256,7 +256,7 @@ impl Archive {
         };
         let kinds: std::collections::BTreeSet<&str> = outside.iter().map(|f| kind(f)).collect();
         Err(Error::Conflict(format!(
-            "rule workflow.request-required: {} change only through a request with its reviews and approvals \
+            "rule workflow.request-required: {} may change only through a request with its reviews and approvals \
              (POST /api/v1/requests with kind {}); a direct change may touch only the routine fields {}",
             outside.join(", "),
             kinds.into_iter().collect::<Vec<_>>().join(" or "),
