@@ -523,7 +523,7 @@ async fn definitions_that_let_a_change_through_without_a_decision_are_refused() 
 async fn four_eyes_an_account_with_two_roles_decides_one_step_only() {
     let app = demo_app().await;
     let hr = app.login("hr").await;
-    let own = cadre(&app, &hr, "finance").await;
+    let own = cadre(&app, &hr, "sales").await;
     account(
         &app,
         "finlegal",
