@@ -202,7 +202,8 @@ pub const CONDITIONS: [&str; 5] = ["always", "salary", "contract", "position", "
 pub const ROUTINE_FIELDS: [&str; 4] = ["phone", "address", "training", "former_names"];
 
 /// The kinds of request; every definitions document has a flow for each.
-pub const KINDS: [&str; 7] = ["create", "update", "promotion", "transfer", "resignation", "consultation", "destruction"];
+pub const KINDS: [&str; 7] =
+    ["create", "update", "promotion", "transfer", "resignation", "consultation", "destruction"];
 
 /// Whether `a` is an assignee expression (`role:<role>`, `head:person`, `head:new`, `leader:<n>`).
 fn valid_assignee(a: &str) -> bool {
@@ -621,7 +622,11 @@ mod tests {
         refused(&|d| flow_mut(d, "consultation").steps.clear(), "consultation", "always-step");
         refused(&|d| d.flows.retain(|f| f.kind != "destruction"), "destruction", "kinds");
         refused(&|d| d.flows.push(d.flows[0].clone()), "create", "kinds");
-        refused(&|d| flow_mut(d, "promotion").steps.iter_mut().for_each(|s| s.when = "salary".into()), "promotion", "always-step");
+        refused(
+            &|d| flow_mut(d, "promotion").steps.iter_mut().for_each(|s| s.when = "salary".into()),
+            "promotion",
+            "always-step",
+        );
         refused(&|d| flow_mut(d, "update").steps[4].when = "alway".into(), "update", "when");
         refused(&|d| flow_mut(d, "update").fast_path.push("salary_grade".into()), "update", "fast-path");
         refused(&|d| flow_mut(d, "promotion").fast_path.push("phone".into()), "promotion", "fast-path");
@@ -648,7 +653,9 @@ mod tests {
         let state = open_next_group(&mut steps, 0);
         assert_eq!(state, RequestState::InReview);
         let (state, routed) = settle(&mut steps, state, 0, |step, assignee| match (step, assignee) {
-            ("head-review", "head:person") => Check::Nobody { why: "head-ops 本人为当事人".into(), vacant: false },
+            ("head-review", "head:person") => {
+                Check::Nobody { why: "head-ops 本人为当事人".into(), vacant: false }
+            }
             _ => Check::Someone,
         });
         assert_eq!(state, RequestState::InApproval, "leader 1 decides at once");
@@ -684,7 +691,10 @@ mod tests {
         (state, _) = settle(&mut steps, state, 0, finance_gone);
         assert_eq!(state, RequestState::InReview);
         assert_eq!(steps[1].state, StepState::Pending);
-        assert_eq!((steps[1].assignee.as_str(), steps[1].escalated_from.as_deref()), ("role:admin", Some("role:finance")));
+        assert_eq!(
+            (steps[1].assignee.as_str(), steps[1].escalated_from.as_deref()),
+            ("role:admin", Some("role:finance"))
+        );
 
         // Leader 2's own promotion: nobody holds a level 3, so the step stays pending, flagged once.
         let mut steps = promotion_of(&["position"]);

@@ -393,7 +393,11 @@ impl Archive {
             return Some(format!("{who} 已处理本申请的步骤 {}", d.step));
         }
         let hard = target.and_then(|t| policy.hard_rules(subject, t))?;
-        Some(if hard.rule == "hard.own-dossier" { format!("{who} 本人为当事人") } else { format!("{who} 为当事人的亲属") })
+        Some(if hard.rule == "hard.own-dossier" {
+            format!("{who} 本人为当事人")
+        } else {
+            format!("{who} 为当事人的亲属")
+        })
     }
 
     /// Settles the request's open steps ([`workflow::settle`]): every pending step must have an account that may

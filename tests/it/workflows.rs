@@ -491,7 +491,8 @@ async fn definitions_that_let_a_change_through_without_a_decision_are_refused() 
     let default = dangan::model::workflow::DEFAULT_DEFINITIONS;
 
     // A consultation flow with no steps would grant anyone a dossier without a decision.
-    let approval = "[[flow.step]]\nname = \"secadmin-approval\"\nstage = \"approval\"\nassignee = \"role:secadmin\"\ngroup = 1\n";
+    let approval =
+        "[[flow.step]]\nname = \"secadmin-approval\"\nstage = \"approval\"\nassignee = \"role:secadmin\"\ngroup = 1\n";
     let empty = default.replacen(approval, "", 1);
     assert_ne!(empty, default);
     let a = put_definitions(&app, &sec, empty).await;
@@ -513,7 +514,8 @@ async fn definitions_that_let_a_change_through_without_a_decision_are_refused() 
     assert_eq!(put_definitions(&app, &sec, typo).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     let cut = &default[..default.find("# 销毁").unwrap()];
     assert_eq!(put_definitions(&app, &sec, cut.to_string()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let once = default.replacen("assignee = \"role:secadmin\"\ngroup = 2", "assignee = \"role:secadmin\"\ngroup = 3", 1);
+    let once =
+        default.replacen("assignee = \"role:secadmin\"\ngroup = 2", "assignee = \"role:secadmin\"\ngroup = 3", 1);
     assert_ne!(once, default);
     assert_eq!(put_definitions(&app, &sec, once).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(put_definitions(&app, &sec, default.to_string()).await.status, StatusCode::OK);
@@ -586,12 +588,18 @@ async fn a_heads_own_promotion_escalates_to_the_leaders_and_is_applied() {
         (review["name"].as_str(), review["state"].as_str(), review["folded_into"].as_str()),
         (Some("head-review"), Some("escalated"), Some("leader-1"))
     );
-    assert_eq!((review["assignee"].as_str(), review["escalated_from"].as_str()), (Some("leader:1"), Some("head:person")));
+    assert_eq!(
+        (review["assignee"].as_str(), review["escalated_from"].as_str()),
+        (Some("leader:1"), Some("head:person"))
+    );
 
     // The head never sees it; leader 1, then leader 2 decide it — two distinct people.
     assert!(!inbox_has(&app, "head-ops", &rid).await);
     let h = app.login("head-ops").await;
-    assert_eq!(app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&h), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&h), None).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(decide(&app, "head-ops", &rid, "approve").await.0, StatusCode::FORBIDDEN);
     assert!(inbox_has(&app, "leader1", &rid).await);
     walk(&app, &rid, &["leader1"]).await;
@@ -619,9 +627,8 @@ async fn a_step_nobody_may_decide_is_flagged_and_reported_never_silent() {
     let hr = app.login("hr").await;
     let it = app.login("it").await;
     let leader2 = app.archive.users().unwrap().into_iter().find(|u| u.username == "leader2").unwrap().id;
-    let off = app
-        .send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": true})))
-        .await;
+    let off =
+        app.send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": true}))).await;
     assert_eq!(off.status, StatusCode::OK, "{}", String::from_utf8_lossy(&off.body));
     let p = cadre(&app, &hr, "sales").await;
     let (_, r) =
@@ -638,17 +645,23 @@ async fn a_step_nobody_may_decide_is_flagged_and_reported_never_silent() {
         let t = app.login(who).await;
         let n = app.send(Method::GET, "/api/v1/notifications", Some(&t), None).await.json();
         assert!(
-            n["items"].as_array().unwrap().iter().any(|n| n["request_id"] == rid.as_str() && n["event"] == "request.step_stuck"),
+            n["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["request_id"] == rid.as_str() && n["event"] == "request.step_stuck"),
             "{who}: {n}"
         );
     }
     let sec = app.login("secadmin").await;
-    assert_eq!(app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&sec), None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&sec), None).await.status,
+        StatusCode::OK
+    );
 
     // Once someone may decide it again, it is decided as usual.
-    let on = app
-        .send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": false})))
-        .await;
+    let on =
+        app.send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": false}))).await;
     assert_eq!(on.status, StatusCode::OK);
     let (status, r) = decide(&app, "leader2", &rid, "approve").await;
     assert_eq!((status, r["state"].as_str()), (StatusCode::OK, Some("applied")), "{r}");
@@ -675,9 +688,18 @@ async fn requests_follow_the_rules_of_the_dossier_they_are_about() {
     let hr2 = app.login("hr2").await;
     let got = app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&hr2), None).await;
     assert_eq!(got.status, StatusCode::NOT_FOUND);
-    for path in ["/api/v1/requests", &format!("/api/v1/requests?person={xid}"), "/api/v1/inbox", "/api/v1/notifications"] {
+    for path in
+        ["/api/v1/requests", &format!("/api/v1/requests?person={xid}"), "/api/v1/inbox", "/api/v1/notifications"]
+    {
         let list = app.send(Method::GET, path, Some(&hr2), None).await.json();
-        assert!(!list["items"].as_array().unwrap().iter().any(|i| i["id"] == rid.as_str() || i["request_id"] == rid.as_str()), "{path}");
+        assert!(
+            !list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["id"] == rid.as_str() || i["request_id"] == rid.as_str()),
+            "{path}"
+        );
     }
     // Another HR officer sees all of it.
     let all = app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&hr), None).await.json();
@@ -706,12 +728,15 @@ async fn requests_follow_the_rules_of_the_dossier_they_are_about() {
 
     // Reading requests is in the audit trail: the reads, the refusal, the lists.
     let auditor = app.login("auditor").await;
-    let trail = app.send(Method::GET, "/api/v1/audit?action=request.read&limit=1000", Some(&auditor), None).await.json();
+    let trail =
+        app.send(Method::GET, "/api/v1/audit?action=request.read&limit=1000", Some(&auditor), None).await.json();
     let items = trail["items"].as_array().unwrap();
     let has = |actor: &str, object: &str, outcome: &str| {
         items.iter().any(|e| e["actor"] == actor && e["object"] == object && e["outcome"] == outcome)
     };
     assert!(has("finance", &format!("request:{rid}"), "allowed"), "{trail}");
     assert!(has("hr2", &format!("request:{rid}"), "denied"));
-    assert!(has("hr2", "requests", "allowed") && has("hr2", "inbox", "allowed") && has("hr2", "notifications", "allowed"));
+    assert!(
+        has("hr2", "requests", "allowed") && has("hr2", "inbox", "allowed") && has("hr2", "notifications", "allowed")
+    );
 }
