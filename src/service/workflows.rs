@@ -392,11 +392,13 @@ impl Archive {
         if let Some(d) = decided_other(r, who, step) {
             return Some(format!("{who} 已处理本申请的步骤 {}", d.step));
         }
-        let hard = target.and_then(|t| policy.hard_rules(subject, t))?;
-        Some(if hard.rule == "hard.own-dossier" {
-            format!("{who} 本人为当事人")
-        } else {
-            format!("{who} 为当事人的亲属")
+        let hard = target.and_then(|t| policy.hard_rules(subject, t));
+        hard.map(|h| {
+            if h.rule == "hard.own-dossier" {
+                format!("{who} 本人为当事人")
+            } else {
+                format!("{who} 为当事人的亲属")
+            }
         })
     }
 
@@ -414,11 +416,8 @@ impl Archive {
             .users()?
             .into_iter()
             .filter(|u| !u.disabled)
-            .map(|u| Ok((self.subject_for(&u)?, u)))
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .map(|(s, u)| (u, s))
-            .collect();
+            .map(|u| self.subject_for(&u).map(|s| (u, s)))
+            .collect::<Result<_>>()?;
         let policy = self.policy();
         let view = r.clone();
         let check = |step: &str, assignee: &str| -> Check {
