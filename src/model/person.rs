@@ -424,6 +424,108 @@ impl Person {
         (self, hidden)
     }
 
+    /// The part of a record, as [`Person::redacted`] names it in its list of hidden parts (`id_number`,
+    /// `contact`, `salary`, `contracts`, `assessments`, `records`), that a field (by its JSON name) belongs to;
+    /// `None` for the basic fields, which `redacted` never hides (name, former names, department, position, rank,
+    /// dates, education as text, …). Learnt once from `redacted` itself, so the grouping is written down in one
+    /// place only.
+    pub fn field_group(field: &str) -> Option<&'static str> {
+        static GROUPS: std::sync::OnceLock<std::collections::BTreeMap<String, &'static str>> =
+            std::sync::OnceLock::new();
+        GROUPS.get_or_init(Person::learn_field_groups).get(field).copied()
+    }
+
+    fn learn_field_groups() -> std::collections::BTreeMap<String, &'static str> {
+        use super::policy::FieldAccess;
+        let all = FieldAccess {
+            basic: true,
+            full_id_number: true,
+            contact: true,
+            salary: true,
+            contracts: true,
+            assessments: true,
+            records: true,
+        };
+        let probe = Person::probe();
+        let json = |p: Person| serde_json::to_value(p).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+        let whole = json(probe.clone());
+        let without: [fn(&mut FieldAccess); 6] = [
+            |f| f.full_id_number = false,
+            |f| f.contact = false,
+            |f| f.salary = false,
+            |f| f.contracts = false,
+            |f| f.assessments = false,
+            |f| f.records = false,
+        ];
+        let mut out = std::collections::BTreeMap::new();
+        for drop in without {
+            let mut fields = all.clone();
+            drop(&mut fields);
+            let (seen, hidden) = probe.clone().redacted(&fields);
+            let seen = json(seen);
+            for group in hidden {
+                for (k, v) in &whole {
+                    if seen.get(k) != Some(v) {
+                        out.insert(k.clone(), group);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A record with every field filled, for learning what `redacted` hides.
+    fn probe() -> Person {
+        let d = PartialDate::from_date(today());
+        let honour = HonourEntry { date: d, title: "t".into(), authority: None, lifted_on: None };
+        Person {
+            id: PersonId::default(),
+            name: "n".into(),
+            former_names: vec!["f".into()],
+            gender: Some(Gender::Female),
+            birth_date: Some(d),
+            id_number: Some("11010519491231002X".into()),
+            ethnicity: Some("e".into()),
+            native_place: Some("p".into()),
+            work_start: Some(d),
+            party_join: Some(d),
+            education: Some("e".into()),
+            department: "d".into(),
+            department_name: Some("d".into()),
+            position: Some("p".into()),
+            rank: Some("r".into()),
+            salary_grade: Some("g".into()),
+            phone: Some("1".into()),
+            address: Some("a".into()),
+            status: PersonStatus::Active,
+            management_level: Some("m".into()),
+            appointments: vec![Appointment {
+                from: d,
+                to: None,
+                department: "d".into(),
+                position: "p".into(),
+                rank: None,
+                document_number: None,
+            }],
+            education_history: vec![EducationEntry {
+                from: None,
+                to: None,
+                school: "s".into(),
+                major: None,
+                level: None,
+                degree: None,
+            }],
+            training: vec![TrainingEntry { from: d, to: None, name: "t".into(), organiser: None }],
+            assessments: vec![AssessmentEntry { year: 2020, grade: "g".into() }],
+            rewards: vec![honour.clone()],
+            punishments: vec![honour],
+            salary: vec![SalaryEntry { from: d, grade: "g".into(), amount: None }],
+            contracts: vec![ContractEntry { kind: "k".into(), from: d, to: None, material_id: None }],
+            family: vec![FamilyMember { relation: "r".into(), name: "n".into(), person_id: None, work_unit: None }],
+            version: 1,
+        }
+    }
+
     /// Persons recorded in the family records.
     pub fn relatives(&self) -> Vec<PersonId> {
         self.family.iter().filter_map(|f| f.person_id).collect()
@@ -479,6 +581,22 @@ mod tests {
         let p = person(json!({"education": [{"school": "北京大学", "level": "大学本科", "degree": "学士"}]}));
         assert_eq!(p.education.as_deref(), Some("大学本科"));
         assert_eq!(p.education_history.len(), 1);
+    }
+
+    #[test]
+    fn field_groups_are_those_redacted_hides() {
+        let group = |f| Person::field_group(f);
+        assert_eq!(group("id_number"), Some("id_number"));
+        assert_eq!((group("phone"), group("address")), (Some("contact"), Some("contact")));
+        assert_eq!((group("salary_grade"), group("salary")), (Some("salary"), Some("salary")));
+        assert_eq!(group("contracts"), Some("contracts"));
+        assert_eq!(group("assessments"), Some("assessments"));
+        for f in ["appointments", "education_history", "training", "rewards", "punishments", "family"] {
+            assert_eq!(group(f), Some("records"), "{f}");
+        }
+        for f in ["name", "former_names", "department", "position", "rank", "education", "birth_date", "status"] {
+            assert_eq!(group(f), None, "{f} is basic");
+        }
     }
 
     #[test]

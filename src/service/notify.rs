@@ -3,7 +3,7 @@
 //! (`GET /api/v1/notifications`); a background thread delivers every notification to the configured webhooks
 //! (the link to an OA system), signed with HMAC-SHA256 and retried with exponential backoff until accepted.
 
-use super::workflows::Request;
+use super::workflows::{Request, STUCK_RECIPIENT};
 use super::{Archive, Inner, Principal, Result};
 use crate::model::workflow::StepState;
 use crate::model::{PersonId, RequestId, now_ts};
@@ -44,8 +44,16 @@ pub struct Notification {
 }
 
 impl Archive {
-    /// Stages the notifications a request's new state calls for.
-    pub(crate) fn stage_notifications(&self, ws: &mut WriteSet, r: &Request, opened: &[String]) -> Result<()> {
+    /// Stages the notifications a request's new state calls for: the assignees of the steps `opened`, the
+    /// security administrator and the initiator of the steps `stuck` (nobody eligible may decide them), the
+    /// initiator of its end.
+    pub(crate) fn stage_notifications(
+        &self,
+        ws: &mut WriteSet,
+        r: &Request,
+        opened: &[String],
+        stuck: &[String],
+    ) -> Result<()> {
         let now = now_ts();
         let mut put = |event: &str, step: Option<String>, recipient: String| -> Result<()> {
             let id = uuid::Uuid::now_v7();
@@ -68,6 +76,10 @@ impl Archive {
         for s in r.steps.iter().filter(|s| s.state == StepState::Pending && opened.contains(&s.name)) {
             put("request.step_pending", Some(s.name.clone()), s.assignee.clone())?;
         }
+        for s in stuck {
+            put("request.step_stuck", Some(s.clone()), STUCK_RECIPIENT.into())?;
+            put("request.step_stuck", Some(s.clone()), format!("user:{}", r.initiator))?;
+        }
         use crate::model::workflow::RequestState as S;
         let ended = match r.state {
             S::Applied => Some("request.applied"),
@@ -81,23 +93,27 @@ impl Archive {
         Ok(())
     }
 
-    /// The caller's notifications, newest first.
+    /// The caller's notifications, newest first: those addressed to it (by name, or as the assignee they name),
+    /// except about a request whose person a hard rule bars it from (own dossier, recorded relative).
     pub fn notifications(&self, p: &Principal) -> Result<Vec<Notification>> {
-        let mut out = Vec::new();
-        for (_, n) in self.store().scan::<Notification>(Table::Outbox, b"")? {
-            let mine = match n.recipient.strip_prefix("user:") {
-                Some(u) => u == p.user.username,
-                None => match self.store().get::<Request>(Table::Requests, n.request_id.as_bytes())? {
-                    Some(r) => self.is_assignee(p, &r, &n.recipient),
-                    None => false,
-                },
-            };
-            if mine {
-                out.push(n);
+        self.audited(p, "request.read", "notifications", false, || {
+            let mut out = Vec::new();
+            for (_, n) in self.store().scan::<Notification>(Table::Outbox, b"")? {
+                let Some(r) = self.store().get::<Request>(Table::Requests, n.request_id.as_bytes())? else {
+                    continue;
+                };
+                let mine = match n.recipient.strip_prefix("user:") {
+                    Some(u) => u == p.user.username,
+                    None => self.is_assignee(p, &r, &n.recipient),
+                };
+                if mine && !self.barred_from_request(p, self.request_person(&r)?.as_ref()) {
+                    out.push(n);
+                }
             }
-        }
-        out.reverse();
-        Ok(out)
+            out.reverse();
+            let detail = format!("{} notifications", out.len());
+            Ok((out, Some(detail)))
+        })
     }
 
     /// Delivers due notifications to the webhooks; returns how many deliveries succeeded.

@@ -8,9 +8,9 @@ use super::access::{forbidden, person_target};
 use super::archive::merge_patch;
 use super::{Archive, Error, Principal, Result};
 use crate::model::person::{Appointment, SalaryEntry};
-use crate::model::policy::Capability;
-use crate::model::workflow::{self, Definitions, RequestState, Step, StepState, Touches};
-use crate::model::{Finding, PartialDate, Person, PersonId, PersonStatus, RequestId, Role, now_ts, today};
+use crate::model::policy::{Capability, FieldAccess, Policy, Subject, Target};
+use crate::model::workflow::{self, Check, Definitions, RequestState, Routing, Step, StepState, Touches};
+use crate::model::{Finding, PartialDate, Person, PersonId, PersonStatus, RequestId, Role, User, now_ts, today};
 use crate::store::Table;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,9 +72,13 @@ pub struct Request {
     pub conflict: Option<String>,
     /// The definitions version it runs under.
     pub definitions_version: u32,
-    /// Comments, oldest first.
+    /// Comments, oldest first (escalations are recorded here too, by `system`).
     #[serde(default)]
     pub comments: Vec<Comment>,
+    /// In answers: the change keys and finding fields hidden from the caller (`id_number`: masked), as the
+    /// person view hides them. Empty as stored.
+    #[serde(default)]
+    pub hidden: Vec<String>,
 }
 
 /// A comment on a request.
@@ -304,11 +308,6 @@ impl Archive {
             let mut d: Definitions =
                 toml::from_str(toml_text).map_err(|e| Error::invalid("definitions", e.to_string()))?;
             d.validate().map_err(|e| Error::invalid("definitions", e))?;
-            for kind in ["create", "update", "promotion", "transfer", "resignation"] {
-                if d.flow(kind).is_none() {
-                    return Err(Error::invalid("definitions", format!("the flow {kind:?} is missing")));
-                }
-            }
             let _guard = self.lock();
             let current = self.definitions()?;
             let mut ws = self.store().write_set();
@@ -331,14 +330,15 @@ impl Archive {
             }
             let _guard = self.lock();
             let mut r = self.load_request(id)?;
-            if !self.may_see_request(p, &r) {
+            let person = self.request_person(&r)?;
+            if !self.may_see_request(p, &r, person.as_ref()) {
                 return Err(Error::NotFound(format!("request {id} not found")));
             }
             r.comments.push(Comment { author: p.user.username.clone(), at: now_ts(), text: text.into() });
             let mut ws = self.store().write_set();
             ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
             self.commit_audited(ws, p, "request.comment", &format!("request:{id}"), None)?;
-            Ok((r, None))
+            Ok((self.answer(p, r, person.as_ref()), None))
         })
     }
 
@@ -368,21 +368,79 @@ impl Archive {
         }
     }
 
-    /// Whether the principal is the assignee a step names.
+    /// Whether the principal is the assignee a step names (by the roles its subject holds).
     pub(crate) fn is_assignee(&self, p: &Principal, r: &Request, assignee: &str) -> bool {
-        let u = &p.user;
-        if let Some(role) = assignee.strip_prefix("role:") {
-            return Role::parse(role).is_some_and(|role| u.has(role));
+        assignee_matches(&p.user, &p.subject, r, assignee)
+    }
+
+    /// Why an account that is the step's assignee may not decide it, if it may not: it started the request
+    /// (hard.own-request), it decided another step of it (hard.four-eyes), or a hard rule bars it from the
+    /// request's person (own dossier, recorded relative).
+    fn ineligible(
+        &self,
+        policy: &Policy,
+        user: &User,
+        subject: &Subject,
+        r: &Request,
+        step: &str,
+        target: Option<&Target>,
+    ) -> Option<String> {
+        let who = &user.username;
+        if *who == r.initiator {
+            return Some(format!("{who} 为发起人"));
         }
-        if let Some(level) = assignee.strip_prefix("leader:") {
-            return u.has(Role::Leader) && level.parse::<u8>().ok() == u.leader_level;
+        if let Some(d) = decided_other(r, who, step) {
+            return Some(format!("{who} 已处理本申请的步骤 {}", d.step));
         }
-        let dept = match assignee {
-            "head:person" => r.person_department.clone(),
-            "head:new" => text_field(&r.changes, "department"),
-            _ => None,
+        let hard = target.and_then(|t| policy.hard_rules(subject, t));
+        hard.map(|h| {
+            if h.rule == "hard.own-dossier" {
+                format!("{who} 本人为当事人")
+            } else {
+                format!("{who} 为当事人的亲属")
+            }
+        })
+    }
+
+    /// Settles the request's open steps ([`workflow::settle`]): every pending step must have an account that may
+    /// decide it — enabled, its assignee, not the initiator, not the decider of another step, not barred from the
+    /// person — or it escalates, or it is flagged stuck. What was done goes into the request's timeline (by
+    /// `system`); the caller puts it in the audit detail and stages the notifications.
+    fn route(&self, r: &mut Request) -> Result<Vec<Routing>> {
+        if !matches!(r.state, RequestState::InReview | RequestState::InApproval) {
+            return Ok(Vec::new());
+        }
+        let person = self.request_person(r)?;
+        let target = person.as_ref().map(person_target);
+        let accounts: Vec<(User, Subject)> = self
+            .users()?
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| self.subject_for(&u).map(|s| (u, s)))
+            .collect::<Result<_>>()?;
+        let policy = self.policy();
+        let view = r.clone();
+        let check = |step: &str, assignee: &str| -> Check {
+            let mut why = Vec::new();
+            for (u, s) in accounts.iter().filter(|(u, s)| assignee_matches(u, s, &view, assignee)) {
+                match self.ineligible(&policy, u, s, &view, step, target.as_ref()) {
+                    None => return Check::Someone,
+                    Some(w) => why.push(w),
+                }
+            }
+            if why.is_empty() {
+                Check::Nobody { why: format!("没有启用的账户担任 {assignee}"), vacant: true }
+            } else {
+                Check::Nobody { why: why.join("，"), vacant: false }
+            }
         };
-        u.has(Role::Head) && dept.is_some() && u.department == dept
+        let now = now_ts();
+        let (state, routed) = workflow::settle(&mut r.steps, r.state, now, check);
+        r.state = state;
+        for e in &routed {
+            r.comments.push(Comment { author: "system".into(), at: now, text: e.text() });
+        }
+        Ok(routed)
     }
 
     /// The prospective person and its findings; errors block.
@@ -442,11 +500,13 @@ impl Archive {
             conflict: None,
             definitions_version: defs.version,
             comments: Vec::new(),
+            hidden: Vec::new(),
         };
         let fast = flow.is_fast(&fields) && self.policy().capability(&p.subject, Capability::EditPersons).allowed;
         let _guard = self.lock();
         let mut ws = self.store().write_set();
         let mut action = "request.create";
+        let mut routed = Vec::new();
         if fast {
             r.steps.clear();
             r.state = RequestState::Approved;
@@ -454,14 +514,20 @@ impl Archive {
             action = "request.fast-path";
         } else if !new.draft {
             r.state = workflow::open_next_group(&mut r.steps, now);
+            routed = self.route(&mut r)?;
             if r.state == RequestState::Approved {
                 self.stage_application(&mut ws, &mut r, p)?;
             }
         }
-        let opened = pending_names(&r);
-        self.stage_notifications(&mut ws, &r, &opened)?;
+        self.stage_notifications(&mut ws, &r, &opened_since(&[], &r, &routed), &stuck_in(&routed))?;
         ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
-        self.commit_audited(ws, p, action, &format!("request:{}", r.id), Some(format!("{} {:?}", r.kind, r.state)))?;
+        self.commit_audited(
+            ws,
+            p,
+            action,
+            &format!("request:{}", r.id),
+            Some(with_routing(format!("{} {:?}", r.kind, r.state), &routed)),
+        )?;
         self.after_application(&r);
         Ok(r)
     }
@@ -634,6 +700,12 @@ impl Archive {
                     .join(", ")
             )));
         };
+        if let Some(d) = decided_other(&r, &p.user.username, &r.steps[i].name) {
+            return Err(Error::Forbidden(format!(
+                "rule hard.four-eyes: {} decided step {} of request {id}; step {} needs another person",
+                p.user.username, d.step, r.steps[i].name
+            )));
+        }
         let now = now_ts();
         r.decisions.push(DecisionRecord {
             step: r.steps[i].name.clone(),
@@ -644,11 +716,13 @@ impl Archive {
             change_hash: change_hash(&r.changes),
             void: false,
         });
-        let before = pending_names(&r);
+        let before = pending_steps(&r);
         let mut ws = self.store().write_set();
+        let mut routed = Vec::new();
         match decision {
             "approve" => {
                 r.state = workflow::approve(&mut r.steps, i, &p.user.username, now);
+                routed = self.route(&mut r)?;
                 if r.state == RequestState::Approved {
                     self.stage_application(&mut ws, &mut r, p)?;
                 }
@@ -657,28 +731,32 @@ impl Archive {
                 r.steps[i].state = StepState::Rejected;
                 r.steps[i].decided_by = Some(p.user.username.clone());
                 r.steps[i].decided_at = Some(now);
+                r.steps[i].stuck = false;
+                r.steps[i].stuck_reason = None;
                 r.state = RequestState::Rejected;
             }
             _ => {
                 r.steps[i].state = StepState::Returned;
                 r.steps[i].decided_by = Some(p.user.username.clone());
                 r.steps[i].decided_at = Some(now);
+                r.steps[i].stuck = false;
+                r.steps[i].stuck_reason = None;
                 r.state = RequestState::Returned;
             }
         }
         r.updated_at = now;
-        let opened: Vec<String> = pending_names(&r).into_iter().filter(|n| !before.contains(n)).collect();
-        self.stage_notifications(&mut ws, &r, &opened)?;
+        self.stage_notifications(&mut ws, &r, &opened_since(&before, &r, &routed), &stuck_in(&routed))?;
         ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
         self.commit_audited(
             ws,
             p,
             &format!("request.{decision}"),
             &format!("request:{id}"),
-            Some(format!("step {} → {:?}", r.steps[i].name, r.state)),
+            Some(with_routing(format!("step {} → {:?}", r.steps[i].name, r.state), &routed)),
         )?;
         self.after_application(&r);
-        Ok(r)
+        let person = self.request_person(&r)?;
+        Ok(self.answer(p, r, person.as_ref()))
     }
 
     /// The initiator revises a returned (or draft) request; earlier decisions are voided.
@@ -760,20 +838,21 @@ impl Archive {
             }
             let now = now_ts();
             r.state = workflow::open_next_group(&mut r.steps, now);
+            let routed = self.route(&mut r)?;
             r.updated_at = now;
             let mut ws = self.store().write_set();
             if r.state == RequestState::Approved {
                 self.stage_application(&mut ws, &mut r, p)?;
             }
-            let opened = pending_names(&r);
-            self.stage_notifications(&mut ws, &r, &opened)?;
+            self.stage_notifications(&mut ws, &r, &opened_since(&[], &r, &routed), &stuck_in(&routed))?;
             ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
+            let detail = (!routed.is_empty()).then(|| with_routing(format!("{:?}", r.state), &routed));
             self.commit_audited(
                 ws,
                 p,
                 if rebase { "request.rebase" } else { "request.submit" },
                 &format!("request:{id}"),
-                None,
+                detail,
             )?;
             self.after_application(&r);
             Ok((r, None))
@@ -798,24 +877,109 @@ impl Archive {
         })
     }
 
-    fn may_see_request(&self, p: &Principal, r: &Request) -> bool {
-        r.initiator == p.user.username
-            || self.policy().capability(&p.subject, Capability::EditPersons).allowed
-            || r.steps.iter().any(|s| s.state != StepState::Waiting && self.is_assignee(p, r, &s.assignee))
+    /// The person a request is about, as stored now (none for a `create` not yet applied).
+    pub(crate) fn request_person(&self, r: &Request) -> Result<Option<Person>> {
+        match r.person_id {
+            Some(id) => Ok(self.store().get::<Person>(Table::Persons, id.as_bytes())?),
+            None => Ok(None),
+        }
     }
 
-    /// One request (its initiator, HR, and those with a step on it).
+    /// Whether a hard rule (own dossier, recorded relative) bars the caller from the request's person.
+    pub(crate) fn barred_from_request(&self, p: &Principal, person: Option<&Person>) -> bool {
+        person.is_some_and(|person| self.policy().hard_rules(&p.subject, &person_target(person)).is_some())
+    }
+
+    /// Who sees a request: nobody a hard rule bars from its person; else its initiator, HR, those with a step
+    /// on it (reached) or a decision in it, and — while a step is stuck — the security administrator it was
+    /// reported to.
+    fn may_see_request(&self, p: &Principal, r: &Request, person: Option<&Person>) -> bool {
+        if self.barred_from_request(p, person) {
+            return false;
+        }
+        let me = &p.user.username;
+        r.initiator == *me
+            || self.policy().capability(&p.subject, Capability::EditPersons).allowed
+            || r.steps.iter().any(|s| s.state != StepState::Waiting && self.is_assignee(p, r, &s.assignee))
+            || r.decisions.iter().any(|d| d.actor == *me)
+            || (r.steps.iter().any(|s| s.stuck) && self.is_assignee(p, r, STUCK_RECIPIENT))
+    }
+
+    /// A request as the caller may see it: its initiator and HR see all of it; others see of its changes and
+    /// findings what they may see of the person (for a `create`, of a person of its proposed department; for a
+    /// `transfer`, of either department), by the groups of [`Person::field_group`]; `hidden` lists what was left
+    /// out (`id_number`: masked).
+    fn answer(&self, p: &Principal, mut r: Request, person: Option<&Person>) -> Request {
+        r.hidden.clear();
+        let policy = self.policy();
+        if r.initiator == p.user.username || policy.capability(&p.subject, Capability::EditPersons).allowed {
+            return r;
+        }
+        if r.kind == "consultation" || r.kind == "destruction" {
+            return r; // their terms (purpose, period, materials, appraisal) are the request's own, not the person's
+        }
+        let proposed = text_field(&r.changes, "department");
+        let mut fields = match person {
+            Some(person) => policy.fields_for(&p.subject, &person_target(person)),
+            None => FieldAccess::default(),
+        };
+        let departments = match (r.kind.as_str(), person) {
+            ("create", _) | ("transfer", Some(_)) => proposed.iter().collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        for d in departments {
+            let t = Target {
+                person_id: person.map(|x| x.id),
+                department: Some(d.as_str()),
+                family: person.map(Person::relatives).unwrap_or_default(),
+                ..Default::default()
+            };
+            union_fields(&mut fields, &policy.fields_for(&p.subject, &t));
+        }
+        let mut hidden = Vec::new();
+        if let Some(obj) = r.changes.as_object_mut() {
+            let keys: Vec<String> = obj.keys().cloned().collect();
+            for k in keys {
+                let group = change_group(&k, &obj[&k]);
+                if group == "id_number" && fields.basic && !fields.full_id_number {
+                    if let Some(v) = obj.get_mut(&k) {
+                        *v = Value::String(masked_id(v));
+                    }
+                    hidden.push(k);
+                } else if !group_visible(group, &fields) {
+                    obj.remove(&k);
+                    hidden.push(k);
+                }
+            }
+        }
+        r.findings.retain(|f| {
+            let field = f.field.split(['[', '.']).next().unwrap_or_default();
+            let group = change_group(field, &Value::Null);
+            let ok = group_visible(group, &fields);
+            if !ok {
+                hidden.push(field.to_string());
+            }
+            ok
+        });
+        hidden.sort();
+        hidden.dedup();
+        r.hidden = hidden;
+        r
+    }
+
+    /// One request (its initiator, HR, and those with a step on it), as the caller may see it.
     pub fn get_request(&self, p: &Principal, id: RequestId) -> Result<Request> {
         self.audited(p, "request.read", &format!("request:{id}"), false, || {
             let r = self.load_request(id)?;
-            if !self.may_see_request(p, &r) {
+            let person = self.request_person(&r)?;
+            if !self.may_see_request(p, &r, person.as_ref()) {
                 return Err(Error::NotFound(format!("request {id} not found")));
             }
-            Ok((r, None))
+            Ok((self.answer(p, r, person.as_ref()), None))
         })
     }
 
-    /// Requests the caller may see, newest first, filtered.
+    /// Requests the caller may see, newest first, filtered, each as the caller may see it.
     pub fn list_requests(
         &self,
         p: &Principal,
@@ -823,26 +987,38 @@ impl Archive {
         kind: Option<&str>,
         person: Option<PersonId>,
     ) -> Result<Vec<Request>> {
-        let mut v: Vec<Request> = self
-            .store()
-            .scan::<Request>(Table::Requests, b"")?
-            .into_iter()
-            .map(|(_, r)| r)
-            .filter(|r| self.may_see_request(p, r))
-            .filter(|r| {
-                state.is_none_or(|s| {
+        self.audited(p, "request.read", "requests", false, || {
+            let mut v = Vec::new();
+            for (_, r) in self.store().scan::<Request>(Table::Requests, b"")? {
+                let wanted = state.is_none_or(|s| {
                     serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(|x| x == s)).unwrap_or(false)
-                })
-            })
-            .filter(|r| kind.is_none_or(|k| r.kind == k))
-            .filter(|r| person.is_none_or(|pid| r.person_id == Some(pid)))
-            .collect();
-        v.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-        Ok(v)
+                }) && kind.is_none_or(|k| r.kind == k)
+                    && person.is_none_or(|pid| r.person_id == Some(pid));
+                if !wanted {
+                    continue;
+                }
+                let who = self.request_person(&r)?;
+                if self.may_see_request(p, &r, who.as_ref()) {
+                    v.push(self.answer(p, r, who.as_ref()));
+                }
+            }
+            v.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+            let detail = format!("{} requests", v.len());
+            Ok((v, Some(detail)))
+        })
     }
 
-    /// The caller's pending steps, oldest first, overdue flagged.
+    /// The caller's pending steps, oldest first, overdue flagged: the steps it may decide (not of a request it
+    /// started, nor one whose person a hard rule bars it from, nor a second step of a request it decided on).
     pub fn inbox(&self, p: &Principal) -> Result<Vec<InboxItem>> {
+        self.audited(p, "request.read", "inbox", false, || {
+            let items = self.inbox_items(p)?;
+            let detail = format!("{} items", items.len());
+            Ok((items, Some(detail)))
+        })
+    }
+
+    fn inbox_items(&self, p: &Principal) -> Result<Vec<InboxItem>> {
         let now = now_ts();
         let policy = self.policy();
         let mut items = Vec::new();
@@ -850,13 +1026,13 @@ impl Archive {
             if !matches!(r.state, RequestState::InReview | RequestState::InApproval) || r.initiator == p.user.username {
                 continue;
             }
-            if let Some(pid) = r.person_id
-                && let Some(person) = self.store().get::<Person>(Table::Persons, pid.as_bytes())?
-                && policy.hard_rules(&p.subject, &person_target(&person)).is_some()
-            {
-                continue;
-            }
-            for s in r.steps.iter().filter(|s| s.state == StepState::Pending && self.is_assignee(p, &r, &s.assignee)) {
+            let person = self.request_person(&r)?;
+            let target = person.as_ref().map(person_target);
+            for s in r.steps.iter().filter(|s| {
+                s.state == StepState::Pending
+                    && self.is_assignee(p, &r, &s.assignee)
+                    && self.ineligible(&policy, &p.user, &p.subject, &r, &s.name, target.as_ref()).is_none()
+            }) {
                 let due = s.due.unwrap_or(now);
                 items.push(InboxItem {
                     request_id: r.id,
@@ -874,9 +1050,111 @@ impl Archive {
     }
 }
 
-/// Names of the steps pending now.
-fn pending_names(r: &Request) -> Vec<String> {
-    r.steps.iter().filter(|s| s.state == StepState::Pending).map(|s| s.name.clone()).collect()
+/// Who is told of a stuck step.
+pub(crate) const STUCK_RECIPIENT: &str = "role:secadmin";
+
+/// Whether an account (as its subject presents it: roles, department) is the assignee a step names.
+fn assignee_matches(u: &User, s: &Subject, r: &Request, assignee: &str) -> bool {
+    if let Some(role) = assignee.strip_prefix("role:") {
+        return Role::parse(role).is_some_and(|role| s.roles.contains(&role));
+    }
+    if let Some(level) = assignee.strip_prefix("leader:") {
+        return s.roles.contains(&Role::Leader) && level.parse::<u8>().ok() == u.leader_level;
+    }
+    let dept = match assignee {
+        "head:person" => r.person_department.clone(),
+        "head:new" => text_field(&r.changes, "department"),
+        _ => None,
+    };
+    s.roles.contains(&Role::Head) && dept.is_some() && s.department == dept
+}
+
+/// A decision (not voided) by `who` on a step of the request other than `step`: four eyes.
+fn decided_other<'a>(r: &'a Request, who: &str, step: &str) -> Option<&'a DecisionRecord> {
+    r.decisions.iter().find(|d| !d.void && d.actor == who && d.step != step)
+}
+
+/// The part of a person record a change key (or a finding's field) belongs to, as [`Person::field_group`]
+/// names them, `basic` for the rest. Keys that are not person fields: `contract_change` and `agreement` are
+/// contracts, `settlement` is salary, `education` given as a list is the study records, `effective_on` and
+/// `resign_on` are basic. `former_names` stays basic, as the person view has it.
+fn change_group(key: &str, value: &Value) -> &'static str {
+    match key {
+        "contract_change" | "agreement" => "contracts",
+        "settlement" => "salary",
+        "education" if value.is_array() => "records",
+        _ => Person::field_group(key).unwrap_or("basic"),
+    }
+}
+
+/// Whether fields of a group are visible with this access (`id_number` whole).
+fn group_visible(group: &str, f: &FieldAccess) -> bool {
+    match group {
+        "basic" => f.basic,
+        "id_number" => f.full_id_number,
+        "contact" => f.contact,
+        "salary" => f.salary,
+        "contracts" => f.contracts,
+        "assessments" => f.assessments,
+        "records" => f.records,
+        _ => false,
+    }
+}
+
+fn union_fields(a: &mut FieldAccess, b: &FieldAccess) {
+    a.basic |= b.basic;
+    a.full_id_number |= b.full_id_number;
+    a.contact |= b.contact;
+    a.salary |= b.salary;
+    a.contracts |= b.contracts;
+    a.assessments |= b.assessments;
+    a.records |= b.records;
+}
+
+fn masked_id(v: &Value) -> String {
+    v.as_str()
+        .and_then(|s| crate::model::idnumber::IdNumber::parse(s).ok())
+        .map(|i| i.masked())
+        .unwrap_or_else(|| "********".into())
+}
+
+/// The steps pending now, with their assignees.
+fn pending_steps(r: &Request) -> Vec<(String, String)> {
+    r.steps.iter().filter(|s| s.state == StepState::Pending).map(|s| (s.name.clone(), s.assignee.clone())).collect()
+}
+
+/// The steps whose assignee must be told: pending now and not before (or with another assignee), or pending
+/// again for someone after being stuck; not those stuck.
+fn opened_since(before: &[(String, String)], r: &Request, routed: &[Routing]) -> Vec<String> {
+    r.steps
+        .iter()
+        .filter(|s| s.state == StepState::Pending && !s.stuck)
+        .filter(|s| {
+            !before.contains(&(s.name.clone(), s.assignee.clone()))
+                || routed.iter().any(|e| matches!(e, Routing::Unstuck { step } if *step == s.name))
+        })
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// The steps newly stuck.
+fn stuck_in(routed: &[Routing]) -> Vec<String> {
+    routed
+        .iter()
+        .filter_map(|e| match e {
+            Routing::Stuck { step, .. } => Some(step.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An audit detail with what the routing did.
+fn with_routing(detail: String, routed: &[Routing]) -> String {
+    if routed.is_empty() {
+        return detail;
+    }
+    let lines: Vec<String> = routed.iter().map(Routing::text).collect();
+    format!("{detail}; {}", lines.join("; "))
 }
 
 /// Turnaround of one kind of request or one step: how long decisions took, and what is overdue now.

@@ -450,6 +450,12 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
                     }
                 }
             }
+            @if !r.hidden.is_empty() {
+                p.note {
+                    (l.t("按您的权限，以下内容不显示或已遮蔽：", "Hidden or masked for your role: "))
+                    (r.hidden.iter().map(|k| field_name(l, k)).collect::<Vec<_>>().join(", "))
+                }
+            }
         }
         @if !r.findings.is_empty() { (layout::findings(l, &r.findings)) }
         section {
@@ -462,8 +468,24 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
                 } }
                 tbody {
                     @for s in &r.steps {
-                        tr class=(format!("step {:?}", s.state).to_lowercase()) {
-                            td { (step_name(l, &s.name)) } td { (step_name(l, &s.assignee)) } td { (step_state_name(l, s.state)) }
+                        tr class=(format!("step {:?}{}", s.state, if s.stuck { " stuck" } else { "" }).to_lowercase()) {
+                            td { (step_name(l, &s.name)) }
+                            td {
+                                (step_name(l, &s.assignee))
+                                @if let Some(from) = &s.escalated_from {
+                                    " " small { (l.t("（原为", "(escalated from ")) (step_name(l, from)) (l.t("）", ")")) }
+                                }
+                            }
+                            td {
+                                (step_state_name(l, s.state))
+                                @if let Some(into) = &s.folded_into {
+                                    " · " (l.t("并入", "taken over by ")) (step_name(l, into))
+                                }
+                                @if s.stuck {
+                                    " · " strong.error { (l.t("无人可处理", "nobody may decide it")) }
+                                    @if let Some(why) = &s.stuck_reason { "：" (why) }
+                                }
+                            }
                             td { (s.due.map(when).unwrap_or_else(|| "—".into())) }
                             td { (s.decided_by.as_deref().unwrap_or("—")) @if let Some(at) = s.decided_at { " · " (when(at)) } }
                         }
@@ -483,7 +505,11 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
                     }
                 }
                 @for c in &r.comments {
-                    li.comment { time { (when(c.at)) } " " (c.author) "：" (c.text) }
+                    @if c.author == "system" {
+                        li.system { time { (when(c.at)) } " " (l.t("系统", "system")) "：" (c.text) }
+                    } @else {
+                        li.comment { time { (when(c.at)) } " " (c.author) "：" (c.text) }
+                    }
                 }
             }
         }

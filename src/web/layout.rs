@@ -85,6 +85,7 @@ pub fn step_state_name(lang: Lang, s: StepState) -> &'static str {
         StepState::Approved => lang.t("同意", "Approved"),
         StepState::Rejected => lang.t("驳回", "Rejected"),
         StepState::Returned => lang.t("退回", "Returned"),
+        StepState::Escalated => lang.t("已升级", "Escalated"),
     }
 }
 

@@ -994,3 +994,31 @@ async fn every_role_is_offered_exactly_the_reports_it_is_served() {
         assert_eq!(served_any, offered, "{who}: offered the reports page iff some report is served");
     }
 }
+
+#[tokio::test]
+async fn a_request_page_shows_escalated_steps_and_what_is_hidden() {
+    let app = demo_app().await;
+    let token = app.login("hr").await;
+    let head = app.archive.user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
+    let a = app
+        .send(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&token),
+            Some(json!({"kind": "promotion", "person_id": head, "changes": {"position": "业务运营部部长（正职）", "salary_grade": "33"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", text(&a));
+    let rid = a.json()["id"].as_str().unwrap().to_string();
+
+    // Leader 1 took the head's review over: the page says so, and hides the salary grade leaders may not see.
+    let leader = sign_in(&app, "leader1").await;
+    let page = leader.page(&format!("/requests/{rid}")).await;
+    assert!(page.contains("已升级") && page.contains("并入"), "the escalated step: {page}");
+    assert!(page.contains("本人为当事人"), "the timeline names the escalation");
+    assert!(page.contains("按您的权限") && !page.contains("<td>33</td>"), "the salary grade is hidden");
+    // The head, whose promotion it is, does not see it.
+    let own = sign_in(&app, "head-ops").await;
+    assert_eq!(own.get(&format!("/requests/{rid}")).await.status, StatusCode::NOT_FOUND);
+    assert!(!own.page("/inbox").await.contains(&rid));
+}

@@ -456,3 +456,287 @@ async fn consultation_and_destruction_flows() {
         request(&app, &hr, json!({"kind": "destruction", "person_id": pid, "changes": {"material_ids": [tid]}})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A PUT of flow definitions (TOML) by `token`.
+async fn put_definitions(app: &TestApp, token: &str, toml: String) -> Answer {
+    let req = axum::http::Request::builder()
+        .method(Method::PUT)
+        .uri("/api/v1/workflows")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/toml")
+        .body(axum::body::Body::from(toml))
+        .unwrap();
+    app.call(req).await
+}
+
+/// An account made on the local path (as the CLI does).
+async fn account(app: &TestApp, name: &str, roles: Vec<dangan::model::Role>, dept: &str, person: Option<&str>) {
+    let a = app.archive.clone();
+    let new = dangan::service::auth::NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        password: PASSWORD.into(),
+        roles,
+        department: Some(dept.into()),
+        person_id: person.map(|p| p.parse().unwrap()),
+        leader_level: None,
+    };
+    tokio::task::spawn_blocking(move || a.create_user(new).unwrap()).await.unwrap();
+}
+
+#[tokio::test]
+async fn definitions_that_let_a_change_through_without_a_decision_are_refused() {
+    let app = demo_app().await;
+    let sec = app.login("secadmin").await;
+    let default = dangan::model::workflow::DEFAULT_DEFINITIONS;
+
+    // A consultation flow with no steps would grant anyone a dossier without a decision.
+    let approval =
+        "[[flow.step]]\nname = \"secadmin-approval\"\nstage = \"approval\"\nassignee = \"role:secadmin\"\ngroup = 1\n";
+    let empty = default.replacen(approval, "", 1);
+    assert_ne!(empty, default);
+    let a = put_definitions(&app, &sec, empty).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&a.body));
+    let detail = a.json()["detail"].as_str().unwrap_or_default().to_string();
+    assert!(detail.contains("consultation") && detail.contains("rule workflow.always-step"), "{detail}");
+
+    // The fast path takes routine fields only.
+    let routine = "fast_path = [\"phone\", \"address\", \"training\", \"former_names\"]";
+    let salary = default.replacen(routine, "fast_path = [\"phone\", \"salary_grade\"]", 1);
+    assert_ne!(salary, default);
+    let a = put_definitions(&app, &sec, salary).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = a.json()["detail"].as_str().unwrap_or_default().to_string();
+    assert!(detail.contains("update") && detail.contains("rule workflow.fast-path"), "{detail}");
+
+    // A typo in a condition, a flow left out, a destruction signed once: refused too; the default passes.
+    let typo = default.replacen("when = \"salary\"", "when = \"salery\"", 1);
+    assert_eq!(put_definitions(&app, &sec, typo).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let cut = &default[..default.find("# 销毁").unwrap()];
+    assert_eq!(put_definitions(&app, &sec, cut.to_string()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let once =
+        default.replacen("assignee = \"role:secadmin\"\ngroup = 2", "assignee = \"role:secadmin\"\ngroup = 3", 1);
+    assert_ne!(once, default);
+    assert_eq!(put_definitions(&app, &sec, once).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(put_definitions(&app, &sec, default.to_string()).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn four_eyes_an_account_with_two_roles_decides_one_step_only() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let own = cadre(&app, &hr, "sales").await;
+    account(
+        &app,
+        "finlegal",
+        vec![dangan::model::Role::Finance, dangan::model::Role::Legal],
+        "finance",
+        own["id"].as_str(),
+    )
+    .await;
+    let p = cadre(&app, &hr, "ops").await;
+    let (status, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "promotion", "person_id": p["id"], "changes": {"salary_grade": "31", "contract_change": "岗位变更补充协议"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    walk(&app, &rid, &["head-ops"]).await;
+
+    // Legal and finance review in parallel: the account holding both signs one of them.
+    assert!(inbox_has(&app, "finlegal", &rid).await);
+    let (status, r) = decide(&app, "finlegal", &rid, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "in_review", "the other review is still open");
+    assert!(!inbox_has(&app, "finlegal", &rid).await, "its inbox does not offer the second step");
+    let (status, body) = decide(&app, "finlegal", &rid, "approve").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["detail"].as_str().unwrap().starts_with("rule hard.four-eyes:"), "{body}");
+
+    // The other step goes to a second person, and the request carries on.
+    let signed = r["steps"].as_array().unwrap().iter().find(|s| s["decided_by"] == "finlegal").unwrap().clone();
+    let other = if signed["name"] == "legal-review" { "finance" } else { "legal" };
+    let r = walk(&app, &rid, &[other]).await;
+    assert_eq!(r["state"], "in_approval", "{r}");
+    assert_eq!(walk(&app, &rid, &["leader1", "leader2"]).await["state"], "applied");
+}
+
+/// The demo account linked to the person `username` holds.
+fn person_of(app: &TestApp, username: &str) -> String {
+    let users = app.archive.users().unwrap();
+    users.into_iter().find(|u| u.username == username).unwrap().person_id.unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_heads_own_promotion_escalates_to_the_leaders_and_is_applied() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let head = person_of(&app, "head-ops");
+    let (status, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "promotion", "person_id": head, "reason": "任期考核优秀", "changes": {"position": "业务运营部部长（正职）"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    assert_eq!(r["state"], "in_approval", "the head's review went to leader 1 at once: {r}");
+    let review = &r["steps"][0];
+    assert_eq!(
+        (review["name"].as_str(), review["state"].as_str(), review["folded_into"].as_str()),
+        (Some("head-review"), Some("escalated"), Some("leader-1"))
+    );
+    assert_eq!(
+        (review["assignee"].as_str(), review["escalated_from"].as_str()),
+        (Some("leader:1"), Some("head:person"))
+    );
+
+    // The head never sees it; leader 1, then leader 2 decide it — two distinct people.
+    assert!(!inbox_has(&app, "head-ops", &rid).await);
+    let h = app.login("head-ops").await;
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&h), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(decide(&app, "head-ops", &rid, "approve").await.0, StatusCode::FORBIDDEN);
+    assert!(inbox_has(&app, "leader1", &rid).await);
+    walk(&app, &rid, &["leader1"]).await;
+    assert!(!inbox_has(&app, "head-ops", &rid).await);
+    let r = walk(&app, &rid, &["leader2"]).await;
+    assert_eq!(r["state"], "applied", "{r}");
+    assert_eq!(person(&app, &hr, &head).await["position"], "业务运营部部长（正职）");
+
+    // The timeline and the audit trail name the escalation.
+    let r = app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&hr), None).await.json();
+    let line = r["comments"].as_array().unwrap().iter().find(|c| c["author"] == "system").cloned().unwrap_or_default();
+    let text = line["text"].as_str().unwrap_or_default();
+    assert!(text.contains("head-review") && text.contains("leader:1") && text.contains("本人为当事人"), "{r}");
+    let auditor = app.login("auditor").await;
+    let trail = app
+        .send(Method::GET, &format!("/api/v1/audit?action=request.create&object=request:{rid}"), Some(&auditor), None)
+        .await
+        .json();
+    assert!(trail["items"][0]["detail"].as_str().unwrap_or_default().contains("升级至 leader:1"), "{trail}");
+}
+
+#[tokio::test]
+async fn a_step_nobody_may_decide_is_flagged_and_reported_never_silent() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let it = app.login("it").await;
+    let leader2 = app.archive.users().unwrap().into_iter().find(|u| u.username == "leader2").unwrap().id;
+    let off =
+        app.send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": true}))).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", String::from_utf8_lossy(&off.body));
+    let p = cadre(&app, &hr, "sales").await;
+    let (_, r) =
+        request(&app, &hr, json!({"kind": "promotion", "person_id": p["id"], "changes": {"rank": "四级职员"}})).await;
+    let rid = r["id"].as_str().unwrap().to_string();
+    let r = walk(&app, &rid, &["head-sales", "leader1"]).await;
+    assert_eq!(r["state"], "in_approval");
+    let last = r["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["state"].as_str(), last["stuck"].as_bool()), (Some("pending"), Some(true)), "{r}");
+    assert!(last["stuck_reason"].as_str().unwrap().contains("leader:2"), "{last}");
+
+    // The security administrator and the initiator are told, and the security administrator sees the request.
+    for who in ["secadmin", "hr"] {
+        let t = app.login(who).await;
+        let n = app.send(Method::GET, "/api/v1/notifications", Some(&t), None).await.json();
+        assert!(
+            n["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["request_id"] == rid.as_str() && n["event"] == "request.step_stuck"),
+            "{who}: {n}"
+        );
+    }
+    let sec = app.login("secadmin").await;
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&sec), None).await.status,
+        StatusCode::OK
+    );
+
+    // Once someone may decide it again, it is decided as usual.
+    let on =
+        app.send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": false}))).await;
+    assert_eq!(on.status, StatusCode::OK);
+    let (status, r) = decide(&app, "leader2", &rid, "approve").await;
+    assert_eq!((status, r["state"].as_str()), (StatusCode::OK, Some("applied")), "{r}");
+    assert_eq!(r["steps"].as_array().unwrap().last().unwrap()["stuck"], false);
+}
+
+#[tokio::test]
+async fn requests_follow_the_rules_of_the_dossier_they_are_about() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let x = cadre(&app, &hr, "ops").await;
+    let xid = x["id"].as_str().unwrap().to_string();
+    account(&app, "hr2", vec![dangan::model::Role::Hr], "hr", Some(&xid)).await;
+    let (status, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "promotion", "person_id": xid, "changes": {"position": "业务运营部主管", "salary_grade": "29", "contract_change": "岗位变更补充协议"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+
+    // The person it is about (an HR officer too) does not see it anywhere.
+    let hr2 = app.login("hr2").await;
+    let got = app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&hr2), None).await;
+    assert_eq!(got.status, StatusCode::NOT_FOUND);
+    for path in
+        ["/api/v1/requests", &format!("/api/v1/requests?person={xid}"), "/api/v1/inbox", "/api/v1/notifications"]
+    {
+        let list = app.send(Method::GET, path, Some(&hr2), None).await.json();
+        assert!(
+            !list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["id"] == rid.as_str() || i["request_id"] == rid.as_str()),
+            "{path}"
+        );
+    }
+    // Another HR officer sees all of it.
+    let all = app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&hr), None).await.json();
+    assert_eq!(all["changes"]["contract_change"], "岗位变更补充协议");
+
+    // Reviewers see of the change what they may see of the person.
+    walk(&app, &rid, &["head-ops"]).await;
+    let fin = app.login("finance").await;
+    let seen = app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&fin), None).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let seen = seen.json();
+    assert_eq!(seen["changes"]["salary_grade"], "29");
+    assert_eq!(seen["changes"]["position"], "业务运营部主管");
+    assert!(seen["changes"].get("contract_change").is_none(), "{seen}");
+    assert_eq!(seen["hidden"], json!(["contract_change"]));
+    let listed = app.send(Method::GET, "/api/v1/requests", Some(&fin), None).await.json();
+    let mine = listed["items"].as_array().unwrap().iter().find(|i| i["id"] == rid.as_str()).unwrap().clone();
+    assert!(mine["changes"].get("contract_change").is_none());
+    let legal = app.login("legal").await;
+    let seen = app.send(Method::GET, &format!("/api/v1/requests/{rid}"), Some(&legal), None).await.json();
+    assert_eq!(seen["changes"]["contract_change"], "岗位变更补充协议");
+    assert!(seen["changes"].get("salary_grade").is_none(), "{seen}");
+    // A decision's answer is redacted the same way.
+    let (_, r) = decide(&app, "finance", &rid, "approve").await;
+    assert!(r["changes"].get("contract_change").is_none(), "{r}");
+
+    // Reading requests is in the audit trail: the reads, the refusal, the lists.
+    let auditor = app.login("auditor").await;
+    let trail =
+        app.send(Method::GET, "/api/v1/audit?action=request.read&limit=1000", Some(&auditor), None).await.json();
+    let items = trail["items"].as_array().unwrap();
+    let has = |actor: &str, object: &str, outcome: &str| {
+        items.iter().any(|e| e["actor"] == actor && e["object"] == object && e["outcome"] == outcome)
+    };
+    assert!(has("finance", &format!("request:{rid}"), "allowed"), "{trail}");
+    assert!(has("hr2", &format!("request:{rid}"), "denied"));
+    assert!(
+        has("hr2", "requests", "allowed") && has("hr2", "inbox", "allowed") && has("hr2", "notifications", "allowed")
+    );
+}
