@@ -481,7 +481,7 @@ async fn account(app: &TestApp, name: &str, roles: Vec<dangan::model::Role>, dep
         person_id: person.map(|p| p.parse().unwrap()),
         leader_level: None,
     };
-    tokio::task::spawn_blocking(move || a.create_user(new).unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || a.create_demo_user(new).unwrap()).await.unwrap();
 }
 
 #[tokio::test]
