@@ -13,8 +13,10 @@ pub mod views;
 
 use crate::service::Archive;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use error::ApiError;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -38,6 +40,15 @@ pub async fn blocking<T: Send + 'static>(
         Ok(r) => r.map_err(ApiError::from),
         Err(e) => Err(ApiError::Task(e.to_string())),
     }
+}
+
+/// Resolves the client's address once for every request (API and web UI alike), with the configured trusted
+/// proxies, into the request's extensions, where [`extract::source_of`] finds it.
+async fn resolve_client(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = extract::peer_of(req.extensions());
+    let client = extract::client_address(peer, req.headers(), &st.archive.config().trusted_proxies);
+    req.extensions_mut().insert(extract::ClientAddr(client));
+    next.run(req).await
 }
 
 /// The API router with all layers, for `serve`, `demo` and the tests.
@@ -104,6 +115,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
             }
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), resolve_client))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),

@@ -59,9 +59,14 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 impl TestApp {
     /// A fresh installation with one account per role of interest (hr linked to no person).
     pub async fn new() -> TestApp {
+        Self::with_config(Config::default()).await
+    }
+
+    /// [`TestApp::new`] with this configuration.
+    pub async fn with_config(config: Config) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
-        let archive = Archive::open(dir.path(), &key, ocr_extractor(), Config::default()).unwrap();
+        let archive = Archive::open(dir.path(), &key, ocr_extractor(), config).unwrap();
         let a = archive.clone();
         tokio::task::spawn_blocking(move || {
             for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {
