@@ -32,6 +32,10 @@ pub struct AppState {
     pub body_limit: usize,
 }
 
+/// Largest login body (API and web form): a name and a password fit in far less; a larger body is refused (413)
+/// before it is parsed.
+pub const LOGIN_BODY_LIMIT: usize = 8 * 1024;
+
 /// Runs a blocking service call on tokio's blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::service::Result<T> + Send + 'static,
@@ -58,7 +62,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
     let v1 = Router::new()
         .route("/health", get(handlers::health))
         .route("/openapi.json", get(handlers::openapi))
-        .route("/auth/login", post(handlers::login))
+        .route("/auth/login", post(handlers::login).layer(DefaultBodyLimit::max(LOGIN_BODY_LIMIT)))
         .route("/auth/logout", post(handlers::logout))
         .route("/me", get(handlers::me))
         .route("/users", get(handlers::users).post(admin::create_user))

@@ -146,3 +146,36 @@ async fn an_account_attacked_from_many_addresses_refuses_a_second_guess_from_eac
     // The holder, from an address that did not fail, is let in.
     assert_eq!(login_from(&app, "192.0.2.10", None, "hr", PASSWORD).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_login_body_over_8_kib_is_refused_before_it_is_parsed() {
+    let app = TestApp::new().await;
+    let big = "x".repeat(16 * 1024);
+    // JSON that would parse (and be refused later as too long), and bytes that are no JSON at all: both 413.
+    let bodies = [json!({"username": "hr", "password": big}).to_string(), format!("{{{big}")];
+    for body in bodies {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let a = app.call(req).await;
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&a.body));
+        assert!(a.header("content-type").starts_with("application/problem+json"));
+    }
+    // The web form: a 413 page, before the form (and its anti-forgery token) is even looked at.
+    let form = format!("username=hr&password={big}&csrf=x&next=%2F");
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", "dangan_login=x")
+        .body(Body::from(form))
+        .unwrap();
+    let a = app.call(req).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.header("content-type").starts_with("text/html"));
+    // An ordinary login still fits.
+    app.login("hr").await;
+}
