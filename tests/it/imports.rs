@@ -250,3 +250,58 @@ async fn an_xlsx_date_no_workbook_can_hold_rejects_its_row_with_the_reason() {
     }
     assert_eq!(catalogue_titles(&app, &hr, &person).await, ["考核表4"]);
 }
+
+#[tokio::test]
+async fn an_import_report_is_seen_by_its_starter_and_hr_only() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let a = app.archive.clone();
+    tokio::task::spawn_blocking(move || {
+        a.create_user(dangan::service::auth::NewUser {
+            username: "legal".into(),
+            display_name: "legal".into(),
+            password: PASSWORD.into(),
+            roles: vec![dangan::model::Role::Legal],
+            department: Some("legal".into()),
+            person_id: None,
+            leader_level: None,
+        })
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let idn = id_number("11010119800517001");
+    app.create_person(&hr, person_body("张三", &idn, "hr")).await;
+    let catalogue = format!("id_number,category,title,tags,file\n{idn},10,劳动合同,contract,a.txt\n");
+    let zip = zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("a.txt", "劳动合同正文".as_bytes())]);
+    let by_hr = import(&app, &hr, zip.clone()).await["id"].as_str().unwrap().to_string();
+    // Legal may file (contracts), so it may start an import: it sees its own, not HR's.
+    let legal = app.login("legal").await;
+    let by_legal = import(&app, &legal, zip).await["id"].as_str().unwrap().to_string();
+    let hr_sees = app.send(Method::GET, &format!("/api/v1/imports/{by_legal}"), Some(&hr), None).await;
+    assert_eq!(hr_sees.status, StatusCode::OK, "HR sees every import");
+    let legal_sees = app.send(Method::GET, &format!("/api/v1/imports/{by_hr}"), Some(&legal), None).await;
+    assert_eq!(legal_sees.status, StatusCode::NOT_FOUND);
+    for who in ["finance", "it"] {
+        let t = app.login(who).await;
+        for id in [&by_hr, &by_legal] {
+            let a = app.send(Method::GET, &format!("/api/v1/imports/{id}"), Some(&t), None).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{who}");
+            assert_eq!(a.header("content-type"), "application/problem+json");
+        }
+    }
+    // The web page says the same.
+    let finance = app.login("finance").await;
+    let req = Request::builder()
+        .uri(format!("/imports/{by_hr}"))
+        .header("cookie", format!("dangan_session={finance}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.call(req).await.status, StatusCode::NOT_FOUND);
+    let req = Request::builder()
+        .uri(format!("/imports/{by_hr}"))
+        .header("cookie", format!("dangan_session={hr}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.call(req).await.status, StatusCode::OK);
+}
