@@ -13,8 +13,10 @@ pub mod views;
 
 use crate::service::Archive;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use error::ApiError;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -30,6 +32,10 @@ pub struct AppState {
     pub body_limit: usize,
 }
 
+/// Largest login body (API and web form): a name and a password fit in far less; a larger body is refused (413)
+/// before it is parsed.
+pub const LOGIN_BODY_LIMIT: usize = 8 * 1024;
+
 /// Runs a blocking service call on tokio's blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::service::Result<T> + Send + 'static,
@@ -40,6 +46,15 @@ pub async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Resolves the client's address once for every request (API and web UI alike), with the configured trusted
+/// proxies, into the request's extensions, where [`extract::source_of`] finds it.
+async fn resolve_client(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = extract::peer_of(req.extensions());
+    let client = extract::client_address(peer, req.headers(), &st.archive.config().trusted_proxies);
+    req.extensions_mut().insert(extract::ClientAddr(client));
+    next.run(req).await
+}
+
 /// The API router with all layers, for `serve`, `demo` and the tests.
 pub fn router(archive: Archive, body_limit: usize) -> Router {
     let state = AppState { archive, body_limit };
@@ -47,7 +62,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
     let v1 = Router::new()
         .route("/health", get(handlers::health))
         .route("/openapi.json", get(handlers::openapi))
-        .route("/auth/login", post(handlers::login))
+        .route("/auth/login", post(handlers::login).layer(DefaultBodyLimit::max(LOGIN_BODY_LIMIT)))
         .route("/auth/logout", post(handlers::logout))
         .route("/me", get(handlers::me))
         .route("/me/password", post(handlers::change_password))
@@ -106,6 +121,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
             }
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), resolve_client))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),

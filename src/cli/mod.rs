@@ -9,7 +9,7 @@ use crate::service::{Archive, Config, DataDir, auth::NewUser, demo};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -142,6 +142,22 @@ pub struct DemoArgs {
     /// Persons per department (8 departments).
     #[arg(long, default_value_t = 30)]
     pub persons_per_department: usize,
+    /// Proxies in front of the server.
+    #[command(flatten)]
+    pub proxies: ProxyArgs,
+}
+
+/// The reverse proxies in front of the server.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProxyArgs {
+    /// A reverse proxy's address (repeat, or separate with commas): from it the client's address is taken from
+    /// X-Forwarded-For (for the login throttle and the audit trail); from any other peer that header is ignored.
+    #[arg(long = "trusted-proxy", env = "DANGAN_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip)]
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+fn parse_ip(s: &str) -> std::result::Result<IpAddr, String> {
+    s.trim().parse().map_err(|_| format!("{s:?} is not an IP address"))
 }
 
 /// `serve` options.
@@ -156,6 +172,9 @@ pub struct ServeArgs {
     /// Largest request body in MiB (larger gives 413).
     #[arg(long, default_value_t = 256, env = "DANGAN_BODY_LIMIT_MIB")]
     pub body_limit_mib: usize,
+    /// Proxies in front of the server.
+    #[command(flatten)]
+    pub proxies: ProxyArgs,
 }
 
 /// `users` subcommands.
@@ -394,7 +413,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
             };
             // The key must open what was restored; the index is rebuilt on opening.
-            let archive = open_archive(&data, key_file.as_deref(), false)
+            let archive = open_archive(&data, key_file.as_deref(), false, &ProxyArgs::default())
                 .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
             let report = archive.verify()?;
             drop(key);
@@ -567,7 +586,7 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>)
     Ok(if r.rejected > 0 { 1 } else { 0 })
 }
 
-fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Archive> {
+fn open_archive(data: &Path, key_file: Option<&Path>, create: bool, proxies: &ProxyArgs) -> Result<Archive> {
     let key = load_key(data, key_file, create)?;
     let config = Config {
         webhooks: std::env::var("DANGAN_WEBHOOKS")
@@ -590,6 +609,7 @@ fn open_archive(data: &Path, key_file: Option<&Path>, create: bool) -> Result<Ar
                 _ => bail!("DANGAN_AUDIT_WINDOW_MS must be 0 (strict) to 1000, not {v:?}"),
             },
         },
+        trusted_proxies: proxies.trusted_proxies.clone(),
         ..Config::default()
     };
     if let Some(bad) = config.webhooks.iter().find(|u| !u.starts_with("http://")) {
@@ -605,7 +625,7 @@ fn open_offline(data: &DataArgs) -> Result<Archive> {
     if !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
-    open_archive(&data.data, data.key_file.as_deref(), false)
+    open_archive(&data.data, data.key_file.as_deref(), false, &ProxyArgs::default())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -637,7 +657,7 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
-    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), true)?;
+    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), true, &a.proxies)?;
     println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
     runtime()?.block_on(serve_router(archive, a.listen, a.body_limit_mib * 1024 * 1024))
 }
@@ -658,7 +678,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
             p
         }
     };
-    let archive = open_archive(&data, None, true)?;
+    let archive = open_archive(&data, None, true, &a.proxies)?;
     let started = std::time::Instant::now();
     eprintln!("loading the demo dataset into {} …", data.display());
     let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: a.persons_per_department.max(1) })?;
@@ -684,4 +704,32 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
     );
     std::io::stdout().flush().ok();
     runtime()?.block_on(serve_router(archive, a.listen, 256 * 1024 * 1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn trusted_proxies_are_repeated_or_comma_separated() {
+        let cli = Cli::try_parse_from([
+            "dangan",
+            "serve",
+            "--data",
+            "/srv/dangan",
+            "--trusted-proxy",
+            "10.0.0.1",
+            "--trusted-proxy",
+            "10.0.0.2, ::1",
+        ])
+        .unwrap();
+        let Command::Serve(a) = cli.command else { panic!("not serve") };
+        let want: Vec<IpAddr> = ["10.0.0.1", "10.0.0.2", "::1"].iter().map(|s| s.parse().unwrap()).collect();
+        assert_eq!(a.proxies.trusted_proxies, want);
+        let cli = Cli::try_parse_from(["dangan", "demo", "--trusted-proxy", "192.0.2.1"]).unwrap();
+        let Command::Demo(a) = cli.command else { panic!("not demo") };
+        assert_eq!(a.proxies.trusted_proxies, ["192.0.2.1".parse::<IpAddr>().unwrap()]);
+        assert!(Cli::try_parse_from(["dangan", "demo", "--trusted-proxy", "proxy.example"]).is_err());
+    }
 }

@@ -176,14 +176,30 @@ pub fn parse_xlsx(bytes: &[u8]) -> Result<Vec<Row>, CatalogueError> {
     Ok(rows)
 }
 
-/// A workbook cell as a catalogue reads it: whole numbers without `.0`, dates as `YYYY-MM-DD`.
+/// Largest date serial a workbook can hold: 9999-12-31.
+const MAX_DATE_SERIAL: f64 = 2_958_465.0;
+
+/// A workbook cell as a catalogue reads it: whole numbers without `.0`, dates as `YYYY-MM-DD`. A date serial no
+/// workbook can hold (negative, beyond 9999) is written out as such, for the row to be refused with it.
 fn cell_text(c: &calamine::Data) -> String {
     use calamine::Data;
     match c {
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::DateTime(d) => {
+            let serial = d.as_f64();
             let base = time::macros::date!(1899 - 12 - 30);
-            (base + time::Duration::days(d.as_f64().floor() as i64)).to_string()
+            (0.0..=MAX_DATE_SERIAL)
+                .contains(&serial)
+                .then(|| base.checked_add(time::Duration::days(serial.floor() as i64)))
+                .flatten()
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| {
+                    if serial.abs() < 1e9 {
+                        format!("date serial {serial} (out of range)")
+                    } else {
+                        format!("date serial {serial:e} (out of range)")
+                    }
+                })
         }
         Data::Empty => String::new(),
         other => other.to_string(),
@@ -354,6 +370,39 @@ mod tests {
         assert_eq!(r.get(Column::Pages), Some("2"));
         assert_eq!(r.get(Column::FormedOn), Some("2019-07-01"));
         assert!(parse_xlsx(b"PK not really").is_err());
+    }
+
+    #[test]
+    fn an_xlsx_date_out_of_range_is_text_to_refuse_not_a_panic() {
+        let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        let serials = [1e12, -5.0, 1e300, f64::MAX, 36_500_000.0, 2_958_466.0];
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in ["person_id", "category", "title", "formed_on", "file"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        for (i, serial) in serials.iter().enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_string(r, 0, "x").unwrap();
+            sheet.write_string(r, 1, "1").unwrap();
+            sheet.write_string(r, 2, "t").unwrap();
+            sheet.write_number_with_format(r, 3, *serial, &date_format).unwrap();
+            sheet.write_string(r, 4, "f.pdf").unwrap();
+        }
+        let rows = parse_xlsx(&book.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(rows.len(), serials.len());
+        for r in &rows {
+            let d = r.get(Column::FormedOn).unwrap();
+            assert!(d.contains("out of range"), "{d}");
+            assert_eq!(normalize_date(d), d, "left as it is, for the date parser to refuse");
+        }
+        // The last day a workbook holds is still a date.
+        let cell = calamine::Data::DateTime(calamine::ExcelDateTime::new(
+            MAX_DATE_SERIAL,
+            calamine::ExcelDateTimeType::DateTime,
+            false,
+        ));
+        assert_eq!(cell_text(&cell), "9999-12-31");
     }
 
     #[test]

@@ -648,12 +648,14 @@ impl Archive {
     /// Loads a material and its person and checks an access; returns them with the grant used, if any.
     fn gated(&self, p: &Principal, id: MaterialId, access: Access) -> Result<(Material, Person, Option<String>)> {
         let m = self.load_material(id)?;
+        let person = self.load_person(m.person_id)?;
         if let Some(r) = m.destroyed_by
             && access != Access::List
         {
+            // Only a caller who may know the material learns that it was destroyed; others get the plain 404.
+            self.check_material(p, &person, &m, Access::List)?;
             return Err(Error::NotFound(format!("material {id} was destroyed by request {r}")));
         }
-        let person = self.load_person(m.person_id)?;
         let grant = self.check_material(p, &person, &m, access)?;
         Ok((m, person, grant.map(|g| format!("grant:{g}"))))
     }

@@ -827,8 +827,7 @@ impl Archive {
     pub fn audit_csv(entries: &[AuditEntry]) -> String {
         let esc = |s: &str| {
             // Neutralise spreadsheet formulas and quote every field.
-            let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-            format!("\"{}\"", s.replace('"', "\"\""))
+            format!("\"{}\"", super::reports::spreadsheet_safe(s).replace('"', "\"\""))
         };
         let mut out = String::from("seq,at,actor,source,action,object,outcome,detail,hash\n");
         for e in entries {

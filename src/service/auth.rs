@@ -75,43 +75,99 @@ pub struct NewUser {
 }
 
 /// Failed-login bookkeeping (in memory: a restart forgives, which a throttle may).
+///
+/// Failures slow the account and the address separately, so that neither can be turned against users:
+/// * an address with `max` recent failures (for any accounts) is refused;
+/// * an account with `max` recent failures (from anywhere) is refused only from the addresses that have
+///   themselves failed for it recently. Someone guessing from many addresses gets one guess per address and
+///   window, and the holder, logging in from an address that did not fail, is never refused for others'
+///   failures.
 #[derive(Default)]
 pub struct Throttle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    failures: Mutex<HashMap<FailureKey, Vec<Instant>>>,
 }
 
+/// What a failure counts against.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum FailureKey {
+    /// A source address, whatever the account.
+    Address(String),
+    /// An account (its lower-cased name), whatever the address.
+    Account(String),
+    /// An account from one address.
+    AccountFrom(String, String),
+}
+
+/// Most keys the throttle holds; beyond it the stalest are forgotten first.
+const THROTTLE_KEYS: usize = 100_000;
+
 impl Throttle {
-    fn check(&self, keys: &[String], max: u32, window: Duration) -> Result<()> {
+    fn keys(username: &str, source: &str) -> [FailureKey; 3] {
+        let name = username.trim().to_lowercase();
+        [
+            FailureKey::Address(source.to_string()),
+            FailureKey::AccountFrom(name.clone(), source.to_string()),
+            FailureKey::Account(name),
+        ]
+    }
+
+    /// Refuses a login of `username` from `source` while it is throttled, saying for how long.
+    fn check(&self, username: &str, source: &str, max: u32, window: Duration) -> Result<()> {
+        let [address, pair, account] = Self::keys(username, source);
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        for k in keys {
-            if let Some(v) = map.get_mut(k) {
+        // How long until fewer than `n` failures of `key` are recent (`None`: already fewer).
+        let mut wait = |key: &FailureKey, n: usize| -> Option<Duration> {
+            let v = map.get_mut(key)?;
+            v.retain(|t| now.duration_since(*t) < window);
+            let n = n.max(1);
+            (v.len() >= n).then(|| window.saturating_sub(now.duration_since(v[v.len() - n])))
+        };
+        let max = max as usize;
+        let by_address = wait(&address, max);
+        let by_account = match (wait(&account, max), wait(&pair, 1)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            _ => None,
+        };
+        match by_address.into_iter().chain(by_account).max() {
+            Some(d) => Err(Error::TooManyAttempts { retry_after: d.as_secs().max(1) }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a failed login of `username` from `source`.
+    fn fail(&self, username: &str, source: &str, max: u32, window: Duration) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if map.len() + 3 > THROTTLE_KEYS {
+            map.retain(|_, v| {
                 v.retain(|t| now.duration_since(*t) < window);
-                if v.len() as u32 >= max {
-                    let oldest = v.first().copied().unwrap_or(now);
-                    let retry_after = window.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
-                    return Err(Error::TooManyAttempts { retry_after });
-                }
+                !v.is_empty()
+            });
+            if map.len() + 3 > THROTTLE_KEYS {
+                // Still full of recent failures: forget the quarter whose last failure is oldest.
+                let mut last: Vec<Instant> = map.values().filter_map(|v| v.last().copied()).collect();
+                last.sort_unstable();
+                let cut = last[last.len() / 4];
+                map.retain(|_, v| v.last().is_some_and(|t| *t > cut));
             }
         }
-        Ok(())
-    }
-
-    fn fail(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        for k in keys {
-            map.entry(k.clone()).or_default().push(Instant::now());
+        // Only the newest `max` failures of a key decide anything: keep no more.
+        let keep = (max as usize).max(1);
+        for k in Self::keys(username, source) {
+            let v = map.entry(k).or_default();
+            v.push(now);
+            if v.len() > keep {
+                v.drain(..v.len() - keep);
+            }
         }
     }
 
-    fn succeed(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for k in keys {
-            map.remove(k);
-        }
+    /// A successful login forgives the failures of this account from this address (not the account's
+    /// failures elsewhere, nor the address's for other accounts).
+    fn succeed(&self, username: &str, source: &str) {
+        let [_, pair, _] = Self::keys(username, source);
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&pair);
     }
 }
 
@@ -373,8 +429,8 @@ impl Archive {
     /// Checks a username and password; returns a new session token and the account.
     pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
         let cfg = self.config();
-        let keys = [format!("u:{}", username.trim().to_lowercase()), format!("ip:{source}")];
-        if let Err(e) = self.inner.throttle.check(&keys, cfg.max_failed_logins, cfg.throttle_window) {
+        let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
+        if let Err(e) = self.inner.throttle.check(username, source, max, window) {
             self.audit_login(username, source, super::audit::Outcome::Denied, Some("throttled".into()))?;
             return Err(e);
         }
@@ -387,7 +443,7 @@ impl Archive {
             }
         };
         let Some(user) = user.filter(|_| ok) else {
-            self.inner.throttle.fail(&keys);
+            self.inner.throttle.fail(username, source, max, window);
             self.audit_login(
                 username,
                 source,
@@ -396,7 +452,7 @@ impl Archive {
             )?;
             return Err(Error::Unauthorized("wrong username or password".into()));
         };
-        self.inner.throttle.succeed(&keys[..1]);
+        self.inner.throttle.succeed(username, source);
         let token = format!("dg_{}", encode_hex(&random_bytes::<32>().map_err(|e| Error::Internal(e.to_string()))?));
         let now = now_ts();
         let session = Session { user_id: user.id, created_at: now, expires_at: now + cfg.session_ttl.as_secs() as i64 };
@@ -499,10 +555,58 @@ mod tests {
     fn failed_logins_are_throttled() {
         let a = archive();
         a.create_user(new_user("legal", vec![Role::Legal])).unwrap();
+        a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
         for _ in 0..5 {
             assert!(matches!(a.login("legal", "wrong-pass", "x"), Err(Error::Unauthorized(_))));
         }
+        // The address that failed waits, for every account.
         assert!(matches!(a.login("legal", "a-long-enough-pass", "x"), Err(Error::TooManyAttempts { .. })));
+        assert!(matches!(a.login("hr", "a-long-enough-pass", "x"), Err(Error::TooManyAttempts { .. })));
+        // The holder, from an address that did not fail, does not.
+        assert!(a.login("legal", "a-long-enough-pass", "y").is_ok());
+        assert!(a.login("hr", "a-long-enough-pass", "y").is_ok());
+    }
+
+    #[test]
+    fn an_account_guessed_from_many_addresses_gets_one_guess_per_address() {
+        let a = archive();
+        a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
+        for i in 0..5 {
+            assert!(matches!(a.login("HR", "wrong-pass", &format!("10.0.0.{i}")), Err(Error::Unauthorized(_))));
+        }
+        // The account has had its five: each address that failed for it waits, even with the right password.
+        for i in 0..5 {
+            let e = a.login("hr", "a-long-enough-pass", &format!("10.0.0.{i}"));
+            assert!(matches!(e, Err(Error::TooManyAttempts { retry_after }) if retry_after > 0), "{i}");
+        }
+        // A new address gets one guess; then it waits too.
+        assert!(matches!(a.login("hr", "wrong-pass", "10.0.0.9"), Err(Error::Unauthorized(_))));
+        assert!(matches!(a.login("hr", "wrong-pass", "10.0.0.9"), Err(Error::TooManyAttempts { .. })));
+        // The holder, from an address that did not fail, is let in.
+        assert!(a.login("hr", "a-long-enough-pass", "192.0.2.1").is_ok());
+        // The throttle forgets after the window.
+        let t = Throttle::default();
+        for _ in 0..5 {
+            t.fail("hr", "x", 5, Duration::from_millis(50));
+        }
+        assert!(t.check("hr", "x", 5, Duration::from_millis(50)).is_err());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(t.check("hr", "x", 5, Duration::from_millis(50)).is_ok());
+    }
+
+    #[test]
+    fn the_throttle_stays_bounded() {
+        let t = Throttle::default();
+        let window = Duration::from_secs(60);
+        for i in 0..(THROTTLE_KEYS / 3 + 10) {
+            t.fail(&format!("u{i}"), &format!("a{i}"), 5, window);
+        }
+        assert!(t.failures.lock().unwrap().len() <= THROTTLE_KEYS);
+        for _ in 0..100 {
+            t.fail("hr", "x", 5, window);
+        }
+        let map = t.failures.lock().unwrap();
+        assert!(map.values().all(|v| v.len() <= 5));
     }
 
     #[test]

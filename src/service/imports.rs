@@ -386,13 +386,13 @@ impl Archive {
         Ok(out)
     }
 
-    /// An import's report (its starter, HR, or anyone who may file materials sees it).
+    /// An import's report: its starter and HR (who may edit persons) see it; to anyone else it does not exist.
     pub fn import_report(&self, p: &Principal, id: ImportId) -> Result<ImportReport> {
-        self.require(p, Capability::Upload)?;
-        let r: ImportReport = self
-            .store()
-            .get(Table::Imports, id.as_bytes())?
-            .ok_or_else(|| Error::NotFound(format!("import {id} not found")))?;
+        let not_found = || Error::NotFound(format!("import {id} not found"));
+        let r: ImportReport = self.store().get(Table::Imports, id.as_bytes())?.ok_or_else(not_found)?;
+        if r.by != p.user.username && !self.policy().capability(&p.subject, Capability::EditPersons).allowed {
+            return Err(not_found());
+        }
         Ok(r)
     }
 

@@ -177,6 +177,9 @@ pub struct Config {
     pub audit_window: Option<Duration>,
     /// Ed25519 public keys (hex) of the installations whose transfer packages are accepted without asking.
     pub trusted_senders: Vec<String>,
+    /// Reverse proxies in front of the server: from these peers (only) the client's address is taken from
+    /// `X-Forwarded-For`, for the login throttle and the audit trail.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -192,6 +195,7 @@ impl Default for Config {
             webhook_secret: None,
             audit_window: Some(Duration::from_millis(25)),
             trusted_senders: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -9,6 +9,13 @@ use crate::store::Table;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
+/// A text cell made safe for a spreadsheet: one that starts like a formula (`=`, `+`, `-`, `@`, a tab or a
+/// carriage return) gets a leading `'`, so that Excel or LibreOffice shows it as text instead of evaluating it.
+/// Every CSV and XLSX the archive writes passes its text cells through this (reports, the audit export).
+pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}").into() } else { s.into() }
+}
+
 /// A report as a table: what CSV and XLSX are written from.
 #[derive(Clone, Debug, Serialize)]
 pub struct ReportTable {
@@ -29,7 +36,7 @@ impl ReportTable {
             let cells: Vec<String> = row
                 .iter()
                 .map(|v| match v {
-                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::String(s) => spreadsheet_safe(s).into_owned(),
                     serde_json::Value::Null => String::new(),
                     other => other.to_string(),
                 })
@@ -56,7 +63,7 @@ impl ReportTable {
                 let c = c as u16;
                 match v {
                     serde_json::Value::Number(n) => sheet.write_number(r, c, n.as_f64().unwrap_or(0.0)).map(drop),
-                    serde_json::Value::String(s) => sheet.write_string(r, c, s).map(drop),
+                    serde_json::Value::String(s) => sheet.write_string(r, c, spreadsheet_safe(s)).map(drop),
                     serde_json::Value::Null => Ok(()),
                     other => sheet.write_string(r, c, other.to_string()).map(drop),
                 }

@@ -40,7 +40,12 @@ pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
-        .route("/login", get(session::login_form).post(session::login))
+        .route(
+            "/login",
+            get(session::login_form)
+                .post(session::login)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::api::LOGIN_BODY_LIMIT)),
+        )
         // A typed-in address of a form's target goes somewhere useful rather than to a 405.
         .route("/logout", get(|| async { Redirect::to("/") }).post(session::logout))
         .route("/password", get(session::password_form).post(session::change_password))

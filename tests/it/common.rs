@@ -61,9 +61,14 @@ impl TestApp {
     /// holder's own person record (人事专员甲 of hr, 财务专员乙 of finance — a business account reads nothing
     /// until it is linked), and `it`.
     pub async fn new() -> TestApp {
+        Self::with_config(Config::default()).await
+    }
+
+    /// [`TestApp::new`] with this configuration.
+    pub async fn with_config(config: Config) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
-        let archive = Archive::open(dir.path(), &key, ocr_extractor(), Config::default()).unwrap();
+        let archive = Archive::open(dir.path(), &key, ocr_extractor(), config).unwrap();
         let a = archive.clone();
         tokio::task::spawn_blocking(move || {
             for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {

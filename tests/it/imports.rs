@@ -214,3 +214,80 @@ async fn a_batch_with_an_xlsx_catalogue_is_imported() {
     assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(0)), "{r}");
     assert_eq!(catalogue_titles(&app, &hr, &person).await, ["年度考核登记表"]);
 }
+
+#[tokio::test]
+async fn an_xlsx_date_no_workbook_can_hold_rejects_its_row_with_the_reason() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let idn = id_number("11010119800517001");
+    let person = app.create_person(&hr, person_body("张三", &idn, "hr")).await["id"].as_str().unwrap().to_string();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["身份证号", "类别", "材料名称", "形成时间", "文件"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    // A date serial of 10^12 days, a negative one, one in the year 99999; then a good row.
+    let serials = [1e12, -5.0, 35_800_000.0, 43_838.0];
+    for (i, serial) in serials.iter().enumerate() {
+        let r = i as u32 + 1;
+        for (c, v) in [idn.as_str(), "3", &format!("考核表{r}")].iter().enumerate() {
+            sheet.write_string(r, c as u16, *v).unwrap();
+        }
+        sheet.write_number_with_format(r, 3, *serial, &date).unwrap();
+        sheet.write_string(r, 4, format!("{r}.txt")).unwrap();
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let files: Vec<(String, Vec<u8>)> =
+        (1..=4).map(|r| (format!("{r}.txt"), format!("年度考核材料第{r}份").into_bytes())).collect();
+    let mut entries: Vec<(&str, &[u8])> = vec![("catalogue.xlsx", &xlsx)];
+    entries.extend(files.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    let r = import(&app, &hr, zip_of(&entries)).await;
+    assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(3)), "{r}");
+    for row in r["rows"].as_array().unwrap().iter().filter(|row| row["outcome"] == "rejected") {
+        let reason = row["reason"].as_str().unwrap();
+        assert!(reason.contains("形成时间") && reason.contains("out of range"), "{reason}");
+    }
+    assert_eq!(catalogue_titles(&app, &hr, &person).await, ["考核表4"]);
+}
+
+#[tokio::test]
+async fn an_import_report_is_seen_by_its_starter_and_hr_only() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    app.add_approvers().await;
+    let idn = id_number("11010119800517001");
+    app.create_person(&hr, person_body("张三", &idn, "hr")).await;
+    let catalogue = format!("id_number,category,title,tags,file\n{idn},10,劳动合同,contract,a.txt\n");
+    let zip = zip_of(&[("catalogue.csv", catalogue.as_bytes()), ("a.txt", "劳动合同正文".as_bytes())]);
+    let by_hr = import(&app, &hr, zip.clone()).await["id"].as_str().unwrap().to_string();
+    // Legal may file (contracts), so it may start an import: it sees its own, not HR's.
+    let legal = app.login("legal").await;
+    let by_legal = import(&app, &legal, zip).await["id"].as_str().unwrap().to_string();
+    let hr_sees = app.send(Method::GET, &format!("/api/v1/imports/{by_legal}"), Some(&hr), None).await;
+    assert_eq!(hr_sees.status, StatusCode::OK, "HR sees every import");
+    let legal_sees = app.send(Method::GET, &format!("/api/v1/imports/{by_hr}"), Some(&legal), None).await;
+    assert_eq!(legal_sees.status, StatusCode::NOT_FOUND);
+    for who in ["finance", "it"] {
+        let t = app.login(who).await;
+        for id in [&by_hr, &by_legal] {
+            let a = app.send(Method::GET, &format!("/api/v1/imports/{id}"), Some(&t), None).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{who}");
+            assert_eq!(a.header("content-type"), "application/problem+json");
+        }
+    }
+    // The web page says the same.
+    let finance = app.login("finance").await;
+    let req = Request::builder()
+        .uri(format!("/imports/{by_hr}"))
+        .header("cookie", format!("dangan_session={finance}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.call(req).await.status, StatusCode::NOT_FOUND);
+    let req = Request::builder()
+        .uri(format!("/imports/{by_hr}"))
+        .header("cookie", format!("dangan_session={hr}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.call(req).await.status, StatusCode::OK);
+}

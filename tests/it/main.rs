@@ -11,6 +11,7 @@ mod e2e;
 mod hostile;
 mod http_api;
 mod imports;
+mod login;
 mod packages;
 mod reports;
 mod storage;

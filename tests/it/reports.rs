@@ -219,3 +219,48 @@ async fn reports_download_as_csv_and_xlsx_and_follow_the_callers_scope() {
         assert_eq!(get(&app, &t, "/api/v1/reports/structure").await.status, StatusCode::FORBIDDEN, "{who}");
     }
 }
+
+#[tokio::test]
+async fn report_cells_that_look_like_formulas_are_neutralised_in_csv_and_xlsx() {
+    use calamine::Reader;
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let ranks = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)"];
+    for (i, rank) in ranks.iter().enumerate() {
+        let mut body = person_body("张伟", &id_number(&format!("1101051980051701{i}")), "finance");
+        body["rank"] = serde_json::json!(rank);
+        app.create_person(&hr, body).await;
+    }
+    let json = get(&app, &hr, "/api/v1/reports/structure?by=rank").await.json();
+    let keys: Vec<&str> = json["items"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
+    assert!(ranks.iter().all(|r| keys.contains(r)), "the JSON keeps the values as they are: {keys:?}");
+
+    let csv = get(&app, &hr, "/api/v1/reports/structure?by=rank&format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = String::from_utf8(csv.body).unwrap();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let cells: Vec<String> =
+        reader.records().flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>()).collect();
+    let xlsx = get(&app, &hr, "/api/v1/reports/structure?by=rank&format=xlsx").await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body)).unwrap();
+    let sheet = book.worksheet_range("structure-rank").unwrap();
+    let xcells: Vec<String> = sheet
+        .rows()
+        .skip(1)
+        .flat_map(|r| {
+            r.iter()
+                .filter_map(|c| match c {
+                    calamine::Data::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (what, cells) in [("csv", &cells), ("xlsx", &xcells)] {
+        for rank in ranks {
+            assert!(cells.contains(&format!("'{rank}")), "{what}: {rank} in {cells:?}");
+        }
+        assert!(!cells.iter().any(|c| c.starts_with(['=', '+', '-', '@', '\t', '\r'])), "{what}: {cells:?}");
+    }
+}

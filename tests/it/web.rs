@@ -950,7 +950,8 @@ async fn the_batch_import_page_files_a_zip_and_shows_its_progress_and_report() {
     let finance = sign_in(&app, "finance").await;
     assert!(!finance.page("/").await.contains("href=\"/imports\""));
     assert_eq!(finance.get("/imports").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(finance.get(&location).await.status, StatusCode::FORBIDDEN);
+    // Nor is HR's import there for finance at all.
+    assert_eq!(finance.get(&location).await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

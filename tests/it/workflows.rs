@@ -441,6 +441,15 @@ async fn consultation_and_destruction_flows() {
     let gone = app.send(Method::GET, &format!("/api/v1/materials/{did}/content"), Some(&hr), None).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8_lossy(&gone.body).contains("destroyed"));
+    // Only a caller who may know the material learns it was destroyed: finance, who may not list it, gets the
+    // plain 404 (as for a material that never existed).
+    let finance = app.login("finance").await;
+    for path in [format!("/api/v1/materials/{did}/content"), format!("/api/v1/materials/{did}/versions/1/content")] {
+        let hidden = app.send(Method::GET, &path, Some(&finance), None).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{path}");
+        let body = String::from_utf8_lossy(&hidden.body);
+        assert!(!body.contains("destroyed") && !body.contains(&rid), "{path}: {body}");
+    }
     let cat = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), None).await.json();
     assert!(!cat["items"].as_array().unwrap().iter().any(|m| m["id"] == did.as_str()));
     // A material with the same bytes keeps them (reference counting), and the store still verifies.
