@@ -2,6 +2,7 @@
 //! the hidden `extract-worker` the server runs to isolate text extraction. Errors are one line on stderr and a
 //! non-zero exit status.
 
+use crate::crypto::provider::KeyProvider;
 use crate::crypto::{MasterKey, backup::KeyBackup};
 use crate::extract::Extractor;
 use crate::model::{PersonId, Role};
@@ -58,7 +59,7 @@ pub enum Command {
         /// Data directory (must not hold a store).
         #[arg(long)]
         data: PathBuf,
-        /// Master key file (default `<data>/master.key`, which must then be copied there first).
+        /// Master key file, outside the data directory (or DANGAN_PASSPHRASE, or the systemd credential).
         #[arg(long, env = "DANGAN_KEY_FILE")]
         key_file: Option<PathBuf>,
     },
@@ -125,7 +126,8 @@ pub struct DataArgs {
     /// Data directory.
     #[arg(long, env = "DANGAN_DATA")]
     pub data: PathBuf,
-    /// Master key file (default `<data>/master.key`; production keeps it elsewhere).
+    /// Master key file, outside the data directory (or DANGAN_PASSPHRASE, or the systemd credential
+    /// dangan-master-key).
     #[arg(long, env = "DANGAN_KEY_FILE")]
     pub key_file: Option<PathBuf>,
 }
@@ -251,6 +253,15 @@ pub enum KeysCommand {
     /// Show the installation's public package-signing key (Ed25519): give it to the organisations that receive
     /// this installation's transfer packages (their DANGAN_TRUSTED_SENDERS).
     Show(DataArgs),
+    /// Move a key file out of the data directory (where older versions created it) to a new place.
+    Move {
+        /// Data directory.
+        #[arg(long, env = "DANGAN_DATA")]
+        data: PathBuf,
+        /// The new key file (must not exist; outside the data directory, e.g. on another disk).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Recover the master key from a backup into a new key file.
     Restore {
         /// The backup file.
@@ -264,6 +275,10 @@ pub enum KeysCommand {
 
 /// Runs a command; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    // Everything this process creates (store, index, audit, imports, temporary files, key files) is readable by
+    // its owner only: files 0600 in 0700 directories.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     match cli.command {
         Command::ExtractWorker { args } => Ok(crate::extract::worker_main(&args)),
         Command::Demo(a) => demo_cmd(a).map(|_| 0),
@@ -399,7 +414,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             if dir.store().exists() {
                 bail!("{} already holds a store; restore needs an empty directory", data.display());
             }
-            let key = load_key(&data, key_file.as_deref(), false)?;
+            let key = load_key(&data, key_file.as_deref(), KeyUse::Offline)?;
             let input = std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let stats = {
                 let kv = crate::store::SledKv::open(&dir.store())?;
@@ -413,7 +428,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
             };
             // The key must open what was restored; the index is rebuilt on opening.
-            let archive = open_archive(&data, key_file.as_deref(), false, &ProxyArgs::default())
+            let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, &ProxyArgs::default())
                 .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
             let report = archive.verify()?;
             drop(key);
@@ -427,7 +442,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(if report.ok() { 0 } else { 1 })
         }
         Command::Keys(KeysCommand::Backup { data, out }) => {
-            let key = load_key(&data.data, data.key_file.as_deref(), false)?;
+            let key = load_key(&data.data, data.key_file.as_deref(), KeyUse::Offline)?;
             // Check the key opens the store before backing it up.
             drop(open_offline(&data)?);
             let pass = secret_input("DANGAN_RECOVERY_PASSPHRASE", "recovery passphrase")?;
@@ -438,6 +453,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             crate::crypto::write_private(&out, serde_json::to_string_pretty(&backup)?.as_bytes())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("master key backed up to {} (fingerprint {})", out.display(), backup.fingerprint);
+            Ok(0)
+        }
+        Command::Keys(KeysCommand::Move { data, to }) => {
+            move_key(&data, &to)?;
+            println!("master key moved to {}; start with --key-file {}", to.display(), to.display());
             Ok(0)
         }
         Command::Keys(KeysCommand::Show(data)) => {
@@ -475,37 +495,94 @@ fn secret_input(env: &str, what: &str) -> Result<String> {
     Ok(v)
 }
 
-/// Loads the master key: from `DANGAN_PASSPHRASE` (Argon2id, salt kept in `<data>/kdf-salt`), or the key file
-/// (created when `create` and absent).
-pub fn load_key(data: &Path, key_file: Option<&Path>, create: bool) -> Result<MasterKey> {
-    if let Ok(pass) = std::env::var("DANGAN_PASSPHRASE") {
-        let salt_path = data.join("kdf-salt");
-        let salt = match std::fs::read(&salt_path) {
-            Ok(s) => s,
-            Err(_) if create => {
-                std::fs::create_dir_all(data)?;
-                let s = crate::crypto::random_bytes::<16>()?.to_vec();
-                crate::crypto::write_private(&salt_path, &s)?;
-                s
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot read {}", salt_path.display()));
-            }
-        };
-        return Ok(MasterKey::from_passphrase(pass.as_bytes(), &salt)?);
+/// How a command uses the master key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUse {
+    /// `serve`: a new installation may create its key file (outside the data directory).
+    Serve,
+    /// Offline commands: the key must exist.
+    Offline,
+    /// `demo`: a throw-away key in the demo's own temporary directory.
+    Demo,
+}
+
+/// Picks the key provider: `--key-file` / `DANGAN_KEY_FILE`, else `DANGAN_PASSPHRASE` (at least 12
+/// characters), else the systemd credential `dangan-master-key` in `$CREDENTIALS_DIRECTORY`. A key file must
+/// live outside the data directory (only the demo keeps its throw-away key in its temporary directory); with no
+/// provider, a key found inside the data directory is refused with how to move it.
+pub fn key_provider(data: &Path, key_file: Option<&Path>, usage: KeyUse) -> Result<Box<dyn KeyProvider>> {
+    use crate::crypto::provider::{KeyFile, Passphrase, SystemdCredential};
+    let passphrase = std::env::var("DANGAN_PASSPHRASE").ok().filter(|p| !p.is_empty());
+    if usage == KeyUse::Demo {
+        return Ok(Box::new(KeyFile::demo(
+            &key_file.map(Path::to_path_buf).unwrap_or_else(|| data.join("master.key")),
+        )));
     }
-    let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| DataDir(data.to_path_buf()).key_file());
-    if !create && !path.exists() {
-        bail!("no master key at {} (give --key-file or DANGAN_KEY_FILE, or DANGAN_PASSPHRASE)", path.display());
+    if let Some(path) = key_file {
+        if passphrase.is_some() {
+            bail!("give either a key file (--key-file, DANGAN_KEY_FILE) or DANGAN_PASSPHRASE, not both");
+        }
+        return Ok(Box::new(KeyFile::new(path, data)?));
     }
-    let (key, created) = MasterKey::load_or_create(&path)?;
-    if created {
+    if let Some(p) = passphrase {
+        return Ok(Box::new(Passphrase::new(zeroize::Zeroizing::new(p), data)?));
+    }
+    if let Some(c) = std::env::var_os("CREDENTIALS_DIRECTORY").and_then(|d| SystemdCredential::find(Path::new(&d))) {
+        return Ok(Box::new(c));
+    }
+    let inside = DataDir(data.to_path_buf()).key_file();
+    if inside.exists() {
+        return Err(crate::crypto::Error::KeyInsideData {
+            path: inside.display().to_string(),
+            data: data.display().to_string(),
+        }
+        .into());
+    }
+    bail!(
+        "no master key: give --key-file PATH (outside {}; a new installation creates it there), DANGAN_PASSPHRASE \
+         (at least 12 characters), or the systemd credential {}",
+        data.display(),
+        crate::crypto::provider::CREDENTIAL_NAME
+    )
+}
+
+/// Loads the master key from the provider [`key_provider`] picks; `serve` may create a new installation's.
+pub fn load_key(data: &Path, key_file: Option<&Path>, usage: KeyUse) -> Result<MasterKey> {
+    let provider = key_provider(data, key_file, usage)?;
+    let create = usage != KeyUse::Offline;
+    let (key, created) =
+        provider.master_key(create).with_context(|| format!("cannot load the master key ({})", provider.describe()))?;
+    if created && usage == KeyUse::Serve {
         tracing::warn!(
-            path = %path.display(),
-            "created a new master key next to the data; production keeps it elsewhere (--key-file) and backs it up first (`dangan keys backup`)"
+            provider = %provider.describe(),
+            "created a new master key; back it up now (`dangan keys backup`): losing it loses the archive"
         );
     }
     Ok(key)
+}
+
+/// Moves a key file out of the data directory (`dangan keys move`): checks that it opens the store, writes it
+/// to its new place (which must not exist, outside the data directory), reads it back, then removes the old one.
+fn move_key(data: &Path, to: &Path) -> Result<()> {
+    let dir = DataDir(data.to_path_buf());
+    let from = dir.key_file();
+    let (key, _) = crate::crypto::provider::KeyFile::demo(&from)
+        .master_key(false)
+        .with_context(|| format!("no key file to move at {}", from.display()))?;
+    if !crate::store::check_key_file(&dir.key_check(), &key)? {
+        bail!("{} holds no store opened by that key", data.display());
+    }
+    let target = crate::crypto::provider::KeyFile::new(to, data)?;
+    let mut hex = zeroize::Zeroizing::new(key.to_hex());
+    hex.push('\n');
+    crate::crypto::write_private(to, hex.as_bytes())
+        .with_context(|| format!("cannot write {} (it must not exist yet)", to.display()))?;
+    let (again, _) = target.master_key(false)?;
+    if again.expose() != key.expose() {
+        bail!("{} does not read back as the key written", to.display());
+    }
+    std::fs::remove_file(&from).with_context(|| format!("cannot remove {}", from.display()))?;
+    Ok(())
 }
 
 fn extractor() -> Extractor {
@@ -586,8 +663,8 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>)
     Ok(if r.rejected > 0 { 1 } else { 0 })
 }
 
-fn open_archive(data: &Path, key_file: Option<&Path>, create: bool, proxies: &ProxyArgs) -> Result<Archive> {
-    let key = load_key(data, key_file, create)?;
+fn open_archive(data: &Path, key_file: Option<&Path>, usage: KeyUse, proxies: &ProxyArgs) -> Result<Archive> {
+    let key = load_key(data, key_file, usage)?;
     let config = Config {
         webhooks: std::env::var("DANGAN_WEBHOOKS")
             .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
@@ -625,7 +702,7 @@ fn open_offline(data: &DataArgs) -> Result<Archive> {
     if !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
-    open_archive(&data.data, data.key_file.as_deref(), false, &ProxyArgs::default())
+    open_archive(&data.data, data.key_file.as_deref(), KeyUse::Offline, &ProxyArgs::default())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -657,7 +734,7 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
-    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), true, &a.proxies)?;
+    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), KeyUse::Serve, &a.proxies)?;
     println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
     runtime()?.block_on(serve_router(archive, a.listen, a.body_limit_mib * 1024 * 1024))
 }
@@ -678,7 +755,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
             p
         }
     };
-    let archive = open_archive(&data, None, true, &a.proxies)?;
+    let archive = open_archive(&data, None, KeyUse::Demo, &a.proxies)?;
     let started = std::time::Instant::now();
     eprintln!("loading the demo dataset into {} …", data.display());
     let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: a.persons_per_department.max(1) })?;

@@ -12,6 +12,7 @@
 //! XChaCha20-Poly1305 with a fresh random nonce per seal.
 
 pub mod backup;
+pub mod provider;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -56,6 +57,20 @@ pub enum Error {
     /// Deriving a key from a passphrase failed.
     #[error("passphrase key derivation failed: {0}")]
     Kdf(String),
+    /// The key file lies inside the data directory, so a copy of the data would carry its own key.
+    #[error(
+        "the master key {path} lies inside the data directory {data}: a copy of the data would carry its key. Move \
+         it out (dangan keys move --data {data} --to /secure/dangan.key) and start with --key-file"
+    )]
+    KeyInsideData {
+        /// The key file.
+        path: String,
+        /// The data directory.
+        data: String,
+    },
+    /// The key's custody is unsafe: a key file others may read or another user owns, a passphrase too short.
+    #[error("{0}")]
+    KeyCustody(String),
 }
 
 /// This layer's result.

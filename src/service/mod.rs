@@ -242,9 +242,34 @@ impl DataDir {
     pub fn key_check(&self) -> PathBuf {
         self.0.join("key-check")
     }
-    /// `<data>/master.key`
+    /// `<data>/master.key`: only the demo keeps its throw-away key here.
     pub fn key_file(&self) -> PathBuf {
         self.0.join("master.key")
+    }
+
+    /// Makes the data directory readable by its owner only: every directory 0700, every file 0600 (a store made
+    /// by an older version, or copied in, may have been created 0644). New files are created so by the process
+    /// umask the command line sets.
+    pub fn restrict_permissions(&self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::create_dir_all(&self.0)?;
+            let mut stack = vec![self.0.clone()];
+            while let Some(dir) = stack.pop() {
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+                for entry in std::fs::read_dir(&dir)? {
+                    let entry = entry?;
+                    let kind = entry.file_type()?;
+                    if kind.is_dir() {
+                        stack.push(entry.path());
+                    } else if kind.is_file() {
+                        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -252,6 +277,7 @@ impl Archive {
     /// Opens an installation: sled store, Tantivy index, and starts the background indexer.
     pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor, config: Config) -> Result<Self> {
         let dir = DataDir(data.to_path_buf());
+        dir.restrict_permissions().map_err(|e| Error::Internal(format!("cannot secure {}: {e}", data.display())))?;
         // A wrong key is refused before sled opens (and possibly rewrites) anything.
         let checked = store::check_key_file(&dir.key_check(), master)?;
         let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;

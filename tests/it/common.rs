@@ -286,3 +286,8 @@ pub async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
         .unwrap()
         .clone()
 }
+
+/// Writes a file readable by its owner only (as a key file must be).
+pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) {
+    dangan::crypto::write_private(path, bytes).unwrap();
+}

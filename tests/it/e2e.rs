@@ -10,6 +10,30 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dangan");
 
+/// An installation for the real binary: its data directory and, beside it (never inside: `serve` refuses a key in
+/// the data directory), its key file, both in one temporary directory.
+struct Install {
+    _root: tempfile::TempDir,
+    data: std::path::PathBuf,
+}
+
+impl Install {
+    fn new() -> Install {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        Install { _root: root, data }
+    }
+
+    fn path(&self) -> &Path {
+        &self.data
+    }
+}
+
+/// The key file of the installation whose data directory is `data`.
+fn key_for(data: &Path) -> std::path::PathBuf {
+    data.parent().unwrap().join("master.key")
+}
+
 struct Server {
     child: Child,
     base: String,
@@ -30,6 +54,7 @@ impl Server {
         let child = Command::new(BIN)
             .args(["serve", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
             .env("DANGAN_LOG", "warn")
+            .env("DANGAN_KEY_FILE", key_for(data))
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -120,6 +145,7 @@ fn add_hr(data: &Path) {
     let out = Command::new(BIN)
         .args(["users", "add", "--data", data.to_str().unwrap(), "--username", "hr", "--role", "hr"])
         .args(["--department", "hr", "--holder-name", "人事专员"])
+        .env("DANGAN_KEY_FILE", key_for(data))
         .env("DANGAN_NEW_PASSWORD", "demo-pass-e2e")
         .env("DANGAN_LOG", "warn")
         .output()
@@ -147,7 +173,7 @@ fn search_total(s: &Server, token: &str, q: &str) -> (u64, Value) {
 
 #[test]
 fn real_binary_upload_search_both_scripts_download() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     let s = Server::start(dir.path());
     let token = login(&s);
@@ -179,6 +205,7 @@ fn real_binary_upload_search_both_scripts_download() {
     let out = Command::new(BIN)
         .args(["verify", "--data", dir.path().to_str().unwrap()])
         .env("DANGAN_LOG", "warn")
+        .env("DANGAN_KEY_FILE", key_for(dir.path()))
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -187,6 +214,7 @@ fn real_binary_upload_search_both_scripts_download() {
     let out = Command::new(BIN)
         .args(["verify", "--data", dir.path().to_str().unwrap()])
         .env("DANGAN_LOG", "warn")
+        .env("DANGAN_KEY_FILE", key_for(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -197,11 +225,11 @@ fn real_binary_upload_search_both_scripts_download() {
 
 #[test]
 fn wrong_key_is_refused_at_start() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     let other = tempfile::tempdir().unwrap();
     let wrong_key = other.path().join("wrong.key");
-    std::fs::write(&wrong_key, format!("{}\n", "ab".repeat(32))).unwrap();
+    crate::common::write_private_file(&wrong_key, format!("{}\n", "ab".repeat(32)).as_bytes());
     let out = Command::new(BIN)
         .args([
             "serve",
@@ -222,7 +250,7 @@ fn wrong_key_is_refused_at_start() {
 
 #[test]
 fn kill_9_during_uploads_loses_no_acknowledged_write() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     let s = Server::start(dir.path());
     let token = login(&s);
@@ -299,9 +327,16 @@ fn kill_9_during_uploads_loses_no_acknowledged_write() {
     }
 }
 
+/// Runs the binary; a command on a data directory gets that installation's key file (beside the data, see
+/// [`key_for`]) unless it names one itself.
 fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let mut c = Command::new(BIN);
     c.args(args).env("DANGAN_LOG", "warn");
+    if let Some(data) = args.iter().position(|a| *a == "--data").and_then(|i| args.get(i + 1))
+        && !args.contains(&"--key-file")
+    {
+        c.env("DANGAN_KEY_FILE", key_for(Path::new(data)));
+    }
     for (k, v) in envs {
         c.env(k, v);
     }
@@ -310,7 +345,7 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     let data = dir.path().to_str().unwrap();
     {
@@ -335,15 +370,15 @@ fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() 
     assert!(!short.status.success(), "a short passphrase is refused");
     let out = run(&["keys", "backup", "--data", data, "--out", backup.to_str().unwrap()], &pass);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let key_hex = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    let key_hex = std::fs::read_to_string(key_for(dir.path())).unwrap();
     assert!(
         !std::fs::read_to_string(&backup).unwrap().contains(key_hex.trim()),
         "the backup does not hold the key in the clear"
     );
 
     // Lose the key file; restore it from the backup elsewhere.
-    std::fs::remove_file(dir.path().join("master.key")).unwrap();
-    let restored = dir.path().join("restored.key");
+    std::fs::remove_file(key_for(dir.path())).unwrap();
+    let restored = dir.path().parent().unwrap().join("restored.key");
     let wrong = run(
         &["keys", "restore", "--in", backup.to_str().unwrap(), "--key-file", restored.to_str().unwrap()],
         &[("DANGAN_RECOVERY_PASSPHRASE", "wrong passphrase here")],
@@ -361,7 +396,7 @@ fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() 
     let out = run(&["reindex", "--data", data, "--key-file", restored.to_str().unwrap()], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("reindexed 1 materials"));
-    std::fs::copy(&restored, dir.path().join("master.key")).unwrap();
+    std::fs::copy(&restored, key_for(dir.path())).unwrap();
     let s = Server::start(dir.path());
     let token = login(&s);
     assert_eq!(search_total(&s, &token, "竞业限制").0, 1);
@@ -369,7 +404,7 @@ fn key_backup_restores_a_key_that_opens_the_store_and_reindex_rebuilds_search() 
 
 #[test]
 fn a_lost_index_is_rebuilt_at_start() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     {
         let s = Server::start(dir.path());
@@ -411,7 +446,7 @@ fn login_as(s: &Server, who: &str) -> String {
 
 #[test]
 fn kill_9_while_requests_are_applied_leaves_each_applied_exactly_once_or_not_at_all() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     add_user(dir.path(), "finance", "finance", &[]);
     add_user(dir.path(), "leader1", "leader", &["--leader-level", "1"]);
@@ -514,7 +549,7 @@ fn kill_9_while_requests_are_applied_leaves_each_applied_exactly_once_or_not_at_
 
 #[test]
 fn backup_restore_verify_round_trips_and_a_damaged_backup_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     add_user(dir.path(), "it", "it", &[]);
     let pdf = crate::common::fixture("assessment-tw.pdf");
@@ -535,7 +570,7 @@ fn backup_restore_verify_round_trips_and_a_damaged_backup_is_refused() {
         (m["id"].as_str().unwrap().to_string(), bytes)
     };
     let data = dir.path().to_str().unwrap();
-    let key = dir.path().join("master.key");
+    let key = key_for(dir.path());
     let file = dir.path().join("offline.backup");
     let out = run(&["backup", "--data", data, "--out", file.to_str().unwrap()], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -566,7 +601,7 @@ fn backup_restore_verify_round_trips_and_a_damaged_backup_is_refused() {
         let out =
             run(&["audit", "verify", "--data", restored.to_str().unwrap(), "--key-file", key.to_str().unwrap()], &[]);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stdout));
-        std::fs::copy(&key, restored.join("master.key")).unwrap();
+        std::fs::copy(&key, key_for(&restored)).unwrap();
         let s = Server::start(&restored);
         let token = login(&s);
         assert_eq!(s.download(&token, &mid), pdf, "{name}");
@@ -599,7 +634,7 @@ fn terminate(mut s: Server) {
 
 #[test]
 fn audit_entries_of_reads_reach_disk_at_once_in_strict_mode_within_the_window_otherwise_and_at_a_clean_stop() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     add_user(dir.path(), "auditor", "auditor", &[]);
     let probe = |s: &Server, who: &str| {
@@ -644,7 +679,7 @@ fn audit_entries_of_reads_reach_disk_at_once_in_strict_mode_within_the_window_ot
 #[test]
 fn a_thousand_file_batch_shows_progress_and_killed_halfway_finishes_on_a_rerun_storing_each_file_once() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     install(dir.path());
     let s = Server::start(dir.path());
     let token = login(&s);
@@ -665,6 +700,7 @@ fn a_thousand_file_batch_shows_progress_and_killed_halfway_finishes_on_a_rerun_s
         Command::new(BIN)
             .args(["import", "--data", dir.path().to_str().unwrap(), batch.path().to_str().unwrap(), "--as", "hr"])
             .env("DANGAN_LOG", "warn")
+            .env("DANGAN_KEY_FILE", key_for(dir.path()))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -714,7 +750,7 @@ fn a_thousand_file_batch_shows_progress_and_killed_halfway_finishes_on_a_rerun_s
 
 #[test]
 fn an_exported_package_passes_bagit_validation_and_a_receiver_that_trusts_the_sender_imports_it() {
-    let from = tempfile::tempdir().unwrap();
+    let from = Install::new();
     install(from.path());
     let s = Server::start(from.path());
     let token = login(&s);
@@ -762,7 +798,7 @@ fn an_exported_package_passes_bagit_validation_and_a_receiver_that_trusts_the_se
     }
 
     // A receiver that does not trust the sender refuses; one that does files the dossier and answers a receipt.
-    let to = tempfile::tempdir().unwrap();
+    let to = Install::new();
     install(to.path());
     let args = ["import-package", "--data", &data(to.path()), &data(&package), "--as", "hr"];
     let out = run(&args, &[]);
@@ -781,4 +817,97 @@ fn an_exported_package_passes_bagit_validation_and_a_receiver_that_trusts_the_se
         "{receipt}"
     );
     assert_eq!(format!("ed25519:{}", receipt["sender_key"].as_str().unwrap()), key);
+}
+
+/// The exit status and stderr of `serve` that is expected to refuse to start (it exits at once).
+fn serve_refused(data: &Path, envs: &[(&str, &str)], extra: &[&str]) -> String {
+    let mut c = Command::new(BIN);
+    c.args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"]).args(extra);
+    c.env("DANGAN_LOG", "warn").env_remove("DANGAN_KEY_FILE").env_remove("DANGAN_PASSPHRASE");
+    c.env_remove("CREDENTIALS_DIRECTORY");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let mut child = c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success());
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return err;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve started although it should have refused");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_key_lives_outside_the_data_and_a_copied_data_directory_opens_nothing() {
+    let dir = Install::new();
+    install(dir.path());
+    let key = key_for(dir.path());
+    let key_hex = std::fs::read_to_string(&key).unwrap();
+
+    // No key given: refused, saying how to give one.
+    let err = serve_refused(dir.path(), &[], &[]);
+    assert!(err.contains("no master key") && err.contains("--key-file"), "{err}");
+    // A key inside the data directory (as older versions made it): refused, saying how to move it.
+    let inside = dir.path().join("master.key");
+    std::fs::rename(&key, &inside).unwrap();
+    let err = serve_refused(dir.path(), &[], &[]);
+    assert!(err.contains("inside the data directory") && err.contains("dangan keys move"), "{err}");
+    let err = serve_refused(dir.path(), &[], &["--key-file", inside.to_str().unwrap()]);
+    assert!(err.contains("inside the data directory"), "{err}");
+    // Moved out, the server starts with it.
+    let out = run(&["keys", "move", "--data", dir.path().to_str().unwrap(), "--to", key.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!inside.exists() && key.exists());
+    let s = Server::start(dir.path());
+    login(&s);
+    drop(s);
+
+    // A key file others may read, and a short passphrase, are refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = serve_refused(dir.path(), &[], &["--key-file", key.to_str().unwrap()]);
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let err = serve_refused(dir.path(), &[("DANGAN_PASSPHRASE", "too-short")], &[]);
+    assert!(err.contains("at least 12 characters"), "{err}");
+
+    // Every file the server made is its owner's only, and no file under the data holds the key.
+    let copy = Install::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = meta.permissions().mode() & 0o777;
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", e.path().display());
+            }
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                let bytes = std::fs::read(e.path()).unwrap();
+                assert!(!bytes.windows(64).any(|w| w == key_hex.trim().as_bytes()), "{}", e.path().display());
+            }
+        }
+    }
+    // A copy of the data directory alone (a stolen disk, a snapshot) opens nothing.
+    let out = Command::new("cp").args(["-a", dir.path().to_str().unwrap(), copy.path().to_str().unwrap()]).output();
+    assert!(out.unwrap().status.success());
+    let err = serve_refused(copy.path(), &[], &[]);
+    assert!(err.contains("no master key"), "{err}");
+    let out = run(&["verify", "--data", copy.path().to_str().unwrap()], &[]);
+    assert!(!out.status.success(), "verify opened a copied data directory without its key");
 }
