@@ -13,54 +13,17 @@
 
 mod common;
 
+use common::WORDS;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use dangan::index::{Allow, Filter, IndexDoc, SearchIndex};
+use dangan::index::{Allow, Filter, SearchIndex};
 use dangan::model::MaterialMeta;
 use dangan::service::Config;
 use std::sync::Arc;
 use std::time::Duration;
 
-const WORDS: [&str; 12] =
-    ["晋升", "考核", "工资", "合同", "学位", "党员", "奖励", "处分", "培训", "任免", "出国", "审计"];
-const CATS: [&str; 8] = ["1", "3", "4-1", "6", "8", "9-1", "9-2", "10"];
-const DEPTS: [&str; 8] = ["hr", "admin", "finance", "legal", "it", "ops", "research", "sales"];
-
-fn corpus(n: usize) -> SearchIndex {
-    let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new())).unwrap();
-    let mut docs = Vec::with_capacity(10_000);
-    for i in 0..n {
-        let w = |k: usize| WORDS[(i * 7 + k * 5) % WORDS.len()];
-        let cat = CATS[i % CATS.len()];
-        docs.push(IndexDoc {
-            material_id: format!("m{i}"),
-            person_id: format!("p{}", i / 8),
-            names: vec![format!("人员{}", i / 8)],
-            title: format!("{}材料第{i}号", w(0)),
-            categories: vec![cat.to_string(), cat.split('-').next().unwrap_or(cat).to_string()],
-            department: DEPTS[(i / 8) % DEPTS.len()].to_string(),
-            tags: if i % 13 == 0 {
-                vec!["salary".into()]
-            } else if i % 17 == 0 {
-                vec!["contract".into()]
-            } else {
-                vec![]
-            },
-            body: format!("该同志于{}年参加{}，{}情况良好，经研究同意{}。", 1990 + i % 30, w(1), w(2), w(3)),
-            formed: Some(1_000_000_000 + i as i64 * 1000),
-            ..Default::default()
-        });
-        if docs.len() == 10_000 {
-            index.upsert(&docs).unwrap();
-            docs.clear();
-        }
-    }
-    index.upsert(&docs).unwrap();
-    index.commit().unwrap();
-    index
-}
-
 fn search(c: &mut Criterion) {
-    let index = corpus(100_000);
+    let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new())).unwrap();
+    common::fill_corpus(&index, 100_000);
     let hr = Filter { exclude_persons: vec!["p1".into()], ..Default::default() };
     let finance = Filter {
         allow: Some(vec![Allow { categories: vec!["9-1".into()], tags: vec!["salary".into()], ..Default::default() }]),

@@ -30,6 +30,7 @@ const CTX_WRAP: &str = "dangan 2026-11 data key wrapping key v1";
 const CTX_ADDRESS: &str = "dangan 2026-11 blob address key v1";
 const CTX_TOKENS: &str = "dangan 2026-11 session token key v1";
 const CTX_SIGNING: &str = "dangan 2026-11 package signing key v1";
+const CTX_INDEX: &str = "dangan 2026-11 search index file key v1";
 
 /// Errors of this layer.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +198,9 @@ impl fmt::Debug for SealKey {
 }
 
 impl SealKey {
+    /// DO NOT CHANGE: what sealing adds to a plaintext (version byte, nonce, tag).
+    pub const OVERHEAD: usize = 1 + NONCE_LEN + 16;
+
     /// A sealing key from 32 secret bytes.
     pub fn new(key: &SecretKey) -> Self {
         SealKey(XChaCha20Poly1305::new(key.expose().into()))
@@ -236,6 +240,7 @@ pub struct Keys {
     address: SecretKey,
     tokens: SecretKey,
     signing: SecretKey,
+    index: SecretKey,
 }
 
 impl Keys {
@@ -248,7 +253,14 @@ impl Keys {
             address: d(CTX_ADDRESS),
             tokens: d(CTX_TOKENS),
             signing: d(CTX_SIGNING),
+            index: d(CTX_INDEX),
         }
+    }
+
+    /// The key that seals one file of the search index: derived from the index key and the file's name, so each
+    /// file has its own.
+    pub fn index_file_key(&self, file: &str) -> SealKey {
+        SealKey::new(&SecretKey::from_bytes(*blake3::keyed_hash(self.index.expose(), file.as_bytes()).as_bytes()))
     }
 
     fn signing_key(&self) -> ed25519_dalek::SigningKey {

@@ -9,9 +9,11 @@
 //! caller's permissions) are clauses of the same query, so totals and paging count only what passes them.
 
 pub mod analyzer;
+pub mod sealed;
 
 use analyzer::{NgramTokenizer, ZhTokenizer};
 use jieba_rs::Jieba;
+pub use sealed::{FileSealer, SealedDirectory};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -261,12 +263,35 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir`, creating it when absent. A different schema on disk is [`Error::SchemaMismatch`].
+    /// Opens the index in `dir` unsealed, creating it when absent (benchmarks compare it with the sealed one). A
+    /// different schema on disk is [`Error::SchemaMismatch`].
     pub fn open(dir: &Path, jieba: Arc<Jieba>) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::Directory(e.to_string()))?;
-        let (schema, fields) = schema();
         let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| Error::Directory(e.to_string()))?;
-        let index = match Index::open_or_create(mmap, schema.clone()) {
+        Self::open_in(Box::new(mmap), jieba)
+    }
+
+    /// Opens the index in `dir` with every file sealed by `sealer` (see [`sealed`]), creating it when absent.
+    /// An unsealed index left by an older version is removed, to be rebuilt from the store; at most
+    /// `cache_bytes` of decrypted blocks are kept in memory.
+    pub fn open_sealed(dir: &Path, jieba: Arc<Jieba>, sealer: Arc<dyn FileSealer>, cache_bytes: usize) -> Result<Self> {
+        let io = |e: std::io::Error| Error::Directory(e.to_string());
+        if sealed::is_plain_index(dir) {
+            tracing::warn!(dir = %dir.display(), "the search index was written unsealed by an older version: removing it to rebuild it sealed");
+            std::fs::remove_dir_all(dir).map_err(io)?;
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let marker = dir.join(sealed::MARKER);
+        if !marker.exists() {
+            std::fs::write(&marker, b"sealed index directory; every other file here is ciphertext\n").map_err(io)?;
+        }
+        let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| Error::Directory(e.to_string()))?;
+        Self::open_in(Box::new(SealedDirectory::new(Box::new(mmap), sealer, cache_bytes)), jieba)
+    }
+
+    fn open_in(directory: Box<dyn tantivy::Directory>, jieba: Arc<Jieba>) -> Result<Self> {
+        let (schema, fields) = schema();
+        let index = match Index::open_or_create(directory, schema.clone()) {
             Ok(i) => i,
             Err(tantivy::TantivyError::SchemaError(_)) => return Err(Error::SchemaMismatch),
             Err(e) => return Err(e.into()),

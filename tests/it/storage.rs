@@ -374,3 +374,81 @@ fn backup_restore_verify_round_trips_the_demo_store_exactly() {
     assert!(archive.audit_verify().unwrap().ok);
     close(archive, restored.path());
 }
+
+#[tokio::test]
+async fn no_file_under_the_data_directory_yields_a_word_of_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        demo::load(&a, demo::DemoOptions { persons_per_department: 3 }).unwrap();
+        a.wait_queue_empty(Duration::from_secs(120)).unwrap();
+    })
+    .await
+    .unwrap();
+    let app = TestApp {
+        router: dangan::api::router(archive.clone(), BODY_LIMIT),
+        archive,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    // A cadre with a distinctive name, and a text with rare phrases in both scripts.
+    let hr = app.login("hr").await;
+    let person = app.create_person(&hr, person_body("欧阳翠微", &id_number("11010519830303003"), "ops")).await;
+    let text = "鸿鹄凌霄独特短语 与 鴻鵠淩霄繁體詞組 以及 Zyxwvut-marker";
+    let m = app
+        .upload(
+            &hr,
+            person["id"].as_str().unwrap(),
+            serde_json::json!({"category": "10", "title": "备忘"}),
+            "m.txt",
+            text.as_bytes(),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED);
+    assert_eq!(m.json()["text_status"], "done");
+    // The sealed index finds them, in either script.
+    for q in ["鸿鹄凌霄独特短语", "鴻鵠淩霄繁體詞組", "欧阳翠微"] {
+        assert!(app.search(&hr, q).await["total"].as_u64().unwrap() >= 1, "{q}");
+    }
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    let d = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
+
+    // No file anywhere under the data directory holds a word, in UTF-8, UTF-16 or GB18030.
+    let words = ["欧阳翠微", "鸿鹄凌霄", "独特短语", "鴻鵠淩霄", "繁體詞組", "Zyxwvut"];
+    let mut encodings: Vec<(String, Vec<u8>)> = Vec::new();
+    for w in words {
+        encodings.push((format!("{w} utf-8"), w.as_bytes().to_vec()));
+        encodings.push((format!("{w} utf-16le"), w.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()));
+        encodings.push((format!("{w} utf-16be"), w.encode_utf16().flat_map(|u| u.to_be_bytes()).collect()));
+        let (gb, _, _) = encoding_rs::GB18030.encode(w);
+        encodings.push((format!("{w} gb18030"), gb.into_owned()));
+    }
+    let files = all_files(dir.path());
+    assert!(files.iter().any(|f| f.starts_with(dir.path().join("index"))), "the index has files");
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        for (what, needle) in &encodings {
+            assert!(!contains(&bytes, needle), "{what} readable in {}", f.display());
+        }
+    }
+    // Tantivy's own reader finds no index there to read terms from.
+    match tantivy::Index::open_in_dir(dir.path().join("index")) {
+        Err(_) => {}
+        Ok(index) => {
+            let reader = index.reader().unwrap();
+            for segment in reader.searcher().segment_readers() {
+                for (field, _) in index.schema().fields() {
+                    let Ok(inv) = segment.inverted_index(field) else { continue };
+                    let mut terms = inv.terms().stream().unwrap();
+                    while terms.advance() {
+                        let t = String::from_utf8_lossy(terms.key()).into_owned();
+                        assert!(!words.iter().any(|w| t.contains(w)), "term {t} readable");
+                    }
+                }
+            }
+        }
+    }
+}
