@@ -367,11 +367,45 @@ fn backup_restore_verify_round_trips_the_demo_store_exactly() {
             }
         }
     }
-    // And it opens with the same key, verifies, and its audit chain holds.
+    // And it opens with the same key, verifies, and its audit chain holds; the backup's own entry is in it.
     let archive = open_retrying(restored.path(), &key);
     let v = archive.verify().unwrap();
     assert!(v.ok() && v.materials > 0, "{v:?}");
     assert!(archive.audit_verify().unwrap().ok);
+    assert_eq!(newest_entry(&archive), ("system".to_string(), "backup".to_string()));
+    close(archive, restored.path());
+}
+
+/// The newest entry of an installation's trail: actor and action.
+fn newest_entry(archive: &Archive) -> (String, String) {
+    let auditor = archive.principal_for(archive.user_by_name("auditor").unwrap().unwrap(), "test").unwrap();
+    let q = dangan::service::audit::AuditQuery { limit: Some(1), ..Default::default() };
+    let (entries, _) = archive.audit_query(&auditor, &q).unwrap();
+    (entries[0].event.actor.clone(), entries[0].event.action.clone())
+}
+
+#[test]
+fn a_backup_through_the_api_holds_its_own_audit_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    demo::load(&archive, demo::DemoOptions { persons_per_department: 1 }).unwrap();
+    let it = archive.principal_for(archive.user_by_name("it").unwrap().unwrap(), "10.0.0.9").unwrap();
+    let (mut file, _) = archive.backup_as(&it).unwrap();
+    let mut backup = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut backup).unwrap();
+    // Taken, the backup is the newest entry of the trail; and it is the newest entry of the backup, too.
+    assert_eq!(newest_entry(&archive), ("it".to_string(), "backup".to_string()));
+    close(archive, dir.path());
+    let restored = tempfile::tempdir().unwrap();
+    {
+        let kv = SledKv::open(&restored.path().join("store")).unwrap();
+        dangan::store::backup::import(&kv, &backup[..]).unwrap();
+        kv.flush().unwrap();
+    }
+    let archive = open_retrying(restored.path(), &key);
+    assert!(archive.audit_verify().unwrap().ok);
+    assert_eq!(newest_entry(&archive), ("it".to_string(), "backup".to_string()));
     close(archive, restored.path());
 }
 
