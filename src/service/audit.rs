@@ -2,7 +2,9 @@
 //! like every record (one sealed segment per group commit), append-only, and hash-chained with BLAKE3 — each
 //! entry commits to the one before — with a checkpoint every 256 entries whose hash can be exported and kept
 //! elsewhere. `verify` names the first entry
-//! that was removed, altered or reordered.
+//! that was removed, altered or reordered. Against the store being put back to an older state as a whole, each
+//! checkpoint, the head at start and at a clean stop are also written, signed, to a witness outside the store
+//! ([`super::witness`]), which verification and the start compare the trail with.
 //!
 //! Writes are group-committed: events are chained in memory (sequence and hash fixed) the moment they happen,
 //! and a committer thread makes everything pending durable with one commit-and-flush a few milliseconds later
