@@ -446,7 +446,14 @@ impl Archive {
             let stats = self.backup_recorded(std::io::BufWriter::new(&mut file), event)?;
             let len = std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(io)?;
             std::io::Seek::rewind(&mut file).map_err(io)?;
-            tracing::info!(records = stats.records, hash = %stats.hash, "backup written");
+            // What was written, to match the file with its entry: after the snapshot, so in the live trail only.
+            self.audit(super::audit::AuditEvent::by(
+                p,
+                "backup.written",
+                "store",
+                super::audit::Outcome::Allowed,
+                Some(format!("{} records, {len} bytes, blake3 {}", stats.records, stats.hash)),
+            ))?;
             Ok(((file, len), None))
         })
     }
