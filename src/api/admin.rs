@@ -51,8 +51,26 @@ pub(super) async fn audit_verify(State(st): State<AppState>, auth: AuthUser) -> 
 
 pub(super) async fn audit_checkpoints(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.audit_checkpoints(&auth.principal)).await?;
-    Ok(Json(List { total: items.len(), items }).into_response())
+    let signed = blocking(move || archive.audit_checkpoints(&auth.principal)).await?;
+    Ok(Json(signed).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Acknowledge {
+    reason: String,
+}
+
+/// `POST /api/v1/audit/acknowledge-rollback {"reason"}`: the security administrator acknowledges that the store
+/// is behind its witness; the archive serves again.
+pub(super) async fn acknowledge_rollback(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(b): ApiJson<Acknowledge>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let ack = blocking(move || archive.acknowledge_rollback(&auth.principal, &b.reason)).await?;
+    Ok(Json(ack).into_response())
 }
 
 pub(super) async fn get_policy(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {

@@ -67,6 +67,9 @@ impl ApiError {
                 E::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
                 E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Payload too large"),
                 E::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled", "Too many attempts"),
+                E::AuditHold(_) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "audit-rollback", "The audit trail is behind its witness")
+                }
                 E::Corrupt(_) => (StatusCode::INTERNAL_SERVER_ERROR, "corrupt", "Stored data is damaged"),
                 E::Store(_) | E::Index(_) | E::Internal(_) => {
                     (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
@@ -89,6 +92,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
         let detail = match &self {
+            // Expected while the archive is held, and the caller must learn why: neither logged nor hidden.
+            ApiError::Service(e @ service::Error::AuditHold(_)) => e.to_string(),
             ApiError::Service(e) if status.is_server_error() => {
                 // The cause goes to the log (with the request id from the tracing span), not to the client.
                 tracing::error!(error = ?e, "request failed");

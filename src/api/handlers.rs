@@ -33,7 +33,9 @@ pub(super) struct Health {
 }
 
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), ocr: st.archive.ocr_available() })
+    // `held`: the store is behind its audit witness and nothing but sign-in and the acknowledgement is served.
+    let status = if st.archive.audit_hold().is_some() { "held" } else { "ok" };
+    Json(Health { status, version: env!("CARGO_PKG_VERSION"), ocr: st.archive.ocr_available() })
 }
 
 pub(super) async fn openapi() -> Response {

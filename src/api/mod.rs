@@ -55,6 +55,41 @@ async fn resolve_client(State(st): State<AppState>, mut req: Request, next: Next
     next.run(req).await
 }
 
+/// What a held archive still serves (its store is behind its audit witness): sign-in and sign-out, the health
+/// check, and the acknowledgement; in the web UI also the stylesheet and the page that asks for it.
+const OPEN_WHILE_HELD: &[&str] = &[
+    "/api/v1/auth/login",
+    "/api/v1/auth/logout",
+    "/api/v1/health",
+    "/api/v1/audit/acknowledge-rollback",
+    "/login",
+    "/logout",
+    "/assets/app.css",
+    "/rollback",
+];
+
+/// While the archive is held (see [`crate::service::witness`]), answers everything but [`OPEN_WHILE_HELD`]:
+/// under `/api/` with 503 problem+json naming the witnessed point, elsewhere with the web UI's page saying so.
+async fn hold_gate(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(conflict) = st.archive.audit_hold() else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path();
+    if OPEN_WHILE_HELD.contains(&path) {
+        return next.run(req).await;
+    }
+    if path == "/api" || path.starts_with("/api/") {
+        let detail = format!(
+            "{conflict}. Nothing is served until the security administrator acknowledges it: \
+             POST /api/v1/audit/acknowledge-rollback {{\"reason\":…}}"
+        );
+        return axum::response::IntoResponse::into_response(ApiError::Service(crate::service::Error::AuditHold(
+            detail,
+        )));
+    }
+    crate::web::held(st, req).await
+}
+
 /// The API router with all layers, for `serve`, `demo` and the tests.
 pub fn router(archive: Archive, body_limit: usize) -> Router {
     let state = AppState { archive, body_limit };
@@ -73,6 +108,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::audit_verify))
         .route("/audit/checkpoints", get(admin::audit_checkpoints))
+        .route("/audit/acknowledge-rollback", post(admin::acknowledge_rollback))
         .route("/policy", get(admin::get_policy).put(admin::put_policy))
         .route("/access/explain", get(admin::explain))
         .route("/access/review", get(admin::review))
@@ -121,6 +157,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
             }
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hold_gate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), resolve_client))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -177,6 +177,11 @@ pub struct ServeArgs {
     /// Proxies in front of the server.
     #[command(flatten)]
     pub proxies: ProxyArgs,
+    /// The audit witness: an append-only file outside the data directory where every checkpoint, the head at
+    /// start and at a clean stop are written, signed; at start a store behind it is held until the security
+    /// administrator acknowledges (POST /api/v1/audit/acknowledge-rollback).
+    #[arg(long, env = "DANGAN_AUDIT_WITNESS")]
+    pub audit_witness: Option<PathBuf>,
 }
 
 /// `users` subcommands.
@@ -234,8 +239,22 @@ pub enum UsersCommand {
 /// `audit` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Verify the hash chain; prints `{"ok": …}` and exits 1 naming the first bad entry.
-    Verify(DataArgs),
+    /// Verify the hash chain, and with --witness against the witness; prints `{"ok": …}` and exits 1 naming the
+    /// first bad entry, a witnessed checkpoint the trail ends before or differs from, or a witness line that
+    /// does not verify.
+    Verify(AuditVerifyArgs),
+}
+
+/// `audit verify` options.
+#[derive(Args, Debug)]
+pub struct AuditVerifyArgs {
+    /// Data and key.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The audit witness file (the server's --audit-witness), or checkpoints downloaded from
+    /// GET /api/v1/audit/checkpoints.
+    #[arg(long)]
+    pub witness: Option<PathBuf>,
 }
 
 /// `keys` subcommands.
@@ -356,9 +375,21 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(if r.ok() { 0 } else { 1 })
         }
-        Command::Audit(AuditCommand::Verify(data)) => {
+        Command::Audit(AuditCommand::Verify(AuditVerifyArgs { data, witness })) => {
+            let lines = match &witness {
+                Some(path) => {
+                    if !path.exists() {
+                        bail!("no audit witness at {}", path.display());
+                    }
+                    Some(crate::service::witness::read_witness(path)?)
+                }
+                None => None,
+            };
             let archive = open_offline(&data)?;
-            let r = archive.audit_verify()?;
+            let r = match &lines {
+                Some(lines) => archive.audit_verify_with_witness(lines)?,
+                None => archive.audit_verify()?,
+            };
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(if r.ok { 0 } else { 1 })
         }
@@ -698,6 +729,28 @@ fn open_archive(data: &Path, key_file: Option<&Path>, usage: KeyUse, proxies: &P
     })
 }
 
+/// Attaches the audit witness and compares the store with it; a store behind it is served held (sign-in and
+/// the security administrator's acknowledgement only), which is said on stderr. The system log's socket is
+/// `DANGAN_AUDIT_SYSLOG` (`off` sends nothing), default `/dev/log`.
+fn attach_witness(archive: &Archive, path: &Path, data: &Path) -> Result<()> {
+    let syslog = match std::env::var("DANGAN_AUDIT_SYSLOG") {
+        Ok(v) if matches!(v.trim(), "off" | "0" | "false" | "") => None,
+        Ok(v) => Some(PathBuf::from(v.trim())),
+        Err(_) => Some(PathBuf::from("/dev/log")),
+    };
+    let config = crate::service::witness::WitnessConfig { path: path.to_path_buf(), syslog };
+    match archive.attach_witness(&config, data).map_err(|e| anyhow::anyhow!("audit witness: {e}"))? {
+        None => eprintln!("audit witness: {} (the trail agrees with it)", path.display()),
+        Some(conflict) => eprintln!(
+            "AUDIT TRAIL BEHIND ITS WITNESS {}: {conflict}. Nothing but sign-in and the acknowledgement is served \
+             until the security administrator acknowledges it (POST /api/v1/audit/acknowledge-rollback, or the web \
+             UI's /rollback page).",
+            path.display()
+        ),
+    }
+    Ok(())
+}
+
 fn open_offline(data: &DataArgs) -> Result<Archive> {
     if !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
@@ -735,6 +788,9 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
     let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), KeyUse::Serve, &a.proxies)?;
+    if let Some(path) = &a.audit_witness {
+        attach_witness(&archive, path, &a.data.data)?;
+    }
     println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
     runtime()?.block_on(serve_router(archive, a.listen, a.body_limit_mib * 1024 * 1024))
 }
@@ -756,6 +812,9 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
         }
     };
     let archive = open_archive(&data, None, KeyUse::Demo, &a.proxies)?;
+    // The demo's audit witness lives beside the data (never inside it), in a temporary directory of its own.
+    let witness_dir = tempfile::Builder::new().prefix("dangan-demo-witness-").tempdir()?;
+    attach_witness(&archive, &witness_dir.path().join("audit-witness.jsonl"), &data)?;
     let started = std::time::Instant::now();
     eprintln!("loading the demo dataset into {} …", data.display());
     let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: a.persons_per_department.max(1) })?;

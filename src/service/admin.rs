@@ -399,26 +399,62 @@ impl Archive {
         Ok(Principal { subject: self.subject_for(&user)?, user, source: source.into() })
     }
 
-    /// Writes a consistent backup of the whole store (writes and audit commits wait while it runs).
+    /// Writes a consistent backup of the whole store (writes and audit commits wait while it runs), recorded in
+    /// the trail as the act of `system` from the local command line.
     pub fn backup_to(&self, out: impl std::io::Write) -> Result<crate::store::backup::BackupStats> {
+        let event = super::audit::AuditEvent {
+            actor: "system".into(),
+            source: "local".into(),
+            action: "backup".into(),
+            object: "store".into(),
+            outcome: super::audit::Outcome::Allowed,
+            detail: Some("snapshot of the store from this entry on".into()),
+        };
+        self.backup_recorded(out, event)
+    }
+
+    /// Writes the backup with its own audit entry inside it: the entry is durable before the snapshot is taken,
+    /// and nothing is committed between the two, so a restored backup shows that it is one.
+    fn backup_recorded(
+        &self,
+        out: impl std::io::Write,
+        event: super::audit::AuditEvent,
+    ) -> Result<crate::store::backup::BackupStats> {
         let _guard = self.lock();
+        self.audit_durable(event)?;
         Ok(self.with_audit_paused(|| self.store().export(out))?)
     }
 
-    /// A backup through the API (system administrator), audited.
+    /// A backup through the API (system administrator), audited (its entry is part of the backup).
     ///
     /// The snapshot goes to an unnamed temporary file (it holds only sealed records and ciphertext), so the
     /// archive is paused only while the snapshot is taken, not while a slow client downloads it; the file is
     /// gone from the file system already and disappears with its handle.
     pub fn backup_as(&self, p: &Principal) -> Result<(std::fs::File, u64)> {
-        self.audited(p, "backup", "store", false, || {
+        // `changes`: its success is recorded before the snapshot, by `backup_recorded`.
+        self.audited(p, "backup", "store", true, || {
             self.require(p, Capability::Backup)?;
             let io = |e: std::io::Error| Error::Internal(format!("cannot write the backup: {e}"));
             let mut file = tempfile::tempfile().map_err(io)?;
-            let stats = self.backup_to(std::io::BufWriter::new(&mut file))?;
+            let event = super::audit::AuditEvent::by(
+                p,
+                "backup",
+                "store",
+                super::audit::Outcome::Allowed,
+                Some("snapshot of the store from this entry on".into()),
+            );
+            let stats = self.backup_recorded(std::io::BufWriter::new(&mut file), event)?;
             let len = std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(io)?;
             std::io::Seek::rewind(&mut file).map_err(io)?;
-            Ok(((file, len), Some(format!("{} records, blake3 {}", stats.records, stats.hash))))
+            // What was written, to match the file with its entry: after the snapshot, so in the live trail only.
+            self.audit(super::audit::AuditEvent::by(
+                p,
+                "backup.written",
+                "store",
+                super::audit::Outcome::Allowed,
+                Some(format!("{} records, {len} bytes, blake3 {}", stats.records, stats.hash)),
+            ))?;
+            Ok(((file, len), None))
         })
     }
 }

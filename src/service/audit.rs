@@ -2,7 +2,9 @@
 //! like every record (one sealed segment per group commit), append-only, and hash-chained with BLAKE3 — each
 //! entry commits to the one before — with a checkpoint every 256 entries whose hash can be exported and kept
 //! elsewhere. `verify` names the first entry
-//! that was removed, altered or reordered.
+//! that was removed, altered or reordered. Against the store being put back to an older state as a whole, each
+//! checkpoint, the head at start and at a clean stop are also written, signed, to a witness outside the store
+//! ([`super::witness`]), which verification and the start compare the trail with.
 //!
 //! Writes are group-committed: events are chained in memory (sequence and hash fixed) the moment they happen,
 //! and a committer thread makes everything pending durable with one commit-and-flush a few milliseconds later
@@ -10,11 +12,12 @@
 //! its audit entry — and every entry chained before it — in the same atomic commit, so a change is never without
 //! its record. Queries, verification and backups commit what is pending first; a clean shutdown commits it too.
 
+use super::witness::{Conflict, Point, SignedCheckpoint, SignedCheckpoints, Witness, WitnessKind, WitnessLines};
 use super::{Archive, Error, Principal, Result};
 use crate::crypto::encode_hex;
 use crate::store::{Table, WriteSet};
 use serde::{Deserialize, Serialize};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 
 /// DO NOT CHANGE: entries between checkpoints.
 const CHECKPOINT_EVERY: u64 = 256;
@@ -247,7 +250,23 @@ struct State {
     durable: u64,
     failed: bool,
     shutdown: bool,
+    /// While the store is behind its witness (until the security administrator acknowledges it): the events
+    /// of that time (sign-ins, denials), kept out of the trail so that the acknowledgement is the first entry of
+    /// the resumed trail; they follow it, with their own times.
+    held: Option<Held>,
 }
+
+/// Events waiting while the archive is held.
+#[derive(Default)]
+struct Held {
+    events: Vec<(i64, AuditEvent)>,
+    /// Events beyond [`HELD_EVENTS`], counted only.
+    dropped: u64,
+}
+
+/// At most this many events are kept while the archive is held (failed sign-ins could otherwise fill memory);
+/// the rest are counted in an entry of their own.
+const HELD_EVENTS: usize = 10_000;
 
 impl Default for State {
     fn default() -> Self {
@@ -262,6 +281,7 @@ impl Default for State {
             durable: 0,
             failed: false,
             shutdown: false,
+            held: None,
         }
     }
 }
@@ -323,16 +343,37 @@ impl State {
     }
 }
 
-/// The trail's in-memory state: the chain head and the events waiting for the next group commit.
+/// The trail's in-memory state: the chain head and the events waiting for the next group commit; the witness
+/// outside the store, and whether the archive is held because the store is behind it.
 #[derive(Default)]
 pub struct AuditLog {
     state: Mutex<State>,
     cv: Condvar,
+    witness: OnceLock<Witness>,
+    hold: RwLock<Option<Arc<Conflict>>>,
 }
 
 impl AuditLog {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn set_witness(&self, witness: Witness) -> Result<()> {
+        self.witness.set(witness).map_err(|_| Error::Conflict("an audit witness is attached already".into()))
+    }
+
+    /// Writes a witness line, if a witness is attached.
+    pub(super) fn witness_record(&self, keys: &crate::crypto::Keys, kind: WitnessKind, point: &Point, at: i64) {
+        if let Some(w) = self.witness.get() {
+            w.record(keys, kind, point, at);
+        }
+    }
+
+    /// Witnesses the checkpoints a group commit made durable.
+    fn witness_checkpoints(&self, keys: &crate::crypto::Keys, checkpoints: &[Checkpoint]) {
+        for cp in checkpoints {
+            self.witness_record(keys, WitnessKind::Checkpoint, &Point { seq: cp.seq, hash: cp.hash.clone() }, cp.at);
+        }
     }
 }
 
@@ -351,6 +392,9 @@ pub struct AuditVerify {
     pub problem: Option<String>,
     /// The chain's head hash (to compare with an exported checkpoint).
     pub head_hash: String,
+    /// What the witness says, when the trail was compared with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<super::witness::WitnessReport>,
 }
 
 /// A query over the trail.
@@ -394,7 +438,7 @@ fn parse_time(s: &str, end: bool) -> Result<i64> {
     Ok(day.midnight().assume_utc().unix_timestamp() * 1000 - i64::from(end))
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
@@ -420,16 +464,29 @@ fn write_batch(store: &crate::store::Store, ws: Option<WriteSet>, batch: &mut Pe
 }
 
 impl AuditLog {
-    /// Commits what is pending when the archive goes away (a clean shutdown loses no entry).
+    /// Commits what is pending when the archive goes away (a clean shutdown loses no entry), and witnesses
+    /// the head it leaves (a `stop` line) — unless the archive is held or the trail could not be written.
     pub(super) fn flush_on_drop(&self, store: &crate::store::Store) {
         let mut st = self.state();
-        if st.pending.is_empty() || st.failed {
+        if st.failed || st.held.is_some() || !st.loaded {
             return;
         }
-        let (mut batch, head) = st.take_batch();
-        match write_batch(store, None, &mut batch, &head) {
-            Ok(()) => st.durable = head.seq,
-            Err(e) => tracing::error!(error = %e, "audit commit at shutdown failed"),
+        if !st.pending.is_empty() {
+            let (mut batch, head) = st.take_batch();
+            match write_batch(store, None, &mut batch, &head) {
+                Ok(()) => {
+                    st.durable = head.seq;
+                    self.witness_checkpoints(store.keys(), &batch.checkpoints);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit commit at shutdown failed");
+                    return;
+                }
+            }
+        }
+        if st.durable + 1 == st.next_seq {
+            let head = Point { seq: st.durable, hash: st.last_hash.to_hex().to_string() };
+            self.witness_record(store.keys(), WitnessKind::Stop, &head, now_ms());
         }
     }
 
@@ -527,6 +584,30 @@ impl Archive {
         if st.failed {
             return Err(Error::Internal("the audit trail could not be written; refusing to continue".into()));
         }
+        if let Some(held) = st.held.as_mut() {
+            let at = now_ms();
+            for e in events {
+                if held.events.len() < HELD_EVENTS {
+                    let event = AuditEvent {
+                        actor: e.0.into(),
+                        source: e.1.into(),
+                        action: e.2.into(),
+                        object: e.3.into(),
+                        outcome: e.4,
+                        detail: e.5.map(str::to_string),
+                    };
+                    tracing::info!(action = %event.action, "the audit trail is held: the event waits for the acknowledgement");
+                    held.events.push((at, event));
+                } else {
+                    held.dropped += 1;
+                }
+            }
+            drop(st);
+            if let Some(ws) = ws {
+                self.store().commit(ws)?;
+            }
+            return Ok(());
+        }
         // A change carries its own data: it must be the one to commit, so it waits for any flush under way.
         while ws.is_some() && st.flushing {
             st = log.cv.wait(st).unwrap_or_else(|p| p.into_inner());
@@ -557,6 +638,10 @@ impl Archive {
                 drop(st);
                 let carried = ws.is_some();
                 let result = write_batch(self.store(), ws.take(), &mut batch, &head);
+                if result.is_ok() {
+                    // Still the only committer: the witness gets the checkpoints in order.
+                    log.witness_checkpoints(self.store().keys(), &batch.checkpoints);
+                }
                 st = log.state();
                 st.give_back(batch);
                 st.flushing = false;
@@ -601,6 +686,79 @@ impl Archive {
         st.flushing = false;
         log.cv.notify_all();
         out
+    }
+
+    /// Records an event and returns once it is durable.
+    pub(crate) fn audit_durable(&self, event: AuditEvent) -> Result<()> {
+        self.append(&[event.fields()], None, true)
+    }
+
+    /// The trail's durable head: the last entry's sequence number and hash (zeros for an empty trail).
+    pub(crate) fn audit_head(&self) -> Result<Point> {
+        self.audit_sync()?;
+        let mut st = self.audit_log().state();
+        self.load_head(&mut st)?;
+        Ok(Point { seq: st.next_seq - 1, hash: st.last_hash.to_hex().to_string() })
+    }
+
+    /// The hash of entry `seq` as stored, if the trail holds it (looks back for the segment that holds it).
+    pub(crate) fn audit_hash_at(&self, seq: u64) -> Result<Option<String>> {
+        // A segment holds at most about 1 MiB of entries, so its first entry is not far back.
+        for first in (seq.saturating_sub(1 << 16).max(1)..=seq).rev() {
+            if !self.store().contains(Table::Audit, &first.to_be_bytes())? {
+                continue;
+            }
+            let Ok(Some(seg)) = Segment::read(self.store(), &first.to_be_bytes()) else { return Ok(None) };
+            return Ok(seg.entries.into_iter().find(|e| e.seq == seq).map(|e| e.hash));
+        }
+        Ok(None)
+    }
+
+    /// Whether the archive is held because its store is behind its witness, and what the witness says.
+    pub fn audit_hold(&self) -> Option<Arc<Conflict>> {
+        self.audit_log().hold.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Holds the archive: events wait outside the trail until [`Archive::resume_audit`].
+    pub(super) fn hold_audit(&self, conflict: Conflict) {
+        let log = self.audit_log();
+        log.state().held.get_or_insert_with(Held::default);
+        *log.hold.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(conflict));
+    }
+
+    /// Resumes a held trail with `first` (the acknowledgement) as its first entry, the events that waited after
+    /// it; makes them durable and witnesses the acknowledgement (superseding the witness lines before it).
+    pub(super) fn resume_audit(&self, first: AuditEvent, behind: Option<Point>) -> Result<Point> {
+        let log = self.audit_log();
+        let (entry, at) = {
+            let mut st = log.state();
+            self.load_head(&mut st)?;
+            let Some(held) = st.held.take() else {
+                return Err(Error::Conflict("the audit trail is not held".into()));
+            };
+            let at = now_ms();
+            st.chain(at, &first.fields())?;
+            let entry = Point { seq: st.next_seq - 1, hash: st.last_hash.to_hex().to_string() };
+            for (at, e) in &held.events {
+                st.chain(*at, &e.fields())?;
+            }
+            if held.dropped > 0 {
+                let detail = format!("{} more events while the trail was held were not kept", held.dropped);
+                let note = Fields("system", "local", "audit.held-events", "audit", Outcome::Failed, Some(&detail));
+                st.chain(now_ms(), &note)?;
+            }
+            (entry, at)
+        };
+        self.audit_sync()?;
+        *log.hold.write().unwrap_or_else(|p| p.into_inner()) = None;
+        if let Some(w) = log.witness.get() {
+            let line =
+                super::witness::WitnessLine::signed(self.store().keys(), WitnessKind::Acknowledge, &entry, at, behind);
+            if let Err(e) = w.append(&line) {
+                tracing::error!(error = %e, "the acknowledgement could not be witnessed; the next start holds again");
+            }
+        }
+        Ok(entry)
     }
 
     /// Records an event: chained at once, durable with the next group commit (at once in strict mode).
@@ -716,23 +874,34 @@ impl Archive {
         })
     }
 
-    /// The checkpoints (auditor): their hashes can be exported and kept elsewhere.
-    pub fn audit_checkpoints(&self, p: &Principal) -> Result<Vec<Checkpoint>> {
+    /// The checkpoints (auditor), each with the signature of its witness line and the installation's public
+    /// key: kept elsewhere, they are a witness for `dangan audit verify --witness`.
+    pub fn audit_checkpoints(&self, p: &Principal) -> Result<SignedCheckpoints> {
         self.audited(p, "audit.checkpoints", "audit", false, || {
             self.require_auditor(p)?;
             self.audit_sync()?;
-            Ok((
-                self.store().scan::<Checkpoint>(Table::AuditCheckpoints, b"")?.into_iter().map(|(_, c)| c).collect(),
-                None,
-            ))
+            let keys = self.store().keys();
+            let items: Vec<SignedCheckpoint> = self
+                .store()
+                .scan::<Checkpoint>(Table::AuditCheckpoints, b"")?
+                .into_iter()
+                .map(|(_, c)| {
+                    let text = super::witness::signed_text(WitnessKind::Checkpoint, c.seq, &c.hash, c.at, None);
+                    SignedCheckpoint { signature: keys.sign_hex(text.as_bytes()), seq: c.seq, hash: c.hash, at: c.at }
+                })
+                .collect();
+            let public_key = format!("ed25519:{}", keys.signing_public_hex());
+            Ok((SignedCheckpoints { total: items.len(), items, public_key }, None))
         })
     }
 
-    /// Verifies the chain (auditor).
+    /// Verifies the chain (auditor), and against the configured witness if there is one.
     pub fn audit_verify_as(&self, p: &Principal) -> Result<AuditVerify> {
         self.audited(p, "audit.verify", "audit", false, || {
             self.require_auditor(p)?;
-            Ok((self.audit_verify()?, None))
+            // The witness is read first: every line in it was written once its entry was durable.
+            let lines = self.audit_log().witness.get().map(|w| w.read()).transpose()?;
+            Ok((self.verify_trail(lines.as_ref())?, None))
         })
     }
 
@@ -752,6 +921,20 @@ impl Archive {
     /// Verifies the chain: sequence without gaps, every segment opens, each entry commits to the one before, the
     /// checkpoints and the head agree.
     pub fn audit_verify(&self) -> Result<AuditVerify> {
+        self.verify_trail(None)
+    }
+
+    /// Verifies the chain, then compares it with a witness (a witness file, or downloaded checkpoints): every
+    /// line must verify with this installation's key, and the trail must reach, and agree with, every point
+    /// witnessed since the last acknowledged rollback.
+    pub fn audit_verify_with_witness(&self, witness: &WitnessLines) -> Result<AuditVerify> {
+        self.verify_trail(Some(witness))
+    }
+
+    fn verify_trail(&self, witness: Option<&WitnessLines>) -> Result<AuditVerify> {
+        let wanted: std::collections::HashSet<u64> =
+            witness.iter().flat_map(|w| w.iter()).filter_map(|(_, l)| l.as_ref().ok().map(|l| l.seq)).collect();
+        let mut witnessed_hashes = std::collections::HashMap::new();
         self.audit_sync()?;
         let mut r = AuditVerify { ok: true, ..Default::default() };
         let mut prev = encode_hex(&[0u8; 32]);
@@ -788,6 +971,9 @@ impl Archive {
                 if e.seq % CHECKPOINT_EVERY == 0 {
                     at_checkpoints.insert(e.seq, e.hash.clone());
                 }
+                if wanted.contains(&e.seq) {
+                    witnessed_hashes.insert(e.seq, e.hash.clone());
+                }
                 prev = e.hash;
                 expect += 1;
                 r.entries += 1;
@@ -813,6 +999,27 @@ impl Archive {
             } else if head.seq > 0 && head.hash != prev {
                 bad = Some((head.seq, "the head hash does not match the last entry".into()));
             }
+        }
+        if let Some(lines) = witness {
+            let end = Point { seq: expect - 1, hash: prev.clone() };
+            let public = self.store().keys().signing_public_hex();
+            let report =
+                super::witness::compare(lines, &public, &end, true, |seq| Ok(witnessed_hashes.get(&seq).cloned()))?;
+            if bad.is_none() && !report.ok() {
+                use super::witness::ConflictKind;
+                r.ok = false;
+                r.first_bad = report.conflict.as_ref().and_then(|c| match c.kind {
+                    ConflictKind::Behind => Some(c.trail_end + 1),
+                    ConflictKind::Differs => c.witnessed.as_ref().map(|w| w.seq),
+                    ConflictKind::Unverified => None,
+                });
+                r.problem = Some(match (&report.conflict, report.unverified.first()) {
+                    (Some(c), _) => c.to_string(),
+                    (None, Some(u)) => format!("witness line {} does not verify: {}", u.line, u.problem),
+                    (None, None) => String::new(),
+                });
+            }
+            r.witness = Some(report);
         }
         if let Some((seq, problem)) = bad {
             r.ok = false;

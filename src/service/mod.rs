@@ -5,6 +5,7 @@
 //! * [`auth`] — accounts, Argon2id passwords, opaque session tokens, login throttling.
 //! * [`access`] — the gate: the policy's rules applied to principals, persons and materials.
 //! * [`audit`] — the hash-chained, group-committed audit trail.
+//! * [`witness`] — the trail's signed witness outside the store, and the hold of a rolled-back store.
 //! * [`grants`] — consultation grants.
 //! * [`admin`] — accounts, the policy, the permission review.
 //! * [`archive`] — persons, materials, the catalogue, versions and content.
@@ -26,6 +27,7 @@ pub mod notify;
 pub mod packages;
 pub mod reports;
 pub mod search;
+pub mod witness;
 pub mod workflows;
 
 pub use auth::Principal;
@@ -85,6 +87,10 @@ pub enum Error {
          own first (POST /api/v1/me/password {{\"current\",\"new\"}}, or the web UI's password page)"
     )]
     PasswordChangeRequired,
+    /// The store's audit trail is behind its witness (a rollback, an older backup restored): nothing but sign-in
+    /// and the security administrator's acknowledgement is served until it is acknowledged (503).
+    #[error("{0}")]
+    AuditHold(String),
     /// Too many failed logins (429).
     #[error("too many failed logins; try again in {retry_after} s")]
     TooManyAttempts {

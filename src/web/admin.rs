@@ -171,6 +171,20 @@ pub(super) async fn audit_verify(State(st): State<AppState>, user: WebUser) -> W
             @if let Some(b) = r.first_bad { dt { (l.t("首个异常条目", "First bad entry")) } dd { (b) } }
             @if let Some(pr) = &r.problem { dt { (l.t("问题", "Problem")) } dd { (pr) } }
             dt { (l.t("链头哈希", "Head hash")) } dd { code { (r.head_hash) } }
+            @if let Some(w) = &r.witness {
+                dt { (l.t("外部见证", "Witness")) }
+                dd {
+                    (w.compared) (l.t(" 行已比对", " lines compared"))
+                    @if let Some(n) = &w.newest { (l.t("；最新见证至第 ", "; newest witnessed entry ")) (n.seq) (l.t(" 条", "")) }
+                    @if !w.unverified.is_empty() {
+                        (l.t("；签名无效的行：", "; lines that do not verify: "))
+                        (w.unverified.iter().map(|u| u.line.to_string()).collect::<Vec<_>>().join(", "))
+                    }
+                    @if !w.acknowledged.is_empty() {
+                        (l.t("；已确认的回退：", "; acknowledged rollbacks: ")) (w.acknowledged.len())
+                    }
+                }
+            }
         }
         p { a href="/audit" { (l.t("返回审计日志", "Back to the trail")) } }
     };

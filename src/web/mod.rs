@@ -12,12 +12,15 @@
 //! * `forms` — uploads and new versions of files, new persons, change requests, the inbox and decisions.
 //! * `reports` — the reports the caller may run, each as a table with an inline SVG chart, and as CSV / XLSX.
 //! * `imports` — batch imports: the form, the start, and the progress / report page.
+//! * `hold` — the page of an archive held because its store is behind its audit witness, and the security
+//!   administrator's acknowledgement.
 //! * `admin` — consultation grants, the audit trail (auditor), the permission review (security administrator),
 //!   accounts (IT).
 
 mod admin;
 mod error;
 mod forms;
+mod hold;
 mod imports;
 mod layout;
 mod pages;
@@ -79,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .route("/reports/{file}", get(reports::report))
         .route("/imports", get(imports::form).post(imports::start))
         .route("/imports/{id}", get(imports::show))
+        .route("/rollback", get(hold::show).post(hold::acknowledge))
         .layer(axum::middleware::from_fn(frame))
 }
 
@@ -110,6 +114,14 @@ pub async fn not_found(req: Request) -> Response {
     let switch = session::Lang::from_query(req.uri().query());
     let lang = switch.unwrap_or_else(|| session::Lang::from_headers(req.headers()));
     dress(error::WebError::Api(crate::api::error::ApiError::NoRoute).into_response(), lang, switch)
+}
+
+/// The answer to any other page while the archive is held (its store is behind its audit witness): the page
+/// saying so (503), with the acknowledgement form for the security administrator.
+pub async fn held(st: AppState, req: Request) -> Response {
+    let switch = session::Lang::from_query(req.uri().query());
+    let lang = switch.unwrap_or_else(|| session::Lang::from_headers(req.headers()));
+    dress(hold::any(st, req).await, lang, switch)
 }
 
 /// Renders a pending error page and sets the language cookie and the browser security headers.

@@ -911,3 +911,92 @@ fn the_key_lives_outside_the_data_and_a_copied_data_directory_opens_nothing() {
     let out = run(&["verify", "--data", copy.path().to_str().unwrap()], &[]);
     assert!(!out.status.success(), "verify opened a copied data directory without its key");
 }
+
+#[test]
+fn restoring_an_older_backup_under_the_same_witness_is_refused_at_start_until_the_security_administrator_acknowledges()
+{
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let witness = root.path().join("audit-witness.jsonl");
+    install(&data);
+    add_user(&data, "secadmin", "secadmin", &[]);
+    add_user(&data, "auditor", "auditor", &[]);
+    let d = data.to_str().unwrap();
+    let w = witness.to_str().unwrap();
+    let env = [("DANGAN_AUDIT_WITNESS", w), ("DANGAN_AUDIT_SYSLOG", "off")];
+
+    // A witness inside the data directory is refused before anything is served.
+    // (An address that cannot be bound: were the witness let through, the server would fail, not serve.)
+    let inside = format!("{d}/w.jsonl");
+    let out = run(&["serve", "--data", d, "--listen", "192.0.2.1:1", "--audit-witness", &inside], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inside the data directory"));
+
+    let s = Server::start_with(&data, &env);
+    let hr = login(&s);
+    s.create_person(&hr, json!({"name": "备份之前", "department": "ops"}));
+    terminate(s);
+    let backup = root.path().join("older.backup");
+    let out = run(&["backup", "--data", d, "--out", backup.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = Server::start_with(&data, &env);
+    let hr = login(&s);
+    s.create_person(&hr, json!({"name": "备份之后", "department": "ops"}));
+    terminate(s);
+    let last = |path: &Path| -> Value {
+        serde_json::from_str(std::fs::read_to_string(path).unwrap().lines().last().unwrap()).unwrap()
+    };
+    let newest = last(&witness);
+    assert_eq!(newest["kind"], "stop", "{newest}");
+
+    // The older backup restored into the data directory (the key stays where it was).
+    std::fs::remove_dir_all(data.join("store")).unwrap();
+    std::fs::remove_dir_all(data.join("index")).unwrap();
+    let out = run(&["restore", backup.to_str().unwrap(), "--data", d], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["audit", "verify", "--data", d], &[]);
+    assert!(out.status.success(), "on its own the restored trail holds");
+    let out = run(&["audit", "verify", "--data", d, "--witness", w], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["witness"]["conflict"]["kind"], "behind", "{v}");
+    assert_eq!(v["witness"]["conflict"]["witnessed"]["seq"], newest["seq"]);
+    assert!(v["problem"].as_str().unwrap().contains(newest["hash"].as_str().unwrap()), "{v}");
+
+    // At start the server holds: sign-in and the acknowledgement only, API and web UI alike.
+    let s = Server::start_with(&data, &env);
+    assert_eq!(s.json("GET", "/health", None, None).1["status"], "held");
+    let hr = login(&s);
+    let (status, v) = s.json("GET", "/persons", Some(&hr), None);
+    assert_eq!((status, v["type"].as_str()), (503, Some("urn:dangan:problem:audit-rollback")), "{v}");
+    let seq = newest["seq"].as_u64().unwrap();
+    assert!(v["detail"].as_str().unwrap().contains(&format!("entry {seq}")), "{v}");
+    let mut page = s.agent.get(&s.base.replace("/api/v1", "/persons")).call().unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.body_mut().read_to_string().unwrap().contains("审计日志落后于见证记录"));
+    let ack = |token: &str| {
+        s.json("POST", "/audit/acknowledge-rollback", Some(token), Some(json!({"reason": "恢复了较早的备份，已核实"})))
+    };
+    assert_eq!(ack(&hr).0, 403);
+    let sec = login_as(&s, "secadmin");
+    let (status, v) = ack(&sec);
+    assert_eq!(status, 200, "{v}");
+    let first = v["entry"]["seq"].as_u64().unwrap();
+    assert_eq!(s.json("GET", "/persons", Some(&hr), None).0, 200);
+    let auditor = login_as(&s, "auditor");
+    let (_, v) = s.json("GET", "/audit?action=audit.acknowledge-rollback&limit=10", Some(&auditor), None);
+    let e = v["items"].as_array().unwrap().iter().find(|e| e["outcome"] == "allowed").unwrap().clone();
+    assert_eq!((e["seq"].as_u64(), e["actor"].as_str()), (Some(first), Some("secadmin")));
+    assert!(e["detail"].as_str().unwrap().contains(newest["hash"].as_str().unwrap()), "{e}");
+    terminate(s);
+    assert_eq!(last(&witness)["kind"], "stop");
+
+    // The witness recorded the acknowledgement: the next start is a normal one, and the trail agrees with it.
+    let s = Server::start_with(&data, &env);
+    assert_eq!(s.json("GET", "/health", None, None).1["status"], "ok");
+    let hr = login(&s);
+    assert_eq!(s.json("GET", "/persons", Some(&hr), None).0, 200);
+    terminate(s);
+    let out = run(&["audit", "verify", "--data", d, "--witness", w], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -367,12 +367,275 @@ fn backup_restore_verify_round_trips_the_demo_store_exactly() {
             }
         }
     }
-    // And it opens with the same key, verifies, and its audit chain holds.
+    // And it opens with the same key, verifies, and its audit chain holds; the backup's own entry is in it.
     let archive = open_retrying(restored.path(), &key);
     let v = archive.verify().unwrap();
     assert!(v.ok() && v.materials > 0, "{v:?}");
     assert!(archive.audit_verify().unwrap().ok);
+    assert_eq!(newest_entry(&archive), ("system".to_string(), "backup".to_string()));
     close(archive, restored.path());
+}
+
+/// The newest entry of an installation's trail: actor and action.
+fn newest_entry(archive: &Archive) -> (String, String) {
+    let auditor = archive.principal_for(archive.user_by_name("auditor").unwrap().unwrap(), "test").unwrap();
+    let q = dangan::service::audit::AuditQuery { limit: Some(1), ..Default::default() };
+    let (entries, _) = archive.audit_query(&auditor, &q).unwrap();
+    (entries[0].event.actor.clone(), entries[0].event.action.clone())
+}
+
+#[test]
+fn a_backup_through_the_api_holds_its_own_audit_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    demo::load(&archive, demo::DemoOptions { persons_per_department: 1 }).unwrap();
+    let it = archive.principal_for(archive.user_by_name("it").unwrap().unwrap(), "10.0.0.9").unwrap();
+    let (mut file, _) = archive.backup_as(&it).unwrap();
+    let mut backup = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut backup).unwrap();
+    // The live trail ends with what was written (after the snapshot); the backup itself with its own entry.
+    assert_eq!(newest_entry(&archive), ("it".to_string(), "backup.written".to_string()));
+    close(archive, dir.path());
+    let restored = tempfile::tempdir().unwrap();
+    {
+        let kv = SledKv::open(&restored.path().join("store")).unwrap();
+        dangan::store::backup::import(&kv, &backup[..]).unwrap();
+        kv.flush().unwrap();
+    }
+    let archive = open_retrying(restored.path(), &key);
+    assert!(archive.audit_verify().unwrap().ok);
+    assert_eq!(newest_entry(&archive), ("it".to_string(), "backup".to_string()));
+    close(archive, restored.path());
+}
+
+/// The witness file beside (not inside) a data directory, with no copies to the system log.
+fn witness_at(path: &Path) -> dangan::service::witness::WitnessConfig {
+    dangan::service::witness::WitnessConfig { path: path.to_path_buf(), syslog: None }
+}
+
+/// `n` more entries in the trail: the security administrator reads the policy `n` times.
+fn add_entries(archive: &Archive, n: usize) {
+    let p = archive.principal_for(archive.user_by_name("secadmin").unwrap().unwrap(), "10.0.0.7").unwrap();
+    for _ in 0..n {
+        archive.policy_versions(&p).unwrap();
+    }
+}
+
+fn raw_head(data: &Path) -> Vec<u8> {
+    let kv = SledKv::open(&data.join("store")).unwrap();
+    kv.get(Table::Audit, b"head").unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security_administrator_acknowledges() {
+    use dangan::service::witness::{ConflictKind, WitnessKind, read_witness};
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let witness = root.path().join("audit-witness.jsonl");
+    let key = MasterKey::generate().unwrap();
+
+    // First days: accounts, a trail past its first checkpoint; the witness sees it, and the head at the stop.
+    let archive = Archive::open(&data, &key, worker_extractor(), Config::default()).unwrap();
+    let inside = archive.attach_witness(&witness_at(&data.join("audit-witness.jsonl")), &data).unwrap_err();
+    assert!(inside.to_string().contains("inside the data directory"), "{inside}");
+    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    for (name, role) in [("secadmin", dangan::model::Role::Secadmin), ("auditor", dangan::model::Role::Auditor)] {
+        archive
+            .create_demo_user(dangan::service::auth::NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                password: PASSWORD.into(),
+                roles: vec![role],
+                department: None,
+                person_id: None,
+                leader_level: None,
+            })
+            .unwrap();
+    }
+    add_entries(&archive, 300);
+    close(archive, &data);
+    // The attacker keeps the sealed head of that day (every backup holds one).
+    let old_head = raw_head(&data);
+    let old = verify_audit(&data, &key);
+    assert!(old.ok && (256..512).contains(&old.entries), "{old:?}");
+
+    // Later: the trail goes on past the next checkpoint.
+    let archive = open_retrying(&data, &key);
+    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    add_entries(&archive, 300);
+    close(archive, &data);
+    let lines: Vec<_> = read_witness(&witness).unwrap().into_iter().map(|(_, l)| l.unwrap()).collect();
+    let kinds: Vec<(WitnessKind, u64)> = lines.iter().map(|l| (l.kind, l.seq)).collect();
+    assert!(kinds.contains(&(WitnessKind::Checkpoint, 256)) && kinds.contains(&(WitnessKind::Checkpoint, 512)));
+    assert_eq!(kinds.iter().filter(|(k, _)| *k == WitnessKind::Start).count(), 2, "{kinds:?}");
+    let newest = lines.last().unwrap().clone();
+    assert_eq!(newest.kind, WitnessKind::Stop, "{kinds:?}");
+    assert!(newest.seq > 512);
+
+    // The rollback: the later segments and checkpoints deleted, the old head written back.
+    {
+        let kv = SledKv::open(&data.join("store")).unwrap();
+        let mut b = Batch::default();
+        let seq = |k: &[u8]| u64::from_be_bytes(k.try_into().unwrap());
+        for (k, _) in kv.scan(Table::Audit, b"", None, usize::MAX).unwrap() {
+            if k.len() == 8 && seq(&k) > old.entries {
+                b.delete(Table::Audit, k);
+            }
+        }
+        for (k, _) in kv.scan(Table::AuditCheckpoints, b"", None, usize::MAX).unwrap() {
+            if seq(&k) > old.entries {
+                b.delete(Table::AuditCheckpoints, k);
+            }
+        }
+        b.put(Table::Audit, b"head".to_vec(), old_head);
+        kv.commit(b).unwrap();
+        kv.flush().unwrap();
+    }
+    // On its own the trail still verifies: that is the attack.
+    let alone = verify_audit(&data, &key);
+    assert!(alone.ok && alone.entries == old.entries, "{alone:?}");
+
+    // Against its witness it does not: the witnessed point it ends before is named.
+    let archive = open_retrying(&data, &key);
+    let r = archive.audit_verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
+    assert!(!r.ok, "{r:?}");
+    assert_eq!(r.first_bad, Some(old.entries + 1));
+    let c = r.witness.as_ref().unwrap().conflict.clone().unwrap();
+    assert_eq!(c.kind, ConflictKind::Behind);
+    let named = c.witnessed.clone().unwrap();
+    assert_eq!((named.seq, &named.hash, named.kind), (newest.seq, &newest.hash, WitnessKind::Stop));
+    let problem = r.problem.unwrap();
+    assert!(problem.contains(&format!("entry {}", newest.seq)) && problem.contains(&newest.hash), "{problem}");
+
+    // At start the server holds: sign-in and the acknowledgement only.
+    let held = archive.attach_witness(&witness_at(&witness), &data).unwrap().expect("the store is behind");
+    assert_eq!(held, c);
+    let app = TestApp {
+        router: dangan::api::router(archive.clone(), BODY_LIMIT),
+        archive,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let health = app.send(Method::GET, "/api/v1/health", None, None).await;
+    assert_eq!((health.status, health.json()["status"].as_str()), (StatusCode::OK, Some("held")));
+    let auditor = app.login("auditor").await;
+    for path in ["/api/v1/audit", "/api/v1/audit/verify", "/api/v1/me", "/api/v1/persons"] {
+        let a = app.send(Method::GET, path, Some(&auditor), None).await;
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(a.header("content-type"), "application/problem+json");
+        let v = a.json();
+        assert_eq!(v["type"], "urn:dangan:problem:audit-rollback");
+        let detail = v["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("entry {}", newest.seq)) && detail.contains(&newest.hash), "{detail}");
+    }
+    let page = app.send(Method::GET, "/persons", None, None).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(html.contains("审计日志落后于见证记录") && html.contains(&newest.hash), "{html}");
+    let ack = |token: String, reason: &'static str| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                "/api/v1/audit/acknowledge-rollback",
+                Some(&token),
+                Some(serde_json::json!({"reason": reason})),
+            )
+            .await
+        }
+    };
+    assert_eq!(ack(auditor.clone(), "not mine to say").await.status, StatusCode::FORBIDDEN);
+    let secadmin = app.login("secadmin").await;
+    assert_eq!(ack(secadmin.clone(), " ").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = ack(secadmin.clone(), "restored after the disk failure; checked with IT").await;
+    assert_eq!(done.status, StatusCode::OK, "{}", String::from_utf8_lossy(&done.body));
+    let first = old.entries + 1;
+    assert_eq!(done.json()["entry"]["seq"], first);
+    assert_eq!(ack(secadmin.clone(), "again").await.status, StatusCode::CONFLICT);
+
+    // The archive serves again; the acknowledgement is the first entry of the resumed trail, naming the
+    // witnessed point; the sign-ins and the refusal of the held time follow it.
+    let a = app.send(Method::GET, "/api/v1/audit?limit=1000", Some(&auditor), None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let mut items = a.json()["items"].as_array().unwrap().clone();
+    items.reverse();
+    let resumed: Vec<&serde_json::Value> = items.iter().filter(|e| e["seq"].as_u64().unwrap() >= first).collect();
+    let e = resumed[0];
+    assert_eq!((e["seq"].as_u64(), e["action"].as_str()), (Some(first), Some("audit.acknowledge-rollback")));
+    assert_eq!(e["actor"], "secadmin");
+    let detail = e["detail"].as_str().unwrap();
+    assert!(detail.contains(&newest.hash) && detail.contains("restored after the disk failure"), "{detail}");
+    let held_actions: Vec<(&str, &str)> =
+        resumed[1..].iter().map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
+    for want in [("auditor", "auth.login"), ("auditor", "audit.acknowledge-rollback"), ("secadmin", "auth.login")] {
+        assert!(held_actions.contains(&want), "{want:?} not in {held_actions:?}");
+    }
+    // The witness records the acknowledgement; verified against it, the resumed trail holds.
+    let last = read_witness(&witness).unwrap().pop().unwrap().1.unwrap();
+    assert_eq!((last.kind, last.seq), (WitnessKind::Acknowledge, first));
+    assert_eq!(last.behind.as_ref().map(|b| b.seq), Some(newest.seq));
+    let v = app.send(Method::GET, "/api/v1/audit/verify", Some(&auditor), None).await.json();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["witness"]["acknowledged"][0]["behind"]["seq"], newest.seq);
+
+    // The next start is a normal one.
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    let d = data.clone();
+    tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
+    let archive = open_retrying(&data, &key);
+    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    assert!(archive.audit_hold().is_none());
+    close(archive, &data);
+}
+
+#[test]
+fn a_witness_line_that_does_not_verify_is_reported_and_holds_the_archive() {
+    use dangan::service::witness::{ConflictKind, read_witness};
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let witness = root.path().join("audit-witness.jsonl");
+    let key = MasterKey::generate().unwrap();
+    let archive = Archive::open(&data, &key, worker_extractor(), Config::default()).unwrap();
+    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    archive
+        .create_demo_user(dangan::service::auth::NewUser {
+            username: "secadmin".into(),
+            display_name: "secadmin".into(),
+            password: PASSWORD.into(),
+            roles: vec![dangan::model::Role::Secadmin],
+            department: None,
+            person_id: None,
+            leader_level: None,
+        })
+        .unwrap();
+    add_entries(&archive, 300);
+    close(archive, &data);
+    let good = verify_audit(&data, &key);
+    let archive = open_retrying(&data, &key);
+    let r = archive.audit_verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
+    assert!(r.ok && r.witness.as_ref().unwrap().compared >= 3, "{r:?}");
+
+    // The checkpoint's line says another hash: its signature no longer holds, and that is named.
+    let text = std::fs::read_to_string(&witness).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let n = lines.iter().position(|l| l.contains("\"kind\":\"checkpoint\"")).unwrap();
+    let mut line: serde_json::Value = serde_json::from_str(&lines[n]).unwrap();
+    line["hash"] = serde_json::Value::String("0".repeat(64));
+    lines[n] = line.to_string();
+    std::fs::write(&witness, lines.join("\n") + "\n").unwrap();
+    let r = archive.audit_verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
+    assert!(!r.ok, "{r:?}");
+    let w = r.witness.unwrap();
+    assert_eq!(w.unverified.iter().map(|u| u.line).collect::<Vec<_>>(), vec![n + 1]);
+    assert!(r.problem.unwrap().contains(&format!("witness line {}", n + 1)));
+    assert_eq!(r.entries, good.entries);
+
+    // And the server will not serve against an altered witness until it is acknowledged.
+    let held = archive.attach_witness(&witness_at(&witness), &data).unwrap().expect("held");
+    assert_eq!((held.kind, held.line), (ConflictKind::Unverified, n + 1));
+    assert!(archive.audit_hold().is_some());
+    close(archive, &data);
 }
 
 #[tokio::test]
