@@ -373,6 +373,39 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Rewrites every segment that holds deleted documents without them, and removes the old segment files, so
+    /// a deleted document's terms are gone from the index files (a destroyed material's words must not linger).
+    pub fn purge_deleted(&self) -> Result<()> {
+        let searcher = self.reader.searcher();
+        let ids: Vec<tantivy::index::SegmentId> =
+            searcher.segment_readers().iter().filter(|s| s.num_deleted_docs() > 0).map(|s| s.segment_id()).collect();
+        if !ids.is_empty() {
+            let mut w = self.writer();
+            w.merge(&ids).wait()?;
+            // Files of merged-away segments are deleted once nothing reads them.
+            drop(searcher);
+            self.reader.reload()?;
+            w.garbage_collect_files().wait()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the index files still hold `word`: every n-gram term of it is in some segment's term dictionary,
+    /// deleted documents included — what purging must remove (for verification and tests of destruction).
+    pub fn holds_term(&self, word: &str) -> bool {
+        let searcher = self.reader.searcher();
+        let grams: Vec<String> =
+            NgramTokenizer::grams(word).into_iter().map(|g| g.0).filter(|g| g.chars().count() > 1).collect();
+        !grams.is_empty()
+            && grams.iter().all(|g| {
+                searcher.segment_readers().iter().any(|segment| {
+                    segment
+                        .inverted_index(self.fields.ngram)
+                        .is_ok_and(|inv| inv.terms().get(g.as_bytes()).ok().flatten().is_some())
+                })
+            })
+    }
+
     /// Number of documents searchable now.
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -554,6 +587,24 @@ mod tests {
 
     fn idx() -> SearchIndex {
         SearchIndex::in_memory(Arc::new(Jieba::new())).unwrap()
+    }
+
+    #[test]
+    fn purging_removes_a_deleted_documents_terms_from_the_index_files() {
+        let i = idx();
+        i.upsert(&[doc("a", "待销毁", "鸩羽之约的记录", "10", "ops"), doc("b", "其他", "普通内容", "10", "ops")])
+            .unwrap();
+        i.commit().unwrap();
+        i.upsert(&[doc("c", "另一份", "普通内容二", "10", "ops")]).unwrap();
+        i.commit().unwrap();
+        assert!(i.holds_term("鸩羽之约"));
+        i.delete("a");
+        i.commit().unwrap();
+        assert_eq!(i.search("鸩羽之约", &Filter::default(), 10, 0).unwrap().total, 0);
+        assert!(i.holds_term("鸩羽之约"), "a deleted document's terms stay in its segment until it is merged");
+        i.purge_deleted().unwrap();
+        assert!(!i.holds_term("鸩羽之约"));
+        assert_eq!(i.search("普通内容", &Filter::default(), 10, 0).unwrap().total, 2);
     }
 
     fn doc(id: &str, title: &str, body: &str, cat: &str, dept: &str) -> IndexDoc {

@@ -168,13 +168,17 @@ impl Archive {
                 let mut persons: HashMap<PersonId, Option<Person>> = HashMap::new();
                 let mut docs = Vec::with_capacity(chunk.len());
                 let mut statuses = Vec::new();
+                let mut destroyed = false;
                 for (k, _) in chunk {
                     let Some(id) = MaterialId::from_slice(k) else {
                         continue;
                     };
                     match self.store().get::<Material>(Table::Materials, id.as_bytes())? {
                         None => self.index().delete(&id.to_string()),
-                        Some(m) if m.destroyed_by.is_some() => self.index().delete(&id.to_string()),
+                        Some(m) if m.destroyed_by.is_some() => {
+                            self.index().delete(&id.to_string());
+                            destroyed = true;
+                        }
                         Some(m) => {
                             // One unreadable material must not hold up the queue: it is indexed by its
                             // catalogue fields and the failure is logged (verify names it too).
@@ -197,6 +201,11 @@ impl Archive {
                 }
                 self.index().upsert(&docs)?;
                 self.index().commit()?;
+                if destroyed {
+                    // A destroyed material's terms stay in its segment until that segment is merged: merge now,
+                    // so no file of the index holds them any more.
+                    self.index().purge_deleted()?;
+                }
                 // A material says its text is done only once that text is searchable.
                 for (m, (status, error, pages)) in statuses.drain(..) {
                     self.record_text_status(&m, status, error, pages)?;
@@ -232,8 +241,9 @@ impl Archive {
     /// The text of a material's current bytes: extracted now if still pending, else from the store; with the
     /// text status to record once the text is searchable.
     fn ensure_text(&self, m: &Material) -> Result<(String, Option<TextOutcome>)> {
-        let addr_key = crate::crypto::decode_hex(&m.address).ok_or_else(|| Error::Corrupt("bad address".into()))?;
-        if let Some(t) = self.store().get::<StoredText>(Table::Texts, &addr_key)? {
+        let addr: crate::store::BlobAddress =
+            m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
+        if let Some(t) = self.store().read_text::<StoredText>(&addr)? {
             let status = (m.text_status == TextStatus::Pending).then_some((TextStatus::Done, None, t.pages));
             return Ok((t.text, status));
         }
@@ -252,7 +262,7 @@ impl Archive {
         let pages = stored.as_ref().and_then(|s| s.pages);
         if let Some(s) = &stored {
             let mut ws = self.store().write_set();
-            ws.put(Table::Texts, addr_key, s)?;
+            self.store().stage_text(&mut ws, &addr, s)?;
             self.store().commit_unflushed(ws)?;
         }
         Ok((stored.map(|s| s.text).unwrap_or_default(), Some((status, error, pages))))
@@ -344,8 +354,14 @@ impl Archive {
 
     /// The extracted text of a material's current bytes (empty when none).
     pub(crate) fn text_of(&self, m: &Material) -> Result<String> {
-        let addr_key = crate::crypto::decode_hex(&m.address).unwrap_or_default();
-        Ok(self.store().get::<StoredText>(Table::Texts, &addr_key)?.map(|t| t.text).unwrap_or_default())
+        let Ok(addr) = m.address.parse::<crate::store::BlobAddress>() else { return Ok(String::new()) };
+        Ok(self.store().read_text::<StoredText>(&addr)?.map(|t| t.text).unwrap_or_default())
+    }
+
+    /// Whether any file of the search index still holds `word` as a term, deleted documents included (for
+    /// verification and tests: a destroyed material's words must be gone).
+    pub fn index_holds_term(&self, word: &str) -> bool {
+        self.index().holds_term(word)
     }
 
     /// Number of documents the index holds.

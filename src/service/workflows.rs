@@ -555,7 +555,13 @@ impl Archive {
             if r.kind == "consultation" {
                 self.stage_consultation_grant(ws, r, &person)?;
             } else {
-                self.stage_destruction(ws, r, &person)?;
+                let backups = self.stage_destruction(ws, r, &person)?;
+                let text = if backups.is_empty() {
+                    "销毁登记：此后未做过备份，已无副本含这些材料。".to_string()
+                } else {
+                    format!("销毁登记：以下备份仍含这些材料的（加密）字节，须按规定处置：{}", backups.join("；"))
+                };
+                r.comments.push(Comment { author: "system".into(), at: now_ts(), text });
             }
             r.state = RequestState::Applied;
             r.conflict = None;
@@ -622,9 +628,10 @@ impl Archive {
 
     /// A destruction approved: every version's bytes lose their reference (the last reference destroys the
     /// data key: crypto-shredding), the index forgets the material, and its catalogue entry stays as the register.
-    fn stage_destruction(&self, ws: &mut crate::store::WriteSet, r: &Request, person: &Person) -> Result<()> {
+    fn stage_destruction(&self, ws: &mut crate::store::WriteSet, r: &Request, person: &Person) -> Result<Vec<String>> {
         let own = self.material_ids_of(person.id)?;
         let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut oldest_filed = i64::MAX;
         for id in material_ids(&r.changes)? {
             if !own.contains(&id) {
                 return Err(Error::invalid("material_ids", format!("material {id} is not in this dossier")));
@@ -636,6 +643,7 @@ impl Archive {
             for (_, v) in self.store().scan::<crate::model::MaterialVersion>(Table::MaterialVersions, id.as_bytes())? {
                 *counts.entry(v.material.address.clone()).or_default() += 1;
             }
+            oldest_filed = oldest_filed.min(m.created_at);
             m.destroyed_by = Some(r.id);
             m.updated_at = now_ts();
             ws.put(Table::Materials, id.as_bytes().to_vec(), &m)?;
@@ -645,7 +653,19 @@ impl Archive {
             let a = addr.parse().map_err(|_| Error::Corrupt(format!("bad address {addr}")))?;
             self.store().stage_blob_unref(ws, &a, n)?;
         }
-        Ok(())
+        // The register names the backups made since the oldest of these materials was filed: they still hold
+        // its bytes (sealed), and are to be destroyed or kept as the archive's rules say.
+        let mut backups = Vec::new();
+        self.for_each_audit_entry(|e| {
+            if e.event.action == "backup" && e.at >= oldest_filed.saturating_mul(1000) {
+                backups.push(format!(
+                    "{}{}",
+                    crate::model::ts_rfc3339(e.at / 1000),
+                    e.event.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                ));
+            }
+        })?;
+        Ok(backups)
     }
 
     fn after_application(&self, r: &Request) {

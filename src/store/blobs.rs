@@ -7,6 +7,7 @@
 
 use super::{Batch, Error, Result, Store, Table, WriteSet};
 use crate::crypto::{SealKey, SecretKey, encode_hex};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -175,8 +176,8 @@ impl Store {
         Ok(self.get(Table::BlobRefs, address.as_bytes())?.unwrap_or(0))
     }
 
-    /// Reads, decrypts and verifies a blob. CPU-heavy: call off the async runtime.
-    pub fn read_blob(&self, address: &BlobAddress) -> Result<Zeroizing<Vec<u8>>> {
+    /// A blob's own data key, unwrapped, with its descriptor.
+    fn data_key(&self, address: &BlobAddress) -> Result<(SealKey, BlobInfo)> {
         let corrupt = |detail: String| Error::Corrupt { table: "blobs", detail: format!("blob {address}: {detail}") };
         let info = self.blob_info(address)?.ok_or_else(|| corrupt("descriptor missing".into()))?;
         let wrapped = crate::crypto::decode_hex(&info.wrapped_key).ok_or_else(|| corrupt("bad wrapped key".into()))?;
@@ -186,7 +187,45 @@ impl Store {
             .open(&wrapped, address.as_bytes())
             .map_err(|_| corrupt("data key does not unwrap".into()))?;
         let arr: [u8; 32] = raw_key.as_slice().try_into().map_err(|_| corrupt("data key length".into()))?;
-        let cipher = SealKey::new(&SecretKey::from_bytes(arr));
+        Ok((SealKey::new(&SecretKey::from_bytes(arr)), info))
+    }
+
+    /// Stages the text extracted from a blob, sealed under the blob's own data key (and, as every record, the
+    /// records key): when the last reference drops and the data key is destroyed, the text goes with the bytes,
+    /// even where an old copy of the record lingers.
+    pub fn stage_text<T: Serialize>(&self, ws: &mut WriteSet, address: &BlobAddress, text: &T) -> Result<()> {
+        let (key, _) = self.data_key(address)?;
+        let json = Zeroizing::new(
+            serde_json::to_vec(text)
+                .map_err(|e| Error::Corrupt { table: "texts", detail: format!("serialise: {e}") })?,
+        );
+        let sealed = key
+            .seal(&json, &text_aad(address))
+            .map_err(|e| Error::Corrupt { table: "texts", detail: e.to_string() })?;
+        ws.put(Table::Texts, address.as_bytes().to_vec(), &TextRecord::Sealed { sealed: encode_hex(&sealed) })
+    }
+
+    /// The text extracted from a blob, if any (texts written by older versions, sealed under the records key
+    /// only, still read).
+    pub fn read_text<T: DeserializeOwned>(&self, address: &BlobAddress) -> Result<Option<T>> {
+        let corrupt =
+            |detail: String| Error::Corrupt { table: "texts", detail: format!("text of blob {address}: {detail}") };
+        match self.get::<TextRecord>(Table::Texts, address.as_bytes())? {
+            None => Ok(None),
+            Some(TextRecord::Sealed { sealed }) => {
+                let (key, _) = self.data_key(address)?;
+                let bytes = crate::crypto::decode_hex(&sealed).ok_or_else(|| corrupt("not hex".into()))?;
+                let plain = key.open(&bytes, &text_aad(address)).map_err(|e| corrupt(e.to_string()))?;
+                serde_json::from_slice(&plain).map(Some).map_err(|e| corrupt(e.to_string()))
+            }
+            Some(TextRecord::Plain(v)) => serde_json::from_value(v).map(Some).map_err(|e| corrupt(e.to_string())),
+        }
+    }
+
+    /// Reads, decrypts and verifies a blob. CPU-heavy: call off the async runtime.
+    pub fn read_blob(&self, address: &BlobAddress) -> Result<Zeroizing<Vec<u8>>> {
+        let corrupt = |detail: String| Error::Corrupt { table: "blobs", detail: format!("blob {address}: {detail}") };
+        let (cipher, info) = self.data_key(address)?;
         let mut out = Zeroizing::new(Vec::with_capacity(info.size as usize));
         for n in 0..info.chunks {
             let sealed = self
@@ -213,6 +252,23 @@ impl Store {
     pub fn chunk_storage_key(address: &BlobAddress, n: u32) -> Vec<u8> {
         chunk_key(address, n)
     }
+}
+
+/// A stored text: sealed under its blob's data key, or (written by an older version) the text itself.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum TextRecord {
+    /// Hex of the text's JSON sealed under the blob's data key.
+    Sealed { sealed: String },
+    /// Older versions: the text's JSON as it is.
+    Plain(serde_json::Value),
+}
+
+/// DO NOT CHANGE: the associated data of a blob's sealed text.
+fn text_aad(address: &BlobAddress) -> Vec<u8> {
+    let mut aad = b"text:".to_vec();
+    aad.extend_from_slice(address.as_bytes());
+    aad
 }
 
 fn chunk_key(address: &BlobAddress, n: u32) -> Vec<u8> {

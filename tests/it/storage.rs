@@ -715,3 +715,71 @@ async fn no_file_under_the_data_directory_yields_a_word_of_the_archive() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_destroyed_materials_text_and_words_are_gone_from_the_store_and_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        demo::load(&a, demo::DemoOptions { persons_per_department: 3 }).unwrap();
+        a.wait_queue_empty(Duration::from_secs(120)).unwrap();
+    })
+    .await
+    .unwrap();
+    let app = TestApp {
+        router: dangan::api::router(archive.clone(), BODY_LIMIT),
+        archive,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let hr = app.login("hr").await;
+    let cadre = cadre(&app, &hr, "sales").await;
+    let pid = cadre["id"].as_str().unwrap().to_string();
+    let words = ["销毁专用词甲", "鸩羽之约"];
+    let text = format!("{} 与 {} 的记录", words[0], words[1]);
+    let m = app
+        .upload(&hr, &pid, serde_json::json!({"category": "10", "title": "待鉴定材料"}), "x.txt", text.as_bytes())
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED);
+    let mid = m.json()["id"].as_str().unwrap().to_string();
+    let a = app.archive.clone();
+    assert!(tokio::task::spawn_blocking(move || words.iter().all(|w| a.index_holds_term(w))).await.unwrap());
+    // A backup taken while it is held: the register must name it.
+    let it = app.login("it").await;
+    assert_eq!(app.send(Method::GET, "/api/v1/backup", Some(&it), None).await.status, StatusCode::OK);
+
+    let a = app
+        .send(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&hr),
+            Some(serde_json::json!({"kind": "destruction", "person_id": pid, "changes": {"material_ids": [mid], "appraisal": "鉴定会议纪要第9号"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+    let r = app.approve_as(a.json()["id"].as_str().unwrap(), &["leader1", "admin", "secadmin"]).await;
+    assert_eq!(r["state"], "applied", "{r}");
+    let register =
+        r["comments"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect::<Vec<_>>().join("\n");
+    assert!(register.contains("销毁登记") && register.contains("备份"), "{register}");
+    let a = app.archive.clone();
+    tokio::task::spawn_blocking(move || a.wait_queue_empty(Duration::from_secs(60)).unwrap()).await.unwrap();
+    // The index files no longer hold its words (the segment was rewritten without it).
+    let a = app.archive.clone();
+    assert!(tokio::task::spawn_blocking(move || words.iter().all(|w| !a.index_holds_term(w))).await.unwrap());
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    let d = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
+
+    // Even with the master key, no record of any table holds its text any more.
+    let kv = SledKv::open(&dir.path().join("store")).unwrap();
+    let store = dangan::store::Store::open(std::sync::Arc::new(kv), &key).unwrap();
+    for t in Table::ALL {
+        for (k, v) in store.scan::<serde_json::Value>(t, b"").unwrap_or_default() {
+            let s = v.to_string();
+            assert!(!words.iter().any(|w| s.contains(w)), "{t:?} {k:?} holds the destroyed text");
+        }
+    }
+}
