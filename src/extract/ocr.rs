@@ -3,7 +3,7 @@
 //! goes in on stdin and comes out on stdout, so no copy of a scan ever lands on disk. Without tesseract (or its
 //! simplified-Chinese data) OCR is simply off: scans are stored and found by their catalogue fields.
 //!
-//! The helpers run under the worker, inside its sandbox (see [`super::sandbox`]): with its cleared environment,
+//! The helpers run under the worker, inside its sandbox (see `sandbox.rs`): with its cleared environment,
 //! its resource limits and Landlock rules, in its process group. Each is killed if it runs past its time limit
 //! (shortly before the worker's own); the parent kills the whole group at the worker's time limit.
 
@@ -104,21 +104,27 @@ fn pipe(command: &mut Command, input: &[u8]) -> io::Result<Output> {
     // Feeding and draining on their own threads, detached: a grandchild that keeps a pipe open cannot block us.
     let stdin = child.stdin.take();
     let input = input.to_vec();
-    thread::Builder::new().name("ocr-feed".into()).spawn(move || {
+    let feed = thread::Builder::new().name("ocr-feed".into()).spawn(move || {
         if let Some(mut s) = stdin {
             let _ = s.write_all(&input);
         }
-    })?;
+    });
     let stdout = child.stdout.take();
     let (tx, rx) = mpsc::sync_channel(1);
-    thread::Builder::new().name("ocr-drain".into()).spawn(move || {
-        let mut out = Vec::new();
-        let read = match stdout {
-            Some(s) => s.take(MAX_HELPER_OUTPUT + 1).read_to_end(&mut out).map(|_| out),
-            None => Err(io::Error::other("no pipe")),
-        };
-        let _ = tx.send(read);
-    })?;
+    let drain = feed.and_then(|_| {
+        thread::Builder::new().name("ocr-drain".into()).spawn(move || {
+            let mut out = Vec::new();
+            let read = match stdout {
+                Some(s) => s.take(MAX_HELPER_OUTPUT + 1).read_to_end(&mut out).map(|_| out),
+                None => Err(io::Error::other("no pipe")),
+            };
+            let _ = tx.send(read);
+        })
+    });
+    if let Err(e) = drain {
+        stop(child, "");
+        return Err(e);
+    }
     let stdout = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         Ok(Ok(out)) if out.len() as u64 <= MAX_HELPER_OUTPUT => out,
         Ok(Ok(_)) => return Err(stop(child, "the helper's output is too long")),
