@@ -9,7 +9,11 @@
 //!
 //! Parsers of hostile files can panic, loop or blow the stack, so the server never parses in its own threads:
 //! [`Extractor::with_worker`] runs each extraction in a child process (the binary's hidden `extract-worker`
-//! subcommand, see [`worker_main`]) that is killed after a timeout. [`Extractor::in_thread`] is the lighter
+//! subcommand, see [`worker_main`]) that is killed, with its whole process group, after a timeout. The worker
+//! is sandboxed (see `sandbox.rs`): a cleared environment, limits on memory, CPU time and file size, no core
+//! dumps, and Landlock rules (where the kernel has Landlock) that keep it and its OCR helpers away from
+//! everything but the system's programs and libraries — not the key file, not the data directory.
+//! [`Extractor::in_thread`] is the lighter
 //! variant for tests and tools: a separate thread with `catch_unwind`, abandoned on timeout. Neither logs, nor
 //! puts into an error message, anything of a document's content.
 
@@ -17,18 +21,21 @@ mod docx;
 mod normalize;
 pub mod ocr;
 mod pdf;
+mod sandbox;
 mod sniff;
 mod text;
 mod worker;
 
+use std::ffi::OsString;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+pub use sandbox::{CPU_SLACK_SECS, Confinement, DEFAULT_MEMORY_LIMIT, FILE_SIZE_LIMIT, Landlock, Limits};
 pub use sniff::sniff_mime;
-pub use worker::worker_main;
+pub use worker::{ProbeRead, SandboxProbe, worker_main};
 
 /// MIME type of PDF documents.
 pub const MIME_PDF: &str = "application/pdf";
@@ -160,8 +167,9 @@ fn worth_a_worker(mime: &str) -> bool {
 /// Where an [`Extractor`] runs the parsers.
 #[derive(Clone, Debug)]
 enum Isolation {
-    /// A child process: `program args… <mime> <max_chars>`, the file on stdin, a JSON answer on stdout.
-    Process { program: PathBuf, args: Vec<String> },
+    /// A child process: `program args… <mime> <max_chars>`, the file on stdin, a JSON answer on stdout; started
+    /// in its sandbox.
+    Process { program: PathBuf, args: Vec<String>, sandbox: sandbox::Sandbox },
     /// A separate thread in this process, abandoned on timeout.
     Thread,
 }
@@ -177,10 +185,17 @@ pub struct Extractor {
 
 impl Extractor {
     /// Runs extraction in a child process: `<program> <args…> <mime> <max_chars>` reading the file bytes on stdin
-    /// and writing a JSON result on stdout (see [`worker_main`]); killed after the timeout. The real server uses
-    /// `program = std::env::current_exe()`, `args = ["extract-worker"]`.
+    /// and writing a JSON result on stdout (see [`worker_main`]); killed with its process group after the
+    /// timeout. The real server uses `program = std::env::current_exe()`, `args = ["extract-worker"]`. The worker
+    /// starts with a cleared environment and confines itself (memory limit [`DEFAULT_MEMORY_LIMIT`] unless
+    /// [`Extractor::with_memory_limit`] says otherwise).
     pub fn with_worker(program: PathBuf, args: Vec<String>, timeout: Duration) -> Self {
-        Extractor { isolation: Isolation::Process { program, args }, timeout, max_chars: DEFAULT_MAX_CHARS, ocr: None }
+        Extractor {
+            isolation: Isolation::Process { program, args, sandbox: sandbox::Sandbox::default() },
+            timeout,
+            max_chars: DEFAULT_MAX_CHARS,
+            ocr: None,
+        }
     }
 
     /// No child process: runs extraction on a separate thread under `catch_unwind`; on timeout the thread is
@@ -212,6 +227,44 @@ impl Extractor {
         self
     }
 
+    /// The same extractor limiting its worker's address space (and its OCR helpers') to `bytes`
+    /// (`RLIMIT_AS`). A file whose parsing needs more kills the worker: extraction fails, the file stays stored.
+    /// No effect on an extractor without a worker process.
+    pub fn with_memory_limit(mut self, bytes: u64) -> Self {
+        if let Isolation::Process { sandbox, .. } = &mut self.isolation {
+            sandbox.memory_limit = bytes;
+        }
+        self
+    }
+
+    /// The same extractor whose worker looks for `tesseract` and `pdftoppm` on this `PATH` (default: the
+    /// server's own `PATH`). Landlock lets the worker run the two programs found there. No effect on an
+    /// extractor without a worker process.
+    pub fn with_helper_path(mut self, path: impl Into<OsString>) -> Self {
+        if let Isolation::Process { sandbox, .. } = &mut self.isolation {
+            sandbox.path = Some(path.into());
+        }
+        self
+    }
+
+    /// The worker's memory limit in bytes (`None` without a worker process).
+    pub fn memory_limit(&self) -> Option<u64> {
+        match &self.isolation {
+            Isolation::Process { sandbox, .. } => Some(sandbox.memory_limit),
+            Isolation::Thread => None,
+        }
+    }
+
+    /// Starts a worker as the sandbox probe and returns what it saw from inside: its limits, what Landlock did,
+    /// the names of its environment variables, and whether it could read `path` (it reports only that, never
+    /// what it read). For tests, and for the server's start-up log. An error without a worker process.
+    pub fn probe_sandbox(&self, path: Option<&Path>) -> Result<SandboxProbe> {
+        match &self.isolation {
+            Isolation::Process { program, args, sandbox } => worker::probe(program, args, sandbox, path, self.timeout),
+            Isolation::Thread => Err(ExtractError::Worker("this extractor runs no worker process".to_owned())),
+        }
+    }
+
     /// How long one extraction may take.
     pub fn timeout(&self) -> Duration {
         self.timeout
@@ -238,8 +291,8 @@ impl Extractor {
             return Ok(None);
         }
         match &self.isolation {
-            Isolation::Process { program, args } => {
-                worker::run(program, args, mime, bytes, self.max_chars, self.timeout)
+            Isolation::Process { program, args, sandbox } => {
+                worker::run(program, args, sandbox, mime, bytes, self.max_chars, self.timeout)
             }
             Isolation::Thread => self.extract_in_thread(mime, bytes),
         }

@@ -1,11 +1,18 @@
 //! OCR of scans through the `tesseract` program (Debian: tesseract-ocr, tesseract-ocr-chi-sim,
 //! tesseract-ocr-chi-tra), and of image-only PDF pages rendered by `pdftoppm` (poppler-utils). Every image
-//! goes in on stdin and comes out on stdout, so no copy of a scan ever lands on disk. Without tesseract (or its simplified-Chinese data) OCR is simply off:
-//! scans are stored and found by their catalogue fields.
+//! goes in on stdin and comes out on stdout, so no copy of a scan ever lands on disk. Without tesseract (or its
+//! simplified-Chinese data) OCR is simply off: scans are stored and found by their catalogue fields.
+//!
+//! The helpers run under the worker, inside its sandbox (see `sandbox.rs`): with its cleared environment,
+//! its resource limits and Landlock rules, in its process group. Each is killed if it runs past its time limit
+//! (shortly before the worker's own); the parent kills the whole group at the worker's time limit.
 
 use super::{ExtractError, Result};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{self, Read, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{OnceLock, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// Image types tesseract reads.
 pub(super) fn is_ocr_image(essence: &str) -> bool {
@@ -14,7 +21,9 @@ pub(super) fn is_ocr_image(essence: &str) -> bool {
 
 /// The languages to use (`chi_sim+chi_tra+eng`, as installed), or `None` when OCR is unavailable.
 pub fn detect() -> Option<String> {
-    let out = Command::new("tesseract").arg("--list-langs").stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let mut command = Command::new("tesseract");
+    super::sandbox::helper_env(&mut command);
+    let out = command.arg("--list-langs").stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let has = |l: &str| text.lines().any(|line| line.trim() == l);
     if !has("chi_sim") {
@@ -60,22 +69,84 @@ pub(super) fn recognise_pdf(pdf: &[u8], pages: Option<u32>, langs: &str) -> Resu
     Ok((text, read))
 }
 
-/// Runs a program with `input` on its stdin, collecting its stdout.
-fn pipe(command: &mut Command, input: &[u8]) -> std::io::Result<std::process::Output> {
+/// How long one helper may run when the worker set no limit (OCR in a thread, in tests and tools).
+const DEFAULT_HELPER_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// Largest output accepted from a helper (a page rendered at 200 dpi in grey is a few MB).
+const MAX_HELPER_OUTPUT: u64 = 256 * 1024 * 1024;
+
+/// When helpers started from now on must be done, set once by the worker at its start (see
+/// [`super::sandbox::confine`]).
+static HELPER_DEADLINE: OnceLock<Instant> = OnceLock::new();
+
+/// Every helper started from now on must end within `limit` of now (the worker calls this once, at its start:
+/// the limit counts from then, so all helpers together stay within it).
+pub(super) fn set_helper_time_limit(limit: Duration) {
+    let _ = HELPER_DEADLINE.set(Instant::now() + limit);
+}
+
+const TIMED_OUT: &str = "the helper ran past its time limit and was killed";
+
+/// Kills and reaps a helper: the error to answer with.
+fn stop(mut child: Child, why: &str) -> io::Error {
+    let _ = child.kill();
+    let _ = child.wait();
+    io::Error::new(io::ErrorKind::TimedOut, why.to_owned())
+}
+
+/// Runs a helper program with `input` on its stdin, collecting its stdout, with a cleared environment (see
+/// [`super::sandbox::helper_env`]). A helper still running at its deadline is killed (and reaped) and the
+/// answer is a `TimedOut` error.
+fn pipe(command: &mut Command, input: &[u8]) -> io::Result<Output> {
+    let deadline = HELPER_DEADLINE.get().copied().unwrap_or_else(|| Instant::now() + DEFAULT_HELPER_TIME_LIMIT);
+    super::sandbox::helper_env(command);
     let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    // Feeding and draining on their own threads, detached: a grandchild that keeps a pipe open cannot block us.
     let stdin = child.stdin.take();
     let input = input.to_vec();
-    let feeder = std::thread::spawn(move || {
+    let feed = thread::Builder::new().name("ocr-feed".into()).spawn(move || {
         if let Some(mut s) = stdin {
             let _ = s.write_all(&input);
         }
     });
-    let out = child.wait_with_output();
-    let _ = feeder.join();
-    out
+    let stdout = child.stdout.take();
+    let (tx, rx) = mpsc::sync_channel(1);
+    let drain = feed.and_then(|_| {
+        thread::Builder::new().name("ocr-drain".into()).spawn(move || {
+            let mut out = Vec::new();
+            let read = match stdout {
+                Some(s) => s.take(MAX_HELPER_OUTPUT + 1).read_to_end(&mut out).map(|_| out),
+                None => Err(io::Error::other("no pipe")),
+            };
+            let _ = tx.send(read);
+        })
+    });
+    if let Err(e) = drain {
+        stop(child, "");
+        return Err(e);
+    }
+    let stdout = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(Ok(out)) if out.len() as u64 <= MAX_HELPER_OUTPUT => out,
+        Ok(Ok(_)) => return Err(stop(child, "the helper's output is too long")),
+        Ok(Err(e)) => {
+            stop(child, "");
+            return Err(e);
+        }
+        Err(_) => return Err(stop(child, TIMED_OUT)),
+    };
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Output { status, stdout, stderr: Vec::new() });
+        }
+        if Instant::now() >= deadline {
+            return Err(stop(child, TIMED_OUT));
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
 }
 
-/// Recognises the text of an image. Runs inside the extraction worker (so the worker's time limit applies).
+/// Recognises the text of an image. Runs inside the extraction worker (so its sandbox and time limit apply, and
+/// tesseract has a time limit of its own).
 pub(super) fn recognise(bytes: &[u8], langs: &str) -> Result<String> {
     if !langs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '+') {
         return Err(ExtractError::Unreadable("bad OCR language list".into()));

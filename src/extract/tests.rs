@@ -389,7 +389,6 @@ fn sh(script: &str, timeout: Duration) -> Extractor {
 
 #[test]
 fn worker_is_killed_at_the_timeout_and_reaped() {
-    // `exec`: the parent kills its direct child only; a grandchild (`sleep` without exec) would be orphaned.
     let pid_file = tempfile::NamedTempFile::new().unwrap();
     let script = format!("echo $$ > '{}'; cat >/dev/null; exec sleep 5", pid_file.path().display());
     let extractor = sh(&script, Duration::from_millis(200));
@@ -402,6 +401,59 @@ fn worker_is_killed_at_the_timeout_and_reaped() {
     let pid = std::fs::read_to_string(pid_file.path()).unwrap();
     let stat = Path::new("/proc").join(pid.trim()).join("stat");
     assert!(!stat.exists(), "worker {} still there: {:?}", pid.trim(), std::fs::read_to_string(&stat));
+}
+
+/// Whether a process is alive: its /proc entry exists and it is not a zombie (an orphan that dies is reparented to
+/// a PID 1 that may be slow to reap it). Its process group with it.
+fn alive_with_group(pid: &str) -> Option<(char, String)> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.trim()).join("stat")).ok()?;
+    // "pid (comm) state ppid pgrp …": the command may hold spaces and parentheses; the fields after it do not.
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let group = fields.nth(1)?.to_owned();
+    (state != 'Z').then_some((state, group))
+}
+
+#[test]
+fn worker_timeout_kills_its_whole_process_group() {
+    // The worker starts a helper that would outlive it (not `exec`, so it is a grandchild of the parent), then
+    // hangs: at the timeout the parent kills the worker's process group, helper included.
+    let dir = tempfile::tempdir().unwrap();
+    let (worker_pid, helper_pid) = (dir.path().join("worker"), dir.path().join("helper"));
+    let script = format!(
+        "echo $$ > '{}'; sleep 30 & echo $! > '{}'; cat >/dev/null; wait",
+        worker_pid.display(),
+        helper_pid.display()
+    );
+    let outcome = sh(&script, Duration::from_millis(500)).extract("text/plain", b"x");
+    assert_eq!(outcome, Err(ExtractError::Timeout(Duration::from_millis(500))));
+    let (worker, helper) = (std::fs::read_to_string(worker_pid).unwrap(), std::fs::read_to_string(helper_pid).unwrap());
+    // Nothing of the worker's group is left (an orphan may take a moment to be reaped: it is dead, not alive).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while alive_with_group(&helper).is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(alive_with_group(&worker), None, "the worker {worker} survived");
+    assert_eq!(alive_with_group(&helper), None, "the helper {helper} survived its worker's timeout");
+}
+
+#[test]
+fn worker_runs_in_its_own_process_group_with_a_cleared_environment() {
+    let script = r#"cat >/dev/null; set -- $(cut -d')' -f2 /proc/$$/stat); printf '{"status":"text","text":"%s %s %s"}
+' "$$" "$3" "$(env | cut -d= -f1 | sort | tr '
+' ',')""#;
+    let text = text_of(sh(script, Duration::from_secs(5)).extract("text/plain", b"x"));
+    let [pid, group, env] = text.splitn(3, ' ').collect::<Vec<_>>()[..] else { panic!("{text}") };
+    assert_eq!(pid, group, "the worker leads its own process group");
+    let env: Vec<&str> = env.split(',').filter(|v| !v.is_empty()).collect();
+    for name in &env {
+        assert!(
+            ["PATH", "LANG", "OMP_THREAD_LIMIT", "TESSDATA_PREFIX", "PWD", "SHLVL", "_"].contains(name)
+                || name.starts_with("DANGAN_WORKER_"),
+            "{name} reaches the worker: {env:?}"
+        );
+    }
+    assert!(env.contains(&"DANGAN_WORKER_MEMORY_BYTES") && env.contains(&"LANG"), "{env:?}");
 }
 
 #[test]

@@ -14,8 +14,16 @@
 //! {"status":"failed","message":"…"}           the worker itself failed (ExtractError::Worker)
 //! ```
 //!
-//! The parent kills the worker at the timeout, reaps it on every path (no zombies), caps what it reads from
+//! The parent starts the worker sandboxed (see [`super::sandbox`]: a cleared environment, its own process
+//! group; the worker limits its resources and applies Landlock rules before it reads its input). At the
+//! timeout the parent kills the worker's whole process group (the worker and any OCR helper under it), and on
+//! every path it reaps the worker (no zombies) and kills what is left of the group. It caps what it reads from
 //! stdout, and discards the worker's stderr unread.
+//!
+//! A diagnostic mode, for tests and the server's start: `<program> <args…> --probe [PATH]` confines itself as
+//! for an extraction, tries to read `PATH` (the answer says only whether it could, never what it read) and
+//! answers one JSON line: the limits in force, what Landlock did, and the *names* of its environment variables
+//! (see [`SandboxProbe`]). It reads no input.
 
 use std::io::{self, Read, Write};
 use std::panic;
@@ -25,12 +33,16 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 use serde::{Deserialize, Serialize};
 
+use super::sandbox::{self, Confinement, Sandbox};
 use super::{DEFAULT_MAX_CHARS, ExtractError, Extracted, PARSER_STACK_BYTES, Result};
 
 /// The subcommand name under which the binary runs [`worker_main`].
 const SUBCOMMAND: &str = "extract-worker";
+/// The argument that turns the worker into the sandbox probe.
+const PROBE: &str = "--probe";
 /// How often the parent looks whether the worker has exited once its answer is in.
 const EXIT_POLL: Duration = Duration::from_millis(1);
 /// How long the parent waits for the answer between two looks at the worker's state.
@@ -115,6 +127,13 @@ pub fn worker_main(args: &[String]) -> i32 {
         Some(at) => &args[at + 1..],
         None => args,
     };
+    if let Some(at) = args.iter().position(|a| a == PROBE) {
+        return match &args[at + 1..] {
+            [] => probe_main(None),
+            [path] => probe_main(Some(Path::new(path))),
+            _ => usage(),
+        };
+    }
     let (mime, max_chars) = match args {
         [mime] => (mime.clone(), DEFAULT_MAX_CHARS),
         [mime, max_chars] => match max_chars.parse::<usize>() {
@@ -124,6 +143,8 @@ pub fn worker_main(args: &[String]) -> i32 {
         _ => return usage(),
     };
 
+    // Before a byte of the file is read.
+    sandbox::confine();
     let mut bytes = Vec::new();
     let (answer, code) = match io::stdin().lock().read_to_end(&mut bytes) {
         Ok(_) => (Answer::from(parse_on_big_stack(mime, bytes, max_chars)), 0),
@@ -132,14 +153,66 @@ pub fn worker_main(args: &[String]) -> i32 {
             (Answer::Failed { message }, 1)
         }
     };
-    match write_answer(&answer) {
+    match write_line(&answer) {
         Ok(()) => code,
+        Err(_) => 1,
+    }
+}
+
+/// What a worker's sandbox came to, as the worker saw it from inside (see [`super::Extractor::probe_sandbox`]).
+/// For tests and the server's start-up log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxProbe {
+    /// The limits in force, what Landlock did, the helpers' time limit.
+    pub confinement: Confinement,
+    /// The names (not the values) of the worker's environment variables.
+    pub env: Vec<String>,
+    /// Whether the worker leads its own process group (so that the parent can kill the group).
+    pub own_process_group: bool,
+    /// Whether the worker could read the path it was asked about (`None` when it was asked about none).
+    pub read: Option<ProbeRead>,
+}
+
+/// Whether the probe could read a path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ProbeRead {
+    /// It opened the path and read from it (what it read was dropped unseen).
+    Read,
+    /// Permission denied (Landlock, or the file's permissions).
+    Denied,
+    /// Another error: the error's kind, e.g. `NotFound`.
+    Failed {
+        /// The error's kind.
+        kind: String,
+    },
+}
+
+/// The probe: confines itself like an extraction, then reports (see the module documentation).
+fn probe_main(path: Option<&Path>) -> i32 {
+    let confinement = sandbox::confine();
+    let read = path.map(|path| {
+        let outcome = std::fs::File::open(path).and_then(|mut f| {
+            if f.metadata()?.is_dir() { std::fs::read_dir(path).map(drop) } else { f.read(&mut [0u8; 1]).map(drop) }
+        });
+        match outcome {
+            Ok(()) => ProbeRead::Read,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => ProbeRead::Denied,
+            Err(e) => ProbeRead::Failed { kind: format!("{:?}", e.kind()) },
+        }
+    });
+    let mut env: Vec<String> = std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
+    env.sort();
+    let own_process_group = rustix::process::getpgrp() == rustix::process::getpid();
+    match write_line(&SandboxProbe { confinement, env, own_process_group, read }) {
+        Ok(()) => 0,
         Err(_) => 1,
     }
 }
 
 fn usage() -> i32 {
     eprintln!("usage: {SUBCOMMAND} <mime> [<max_chars>]  (file bytes on stdin, JSON answer on stdout)");
+    eprintln!("       {SUBCOMMAND} {PROBE} [<path>]  (reports the sandbox, for tests)");
     2
 }
 
@@ -153,7 +226,7 @@ fn parse_on_big_stack(mime: String, bytes: Vec<u8>, max_chars: usize) -> Result<
     }
 }
 
-fn write_answer(answer: &Answer) -> io::Result<()> {
+fn write_line(answer: &impl Serialize) -> io::Result<()> {
     let mut line = serde_json::to_vec(answer).map_err(io::Error::other)?;
     line.push(b'\n');
     let mut stdout = io::stdout().lock();
@@ -161,15 +234,39 @@ fn write_answer(answer: &Answer) -> io::Result<()> {
     stdout.flush()
 }
 
-/// A started worker that is killed and reaped when dropped, whatever path the parent leaves by.
-struct Reaped(Child);
+/// A started worker, leader of its own process group. When dropped, whatever path the parent leaves by, the
+/// group is killed (the worker and any helper under it) and the worker reaped.
+struct Worker {
+    child: Child,
+    /// The worker's pid, which is also its process group's id. It stays taken until the worker is reaped, so the
+    /// group is killed before that, never after (the number could then belong to another process).
+    pid: Pid,
+    reaped: bool,
+}
 
-impl Drop for Reaped {
+impl Worker {
+    /// Whether the worker has ended, without reaping it.
+    fn has_ended(&self) -> io::Result<bool> {
+        let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+        Ok(rustix::process::waitid(WaitId::Pid(self.pid), options)?.is_some())
+    }
+
+    /// Kills what is left of the worker's process group (all of it, if the worker still runs), then reaps the
+    /// worker.
+    fn finish(&mut self) -> io::Result<ExitStatus> {
+        // ESRCH when nothing of the group is left.
+        let _ = rustix::process::kill_process_group(self.pid, Signal::KILL);
+        let status = self.child.wait()?;
+        self.reaped = true;
+        Ok(status)
+    }
+}
+
+impl Drop for Worker {
     fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
+        if !self.reaped {
+            let _ = self.finish();
         }
-        let _ = self.0.wait();
     }
 }
 
@@ -187,50 +284,85 @@ enum Output {
 pub(super) fn run(
     program: &Path,
     args: &[String],
+    sandbox: &Sandbox,
     mime: &str,
     bytes: &[u8],
     max_chars: usize,
     timeout: Duration,
 ) -> Result<Option<Extracted>> {
+    let tail = [mime.to_owned(), max_chars.to_string()];
+    let max_output = max_chars.saturating_mul(6).saturating_add(64 * 1024);
+    let (output, status) = exchange(program, args, &tail, sandbox, bytes, max_output, timeout)?;
+    parse_answer(&output, status)?.into_outcome(max_chars)
+}
+
+/// Runs the worker as the sandbox probe, asking it to read `path` (see [`SandboxProbe`]).
+pub(super) fn probe(
+    program: &Path,
+    args: &[String],
+    sandbox: &Sandbox,
+    path: Option<&Path>,
+    timeout: Duration,
+) -> Result<SandboxProbe> {
+    let mut tail = vec![PROBE.to_owned()];
+    tail.extend(path.map(|p| p.to_string_lossy().into_owned()));
+    let (output, status) = exchange(program, args, &tail, sandbox, &[], 1024 * 1024, timeout)?;
+    let last_line = output.split(|&b| b == b'\n').rev().find(|line| !line.trim_ascii().is_empty());
+    serde_json::from_slice(last_line.unwrap_or_default())
+        .map_err(|e| ExtractError::Worker(format!("the sandbox probe ({status}) answered something else: {e}")))
+}
+
+/// Starts the worker sandboxed (`program args… tail…`), feeds it `input`, and collects its stdout (at most
+/// `max_output` bytes) and its exit status, killing its process group at the timeout.
+fn exchange(
+    program: &Path,
+    args: &[String],
+    tail: &[String],
+    sandbox: &Sandbox,
+    input: &[u8],
+    max_output: usize,
+    timeout: Duration,
+) -> Result<(Vec<u8>, ExitStatus)> {
     let started = Instant::now();
     let deadline = started + timeout;
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
-        .arg(mime)
-        .arg(max_chars.to_string())
+        .args(tail)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         // Unread, so the worker can never block on a full stderr pipe, and nothing of it reaches our logs.
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| ExtractError::Worker(format!("cannot start {}: {e}", program.display())))?;
-    let mut child = Reaped(child);
+        .stderr(Stdio::null());
+    sandbox.prepare(&mut command, timeout);
+    let child =
+        command.spawn().map_err(|e| ExtractError::Worker(format!("cannot start {}: {e}", program.display())))?;
+    let pid = Pid::from_child(&child);
+    let mut worker = Worker { child, pid, reaped: false };
 
     // Feeding stdin and draining stdout happen on their own threads, so neither pipe can fill up and block
     // both sides. The threads are detached: if a grandchild keeps a pipe open after the worker is killed, they
     // end when it closes, and the parent does not wait for them.
-    let stdin = child.0.stdin.take();
-    let input = bytes.to_vec();
+    let stdin = worker.child.stdin.take();
+    let input = input.to_vec();
     spawn_detached("extract-feed", move || {
         if let Some(mut stdin) = stdin {
             // A worker that exits early (or is killed) breaks the pipe; its answer or its death says why.
             let _ = stdin.write_all(&input);
         }
     })?;
-    let stdout = child.0.stdout.take();
-    let max_output = max_chars.saturating_mul(6).saturating_add(64 * 1024);
+    let stdout = worker.child.stdout.take();
     let (output_tx, output_rx) = mpsc::sync_channel(1);
     spawn_detached("extract-drain", move || {
         let _ = output_tx.send(drain(stdout, max_output));
     })?;
 
     let mut output: Option<Vec<u8>> = None;
-    let mut status: Option<ExitStatus> = None;
+    let mut ended = false;
     loop {
         let now = Instant::now();
         if now >= deadline {
-            tracing::warn!(?timeout, "extraction worker timed out; killed");
-            drop(child); // kills and reaps
+            tracing::warn!(?timeout, "extraction worker timed out; its process group is killed");
+            drop(worker); // kills the group and reaps the worker
             return Err(ExtractError::Timeout(timeout));
         }
         let left = deadline - now;
@@ -251,12 +383,14 @@ pub(super) fn run(
         } else {
             thread::sleep(left.min(EXIT_POLL));
         }
-        if status.is_none() {
-            status = child.0.try_wait().map_err(|e| ExtractError::Worker(format!("cannot watch the worker: {e}")))?;
+        if !ended {
+            ended = worker.has_ended().map_err(|e| ExtractError::Worker(format!("cannot watch the worker: {e}")))?;
         }
-        if let (Some(output), Some(status)) = (&output, status) {
+        if ended && let Some(output) = output.take() {
+            // A helper the worker left behind dies with the group here.
+            let status = worker.finish().map_err(|e| ExtractError::Worker(format!("cannot reap the worker: {e}")))?;
             tracing::debug!(elapsed = ?started.elapsed(), %status, "extraction worker finished");
-            return parse_answer(output, status)?.into_outcome(max_chars);
+            return Ok((output, status));
         }
     }
 }
@@ -290,7 +424,21 @@ fn parse_answer(output: &[u8], status: ExitStatus) -> Result<Answer> {
         Some(line) => serde_json::from_slice(line.trim_ascii()).map_err(|e| {
             ExtractError::Worker(format!("the worker ({status}) answered something that is not a result: {e}"))
         }),
-        None => Err(ExtractError::Worker(format!("the worker ended without an answer ({status})"))),
+        None => Err(ExtractError::Worker(format!("the worker ended without an answer ({status}{})", why(status)))),
+    }
+}
+
+/// What a worker's death by a signal most likely means, given its sandbox.
+fn why(status: ExitStatus) -> &'static str {
+    use std::os::unix::process::ExitStatusExt;
+    match status.signal().map(Signal::from_named_raw) {
+        // Rust aborts when an allocation fails (the address-space limit) and on a stack overflow.
+        Some(Some(Signal::ABORT)) => ": out of memory under its limit, or out of stack",
+        Some(Some(Signal::XCPU)) => ": over its CPU time limit",
+        Some(Some(Signal::KILL)) => ": killed, e.g. at its hard CPU time limit",
+        Some(Some(Signal::XFSZ)) => ": over its file size limit",
+        Some(Some(Signal::SEGV | Signal::BUS)) => ": crashed",
+        _ => "",
     }
 }
 

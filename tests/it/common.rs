@@ -66,9 +66,18 @@ impl TestApp {
 
     /// [`TestApp::new`] with this configuration.
     pub async fn with_config(config: Config) -> TestApp {
+        Self::with_extractor_and_config(ocr_extractor(), config).await
+    }
+
+    /// [`TestApp::new`] with this extractor (e.g. a worker with small limits).
+    pub async fn with_extractor(extractor: Extractor) -> TestApp {
+        Self::with_extractor_and_config(extractor, Config::default()).await
+    }
+
+    async fn with_extractor_and_config(extractor: Extractor, config: Config) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
-        let archive = Archive::open(dir.path(), &key, ocr_extractor(), config).unwrap();
+        let archive = Archive::open(dir.path(), &key, extractor, config).unwrap();
         let a = archive.clone();
         tokio::task::spawn_blocking(move || {
             for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {

@@ -1,6 +1,7 @@
 //! The integration suite: one test binary. `common` holds the TestApp (a temporary installation driven
 //! through the axum router without a socket); `e2e` drives the real binary over HTTP; `browser` drives the web
-//! UI of the real binary in headless Chromium over WebDriver.
+//! UI of the real binary in headless Chromium over WebDriver; `sandbox` checks the extraction worker's sandbox
+//! from inside and from outside.
 
 mod access;
 mod access_prop;
@@ -14,6 +15,7 @@ mod imports;
 mod login;
 mod packages;
 mod reports;
+mod sandbox;
 mod storage;
 mod web;
 mod workflows;
