@@ -711,6 +711,12 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let done = archivist.post("/password", &mine).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", text(&done));
     assert_eq!(archivist.get("/").await.status, StatusCode::OK, "the account works once its holder chose a password");
+    // An account made on the web form holds no role and no person link: it reads nothing.
+    let made = app.archive.user_by_name("archivist2").unwrap().unwrap();
+    assert!(made.roles.is_empty() && made.person_id.is_none());
+    let persons = archivist.get("/persons").await;
+    assert!(persons.status == StatusCode::FORBIDDEN || text(&persons).contains("共 <strong>0</strong>"));
+    assert_ne!(archivist.get("/search?q=%E6%99%8B%E5%8D%87").await.status, StatusCode::OK);
     assert_eq!(post_login(&app, "archivist2", "a-long-pass", "/", false).await.status, StatusCode::UNAUTHORIZED);
     // Disabling an account ends its sessions.
     let id = app.archive.user_by_name("archivist2").unwrap().unwrap().id.to_string();
