@@ -80,6 +80,19 @@ pub struct AccountReview {
     pub violations: Vec<String>,
 }
 
+/// Administrator accounts (系统管理员, 安全保密管理员, 安全审计员) are changed and reset only on the server's
+/// command line, so no administrator can take over or silence another through the API.
+fn refuse_administrator_account(u: &User) -> Result<()> {
+    if u.roles.iter().any(|r| r.is_administrator()) {
+        return Err(Error::Forbidden(format!(
+            "rule sod.admin-accounts-local: the administrator account {} is changed and reset only on the server's \
+             command line",
+            u.username
+        )));
+    }
+    Ok(())
+}
+
 impl Archive {
     /// Loads the stored policy (at open).
     pub(crate) fn load_policy(&self) -> Result<()> {
@@ -193,13 +206,7 @@ impl Archive {
             }
             let _guard = self.lock();
             let mut u = self.load_user(id)?;
-            if u.roles.iter().any(|r| r.is_administrator()) {
-                return Err(Error::Forbidden(format!(
-                    "rule sod.admin-accounts-local: the administrator account {} is changed only on the server's \
-                     command line",
-                    u.username
-                )));
-            }
+            refuse_administrator_account(&u)?;
             let before = (u.roles.clone(), u.person_id, u.department.clone(), u.leader_level);
             if let Some(roles) = patch.roles {
                 if let Some(admin) = roles.iter().find(|r| r.is_administrator()) {
@@ -267,13 +274,7 @@ impl Archive {
             };
             let _guard = self.lock();
             let mut u = self.load_user(id)?;
-            if u.roles.iter().any(|r| r.is_administrator()) {
-                return Err(Error::Forbidden(format!(
-                    "rule sod.admin-accounts-local: the administrator account {} is reset only on the server's \
-                     command line",
-                    u.username
-                )));
-            }
+            refuse_administrator_account(&u)?;
             u.password_hash = hash;
             u.must_change_password = true;
             let mut ws = self.store().write_set();

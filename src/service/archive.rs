@@ -231,8 +231,24 @@ impl Archive {
         patch: serde_json::Value,
         reason: Option<String>,
     ) -> Result<Saved<Person>> {
+        self.patch_person_as(p, id, expected, patch, reason, true)
+    }
+
+    /// Applies a merge patch, audited; `routine_only` refuses fields outside the fast path. Without it only for
+    /// filing steps that record what is already decided (a received transfer package's contract links).
+    pub(crate) fn patch_person_as(
+        &self,
+        p: &Principal,
+        id: PersonId,
+        expected: Option<u32>,
+        patch: serde_json::Value,
+        reason: Option<String>,
+        routine_only: bool,
+    ) -> Result<Saved<Person>> {
         self.audited(p, "person.update", &format!("person:{id}"), true, || {
-            self.require_routine(&patch)?;
+            if routine_only {
+                self.require_routine(&patch)?;
+            }
             Ok((self.patch_person_inner(p, id, expected, patch, reason)?, None))
         })
     }
@@ -262,21 +278,6 @@ impl Archive {
             kinds.into_iter().collect::<Vec<_>>().join(" or "),
             routine.join(", ")
         )))
-    }
-
-    /// Applies a merge patch without the routine-field rule: for filing steps that record what is already
-    /// decided (a received transfer package's contract links), still gated and audited.
-    pub(crate) fn patch_person_filed(
-        &self,
-        p: &Principal,
-        id: PersonId,
-        expected: Option<u32>,
-        patch: serde_json::Value,
-        reason: Option<String>,
-    ) -> Result<Saved<Person>> {
-        self.audited(p, "person.update", &format!("person:{id}"), true, || {
-            Ok((self.patch_person_inner(p, id, expected, patch, reason)?, None))
-        })
     }
 
     fn patch_person_inner(

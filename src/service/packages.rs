@@ -353,12 +353,14 @@ impl Archive {
                     };
                 }
                 let patch = serde_json::json!({ "contracts": contracts });
-                self.patch_person_filed(
+                // Filing what the sending archive already decided: not a change that needs a request.
+                self.patch_person_as(
                     p,
                     person.id,
                     Some(person.version),
                     patch,
                     Some("转递: 合同链接到本地材料".into()),
+                    false,
                 )?;
             }
             let mut receipt = Receipt {

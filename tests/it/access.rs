@@ -242,21 +242,7 @@ async fn the_audit_trail_records_reads_searches_denials_and_logins_and_exports_c
 #[tokio::test]
 async fn accounts_roles_and_sessions() {
     let app = TestApp::new().await;
-    let a = app.archive.clone();
-    tokio::task::spawn_blocking(move || {
-        a.create_demo_user(dangan::service::auth::NewUser {
-            username: "secadmin".into(),
-            display_name: "secadmin".into(),
-            password: PASSWORD.into(),
-            roles: vec![dangan::model::Role::Secadmin],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    app.add_account("secadmin", vec![dangan::model::Role::Secadmin], None, None, None).await;
     let it = app.login("it").await;
     let sec = app.login("secadmin").await;
     let hr = app.login("hr").await;

@@ -109,6 +109,29 @@ impl TestApp {
         app
     }
 
+    /// Adds an account on the local path (as `dangan users add` does, without the password policy: its password
+    /// is [`PASSWORD`]).
+    pub async fn add_account(
+        &self,
+        name: &str,
+        roles: Vec<Role>,
+        department: Option<&str>,
+        person: Option<dangan::model::PersonId>,
+        leader_level: Option<u8>,
+    ) {
+        let a = self.archive.clone();
+        let new = NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            password: PASSWORD.into(),
+            roles,
+            department: department.map(str::to_string),
+            person_id: person,
+            leader_level,
+        };
+        tokio::task::spawn_blocking(move || a.create_demo_user(new).unwrap()).await.unwrap();
+    }
+
     /// Adds the reviewers and approvers a request about a cadre needs beyond `finance`: `legal`, `leader1`
     /// (level 1) and `leader2` (level 2), each linked to a person record of its holder.
     pub async fn add_approvers(&self) {
@@ -120,21 +143,7 @@ impl TestApp {
         ] {
             let p = self.create_person(&hr, person_body(&format!("{user}本人"), &id_number(idn), "admin")).await;
             let pid = p["id"].as_str().unwrap().parse().unwrap();
-            let a = self.archive.clone();
-            tokio::task::spawn_blocking(move || {
-                a.create_demo_user(NewUser {
-                    username: user.into(),
-                    display_name: user.into(),
-                    password: PASSWORD.into(),
-                    roles: vec![role],
-                    department: Some("admin".into()),
-                    person_id: Some(pid),
-                    leader_level: level,
-                })
-                .unwrap()
-            })
-            .await
-            .unwrap();
+            self.add_account(user, vec![role], Some("admin"), Some(pid), level).await;
         }
     }
 

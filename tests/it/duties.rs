@@ -216,21 +216,7 @@ async fn an_account_without_a_person_link_reads_nothing() {
     assert_eq!(m.status, StatusCode::CREATED);
     let mid = m.json()["id"].as_str().unwrap().to_string();
     // An HR account as an older version (or the web form before this rule) made it: no person link.
-    let a = app.archive.clone();
-    tokio::task::spawn_blocking(move || {
-        a.create_demo_user(dangan::service::auth::NewUser {
-            username: "hr-unlinked".into(),
-            display_name: "hr-unlinked".into(),
-            password: PASSWORD.into(),
-            roles: vec![dangan::model::Role::Hr],
-            department: Some("hr".into()),
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    app.add_account("hr-unlinked", vec![dangan::model::Role::Hr], Some("hr"), None, None).await;
     let t = app.login("hr-unlinked").await;
     let (status, list) = call(&app, Method::GET, "/api/v1/persons", &t, None).await;
     assert_eq!((status, list["total"].clone()), (StatusCode::OK, json!(0)));
@@ -258,21 +244,7 @@ async fn an_account_without_a_person_link_reads_nothing() {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let id = made["id"].as_str().unwrap().to_string();
-    let sec = app.archive.clone();
-    tokio::task::spawn_blocking(move || {
-        sec.create_demo_user(dangan::service::auth::NewUser {
-            username: "secadmin".into(),
-            display_name: "secadmin".into(),
-            password: PASSWORD.into(),
-            roles: vec![dangan::model::Role::Secadmin],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    app.add_account("secadmin", vec![dangan::model::Role::Secadmin], None, None, None).await;
     let sec = app.login("secadmin").await;
     let (status, body) =
         call(&app, Method::PATCH, &format!("/api/v1/users/{id}"), &sec, Some(json!({"roles": ["hr"]}))).await;

@@ -8,7 +8,6 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode};
 use dangan::model::Role;
 use dangan::service::Config;
-use dangan::service::auth::NewUser;
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
 
@@ -40,21 +39,7 @@ fn assert_throttled(a: &Answer, what: &str) {
 
 /// The `auth.login` entries of the audit trail, as the auditor reads them.
 async fn login_entries(app: &TestApp) -> Vec<Value> {
-    let a = app.archive.clone();
-    tokio::task::spawn_blocking(move || {
-        a.create_demo_user(NewUser {
-            username: "auditor".into(),
-            display_name: "auditor".into(),
-            password: PASSWORD.into(),
-            roles: vec![Role::Auditor],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap();
-    })
-    .await
-    .unwrap();
+    app.add_account("auditor", vec![Role::Auditor], None, None, None).await;
     let auditor = app.login("auditor").await;
     let a = app.send(Method::GET, "/api/v1/audit?action=auth.login&limit=1000", Some(&auditor), None).await;
     assert_eq!(a.status, StatusCode::OK);

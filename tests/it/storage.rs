@@ -642,19 +642,7 @@ fn a_witness_line_that_does_not_verify_is_reported_and_holds_the_archive() {
 async fn no_file_under_the_data_directory_yields_a_word_of_the_archive() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
-    let a = archive.clone();
-    tokio::task::spawn_blocking(move || {
-        demo::load(&a, demo::DemoOptions { persons_per_department: 3 }).unwrap();
-        a.wait_queue_empty(Duration::from_secs(120)).unwrap();
-    })
-    .await
-    .unwrap();
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = demo_in(dir.path(), &key).await;
     // A cadre with a distinctive name, and a text with rare phrases in both scripts.
     let hr = app.login("hr").await;
     let person = app.create_person(&hr, person_body("欧阳翠微", &id_number("11010519830303003"), "ops")).await;
@@ -720,19 +708,7 @@ async fn no_file_under_the_data_directory_yields_a_word_of_the_archive() {
 async fn a_destroyed_materials_text_and_words_are_gone_from_the_store_and_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
-    let a = archive.clone();
-    tokio::task::spawn_blocking(move || {
-        demo::load(&a, demo::DemoOptions { persons_per_department: 3 }).unwrap();
-        a.wait_queue_empty(Duration::from_secs(120)).unwrap();
-    })
-    .await
-    .unwrap();
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = demo_in(dir.path(), &key).await;
     let hr = app.login("hr").await;
     let cadre = cadre(&app, &hr, "sales").await;
     let pid = cadre["id"].as_str().unwrap().to_string();
@@ -782,4 +758,17 @@ async fn a_destroyed_materials_text_and_words_are_gone_from_the_store_and_the_in
             assert!(!words.iter().any(|w| s.contains(w)), "{t:?} {k:?} holds the destroyed text");
         }
     }
+}
+
+/// The demo dataset in an installation at `dir` (which the caller keeps, to look at its files afterwards).
+async fn demo_in(dir: &Path, key: &MasterKey) -> TestApp {
+    let archive = Archive::open(dir, key, worker_extractor(), Config::default()).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        demo::load(&a, demo::DemoOptions { persons_per_department: 3 }).unwrap();
+        a.wait_queue_empty(Duration::from_secs(120)).unwrap();
+    })
+    .await
+    .unwrap();
+    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir: tempfile::tempdir().unwrap() }
 }

@@ -480,17 +480,7 @@ async fn put_definitions(app: &TestApp, token: &str, toml: String) -> Answer {
 
 /// An account made on the local path (as the CLI does).
 async fn account(app: &TestApp, name: &str, roles: Vec<dangan::model::Role>, dept: &str, person: Option<&str>) {
-    let a = app.archive.clone();
-    let new = dangan::service::auth::NewUser {
-        username: name.into(),
-        display_name: name.into(),
-        password: PASSWORD.into(),
-        roles,
-        department: Some(dept.into()),
-        person_id: person.map(|p| p.parse().unwrap()),
-        leader_level: None,
-    };
-    tokio::task::spawn_blocking(move || a.create_demo_user(new).unwrap()).await.unwrap();
+    app.add_account(name, roles, Some(dept), person.map(|p| p.parse().unwrap()), None).await;
 }
 
 #[tokio::test]
