@@ -371,7 +371,13 @@ impl Archive {
                 .store()
                 .get(Table::Users, p.user.id.as_bytes())?
                 .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?;
+            // Wrong current passwords count as failed logins: a stolen session cannot be used to guess the
+            // password behind it.
+            let cfg = self.config();
+            let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
+            self.inner.throttle.check(&u.username, &p.source, max, window)?;
             if current.len() > 1024 || !verify_password(current, &u.password_hash) {
+                self.inner.throttle.fail(&u.username, &p.source, max, window);
                 return Err(Error::Forbidden("rule password.current: the current password is not right".into()));
             }
             check_password(&u.username, new)?;
@@ -607,6 +613,24 @@ mod tests {
         }
         let map = t.failures.lock().unwrap();
         assert!(map.values().all(|v| v.len() <= 5));
+    }
+
+    #[test]
+    fn guessing_the_current_password_through_a_session_is_throttled() {
+        let a = archive();
+        a.create_user(new_user("legal", vec![Role::Legal])).unwrap();
+        let (token, user) = a.login("legal", "a-long-enough-pass", "x").unwrap();
+        let p = a.principal_for(user, "x").unwrap();
+        for _ in 0..5 {
+            assert!(matches!(
+                a.change_own_password(&p, &token, "a-wrong-guess", "brand-new-secret"),
+                Err(Error::Forbidden(_))
+            ));
+        }
+        assert!(matches!(
+            a.change_own_password(&p, &token, "a-long-enough-pass", "brand-new-secret"),
+            Err(Error::TooManyAttempts { .. })
+        ));
     }
 
     #[test]
