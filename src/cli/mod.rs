@@ -273,6 +273,18 @@ pub enum KeysCommand {
     /// Show the installation's public package-signing key (Ed25519): give it to the organisations that receive
     /// this installation's transfer packages (their DANGAN_TRUSTED_SENDERS).
     Show(DataArgs),
+    /// Rotate the master key (offline): every record is re-sealed and every blob's data key re-wrapped under a
+    /// new key written to --new-key-file (0600, outside the data directory). Cut short, it is finished by running it
+    /// again with the same keys. Afterwards the store opens only with the new key; backups made before still need
+    /// the old one.
+    Rotate {
+        /// Data directory and the current key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// The new key file (created; or, when resuming a rotation, the one it created).
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
     /// Move a key file out of the data directory (where older versions created it) to a new place.
     Move {
         /// Data directory.
@@ -487,6 +499,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("master key backed up to {} (fingerprint {})", out.display(), backup.fingerprint);
             Ok(0)
         }
+        Command::Keys(KeysCommand::Rotate { data, new_key_file }) => {
+            rotate_key(&data, &new_key_file)?;
+            Ok(0)
+        }
         Command::Keys(KeysCommand::Move { data, to }) => {
             move_key(&data, &to)?;
             println!("master key moved to {}; start with --key-file {}", to.display(), to.display());
@@ -591,6 +607,45 @@ pub fn load_key(data: &Path, key_file: Option<&Path>, usage: KeyUse) -> Result<M
         );
     }
     Ok(key)
+}
+
+/// `dangan keys rotate`: the new key (created, or the one a cut-short run created), the rotation, the key-check
+/// file, and an audit entry under the new key.
+fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
+    if !data.data.join("store").exists() {
+        bail!("no dangan store in {}", data.data.display());
+    }
+    let dir = DataDir(data.data.clone());
+    let new_file = crate::crypto::provider::KeyFile::new(new_key_file, &data.data)?;
+    let (new, created) = new_file.master_key(true)?;
+    // The current key: on a resumed run whose switch already happened, the new key opens the store too.
+    let old = match load_key(&data.data, data.key_file.as_deref(), KeyUse::Offline) {
+        Ok(k) => k,
+        Err(e) if created => return Err(e),
+        Err(_) => new.clone(),
+    };
+    if old.expose() == new.expose() && created {
+        bail!("the new key is the current key");
+    }
+    let kv = crate::store::SledKv::open(&dir.store()).context("the store is in use (stop the server first)")?;
+    let r = crate::store::rotate_master_key(std::sync::Arc::new(kv), &old, &new, None)?;
+    let _ = std::fs::remove_file(dir.key_check());
+    crate::store::write_key_file(&dir.key_check(), &new)?;
+    let archive = open_archive(&data.data, Some(new_key_file), KeyUse::Offline, &ProxyArgs::default())?;
+    archive.record_local_event(
+        "keys.rotate",
+        "store",
+        Some(format!("{} records re-sealed, {} data keys re-wrapped", r.resealed, r.rewrapped)),
+    )?;
+    println!(
+        "master key rotated: {} records re-sealed, {} blob data keys re-wrapped{}. Start with --key-file {}; back the \
+         new key up now (dangan keys backup); keep the old key only as long as backups made with it are kept.",
+        r.resealed,
+        r.rewrapped,
+        if r.already > 0 { format!(" ({} were already)", r.already) } else { String::new() },
+        new_key_file.display()
+    );
+    Ok(())
 }
 
 /// Moves a key file out of the data directory (`dangan keys move`): checks that it opens the store, writes it

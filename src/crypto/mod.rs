@@ -243,7 +243,46 @@ pub struct Keys {
     index: SecretKey,
 }
 
+/// The keys that outlive a change of master key (`dangan keys rotate`): blob addresses, the digests of tokens,
+/// usernames and ID numbers, the installation's signing identity and the index files are keyed by them, so they
+/// stay what they were; a store whose master key was rotated keeps them sealed under the new one. Hex, wiped on
+/// drop, never printed.
+#[derive(Clone, serde::Serialize, serde::Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct Keyring {
+    address: String,
+    tokens: String,
+    signing: String,
+    index: String,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keyring(…)")
+    }
+}
+
 impl Keys {
+    /// The keys that must survive a rotation of the master key.
+    pub fn keyring(&self) -> Keyring {
+        Keyring {
+            address: self.address.to_hex(),
+            tokens: self.tokens.to_hex(),
+            signing: self.signing.to_hex(),
+            index: self.index.to_hex(),
+        }
+    }
+
+    /// The keys of a store whose master key was rotated: records and wrapping from the (new) master key, the
+    /// rest from the keyring. `None` if the keyring is malformed.
+    pub fn with_keyring(master: &MasterKey, ring: &Keyring) -> Option<Self> {
+        let mut k = Self::derive(master);
+        k.address = SecretKey::from_hex(&ring.address)?;
+        k.tokens = SecretKey::from_hex(&ring.tokens)?;
+        k.signing = SecretKey::from_hex(&ring.signing)?;
+        k.index = SecretKey::from_hex(&ring.index)?;
+        Some(k)
+    }
+
     /// Derives all purpose keys from the master key.
     pub fn derive(master: &MasterKey) -> Self {
         let d = |ctx| SecretKey::from_bytes(blake3::derive_key(ctx, master.expose()));

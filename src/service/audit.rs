@@ -783,6 +783,19 @@ impl Archive {
     }
 
     /// Commits a change together with an audit event that has no principal (local commands), atomically.
+    /// Records an act done on the server's command line (as `system`, from `local`), such as a key rotation.
+    pub fn record_local_event(&self, action: &str, object: &str, detail: Option<String>) -> Result<()> {
+        let event = AuditEvent {
+            actor: "system".into(),
+            source: "local".into(),
+            action: action.into(),
+            object: object.into(),
+            outcome: Outcome::Allowed,
+            detail,
+        };
+        self.commit_audited_event(self.store().write_set(), event)
+    }
+
     pub(crate) fn commit_audited_event(&self, ws: WriteSet, event: AuditEvent) -> Result<()> {
         self.append(&[event.fields()], Some(ws), true)
     }

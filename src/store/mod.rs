@@ -25,6 +25,8 @@ pub const RECORD_FORMAT: u8 = 1;
 /// DO NOT CHANGE: the installation's on-disk format.
 pub const STORE_FORMAT: u32 = 1;
 const KEY_CHECK: &[u8] = b"key_check";
+/// DO NOT CHANGE: where a store whose master key was rotated keeps the keys that outlive the rotation.
+const KEYRING: &[u8] = b"keyring";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"dangan key check v1";
 
 /// Errors of the store.
@@ -79,13 +81,19 @@ impl Store {
     /// Opens a store over `kv` with `master`: checks the key against the store's key-check value (refusing a
     /// wrong key before anything is written), or initialises a new store.
     pub fn open(kv: Arc<dyn Kv>, master: &MasterKey) -> Result<Self> {
-        let store = Store { kv, keys: Arc::new(Keys::derive(master)) };
+        let mut store = Store { kv, keys: Arc::new(Keys::derive(master)) };
         match store.kv.get(Table::Meta, KEY_CHECK)? {
             Some(sealed) => {
                 let plain =
                     store.keys.records.open(&sealed, &aad(Table::Meta, KEY_CHECK)).map_err(|_| Error::WrongKey)?;
                 if !crypto::ct_eq(&plain, KEY_CHECK_PLAINTEXT) {
                     return Err(Error::WrongKey);
+                }
+                // After a rotation the lasting keys come from the keyring, sealed under this master key.
+                if let Some(ring) = store.get::<crypto::Keyring>(Table::Meta, KEYRING)? {
+                    let keys = Keys::with_keyring(master, &ring)
+                        .ok_or_else(|| Error::Corrupt { table: "meta", detail: "malformed keyring".into() })?;
+                    store.keys = Arc::new(keys);
                 }
             }
             None => {
@@ -279,6 +287,112 @@ pub fn check_key_file(path: &std::path::Path, master: &MasterKey) -> Result<bool
     let keys = Keys::derive(master);
     let plain = keys.records.open(&sealed, KEY_CHECK_FILE_AAD).map_err(|_| Error::WrongKey)?;
     if crypto::ct_eq(&plain, KEY_CHECK_PLAINTEXT) { Ok(true) } else { Err(Error::WrongKey) }
+}
+
+/// How a rotation of the master key went.
+#[derive(Clone, Debug, Default)]
+pub struct Rotation {
+    /// Records re-sealed under the new key in this run.
+    pub resealed: u64,
+    /// Blob data keys re-wrapped in this run.
+    pub rewrapped: u64,
+    /// Records found already under the new key (a resumed rotation).
+    pub already: u64,
+    /// Whether the rotation is complete (the store now opens only with the new key).
+    pub complete: bool,
+}
+
+/// Rotates the master key of the store in `kv` from `old` to `new`: every record is re-sealed under the new
+/// records key and every blob's data key re-wrapped under the new wrapping key (the blobs themselves are not
+/// re-encrypted); the keys that must not change (addresses, token digests, the signing identity, the index files)
+/// are carried over in the keyring. The store's key check is switched last, in one commit with the keyring, so a
+/// rotation cut short (a crash) is finished by running it again with the same two keys — records already under
+/// the new key are recognised and left. `stop_after` stops after that many records (tests of that resumption).
+/// Offline only: nothing else may use the store meanwhile.
+pub fn rotate_master_key(
+    kv: Arc<dyn Kv>,
+    old: &MasterKey,
+    new: &MasterKey,
+    stop_after: Option<u64>,
+) -> Result<Rotation> {
+    let mut r = Rotation::default();
+    let old_store = match Store::open(kv.clone(), old) {
+        Ok(s) => s,
+        Err(Error::WrongKey) => {
+            // Already switched? Then it opens with the new key.
+            Store::open(kv, new)?;
+            r.complete = true;
+            return Ok(r);
+        }
+        Err(e) => return Err(e),
+    };
+    let old_keys = old_store.keys.clone();
+    let ring = old_keys.keyring();
+    let new_keys =
+        Keys::with_keyring(new, &ring).ok_or_else(|| Error::Corrupt { table: "meta", detail: "keyring".into() })?;
+    for t in Table::ALL {
+        if t == Table::BlobChunks {
+            continue; // sealed under each blob's own data key, which does not change
+        }
+        let mut batch = Batch::default();
+        for (k, v) in kv.scan(t, b"", None, usize::MAX)? {
+            if t == Table::Meta && (k == KEY_CHECK || k == KEYRING) {
+                continue; // switched last, together
+            }
+            if v.is_empty() {
+                continue; // a bare key (the catalogue's index): nothing sealed
+            }
+            let a = aad(t, &k);
+            if new_keys.records.open(&v, &a).is_ok() {
+                r.already += 1;
+                continue;
+            }
+            let mut plain = old_keys.records.open(&v, &a).map_err(|e| Error::Corrupt {
+                table: t.name(),
+                detail: format!("record {} opens with neither key: {e}", crypto::encode_hex(&k[..k.len().min(16)])),
+            })?;
+            if t == Table::Blobs && plain.first() == Some(&RECORD_FORMAT) {
+                let mut info: blobs::BlobInfo = serde_json::from_slice(&plain[1..])
+                    .map_err(|e| Error::Corrupt { table: "blobs", detail: format!("descriptor: {e}") })?;
+                let wrapped = crypto::decode_hex(&info.wrapped_key)
+                    .ok_or_else(|| Error::Corrupt { table: "blobs", detail: "bad wrapped key".into() })?;
+                let data_key = old_keys
+                    .wrap
+                    .open(&wrapped, &k)
+                    .map_err(|e| Error::Corrupt { table: "blobs", detail: format!("data key does not unwrap: {e}") })?;
+                info.wrapped_key = crypto::encode_hex(&new_keys.wrap.seal(&data_key, &k)?);
+                let mut again = zeroize::Zeroizing::new(vec![RECORD_FORMAT]);
+                serde_json::to_writer(&mut *again, &info)
+                    .map_err(|e| Error::Corrupt { table: "blobs", detail: format!("descriptor: {e}") })?;
+                plain = again;
+                r.rewrapped += 1;
+            }
+            batch.put(t, k.clone(), new_keys.records.seal(&plain, &a)?);
+            r.resealed += 1;
+            if stop_after.is_some_and(|n| r.resealed >= n) {
+                kv.commit(batch)?;
+                kv.flush()?;
+                return Ok(r);
+            }
+            if batch.ops.len() >= 512 {
+                kv.commit(std::mem::take(&mut batch))?;
+            }
+        }
+        if !batch.is_empty() {
+            kv.commit(batch)?;
+        }
+    }
+    // The switch: the keyring and the key check under the new key, in one commit.
+    let mut last = Batch::default();
+    let mut ring_plain = zeroize::Zeroizing::new(vec![RECORD_FORMAT]);
+    serde_json::to_writer(&mut *ring_plain, &ring)
+        .map_err(|e| Error::Corrupt { table: "meta", detail: e.to_string() })?;
+    last.put(Table::Meta, KEYRING, new_keys.records.seal(&ring_plain, &aad(Table::Meta, KEYRING))?);
+    last.put(Table::Meta, KEY_CHECK, new_keys.records.seal(KEY_CHECK_PLAINTEXT, &aad(Table::Meta, KEY_CHECK))?);
+    kv.commit(last)?;
+    kv.flush()?;
+    r.complete = true;
+    Ok(r)
 }
 
 /// Writes the key-check file (once the store has accepted the key).

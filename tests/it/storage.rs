@@ -787,3 +787,47 @@ async fn demo_in(dir: &Path, key: &MasterKey) -> TestApp {
     .unwrap();
     TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir: tempfile::tempdir().unwrap() }
 }
+
+#[tokio::test]
+async fn rotating_the_master_key_reseals_everything_and_a_cut_short_rotation_finishes_on_a_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = MasterKey::generate().unwrap();
+    let app = demo_in(dir.path(), &old).await;
+    let hr = app.login("hr").await;
+    let before_search = app.search(&hr, "晋升").await["total"].clone();
+    let signer = app.archive.signing_key_hex();
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    let d = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
+
+    // A rotation cut short (as by a crash), then run again with the same two keys.
+    let new = MasterKey::generate().unwrap();
+    let kv = || std::sync::Arc::new(SledKv::open(&dir.path().join("store")).unwrap());
+    let first = dangan::store::rotate_master_key(kv(), &old, &new, Some(100)).unwrap();
+    assert!(!first.complete && first.resealed == 100);
+    std::thread::sleep(Duration::from_millis(200));
+    let second = dangan::store::rotate_master_key(kv(), &old, &new, None).unwrap();
+    assert!(second.complete && second.already >= 100 && second.rewrapped > 0, "{second:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let third = dangan::store::rotate_master_key(kv(), &old, &new, None).unwrap();
+    assert!(third.complete && third.resealed == 0, "a finished rotation is not run twice: {third:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::remove_file(dir.path().join("key-check")).unwrap();
+
+    // The old key opens nothing any more; the new one opens everything, and what must not change has not.
+    assert!(Archive::open(dir.path(), &old, worker_extractor(), Config::default()).is_err());
+    std::fs::remove_file(dir.path().join("key-check")).ok();
+    let archive = Archive::open(dir.path(), &new, worker_extractor(), Config::default()).unwrap();
+    let report = archive.verify().unwrap();
+    assert!(report.ok() && report.blobs > 50, "{report:?}");
+    assert!(archive.audit_verify().unwrap().ok, "the trail's chain is unchanged");
+    assert_eq!(archive.signing_key_hex(), signer, "the installation's signing identity is kept");
+    let app = TestApp {
+        router: dangan::api::router(archive.clone(), BODY_LIMIT),
+        archive,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let hr = app.login("hr").await;
+    assert_eq!(app.search(&hr, "晋升").await["total"], before_search, "the sealed index opens as it was");
+}
