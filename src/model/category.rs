@@ -62,6 +62,11 @@ impl CategoryScheme {
         CategoryScheme { name: "2018".into(), categories }
     }
 
+    /// The sub-categories of a category (empty for a leaf: only leaves take materials).
+    pub fn children(&self, code: &str) -> Vec<&Category> {
+        self.categories.iter().filter(|c| c.parent.as_deref() == Some(code)).collect()
+    }
+
     /// Looks a code up, accepting Chinese numerals for the top level (`九-1` = `9-1`) and surrounding spaces.
     pub fn resolve(&self, code: &str) -> Option<&Category> {
         let code = code.trim();

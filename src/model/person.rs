@@ -344,10 +344,16 @@ impl Person {
             if birth > today {
                 f.push(Finding::error("birth_date", "出生日期不能晚于今天"));
             }
+            // Old enough unless even the latest day a partial date can mean ("2005" → 2005-12-31) is before the
+            // earliest day the person can have reached that age: a year-only date in the 16th year is no error.
             let min_age = |d: &PartialDate, years: u16| {
-                d.year() > birth.year() + years
-                    || (d.year() == birth.year() + years
-                        && d.sort_key() >= (d.year(), birth.month().unwrap_or(0), birth.day().unwrap_or(0)))
+                let born = birth.first_day();
+                let year = born.year() + i32::from(years);
+                let anniversary = born
+                    .replace_year(year)
+                    .or_else(|_| time::Date::from_calendar_date(year, time::Month::March, 1))
+                    .unwrap_or(born);
+                d.last_day() >= anniversary
             };
             if let Some(ws) = self.work_start
                 && !min_age(&ws, 16)
@@ -574,6 +580,26 @@ mod tests {
 
         let mut p = person(json!({"id_number": "11010519491231002X", "gender": "male"}));
         assert_eq!(p.validate_and_complete()[0].field, "gender");
+    }
+
+    #[test]
+    fn a_year_or_month_only_date_is_an_error_only_if_it_cannot_reach_the_age() {
+        let errors = |ws: &str, pj: &str| -> Vec<String> {
+            let mut p = person(json!({"birth_date": "1989-05-17", "work_start": ws, "party_join": pj}));
+            p.validate_and_complete().into_iter().map(|f| f.field).collect()
+        };
+        // The 16th and 18th year, given as a year or a month that can contain the birthday: no error.
+        assert!(errors("2005", "2007").is_empty());
+        assert!(errors("2005-05", "2007-05").is_empty());
+        assert!(errors("2005-05-17", "2007-05-17").is_empty());
+        // Wholly before it: errors.
+        assert_eq!(errors("2005-04", "2007-05-16"), ["work_start", "party_join"]);
+        assert_eq!(errors("2004", "2006"), ["work_start", "party_join"]);
+        // Born on 29 February: the anniversary in a common year is taken as 1 March.
+        let mut p = person(json!({"birth_date": "1988-02-29", "party_join": "2006-02-28"}));
+        assert_eq!(p.validate_and_complete().len(), 1);
+        let mut p = person(json!({"birth_date": "1988-02-29", "party_join": "2006-03-01"}));
+        assert!(p.validate_and_complete().is_empty());
     }
 
     #[test]

@@ -383,6 +383,15 @@ impl Archive {
             })?
             .code
             .clone();
+        // 四 and 九 are divided: a material goes into one of their sub-categories, never the bare parent.
+        let children = self.scheme().children(&code);
+        if !children.is_empty() {
+            let codes: Vec<String> = children.iter().map(|c| format!("{} {}", c.code, c.name)).collect();
+            return Err(Error::invalid(
+                "category",
+                format!("category {code} is divided: file the material under one of {}", codes.join(", ")),
+            ));
+        }
         meta.category = code;
         meta.normalise().map_err(|e| Error::invalid("meta", e))?;
         if let Some(d) = meta.formed_on

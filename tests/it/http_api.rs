@@ -508,3 +508,18 @@ async fn ocr_finds_a_scan_by_a_word_on_it() {
         assert_eq!(s["total"], 1, "{q}: {s}");
     }
 }
+
+#[tokio::test]
+async fn the_divided_categories_take_materials_only_in_their_sub_categories() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let p = app.create_person(&hr, person_body("钟离", &id_number("11010519810101003"), "ops")).await;
+    let pid = p["id"].as_str().unwrap();
+    for bare in ["4", "九"] {
+        let a = app.upload(&hr, pid, json!({"category": bare, "title": "学历证明"}), "a.txt", "学历".as_bytes()).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{bare}");
+        assert!(a.json()["detail"].as_str().unwrap().contains("-1"), "{bare}: names its sub-categories");
+    }
+    let a = app.upload(&hr, pid, json!({"category": "4-1", "title": "学历证明"}), "a.txt", "学历".as_bytes()).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+}
