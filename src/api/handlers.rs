@@ -46,6 +46,9 @@ pub(super) async fn openapi() -> Response {
 pub(super) struct LoginBody {
     username: String,
     password: String,
+    /// The current code of the authenticator app, for an account with a second factor.
+    #[serde(default)]
+    otp: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -64,7 +67,8 @@ pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult
         return Err(ApiError::Unprocessable("username or password too long".into()));
     }
     let archive = st.archive.clone();
-    let (token, user) = blocking(move || archive.login(&b.username, &b.password, &source)).await?;
+    let (token, user) =
+        blocking(move || archive.login_with_code(&b.username, &b.password, b.otp.as_deref(), &source)).await?;
     Ok(Json(LoginAnswer {
         token,
         token_type: "Bearer",
@@ -93,6 +97,8 @@ pub(super) struct Me {
     must_change_password: bool,
     /// The hard rules the account breaks (it acts without the offending roles until mended).
     violations: Vec<String>,
+    /// Signs in with a second factor (TOTP).
+    totp: bool,
 }
 
 pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
@@ -108,7 +114,35 @@ pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
         permissions: st.archive.policy().effective(&p.subject),
         must_change_password: u.must_change_password,
         violations: u.violations(),
+        totp: u.totp_secret.is_some(),
     })
+}
+
+/// `POST /api/v1/me/totp`: a fresh second-factor secret for the caller's authenticator app (pending until
+/// confirmed).
+pub(super) async fn begin_totp(
+    State(st): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<crate::service::auth::TotpEnrolment>> {
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.begin_totp(&auth.principal)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TotpCode {
+    code: String,
+}
+
+/// `POST /api/v1/me/totp/confirm`: the first code from the app; from then on sign-in needs a code.
+pub(super) async fn confirm_totp(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(b): ApiJson<TotpCode>,
+) -> ApiResult<StatusCode> {
+    let archive = st.archive.clone();
+    blocking(move || archive.confirm_totp(&auth.principal, &b.code)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

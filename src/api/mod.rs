@@ -101,6 +101,8 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/auth/logout", post(handlers::logout))
         .route("/me", get(handlers::me))
         .route("/me/password", post(handlers::change_password))
+        .route("/me/totp", post(handlers::begin_totp))
+        .route("/me/totp/confirm", post(handlers::confirm_totp))
         .route("/users", get(handlers::users).post(admin::create_user))
         .route("/users/{id}", axum::routing::patch(admin::update_user))
         .route("/users/{id}/password", post(admin::reset_password))

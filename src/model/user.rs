@@ -112,6 +112,12 @@ pub struct User {
     /// their own before doing anything else.
     #[serde(default)]
     pub must_change_password: bool,
+    /// The second factor (TOTP, RFC 6238): the shared secret in hex, once its holder confirmed a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    /// A TOTP secret handed out but not yet confirmed with a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_pending: Option<String>,
 }
 
 impl User {

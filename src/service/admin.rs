@@ -277,6 +277,10 @@ impl Archive {
             refuse_administrator_account(&u)?;
             u.password_hash = hash;
             u.must_change_password = true;
+            // A reset is how a holder who lost the authenticator app gets back in: the second factor is set up
+            // again after the new password.
+            u.totp_secret = None;
+            u.totp_pending = None;
             let mut ws = self.store().write_set();
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
             let ended = self.stage_end_sessions(&mut ws, u.id, None)?;

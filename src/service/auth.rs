@@ -40,6 +40,8 @@ impl Principal {
                 disabled: false,
                 created_at: now_ts(),
                 must_change_password: false,
+                totp_secret: None,
+                totp_pending: None,
             },
             subject: crate::model::policy::Subject { roles: vec![Role::Hr], ..Default::default() },
             source: "local".into(),
@@ -248,7 +250,109 @@ fn verify_password(password: &str, phc: &str) -> bool {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0OKnUr8MZgQdqiBnBOnq0E0b5m6QkKpT6FujxHzT5ao";
 
+/// TOTP (RFC 6238 over HOTP, RFC 4226): HMAC-SHA1, 30-second steps, six digits — what every authenticator
+/// app speaks.
+pub mod totp {
+    use hmac::{Hmac, Mac};
+
+    /// The code of `secret` for the 30-second step holding `unix_secs`.
+    pub fn code(secret: &[u8], unix_secs: u64) -> u32 {
+        let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(secret) else { return u32::MAX };
+        mac.update(&(unix_secs / 30).to_be_bytes());
+        let h = mac.finalize().into_bytes();
+        let offset = usize::from(h[19] & 0x0f);
+        let bin = u32::from_be_bytes([h[offset] & 0x7f, h[offset + 1], h[offset + 2], h[offset + 3]]);
+        bin % 1_000_000
+    }
+
+    /// Whether `presented` is the code of this step or of the one before or after (clocks drift).
+    pub fn verify(secret: &[u8], presented: &str, unix_secs: u64) -> bool {
+        let presented = presented.trim();
+        if presented.len() != 6 || !presented.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let want: u32 = presented.parse().unwrap_or(u32::MAX);
+        [unix_secs.saturating_sub(30), unix_secs, unix_secs + 30].iter().any(|t| code(secret, *t) == want)
+    }
+
+    /// RFC 4648 base32 without padding: how authenticator apps take a secret.
+    pub fn base32(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut out = String::new();
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for b in bytes {
+            buffer = (buffer << 8) | u32::from(*b);
+            bits += 8;
+            while bits >= 5 {
+                out.push(ALPHABET[((buffer >> (bits - 5)) & 31) as usize] as char);
+                bits -= 5;
+            }
+        }
+        if bits > 0 {
+            out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+        }
+        out
+    }
+}
+
+/// A second factor handed out: the secret for the authenticator app, as text and as an `otpauth://` URI.
+#[derive(Clone, Debug, Serialize)]
+pub struct TotpEnrolment {
+    /// Base32 secret.
+    pub secret: String,
+    /// `otpauth://totp/…` (for a QR code).
+    pub otpauth: String,
+}
+
 impl Archive {
+    /// Starts enrolling the caller in the second factor (TOTP): a fresh secret, kept pending until
+    /// [`Archive::confirm_totp`] sees a code made from it.
+    pub fn begin_totp(&self, p: &Principal) -> Result<TotpEnrolment> {
+        self.audited(p, "user.totp-begin", &format!("user:{}", p.user.username), true, || {
+            let secret = random_bytes::<20>().map_err(|e| Error::Internal(e.to_string()))?;
+            let _guard = self.lock();
+            let mut u: User = self
+                .store()
+                .get(Table::Users, p.user.id.as_bytes())?
+                .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?;
+            u.totp_pending = Some(encode_hex(&secret));
+            let mut ws = self.store().write_set();
+            ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
+            self.commit_audited(ws, p, "user.totp-begin", &format!("user:{}", u.username), None)?;
+            let b32 = totp::base32(&secret);
+            let otpauth = format!(
+                "otpauth://totp/dangan:{}?secret={b32}&issuer=dangan&algorithm=SHA1&digits=6&period=30",
+                u.username
+            );
+            Ok((TotpEnrolment { secret: b32, otpauth }, None))
+        })
+    }
+
+    /// Confirms the pending second factor with a code from the authenticator app; from then on every sign-in
+    /// needs a code too.
+    pub fn confirm_totp(&self, p: &Principal, code: &str) -> Result<User> {
+        self.audited(p, "user.totp-confirm", &format!("user:{}", p.user.username), true, || {
+            let _guard = self.lock();
+            let mut u: User = self
+                .store()
+                .get(Table::Users, p.user.id.as_bytes())?
+                .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?;
+            let pending = u.totp_pending.clone().ok_or_else(|| {
+                Error::Conflict("no second factor is being set up (POST /api/v1/me/totp first)".into())
+            })?;
+            let secret = crate::crypto::decode_hex(&pending).unwrap_or_default();
+            if !totp::verify(&secret, code, now_ts().max(0) as u64) {
+                return Err(Error::invalid("code", "this is not the current code of the authenticator app"));
+            }
+            u.totp_secret = Some(pending);
+            u.totp_pending = None;
+            let mut ws = self.store().write_set();
+            ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
+            self.commit_audited(ws, p, "user.totp-confirm", &format!("user:{}", u.username), None)?;
+            Ok((u, None))
+        })
+    }
+
     fn name_key(&self, username: &str) -> Vec<u8> {
         self.store().keys().token_digest(&format!("username:{username}")).to_vec()
     }
@@ -297,6 +401,8 @@ impl Archive {
             disabled: false,
             created_at: now_ts(),
             must_change_password: temporary,
+            totp_secret: None,
+            totp_pending: None,
         };
         let nk = self.name_key(&username);
         if self.store().contains(Table::UserNames, &nk)? {
@@ -432,8 +538,20 @@ impl Archive {
         Ok(self.store().scan::<User>(Table::Users, b"")?.into_iter().map(|(_, u)| u).collect())
     }
 
-    /// Checks a username and password; returns a new session token and the account.
+    /// Checks a username and password; returns a new session token and the account. An account with a second
+    /// factor needs [`Archive::login_with_code`].
     pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
+        self.login_with_code(username, password, None, source)
+    }
+
+    /// Checks a username, password and — for an account with a second factor — the current TOTP code.
+    pub fn login_with_code(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        source: &str,
+    ) -> Result<(String, User)> {
         let cfg = self.config();
         let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
         if let Err(e) = self.inner.throttle.check(username, source, max, window) {
@@ -458,6 +576,18 @@ impl Archive {
             )?;
             return Err(Error::Unauthorized("wrong username or password".into()));
         };
+        if let Some(secret) = &user.totp_secret {
+            let secret = crate::crypto::decode_hex(secret).unwrap_or_default();
+            let good = code.is_some_and(|c| totp::verify(&secret, c, now_ts().max(0) as u64));
+            if !good {
+                self.inner.throttle.fail(username, source, max, window);
+                let why = if code.is_none() { "one-time code required" } else { "wrong one-time code" };
+                self.audit_login(username, source, super::audit::Outcome::Denied, Some(why.into()))?;
+                return Err(Error::Unauthorized(format!(
+                    "{why}: this account signs in with the code of its authenticator app (\"otp\")"
+                )));
+            }
+        }
         self.inner.throttle.succeed(username, source);
         let token = format!("dg_{}", encode_hex(&random_bytes::<32>().map_err(|e| Error::Internal(e.to_string()))?));
         let now = now_ts();
@@ -613,6 +743,19 @@ mod tests {
         }
         let map = t.failures.lock().unwrap();
         assert!(map.values().all(|v| v.len() <= 5));
+    }
+
+    #[test]
+    fn totp_follows_rfc_6238() {
+        // RFC 6238 appendix B, SHA-1, secret "12345678901234567890": 8-digit 94287082 at T=59 → 6 digits.
+        let secret = b"12345678901234567890";
+        assert_eq!(totp::code(secret, 59), 287_082);
+        assert_eq!(totp::code(secret, 1_111_111_109), 81_804);
+        assert!(totp::verify(secret, "081804", 1_111_111_109));
+        assert!(totp::verify(secret, "081804", 1_111_111_109 + 30), "one step of drift");
+        assert!(!totp::verify(secret, "081804", 1_111_111_109 + 90));
+        assert!(!totp::verify(secret, "81804", 1_111_111_109));
+        assert_eq!(totp::base32(b"foobar"), "MZXW6YTBOI");
     }
 
     #[test]

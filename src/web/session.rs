@@ -318,6 +318,10 @@ fn login_page(lang: Lang, next: &str, error: Option<&str>, status: StatusCode) -
                     label for="password" { (lang.t("密码", "Password")) }
                     input #password type="password" name="password" autocomplete="current-password" required;
                 }
+                p {
+                    label for="otp" { (lang.t("动态验证码（已启用双因素认证时填写）", "One-time code (if your account uses one)")) }
+                    input #otp type="text" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="6";
+                }
                 p { button type="submit" { (lang.t("登录", "Sign in")) } }
             }
         }
@@ -344,6 +348,8 @@ pub(super) struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    otp: String,
     next: Option<String>,
     csrf: Option<String>,
 }
@@ -367,7 +373,8 @@ pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) 
     }
     let archive = st.archive.clone();
     let (user, pass) = (f.username, f.password);
-    match blocking(move || archive.login(&user, &pass, &source)).await {
+    let otp = Some(f.otp.trim().to_string()).filter(|c| !c.is_empty());
+    match blocking(move || archive.login_with_code(&user, &pass, otp.as_deref(), &source)).await {
         Ok((token, _)) => {
             let mut resp = Redirect::to(&next).into_response();
             let h = resp.headers_mut();

@@ -39,6 +39,8 @@ fn user(roles: Vec<Role>, dept: &str) -> User {
         disabled: false,
         created_at: 0,
         must_change_password: false,
+        totp_secret: None,
+        totp_pending: None,
     }
 }
 

@@ -376,6 +376,8 @@ async fn the_permission_review_names_every_account_that_breaks_a_hard_rule() {
                 disabled: false,
                 created_at: 0,
                 must_change_password: false,
+                totp_secret: None,
+                totp_pending: None,
             };
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u).unwrap();
             ws.put(Table::UserNames, store.keys().token_digest(&format!("username:{name}")).to_vec(), &u.id).unwrap();
@@ -411,4 +413,37 @@ async fn the_permission_review_names_every_account_that_breaks_a_hard_rule() {
     assert!(status == StatusCode::FORBIDDEN || list["total"] == 0, "{list}");
     let t = app.login("audit-sec").await;
     assert_eq!(app.send(Method::GET, "/api/v1/audit", Some(&t), None).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_second_factor_once_confirmed_is_needed_at_every_sign_in() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let (status, e) = call(&app, Method::POST, "/api/v1/me/totp", &hr, None).await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert!(e["otpauth"].as_str().unwrap().starts_with("otpauth://totp/dangan:hr?secret="));
+    let pending = app.archive.user_by_name("hr").unwrap().unwrap().totp_pending.unwrap();
+    let secret = dangan::crypto::decode_hex(&pending).unwrap();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let code = |t: u64| format!("{:06}", dangan::service::auth::totp::code(&secret, t));
+    // A wrong code does not confirm it; the right one does.
+    let (status, _) = call(&app, Method::POST, "/api/v1/me/totp/confirm", &hr, Some(json!({"code": "000000"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) =
+        call(&app, Method::POST, "/api/v1/me/totp/confirm", &hr, Some(json!({"code": code(now())}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(call(&app, Method::GET, "/api/v1/me", &hr, None).await.1["totp"], true);
+    // Now the password alone, or with a wrong code, does not sign in; with the code it does.
+    let login = |otp: Option<String>| {
+        let mut body = json!({"username": "hr", "password": PASSWORD});
+        if let Some(c) = otp {
+            body["otp"] = json!(c);
+        }
+        app.send(Method::POST, "/api/v1/auth/login", None, Some(body))
+    };
+    let a = login(None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(a.json()["detail"].as_str().unwrap().contains("one-time code required"));
+    assert_eq!(login(Some(code(now() + 3600))).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(Some(code(now()))).await.status, StatusCode::OK);
 }
