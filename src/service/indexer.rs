@@ -695,3 +695,17 @@ impl Archive {
         self.index().contains(&id.to_string()).map_err(Error::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TextEntry;
+
+    #[test]
+    fn a_text_lane_entry_of_an_older_store_still_reads() {
+        let old: TextEntry = serde_json::from_str("7").unwrap();
+        assert_eq!((old.ticket(), old.at()), (7, None));
+        let new = serde_json::to_string(&TextEntry::Entry { ticket: 9, at: 1_700_000_000 }).unwrap();
+        let new: TextEntry = serde_json::from_str(&new).unwrap();
+        assert_eq!((new.ticket(), new.at()), (9, Some(1_700_000_000)));
+    }
+}

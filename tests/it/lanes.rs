@@ -137,3 +137,99 @@ async fn health_reports_the_depth_and_age_of_both_lanes() {
         assert_eq!(h["queues"][lane], json!({"depth": 0, "oldest_seconds": 0}), "{h}");
     }
 }
+
+/// Opens the store at `dir` once the previous archive has let go of it (sled's threads release the lock within
+/// moments); waits at most 30 s.
+fn reopen_store(dir: &std::path::Path) -> dangan::store::SledKv {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match dangan::store::SledKv::open(&dir.join("store")) {
+            Ok(kv) => return kv,
+            Err(e) if std::time::Instant::now() > deadline => panic!("store still locked: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn scans_left_on_the_ocr_queue_are_read_after_a_restart() {
+    use dangan::crypto::MasterKey;
+    use dangan::model::Role;
+    use dangan::service::Archive;
+    use dangan::service::auth::NewUser;
+    use dangan::store::Table;
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let (bin, slow) = slow_ocr(2);
+    let archive = Archive::open(dir.path(), &key, slow, Config { ocr_workers: 1, ..Config::default() }).unwrap();
+    let a = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        a.create_demo_user(NewUser {
+            username: "hr".into(),
+            display_name: "hr".into(),
+            password: PASSWORD.into(),
+            roles: vec![Role::Hr],
+            department: Some("hr".into()),
+            person_id: None,
+            leader_level: None,
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let app = TestApp {
+        router: dangan::api::router(archive.clone(), BODY_LIMIT),
+        archive,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let hr = app.login("hr").await;
+    let own = app.create_person(&hr, person_body("人事专员甲", &id_number("65432119700101771"), "hr")).await;
+    let own: dangan::model::PersonId = own["id"].as_str().unwrap().parse().unwrap();
+    let a = app.archive.clone();
+    tokio::task::spawn_blocking(move || a.link_user_local("hr", own).unwrap()).await.unwrap();
+    let p = app.create_person(&hr, person_body("林晓", &id_number("11010519800101001"), "it")).await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    for i in 0..3 {
+        upload_no_wait(&app, &hr, &pid, &format!("干部任免审批表{i}"), "scan.png", &distinct_scan(i)).await;
+    }
+
+    // Stop while the OCR lane is still at work: its thread ends after the scan it is reading.
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    drop(archive);
+    let d = dir.path().to_path_buf();
+    let k = key.clone();
+    let left = tokio::task::spawn_blocking(move || {
+        let store = dangan::store::Store::open(std::sync::Arc::new(reopen_store(&d)), &k).unwrap();
+        store.keys_under(Table::OcrQueue, b"").unwrap().len()
+    })
+    .await
+    .unwrap();
+    assert!(left >= 1, "scans are left on the OCR queue");
+    drop(bin);
+
+    // The next start resumes both queues: every scan is read and searchable.
+    let (_fast_bin, fast) = slow_ocr(0);
+    let d = dir.path().to_path_buf();
+    let archive = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match Archive::open(&d, &key, fast.clone(), Config::default()) {
+                Ok(a) => return a,
+                Err(e) if std::time::Instant::now() > deadline => panic!("cannot reopen: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let app = TestApp {
+        router: dangan::api::router(archive.clone(), BODY_LIMIT),
+        archive,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    settle(&app).await;
+    let hr = app.login("hr").await;
+    assert_eq!(app.search(&hr, SCAN_WORD).await["total"], 3);
+}
