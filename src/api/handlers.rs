@@ -30,12 +30,19 @@ pub(super) struct Health {
     status: &'static str,
     version: &'static str,
     ocr: bool,
+    queues: crate::service::indexer::QueueStats,
 }
 
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     // `held`: the store is behind its audit witness and nothing but sign-in and the acknowledgement is served.
     let status = if st.archive.audit_hold().is_some() { "held" } else { "ok" };
-    Json(Health { status, version: env!("CARGO_PKG_VERSION"), ocr: st.archive.ocr_available() })
+    // Depths and ages only: nothing of what waits on the queues.
+    let archive = st.archive.clone();
+    let queues = blocking(move || archive.queue_stats()).await.unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "cannot read the queues' depths");
+        Default::default()
+    });
+    Json(Health { status, version: env!("CARGO_PKG_VERSION"), ocr: st.archive.ocr_available(), queues })
 }
 
 pub(super) async fn openapi() -> Response {

@@ -813,6 +813,13 @@ fn open_archive(data: &Path, key_file: Option<&Path>, usage: KeyUse, proxies: &P
             },
         },
         trusted_proxies: proxies.trusted_proxies.clone(),
+        ocr_workers: match std::env::var("DANGAN_OCR_WORKERS") {
+            Err(_) => Config::default().ocr_workers,
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => bail!("DANGAN_OCR_WORKERS must be a number of threads from 1 to 256, not {v:?}"),
+            },
+        },
         ..Config::default()
     };
     if let Some(bad) = config.webhooks.iter().find(|u| !u.starts_with("http://")) {

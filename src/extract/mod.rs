@@ -221,6 +221,30 @@ impl Extractor {
         has_text(mime) || (self.ocr.is_some() && ocr::is_ocr_image(&essence(mime)))
     }
 
+    /// Whether this type is read by OCR alone (a scan), OCR being on: the OCR lane's work.
+    pub fn is_scan(&self, mime: &str) -> bool {
+        self.ocr.is_some() && ocr::is_ocr_image(&essence(mime))
+    }
+
+    /// The same extractor with OCR off: the text lane reads PDFs with it, and hands those that look image-only
+    /// (or that it cannot parse) to the OCR lane ([`Extractor::wants_ocr`]).
+    pub fn without_ocr(&self) -> Extractor {
+        Extractor { ocr: None, ..self.clone() }
+    }
+
+    /// Whether what [`Extractor::without_ocr`] found in a file calls for OCR: a PDF, OCR being on, whose text
+    /// layer is (nearly) empty, or that its parser could not read (poppler may still render it).
+    pub fn wants_ocr(&self, mime: &str, found: &Result<Option<Extracted>>) -> bool {
+        if self.ocr.is_none() || essence(mime) != MIME_PDF {
+            return false;
+        }
+        match found {
+            Ok(Some(ex)) => ocr::looks_image_only(&ex.text, ex.pages.unwrap_or(1)),
+            Ok(None) => false,
+            Err(e) => matches!(e, ExtractError::Unreadable(_) | ExtractError::Panicked),
+        }
+    }
+
     /// The same extractor keeping at most `max_chars` characters of text per file.
     pub fn with_max_chars(mut self, max_chars: usize) -> Self {
         self.max_chars = max_chars;

@@ -415,9 +415,11 @@ impl Archive {
         Ok(())
     }
 
-    /// Queues a material for (re)indexing in the same commit as the change that calls for it.
+    /// Queues a material for (re)indexing on the text lane in the same commit as the change that calls for it
+    /// (call under the write lock).
     pub(crate) fn stage_index(&self, ws: &mut WriteSet, id: MaterialId) -> Result<()> {
-        ws.put(Table::IndexQueue, id.as_bytes().to_vec(), &self.inner.indexer.next_ticket())?;
+        let entry = super::indexer::TextEntry::Entry { ticket: self.inner.indexer.next_ticket(), at: now_ts() };
+        ws.put(Table::IndexQueue, id.as_bytes().to_vec(), &entry)?;
         Ok(())
     }
 
@@ -425,6 +427,11 @@ impl Archive {
         ws.put(Table::Materials, m.id.as_bytes().to_vec(), m)?;
         let v = MaterialVersion { number: m.version, material: m.clone(), author: author.into(), at: now_ts(), reason };
         ws.put(Table::MaterialVersions, version_key(m.id.as_bytes(), m.version), &v)?;
+        // A scan waiting for its text goes on the OCR lane's queue too, in the same commit: the text lane indexes
+        // it by its catalogue fields at once, the OCR lane reads it apart.
+        if m.text_status == TextStatus::Pending && self.inner.extractor.is_scan(&m.mime) {
+            self.stage_ocr(ws, m)?;
+        }
         self.stage_index(ws, m.id)
     }
 
@@ -548,7 +555,7 @@ impl Archive {
             self.indexed_enqueued()
         };
         if wait {
-            self.wait_indexed(ticket);
+            self.wait_text(ticket, material.id);
         }
         self.load_material(material.id)
     }
@@ -604,7 +611,7 @@ impl Archive {
             self.store().stage_blob_ref(&mut ws, blob, bytes)?;
             self.commit_material_version(ws, p, "material.replace", &m, reason)?
         };
-        self.wait_indexed(ticket);
+        self.wait_text(ticket, id);
         self.load_material(id)
     }
 

@@ -1,17 +1,29 @@
-//! Keeping the search index in step with the store. Every write that changes what a material's search document
-//! holds puts the material on a durable queue in the same commit ([`Archive::stage_index`]). A background thread
-//! takes the queue in rounds: extracts text where it is still pending (through the isolated [`Extractor`]),
-//! stores it encrypted, updates the index, commits it, and only then removes the queue entries it handled. A
-//! crash at any point leaves entries on the queue, and the next start finishes them: the index never claims
-//! what the store lacks, and no acknowledged write is left unsearchable.
+//! Keeping the search index in step with the store, in two lanes so that a text upload never waits behind scans.
+//!
+//! **The text lane.** Every write that changes what a material's search document holds puts the material on a
+//! durable queue in the same commit ([`Archive::stage_index`]). One background thread takes the queue in rounds:
+//! extracts text where it is still pending (through the isolated [`Extractor`], OCR off), stores it encrypted,
+//! updates the index, commits it, and only then removes the queue entries it handled.
+//!
+//! **The OCR lane.** A scan waiting for its text is also put on the OCR queue in that same commit; a PDF whose
+//! text layer turns out (nearly) empty, or that its parser cannot read, is put there by the text lane in the commit
+//! that removes its text-lane entry. Meanwhile the text lane indexes it by its catalogue fields (`text_status`
+//! stays `pending`). The OCR lane's threads ([`Config::ocr_workers`]) read each one, store the text, and in one
+//! commit put the material back on the text lane and remove the OCR entry; the text lane then makes the text
+//! searchable and only then records the status `done`.
+//!
+//! A crash at any point leaves entries on one queue or the other, and the next start finishes them: the index never
+//! claims what the store lacks, and no acknowledged write is left unsearchable.
+//!
+//! [`Config::ocr_workers`]: super::Config::ocr_workers
 //!
 //! [`Extractor`]: crate::extract::Extractor
 
 use super::{Archive, Error, Inner, Result};
 use crate::index::IndexDoc;
-use crate::model::{Material, MaterialId, Person, PersonId, TextStatus};
-use crate::store::Table;
-use std::collections::HashMap;
+use crate::model::{Material, MaterialId, Person, PersonId, TextStatus, now_ts};
+use crate::store::{Table, WriteSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -40,10 +52,102 @@ impl Signal {
     }
 }
 
+/// An entry of the text lane's queue. Stores written before the lanes hold the bare ticket.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum TextEntry {
+    /// The ticket alone (an older store).
+    Ticket(u64),
+    /// The ticket of the commit that queued it, and when (Unix seconds).
+    Entry {
+        /// The commit's ticket.
+        ticket: u64,
+        /// When it was queued.
+        at: i64,
+    },
+}
+
+impl TextEntry {
+    fn ticket(self) -> u64 {
+        match self {
+            TextEntry::Ticket(t) | TextEntry::Entry { ticket: t, .. } => t,
+        }
+    }
+
+    fn at(self) -> Option<i64> {
+        match self {
+            TextEntry::Ticket(_) => None,
+            TextEntry::Entry { at, .. } => Some(at),
+        }
+    }
+}
+
+/// An entry of the OCR lane's queue: the content to read (its blob address) and when it was queued.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct OcrEntry {
+    address: String,
+    at: i64,
+}
+
+/// The OCR lane's threads: the entries one of them is reading, and wake-ups.
+#[derive(Default)]
+pub struct OcrSignal {
+    state: Mutex<OcrState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct OcrState {
+    claimed: HashSet<Vec<u8>>,
+    wakes: u64,
+    shutdown: bool,
+}
+
+impl OcrSignal {
+    fn state(&self) -> std::sync::MutexGuard<'_, OcrState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wake(&self) {
+        self.state().wakes += 1;
+        self.cv.notify_all();
+    }
+}
+
+/// An OCR thread's claim on a queue entry, released however the reading ends.
+struct Claim<'a>(&'a OcrSignal, Vec<u8>);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.state().claimed.remove(&self.1);
+        self.0.cv.notify_all();
+    }
+}
+
+/// Depth of one lane's queue.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct LaneStats {
+    /// Materials waiting.
+    pub depth: u64,
+    /// Age of the oldest entry, in seconds (0 when empty).
+    pub oldest_seconds: u64,
+}
+
+/// Depths of the two lanes (for `GET /api/v1/health`).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct QueueStats {
+    /// The text lane: text, documents, catalogue changes, deletions.
+    pub text: LaneStats,
+    /// The OCR lane: scans and image-only PDFs waiting to be read.
+    pub ocr: LaneStats,
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         self.indexer.state().shutdown = true;
         self.indexer.cv.notify_all();
+        self.ocr.state().shutdown = true;
+        self.ocr.cv.notify_all();
         self.audit.shut_down();
         self.audit.flush_on_drop(&self.store);
     }
@@ -51,6 +155,14 @@ impl Drop for Inner {
 
 /// A text status to record: status, error, pages found.
 type TextOutcome = (TextStatus, Option<String>, Option<u32>);
+
+/// What the text lane found for a material: the text to index now, the status to record once it is searchable,
+/// and whether the material goes to the OCR lane.
+struct Found {
+    text: String,
+    status: Option<TextOutcome>,
+    ocr: bool,
+}
 
 /// Extracted text of a blob, kept sealed in `texts`.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -91,6 +203,53 @@ pub(super) fn spawn(archive: Archive) {
     }
 }
 
+pub(super) fn spawn_ocr(archive: Archive) {
+    let workers = archive.config().ocr_workers.max(1);
+    let weak: Weak<Inner> = Arc::downgrade(&archive.inner);
+    let signal = archive.inner.ocr.clone();
+    drop(archive);
+    for i in 0..workers {
+        let (weak, signal) = (weak.clone(), signal.clone());
+        let spawned = std::thread::Builder::new().name(format!("dangan-ocr-{i}")).spawn(move || run_ocr(weak, signal));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start an OCR lane thread");
+        }
+    }
+}
+
+/// An OCR lane thread: reads one queued material after another (those left by a crash first), then waits for
+/// a wake-up, or two seconds. Between materials it keeps only a weak reference, so dropping the archive ends it.
+fn run_ocr(weak: Weak<Inner>, signal: Arc<OcrSignal>) {
+    loop {
+        let seen = signal.state().wakes;
+        let worked = match weak.upgrade() {
+            Some(inner) => Archive { inner }.ocr_one(),
+            None => return,
+        };
+        match worked {
+            Ok(true) => {
+                if signal.state().shutdown {
+                    return;
+                }
+                continue;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "OCR lane failed; the queue keeps its entry and is retried");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+        let st = signal.state();
+        let (st, _) = signal
+            .cv
+            .wait_timeout_while(st, Duration::from_secs(2), |s| s.wakes == seen && !s.shutdown)
+            .unwrap_or_else(|p| p.into_inner());
+        if st.shutdown {
+            return;
+        }
+    }
+}
+
 /// The indexer thread: a round at start (to finish what a crash left), then a round whenever a commit enqueues
 /// work, and every two seconds. Between rounds it keeps only a weak reference, so dropping the archive ends it.
 fn run(weak: Weak<Inner>, signal: Arc<Signal>) {
@@ -125,11 +284,138 @@ fn round(archive: &Archive, target: u64) {
 impl Archive {
     /// Marks a commit's queue entries as enqueued; returns the ticket to wait for.
     pub(crate) fn indexed_enqueued(&self) -> u64 {
-        let signal = &self.inner.indexer;
-        let mut st = signal.state();
-        st.enqueued += 1;
-        signal.cv.notify_all();
-        st.enqueued
+        let ticket = {
+            let signal = &self.inner.indexer;
+            let mut st = signal.state();
+            st.enqueued += 1;
+            signal.cv.notify_all();
+            st.enqueued
+        };
+        // The commit may have queued a scan for the OCR lane too.
+        self.inner.ocr.wake();
+        ticket
+    }
+
+    /// Queues a material's current content for the OCR lane (call under the write lock). An entry for the same
+    /// content stays as it is (and keeps its age).
+    pub(crate) fn stage_ocr(&self, ws: &mut WriteSet, m: &Material) -> Result<()> {
+        if self.store().get::<OcrEntry>(Table::OcrQueue, m.id.as_bytes())?.is_some_and(|e| e.address == m.address) {
+            return Ok(());
+        }
+        ws.put(Table::OcrQueue, m.id.as_bytes().to_vec(), &OcrEntry { address: m.address.clone(), at: now_ts() })?;
+        Ok(())
+    }
+
+    /// Waits for a new content's text (an upload, a replacement): until the text lane has handled `ticket`, and
+    /// then, while its text is still pending on the OCR lane, until it is done or failed — within the configured
+    /// index wait in all. A scan that takes longer answers `pending`.
+    pub(crate) fn wait_text(&self, ticket: u64, id: MaterialId) {
+        let deadline = Instant::now() + self.config().index_wait;
+        self.wait_indexed(ticket);
+        loop {
+            let pending = self
+                .store()
+                .get::<Material>(Table::Materials, id.as_bytes())
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.text_status == TextStatus::Pending);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !pending || left.is_zero() {
+                return;
+            }
+            let signal = &self.inner.indexer;
+            let st = signal.state();
+            if st.shutdown {
+                return;
+            }
+            let _ = signal.cv.wait_timeout(st, left.min(Duration::from_millis(100)));
+        }
+    }
+
+    /// Depth and age of both lanes' queues.
+    pub fn queue_stats(&self) -> Result<QueueStats> {
+        let now = now_ts();
+        let age = |oldest: Option<i64>| oldest.map(|at| now.saturating_sub(at).max(0) as u64).unwrap_or(0);
+        let text: Vec<(Vec<u8>, TextEntry)> = self.store().scan(Table::IndexQueue, b"")?;
+        let ocr: Vec<(Vec<u8>, OcrEntry)> = self.store().scan(Table::OcrQueue, b"")?;
+        Ok(QueueStats {
+            text: LaneStats {
+                depth: text.len() as u64,
+                oldest_seconds: age(text.iter().filter_map(|(_, e)| e.at()).min()),
+            },
+            ocr: LaneStats { depth: ocr.len() as u64, oldest_seconds: age(ocr.iter().map(|(_, e)| e.at).min()) },
+        })
+    }
+
+    /// Takes one entry of the OCR queue no other OCR thread holds and reads it. Whether there was one.
+    fn ocr_one(&self) -> Result<bool> {
+        let signal = &self.inner.ocr;
+        let key = {
+            let mut st = signal.state();
+            let keys = self.store().keys_under_limit(Table::OcrQueue, st.claimed.len() + 1)?;
+            let Some(key) = keys.into_iter().find(|k| !st.claimed.contains(k)) else {
+                return Ok(false);
+            };
+            st.claimed.insert(key.clone());
+            key
+        };
+        let _claim = Claim(signal, key.clone());
+        self.read_by_ocr(&key)?;
+        Ok(true)
+    }
+
+    /// Reads a queued material by OCR, stores the text and hands the material back to the text lane in the commit
+    /// that removes its OCR entry; or records why there is no text.
+    fn read_by_ocr(&self, key: &[u8]) -> Result<()> {
+        let Some(entry) = self.store().get::<OcrEntry>(Table::OcrQueue, key)? else { return Ok(()) };
+        let material = match MaterialId::from_slice(key) {
+            Some(id) => self.store().get::<Material>(Table::Materials, id.as_bytes())?,
+            None => None,
+        };
+        let wanted = material
+            .filter(|m| m.destroyed_by.is_none() && m.text_status == TextStatus::Pending && m.address == entry.address);
+        let mut back_to_text_lane = None;
+        if let Some(m) = wanted {
+            let addr: crate::store::BlobAddress =
+                m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
+            if self.store().read_text::<StoredText>(&addr)?.is_some() {
+                back_to_text_lane = Some(m.id);
+            } else {
+                match self.read_address(&m.address) {
+                    // One unreadable material must not hold up the lane: logged, and left to verify.
+                    Err(e) => tracing::error!(material = %m.id, error = %e, "stored file unreadable; not read by OCR"),
+                    Ok(bytes) => match self.inner.extractor.extract(&m.mime, &bytes) {
+                        Ok(Some(ex)) => {
+                            let mut ws = self.store().write_set();
+                            self.store().stage_text(&mut ws, &addr, &StoredText { text: ex.text, pages: ex.pages })?;
+                            self.store().commit_unflushed(ws)?;
+                            back_to_text_lane = Some(m.id);
+                        }
+                        Ok(None) => self.record_text_status(&m, TextStatus::None, None, None)?,
+                        Err(e) => {
+                            tracing::warn!(material = %m.id, error = %e, "OCR failed; the file stays stored");
+                            self.record_text_status(&m, TextStatus::Failed, Some(e.to_string()), None)?;
+                        }
+                    },
+                }
+            }
+        }
+        let enqueued = {
+            let _guard = self.lock();
+            let mut ws = self.store().write_set();
+            if let Some(id) = back_to_text_lane {
+                self.stage_index(&mut ws, id)?;
+            }
+            if self.store().get::<OcrEntry>(Table::OcrQueue, key)?.is_some_and(|e| e.address == entry.address) {
+                ws.delete(Table::OcrQueue, key.to_vec());
+            }
+            self.store().commit(ws)?;
+            back_to_text_lane.is_some()
+        };
+        if enqueued {
+            self.indexed_enqueued();
+        }
+        Ok(())
     }
 
     /// Waits (bounded by the configured index wait) until the indexer has handled `ticket`.
@@ -142,25 +428,38 @@ impl Archive {
             .unwrap_or_else(|p| p.into_inner());
     }
 
-    /// Waits until the queue is empty (bulk loads, tests), at most `timeout`. Returns whether it emptied.
+    /// Waits until both lanes' queues are empty (bulk loads, tests), at most `timeout`. Returns whether they
+    /// emptied. (A material moves from one queue to the other in one commit, so both are never empty while work
+    /// is left.)
     pub fn wait_queue_empty(&self, timeout: Duration) -> Result<bool> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.store().keys_under(Table::IndexQueue, b"")?.is_empty() {
+            let text_empty = self.store().keys_under_limit(Table::IndexQueue, 1)?.is_empty();
+            let ocr_empty = self.store().keys_under_limit(Table::OcrQueue, 1)?.is_empty();
+            if text_empty && ocr_empty {
                 return Ok(true);
             }
             if Instant::now() > deadline {
                 return Ok(false);
             }
-            let ticket = self.indexed_enqueued();
-            self.wait_indexed(ticket);
+            if !text_empty {
+                let ticket = self.indexed_enqueued();
+                self.wait_indexed(ticket);
+            } else {
+                let signal = &self.inner.ocr;
+                let st = signal.state();
+                if st.shutdown {
+                    return Ok(false);
+                }
+                let _ = signal.cv.wait_timeout(st, Duration::from_millis(200));
+            }
         }
     }
 
     /// Handles the queue until it is empty.
     fn process_queue(&self) -> Result<()> {
         loop {
-            let entries: Vec<(Vec<u8>, u64)> = self.store().scan(Table::IndexQueue, b"")?;
+            let entries: Vec<(Vec<u8>, TextEntry)> = self.store().scan(Table::IndexQueue, b"")?;
             if entries.is_empty() {
                 return Ok(());
             }
@@ -168,6 +467,7 @@ impl Archive {
                 let mut persons: HashMap<PersonId, Option<Person>> = HashMap::new();
                 let mut docs = Vec::with_capacity(chunk.len());
                 let mut statuses = Vec::new();
+                let mut to_ocr = Vec::new();
                 let mut destroyed = false;
                 for (k, _) in chunk {
                     let Some(id) = MaterialId::from_slice(k) else {
@@ -183,9 +483,12 @@ impl Archive {
                             // One unreadable material must not hold up the queue: it is indexed by its
                             // catalogue fields and the failure is logged (verify names it too).
                             let text = match self.ensure_text(&m) {
-                                Ok((text, status)) => {
-                                    statuses.extend(status.map(|s| (m.clone(), s)));
-                                    text
+                                Ok(found) => {
+                                    statuses.extend(found.status.map(|s| (m.clone(), s)));
+                                    if found.ocr {
+                                        to_ocr.push(m.clone());
+                                    }
+                                    found.text
                                 }
                                 Err(e) => {
                                     tracing::error!(material = %m.id, error = %e, "text not available; indexed by catalogue fields");
@@ -212,12 +515,20 @@ impl Archive {
                 }
                 let _guard = self.lock();
                 let mut ws = self.store().write_set();
-                for (k, ticket) in chunk {
-                    if self.store().get::<u64>(Table::IndexQueue, k)? == Some(*ticket) {
+                // Handed to the OCR lane in the commit that removes the text lane's entry: nothing is lost between.
+                for m in &to_ocr {
+                    self.stage_ocr(&mut ws, m)?;
+                }
+                for (k, entry) in chunk {
+                    let current = self.store().get::<TextEntry>(Table::IndexQueue, k)?;
+                    if current.map(TextEntry::ticket) == Some(entry.ticket()) {
                         ws.delete(Table::IndexQueue, k.clone());
                     }
                 }
                 self.store().commit(ws)?;
+                if !to_ocr.is_empty() {
+                    self.inner.ocr.wake();
+                }
             }
         }
     }
@@ -238,20 +549,30 @@ impl Archive {
         }
     }
 
-    /// The text of a material's current bytes: extracted now if still pending, else from the store; with the
-    /// text status to record once the text is searchable.
-    fn ensure_text(&self, m: &Material) -> Result<(String, Option<TextOutcome>)> {
+    /// The text of a material's current bytes: from the store, or extracted now (OCR off) if still pending; with
+    /// the text status to record once the text is searchable. A scan, or a PDF that needs OCR, goes to the OCR
+    /// lane instead, and is indexed by its catalogue fields meanwhile.
+    fn ensure_text(&self, m: &Material) -> Result<Found> {
         let addr: crate::store::BlobAddress =
             m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
         if let Some(t) = self.store().read_text::<StoredText>(&addr)? {
             let status = (m.text_status == TextStatus::Pending).then_some((TextStatus::Done, None, t.pages));
-            return Ok((t.text, status));
+            return Ok(Found { text: t.text, status, ocr: false });
         }
         if m.text_status != TextStatus::Pending {
-            return Ok((String::new(), None));
+            return Ok(Found { text: String::new(), status: None, ocr: false });
+        }
+        let to_ocr = Found { text: String::new(), status: None, ocr: true };
+        let extractor = &self.inner.extractor;
+        if extractor.is_scan(&m.mime) {
+            return Ok(to_ocr);
         }
         let bytes = self.read_address(&m.address)?;
-        let (status, error, stored) = match self.inner.extractor.extract(&m.mime, &bytes) {
+        let found = extractor.without_ocr().extract(&m.mime, &bytes);
+        if extractor.wants_ocr(&m.mime, &found) {
+            return Ok(to_ocr);
+        }
+        let (status, error, stored) = match found {
             Ok(Some(ex)) => (TextStatus::Done, None, Some(StoredText { text: ex.text, pages: ex.pages })),
             Ok(None) => (TextStatus::None, None, None),
             Err(e) => {
@@ -265,7 +586,7 @@ impl Archive {
             self.store().stage_text(&mut ws, &addr, s)?;
             self.store().commit_unflushed(ws)?;
         }
-        Ok((stored.map(|s| s.text).unwrap_or_default(), Some((status, error, pages))))
+        Ok(Found { text: stored.map(|s| s.text).unwrap_or_default(), status: Some((status, error, pages)), ocr: false })
     }
 
     fn record_text_status(
@@ -279,13 +600,13 @@ impl Archive {
         let Some(mut current) = self.store().get::<Material>(Table::Materials, m.id.as_bytes())? else {
             return Ok(());
         };
-        if current.version != m.version {
-            return Ok(()); // a newer version is queued and will be handled on its own
+        if current.address != m.address {
+            return Ok(()); // new content is queued and will be handled on its own
         }
         current.text_status = status;
         current.text_error = error;
         current.detected_pages = pages;
-        let vkey = crate::store::key(&[m.id.as_bytes(), &m.version.to_be_bytes()]);
+        let vkey = crate::store::key(&[m.id.as_bytes(), &current.version.to_be_bytes()]);
         let mut ws = self.store().write_set();
         if let Some(mut v) = self.store().get::<crate::model::MaterialVersion>(Table::MaterialVersions, &vkey)? {
             v.material = current.clone();
@@ -372,5 +693,19 @@ impl Archive {
     /// Whether the index holds a material (tests of crash recovery).
     pub fn is_indexed(&self, id: MaterialId) -> Result<bool> {
         self.index().contains(&id.to_string()).map_err(Error::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TextEntry;
+
+    #[test]
+    fn a_text_lane_entry_of_an_older_store_still_reads() {
+        let old: TextEntry = serde_json::from_str("7").unwrap();
+        assert_eq!((old.ticket(), old.at()), (7, None));
+        let new = serde_json::to_string(&TextEntry::Entry { ticket: 9, at: 1_700_000_000 }).unwrap();
+        let new: TextEntry = serde_json::from_str(&new).unwrap();
+        assert_eq!((new.ticket(), new.at()), (9, Some(1_700_000_000)));
     }
 }

@@ -9,7 +9,8 @@
 //! * [`grants`] — consultation grants.
 //! * [`admin`] — accounts, the policy, the permission review.
 //! * [`archive`] — persons, materials, the catalogue, versions and content.
-//! * [`indexer`] — the durable index queue, text extraction and Tantivy updates, reindexing and verification.
+//! * [`indexer`] — the two lanes (text and OCR) with their durable queues, text extraction and Tantivy updates,
+//!   reindexing and verification.
 //! * [`search`] — full-text search with filters.
 //! * [`demo`] — the deterministic demo dataset.
 
@@ -172,6 +173,8 @@ pub struct Config {
     pub index_wait: Duration,
     /// Largest file accepted (bytes).
     pub max_file_size: u64,
+    /// Threads of the OCR lane, which reads scans and image-only PDFs apart from the text lane (at least 1).
+    pub ocr_workers: usize,
     /// Webhook URLs (http://) that receive every notification, e.g. an OA system's endpoint.
     pub webhooks: Vec<String>,
     /// Secret for the webhooks' HMAC-SHA256 signature (`x-dangan-signature: sha256=<hex>`).
@@ -197,6 +200,7 @@ impl Default for Config {
             throttle_window: Duration::from_secs(15 * 60),
             index_wait: Duration::from_secs(10),
             max_file_size: 256 * 1024 * 1024,
+            ocr_workers: default_ocr_workers(),
             webhooks: Vec::new(),
             webhook_secret: None,
             audit_window: Some(Duration::from_millis(25)),
@@ -204,6 +208,11 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// The OCR lane's default number of threads: one per core.
+pub fn default_ocr_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1)
 }
 
 /// The archive: store, index, extractor and configuration, shared by all callers.
@@ -221,6 +230,7 @@ struct Inner {
     /// Serialises read-modify-write sequences (versions, reference counts, queue entries).
     write_lock: Mutex<()>,
     indexer: Arc<indexer::Signal>,
+    ocr: Arc<indexer::OcrSignal>,
     throttle: auth::Throttle,
     policy: std::sync::RwLock<Arc<crate::model::policy::Policy>>,
     audit: Arc<audit::AuditLog>,
@@ -352,6 +362,7 @@ impl Archive {
                 config,
                 write_lock: Mutex::new(()),
                 indexer: Arc::default(),
+                ocr: Arc::default(),
                 throttle: auth::Throttle::default(),
                 policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
                 audit: Arc::default(),
@@ -361,6 +372,7 @@ impl Archive {
             tracing::error!(error = %e, "could not load the stored access policy; the default applies");
         }
         indexer::spawn(archive.clone());
+        indexer::spawn_ocr(archive.clone());
         notify::spawn(archive.clone());
         audit::spawn_committer(&archive);
         archive

@@ -34,8 +34,10 @@ pub enum Table {
     UserNames,
     /// Sessions by token digest.
     Sessions,
-    /// Durable queue of pending index work: material id → ().
+    /// Durable queue of the text lane's pending index work: material id → ticket and time queued.
     IndexQueue,
+    /// Durable queue of the OCR lane: material id → version and time queued (scans, image-only PDFs).
+    OcrQueue,
     /// The audit trail by sequence number (hash-chained entries).
     Audit,
     /// Audit checkpoints by sequence number.
@@ -60,7 +62,7 @@ pub enum Table {
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each).
-    pub const ALL: [Table; 24] = [
+    pub const ALL: [Table; 25] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -86,6 +88,7 @@ impl Table {
         Table::Meta,
         // Later tables go last: a backup names tables by their position here.
         Table::Imports,
+        Table::OcrQueue,
     ];
 
     /// The tree name.
@@ -105,6 +108,7 @@ impl Table {
             Table::UserNames => "user_names",
             Table::Sessions => "sessions",
             Table::IndexQueue => "index_queue",
+            Table::OcrQueue => "ocr_queue",
             Table::Audit => "audit",
             Table::AuditCheckpoints => "audit_checkpoints",
             Table::Grants => "grants",

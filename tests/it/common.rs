@@ -74,7 +74,8 @@ impl TestApp {
         Self::with_extractor_and_config(extractor, Config::default()).await
     }
 
-    async fn with_extractor_and_config(extractor: Extractor, config: Config) -> TestApp {
+    /// [`TestApp::new`] with this extractor and this configuration.
+    pub async fn with_extractor_and_config(extractor: Extractor, config: Config) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
         let archive = Archive::open(dir.path(), &key, extractor, config).unwrap();

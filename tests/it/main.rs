@@ -12,6 +12,7 @@ mod e2e;
 mod hostile;
 mod http_api;
 mod imports;
+mod lanes;
 mod login;
 mod packages;
 mod reports;
