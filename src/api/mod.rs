@@ -46,6 +46,39 @@ pub async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Times every request into the archive's HTTP latency histogram.
+async fn time_request(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    st.archive.metrics().http.observe(started.elapsed());
+    resp
+}
+
+/// `GET /metrics`: Prometheus text; behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` when one is set.
+async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    use axum::response::IntoResponse;
+    if let Some(want) = st.archive.config().metrics_token.clone() {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !crate::crypto::ct_eq(given.trim().as_bytes(), want.as_bytes()) {
+            return ApiError::Service(crate::service::Error::Unauthorized(
+                "send Authorization: Bearer <the metrics token>".into(),
+            ))
+            .into_response();
+        }
+    }
+    let archive = st.archive.clone();
+    match blocking(move || archive.render_metrics()).await {
+        Ok(text) => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Resolves the client's address once for every request (API and web UI alike), with the configured trusted
 /// proxies, into the request's extensions, where [`extract::source_of`] finds it.
 async fn resolve_client(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -61,6 +94,7 @@ const OPEN_WHILE_HELD: &[&str] = &[
     "/api/v1/auth/login",
     "/api/v1/auth/logout",
     "/api/v1/health",
+    "/metrics",
     "/api/v1/audit/acknowledge-rollback",
     "/login",
     "/logout",
@@ -149,6 +183,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/packages", post(exchange::import_package));
     Router::new()
         .nest("/api/v1", v1)
+        .route("/metrics", get(metrics))
         .merge(crate::web::router())
         // A path under /api/ that no route serves is a problem+json 404; any other is the web UI's 404 page.
         .fallback(|req: axum::extract::Request| async move {
@@ -160,6 +195,7 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), hold_gate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), time_request))
         .layer(axum::middleware::from_fn_with_state(state.clone(), resolve_client))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(

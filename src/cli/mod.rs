@@ -796,6 +796,7 @@ fn open_archive(data: &Path, key_file: Option<&Path>, usage: KeyUse, proxies: &P
             .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default(),
         webhook_secret: std::env::var("DANGAN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()),
+        metrics_token: std::env::var("DANGAN_METRICS_TOKEN").ok().filter(|s| !s.is_empty()),
         trusted_senders: std::env::var("DANGAN_TRUSTED_SENDERS")
             .map(|v| {
                 v.split(',')

@@ -516,7 +516,11 @@ pub(super) fn spawn_committer(archive: &Archive) {
             }
             std::thread::sleep(window);
             let Some(inner) = weak.upgrade() else { return };
-            if let Err(e) = (Archive { inner }).audit_sync() {
+            let archive = Archive { inner };
+            let started = std::time::Instant::now();
+            let synced = archive.audit_sync();
+            archive.metrics().audit_commit.observe(started.elapsed());
+            if let Err(e) = synced {
                 tracing::error!(error = %e, "audit group commit failed");
                 std::thread::sleep(std::time::Duration::from_millis(500));
             }

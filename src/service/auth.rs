@@ -567,6 +567,7 @@ impl Archive {
             }
         };
         let Some(user) = user.filter(|_| ok) else {
+            self.metrics().login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.inner.throttle.fail(username, source, max, window);
             self.audit_login(
                 username,
@@ -580,6 +581,7 @@ impl Archive {
             let secret = crate::crypto::decode_hex(secret).unwrap_or_default();
             let good = code.is_some_and(|c| totp::verify(&secret, c, now_ts().max(0) as u64));
             if !good {
+                self.metrics().login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.inner.throttle.fail(username, source, max, window);
                 let why = if code.is_none() { "one-time code required" } else { "wrong one-time code" };
                 self.audit_login(username, source, super::audit::Outcome::Denied, Some(why.into()))?;

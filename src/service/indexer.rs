@@ -381,6 +381,7 @@ impl Archive {
             if self.store().read_text::<StoredText>(&addr)?.is_some() {
                 back_to_text_lane = Some(m.id);
             } else {
+                self.metrics().ocr_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match self.read_address(&m.address) {
                     // One unreadable material must not hold up the lane: logged, and left to verify.
                     Err(e) => tracing::error!(material = %m.id, error = %e, "stored file unreadable; not read by OCR"),
@@ -504,6 +505,7 @@ impl Archive {
                 }
                 self.index().upsert(&docs)?;
                 self.index().commit()?;
+                self.metrics().indexed.fetch_add(docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 if destroyed {
                     // A destroyed material's terms stay in its segment until that segment is merged: merge now,
                     // so no file of the index holds them any more.

@@ -24,6 +24,7 @@ pub mod demo;
 pub mod grants;
 pub mod imports;
 pub mod indexer;
+pub mod metrics;
 pub mod notify;
 pub mod packages;
 pub mod reports;
@@ -186,6 +187,8 @@ pub struct Config {
     pub audit_window: Option<Duration>,
     /// Ed25519 public keys (hex) of the installations whose transfer packages are accepted without asking.
     pub trusted_senders: Vec<String>,
+    /// A bearer token `GET /metrics` asks for (none: the metrics, which hold no content, are open).
+    pub metrics_token: Option<String>,
     /// Reverse proxies in front of the server: from these peers (only) the client's address is taken from
     /// `X-Forwarded-For`, for the login throttle and the audit trail.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -205,6 +208,7 @@ impl Default for Config {
             webhook_secret: None,
             audit_window: Some(Duration::from_millis(25)),
             trusted_senders: Vec::new(),
+            metrics_token: None,
             trusted_proxies: Vec::new(),
         }
     }
@@ -234,6 +238,7 @@ struct Inner {
     throttle: auth::Throttle,
     policy: std::sync::RwLock<Arc<crate::model::policy::Policy>>,
     audit: Arc<audit::AuditLog>,
+    metrics: metrics::Metrics,
 }
 
 impl std::fmt::Debug for Archive {
@@ -366,6 +371,7 @@ impl Archive {
                 throttle: auth::Throttle::default(),
                 policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
                 audit: Arc::default(),
+                metrics: metrics::Metrics::default(),
             }),
         };
         if let Err(e) = archive.load_policy() {

@@ -72,7 +72,9 @@ impl Archive {
             params.to.map(|d| d.to_string())
         );
         self.audited(p, "search", "archive", false, || {
+            let started = std::time::Instant::now();
             let page = self.search_inner(p, params)?;
+            self.metrics().search.observe(started.elapsed());
             let detail = format!("{detail} total={}", page.total);
             Ok((page, Some(detail)))
         })

@@ -523,3 +523,24 @@ async fn the_divided_categories_take_materials_only_in_their_sub_categories() {
     let a = app.upload(&hr, pid, json!({"category": "4-1", "title": "学历证明"}), "a.txt", "学历".as_bytes()).await;
     assert_eq!(a.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn metrics_count_searches_and_a_metrics_token_guards_them() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    app.search(&hr, "晋升").await;
+    let m = app.send(Method::GET, "/metrics", None, None).await;
+    assert_eq!(m.status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&m.body).into_owned();
+    assert!(text.contains("# TYPE dangan_search_seconds histogram"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("dangan_search_seconds_count ") && !l.ends_with(" 0")), "{text}");
+    assert!(!text.contains("晋升"), "no query word in the metrics");
+    let guarded = TestApp::with_config(dangan::service::Config {
+        metrics_token: Some("scrape-secret".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(guarded.send(Method::GET, "/metrics", None, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(guarded.send(Method::GET, "/metrics", Some("wrong"), None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(guarded.send(Method::GET, "/metrics", Some("scrape-secret"), None).await.status, StatusCode::OK);
+}

@@ -130,6 +130,19 @@ async fn health_reports_the_depth_and_age_of_both_lanes() {
     assert!(ocr["depth"].as_u64().unwrap() >= 2, "three scans queued, at most one read yet: {h}");
     assert!(ocr["oldest_seconds"].as_u64().unwrap() >= 1, "{h}");
     assert!(h["queues"]["text"]["depth"].is_u64() && h["queues"]["text"]["oldest_seconds"].is_u64(), "{h}");
+    // The Prometheus metrics say the same, and hold nothing of the materials either.
+    let m = app.send(Method::GET, "/metrics", None, None).await;
+    assert_eq!(m.status, axum::http::StatusCode::OK);
+    assert!(m.header("content-type").starts_with("text/plain"));
+    let text = String::from_utf8_lossy(&m.body).into_owned();
+    let value = |name: &str| -> u64 {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing: {text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("dangan_queue_depth{lane=\"ocr\"}") >= 2, "{text}");
+    assert!(value("dangan_queue_oldest_seconds{lane=\"ocr\"}") >= 1, "{text}");
+    assert!(value("dangan_http_request_seconds_count") >= 1);
+    assert!(!text.contains("审批") && !text.contains(pid), "{text}");
 
     settle(&app).await;
     let h = health(&app).await;
