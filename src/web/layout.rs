@@ -233,6 +233,12 @@ pub fn page_refreshing(
                     p.brand { a href="/" { "档案 dangan" } }
                     @if let Some(u) = user {
                         (nav(u))
+                        @if u.can.search {
+                            form.quick method="get" action="/search" role="search" {
+                                label for="quick-q" class="hidden" { (lang.t("检索档案", "Search the archive")) }
+                                input #quick-q type="search" name="q" placeholder=(lang.t("检索…", "Search…")) size="12";
+                            }
+                        }
                         p.who {
                             (u.principal.user.display_name)
                             @if let Some(d) = &u.department_name { " · " (d) }

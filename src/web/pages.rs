@@ -133,6 +133,9 @@ pub(super) async fn search(
     } else {
         None
     };
+    // Scans still being read are found by their catalogue fields only: say so (a count, nothing more).
+    let archive = st.archive.clone();
+    let reading = blocking(move || archive.queue_stats()).await.map(|q| q.ocr.depth).unwrap_or(0);
     let scheme = st.archive.scheme();
     let base = format!(
         "q={}&category={}&department={}&from={}&to={}",
@@ -166,6 +169,11 @@ pub(super) async fn search(
                 input #to type="text" name="to" value=(f.to.clone().unwrap_or_default()) placeholder="2020-06" size="10";
             }
             p { button type="submit" { (l.t("检索", "Search")) } }
+        }
+        @if reading > 0 {
+            p.hint role="status" {
+                (reading) (l.t(" 份材料正在识别，稍后可检索。", " materials are still being read by OCR; they can be found by their text soon."))
+            }
         }
         @if let Some(r) = &results {
             p.total { (l.t("共找到 ", "Found ")) strong { (r.total) } (l.t(" 份材料", " materials")) }

@@ -506,7 +506,7 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
 
     // Search from the form: hits with the word highlighted.
     b.goto(&demo.url("/search"));
-    b.fill("input[name=\"q\"]", word);
+    b.fill("form.search input[name=\"q\"]", word);
     b.click("form.search button[type=\"submit\"]");
     b.wait_for("li.hit");
     assert!(b.url().contains(&format!("q={}", urlencode(word))), "{}", b.url());
@@ -621,7 +621,7 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
     b.logout();
     b.login(&demo, "finance");
     b.goto(&demo.url("/search"));
-    b.fill("input[name=\"q\"]", contract_word);
+    b.fill("form.search input[name=\"q\"]", contract_word);
     b.click("form.search button[type=\"submit\"]");
     b.wait_url("q=");
     assert_eq!(b.text("p.total strong"), "0");
@@ -678,7 +678,7 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
     assert_eq!(b.title(), "off", "JavaScript is switched off");
     b.login(&demo, "hr");
     b.goto(&demo.url("/search"));
-    b.fill("input[name=\"q\"]", word);
+    b.fill("form.search input[name=\"q\"]", word);
     b.click("form.search button[type=\"submit\"]");
     b.wait_for("li.hit mark");
     assert!(b.source().contains("<mark>"));

@@ -266,9 +266,14 @@ async fn login_sets_a_strict_session_cookie_and_pages_without_one_go_to_the_logi
     let home = hr.page("/").await;
     assert!(home.contains("人力资源") && home.contains("href=\"/search\"") && home.contains("href=\"/persons\""));
     assert!(!home.contains("href=\"/audit\"") && !home.contains("href=\"/accounts\""));
+    // Every page carries the search box in its header, for those who may search.
+    for path in ["/", "/persons", "/inbox"] {
+        assert!(hr.page(path).await.contains("<form class=\"quick\" method=\"get\" action=\"/search\""), "{path}");
+    }
     let it = sign_in(&app, "it").await;
     let home = it.page("/").await;
     assert!(home.contains("href=\"/accounts\"") && !home.contains("href=\"/search\""));
+    assert!(!home.contains("class=\"quick\""), "no search box for those who may not search");
     // Malformed ids and parameters, and unknown objects, are friendly pages with the right status.
     for path in ["/persons/not-an-id", "/persons?page=x", "/search?q=x&page=-1", "/search?q=x&from=2019-13"] {
         let a = hr.get(path).await;
