@@ -480,7 +480,22 @@ impl Archive {
             ..super::access::person_target(person)
         };
         let d = self.policy().decide(&p.subject, &t, Access::Edit);
-        if d.allowed { Ok(()) } else { Err(super::access::forbidden(&d)) }
+        if !d.allowed {
+            return Err(super::access::forbidden(&d));
+        }
+        // A material about a person is formed in their lifetime: one dated wholly before their birth is a
+        // wrong date (a partial date counts if any day it can mean is on or after the birth).
+        if let (Some(formed), Some(born)) = (meta.formed_on, person.birth_date)
+            && formed.last_day() < born.first_day()
+        {
+            return Err(Error::invalid(
+                "formed_on",
+                format!(
+                    "材料形成时间 {formed} 早于本人出生日期 {born}（the material is dated before its subject's birth）"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn add_material_inner(

@@ -184,9 +184,15 @@ pub trait Kv: Send + Sync {
 }
 
 /// The sled adapter.
+///
+/// sled 0.34 can deadlock when a range iteration runs at the same time as a transaction over the same trees
+/// (sled issue #1301; seen here as a hang with the OCR lane scanning its queue while uploads committed). So
+/// iterations share, and writes take alone, one lock of this adapter: no caller code runs while it is held (a
+/// scan collects its page first), so it cannot be taken twice by one thread.
 pub struct SledKv {
     db: sled::Db,
     trees: Vec<sled::Tree>,
+    iteration: std::sync::RwLock<()>,
 }
 
 fn engine(e: sled::Error) -> KvError {
@@ -219,7 +225,7 @@ impl SledKv {
             other => engine(other),
         })?;
         let trees = Table::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().map_err(engine)?;
-        Ok(SledKv { db, trees })
+        Ok(SledKv { db, trees, iteration: std::sync::RwLock::new(()) })
     }
 
     /// Bytes the store occupies on disk.
@@ -234,6 +240,7 @@ impl Kv for SledKv {
     }
 
     fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError> {
+        let _shared = self.iteration.read().unwrap_or_else(|p| p.into_inner());
         let tree = &self.trees[t.index()];
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match after {
             Some(a) => Box::new(tree.range((std::ops::Bound::Excluded(a.to_vec()), std::ops::Bound::Unbounded))),
@@ -254,6 +261,7 @@ impl Kv for SledKv {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), KvError> {
+        let _alone = self.iteration.write().unwrap_or_else(|p| p.into_inner());
         use sled::Transactional;
         use sled::transaction::{ConflictableTransactionError, TransactionError};
         let mut tables: Vec<Table> = batch.ops.iter().map(|(t, _, _)| *t).collect();
@@ -288,6 +296,7 @@ impl Kv for SledKv {
     }
 
     fn commit_in_order(&self, batch: Batch) -> Result<(), KvError> {
+        let _alone = self.iteration.write().unwrap_or_else(|p| p.into_inner());
         for (t, k, v) in batch.ops {
             let tree = &self.trees[t.index()];
             match v {

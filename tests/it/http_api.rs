@@ -544,3 +544,19 @@ async fn metrics_count_searches_and_a_metrics_token_guards_them() {
     assert_eq!(guarded.send(Method::GET, "/metrics", Some("wrong"), None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(guarded.send(Method::GET, "/metrics", Some("scrape-secret"), None).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_material_dated_before_its_subjects_birth_is_refused() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let p = app.create_person(&hr, person_body("司马青", &id_number("11010519850606003"), "ops")).await;
+    let pid = p["id"].as_str().unwrap();
+    let upload = |formed: &'static str| {
+        app.upload(&hr, pid, json!({"category": "1", "title": "履历", "formed_on": formed}), "a.txt", formed.as_bytes())
+    };
+    let a = upload("1984-12").await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.json()["detail"].as_str().unwrap().contains("出生"));
+    // The year of birth itself may hold a day after it: accepted.
+    assert_eq!(upload("1985").await.status, StatusCode::CREATED);
+}
