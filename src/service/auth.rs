@@ -305,16 +305,20 @@ pub struct TotpEnrolment {
 }
 
 impl Archive {
+    /// The caller's own account as stored now (its principal may be older than a change made since).
+    fn own_account(&self, p: &Principal) -> Result<User> {
+        self.store()
+            .get(Table::Users, p.user.id.as_bytes())?
+            .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))
+    }
+
     /// Starts enrolling the caller in the second factor (TOTP): a fresh secret, kept pending until
     /// [`Archive::confirm_totp`] sees a code made from it.
     pub fn begin_totp(&self, p: &Principal) -> Result<TotpEnrolment> {
         self.audited(p, "user.totp-begin", &format!("user:{}", p.user.username), true, || {
             let secret = random_bytes::<20>().map_err(|e| Error::Internal(e.to_string()))?;
             let _guard = self.lock();
-            let mut u: User = self
-                .store()
-                .get(Table::Users, p.user.id.as_bytes())?
-                .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?;
+            let mut u = self.own_account(p)?;
             u.totp_pending = Some(encode_hex(&secret));
             let mut ws = self.store().write_set();
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
@@ -333,10 +337,7 @@ impl Archive {
     pub fn confirm_totp(&self, p: &Principal, code: &str) -> Result<User> {
         self.audited(p, "user.totp-confirm", &format!("user:{}", p.user.username), true, || {
             let _guard = self.lock();
-            let mut u: User = self
-                .store()
-                .get(Table::Users, p.user.id.as_bytes())?
-                .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?;
+            let mut u = self.own_account(p)?;
             let pending = u.totp_pending.clone().ok_or_else(|| {
                 Error::Conflict("no second factor is being set up (POST /api/v1/me/totp first)".into())
             })?;
@@ -472,13 +473,9 @@ impl Archive {
     /// sessions.
     pub fn change_own_password(&self, p: &Principal, token: &str, current: &str, new: &str) -> Result<User> {
         self.audited(p, "user.password", &format!("user:{}", p.user.username), true, || {
-            let _guard = self.lock();
-            let mut u: User = self
-                .store()
-                .get(Table::Users, p.user.id.as_bytes())?
-                .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?;
             // Wrong current passwords count as failed logins: a stolen session cannot be used to guess the
-            // password behind it.
+            // password behind it. Both Argon2 computations run before the write lock is taken.
+            let u = self.own_account(p)?;
             let cfg = self.config();
             let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
             self.inner.throttle.check(&u.username, &p.source, max, window)?;
@@ -490,7 +487,10 @@ impl Archive {
             if new == current {
                 return Err(Error::invalid("new", "choose a password other than the current one"));
             }
-            u.password_hash = hash_password(new)?;
+            let hash = hash_password(new)?;
+            let _guard = self.lock();
+            let mut u = self.own_account(p)?;
+            u.password_hash = hash;
             u.must_change_password = false;
             let mut ws = self.store().write_set();
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;

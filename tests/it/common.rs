@@ -79,35 +79,28 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
         let archive = Archive::open(dir.path(), &key, extractor, config).unwrap();
-        let a = archive.clone();
-        tokio::task::spawn_blocking(move || {
-            for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {
-                a.create_demo_user(NewUser {
-                    username: name.into(),
-                    display_name: name.into(),
-                    password: PASSWORD.into(),
-                    roles: vec![role],
-                    department: Some(name.into()),
-                    person_id: None,
-                    leader_level: None,
-                })
-                .unwrap();
-            }
-        })
-        .await
-        .unwrap();
-        let router = dangan::api::router(archive.clone(), BODY_LIMIT);
-        let app = TestApp { router, archive, dir };
-        let hr = app.login("hr").await;
-        for (user, name, idn, dept) in
-            [("hr", "人事专员甲", "65432119700101771", "hr"), ("finance", "财务专员乙", "65432119700101773", "finance")]
-        {
-            let p = app.create_person(&hr, person_body(name, &id_number(idn), dept)).await;
-            let pid = p["id"].as_str().unwrap().parse().unwrap();
-            let a = app.archive.clone();
-            tokio::task::spawn_blocking(move || a.link_user_local(user, pid).unwrap()).await.unwrap();
+        let app = TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir };
+        for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {
+            app.add_account(name, vec![role], Some(name), None, None).await;
         }
+        app.link_holder("hr", "人事专员甲", "65432119700101771", "hr").await;
+        app.link_holder("finance", "财务专员乙", "65432119700101773", "finance").await;
         app
+    }
+
+    /// A TestApp over an installation opened elsewhere (its directory kept by the caller).
+    pub fn over(archive: Archive) -> TestApp {
+        TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// Creates the person record of `user`'s holder (as HR) and links the account to it: a business account reads
+    /// nothing until it is linked.
+    pub async fn link_holder(&self, user: &'static str, name: &str, first17: &str, department: &str) {
+        let hr = self.login("hr").await;
+        let p = self.create_person(&hr, person_body(name, &id_number(first17), department)).await;
+        let pid = p["id"].as_str().unwrap().parse().unwrap();
+        let a = self.archive.clone();
+        tokio::task::spawn_blocking(move || a.link_user_local(user, pid).unwrap()).await.unwrap();
     }
 
     /// Adds an account on the local path (as `dangan users add` does, without the password policy: its password
@@ -121,16 +114,13 @@ impl TestApp {
         leader_level: Option<u8>,
     ) {
         let a = self.archive.clone();
-        let new = NewUser {
-            username: name.into(),
-            display_name: name.into(),
-            password: PASSWORD.into(),
-            roles,
-            department: department.map(str::to_string),
-            person_id: person,
-            leader_level,
-        };
-        tokio::task::spawn_blocking(move || a.create_demo_user(new).unwrap()).await.unwrap();
+        let department = department.map(str::to_string);
+        let name = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            local_account(&a, &name, roles, department.as_deref(), person, leader_level)
+        })
+        .await
+        .unwrap();
     }
 
     /// Adds the reviewers and approvers a request about a cadre needs beyond `finance`: `legal`, `leader1`
@@ -309,4 +299,27 @@ pub async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
 /// Writes a file readable by its owner only (as a key file must be).
 pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) {
     dangan::crypto::write_private(path, bytes).unwrap();
+}
+
+/// Creates an account on the local path (as `dangan users add` does, without the password policy: its password
+/// is [`PASSWORD`]). Blocking: call it off the async runtime, or before one runs.
+pub fn local_account(
+    archive: &Archive,
+    name: &str,
+    roles: Vec<Role>,
+    department: Option<&str>,
+    person: Option<dangan::model::PersonId>,
+    leader_level: Option<u8>,
+) -> dangan::model::User {
+    archive
+        .create_demo_user(NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            password: PASSWORD.into(),
+            roles,
+            department: department.map(str::to_string),
+            person_id: person,
+            leader_level,
+        })
+        .unwrap()
 }

@@ -339,17 +339,7 @@ async fn the_permission_review_names_every_account_that_breaks_a_hard_rule() {
             dangan::service::Archive::open(dir.path(), &key, worker_extractor(), dangan::service::Config::default())
                 .unwrap();
         for (name, role) in [("secadmin", Role::Secadmin), ("hr", Role::Hr)] {
-            archive
-                .create_demo_user(dangan::service::auth::NewUser {
-                    username: name.into(),
-                    display_name: name.into(),
-                    password: PASSWORD.into(),
-                    roles: vec![role],
-                    department: None,
-                    person_id: None,
-                    leader_level: None,
-                })
-                .unwrap();
+            local_account(&archive, name, vec![role], None, None, None);
         }
     }
     // Accounts as an older version let the system administrator write them: IT holding HR, an auditor who is

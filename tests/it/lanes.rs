@@ -169,38 +169,16 @@ async fn scans_left_on_the_ocr_queue_are_read_after_a_restart() {
     use dangan::crypto::MasterKey;
     use dangan::model::Role;
     use dangan::service::Archive;
-    use dangan::service::auth::NewUser;
     use dangan::store::Table;
 
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
     let (bin, slow) = slow_ocr(2);
     let archive = Archive::open(dir.path(), &key, slow, Config { ocr_workers: 1, ..Config::default() }).unwrap();
-    let a = archive.clone();
-    tokio::task::spawn_blocking(move || {
-        a.create_demo_user(NewUser {
-            username: "hr".into(),
-            display_name: "hr".into(),
-            password: PASSWORD.into(),
-            roles: vec![Role::Hr],
-            department: Some("hr".into()),
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = TestApp::over(archive);
+    app.add_account("hr", vec![Role::Hr], Some("hr"), None, None).await;
+    app.link_holder("hr", "人事专员甲", "65432119700101771", "hr").await;
     let hr = app.login("hr").await;
-    let own = app.create_person(&hr, person_body("人事专员甲", &id_number("65432119700101771"), "hr")).await;
-    let own: dangan::model::PersonId = own["id"].as_str().unwrap().parse().unwrap();
-    let a = app.archive.clone();
-    tokio::task::spawn_blocking(move || a.link_user_local("hr", own).unwrap()).await.unwrap();
     let p = app.create_person(&hr, person_body("林晓", &id_number("11010519800101001"), "it")).await;
     let pid = p["id"].as_str().unwrap().to_string();
     for i in 0..3 {
@@ -237,11 +215,7 @@ async fn scans_left_on_the_ocr_queue_are_read_after_a_restart() {
     })
     .await
     .unwrap();
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = TestApp::over(archive);
     settle(&app).await;
     let hr = app.login("hr").await;
     assert_eq!(app.search(&hr, SCAN_WORD).await["total"], 3);

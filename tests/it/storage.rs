@@ -92,32 +92,10 @@ async fn corruption_is_reported_by_the_api_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
     let open = |key: &MasterKey| Archive::open(dir.path(), key, worker_extractor(), Config::default()).unwrap();
-    let archive = open(&key);
-    let a = archive.clone();
-    tokio::task::spawn_blocking(move || {
-        a.create_demo_user(dangan::service::auth::NewUser {
-            username: "hr".into(),
-            display_name: "hr".into(),
-            password: PASSWORD.into(),
-            roles: vec![dangan::model::Role::Hr],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = TestApp::over(open(&key));
+    app.add_account("hr", vec![dangan::model::Role::Hr], None, None, None).await;
+    app.link_holder("hr", "人事专员甲", "65432119700101771", "hr").await;
     let hr = app.login("hr").await;
-    let holder = app.create_person(&hr, person_body("人事专员甲", &id_number("65432119700101771"), "hr")).await;
-    let holder = holder["id"].as_str().unwrap().parse().unwrap();
-    let a = app.archive.clone();
-    tokio::task::spawn_blocking(move || a.link_user_local("hr", holder).unwrap()).await.unwrap();
     let p = app.create_person(&hr, person_body("吴桐", &id_number("37020219880808001"), "legal")).await;
     let m = app
         .upload(
@@ -147,11 +125,7 @@ async fn corruption_is_reported_by_the_api_and_verify() {
     }
 
     let archive = open(&key);
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = TestApp::over(archive);
     let hr = app.login("hr").await;
     let a = app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&hr), None).await;
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -441,17 +415,7 @@ async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security
     assert!(inside.to_string().contains("inside the data directory"), "{inside}");
     assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
     for (name, role) in [("secadmin", dangan::model::Role::Secadmin), ("auditor", dangan::model::Role::Auditor)] {
-        archive
-            .create_demo_user(dangan::service::auth::NewUser {
-                username: name.into(),
-                display_name: name.into(),
-                password: PASSWORD.into(),
-                roles: vec![role],
-                department: None,
-                person_id: None,
-                leader_level: None,
-            })
-            .unwrap();
+        local_account(&archive, name, vec![role], None, None, None);
     }
     add_entries(&archive, 300);
     close(archive, &data);
@@ -511,11 +475,7 @@ async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security
     // At start the server holds: sign-in and the acknowledgement only.
     let held = archive.attach_witness(&witness_at(&witness), &data).unwrap().expect("the store is behind");
     assert_eq!(held, c);
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = TestApp::over(archive);
     let health = app.send(Method::GET, "/api/v1/health", None, None).await;
     assert_eq!((health.status, health.json()["status"].as_str()), (StatusCode::OK, Some("held")));
     let auditor = app.login("auditor").await;
@@ -598,17 +558,7 @@ fn a_witness_line_that_does_not_verify_is_reported_and_holds_the_archive() {
     let key = MasterKey::generate().unwrap();
     let archive = Archive::open(&data, &key, worker_extractor(), Config::default()).unwrap();
     assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
-    archive
-        .create_demo_user(dangan::service::auth::NewUser {
-            username: "secadmin".into(),
-            display_name: "secadmin".into(),
-            password: PASSWORD.into(),
-            roles: vec![dangan::model::Role::Secadmin],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap();
+    local_account(&archive, "secadmin", vec![dangan::model::Role::Secadmin], None, None, None);
     add_entries(&archive, 300);
     close(archive, &data);
     let good = verify_audit(&data, &key);
@@ -785,7 +735,7 @@ async fn demo_in(dir: &Path, key: &MasterKey) -> TestApp {
     })
     .await
     .unwrap();
-    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir: tempfile::tempdir().unwrap() }
+    TestApp::over(archive)
 }
 
 #[tokio::test]
@@ -823,11 +773,7 @@ async fn rotating_the_master_key_reseals_everything_and_a_cut_short_rotation_fin
     assert!(report.ok() && report.blobs > 50, "{report:?}");
     assert!(archive.audit_verify().unwrap().ok, "the trail's chain is unchanged");
     assert_eq!(archive.signing_key_hex(), signer, "the installation's signing identity is kept");
-    let app = TestApp {
-        router: dangan::api::router(archive.clone(), BODY_LIMIT),
-        archive,
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let app = TestApp::over(archive);
     let hr = app.login("hr").await;
     assert_eq!(app.search(&hr, "晋升").await["total"], before_search, "the sealed index opens as it was");
 }
