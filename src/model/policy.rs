@@ -113,7 +113,8 @@ pub struct FieldAccess {
 }
 
 impl FieldAccess {
-    fn union(&mut self, o: &FieldAccess) {
+    /// Adds what `o` grants.
+    pub fn union(&mut self, o: &FieldAccess) {
         self.basic |= o.basic;
         self.full_id_number |= o.full_id_number;
         self.contact |= o.contact;

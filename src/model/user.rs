@@ -71,17 +71,12 @@ impl Role {
         {
             return Err(format!(
                 "三员分立: {} may not be held together with {} (each administrator role stands alone)",
-                role_label(*admin),
-                role_label(*other)
+                super::policy::role_name(*admin),
+                super::policy::role_name(*other)
             ));
         }
         Ok(())
     }
-}
-
-/// A role's name as the API writes it.
-fn role_label(r: Role) -> String {
-    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// A user account as stored.
@@ -145,7 +140,7 @@ impl User {
         {
             out.push(format!(
                 "hard.unlinked-account: holds the business role {} but is not linked to its holder's person record",
-                role_label(*r)
+                super::policy::role_name(*r)
             ));
         }
         if self.has(Role::Leader) && !matches!(self.leader_level, Some(1..)) {

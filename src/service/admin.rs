@@ -321,17 +321,7 @@ impl Archive {
             let mut out = Vec::new();
             for u in self.users()? {
                 let s = self.subject_for(&u)?;
-                let rules = u
-                    .roles
-                    .iter()
-                    .map(|r| {
-                        let name = serde_json::to_value(r)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default();
-                        format!("role.{name}")
-                    })
-                    .collect();
+                let rules = u.roles.iter().map(|r| format!("role.{}", crate::model::policy::role_name(*r))).collect();
                 let now = now_ts();
                 let active_grants =
                     self.all_grants()?.iter().filter(|g| g.requester == u.username && g.active(now)).count();

@@ -954,7 +954,7 @@ impl Archive {
                 family: person.map(Person::relatives).unwrap_or_default(),
                 ..Default::default()
             };
-            union_fields(&mut fields, &policy.fields_for(&p.subject, &t));
+            fields.union(&policy.fields_for(&p.subject, &t));
         }
         let mut hidden = Vec::new();
         if let Some(obj) = r.changes.as_object_mut() {
@@ -1119,16 +1119,6 @@ fn group_visible(group: &str, f: &FieldAccess) -> bool {
         "records" => f.records,
         _ => false,
     }
-}
-
-fn union_fields(a: &mut FieldAccess, b: &FieldAccess) {
-    a.basic |= b.basic;
-    a.full_id_number |= b.full_id_number;
-    a.contact |= b.contact;
-    a.salary |= b.salary;
-    a.contracts |= b.contracts;
-    a.assessments |= b.assessments;
-    a.records |= b.records;
 }
 
 fn masked_id(v: &Value) -> String {
