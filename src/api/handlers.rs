@@ -30,6 +30,8 @@ pub(super) struct Health {
     status: &'static str,
     version: &'static str,
     ocr: bool,
+    /// The store's cipher suite (`default` or `gm`).
+    suite: crate::crypto::Suite,
     queues: crate::service::indexer::QueueStats,
 }
 
@@ -42,7 +44,13 @@ pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
         tracing::error!(error = ?e, "cannot read the queues' depths");
         Default::default()
     });
-    Json(Health { status, version: env!("CARGO_PKG_VERSION"), ocr: st.archive.ocr_available(), queues })
+    Json(Health {
+        status,
+        version: env!("CARGO_PKG_VERSION"),
+        ocr: st.archive.ocr_available(),
+        suite: st.archive.suite(),
+        queues,
+    })
 }
 
 pub(super) async fn openapi() -> Response {
@@ -484,12 +492,18 @@ pub(crate) fn attachment(body: impl Into<Body>, mime: &str, file_name: &str) -> 
     resp
 }
 
-fn content_response(bytes: Vec<u8>, m: &crate::model::Material) -> Response {
+/// The bytes as an attachment, with the content hash in `x-content-blake3` (or `x-content-sm3` under the 国密
+/// suite) and the version as the ETag.
+fn content_response(st: &AppState, bytes: Vec<u8>, m: &crate::model::Material) -> Response {
     let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
     let mut resp = attachment(bytes, &m.mime, &name);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&m.content_hash) {
-        h.insert("x-content-blake3", v);
+        let header = match st.archive.suite() {
+            crate::crypto::Suite::Default => "x-content-blake3",
+            crate::crypto::Suite::Gm => "x-content-sm3",
+        };
+        h.insert(header, v);
     }
     with_etag(resp, m.version)
 }
@@ -501,7 +515,7 @@ pub(super) async fn material_content(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let (m, bytes) = blocking(move || archive.material_content(&auth.principal, id)).await?;
-    Ok(content_response(bytes.to_vec(), &m))
+    Ok(content_response(&st, bytes.to_vec(), &m))
 }
 
 pub(super) async fn replace_content(
@@ -554,7 +568,7 @@ pub(super) async fn version_content(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let (v, bytes) = blocking(move || archive.version_content(&auth.principal, id, n)).await?;
-    Ok(content_response(bytes.to_vec(), &v.material))
+    Ok(content_response(&st, bytes.to_vec(), &v.material))
 }
 
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 //! non-zero exit status.
 
 use crate::crypto::provider::KeyProvider;
-use crate::crypto::{MasterKey, backup::KeyBackup};
+use crate::crypto::{MasterKey, Suite, backup::KeyBackup};
 use crate::extract::Extractor;
 use crate::model::{PersonId, Role};
 use crate::service::{Archive, Config, DataDir, auth::NewUser, demo};
@@ -30,6 +30,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve an installation over HTTP.
     Serve(ServeArgs),
+    /// Create a new installation's store (under `--suite default|gm`) without serving it; `serve` creates one on
+    /// first start too.
+    Init(DataArgs),
     /// Manage accounts (offline: the server must be stopped).
     #[command(subcommand)]
     Users(UsersCommand),
@@ -131,6 +134,10 @@ pub struct DataArgs {
     /// dangan-master-key).
     #[arg(long, env = "DANGAN_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// Cipher suite: `default` (XChaCha20-Poly1305, BLAKE3, Ed25519) or `gm` (国密 SM4-GCM, SM3, SM2). A new
+    /// store is created under it; a store of the other suite is refused. Without it a store opens under its own.
+    #[arg(long, env = "DANGAN_SUITE")]
+    pub suite: Option<Suite>,
 }
 
 /// `demo` options.
@@ -148,6 +155,9 @@ pub struct DemoArgs {
     /// Proxies in front of the server.
     #[command(flatten)]
     pub proxies: ProxyArgs,
+    /// Cipher suite of the demo store: `default` or `gm` (国密 SM4-GCM, SM3, SM2).
+    #[arg(long, env = "DANGAN_SUITE")]
+    pub suite: Option<Suite>,
 }
 
 /// The reverse proxies in front of the server.
@@ -270,7 +280,7 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Show the installation's public package-signing key (Ed25519): give it to the organisations that receive
+    /// Show the installation's public package-signing key (Ed25519, or SM2 under the 国密 suite): give it to the organisations that receive
     /// this installation's transfer packages (their DANGAN_TRUSTED_SENDERS).
     Show(DataArgs),
     /// Rotate the master key (offline): every record is re-sealed and every blob's data key re-wrapped under a
@@ -315,6 +325,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ExtractWorker { args } => Ok(crate::extract::worker_main(&args)),
         Command::Demo(a) => demo_cmd(a).map(|_| 0),
         Command::Serve(a) => serve_cmd(a).map(|_| 0),
+        Command::Init(a) => init_cmd(a).map(|_| 0),
         Command::Users(UsersCommand::Add {
             data,
             username,
@@ -472,7 +483,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
             };
             // The key must open what was restored; the index is rebuilt on opening.
-            let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, &ProxyArgs::default())
+            let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, None, &ProxyArgs::default())
                 .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
             let report = archive.verify()?;
             drop(key);
@@ -510,7 +521,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Keys(KeysCommand::Show(data)) => {
             let archive = open_offline(&data)?;
-            println!("ed25519:{}", archive.signing_key_hex());
+            println!("{}", crate::crypto::labelled_key(&archive.signing_key_hex()));
             Ok(0)
         }
         Command::Keys(KeysCommand::Restore { input, key_file }) => {
@@ -630,8 +641,8 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
     let kv = crate::store::SledKv::open(&dir.store()).context("the store is in use (stop the server first)")?;
     let r = crate::store::rotate_master_key(std::sync::Arc::new(kv), &old, &new, None)?;
     let _ = std::fs::remove_file(dir.key_check());
-    crate::store::write_key_file(&dir.key_check(), &new)?;
-    let archive = open_archive(&data.data, Some(new_key_file), KeyUse::Offline, &ProxyArgs::default())?;
+    crate::store::write_key_file(&dir.key_check(), r.suite, &new)?;
+    let archive = open_archive(&data.data, Some(new_key_file), KeyUse::Offline, None, &ProxyArgs::default())?;
     archive.record_local_event(
         "keys.rotate",
         "store",
@@ -656,7 +667,7 @@ fn move_key(data: &Path, to: &Path) -> Result<()> {
     let (key, _) = crate::crypto::provider::KeyFile::demo(&from)
         .master_key(false)
         .with_context(|| format!("no key file to move at {}", from.display()))?;
-    if !crate::store::check_key_file(&dir.key_check(), &key)? {
+    if !crate::store::check_key_file(&dir.key_check(), &key, None)? {
         bail!("{} holds no store opened by that key", data.display());
     }
     let target = crate::crypto::provider::KeyFile::new(to, data)?;
@@ -789,7 +800,13 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>)
     Ok(if r.rejected > 0 { 1 } else { 0 })
 }
 
-fn open_archive(data: &Path, key_file: Option<&Path>, usage: KeyUse, proxies: &ProxyArgs) -> Result<Archive> {
+fn open_archive(
+    data: &Path,
+    key_file: Option<&Path>,
+    usage: KeyUse,
+    suite: Option<Suite>,
+    proxies: &ProxyArgs,
+) -> Result<Archive> {
     let key = load_key(data, key_file, usage)?;
     let config = Config {
         webhooks: std::env::var("DANGAN_WEBHOOKS")
@@ -800,7 +817,7 @@ fn open_archive(data: &Path, key_file: Option<&Path>, usage: KeyUse, proxies: &P
         trusted_senders: std::env::var("DANGAN_TRUSTED_SENDERS")
             .map(|v| {
                 v.split(',')
-                    .map(|s| s.trim().trim_start_matches("ed25519:").to_ascii_lowercase())
+                    .map(|s| crate::crypto::unlabelled_key(s).to_ascii_lowercase())
                     .filter(|s| !s.is_empty())
                     .collect()
             })
@@ -814,6 +831,7 @@ fn open_archive(data: &Path, key_file: Option<&Path>, usage: KeyUse, proxies: &P
             },
         },
         trusted_proxies: proxies.trusted_proxies.clone(),
+        suite,
         ocr_workers: match std::env::var("DANGAN_OCR_WORKERS") {
             Err(_) => Config::default().ocr_workers,
             Ok(v) => match v.trim().parse::<usize>() {
@@ -858,7 +876,7 @@ fn open_offline(data: &DataArgs) -> Result<Archive> {
     if !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
-    open_archive(&data.data, data.key_file.as_deref(), KeyUse::Offline, &ProxyArgs::default())
+    open_archive(&data.data, data.key_file.as_deref(), KeyUse::Offline, data.suite, &ProxyArgs::default())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -890,12 +908,32 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
-    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), KeyUse::Serve, &a.proxies)?;
+    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), KeyUse::Serve, a.data.suite, &a.proxies)?;
     if let Some(path) = &a.audit_witness {
         attach_witness(&archive, path, &a.data.data)?;
     }
     println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
     runtime()?.block_on(serve_router(archive, a.listen, a.body_limit_mib * 1024 * 1024))
+}
+
+/// `dangan init`: creates the store under the suite asked for, and says what was made.
+fn init_cmd(a: DataArgs) -> Result<()> {
+    if a.data.join("store").exists() {
+        bail!("{} already holds a dangan store", a.data.display());
+    }
+    let archive = open_archive(&a.data, a.key_file.as_deref(), KeyUse::Serve, a.suite, &ProxyArgs::default())?;
+    println!(
+        "created a dangan store in {} under the {} cipher suite ({}); its signing key is {}",
+        a.data.display(),
+        archive.suite(),
+        archive.suite().algorithms(),
+        archive.store().keys().signing_public()
+    );
+    println!(
+        "next: back the key up (dangan keys backup), add the administrators (dangan users add --role it|secadmin|\
+         auditor), then dangan serve"
+    );
+    Ok(())
 }
 
 fn demo_cmd(a: DemoArgs) -> Result<()> {
@@ -914,7 +952,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
             p
         }
     };
-    let archive = open_archive(&data, None, KeyUse::Demo, &a.proxies)?;
+    let archive = open_archive(&data, None, KeyUse::Demo, a.suite, &a.proxies)?;
     // The demo's audit witness lives beside the data (never inside it), in a temporary directory of its own.
     let witness_dir = tempfile::Builder::new().prefix("dangan-demo-witness-").tempdir()?;
     attach_witness(&archive, &witness_dir.path().join("audit-witness.jsonl"), &data)?;
@@ -931,6 +969,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
         archive.indexed_count(),
         if done { "" } else { "; the rest is being indexed in the background" }
     );
+    println!("cipher suite: {} ({})", archive.suite(), archive.suite().algorithms());
     println!("dangan demo: the web UI is at http://{}/ and the API at http://{}/api/v1", a.listen, a.listen);
     println!("demo accounts (password for all: {}):", demo::DEMO_PASSWORD);
     for acc in &summary.accounts {
@@ -970,5 +1009,20 @@ mod tests {
         let Command::Demo(a) = cli.command else { panic!("not demo") };
         assert_eq!(a.proxies.trusted_proxies, ["192.0.2.1".parse::<IpAddr>().unwrap()]);
         assert!(Cli::try_parse_from(["dangan", "demo", "--trusted-proxy", "proxy.example"]).is_err());
+    }
+
+    #[test]
+    fn the_suite_is_named_on_demo_init_and_serve() {
+        let cli = Cli::try_parse_from(["dangan", "demo", "--suite", "gm"]).unwrap();
+        let Command::Demo(a) = cli.command else { panic!("not demo") };
+        assert_eq!(a.suite, Some(Suite::Gm));
+        let cli = Cli::try_parse_from(["dangan", "init", "--data", "/srv/d", "--suite", "default"]).unwrap();
+        let Command::Init(a) = cli.command else { panic!("not init") };
+        assert_eq!(a.suite, Some(Suite::Default));
+        let cli = Cli::try_parse_from(["dangan", "serve", "--data", "/srv/d"]).unwrap();
+        let Command::Serve(a) = cli.command else { panic!("not serve") };
+        assert_eq!(a.data.suite, None, "an existing store opens under its own suite");
+        let e = Cli::try_parse_from(["dangan", "demo", "--suite", "aes"]).unwrap_err().to_string();
+        assert!(e.contains("default or gm"), "{e}");
     }
 }

@@ -33,7 +33,7 @@ impl KeyBackup {
     /// Seals `key` under `passphrase`.
     pub fn create(key: &SecretKey, passphrase: &[u8]) -> Result<Self> {
         let salt = random_bytes::<16>()?;
-        let kek = SealKey::new(&SecretKey::from_passphrase(passphrase, &salt)?);
+        let kek = SealKey::new(super::Suite::Default, &SecretKey::from_passphrase(passphrase, &salt)?);
         Ok(KeyBackup {
             format: FORMAT.into(),
             kdf: "argon2id m=65536 t=3 p=1".into(),
@@ -50,7 +50,7 @@ impl KeyBackup {
         }
         let salt = decode_hex(&self.salt).ok_or(Error::Malformed)?;
         let sealed = decode_hex(&self.sealed).ok_or(Error::Malformed)?;
-        let kek = SealKey::new(&SecretKey::from_passphrase(passphrase, &salt)?);
+        let kek = SealKey::new(super::Suite::Default, &SecretKey::from_passphrase(passphrase, &salt)?);
         let raw = kek.open(&sealed, AAD)?;
         let arr: [u8; 32] = raw.as_slice().try_into().map_err(|_| Error::Malformed)?;
         Ok(SecretKey::from_bytes(arr))

@@ -8,22 +8,32 @@
 //!   sealed with the blob's address and chunk number as associated data.
 //! * **Addresses** are keyed BLAKE3 hashes, so a stolen store cannot be probed with the plain hash of a known file.
 //!
-//! Sealed format (DO NOT CHANGE: stores on disk depend on it): `[version = 1][24-byte nonce][ciphertext + tag]`,
-//! XChaCha20-Poly1305 with a fresh random nonce per seal.
+//! * The **cipher suite** ([`Suite`]) is chosen when a store is created: the default, or 国密 (SM4-GCM, HMAC-SM3,
+//!   SM3, SM2); every algorithm above is the suite's.
+//!
+//! Sealed format (DO NOT CHANGE: stores on disk depend on it): `[version][nonce][ciphertext + tag]` with a fresh
+//! random nonce per seal: version 1 is XChaCha20-Poly1305 with a 24-byte nonce, version 2 SM4-GCM with a
+//! 12-byte nonce (random 96-bit nonces stay far below GCM's 2^32 seals per key: records are re-sealed under a
+//! new key by `dangan keys rotate`, blobs have a key each, index files a key per file).
 
 pub mod backup;
 pub mod provider;
+mod suite;
 
+pub use suite::{Hasher, Suite};
+
+use aes_gcm::AesGcm;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use std::fmt;
 use std::path::Path;
 use zeroize::{Zeroize, Zeroizing};
 
-/// DO NOT CHANGE: the first byte of every sealed value.
-const SEAL_VERSION: u8 = 1;
-/// DO NOT CHANGE: nonce length of XChaCha20-Poly1305.
-const NONCE_LEN: usize = 24;
+/// SM4 in Galois/counter mode with a 96-bit nonce and a 128-bit tag.
+type Sm4Gcm = AesGcm<sm4::Sm4, aes_gcm::aead::consts::U12>;
+
+/// DO NOT CHANGE: the SM2 distinguishing identifier (the default of GM/T 0009).
+const SM2_ID: &str = "1234567812345678";
 /// DO NOT CHANGE: key-derivation contexts.
 const CTX_RECORDS: &str = "dangan 2026-11 record sealing key v1";
 const CTX_WRAP: &str = "dangan 2026-11 data key wrapping key v1";
@@ -187,9 +197,15 @@ pub fn encode_hex(b: &[u8]) -> String {
     b.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A key that seals and opens with XChaCha20-Poly1305.
+/// A key that seals and opens with its suite's AEAD.
 #[derive(Clone)]
-pub struct SealKey(XChaCha20Poly1305);
+pub struct SealKey(Cipher);
+
+#[derive(Clone)]
+enum Cipher {
+    XChaCha(XChaCha20Poly1305),
+    Sm4Gcm(Sm4Gcm),
+}
 
 impl fmt::Debug for SealKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -198,41 +214,73 @@ impl fmt::Debug for SealKey {
 }
 
 impl SealKey {
-    /// DO NOT CHANGE: what sealing adds to a plaintext (version byte, nonce, tag).
-    pub const OVERHEAD: usize = 1 + NONCE_LEN + 16;
+    /// A sealing key of `suite` from 32 secret bytes (SM4 takes the first 16).
+    pub fn new(suite: Suite, key: &SecretKey) -> Self {
+        match suite {
+            Suite::Default => SealKey(Cipher::XChaCha(XChaCha20Poly1305::new(key.expose().into()))),
+            Suite::Gm => SealKey(Cipher::Sm4Gcm(Sm4Gcm::new(key.expose()[..16].into()))),
+        }
+    }
 
-    /// A sealing key from 32 secret bytes.
-    pub fn new(key: &SecretKey) -> Self {
-        SealKey(XChaCha20Poly1305::new(key.expose().into()))
+    /// The suite of this key.
+    pub fn suite(&self) -> Suite {
+        match self.0 {
+            Cipher::XChaCha(_) => Suite::Default,
+            Cipher::Sm4Gcm(_) => Suite::Gm,
+        }
+    }
+
+    /// What sealing adds to a plaintext (version byte, nonce, tag).
+    pub fn overhead(&self) -> usize {
+        self.suite().overhead()
     }
 
     /// Seals `plaintext` bound to `aad`, with a fresh random nonce.
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-        let nonce = random_bytes::<NONCE_LEN>()?;
-        let ct = self
-            .0
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
-            .map_err(|_| Error::Malformed)?;
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
-        out.push(SEAL_VERSION);
-        out.extend_from_slice(&nonce);
+        let suite = self.suite();
+        let mut out = Vec::with_capacity(plaintext.len() + suite.overhead());
+        out.push(suite.seal_version());
+        let msg = Payload { msg: plaintext, aad };
+        let ct = match &self.0 {
+            Cipher::XChaCha(c) => {
+                let nonce = random_bytes::<24>()?;
+                out.extend_from_slice(&nonce);
+                c.encrypt(XNonce::from_slice(&nonce), msg)
+            }
+            Cipher::Sm4Gcm(c) => {
+                let nonce = random_bytes::<12>()?;
+                out.extend_from_slice(&nonce);
+                c.encrypt((&nonce).into(), msg)
+            }
+        }
+        .map_err(|_| Error::Malformed)?;
         out.extend_from_slice(&ct);
         Ok(out)
     }
 
-    /// Opens a sealed value; fails if the key, the value or `aad` differ from sealing time.
+    /// Opens a sealed value; fails if the key, the value or `aad` differ from sealing time. A value sealed under
+    /// the other suite is malformed to this key.
     pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != SEAL_VERSION {
+        let suite = self.suite();
+        let nonce_len = suite.nonce_len();
+        if sealed.len() < suite.overhead() || sealed[0] != suite.seal_version() {
             return Err(Error::Malformed);
         }
-        let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
-        self.0.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad }).map(Zeroizing::new).map_err(|_| Error::Open)
+        let (nonce, ct) = sealed[1..].split_at(nonce_len);
+        let msg = Payload { msg: ct, aad };
+        match &self.0 {
+            Cipher::XChaCha(c) => c.decrypt(XNonce::from_slice(nonce), msg),
+            Cipher::Sm4Gcm(c) => c.decrypt(aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::from_slice(nonce), msg),
+        }
+        .map(Zeroizing::new)
+        .map_err(|_| Error::Open)
     }
 }
 
-/// The purpose keys derived from the master key.
+/// The purpose keys derived from the master key, under the store's suite.
 #[derive(Clone, Debug)]
 pub struct Keys {
+    suite: Suite,
     /// Seals records.
     pub records: SealKey,
     /// Wraps per-blob data keys.
@@ -261,6 +309,12 @@ impl fmt::Debug for Keyring {
     }
 }
 
+/// The installation's signing key.
+enum Signer {
+    Ed25519(ed25519_dalek::SigningKey),
+    Sm2(sm2::dsa::SigningKey),
+}
+
 impl Keys {
     /// The keys that must survive a rotation of the master key.
     pub fn keyring(&self) -> Keyring {
@@ -274,8 +328,8 @@ impl Keys {
 
     /// The keys of a store whose master key was rotated: records and wrapping from the (new) master key, the
     /// rest from the keyring. `None` if the keyring is malformed.
-    pub fn with_keyring(master: &MasterKey, ring: &Keyring) -> Option<Self> {
-        let mut k = Self::derive(master);
+    pub fn with_keyring(suite: Suite, master: &MasterKey, ring: &Keyring) -> Option<Self> {
+        let mut k = Self::derive(suite, master);
         k.address = SecretKey::from_hex(&ring.address)?;
         k.tokens = SecretKey::from_hex(&ring.tokens)?;
         k.signing = SecretKey::from_hex(&ring.signing)?;
@@ -283,12 +337,13 @@ impl Keys {
         Some(k)
     }
 
-    /// Derives all purpose keys from the master key.
-    pub fn derive(master: &MasterKey) -> Self {
-        let d = |ctx| SecretKey::from_bytes(blake3::derive_key(ctx, master.expose()));
+    /// Derives all purpose keys from the master key, under `suite`.
+    pub fn derive(suite: Suite, master: &MasterKey) -> Self {
+        let d = |ctx| suite.derive_key(ctx, master);
         Keys {
-            records: SealKey::new(&d(CTX_RECORDS)),
-            wrap: SealKey::new(&d(CTX_WRAP)),
+            suite,
+            records: SealKey::new(suite, &d(CTX_RECORDS)),
+            wrap: SealKey::new(suite, &d(CTX_WRAP)),
             address: d(CTX_ADDRESS),
             tokens: d(CTX_TOKENS),
             signing: d(CTX_SIGNING),
@@ -296,50 +351,122 @@ impl Keys {
         }
     }
 
+    /// The suite these keys belong to.
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// A sealing key of this suite for a blob's data key.
+    pub fn data_key(&self, key: &SecretKey) -> SealKey {
+        SealKey::new(self.suite, key)
+    }
+
     /// The key that seals one file of the search index: derived from the index key and the file's name, so each
     /// file has its own.
     pub fn index_file_key(&self, file: &str) -> SealKey {
-        SealKey::new(&SecretKey::from_bytes(*blake3::keyed_hash(self.index.expose(), file.as_bytes()).as_bytes()))
+        SealKey::new(self.suite, &SecretKey::from_bytes(self.suite.keyed_hash(&self.index, file.as_bytes())))
     }
 
-    fn signing_key(&self) -> ed25519_dalek::SigningKey {
-        ed25519_dalek::SigningKey::from_bytes(self.signing.expose())
+    fn signer(&self) -> Signer {
+        match self.suite {
+            Suite::Default => Signer::Ed25519(ed25519_dalek::SigningKey::from_bytes(self.signing.expose())),
+            Suite::Gm => {
+                // A scalar in [1, n): the seed, or (about once in 2^32 seeds) its keyed hash with a counter.
+                let mut seed = *self.signing.expose();
+                let mut counter = 0u8;
+                loop {
+                    if let Ok(secret) = sm2::SecretKey::from_slice(&seed)
+                        && let Ok(key) = sm2::dsa::SigningKey::new(SM2_ID, &secret)
+                    {
+                        seed.zeroize();
+                        return Signer::Sm2(key);
+                    }
+                    counter = counter.wrapping_add(1);
+                    seed = Suite::Gm.keyed_hash(&self.signing, &[b"sm2 scalar ", &[counter][..]].concat());
+                }
+            }
+        }
     }
 
-    /// The installation's Ed25519 public key (hex): what receivers of its transfer packages trust.
+    /// The installation's public key in hex (Ed25519: 32 bytes; SM2: the 65-byte uncompressed point): what
+    /// receivers of its transfer packages and readers of its witness trust.
     pub fn signing_public_hex(&self) -> String {
-        encode_hex(self.signing_key().verifying_key().as_bytes())
+        match self.signer() {
+            Signer::Ed25519(k) => encode_hex(k.verifying_key().as_bytes()),
+            Signer::Sm2(k) => encode_hex(&k.verifying_key().to_sec1_bytes()),
+        }
     }
 
-    /// Signs `message` with the installation's Ed25519 key; the signature in hex.
+    /// The public key labelled with its algorithm: `ed25519:<hex>` or `sm2:<hex>`.
+    pub fn signing_public(&self) -> String {
+        labelled_key(&self.signing_public_hex())
+    }
+
+    /// Signs `message` with the installation's key (Ed25519, or SM2 with the default identifier); the signature
+    /// in hex (64 bytes either way: SM2's is r ‖ s).
     pub fn sign_hex(&self, message: &[u8]) -> String {
-        use ed25519_dalek::Signer;
-        encode_hex(&self.signing_key().sign(message).to_bytes())
+        use ed25519_dalek::Signer as _;
+        match self.signer() {
+            Signer::Ed25519(k) => encode_hex(&k.sign(message).to_bytes()),
+            Signer::Sm2(k) => {
+                let sig: sm2::dsa::Signature = k.sign(message);
+                encode_hex(&sig.to_bytes())
+            }
+        }
     }
 
-    /// A keyed hasher for blob addresses.
-    pub fn address_hasher(&self) -> blake3::Hasher {
-        blake3::Hasher::new_keyed(self.address.expose())
+    /// A keyed hasher for blob addresses (keyed BLAKE3, or HMAC-SM3).
+    pub fn address_hasher(&self) -> Hasher {
+        self.suite.keyed_hasher(&self.address)
     }
 
     /// The stored form of a session token: a keyed hash, so a stolen store yields no usable token.
     pub fn token_digest(&self, token: &str) -> [u8; 32] {
-        *blake3::keyed_hash(self.tokens.expose(), token.as_bytes()).as_bytes()
+        self.suite.keyed_hash(&self.tokens, token.as_bytes())
     }
 }
 
-/// Whether `signature_hex` is `public_hex`'s Ed25519 signature of `message`.
+/// A public key in hex labelled with its algorithm by its length: `ed25519:<hex>` (32 bytes) or `sm2:<hex>`.
+pub fn labelled_key(public_hex: &str) -> String {
+    let hex = unlabelled_key(public_hex);
+    let label = if hex.len() == 64 { "ed25519" } else { "sm2" };
+    format!("{label}:{hex}")
+}
+
+/// A public key without its algorithm label (`ed25519:` or `sm2:`), as trusted-sender lists hold it.
+pub fn unlabelled_key(key: &str) -> &str {
+    let key = key.trim();
+    key.strip_prefix("ed25519:").or_else(|| key.strip_prefix("sm2:")).unwrap_or(key)
+}
+
+/// Whether `signature_hex` is `public_hex`'s signature of `message`. The algorithm follows from the key (an
+/// optional `ed25519:`/`sm2:` label, else its length: 32 bytes Ed25519, 33 or 65 bytes an SM2 point), so an
+/// installation of either suite verifies the other's packages.
 pub fn verify_signature_hex(public_hex: &str, message: &[u8], signature_hex: &str) -> bool {
-    let (Some(public), Some(signature)) = (decode_hex(public_hex.trim()), decode_hex(signature_hex.trim())) else {
-        return false;
-    };
-    let (Ok(public), Ok(signature)) =
-        (<[u8; 32]>::try_from(public.as_slice()), <[u8; 64]>::try_from(signature.as_slice()))
+    let (Some(public), Some(signature)) = (decode_hex(unlabelled_key(public_hex)), decode_hex(signature_hex.trim()))
     else {
         return false;
     };
-    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public) else { return false };
-    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature)).is_ok()
+    let Ok(signature) = <[u8; 64]>::try_from(signature.as_slice()) else { return false };
+    let labelled_sm2 = public_hex.trim().starts_with("sm2:");
+    match public.len() {
+        32 if !labelled_sm2 => {
+            let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public.try_into().unwrap_or([0; 32])) else {
+                return false;
+            };
+            key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature)).is_ok()
+        }
+        33 | 65 if !public_hex.trim().starts_with("ed25519:") => {
+            use sm2::dsa::signature::Verifier;
+            let (Ok(key), Ok(sig)) =
+                (sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_ID, &public), sm2::dsa::Signature::from_slice(&signature))
+            else {
+                return false;
+            };
+            key.verify(message, &sig).is_ok()
+        }
+        _ => false,
+    }
 }
 
 /// Constant-time comparison of two byte strings.
@@ -353,23 +480,52 @@ mod tests {
 
     #[test]
     fn package_signatures_verify_and_tampering_fails() {
-        let keys = Keys::derive(&MasterKey::generate().unwrap());
-        let public = keys.signing_public_hex();
-        let sig = keys.sign_hex(b"manifest");
-        assert!(verify_signature_hex(&public, b"manifest", &sig));
-        assert!(!verify_signature_hex(&public, b"manifesT", &sig));
-        let other = Keys::derive(&MasterKey::generate().unwrap()).signing_public_hex();
-        assert!(!verify_signature_hex(&other, b"manifest", &sig));
-        assert!(!verify_signature_hex("zz", b"manifest", &sig));
-        // Derived from the master key: the same key after a restart or a restore.
-        let a = Keys::derive(&MasterKey::from_bytes([7u8; 32])).signing_public_hex();
-        assert_eq!(a, Keys::derive(&MasterKey::from_bytes([7u8; 32])).signing_public_hex());
-        assert_eq!(a.len(), 64);
+        for suite in Suite::ALL {
+            let keys = Keys::derive(suite, &MasterKey::generate().unwrap());
+            let public = keys.signing_public_hex();
+            let sig = keys.sign_hex(b"manifest");
+            assert!(verify_signature_hex(&public, b"manifest", &sig), "{suite}");
+            assert!(verify_signature_hex(&keys.signing_public(), b"manifest", &sig), "{suite}: labelled");
+            assert!(!verify_signature_hex(&public, b"manifesT", &sig));
+            let other = Keys::derive(suite, &MasterKey::generate().unwrap()).signing_public_hex();
+            assert!(!verify_signature_hex(&other, b"manifest", &sig));
+            assert!(!verify_signature_hex("zz", b"manifest", &sig));
+            // Derived from the master key: the same key after a restart or a restore.
+            let a = Keys::derive(suite, &MasterKey::from_bytes([7u8; 32])).signing_public_hex();
+            assert_eq!(a, Keys::derive(suite, &MasterKey::from_bytes([7u8; 32])).signing_public_hex());
+            assert_eq!(a.len(), if suite == Suite::Gm { 130 } else { 64 });
+        }
+        let gm = Keys::derive(Suite::Gm, &MasterKey::from_bytes([7u8; 32]));
+        assert!(gm.signing_public().starts_with("sm2:04"));
+        // A label naming the other algorithm is refused.
+        let sig = gm.sign_hex(b"m");
+        assert!(!verify_signature_hex(&format!("ed25519:{}", gm.signing_public_hex()), b"m", &sig));
+    }
+
+    #[test]
+    fn the_suites_derive_different_keys_and_refuse_each_others_seals() {
+        let master = MasterKey::from_bytes([9u8; 32]);
+        let std = Keys::derive(Suite::Default, &master);
+        let gm = Keys::derive(Suite::Gm, &master);
+        assert_ne!(std.token_digest("t"), gm.token_digest("t"));
+        let sealed = gm.records.seal("组织部".as_bytes(), b"a").unwrap();
+        assert_eq!(sealed.len(), "组织部".len() + Suite::Gm.overhead());
+        assert_eq!(Suite::of_sealed(&sealed), Some(Suite::Gm));
+        assert_eq!(&gm.records.open(&sealed, b"a").unwrap()[..], "组织部".as_bytes());
+        assert!(matches!(std.records.open(&sealed, b"a"), Err(Error::Malformed)));
+        let sealed = std.records.seal(b"x", b"a").unwrap();
+        assert!(matches!(gm.records.open(&sealed, b"a"), Err(Error::Malformed)));
     }
 
     #[test]
     fn seal_open_round_trip_and_tamper() {
-        let k = SealKey::new(&SecretKey::generate().unwrap());
+        for suite in Suite::ALL {
+            seal_open_round_trip_and_tamper_under(suite);
+        }
+    }
+
+    fn seal_open_round_trip_and_tamper_under(suite: Suite) {
+        let k = SealKey::new(suite, &SecretKey::generate().unwrap());
         let s = k.seal("干部履历表".as_bytes(), b"persons/1").unwrap();
         assert_eq!(&k.open(&s, b"persons/1").unwrap()[..], "干部履历表".as_bytes());
         assert!(matches!(k.open(&s, b"persons/2"), Err(Error::Open)), "other aad refused");
@@ -377,7 +533,7 @@ mod tests {
         let last = t.len() - 1;
         t[last] ^= 1;
         assert!(matches!(k.open(&t, b"persons/1"), Err(Error::Open)), "tampered refused");
-        let other = SealKey::new(&SecretKey::generate().unwrap());
+        let other = SealKey::new(suite, &SecretKey::generate().unwrap());
         assert!(matches!(other.open(&s, b"persons/1"), Err(Error::Open)), "other key refused");
         assert!(matches!(k.open(&s[..10], b""), Err(Error::Malformed)));
         assert_ne!(k.seal(b"x", b"").unwrap(), k.seal(b"x", b"").unwrap(), "fresh nonce each time");

@@ -3,7 +3,7 @@
 //!
 //! A bag is a directory `<root>/` holding `bagit.txt`, `bag-info.txt`, the payload under `data/`,
 //! `manifest-sha256.txt` (every payload file's SHA-256) and `tagmanifest-sha256.txt` (the tag files' SHA-256).
-//! dangan adds `dangan-signature.txt`: the sender installation's Ed25519 signature over the tag manifest, which
+//! dangan adds `dangan-signature.txt`: the sender installation's signature (Ed25519, or SM2 under the 国密 suite) over the tag manifest, which
 //! covers the payload manifest and so every byte of the payload.
 
 use super::zipsafe::{SafeZip, ZipRefusal};
@@ -59,8 +59,11 @@ pub fn write_zip(
     zip.write_all(tagmanifest.as_bytes())?;
     zip.start_file(format!("{root}/{SIGNATURE_FILE}"), deflated)?;
     zip.write_all(
-        format!("Signer-Key: ed25519:{public}\nSignature: {signature}\nSigned-File: tagmanifest-sha256.txt\n")
-            .as_bytes(),
+        format!(
+            "Signer-Key: {}\nSignature: {signature}\nSigned-File: tagmanifest-sha256.txt\n",
+            crate::crypto::labelled_key(&public)
+        )
+        .as_bytes(),
     )?;
     Ok(zip.finish()?.into_inner())
 }
@@ -206,10 +209,11 @@ pub fn verify_zip<R: Read + Seek>(zip: &mut SafeZip<R>) -> Result<VerifiedBag, V
     let field = |name: &str| {
         signature_text.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string())).unwrap_or_default()
     };
-    let signer = field("Signer-Key:").trim_start_matches("ed25519:").to_string();
+    let signer_field = field("Signer-Key:");
+    let signer = crate::crypto::unlabelled_key(&signer_field).to_ascii_lowercase();
     if let Some(tm) = &tagmanifest_bytes
         && !signature_text.is_empty()
-        && !crate::crypto::verify_signature_hex(&signer, tm, &field("Signature:"))
+        && !crate::crypto::verify_signature_hex(&signer_field, tm, &field("Signature:"))
     {
         problems.push(problem(SIGNATURE_FILE, "the signature does not verify against the tag manifest"));
     }
@@ -219,7 +223,7 @@ pub fn verify_zip<R: Read + Seek>(zip: &mut SafeZip<R>) -> Result<VerifiedBag, V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Keys, MasterKey};
+    use crate::crypto::{Keys, MasterKey, Suite};
     use crate::exchange::zipsafe::ZipLimits;
     use std::io::Cursor;
 
@@ -240,11 +244,18 @@ mod tests {
 
     #[test]
     fn a_written_bag_verifies() {
-        let keys = Keys::derive(&MasterKey::generate().unwrap());
-        let v = verify_zip(&mut open(bag(&keys))).unwrap();
-        assert_eq!(v.signer, keys.signing_public_hex());
-        assert_eq!(v.payload["materials/m1/v1.pdf"], b"%PDF-1.4 bytes");
-        assert!(v.info.iter().any(|(k, v)| k == "Payload-Oxum" && v == "21.2"));
+        for suite in Suite::ALL {
+            let keys = Keys::derive(suite, &MasterKey::generate().unwrap());
+            let z = bag(&keys);
+            let v = verify_zip(&mut open(z.clone())).unwrap();
+            assert_eq!(v.signer, keys.signing_public_hex());
+            assert_eq!(v.payload["materials/m1/v1.pdf"], b"%PDF-1.4 bytes");
+            assert!(v.info.iter().any(|(k, v)| k == "Payload-Oxum" && v == "21.2"));
+            let mut zip = zip::ZipArchive::new(Cursor::new(z)).unwrap();
+            let mut text = String::new();
+            zip.by_name(&format!("dangan-x/{SIGNATURE_FILE}")).unwrap().read_to_string(&mut text).unwrap();
+            assert!(text.starts_with(&format!("Signer-Key: {}\n", keys.signing_public())), "{suite}: {text}");
+        }
     }
 
     /// Rewrites one entry of a zip.
@@ -267,7 +278,13 @@ mod tests {
 
     #[test]
     fn altered_missing_unlisted_and_forged_files_are_named() {
-        let keys = Keys::derive(&MasterKey::generate().unwrap());
+        for suite in Suite::ALL {
+            altered_missing_unlisted_and_forged_files_are_named_under(suite);
+        }
+    }
+
+    fn altered_missing_unlisted_and_forged_files_are_named_under(suite: Suite) {
+        let keys = Keys::derive(suite, &MasterKey::generate().unwrap());
         let z = bag(&keys);
         let names = |r: Result<VerifiedBag, Vec<BagProblem>>| -> Vec<String> {
             r.unwrap_err().into_iter().map(|p| format!("{}: {}", p.file, p.problem)).collect()
@@ -292,12 +309,9 @@ mod tests {
         let unlisted = w.finish().unwrap().into_inner();
         assert_eq!(names(verify_zip(&mut open(unlisted))), ["data/extra.txt: not in the manifest"]);
         // A forger who recomputes every manifest but holds no key: the signature gives it away.
-        let other = Keys::derive(&MasterKey::generate().unwrap());
+        let other = Keys::derive(suite, &MasterKey::generate().unwrap());
         let forged = replace(&z, SIGNATURE_FILE, |_| {
-            Some(
-                format!("Signer-Key: ed25519:{}\nSignature: {}\n", keys.signing_public_hex(), other.sign_hex(b"x"))
-                    .into_bytes(),
-            )
+            Some(format!("Signer-Key: {}\nSignature: {}\n", keys.signing_public(), other.sign_hex(b"x")).into_bytes())
         });
         assert_eq!(
             names(verify_zip(&mut open(forged))),
@@ -314,7 +328,7 @@ mod tests {
         /// timestamp) accepted with the very same payload. Never a different payload, never a panic.
         #[test]
         fn a_flipped_bit_never_yields_a_different_payload(at in proptest::prelude::any::<proptest::sample::Index>(), bit in 0u8..8) {
-            let keys = Keys::derive(&MasterKey::from_bytes([9u8; 32]));
+            let keys = Keys::derive(Suite::Default, &MasterKey::from_bytes([9u8; 32]));
             let good = bag(&keys);
             let expected = verify_zip(&mut open(good.clone())).unwrap().payload;
             let mut z = good;

@@ -364,10 +364,26 @@ mod tests {
         w.terminate().unwrap();
     }
 
+    /// The sealers under test: the toy, and the service's real one under each cipher suite.
+    fn sealers() -> Vec<Arc<dyn FileSealer>> {
+        let master = crate::crypto::MasterKey::from_bytes([5; 32]);
+        let mut all: Vec<Arc<dyn FileSealer>> = vec![Arc::new(Toy)];
+        for suite in crate::crypto::Suite::ALL {
+            all.push(Arc::new(crate::service::IndexSealer(crate::crypto::Keys::derive(suite, &master))));
+        }
+        all
+    }
+
     #[test]
     fn files_of_any_length_read_back_in_any_range_and_only_ciphertext_is_underneath() {
+        for sealer in sealers() {
+            files_of_any_length_read_back_with(sealer);
+        }
+    }
+
+    fn files_of_any_length_read_back_with(sealer: Arc<dyn FileSealer>) {
         let ram = RamDirectory::create();
-        let dir = SealedDirectory::new(Box::new(ram.clone()), Arc::new(Toy), 3 * BLOCK);
+        let dir = SealedDirectory::new(Box::new(ram.clone()), sealer, 3 * BLOCK);
         for len in [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 5 * BLOCK + 77] {
             let name = format!("f{len}");
             let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
@@ -391,8 +407,14 @@ mod tests {
 
     #[test]
     fn moved_cut_or_altered_blocks_are_refused() {
+        for sealer in sealers() {
+            moved_cut_or_altered_blocks_are_refused_with(sealer);
+        }
+    }
+
+    fn moved_cut_or_altered_blocks_are_refused_with(sealer: Arc<dyn FileSealer>) {
         let ram = RamDirectory::create();
-        let dir = SealedDirectory::new(Box::new(ram.clone()), Arc::new(Toy), BLOCK);
+        let dir = SealedDirectory::new(Box::new(ram.clone()), sealer.clone(), BLOCK);
         let bytes = vec![7u8; 3 * BLOCK];
         write(&dir, "a", &bytes);
         write(&dir, "b", &bytes);
@@ -400,19 +422,19 @@ mod tests {
         // The same file under another name.
         ram.atomic_write(Path::new("c"), &raw).unwrap();
         assert!(dir.open_read(Path::new("c")).is_err());
-        // Cut short.
-        let mut cut = raw[..raw.len() - 8 - (BLOCK + 8) - 8].to_vec();
-        cut.extend_from_slice(&raw[raw.len() - 16..]);
+        // Cut short: the last block taken out, the footer (the sealed length) kept.
+        let (n, footer) = (BLOCK + sealer.overhead(), 8 + sealer.overhead());
+        let mut cut = raw[..raw.len() - footer - n].to_vec();
+        cut.extend_from_slice(&raw[raw.len() - footer..]);
         ram.atomic_write(Path::new("d"), &cut).unwrap();
         assert!(dir.open_read(Path::new("d")).is_err());
         // Two blocks swapped.
-        let n = BLOCK + 8;
         let mut swapped = raw.clone();
         swapped[..n].copy_from_slice(&raw[n..2 * n]);
         swapped[n..2 * n].copy_from_slice(&raw[..n]);
         ram.delete(Path::new("a")).unwrap();
         ram.atomic_write(Path::new("a"), &swapped).unwrap();
-        let dir2 = SealedDirectory::new(Box::new(ram.clone()), Arc::new(Toy), BLOCK);
+        let dir2 = SealedDirectory::new(Box::new(ram.clone()), sealer, BLOCK);
         assert!(dir2.open_read(Path::new("a")).unwrap().read_bytes().is_err());
     }
 

@@ -14,7 +14,7 @@
 
 use super::witness::{Conflict, Point, SignedCheckpoint, SignedCheckpoints, Witness, WitnessKind, WitnessLines};
 use super::{Archive, Error, Principal, Result};
-use crate::crypto::encode_hex;
+use crate::crypto::{Suite, encode_hex};
 use crate::store::{Table, WriteSet};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
@@ -184,11 +184,12 @@ impl AuditEvent {
     }
 }
 
-/// DO NOT CHANGE: BLAKE3 of the compact JSON array `[prev, seq, at, actor, source, action, object, outcome,
-/// detail]`, fed from `tail`, the array's end from `"actor"` on (as it stands in a stored segment).
-fn chained_hash(prev: &str, seq: u64, at: i64, tail: &[u8]) -> blake3::Hash {
+/// DO NOT CHANGE: the suite's hash (BLAKE3, or SM3 under 国密) of the compact JSON array `[prev, seq, at,
+/// actor, source, action, object, outcome, detail]`, fed from `tail`, the array's end from `"actor"` on (as it
+/// stands in a stored segment).
+fn chained_hash(suite: Suite, prev: &str, seq: u64, at: i64, tail: &[u8]) -> [u8; 32] {
     use std::io::Write;
-    let mut h = blake3::Hasher::new();
+    let mut h = suite.hasher();
     h.update(b"[");
     // Writing into a hasher cannot fail.
     let _ = serde_json::to_writer(&mut h, prev);
@@ -198,10 +199,10 @@ fn chained_hash(prev: &str, seq: u64, at: i64, tail: &[u8]) -> blake3::Hash {
 }
 
 /// The hash an entry should carry.
-fn recompute(e: &AuditEntry) -> String {
+fn recompute(suite: Suite, e: &AuditEntry) -> String {
     // The event's array without its opening `[`, as in `State::chain`.
     let array = serde_json::to_vec(&e.event.fields()).unwrap_or_default();
-    chained_hash(&e.prev, e.seq, e.at, array.get(1..).unwrap_or_default()).to_hex().to_string()
+    encode_hex(&chained_hash(suite, &e.prev, e.seq, e.at, array.get(1..).unwrap_or_default()))
 }
 
 /// The entries chained since the last group commit, already as the JSON of their segments ([`Compact`]), one
@@ -239,8 +240,10 @@ impl Pending {
 
 struct State {
     loaded: bool,
+    /// The store's suite, whose hash chains the entries (set when the head is loaded).
+    suite: Suite,
     next_seq: u64,
-    last_hash: blake3::Hash,
+    last_hash: String,
     pending: Pending,
     /// A buffer a group commit gave back, for the next batch.
     spare: Vec<u8>,
@@ -272,8 +275,9 @@ impl Default for State {
     fn default() -> Self {
         State {
             loaded: false,
+            suite: Suite::Default,
             next_seq: 1,
-            last_hash: blake3::Hash::from_bytes([0; 32]),
+            last_hash: encode_hex(&[0; 32]),
             pending: Pending::default(),
             spare: Vec::new(),
             scratch: Vec::new(),
@@ -294,7 +298,7 @@ impl State {
         serde_json::to_writer(&mut self.scratch, event)
             .map_err(|e| Error::Internal(format!("audit entry not serialisable: {e}")))?;
         let seq = self.next_seq;
-        let prev = self.last_hash.to_hex();
+        let prev = std::mem::take(&mut self.last_hash);
         let p = &mut self.pending;
         match p.segments.last() {
             Some(&(_, start)) if p.json.len() - start < SEGMENT_BYTES => p.json.push(b','),
@@ -315,14 +319,13 @@ impl State {
         // The event's array opened with `[`; in the entry it continues the array after the hash.
         p.json.push(b',');
         p.json.extend_from_slice(&self.scratch[1..]);
-        let hash = chained_hash(&prev, seq, at, &self.scratch[1..]);
-        let hex = hash.to_hex();
+        let hex = encode_hex(&chained_hash(self.suite, &prev, seq, at, &self.scratch[1..]));
         p.json[hash_at..hash_at + 64].copy_from_slice(hex.as_bytes());
         if seq.is_multiple_of(CHECKPOINT_EVERY) {
-            p.checkpoints.push(Checkpoint { seq, hash: hex.to_string(), at });
+            p.checkpoints.push(Checkpoint { seq, hash: hex.clone(), at });
         }
         p.count += 1;
-        self.last_hash = hash;
+        self.last_hash = hex;
         self.next_seq += 1;
         Ok(())
     }
@@ -330,7 +333,7 @@ impl State {
     /// The pending entries and the head they bring the chain to, for one group commit.
     fn take_batch(&mut self) -> (Pending, Head) {
         let next = Pending { json: std::mem::take(&mut self.spare), ..Pending::default() };
-        let head = Head { seq: self.next_seq - 1, hash: self.last_hash.to_hex().to_string() };
+        let head = Head { seq: self.next_seq - 1, hash: self.last_hash.clone() };
         (std::mem::replace(&mut self.pending, next), head)
     }
 
@@ -485,7 +488,7 @@ impl AuditLog {
             }
         }
         if st.durable + 1 == st.next_seq {
-            let head = Point { seq: st.durable, hash: st.last_hash.to_hex().to_string() };
+            let head = Point { seq: st.durable, hash: st.last_hash.clone() };
             self.witness_record(store.keys(), WitnessKind::Stop, &head, now_ms());
         }
     }
@@ -540,6 +543,8 @@ impl Archive {
         if st.loaded {
             return Ok(());
         }
+        let suite = self.suite();
+        st.suite = suite;
         let mut head: Head = self.store().get(Table::Audit, HEAD_KEY)?.unwrap_or_default();
         if head.hash.is_empty() {
             head.hash = encode_hex(&[0u8; 32]);
@@ -550,7 +555,7 @@ impl Archive {
         'segments: while let Some(seg) = Segment::read(self.store(), &(head.seq + 1).to_be_bytes())? {
             let mut next = head.clone();
             for e in &seg.entries {
-                if e.seq != next.seq + 1 || e.prev != next.hash || recompute(e) != e.hash {
+                if e.seq != next.seq + 1 || e.prev != next.hash || recompute(suite, e) != e.hash {
                     break 'segments;
                 }
                 next = Head { seq: e.seq, hash: e.hash.clone() };
@@ -572,8 +577,10 @@ impl Archive {
         }
         st.next_seq = head.seq + 1;
         st.durable = head.seq;
-        st.last_hash = blake3::Hash::from_hex(&head.hash)
-            .map_err(|_| Error::Internal("the audit trail's head hash does not parse".into()))?;
+        if crate::crypto::decode_hex(&head.hash).is_none_or(|h| h.len() != 32) {
+            return Err(Error::Internal("the audit trail's head hash does not parse".into()));
+        }
+        st.last_hash = head.hash.to_ascii_lowercase();
         st.loaded = true;
         Ok(())
     }
@@ -702,7 +709,7 @@ impl Archive {
         self.audit_sync()?;
         let mut st = self.audit_log().state();
         self.load_head(&mut st)?;
-        Ok(Point { seq: st.next_seq - 1, hash: st.last_hash.to_hex().to_string() })
+        Ok(Point { seq: st.next_seq - 1, hash: st.last_hash.clone() })
     }
 
     /// The hash of entry `seq` as stored, if the trail holds it (looks back for the segment that holds it).
@@ -742,7 +749,7 @@ impl Archive {
             };
             let at = now_ms();
             st.chain(at, &first.fields())?;
-            let entry = Point { seq: st.next_seq - 1, hash: st.last_hash.to_hex().to_string() };
+            let entry = Point { seq: st.next_seq - 1, hash: st.last_hash.clone() };
             for (at, e) in &held.events {
                 st.chain(*at, &e.fields())?;
             }
@@ -907,7 +914,7 @@ impl Archive {
                     SignedCheckpoint { signature: keys.sign_hex(text.as_bytes()), seq: c.seq, hash: c.hash, at: c.at }
                 })
                 .collect();
-            let public_key = format!("ed25519:{}", keys.signing_public_hex());
+            let public_key = keys.signing_public();
             Ok((SignedCheckpoints { total: items.len(), items, public_key }, None))
         })
     }
@@ -953,6 +960,7 @@ impl Archive {
             witness.iter().flat_map(|w| w.iter()).filter_map(|(_, l)| l.as_ref().ok().map(|l| l.seq)).collect();
         let mut witnessed_hashes = std::collections::HashMap::new();
         self.audit_sync()?;
+        let suite = self.suite();
         let mut r = AuditVerify { ok: true, ..Default::default() };
         let mut prev = encode_hex(&[0u8; 32]);
         let mut expect = 1u64;
@@ -979,7 +987,7 @@ impl Archive {
                     bad = Some((expect, format!("entry {expect} carries sequence number {}: reordered", e.seq)));
                 } else if e.prev != prev {
                     bad = Some((expect, format!("entry {expect} does not follow the entry before it")));
-                } else if recompute(&e) != e.hash {
+                } else if recompute(suite, &e) != e.hash {
                     bad = Some((expect, format!("entry {expect} was altered (hash mismatch)")));
                 }
                 if bad.is_some() {
@@ -1080,7 +1088,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_entry_hash_is_blake3_of_the_field_array() {
+    fn the_entry_hash_is_the_suites_hash_of_the_field_array() {
         let e = AuditEvent {
             actor: "hr".into(),
             source: "127.0.0.1".into(),
@@ -1100,9 +1108,11 @@ mod tests {
             "allowed",
             "说明 \"quoted\""
         ]);
-        let want = blake3::hash(array.to_string().as_bytes()).to_hex().to_string();
         let entry = AuditEntry { seq: 7, at: 1_700_000_000_000, event: e, prev: "p".into(), hash: String::new() };
-        assert_eq!(recompute(&entry), want);
+        for suite in Suite::ALL {
+            assert_eq!(recompute(suite, &entry), suite.hash_hex(array.to_string().as_bytes()), "{suite}");
+        }
+        assert_eq!(recompute(Suite::Default, &entry), blake3::hash(array.to_string().as_bytes()).to_hex().as_str());
     }
 
     fn event(i: usize) -> AuditEvent {
@@ -1118,8 +1128,14 @@ mod tests {
 
     #[test]
     fn chained_entries_are_stored_as_the_segment_they_read_back_as() {
-        let store = crate::store::Store::in_memory().unwrap();
-        let mut st = State { next_seq: 250, ..State::default() };
+        for suite in Suite::ALL {
+            chained_entries_are_stored_as_the_segment_they_read_back_as_under(suite);
+        }
+    }
+
+    fn chained_entries_are_stored_as_the_segment_they_read_back_as_under(suite: Suite) {
+        let store = crate::store::Store::in_memory_suite(suite).unwrap();
+        let mut st = State { next_seq: 250, suite, ..State::default() };
         let events: Vec<AuditEvent> = (0..10).map(event).collect();
         for (i, e) in events.iter().enumerate() {
             st.chain(1_700_000_000_000 + i as i64, &e.fields()).unwrap();
@@ -1134,7 +1150,8 @@ mod tests {
         let mut prev = encode_hex(&[0u8; 32]);
         for (i, e) in seg.entries.iter().enumerate() {
             assert_eq!((e.seq, &e.prev), (250 + i as u64, &prev));
-            assert_eq!(recompute(e), e.hash, "entry {}", e.seq);
+            assert_eq!(recompute(suite, e), e.hash, "entry {}", e.seq);
+            assert_ne!(recompute(suite, e), recompute(Suite::ALL[1 - suite as usize], e));
             prev = e.hash.clone();
         }
         assert_eq!(head.hash, prev);
@@ -1168,7 +1185,7 @@ mod tests {
             let seg = Segment::read(&store, &first.to_be_bytes()).unwrap().unwrap();
             for e in seg.entries {
                 assert_eq!((e.seq, &e.prev, &e.event), (seq, &prev, &long));
-                assert_eq!(recompute(&e), e.hash);
+                assert_eq!(recompute(Suite::Default, &e), e.hash);
                 prev = e.hash;
                 seq += 1;
             }

@@ -342,7 +342,7 @@ impl Archive {
         let meta = self.checked_meta(meta).map_err(|e| reason_of(&e))?;
         self.check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
         let bytes = source.read(file)?;
-        let hash = blake3::hash(&bytes).to_hex().to_string();
+        let hash = self.store().keys().suite().hash_hex(&bytes);
         let held = match known.entry(person.id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {

@@ -185,13 +185,16 @@ pub struct Config {
     /// most this window of *read* records. `None` is strict mode: no answer before its entry is durable. A
     /// change always commits together with its entry, in both modes.
     pub audit_window: Option<Duration>,
-    /// Ed25519 public keys (hex) of the installations whose transfer packages are accepted without asking.
+    /// Public keys (hex; Ed25519, or SM2 points) of the installations whose transfer packages are accepted without asking.
     pub trusted_senders: Vec<String>,
     /// A bearer token `GET /metrics` asks for (none: the metrics, which hold no content, are open).
     pub metrics_token: Option<String>,
     /// Reverse proxies in front of the server: from these peers (only) the client's address is taken from
     /// `X-Forwarded-For`, for the login throttle and the audit trail.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The cipher suite asked for: a new store is created under it (none: the default suite); an existing store
+    /// under the other suite is refused. None opens a store under whichever suite it has.
+    pub suite: Option<crate::crypto::Suite>,
 }
 
 impl Default for Config {
@@ -210,6 +213,7 @@ impl Default for Config {
             trusted_senders: Vec::new(),
             metrics_token: None,
             trusted_proxies: Vec::new(),
+            suite: None,
         }
     }
 }
@@ -268,7 +272,7 @@ impl crate::index::FileSealer for IndexSealer {
     }
 
     fn overhead(&self) -> usize {
-        crate::crypto::SealKey::OVERHEAD
+        self.0.suite().overhead()
     }
 }
 
@@ -325,11 +329,11 @@ impl Archive {
         let dir = DataDir(data.to_path_buf());
         dir.restrict_permissions().map_err(|e| Error::Internal(format!("cannot secure {}: {e}", data.display())))?;
         // A wrong key is refused before sled opens (and possibly rewrites) anything.
-        let checked = store::check_key_file(&dir.key_check(), master)?;
+        let checked = store::check_key_file(&dir.key_check(), master, config.suite)?;
         let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
-        let store = Store::open(Arc::new(kv), master)?;
+        let store = Store::open_suite(Arc::new(kv), master, config.suite)?;
         if !checked {
-            store::write_key_file(&dir.key_check(), master)?;
+            store::write_key_file(&dir.key_check(), store.keys().suite(), master)?;
         }
         let sealer = Arc::new(IndexSealer(store.keys().clone()));
         let index =
@@ -390,6 +394,11 @@ impl Archive {
 
     pub(crate) fn index(&self) -> &SearchIndex {
         &self.inner.index
+    }
+
+    /// The store's cipher suite.
+    pub fn suite(&self) -> crate::crypto::Suite {
+        self.store().keys().suite()
     }
 
     /// The category scheme in force.

@@ -6,9 +6,10 @@
 //! and plain BLAKE3, the sender), `data/catalogue.csv` (under the national codes), `data/audit.json` (the audit
 //! entries on the dossier and its materials), `data/materials/<material id>/v<n>.<ext>` (the bytes),
 //! `bagit.txt`, `bag-info.txt`, `manifest-sha256.txt`, `tagmanifest-sha256.txt`, and `dangan-signature.txt`
-//! (Ed25519 over the tag manifest, by the installation key `dangan keys show` prints).
+//! (Ed25519, or SM2 under the 国密 suite, over the tag manifest, by the installation key `dangan keys show` prints).
 
 use super::{Archive, Error, Principal, Result};
+use crate::crypto::Suite;
 use crate::exchange::bagit::{self, BagProblem, sha256_hex};
 use crate::exchange::catalogue::{self, Column};
 use crate::model::policy::Capability;
@@ -37,7 +38,7 @@ pub struct PackageManifest {
 /// Who sent a package.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Sender {
-    /// Ed25519 public key (hex).
+    /// Public key (hex; Ed25519, or SM2 under the 国密 suite).
     pub key: String,
     /// The exporting account.
     pub user: String,
@@ -69,14 +70,29 @@ pub struct PackagedVersion {
     pub file_name: Option<String>,
     /// SHA-256 (hex).
     pub sha256: String,
-    /// Plain BLAKE3 (hex), dangan's content hash.
-    pub blake3: String,
+    /// Plain BLAKE3 (hex): the content hash of a sender under the default suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
+    /// SM3 (hex): the content hash of a sender under the 国密 suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sm3: Option<String>,
     /// Who made the version, when, why.
     pub author: String,
     /// RFC 3339.
     pub at: String,
     /// The reason given.
     pub reason: Option<String>,
+}
+
+impl PackagedVersion {
+    /// Whether the content hashes the manifest gives (BLAKE3, SM3: at least one) are those of `bytes`.
+    fn content_hashes_match(&self, bytes: &[u8]) -> bool {
+        let checks = [(Suite::Default, &self.blake3), (Suite::Gm, &self.sm3)];
+        checks.iter().any(|(_, h)| h.is_some())
+            && checks
+                .iter()
+                .all(|(suite, h)| h.as_ref().is_none_or(|h| suite.hash_hex(bytes) == h.to_ascii_lowercase()))
+    }
 }
 
 /// An exported package.
@@ -114,7 +130,7 @@ pub struct Receipt {
     pub versions: usize,
     /// Bytes filed.
     pub bytes: u64,
-    /// The receiver's Ed25519 signature (hex) over this receipt's compact JSON with this field empty.
+    /// The receiver's signature (hex; Ed25519 or SM2) over this receipt's compact JSON with this field empty.
     pub signature: String,
 }
 
@@ -160,6 +176,7 @@ impl Archive {
             self.require(p, Capability::Export)?;
             let person = self.load_person(person_id)?;
             self.check_person(p, &person)?;
+            let suite = self.store().keys().suite();
             let mut payload: Vec<(String, Vec<u8>)> = Vec::new();
             let mut materials = Vec::new();
             let mut rows = Vec::new();
@@ -186,7 +203,8 @@ impl Archive {
                         mime: v.material.mime.clone(),
                         file_name: v.material.file_name.clone(),
                         sha256: sha256_hex(&bytes),
-                        blake3: v.material.content_hash.clone(),
+                        blake3: (suite == Suite::Default).then(|| v.material.content_hash.clone()),
+                        sm3: (suite == Suite::Gm).then(|| v.material.content_hash.clone()),
                         author: v.author.clone(),
                         at: crate::model::ts_rfc3339(v.at),
                         reason: v.reason.clone(),
@@ -240,7 +258,7 @@ impl Archive {
                 ("External-Description", format!("干部人事档案转递 · {} 件材料", manifest.materials.len())),
                 ("Contact-Name", p.user.username.clone()),
                 ("Dangan-Format", FORMAT.to_string()),
-                ("Dangan-Sender-Key", format!("ed25519:{}", keys.signing_public_hex())),
+                ("Dangan-Sender-Key", keys.signing_public()),
             ];
             let root = format!("dangan-{person_id}");
             let bytes = bagit::write_zip(&root, &payload, &info, |tm| (keys.signing_public_hex(), keys.sign_hex(tm)))
@@ -280,9 +298,9 @@ impl Archive {
             let trusted = bag.signer == own || self.config().trusted_senders.contains(&bag.signer);
             if !trusted && !accept_unknown_sender {
                 return Err(Error::Forbidden(format!(
-                    "the package is signed by an unknown sender (ed25519:{}); add the key to the trusted senders \
+                    "the package is signed by an unknown sender ({}); add the key to the trusted senders \
                      (DANGAN_TRUSTED_SENDERS) or accept it explicitly",
-                    bag.signer
+                    crate::crypto::labelled_key(&bag.signer)
                 )));
             }
             let manifest: PackageManifest =
@@ -300,11 +318,10 @@ impl Archive {
             for v in manifest.materials.iter().flat_map(|m| &m.versions) {
                 match bag.payload.get(&v.path) {
                     None => problems.push(BagProblem { file: format!("data/{}", v.path), problem: "missing".into() }),
-                    Some(b) if blake3::hash(b).to_hex().as_str() != v.blake3 || sha256_hex(b) != v.sha256 => problems
-                        .push(BagProblem {
-                            file: format!("data/{}", v.path),
-                            problem: "altered: its hash differs from manifest.json".into(),
-                        }),
+                    Some(b) if !v.content_hashes_match(b) || sha256_hex(b) != v.sha256 => problems.push(BagProblem {
+                        file: format!("data/{}", v.path),
+                        problem: "altered: its hash differs from manifest.json".into(),
+                    }),
                     Some(_) => {}
                 }
             }
@@ -380,8 +397,9 @@ impl Archive {
             let unsigned = serde_json::to_vec(&receipt).map_err(|e| Error::Internal(e.to_string()))?;
             receipt.signature = self.store().keys().sign_hex(&unsigned);
             let detail = format!(
-                "person:{} sender:ed25519:{} trusted:{trusted} materials:{materials} versions:{versions}",
-                person.id, bag.signer
+                "person:{} sender:{} trusted:{trusted} materials:{materials} versions:{versions}",
+                person.id,
+                crate::crypto::labelled_key(&bag.signer)
             );
             Ok((receipt, Some(detail)))
         })

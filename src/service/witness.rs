@@ -9,7 +9,7 @@
 //! * the same line, best effort, to the **system log** (`/dev/log`, RFC 3164 as the C library writes it,
 //!   facility authpriv).
 //!
-//! Each line is signed with the installation's Ed25519 key (the one of its transfer packages, `dangan keys
+//! Each line is signed with the installation's key (Ed25519, or SM2 under the 国密 suite) (the one of its transfer packages, `dangan keys
 //! show`), so a line cannot be made up or changed without the key, and anyone holding the public key can check
 //! it. `audit verify` compares the trail with the witness and names a witnessed point the trail ends before or
 //! differs from, and a line that does not verify; the server compares the store's head with the witness at
@@ -88,9 +88,9 @@ pub struct WitnessLine {
     /// On an acknowledgement: the witnessed point the trail had fallen behind (or differed from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behind: Option<Point>,
-    /// The installation's public key, `ed25519:<hex>`.
+    /// The installation's public key, `ed25519:<hex>` or `sm2:<hex>`.
     pub key: String,
-    /// Ed25519 signature (hex) of [`signed_text`].
+    /// Signature (hex, Ed25519 or SM2) of [`signed_text`].
     pub sig: String,
 }
 
@@ -110,20 +110,12 @@ impl WitnessLine {
     /// A line signed with the installation's key.
     pub fn signed(keys: &Keys, kind: WitnessKind, point: &Point, at: i64, behind: Option<Point>) -> Self {
         let sig = keys.sign_hex(signed_text(kind, point.seq, &point.hash, at, behind.as_ref()).as_bytes());
-        WitnessLine {
-            kind,
-            seq: point.seq,
-            hash: point.hash.clone(),
-            at,
-            behind,
-            key: format!("ed25519:{}", keys.signing_public_hex()),
-            sig,
-        }
+        WitnessLine { kind, seq: point.seq, hash: point.hash.clone(), at, behind, key: keys.signing_public(), sig }
     }
 
     /// Whether the line carries `public_hex`'s signature of what it says.
     pub fn verifies(&self, public_hex: &str) -> bool {
-        let key = self.key.trim().trim_start_matches("ed25519:");
+        let key = crate::crypto::unlabelled_key(&self.key);
         key.eq_ignore_ascii_case(public_hex)
             && verify_signature_hex(
                 public_hex,
@@ -149,7 +141,7 @@ pub struct SignedCheckpoint {
     pub hash: String,
     /// When the entry was made (Unix milliseconds).
     pub at: i64,
-    /// Ed25519 signature (hex) of [`signed_text`] with kind `checkpoint`.
+    /// Signature (hex, Ed25519 or SM2) of [`signed_text`] with kind `checkpoint`.
     pub signature: String,
 }
 
@@ -160,7 +152,7 @@ pub struct SignedCheckpoints {
     pub items: Vec<SignedCheckpoint>,
     /// How many.
     pub total: usize,
-    /// The installation's public key, `ed25519:<hex>`.
+    /// The installation's public key, `ed25519:<hex>` or `sm2:<hex>`.
     pub public_key: String,
 }
 
@@ -298,7 +290,7 @@ pub struct Acknowledged {
 /// What the witness says about a trail (part of `audit verify`'s answer).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct WitnessReport {
-    /// The installation key the lines must carry, `ed25519:<hex>`.
+    /// The installation key the lines must carry, `ed25519:<hex>` or `sm2:<hex>`.
     pub key: String,
     /// Lines read.
     pub lines: usize,
@@ -340,7 +332,8 @@ pub fn compare(
     every: bool,
     mut hash_at: impl FnMut(u64) -> Result<Option<String>>,
 ) -> Result<WitnessReport> {
-    let mut r = WitnessReport { key: format!("ed25519:{public_hex}"), lines: lines.len(), ..Default::default() };
+    let mut r =
+        WitnessReport { key: crate::crypto::labelled_key(public_hex), lines: lines.len(), ..Default::default() };
     let mut valid: Vec<(usize, &WitnessLine)> = Vec::new();
     for (n, l) in lines {
         match l {
@@ -599,7 +592,7 @@ mod tests {
     use crate::crypto::MasterKey;
 
     fn keys() -> Keys {
-        Keys::derive(&MasterKey::from_bytes([3u8; 32]))
+        Keys::derive(crate::crypto::Suite::Default, &MasterKey::from_bytes([3u8; 32]))
     }
 
     fn point(seq: u64) -> Point {
@@ -616,7 +609,13 @@ mod tests {
 
     #[test]
     fn a_line_verifies_and_any_change_to_it_does_not() {
-        let k = keys();
+        for suite in crate::crypto::Suite::ALL {
+            a_line_verifies_and_any_change_to_it_does_not_under(suite);
+        }
+    }
+
+    fn a_line_verifies_and_any_change_to_it_does_not_under(suite: crate::crypto::Suite) {
+        let k = Keys::derive(suite, &MasterKey::from_bytes([3u8; 32]));
         let public = k.signing_public_hex();
         let line = WitnessLine::signed(&k, WitnessKind::Checkpoint, &point(512), 1_700_000_000_000, None);
         assert!(line.verifies(&public));
@@ -631,7 +630,8 @@ mod tests {
         ] {
             assert!(!changed.verifies(&public), "{changed:?}");
         }
-        let other = Keys::derive(&MasterKey::from_bytes([4u8; 32]));
+        assert_eq!(line.key, k.signing_public());
+        let other = Keys::derive(suite, &MasterKey::from_bytes([4u8; 32]));
         assert!(!line.verifies(&other.signing_public_hex()));
     }
 

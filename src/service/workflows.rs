@@ -130,8 +130,9 @@ pub struct InboxItem {
     pub overdue: bool,
 }
 
-fn change_hash(changes: &Value) -> String {
-    blake3::hash(changes.to_string().as_bytes()).to_hex().to_string()
+/// The hash a decision binds: the changes it decided on, under the store's suite (BLAKE3 or SM3).
+fn change_hash(suite: crate::crypto::Suite, changes: &Value) -> String {
+    suite.hash_hex(changes.to_string().as_bytes())
 }
 
 fn changed_fields(changes: &Value) -> Vec<String> {
@@ -733,7 +734,7 @@ impl Archive {
             decision: decision.into(),
             comment: comment.map(|c| c.chars().take(2000).collect()),
             at: now,
-            change_hash: change_hash(&r.changes),
+            change_hash: change_hash(self.store().keys().suite(), &r.changes),
             void: false,
         });
         let before = pending_steps(&r);
@@ -811,7 +812,7 @@ impl Archive {
                 r.reason = reason;
             }
             r.base_version = person.as_ref().map(|p| p.version);
-            let hash = change_hash(&r.changes);
+            let hash = change_hash(self.store().keys().suite(), &r.changes);
             for d in r.decisions.iter_mut() {
                 d.void |= d.change_hash != hash;
             }

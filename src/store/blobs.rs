@@ -88,13 +88,13 @@ impl Store {
     pub fn address_of(&self, bytes: &[u8]) -> BlobAddress {
         let mut h = self.keys.address_hasher();
         h.update(bytes);
-        BlobAddress(*h.finalize().as_bytes())
+        BlobAddress(h.finalize())
     }
 
     /// Hashes `bytes` and, unless the store holds them already, seals them. CPU-heavy: call off the async runtime.
     pub fn prepare_blob(&self, bytes: &[u8]) -> Result<PreparedBlob> {
         let address = self.address_of(bytes);
-        let plain_hash = blake3::hash(bytes).to_hex().to_string();
+        let plain_hash = self.keys.suite().hash_hex(bytes);
         let sealed = if self.contains(Table::Blobs, address.as_bytes())? {
             None
         } else {
@@ -105,7 +105,7 @@ impl Store {
 
     fn seal_blob(&self, address: &BlobAddress, plain_hash: &str, bytes: &[u8]) -> Result<(BlobInfo, Vec<Vec<u8>>)> {
         let data_key = SecretKey::generate()?;
-        let cipher = SealKey::new(&data_key);
+        let cipher = self.keys.data_key(&data_key);
         let chunks = bytes
             .chunks(CHUNK_SIZE)
             .enumerate()
@@ -187,7 +187,7 @@ impl Store {
             .open(&wrapped, address.as_bytes())
             .map_err(|_| corrupt("data key does not unwrap".into()))?;
         let arr: [u8; 32] = raw_key.as_slice().try_into().map_err(|_| corrupt("data key length".into()))?;
-        Ok((SealKey::new(&SecretKey::from_bytes(arr)), info))
+        Ok((self.keys.data_key(&SecretKey::from_bytes(arr)), info))
     }
 
     /// Stages the text extracted from a blob, sealed under the blob's own data key (and, as every record, the
@@ -294,7 +294,13 @@ mod tests {
 
     #[test]
     fn round_trip_dedupe_and_multi_chunk() {
-        let s = Store::in_memory().unwrap();
+        for suite in crate::crypto::Suite::ALL {
+            round_trip_dedupe_and_multi_chunk_under(suite);
+        }
+    }
+
+    fn round_trip_dedupe_and_multi_chunk_under(suite: crate::crypto::Suite) {
+        let s = Store::in_memory_suite(suite).unwrap();
         let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 17)).map(|i| (i * 31 % 251) as u8).collect();
         let a = put(&s, &big);
         assert_eq!(&s.read_blob(&a).unwrap()[..], &big[..]);
@@ -305,12 +311,20 @@ mod tests {
         assert_eq!(s.blob_addresses().unwrap().len(), 1);
         let empty = put(&s, b"");
         assert_eq!(s.read_blob(&empty).unwrap().len(), 0);
+        // The content hash is the suite's (BLAKE3 or SM3), kept beside the keyed address.
+        assert_eq!(s.blob_info(&a).unwrap().unwrap().plain_hash, suite.hash_hex(&big));
     }
 
     #[test]
     fn flipped_byte_is_corrupt_not_wrong_bytes() {
+        for suite in crate::crypto::Suite::ALL {
+            flipped_byte_is_corrupt_not_wrong_bytes_under(suite);
+        }
+    }
+
+    fn flipped_byte_is_corrupt_not_wrong_bytes_under(suite: crate::crypto::Suite) {
         let kv: Arc<dyn Kv> = Arc::new(MemKv::default());
-        let s = Store::open(kv.clone(), &crate::crypto::MasterKey::generate().unwrap()).unwrap();
+        let s = Store::open_suite(kv.clone(), &crate::crypto::MasterKey::generate().unwrap(), Some(suite)).unwrap();
         let a = put(&s, "劳动合同 第一条".as_bytes());
         let k = Store::chunk_storage_key(&a, 0);
         let mut v = kv.get(Table::BlobChunks, &k).unwrap().unwrap();
@@ -323,9 +337,11 @@ mod tests {
 
     #[test]
     fn address_is_keyed() {
-        let s1 = Store::in_memory().unwrap();
-        let s2 = Store::in_memory().unwrap();
-        assert_ne!(s1.address_of(b"x"), s2.address_of(b"x"));
-        assert_ne!(s1.address_of(b"x").to_string(), blake3::hash(b"x").to_hex().to_string());
+        for suite in crate::crypto::Suite::ALL {
+            let s1 = Store::in_memory_suite(suite).unwrap();
+            let s2 = Store::in_memory_suite(suite).unwrap();
+            assert_ne!(s1.address_of(b"x"), s2.address_of(b"x"));
+            assert_ne!(s1.address_of(b"x").to_string(), suite.hash_hex(b"x"));
+        }
     }
 }

@@ -15,7 +15,7 @@ pub mod kv;
 pub use blobs::{BlobAddress, BlobInfo, PreparedBlob};
 pub use kv::{Batch, Kv, KvError, MemKv, SledKv, Table};
 
-use crate::crypto::{self, Keys, MasterKey};
+use crate::crypto::{self, Keys, MasterKey, Suite};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -52,6 +52,28 @@ pub enum Error {
     /// Encryption or randomness failed.
     #[error(transparent)]
     Crypto(#[from] crypto::Error),
+    /// The store was created under another cipher suite than the one asked for.
+    #[error(
+        "this store was created under the {store} cipher suite ({}) and does not open under the {asked} suite: \
+         start it with --suite {store} (DANGAN_SUITE={store}) or without --suite",
+        store.algorithms()
+    )]
+    SuiteMismatch {
+        /// The store's suite.
+        store: Suite,
+        /// The suite asked for.
+        asked: Suite,
+    },
+}
+
+/// The suite a key-check value was sealed under, refusing one other than `want`.
+fn suite_of(sealed: &[u8], want: Option<Suite>) -> Result<Suite> {
+    let store = Suite::of_sealed(sealed)
+        .ok_or_else(|| Error::Corrupt { table: "meta", detail: "the key check value has an unknown version".into() })?;
+    match want {
+        Some(asked) if asked != store => Err(Error::SuiteMismatch { store, asked }),
+        _ => Ok(store),
+    }
 }
 
 /// The store's result.
@@ -78,11 +100,24 @@ fn aad(t: Table, key: &[u8]) -> Vec<u8> {
 }
 
 impl Store {
-    /// Opens a store over `kv` with `master`: checks the key against the store's key-check value (refusing a
-    /// wrong key before anything is written), or initialises a new store.
+    /// Opens a store over `kv` with `master` under the suite it was created with, or initialises a new store
+    /// under the default suite ([`Store::open_suite`]).
     pub fn open(kv: Arc<dyn Kv>, master: &MasterKey) -> Result<Self> {
-        let mut store = Store { kv, keys: Arc::new(Keys::derive(master)) };
-        match store.kv.get(Table::Meta, KEY_CHECK)? {
+        Self::open_suite(kv, master, None)
+    }
+
+    /// Opens a store over `kv` with `master`: checks the key against the store's key-check value (refusing a
+    /// wrong key before anything is written), or initialises a new store. The store's suite is the one its
+    /// key-check value was sealed under; `want` asks for one: a new store is created under it (default: the
+    /// default suite), an existing store under the other suite is refused ([`Error::SuiteMismatch`]).
+    pub fn open_suite(kv: Arc<dyn Kv>, master: &MasterKey, want: Option<Suite>) -> Result<Self> {
+        let check = kv.get(Table::Meta, KEY_CHECK)?;
+        let suite = match &check {
+            Some(sealed) => suite_of(sealed, want)?,
+            None => want.unwrap_or_default(),
+        };
+        let mut store = Store { kv, keys: Arc::new(Keys::derive(suite, master)) };
+        match check {
             Some(sealed) => {
                 let plain =
                     store.keys.records.open(&sealed, &aad(Table::Meta, KEY_CHECK)).map_err(|_| Error::WrongKey)?;
@@ -91,7 +126,7 @@ impl Store {
                 }
                 // After a rotation the lasting keys come from the keyring, sealed under this master key.
                 if let Some(ring) = store.get::<crypto::Keyring>(Table::Meta, KEYRING)? {
-                    let keys = Keys::with_keyring(master, &ring)
+                    let keys = Keys::with_keyring(suite, master, &ring)
                         .ok_or_else(|| Error::Corrupt { table: "meta", detail: "malformed keyring".into() })?;
                     store.keys = Arc::new(keys);
                 }
@@ -120,7 +155,12 @@ impl Store {
 
     /// An in-memory store with a fresh key (unit tests).
     pub fn in_memory() -> Result<Self> {
-        Self::open(Arc::new(MemKv::default()), &MasterKey::generate()?)
+        Self::in_memory_suite(Suite::Default)
+    }
+
+    /// An in-memory store under `suite` with a fresh key (unit tests).
+    pub fn in_memory_suite(suite: Suite) -> Result<Self> {
+        Self::open_suite(Arc::new(MemKv::default()), &MasterKey::generate()?, Some(suite))
     }
 
     /// The derived keys (token digests use them).
@@ -277,14 +317,14 @@ const KEY_CHECK_FILE_AAD: &[u8] = b"dangan key check file v1";
 
 /// Checks the master key against the key-check file beside the store, before the storage engine is opened, so
 /// a wrong key is refused without the engine touching a byte (sled's recovery may rewrite files on open).
-/// Returns `Ok(false)` when there is no such file yet.
-pub fn check_key_file(path: &std::path::Path, master: &MasterKey) -> Result<bool> {
+/// Returns `Ok(false)` when there is no such file yet. A store of another suite than `want` is refused here too.
+pub fn check_key_file(path: &std::path::Path, master: &MasterKey, want: Option<Suite>) -> Result<bool> {
     let sealed = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(Error::Kv(KvError::Engine(format!("{}: {e}", path.display())))),
     };
-    let keys = Keys::derive(master);
+    let keys = Keys::derive(suite_of(&sealed, want)?, master);
     let plain = keys.records.open(&sealed, KEY_CHECK_FILE_AAD).map_err(|_| Error::WrongKey)?;
     if crypto::ct_eq(&plain, KEY_CHECK_PLAINTEXT) { Ok(true) } else { Err(Error::WrongKey) }
 }
@@ -300,6 +340,8 @@ pub struct Rotation {
     pub already: u64,
     /// Whether the rotation is complete (the store now opens only with the new key).
     pub complete: bool,
+    /// The store's cipher suite (a rotation keeps it).
+    pub suite: Suite,
 }
 
 /// Rotates the master key of the store in `kv` from `old` to `new`: every record is re-sealed under the new
@@ -320,16 +362,17 @@ pub fn rotate_master_key(
         Ok(s) => s,
         Err(Error::WrongKey) => {
             // Already switched? Then it opens with the new key.
-            Store::open(kv, new)?;
+            r.suite = Store::open(kv, new)?.keys.suite();
             r.complete = true;
             return Ok(r);
         }
         Err(e) => return Err(e),
     };
     let old_keys = old_store.keys.clone();
+    r.suite = old_keys.suite();
     let ring = old_keys.keyring();
-    let new_keys =
-        Keys::with_keyring(new, &ring).ok_or_else(|| Error::Corrupt { table: "meta", detail: "keyring".into() })?;
+    let new_keys = Keys::with_keyring(r.suite, new, &ring)
+        .ok_or_else(|| Error::Corrupt { table: "meta", detail: "keyring".into() })?;
     for t in Table::ALL {
         if t == Table::BlobChunks {
             continue; // sealed under each blob's own data key, which does not change
@@ -395,9 +438,9 @@ pub fn rotate_master_key(
     Ok(r)
 }
 
-/// Writes the key-check file (once the store has accepted the key).
-pub fn write_key_file(path: &std::path::Path, master: &MasterKey) -> Result<()> {
-    let sealed = Keys::derive(master).records.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_FILE_AAD)?;
+/// Writes the key-check file of a store under `suite` (once the store has accepted the key).
+pub fn write_key_file(path: &std::path::Path, suite: Suite, master: &MasterKey) -> Result<()> {
+    let sealed = Keys::derive(suite, master).records.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_FILE_AAD)?;
     crypto::write_private(path, &sealed).map_err(|e| Error::Kv(KvError::Engine(format!("{}: {e}", path.display()))))
 }
 
@@ -412,9 +455,16 @@ mod tests {
 
     #[test]
     fn records_are_sealed_and_bound_to_their_key() {
+        for suite in Suite::ALL {
+            records_are_sealed_and_bound_to_their_key_under(suite);
+        }
+    }
+
+    fn records_are_sealed_and_bound_to_their_key_under(suite: Suite) {
         let kv: Arc<dyn Kv> = Arc::new(MemKv::default());
         let master = MasterKey::generate().unwrap();
-        let s = Store::open(kv.clone(), &master).unwrap();
+        let s = Store::open_suite(kv.clone(), &master, Some(suite)).unwrap();
+        assert_eq!(s.keys().suite(), suite);
         let mut ws = s.write_set();
         ws.put(Table::Persons, b"a".to_vec(), &"张三的档案").unwrap();
         ws.put(Table::Persons, b"b".to_vec(), &"李四").unwrap();
@@ -429,8 +479,40 @@ mod tests {
         assert!(matches!(s.get::<String>(Table::Persons, b"b"), Err(Error::Corrupt { .. })));
         assert_eq!(s.scan::<String>(Table::Persons, b"a").unwrap().len(), 1);
 
-        // Reopening with the right key works; with another key is refused.
-        assert!(Store::open(kv.clone(), &master).is_ok());
-        assert!(matches!(Store::open(kv, &MasterKey::generate().unwrap()), Err(Error::WrongKey)));
+        // Reopening with the right key works, under the store's own suite; with another key is refused.
+        assert_eq!(Store::open(kv.clone(), &master).unwrap().keys().suite(), suite);
+        assert!(Store::open_suite(kv.clone(), &master, Some(suite)).is_ok());
+        assert!(matches!(Store::open(kv.clone(), &MasterKey::generate().unwrap()), Err(Error::WrongKey)));
+        // Under the other suite: refused, naming both, whatever the key.
+        let other = Suite::ALL[1 - suite as usize];
+        let e = Store::open_suite(kv.clone(), &master, Some(other)).unwrap_err();
+        assert!(matches!(e, Error::SuiteMismatch { store, asked } if store == suite && asked == other), "{e}");
+        assert!(e.to_string().contains(&format!("--suite {suite}")));
+        // The key-check file says the same before the engine is opened.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key-check");
+        assert!(!check_key_file(&file, &master, None).unwrap());
+        write_key_file(&file, suite, &master).unwrap();
+        assert!(check_key_file(&file, &master, None).unwrap());
+        assert!(check_key_file(&file, &master, Some(suite)).unwrap());
+        assert!(matches!(check_key_file(&file, &master, Some(other)), Err(Error::SuiteMismatch { .. })));
+        assert!(matches!(check_key_file(&file, &MasterKey::generate().unwrap(), None), Err(Error::WrongKey)));
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_suite() {
+        let kv: Arc<dyn Kv> = Arc::new(MemKv::default());
+        let (old, new) = (MasterKey::generate().unwrap(), MasterKey::generate().unwrap());
+        let s = Store::open_suite(kv.clone(), &old, Some(Suite::Gm)).unwrap();
+        let addr = s.address_of(b"x");
+        let mut ws = s.write_set();
+        ws.put(Table::Persons, b"a".to_vec(), &"王五").unwrap();
+        s.commit(ws).unwrap();
+        let r = rotate_master_key(kv.clone(), &old, &new, None).unwrap();
+        assert!(r.complete && r.suite == Suite::Gm);
+        let s = Store::open(kv.clone(), &new).unwrap();
+        assert_eq!((s.keys().suite(), s.address_of(b"x")), (Suite::Gm, addr));
+        assert_eq!(s.get::<String>(Table::Persons, b"a").unwrap().unwrap(), "王五");
+        assert!(matches!(Store::open(kv, &old), Err(Error::WrongKey)));
     }
 }

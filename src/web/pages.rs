@@ -598,7 +598,11 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 @if !m.meta.tags.is_empty() { (row("标签", "Tags", m.meta.tags.join(", "))) }
                 @if let Some(s) = &m.meta.source_unit { (row("来处", "Source", s.clone())) }
                 (row("文件", "File", format!("{} · {} · {}", m.file_name.as_deref().unwrap_or("—"), m.mime, size_text(m.size))))
-                (row("内容哈希 (BLAKE3)", "Content hash (BLAKE3)", m.content_hash.clone()))
+                (row(
+                    if st.archive.suite() == crate::crypto::Suite::Gm { "内容哈希 (SM3)" } else { "内容哈希 (BLAKE3)" },
+                    if st.archive.suite() == crate::crypto::Suite::Gm { "Content hash (SM3)" } else { "Content hash (BLAKE3)" },
+                    m.content_hash.clone()
+                ))
                 (row("版本", "Version", m.version.to_string()))
                 (row("文字提取", "Text", text_status(l, m.text_status, m.text_error.as_deref())))
                 (row("归档", "Filed", format!("{} · {}", when(m.created_at), m.created_by)))

@@ -1022,3 +1022,89 @@ fn keys_rotate_switches_the_store_to_a_new_key_and_its_trail_still_verifies() {
     assert_eq!(s.json("GET", "/me", Some(&hr), None).0, 200, "sessions and names are keyed as before");
     drop(s);
 }
+
+/// The whole flow on the 国密 suite: `init --suite gm`, upload, search in both scripts, download (its SM3 in
+/// `x-content-sm3`), a refusal under the other suite, audit verify, and a package signed with SM2 that an
+/// installation of the default suite verifies and files.
+#[test]
+fn the_whole_flow_runs_on_the_gm_suite() {
+    let dir = Install::new();
+    let data = dir.path().to_str().unwrap();
+    let out = run(&["init", "--data", data, "--suite", "gm"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("gm cipher suite") && said.contains("sm2:04"), "{said}");
+    let again = run(&["init", "--data", data], &[]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already holds"));
+    add_hr(dir.path());
+    // Under the other suite the store refuses to open, offline and at start, saying which suite it has.
+    let out = run(&["verify", "--data", data], &[("DANGAN_SUITE", "default")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--suite gm"), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = serve_refused(
+        dir.path(),
+        &[("DANGAN_KEY_FILE", key_for(dir.path()).to_str().unwrap())],
+        &["--suite", "default"],
+    );
+    assert!(err.contains("created under the gm cipher suite"), "{err}");
+
+    let s = Server::start(dir.path());
+    assert_eq!(s.json("GET", "/health", None, None).1["suite"], "gm");
+    let token = login(&s);
+    let pid = s.create_person(
+        &token,
+        json!({"name": "欧阳国密", "id_number": id_number("44010619800101001"), "department": "finance"}),
+    );
+    let pdf = crate::common::fixture("resume-zh.pdf");
+    let meta = json!({"category": "1", "title": "干部履历表", "formed_on": "2021-06"});
+    let m = s.upload(&token, &pid, &meta, "resume.pdf", &pdf).unwrap();
+    assert_eq!(m["text_status"], "done", "{m}");
+    assert_eq!(m["content_hash"], dangan::crypto::Suite::Gm.hash_hex(&pdf), "the content hash is SM3");
+    let mid = m["id"].as_str().unwrap();
+    for q in ["晋升", "晉升", "履历表核验标记甲", "欧阳国密"] {
+        let (total, v) = search_total(&s, &token, q);
+        assert_eq!(total, 1, "{q}: {v}");
+    }
+    let resp = s
+        .agent
+        .get(&format!("{}/materials/{mid}/content", s.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.headers().get("x-content-sm3").unwrap().to_str().unwrap(), m["content_hash"].as_str().unwrap());
+    assert!(resp.headers().get("x-content-blake3").is_none());
+    assert_eq!(s.download(&token, mid), pdf);
+    terminate(s);
+
+    let out = run(&["audit", "verify", "--data", data], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    let out = run(&["verify", "--data", data], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A package signed with SM2 over SM3 content hashes; a default-suite receiver that trusts the key files it.
+    let out = run(&["keys", "show", "--data", data], &[]);
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(key.starts_with("sm2:04") && key.len() == 4 + 130, "{key}");
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package.zip");
+    let out = run(&["export", "--data", data, "--person", &pid, "--as", "hr", "--out", package.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&package).unwrap()).unwrap();
+    let mut manifest = String::new();
+    std::io::Read::read_to_string(&mut z.by_name(&format!("dangan-{pid}/data/manifest.json")).unwrap(), &mut manifest)
+        .unwrap();
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    let version = &manifest["materials"][0]["versions"][0];
+    assert_eq!((&version["sm3"], version.get("blake3")), (&m["content_hash"], None), "{manifest}");
+    let to = Install::new();
+    install(to.path());
+    let args = ["import-package", "--data", to.path().to_str().unwrap(), package.to_str().unwrap(), "--as", "hr"];
+    let out = run(&args, &[("DANGAN_TRUSTED_SENDERS", &key)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((receipt["sender_trusted"].as_bool(), receipt["materials"].as_u64()), (Some(true), Some(1)));
+    let receiver = run(&["keys", "show", "--data", to.path().to_str().unwrap()], &[]);
+    assert!(String::from_utf8_lossy(&receiver.stdout).starts_with("ed25519:"));
+}

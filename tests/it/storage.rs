@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use axum::http::{Method, StatusCode};
-use dangan::crypto::MasterKey;
+use dangan::crypto::{MasterKey, Suite};
 use dangan::service::{Archive, Config, demo};
 use dangan::store::{Batch, Kv, SledKv, Table};
 use std::path::Path;
@@ -590,9 +590,18 @@ fn a_witness_line_that_does_not_verify_is_reported_and_holds_the_archive() {
 
 #[tokio::test]
 async fn no_file_under_the_data_directory_yields_a_word_of_the_archive() {
+    no_file_yields_a_word_under(Suite::Default).await;
+}
+
+#[tokio::test]
+async fn no_file_under_the_data_directory_yields_a_word_of_the_archive_on_the_gm_suite() {
+    no_file_yields_a_word_under(Suite::Gm).await;
+}
+
+async fn no_file_yields_a_word_under(suite: Suite) {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let app = demo_in(dir.path(), &key).await;
+    let app = demo_under(dir.path(), &key, suite).await;
     // A cadre with a distinctive name, and a text with rare phrases in both scripts.
     let hr = app.login("hr").await;
     let person = app.create_person(&hr, person_body("欧阳翠微", &id_number("11010519830303003"), "ops")).await;
@@ -727,7 +736,14 @@ async fn a_destroyed_materials_text_and_words_are_gone_from_the_store_and_the_in
 
 /// The demo dataset in an installation at `dir` (which the caller keeps, to look at its files afterwards).
 async fn demo_in(dir: &Path, key: &MasterKey) -> TestApp {
-    let archive = Archive::open(dir, key, worker_extractor(), Config::default()).unwrap();
+    demo_under(dir, key, Suite::Default).await
+}
+
+/// The demo dataset (three persons a department) in a new store under `suite`.
+async fn demo_under(dir: &Path, key: &MasterKey, suite: Suite) -> TestApp {
+    let config = Config { suite: Some(suite), ..Config::default() };
+    let archive = Archive::open(dir, key, worker_extractor(), config).unwrap();
+    assert_eq!(archive.suite(), suite);
     let a = archive.clone();
     tokio::task::spawn_blocking(move || {
         demo::load(&a, demo::DemoOptions { persons_per_department: 3 }).unwrap();
