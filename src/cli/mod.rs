@@ -498,13 +498,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Keys(KeysCommand::Backup { data, out }) => {
             let key = load_key(&data.data, data.key_file.as_deref(), KeyUse::Offline)?;
-            // Check the key opens the store before backing it up.
-            drop(open_offline(&data)?);
+            // Check the key opens the store before backing it up; the backup is sealed under its suite.
+            let suite = open_offline(&data)?.suite();
             let pass = secret_input("DANGAN_RECOVERY_PASSPHRASE", "recovery passphrase")?;
             if pass.chars().count() < 12 {
                 bail!("the recovery passphrase must have at least 12 characters");
             }
-            let backup = KeyBackup::create(&key, pass.as_bytes())?;
+            let backup = KeyBackup::create(&key, pass.as_bytes(), suite)?;
             crate::crypto::write_private(&out, serde_json::to_string_pretty(&backup)?.as_bytes())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("master key backed up to {} (fingerprint {})", out.display(), backup.fingerprint);

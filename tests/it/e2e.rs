@@ -1083,6 +1083,19 @@ fn the_whole_flow_runs_on_the_gm_suite() {
     let out = run(&["verify", "--data", data], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
+    // The key's backup is sealed with SM4-GCM, and restores the key.
+    let backup = dir.path().parent().unwrap().join("key-backup.json");
+    let pass = [("DANGAN_RECOVERY_PASSPHRASE", "correct horse battery staple")];
+    let out = run(&["keys", "backup", "--data", data, "--out", backup.to_str().unwrap()], &pass);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&backup).unwrap()).unwrap();
+    assert_eq!(doc["cipher"], "sm4-gcm");
+    let restored = dir.path().parent().unwrap().join("restored.key");
+    let out =
+        run(&["keys", "restore", "--in", backup.to_str().unwrap(), "--key-file", restored.to_str().unwrap()], &pass);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&restored).unwrap(), std::fs::read_to_string(key_for(dir.path())).unwrap());
+
     // A package signed with SM2 over SM3 content hashes; a default-suite receiver that trusts the key files it.
     let out = run(&["keys", "show", "--data", data], &[]);
     let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
