@@ -9,6 +9,7 @@ mod browser;
 mod common;
 mod duties;
 mod e2e;
+mod golden;
 mod hostile;
 mod http_api;
 mod imports;
