@@ -14,6 +14,7 @@ mod hostile;
 mod http_api;
 mod imports;
 mod lanes;
+mod layering;
 mod login;
 mod packages;
 mod reports;
