@@ -442,7 +442,7 @@ impl Browser<'_> {
     }
 }
 
-/// The demo account a step's assignee names (DESIGN §6: heads are `head-<department>`, leaders `leader1|2`).
+/// The demo account a step's assignee names (docs/DESIGN.md §6: heads are `head-<department>`, leaders `leader1|2`).
 fn account_for(assignee: &str, department: &str) -> String {
     if assignee == "head:person" {
         format!("head-{department}")

@@ -1,4 +1,4 @@
-//! The HTTP contract (DESIGN §5) through the router: persons, materials, content, versions, search, and the
+//! The HTTP contract (docs/DESIGN.md §5) through the router: persons, materials, content, versions, search, and the
 //! clear 4xx answers to bad input.
 
 use crate::common::*;
