@@ -7,8 +7,8 @@
 //! audit chain, the backup format). Do not regenerate the fixtures to make it pass: only a change that bumps a
 //! stored-format version, together with the code that still opens the older records, may add new ones.
 //!
-//! `cargo test --test it regenerate_golden_fixtures -- --ignored` writes them anew (from today's code, with the
-//! fixed master key below).
+//! `DANGAN_REGENERATE_GOLDEN=1 cargo test --test it regenerate_golden_fixtures -- --ignored` writes them anew
+//! (from today's code, with the fixed master key below).
 
 use crate::common::*;
 use axum::body::Body;
@@ -300,6 +300,12 @@ async fn the_golden_gm_suite_store_opens_and_reads_back_equal() {
 #[tokio::test]
 #[ignore = "writes fixtures/golden anew: only with a stored-format version bump (fixtures/README.md)"]
 async fn regenerate_golden_fixtures() {
+    // Not by accident (`cargo test -- --include-ignored`): the fixtures are the record of an older version.
+    assert!(
+        std::env::var("DANGAN_REGENERATE_GOLDEN").is_ok_and(|v| v == "1"),
+        "this rewrites fixtures/golden: only with a stored-format version bump, and with DANGAN_REGENERATE_GOLDEN=1 \
+         (fixtures/README.md)"
+    );
     for suite in Suite::ALL {
         generate(suite).await;
     }
