@@ -297,6 +297,44 @@ async fn the_golden_gm_suite_store_opens_and_reads_back_equal() {
     check(Suite::Gm).await;
 }
 
+/// The same backups through the command line an operator uses: `dangan restore` (which verifies every blob) and
+/// `dangan audit verify` (the pinned head, with nothing added by opening).
+#[test]
+fn the_golden_backups_restore_and_verify_with_the_dangan_command() {
+    for suite in Suite::ALL {
+        let golden = golden_dir(suite);
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(golden.join("expected.json")).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("golden.key");
+        write_private_file(&key_file, key().to_hex().as_bytes());
+        let data = dir.path().join("data");
+        let dangan = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
+                .args(args)
+                .env_remove("DANGAN_DATA")
+                .env_remove("DANGAN_SUITE")
+                .env_remove("DANGAN_PASSPHRASE")
+                .env("DANGAN_KEY_FILE", &key_file)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(out.status.success(), "dangan {args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+            stdout
+        };
+        let backup = golden.join("store.backup");
+        let restored = dangan(&["restore", backup.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+        let records = expected["backup"]["records"].as_u64().unwrap();
+        assert!(restored.contains(&format!("restored {records} records")), "{suite}: {restored}");
+        assert!(restored.contains("verify: ok"), "{suite}: {restored}");
+        let verify: Value =
+            serde_json::from_str(&dangan(&["audit", "verify", "--data", data.to_str().unwrap()])).unwrap();
+        assert_eq!(verify["ok"], true, "{suite}: {verify}");
+        assert_eq!(verify["entries"], expected["audit"]["entries"], "{suite}");
+        assert_eq!(verify["head_hash"], expected["audit"]["head_hash"], "{suite}");
+    }
+}
+
 #[tokio::test]
 #[ignore = "writes fixtures/golden anew: only with a stored-format version bump (fixtures/README.md)"]
 async fn regenerate_golden_fixtures() {
