@@ -1,4 +1,4 @@
-//! The command line (DESIGN §6): `demo`, `serve`, `users add`, `reindex`, `verify`, `keys backup|restore`, and
+//! The command line (docs/DESIGN.md §6): `demo`, `serve`, `users add`, `reindex`, `verify`, `keys backup|restore`, and
 //! the hidden `extract-worker` the server runs to isolate text extraction. Errors are one line on stderr and a
 //! non-zero exit status.
 

@@ -1,6 +1,6 @@
 //! Dates of partial precision. Archive materials are often dated only to the year or the month
 //! (材料形成时间, each part may be unknown): `2019`, `2019-07` and `2019-07-01` are all valid.
-//! Ordering follows DOMAIN §2: an unknown month or day sorts as the first of its period.
+//! Ordering follows docs/DOMAIN.md §2: an unknown month or day sorts as the first of its period.
 
 use std::fmt;
 use std::str::FromStr;

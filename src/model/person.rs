@@ -1,5 +1,5 @@
-//! Persons (干部): the cadre a dossier belongs to, with the basic fields of DOMAIN §1 and the typed, dated record
-//! lists of DESIGN §5 (appointments, education, training, assessments, rewards, punishments, salary, contracts,
+//! Persons (干部): the cadre a dossier belongs to, with the basic fields and the typed, dated record lists of
+//! docs/DOMAIN.md §1 (appointments, education, training, assessments, rewards, punishments, salary, contracts,
 //! family). A person record is versioned as a whole; every change produces a new immutable version.
 
 use super::date::PartialDate;
@@ -303,8 +303,8 @@ impl Person {
         Ok(p)
     }
 
-    /// Checks the record per DOMAIN §5 and fills what the ID number determines (birth date, gender) when absent.
-    /// Returns the findings; errors block the write.
+    /// Checks the record per docs/DOMAIN.md §5 and fills what the ID number determines (birth date, gender) when
+    /// absent. Returns the findings; errors block the write.
     pub fn validate_and_complete(&mut self) -> Vec<Finding> {
         let mut f = Vec::new();
         let name_len = self.name.chars().count();

@@ -1,4 +1,4 @@
-//! The access policy as data, and the pure rules that apply it. The shipped default is the table of DOMAIN §3:
+//! The access policy as data, and the pure rules that apply it. The shipped default is the table of docs/DOMAIN.md §3:
 //! for each role, which persons it may see, which person fields, which materials it may list, read and edit (by
 //! category and by tag — a labour contract carries `contract`, a salary record `salary`), and which actions it may
 //! take. Hard rules come first and no policy can lift them: nobody works on their own dossier, nor (by default)
@@ -193,7 +193,7 @@ pub struct Policy {
     /// Version, from 1; every change is a new version.
     #[serde(default)]
     pub version: u32,
-    /// Deny access to a recorded relative's dossier (DOMAIN §3, configurable, default on).
+    /// Deny access to a recorded relative's dossier (docs/DOMAIN.md §3, configurable, default on).
     pub no_relatives: bool,
     /// Per role.
     pub roles: BTreeMap<Role, RolePolicy>,
@@ -270,7 +270,7 @@ pub fn role_name(r: Role) -> String {
 }
 
 impl Policy {
-    /// The default policy: the table of DOMAIN §3.
+    /// The default policy: the table of docs/DOMAIN.md §3.
     pub fn default_policy() -> Self {
         use Capability as C;
         let basic = FieldAccess { basic: true, ..Default::default() };
@@ -591,7 +591,7 @@ mod tests {
         ("10", &["salary"]),
     ];
 
-    /// DOMAIN §3, written out: for each role, which of MATERIALS it may list, read and edit in a dossier of
+    /// docs/DOMAIN.md §3, written out: for each role, which of MATERIALS it may list, read and edit in a dossier of
     /// another department (heads: their own department), as category/tag labels.
     fn expected(role: Role, access: Access) -> Vec<&'static str> {
         let all = vec!["1", "2", "3", "4-1", "5", "6", "7", "8", "9-1", "9-2", "10+contract", "10+salary"];

@@ -4,7 +4,7 @@
 use super::ids::{PersonId, UserId};
 use serde::{Deserialize, Serialize};
 
-/// A role an account holds (DOMAIN §3).
+/// A role an account holds (docs/DOMAIN.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

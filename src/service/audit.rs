@@ -1113,6 +1113,19 @@ mod tests {
             assert_eq!(recompute(suite, &entry), suite.hash_hex(array.to_string().as_bytes()), "{suite}");
         }
         assert_eq!(recompute(Suite::Default, &entry), blake3::hash(array.to_string().as_bytes()).to_hex().as_str());
+        // Pinned: the chain's definition (the field array, its JSON text, the hash) is part of the stored format.
+        // A change here breaks every trail on disk: it needs a new format version, not a new literal. (The gm value
+        // is also what OpenSSL's SM3 gives for the array's compact JSON text.)
+        assert_eq!(
+            recompute(Suite::Default, &entry),
+            "8d750623eb89ac87e7b6f31a6cadcc1892615c346da8f9ce19efa9dd32c51016",
+            "the default suite's entry hash moved"
+        );
+        assert_eq!(
+            recompute(Suite::Gm, &entry),
+            "e02f388eb6e8fc275f82674382f01ea51774b70e516560f4700108fd169d4f12",
+            "the gm suite's entry hash moved"
+        );
     }
 
     fn event(i: usize) -> AuditEvent {

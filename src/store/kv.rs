@@ -61,7 +61,9 @@ pub enum Table {
 }
 
 impl Table {
-    /// All tables, in a fixed order (the sled adapter opens one tree each).
+    /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
+    /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
+    /// `fixtures/golden/` stop restoring when it changes.
     pub const ALL: [Table; 25] = [
         Table::Blobs,
         Table::BlobChunks,

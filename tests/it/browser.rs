@@ -6,9 +6,10 @@
 //! labour contract holds. A second browser with JavaScript switched off searches, opens the dossier and downloads
 //! the file. Every main page is photographed (1280×900) into `target/screenshots/`.
 //!
-//! Without `chromium` and `chromedriver` on the PATH the test says it was skipped, unless
-//! `DANGAN_REQUIRE_BROWSER=1` (set by `.ci/run` when it could install them).
+//! Without `chromium` and `chromedriver` on the PATH the test fails (`.ci/run` installs them; leave it out
+//! explicitly with `cargo test -- --skip browser`).
 
+use crate::common::require;
 use crate::http_api::urlencode;
 use base64::Engine;
 use serde_json::{Value, json};
@@ -442,7 +443,7 @@ impl Browser<'_> {
     }
 }
 
-/// The demo account a step's assignee names (DESIGN §6: heads are `head-<department>`, leaders `leader1|2`).
+/// The demo account a step's assignee names (docs/DESIGN.md §6: heads are `head-<department>`, leaders `leader1|2`).
 fn account_for(assignee: &str, department: &str) -> String {
     if assignee == "head:person" {
         format!("head-{department}")
@@ -457,13 +458,13 @@ fn account_for(assignee: &str, department: &str) -> String {
 
 #[test]
 fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contract() {
-    let (Some(chromium), Some(chromedriver)) = (on_path(&["chromium", "chromium-browser"]), on_path(&["chromedriver"]))
-    else {
-        let required = std::env::var("DANGAN_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-        assert!(!required, "DANGAN_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed");
-        eprintln!("skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)");
-        return;
-    };
+    let (chromium, chromedriver) = (on_path(&["chromium", "chromium-browser"]), on_path(&["chromedriver"]));
+    require(
+        chromium.is_some() && chromedriver.is_some(),
+        "Chromium and chromedriver",
+        "apt-get install chromium chromium-driver fonts-wqy-zenhei",
+    );
+    let (chromium, chromedriver) = (chromium.unwrap(), chromedriver.unwrap());
     let started = Instant::now();
     let demo = Demo::start();
     let loaded = started.elapsed();

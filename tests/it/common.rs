@@ -323,3 +323,14 @@ pub fn local_account(
         })
         .unwrap()
 }
+
+/// What a test needs of the machine (a tool, a kernel feature): missing, the test fails — it is never skipped in
+/// silence. `.ci/run` installs the tools; to run the suite without one, leave its tests out by name
+/// (`cargo test -- --skip <test>`), so the report says they did not run.
+pub fn require(found: bool, what: &str, install: &str) {
+    assert!(
+        found,
+        "{what} is needed by this test and is missing ({install}). `.ci/run` installs it; to leave the test out, say \
+         so: cargo test -- --skip <this test's name>"
+    );
+}

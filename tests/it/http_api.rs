@@ -1,10 +1,13 @@
-//! The HTTP contract (DESIGN §5) through the router: persons, materials, content, versions, search, and the
+//! The HTTP contract (docs/DESIGN.md §5) through the router: persons, materials, content, versions, search, and the
 //! clear 4xx answers to bad input.
 
 use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
+
+/// What OCR needs (Debian packages).
+const OCR_PACKAGES: &str = "apt-get install tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra poppler-utils";
 
 #[tokio::test]
 async fn health_needs_no_token_and_everything_else_does() {
@@ -436,11 +439,7 @@ async fn hostile_files_are_stored_safely_and_never_hang_the_server() {
 #[tokio::test]
 async fn ocr_reads_an_image_only_pdf_page_by_page() {
     let app = TestApp::new().await;
-    if !app.archive.ocr_available() {
-        assert!(std::env::var("DANGAN_REQUIRE_OCR").is_err(), "DANGAN_REQUIRE_OCR is set but OCR is not available");
-        eprintln!("skipped: tesseract with Chinese data is not installed");
-        return;
-    }
+    require(app.archive.ocr_available(), "OCR (tesseract with chi_sim, and pdftoppm)", OCR_PACKAGES);
     let hr = app.login("hr").await;
     let p = app.create_person(&hr, person_body("周敏", &id_number("33010219800808002"), "it")).await;
     let scan = fixture("scan-image-only.pdf");
@@ -465,14 +464,7 @@ async fn ocr_reads_an_image_only_pdf_page_by_page() {
 #[tokio::test]
 async fn ocr_finds_a_scan_by_a_word_on_it() {
     let app = TestApp::new().await;
-    if !app.archive.ocr_available() {
-        assert!(
-            std::env::var("DANGAN_REQUIRE_OCR").is_err(),
-            "DANGAN_REQUIRE_OCR is set but tesseract with chi_sim is not installed"
-        );
-        eprintln!("skipped: tesseract with Chinese data is not installed");
-        return;
-    }
+    require(app.archive.ocr_available(), "OCR (tesseract with chi_sim, and pdftoppm)", OCR_PACKAGES);
     let hr = app.login("hr").await;
     assert_eq!(app.send(Method::GET, "/api/v1/health", None, None).await.json()["ocr"], true);
     let p = app.create_person(&hr, person_body("周敏", &id_number("33010219800808002"), "it")).await;

@@ -3,8 +3,8 @@
 //! environment, resource limits, its own process group killed whole, Landlock rules that keep the key file and
 //! the data directory out of its reach.
 //!
-//! Landlock needs Linux 5.13 or later with Landlock enabled; without it the test of the key file says it was
-//! skipped, and `DANGAN_REQUIRE_LANDLOCK=1` makes that a failure.
+//! Landlock needs Linux 5.13 or later with Landlock enabled; without it the Landlock test fails (leave it out
+//! explicitly with `cargo test -- --skip landlock` on such a kernel).
 
 use crate::common::*;
 use axum::http::{Method, StatusCode};
@@ -29,12 +29,13 @@ const WORKER_ENV: [&str; 6] = [
 /// The bytes of the stand-in master key.
 const KEY_BYTES: &[u8] = b"dangan-test-master-key-0123456789abcdef";
 
-/// The probing test, run by [`the_worker_reads_neither_the_key_file_nor_the_data_and_sees_no_secret`] in a
-/// process of its own that holds the server's secrets in its environment.
+/// The probing test, run by [`probe_the_worker`] in a process of its own that holds the server's secrets in its
+/// environment.
 const PROBE_TEST: &str = "sandbox::probe_as_a_server_holding_secrets";
 
-#[test]
-fn the_worker_reads_neither_the_key_file_nor_the_data_and_sees_no_secret() {
+/// Runs [`PROBE_TEST`] as a "server" (this test binary) with secrets in its environment, a key file and a data
+/// directory; the worker it starts probes the key file, the data directory and the loader's cache.
+fn probe_the_worker() -> [SandboxProbe; 3] {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("master.key");
     std::fs::write(&key_file, KEY_BYTES).unwrap();
@@ -45,7 +46,6 @@ fn the_worker_reads_neither_the_key_file_nor_the_data_and_sees_no_secret() {
     assert_eq!(std::fs::read(&key_file).unwrap(), KEY_BYTES);
     assert!(std::fs::read_dir(&data).unwrap().next().is_some());
 
-    // A "server" (this test binary, running PROBE_TEST) with secrets in its environment starts the worker.
     let out = Command::new(std::env::current_exe().unwrap())
         .args([PROBE_TEST, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env("DANGAN_PASSPHRASE", "a passphrase the worker must not see")
@@ -61,9 +61,12 @@ fn the_worker_reads_neither_the_key_file_nor_the_data_and_sees_no_secret() {
         .filter_map(|l| l.split_once("probe: ").map(|(_, probe)| probe))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let [key, data_dir, loader] = &probes[..] else { panic!("three probes expected: {stdout}") };
+    probes.try_into().unwrap_or_else(|p: Vec<_>| panic!("three probes expected, got {}: {stdout}", p.len()))
+}
 
-    for probe in &probes {
+#[test]
+fn the_worker_sees_no_secret_and_runs_within_its_limits_in_its_own_process_group() {
+    for probe in &probe_the_worker() {
         // Nothing of the server's environment, secrets least of all.
         for name in &probe.env {
             assert!(WORKER_ENV.contains(&name.as_str()), "{name} reaches the worker: {:?}", probe.env);
@@ -78,28 +81,28 @@ fn the_worker_reads_neither_the_key_file_nor_the_data_and_sees_no_secret() {
         assert_eq!(limits.core, Some(0));
         assert_eq!(probe.confinement.helper_time_limit_ms, 54_000);
     }
+}
 
-    if !key.confinement.landlock.enforced() {
-        let why = format!("{:?}", key.confinement.landlock);
-        assert!(
-            std::env::var("DANGAN_REQUIRE_LANDLOCK").is_err(),
-            "DANGAN_REQUIRE_LANDLOCK is set but Landlock is not in force: {why}"
-        );
-        eprintln!("skipped: Landlock is not in force on this kernel ({why}); the worker could read the key file");
-        return;
-    }
+#[test]
+fn landlock_keeps_the_key_file_and_the_data_out_of_the_workers_reach() {
+    let [key, data_dir, loader] = probe_the_worker();
+    require(
+        key.confinement.landlock.enforced(),
+        &format!("Landlock in force ({:?})", key.confinement.landlock),
+        "Linux 5.13 or later with Landlock among its security modules",
+    );
     assert_eq!(key.read, Some(ProbeRead::Denied), "the worker read the key file");
     assert_eq!(data_dir.read, Some(ProbeRead::Denied), "the worker listed the data directory");
     // It can read what it needs (so the denials above are the rules, not a broken probe).
     assert_eq!(loader.read, Some(ProbeRead::Read), "the worker cannot read the loader's cache");
 }
 
-/// Not a test of its own: the server's side of the test above, in a process whose environment holds secrets.
+/// Not a test of its own: the server's side of the two tests above, in a process whose environment holds secrets.
 #[test]
-#[ignore = "run by the_worker_reads_neither_the_key_file_nor_the_data_and_sees_no_secret"]
+#[ignore = "run by probe_the_worker, for the two probing tests"]
 fn probe_as_a_server_holding_secrets() {
     let (Ok(key_file), Ok(data)) = (std::env::var("DANGAN_KEY_FILE"), std::env::var("DANGAN_DATA")) else {
-        return;
+        panic!("run by probe_the_worker (sandbox.rs), which sets DANGAN_KEY_FILE and DANGAN_DATA, not on its own");
     };
     assert!(std::env::var("DANGAN_PASSPHRASE").is_ok(), "the secrets are in this process's environment");
     let extractor = worker_extractor();
