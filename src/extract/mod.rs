@@ -314,6 +314,12 @@ impl Extractor {
         if !worth_a_worker(mime) {
             return Ok(None);
         }
+        // Plain text has no parser to attack (encoding detection and normalisation, linear and bounded by
+        // `max_chars`): it is read here, without starting a worker — most of an import's files. PDFs, DOCX
+        // (zip) and scans go to the sandboxed worker.
+        if essence(mime).starts_with("text/") {
+            return catch_panic(|| extract_in_process(mime, bytes, self.max_chars));
+        }
         match &self.isolation {
             Isolation::Process { program, args, sandbox } => {
                 worker::run(program, args, sandbox, mime, bytes, self.max_chars, self.timeout)

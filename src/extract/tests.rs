@@ -393,7 +393,7 @@ fn worker_is_killed_at_the_timeout_and_reaped() {
     let script = format!("echo $$ > '{}'; cat >/dev/null; exec sleep 5", pid_file.path().display());
     let extractor = sh(&script, Duration::from_millis(200));
     let started = Instant::now();
-    let outcome = extractor.extract("text/plain", &vec![b'x'; 4 * 1024 * 1024]);
+    let outcome = extractor.extract(MIME_DOCX, &vec![b'x'; 4 * 1024 * 1024]);
     let elapsed = started.elapsed();
     assert_eq!(outcome, Err(ExtractError::Timeout(Duration::from_millis(200))));
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
@@ -425,7 +425,7 @@ fn worker_timeout_kills_its_whole_process_group() {
         worker_pid.display(),
         helper_pid.display()
     );
-    let outcome = sh(&script, Duration::from_millis(500)).extract("text/plain", b"x");
+    let outcome = sh(&script, Duration::from_millis(500)).extract(MIME_DOCX, b"x");
     assert_eq!(outcome, Err(ExtractError::Timeout(Duration::from_millis(500))));
     let (worker, helper) = (std::fs::read_to_string(worker_pid).unwrap(), std::fs::read_to_string(helper_pid).unwrap());
     // Nothing of the worker's group is left (an orphan may take a moment to be reaped: it is dead, not alive).
@@ -442,7 +442,7 @@ fn worker_runs_in_its_own_process_group_with_a_cleared_environment() {
     let script = r#"cat >/dev/null; set -- $(cut -d')' -f2 /proc/$$/stat); printf '{"status":"text","text":"%s %s %s"}
 ' "$$" "$3" "$(env | cut -d= -f1 | sort | tr '
 ' ',')""#;
-    let text = text_of(sh(script, Duration::from_secs(5)).extract("text/plain", b"x"));
+    let text = text_of(sh(script, Duration::from_secs(5)).extract(MIME_DOCX, b"x"));
     let [pid, group, env] = text.splitn(3, ' ').collect::<Vec<_>>()[..] else { panic!("{text}") };
     assert_eq!(pid, group, "the worker leads its own process group");
     let env: Vec<&str> = env.split(',').filter(|v| !v.is_empty()).collect();
@@ -460,7 +460,7 @@ fn worker_runs_in_its_own_process_group_with_a_cleared_environment() {
 fn worker_that_never_reads_its_input_does_not_deadlock() {
     let extractor = sh("exec sleep 5", Duration::from_millis(300));
     let started = Instant::now();
-    let outcome = extractor.extract("text/plain", &vec![b'x'; 8 * 1024 * 1024]);
+    let outcome = extractor.extract(MIME_DOCX, &vec![b'x'; 8 * 1024 * 1024]);
     assert_eq!(outcome, Err(ExtractError::Timeout(Duration::from_millis(300))));
     assert!(started.elapsed() < Duration::from_secs(2));
 }
@@ -472,17 +472,17 @@ fn worker_answers_are_parsed() {
         Duration::from_secs(5),
     );
     assert_eq!(
-        text.extract("text/plain", b"input"),
+        text.extract(MIME_DOCX, b"input"),
         Ok(Some(Extracted { text: "个人简历\n张三".to_owned(), pages: Some(2) }))
     );
     // The mime and the cap are the last two arguments ($0 is the first after the script for `sh -c`).
     let echo_args =
         sh(r#"cat >/dev/null; printf '{"status":"text","text":"%s %s"}\n' "$0" "$1""#, Duration::from_secs(5))
             .with_max_chars(77);
-    assert_eq!(text_of(echo_args.extract("text/markdown", b"")), "text/markdown 77");
+    assert_eq!(text_of(echo_args.extract(MIME_DOCX, b"")), format!("{MIME_DOCX} 77"));
     // The parent enforces the cap even on a worker that ignores it.
     let capped = sh(r#"printf '%s\n' '{"status":"text","text":"一二三四"}'"#, Duration::from_secs(5)).with_max_chars(2);
-    assert_eq!(text_of(capped.extract("text/plain", b"")), "一二");
+    assert_eq!(text_of(capped.extract(MIME_DOCX, b"")), "一二");
     let cases = [
         (r#"printf '{"status":"no_text"}\n'"#, Ok(None)),
         (
@@ -509,11 +509,11 @@ fn worker_failures_are_worker_errors() {
         "exec yes 0123456789",    // an endless answer, longer than allowed (cap 1000 chars)
     ];
     for script in cases {
-        let outcome = sh(script, Duration::from_secs(5)).with_max_chars(1000).extract("text/plain", b"x");
+        let outcome = sh(script, Duration::from_secs(5)).with_max_chars(1000).extract(MIME_DOCX, b"x");
         assert!(matches!(outcome, Err(ExtractError::Worker(_))), "{script}: {outcome:?}");
     }
     let missing = Extractor::with_worker("/nonexistent/worker".into(), vec![], Duration::from_secs(1));
-    assert!(matches!(missing.extract("text/plain", b"x"), Err(ExtractError::Worker(_))));
+    assert!(matches!(missing.extract(MIME_DOCX, b"x"), Err(ExtractError::Worker(_))));
 }
 
 /// The name of [`worker_entry_point`] as the test harness knows it (without the crate name).
@@ -545,6 +545,14 @@ fn real_worker() -> Extractor {
         "extract-worker".to_owned(),
     ];
     Extractor::with_worker(program, args, Duration::from_secs(20))
+}
+
+#[test]
+fn plain_text_is_read_without_a_worker() {
+    // Plain text has no parser to confine: it is read in this process, so a missing worker does not matter.
+    let missing = Extractor::with_worker("/nonexistent/worker".into(), vec![], Duration::from_secs(1));
+    assert_eq!(text_of(missing.extract("text/plain; charset=utf-8", "干部\r\n档案".as_bytes())), "干部\n档案");
+    assert!(matches!(missing.extract(MIME_DOCX, b"x"), Err(ExtractError::Worker(_))));
 }
 
 #[test]

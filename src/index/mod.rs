@@ -27,6 +27,8 @@ use tantivy::schema::{
 use tantivy::tokenizer::{Language, LowerCaser, Stemmer, TextAnalyzer};
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+/// The index writer's memory budget per indexing thread (Tantivy needs at least 15 MB each).
+const WRITER_HEAP_PER_THREAD: usize = 48 * 1024 * 1024;
 /// Name of the word analyzer.
 pub const ZH: &str = "zh_words";
 /// Name of the n-gram analyzer.
@@ -312,7 +314,10 @@ impl SearchIndex {
             TextAnalyzer::builder(words.clone()).filter(LowerCaser).filter(Stemmer::new(Language::English)).build(),
         );
         index.tokenizers().register(NGRAM, TextAnalyzer::builder(NgramTokenizer).build());
-        let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
+        // One indexing thread per core (at most four), each with its share of the memory budget: documents are
+        // analysed (jieba, bigrams) in parallel while the text lane gathers the next batch.
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+        let writer = index.writer_with_num_threads(threads, threads * WRITER_HEAP_PER_THREAD)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         Ok(SearchIndex { reader, writer: Mutex::new(writer), fields, words })
     }

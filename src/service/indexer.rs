@@ -162,6 +162,17 @@ struct Found {
     text: String,
     status: Option<TextOutcome>,
     ocr: bool,
+    /// Text extracted now, to store (sealed) in the batch's commit.
+    new_text: Option<(crate::store::BlobAddress, StoredText)>,
+}
+
+/// Materials the text lane handles per Tantivy commit and store commit. A lone upload is a batch of one, so it
+/// is searchable at once; an import fills batches, so commits are few.
+const INDEX_BATCH: usize = 1024;
+
+/// Extractions the text lane runs at a time: one per core (each in its own worker process).
+fn extraction_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8)
 }
 
 /// Extracted text of a blob, kept sealed in `texts`.
@@ -457,82 +468,132 @@ impl Archive {
         }
     }
 
-    /// Handles the queue until it is empty.
+    /// Handles the queue until it is empty, in batches of up to [`INDEX_BATCH`] materials: their texts are
+    /// extracted in parallel, indexed with one Tantivy commit, then their texts, text statuses, hand-overs to the
+    /// OCR lane and queue removals are written in one store commit — so a material says its text is done only
+    /// once that text is searchable, and a crash anywhere leaves its queue entry to handle again.
     fn process_queue(&self) -> Result<()> {
         loop {
             let entries: Vec<(Vec<u8>, TextEntry)> = self.store().scan(Table::IndexQueue, b"")?;
             if entries.is_empty() {
                 return Ok(());
             }
-            for chunk in entries.chunks(256) {
-                let mut persons: HashMap<PersonId, Option<Person>> = HashMap::new();
-                let mut docs = Vec::with_capacity(chunk.len());
-                let mut statuses = Vec::new();
-                let mut to_ocr = Vec::new();
-                let mut destroyed = false;
-                for (k, _) in chunk {
-                    let Some(id) = MaterialId::from_slice(k) else {
-                        continue;
-                    };
-                    match self.store().get::<Material>(Table::Materials, id.as_bytes())? {
-                        None => self.index().delete(&id.to_string()),
-                        Some(m) if m.destroyed_by.is_some() => {
-                            self.index().delete(&id.to_string());
-                            destroyed = true;
-                        }
-                        Some(m) => {
-                            // One unreadable material must not hold up the queue: it is indexed by its
-                            // catalogue fields and the failure is logged (verify names it too).
-                            let text = match self.ensure_text(&m) {
-                                Ok(found) => {
-                                    statuses.extend(found.status.map(|s| (m.clone(), s)));
-                                    if found.ocr {
-                                        to_ocr.push(m.clone());
-                                    }
-                                    found.text
-                                }
-                                Err(e) => {
-                                    tracing::error!(material = %m.id, error = %e, "text not available; indexed by catalogue fields");
-                                    String::new()
-                                }
-                            };
-                            let person = persons.entry(m.person_id).or_insert_with(|| {
-                                self.store().get(Table::Persons, m.person_id.as_bytes()).ok().flatten()
-                            });
-                            docs.push(self.index_doc(&m, person.as_ref(), text));
-                        }
-                    }
-                }
-                self.index().upsert(&docs)?;
-                self.index().commit()?;
-                self.metrics().indexed.fetch_add(docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                if destroyed {
-                    // A destroyed material's terms stay in its segment until that segment is merged: merge now,
-                    // so no file of the index holds them any more.
-                    self.index().purge_deleted()?;
-                }
-                // A material says its text is done only once that text is searchable.
-                for (m, (status, error, pages)) in statuses.drain(..) {
-                    self.record_text_status(&m, status, error, pages)?;
-                }
-                let _guard = self.lock();
-                let mut ws = self.store().write_set();
-                // Handed to the OCR lane in the commit that removes the text lane's entry: nothing is lost between.
-                for m in &to_ocr {
-                    self.stage_ocr(&mut ws, m)?;
-                }
-                for (k, entry) in chunk {
-                    let current = self.store().get::<TextEntry>(Table::IndexQueue, k)?;
-                    if current.map(TextEntry::ticket) == Some(entry.ticket()) {
-                        ws.delete(Table::IndexQueue, k.clone());
-                    }
-                }
-                self.store().commit(ws)?;
-                if !to_ocr.is_empty() {
-                    self.inner.ocr.wake();
-                }
+            for chunk in entries.chunks(INDEX_BATCH) {
+                self.index_batch(chunk)?;
             }
         }
+    }
+
+    fn index_batch(&self, chunk: &[(Vec<u8>, TextEntry)]) -> Result<()> {
+        let mut destroyed = false;
+        let mut live = Vec::with_capacity(chunk.len());
+        for (k, _) in chunk {
+            let Some(id) = MaterialId::from_slice(k) else {
+                continue;
+            };
+            match self.store().get::<Material>(Table::Materials, id.as_bytes())? {
+                None => self.index().delete(&id.to_string()),
+                Some(m) if m.destroyed_by.is_some() => {
+                    self.index().delete(&id.to_string());
+                    destroyed = true;
+                }
+                Some(m) => live.push(m),
+            }
+        }
+        let found = self.texts_of(&live);
+        let mut persons: HashMap<PersonId, Option<Person>> = HashMap::new();
+        let mut docs = Vec::with_capacity(live.len());
+        let mut outcomes = Vec::new();
+        for (m, found) in live.iter().zip(found) {
+            // One unreadable material must not hold up the queue: it is indexed by its catalogue fields and the
+            // failure is logged (verify names it too).
+            let text = match found {
+                Ok(found) => {
+                    let text = found.text.clone();
+                    outcomes.push((m, found));
+                    text
+                }
+                Err(e) => {
+                    tracing::error!(material = %m.id, error = %e, "text not available; indexed by catalogue fields");
+                    String::new()
+                }
+            };
+            let person = persons
+                .entry(m.person_id)
+                .or_insert_with(|| self.store().get(Table::Persons, m.person_id.as_bytes()).ok().flatten());
+            docs.push(self.index_doc(m, person.as_ref(), text));
+        }
+        self.index().upsert(&docs)?;
+        self.index().commit()?;
+        self.metrics().indexed.fetch_add(docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if destroyed {
+            // A destroyed material's terms stay in its segment until that segment is merged: merge now, so no
+            // file of the index holds them any more.
+            self.index().purge_deleted()?;
+        }
+        let _guard = self.lock();
+        let mut ws = self.store().write_set();
+        let mut to_ocr = false;
+        for (m, found) in outcomes {
+            if let Some((addr, text)) = &found.new_text {
+                self.store().stage_text(&mut ws, addr, text)?;
+            }
+            if let Some((status, error, pages)) = found.status {
+                self.stage_text_status(&mut ws, m, status, error, pages)?;
+            }
+            // Handed to the OCR lane in the commit that removes the text lane's entry: nothing is lost between.
+            if found.ocr {
+                self.stage_ocr(&mut ws, m)?;
+                to_ocr = true;
+            }
+        }
+        for (k, entry) in chunk {
+            let current = self.store().get::<TextEntry>(Table::IndexQueue, k)?;
+            if current.map(TextEntry::ticket) == Some(entry.ticket()) {
+                ws.delete(Table::IndexQueue, k.clone());
+            }
+        }
+        self.store().commit(ws)?;
+        if to_ocr {
+            self.inner.ocr.wake();
+        }
+        Ok(())
+    }
+
+    /// The texts of `materials`, extracted by up to [`extraction_threads`] workers at a time (each extraction
+    /// runs in its own sandboxed process), in the materials' order.
+    fn texts_of(&self, materials: &[Material]) -> Vec<Result<Found>> {
+        let threads = extraction_threads().min(materials.len());
+        if threads <= 1 {
+            return materials.iter().map(|m| self.ensure_text(m)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut found: Vec<(usize, Result<Found>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(m) = materials.get(i) else { return out };
+                            out.push((i, self.ensure_text(m)));
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|_| Vec::new())).collect()
+        });
+        found.sort_by_key(|(i, _)| *i);
+        // A worker thread that panicked lost its results: those materials are reported as failed reads.
+        let mut out = Vec::with_capacity(materials.len());
+        let mut found = found.into_iter().peekable();
+        for i in 0..materials.len() {
+            match found.next_if(|(j, _)| *j == i) {
+                Some((_, r)) => out.push(r),
+                None => out.push(Err(Error::Internal("text extraction thread failed".into()))),
+            }
+        }
+        out
     }
 
     fn index_doc(&self, m: &Material, person: Option<&Person>, body: String) -> IndexDoc {
@@ -559,12 +620,12 @@ impl Archive {
             m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
         if let Some(t) = self.store().read_text::<StoredText>(&addr)? {
             let status = (m.text_status == TextStatus::Pending).then_some((TextStatus::Done, None, t.pages));
-            return Ok(Found { text: t.text, status, ocr: false });
+            return Ok(Found { text: t.text, status, ocr: false, new_text: None });
         }
         if m.text_status != TextStatus::Pending {
-            return Ok(Found { text: String::new(), status: None, ocr: false });
+            return Ok(Found { text: String::new(), status: None, ocr: false, new_text: None });
         }
-        let to_ocr = Found { text: String::new(), status: None, ocr: true };
+        let to_ocr = Found { text: String::new(), status: None, ocr: true, new_text: None };
         let extractor = &self.inner.extractor;
         if extractor.is_scan(&m.mime) {
             return Ok(to_ocr);
@@ -583,12 +644,8 @@ impl Archive {
             }
         };
         let pages = stored.as_ref().and_then(|s| s.pages);
-        if let Some(s) = &stored {
-            let mut ws = self.store().write_set();
-            self.store().stage_text(&mut ws, &addr, s)?;
-            self.store().commit_unflushed(ws)?;
-        }
-        Ok(Found { text: stored.map(|s| s.text).unwrap_or_default(), status: Some((status, error, pages)), ocr: false })
+        let text = stored.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        Ok(Found { text, status: Some((status, error, pages)), ocr: false, new_text: stored.map(|s| (addr, s)) })
     }
 
     fn record_text_status(
@@ -599,6 +656,22 @@ impl Archive {
         pages: Option<u32>,
     ) -> Result<()> {
         let _guard = self.lock();
+        let mut ws = self.store().write_set();
+        self.stage_text_status(&mut ws, m, status, error, pages)?;
+        self.store().commit(ws)?;
+        Ok(())
+    }
+
+    /// Stages a material's text status (call under the write lock): on the material and its current version,
+    /// unless its content changed meanwhile.
+    fn stage_text_status(
+        &self,
+        ws: &mut WriteSet,
+        m: &Material,
+        status: TextStatus,
+        error: Option<String>,
+        pages: Option<u32>,
+    ) -> Result<()> {
         let Some(mut current) = self.store().get::<Material>(Table::Materials, m.id.as_bytes())? else {
             return Ok(());
         };
@@ -609,13 +682,11 @@ impl Archive {
         current.text_error = error;
         current.detected_pages = pages;
         let vkey = crate::store::key(&[m.id.as_bytes(), &current.version.to_be_bytes()]);
-        let mut ws = self.store().write_set();
         if let Some(mut v) = self.store().get::<crate::model::MaterialVersion>(Table::MaterialVersions, &vkey)? {
             v.material = current.clone();
             ws.put(Table::MaterialVersions, vkey, &v)?;
         }
         ws.put(Table::Materials, m.id.as_bytes().to_vec(), &current)?;
-        self.store().commit(ws)?;
         Ok(())
     }
 

@@ -187,14 +187,27 @@ pub trait Kv: Send + Sync {
 
 /// The sled adapter.
 ///
-/// sled 0.34 can deadlock when a range iteration runs at the same time as a transaction over the same trees
-/// (sled issue #1301; seen here as a hang with the OCR lane scanning its queue while uploads committed). So
-/// iterations share, and writes take alone, one lock of this adapter: no caller code runs while it is held (a
-/// scan collects its page first), so it cannot be taken twice by one thread.
+/// sled 0.34 can deadlock when reads run at the same time as a batch or transaction (sled issue #1301; seen here
+/// as hangs with the OCR lane scanning its queue while uploads committed, and later with gets of the indexer
+/// against a commit). Its "concurrency control" lock is one global of the process, shared by every open
+/// database, and once a transaction has run every read and write goes through it. So this adapter keeps sled's
+/// readers and writers apart itself, with one lock for the whole process ([`SLED_ACCESS`]): gets and scans share
+/// it, batches and transactions take it alone. No caller code runs while it is held (a scan collects its page
+/// first), so it is never taken twice by one thread; flushing takes no part in it.
 pub struct SledKv {
     db: sled::Db,
     trees: Vec<sled::Tree>,
-    iteration: std::sync::RwLock<()>,
+}
+
+/// Keeps sled's reads and writes apart, process-wide (see [`SledKv`]).
+static SLED_ACCESS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn sled_read() -> std::sync::RwLockReadGuard<'static, ()> {
+    SLED_ACCESS.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn sled_write() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SLED_ACCESS.write().unwrap_or_else(|p| p.into_inner())
 }
 
 fn engine(e: sled::Error) -> KvError {
@@ -227,7 +240,7 @@ impl SledKv {
             other => engine(other),
         })?;
         let trees = Table::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().map_err(engine)?;
-        Ok(SledKv { db, trees, iteration: std::sync::RwLock::new(()) })
+        Ok(SledKv { db, trees })
     }
 
     /// Bytes the store occupies on disk.
@@ -238,11 +251,12 @@ impl SledKv {
 
 impl Kv for SledKv {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        let _shared = sled_read();
         Ok(self.trees[t.index()].get(key).map_err(engine)?.map(|v| v.to_vec()))
     }
 
     fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError> {
-        let _shared = self.iteration.read().unwrap_or_else(|p| p.into_inner());
+        let _shared = sled_read();
         let tree = &self.trees[t.index()];
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match after {
             Some(a) => Box::new(tree.range((std::ops::Bound::Excluded(a.to_vec()), std::ops::Bound::Unbounded))),
@@ -263,7 +277,7 @@ impl Kv for SledKv {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), KvError> {
-        let _alone = self.iteration.write().unwrap_or_else(|p| p.into_inner());
+        let _alone = sled_write();
         use sled::Transactional;
         use sled::transaction::{ConflictableTransactionError, TransactionError};
         let mut tables: Vec<Table> = batch.ops.iter().map(|(t, _, _)| *t).collect();
@@ -298,7 +312,7 @@ impl Kv for SledKv {
     }
 
     fn commit_in_order(&self, batch: Batch) -> Result<(), KvError> {
-        let _alone = self.iteration.write().unwrap_or_else(|p| p.into_inner());
+        let _alone = sled_write();
         for (t, k, v) in batch.ops {
             let tree = &self.trees[t.index()];
             match v {
