@@ -298,25 +298,26 @@ impl SearchIndex {
             Err(tantivy::TantivyError::SchemaError(_)) => return Err(Error::SchemaMismatch),
             Err(e) => return Err(e.into()),
         };
-        Self::with_index(index, fields, jieba)
+        // One indexing thread per core (at most four), each with its share of the memory budget: documents are
+        // analysed (jieba, bigrams) in parallel while the text lane gathers the next batch.
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+        Self::with_index(index, fields, jieba, threads)
     }
 
     /// An index in memory (unit tests).
     pub fn in_memory(jieba: Arc<Jieba>) -> Result<Self> {
         let (schema, fields) = schema();
-        Self::with_index(Index::create_in_ram(schema), fields, jieba)
+        // One indexing thread: segments are made exactly as documents are committed (tests rely on it).
+        Self::with_index(Index::create_in_ram(schema), fields, jieba, 1)
     }
 
-    fn with_index(index: Index, fields: Fields, jieba: Arc<Jieba>) -> Result<Self> {
+    fn with_index(index: Index, fields: Fields, jieba: Arc<Jieba>, threads: usize) -> Result<Self> {
         let words = ZhTokenizer::new(jieba);
         index.tokenizers().register(
             ZH,
             TextAnalyzer::builder(words.clone()).filter(LowerCaser).filter(Stemmer::new(Language::English)).build(),
         );
         index.tokenizers().register(NGRAM, TextAnalyzer::builder(NgramTokenizer).build());
-        // One indexing thread per core (at most four), each with its share of the memory budget: documents are
-        // analysed (jieba, bigrams) in parallel while the text lane gathers the next batch.
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
         let writer = index.writer_with_num_threads(threads, threads * WRITER_HEAP_PER_THREAD)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         Ok(SearchIndex { reader, writer: Mutex::new(writer), fields, words })
