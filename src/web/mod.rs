@@ -27,7 +27,7 @@ mod pages;
 mod reports;
 mod session;
 
-use crate::api::AppState;
+use crate::http::AppState;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -47,7 +47,7 @@ pub fn router() -> Router<AppState> {
             "/login",
             get(session::login_form)
                 .post(session::login)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::api::LOGIN_BODY_LIMIT)),
+                .layer(axum::extract::DefaultBodyLimit::max(crate::http::LOGIN_BODY_LIMIT)),
         )
         // A typed-in address of a form's target goes somewhere useful rather than to a 405.
         .route("/logout", get(|| async { Redirect::to("/") }).post(session::logout))
@@ -113,7 +113,7 @@ async fn frame(req: Request, next: Next) -> Response {
 pub async fn not_found(req: Request) -> Response {
     let switch = session::Lang::from_query(req.uri().query());
     let lang = switch.unwrap_or_else(|| session::Lang::from_headers(req.headers()));
-    dress(error::WebError::Api(crate::api::error::ApiError::NoRoute).into_response(), lang, switch)
+    dress(error::WebError::Http(crate::http::HttpError::NoRoute).into_response(), lang, switch)
 }
 
 /// The answer to any other page while the archive is held (its store is behind its audit witness): the page
