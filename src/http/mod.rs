@@ -1,7 +1,8 @@
-//! What the JSON API ([`crate::api`]) and the web UI ([`crate::web`]) share, so that neither needs the other:
+//! What the JSON API (`api`) and the web UI (`web`) share, so that neither needs the other:
 //! the handlers' state, the bridge to the blocking service calls, the one mapping from a failure to its HTTP
 //! status, the client's address, files sent out (content disposition, URL encoding) and files taken in (the
-//! multipart reader, starting a batch import). [`crate::server`] composes the two routers over this.
+//! multipart reader, starting a batch import). `server` composes the two routers over this. This module uses
+//! neither of them.
 //!
 //! * `error` — [`HttpError`] and its status ([`HttpError::http_status_code`], [`status_of`]).
 //! * `client` — the client's address behind trusted proxies ([`ClientAddr`], [`source_of`]).

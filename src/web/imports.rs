@@ -82,8 +82,8 @@ pub(super) async fn form(State(st): State<AppState>, user: WebUser) -> WebResult
     Ok(page(l, Some(&user), l.t("批量导入", "Batch import"), import_form(&user, None)).into_response())
 }
 
-/// `POST /imports`: checks the batch, reads its catalogue and starts filing its rows (as the API does); then to
-/// the import's page. A refused batch comes back on the form with the reason and the API's status.
+/// `POST /imports`: checks the batch, reads its catalogue and starts filing its rows ([`start_import`], as the API
+/// does); then to the import's page. A refused batch comes back on the form with the reason and its status.
 pub(super) async fn start(State(st): State<AppState>, user: WebUser, req: Request) -> WebResult<Response> {
     let l = user.lang;
     // Only those who may file materials send a large body.
