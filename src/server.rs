@@ -98,3 +98,42 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The text of every `.rs` file under `src/<dir>`, with its path.
+    fn sources(dir: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut todo = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir)];
+        while let Some(d) = todo.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    todo.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        assert!(!out.is_empty(), "no sources under src/{dir}");
+        out
+    }
+
+    /// The server is the only place the API and the web UI meet: neither names the other, and what they share
+    /// names neither.
+    #[test]
+    fn api_and_web_never_use_each_other() {
+        let rules: [(&str, &[&str]); 3] = [("api", &["web"]), ("web", &["api"]), ("http", &["api", "web", "server"])];
+        for (dir, forbidden) in rules {
+            for (path, text) in sources(dir) {
+                for module in forbidden {
+                    for needle in [format!("crate::{module}"), format!("super::{module}")] {
+                        assert!(!text.contains(&needle), "{path} names {needle}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -4,8 +4,7 @@
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch, etag};
 use super::views::{List, MaterialVersionView, MaterialView, PersonVersionView, UserView};
-use crate::http::source_of;
-use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, split_tags};
+use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, source_of, split_tags};
 use crate::model::{MaterialId, MaterialMeta, PartialDate, Person, PersonId, Role};
 use crate::service::archive::PersonQuery;
 use crate::service::search::SearchParams;
