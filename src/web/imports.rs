@@ -92,14 +92,13 @@ pub(super) async fn start(State(st): State<AppState>, user: WebUser, req: Reques
     let (bytes, file_name) = post.file.unwrap_or_default();
     let refused = |e: HttpError| -> WebResult<Response> {
         let status = e.http_status_code();
+        // A server failure is the error page (its cause logged); a refusal comes back on the form.
         let message = match &e {
+            _ if status.is_server_error() => return Err(WebError::Http(e)),
             HttpError::Service(s) => s.to_string(),
             HttpError::TooLarge(d) | HttpError::Unprocessable(d) | HttpError::BadRequest(d) => d.clone(),
             _ => return Err(WebError::Http(e)),
         };
-        if status.is_server_error() {
-            return Err(WebError::internal(message));
-        }
         let body = import_form(&user, Some(&message));
         Ok((status, page(l, Some(&user), l.t("批量导入", "Batch import"), body)).into_response())
     };
