@@ -7,10 +7,11 @@
 //! ## Layers and the dependency rule
 //!
 //! ```text
-//!   cli ──► api ──► service ──► store ──► crypto ──► model
-//!                      │   └──► index ─────────────► model
-//!                      ├──────► extract (stands alone)
-//!                      └──────► exchange ──────► crypto
+//!   cli ──► server ──► api ──┐
+//!              │              ├──► http ──► service ──► store ──► crypto ──► model
+//!              └─────► web ──┘                │   └──► index ─────────────► model
+//!                                             ├──────► extract (stands alone)
+//!                                             └──────► exchange ──────► crypto
 //! ```
 //!
 //! * [`model`] — pure domain types and rules: identifiers, dates of partial precision, the category scheme,
@@ -22,8 +23,12 @@
 //! * [`extract`] — text out of PDF, DOCX and text files, isolated so that hostile files cannot hurt the server.
 //! * [`exchange`] — zips, catalogues and BagIt bags from outside, read without trusting them.
 //! * [`service`] — the use cases; the only gate for authorization. No sled, Tantivy or axum type crosses its API.
-//! * [`api`] — axum routers, extractors, DTOs and the single error → HTTP mapping.
-//! * [`web`] — the server-rendered web UI at `/` (maud): pages call the same service functions as the API.
+//! * [`http`] — what the API and the web UI share: state, the blocking bridge, the single error → HTTP status
+//!   mapping, the client address, downloads and the multipart reader.
+//! * [`api`] — the JSON API: routes, extractors, DTOs and problem+json. Never uses [`web`].
+//! * [`web`] — the server-rendered web UI at `/` (maud): pages call the same service functions as the API. Never
+//!   uses [`api`].
+//! * [`server`] — the one router: the API's and the web UI's routes with the shared layers.
 //! * [`cli`] — `serve`, `demo`, `users`, `import`, `export`, `import-package`, `reindex`, `verify`, `backup`,
 //!   `restore`, `keys`.
 
@@ -32,8 +37,10 @@ pub mod cli;
 pub mod crypto;
 pub mod exchange;
 pub mod extract;
+pub mod http;
 pub mod index;
 pub mod model;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod web;

@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use super::views::{List, UserView};
-use super::{AppState, blocking};
+use crate::http::{AppState, HttpError, blocking};
 use crate::model::policy::{Access, Policy};
 use crate::model::{GrantId, MaterialId, Role, UserId};
 use crate::service::audit::AuditQuery;
@@ -33,12 +33,14 @@ pub(super) async fn audit(
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(other) => return Err(ApiError::Unprocessable(format!("format must be json or csv, not {other:?}"))),
+        Some(other) => {
+            return Err(HttpError::Unprocessable(format!("format must be json or csv, not {other:?}")).into());
+        }
     };
     let (items, total) = blocking(move || archive.audit_query(&auth.principal, &query)).await?;
     if csv {
         let body = crate::service::Archive::audit_csv(&items);
-        return Ok(super::handlers::attachment(body, "text/csv; charset=utf-8", "audit.csv"));
+        return Ok(crate::http::attachment(body, "text/csv; charset=utf-8", "audit.csv"));
     }
     Ok(Json(List { items, total }).into_response())
 }
@@ -104,7 +106,9 @@ pub(super) async fn explain(
         "list" => Access::List,
         "read" => Access::Read,
         "edit" => Access::Edit,
-        other => return Err(ApiError::Unprocessable(format!("access must be list, read or edit, not {other:?}"))),
+        other => {
+            return Err(HttpError::Unprocessable(format!("access must be list, read or edit, not {other:?}")).into());
+        }
     };
     let archive = st.archive.clone();
     let d = blocking(move || archive.explain(&auth.principal, &q.user, Some(q.material), access)).await?;
@@ -217,7 +221,9 @@ pub(super) async fn decide_grant(
     let approve = match d.decision.as_str() {
         "approve" => true,
         "reject" => false,
-        other => return Err(ApiError::Unprocessable(format!("decision must be approve or reject, not {other:?}"))),
+        other => {
+            return Err(HttpError::Unprocessable(format!("decision must be approve or reject, not {other:?}")).into());
+        }
     };
     let archive = st.archive.clone();
     Ok(Json(blocking(move || archive.decide_grant(&auth.principal, id, approve, d.comment)).await?))
@@ -263,7 +269,7 @@ pub(super) async fn file_in_batch(
         .as_object_mut()
         .and_then(|m| m.remove("person_id"))
         .and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
-        .ok_or_else(|| ApiError::Unprocessable("meta must name the dossier: person_id".into()))?;
+        .ok_or_else(|| HttpError::Unprocessable("meta must name the dossier: person_id".into()))?;
     let meta = super::handlers::parse_meta(meta)?;
     let archive = st.archive.clone();
     let m =
@@ -286,7 +292,7 @@ pub(super) async fn backup(State(st): State<AppState>, auth: AuthUser) -> ApiRes
     let archive = st.archive.clone();
     let (file, len) = blocking(move || archive.backup_as(&auth.principal)).await?;
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)));
-    let mut resp = super::handlers::attachment(body, "application/octet-stream", "dangan.backup");
+    let mut resp = crate::http::attachment(body, "application/octet-stream", "dangan.backup");
     resp.headers_mut().insert(header::CONTENT_LENGTH, len.into());
     Ok(resp)
 }

@@ -2,9 +2,9 @@
 
 use super::error::ApiError;
 use super::extract::{ApiPath, AuthUser};
-use super::{AppState, blocking};
+use crate::http::{AppState, HttpError, blocking};
 use crate::model::ImportId;
-use crate::service::imports::{self, ImportReport};
+use crate::service::imports::ImportReport;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -26,29 +26,13 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
     }
     let bytes = axum::body::to_bytes(req.into_body(), st.body_limit)
         .await
-        .map_err(|_| ApiError::TooLarge(format!("the batch exceeds the limit of {} bytes", st.body_limit)))?;
+        .map_err(|_| HttpError::TooLarge(format!("the batch exceeds the limit of {} bytes", st.body_limit)))?;
     Ok((bytes.to_vec(), "batch.zip".into()))
 }
 
 pub(super) async fn start_import(State(st): State<AppState>, auth: AuthUser, req: Request) -> ApiResult<Response> {
     let (bytes, name) = zip_body(&st, req).await?;
-    if bytes.is_empty() {
-        return Err(ApiError::Unprocessable("the batch is empty: send a zip of files with a catalogue.csv".into()));
-    }
-    let archive = st.archive.clone();
-    let p = auth.principal.clone();
-    let prepared = blocking(move || {
-        let source = imports::zip_source(bytes, archive.config().max_file_size)?;
-        archive.prepare_import(&p, &name, Box::new(source))
-    })
-    .await?;
-    let report = prepared.report().clone();
-    let archive = st.archive.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = archive.run_import(&auth.principal, prepared, &|_| {}) {
-            tracing::error!(error = %e, "batch import failed");
-        }
-    });
+    let report = crate::http::start_import(&st, auth.principal, bytes, name).await?;
     let mut resp = (StatusCode::ACCEPTED, Json(report.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/imports/{}", report.id)) {
         resp.headers_mut().insert(header::LOCATION, l);
@@ -72,7 +56,7 @@ pub(super) async fn export_package(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let package = blocking(move || archive.export_package(&auth.principal, person)).await?;
-    let mut resp = super::handlers::attachment(package.bytes, "application/zip", &package.file_name);
+    let mut resp = crate::http::attachment(package.bytes, "application/zip", &package.file_name);
     if let Ok(v) = HeaderValue::from_str(&package.sha256) {
         resp.headers_mut().insert("x-package-sha256", v);
     }
@@ -93,7 +77,7 @@ pub(super) async fn import_package(
 ) -> ApiResult<Response> {
     let (bytes, _) = zip_body(&st, req).await?;
     if bytes.is_empty() {
-        return Err(ApiError::Unprocessable("the package is empty: send the zip a sender exported".into()));
+        return Err(HttpError::Unprocessable("the package is empty: send the zip a sender exported".into()).into());
     }
     let archive = st.archive.clone();
     let accept = q.accept_unknown_sender.unwrap_or(false);

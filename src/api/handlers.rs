@@ -2,15 +2,14 @@
 //! answer. No rule is decided here.
 
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch, etag, source_of};
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch, etag};
 use super::views::{List, MaterialVersionView, MaterialView, PersonVersionView, UserView};
-use super::{AppState, blocking};
+use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, source_of, split_tags};
 use crate::model::{MaterialId, MaterialMeta, PartialDate, Person, PersonId, Role};
 use crate::service::archive::PersonQuery;
 use crate::service::search::SearchParams;
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -79,7 +78,7 @@ pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult
     let source = source_of(&parts);
     let ApiJson(b): ApiJson<LoginBody> = ApiJson::from_request(Request::from_parts(parts, body), &st).await?;
     if b.username.len() > 128 || b.password.len() > 1024 {
-        return Err(ApiError::Unprocessable("username or password too long".into()));
+        return Err(HttpError::Unprocessable("username or password too long".into()).into());
     }
     let archive = st.archive.clone();
     let (token, user) =
@@ -293,99 +292,66 @@ pub(super) struct Upload {
 
 /// The catalogue fields of an upload's `meta`.
 pub(super) fn parse_meta(v: Value) -> ApiResult<MaterialMeta> {
-    serde_json::from_value::<MaterialMeta>(v)
-        .map_err(|e| ApiError::Service(crate::service::Error::invalid("meta", e.to_string())))
+    serde_json::from_value::<MaterialMeta>(v).map_err(|e| crate::service::Error::invalid("meta", e.to_string()).into())
 }
 
 const META_FIELDS: [&str; 10] =
     ["category", "title", "formed_on", "pages", "tags", "note", "source_unit", "original", "secrecy", "person_id"];
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::TooLarge(format!("{}: the body exceeds the configured limit", e.body_text()))
-        }
-        _ => ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text())),
-    }
-}
-
 /// Reads a multipart upload: part `file` (the bytes) and part `meta` (JSON) — or the meta fields as separate
 /// parts (`category`, `title`, `formed_on`, `pages`, `tags` comma-separated, `note`).
 pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<Upload> {
-    let mut mp = Multipart::from_request(req, st).await.map_err(|e| {
-        ApiError::UnsupportedMediaType(format!(
-            "{}: send multipart/form-data with parts `file` and `meta`",
-            e.body_text()
-        ))
-    })?;
+    let mut mp = MultipartReader::from_request(req, st, Sender::Client).await?;
     let mut bytes: Option<Vec<u8>> = None;
     let mut file_name = None;
     let mut meta_json: Option<Value> = None;
     let mut loose = serde_json::Map::new();
-    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
-        let name = field.name().unwrap_or_default().to_string();
+    while let Some(part) = mp.next_part().await? {
+        let name = part.name();
         match name.as_str() {
             "file" => {
                 if bytes.is_some() {
-                    return Err(ApiError::BadRequest("more than one `file` part".into()));
+                    return Err(HttpError::BadRequest("more than one `file` part".into()).into());
                 }
-                file_name = field.file_name().map(str::to_string);
-                let mut buf = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                    if buf.len() + chunk.len() > st.body_limit {
-                        return Err(ApiError::TooLarge(format!(
-                            "the file exceeds the limit of {} bytes",
-                            st.body_limit
-                        )));
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                bytes = Some(buf);
+                file_name = part.file_name();
+                bytes = Some(part.bytes().await?);
             }
             "meta" => {
-                let text = field.text().await.map_err(multipart_error)?;
-                if text.len() > 64 * 1024 {
-                    return Err(ApiError::TooLarge("the meta part exceeds 64 KiB".into()));
-                }
+                let text = part.text(64 * 1024, || "the meta part exceeds 64 KiB".into()).await?;
                 meta_json = Some(
                     serde_json::from_str(&text)
-                        .map_err(|e| ApiError::BadRequest(format!("part `meta` is not JSON: {e}")))?,
+                        .map_err(|e| HttpError::BadRequest(format!("part `meta` is not JSON: {e}")))?,
                 );
             }
             n if META_FIELDS.contains(&n) => {
-                let text = field.text().await.map_err(multipart_error)?;
-                if text.len() > 8 * 1024 {
-                    return Err(ApiError::TooLarge(format!("part `{n}` exceeds 8 KiB")));
-                }
+                let text = part.text(8 * 1024, || format!("part `{n}` exceeds 8 KiB")).await?;
                 let value = match n {
-                    "tags" => Value::Array(
-                        text.split([',', '，'])
-                            .map(str::trim)
-                            .filter(|t| !t.is_empty())
-                            .map(|t| Value::String(t.into()))
-                            .collect(),
-                    ),
+                    "tags" => Value::Array(split_tags(&text).map(|t| Value::String(t.into())).collect()),
                     "pages" | "secrecy" => serde_json::from_str(text.trim())
-                        .map_err(|_| ApiError::Unprocessable(format!("part `{n}` must be a number")))?,
+                        .map_err(|_| HttpError::Unprocessable(format!("part `{n}` must be a number")))?,
                     "original" => Value::Bool(matches!(text.trim(), "true" | "1" | "yes" | "是")),
                     _ => Value::String(text),
                 };
                 loose.insert(n.to_string(), value);
             }
             other => {
-                return Err(ApiError::BadRequest(format!(
+                return Err(HttpError::BadRequest(format!(
                     "unexpected part `{}`: send `file` and `meta`",
                     other.chars().take(40).collect::<String>()
-                )));
+                ))
+                .into());
             }
         }
     }
-    let bytes = bytes.ok_or_else(|| ApiError::BadRequest("part `file` is missing".into()))?;
+    let bytes = bytes.ok_or_else(|| HttpError::BadRequest("part `file` is missing".into()))?;
     let meta_value = match (meta_json, loose.is_empty()) {
         (Some(m), _) => Some(m),
         (None, false) => Some(Value::Object(loose)),
         (None, true) if need_meta => {
-            return Err(ApiError::BadRequest("part `meta` is missing (JSON with category, title, formed_on …)".into()));
+            return Err(HttpError::BadRequest(
+                "part `meta` is missing (JSON with category, title, formed_on …)".into(),
+            )
+            .into());
         }
         (None, true) => None,
     };
@@ -463,40 +429,11 @@ pub(super) async fn patch_material(
     Ok(material_answer(&st, m))
 }
 
-/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266 / 5987).
-fn content_disposition(name: &str) -> String {
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            encoded.push(b as char);
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-/// A download: the body with its media type, `Content-Disposition: attachment` naming the file, and
-/// `Cache-Control: no-store` (nothing of an archive is kept in a cache).
-pub(crate) fn attachment(body: impl Into<Body>, mime: &str, file_name: &str) -> Response {
-    let mut resp = Response::new(body.into());
-    let h = resp.headers_mut();
-    let mime = HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_TYPE, mime);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(file_name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    resp
-}
-
 /// The bytes as an attachment, with the content hash in `x-content-blake3` (or `x-content-sm3` under the 国密
 /// suite) and the version as the ETag.
 fn content_response(st: &AppState, bytes: Vec<u8>, m: &crate::model::Material) -> Response {
     let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
-    let mut resp = attachment(bytes, &m.mime, &name);
+    let mut resp = crate::http::attachment(bytes, &m.mime, &name);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&m.content_hash) {
         let header = match st.archive.suite() {
@@ -539,8 +476,8 @@ pub(super) async fn replace_content(
         (up.bytes, up.file_name)
     } else {
         let b = axum::body::Bytes::from_request(req, &st).await.map_err(|e| match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(e.body_text()),
-            _ => ApiError::BadRequest(e.body_text()),
+            StatusCode::PAYLOAD_TOO_LARGE => HttpError::TooLarge(e.body_text()),
+            _ => HttpError::BadRequest(e.body_text()),
         })?;
         (b.to_vec(), None)
     };
@@ -593,9 +530,10 @@ pub(super) struct SearchAnswer {
 fn date_param(name: &str, v: Option<String>) -> ApiResult<Option<PartialDate>> {
     match v.filter(|s| !s.trim().is_empty()) {
         None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|e: crate::model::date::InvalidDate| {
-            ApiError::Service(crate::service::Error::invalid(name, e.to_string()))
-        }),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|e: crate::model::date::InvalidDate| crate::service::Error::invalid(name, e.to_string()).into()),
     }
 }
 

@@ -1,62 +1,26 @@
-//! The HTTP API (DESIGN §5): axum routers, DTOs and the wiring of extractors, limits, request ids and
-//! tracing. Handlers are thin: they parse, call the service on tokio's blocking pool, and shape the answer.
+//! The JSON API under `/api/v1` (DESIGN §5): routes, extractors, DTOs and the problem+json answer to a failure.
+//! Handlers are thin: they parse, call the service on tokio's blocking pool, and shape the answer. What the web
+//! UI shares with it (state, the blocking bridge, the status of a failure, uploads, downloads) is in
+//! [`crate::http`]; [`crate::server`] puts the two together.
 
 mod admin;
 pub mod error;
 mod exchange;
 pub mod extract;
 mod handlers;
-pub(crate) use handlers::attachment;
 mod reports;
 mod requests;
 pub mod views;
 
-use crate::service::Archive;
+use crate::http::{AppState, HttpError, LOGIN_BODY_LIMIT, blocking};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use error::ApiError;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
-
-/// Shared state of the handlers.
-#[derive(Clone)]
-pub struct AppState {
-    /// The archive.
-    pub archive: Archive,
-    /// Largest request body accepted.
-    pub body_limit: usize,
-}
-
-/// Largest login body (API and web form): a name and a password fit in far less; a larger body is refused (413)
-/// before it is parsed.
-pub const LOGIN_BODY_LIMIT: usize = 8 * 1024;
-
-/// Runs a blocking service call on tokio's blocking pool.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> crate::service::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(ApiError::from),
-        Err(e) => Err(ApiError::Task(e.to_string())),
-    }
-}
-
-/// Times every request into the archive's HTTP latency histogram.
-async fn time_request(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let resp = next.run(req).await;
-    st.archive.metrics().http.observe(started.elapsed());
-    resp
-}
 
 /// `GET /metrics`: Prometheus text; behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` when one is set.
 async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    use axum::response::IntoResponse;
     if let Some(want) = st.archive.config().metrics_token.clone() {
         let given = headers
             .get(axum::http::header::AUTHORIZATION)
@@ -64,7 +28,7 @@ async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> 
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
         if !crate::crypto::ct_eq(given.trim().as_bytes(), want.as_bytes()) {
-            return ApiError::Service(crate::service::Error::Unauthorized(
+            return ApiError::from(crate::service::Error::Unauthorized(
                 "send Authorization: Bearer <the metrics token>".into(),
             ))
             .into_response();
@@ -75,59 +39,22 @@ async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> 
         Ok(text) => {
             ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
         }
-        Err(e) => e.into_response(),
+        Err(e) => ApiError(e).into_response(),
     }
 }
 
-/// Resolves the client's address once for every request (API and web UI alike), with the configured trusted
-/// proxies, into the request's extensions, where [`extract::source_of`] finds it.
-async fn resolve_client(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = extract::peer_of(req.extensions());
-    let client = extract::client_address(peer, req.headers(), &st.archive.config().trusted_proxies);
-    req.extensions_mut().insert(extract::ClientAddr(client));
-    next.run(req).await
+/// Whether a path is the API's (its failures are problem+json).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }
 
-/// What a held archive still serves (its store is behind its audit witness): sign-in and sign-out, the health
-/// check, and the acknowledgement; in the web UI also the stylesheet and the page that asks for it.
-const OPEN_WHILE_HELD: &[&str] = &[
-    "/api/v1/auth/login",
-    "/api/v1/auth/logout",
-    "/api/v1/health",
-    "/metrics",
-    "/api/v1/audit/acknowledge-rollback",
-    "/login",
-    "/logout",
-    "/assets/app.css",
-    "/rollback",
-];
-
-/// While the archive is held (see [`crate::service::witness`]), answers everything but [`OPEN_WHILE_HELD`]:
-/// under `/api/` with 503 problem+json naming the witnessed point, elsewhere with the web UI's page saying so.
-async fn hold_gate(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(conflict) = st.archive.audit_hold() else {
-        return next.run(req).await;
-    };
-    let path = req.uri().path();
-    if OPEN_WHILE_HELD.contains(&path) {
-        return next.run(req).await;
-    }
-    if path == "/api" || path.starts_with("/api/") {
-        let detail = format!(
-            "{conflict}. Nothing is served until the security administrator acknowledges it: \
-             POST /api/v1/audit/acknowledge-rollback {{\"reason\":…}}"
-        );
-        return axum::response::IntoResponse::into_response(ApiError::Service(crate::service::Error::AuditHold(
-            detail,
-        )));
-    }
-    crate::web::held(st, req).await
+/// A failure as the API answers it (problem+json), for the server's fallbacks and gates.
+pub fn problem(e: HttpError) -> Response {
+    ApiError(e).into_response()
 }
 
-/// The API router with all layers, for `serve`, `demo` and the tests.
-pub fn router(archive: Archive, body_limit: usize) -> Router {
-    let state = AppState { archive, body_limit };
-    let request_id = HeaderName::from_static("x-request-id");
+/// The API's routes (`/api/v1/…` and `/metrics`), without the server's layers (see [`crate::server::router`]).
+pub fn router() -> Router<AppState> {
     let v1 = Router::new()
         .route("/health", get(handlers::health))
         .route("/openapi.json", get(handlers::openapi))
@@ -181,33 +108,5 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .route("/imports/{id}", get(exchange::get_import))
         .route("/persons/{id}/package", get(exchange::export_package))
         .route("/packages", post(exchange::import_package));
-    Router::new()
-        .nest("/api/v1", v1)
-        .route("/metrics", get(metrics))
-        .merge(crate::web::router())
-        // A path under /api/ that no route serves is a problem+json 404; any other is the web UI's 404 page.
-        .fallback(|req: axum::extract::Request| async move {
-            if req.uri().path() == "/api" || req.uri().path().starts_with("/api/") {
-                axum::response::IntoResponse::into_response(ApiError::NoRoute)
-            } else {
-                crate::web::not_found(req).await
-            }
-        })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), hold_gate))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), time_request))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), resolve_client))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("x-content-type-options"),
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-            // The path only: query strings may hold search words, which are personal data.
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .with_state(state)
+    Router::new().nest("/api/v1", v1).route("/metrics", get(metrics))
 }

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, AuthUser};
-use super::{AppState, blocking};
+use crate::http::{AppState, HttpError, blocking};
 use crate::service::reports::ReportTable;
 use axum::Json;
 use axum::extract::State;
@@ -34,8 +34,8 @@ pub(super) fn answer(table: ReportTable, format: Option<&str>) -> ApiResult<Resp
             .into_response())
         }
         other => match table.file(other)? {
-            Some((bytes, mime)) => Ok(super::handlers::attachment(bytes, mime, &format!("{}.{other}", table.name))),
-            None => Err(ApiError::BadRequest(format!("format {other:?}: use json, csv or xlsx"))),
+            Some((bytes, mime)) => Ok(crate::http::attachment(bytes, mime, &format!("{}.{other}", table.name))),
+            None => Err(HttpError::BadRequest(format!("format {other:?}: use json, csv or xlsx")).into()),
         },
     }
 }

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use super::views::List;
-use super::{AppState, blocking};
+use crate::http::{AppState, HttpError, blocking};
 use crate::model::{PersonId, RequestId};
 use crate::service::workflows::{InboxItem, NewRequest, Request};
 use axum::Json;
@@ -160,7 +160,7 @@ pub(super) async fn put_definitions(
     body: String,
 ) -> ApiResult<Json<crate::model::workflow::Definitions>> {
     if body.len() > 256 * 1024 {
-        return Err(ApiError::TooLarge("definitions larger than 256 KiB".into()));
+        return Err(HttpError::TooLarge("definitions larger than 256 KiB".into()).into());
     }
     let archive = st.archive.clone();
     Ok(Json(blocking(move || archive.set_definitions(&auth.principal, &body)).await?))

@@ -900,7 +900,7 @@ async fn shutdown_signal() {
 
 async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    let app = crate::api::router(archive, body_limit);
+    let app = crate::server::router(archive, body_limit);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

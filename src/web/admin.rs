@@ -5,9 +5,8 @@ use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
 use super::forms::{CsrfForm, DecisionForm};
 use super::layout::{capability_name, page, pager, role_name, when};
 use super::nonempty;
-use super::session::{Lang, WebUser, csrf_field, urlencode};
-use crate::api::error::ApiError;
-use crate::api::{AppState, blocking};
+use super::session::{Lang, WebUser, csrf_field};
+use crate::http::{AppState, HttpError, blocking, urlencode};
 use crate::model::policy::Access;
 use crate::model::policy::{FieldAccess, MaterialScope, PersonScope};
 use crate::model::{Finding, GrantId, MaterialId, Role, User, UserId};
@@ -79,7 +78,7 @@ pub(super) async fn audit_export(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (items, _) = blocking(move || archive.audit_query(&p, &q)).await?;
-    Ok(crate::api::attachment(crate::service::Archive::audit_csv(&items), "text/csv; charset=utf-8", "audit.csv"))
+    Ok(crate::http::attachment(crate::service::Archive::audit_csv(&items), "text/csv; charset=utf-8", "audit.csv"))
 }
 
 /// `GET /audit`: the trail, newest first, filtered (auditor).
@@ -509,7 +508,7 @@ pub(super) async fn create_account(
     let p = user.principal.clone();
     match blocking(move || archive.add_user(&p, new)).await {
         Ok(u) => Ok(Redirect::to(&format!("/accounts?created={}", urlencode(&u.username))).into_response()),
-        Err(ApiError::Service(crate::service::Error::Invalid { findings, .. })) => {
+        Err(HttpError::Service(crate::service::Error::Invalid { findings, .. })) => {
             let archive = st.archive.clone();
             let p = user.principal.clone();
             let users = blocking(move || archive.list_users(&p)).await?;

@@ -1,11 +1,12 @@
 //! The one place a failure of a page becomes an answer: no session → a redirect to the login form; a bad
-//! anti-forgery token → 403; anything else takes its status from the API's single error mapping
-//! ([`ApiError`], which also logs 5xx causes) and becomes a friendly HTML page with the service's reason (and
-//! its validation findings), rendered in the caller's language by the frame around every web response.
+//! anti-forgery token → 403; anything else takes its status from the single mapping of [`HttpError`]
+//! ([`HttpError::http_status_code`]; 5xx causes are logged, not shown) and becomes a friendly HTML page with the
+//! service's reason (and its validation findings), rendered in the caller's language by the frame around every
+//! web response.
 
 use super::layout;
-use super::session::{Lang, clear_session_cookie, urlencode};
-use crate::api::error::ApiError;
+use super::session::{Lang, clear_session_cookie};
+use crate::http::{HttpError, urlencode};
 use crate::model::Finding;
 use crate::service;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -31,15 +32,15 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for WebQuer
     }
 }
 
-/// A URL-encoded form whose rejection is a friendly page (400, or 413 / 415 as the API says).
+/// A URL-encoded form whose rejection is a friendly page (400, 413 or 415).
 pub struct WebForm<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WebForm<T> {
     type Rejection = WebError;
     async fn from_request(req: Request, state: &S) -> Result<Self, WebError> {
         axum::Form::<T>::from_request(req, state).await.map(|f| WebForm(f.0)).map_err(|e| match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => WebError::Api(ApiError::TooLarge(e.body_text())),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => WebError::Api(ApiError::UnsupportedMediaType(e.body_text())),
+            StatusCode::PAYLOAD_TOO_LARGE => WebError::Http(HttpError::TooLarge(e.body_text())),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => WebError::Http(HttpError::UnsupportedMediaType(e.body_text())),
             _ => WebError::bad_request(e.body_text()),
         })
     }
@@ -64,31 +65,31 @@ pub enum WebError {
     PasswordChange,
     /// The form did not carry this session's anti-forgery token (403).
     Csrf,
-    /// From the service or the request, with the API's status.
-    Api(ApiError),
+    /// From the service or the request, with its status ([`HttpError::http_status_code`]).
+    Http(HttpError),
 }
 
 impl WebError {
     /// A malformed request (400).
     pub fn bad_request(text: impl Into<String>) -> Self {
-        WebError::Api(ApiError::BadRequest(text.into()))
+        WebError::Http(HttpError::BadRequest(text.into()))
     }
 
     /// An internal failure (500, logged).
     pub fn internal(text: impl Into<String>) -> Self {
-        WebError::Api(ApiError::Service(service::Error::Internal(text.into())))
+        WebError::Http(HttpError::Service(service::Error::Internal(text.into())))
     }
 }
 
-impl From<ApiError> for WebError {
-    fn from(e: ApiError) -> Self {
-        WebError::Api(e)
+impl From<HttpError> for WebError {
+    fn from(e: HttpError) -> Self {
+        WebError::Http(e)
     }
 }
 
 impl From<service::Error> for WebError {
     fn from(e: service::Error) -> Self {
-        WebError::Api(ApiError::Service(e))
+        WebError::Http(HttpError::Service(e))
     }
 }
 
@@ -172,26 +173,15 @@ impl IntoResponse for WebError {
                 resp.extensions_mut().insert(ErrorPage { detail: None, findings: Vec::new(), csrf: true });
                 resp
             }
-            WebError::Api(e) => {
-                let findings = match &e {
-                    ApiError::Service(service::Error::Invalid { findings, .. }) => findings.clone(),
-                    _ => Vec::new(),
-                };
-                // The API's mapping gives the status and logs 5xx causes; its body is not used.
-                let detail = match &e {
-                    ApiError::Service(s) => Some(s.to_string()),
-                    ApiError::BadRequest(d)
-                    | ApiError::Unprocessable(d)
-                    | ApiError::TooLarge(d)
-                    | ApiError::UnsupportedMediaType(d) => Some(d.clone()),
-                    ApiError::NoRoute | ApiError::MethodNotAllowed | ApiError::Task(_) => None,
-                };
-                let api = e.into_response();
-                let status = api.status();
-                let detail = if status.is_server_error() { None } else { detail };
+            WebError::Http(e) => {
+                // The one mapping gives the status; a server failure's cause goes to the log, not to the page.
+                let status = e.http_status_code();
+                e.log_cause();
+                let detail = if status.is_server_error() { None } else { e.reason() };
+                let findings = e.findings().map(<[Finding]>::to_vec).unwrap_or_default();
                 let mut resp = status.into_response();
-                if let Some(v) = api.headers().get(header::RETRY_AFTER) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, v.clone());
+                if let Some(v) = e.retry_after().and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
                 }
                 resp.extensions_mut().insert(ErrorPage { detail, findings, csrf: false });
                 resp

@@ -5,12 +5,11 @@
 use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
 use super::layout::{self, decision_name, field_name, kind_name, page, state_name, step_name, step_state_name, when};
 use super::session::{WebUser, csrf_field};
-use crate::api::error::ApiError;
-use crate::api::{AppState, blocking};
+use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, split_tags};
 use crate::model::workflow::RequestState;
 use crate::model::{CategoryScheme, Finding, MaterialId, MaterialMeta, PersonId, RequestId};
 use crate::service::workflows::NewRequest;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -60,13 +59,6 @@ pub(super) fn upload_form(user: &WebUser, scheme: &CategoryScheme, person: Perso
     }
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> WebError {
-    match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => WebError::Api(ApiError::TooLarge(e.body_text())),
-        _ => WebError::bad_request(format!("malformed form: {}", e.body_text())),
-    }
-}
-
 /// A multipart form as a browser sends it: its text fields (trimmed, at most 8 KiB each) and its file. The
 /// anti-forgery field must come before the file, so a forged post is refused before its file is read.
 pub(super) struct FilePost {
@@ -83,35 +75,20 @@ impl FilePost {
 }
 
 pub(super) async fn read_file_post(st: &AppState, user: &WebUser, req: Request) -> WebResult<FilePost> {
-    let mut mp = Multipart::from_request(req, st)
-        .await
-        .map_err(|e| WebError::Api(ApiError::UnsupportedMediaType(e.body_text())))?;
+    let mut mp = MultipartReader::from_request(req, st, Sender::Browser).await?;
     let mut csrf_ok = false;
     let mut post = FilePost { fields: Vec::new(), file: None };
-    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
-        let name = field.name().unwrap_or_default().to_string();
+    while let Some(part) = mp.next_part().await? {
+        let name = part.name();
         if name == "file" {
             if !csrf_ok {
                 return Err(WebError::Csrf);
             }
-            let file_name = field.file_name().filter(|n| !n.is_empty()).map(str::to_string);
-            let mut buf = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                if buf.len() + chunk.len() > st.body_limit {
-                    return Err(WebError::Api(ApiError::TooLarge(format!(
-                        "the file exceeds the limit of {} bytes",
-                        st.body_limit
-                    ))));
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            post.file = Some((buf, file_name));
+            let file_name = part.file_name().filter(|n| !n.is_empty());
+            post.file = Some((part.bytes().await?, file_name));
             continue;
         }
-        let text = field.text().await.map_err(multipart_error)?;
-        if text.len() > 8 * 1024 {
-            return Err(WebError::Api(ApiError::TooLarge(format!("field {name} exceeds 8 KiB"))));
-        }
+        let text = part.text(8 * 1024, || format!("field {name} exceeds 8 KiB")).await?;
         if name == "csrf" {
             user.check_csrf(st, Some(text.trim()))?;
             csrf_ok = true;
@@ -138,7 +115,7 @@ fn meta_of(post: &FilePost) -> WebResult<MaterialMeta> {
         fields.insert("pages".into(), Value::from(n));
     }
     if let Some(v) = post.get("tags") {
-        let tags = v.split([',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(Value::from).collect();
+        let tags = split_tags(v).map(Value::from).collect();
         fields.insert("tags".into(), Value::Array(tags));
     }
     Ok(serde_json::from_value(Value::Object(fields))
@@ -180,7 +157,7 @@ pub(super) async fn upload(
     let p = user.principal.clone();
     match blocking(move || archive.add_material(&p, person, meta, &bytes, file_name, true)).await {
         Ok(m) => Ok(Redirect::to(&format!("/persons/{person}?filed={}#catalogue", m.id)).into_response()),
-        Err(ApiError::Service(crate::service::Error::Invalid { findings, message })) => {
+        Err(HttpError::Service(crate::service::Error::Invalid { findings, message })) => {
             Ok(refused_file(&user, &message, &findings, &format!("/persons/{person}#upload")))
         }
         Err(e) => Err(e.into()),
@@ -226,7 +203,7 @@ pub(super) async fn replace_content(
     let p = user.principal.clone();
     match blocking(move || archive.replace_content(&p, id, expected, &bytes, file_name, reason)).await {
         Ok(_) => Ok(Redirect::to(&format!("/materials/{id}")).into_response()),
-        Err(ApiError::Service(crate::service::Error::Invalid { findings, message })) => {
+        Err(HttpError::Service(crate::service::Error::Invalid { findings, message })) => {
             Ok(refused_file(&user, &message, &findings, &format!("/materials/{id}#new-version")))
         }
         Err(e) => Err(e.into()),
@@ -733,7 +710,7 @@ pub(super) async fn create_request(
     let p = user.principal.clone();
     match blocking(move || archive.create_request(&p, new)).await {
         Ok(r) => Ok(Redirect::to(&format!("/requests/{}", r.id)).into_response()),
-        Err(ApiError::Service(crate::service::Error::Invalid { findings, .. })) => {
+        Err(HttpError::Service(crate::service::Error::Invalid { findings, .. })) => {
             let person_name = person_name(&st, &user, person).await;
             let d = RequestDraft { kind, person, person_name, values: &values };
             let body = request_form(&st, &user, &d, &findings);
@@ -829,7 +806,7 @@ pub(super) async fn create_person(
     let p = user.principal.clone();
     match blocking(move || archive.create_person(&p, Value::Object(input))).await {
         Ok(saved) => Ok(Redirect::to(&format!("/persons/{}", saved.record.id)).into_response()),
-        Err(ApiError::Service(crate::service::Error::Invalid { findings, .. })) => {
+        Err(HttpError::Service(crate::service::Error::Invalid { findings, .. })) => {
             let body = person_form(&st, &user, &values, &findings);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page(l, Some(&user), l.t("新建人员档案", "New person"), body))
                 .into_response())

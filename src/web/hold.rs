@@ -5,7 +5,7 @@
 use super::error::{WebForm, WebResult};
 use super::layout::page;
 use super::session::{Lang, WebUser, csrf_field};
-use crate::api::{AppState, blocking};
+use crate::http::{AppState, blocking};
 use crate::model::Role;
 use crate::service::witness::{Conflict, ConflictKind};
 use axum::extract::{FromRequestParts, Request, State};
@@ -111,7 +111,7 @@ pub(super) async fn acknowledge(
     let p = user.principal.clone();
     match blocking(move || archive.acknowledge_rollback(&p, &f.reason)).await {
         Ok(_) => Ok(Redirect::to("/").into_response()),
-        Err(crate::api::error::ApiError::Service(e @ crate::service::Error::Invalid { .. })) => {
+        Err(crate::http::HttpError::Service(e @ crate::service::Error::Invalid { .. })) => {
             match st.archive.audit_hold() {
                 Some(c) => Ok(held_page(user.lang, Some(&user), &c, Some(&e.to_string()))),
                 None => Err(e.into()),

@@ -8,11 +8,10 @@ use super::error::{WebError, WebResult, parse_id};
 use super::forms::read_file_post;
 use super::layout::{page, page_refreshing};
 use super::session::{Lang, WebUser, csrf_field};
-use crate::api::error::ApiError;
-use crate::api::{AppState, blocking};
+use crate::http::{AppState, HttpError, blocking, start_import};
 use crate::model::ImportId;
 use crate::model::policy::Capability;
-use crate::service::imports::{self, ImportReport, ImportState, RowOutcome};
+use crate::service::imports::{ImportReport, ImportState, RowOutcome};
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -83,51 +82,31 @@ pub(super) async fn form(State(st): State<AppState>, user: WebUser) -> WebResult
     Ok(page(l, Some(&user), l.t("批量导入", "Batch import"), import_form(&user, None)).into_response())
 }
 
-/// `POST /imports`: checks the batch, reads its catalogue and starts filing its rows (as the API does); then to
-/// the import's page. A refused batch comes back on the form with the reason and the API's status.
+/// `POST /imports`: checks the batch, reads its catalogue and starts filing its rows ([`start_import`], as the API
+/// does); then to the import's page. A refused batch comes back on the form with the reason and its status.
 pub(super) async fn start(State(st): State<AppState>, user: WebUser, req: Request) -> WebResult<Response> {
     let l = user.lang;
     // Only those who may file materials send a large body.
     st.archive.require(&user.principal, Capability::Upload)?;
     let post = read_file_post(&st, &user, req).await?;
     let (bytes, file_name) = post.file.unwrap_or_default();
-    let refused = |e: ApiError| -> WebResult<Response> {
+    let refused = |e: HttpError| -> WebResult<Response> {
+        let status = e.http_status_code();
+        // A server failure is the error page (its cause logged); a refusal comes back on the form.
         let message = match &e {
-            ApiError::Service(s) => s.to_string(),
-            ApiError::TooLarge(d) | ApiError::Unprocessable(d) | ApiError::BadRequest(d) => d.clone(),
-            _ => return Err(WebError::Api(e)),
+            _ if status.is_server_error() => return Err(WebError::Http(e)),
+            HttpError::Service(s) => s.to_string(),
+            HttpError::TooLarge(d) | HttpError::Unprocessable(d) | HttpError::BadRequest(d) => d.clone(),
+            _ => return Err(WebError::Http(e)),
         };
-        let status = e.into_response().status();
-        if status.is_server_error() {
-            return Err(WebError::internal(message));
-        }
         let body = import_form(&user, Some(&message));
         Ok((status, page(l, Some(&user), l.t("批量导入", "Batch import"), body)).into_response())
     };
-    if bytes.is_empty() {
-        return refused(ApiError::Unprocessable("the batch is empty: send a zip of files with a catalogue.csv".into()));
-    }
     let name = file_name.unwrap_or_else(|| "batch.zip".into());
-    let archive = st.archive.clone();
-    let p = user.principal.clone();
-    let prepared = match blocking(move || {
-        let source = imports::zip_source(bytes, archive.config().max_file_size)?;
-        archive.prepare_import(&p, &name, Box::new(source))
-    })
-    .await
-    {
-        Ok(prepared) => prepared,
-        Err(e) => return refused(e),
-    };
-    let id = prepared.report().id;
-    let archive = st.archive.clone();
-    let p = user.principal.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = archive.run_import(&p, prepared, &|_| {}) {
-            tracing::error!(error = %e, "batch import failed");
-        }
-    });
-    Ok(Redirect::to(&format!("/imports/{id}")).into_response())
+    match start_import(&st, user.principal.clone(), bytes, name).await {
+        Ok(report) => Ok(Redirect::to(&format!("/imports/{}", report.id)).into_response()),
+        Err(e) => refused(e),
+    }
 }
 
 fn state_name(l: Lang, s: ImportState) -> &'static str {

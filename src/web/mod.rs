@@ -1,12 +1,14 @@
 //! The web UI (issue 6): server-rendered HTML pages in simplified Chinese (English with `?lang=en`), served by
-//! the same router as the API, at `/`. Pages are thin: each takes the caller from the session cookie, calls the
+//! the same server as the API ([`crate::server`]), at `/`. It shares [`crate::http`] with the API and never uses
+//! the API's module. Pages are thin: each takes the caller from the session cookie, calls the
 //! same service function the API calls with the caller's principal — the service decides what is visible, the
 //! UI never shows more than the API would serve — and renders the answer with maud. Reading needs no
 //! JavaScript: links navigate, forms post. Every response carries a strict Content-Security-Policy (no inline
 //! script or style), and every form post carries an anti-forgery token derived from the session.
 //!
 //! * `session` — the session cookie, the language, the `WebUser` extractor, the anti-forgery check, login.
-//! * `error` — the one place a failure becomes an HTML error page (statuses from the API's mapping).
+//! * `error` — the one place a failure becomes an HTML error page (the status from the one mapping,
+//!   [`crate::http::HttpError::http_status_code`]).
 //! * `layout` — the page shell, the navigation by the caller's rights, shared labels.
 //! * `pages` — home, search, persons, dossiers, materials and their content.
 //! * `forms` — uploads and new versions of files, new persons, change requests, the inbox and decisions.
@@ -27,7 +29,7 @@ mod pages;
 mod reports;
 mod session;
 
-use crate::api::AppState;
+use crate::http::AppState;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -39,7 +41,7 @@ use axum::routing::{get, post};
 pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                        frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
-/// The routes of the web UI, with its security headers; merged into the API's router at `/`.
+/// The routes of the web UI, with its security headers; merged beside the API's by [`crate::server::router`].
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
@@ -47,7 +49,7 @@ pub fn router() -> Router<AppState> {
             "/login",
             get(session::login_form)
                 .post(session::login)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::api::LOGIN_BODY_LIMIT)),
+                .layer(axum::extract::DefaultBodyLimit::max(crate::http::LOGIN_BODY_LIMIT)),
         )
         // A typed-in address of a form's target goes somewhere useful rather than to a 405.
         .route("/logout", get(|| async { Redirect::to("/") }).post(session::logout))
@@ -109,11 +111,11 @@ async fn frame(req: Request, next: Next) -> Response {
 }
 
 /// The answer to a path outside the API that no route serves: the web UI's 404 page, with the headers of every
-/// web response (the router's fallback sends `/api/…` paths the API's problem+json instead).
+/// web response (the server's fallback sends `/api/…` paths the API's problem+json instead).
 pub async fn not_found(req: Request) -> Response {
     let switch = session::Lang::from_query(req.uri().query());
     let lang = switch.unwrap_or_else(|| session::Lang::from_headers(req.headers()));
-    dress(error::WebError::Api(crate::api::error::ApiError::NoRoute).into_response(), lang, switch)
+    dress(error::WebError::Http(crate::http::HttpError::NoRoute).into_response(), lang, switch)
 }
 
 /// The answer to any other page while the archive is held (its store is behind its audit witness): the page

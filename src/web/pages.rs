@@ -5,12 +5,11 @@
 use super::error::{WebError, WebQuery, WebResult, parse_id};
 use super::layout::{page, pager, role_name, when};
 use super::nonempty;
-use super::session::{WebUser, urlencode};
-use crate::api::{AppState, blocking};
+use super::session::WebUser;
+use crate::http::{AppState, Disposition, blocking, file_response, urlencode};
 use crate::model::{CategoryScheme, Material, MaterialId, PartialDate, Person, PersonId};
 use crate::service::archive::{CatalogueEntry, PersonQuery, PersonView};
 use crate::service::search::SearchParams;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -658,31 +657,17 @@ pub(super) struct ContentQuery {
     download: Option<String>,
 }
 
-/// `attachment` or `inline`, with the name in both forms (RFC 6266 / 5987).
-fn disposition(kind: &str, name: &str) -> String {
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
-    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(name))
-}
-
 fn content_response(bytes: Vec<u8>, m: &Material, download: bool) -> Response {
     let name = m.file_name.clone().unwrap_or_else(|| m.id.to_string());
-    let inline = !download && viewable(&m.mime);
-    let mut resp = Response::new(Body::from(bytes));
-    let h = resp.headers_mut();
-    let mime = HeaderValue::from_str(&m.mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_TYPE, mime);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let kind = if !download && viewable(&m.mime) { Disposition::Inline } else { Disposition::Attachment };
+    let mut resp = file_response(bytes, &m.mime, kind, &name);
     // Only this site's pages may frame the content; it runs nothing.
-    h.insert(
+    resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'self'",
         ),
     );
-    if let Ok(v) = HeaderValue::from_str(&disposition(if inline { "inline" } else { "attachment" }, &name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
     resp
 }
 
@@ -724,7 +709,7 @@ mod tests {
         assert!(viewable("application/pdf") && viewable("image/png"));
         assert!(!viewable("text/plain; charset=utf-8") && !viewable("image/tiff") && !viewable("image/svg+xml"));
         assert_eq!(
-            disposition("inline", "简历.pdf"),
+            crate::http::content_disposition(Disposition::Inline, "简历.pdf"),
             "inline; filename=\"__.pdf\"; filename*=UTF-8''%E7%AE%80%E5%8E%86.pdf"
         );
     }

@@ -6,8 +6,8 @@
 
 use super::error::{WebQuery, WebResult};
 use super::layout::{kind_name, page, step_name};
-use super::session::{Lang, WebUser, urlencode};
-use crate::api::{AppState, blocking};
+use super::session::{Lang, WebUser};
+use crate::http::{AppState, blocking, urlencode};
 use crate::service::reports::{REPORTS, REQUIRED, ReportTable};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -365,7 +365,7 @@ pub(super) async fn report(
         _ => (file.clone(), None),
     };
     if !REPORTS.contains(&name.as_str()) {
-        return Err(crate::api::error::ApiError::NoRoute.into());
+        return Err(crate::http::HttpError::NoRoute.into());
     }
     let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
     // The service decides whether the caller may run it, and over which persons.
@@ -373,8 +373,8 @@ pub(super) async fn report(
     let table = blocking(move || archive.report(&p, &report, &dimension)).await?;
     match ext {
         Some(ext) => match table.file(&ext)? {
-            Some((bytes, mime)) => Ok(crate::api::attachment(bytes, mime, &format!("{}.{ext}", table.name))),
-            None => Err(crate::api::error::ApiError::NoRoute.into()),
+            Some((bytes, mime)) => Ok(crate::http::attachment(bytes, mime, &format!("{}.{ext}", table.name))),
+            None => Err(crate::http::HttpError::NoRoute.into()),
         },
         None => Ok(report_page(&st, &user, &name, &by, &table)),
     }

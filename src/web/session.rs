@@ -7,8 +7,7 @@
 
 use super::error::{WebError, WebForm, WebQuery, WebResult};
 use super::layout::page;
-use crate::api::extract::source_of;
-use crate::api::{AppState, blocking};
+use crate::http::{AppState, blocking, source_of};
 use crate::model::policy::{Capability, PersonScope, RolePolicy};
 use crate::service::Principal;
 use axum::extract::{FromRequestParts, Request, State};
@@ -100,19 +99,6 @@ pub fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_string())
-}
-
-/// Percent-encodes a query value.
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn urldecode(s: &str) -> String {
@@ -262,7 +248,7 @@ impl FromRequestParts<AppState> for WebUser {
         let t = token.clone();
         let principal = match blocking(move || archive.authenticate(&t, &source)).await {
             Ok(p) => p,
-            Err(crate::api::error::ApiError::Service(crate::service::Error::Unauthorized(_))) => {
+            Err(crate::http::HttpError::Service(crate::service::Error::Unauthorized(_))) => {
                 return Err(WebError::Login { next, expired: true });
             }
             Err(e) => return Err(e.into()),
@@ -388,13 +374,13 @@ pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) 
             }
             Ok(resp)
         }
-        Err(crate::api::error::ApiError::Service(crate::service::Error::Unauthorized(_))) => login_page(
+        Err(crate::http::HttpError::Service(crate::service::Error::Unauthorized(_))) => login_page(
             lang,
             &next,
             Some(lang.t("用户名或密码错误", "Wrong username or password")),
             StatusCode::UNAUTHORIZED,
         ),
-        Err(crate::api::error::ApiError::Service(crate::service::Error::TooManyAttempts { retry_after })) => {
+        Err(crate::http::HttpError::Service(crate::service::Error::TooManyAttempts { retry_after })) => {
             let msg = match lang {
                 Lang::Zh => format!("登录失败次数过多，请 {retry_after} 秒后再试"),
                 Lang::En => format!("Too many failed logins; try again in {retry_after} s"),
@@ -480,10 +466,10 @@ pub(super) async fn change_password(
     let (p, token) = (user.principal.clone(), user.token.clone());
     match blocking(move || archive.change_own_password(&p, &token, &f.current, &f.new)).await {
         Ok(_) => Ok(Redirect::to("/?password=changed").into_response()),
-        Err(crate::api::error::ApiError::Service(e @ crate::service::Error::Invalid { .. })) => {
+        Err(crate::http::HttpError::Service(e @ crate::service::Error::Invalid { .. })) => {
             Ok(again(&e.to_string(), StatusCode::UNPROCESSABLE_ENTITY))
         }
-        Err(crate::api::error::ApiError::Service(crate::service::Error::Forbidden(_))) => {
+        Err(crate::http::HttpError::Service(crate::service::Error::Forbidden(_))) => {
             Ok(again(l.t("当前密码不正确", "The current password is not right"), StatusCode::FORBIDDEN))
         }
         Err(e) => Err(e.into()),
@@ -563,7 +549,7 @@ mod tests {
     #[test]
     fn query_values_decode() {
         assert_eq!(query_param("a=1&lang=en", "lang").as_deref(), Some("en"));
-        assert_eq!(urldecode(&urlencode("晋升 a/b")), "晋升 a/b");
+        assert_eq!(urldecode(&crate::http::urlencode("晋升 a/b")), "晋升 a/b");
         assert_eq!(urldecode("%zz%"), "%zz%");
     }
 }

@@ -79,7 +79,7 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
         let archive = Archive::open(dir.path(), &key, extractor, config).unwrap();
-        let app = TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir };
+        let app = TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir };
         for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {
             app.add_account(name, vec![role], Some(name), None, None).await;
         }
@@ -90,7 +90,11 @@ impl TestApp {
 
     /// A TestApp over an installation opened elsewhere (its directory kept by the caller).
     pub fn over(archive: Archive) -> TestApp {
-        TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir: tempfile::tempdir().unwrap() }
+        TestApp {
+            router: dangan::server::router(archive.clone(), BODY_LIMIT),
+            archive,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Creates the person record of `user`'s holder (as HR) and links the account to it: a business account reads
@@ -267,7 +271,7 @@ pub async fn demo_app() -> TestApp {
     })
     .await
     .unwrap();
-    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
+    TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir }
 }
 
 /// A material once its text is no longer pending (OCR can outlast an upload's wait on a busy machine).

@@ -378,7 +378,7 @@ async fn the_permission_review_names_every_account_that_breaks_a_hard_rule() {
     let archive =
         dangan::service::Archive::open(dir.path(), &key, worker_extractor(), dangan::service::Config::default())
             .unwrap();
-    let app = TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir };
+    let app = TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir };
     let sec = app.login("secadmin").await;
     let (status, review) = call(&app, Method::GET, "/api/v1/access/review", &sec, None).await;
     assert_eq!(status, StatusCode::OK, "{review}");

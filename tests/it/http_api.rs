@@ -366,17 +366,8 @@ async fn catalogue_orders_by_category_then_date_undated_last() {
     assert_eq!(cat["items"][4]["category_name"], "工资");
 }
 
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+/// The server's own percent-encoding of a query value, for the tests' URLs.
+pub use dangan::http::urlencode;
 
 #[tokio::test]
 async fn hostile_files_are_stored_safely_and_never_hang_the_server() {

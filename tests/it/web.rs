@@ -25,7 +25,7 @@ async fn demo_app() -> TestApp {
     })
     .await
     .unwrap();
-    TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir }
+    TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir }
 }
 
 fn text(a: &Answer) -> String {

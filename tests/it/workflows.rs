@@ -287,7 +287,7 @@ async fn notifications_reach_the_assignees_and_the_webhooks_signed() {
     tokio::task::spawn_blocking(move || demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap())
         .await
         .unwrap();
-    let app = TestApp { router: dangan::api::router(archive.clone(), BODY_LIMIT), archive, dir };
+    let app = TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir };
     let hr = app.login("hr").await;
     let p = cadre(&app, &hr, "ops").await;
     let (_, r) = request(

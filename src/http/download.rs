@@ -1,0 +1,75 @@
+//! Files sent to the client (`Content-Disposition`, RFC 6266 / 5987) and the one percent-encoding of a URL
+//! query value (also the `filename*` of a disposition).
+
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+/// Percent-encodes a query value (everything but ASCII letters, digits and `-_.~`; RFC 3986's unreserved set,
+/// which is also RFC 5987's `attr-char` less its extra marks).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// How a browser is to treat a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Shown in the page (the viewer).
+    Inline,
+    /// Saved as a download.
+    Attachment,
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` (or `inline; …`): the name in ASCII for old clients and in
+/// full, percent-encoded UTF-8.
+pub fn content_disposition(kind: Disposition, name: &str) -> String {
+    let kind = match kind {
+        Disposition::Inline => "inline",
+        Disposition::Attachment => "attachment",
+    };
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(name))
+}
+
+/// A file: the body with its media type, `Content-Disposition` naming the file, and `Cache-Control: no-store`
+/// (nothing of an archive is kept in a cache).
+pub fn file_response(body: impl Into<Body>, mime: &str, kind: Disposition, file_name: &str) -> Response {
+    let mut resp = Response::new(body.into());
+    let h = resp.headers_mut();
+    let mime = HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, mime);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(kind, file_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// A download: [`file_response`] as an attachment.
+pub fn attachment(body: impl Into<Body>, mime: &str, file_name: &str) -> Response {
+    file_response(body, mime, Disposition::Attachment, file_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_given_in_ascii_and_in_full() {
+        assert_eq!(urlencode("晋升 a/b~"), "%E6%99%8B%E5%8D%87%20a%2Fb~");
+        assert_eq!(
+            content_disposition(Disposition::Attachment, "简历 1.pdf"),
+            "attachment; filename=\"__ 1.pdf\"; filename*=UTF-8''%E7%AE%80%E5%8E%86%201.pdf"
+        );
+        assert!(content_disposition(Disposition::Inline, "a\"b").starts_with("inline; filename=\"a_b\";"));
+    }
+}
