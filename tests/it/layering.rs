@@ -13,14 +13,6 @@ use std::path::{Path, PathBuf};
 /// Uses the table forbids that the code has today, allowed for now: `(module, uses, why)`. Delete a line when
 /// its use is gone (the test says when).
 const EXCEPTIONS: &[(&str, &str, &str)] = &[
-    // api ↔ web import each other: `api/mod.rs` mounts `web::router`, and web takes AppState, `blocking`,
-    // ApiError and `attachment` from api. Issue 13 item 2 (one HTTP layer, `src/http/`) removes this.
-    ("api", "web", "api mounts the web router (issue 13, item 2)"),
-    // The API names the suite (health answer, `x-content-blake3`/`x-content-sm3`) and compares the metrics
-    // token in constant time with `crypto::ct_eq`.
-    ("api", "crypto", "the suite's header name and ct_eq for the metrics token"),
-    // The material page names the content hash's algorithm by the suite (`crypto::Suite`).
-    ("web", "crypto", "the content hash's label by the suite"),
     // The CLI is today's composition root: it loads and moves keys, opens sled for restore and rotation, runs
     // the extraction worker and names roles and ids. Issue 13 item 1 (a bootstrap module) moves this out.
     ("cli", "crypto", "key providers, key backup and rotation (issue 13, item 1)"),
