@@ -187,14 +187,21 @@ pub trait Kv: Send + Sync {
 
 /// The sled adapter.
 ///
-/// sled 0.34 can deadlock when reads run at the same time as a batch or transaction (sled issue #1301; seen here
-/// as hangs with the OCR lane scanning its queue while uploads committed, and later with gets of the indexer
-/// against a commit). Its "concurrency control" lock is one global of the process, shared by every open
-/// database, and once a transaction has run every read and write goes through it. So this adapter keeps sled's
-/// readers and writers apart itself, with one lock for the whole process ([`SLED_ACCESS`]): gets and scans share
-/// it, batches and transactions take it alone. No caller code runs while it is held (a scan collects its page
-/// first), so it is never taken twice by one thread; flushing takes no part in it.
+/// sled 0.34 deadlocks when a batch or transaction waits for its "concurrency control" lock while a thread
+/// holding that lock for reading waits for sled's own flusher thread, which needs the lock for reading too and
+/// queues behind the waiting writer (seen here as hangs: a range scan of the OCR lane against uploads, a get
+/// of the indexer against a commit, and a database being flushed as it was dropped while another test's archive
+/// committed; sled issue #1301). That lock is one global of the process, shared by every open database. So this
+/// adapter keeps sled's writers apart from everything else it does, with one lock for the whole process
+/// ([`SLED_ACCESS`]): gets, scans, flushes and closing share it; batches and transactions take it alone. Then
+/// no writer of ours is ever waiting while a reader of ours waits for the flusher. No caller code runs while
+/// it is held (a scan collects its page first), so one thread never takes it twice.
 pub struct SledKv {
+    /// `None` only while closing ([`Drop`]).
+    engine: Option<Engine>,
+}
+
+struct Engine {
     db: sled::Db,
     trees: Vec<sled::Tree>,
 }
@@ -232,6 +239,8 @@ impl SledKv {
     }
 
     fn open_once(dir: &std::path::Path) -> Result<Self, KvError> {
+        // Opening recovers, writes the tree catalogue and may flush: never while a writer waits (see above).
+        let _shared = sled_read();
         let db = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open().map_err(|e| match e {
             sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
                 KvError::Locked(dir.display().to_string())
@@ -240,24 +249,41 @@ impl SledKv {
             other => engine(other),
         })?;
         let trees = Table::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().map_err(engine)?;
-        Ok(SledKv { db, trees })
+        Ok(SledKv { engine: Some(Engine { db, trees }) })
+    }
+
+    fn engine(&self) -> &Engine {
+        self.engine.as_ref().expect("the sled engine is there until the adapter is dropped")
+    }
+
+    fn tree(&self, t: Table) -> &sled::Tree {
+        &self.engine().trees[t.index()]
     }
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        let _shared = sled_read();
+        self.engine().db.size_on_disk().unwrap_or(0)
+    }
+}
+
+impl Drop for SledKv {
+    fn drop(&mut self) {
+        // Closing flushes (and waits for sled's flusher): like any flush, never while a writer waits.
+        let _shared = sled_read();
+        drop(self.engine.take());
     }
 }
 
 impl Kv for SledKv {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
         let _shared = sled_read();
-        Ok(self.trees[t.index()].get(key).map_err(engine)?.map(|v| v.to_vec()))
+        Ok(self.tree(t).get(key).map_err(engine)?.map(|v| v.to_vec()))
     }
 
     fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError> {
         let _shared = sled_read();
-        let tree = &self.trees[t.index()];
+        let tree = self.tree(t);
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match after {
             Some(a) => Box::new(tree.range((std::ops::Bound::Excluded(a.to_vec()), std::ops::Bound::Unbounded))),
             None => Box::new(tree.scan_prefix(prefix)),
@@ -291,9 +317,9 @@ impl Kv for SledKv {
                     None => b.remove(k),
                 }
             }
-            return self.trees[tables[0].index()].apply_batch(b).map_err(engine);
+            return self.tree(tables[0]).apply_batch(b).map_err(engine);
         }
-        let trees: Vec<&sled::Tree> = tables.iter().map(|t| &self.trees[t.index()]).collect();
+        let trees: Vec<&sled::Tree> = tables.iter().map(|t| self.tree(*t)).collect();
         trees[..]
             .transaction(|tx| {
                 for (t, k, v) in &batch.ops {
@@ -314,7 +340,7 @@ impl Kv for SledKv {
     fn commit_in_order(&self, batch: Batch) -> Result<(), KvError> {
         let _alone = sled_write();
         for (t, k, v) in batch.ops {
-            let tree = &self.trees[t.index()];
+            let tree = self.tree(t);
             match v {
                 Some(v) => tree.insert(k, v).map(drop).map_err(engine)?,
                 None => tree.remove(k).map(drop).map_err(engine)?,
@@ -324,7 +350,8 @@ impl Kv for SledKv {
     }
 
     fn flush(&self) -> Result<(), KvError> {
-        self.db.flush().map(|_| ()).map_err(engine)
+        let _shared = sled_read();
+        self.engine().db.flush().map(|_| ()).map_err(engine)
     }
 }
 
