@@ -555,3 +555,17 @@ pub(super) async fn search(
     let page = blocking(move || archive.search(&auth.principal, &params)).await?;
     Ok(Json(SearchAnswer { total: page.total, items: page.hits.clone(), hits: page.hits }))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::RequestKind;
+
+    /// The document lists the kinds the service takes, in the same order: one list (`RequestKind::ALL`).
+    #[test]
+    fn openapi_lists_every_request_kind() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        let listed = &doc["components"]["schemas"]["RequestKind"]["enum"];
+        let kinds: Vec<&str> = RequestKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(listed, &serde_json::json!(kinds));
+    }
+}

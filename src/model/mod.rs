@@ -9,6 +9,7 @@ pub mod ids;
 pub mod material;
 pub mod person;
 pub mod policy;
+pub mod request;
 pub mod user;
 pub mod workflow;
 
@@ -17,6 +18,7 @@ pub use date::PartialDate;
 pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, UserId};
 pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
+pub use request::RequestKind;
 pub use user::{Role, User};
 
 /// A finding of validation: which field is wrong and why. Errors block a write; warnings travel with it.

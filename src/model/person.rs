@@ -67,6 +67,25 @@ pub struct Appointment {
     pub document_number: Option<String>,
 }
 
+/// 借调: a period lent to another department; the home department and post stay as they are
+/// (`RequestKind::Secondment`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secondment {
+    /// Start.
+    pub from: PartialDate,
+    /// End (after the start).
+    pub until: PartialDate,
+    /// The host department's code.
+    pub department: String,
+    /// The post held there.
+    #[serde(default)]
+    pub position: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// 学历学位: one course of study.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,6 +260,9 @@ pub struct Person {
     /// 任职经历.
     #[serde(default)]
     pub appointments: Vec<Appointment>,
+    /// 借调: periods lent to another department (absent from the record while there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secondments: Vec<Secondment>,
     /// 学历学位 records (the list; `education` is the highest level as text).
     #[serde(default)]
     pub education_history: Vec<EducationEntry>,
@@ -380,6 +402,11 @@ impl Person {
                 f.push(Finding::error(format!("appointments[{i}].to"), "任职结束时间早于开始时间"));
             }
         }
+        for (i, s) in self.secondments.iter().enumerate() {
+            if s.until <= s.from {
+                f.push(Finding::error(format!("secondments[{i}].until"), "借调结束日期须晚于开始日期"));
+            }
+        }
         for (i, e) in self.education_history.iter().enumerate() {
             if let (Some(from), Some(to)) = (e.from, e.to)
                 && to < from
@@ -420,6 +447,7 @@ impl Person {
         }
         if !fields.records {
             self.appointments.clear();
+            self.secondments.clear();
             self.education_history.clear();
             self.training.clear();
             self.rewards.clear();
@@ -513,6 +541,7 @@ impl Person {
                 rank: None,
                 document_number: None,
             }],
+            secondments: vec![Secondment { from: d, until: d, department: "d".into(), position: None, reason: None }],
             education_history: vec![EducationEntry {
                 from: None,
                 to: None,
@@ -617,7 +646,7 @@ mod tests {
         assert_eq!((group("salary_grade"), group("salary")), (Some("salary"), Some("salary")));
         assert_eq!(group("contracts"), Some("contracts"));
         assert_eq!(group("assessments"), Some("assessments"));
-        for f in ["appointments", "education_history", "training", "rewards", "punishments", "family"] {
+        for f in ["appointments", "secondments", "education_history", "training", "rewards", "punishments", "family"] {
             assert_eq!(group(f), Some("records"), "{f}");
         }
         for f in ["name", "former_names", "department", "position", "rank", "education", "birth_date", "status"] {

@@ -9,9 +9,12 @@
 //! of the escalation target, or handed to it), and one that cannot be escalated is flagged as stuck, never left
 //! silently waiting.
 
+use super::RequestKind;
 use serde::{Deserialize, Serialize};
 
-/// DO NOT CHANGE without a new definitions version: the shipped default flows.
+/// The shipped default flows. DO NOT CHANGE an existing flow without a new definitions version (requests keep
+/// the version they started under, and version 1 is read from here); adding the flow of a new kind changes no
+/// running request.
 pub const DEFAULT_DEFINITIONS: &str = include_str!("workflows.toml");
 
 /// All flows of one definitions version.
@@ -201,10 +204,6 @@ pub const CONDITIONS: [&str; 5] = ["always", "salary", "contract", "position", "
 /// applied at once by HR, without a decision.
 pub const ROUTINE_FIELDS: [&str; 4] = ["phone", "address", "training", "former_names"];
 
-/// The kinds of request; every definitions document has a flow for each.
-pub const KINDS: [&str; 7] =
-    ["create", "update", "promotion", "transfer", "resignation", "consultation", "destruction"];
-
 /// Whether `a` is an assignee expression (`role:<role>`, `head:person`, `head:new`, `leader:<n>`).
 fn valid_assignee(a: &str) -> bool {
     a.strip_prefix("role:").is_some_and(|r| super::user::Role::parse(r).is_some())
@@ -237,7 +236,7 @@ impl Definitions {
     /// keeps a leader's step and two signatures in one parallel group. The error names the flow and the rule.
     pub fn validate(&self) -> Result<(), String> {
         let err = |kind: &str, rule: &str, why: String| Err(format!("flow {kind}: rule workflow.{rule}: {why}"));
-        for kind in KINDS {
+        for kind in RequestKind::ALL.map(RequestKind::as_str) {
             match self.flows.iter().filter(|f| f.kind == kind).count() {
                 0 => return err(kind, "kinds", "the flow is missing; every kind of request needs one".into()),
                 1 => {}
@@ -246,9 +245,9 @@ impl Definitions {
         }
         for f in &self.flows {
             let kind = f.kind.as_str();
-            if !KINDS.contains(&kind) {
-                return err(kind, "kinds", format!("unknown kind; known: {}", KINDS.join(", ")));
-            }
+            let Some(k) = RequestKind::parse(kind) else {
+                return err(kind, "kinds", format!("unknown kind; known: {}", RequestKind::names()));
+            };
             for (i, s) in f.steps.iter().enumerate() {
                 if f.steps[..i].iter().any(|o| o.name == s.name) {
                     return err(kind, "step-names", format!("two steps are named {:?}", s.name));
@@ -279,7 +278,7 @@ impl Definitions {
                         .into(),
                 );
             }
-            if !f.fast_path.is_empty() && kind != "update" {
+            if !f.fast_path.is_empty() && !k.is_routine() {
                 return err(kind, "fast-path", "only the update flow has a fast path".into());
             }
             if let Some(bad) = f.fast_path.iter().find(|x| !ROUTINE_FIELDS.contains(&x.as_str())) {
@@ -289,10 +288,10 @@ impl Definitions {
                     format!("{bad:?} is not a routine field; the fast path may list {}", ROUTINE_FIELDS.join(", ")),
                 );
             }
-            if kind == "consultation" && !always.iter().any(|s| s.stage == Stage::Approval) {
+            if k == RequestKind::Consultation && !always.iter().any(|s| s.stage == Stage::Approval) {
                 return err(kind, "consultation", "a consultation keeps an approval step".into());
             }
-            if kind == "destruction" {
+            if k == RequestKind::Destruction {
                 if !always.iter().any(|s| s.assignee.starts_with("leader:")) {
                     return err(kind, "destruction", "a destruction keeps a leader's approval step".into());
                 }
@@ -309,9 +308,9 @@ impl Definitions {
         Ok(())
     }
 
-    /// A flow by kind.
-    pub fn flow(&self, kind: &str) -> Option<&FlowDef> {
-        self.flows.iter().find(|f| f.kind == kind)
+    /// A flow by kind (a [`RequestKind`], or its name).
+    pub fn flow(&self, kind: impl AsRef<str>) -> Option<&FlowDef> {
+        self.flows.iter().find(|f| f.kind == kind.as_ref())
     }
 }
 
@@ -567,13 +566,16 @@ mod tests {
     #[test]
     fn default_definitions_parse_and_route_by_content() {
         let d = Definitions::default_definitions().unwrap();
-        let update = d.flow("update").unwrap();
+        let update = d.flow(RequestKind::Update).unwrap();
         assert!(update.is_fast(&["phone".into()]));
         assert!(!update.is_fast(&["phone".into(), "salary_grade".into()]));
         let steps = update.steps_for(Touches::of(&["salary_grade".into()]));
         let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["finance-review", "leader-1", "leader-2"]);
-        let promo = d.flow("promotion").unwrap().steps_for(Touches::of(&["position".into(), "contract_change".into()]));
+        let promo = d
+            .flow(RequestKind::Promotion)
+            .unwrap()
+            .steps_for(Touches::of(&["position".into(), "contract_change".into()]));
         let names: Vec<&str> = promo.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["head-review", "legal-review", "leader-1", "leader-2"]);
     }
@@ -581,7 +583,8 @@ mod tests {
     #[test]
     fn groups_run_in_order_and_parallel_steps_all_pass() {
         let d = Definitions::default_definitions().unwrap();
-        let mut steps = d.flow("update").unwrap().steps_for(Touches::of(&["salary_grade".into(), "contracts".into()]));
+        let mut steps =
+            d.flow(RequestKind::Update).unwrap().steps_for(Touches::of(&["salary_grade".into(), "contracts".into()]));
         assert_eq!(open_next_group(&mut steps, 0), RequestState::InReview);
         assert_eq!(steps.iter().filter(|s| s.state == StepState::Pending).count(), 2);
         assert_eq!(
@@ -643,7 +646,7 @@ mod tests {
     fn promotion_of(fields: &[&str]) -> Vec<Step> {
         let d = Definitions::default_definitions().unwrap();
         let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-        d.flow("promotion").unwrap().steps_for(Touches::of(&fields))
+        d.flow(RequestKind::Promotion).unwrap().steps_for(Touches::of(&fields))
     }
 
     #[test]

@@ -435,11 +435,12 @@ fn requests_in_flight(
     people: &std::collections::BTreeMap<String, Vec<crate::model::PersonId>>,
 ) -> Result<()> {
     use super::workflows::NewRequest;
+    use crate::model::RequestKind;
     let nth = |dept: &str, i: usize| people.get(dept).and_then(|v| v.get(i.min(v.len().saturating_sub(1)))).copied();
-    let ask = |person, kind: &str, changes: serde_json::Value, reason: &str| {
+    let ask = |person, kind: RequestKind, changes: serde_json::Value, reason: &str| {
         archive.create_request(
             hr,
-            NewRequest { kind: kind.into(), person_id: person, changes, reason: Some(reason.into()), draft: false },
+            NewRequest { kind, person_id: person, changes, reason: Some(reason.into()), draft: false },
         )
     };
     let act = |who: &str, id| -> Result<()> {
@@ -449,21 +450,32 @@ fn requests_in_flight(
     };
     // Each head: a change of post in their department.
     for dept in people.keys() {
-        ask(nth(dept, 1), "update", json!({"position": "业务主管"}), "岗位调整")?;
+        ask(nth(dept, 1), RequestKind::Update, json!({"position": "业务主管"}), "岗位调整")?;
     }
     // Finance: a salary change; legal: a contract record.
-    ask(nth("research", 1), "update", json!({"salary_grade": "28"}), "薪级正常晋升")?;
-    ask(nth("sales", 1), "update", json!({"contracts": [{"kind": "劳动合同", "from": "2024-01-01"}]}), "续签劳动合同")?;
+    ask(nth("research", 1), RequestKind::Update, json!({"salary_grade": "28"}), "薪级正常晋升")?;
+    ask(
+        nth("sales", 1),
+        RequestKind::Update,
+        json!({"contracts": [{"kind": "劳动合同", "from": "2024-01-01"}]}),
+        "续签劳动合同",
+    )?;
     // Administration: a transfer past both heads.
-    let t = ask(nth("ops", 2), "transfer", json!({"department": "sales", "position": "市场专员"}), "工作需要")?;
+    let t =
+        ask(nth("ops", 2), RequestKind::Transfer, json!({"department": "sales", "position": "市场专员"}), "工作需要")?;
     act("head-ops", t.id)?;
     act("head-sales", t.id)?;
     // Leaders: a promotion past the head (leader 1), another past leader 1 (leader 2).
-    let a = ask(nth("research", 2), "promotion", json!({"position": "研究发展部副部长（试用期一年）"}), "考核优秀")?;
+    let a = ask(
+        nth("research", 2),
+        RequestKind::Promotion,
+        json!({"position": "研究发展部副部长（试用期一年）"}),
+        "考核优秀",
+    )?;
     act("head-research", a.id)?;
     let b = ask(
         nth("it", 2),
-        "promotion",
+        RequestKind::Promotion,
         json!({"position": "信息技术部副部长（试用期一年）", "rank": "五级职员"}),
         "任职年限届满",
     )?;

@@ -62,7 +62,7 @@ impl Archive {
                 at: now,
                 event: event.into(),
                 request_id: r.id,
-                kind: r.kind.clone(),
+                kind: r.kind.to_string(),
                 person_id: r.person_id,
                 step,
                 recipient,

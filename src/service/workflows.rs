@@ -5,12 +5,10 @@
 //! person version that another change has since replaced is flagged, never applied blindly.
 
 use super::access::{forbidden, person_target};
-use super::archive::merge_patch;
 use super::{Archive, Error, Principal, Result};
-use crate::model::person::{Appointment, SalaryEntry};
 use crate::model::policy::{Capability, FieldAccess, Policy, Subject, Target};
 use crate::model::workflow::{self, Check, Definitions, RequestState, Routing, Step, StepState, Touches};
-use crate::model::{Finding, PartialDate, Person, PersonId, PersonStatus, RequestId, Role, User, now_ts, today};
+use crate::model::{Finding, PartialDate, Person, PersonId, RequestId, RequestKind, Role, User, now_ts, today};
 use crate::store::Table;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -41,7 +39,7 @@ pub struct Request {
     /// Id.
     pub id: RequestId,
     /// Kind.
-    pub kind: String,
+    pub kind: RequestKind,
     /// The person (set on application for `create`).
     pub person_id: Option<PersonId>,
     /// The person's department when the request was made (routes `head:person`).
@@ -96,8 +94,8 @@ pub struct Comment {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
-    /// Kind.
-    pub kind: String,
+    /// Kind (an unknown one is refused as the body is read).
+    pub kind: RequestKind,
     /// The person (not for `create`).
     #[serde(default)]
     pub person_id: Option<PersonId>,
@@ -117,7 +115,7 @@ pub struct InboxItem {
     /// The request.
     pub request_id: RequestId,
     /// Its kind.
-    pub kind: String,
+    pub kind: RequestKind,
     /// The person.
     pub person_id: Option<PersonId>,
     /// The step waiting for the caller.
@@ -148,15 +146,7 @@ fn date_field(changes: &Value, field: &str) -> Result<Option<PartialDate>> {
     }
 }
 
-fn text_field(changes: &Value, field: &str) -> Option<String> {
-    changes.get(field).and_then(Value::as_str).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-fn close_open_appointment(p: &mut Person, on: PartialDate) {
-    for a in p.appointments.iter_mut().filter(|a| a.to.is_none()) {
-        a.to = Some(on);
-    }
-}
+use crate::model::request::text_field;
 
 fn material_ids(changes: &Value) -> Result<Vec<crate::model::MaterialId>> {
     match changes.get("material_ids") {
@@ -165,122 +155,10 @@ fn material_ids(changes: &Value) -> Result<Vec<crate::model::MaterialId>> {
     }
 }
 
-/// The person as a request of `kind` would leave it (before validation).
-fn apply_changes(current: Option<&Person>, kind: &str, changes: &Value) -> Result<Person> {
-    let obj = changes.as_object().ok_or_else(|| Error::invalid("changes", "a JSON object is expected"))?;
-    let current = match (kind, current) {
-        ("create", _) => return Person::from_input(changes.clone()).map_err(|e| Error::invalid("changes", e)),
-        (_, Some(c)) => c,
-        (_, None) => return Err(Error::invalid("person_id", "name the person the request is about")),
-    };
-    let mut p = current.clone();
-    let on = date_field(changes, "effective_on")?.unwrap_or_else(|| PartialDate::from_date(today()));
-    let allowed: &[&str] = match kind {
-        "promotion" => &["position", "rank", "salary_grade", "contract_change", "effective_on"],
-        "transfer" => &["department", "position", "rank", "effective_on"],
-        "resignation" => &["resign_on", "agreement", "settlement"],
-        "consultation" => &["purpose", "until", "material_ids"],
-        "destruction" => &["material_ids", "appraisal"],
-        _ => &[],
-    };
-    if kind != "update"
-        && let Some(bad) = obj.keys().find(|k| !allowed.contains(&k.as_str()))
-    {
-        return Err(Error::invalid(
-            "changes",
-            format!("a {kind} request does not change {bad:?}; it takes {allowed:?}"),
-        ));
-    }
-    match kind {
-        "update" => {
-            let mut doc = serde_json::to_value(&p).map_err(|e| Error::Internal(e.to_string()))?;
-            merge_patch(&mut doc, changes);
-            p = Person::from_input(doc).map_err(|e| Error::invalid("changes", e))?;
-            p.id = current.id;
-            p.version = current.version;
-        }
-        "promotion" => {
-            let position = text_field(changes, "position").or(p.position.clone());
-            let rank = text_field(changes, "rank").or(p.rank.clone());
-            if position == p.position && rank == p.rank && changes.get("salary_grade").is_none() {
-                return Err(Error::invalid(
-                    "changes",
-                    "a promotion changes the position, the rank or the salary grade",
-                ));
-            }
-            close_open_appointment(&mut p, on);
-            p.appointments.push(Appointment {
-                from: on,
-                to: None,
-                department: p.department.clone(),
-                position: position.clone().unwrap_or_default(),
-                rank: rank.clone(),
-                document_number: None,
-            });
-            p.position = position;
-            p.rank = rank;
-            if let Some(g) = text_field(changes, "salary_grade") {
-                p.salary.push(SalaryEntry { from: on, grade: g.clone(), amount: None });
-                p.salary_grade = Some(g);
-            }
-        }
-        "transfer" => {
-            let department = text_field(changes, "department")
-                .ok_or_else(|| Error::invalid("department", "a transfer names the new department"))?;
-            if department == p.department {
-                return Err(Error::invalid("department", "the person already belongs to that department"));
-            }
-            close_open_appointment(&mut p, on);
-            p.department = department;
-            if let Some(pos) = text_field(changes, "position") {
-                p.position = Some(pos);
-            }
-            if let Some(r) = text_field(changes, "rank") {
-                p.rank = Some(r);
-            }
-            p.appointments.push(Appointment {
-                from: on,
-                to: None,
-                department: p.department.clone(),
-                position: p.position.clone().unwrap_or_default(),
-                rank: p.rank.clone(),
-                document_number: None,
-            });
-        }
-        "resignation" => {
-            let on = date_field(changes, "resign_on")?
-                .ok_or_else(|| Error::invalid("resign_on", "a resignation names its date (resign_on)"))?;
-            close_open_appointment(&mut p, on);
-            for c in p.contracts.iter_mut().filter(|c| c.to.is_none()) {
-                c.to = Some(on);
-            }
-            p.status = PersonStatus::Resigned;
-        }
-        "consultation" => {
-            if text_field(changes, "purpose").is_none_or(|t| t.chars().count() < 2) {
-                return Err(Error::invalid("purpose", "state the purpose of the consultation"));
-            }
-            let until =
-                date_field(changes, "until")?.ok_or_else(|| Error::invalid("until", "name the end of the period"))?;
-            if until.last_day() < today() || until.first_day() > today() + time::Duration::days(366) {
-                return Err(Error::invalid("until", "the period ends in the coming year"));
-            }
-        }
-        "destruction" => {
-            let ids = material_ids(changes)?;
-            if ids.is_empty() {
-                return Err(Error::invalid("material_ids", "list the appraised-out materials to destroy"));
-            }
-            if text_field(changes, "appraisal").is_none() {
-                return Err(Error::invalid(
-                    "appraisal",
-                    "cite the appraisal (鉴定) that found the materials need not be kept",
-                ));
-            }
-        }
-        other => return Err(Error::invalid("kind", format!("unknown request kind {other:?}"))),
-    }
-    Ok(p)
+/// The person as a request of `kind` would leave it (before validation): the kind's own rule
+/// ([`RequestKind::apply`]), its finding as a 422.
+fn apply_changes(current: Option<&Person>, kind: RequestKind, changes: &Value) -> Result<Person> {
+    kind.apply(current, changes).map_err(|f| Error::invalid(&f.field, f.message))
 }
 
 impl Archive {
@@ -349,16 +227,14 @@ impl Archive {
             .ok_or_else(|| Error::NotFound(format!("request {id} not found")))
     }
 
-    fn may_start(&self, p: &Principal, kind: &str) -> Result<()> {
-        if kind == "consultation" {
+    fn may_start(&self, p: &Principal, kind: RequestKind) -> Result<()> {
+        if kind.anyone_may_start() {
             return Ok(()); // anyone may ask to consult a dossier; the security administrator decides
         }
         let policy = self.policy();
-        let ok = p
-            .subject
-            .roles
-            .iter()
-            .any(|r| policy.roles.get(r).is_some_and(|rp| rp.start_requests.iter().any(|k| k == "*" || k == kind)));
+        let ok = p.subject.roles.iter().any(|r| {
+            policy.roles.get(r).is_some_and(|rp| rp.start_requests.iter().any(|k| k == "*" || k == kind.as_str()))
+        });
         if ok {
             Ok(())
         } else {
@@ -445,7 +321,12 @@ impl Archive {
     }
 
     /// The prospective person and its findings; errors block.
-    fn validated(&self, current: Option<&Person>, kind: &str, changes: &Value) -> Result<(Person, Vec<Finding>)> {
+    fn validated(
+        &self,
+        current: Option<&Person>,
+        kind: RequestKind,
+        changes: &Value,
+    ) -> Result<(Person, Vec<Finding>)> {
         let mut next = apply_changes(current, kind, changes)?;
         let findings = self.complete_person(&mut next)?;
         Ok((next, findings))
@@ -459,15 +340,15 @@ impl Archive {
 
     fn create_request_inner(&self, p: &Principal, new: NewRequest) -> Result<Request> {
         let defs = self.definitions()?;
-        let flow = defs.flow(&new.kind).ok_or_else(|| {
+        let flow = defs.flow(new.kind).ok_or_else(|| {
             Error::invalid(
                 "kind",
-                format!("unknown kind {:?}; known: create, update, promotion, transfer, resignation", new.kind),
+                format!("the flow definitions in force (version {}) have no flow for {}", defs.version, new.kind),
             )
         })?;
-        self.may_start(p, &new.kind)?;
-        let person = match (new.kind.as_str(), new.person_id) {
-            ("create", _) => None,
+        self.may_start(p, new.kind)?;
+        let person = match (new.kind, new.person_id) {
+            (RequestKind::Create, _) => None,
             (_, Some(id)) => Some(self.load_person(id)?),
             (_, None) => return Err(Error::invalid("person_id", "name the person the request is about")),
         };
@@ -476,12 +357,12 @@ impl Archive {
         {
             return Err(forbidden(&hard));
         }
-        let (_, findings) = self.validated(person.as_ref(), &new.kind, &new.changes)?;
+        let (_, findings) = self.validated(person.as_ref(), new.kind, &new.changes)?;
         let fields = changed_fields(&new.changes);
         let now = now_ts();
         let mut r = Request {
             id: RequestId::new(),
-            kind: new.kind.clone(),
+            kind: new.kind,
             person_id: person.as_ref().map(|p| p.id),
             person_department: person
                 .as_ref()
@@ -541,8 +422,7 @@ impl Archive {
         };
         if let (Some(cur), Some(base)) = (&current, r.base_version)
             && cur.version != base
-            && r.kind != "consultation"
-            && r.kind != "destruction"
+            && r.kind.changes_person()
         {
             r.conflict = Some(format!(
                 "the person record changed since version {base} (now {}); the request must be rebased before it can be applied",
@@ -551,9 +431,9 @@ impl Archive {
             r.state = RequestState::Approved;
             return Ok(());
         }
-        if r.kind == "consultation" || r.kind == "destruction" {
+        if !r.kind.changes_person() {
             let person = current.ok_or_else(|| Error::invalid("person_id", "name the dossier"))?;
-            if r.kind == "consultation" {
+            if r.kind == RequestKind::Consultation {
                 self.stage_consultation_grant(ws, r, &person)?;
             } else {
                 let backups = self.stage_destruction(ws, r, &person)?;
@@ -568,7 +448,7 @@ impl Archive {
             r.conflict = None;
             return Ok(());
         }
-        let (mut next, _) = self.validated(current.as_ref(), &r.kind, &r.changes)?;
+        let (mut next, _) = self.validated(current.as_ref(), r.kind, &r.changes)?;
         let approvers: Vec<String> =
             r.decisions.iter().filter(|d| !d.void && d.decision == "approve").map(|d| d.actor.clone()).collect();
         let reason = Some(format!(
@@ -670,7 +550,7 @@ impl Archive {
     }
 
     fn after_application(&self, r: &Request) {
-        if r.state == RequestState::Applied && r.kind != "create" && r.kind != "consultation" {
+        if r.state == RequestState::Applied && !matches!(r.kind, RequestKind::Create | RequestKind::Consultation) {
             self.indexed_enqueued();
         }
     }
@@ -802,9 +682,9 @@ impl Archive {
                 Some(pid) => Some(self.load_person(pid)?),
                 None => None,
             };
-            let (_, findings) = self.validated(person.as_ref(), &r.kind, &changes)?;
+            let (_, findings) = self.validated(person.as_ref(), r.kind, &changes)?;
             let defs = self.definitions_of(&r)?;
-            let flow = defs.flow(&r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
+            let flow = defs.flow(r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
             r.steps = flow.steps_for(Touches::of(&changed_fields(&changes)));
             r.changes = changes;
             r.findings = findings;
@@ -847,12 +727,12 @@ impl Archive {
                 Some(pid) => Some(self.load_person(pid)?),
                 None => None,
             };
-            let (_, findings) = self.validated(person.as_ref(), &r.kind, &r.changes)?;
+            let (_, findings) = self.validated(person.as_ref(), r.kind, &r.changes)?;
             r.findings = findings;
             r.base_version = person.as_ref().map(|p| p.version);
             r.conflict = None;
             let defs = self.definitions_of(&r)?;
-            let flow = defs.flow(&r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
+            let flow = defs.flow(r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
             r.steps = flow.steps_for(Touches::of(&changed_fields(&r.changes)));
             for d in r.decisions.iter_mut() {
                 d.void = true;
@@ -936,7 +816,7 @@ impl Archive {
         if r.initiator == p.user.username || policy.capability(&p.subject, Capability::EditPersons).allowed {
             return r;
         }
-        if r.kind == "consultation" || r.kind == "destruction" {
+        if !r.kind.changes_person() {
             return r; // their terms (purpose, period, materials, appraisal) are the request's own, not the person's
         }
         let proposed = text_field(&r.changes, "department");
@@ -944,8 +824,9 @@ impl Archive {
             Some(person) => policy.fields_for(&p.subject, &person_target(person)),
             None => FieldAccess::default(),
         };
-        let departments = match (r.kind.as_str(), person) {
-            ("create", _) | ("transfer", Some(_)) => proposed.iter().collect::<Vec<_>>(),
+        let departments = match (r.kind, person) {
+            (RequestKind::Create, _) => proposed.iter().collect::<Vec<_>>(),
+            (k, Some(_)) if k.names_new_department() => proposed.iter().collect::<Vec<_>>(),
             _ => Vec::new(),
         };
         for d in departments {
@@ -1013,7 +894,7 @@ impl Archive {
             for (_, r) in self.store().scan::<Request>(Table::Requests, b"")? {
                 let wanted = state.is_none_or(|s| {
                     serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(|x| x == s)).unwrap_or(false)
-                }) && kind.is_none_or(|k| r.kind == k)
+                }) && kind.is_none_or(|k| r.kind.as_str() == k)
                     && person.is_none_or(|pid| r.person_id == Some(pid));
                 if !wanted {
                     continue;
@@ -1057,7 +938,7 @@ impl Archive {
                 let due = s.due.unwrap_or(now);
                 items.push(InboxItem {
                     request_id: r.id,
-                    kind: r.kind.clone(),
+                    kind: r.kind,
                     person_id: r.person_id,
                     step: s.name.clone(),
                     since: crate::model::ts_rfc3339(s.since.unwrap_or(r.created_at)),
@@ -1214,7 +1095,7 @@ impl Archive {
             let mut groups: std::collections::BTreeMap<(String, String), (Vec<f64>, usize)> = Default::default();
             for (_, r) in self.store().scan::<Request>(Table::Requests, b"")? {
                 for s in &r.steps {
-                    let e = groups.entry((r.kind.clone(), s.name.clone())).or_default();
+                    let e = groups.entry((r.kind.to_string(), s.name.clone())).or_default();
                     if let (Some(since), Some(at)) = (s.since, s.decided_at) {
                         e.0.push((at - since) as f64 / 3600.0);
                     }
@@ -1223,7 +1104,7 @@ impl Archive {
                     }
                 }
                 if r.state == RequestState::Applied {
-                    let e = groups.entry((r.kind.clone(), "*".into())).or_default();
+                    let e = groups.entry((r.kind.to_string(), "*".into())).or_default();
                     e.0.push((r.updated_at - r.created_at) as f64 / 3600.0);
                 }
             }

@@ -6,8 +6,9 @@ use super::error::{WebError, WebForm, WebQuery, WebResult, parse_id};
 use super::layout::{self, decision_name, field_name, kind_name, page, state_name, step_name, step_state_name, when};
 use super::session::{WebUser, csrf_field};
 use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, split_tags};
+use crate::model::request::Input;
 use crate::model::workflow::RequestState;
-use crate::model::{CategoryScheme, Finding, MaterialId, MaterialMeta, PersonId, RequestId};
+use crate::model::{CategoryScheme, Finding, MaterialId, MaterialMeta, PersonId, RequestId, RequestKind};
 use crate::service::workflows::NewRequest;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -275,7 +276,7 @@ pub(super) async fn inbox(
         @for it in &items {
             article.inbox-item {
                 h2 {
-                    a href={ "/requests/" (it.request_id) } { (kind_name(l, &it.kind)) " · " (step_name(l, &it.step)) }
+                    a href={ "/requests/" (it.request_id) } { (kind_name(l, it.kind)) " · " (step_name(l, &it.step)) }
                     @if it.overdue { " " span.badge.overdue { (l.t("已超期", "overdue")) } }
                 }
                 p.meta {
@@ -309,7 +310,7 @@ pub(super) async fn inbox(
                     tbody {
                         @for r in requests.iter().take(30) {
                             tr {
-                                td { a href={ "/requests/" (r.id) } { (kind_name(l, &r.kind)) } }
+                                td { a href={ "/requests/" (r.id) } { (kind_name(l, r.kind)) } }
                                 td { (state_name(l, r.state)) } td { (r.initiator) } td { (when(r.created_at)) }
                             }
                         }
@@ -404,7 +405,7 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
         Ok((r, pending, person))
     })
     .await?;
-    let title = kind_name(l, &r.kind);
+    let title = kind_name(l, r.kind);
     let body = html! {
         h1 { (title) " " span.badge { (state_name(l, r.state)) } }
         dl.fields {
@@ -519,53 +520,12 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
             }
         }
     };
-    Ok(page(l, Some(&user), &title, body).into_response())
+    Ok(page(l, Some(&user), title, body).into_response())
 }
 
-/// The kinds the request form offers.
-const KINDS: [&str; 5] = ["promotion", "transfer", "update", "resignation", "consultation"];
-
-/// The fields of a kind's form: (name, label zh, label en, long text).
-fn kind_fields(kind: &str) -> &'static [(&'static str, &'static str, &'static str, bool)] {
-    match kind {
-        "promotion" => &[
-            ("position", "新职务", "New position", false),
-            ("rank", "新职级", "New rank", false),
-            ("salary_grade", "新薪级", "New salary grade", false),
-            ("contract_change", "合同变更说明", "Contract change", true),
-            ("effective_on", "生效日期", "Effective on", false),
-        ],
-        "transfer" => &[
-            ("department", "调入部门", "New department", false),
-            ("position", "新职务", "New position", false),
-            ("rank", "职级", "Rank", false),
-            ("effective_on", "生效日期", "Effective on", false),
-        ],
-        "update" => &[
-            ("position", "职务", "Position", false),
-            ("rank", "职级", "Rank", false),
-            ("education", "学历学位", "Education", false),
-            ("salary_grade", "薪级", "Salary grade", false),
-            ("phone", "电话", "Phone", false),
-            ("address", "地址", "Address", false),
-        ],
-        "resignation" => &[
-            ("resign_on", "离职日期", "Leaves on", false),
-            ("agreement", "离职协议", "Agreement", true),
-            ("settlement", "薪酬结算", "Settlement", true),
-        ],
-        "consultation" => &[
-            ("purpose", "查阅目的", "Purpose", true),
-            ("until", "查阅截止日期", "Until", false),
-            (
-                "material_ids",
-                "限定材料（编号，逗号分隔；空为全部）",
-                "Materials (ids, comma-separated; empty: all)",
-                false,
-            ),
-        ],
-        _ => &[],
-    }
+/// The kinds the request form offers, in the order of [`RequestKind::ALL`].
+fn form_kinds() -> impl Iterator<Item = RequestKind> {
+    RequestKind::ALL.into_iter().filter(|k| k.on_request_form())
 }
 
 #[derive(Deserialize)]
@@ -575,7 +535,7 @@ pub(super) struct NewRequestQuery {
 }
 
 struct RequestDraft<'a> {
-    kind: &'a str,
+    kind: RequestKind,
     person: Option<PersonId>,
     person_name: Option<String>,
     values: &'a [(String, String)],
@@ -591,7 +551,7 @@ fn request_form(st: &AppState, user: &WebUser, d: &RequestDraft, findings: &[Fin
     html! {
         h1 { (l.t("发起申请", "New request")) ": " (kind_name(l, d.kind)) }
         nav.tabs aria-label=(l.t("申请类型", "Kinds")) {
-            @for k in KINDS {
+            @for k in form_kinds() {
                 @if k == d.kind { strong aria-current="page" { (kind_name(l, k)) } }
                 @else { a href={ "/requests/new?kind=" (k) (person_q) } { (kind_name(l, k)) } }
                 " "
@@ -600,7 +560,7 @@ fn request_form(st: &AppState, user: &WebUser, d: &RequestDraft, findings: &[Fin
         @if !findings.is_empty() { (layout::findings(l, findings)) }
         form.request method="post" action="/requests" {
             (csrf_field(user))
-            input type="hidden" name="kind" value=(d.kind);
+            input type="hidden" name="kind" value=(d.kind.as_str());
             @if let Some(pid) = d.person {
                 input type="hidden" name="person_id" value=(pid);
                 p { (l.t("对象：", "Person: ")) a href={ "/persons/" (pid) } { (d.person_name.clone().unwrap_or_else(|| pid.to_string())) } }
@@ -610,18 +570,18 @@ fn request_form(st: &AppState, user: &WebUser, d: &RequestDraft, findings: &[Fin
                     input #rq-person type="text" name="person_id" required value=(value_of(d.values, "person_id"));
                 }
             }
-            @for (name, zh, en, long) in kind_fields(d.kind) {
-                @let id = format!("rq-{name}");
+            @for f in d.kind.fields() {
+                @let (name, id) = (f.name, format!("rq-{}", f.name));
                 p.grow {
-                    label for=(id) { (l.t(zh, en)) }
-                    @if *name == "department" {
+                    label for=(id) { (l.t(f.zh, f.en)) }
+                    @if f.input == Input::Department {
                         select id=(id) name=(name) {
                             option value="" { "—" }
                             @for dep in &st.archive.config().departments {
                                 option value=(dep.code) selected[value_of(d.values, name) == dep.code] { (dep.name) }
                             }
                         }
-                    } @else if *long {
+                    } @else if f.input == Input::Long {
                         textarea id=(id) name=(name) rows="3" { (value_of(d.values, name)) }
                     } @else {
                         input id=(id) type="text" name=(name) value=(value_of(d.values, name));
@@ -651,7 +611,12 @@ pub(super) async fn new_request(
     WebQuery(q): WebQuery<NewRequestQuery>,
 ) -> WebResult<Response> {
     let l = user.lang;
-    let kind = q.kind.as_deref().filter(|k| KINDS.contains(k)).unwrap_or("promotion");
+    let kind = q
+        .kind
+        .as_deref()
+        .and_then(RequestKind::parse)
+        .filter(|k| k.on_request_form())
+        .unwrap_or(RequestKind::Promotion);
     let person = match q.person.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(parse_id::<PersonId>(s)?),
         None => None,
@@ -663,21 +628,21 @@ pub(super) async fn new_request(
 }
 
 /// The changes of a request from the form's fields of its kind (empty fields are not changes).
-fn changes_of(kind: &str, values: &[(String, String)]) -> Value {
+fn changes_of(kind: RequestKind, values: &[(String, String)]) -> Value {
     let mut changes = Map::new();
-    for (name, ..) in kind_fields(kind) {
-        let v = value_of(values, name).trim();
+    for f in kind.fields() {
+        let v = value_of(values, f.name).trim();
         if v.is_empty() {
             continue;
         }
-        let value = if *name == "material_ids" {
+        let value = if f.input == Input::Ids {
             Value::Array(
                 v.split([',', '，', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(Value::from).collect(),
             )
         } else {
             Value::String(v.to_string())
         };
-        changes.insert((*name).to_string(), value);
+        changes.insert(f.name.to_string(), value);
     }
     Value::Object(changes)
 }
@@ -690,22 +655,16 @@ pub(super) async fn create_request(
 ) -> WebResult<Response> {
     user.check_csrf(&st, values.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()))?;
     let l = user.lang;
-    let kind = value_of(&values, "kind");
-    if !KINDS.contains(&kind) {
-        return Err(crate::service::Error::invalid("kind", format!("unknown kind {kind:?}")).into());
-    }
+    let name = value_of(&values, "kind");
+    let Some(kind) = RequestKind::parse(name).filter(|k| k.on_request_form()) else {
+        return Err(crate::service::Error::invalid("kind", format!("unknown kind {name:?}")).into());
+    };
     let person = match value_of(&values, "person_id").trim() {
         "" => None,
         s => Some(parse_id::<PersonId>(s)?),
     };
     let reason = Some(value_of(&values, "reason").trim().to_string()).filter(|s| !s.is_empty());
-    let new = NewRequest {
-        kind: kind.to_string(),
-        person_id: person,
-        changes: changes_of(kind, &values),
-        reason,
-        draft: false,
-    };
+    let new = NewRequest { kind, person_id: person, changes: changes_of(kind, &values), reason, draft: false };
     let archive = st.archive.clone();
     let p = user.principal.clone();
     match blocking(move || archive.create_request(&p, new)).await {
@@ -823,8 +782,11 @@ mod tests {
     fn changes_take_the_kinds_fields_only() {
         let v = |k: &str, x: &str| (k.to_string(), x.to_string());
         let values = vec![v("position", "处长"), v("rank", " "), v("phone", "123"), v("csrf", "x")];
-        assert_eq!(changes_of("promotion", &values), serde_json::json!({"position": "处长"}));
+        assert_eq!(changes_of(RequestKind::Promotion, &values), serde_json::json!({"position": "处长"}));
         let values = vec![v("material_ids", "a, b，c")];
-        assert_eq!(changes_of("consultation", &values), serde_json::json!({"material_ids": ["a", "b", "c"]}));
+        assert_eq!(
+            changes_of(RequestKind::Consultation, &values),
+            serde_json::json!({"material_ids": ["a", "b", "c"]})
+        );
     }
 }

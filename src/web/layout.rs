@@ -4,7 +4,7 @@
 use super::session::{Lang, WebUser, logout_form};
 use crate::model::policy::Capability;
 use crate::model::workflow::{RequestState, StepState};
-use crate::model::{Finding, Role, Severity};
+use crate::model::{Finding, RequestKind, Role, Severity};
 use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
@@ -49,18 +49,14 @@ pub fn capability_name(lang: Lang, c: Capability) -> &'static str {
 }
 
 /// A request kind's name.
-pub fn kind_name(lang: Lang, kind: &str) -> String {
-    let (zh, en) = match kind {
-        "create" => ("档案创建", "Create"),
-        "update" => ("档案更新", "Update"),
-        "promotion" => ("晋升", "Promotion"),
-        "transfer" => ("调岗", "Transfer"),
-        "resignation" => ("离职", "Resignation"),
-        "consultation" => ("查阅", "Consultation"),
-        "destruction" => ("销毁", "Destruction"),
-        other => return other.to_string(),
-    };
-    lang.t(zh, en).to_string()
+pub fn kind_name(lang: Lang, kind: RequestKind) -> &'static str {
+    let (zh, en) = kind.label();
+    lang.t(zh, en)
+}
+
+/// A request kind's name from its stored name (report tables); an unknown name as it is.
+pub fn kind_name_of(lang: Lang, name: &str) -> String {
+    RequestKind::parse(name).map_or_else(|| name.to_string(), |k| kind_name(lang, k).to_string())
 }
 
 /// A request state's name.

@@ -333,6 +333,7 @@ fn person_fields(l: super::session::Lang, v: &PersonView) -> Markup {
 
 fn has_records(x: &Person) -> bool {
     !(x.appointments.is_empty()
+        && x.secondments.is_empty()
         && x.education_history.is_empty()
         && x.training.is_empty()
         && x.assessments.is_empty()
@@ -350,6 +351,11 @@ fn person_records(st: &AppState, l: super::session::Lang, x: &Person) -> Markup 
             h3 { (l.t("任职经历", "Appointments")) }
             table { thead { tr { th { (l.t("起", "From")) } th { (l.t("止", "To")) } th { (l.t("部门", "Department")) } th { (l.t("职务", "Position")) } th { (l.t("职级", "Rank")) } th { (l.t("文号", "Document")) } } }
                 tbody { @for a in &x.appointments { tr { td { (a.from) } td { (opt(&a.to)) } td { (department(&a.department)) } td { (a.position) } td { (opt(&a.rank)) } td { (opt(&a.document_number)) } } } } }
+        }
+        @if !x.secondments.is_empty() {
+            h3 { (l.t("借调", "Secondments")) }
+            table { thead { tr { th { (l.t("起", "From")) } th { (l.t("止", "Until")) } th { (l.t("借调单位", "Host department")) } th { (l.t("职务", "Position")) } th { (l.t("事由", "Reason")) } } }
+                tbody { @for s in &x.secondments { tr { td { (s.from) } td { (s.until) } td { (department(&s.department)) } td { (opt(&s.position)) } td { (opt(&s.reason)) } } } } }
         }
         @if !x.education_history.is_empty() {
             h3 { (l.t("学历学位", "Education")) }
@@ -524,7 +530,7 @@ pub(super) async fn dossier(
                     tbody {
                         @for r in &requests {
                             tr {
-                                td { a href={ "/requests/" (r.id) } { (super::layout::kind_name(l, &r.kind)) } }
+                                td { a href={ "/requests/" (r.id) } { (super::layout::kind_name(l, r.kind)) } }
                                 td { (super::layout::state_name(l, r.state)) } td { (r.initiator) } td { (when(r.created_at)) }
                             }
                         }

@@ -5,7 +5,7 @@
 //! department, finance salary grades only) and refuses what the caller may not run.
 
 use super::error::{WebQuery, WebResult};
-use super::layout::{kind_name, page, step_name};
+use super::layout::{kind_name_of, page, step_name};
 use super::session::{Lang, WebUser};
 use crate::http::{AppState, blocking, urlencode};
 use crate::service::reports::{REPORTS, REQUIRED, ReportTable};
@@ -143,7 +143,7 @@ fn cell(l: Lang, table: &ReportTable, row: &[Value], col: usize) -> Markup {
             },
             "text_status" => td { (text_status_name(l, &text)) },
             "severity" => td { (if text == "error" { l.t("错误", "error") } else { l.t("提示", "warning") }) },
-            "kind" if table.name == "turnaround" => td { (kind_name(l, &text)) },
+            "kind" if table.name == "turnaround" => td { (kind_name_of(l, &text)) },
             "step" => td { (if text == "*" { l.t("全程（发起至生效）", "whole request").to_string() } else { step_name(l, &text) }) },
             n if is_number(n) => td.num { (text) },
             _ => td { (text) },
@@ -292,7 +292,7 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
                 .iter()
                 .filter(|r| plain(&r[step]) == "*" && r[median].is_number())
                 .map(|r| Bar {
-                    label: kind_name(l, &plain(&r[kind])),
+                    label: kind_name_of(l, &plain(&r[kind])),
                     value: number(r.get(median)),
                     caption: format!("{} h · {}{}", plain(&r[median]), plain(&r[count]), l.t(" 件", " requests")),
                 })

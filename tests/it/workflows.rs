@@ -739,3 +739,60 @@ async fn requests_follow_the_rules_of_the_dossier_they_are_about() {
         has("hr2", "requests", "allowed") && has("hr2", "inbox", "allowed") && has("hr2", "notifications", "allowed")
     );
 }
+
+/// 借调, the kind added as one enum variant, its rule and its flow: filed by API, routed to the home head, the
+/// host head and leader 1, and recorded on the person (home department and post kept); an end before the start
+/// is a 422 naming `until`; its initiator cannot approve it; the web form offers it with its fields.
+#[tokio::test]
+async fn a_secondment_is_routed_like_a_transfer_and_recorded_on_the_person() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let p = cadre(&app, &hr, "ops").await;
+    let pid = p["id"].as_str().unwrap().to_string();
+
+    let backwards = json!({"department": "sales", "position": "项目经理", "from": "2027-06-01", "until": "2027-01-01"});
+    let (status, r) = request(
+        &app,
+        &hr,
+        json!({"kind": "secondment", "person_id": pid, "changes": backwards, "reason": "支援重点项目"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(r["findings"][0]["field"], "until", "{r}");
+    let home = json!({"department": "ops", "from": "2027-01-01", "until": "2027-06-30"});
+    let (status, r) = request(&app, &hr, json!({"kind": "secondment", "person_id": pid, "changes": home})).await;
+    assert_eq!((status, r["findings"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("department")));
+    let stray = json!({"department": "sales", "from": "2027-01-01", "until": "2027-06-30", "salary_grade": "30"});
+    let (status, _) = request(&app, &hr, json!({"kind": "secondment", "person_id": pid, "changes": stray})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a secondment takes its own fields only");
+
+    let changes = json!({
+        "department": "sales", "position": "项目经理", "from": "2027-01-01", "until": "2027-06-30", "reason": "支援重点项目"
+    });
+    let (status, r) =
+        request(&app, &hr, json!({"kind": "secondment", "person_id": pid, "changes": changes, "reason": "工作需要"}))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["kind"], "secondment");
+    let steps: Vec<&str> = r["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["home-head-review", "host-head-confirm", "leader-1"]);
+    let rid = r["id"].as_str().unwrap().to_string();
+    assert_eq!(decide(&app, "hr", &rid, "approve").await.0, StatusCode::FORBIDDEN, "nobody approves their own");
+    assert_eq!(
+        decide(&app, "head-sales", &rid, "approve").await.0,
+        StatusCode::FORBIDDEN,
+        "the host head confirms after the home head"
+    );
+    let r = walk(&app, &rid, &["head-ops", "head-sales", "leader1"]).await;
+    assert_eq!(r["state"], "applied", "{r}");
+    let after = person(&app, &hr, &pid).await;
+    assert_eq!((after["department"].as_str(), after["position"].as_str()), (Some("ops"), p["position"].as_str()));
+    let s = &after["secondments"][0];
+    assert_eq!(
+        (s["department"].as_str(), s["position"].as_str(), s["from"].as_str(), s["until"].as_str()),
+        (Some("sales"), Some("项目经理"), Some("2027-01-01"), Some("2027-06-30"))
+    );
+    assert_eq!(after["version"].as_u64(), p["version"].as_u64().map(|v| v + 1));
+    let kinds = app.send(Method::GET, "/api/v1/openapi.json", None, None).await.json();
+    assert!(kinds["components"]["schemas"]["RequestKind"]["enum"].as_array().unwrap().contains(&json!("secondment")));
+}
