@@ -762,6 +762,9 @@ async fn a_secondment_is_routed_like_a_transfer_and_recorded_on_the_person() {
     let home = json!({"department": "ops", "from": "2027-01-01", "until": "2027-06-30"});
     let (status, r) = request(&app, &hr, json!({"kind": "secondment", "person_id": pid, "changes": home})).await;
     assert_eq!((status, r["findings"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("department")));
+    let (status, r) = request(&app, &hr, json!({"kind": "loan", "person_id": pid, "changes": {}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown kind: {r}");
+    assert!(r["detail"].as_str().unwrap_or_default().contains("secondment"), "the known kinds are named: {r}");
     let stray = json!({"department": "sales", "from": "2027-01-01", "until": "2027-06-30", "salary_grade": "30"});
     let (status, _) = request(&app, &hr, json!({"kind": "secondment", "person_id": pid, "changes": stray})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a secondment takes its own fields only");
