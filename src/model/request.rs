@@ -379,8 +379,8 @@ fn close_open_appointment(p: &mut Person, on: PartialDate) {
     }
 }
 
-/// JSON merge patch (RFC 7396), as `service::archive::merge_patch` applies it to person edits.
-fn merge_patch(target: &mut Value, patch: &Value) {
+/// RFC 7396 JSON merge patch: what a request's changes and a person edit do to the record's JSON.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
     match patch {
         Value::Object(p) => {
             if !target.is_object() {

@@ -817,27 +817,7 @@ impl Archive {
     }
 }
 
-/// RFC 7396 JSON merge patch.
-pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
-    use serde_json::Value;
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Default::default());
-            }
-            if let Value::Object(t) = target {
-                for (k, v) in p {
-                    if v.is_null() {
-                        t.remove(k);
-                    } else {
-                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                    }
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
+pub use crate::model::request::merge_patch;
 
 /// Keeps a file name's last path component, without control characters, at most 255 bytes.
 pub fn sanitize_file_name(name: &str) -> String {
