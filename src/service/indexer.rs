@@ -170,7 +170,7 @@ struct Found {
 /// is searchable at once; an import fills batches, so commits are few.
 const INDEX_BATCH: usize = 1024;
 
-/// Extractions the text lane runs at a time: one per core (each in its own worker process).
+/// Extractions the text lane runs at a time: one per core (a PDF or DOCX each in its own worker process).
 fn extraction_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8)
 }
@@ -560,8 +560,8 @@ impl Archive {
         Ok(())
     }
 
-    /// The texts of `materials`, extracted by up to [`extraction_threads`] workers at a time (each extraction
-    /// runs in its own sandboxed process), in the materials' order.
+    /// The texts of `materials`, extracted by up to [`extraction_threads`] threads at a time (PDFs and DOCX in
+    /// their own sandboxed worker process each, plain text in this one), in the materials' order.
     fn texts_of(&self, materials: &[Material]) -> Vec<Result<Found>> {
         let threads = extraction_threads().min(materials.len());
         if threads <= 1 {
