@@ -181,7 +181,9 @@ pub struct RolePolicy {
     /// Other actions.
     #[serde(default)]
     pub capabilities: Vec<Capability>,
-    /// Request kinds it may start (`update`, `promotion`, …; `*` for all).
+    /// Request kinds it may start (`update`, `promotion`, …; `*` for all), or a scope of the update kind:
+    /// `salary` (the salary grade and salary records only: finance's salary adjustments) or `contract` (the
+    /// contracts only: legal's contract changes).
     #[serde(default)]
     pub start_requests: Vec<String>,
 }

@@ -227,20 +227,35 @@ impl Archive {
             .ok_or_else(|| Error::NotFound(format!("request {id} not found")))
     }
 
-    fn may_start(&self, p: &Principal, kind: RequestKind) -> Result<()> {
+    /// Whether the principal may start a request of `kind` with these changes. A policy's `start_requests`
+    /// names kinds (`*` for all), or a scope of the update kind: `salary` — an update of the salary grade and
+    /// salary records only (finance starts salary adjustments), `contract` — of the contracts only (legal).
+    fn may_start(&self, p: &Principal, kind: RequestKind, changes: &Value) -> Result<()> {
         if kind.anyone_may_start() {
             return Ok(()); // anyone may ask to consult a dossier; the security administrator decides
         }
+        let scoped = |fields: &[&str]| {
+            kind == RequestKind::Update
+                && changes.as_object().is_some_and(|o| !o.is_empty() && o.keys().all(|k| fields.contains(&k.as_str())))
+        };
         let policy = self.policy();
         let ok = p.subject.roles.iter().any(|r| {
-            policy.roles.get(r).is_some_and(|rp| rp.start_requests.iter().any(|k| k == "*" || k == kind.as_str()))
+            policy.roles.get(r).is_some_and(|rp| {
+                rp.start_requests.iter().any(|k| match k.as_str() {
+                    "*" => true,
+                    "salary" => scoped(&["salary_grade", "salary"]),
+                    "contract" => scoped(&["contracts"]),
+                    k => k == kind.as_str(),
+                })
+            })
         });
         if ok {
             Ok(())
         } else {
             Err(Error::Forbidden(format!(
-                "rule workflow.start: none of the roles {:?} may start a {kind} request",
-                p.subject.roles
+                "rule workflow.start: none of the roles {:?} may start a {kind} request{}",
+                p.subject.roles,
+                if kind == RequestKind::Update { " with these changes" } else { "" }
             )))
         }
     }
@@ -346,7 +361,7 @@ impl Archive {
                 format!("the flow definitions in force (version {}) have no flow for {}", defs.version, new.kind),
             )
         })?;
-        self.may_start(p, new.kind)?;
+        self.may_start(p, new.kind, &new.changes)?;
         let person = match (new.kind, new.person_id) {
             (RequestKind::Create, _) => None,
             (_, Some(id)) => Some(self.load_person(id)?),

@@ -799,3 +799,37 @@ async fn a_secondment_is_routed_like_a_transfer_and_recorded_on_the_person() {
     let kinds = app.send(Method::GET, "/api/v1/openapi.json", None, None).await.json();
     assert!(kinds["components"]["schemas"]["RequestKind"]["enum"].as_array().unwrap().contains(&json!("secondment")));
 }
+
+#[tokio::test]
+async fn finance_starts_salary_adjustments_and_legal_contract_changes_and_nothing_else() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let pid = cadre(&app, &hr, "research").await["id"].as_str().unwrap().to_string();
+    let finance = app.login("finance").await;
+    let legal = app.login("legal").await;
+    // A salary adjustment (update of the salary grade only) by finance is filed and routed.
+    let (status, r) =
+        request(&app, &finance, json!({"kind": "update", "person_id": pid, "changes": {"salary_grade": "31"}})).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_ne!(r["state"], "applied", "a salary change is reviewed, never the fast path: {r}");
+    // Anything beyond its scope is refused, naming the rule.
+    for (token, changes) in [
+        (&finance, json!({"salary_grade": "32", "position": "部长"})),
+        (&finance, json!({"phone": "13900000009"})),
+        (&legal, json!({"salary_grade": "33"})),
+    ] {
+        let (status, r) = request(&app, token, json!({"kind": "update", "person_id": pid, "changes": changes})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{changes}: {r}");
+        assert!(r["detail"].as_str().unwrap().contains("workflow.start"), "{r}");
+    }
+    let (status, r) =
+        request(&app, &finance, json!({"kind": "promotion", "person_id": pid, "changes": {"salary_grade": "34"}}))
+            .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{r}");
+    // Legal starts a contract change.
+    let contracts = json!([{"kind": "劳动合同", "from": "2024-01-01"}]);
+    let (status, r) =
+        request(&app, &legal, json!({"kind": "update", "person_id": pid, "changes": {"contracts": contracts}})).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_ne!(r["state"], "applied", "{r}");
+}
