@@ -1,7 +1,7 @@
 //! Keeping the search index in step with the store, in two lanes so that a text upload never waits behind scans.
 //!
 //! **The text lane.** Every write that changes what a material's search document holds puts the material on a
-//! durable queue in the same commit ([`Archive::stage_index`]). One background thread takes the queue in rounds:
+//! durable queue in the same commit (`Archive::stage_index`). One background thread takes the queue in rounds:
 //! extracts text where it is still pending (through the isolated [`Extractor`], OCR off), stores it encrypted,
 //! updates the index, commits it, and only then removes the queue entries it handled.
 //!

@@ -193,7 +193,7 @@ pub trait Kv: Send + Sync {
 /// of the indexer against a commit, and a database being flushed as it was dropped while another test's archive
 /// committed; sled issue #1301). That lock is one global of the process, shared by every open database. So this
 /// adapter keeps sled's writers apart from everything else it does, with one lock for the whole process
-/// ([`SLED_ACCESS`]): gets, scans, flushes and closing share it; batches and transactions take it alone. Then
+/// (`SLED_ACCESS`): gets, scans, flushes and closing share it; batches and transactions take it alone. Then
 /// no writer of ours is ever waiting while a reader of ours waits for the flusher. No caller code runs while
 /// it is held (a scan collects its page first), so one thread never takes it twice.
 pub struct SledKv {
