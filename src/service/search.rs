@@ -106,6 +106,8 @@ impl Archive {
         let offset = params.offset.unwrap_or(0).min(10_000);
         let results = self.index().search(&params.q, &filter, limit, offset)?;
         let mut hits = Vec::with_capacity(results.hits.len());
+        // A page's hits often share a dossier: each person's record is read once per search.
+        let mut names: std::collections::HashMap<PersonId, String> = std::collections::HashMap::new();
         for h in &results.hits {
             let Ok(id) = h.material_id.parse::<MaterialId>() else {
                 continue;
@@ -114,13 +116,21 @@ impl Archive {
             let Some(m) = self.store().get::<Material>(Table::Materials, id.as_bytes())? else {
                 continue;
             };
-            let person: Option<Person> = self.store().get(Table::Persons, m.person_id.as_bytes())?;
+            let person_name = match names.get(&m.person_id) {
+                Some(name) => name.clone(),
+                None => {
+                    let person: Option<Person> = self.store().get(Table::Persons, m.person_id.as_bytes())?;
+                    let name = person.map(|p| p.name).unwrap_or_default();
+                    names.insert(m.person_id, name.clone());
+                    name
+                }
+            };
             let text = self.text_of(&m)?;
             let snippet = if text.is_empty() { Default::default() } else { results.snippet(&text) };
             hits.push(SearchHit {
                 material_id: m.id,
                 person_id: m.person_id,
-                person_name: person.map(|p| p.name).unwrap_or_default(),
+                person_name,
                 title: m.meta.title.clone(),
                 category: m.meta.category.clone(),
                 formed_on: m.meta.formed_on,
