@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 
 /// DO NOT CHANGE: chunk size of blobs written by this version (recorded per blob, so it may change later).
 pub const CHUNK_SIZE: usize = 1024 * 1024;
+/// Chunks of a spooled upload written to the store per batch (bounds the memory of a large upload).
+pub const SPOOL_BATCH_CHUNKS: usize = 8;
 
 /// A blob's address: the keyed BLAKE3 hash of its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -140,6 +142,44 @@ impl Store {
                 b.put(Table::BlobChunks, chunk_key(&blob.address, i as u32), c);
             }
             self.kv.commit(b)?;
+            ws.put(Table::Blobs, key.clone(), &info)?;
+        }
+        ws.put(Table::BlobRefs, key, &(refs + 1))?;
+        Ok(())
+    }
+
+    /// Stages one more reference to a spooled content ([`super::spool`]), writing its chunks if the store does not
+    /// hold it yet: the spool is read back one chunk at a time, each chunk sealed under a new data key with the
+    /// blob's address in its associated data, and the chunks committed in batches of [`SPOOL_BATCH_CHUNKS`], so
+    /// memory stays at a few chunks whatever the size. Call under the archive's write lock (reference counts are
+    /// read-modify-write, and two uploads of the same new content must not both write its chunks).
+    pub fn stage_spooled_ref(&self, ws: &mut WriteSet, spooled: &super::SpooledBlob) -> Result<()> {
+        let address = spooled.address();
+        let key = address.as_bytes().to_vec();
+        let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
+        if !self.contains(Table::Blobs, &key)? {
+            let data_key = SecretKey::generate()?;
+            let cipher = self.keys.data_key(&data_key);
+            let mut b = Batch::default();
+            let mut n = 0u32;
+            for chunk in spooled.chunks()? {
+                b.put(Table::BlobChunks, chunk_key(&address, n), cipher.seal(&chunk?, &chunk_aad(&address, n))?);
+                n += 1;
+                if b.ops.len() == SPOOL_BATCH_CHUNKS {
+                    // As in `stage_blob_ref`: plain batches first, the descriptor in the caller's atomic commit.
+                    self.kv.commit(std::mem::take(&mut b))?;
+                }
+            }
+            if !b.ops.is_empty() {
+                self.kv.commit(b)?;
+            }
+            let info = BlobInfo {
+                size: spooled.size(),
+                chunks: n,
+                chunk_size: CHUNK_SIZE as u32,
+                plain_hash: spooled.plain_hash().to_string(),
+                wrapped_key: encode_hex(&self.keys.wrap.seal(data_key.expose(), address.as_bytes())?),
+            };
             ws.put(Table::Blobs, key.clone(), &info)?;
         }
         ws.put(Table::BlobRefs, key, &(refs + 1))?;
