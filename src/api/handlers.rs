@@ -7,6 +7,7 @@ use super::views::{List, MaterialVersionView, MaterialView, PersonVersionView, U
 use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, source_of, split_tags};
 use crate::model::{MaterialId, MaterialMeta, PartialDate, Person, PersonId, Role};
 use crate::service::SpooledBlob;
+use crate::service::archive::Download;
 use crate::service::archive::PersonQuery;
 use crate::service::search::SearchParams;
 use axum::Json;
@@ -432,9 +433,9 @@ pub(super) async fn patch_material(
 
 /// The bytes as an attachment, with the content hash in `x-content-blake3` (or `x-content-sm3` under the 国密
 /// suite) and the version as the ETag.
-fn content_response(st: &AppState, bytes: Vec<u8>, m: &crate::model::Material) -> Response {
+fn content_response(st: &AppState, body: impl Into<axum::body::Body>, m: &crate::model::Material) -> Response {
     let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
-    let mut resp = crate::http::attachment(bytes, &m.mime, &name);
+    let mut resp = crate::http::attachment(body, &m.mime, &name);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&m.content_hash) {
         let header = match st.archive.suite() {
@@ -452,8 +453,16 @@ pub(super) async fn material_content(
     ApiPath(id): ApiPath<MaterialId>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let (m, bytes) = blocking(move || archive.material_content(&auth.principal, id)).await?;
-    Ok(content_response(&st, bytes.to_vec(), &m))
+    let (m, download) = blocking(move || archive.material_download(&auth.principal, id)).await?;
+    Ok(match download {
+        Download::Whole(bytes) => content_response(&st, bytes.to_vec(), &m),
+        Download::Chunks(chunks) => {
+            let mut resp = content_response(&st, crate::http::chunked_body(*chunks), &m);
+            // With its length announced, a stream that ends early (a damaged chunk) is an error for the client.
+            resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(m.size));
+            resp
+        }
+    })
 }
 
 pub(super) async fn replace_content(

@@ -8,7 +8,7 @@ use crate::model::policy::{Access, Capability};
 use crate::model::{
     Finding, Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, Severity, TextStatus, now_ts,
 };
-use crate::store::{PreparedBlob, SpoolWriter, SpooledBlob, Store, Table, WriteSet, key};
+use crate::store::{BlobChunks, PreparedBlob, SpoolWriter, SpooledBlob, Store, Table, WriteSet, key};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -126,6 +126,17 @@ impl Prepared<'_> {
         }
         Ok(())
     }
+}
+
+/// Downloads larger than this are streamed chunk by chunk ([`Archive::material_download`]).
+pub const STREAM_FROM: u64 = 16 * 1024 * 1024;
+
+/// A material's bytes on their way out.
+pub enum Download {
+    /// Read whole and verified.
+    Whole(Zeroizing<Vec<u8>>),
+    /// One chunk at a time.
+    Chunks(Box<BlobChunks>),
 }
 
 /// A catalogue entry: the material and its 序号 within its (sub)category.
@@ -860,6 +871,23 @@ impl Archive {
             let (m, grant) = self.gated_download(p, id)?;
             let bytes = self.read_address(&m.address)?;
             Ok(((m, bytes), grant))
+        })
+    }
+
+    /// A material's current bytes for a download: whole and verified when at most [`STREAM_FROM`] bytes (a
+    /// damaged file is an error before anything is sent), else one chunk at a time ([`BlobChunks`]: each chunk
+    /// authenticated as it is read, the whole checked after the last; a damaged one ends the stream early).
+    pub fn material_download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Download)> {
+        self.audited(p, "material.download", &format!("material:{id}"), false, || {
+            let (m, grant) = self.gated_download(p, id)?;
+            let addr: crate::store::BlobAddress =
+                m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
+            let download = if m.size <= STREAM_FROM {
+                Download::Whole(self.store().read_blob(&addr)?)
+            } else {
+                Download::Chunks(Box::new(self.store().blob_chunks(&addr)?))
+            };
+            Ok(((m, download), grant))
         })
     }
 

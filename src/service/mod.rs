@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use crate::store::{SpoolWriter, SpooledBlob};
+pub use crate::store::{BlobChunks, SpoolWriter, SpooledBlob};
 
 /// Errors of the service layer; the HTTP layer maps each to one status.
 #[derive(Debug, thiserror::Error)]

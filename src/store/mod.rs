@@ -13,7 +13,7 @@ pub mod blobs;
 pub mod kv;
 pub mod spool;
 
-pub use blobs::{BlobAddress, BlobInfo, PreparedBlob};
+pub use blobs::{BlobAddress, BlobChunks, BlobInfo, PreparedBlob};
 pub use kv::{Batch, Kv, KvError, MemKv, SledKv, Table};
 pub use spool::{SpoolWriter, SpooledBlob, clear_spool_dir};
 

@@ -127,6 +127,30 @@ async fn an_upload_cut_off_or_refused_leaves_no_spool_and_no_blob() {
     assert_eq!(catalogue(&app, &hr, &person).await, 1);
 }
 
+#[tokio::test]
+async fn a_large_download_is_streamed_whole() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let person = app.create_person(&hr, person_body("钱多多", &id_number("11010119800101102"), "finance")).await;
+    let person: dangan::model::PersonId = person["id"].as_str().unwrap().parse().unwrap();
+    // Larger than the body limit of the test router and than the size downloads are streamed from.
+    let big: Vec<u8> = (0..(17u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let principal = app.archive.principal_for(app.archive.user_by_name("hr").unwrap().unwrap(), "test").unwrap();
+    let meta = serde_json::from_value(json!({"category": "1", "title": "大卷", "formed_on": "2020-12"})).unwrap();
+    let archive = app.archive.clone();
+    let bytes = big.clone();
+    let m = tokio::task::spawn_blocking(move || {
+        archive.add_material(&principal, person, meta, &bytes, Some("big.bin".into()), false).unwrap()
+    })
+    .await
+    .unwrap();
+    let a = app.send(Method::GET, &format!("/api/v1/materials/{}/content", m.id), Some(&hr), None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header("content-length"), big.len().to_string());
+    assert_eq!(a.header("x-content-blake3"), blake3::hash(&big).to_hex().to_string());
+    assert!(a.body == big, "the streamed download is the file");
+}
+
 /// The server's resident memory now and its peak so far (KiB), from `/proc/<pid>/status`.
 fn memory_of(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
