@@ -272,8 +272,12 @@ pub(super) async fn file_in_batch(
         .ok_or_else(|| HttpError::Unprocessable("meta must name the dossier: person_id".into()))?;
     let meta = super::handlers::parse_meta(meta)?;
     let archive = st.archive.clone();
-    let m =
-        blocking(move || archive.file_in_batch(&auth.principal, batch, person, meta, &up.bytes, up.file_name)).await?;
+    // A scan of a batch is streamed in like any upload, then filed from memory (scans are pages, not GiB).
+    let m = blocking(move || {
+        let bytes = up.file.read_all()?;
+        archive.file_in_batch(&auth.principal, batch, person, meta, &bytes, up.file_name)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(super::views::MaterialView::new(m, st.archive.scheme(), None))).into_response())
 }
 

@@ -6,6 +6,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch, etag};
 use super::views::{List, MaterialVersionView, MaterialView, PersonVersionView, UserView};
 use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, source_of, split_tags};
 use crate::model::{MaterialId, MaterialMeta, PartialDate, Person, PersonId, Role};
+use crate::service::SpooledBlob;
+use crate::service::archive::Download;
 use crate::service::archive::PersonQuery;
 use crate::service::search::SearchParams;
 use axum::Json;
@@ -285,7 +287,8 @@ pub(super) async fn person_versions(
 
 /// The parts of an upload.
 pub(super) struct Upload {
-    pub(super) bytes: Vec<u8>,
+    /// The file, streamed into a spool as it arrived.
+    pub(super) file: SpooledBlob,
     pub(super) file_name: Option<String>,
     pub(super) meta: Option<Value>,
 }
@@ -302,7 +305,7 @@ const META_FIELDS: [&str; 10] =
 /// parts (`category`, `title`, `formed_on`, `pages`, `tags` comma-separated, `note`).
 pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<Upload> {
     let mut mp = MultipartReader::from_request(req, st, Sender::Client).await?;
-    let mut bytes: Option<Vec<u8>> = None;
+    let mut file: Option<SpooledBlob> = None;
     let mut file_name = None;
     let mut meta_json: Option<Value> = None;
     let mut loose = serde_json::Map::new();
@@ -310,11 +313,11 @@ pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) ->
         let name = part.name();
         match name.as_str() {
             "file" => {
-                if bytes.is_some() {
+                if file.is_some() {
                     return Err(HttpError::BadRequest("more than one `file` part".into()).into());
                 }
                 file_name = part.file_name();
-                bytes = Some(part.bytes().await?);
+                file = Some(part.spool(st).await?);
             }
             "meta" => {
                 let text = part.text(64 * 1024, || "the meta part exceeds 64 KiB".into()).await?;
@@ -343,7 +346,7 @@ pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) ->
             }
         }
     }
-    let bytes = bytes.ok_or_else(|| HttpError::BadRequest("part `file` is missing".into()))?;
+    let file = file.ok_or_else(|| HttpError::BadRequest("part `file` is missing".into()))?;
     let meta_value = match (meta_json, loose.is_empty()) {
         (Some(m), _) => Some(m),
         (None, false) => Some(Value::Object(loose)),
@@ -356,7 +359,7 @@ pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) ->
         (None, true) => None,
     };
     let meta = meta_value;
-    Ok(Upload { bytes, file_name, meta })
+    Ok(Upload { file, file_name, meta })
 }
 
 #[derive(Deserialize)]
@@ -382,8 +385,7 @@ pub(super) async fn upload_material(
     let archive = st.archive.clone();
     let meta = parse_meta(up.meta.unwrap_or_default())?;
     let wait = q.wait.unwrap_or(true);
-    let m =
-        blocking(move || archive.add_material(&auth.principal, person, meta, &up.bytes, up.file_name, wait)).await?;
+    let m = blocking(move || archive.add_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait)).await?;
     let v = m.version;
     let location = format!("/api/v1/materials/{}", m.id);
     let mut resp = (StatusCode::CREATED, Json(MaterialView::new(m, st.archive.scheme(), None))).into_response();
@@ -431,9 +433,9 @@ pub(super) async fn patch_material(
 
 /// The bytes as an attachment, with the content hash in `x-content-blake3` (or `x-content-sm3` under the 国密
 /// suite) and the version as the ETag.
-fn content_response(st: &AppState, bytes: Vec<u8>, m: &crate::model::Material) -> Response {
+fn content_response(st: &AppState, body: impl Into<axum::body::Body>, m: &crate::model::Material) -> Response {
     let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
-    let mut resp = crate::http::attachment(bytes, &m.mime, &name);
+    let mut resp = crate::http::attachment(body, &m.mime, &name);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&m.content_hash) {
         let header = match st.archive.suite() {
@@ -451,8 +453,16 @@ pub(super) async fn material_content(
     ApiPath(id): ApiPath<MaterialId>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let (m, bytes) = blocking(move || archive.material_content(&auth.principal, id)).await?;
-    Ok(content_response(&st, bytes.to_vec(), &m))
+    let (m, download) = blocking(move || archive.material_download(&auth.principal, id)).await?;
+    Ok(match download {
+        Download::Whole(bytes) => content_response(&st, bytes.to_vec(), &m),
+        Download::Chunks(chunks) => {
+            let mut resp = content_response(&st, crate::http::chunked_body(*chunks), &m);
+            // With its length announced, a stream that ends early (a damaged chunk) is an error for the client.
+            resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(m.size));
+            resp
+        }
+    })
 }
 
 pub(super) async fn replace_content(
@@ -471,18 +481,14 @@ pub(super) async fn replace_content(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (bytes, file_name) = if is_multipart {
+    let (file, file_name) = if is_multipart {
         let up = read_upload(&st, req, false).await?;
-        (up.bytes, up.file_name)
+        (up.file, up.file_name)
     } else {
-        let b = axum::body::Bytes::from_request(req, &st).await.map_err(|e| match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => HttpError::TooLarge(e.body_text()),
-            _ => HttpError::BadRequest(e.body_text()),
-        })?;
-        (b.to_vec(), None)
+        (crate::http::spool_body(&st, req.into_body()).await?, None)
     };
     let archive = st.archive.clone();
-    let m = blocking(move || archive.replace_content(&auth.principal, id, expected, &bytes, file_name, reason)).await?;
+    let m = blocking(move || archive.replace_spooled(&auth.principal, id, expected, &file, file_name, reason)).await?;
     Ok(material_answer(&st, m))
 }
 

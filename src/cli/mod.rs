@@ -839,6 +839,13 @@ fn open_archive(
                 _ => bail!("DANGAN_OCR_WORKERS must be a number of threads from 1 to 256, not {v:?}"),
             },
         },
+        max_file_size: match std::env::var("DANGAN_MAX_FILE_MIB") {
+            Err(_) => Config::default().max_file_size,
+            Ok(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (1..=1024 * 1024).contains(&n) => n * 1024 * 1024,
+                _ => bail!("DANGAN_MAX_FILE_MIB must be a size in MiB from 1 to 1048576, not {v:?}"),
+            },
+        },
         ..Config::default()
     };
     if let Some(bad) = config.webhooks.iter().find(|u| !u.starts_with("http://")) {

@@ -15,9 +15,9 @@ mod error;
 mod upload;
 
 pub use client::{ClientAddr, client_address, peer_of, source_of};
-pub use download::{Disposition, attachment, content_disposition, file_response, urlencode};
+pub use download::{Disposition, attachment, chunked_body, content_disposition, file_response, urlencode};
 pub use error::{HttpError, status_of};
-pub use upload::{MultipartReader, Part, Sender, split_tags, start_import};
+pub use upload::{MultipartReader, Part, Sender, Spooler, split_tags, spool_body, start_import};
 
 use crate::service::Archive;
 

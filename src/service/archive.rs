@@ -8,7 +8,7 @@ use crate::model::policy::{Access, Capability};
 use crate::model::{
     Finding, Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, Severity, TextStatus, now_ts,
 };
-use crate::store::{Table, WriteSet, key};
+use crate::store::{BlobChunks, PreparedBlob, SpoolWriter, SpooledBlob, Store, Table, WriteSet, key};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -58,6 +58,85 @@ pub struct PersonQuery {
     pub limit: usize,
     /// Page start.
     pub offset: usize,
+}
+
+/// Spooled content up to this size is read back whole to sniff its type (exactly as a body in memory would
+/// be); a larger one is judged by its first 64 KiB and last 4 KiB (a DOCX that large is typed `application/zip`
+/// and gets no text).
+const SNIFF_WHOLE: u64 = 16 * 1024 * 1024;
+
+/// The content of a material being filed: bytes in memory (small bodies, imports, packages), or a streamed
+/// upload spooled to disk ([`crate::store::spool`]).
+#[derive(Clone, Copy)]
+enum Content<'a> {
+    Bytes(&'a [u8]),
+    Spooled(&'a SpooledBlob),
+}
+
+/// A content hashed (and, in memory and new, sealed) outside the write lock.
+enum Prepared<'a> {
+    Memory(PreparedBlob, &'a [u8]),
+    Spooled(&'a SpooledBlob),
+}
+
+impl<'a> Content<'a> {
+    fn size(&self) -> u64 {
+        match self {
+            Content::Bytes(b) => b.len() as u64,
+            Content::Spooled(s) => s.size(),
+        }
+    }
+
+    fn sniff(&self, file_name: Option<&str>) -> Result<String> {
+        Ok(match self {
+            Content::Bytes(b) => extract::sniff_mime(b, file_name),
+            Content::Spooled(s) if s.size() <= SNIFF_WHOLE => extract::sniff_mime(&s.read_all()?, file_name),
+            Content::Spooled(s) => extract::sniff_mime(&s.sniff_window(), file_name),
+        })
+    }
+
+    fn prepare(self, store: &Store) -> Result<Prepared<'a>> {
+        Ok(match self {
+            Content::Bytes(b) => Prepared::Memory(store.prepare_blob(b)?, b),
+            Content::Spooled(s) => Prepared::Spooled(s),
+        })
+    }
+}
+
+impl Prepared<'_> {
+    fn plain_hash(&self) -> String {
+        match self {
+            Prepared::Memory(p, _) => p.plain_hash.clone(),
+            Prepared::Spooled(s) => s.plain_hash().to_string(),
+        }
+    }
+
+    fn address(&self) -> crate::store::BlobAddress {
+        match self {
+            Prepared::Memory(p, _) => p.address,
+            Prepared::Spooled(s) => s.address(),
+        }
+    }
+
+    /// Stages the reference (and the chunks, if new). Under the write lock.
+    fn stage(self, store: &Store, ws: &mut WriteSet) -> Result<()> {
+        match self {
+            Prepared::Memory(p, bytes) => store.stage_blob_ref(ws, p, bytes)?,
+            Prepared::Spooled(s) => store.stage_spooled_ref(ws, s)?,
+        }
+        Ok(())
+    }
+}
+
+/// Downloads larger than this are streamed chunk by chunk ([`Archive::material_download`]).
+pub const STREAM_FROM: u64 = 16 * 1024 * 1024;
+
+/// A material's bytes on their way out.
+pub enum Download {
+    /// Read whole and verified.
+    Whole(Zeroizing<Vec<u8>>),
+    /// One chunk at a time.
+    Chunks(Box<BlobChunks>),
 }
 
 /// A catalogue entry: the material and its 序号 within its (sub)category.
@@ -402,11 +481,11 @@ impl Archive {
         Ok(meta)
     }
 
-    fn check_file(&self, bytes: &[u8]) -> Result<()> {
-        if bytes.is_empty() {
+    fn check_file(&self, size: u64) -> Result<()> {
+        if size == 0 {
             return Err(Error::invalid("file", "the file is empty (0 bytes); nothing to archive"));
         }
-        if bytes.len() as u64 > self.config().max_file_size {
+        if size > self.config().max_file_size {
             return Err(Error::TooLarge(format!(
                 "the file exceeds the limit of {} bytes",
                 self.config().max_file_size
@@ -460,9 +539,46 @@ impl Archive {
         file_name: Option<String>,
         wait: bool,
     ) -> Result<Material> {
+        self.add_content(p, person_id, meta, Content::Bytes(bytes), file_name, wait)
+    }
+
+    /// Files a new material from a streamed upload ([`Archive::spool`]), as [`Archive::add_material`].
+    pub fn add_spooled(
+        &self,
+        p: &Principal,
+        person_id: PersonId,
+        meta: MaterialMeta,
+        content: &SpooledBlob,
+        file_name: Option<String>,
+        wait: bool,
+    ) -> Result<Material> {
+        self.add_content(p, person_id, meta, Content::Spooled(content), file_name, wait)
+    }
+
+    fn add_content(
+        &self,
+        p: &Principal,
+        person_id: PersonId,
+        meta: MaterialMeta,
+        content: Content<'_>,
+        file_name: Option<String>,
+        wait: bool,
+    ) -> Result<Material> {
         self.audited(p, "material.create", &format!("person:{person_id}"), true, || {
-            Ok((self.add_material_inner(p, person_id, meta, bytes, file_name, wait)?, None))
+            Ok((self.add_material_inner(p, person_id, meta, content, file_name, wait)?, None))
         })
+    }
+
+    /// A spool for a streamed upload: feed it the bytes as they arrive (on a blocking thread), then file the
+    /// finished [`SpooledBlob`] with [`Archive::add_spooled`] or [`Archive::replace_spooled`]. See
+    /// [`crate::store::spool`].
+    pub fn spool(&self) -> Result<SpoolWriter> {
+        Ok(self.store().spool(&self.inner.spool_dir)?)
+    }
+
+    /// Where streamed uploads are spooled (tests check it is left empty).
+    pub fn spool_dir(&self) -> &std::path::Path {
+        &self.inner.spool_dir
     }
 
     /// Whether the caller may file materials into this dossier at all (checked before a large body is read).
@@ -503,14 +619,14 @@ impl Archive {
         p: &Principal,
         person_id: PersonId,
         meta: MaterialMeta,
-        bytes: &[u8],
+        content: Content<'_>,
         file_name: Option<String>,
         wait: bool,
     ) -> Result<Material> {
         let person = self.load_person(person_id)?;
         let meta = self.checked_meta(meta)?;
         self.check_filing(p, &person, &meta)?;
-        self.file_material(p, &person, meta, bytes, file_name, wait, None)
+        self.file_content(p, &person, meta, content, file_name, wait, None)
     }
 
     /// Files a checked material: the bytes, the record, version 1, the dossier entry, the index queue entry
@@ -526,19 +642,33 @@ impl Archive {
         wait: bool,
         batch_id: Option<crate::model::BatchId>,
     ) -> Result<Material> {
+        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, batch_id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn file_content(
+        &self,
+        p: &Principal,
+        person: &Person,
+        meta: MaterialMeta,
+        content: Content<'_>,
+        file_name: Option<String>,
+        wait: bool,
+        batch_id: Option<crate::model::BatchId>,
+    ) -> Result<Material> {
         let person_id = person.id;
-        self.check_file(bytes)?;
-        let mime = extract::sniff_mime(bytes, file_name.as_deref());
-        let blob = self.store().prepare_blob(bytes)?;
+        self.check_file(content.size())?;
+        let mime = content.sniff(file_name.as_deref())?;
+        let blob = content.prepare(self.store())?;
         let now = now_ts();
         let material = Material {
             id: MaterialId::new(),
             person_id,
             meta,
             version: 1,
-            content_hash: blob.plain_hash.clone(),
-            address: blob.address.to_string(),
-            size: bytes.len() as u64,
+            content_hash: blob.plain_hash(),
+            address: blob.address().to_string(),
+            size: content.size(),
             text_status: if self.inner.extractor.takes_text(&mime) { TextStatus::Pending } else { TextStatus::None },
             mime,
             file_name: file_name.map(|f| sanitize_file_name(&f)),
@@ -554,7 +684,7 @@ impl Archive {
         let ticket = {
             let _guard = self.lock();
             let mut ws = self.store().write_set();
-            self.store().stage_blob_ref(&mut ws, blob, bytes)?;
+            blob.stage(self.store(), &mut ws)?;
             self.stage_material(&mut ws, &material, &p.user.username, None)?;
             ws.put_raw(Table::Dossiers, key(&[person_id.as_bytes(), material.id.as_bytes()]), Vec::new());
             self.commit_audited(
@@ -585,8 +715,33 @@ impl Archive {
         file_name: Option<String>,
         reason: Option<String>,
     ) -> Result<Material> {
+        self.replace_with(p, id, expected, Content::Bytes(bytes), file_name, reason)
+    }
+
+    /// Replaces a material's bytes with a streamed upload ([`Archive::spool`]), as [`Archive::replace_content`].
+    pub fn replace_spooled(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        content: &SpooledBlob,
+        file_name: Option<String>,
+        reason: Option<String>,
+    ) -> Result<Material> {
+        self.replace_with(p, id, expected, Content::Spooled(content), file_name, reason)
+    }
+
+    fn replace_with(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        content: Content<'_>,
+        file_name: Option<String>,
+        reason: Option<String>,
+    ) -> Result<Material> {
         self.audited(p, "material.replace", &format!("material:{id}"), true, || {
-            Ok((self.replace_content_inner(p, id, expected, bytes, file_name, reason)?, None))
+            Ok((self.replace_content_inner(p, id, expected, content, file_name, reason)?, None))
         })
     }
 
@@ -595,24 +750,24 @@ impl Archive {
         p: &Principal,
         id: MaterialId,
         expected: Option<u32>,
-        bytes: &[u8],
+        content: Content<'_>,
         file_name: Option<String>,
         reason: Option<String>,
     ) -> Result<Material> {
         let current = self.load_material(id)?;
         self.check_material(p, &self.load_person(current.person_id)?, &current, Access::Edit)?;
         check_version(expected, current.version)?;
-        self.check_file(bytes)?;
-        let mime = extract::sniff_mime(bytes, file_name.as_deref());
-        let blob = self.store().prepare_blob(bytes)?;
+        self.check_file(content.size())?;
+        let mime = content.sniff(file_name.as_deref())?;
+        let blob = content.prepare(self.store())?;
         let ticket = {
             let _guard = self.lock();
             let mut m = self.load_material(id)?;
             check_version(expected, m.version)?;
             m.version += 1;
-            m.content_hash = blob.plain_hash.clone();
-            m.address = blob.address.to_string();
-            m.size = bytes.len() as u64;
+            m.content_hash = blob.plain_hash();
+            m.address = blob.address().to_string();
+            m.size = content.size();
             m.text_status = if self.inner.extractor.takes_text(&mime) { TextStatus::Pending } else { TextStatus::None };
             m.mime = mime;
             m.text_error = None;
@@ -623,7 +778,7 @@ impl Archive {
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
             let mut ws = self.store().write_set();
-            self.store().stage_blob_ref(&mut ws, blob, bytes)?;
+            blob.stage(self.store(), &mut ws)?;
             self.commit_material_version(ws, p, "material.replace", &m, reason)?
         };
         self.wait_text(ticket, id);
@@ -716,6 +871,23 @@ impl Archive {
             let (m, grant) = self.gated_download(p, id)?;
             let bytes = self.read_address(&m.address)?;
             Ok(((m, bytes), grant))
+        })
+    }
+
+    /// A material's current bytes for a download: whole and verified when at most [`STREAM_FROM`] bytes (a
+    /// damaged file is an error before anything is sent), else one chunk at a time ([`BlobChunks`]: each chunk
+    /// authenticated as it is read, the whole checked after the last; a damaged one ends the stream early).
+    pub fn material_download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Download)> {
+        self.audited(p, "material.download", &format!("material:{id}"), false, || {
+            let (m, grant) = self.gated_download(p, id)?;
+            let addr: crate::store::BlobAddress =
+                m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
+            let download = if m.size <= STREAM_FROM {
+                Download::Whole(self.store().read_blob(&addr)?)
+            } else {
+                Download::Chunks(Box::new(self.store().blob_chunks(&addr)?))
+            };
+            Ok(((m, download), grant))
         })
     }
 

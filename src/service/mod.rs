@@ -42,6 +42,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::store::{BlobChunks, SpoolWriter, SpooledBlob};
+
 /// Errors of the service layer; the HTTP layer maps each to one status.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -243,6 +245,10 @@ struct Inner {
     policy: std::sync::RwLock<Arc<crate::model::policy::Policy>>,
     audit: Arc<audit::AuditLog>,
     metrics: metrics::Metrics,
+    /// Where streamed uploads are spooled (`<data>/tmp`; a temporary directory for an archive in memory).
+    spool_dir: PathBuf,
+    /// The temporary directory of an archive in memory (removed with it).
+    _spool_tmp: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Archive {
@@ -287,6 +293,10 @@ impl DataDir {
     /// `<data>/index`
     pub fn index(&self) -> PathBuf {
         self.0.join("index")
+    }
+    /// `<data>/tmp`: spool files of streamed uploads (sealed under keys held only in memory; emptied at start).
+    pub fn tmp(&self) -> PathBuf {
+        self.0.join("tmp")
     }
     /// `<data>/key-check`: a sealed value that tells a wrong key before the store is opened.
     pub fn key_check(&self) -> PathBuf {
@@ -338,7 +348,10 @@ impl Archive {
         let sealer = Arc::new(IndexSealer(store.keys().clone()));
         let index =
             SearchIndex::open_sealed(&dir.index(), Arc::new(jieba_rs::Jieba::new()), sealer, INDEX_CACHE_BYTES)?;
-        let archive = Self::assemble(store, index, extractor, config);
+        // Spools a crash left behind are unreadable (their keys lived only in memory): they go.
+        store::clear_spool_dir(&dir.tmp())
+            .map_err(|e| Error::Internal(format!("cannot clear {}: {e}", dir.tmp().display())))?;
+        let archive = Self::assemble(store, index, extractor, config, dir.tmp(), None);
         // The index is derived data: if it was lost (deleted, or a new schema), rebuild it from the store.
         if archive.index().num_docs() == 0 && !archive.store().keys_under_limit(store::Table::Materials, 1)?.is_empty()
         {
@@ -358,10 +371,21 @@ impl Archive {
     pub fn in_memory(extractor: Extractor, config: Config) -> Result<Self> {
         let store = Store::in_memory()?;
         let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new()))?;
-        Ok(Self::assemble(store, index, extractor, config))
+        let tmp = tempfile::Builder::new()
+            .prefix("dangan-spool-")
+            .tempdir()
+            .map_err(|e| Error::Internal(format!("cannot create a spool directory: {e}")))?;
+        Ok(Self::assemble(store, index, extractor, config, tmp.path().to_path_buf(), Some(tmp)))
     }
 
-    fn assemble(store: Store, index: SearchIndex, extractor: Extractor, config: Config) -> Self {
+    fn assemble(
+        store: Store,
+        index: SearchIndex,
+        extractor: Extractor,
+        config: Config,
+        spool_dir: PathBuf,
+        spool_tmp: Option<tempfile::TempDir>,
+    ) -> Self {
         let archive = Archive {
             inner: Arc::new(Inner {
                 store,
@@ -376,6 +400,8 @@ impl Archive {
                 policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
                 audit: Arc::default(),
                 metrics: metrics::Metrics::default(),
+                spool_dir,
+                _spool_tmp: spool_tmp,
             }),
         };
         if let Err(e) = archive.load_policy() {

@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 
 /// DO NOT CHANGE: chunk size of blobs written by this version (recorded per blob, so it may change later).
 pub const CHUNK_SIZE: usize = 1024 * 1024;
+/// Chunks of a spooled upload written to the store per batch (bounds the memory of a large upload).
+pub const SPOOL_BATCH_CHUNKS: usize = 8;
 
 /// A blob's address: the keyed BLAKE3 hash of its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,6 +148,44 @@ impl Store {
         Ok(())
     }
 
+    /// Stages one more reference to a spooled content ([`super::spool`]), writing its chunks if the store does not
+    /// hold it yet: the spool is read back one chunk at a time, each chunk sealed under a new data key with the
+    /// blob's address in its associated data, and the chunks committed in batches of [`SPOOL_BATCH_CHUNKS`], so
+    /// memory stays at a few chunks whatever the size. Call under the archive's write lock (reference counts are
+    /// read-modify-write, and two uploads of the same new content must not both write its chunks).
+    pub fn stage_spooled_ref(&self, ws: &mut WriteSet, spooled: &super::SpooledBlob) -> Result<()> {
+        let address = spooled.address();
+        let key = address.as_bytes().to_vec();
+        let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
+        if !self.contains(Table::Blobs, &key)? {
+            let data_key = SecretKey::generate()?;
+            let cipher = self.keys.data_key(&data_key);
+            let mut b = Batch::default();
+            let mut n = 0u32;
+            for chunk in spooled.chunks()? {
+                b.put(Table::BlobChunks, chunk_key(&address, n), cipher.seal(&chunk?, &chunk_aad(&address, n))?);
+                n += 1;
+                if b.ops.len() == SPOOL_BATCH_CHUNKS {
+                    // As in `stage_blob_ref`: plain batches first, the descriptor in the caller's atomic commit.
+                    self.kv.commit(std::mem::take(&mut b))?;
+                }
+            }
+            if !b.ops.is_empty() {
+                self.kv.commit(b)?;
+            }
+            let info = BlobInfo {
+                size: spooled.size(),
+                chunks: n,
+                chunk_size: CHUNK_SIZE as u32,
+                plain_hash: spooled.plain_hash().to_string(),
+                wrapped_key: encode_hex(&self.keys.wrap.seal(data_key.expose(), address.as_bytes())?),
+            };
+            ws.put(Table::Blobs, key.clone(), &info)?;
+        }
+        ws.put(Table::BlobRefs, key, &(refs + 1))?;
+        Ok(())
+    }
+
     /// Stages `count` references fewer; dropping the last one deletes the chunks, the descriptor (with the wrapped data key:
     /// crypto-shredding) and the extracted text. Call under the archive's write lock.
     pub fn stage_blob_unref(&self, ws: &mut WriteSet, address: &BlobAddress, count: u64) -> Result<()> {
@@ -243,6 +283,22 @@ impl Store {
         Ok(out)
     }
 
+    /// A blob read one chunk at a time, each decrypted and authenticated (bound to the address and its number);
+    /// after the last chunk the size and the address of the whole are checked, and a mismatch is the last item
+    /// ([`Error::Corrupt`]). For downloads too large to hold: memory stays at one chunk.
+    pub fn blob_chunks(&self, address: &BlobAddress) -> Result<BlobChunks> {
+        let (cipher, info) = self.data_key(address)?;
+        Ok(BlobChunks {
+            store: self.clone(),
+            address: *address,
+            cipher,
+            info,
+            next: 0,
+            size: 0,
+            hasher: Some(self.keys.address_hasher()),
+        })
+    }
+
     /// Every blob address in the store.
     pub fn blob_addresses(&self) -> Result<Vec<BlobAddress>> {
         Ok(self.keys_under(Table::Blobs, b"")?.iter().filter_map(|k| BlobAddress::from_slice(k)).collect())
@@ -251,6 +307,66 @@ impl Store {
     /// The raw storage key of a chunk (tests use it to damage a chunk on purpose).
     pub fn chunk_storage_key(address: &BlobAddress, n: u32) -> Vec<u8> {
         chunk_key(address, n)
+    }
+}
+
+/// The chunks of a blob, decrypted one at a time ([`Store::blob_chunks`]).
+pub struct BlobChunks {
+    store: Store,
+    address: BlobAddress,
+    cipher: SealKey,
+    info: BlobInfo,
+    next: u32,
+    size: u64,
+    hasher: Option<crate::crypto::Hasher>,
+}
+
+impl BlobChunks {
+    /// The blob's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.info.size
+    }
+}
+
+impl Iterator for BlobChunks {
+    type Item = Result<Zeroizing<Vec<u8>>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let address = self.address;
+        let corrupt = |detail: String| Error::Corrupt { table: "blobs", detail: format!("blob {address}: {detail}") };
+        if self.next == self.info.chunks {
+            let hasher = self.hasher.take()?;
+            if self.size != self.info.size || hasher.finalize() != address.0 {
+                return Some(Err(corrupt("content does not match its address".into())));
+            }
+            return None;
+        }
+        let n = self.next;
+        self.next += 1;
+        let read = || -> Result<Zeroizing<Vec<u8>>> {
+            let sealed = self
+                .store
+                .kv
+                .get(Table::BlobChunks, &chunk_key(&address, n))?
+                .ok_or_else(|| corrupt(format!("chunk {n} missing")))?;
+            self.cipher
+                .open(&sealed, &chunk_aad(&address, n))
+                .map_err(|_| corrupt(format!("chunk {n} fails authentication")))
+        };
+        let item = read();
+        match &item {
+            Ok(plain) => {
+                self.size += plain.len() as u64;
+                if let Some(h) = self.hasher.as_mut() {
+                    h.update(plain);
+                }
+            }
+            Err(_) => {
+                self.next = self.info.chunks;
+                self.hasher = None;
+            }
+        }
+        Some(item)
     }
 }
 
@@ -333,6 +449,25 @@ mod tests {
         b.put(Table::BlobChunks, k, v);
         kv.commit(b).unwrap();
         assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
+        assert!(s.blob_chunks(&a).unwrap().any(|c| matches!(c, Err(Error::Corrupt { .. }))));
+    }
+
+    #[test]
+    fn chunks_read_back_what_read_blob_does() {
+        for suite in crate::crypto::Suite::ALL {
+            let s = Store::in_memory_suite(suite).unwrap();
+            let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 5)).map(|i| (i * 13 % 241) as u8).collect();
+            let a = put(&s, &big);
+            let chunks = s.blob_chunks(&a).unwrap();
+            assert_eq!(chunks.size(), big.len() as u64);
+            let mut back = Vec::new();
+            for c in chunks {
+                back.extend_from_slice(&c.unwrap());
+            }
+            assert_eq!(back, big);
+            let empty = put(&s, b"");
+            assert_eq!(s.blob_chunks(&empty).unwrap().count(), 0);
+        }
     }
 
     #[test]

@@ -11,9 +11,11 @@
 pub mod backup;
 pub mod blobs;
 pub mod kv;
+pub mod spool;
 
-pub use blobs::{BlobAddress, BlobInfo, PreparedBlob};
+pub use blobs::{BlobAddress, BlobChunks, BlobInfo, PreparedBlob};
 pub use kv::{Batch, Kv, KvError, MemKv, SledKv, Table};
+pub use spool::{SpoolWriter, SpooledBlob, clear_spool_dir};
 
 use crate::crypto::{self, Keys, MasterKey, Suite};
 use serde::Serialize;
@@ -52,6 +54,9 @@ pub enum Error {
     /// Encryption or randomness failed.
     #[error(transparent)]
     Crypto(#[from] crypto::Error),
+    /// A spool file (a streamed upload on its way to the store) could not be written or read.
+    #[error("spool file: {0}")]
+    Spool(#[from] std::io::Error),
     /// The store was created under another cipher suite than the one asked for.
     #[error(
         "this store was created under the {store} cipher suite ({}) and does not open under the {asked} suite: \

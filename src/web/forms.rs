@@ -9,6 +9,7 @@ use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, split_
 use crate::model::request::Input;
 use crate::model::workflow::RequestState;
 use crate::model::{CategoryScheme, Finding, MaterialId, MaterialMeta, PersonId, RequestId, RequestKind};
+use crate::service::SpooledBlob;
 use crate::service::workflows::NewRequest;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -65,8 +66,10 @@ pub(super) fn upload_form(user: &WebUser, scheme: &CategoryScheme, person: Perso
 pub(super) struct FilePost {
     /// The text fields, in form order.
     pub(super) fields: Vec<(String, String)>,
-    /// The file's bytes and name.
+    /// The file's bytes and name (read into memory: a batch import's zip).
     pub(super) file: Option<(Vec<u8>, Option<String>)>,
+    /// The file streamed into a spool, and its name (uploads of materials).
+    pub(super) spooled: Option<(SpooledBlob, Option<String>)>,
 }
 
 impl FilePost {
@@ -76,9 +79,18 @@ impl FilePost {
 }
 
 pub(super) async fn read_file_post(st: &AppState, user: &WebUser, req: Request) -> WebResult<FilePost> {
+    read_form(st, user, req, false).await
+}
+
+/// As [`read_file_post`], with the file streamed into a spool (`post.spooled`) rather than read into memory.
+async fn read_spooled_post(st: &AppState, user: &WebUser, req: Request) -> WebResult<FilePost> {
+    read_form(st, user, req, true).await
+}
+
+async fn read_form(st: &AppState, user: &WebUser, req: Request, spool: bool) -> WebResult<FilePost> {
     let mut mp = MultipartReader::from_request(req, st, Sender::Browser).await?;
     let mut csrf_ok = false;
-    let mut post = FilePost { fields: Vec::new(), file: None };
+    let mut post = FilePost { fields: Vec::new(), file: None, spooled: None };
     while let Some(part) = mp.next_part().await? {
         let name = part.name();
         if name == "file" {
@@ -86,7 +98,11 @@ pub(super) async fn read_file_post(st: &AppState, user: &WebUser, req: Request) 
                 return Err(WebError::Csrf);
             }
             let file_name = part.file_name().filter(|n| !n.is_empty());
-            post.file = Some((part.bytes().await?, file_name));
+            if spool {
+                post.spooled = Some((part.spool(st).await?, file_name));
+            } else {
+                post.file = Some((part.bytes().await?, file_name));
+            }
             continue;
         }
         let text = part.text(8 * 1024, || format!("field {name} exceeds 8 KiB")).await?;
@@ -150,13 +166,13 @@ pub(super) async fn upload(
         let p = user.principal.clone();
         blocking(move || archive.check_may_file(&p, person)).await?;
     }
-    let post = read_file_post(&st, &user, req).await?;
+    let post = read_spooled_post(&st, &user, req).await?;
     let meta = meta_of(&post)?;
-    let file = post.file;
-    let (bytes, file_name) = file.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
+    let file = post.spooled;
+    let (spooled, file_name) = file.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.add_material(&p, person, meta, &bytes, file_name, true)).await {
+    match blocking(move || archive.add_spooled(&p, person, meta, &spooled, file_name, true)).await {
         Ok(m) => Ok(Redirect::to(&format!("/persons/{person}?filed={}#catalogue", m.id)).into_response()),
         Err(HttpError::Service(crate::service::Error::Invalid { findings, message })) => {
             Ok(refused_file(&user, &message, &findings, &format!("/persons/{person}#upload")))
@@ -193,16 +209,17 @@ pub(super) async fn replace_content(
     req: Request,
 ) -> WebResult<Response> {
     let id: MaterialId = parse_id(&id)?;
-    let post = read_file_post(&st, &user, req).await?;
+    let post = read_spooled_post(&st, &user, req).await?;
     let expected = match post.get("version") {
         Some(v) => Some(v.parse::<u32>().map_err(|_| WebError::bad_request("version must be a number"))?),
         None => None,
     };
     let reason = post.get("reason").map(|r| r.chars().take(500).collect::<String>());
-    let (bytes, file_name) = post.file.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
+    let (spooled, file_name) =
+        post.spooled.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.replace_content(&p, id, expected, &bytes, file_name, reason)).await {
+    match blocking(move || archive.replace_spooled(&p, id, expected, &spooled, file_name, reason)).await {
         Ok(_) => Ok(Redirect::to(&format!("/materials/{id}")).into_response()),
         Err(HttpError::Service(crate::service::Error::Invalid { findings, message })) => {
             Ok(refused_file(&user, &message, &findings, &format!("/materials/{id}#new-version")))

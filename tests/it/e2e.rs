@@ -8,36 +8,36 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dangan");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_dangan");
 
 /// An installation for the real binary: its data directory and, beside it (never inside: `serve` refuses a key in
 /// the data directory), its key file, both in one temporary directory.
-struct Install {
+pub(crate) struct Install {
     _root: tempfile::TempDir,
     data: std::path::PathBuf,
 }
 
 impl Install {
-    fn new() -> Install {
+    pub(crate) fn new() -> Install {
         let root = tempfile::tempdir().unwrap();
         let data = root.path().join("data");
         Install { _root: root, data }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.data
     }
 }
 
 /// The key file of the installation whose data directory is `data`.
-fn key_for(data: &Path) -> std::path::PathBuf {
+pub(crate) fn key_for(data: &Path) -> std::path::PathBuf {
     data.parent().unwrap().join("master.key")
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    pub(crate) agent: ureq::Agent,
 }
 
 fn free_port() -> u16 {
@@ -49,7 +49,7 @@ impl Server {
         Server::start_with(data, &[])
     }
 
-    fn start_with(data: &Path, envs: &[(&str, &str)]) -> Server {
+    pub(crate) fn start_with(data: &Path, envs: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(BIN)
             .args(["serve", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
@@ -74,7 +74,7 @@ impl Server {
         panic!("server did not come up");
     }
 
-    fn json(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn json(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let mut resp = match (method, body) {
             ("GET", _) => {
@@ -98,7 +98,7 @@ impl Server {
     }
 
     /// Creates a person; returns the id.
-    fn create_person(&self, token: &str, body: Value) -> String {
+    pub(crate) fn create_person(&self, token: &str, body: Value) -> String {
         let (status, p) = self.json("POST", "/persons", Some(token), Some(body));
         assert_eq!(status, 201, "{p}");
         p["id"].as_str().unwrap().to_string()
@@ -154,12 +154,12 @@ fn add_hr(data: &Path) {
 }
 
 /// Creates the store (and key) by starting and stopping a server, then adds the hr account offline.
-fn install(data: &Path) {
+pub(crate) fn install(data: &Path) {
     drop(Server::start(data));
     add_hr(data);
 }
 
-fn login(s: &Server) -> String {
+pub(crate) fn login(s: &Server) -> String {
     let (status, v) = s.json("POST", "/auth/login", None, Some(json!({"username": "hr", "password": "demo-pass-e2e"})));
     assert_eq!(status, 200, "{v}");
     v["token"].as_str().unwrap().to_string()

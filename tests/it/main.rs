@@ -20,5 +20,6 @@ mod packages;
 mod reports;
 mod sandbox;
 mod storage;
+mod streaming;
 mod web;
 mod workflows;
