@@ -158,6 +158,9 @@ fn ocr_param(mime: &str) -> Option<String> {
 }
 
 /// Whether [`Extractor::extract`] should start a worker for this type at all.
+/// The largest plain-text file read in the server's own process (decoding holds a few times its size).
+const IN_PROCESS_TEXT_BYTES: usize = 8 * 1024 * 1024;
+
 fn worth_a_worker(mime: &str) -> bool {
     has_text(mime)
         || (ocr::is_ocr_image(&essence(mime)) && ocr_param(mime).is_some())
@@ -314,10 +317,10 @@ impl Extractor {
         if !worth_a_worker(mime) {
             return Ok(None);
         }
-        // Plain text has no parser to attack (encoding detection and normalisation, linear and bounded by
-        // `max_chars`): it is read here, without starting a worker — most of an import's files. PDFs, DOCX
-        // (zip) and scans go to the sandboxed worker.
-        if essence(mime).starts_with("text/") {
+        // Plain text has no parser to attack (encoding detection and normalisation, linear): a file of up to
+        // IN_PROCESS_TEXT_BYTES is read here, without starting a worker — most of an import's files. A larger
+        // one, PDFs, DOCX (zip) and scans go to the sandboxed worker, whose memory is limited.
+        if essence(mime).starts_with("text/") && bytes.len() <= IN_PROCESS_TEXT_BYTES {
             return catch_panic(|| extract_in_process(mime, bytes, self.max_chars));
         }
         match &self.isolation {

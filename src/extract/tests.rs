@@ -553,6 +553,9 @@ fn plain_text_is_read_without_a_worker() {
     let missing = Extractor::with_worker("/nonexistent/worker".into(), vec![], Duration::from_secs(1));
     assert_eq!(text_of(missing.extract("text/plain; charset=utf-8", "干部\r\n档案".as_bytes())), "干部\n档案");
     assert!(matches!(missing.extract(MIME_DOCX, b"x"), Err(ExtractError::Worker(_))));
+    // A large text file goes to the worker, whose memory is limited.
+    let large = vec![b'a'; IN_PROCESS_TEXT_BYTES + 1];
+    assert!(matches!(missing.extract("text/plain", &large), Err(ExtractError::Worker(_))));
 }
 
 #[test]
