@@ -11,11 +11,13 @@
 //! Run: `cargo bench --bench scale` (100,000 materials; `DANGAN_BENCH_MATERIALS=1000000` for a million,
 //! `DANGAN_BENCH_MATERIALS=10000` for a quick look). Figures in the README.
 
+mod common;
+
 use dangan::crypto::MasterKey;
 use dangan::extract::Extractor;
 use dangan::model::{MaterialMeta, Role};
 use dangan::service::search::SearchParams;
-use dangan::service::{Archive, Config, Principal};
+use dangan::service::{Archive, Config};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -125,27 +127,6 @@ fn proc_figure(file: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// An account of `role`, linked to a holder record `creator` files for it.
-fn account(archive: &Archive, creator: &Principal, username: &str, role: Role, department: &str) -> Principal {
-    archive
-        .create_user(dangan::service::auth::NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: "a-bench-password".into(),
-            roles: vec![role],
-            department: Some(department.into()),
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap();
-    let holder = archive
-        .create_person(creator, serde_json::json!({"name": format!("{username}本人"), "department": department}))
-        .unwrap()
-        .record
-        .id;
-    archive.principal_for(archive.link_user_local(username, holder).unwrap(), "bench").unwrap()
-}
-
 fn main() {
     let n: usize = std::env::var("DANGAN_BENCH_MATERIALS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
@@ -157,20 +138,11 @@ fn main() {
     let config = Config { index_wait: Duration::ZERO, ..Config::default() };
     let archive = Archive::open(dir.path(), &MasterKey::generate().unwrap(), extractor, config).unwrap();
     // An HR account that may create the holders of the other accounts, then the measured ones.
-    let boot = archive
-        .create_user(dangan::service::auth::NewUser {
-            username: "hr-bootstrap".into(),
-            display_name: "hr".into(),
-            password: "a-bench-password".into(),
-            roles: vec![Role::Hr],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap();
-    let boot = archive.principal_for(boot, "bench").unwrap();
-    let hr = account(&archive, &boot, "hr", Role::Hr, "hr");
-    let finance = account(&archive, &hr, "finance", Role::Finance, "finance");
+    let boot = common::new_account(&archive, "hr-bootstrap", Role::Hr, None);
+    common::new_account(&archive, "hr", Role::Hr, Some("hr"));
+    let hr = common::link_holder(&archive, &boot, "hr", "hr本人", "hr");
+    common::new_account(&archive, "finance", Role::Finance, Some("finance"));
+    let finance = common::link_holder(&archive, &hr, "finance", "finance本人", "finance");
 
     let corpus = Corpus::new();
     let persons: Vec<_> = (0..n.div_ceil(MATERIALS_PER_PERSON))

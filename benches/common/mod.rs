@@ -26,7 +26,43 @@ pub fn installation(department: &str) -> Bench {
     installation_with(department, Config::default())
 }
 
+/// A new account of `role` (the bench password), not yet linked to a holder: it may file persons, nothing more.
+#[allow(dead_code)] // not every bench sets up accounts
+pub fn new_account(archive: &Archive, username: &str, role: Role, department: Option<&str>) -> Principal {
+    let user = archive
+        .create_user(dangan::service::auth::NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            password: "a-bench-password".into(),
+            roles: vec![role],
+            department: department.map(Into::into),
+            person_id: None,
+            leader_level: None,
+        })
+        .unwrap();
+    archive.principal_for(user, "bench").unwrap()
+}
+
+/// Links `username` to a holder record named `holder` that `creator` files in `department`, and returns it as a
+/// principal.
+#[allow(dead_code)] // not every bench sets up accounts
+pub fn link_holder(
+    archive: &Archive,
+    creator: &Principal,
+    username: &str,
+    holder: &str,
+    department: &str,
+) -> Principal {
+    let holder = archive
+        .create_person(creator, serde_json::json!({"name": holder, "department": department}))
+        .unwrap()
+        .record
+        .id;
+    archive.principal_for(archive.link_user_local(username, holder).unwrap(), "bench").unwrap()
+}
+
 /// Sets up an installation with `config`.
+#[allow(dead_code)] // not every bench sets up an installation
 pub fn installation_with(department: &str, config: Config) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::open(
@@ -36,25 +72,9 @@ pub fn installation_with(department: &str, config: Config) -> Bench {
         config,
     )
     .unwrap();
-    let user = archive
-        .create_user(dangan::service::auth::NewUser {
-            username: "hr".into(),
-            display_name: "hr".into(),
-            password: "a-bench-password".into(),
-            roles: vec![Role::Hr],
-            department: None,
-            person_id: None,
-            leader_level: None,
-        })
-        .unwrap();
     // A business account reads nothing until it is linked to its holder's own person record.
-    let bootstrap = archive.principal_for(user, "bench").unwrap();
-    let holder = archive
-        .create_person(&bootstrap, serde_json::json!({"name": "基准人事", "department": "hr"}))
-        .unwrap()
-        .record
-        .id;
-    let hr = archive.principal_for(archive.link_user_local("hr", holder).unwrap(), "bench").unwrap();
+    let bootstrap = new_account(&archive, "hr", Role::Hr, None);
+    let hr = link_holder(&archive, &bootstrap, "hr", "基准人事", "hr");
     let person = archive
         .create_person(&hr, serde_json::json!({"name": "基准测试", "department": department}))
         .unwrap()
