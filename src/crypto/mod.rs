@@ -289,6 +289,8 @@ pub struct Keys {
     tokens: SecretKey,
     signing: SecretKey,
     index: SecretKey,
+    /// The signing key made from `signing` once (an SM2 key takes a scalar multiplication to make).
+    signer: std::sync::Arc<Signer>,
 }
 
 /// The keys that outlive a change of master key (`dangan keys rotate`): blob addresses, the digests of tokens,
@@ -315,6 +317,36 @@ enum Signer {
     Sm2(sm2::dsa::SigningKey),
 }
 
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Signer(…)")
+    }
+}
+
+impl Signer {
+    /// The signing key of `suite` made from the secret `seed`.
+    fn new(suite: Suite, seed: &SecretKey) -> Self {
+        match suite {
+            Suite::Default => Signer::Ed25519(ed25519_dalek::SigningKey::from_bytes(seed.expose())),
+            Suite::Gm => {
+                // A scalar in [1, n): the seed, or (about once in 2^32 seeds) its keyed hash with a counter.
+                let mut bytes = *seed.expose();
+                let mut counter = 0u8;
+                loop {
+                    if let Ok(secret) = sm2::SecretKey::from_slice(&bytes)
+                        && let Ok(key) = sm2::dsa::SigningKey::new(SM2_ID, &secret)
+                    {
+                        bytes.zeroize();
+                        return Signer::Sm2(key);
+                    }
+                    counter = counter.wrapping_add(1);
+                    bytes = Suite::Gm.keyed_hash(seed, &[b"sm2 scalar ", &[counter][..]].concat());
+                }
+            }
+        }
+    }
+}
+
 impl Keys {
     /// The keys that must survive a rotation of the master key.
     pub fn keyring(&self) -> Keyring {
@@ -334,19 +366,22 @@ impl Keys {
         k.tokens = SecretKey::from_hex(&ring.tokens)?;
         k.signing = SecretKey::from_hex(&ring.signing)?;
         k.index = SecretKey::from_hex(&ring.index)?;
+        k.signer = std::sync::Arc::new(Signer::new(suite, &k.signing));
         Some(k)
     }
 
     /// Derives all purpose keys from the master key, under `suite`.
     pub fn derive(suite: Suite, master: &MasterKey) -> Self {
         let d = |ctx| suite.derive_key(ctx, master);
+        let signing = d(CTX_SIGNING);
         Keys {
             suite,
             records: SealKey::new(suite, &d(CTX_RECORDS)),
             wrap: SealKey::new(suite, &d(CTX_WRAP)),
             address: d(CTX_ADDRESS),
             tokens: d(CTX_TOKENS),
-            signing: d(CTX_SIGNING),
+            signer: std::sync::Arc::new(Signer::new(suite, &signing)),
+            signing,
             index: d(CTX_INDEX),
         }
     }
@@ -367,31 +402,10 @@ impl Keys {
         SealKey::new(self.suite, &SecretKey::from_bytes(self.suite.keyed_hash(&self.index, file.as_bytes())))
     }
 
-    fn signer(&self) -> Signer {
-        match self.suite {
-            Suite::Default => Signer::Ed25519(ed25519_dalek::SigningKey::from_bytes(self.signing.expose())),
-            Suite::Gm => {
-                // A scalar in [1, n): the seed, or (about once in 2^32 seeds) its keyed hash with a counter.
-                let mut seed = *self.signing.expose();
-                let mut counter = 0u8;
-                loop {
-                    if let Ok(secret) = sm2::SecretKey::from_slice(&seed)
-                        && let Ok(key) = sm2::dsa::SigningKey::new(SM2_ID, &secret)
-                    {
-                        seed.zeroize();
-                        return Signer::Sm2(key);
-                    }
-                    counter = counter.wrapping_add(1);
-                    seed = Suite::Gm.keyed_hash(&self.signing, &[b"sm2 scalar ", &[counter][..]].concat());
-                }
-            }
-        }
-    }
-
     /// The installation's public key in hex (Ed25519: 32 bytes; SM2: the 65-byte uncompressed point): what
     /// receivers of its transfer packages and readers of its witness trust.
     pub fn signing_public_hex(&self) -> String {
-        match self.signer() {
+        match &*self.signer {
             Signer::Ed25519(k) => encode_hex(k.verifying_key().as_bytes()),
             Signer::Sm2(k) => encode_hex(&k.verifying_key().to_sec1_bytes()),
         }
@@ -406,7 +420,7 @@ impl Keys {
     /// in hex (64 bytes either way: SM2's is r ‖ s).
     pub fn sign_hex(&self, message: &[u8]) -> String {
         use ed25519_dalek::Signer as _;
-        match self.signer() {
+        match &*self.signer {
             Signer::Ed25519(k) => encode_hex(&k.sign(message).to_bytes()),
             Signer::Sm2(k) => {
                 let sig: sm2::dsa::Signature = k.sign(message);
