@@ -291,3 +291,43 @@ fn a_large_upload_keeps_the_server_memory_bounded() {
     assert_eq!(total, size);
     assert_eq!(back.finalize().to_hex().to_string(), expected);
 }
+
+/// 三员分立 on the streaming path: the system administrator, the security administrator and the auditor can
+/// neither file nor replace content; each refusal is in the audit trail, and nothing of their bodies is kept.
+#[tokio::test]
+async fn administrators_cannot_stream_content_in_and_are_audited_and_nothing_is_kept() {
+    let app = crate::common::demo_app().await;
+    let hr = app.login("hr").await;
+    let person = crate::common::cadre(&app, &hr, "ops").await["id"].as_str().unwrap().to_string();
+    let m = app.upload(&hr, &person, json!({"category": "10", "title": "备忘"}), "a.txt", "原文".as_bytes()).await;
+    assert_eq!(m.status, StatusCode::CREATED);
+    let mid = m.json()["id"].as_str().unwrap().to_string();
+    let tmp = app.dir.path().join("tmp");
+    for who in ["it", "secadmin", "auditor"] {
+        let t = app.login(who).await;
+        let a = app.upload(&t, &person, json!({"category": "10", "title": "x"}), "x.txt", b"smuggled").await;
+        assert!(matches!(a.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{who} filed: {}", a.status);
+        let req = Request::builder()
+            .method(Method::PUT)
+            .uri(format!("/api/v1/materials/{mid}/content"))
+            .header("authorization", format!("Bearer {t}"))
+            .header("if-match", "\"1\"")
+            .header("content-type", "text/plain")
+            .body(Body::from("replaced"))
+            .unwrap();
+        let a = app.call(req).await;
+        assert!(matches!(a.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{who} replaced: {}", a.status);
+        assert_eq!(files_in(&tmp), 0, "{who}: nothing spooled is left");
+    }
+    let auditor = app.login("auditor").await;
+    let trail = app
+        .send(Method::GET, &format!("/api/v1/audit?object=material:{mid}&outcome=denied"), Some(&auditor), None)
+        .await
+        .json();
+    let actors: Vec<&str> = trail["items"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    for who in ["it", "secadmin", "auditor"] {
+        assert!(actors.contains(&who), "{who}'s denied replacement is audited: {trail}");
+    }
+    let content = app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&hr), None).await;
+    assert_eq!(content.body, "原文".as_bytes(), "the content is unchanged");
+}
