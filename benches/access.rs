@@ -72,25 +72,27 @@ fn reads(c: &mut Criterion) {
         common::installation_with("ops", strict_config);
     let body = "干部人事档案材料正文。".repeat(4096 / 30);
     let meta = MaterialMeta { category: "3".into(), title: "考核材料".into(), ..Default::default() };
-    let id = archive.add_material(&p, person, meta.clone(), body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
-    let sid = strict.add_material(&sp, sperson, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
+    let id = archive.filing().add(&p, person, meta.clone(), body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
+    let sid = strict.filing().add(&sp, sperson, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
     let mut g = c.benchmark_group("read");
     g.sample_size(10).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_millis(500));
     g.throughput(Throughput::Elements(1));
     g.bench_function("blob_only_no_gate_no_audit", |b| {
-        b.iter(|| archive.bench_read_bypassing_gate_and_audit(id).unwrap())
+        b.iter(|| archive.materials().bench_read_bypassing_gate_and_audit(id).unwrap())
     });
-    g.bench_function("gated_no_audit_1_reader", |b| b.iter(|| archive.bench_read_gated_without_audit(&p, id).unwrap()));
-    g.bench_function("material_content_1_reader", |b| b.iter(|| archive.material_content(&p, id).unwrap()));
-    g.bench_function("strict_material_content_1_reader", |b| b.iter(|| strict.material_content(&sp, sid).unwrap()));
+    g.bench_function("gated_no_audit_1_reader", |b| {
+        b.iter(|| archive.materials().bench_read_gated_without_audit(&p, id).unwrap())
+    });
+    g.bench_function("material_content_1_reader", |b| b.iter(|| archive.materials().content(&p, id).unwrap()));
+    g.bench_function("strict_material_content_1_reader", |b| b.iter(|| strict.materials().content(&sp, sid).unwrap()));
     for readers in [4usize, 16] {
         // Each reader reads 8 times, so the group commit of the audit trail has company to batch.
         g.throughput(Throughput::Elements((readers * 8) as u64));
         let read_one: [(&str, &(dyn Fn() + Sync)); 4] = [
-            ("material_content", &|| drop(archive.material_content(&p, id).unwrap())),
-            ("strict_material_content", &|| drop(strict.material_content(&sp, sid).unwrap())),
-            ("gated_no_audit", &|| drop(archive.bench_read_gated_without_audit(&p, id).unwrap())),
-            ("blob_only", &|| drop(archive.bench_read_bypassing_gate_and_audit(id).unwrap())),
+            ("material_content", &|| drop(archive.materials().content(&p, id).unwrap())),
+            ("strict_material_content", &|| drop(strict.materials().content(&sp, sid).unwrap())),
+            ("gated_no_audit", &|| drop(archive.materials().bench_read_gated_without_audit(&p, id).unwrap())),
+            ("blob_only", &|| drop(archive.materials().bench_read_bypassing_gate_and_audit(id).unwrap())),
         ];
         for (name, read) in read_one {
             g.bench_function(format!("{name}_{readers}_readers"), |b| {

@@ -44,12 +44,12 @@ fn main() {
     let common::Bench { archive, hr, person, _dir } = common::installation_with("ops", config);
     let body = "干部人事档案材料正文。".repeat(4096 / 30);
     let meta = MaterialMeta { category: "3".into(), title: "考核材料".into(), ..Default::default() };
-    let id = archive.add_material(&hr, person, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
+    let id = archive.filing().add(&hr, person, meta, body.as_bytes(), Some("m.txt".into()), true).unwrap().id;
     let read = |audited: bool| {
         if audited {
-            drop(archive.material_content(&hr, id).unwrap());
+            drop(archive.materials().content(&hr, id).unwrap());
         } else {
-            drop(archive.bench_read_gated_without_audit(&hr, id).unwrap());
+            drop(archive.materials().bench_read_gated_without_audit(&hr, id).unwrap());
         }
     };
     for n in readers {

@@ -48,7 +48,7 @@ fn main() {
     let mut indexes = vec![("plain".to_string(), plain)];
     for suite in Suite::ALL {
         let started = Instant::now();
-        let sealer = Arc::new(dangan::service::IndexSealer(Keys::derive(suite, &master)));
+        let sealer = Arc::new(dangan::bootstrap::IndexSealer(Keys::derive(suite, &master)));
         let path = dir.path().join(format!("sealed-{suite}"));
         let sealed = SearchIndex::open_sealed(&path, jieba.clone(), sealer, 64 * 1024 * 1024).unwrap();
         common::fill_corpus(&sealed, n);

@@ -16,8 +16,8 @@ mod common;
 use dangan::crypto::MasterKey;
 use dangan::extract::Extractor;
 use dangan::model::{MaterialMeta, Role};
+use dangan::service::Config;
 use dangan::service::search::SearchParams;
-use dangan::service::{Archive, Config};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -136,7 +136,7 @@ fn main() {
         Duration::from_secs(60),
     );
     let config = Config { index_wait: Duration::ZERO, ..Config::default() };
-    let archive = Archive::open(dir.path(), &MasterKey::generate().unwrap(), extractor, config).unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &MasterKey::generate().unwrap(), extractor, config).unwrap();
     // An HR account that may create the holders of the other accounts, then the measured ones.
     let boot = common::new_account(&archive, "hr-bootstrap", Role::Hr, None);
     common::new_account(&archive, "hr", Role::Hr, Some("hr"));
@@ -148,7 +148,8 @@ fn main() {
     let persons: Vec<_> = (0..n.div_ceil(MATERIALS_PER_PERSON))
         .map(|i| {
             archive
-                .create_person(&hr, serde_json::json!({"name": name(i), "department": DEPTS[i % DEPTS.len()]}))
+                .persons()
+                .create(&hr, serde_json::json!({"name": name(i), "department": DEPTS[i % DEPTS.len()]}))
                 .unwrap()
                 .record
                 .id
@@ -175,13 +176,13 @@ fn main() {
                         ..MaterialMeta::default()
                     };
                     let person = persons[i / MATERIALS_PER_PERSON];
-                    archive.add_material(hr, person, meta, text.as_bytes(), Some(format!("m{i}.txt")), false).unwrap();
+                    archive.filing().add(hr, person, meta, text.as_bytes(), Some(format!("m{i}.txt")), false).unwrap();
                 }
             });
         }
     });
     let filed = started.elapsed();
-    assert!(archive.wait_queue_empty(Duration::from_secs(24 * 3600)).unwrap());
+    assert!(archive.indexing().wait_queue_empty(Duration::from_secs(24 * 3600)).unwrap());
     let searchable = started.elapsed();
     let written = proc_figure("io", "write_bytes").saturating_sub(written_before);
     let text_bytes = text_bytes.into_inner();
@@ -209,13 +210,13 @@ fn main() {
         for (kind, q) in &kinds {
             let params = SearchParams { q: q.clone(), ..SearchParams::default() };
             for _ in 0..20 {
-                archive.search(p, &params).unwrap();
+                archive.materials().search(p, &params).unwrap();
             }
             let mut times = Vec::with_capacity(300);
             let mut total = 0;
             for _ in 0..300 {
                 let t = Instant::now();
-                total = archive.search(p, &params).unwrap().total;
+                total = archive.materials().search(p, &params).unwrap().total;
                 times.push(t.elapsed());
             }
             times.sort();
@@ -239,7 +240,7 @@ fn main() {
                             let params =
                                 SearchParams { q: kinds[(c + i) % kinds.len()].1.clone(), ..SearchParams::default() };
                             let t = Instant::now();
-                            archive.search(hr, &params).unwrap();
+                            archive.materials().search(hr, &params).unwrap();
                             t.elapsed()
                         })
                         .collect::<Vec<_>>()
@@ -259,7 +260,7 @@ fn main() {
     );
 
     let started = Instant::now();
-    let count = archive.reindex().unwrap();
+    let count = archive.indexing().reindex().unwrap();
     println!("reindex: {count} materials in {:.1?}", started.elapsed());
     println!("peak RSS: {} MB", proc_figure("status", "VmHWM") / 1024);
     drop(archive);

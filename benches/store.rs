@@ -107,9 +107,9 @@ fn ingest(c: &mut Criterion) {
                 );
                 let meta =
                     MaterialMeta { category: "3".into(), title: format!("考核材料{n}"), ..Default::default() };
-                archive.add_material(&p, person, meta, text.as_bytes(), Some("m.txt".into()), false).unwrap();
+                archive.filing().add(&p, person, meta, text.as_bytes(), Some("m.txt".into()), false).unwrap();
             }
-            assert!(archive.wait_queue_empty(Duration::from_secs(120)).unwrap());
+            assert!(archive.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap());
         })
     });
     g.finish();

@@ -33,6 +33,7 @@
 //!   `restore`, `keys`.
 
 pub mod api;
+pub mod bootstrap;
 pub mod cli;
 pub mod crypto;
 pub mod exchange;

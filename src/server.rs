@@ -18,7 +18,7 @@ use tower_http::trace::TraceLayer;
 async fn time_request(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
-    st.archive.metrics().http.observe(started.elapsed());
+    st.archive.operations().metrics().http.observe(started.elapsed());
     resp
 }
 
@@ -48,7 +48,7 @@ const OPEN_WHILE_HELD: &[&str] = &[
 /// While the archive is held (see [`crate::service::witness`]), answers everything but [`OPEN_WHILE_HELD`]:
 /// under `/api/` with 503 problem+json naming the witnessed point, elsewhere with the web UI's page saying so.
 async fn hold_gate(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(conflict) = st.archive.audit_hold() else {
+    let Some(conflict) = st.archive.audit_trail().hold() else {
         return next.run(req).await;
     };
     let path = req.uri().path();

@@ -30,6 +30,7 @@ pub fn installation(department: &str) -> Bench {
 #[allow(dead_code)] // not every bench sets up accounts
 pub fn new_account(archive: &Archive, username: &str, role: Role, department: Option<&str>) -> Principal {
     let user = archive
+        .accounts()
         .create_user(dangan::service::auth::NewUser {
             username: username.into(),
             display_name: username.into(),
@@ -40,7 +41,7 @@ pub fn new_account(archive: &Archive, username: &str, role: Role, department: Op
             leader_level: None,
         })
         .unwrap();
-    archive.principal_for(user, "bench").unwrap()
+    archive.accounts().principal_for(user, "bench").unwrap()
 }
 
 /// Links `username` to a holder record named `holder` that `creator` files in `department`, and returns it as a
@@ -54,18 +55,19 @@ pub fn link_holder(
     department: &str,
 ) -> Principal {
     let holder = archive
-        .create_person(creator, serde_json::json!({"name": holder, "department": department}))
+        .persons()
+        .create(creator, serde_json::json!({"name": holder, "department": department}))
         .unwrap()
         .record
         .id;
-    archive.principal_for(archive.link_user_local(username, holder).unwrap(), "bench").unwrap()
+    archive.accounts().principal_for(archive.accounts().link_user_local(username, holder).unwrap(), "bench").unwrap()
 }
 
 /// Sets up an installation with `config`.
 #[allow(dead_code)] // not every bench sets up an installation
 pub fn installation_with(department: &str, config: Config) -> Bench {
     let dir = tempfile::tempdir().unwrap();
-    let archive = Archive::open(
+    let archive = dangan::bootstrap::open(
         dir.path(),
         &MasterKey::generate().unwrap(),
         Extractor::in_thread(Duration::from_secs(30)),
@@ -76,7 +78,8 @@ pub fn installation_with(department: &str, config: Config) -> Bench {
     let bootstrap = new_account(&archive, "hr", Role::Hr, None);
     let hr = link_holder(&archive, &bootstrap, "hr", "基准人事", "hr");
     let person = archive
-        .create_person(&hr, serde_json::json!({"name": "基准测试", "department": department}))
+        .persons()
+        .create(&hr, serde_json::json!({"name": "基准测试", "department": department}))
         .unwrap()
         .record
         .id;

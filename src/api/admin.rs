@@ -37,9 +37,9 @@ pub(super) async fn audit(
             return Err(HttpError::Unprocessable(format!("format must be json or csv, not {other:?}")).into());
         }
     };
-    let (items, total) = blocking(move || archive.audit_query(&auth.principal, &query)).await?;
+    let (items, total) = blocking(move || archive.audit_trail().query(&auth.principal, &query)).await?;
     if csv {
-        let body = crate::service::Archive::audit_csv(&items);
+        let body = crate::service::AuditTrail::csv(&items);
         return Ok(crate::http::attachment(body, "text/csv; charset=utf-8", "audit.csv"));
     }
     Ok(Json(List { items, total }).into_response())
@@ -47,13 +47,13 @@ pub(super) async fn audit(
 
 pub(super) async fn audit_verify(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let r = blocking(move || archive.audit_verify_as(&auth.principal)).await?;
+    let r = blocking(move || archive.audit_trail().verify_as(&auth.principal)).await?;
     Ok(Json(r).into_response())
 }
 
 pub(super) async fn audit_checkpoints(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let signed = blocking(move || archive.audit_checkpoints(&auth.principal)).await?;
+    let signed = blocking(move || archive.audit_trail().checkpoints(&auth.principal)).await?;
     Ok(Json(signed).into_response())
 }
 
@@ -71,13 +71,13 @@ pub(super) async fn acknowledge_rollback(
     ApiJson(b): ApiJson<Acknowledge>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let ack = blocking(move || archive.acknowledge_rollback(&auth.principal, &b.reason)).await?;
+    let ack = blocking(move || archive.audit_trail().acknowledge_rollback(&auth.principal, &b.reason)).await?;
     Ok(Json(ack).into_response())
 }
 
 pub(super) async fn get_policy(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let (policy, versions) = blocking(move || archive.policy_versions(&auth.principal)).await?;
+    let (policy, versions) = blocking(move || archive.policies().versions(&auth.principal)).await?;
     Ok(Json(serde_json::json!({"policy": policy, "history": versions.iter().map(|v| serde_json::json!({"version": v.policy.version, "author": v.author, "at": crate::model::ts_rfc3339(v.at)})).collect::<Vec<_>>()})).into_response())
 }
 
@@ -87,7 +87,7 @@ pub(super) async fn put_policy(
     ApiJson(policy): ApiJson<Policy>,
 ) -> ApiResult<Json<Policy>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.set_policy(&auth.principal, policy)).await?))
+    Ok(Json(blocking(move || archive.policies().set(&auth.principal, policy)).await?))
 }
 
 #[derive(Deserialize)]
@@ -111,13 +111,13 @@ pub(super) async fn explain(
         }
     };
     let archive = st.archive.clone();
-    let d = blocking(move || archive.explain(&auth.principal, &q.user, Some(q.material), access)).await?;
+    let d = blocking(move || archive.policies().explain(&auth.principal, &q.user, Some(q.material), access)).await?;
     Ok(Json(d).into_response())
 }
 
 pub(super) async fn review(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.permission_review(&auth.principal)).await?;
+    let items = blocking(move || archive.policies().review(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }).into_response())
 }
 
@@ -149,7 +149,7 @@ pub(super) async fn create_user(
         person_id: b.person_id,
         leader_level: b.leader_level,
     };
-    let u = blocking(move || archive.add_user(&auth.principal, new)).await?;
+    let u = blocking(move || archive.accounts().add(&auth.principal, new)).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(u))).into_response())
 }
 
@@ -160,7 +160,7 @@ pub(super) async fn update_user(
     ApiJson(patch): ApiJson<crate::service::admin::UserPatch>,
 ) -> ApiResult<Json<UserView>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.update_user(&auth.principal, id, patch)).await?.into()))
+    Ok(Json(blocking(move || archive.accounts().update(&auth.principal, id, patch)).await?.into()))
 }
 
 #[derive(Deserialize)]
@@ -177,7 +177,7 @@ pub(super) async fn reset_password(
     ApiJson(b): ApiJson<PasswordReset>,
 ) -> ApiResult<Json<UserView>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.reset_password(&auth.principal, id, &b.password)).await?.into()))
+    Ok(Json(blocking(move || archive.accounts().reset_password(&auth.principal, id, &b.password)).await?.into()))
 }
 
 pub(super) async fn request_grant(
@@ -186,13 +186,13 @@ pub(super) async fn request_grant(
     ApiJson(req): ApiJson<GrantRequest>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let g = blocking(move || archive.request_grant(&auth.principal, req)).await?;
+    let g = blocking(move || archive.grants().request(&auth.principal, req)).await?;
     Ok((StatusCode::CREATED, Json(g)).into_response())
 }
 
 pub(super) async fn list_grants(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<Grant>>> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.list_grants(&auth.principal)).await?;
+    let items = blocking(move || archive.grants().list(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }))
 }
 
@@ -202,7 +202,7 @@ pub(super) async fn get_grant(
     ApiPath(id): ApiPath<GrantId>,
 ) -> ApiResult<Json<Grant>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.get_grant(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.grants().get(&auth.principal, id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -226,7 +226,7 @@ pub(super) async fn decide_grant(
         }
     };
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.decide_grant(&auth.principal, id, approve, d.comment)).await?))
+    Ok(Json(blocking(move || archive.grants().decide(&auth.principal, id, approve, d.comment)).await?))
 }
 
 pub(super) async fn revoke_grant(
@@ -235,7 +235,7 @@ pub(super) async fn revoke_grant(
     ApiPath(id): ApiPath<GrantId>,
 ) -> ApiResult<Json<Grant>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.revoke_grant(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.grants().revoke(&auth.principal, id)).await?))
 }
 
 pub(super) async fn create_batch(
@@ -244,7 +244,7 @@ pub(super) async fn create_batch(
     ApiJson(new): ApiJson<crate::service::batches::NewBatch>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let b = blocking(move || archive.create_batch(&auth.principal, new)).await?;
+    let b = blocking(move || archive.imports().create_batch(&auth.principal, new)).await?;
     Ok((StatusCode::CREATED, Json(b)).into_response())
 }
 
@@ -253,7 +253,7 @@ pub(super) async fn list_batches(
     auth: AuthUser,
 ) -> ApiResult<Json<List<crate::service::batches::Batch>>> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.list_batches(&auth.principal)).await?;
+    let items = blocking(move || archive.imports().list_batches(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }))
 }
 
@@ -275,7 +275,7 @@ pub(super) async fn file_in_batch(
     // A scan of a batch is streamed in like any upload, then filed from memory (scans are pages, not GiB).
     let m = blocking(move || {
         let bytes = up.file.read_all()?;
-        archive.file_in_batch(&auth.principal, batch, person, meta, &bytes, up.file_name)
+        archive.imports().file_in_batch(&auth.principal, batch, person, meta, &bytes, up.file_name)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(super::views::MaterialView::new(m, st.archive.scheme(), None))).into_response())
@@ -287,14 +287,14 @@ pub(super) async fn batch_materials(
     ApiPath(batch): ApiPath<crate::model::BatchId>,
 ) -> ApiResult<Json<List<super::views::MaterialView>>> {
     let archive = st.archive.clone();
-    let ms = blocking(move || archive.batch_materials(&auth.principal, batch)).await?;
+    let ms = blocking(move || archive.imports().batch_materials(&auth.principal, batch)).await?;
     let items: Vec<_> = ms.into_iter().map(|m| super::views::MaterialView::new(m, st.archive.scheme(), None)).collect();
     Ok(Json(List { total: items.len(), items }))
 }
 
 pub(super) async fn backup(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let (file, len) = blocking(move || archive.backup_as(&auth.principal)).await?;
+    let (file, len) = blocking(move || archive.operations().backup_as(&auth.principal)).await?;
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)));
     let mut resp = crate::http::attachment(body, "application/octet-stream", "dangan.backup");
     resp.headers_mut().insert(header::CONTENT_LENGTH, len.into());

@@ -49,7 +49,7 @@ pub(super) async fn get_import(
     ApiPath(id): ApiPath<ImportId>,
 ) -> ApiResult<Json<ImportReport>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.import_report(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.imports().report(&auth.principal, id)).await?))
 }
 
 pub(super) async fn export_package(
@@ -58,7 +58,7 @@ pub(super) async fn export_package(
     ApiPath(person): ApiPath<crate::model::PersonId>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let package = blocking(move || archive.export_package(&auth.principal, person)).await?;
+    let package = blocking(move || archive.packages().export(&auth.principal, person)).await?;
     let mut resp = crate::http::attachment(package.bytes, "application/zip", &package.file_name);
     if let Ok(v) = HeaderValue::from_str(&package.sha256) {
         resp.headers_mut().insert("x-package-sha256", v);
@@ -84,7 +84,7 @@ pub(super) async fn import_package(
     }
     let archive = st.archive.clone();
     let accept = q.accept_unknown_sender.unwrap_or(false);
-    let receipt = blocking(move || archive.import_package(&auth.principal, bytes, accept)).await?;
+    let receipt = blocking(move || archive.packages().import(&auth.principal, bytes, accept)).await?;
     let mut resp = (StatusCode::CREATED, Json(receipt.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/persons/{}", receipt.person_id)) {
         resp.headers_mut().insert(header::LOCATION, l);

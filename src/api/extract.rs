@@ -88,7 +88,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let source = source_of(parts);
         let archive = state.archive.clone();
         let t = token.clone();
-        let principal = blocking(move || archive.authenticate(&t, &source)).await?;
+        let principal = blocking(move || archive.sessions().authenticate(&t, &source)).await?;
         // An account whose password the system administrator set may only look at itself, change its password
         // and sign out until its holder has chosen their own.
         // (Inside the nested `/api/v1` router the path comes without its prefix.)

@@ -7,8 +7,8 @@ use super::views::{List, MaterialVersionView, MaterialView, PersonVersionView, U
 use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, source_of, split_tags};
 use crate::model::{MaterialId, MaterialMeta, PartialDate, Person, PersonId, Role};
 use crate::service::SpooledBlob;
-use crate::service::archive::Download;
-use crate::service::archive::PersonQuery;
+use crate::service::materials::Download;
+use crate::service::persons::PersonQuery;
 use crate::service::search::SearchParams;
 use axum::Json;
 use axum::extract::{FromRequest, Request, State};
@@ -38,10 +38,10 @@ pub(super) struct Health {
 
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     // `held`: the store is behind its audit witness and nothing but sign-in and the acknowledgement is served.
-    let status = if st.archive.audit_hold().is_some() { "held" } else { "ok" };
+    let status = if st.archive.audit_trail().hold().is_some() { "held" } else { "ok" };
     // Depths and ages only: nothing of what waits on the queues.
     let archive = st.archive.clone();
-    let queues = blocking(move || archive.queue_stats()).await.unwrap_or_else(|e| {
+    let queues = blocking(move || archive.indexing().queue_stats()).await.unwrap_or_else(|e| {
         tracing::error!(error = ?e, "cannot read the queues' depths");
         Default::default()
     });
@@ -84,7 +84,8 @@ pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult
     }
     let archive = st.archive.clone();
     let (token, user) =
-        blocking(move || archive.login_with_code(&b.username, &b.password, b.otp.as_deref(), &source)).await?;
+        blocking(move || archive.sessions().login_with_code(&b.username, &b.password, b.otp.as_deref(), &source))
+            .await?;
     Ok(Json(LoginAnswer {
         token,
         token_type: "Bearer",
@@ -95,7 +96,7 @@ pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult
 
 pub(super) async fn logout(State(st): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
     let archive = st.archive.clone();
-    blocking(move || archive.logout(&auth.token)).await?;
+    blocking(move || archive.sessions().logout(&auth.token)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -141,7 +142,7 @@ pub(super) async fn begin_totp(
     auth: AuthUser,
 ) -> ApiResult<Json<crate::service::auth::TotpEnrolment>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.begin_totp(&auth.principal)).await?))
+    Ok(Json(blocking(move || archive.sessions().begin_totp(&auth.principal)).await?))
 }
 
 #[derive(Deserialize)]
@@ -157,7 +158,7 @@ pub(super) async fn confirm_totp(
     ApiJson(b): ApiJson<TotpCode>,
 ) -> ApiResult<StatusCode> {
     let archive = st.archive.clone();
-    blocking(move || archive.confirm_totp(&auth.principal, &b.code)).await?;
+    blocking(move || archive.sessions().confirm_totp(&auth.principal, &b.code)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -175,13 +176,13 @@ pub(super) async fn change_password(
     ApiJson(b): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let archive = st.archive.clone();
-    blocking(move || archive.change_own_password(&auth.principal, &auth.token, &b.current, &b.new)).await?;
+    blocking(move || archive.sessions().change_own_password(&auth.principal, &auth.token, &b.current, &b.new)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn users(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<UserView>>> {
     let archive = st.archive.clone();
-    let users = blocking(move || archive.list_users(&auth.principal)).await?;
+    let users = blocking(move || archive.accounts().list(&auth.principal)).await?;
     let items: Vec<UserView> = users.into_iter().map(UserView::from).collect();
     Ok(Json(List { total: items.len(), items }))
 }
@@ -194,7 +195,7 @@ struct PersonAnswer {
     findings: Vec<crate::model::Finding>,
 }
 
-type PersonView = crate::service::archive::PersonView;
+type PersonView = crate::service::persons::PersonView;
 
 pub(super) async fn create_person(
     State(st): State<AppState>,
@@ -202,7 +203,7 @@ pub(super) async fn create_person(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let saved = blocking(move || archive.create_person(&auth.principal, body)).await?;
+    let saved = blocking(move || archive.persons().create(&auth.principal, body)).await?;
     let version = saved.record.version;
     let location = format!("/api/v1/persons/{}", saved.record.id);
     let mut resp =
@@ -234,7 +235,7 @@ pub(super) async fn list_persons(
         limit: q.limit.unwrap_or(50),
         offset: q.offset.unwrap_or(0),
     };
-    let (items, total) = blocking(move || archive.list_persons(&auth.principal, &query)).await?;
+    let (items, total) = blocking(move || archive.persons().list(&auth.principal, &query)).await?;
     Ok(Json(List { items, total }))
 }
 
@@ -244,7 +245,7 @@ pub(super) async fn get_person(
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let person = blocking(move || archive.get_person(&auth.principal, id)).await?;
+    let person = blocking(move || archive.persons().get(&auth.principal, id)).await?;
     let v = person.person.version;
     Ok(with_etag(Json(person).into_response(), v))
 }
@@ -269,7 +270,7 @@ pub(super) async fn patch_person(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let reason = reason_of(&headers);
-    let saved = blocking(move || archive.patch_person(&auth.principal, id, expected, patch, reason)).await?;
+    let saved = blocking(move || archive.persons().patch(&auth.principal, id, expected, patch, reason)).await?;
     let v = saved.record.version;
     Ok(with_etag(Json(PersonAnswer { person: saved.record, findings: saved.findings }).into_response(), v))
 }
@@ -280,7 +281,7 @@ pub(super) async fn person_versions(
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<List<PersonVersionView>>> {
     let archive = st.archive.clone();
-    let versions = blocking(move || archive.person_versions(&auth.principal, id)).await?;
+    let versions = blocking(move || archive.persons().versions(&auth.principal, id)).await?;
     let items: Vec<PersonVersionView> = versions.into_iter().map(Into::into).collect();
     Ok(Json(List { total: items.len(), items }))
 }
@@ -379,13 +380,14 @@ pub(super) async fn upload_material(
     {
         let archive = st.archive.clone();
         let p = auth.principal.clone();
-        blocking(move || archive.check_may_file(&p, person)).await?;
+        blocking(move || archive.filing().check_may_file(&p, person)).await?;
     }
     let up = read_upload(&st, req, true).await?;
     let archive = st.archive.clone();
     let meta = parse_meta(up.meta.unwrap_or_default())?;
     let wait = q.wait.unwrap_or(true);
-    let m = blocking(move || archive.add_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait)).await?;
+    let m = blocking(move || archive.filing().add_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait))
+        .await?;
     let v = m.version;
     let location = format!("/api/v1/materials/{}", m.id);
     let mut resp = (StatusCode::CREATED, Json(MaterialView::new(m, st.archive.scheme(), None))).into_response();
@@ -401,7 +403,7 @@ pub(super) async fn catalogue(
     ApiPath(person): ApiPath<PersonId>,
 ) -> ApiResult<Json<List<MaterialView>>> {
     let archive = st.archive.clone();
-    let entries = blocking(move || archive.catalogue(&auth.principal, person)).await?;
+    let entries = blocking(move || archive.persons().catalogue(&auth.principal, person)).await?;
     let items: Vec<MaterialView> =
         entries.into_iter().map(|e| MaterialView::new(e.material, st.archive.scheme(), Some(e.seq))).collect();
     Ok(Json(List { total: items.len(), items }))
@@ -413,7 +415,7 @@ pub(super) async fn get_material(
     ApiPath(id): ApiPath<MaterialId>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let m = blocking(move || archive.get_material(&auth.principal, id)).await?;
+    let m = blocking(move || archive.materials().get(&auth.principal, id)).await?;
     Ok(material_answer(&st, m))
 }
 
@@ -427,7 +429,7 @@ pub(super) async fn patch_material(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let reason = reason_of(&headers);
-    let m = blocking(move || archive.patch_material(&auth.principal, id, expected, patch, reason)).await?;
+    let m = blocking(move || archive.filing().patch(&auth.principal, id, expected, patch, reason)).await?;
     Ok(material_answer(&st, m))
 }
 
@@ -453,7 +455,7 @@ pub(super) async fn material_content(
     ApiPath(id): ApiPath<MaterialId>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let (m, download) = blocking(move || archive.material_download(&auth.principal, id)).await?;
+    let (m, download) = blocking(move || archive.materials().download(&auth.principal, id)).await?;
     Ok(match download {
         Download::Whole(bytes) => content_response(&st, bytes.to_vec(), &m),
         Download::Chunks(chunks) => {
@@ -488,7 +490,8 @@ pub(super) async fn replace_content(
         (crate::http::spool_body(&st, req.into_body()).await?, None)
     };
     let archive = st.archive.clone();
-    let m = blocking(move || archive.replace_spooled(&auth.principal, id, expected, &file, file_name, reason)).await?;
+    let m = blocking(move || archive.filing().replace_spooled(&auth.principal, id, expected, &file, file_name, reason))
+        .await?;
     Ok(material_answer(&st, m))
 }
 
@@ -498,7 +501,7 @@ pub(super) async fn material_versions(
     ApiPath(id): ApiPath<MaterialId>,
 ) -> ApiResult<Json<List<MaterialVersionView>>> {
     let archive = st.archive.clone();
-    let versions = blocking(move || archive.material_versions(&auth.principal, id)).await?;
+    let versions = blocking(move || archive.materials().versions(&auth.principal, id)).await?;
     let items: Vec<MaterialVersionView> =
         versions.into_iter().map(|v| MaterialVersionView::new(v, st.archive.scheme())).collect();
     Ok(Json(List { total: items.len(), items }))
@@ -510,7 +513,7 @@ pub(super) async fn version_content(
     ApiPath((id, n)): ApiPath<(MaterialId, u32)>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let (v, bytes) = blocking(move || archive.version_content(&auth.principal, id, n)).await?;
+    let (v, bytes) = blocking(move || archive.materials().version_content(&auth.principal, id, n)).await?;
     Ok(content_response(&st, bytes.to_vec(), &v.material))
 }
 
@@ -558,7 +561,7 @@ pub(super) async fn search(
         offset: q.offset,
     };
     let archive = st.archive.clone();
-    let page = blocking(move || archive.search(&auth.principal, &params)).await?;
+    let page = blocking(move || archive.materials().search(&auth.principal, &params)).await?;
     Ok(Json(SearchAnswer { total: page.total, items: page.hits.clone(), hits: page.hits }))
 }
 

@@ -35,7 +35,7 @@ async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> 
         }
     }
     let archive = st.archive.clone();
-    match blocking(move || archive.render_metrics()).await {
+    match blocking(move || archive.operations().render_metrics()).await {
         Ok(text) => {
             ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
         }

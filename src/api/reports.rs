@@ -44,7 +44,7 @@ pub(super) fn answer(table: ReportTable, format: Option<&str>) -> ApiResult<Resp
 async fn report(st: AppState, auth: AuthUser, q: ReportQuery, name: &'static str) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let by = q.by.clone().unwrap_or_else(|| "department".into());
-    let table = blocking(move || archive.report(&auth.principal, name, &by)).await?;
+    let table = blocking(move || archive.reports().report(&auth.principal, name, &by)).await?;
     answer(table, q.format.as_deref())
 }
 
@@ -88,7 +88,7 @@ pub(super) async fn turnaround(
 ) -> ApiResult<Response> {
     if matches!(q.format.as_deref(), None | Some("json")) {
         let archive = st.archive.clone();
-        let items = blocking(move || archive.turnaround(&auth.principal)).await?;
+        let items = blocking(move || archive.reports().turnaround(&auth.principal)).await?;
         return Ok(Json(super::views::List { total: items.len(), items }).into_response());
     }
     report(st, auth, q, "turnaround").await

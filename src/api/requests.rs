@@ -20,7 +20,7 @@ pub(super) async fn create(
     ApiJson(new): ApiJson<NewRequest>,
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
-    let r = blocking(move || archive.create_request(&auth.principal, new)).await?;
+    let r = blocking(move || archive.requests().create(&auth.principal, new)).await?;
     let mut resp = (StatusCode::CREATED, Json(&r)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/requests/{}", r.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -42,7 +42,7 @@ pub(super) async fn list(
 ) -> ApiResult<Json<List<Request>>> {
     let archive = st.archive.clone();
     let items = blocking(move || {
-        archive.list_requests(
+        archive.requests().list(
             &auth.principal,
             q.state.as_deref().filter(|s| !s.is_empty()),
             q.kind.as_deref().filter(|s| !s.is_empty()),
@@ -59,7 +59,7 @@ pub(super) async fn get(
     ApiPath(id): ApiPath<RequestId>,
 ) -> ApiResult<Json<Request>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.get_request(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.requests().get(&auth.principal, id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -76,7 +76,7 @@ pub(super) async fn revise(
     ApiJson(rev): ApiJson<Revision>,
 ) -> ApiResult<Json<Request>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.revise_request(&auth.principal, id, rev.changes, rev.reason)).await?))
+    Ok(Json(blocking(move || archive.requests().revise(&auth.principal, id, rev.changes, rev.reason)).await?))
 }
 
 pub(super) async fn submit(
@@ -85,7 +85,7 @@ pub(super) async fn submit(
     ApiPath(id): ApiPath<RequestId>,
 ) -> ApiResult<Json<Request>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.submit_request(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.requests().submit(&auth.principal, id)).await?))
 }
 
 pub(super) async fn withdraw(
@@ -94,7 +94,7 @@ pub(super) async fn withdraw(
     ApiPath(id): ApiPath<RequestId>,
 ) -> ApiResult<Json<Request>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.withdraw_request(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.requests().withdraw(&auth.principal, id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -111,12 +111,12 @@ pub(super) async fn decide(
     ApiJson(d): ApiJson<DecisionBody>,
 ) -> ApiResult<Json<Request>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.decide_request(&auth.principal, id, &d.decision, d.comment)).await?))
+    Ok(Json(blocking(move || archive.requests().decide(&auth.principal, id, &d.decision, d.comment)).await?))
 }
 
 pub(super) async fn inbox(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<InboxItem>>> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.inbox(&auth.principal)).await?;
+    let items = blocking(move || archive.requests().inbox(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }))
 }
 
@@ -125,7 +125,7 @@ pub(super) async fn notifications(
     auth: AuthUser,
 ) -> ApiResult<Json<List<crate::service::notify::Notification>>> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.notifications(&auth.principal)).await?;
+    let items = blocking(move || archive.requests().notifications(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }))
 }
 
@@ -142,7 +142,7 @@ pub(super) async fn comment(
     ApiJson(c): ApiJson<CommentBody>,
 ) -> ApiResult<Json<Request>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.comment_request(&auth.principal, id, &c.text)).await?))
+    Ok(Json(blocking(move || archive.requests().comment(&auth.principal, id, &c.text)).await?))
 }
 
 pub(super) async fn get_definitions(
@@ -150,7 +150,7 @@ pub(super) async fn get_definitions(
     _auth: AuthUser,
 ) -> ApiResult<Json<crate::model::workflow::Definitions>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.definitions()).await?))
+    Ok(Json(blocking(move || archive.requests().definitions()).await?))
 }
 
 /// New definitions as TOML (the shipped format, `src/model/workflows.toml`).
@@ -163,5 +163,5 @@ pub(super) async fn put_definitions(
         return Err(HttpError::TooLarge("definitions larger than 256 KiB".into()).into());
     }
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.set_definitions(&auth.principal, &body)).await?))
+    Ok(Json(blocking(move || archive.requests().set_definitions(&auth.principal, &body)).await?))
 }

@@ -2,7 +2,7 @@
 //! addresses) never leave the archive.
 
 use crate::model::{Material, MaterialMeta, MaterialVersion, PersonId, Role, TextStatus, User, UserId, ts_rfc3339};
-use crate::service::archive::PersonVersion;
+use crate::service::persons::PersonVersion;
 use serde::Serialize;
 
 /// A list page.

@@ -2,11 +2,12 @@
 //! the hidden `extract-worker` the server runs to isolate text extraction. Errors are one line on stderr and a
 //! non-zero exit status.
 
+use crate::bootstrap::DataDir;
 use crate::crypto::provider::KeyProvider;
 use crate::crypto::{MasterKey, Suite, backup::KeyBackup};
 use crate::extract::Extractor;
 use crate::model::{PersonId, Role};
-use crate::service::{Archive, Config, DataDir, auth::NewUser, demo};
+use crate::service::{Archive, Config, auth::NewUser, demo};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, Write};
@@ -344,14 +345,16 @@ pub fn run(cli: Cli) -> Result<i32> {
             let archive = open_offline(&data)?;
             crate::service::auth::check_password(&username, &password)?;
             Role::check_separation(&roles).map_err(anyhow::Error::msg)?;
-            if archive.user_by_name(&username)?.is_some() {
+            if archive.accounts().user_by_name(&username)?.is_some() {
                 bail!("user {username} exists");
             }
             let person_id = match holder_name {
-                Some(name) => Some(archive.create_holder_record(&name, department.as_deref().unwrap_or("hr"))?),
+                Some(name) => {
+                    Some(archive.accounts().create_holder_record(&name, department.as_deref().unwrap_or("hr"))?)
+                }
                 None => person_id,
             };
-            let user = archive.create_user(NewUser {
+            let user = archive.accounts().create_user(NewUser {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
                 username,
                 password,
@@ -365,7 +368,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Users(UsersCommand::List { data }) => {
             let archive = open_offline(&data)?;
-            for u in archive.users()? {
+            for u in archive.accounts().users()? {
                 let roles: Vec<String> = u.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
                 println!("{}\t{}\t{}", u.username, roles.join(","), u.display_name);
                 for v in u.violations() {
@@ -376,20 +379,20 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Users(UsersCommand::Link { data, username, person_id }) => {
             let archive = open_offline(&data)?;
-            let user = archive.link_user_local(&username, person_id)?;
+            let user = archive.accounts().link_user_local(&username, person_id)?;
             println!("linked user {} to person {person_id}", user.username);
             Ok(0)
         }
         Command::Reindex(data) => {
             let archive = open_offline(&data)?;
             let started = std::time::Instant::now();
-            let n = archive.reindex()?;
+            let n = archive.indexing().reindex()?;
             println!("reindexed {n} materials in {:.1} s", started.elapsed().as_secs_f64());
             Ok(0)
         }
         Command::Verify(data) => {
             let archive = open_offline(&data)?;
-            let r = archive.verify()?;
+            let r = archive.indexing().verify()?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
@@ -411,8 +414,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             let archive = open_offline(&data)?;
             let r = match &lines {
-                Some(lines) => archive.audit_verify_with_witness(lines)?,
-                None => archive.audit_verify()?,
+                Some(lines) => archive.audit_trail().verify_with_witness(lines)?,
+                None => archive.audit_trail().verify()?,
             };
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(if r.ok { 0 } else { 1 })
@@ -422,7 +425,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let archive = open_offline(&data)?;
             let principal = principal_named(&archive, &user)?;
             let person = person.parse().map_err(|_| anyhow::anyhow!("--person {person:?} is not a person id"))?;
-            let package = archive.export_package(&principal, person)?;
+            let package = archive.packages().export(&principal, person)?;
             let out = out.unwrap_or_else(|| PathBuf::from(&package.file_name));
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
@@ -438,13 +441,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             let archive = open_offline(&data)?;
             let principal = principal_named(&archive, &user)?;
             let bytes = std::fs::read(&package).with_context(|| format!("cannot read {}", package.display()))?;
-            let r = archive.import_package(&principal, bytes, accept_unknown_sender)?;
+            let r = archive.packages().import(&principal, bytes, accept_unknown_sender)?;
             let json = serde_json::to_string_pretty(&r)?;
             if let Some(path) = receipt {
                 std::fs::write(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
             }
             println!("{json}");
-            archive.wait_queue_empty(Duration::from_secs(24 * 3600))?;
+            archive.indexing().wait_queue_empty(Duration::from_secs(24 * 3600))?;
             Ok(0)
         }
         Command::Backup { data, out } => {
@@ -454,7 +457,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .create_new(true)
                 .open(&out)
                 .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
-            let stats = archive.backup_to(std::io::BufWriter::new(file))?;
+            let stats = archive.operations().backup_to(std::io::BufWriter::new(file))?;
             println!(
                 "backed up {} records ({} bytes) to {} (blake3 {})",
                 stats.records,
@@ -485,7 +488,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             // The key must open what was restored; the index is rebuilt on opening.
             let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, None, &ProxyArgs::default())
                 .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
-            let report = archive.verify()?;
+            let report = archive.indexing().verify()?;
             drop(key);
             println!(
                 "restored {} records into {} (blake3 {}); verify: {}",
@@ -521,7 +524,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Keys(KeysCommand::Show(data)) => {
             let archive = open_offline(&data)?;
-            println!("{}", crate::crypto::labelled_key(&archive.signing_key_hex()));
+            println!("{}", crate::crypto::labelled_key(&archive.packages().signing_key_hex()));
             Ok(0)
         }
         Command::Keys(KeysCommand::Restore { input, key_file }) => {
@@ -643,7 +646,7 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
     let _ = std::fs::remove_file(dir.key_check());
     crate::store::write_key_file(&dir.key_check(), r.suite, &new)?;
     let archive = open_archive(&data.data, Some(new_key_file), KeyUse::Offline, None, &ProxyArgs::default())?;
-    archive.record_local_event(
+    archive.audit_trail().record_local_event(
         "keys.rotate",
         "store",
         Some(format!("{} records re-sealed, {} data keys re-wrapped", r.resealed, r.rewrapped)),
@@ -739,8 +742,8 @@ fn log_sandbox(extractor: &Extractor) {
 
 /// The principal of an account, for offline commands that act as it (whoever holds the data and key may).
 fn principal_named(archive: &Archive, user: &str) -> Result<crate::service::Principal> {
-    let account = archive.user_by_name(user)?.with_context(|| format!("no account {user:?}"))?;
-    Ok(archive.principal_for(account, "cli")?)
+    let account = archive.accounts().user_by_name(user)?.with_context(|| format!("no account {user:?}"))?;
+    Ok(archive.accounts().principal_for(account, "cli")?)
 }
 
 fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>) -> Result<i32> {
@@ -754,7 +757,7 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>)
         Box::new(imports::zip_file_source(batch, max)?)
     };
     let name = batch.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prepared = archive.prepare_import(&principal, &name, source)?;
+    let prepared = archive.imports().prepare(&principal, &name, source)?;
     let bar = indicatif::ProgressBar::new(prepared.report().total as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows · {per_sec} · eta {eta} · {msg}")
@@ -764,7 +767,7 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>)
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let step = (prepared.report().total / 20).max(1);
     let started = std::time::Instant::now();
-    let r = archive.run_import(&principal, prepared, &|r| {
+    let r = archive.imports().run(&principal, prepared, &|r| {
         let counts = format!("{} imported, {} skipped, {} rejected", r.imported, r.skipped, r.rejected);
         if tty {
             bar.set_position(r.processed as u64);
@@ -796,7 +799,7 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     // Text extraction and OCR continue in the index queue; finish them before the process ends.
-    archive.wait_queue_empty(Duration::from_secs(24 * 3600))?;
+    archive.indexing().wait_queue_empty(Duration::from_secs(24 * 3600))?;
     Ok(if r.rejected > 0 { 1 } else { 0 })
 }
 
@@ -851,7 +854,7 @@ fn open_archive(
     if let Some(bad) = config.webhooks.iter().find(|u| !u.starts_with("http://")) {
         bail!("webhook {bad:?} is not an http:// URL");
     }
-    Archive::open(data, &key, extractor(), config).map_err(|e| match e {
+    crate::bootstrap::open(data, &key, extractor(), config).map_err(|e| match e {
         crate::service::Error::Store(s) => anyhow::anyhow!("{s}"),
         other => anyhow::anyhow!("{other}"),
     })
@@ -867,7 +870,7 @@ fn attach_witness(archive: &Archive, path: &Path, data: &Path) -> Result<()> {
         Err(_) => Some(PathBuf::from("/dev/log")),
     };
     let config = crate::service::witness::WitnessConfig { path: path.to_path_buf(), syslog };
-    match archive.attach_witness(&config, data).map_err(|e| anyhow::anyhow!("audit witness: {e}"))? {
+    match archive.audit_trail().attach_witness(&config, data).map_err(|e| anyhow::anyhow!("audit witness: {e}"))? {
         None => eprintln!("audit witness: {} (the trail agrees with it)", path.display()),
         Some(conflict) => eprintln!(
             "AUDIT TRAIL BEHIND ITS WITNESS {}: {conflict}. Nothing but sign-in and the acknowledgement is served \
@@ -967,13 +970,13 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
     eprintln!("loading the demo dataset into {} …", data.display());
     let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: a.persons_per_department.max(1) })?;
     // Text is indexed in the background; OCR of the scans may take a little longer than the rest.
-    let done = archive.wait_queue_empty(Duration::from_secs(30))?;
+    let done = archive.indexing().wait_queue_empty(Duration::from_secs(30))?;
     eprintln!(
         "loaded {} persons and {} materials in {:.1} s ({} searchable{})",
         summary.persons,
         summary.materials,
         started.elapsed().as_secs_f64(),
-        archive.indexed_count(),
+        archive.indexing().indexed_count(),
         if done { "" } else { "; the rest is being indexed in the background" }
     );
     println!("cipher suite: {} ({})", archive.suite(), archive.suite().algorithms());

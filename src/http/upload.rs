@@ -150,7 +150,7 @@ impl Spooler {
         let limit = (limit as u64).min(archive.config().max_file_size);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<SpoolMsg>(SPOOL_CHANNEL);
         let task = tokio::task::spawn_blocking(move || {
-            let mut writer = archive.spool()?;
+            let mut writer = archive.filing().spool()?;
             while let Some(msg) = rx.blocking_recv() {
                 match msg {
                     SpoolMsg::Data(b) => writer.write(&b)?,
@@ -269,13 +269,13 @@ pub async fn start_import(
     let p = principal.clone();
     let prepared = blocking(move || {
         let source = imports::zip_source(bytes, archive.config().max_file_size)?;
-        archive.prepare_import(&p, &name, Box::new(source))
+        archive.imports().prepare(&p, &name, Box::new(source))
     })
     .await?;
     let report = prepared.report().clone();
     let archive = st.archive.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = archive.run_import(&principal, prepared, &|_| {}) {
+        if let Err(e) = archive.imports().run(&principal, prepared, &|_| {}) {
             tracing::error!(error = %e, "batch import failed");
         }
     });

@@ -369,7 +369,7 @@ mod tests {
         let master = crate::crypto::MasterKey::from_bytes([5; 32]);
         let mut all: Vec<Arc<dyn FileSealer>> = vec![Arc::new(Toy)];
         for suite in crate::crypto::Suite::ALL {
-            all.push(Arc::new(crate::service::IndexSealer(crate::crypto::Keys::derive(suite, &master))));
+            all.push(Arc::new(crate::bootstrap::IndexSealer(crate::crypto::Keys::derive(suite, &master))));
         }
         all
     }

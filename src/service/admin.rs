@@ -3,6 +3,7 @@
 //! one material, allowed or denied and why. Sessions end when an account's roles change or it is disabled.
 
 use super::auth::NewUser;
+use super::{Accounts, Operations, Policies};
 use super::{Archive, Error, Principal, Result};
 use crate::model::policy::{Access, Capability, Decision, Policy, RolePolicy};
 use crate::model::{MaterialId, Person, PersonId, Role, User, UserId, now_ts};
@@ -107,9 +108,11 @@ impl Archive {
         }
         Ok(())
     }
+}
 
+impl Policies<'_> {
     /// Sets a new policy (security administrator): validated, versioned, audited.
-    pub fn set_policy(&self, p: &Principal, mut policy: Policy) -> Result<Policy> {
+    pub fn set(&self, p: &Principal, mut policy: Policy) -> Result<Policy> {
         self.audited(p, "policy.update", "policy", true, || {
             self.require(p, Capability::ManagePolicy)?;
             policy.validate().map_err(|e| Error::invalid("policy", e))?;
@@ -126,7 +129,7 @@ impl Archive {
     }
 
     /// The policy and its history (security administrator, system administrator, auditor).
-    pub fn policy_versions(&self, p: &Principal) -> Result<(Policy, Vec<PolicyVersion>)> {
+    pub fn versions(&self, p: &Principal) -> Result<(Policy, Vec<PolicyVersion>)> {
         self.audited(p, "policy.read", "policy", false, || {
             let policy = self.policy();
             let allowed = [Capability::ManagePolicy, Capability::ManageAccounts, Capability::ReadAudit]
@@ -143,12 +146,111 @@ impl Archive {
         })
     }
 
+    /// Accounts that break a hard rule (三员分立, a business role without a person link, a leader without a
+    /// level), with the rule: logged at start and shown by the permission review.
+    pub fn account_violations(&self) -> Result<Vec<(String, Vec<String>)>> {
+        Ok(self
+            .accounts()
+            .users()?
+            .into_iter()
+            .map(|u| {
+                let v = u.violations();
+                (u.username, v)
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect())
+    }
+
+    fn require_review(&self, p: &Principal) -> Result<()> {
+        self.require(p, Capability::ManagePolicy)
+    }
+
+    /// For every account: what it can see and do, and which rules give it (security administrator).
+    pub fn review(&self, p: &Principal) -> Result<Vec<AccountReview>> {
+        self.audited(p, "access.review", "users", false, || {
+            self.require_review(p)?;
+            let policy = self.policy();
+            let mut out = Vec::new();
+            for u in self.accounts().users()? {
+                let s = self.subject_for(&u)?;
+                let rules = u.roles.iter().map(|r| format!("role.{}", crate::model::policy::role_name(*r))).collect();
+                let now = now_ts();
+                let active_grants =
+                    self.all_grants()?.iter().filter(|g| g.requester == u.username && g.active(now)).count();
+                out.push(AccountReview {
+                    username: u.username.clone(),
+                    roles: u.roles.clone(),
+                    department: u.department.clone(),
+                    disabled: u.disabled,
+                    effective: policy.effective(&s),
+                    rules,
+                    active_grants,
+                    linked: u.person_id.is_some(),
+                    must_change_password: u.must_change_password,
+                    violations: u.violations(),
+                });
+            }
+            Ok((out, None))
+        })
+    }
+
+    /// Explains whether `username` may read `material` (or see `person`), and by which rule.
+    pub fn explain(
+        &self,
+        p: &Principal,
+        username: &str,
+        material: Option<MaterialId>,
+        access: Access,
+    ) -> Result<Decision> {
+        self.audited(p, "access.explain", &format!("user:{username}"), false, || {
+            self.require_review(p)?;
+            let u = self
+                .accounts()
+                .user_by_name(username)?
+                .ok_or_else(|| Error::NotFound(format!("user {username} not found")))?;
+            let who = Principal { subject: self.subject_for(&u)?, user: u, source: p.source.clone() };
+            let Some(mid) = material else {
+                return Err(Error::invalid("material", "name a material"));
+            };
+            let m = self.materials().load_material(mid)?;
+            let person: Person = self
+                .store()
+                .get(Table::Persons, m.person_id.as_bytes())?
+                .ok_or_else(|| Error::NotFound("person not found".into()))?;
+            let d = match self.check_material(&who, &person, &m, access) {
+                Ok(None) => self.policy().decide(&who.subject, &self.material_target(&person, &m), access),
+                Ok(Some(g)) => Decision {
+                    allowed: true,
+                    rule: format!("grant:{g}"),
+                    reason: "a consultation grant in force".into(),
+                },
+                Err(Error::Forbidden(reason)) => Decision {
+                    allowed: false,
+                    rule: reason.split(':').next().unwrap_or("").trim_start_matches("rule ").into(),
+                    reason,
+                },
+                Err(Error::NotFound(_)) => {
+                    let d = self.policy().decide(&who.subject, &self.material_target(&person, &m), access);
+                    Decision {
+                        allowed: false,
+                        rule: d.rule,
+                        reason: format!("{} (the material is not even listed)", d.reason),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            Ok((d, None))
+        })
+    }
+}
+
+impl Accounts<'_> {
     fn load_user(&self, id: UserId) -> Result<User> {
         self.store().get(Table::Users, id.as_bytes())?.ok_or_else(|| Error::NotFound(format!("user {id} not found")))
     }
 
     /// Lists accounts (system administrator).
-    pub fn list_users(&self, p: &Principal) -> Result<Vec<User>> {
+    pub fn list(&self, p: &Principal) -> Result<Vec<User>> {
         self.audited(p, "user.list", "users", false, || {
             self.require(p, Capability::ManageAccounts)?;
             Ok((self.users()?, None))
@@ -158,7 +260,7 @@ impl Archive {
     /// Creates an account (system administrator). It holds no role yet — business roles are assigned by the
     /// security administrator, administrator roles only from the local command line — and its password is
     /// temporary: the holder must choose their own at first sign-in.
-    pub fn add_user(&self, p: &Principal, new: NewUser) -> Result<User> {
+    pub fn add(&self, p: &Principal, new: NewUser) -> Result<User> {
         let name = new.username.clone();
         self.audited(p, "user.create", &format!("user:{name}"), true, || {
             self.require(p, Capability::ManageAccounts)?;
@@ -184,7 +286,7 @@ impl Archive {
     /// assigns business roles, department, leader level and the person link. Nobody changes their own account,
     /// and administrator accounts are changed only on the server's command line. A change of roles, link or
     /// department, or a disable, ends the account's sessions.
-    pub fn update_user(&self, p: &Principal, id: UserId, patch: UserPatch) -> Result<User> {
+    pub fn update(&self, p: &Principal, id: UserId, patch: UserPatch) -> Result<User> {
         self.audited(p, "user.update", &format!("user:{id}"), true, || {
             if patch.manages_account() {
                 self.require(p, Capability::ManageAccounts)?;
@@ -295,105 +397,13 @@ impl Archive {
         })
     }
 
-    /// Accounts that break a hard rule (三员分立, a business role without a person link, a leader without a
-    /// level), with the rule: logged at start and shown by the permission review.
-    pub fn account_violations(&self) -> Result<Vec<(String, Vec<String>)>> {
-        Ok(self
-            .users()?
-            .into_iter()
-            .map(|u| {
-                let v = u.violations();
-                (u.username, v)
-            })
-            .filter(|(_, v)| !v.is_empty())
-            .collect())
-    }
-
-    fn require_review(&self, p: &Principal) -> Result<()> {
-        self.require(p, Capability::ManagePolicy)
-    }
-
-    /// For every account: what it can see and do, and which rules give it (security administrator).
-    pub fn permission_review(&self, p: &Principal) -> Result<Vec<AccountReview>> {
-        self.audited(p, "access.review", "users", false, || {
-            self.require_review(p)?;
-            let policy = self.policy();
-            let mut out = Vec::new();
-            for u in self.users()? {
-                let s = self.subject_for(&u)?;
-                let rules = u.roles.iter().map(|r| format!("role.{}", crate::model::policy::role_name(*r))).collect();
-                let now = now_ts();
-                let active_grants =
-                    self.all_grants()?.iter().filter(|g| g.requester == u.username && g.active(now)).count();
-                out.push(AccountReview {
-                    username: u.username.clone(),
-                    roles: u.roles.clone(),
-                    department: u.department.clone(),
-                    disabled: u.disabled,
-                    effective: policy.effective(&s),
-                    rules,
-                    active_grants,
-                    linked: u.person_id.is_some(),
-                    must_change_password: u.must_change_password,
-                    violations: u.violations(),
-                });
-            }
-            Ok((out, None))
-        })
-    }
-
-    /// Explains whether `username` may read `material` (or see `person`), and by which rule.
-    pub fn explain(
-        &self,
-        p: &Principal,
-        username: &str,
-        material: Option<MaterialId>,
-        access: Access,
-    ) -> Result<Decision> {
-        self.audited(p, "access.explain", &format!("user:{username}"), false, || {
-            self.require_review(p)?;
-            let u =
-                self.user_by_name(username)?.ok_or_else(|| Error::NotFound(format!("user {username} not found")))?;
-            let who = Principal { subject: self.subject_for(&u)?, user: u, source: p.source.clone() };
-            let Some(mid) = material else {
-                return Err(Error::invalid("material", "name a material"));
-            };
-            let m = self.load_material(mid)?;
-            let person: Person = self
-                .store()
-                .get(Table::Persons, m.person_id.as_bytes())?
-                .ok_or_else(|| Error::NotFound("person not found".into()))?;
-            let d = match self.check_material(&who, &person, &m, access) {
-                Ok(None) => self.policy().decide(&who.subject, &self.material_target(&person, &m), access),
-                Ok(Some(g)) => Decision {
-                    allowed: true,
-                    rule: format!("grant:{g}"),
-                    reason: "a consultation grant in force".into(),
-                },
-                Err(Error::Forbidden(reason)) => Decision {
-                    allowed: false,
-                    rule: reason.split(':').next().unwrap_or("").trim_start_matches("rule ").into(),
-                    reason,
-                },
-                Err(Error::NotFound(_)) => {
-                    let d = self.policy().decide(&who.subject, &self.material_target(&person, &m), access);
-                    Decision {
-                        allowed: false,
-                        rule: d.rule,
-                        reason: format!("{} (the material is not even listed)", d.reason),
-                    }
-                }
-                Err(e) => return Err(e),
-            };
-            Ok((d, None))
-        })
-    }
-
     /// A principal for an account (demo loading, benchmarks, tests).
     pub fn principal_for(&self, user: User, source: &str) -> Result<Principal> {
         Ok(Principal { subject: self.subject_for(&user)?, user, source: source.into() })
     }
+}
 
+impl Operations<'_> {
     /// Writes a consistent backup of the whole store (writes and audit commits wait while it runs), recorded in
     /// the trail as the act of `system` from the local command line.
     pub fn backup_to(&self, out: impl std::io::Write) -> Result<crate::store::backup::BackupStats> {

@@ -12,6 +12,7 @@
 //! its audit entry — and every entry chained before it — in the same atomic commit, so a change is never without
 //! its record. Queries, verification and backups commit what is pending first; a clean shutdown commits it too.
 
+use super::AuditTrail;
 use super::witness::{Conflict, Point, SignedCheckpoint, SignedCheckpoints, Witness, WitnessKind, WitnessLines};
 use super::{Archive, Error, Principal, Result};
 use crate::crypto::{Suite, encode_hex};
@@ -522,7 +523,7 @@ pub(super) fn spawn_committer(archive: &Archive) {
             let archive = Archive { inner };
             let started = std::time::Instant::now();
             let synced = archive.audit_sync();
-            archive.metrics().audit_commit.observe(started.elapsed());
+            archive.operations().metrics().audit_commit.observe(started.elapsed());
             if let Err(e) = synced {
                 tracing::error!(error = %e, "audit group commit failed");
                 std::thread::sleep(std::time::Duration::from_millis(500));
@@ -725,11 +726,6 @@ impl Archive {
         Ok(None)
     }
 
-    /// Whether the archive is held because its store is behind its witness, and what the witness says.
-    pub fn audit_hold(&self) -> Option<Arc<Conflict>> {
-        self.audit_log().hold.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
     /// Holds the archive: events wait outside the trail until [`Archive::resume_audit`].
     pub(super) fn hold_audit(&self, conflict: Conflict) {
         let log = self.audit_log();
@@ -793,20 +789,6 @@ impl Archive {
         )
     }
 
-    /// Commits a change together with an audit event that has no principal (local commands), atomically.
-    /// Records an act done on the server's command line (as `system`, from `local`), such as a key rotation.
-    pub fn record_local_event(&self, action: &str, object: &str, detail: Option<String>) -> Result<()> {
-        let event = AuditEvent {
-            actor: "system".into(),
-            source: "local".into(),
-            action: action.into(),
-            object: object.into(),
-            outcome: Outcome::Allowed,
-            detail,
-        };
-        self.commit_audited_event(self.store().write_set(), event)
-    }
-
     pub(crate) fn commit_audited_event(&self, ws: WriteSet, event: AuditEvent) -> Result<()> {
         self.append(&[event.fields()], Some(ws), true)
     }
@@ -854,19 +836,54 @@ impl Archive {
         })
     }
 
+    /// Calls `f` with every entry, oldest first (segments that do not open are skipped; `verify` names them).
+    pub(crate) fn for_each_audit_entry(&self, mut f: impl FnMut(AuditEntry)) -> Result<()> {
+        self.store().for_each_key(Table::Audit, b"", |k, _| {
+            if is_entry_key(k)
+                && let Ok(Some(seg)) = Segment::read(self.store(), k)
+            {
+                seg.entries.into_iter().for_each(&mut f);
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+impl AuditTrail<'_> {
+    /// Whether the archive is held because its store is behind its witness, and what the witness says.
+    pub fn hold(&self) -> Option<Arc<Conflict>> {
+        self.audit_log().hold.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Commits a change together with an audit event that has no principal (local commands), atomically.
+    /// Records an act done on the server's command line (as `system`, from `local`), such as a key rotation.
+    pub fn record_local_event(&self, action: &str, object: &str, detail: Option<String>) -> Result<()> {
+        let event = AuditEvent {
+            actor: "system".into(),
+            source: "local".into(),
+            action: action.into(),
+            object: object.into(),
+            outcome: Outcome::Allowed,
+            detail,
+        };
+        self.commit_audited_event(self.store().write_set(), event)
+    }
+
     fn require_auditor(&self, p: &Principal) -> Result<()> {
         self.require(p, crate::model::policy::Capability::ReadAudit)
     }
 
     /// Queries the trail (auditor), newest first.
-    pub fn audit_query(&self, p: &Principal, q: &AuditQuery) -> Result<(Vec<AuditEntry>, usize)> {
+    pub fn query(&self, p: &Principal, q: &AuditQuery) -> Result<(Vec<AuditEntry>, usize)> {
         self.audited(p, "audit.query", "audit", false, || {
             // The auditor reads the whole trail; the security administrator reads what the auditors did (the
             // watchers are watched too); nobody else reads it.
             let auditors_only = match self.require_auditor(p) {
                 Ok(()) => None,
                 Err(_) if p.subject.roles.contains(&crate::model::Role::Secadmin) => Some(
-                    self.users()?
+                    self.accounts()
+                        .users()?
                         .into_iter()
                         .filter(|u| u.has(crate::model::Role::Auditor))
                         .map(|u| u.username)
@@ -900,7 +917,7 @@ impl Archive {
 
     /// The checkpoints (auditor), each with the signature of its witness line and the installation's public
     /// key: kept elsewhere, they are a witness for `dangan audit verify --witness`.
-    pub fn audit_checkpoints(&self, p: &Principal) -> Result<SignedCheckpoints> {
+    pub fn checkpoints(&self, p: &Principal) -> Result<SignedCheckpoints> {
         self.audited(p, "audit.checkpoints", "audit", false, || {
             self.require_auditor(p)?;
             self.audit_sync()?;
@@ -920,7 +937,7 @@ impl Archive {
     }
 
     /// Verifies the chain (auditor), and against the configured witness if there is one.
-    pub fn audit_verify_as(&self, p: &Principal) -> Result<AuditVerify> {
+    pub fn verify_as(&self, p: &Principal) -> Result<AuditVerify> {
         self.audited(p, "audit.verify", "audit", false, || {
             self.require_auditor(p)?;
             // The witness is read first: every line in it was written once its entry was durable.
@@ -929,29 +946,16 @@ impl Archive {
         })
     }
 
-    /// Calls `f` with every entry, oldest first (segments that do not open are skipped; `verify` names them).
-    pub(crate) fn for_each_audit_entry(&self, mut f: impl FnMut(AuditEntry)) -> Result<()> {
-        self.store().for_each_key(Table::Audit, b"", |k, _| {
-            if is_entry_key(k)
-                && let Ok(Some(seg)) = Segment::read(self.store(), k)
-            {
-                seg.entries.into_iter().for_each(&mut f);
-            }
-            Ok(())
-        })?;
-        Ok(())
-    }
-
     /// Verifies the chain: sequence without gaps, every segment opens, each entry commits to the one before, the
     /// checkpoints and the head agree.
-    pub fn audit_verify(&self) -> Result<AuditVerify> {
+    pub fn verify(&self) -> Result<AuditVerify> {
         self.verify_trail(None)
     }
 
     /// Verifies the chain, then compares it with a witness (a witness file, or downloaded checkpoints): every
     /// line must verify with this installation's key, and the trail must reach, and agree with, every point
     /// witnessed since the last acknowledged rollback.
-    pub fn audit_verify_with_witness(&self, witness: &WitnessLines) -> Result<AuditVerify> {
+    pub fn verify_with_witness(&self, witness: &WitnessLines) -> Result<AuditVerify> {
         self.verify_trail(Some(witness))
     }
 
@@ -1056,7 +1060,7 @@ impl Archive {
     }
 
     /// CSV of entries (auditor export).
-    pub fn audit_csv(entries: &[AuditEntry]) -> String {
+    pub fn csv(entries: &[AuditEntry]) -> String {
         let esc = |s: &str| {
             // Neutralise spreadsheet formulas and quote every field.
             format!("\"{}\"", super::reports::spreadsheet_safe(s).replace('"', "\"\""))

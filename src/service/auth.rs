@@ -2,6 +2,7 @@
 //! the client once, and stored only as keyed hashes with an expiry. Failed logins are throttled per account
 //! and per source address. Usernames are found through a keyed hash too, so the store's keys reveal no names.
 
+use super::{Accounts, Sessions};
 use super::{Archive, Error, Result};
 use crate::crypto::{encode_hex, random_bytes};
 use crate::model::{PersonId, Role, User, UserId, now_ts};
@@ -304,7 +305,7 @@ pub struct TotpEnrolment {
     pub otpauth: String,
 }
 
-impl Archive {
+impl Sessions<'_> {
     /// The caller's own account as stored now (its principal may be older than a change made since).
     fn own_account(&self, p: &Principal) -> Result<User> {
         self.store()
@@ -354,10 +355,174 @@ impl Archive {
         })
     }
 
+    /// The caller changes their own password (`current` must be right; the new one follows the password
+    /// policy and differs from the current). Clears a pending forced change and ends the account's other
+    /// sessions.
+    pub fn change_own_password(&self, p: &Principal, token: &str, current: &str, new: &str) -> Result<User> {
+        self.audited(p, "user.password", &format!("user:{}", p.user.username), true, || {
+            // Wrong current passwords count as failed logins: a stolen session cannot be used to guess the
+            // password behind it. Both Argon2 computations run before the write lock is taken.
+            let u = self.own_account(p)?;
+            let cfg = self.config();
+            let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
+            self.inner.throttle.check(&u.username, &p.source, max, window)?;
+            if current.len() > 1024 || !verify_password(current, &u.password_hash) {
+                self.inner.throttle.fail(&u.username, &p.source, max, window);
+                return Err(Error::Forbidden("rule password.current: the current password is not right".into()));
+            }
+            check_password(&u.username, new)?;
+            if new == current {
+                return Err(Error::invalid("new", "choose a password other than the current one"));
+            }
+            let hash = hash_password(new)?;
+            let _guard = self.lock();
+            let mut u = self.own_account(p)?;
+            u.password_hash = hash;
+            u.must_change_password = false;
+            let mut ws = self.store().write_set();
+            ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
+            let keep = self.store().keys().token_digest(token).to_vec();
+            let ended = self.stage_end_sessions(&mut ws, u.id, Some(&keep))?;
+            self.commit_audited(
+                ws,
+                p,
+                "user.password",
+                &format!("user:{}", u.username),
+                Some(format!("other sessions ended: {ended}")),
+            )?;
+            Ok((u, None))
+        })
+    }
+
+    /// Checks a username and password; returns a new session token and the account. An account with a second
+    /// factor needs [`Archive::login_with_code`].
+    pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
+        self.login_with_code(username, password, None, source)
+    }
+
+    /// Checks a username, password and — for an account with a second factor — the current TOTP code.
+    pub fn login_with_code(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        source: &str,
+    ) -> Result<(String, User)> {
+        let cfg = self.config();
+        let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
+        if let Err(e) = self.inner.throttle.check(username, source, max, window) {
+            self.audit_login(username, source, super::audit::Outcome::Denied, Some("throttled".into()))?;
+            return Err(e);
+        }
+        let user = self.accounts().user_by_name(username)?;
+        let ok = match &user {
+            Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
+            None => {
+                verify_password(password, DUMMY_HASH);
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| ok) else {
+            self.operations().metrics().login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.throttle.fail(username, source, max, window);
+            self.audit_login(
+                username,
+                source,
+                super::audit::Outcome::Denied,
+                Some("wrong username or password".into()),
+            )?;
+            return Err(Error::Unauthorized("wrong username or password".into()));
+        };
+        if let Some(secret) = &user.totp_secret {
+            let secret = crate::crypto::decode_hex(secret).unwrap_or_default();
+            let good = code.is_some_and(|c| totp::verify(&secret, c, now_ts().max(0) as u64));
+            if !good {
+                self.operations().metrics().login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.inner.throttle.fail(username, source, max, window);
+                let why = if code.is_none() { "one-time code required" } else { "wrong one-time code" };
+                self.audit_login(username, source, super::audit::Outcome::Denied, Some(why.into()))?;
+                return Err(Error::Unauthorized(format!(
+                    "{why}: this account signs in with the code of its authenticator app (\"otp\")"
+                )));
+            }
+        }
+        self.inner.throttle.succeed(username, source);
+        let token = format!("dg_{}", encode_hex(&random_bytes::<32>().map_err(|e| Error::Internal(e.to_string()))?));
+        let now = now_ts();
+        let session = Session { user_id: user.id, created_at: now, expires_at: now + cfg.session_ttl.as_secs() as i64 };
+        let mut ws = self.store().write_set();
+        ws.put(Table::Sessions, self.store().keys().token_digest(&token).to_vec(), &session)?;
+        let principal = Principal { subject: self.subject_for(&user)?, user: user.clone(), source: source.to_string() };
+        self.commit_audited(ws, &principal, "auth.login", &format!("user:{}", user.username), None)?;
+        Ok((token, user))
+    }
+
+    /// Resolves a bearer token to its principal.
+    pub fn authenticate(&self, token: &str, source: &str) -> Result<Principal> {
+        let unauthorized = || Error::Unauthorized("missing, invalid or expired token".into());
+        if token.len() > 200 {
+            return Err(unauthorized());
+        }
+        let digest = self.store().keys().token_digest(token);
+        let session: Session = self.store().get(Table::Sessions, &digest)?.ok_or_else(unauthorized)?;
+        if session.expires_at <= now_ts() {
+            let mut ws = self.store().write_set();
+            ws.delete(Table::Sessions, digest.to_vec());
+            self.store().commit(ws)?;
+            return Err(unauthorized());
+        }
+        let user: User = self.store().get(Table::Users, session.user_id.as_bytes())?.ok_or_else(unauthorized)?;
+        if user.disabled {
+            return Err(unauthorized());
+        }
+        let subject = self.subject_for(&user)?;
+        Ok(Principal { user, subject, source: source.to_string() })
+    }
+
+    /// The anti-forgery token of a session, which the web UI's forms carry: a keyed hash of the session token
+    /// (domain-separated from the session's stored key), so it needs no storage, ends with the session and tells
+    /// nothing about the session token itself.
+    pub fn csrf_token(&self, session_token: &str) -> String {
+        encode_hex(&self.store().keys().token_digest(&format!("csrf:{session_token}")))
+    }
+
+    /// Whether a form's anti-forgery token is the one of this session (constant-time).
+    pub fn check_csrf(&self, session_token: &str, presented: &str) -> bool {
+        crate::crypto::ct_eq(self.csrf_token(session_token).as_bytes(), presented.as_bytes())
+    }
+
+    /// Ends a session.
+    pub fn logout(&self, token: &str) -> Result<()> {
+        let mut ws = self.store().write_set();
+        ws.delete(Table::Sessions, self.store().keys().token_digest(token).to_vec());
+        self.store().commit(ws).map_err(Into::into)
+    }
+}
+
+impl Archive {
     fn name_key(&self, username: &str) -> Vec<u8> {
         self.store().keys().token_digest(&format!("username:{username}")).to_vec()
     }
 
+    /// Stages the end of an account's sessions (all but `keep`); returns how many.
+    pub(crate) fn stage_end_sessions(
+        &self,
+        ws: &mut crate::store::WriteSet,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<usize> {
+        let mut ended = 0;
+        for (k, session) in self.store().scan::<Session>(Table::Sessions, b"")? {
+            if session.user_id == user && keep != Some(k.as_slice()) {
+                ws.delete(Table::Sessions, k);
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+}
+
+impl Accounts<'_> {
     /// Creates an account from the local command line: recorded in the audit trail as the act of `system`.
     /// Refuses duplicates, weak passwords and role sets that break 三员分立.
     pub fn create_user(&self, new: NewUser) -> Result<User> {
@@ -444,7 +609,7 @@ impl Archive {
     pub fn create_holder_record(&self, name: &str, department: &str) -> Result<PersonId> {
         let system = Principal::local("system", "本地命令行");
         let input = serde_json::json!({"name": name, "department": department});
-        Ok(self.create_person(&system, input)?.record.id)
+        Ok(self.persons().create(&system, input)?.record.id)
     }
 
     /// Links an account to its holder's person record from the local command line (`dangan users link`).
@@ -468,62 +633,6 @@ impl Archive {
         Ok(u)
     }
 
-    /// The caller changes their own password (`current` must be right; the new one follows the password
-    /// policy and differs from the current). Clears a pending forced change and ends the account's other
-    /// sessions.
-    pub fn change_own_password(&self, p: &Principal, token: &str, current: &str, new: &str) -> Result<User> {
-        self.audited(p, "user.password", &format!("user:{}", p.user.username), true, || {
-            // Wrong current passwords count as failed logins: a stolen session cannot be used to guess the
-            // password behind it. Both Argon2 computations run before the write lock is taken.
-            let u = self.own_account(p)?;
-            let cfg = self.config();
-            let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
-            self.inner.throttle.check(&u.username, &p.source, max, window)?;
-            if current.len() > 1024 || !verify_password(current, &u.password_hash) {
-                self.inner.throttle.fail(&u.username, &p.source, max, window);
-                return Err(Error::Forbidden("rule password.current: the current password is not right".into()));
-            }
-            check_password(&u.username, new)?;
-            if new == current {
-                return Err(Error::invalid("new", "choose a password other than the current one"));
-            }
-            let hash = hash_password(new)?;
-            let _guard = self.lock();
-            let mut u = self.own_account(p)?;
-            u.password_hash = hash;
-            u.must_change_password = false;
-            let mut ws = self.store().write_set();
-            ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
-            let keep = self.store().keys().token_digest(token).to_vec();
-            let ended = self.stage_end_sessions(&mut ws, u.id, Some(&keep))?;
-            self.commit_audited(
-                ws,
-                p,
-                "user.password",
-                &format!("user:{}", u.username),
-                Some(format!("other sessions ended: {ended}")),
-            )?;
-            Ok((u, None))
-        })
-    }
-
-    /// Stages the end of an account's sessions (all but `keep`); returns how many.
-    pub(crate) fn stage_end_sessions(
-        &self,
-        ws: &mut crate::store::WriteSet,
-        user: UserId,
-        keep: Option<&[u8]>,
-    ) -> Result<usize> {
-        let mut ended = 0;
-        for (k, session) in self.store().scan::<Session>(Table::Sessions, b"")? {
-            if session.user_id == user && keep != Some(k.as_slice()) {
-                ws.delete(Table::Sessions, k);
-                ended += 1;
-            }
-        }
-        Ok(ended)
-    }
-
     /// Finds an account by name.
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
         let id: Option<UserId> = self.store().get(Table::UserNames, &self.name_key(&username.trim().to_lowercase()))?;
@@ -537,110 +646,6 @@ impl Archive {
     pub fn users(&self) -> Result<Vec<User>> {
         Ok(self.store().scan::<User>(Table::Users, b"")?.into_iter().map(|(_, u)| u).collect())
     }
-
-    /// Checks a username and password; returns a new session token and the account. An account with a second
-    /// factor needs [`Archive::login_with_code`].
-    pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
-        self.login_with_code(username, password, None, source)
-    }
-
-    /// Checks a username, password and — for an account with a second factor — the current TOTP code.
-    pub fn login_with_code(
-        &self,
-        username: &str,
-        password: &str,
-        code: Option<&str>,
-        source: &str,
-    ) -> Result<(String, User)> {
-        let cfg = self.config();
-        let (max, window) = (cfg.max_failed_logins, cfg.throttle_window);
-        if let Err(e) = self.inner.throttle.check(username, source, max, window) {
-            self.audit_login(username, source, super::audit::Outcome::Denied, Some("throttled".into()))?;
-            return Err(e);
-        }
-        let user = self.user_by_name(username)?;
-        let ok = match &user {
-            Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
-            None => {
-                verify_password(password, DUMMY_HASH);
-                false
-            }
-        };
-        let Some(user) = user.filter(|_| ok) else {
-            self.metrics().login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.inner.throttle.fail(username, source, max, window);
-            self.audit_login(
-                username,
-                source,
-                super::audit::Outcome::Denied,
-                Some("wrong username or password".into()),
-            )?;
-            return Err(Error::Unauthorized("wrong username or password".into()));
-        };
-        if let Some(secret) = &user.totp_secret {
-            let secret = crate::crypto::decode_hex(secret).unwrap_or_default();
-            let good = code.is_some_and(|c| totp::verify(&secret, c, now_ts().max(0) as u64));
-            if !good {
-                self.metrics().login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.inner.throttle.fail(username, source, max, window);
-                let why = if code.is_none() { "one-time code required" } else { "wrong one-time code" };
-                self.audit_login(username, source, super::audit::Outcome::Denied, Some(why.into()))?;
-                return Err(Error::Unauthorized(format!(
-                    "{why}: this account signs in with the code of its authenticator app (\"otp\")"
-                )));
-            }
-        }
-        self.inner.throttle.succeed(username, source);
-        let token = format!("dg_{}", encode_hex(&random_bytes::<32>().map_err(|e| Error::Internal(e.to_string()))?));
-        let now = now_ts();
-        let session = Session { user_id: user.id, created_at: now, expires_at: now + cfg.session_ttl.as_secs() as i64 };
-        let mut ws = self.store().write_set();
-        ws.put(Table::Sessions, self.store().keys().token_digest(&token).to_vec(), &session)?;
-        let principal = Principal { subject: self.subject_for(&user)?, user: user.clone(), source: source.to_string() };
-        self.commit_audited(ws, &principal, "auth.login", &format!("user:{}", user.username), None)?;
-        Ok((token, user))
-    }
-
-    /// Resolves a bearer token to its principal.
-    pub fn authenticate(&self, token: &str, source: &str) -> Result<Principal> {
-        let unauthorized = || Error::Unauthorized("missing, invalid or expired token".into());
-        if token.len() > 200 {
-            return Err(unauthorized());
-        }
-        let digest = self.store().keys().token_digest(token);
-        let session: Session = self.store().get(Table::Sessions, &digest)?.ok_or_else(unauthorized)?;
-        if session.expires_at <= now_ts() {
-            let mut ws = self.store().write_set();
-            ws.delete(Table::Sessions, digest.to_vec());
-            self.store().commit(ws)?;
-            return Err(unauthorized());
-        }
-        let user: User = self.store().get(Table::Users, session.user_id.as_bytes())?.ok_or_else(unauthorized)?;
-        if user.disabled {
-            return Err(unauthorized());
-        }
-        let subject = self.subject_for(&user)?;
-        Ok(Principal { user, subject, source: source.to_string() })
-    }
-
-    /// The anti-forgery token of a session, which the web UI's forms carry: a keyed hash of the session token
-    /// (domain-separated from the session's stored key), so it needs no storage, ends with the session and tells
-    /// nothing about the session token itself.
-    pub fn csrf_token(&self, session_token: &str) -> String {
-        encode_hex(&self.store().keys().token_digest(&format!("csrf:{session_token}")))
-    }
-
-    /// Whether a form's anti-forgery token is the one of this session (constant-time).
-    pub fn check_csrf(&self, session_token: &str, presented: &str) -> bool {
-        crate::crypto::ct_eq(self.csrf_token(session_token).as_bytes(), presented.as_bytes())
-    }
-
-    /// Ends a session.
-    pub fn logout(&self, token: &str) -> Result<()> {
-        let mut ws = self.store().write_set();
-        ws.delete(Table::Sessions, self.store().keys().token_digest(token).to_vec());
-        self.store().commit(ws).map_err(Into::into)
-    }
 }
 
 #[cfg(test)]
@@ -650,7 +655,7 @@ mod tests {
     use crate::service::Config;
 
     fn archive() -> Archive {
-        Archive::in_memory(Extractor::in_thread(Duration::from_secs(5)), Config::default()).unwrap()
+        crate::bootstrap::in_memory(Extractor::in_thread(Duration::from_secs(5)), Config::default()).unwrap()
     }
 
     fn new_user(name: &str, roles: Vec<Role>) -> NewUser {
@@ -668,60 +673,63 @@ mod tests {
     #[test]
     fn login_authenticate_logout() {
         let a = archive();
-        a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
-        assert!(matches!(a.create_user(new_user("HR", vec![Role::Hr])), Err(Error::Conflict(_))));
-        let (token, user) = a.login("hr", "a-long-enough-pass", "t").unwrap();
+        a.accounts().create_user(new_user("hr", vec![Role::Hr])).unwrap();
+        assert!(matches!(a.accounts().create_user(new_user("HR", vec![Role::Hr])), Err(Error::Conflict(_))));
+        let (token, user) = a.sessions().login("hr", "a-long-enough-pass", "t").unwrap();
         assert_eq!(user.username, "hr");
-        assert_eq!(a.authenticate(&token, "t").unwrap().user.id, user.id);
-        assert!(a.authenticate("dg_nope", "t").is_err());
-        a.logout(&token).unwrap();
-        assert!(a.authenticate(&token, "t").is_err());
+        assert_eq!(a.sessions().authenticate(&token, "t").unwrap().user.id, user.id);
+        assert!(a.sessions().authenticate("dg_nope", "t").is_err());
+        a.sessions().logout(&token).unwrap();
+        assert!(a.sessions().authenticate(&token, "t").is_err());
     }
 
     #[test]
     fn csrf_tokens_belong_to_one_session() {
         let a = archive();
-        let t = a.csrf_token("dg_one");
-        assert_eq!(t, a.csrf_token("dg_one"));
-        assert_ne!(t, a.csrf_token("dg_two"));
-        assert!(a.check_csrf("dg_one", &t));
-        assert!(!a.check_csrf("dg_two", &t));
-        assert!(!a.check_csrf("dg_one", ""));
+        let t = a.sessions().csrf_token("dg_one");
+        assert_eq!(t, a.sessions().csrf_token("dg_one"));
+        assert_ne!(t, a.sessions().csrf_token("dg_two"));
+        assert!(a.sessions().check_csrf("dg_one", &t));
+        assert!(!a.sessions().check_csrf("dg_two", &t));
+        assert!(!a.sessions().check_csrf("dg_one", ""));
     }
 
     #[test]
     fn failed_logins_are_throttled() {
         let a = archive();
-        a.create_user(new_user("legal", vec![Role::Legal])).unwrap();
-        a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
+        a.accounts().create_user(new_user("legal", vec![Role::Legal])).unwrap();
+        a.accounts().create_user(new_user("hr", vec![Role::Hr])).unwrap();
         for _ in 0..5 {
-            assert!(matches!(a.login("legal", "wrong-pass", "x"), Err(Error::Unauthorized(_))));
+            assert!(matches!(a.sessions().login("legal", "wrong-pass", "x"), Err(Error::Unauthorized(_))));
         }
         // The address that failed waits, for every account.
-        assert!(matches!(a.login("legal", "a-long-enough-pass", "x"), Err(Error::TooManyAttempts { .. })));
-        assert!(matches!(a.login("hr", "a-long-enough-pass", "x"), Err(Error::TooManyAttempts { .. })));
+        assert!(matches!(a.sessions().login("legal", "a-long-enough-pass", "x"), Err(Error::TooManyAttempts { .. })));
+        assert!(matches!(a.sessions().login("hr", "a-long-enough-pass", "x"), Err(Error::TooManyAttempts { .. })));
         // The holder, from an address that did not fail, does not.
-        assert!(a.login("legal", "a-long-enough-pass", "y").is_ok());
-        assert!(a.login("hr", "a-long-enough-pass", "y").is_ok());
+        assert!(a.sessions().login("legal", "a-long-enough-pass", "y").is_ok());
+        assert!(a.sessions().login("hr", "a-long-enough-pass", "y").is_ok());
     }
 
     #[test]
     fn an_account_guessed_from_many_addresses_gets_one_guess_per_address() {
         let a = archive();
-        a.create_user(new_user("hr", vec![Role::Hr])).unwrap();
+        a.accounts().create_user(new_user("hr", vec![Role::Hr])).unwrap();
         for i in 0..5 {
-            assert!(matches!(a.login("HR", "wrong-pass", &format!("10.0.0.{i}")), Err(Error::Unauthorized(_))));
+            assert!(matches!(
+                a.sessions().login("HR", "wrong-pass", &format!("10.0.0.{i}")),
+                Err(Error::Unauthorized(_))
+            ));
         }
         // The account has had its five: each address that failed for it waits, even with the right password.
         for i in 0..5 {
-            let e = a.login("hr", "a-long-enough-pass", &format!("10.0.0.{i}"));
+            let e = a.sessions().login("hr", "a-long-enough-pass", &format!("10.0.0.{i}"));
             assert!(matches!(e, Err(Error::TooManyAttempts { retry_after }) if retry_after > 0), "{i}");
         }
         // A new address gets one guess; then it waits too.
-        assert!(matches!(a.login("hr", "wrong-pass", "10.0.0.9"), Err(Error::Unauthorized(_))));
-        assert!(matches!(a.login("hr", "wrong-pass", "10.0.0.9"), Err(Error::TooManyAttempts { .. })));
+        assert!(matches!(a.sessions().login("hr", "wrong-pass", "10.0.0.9"), Err(Error::Unauthorized(_))));
+        assert!(matches!(a.sessions().login("hr", "wrong-pass", "10.0.0.9"), Err(Error::TooManyAttempts { .. })));
         // The holder, from an address that did not fail, is let in.
-        assert!(a.login("hr", "a-long-enough-pass", "192.0.2.1").is_ok());
+        assert!(a.sessions().login("hr", "a-long-enough-pass", "192.0.2.1").is_ok());
         // The throttle forgets after the window.
         let t = Throttle::default();
         for _ in 0..5 {
@@ -763,17 +771,17 @@ mod tests {
     #[test]
     fn guessing_the_current_password_through_a_session_is_throttled() {
         let a = archive();
-        a.create_user(new_user("legal", vec![Role::Legal])).unwrap();
-        let (token, user) = a.login("legal", "a-long-enough-pass", "x").unwrap();
-        let p = a.principal_for(user, "x").unwrap();
+        a.accounts().create_user(new_user("legal", vec![Role::Legal])).unwrap();
+        let (token, user) = a.sessions().login("legal", "a-long-enough-pass", "x").unwrap();
+        let p = a.accounts().principal_for(user, "x").unwrap();
         for _ in 0..5 {
             assert!(matches!(
-                a.change_own_password(&p, &token, "a-wrong-guess", "brand-new-secret"),
+                a.sessions().change_own_password(&p, &token, "a-wrong-guess", "brand-new-secret"),
                 Err(Error::Forbidden(_))
             ));
         }
         assert!(matches!(
-            a.change_own_password(&p, &token, "a-long-enough-pass", "brand-new-secret"),
+            a.sessions().change_own_password(&p, &token, "a-long-enough-pass", "brand-new-secret"),
             Err(Error::TooManyAttempts { .. })
         ));
     }
@@ -781,20 +789,20 @@ mod tests {
     #[test]
     fn separation_of_duties_and_weak_passwords() {
         let a = archive();
-        assert!(a.create_user(new_user("x", vec![Role::Auditor, Role::It])).is_err());
-        assert!(a.create_user(new_user("x", vec![Role::It, Role::Hr])).is_err());
-        assert!(a.create_user(new_user("x", vec![Role::Secadmin, Role::Leader])).is_err());
+        assert!(a.accounts().create_user(new_user("x", vec![Role::Auditor, Role::It])).is_err());
+        assert!(a.accounts().create_user(new_user("x", vec![Role::It, Role::Hr])).is_err());
+        assert!(a.accounts().create_user(new_user("x", vec![Role::Secadmin, Role::Leader])).is_err());
         for weak in ["short", "demo-pass", "1234567890", "yyyyyyyyyyyy", "i-am-the-clerk", "Password123"] {
             let mut u = new_user("clerk", vec![Role::Hr]);
             u.password = weak.into();
-            assert!(a.create_user(u).is_err(), "{weak}");
+            assert!(a.accounts().create_user(u).is_err(), "{weak}");
         }
         assert!(check_password("y", "correct horse battery").is_ok());
         // Demo accounts are exempt from the policy, not from 三员分立.
         let mut demo = new_user("demo", vec![Role::Hr]);
         demo.password = "demo-pass".into();
-        assert!(a.create_demo_user(demo).is_ok());
-        assert!(a.create_demo_user(new_user("x", vec![Role::It, Role::Hr])).is_err());
+        assert!(a.accounts().create_demo_user(demo).is_ok());
+        assert!(a.accounts().create_demo_user(new_user("x", vec![Role::It, Role::Hr])).is_err());
     }
 
     #[test]

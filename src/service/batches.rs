@@ -3,8 +3,9 @@
 //! names and see only what they themselves filed in that batch (catalogue fields, never content). They cannot
 //! search, download or export. HR and administration create batches and assign them.
 
+use super::Imports;
 use super::access::{forbidden, person_target};
-use super::{Archive, Error, Principal, Result};
+use super::{Error, Principal, Result};
 use crate::model::policy::Capability;
 use crate::model::{BatchId, Material, MaterialMeta, PersonId, now_ts};
 use crate::store::Table;
@@ -41,7 +42,7 @@ pub struct NewBatch {
     pub person_ids: Vec<PersonId>,
 }
 
-impl Archive {
+impl Imports<'_> {
     fn may_manage_batches(&self, p: &Principal) -> bool {
         let policy = self.policy();
         policy.capability(&p.subject, Capability::Upload).allowed
@@ -66,10 +67,13 @@ impl Archive {
                 return Err(Error::invalid("person_ids", "name 1–10000 dossiers"));
             }
             for pid in &new.person_ids {
-                self.load_person(*pid)?;
+                self.persons().load_person(*pid)?;
             }
             for a in &new.assignees {
-                let u = self.user_by_name(a)?.ok_or_else(|| Error::invalid("assignees", format!("no user {a}")))?;
+                let u = self
+                    .accounts()
+                    .user_by_name(a)?
+                    .ok_or_else(|| Error::invalid("assignees", format!("no user {a}")))?;
                 if !self.policy().capability(&self.subject_for(&u)?, Capability::ScanBatches).allowed {
                     return Err(Error::invalid("assignees", format!("{a} is not a scanning operator")));
                 }
@@ -135,12 +139,12 @@ impl Archive {
                     "rule batch.scope: dossier {person_id} is not part of this batch"
                 )));
             }
-            let person = self.load_person(person_id)?;
+            let person = self.persons().load_person(person_id)?;
             if let Some(hard) = self.policy().hard_rules(&p.subject, &person_target(&person)) {
                 return Err(forbidden(&hard));
             }
-            let meta = self.checked_meta(meta)?;
-            Ok((self.file_material(p, &person, meta, bytes, file_name, false, Some(batch))?, None))
+            let meta = self.filing().checked_meta(meta)?;
+            Ok((self.filing().file_material(p, &person, meta, bytes, file_name, false, Some(batch))?, None))
         })
     }
 
@@ -151,8 +155,8 @@ impl Archive {
             let all = self.may_manage_batches(p);
             let mut out = Vec::new();
             for pid in &b.person_ids {
-                for mid in self.material_ids_of(*pid)? {
-                    let m = self.load_material(mid)?;
+                for mid in self.materials().material_ids_of(*pid)? {
+                    let m = self.materials().load_material(mid)?;
                     if m.batch_id == Some(batch) && (all || m.created_by == p.user.username) {
                         out.push(m);
                     }

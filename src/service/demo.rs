@@ -276,7 +276,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                 "salary": [{"from": pd(current_from), "grade": grade, "amount": 6000 + rng.below(90) * 100}],
                 "contracts": [{"kind": "劳动合同", "from": pd(work_start)}],
             });
-            let person = archive.create_person(&bootstrap, input)?.record;
+            let person = archive.persons().create(&bootstrap, input)?.record;
             summary.persons += 1;
             if dept.code == "research" {
                 batch_persons.push(person.id);
@@ -338,7 +338,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                     tags: t.tags.clone(),
                     ..Default::default()
                 };
-                archive.add_material(
+                archive.filing().add(
                     &bootstrap,
                     person.id,
                     meta,
@@ -362,7 +362,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                         tags: f.tags.clone(),
                         ..Default::default()
                     };
-                    archive.add_material(&bootstrap, person.id, meta, bytes, Some(f.file.clone()), false)?;
+                    archive.filing().add(&bootstrap, person.id, meta, bytes, Some(f.file.clone()), false)?;
                     summary.materials += 1;
                 }
             }
@@ -404,7 +404,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             (username.to_string(), desc, dept)
         };
         let link = linked.iter().find(|(u, _, _)| *u == username);
-        archive.create_demo_user(NewUser {
+        archive.accounts().create_demo_user(NewUser {
             username: username.clone(),
             display_name: link.map(|l| l.2.clone()).unwrap_or_else(|| username.clone()),
             password: DEMO_PASSWORD.into(),
@@ -417,7 +417,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     }
     requests_in_flight(archive, &bootstrap, &people)?;
     // A digitization batch over the research department's dossiers, assigned to the scanning operator.
-    archive.create_batch(
+    archive.imports().create_batch(
         &bootstrap,
         super::batches::NewBatch {
             name: "2026年第一批纸质档案数字化（研究发展部）".into(),
@@ -438,14 +438,21 @@ fn requests_in_flight(
     use crate::model::RequestKind;
     let nth = |dept: &str, i: usize| people.get(dept).and_then(|v| v.get(i.min(v.len().saturating_sub(1)))).copied();
     let ask = |person, kind: RequestKind, changes: serde_json::Value, reason: &str| {
-        archive.create_request(
-            hr,
-            NewRequest { kind, person_id: person, changes, reason: Some(reason.into()), draft: false },
-        )
+        archive
+            .requests()
+            .create(hr, NewRequest { kind, person_id: person, changes, reason: Some(reason.into()), draft: false })
     };
     let act = |who: &str, id| -> Result<()> {
-        let user = archive.user_by_name(who)?.ok_or_else(|| super::Error::Internal(format!("no demo user {who}")))?;
-        archive.decide_request(&archive.principal_for(user, "demo")?, id, "approve", Some("同意".into()))?;
+        let user = archive
+            .accounts()
+            .user_by_name(who)?
+            .ok_or_else(|| super::Error::Internal(format!("no demo user {who}")))?;
+        archive.requests().decide(
+            &archive.accounts().principal_for(user, "demo")?,
+            id,
+            "approve",
+            Some("同意".into()),
+        )?;
         Ok(())
     };
     // Each head: a change of post in their department.
@@ -490,7 +497,7 @@ mod tests {
 
     #[test]
     fn the_full_demo_loads() {
-        let archive = Archive::in_memory(
+        let archive = crate::bootstrap::in_memory(
             crate::extract::Extractor::in_thread(std::time::Duration::from_secs(30)),
             crate::service::Config::default(),
         )
@@ -499,19 +506,19 @@ mod tests {
         assert!(s.persons >= 200);
         assert!(s.materials >= 6 * s.persons);
         assert_eq!(s.accounts.len(), 18);
-        assert!(archive.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap());
-        let hr = archive.user_by_name("hr").unwrap().unwrap();
-        let p = archive.principal_for(hr, "test").unwrap();
+        assert!(archive.indexing().wait_queue_empty(std::time::Duration::from_secs(120)).unwrap());
+        let hr = archive.accounts().user_by_name("hr").unwrap().unwrap();
+        let p = archive.accounts().principal_for(hr, "test").unwrap();
         for code in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] {
             let params = crate::service::search::SearchParams { category: Some(code.into()), ..Default::default() };
-            assert!(archive.search(&p, &params).unwrap().total > 0, "no demo material in category {code}");
+            assert!(archive.materials().search(&p, &params).unwrap().total > 0, "no demo material in category {code}");
         }
         let params = crate::service::search::SearchParams { q: "晋升".into(), ..Default::default() };
-        assert!(archive.search(&p, &params).unwrap().total > 0);
+        assert!(archive.materials().search(&p, &params).unwrap().total > 0);
         // Every reviewer's and leader's inbox holds something.
         for who in ["head-hr", "head-ops", "head-sales", "finance", "legal", "admin", "leader1", "leader2"] {
-            let u = archive.user_by_name(who).unwrap().unwrap();
-            let inbox = archive.inbox(&archive.principal_for(u, "test").unwrap()).unwrap();
+            let u = archive.accounts().user_by_name(who).unwrap().unwrap();
+            let inbox = archive.requests().inbox(&archive.accounts().principal_for(u, "test").unwrap()).unwrap();
             assert!(!inbox.is_empty(), "{who}'s inbox is empty");
         }
     }

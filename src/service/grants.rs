@@ -2,6 +2,7 @@
 //! materials) for a stated purpose and period; the security administrator or a leader grants or refuses it;
 //! access ends at expiry or revocation. Every read under a grant names it in the audit trail.
 
+use super::Grants;
 use super::access::{forbidden, person_target};
 use super::{Archive, Error, Principal, Result};
 use crate::model::policy::Capability;
@@ -90,28 +91,13 @@ fn ts(d: time::Date) -> i64 {
     d.midnight().assume_utc().unix_timestamp()
 }
 
-impl Archive {
+impl Grants<'_> {
     fn load_grant(&self, id: GrantId) -> Result<Grant> {
         self.store().get(Table::Grants, id.as_bytes())?.ok_or_else(|| Error::NotFound(format!("grant {id} not found")))
     }
 
-    pub(crate) fn all_grants(&self) -> Result<Vec<Grant>> {
-        Ok(self.store().scan::<Grant>(Table::Grants, b"")?.into_iter().map(|(_, g)| g).collect())
-    }
-
-    /// The caller's grants that are active now.
-    pub(crate) fn active_grants_of(&self, p: &Principal) -> Result<Vec<Grant>> {
-        let now = now_ts();
-        Ok(self.all_grants()?.into_iter().filter(|g| g.requester == p.user.username && g.active(now)).collect())
-    }
-
-    /// An active grant of the caller covering this dossier (and material).
-    pub(crate) fn active_grant(&self, p: &Principal, person: &Person, m: Option<&Material>) -> Result<Option<Grant>> {
-        Ok(self.active_grants_of(p)?.into_iter().find(|g| g.covers(person.id, m)))
-    }
-
     /// Asks for a grant.
-    pub fn request_grant(&self, p: &Principal, req: GrantRequest) -> Result<Grant> {
+    pub fn request(&self, p: &Principal, req: GrantRequest) -> Result<Grant> {
         let purpose = req.purpose.trim().to_string();
         if purpose.chars().count() < 2 || purpose.chars().count() > 500 {
             return Err(Error::invalid("purpose", "state the purpose of the consultation (2–500 characters)"));
@@ -139,7 +125,7 @@ impl Archive {
                     "list 1–500 materials, or leave it out for the whole dossier",
                 ));
             }
-            let own: Vec<MaterialId> = self.material_ids_of(person.id)?;
+            let own: Vec<MaterialId> = self.materials().material_ids_of(person.id)?;
             if let Some(bad) = ids.iter().find(|i| !own.contains(i)) {
                 return Err(Error::invalid("material_ids", format!("material {bad} is not in this dossier")));
             }
@@ -166,7 +152,7 @@ impl Archive {
 
     /// Grants (`approve`) or refuses (`reject`) a requested grant. Security administrators and leaders only;
     /// never one's own request, nor about one's own or a relative's dossier.
-    pub fn decide_grant(&self, p: &Principal, id: GrantId, approve: bool, comment: Option<String>) -> Result<Grant> {
+    pub fn decide(&self, p: &Principal, id: GrantId, approve: bool, comment: Option<String>) -> Result<Grant> {
         self.require(p, Capability::DecideGrants)?;
         let _guard = self.lock();
         let mut g = self.load_grant(id)?;
@@ -194,7 +180,7 @@ impl Archive {
     }
 
     /// Revokes a grant before it expires.
-    pub fn revoke_grant(&self, p: &Principal, id: GrantId) -> Result<Grant> {
+    pub fn revoke(&self, p: &Principal, id: GrantId) -> Result<Grant> {
         self.require(p, Capability::DecideGrants)?;
         let _guard = self.lock();
         let mut g = self.load_grant(id)?;
@@ -212,7 +198,7 @@ impl Archive {
 
     /// Grants the caller may see: their own; all for those who decide grants — but never one about the
     /// caller's own or a recorded relative's dossier. The listing is recorded in the audit trail.
-    pub fn list_grants(&self, p: &Principal) -> Result<Vec<Grant>> {
+    pub fn list(&self, p: &Principal) -> Result<Vec<Grant>> {
         self.audited(p, "grant.list", "grants", false, || {
             let mut v = Vec::new();
             for g in self.all_grants()? {
@@ -226,7 +212,7 @@ impl Archive {
     }
 
     /// One grant (the requester or a decider), recorded in the audit trail.
-    pub fn get_grant(&self, p: &Principal, id: GrantId) -> Result<Grant> {
+    pub fn get(&self, p: &Principal, id: GrantId) -> Result<Grant> {
         self.audited(p, "grant.read", &format!("grant:{id}"), false, || {
             let g = self.load_grant(id)?;
             if !self.may_see_grant(p, &g)? {
@@ -242,5 +228,22 @@ impl Archive {
         }
         let person: Option<Person> = self.store().get(Table::Persons, g.person_id.as_bytes())?;
         Ok(person.is_none_or(|person| self.policy().hard_rules(&p.subject, &person_target(&person)).is_none()))
+    }
+}
+
+impl Archive {
+    pub(crate) fn all_grants(&self) -> Result<Vec<Grant>> {
+        Ok(self.store().scan::<Grant>(Table::Grants, b"")?.into_iter().map(|(_, g)| g).collect())
+    }
+
+    /// The caller's grants that are active now.
+    pub(crate) fn active_grants_of(&self, p: &Principal) -> Result<Vec<Grant>> {
+        let now = now_ts();
+        Ok(self.all_grants()?.into_iter().filter(|g| g.requester == p.user.username && g.active(now)).collect())
+    }
+
+    /// An active grant of the caller covering this dossier (and material).
+    pub(crate) fn active_grant(&self, p: &Principal, person: &Person, m: Option<&Material>) -> Result<Option<Grant>> {
+        Ok(self.active_grants_of(p)?.into_iter().find(|g| g.covers(person.id, m)))
     }
 }

@@ -7,7 +7,8 @@
 //! re-run. Each row that cannot be filed is `rejected` with its reason; the others go on. The report is kept
 //! (sealed, like every record) and updated as the import runs, for `GET /api/v1/imports/{id}`.
 
-use super::{Archive, Error, Principal, Result};
+use super::Imports;
+use super::{Error, Principal, Result};
 use crate::exchange::catalogue::{self, Column, Row};
 use crate::exchange::zipsafe::{SafeZip, ZipLimits, ZipRefusal};
 use crate::model::policy::Capability;
@@ -203,7 +204,7 @@ fn is_catalogue(name: &str) -> bool {
     ["catalogue", "catalog", "目录"].iter().any(|stem| base == format!("{stem}.csv") || base == format!("{stem}.xlsx"))
 }
 
-impl Archive {
+impl Imports<'_> {
     fn save_import(&self, r: &ImportReport) -> Result<()> {
         let mut ws = self.store().write_set();
         ws.put(Table::Imports, r.id.as_bytes().to_vec(), r)?;
@@ -213,12 +214,7 @@ impl Archive {
 
     /// Reads a batch's catalogue and records the import as running. A batch without a readable catalogue is
     /// refused whole (422), before anything is filed.
-    pub fn prepare_import(
-        &self,
-        p: &Principal,
-        source_name: &str,
-        source: Box<dyn ImportSource>,
-    ) -> Result<PreparedImport> {
+    pub fn prepare(&self, p: &Principal, source_name: &str, source: Box<dyn ImportSource>) -> Result<PreparedImport> {
         self.audited(p, "import.start", "imports", false, || {
             self.require(p, Capability::Upload)?;
             let files = source.files();
@@ -263,7 +259,7 @@ impl Archive {
     }
 
     /// Files every row of a prepared batch, calling `progress` after each; returns the final report.
-    pub fn run_import(
+    pub fn run(
         &self,
         p: &Principal,
         prepared: PreparedImport,
@@ -339,8 +335,8 @@ impl Archive {
             return Err(format!("the name {name:?} does not match the record of this ID number"));
         }
         let meta = import_meta(row)?;
-        let meta = self.checked_meta(meta).map_err(|e| reason_of(&e))?;
-        self.check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
+        let meta = self.filing().checked_meta(meta).map_err(|e| reason_of(&e))?;
+        self.filing().check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
         let bytes = source.read(file)?;
         let hash = self.store().keys().suite().hash_hex(&bytes);
         let held = match known.entry(person.id) {
@@ -356,7 +352,7 @@ impl Archive {
             return Ok(0);
         }
         let name = file.rsplit('/').next().map(str::to_string);
-        let m = self.file_material(p, &person, meta, &bytes, name, false, None).map_err(|e| reason_of(&e))?;
+        let m = self.filing().file_material(p, &person, meta, &bytes, name, false, None).map_err(|e| reason_of(&e))?;
         held.insert(m.content_hash.clone(), m.id);
         r.outcome = RowOutcome::Imported;
         r.material_id = Some(m.id);
@@ -366,28 +362,30 @@ impl Archive {
     fn import_person(&self, row: &Row) -> std::result::Result<crate::model::Person, String> {
         if let Some(id) = row.get(Column::PersonId) {
             let id: PersonId = id.parse().map_err(|_| format!("person_id {id:?} is not an id"))?;
-            return self.load_person(id).map_err(|e| reason_of(&e));
+            return self.persons().load_person(id).map_err(|e| reason_of(&e));
         }
         let raw = row.get(Column::IdNumber).ok_or("the row has neither id_number nor person_id")?;
         let idn = crate::model::idnumber::IdNumber::parse(raw).map_err(|e| format!("ID number: {e}"))?;
-        let id: Option<PersonId> =
-            self.store().get(Table::IdNumbers, &self.id_number_key(idn.as_str())).map_err(|e| reason_of(&e.into()))?;
+        let id: Option<PersonId> = self
+            .store()
+            .get(Table::IdNumbers, &self.persons().id_number_key(idn.as_str()))
+            .map_err(|e| reason_of(&e.into()))?;
         let id = id.ok_or_else(|| format!("no person with ID number {}", idn.masked()))?;
-        self.load_person(id).map_err(|e| reason_of(&e))
+        self.persons().load_person(id).map_err(|e| reason_of(&e))
     }
 
     /// Content hash → material, for a dossier's current materials.
     fn content_hashes_of(&self, person: PersonId) -> Result<HashMap<String, MaterialId>> {
         let mut out = HashMap::new();
-        for id in self.material_ids_of(person)? {
-            let m = self.load_material(id)?;
+        for id in self.materials().material_ids_of(person)? {
+            let m = self.materials().load_material(id)?;
             out.insert(m.content_hash, id);
         }
         Ok(out)
     }
 
     /// An import's report: its starter and HR (who may edit persons) see it; to anyone else it does not exist.
-    pub fn import_report(&self, p: &Principal, id: ImportId) -> Result<ImportReport> {
+    pub fn report(&self, p: &Principal, id: ImportId) -> Result<ImportReport> {
         let not_found = || Error::NotFound(format!("import {id} not found"));
         let r: ImportReport = self.store().get(Table::Imports, id.as_bytes())?.ok_or_else(not_found)?;
         if r.by != p.user.username && !self.policy().capability(&p.subject, Capability::EditPersons).allowed {

@@ -19,6 +19,7 @@
 //!
 //! [`Extractor`]: crate::extract::Extractor
 
+use super::Indexing;
 use super::{Archive, Error, Inner, Result};
 use crate::index::IndexDoc;
 use crate::model::{Material, MaterialId, Person, PersonId, TextStatus, now_ts};
@@ -49,6 +50,12 @@ impl Signal {
     /// The ticket the next commit will carry (call under the write lock).
     pub fn next_ticket(&self) -> u64 {
         self.state().enqueued + 1
+    }
+
+    /// Tells the text lane's thread to end.
+    pub(super) fn shut_down(&self) {
+        self.state().shutdown = true;
+        self.cv.notify_all();
     }
 }
 
@@ -112,6 +119,12 @@ impl OcrSignal {
         self.state().wakes += 1;
         self.cv.notify_all();
     }
+
+    /// Tells the OCR lane's threads to end.
+    pub(super) fn shut_down(&self) {
+        self.state().shutdown = true;
+        self.cv.notify_all();
+    }
 }
 
 /// An OCR thread's claim on a queue entry, released however the reading ends.
@@ -140,17 +153,6 @@ pub struct QueueStats {
     pub text: LaneStats,
     /// The OCR lane: scans and image-only PDFs waiting to be read.
     pub ocr: LaneStats,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.indexer.state().shutdown = true;
-        self.indexer.cv.notify_all();
-        self.ocr.state().shutdown = true;
-        self.ocr.cv.notify_all();
-        self.audit.shut_down();
-        self.audit.flush_on_drop(&self.store);
-    }
 }
 
 /// A text status to record: status, error, pages found.
@@ -234,7 +236,7 @@ fn run_ocr(weak: Weak<Inner>, signal: Arc<OcrSignal>) {
     loop {
         let seen = signal.state().wakes;
         let worked = match weak.upgrade() {
-            Some(inner) => Archive { inner }.ocr_one(),
+            Some(inner) => Archive { inner }.indexing().ocr_one(),
             None => return,
         };
         match worked {
@@ -282,7 +284,7 @@ fn run(weak: Weak<Inner>, signal: Arc<Signal>) {
 }
 
 fn round(archive: &Archive, target: u64) {
-    if let Err(e) = archive.process_queue() {
+    if let Err(e) = archive.indexing().process_queue() {
         tracing::error!(error = %e, "indexing round failed; the queue keeps its entries and is retried");
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -292,7 +294,7 @@ fn round(archive: &Archive, target: u64) {
     signal.cv.notify_all();
 }
 
-impl Archive {
+impl Indexing<'_> {
     /// Marks a commit's queue entries as enqueued; returns the ticket to wait for.
     pub(crate) fn indexed_enqueued(&self) -> u64 {
         let ticket = {
@@ -392,8 +394,8 @@ impl Archive {
             if self.store().read_text::<StoredText>(&addr)?.is_some() {
                 back_to_text_lane = Some(m.id);
             } else {
-                self.metrics().ocr_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                match self.read_address(&m.address) {
+                self.operations().metrics().ocr_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match self.materials().read_address(&m.address) {
                     // One unreadable material must not hold up the lane: logged, and left to verify.
                     Err(e) => tracing::error!(material = %m.id, error = %e, "stored file unreadable; not read by OCR"),
                     Ok(bytes) => match self.inner.extractor.extract(&m.mime, &bytes) {
@@ -416,7 +418,7 @@ impl Archive {
             let _guard = self.lock();
             let mut ws = self.store().write_set();
             if let Some(id) = back_to_text_lane {
-                self.stage_index(&mut ws, id)?;
+                self.filing().stage_index(&mut ws, id)?;
             }
             if self.store().get::<OcrEntry>(Table::OcrQueue, key)?.is_some_and(|e| e.address == entry.address) {
                 ws.delete(Table::OcrQueue, key.to_vec());
@@ -525,7 +527,7 @@ impl Archive {
         }
         self.index().upsert(&docs)?;
         self.index().commit()?;
-        self.metrics().indexed.fetch_add(docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.operations().metrics().indexed.fetch_add(docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if destroyed {
             // A destroyed material's terms stay in its segment until that segment is merged: merge now, so no
             // file of the index holds them any more.
@@ -630,7 +632,7 @@ impl Archive {
         if extractor.is_scan(&m.mime) {
             return Ok(to_ocr);
         }
-        let bytes = self.read_address(&m.address)?;
+        let bytes = self.materials().read_address(&m.address)?;
         let found = extractor.without_ocr().extract(&m.mime, &bytes);
         if extractor.wants_ocr(&m.mime, &found) {
             return Ok(to_ocr);
@@ -688,6 +690,12 @@ impl Archive {
         }
         ws.put(Table::Materials, m.id.as_bytes().to_vec(), &current)?;
         Ok(())
+    }
+
+    /// Whether the index must be rebuilt from the store: it is empty while the store holds materials (it was
+    /// deleted, or a new version changed its schema).
+    pub fn needs_rebuild(&self) -> Result<bool> {
+        Ok(self.index().num_docs() == 0 && !self.store().keys_under_limit(Table::Materials, 1)?.is_empty())
     }
 
     /// Rebuilds the search index from the store. Returns the number of materials indexed.

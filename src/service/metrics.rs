@@ -2,7 +2,8 @@
 //! fast documents are indexed and read, and how long searches, HTTP requests and audit commits take. Counts and
 //! durations only — no name, word, id or query ever goes into a metric. A handful of atomics; no registry crate.
 
-use super::{Archive, Result};
+use super::Operations;
+use super::Result;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -64,7 +65,7 @@ fn counter(out: &mut String, name: &str, help: &str, value: u64) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
 }
 
-impl Archive {
+impl Operations<'_> {
     /// The archive's metrics (the HTTP layer records request latency into them).
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
@@ -74,7 +75,7 @@ impl Archive {
     pub fn render_metrics(&self) -> Result<String> {
         let m = self.metrics();
         let mut out = String::new();
-        let q = self.queue_stats()?;
+        let q = self.indexing().queue_stats()?;
         let _ =
             writeln!(out, "# HELP dangan_queue_depth Materials waiting on a lane.\n# TYPE dangan_queue_depth gauge");
         let _ = writeln!(out, "dangan_queue_depth{{lane=\"text\"}} {}", q.text.depth);
@@ -88,7 +89,7 @@ impl Archive {
         let _ = writeln!(
             out,
             "# HELP dangan_index_documents Documents searchable now.\n# TYPE dangan_index_documents gauge\ndangan_index_documents {}",
-            self.indexed_count()
+            self.indexing().indexed_count()
         );
         counter(
             &mut out,

@@ -16,17 +16,19 @@
 
 pub mod access;
 pub mod admin;
-pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod batches;
 pub mod demo;
+pub mod filing;
 pub mod grants;
 pub mod imports;
 pub mod indexer;
+pub mod materials;
 pub mod metrics;
 pub mod notify;
 pub mod packages;
+pub mod persons;
 pub mod reports;
 pub mod search;
 pub mod witness;
@@ -36,9 +38,9 @@ pub use auth::Principal;
 
 use crate::extract::Extractor;
 use crate::index::SearchIndex;
-use crate::model::{CategoryScheme, Finding};
-use crate::store::{self, SledKv, Store};
-use std::path::{Path, PathBuf};
+use crate::model::{self, CategoryScheme, Finding};
+use crate::store::{self, Store};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -245,10 +247,74 @@ struct Inner {
     policy: std::sync::RwLock<Arc<crate::model::policy::Policy>>,
     audit: Arc<audit::AuditLog>,
     metrics: metrics::Metrics,
-    /// Where streamed uploads are spooled (`<data>/tmp`; a temporary directory for an archive in memory).
-    spool_dir: PathBuf,
-    /// The temporary directory of an archive in memory (removed with it).
-    _spool_tmp: Option<tempfile::TempDir>,
+    /// Where streamed uploads are spooled.
+    spool: SpoolDir,
+}
+
+/// Declares a service: a view of the archive for one group of use cases, reached by an accessor on
+/// [`Archive`]. It holds only a reference to the shared parts; the cross-cutting ones (the gate in
+/// [`access`], the trail's recording in [`audit`], the store and the index) are reached through [`Archive`].
+macro_rules! services {
+    ($($(#[$doc:meta])* $name:ident => $accessor:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy)]
+            pub struct $name<'a>(&'a Archive);
+
+            impl std::ops::Deref for $name<'_> {
+                type Target = Archive;
+                fn deref(&self) -> &Archive {
+                    self.0
+                }
+            }
+
+            impl std::fmt::Debug for $name<'_> {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(stringify!($name))
+                }
+            }
+        )*
+
+        impl Archive {
+            $(
+                $(#[$doc])*
+                pub fn $accessor(&self) -> $name<'_> {
+                    $name(self)
+                }
+            )*
+        }
+    };
+}
+
+services! {
+    /// Person records: create, read, list, patch, their versions, and a dossier's catalogue.
+    Persons => persons;
+    /// Filing materials: new materials, new content, catalogue changes (the write side of materials).
+    Filing => filing;
+    /// Reading materials: records, content, versions, and full-text search.
+    Materials => materials;
+    /// Change requests through their approval flows, the inbox and notifications.
+    Requests => requests;
+    /// Consultation grants (查阅).
+    Grants => grants;
+    /// Reports for HR, the archive office and leaders.
+    Reports => reports;
+    /// The audit trail as auditors read and verify it, and its witness.
+    AuditTrail => audit_trail;
+    /// Sign-in, sessions, CSRF tokens, the caller's own password and second factor.
+    Sessions => sessions;
+    /// Accounts as the system and security administrators manage them.
+    Accounts => accounts;
+    /// The access policy, the permission review and explanations of decisions.
+    Policies => policies;
+    /// Batch imports (catalogue + files) and scanning batches.
+    Imports => imports;
+    /// Transfer packages (转递): export, import, the signing key.
+    Packages => packages;
+    /// The two indexing lanes, their queues, reindexing and verification.
+    Indexing => indexing;
+    /// What IT runs: backups and metrics.
+    Operations => operations;
 }
 
 impl std::fmt::Debug for Archive {
@@ -257,135 +323,54 @@ impl std::fmt::Debug for Archive {
     }
 }
 
-/// Decrypted index blocks kept in memory (the sealed index directory's cache).
-const INDEX_CACHE_BYTES: usize = 64 * 1024 * 1024;
-
-/// Seals the search index's files with the installation's keys: a key per file name, the block number as
-/// associated data. Public for the benchmark that compares the sealed index with a plain one.
-pub struct IndexSealer(pub crate::crypto::Keys);
-
-impl crate::index::FileSealer for IndexSealer {
-    fn seal(&self, file: &str, block: u64, plain: &[u8]) -> std::io::Result<Vec<u8>> {
-        self.0.index_file_key(file).seal(plain, &block.to_le_bytes()).map_err(std::io::Error::other)
-    }
-
-    fn open(&self, file: &str, block: u64, sealed: &[u8]) -> std::io::Result<Vec<u8>> {
-        self.0
-            .index_file_key(file)
-            .open(sealed, &block.to_le_bytes())
-            .map(|plain| plain.to_vec())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-    }
-
-    fn overhead(&self) -> usize {
-        self.0.suite().overhead()
-    }
+/// Where streamed uploads are spooled: `<data>/tmp` of an installation, or a temporary directory (removed with
+/// the archive) for an archive in memory.
+pub struct SpoolDir {
+    path: PathBuf,
+    _temporary: Option<tempfile::TempDir>,
 }
 
-/// Where an installation keeps its files.
-pub struct DataDir(pub PathBuf);
-
-impl DataDir {
-    /// `<data>/store`
-    pub fn store(&self) -> PathBuf {
-        self.0.join("store")
-    }
-    /// `<data>/index`
-    pub fn index(&self) -> PathBuf {
-        self.0.join("index")
-    }
-    /// `<data>/tmp`: spool files of streamed uploads (sealed under keys held only in memory; emptied at start).
-    pub fn tmp(&self) -> PathBuf {
-        self.0.join("tmp")
-    }
-    /// `<data>/key-check`: a sealed value that tells a wrong key before the store is opened.
-    pub fn key_check(&self) -> PathBuf {
-        self.0.join("key-check")
-    }
-    /// `<data>/master.key`: only the demo keeps its throw-away key here.
-    pub fn key_file(&self) -> PathBuf {
-        self.0.join("master.key")
+impl SpoolDir {
+    /// A directory of the installation (its leftovers are cleared by [`crate::bootstrap::open`]).
+    pub fn at(path: PathBuf) -> Self {
+        SpoolDir { path, _temporary: None }
     }
 
-    /// Makes the data directory readable by its owner only: every directory 0700, every file 0600 (a store made
-    /// by an older version, or copied in, may have been created 0644). New files are created so by the process
-    /// umask the command line sets.
-    pub fn restrict_permissions(&self) -> std::io::Result<()> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::create_dir_all(&self.0)?;
-            let mut stack = vec![self.0.clone()];
-            while let Some(dir) = stack.pop() {
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-                for entry in std::fs::read_dir(&dir)? {
-                    let entry = entry?;
-                    let kind = entry.file_type()?;
-                    if kind.is_dir() {
-                        stack.push(entry.path());
-                    } else if kind.is_file() {
-                        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Archive {
-    /// Opens an installation: sled store, Tantivy index, and starts the background indexer.
-    pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor, config: Config) -> Result<Self> {
-        let dir = DataDir(data.to_path_buf());
-        dir.restrict_permissions().map_err(|e| Error::Internal(format!("cannot secure {}: {e}", data.display())))?;
-        // A wrong key is refused before sled opens (and possibly rewrites) anything.
-        let checked = store::check_key_file(&dir.key_check(), master, config.suite)?;
-        let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
-        let store = Store::open_suite(Arc::new(kv), master, config.suite)?;
-        if !checked {
-            store::write_key_file(&dir.key_check(), store.keys().suite(), master)?;
-        }
-        let sealer = Arc::new(IndexSealer(store.keys().clone()));
-        let index =
-            SearchIndex::open_sealed(&dir.index(), Arc::new(jieba_rs::Jieba::new()), sealer, INDEX_CACHE_BYTES)?;
-        // Spools a crash left behind are unreadable (their keys lived only in memory): they go.
-        store::clear_spool_dir(&dir.tmp())
-            .map_err(|e| Error::Internal(format!("cannot clear {}: {e}", dir.tmp().display())))?;
-        let archive = Self::assemble(store, index, extractor, config, dir.tmp(), None);
-        // The index is derived data: if it was lost (deleted, or a new schema), rebuild it from the store.
-        if archive.index().num_docs() == 0 && !archive.store().keys_under_limit(store::Table::Materials, 1)?.is_empty()
-        {
-            tracing::warn!("the search index is empty but the store holds materials: rebuilding it");
-            archive.reindex()?;
-        }
-        archive.mark_interrupted_imports()?;
-        for (username, violations) in archive.account_violations()? {
-            for v in violations {
-                tracing::warn!(%username, violation = %v, "an account breaks a hard rule; it acts without the offending roles until the security administrator mends it (see GET /api/v1/access/review)");
-            }
-        }
-        Ok(archive)
-    }
-
-    /// An archive in memory (tests and benchmarks).
-    pub fn in_memory(extractor: Extractor, config: Config) -> Result<Self> {
-        let store = Store::in_memory()?;
-        let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new()))?;
+    /// A new temporary directory, removed when the archive is dropped.
+    pub fn temporary() -> Result<Self> {
         let tmp = tempfile::Builder::new()
             .prefix("dangan-spool-")
             .tempdir()
             .map_err(|e| Error::Internal(format!("cannot create a spool directory: {e}")))?;
-        Ok(Self::assemble(store, index, extractor, config, tmp.path().to_path_buf(), Some(tmp)))
+        Ok(SpoolDir { path: tmp.path().to_path_buf(), _temporary: Some(tmp) })
     }
+}
 
-    fn assemble(
-        store: Store,
-        index: SearchIndex,
-        extractor: Extractor,
-        config: Config,
-        spool_dir: PathBuf,
-        spool_tmp: Option<tempfile::TempDir>,
-    ) -> Self {
+/// Starts the archive's background workers: the text lane's thread, the OCR lane's threads, the webhook
+/// deliverer and the audit trail's group committer. Each holds only a weak reference between rounds, so they end
+/// when the last clone of the archive is dropped (which also flushes the trail: `Drop for Inner`). Called by
+/// [`crate::bootstrap`]; an archive whose workers are not started serves reads and writes, but nothing is
+/// indexed and reads' audit entries are committed only at drop.
+pub fn start_workers(archive: &Archive) {
+    indexer::spawn(archive.clone());
+    indexer::spawn_ocr(archive.clone());
+    notify::spawn(archive.clone());
+    audit::spawn_committer(archive);
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.indexer.shut_down();
+        self.ocr.shut_down();
+        self.audit.shut_down();
+        self.audit.flush_on_drop(&self.store);
+    }
+}
+
+impl Archive {
+    /// Puts an archive together from its parts and loads the stored access policy. It starts nothing: opening
+    /// the store and the index, choosing the tokenizer and starting the workers is [`crate::bootstrap`]'s job.
+    pub fn new(store: Store, index: SearchIndex, extractor: Extractor, config: Config, spool: SpoolDir) -> Self {
         let archive = Archive {
             inner: Arc::new(Inner {
                 store,
@@ -400,17 +385,12 @@ impl Archive {
                 policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
                 audit: Arc::default(),
                 metrics: metrics::Metrics::default(),
-                spool_dir,
-                _spool_tmp: spool_tmp,
+                spool,
             }),
         };
         if let Err(e) = archive.load_policy() {
             tracing::error!(error = %e, "could not load the stored access policy; the default applies");
         }
-        indexer::spawn(archive.clone());
-        indexer::spawn_ocr(archive.clone());
-        notify::spawn(archive.clone());
-        audit::spawn_committer(&archive);
         archive
     }
 
@@ -450,4 +430,27 @@ impl Archive {
     pub fn department_name(&self, code: &str) -> Option<String> {
         self.inner.config.departments.iter().find(|d| d.code == code).map(|d| d.name.clone())
     }
+}
+
+/// The key of version `n` of a record (person or material) in its versions table.
+fn version_key(id: &[u8; 16], n: u32) -> Vec<u8> {
+    store::key(&[id, &n.to_be_bytes()])
+}
+
+/// The `If-Match` check of a write: the version the client read must still be current.
+fn check_version(expected: Option<u32>, current: u32) -> Result<()> {
+    match expected {
+        None => Err(Error::PreconditionRequired),
+        Some(e) if e != current => Err(Error::PreconditionFailed { expected: e, current }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The 422 that validation findings of level error make (warnings travel with the saved record instead).
+fn blocking_findings(findings: &[Finding]) -> Option<Error> {
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == model::Severity::Error).collect();
+    (!errors.is_empty()).then(|| Error::Invalid {
+        message: errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
+        findings: findings.to_vec(),
+    })
 }

@@ -3,6 +3,7 @@
 //! (`GET /api/v1/notifications`); a background thread delivers every notification to the configured webhooks
 //! (the link to an OA system), signed with HMAC-SHA256 and retried with exponential backoff until accepted.
 
+use super::Requests;
 use super::workflows::{Request, STUCK_RECIPIENT};
 use super::{Archive, Inner, Principal, Result};
 use crate::model::workflow::StepState;
@@ -43,7 +44,7 @@ pub struct Notification {
     pub next_attempt: i64,
 }
 
-impl Archive {
+impl Requests<'_> {
     /// Stages the notifications a request's new state calls for: the assignees of the steps `opened`, the
     /// security administrator and the initiator of the steps `stuck` (nobody eligible may decide them), the
     /// initiator of its end.
@@ -191,7 +192,7 @@ pub(super) fn spawn(archive: Archive) {
         loop {
             std::thread::sleep(Duration::from_millis(500));
             let Some(inner) = weak.upgrade() else { return };
-            if let Err(e) = (Archive { inner }).deliver_webhooks() {
+            if let Err(e) = (Archive { inner }).requests().deliver_webhooks() {
                 tracing::error!(error = %e, "webhook delivery round failed");
             }
         }

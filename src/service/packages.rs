@@ -8,7 +8,8 @@
 //! `bagit.txt`, `bag-info.txt`, `manifest-sha256.txt`, `tagmanifest-sha256.txt`, and `dangan-signature.txt`
 //! (Ed25519, or SM2 under the 国密 suite, over the tag manifest, by the installation key `dangan keys show` prints).
 
-use super::{Archive, Error, Principal, Result};
+use super::Packages;
+use super::{Error, Principal, Result};
 use crate::crypto::Suite;
 use crate::exchange::bagit::{self, BagProblem, sha256_hex};
 use crate::exchange::catalogue::{self, Column};
@@ -163,7 +164,7 @@ fn damaged(problems: Vec<BagProblem>) -> Error {
     }
 }
 
-impl Archive {
+impl Packages<'_> {
     /// The installation's package-signing public key (hex).
     pub fn signing_key_hex(&self) -> String {
         self.store().keys().signing_public_hex()
@@ -171,29 +172,29 @@ impl Archive {
 
     /// Exports a dossier as a signed BagIt package. Needs capability export and the right to read every
     /// material of the dossier (a package is complete or not made).
-    pub fn export_package(&self, p: &Principal, person_id: PersonId) -> Result<Package> {
+    pub fn export(&self, p: &Principal, person_id: PersonId) -> Result<Package> {
         self.audited(p, "person.export", &format!("person:{person_id}"), false, || {
             self.require(p, Capability::Export)?;
-            let person = self.load_person(person_id)?;
+            let person = self.persons().load_person(person_id)?;
             self.check_person(p, &person)?;
             let suite = self.store().keys().suite();
             let mut payload: Vec<(String, Vec<u8>)> = Vec::new();
             let mut materials = Vec::new();
             let mut rows = Vec::new();
             let mut objects = vec![format!("person:{person_id}")];
-            for entry in self.catalogue(p, person_id)? {
+            for entry in self.persons().catalogue(p, person_id)? {
                 let m = entry.material;
                 if m.destroyed_by.is_some() {
                     continue;
                 }
                 // Every material must be readable by the exporter: the same gate as a download.
-                self.gated_download(p, m.id)?;
+                self.materials().gated_download(p, m.id)?;
                 objects.push(format!("material:{}", m.id));
                 let mut versions = Vec::new();
                 for (_, v) in
                     self.store().scan::<crate::model::MaterialVersion>(Table::MaterialVersions, m.id.as_bytes())?
                 {
-                    let bytes = self.read_address(&v.material.address)?;
+                    let bytes = self.materials().read_address(&v.material.address)?;
                     let ext = extension(&v.material.mime, v.material.file_name.as_deref());
                     let path = format!("materials/{}/v{}.{ext}", m.id, v.number);
                     versions.push(PackagedVersion {
@@ -286,7 +287,7 @@ impl Archive {
     /// (against the trusted senders; an unknown one is refused unless `accept_unknown_sender`), every BLAKE3, then
     /// files a new dossier with every material and version. A damaged package is refused whole (422) naming each
     /// missing or altered file, before anything is written. Needs capabilities create-persons and upload.
-    pub fn import_package(&self, p: &Principal, bytes: Vec<u8>, accept_unknown_sender: bool) -> Result<Receipt> {
+    pub fn import(&self, p: &Principal, bytes: Vec<u8>, accept_unknown_sender: bool) -> Result<Receipt> {
         let package_sha256 = sha256_hex(&bytes);
         self.audited(p, "package.import", &format!("package:{package_sha256}"), false, || {
             self.require(p, Capability::CreatePersons)?;
@@ -337,7 +338,7 @@ impl Archive {
                 .and_then(|c| c.as_array_mut())
                 .filter(|cs| cs.iter().any(|c| c.get("material_id").is_some_and(|v| !v.is_null())))
                 .map(std::mem::take);
-            let person = self.create_person(p, record)?.record;
+            let person = self.persons().create(p, record)?.record;
             let mut here = std::collections::HashMap::new();
             let (mut materials, mut versions, mut total) = (0, 0, 0u64);
             for m in &manifest.materials {
@@ -346,8 +347,8 @@ impl Archive {
                     bag.payload.get(path).ok_or_else(|| Error::invalid("package", format!("data/{path} is missing")))
                 };
                 let b = bytes_of(&first.path)?;
-                let meta = self.checked_meta(m.meta.clone())?;
-                let filed = self.file_material(p, &person, meta, b, first.file_name.clone(), false, None)?;
+                let meta = self.filing().checked_meta(m.meta.clone())?;
+                let filed = self.filing().file_material(p, &person, meta, b, first.file_name.clone(), false, None)?;
                 here.insert(m.id.to_string(), filed.id.to_string());
                 total += b.len() as u64;
                 versions += 1;
@@ -356,7 +357,8 @@ impl Archive {
                     let b = bytes_of(&v.path)?;
                     let reason =
                         Some(format!("转递: {}", v.reason.clone().unwrap_or_else(|| format!("v{}", v.number))));
-                    version = self.replace_content(p, filed.id, Some(version), b, v.file_name.clone(), reason)?.version;
+                    version =
+                        self.filing().replace(p, filed.id, Some(version), b, v.file_name.clone(), reason)?.version;
                     total += b.len() as u64;
                     versions += 1;
                 }
@@ -371,7 +373,7 @@ impl Archive {
                 }
                 let patch = serde_json::json!({ "contracts": contracts });
                 // Filing what the sending archive already decided: not a change that needs a request.
-                self.patch_person_as(
+                self.persons().patch_person_as(
                     p,
                     person.id,
                     Some(person.version),

@@ -3,7 +3,8 @@
 //! organisation, a department head their own department, finance salary aggregates only, administration the
 //! custody reports — and each is a [`ReportTable`] that the API serves as JSON, CSV or XLSX.
 
-use super::{Archive, Error, Principal, Result};
+use super::Reports;
+use super::{Error, Principal, Result};
 use crate::model::{Material, Person, PersonStatus, Role, TextStatus};
 use crate::store::Table;
 use serde::Serialize;
@@ -186,7 +187,7 @@ fn blank(s: &Option<String>) -> String {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("未填写").to_string()
 }
 
-impl Archive {
+impl Reports<'_> {
     fn report_scope(&self, p: &Principal, report: &str, roles: &[Role]) -> Result<Scope> {
         let has = |r: Role| p.subject.roles.contains(&r);
         if roles.iter().any(|r| *r != Role::Head && has(*r)) {
@@ -204,7 +205,7 @@ impl Archive {
 
     /// The reports the caller may run, by the same rules the report functions apply (nothing is read or
     /// audited: this only says which reports to offer).
-    pub fn available_reports(&self, p: &Principal) -> AvailableReports {
+    pub fn available(&self, p: &Principal) -> AvailableReports {
         let may = |report: &str, roles: &[Role]| self.report_scope(p, report, roles).is_ok();
         let general = may("structure", &STRUCTURE_ROLES);
         let salary = may("structure", &SALARY_ROLES);
@@ -223,10 +224,10 @@ impl Archive {
     /// Runs the report `name` (one of [`REPORTS`]; `by` is the structure report's dimension).
     pub fn report(&self, p: &Principal, name: &str, by: &str) -> Result<ReportTable> {
         match name {
-            "structure" => self.report_structure(p, by),
-            "completeness" => self.report_completeness(p),
-            "findings" => self.report_findings(p),
-            "digitization" => self.report_digitization(p),
+            "structure" => self.structure(p, by),
+            "completeness" => self.completeness(p),
+            "findings" => self.findings(p),
+            "digitization" => self.digitization(p),
             "turnaround" => Ok(turnaround_table(self.turnaround(p)?)),
             other => Err(Error::NotFound(format!("no report {:?}", other.chars().take(40).collect::<String>()))),
         }
@@ -254,7 +255,7 @@ impl Archive {
     /// Cadre structure (active persons) by one dimension: `department`, `age`, `gender`, `education`,
     /// `ethnicity`, `rank` or `salary_grade`. HR and leaders: everyone; heads: their department; finance: by
     /// salary grade only.
-    pub fn report_structure(&self, p: &Principal, by: &str) -> Result<ReportTable> {
+    pub fn structure(&self, p: &Principal, by: &str) -> Result<ReportTable> {
         self.audited(p, "report.structure", &format!("report:structure:{by}"), false, || {
             if !STRUCTURE_DIMENSIONS.contains(&by) {
                 return Err(Error::invalid("by", format!("by must be one of {}", STRUCTURE_DIMENSIONS.join(", "))));
@@ -313,7 +314,7 @@ impl Archive {
     /// 4-1, 工资 9-1, 任免 9-2, and 党团 6 for party members) and the materials whose stated 页数 differs from the
     /// pages found in the file. HR, leaders and administration: everyone; heads: their department. Only
     /// dossiers and categories the caller may list count (never the caller's own dossier).
-    pub fn report_completeness(&self, p: &Principal) -> Result<ReportTable> {
+    pub fn completeness(&self, p: &Principal) -> Result<ReportTable> {
         self.audited(p, "report.completeness", "report:completeness", false, || {
             let scope = self.report_scope(p, "completeness", &COMPLETENESS_ROLES)?;
             let persons = self.persons_in(&scope)?;
@@ -408,7 +409,7 @@ impl Archive {
 
     /// Validation findings of the person records in scope (warnings the records carry: a missing field, a date
     /// that does not add up), counted by field and message. HR: everyone; heads: their department.
-    pub fn report_findings(&self, p: &Principal) -> Result<ReportTable> {
+    pub fn findings(&self, p: &Principal) -> Result<ReportTable> {
         self.audited(p, "report.findings", "report:findings", false, || {
             let scope = self.report_scope(p, "findings", &FINDINGS_ROLES)?;
             let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
@@ -442,7 +443,7 @@ impl Archive {
     /// Digitization progress: materials by type and text status (OCR coverage of scans is the share of images
     /// with status done). HR and administration: everyone; heads: their department; the materials the caller
     /// may list.
-    pub fn report_digitization(&self, p: &Principal) -> Result<ReportTable> {
+    pub fn digitization(&self, p: &Principal) -> Result<ReportTable> {
         self.audited(p, "report.digitization", "report:digitization", false, || {
             let scope = self.report_scope(p, "digitization", &DIGITIZATION_ROLES)?;
             let persons: HashMap<_, Person> = self.persons_in(&scope)?.into_iter().map(|p| (p.id, p)).collect();

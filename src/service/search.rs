@@ -2,7 +2,8 @@
 //! index query (so totals and pages count only what the caller may see); hits are completed from the store
 //! (names, titles) and snippets are cut from the decrypted text, never from the index.
 
-use super::{Archive, Error, Principal, Result};
+use super::Materials;
+use super::{Error, Principal, Result};
 use crate::index::Filter;
 use crate::model::policy::Capability;
 use crate::model::{Material, MaterialId, PartialDate, Person, PersonId};
@@ -60,7 +61,7 @@ pub struct SearchPage {
     pub hits: Vec<SearchHit>,
 }
 
-impl Archive {
+impl Materials<'_> {
     /// Searches the archive.
     pub fn search(&self, p: &Principal, params: &SearchParams) -> Result<SearchPage> {
         let detail = format!(
@@ -74,7 +75,7 @@ impl Archive {
         self.audited(p, "search", "archive", false, || {
             let started = std::time::Instant::now();
             let page = self.search_inner(p, params)?;
-            self.metrics().search.observe(started.elapsed());
+            self.operations().metrics().search.observe(started.elapsed());
             let detail = format!("{detail} total={}", page.total);
             Ok((page, Some(detail)))
         })
@@ -125,7 +126,7 @@ impl Archive {
                     name
                 }
             };
-            let text = self.text_of(&m)?;
+            let text = self.indexing().text_of(&m)?;
             let snippet = if text.is_empty() { Default::default() } else { results.snippet(&text) };
             hits.push(SearchHit {
                 material_id: m.id,

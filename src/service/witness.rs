@@ -17,8 +17,9 @@
 //! administrator acknowledges (which is then the first entry of the resumed trail and a witness line of its
 //! own, superseding the lines before it).
 
+use super::AuditTrail;
 use super::audit::{AuditEvent, Outcome};
-use super::{Archive, Error, Principal, Result};
+use super::{Error, Principal, Result};
 use crate::crypto::{Keys, verify_signature_hex};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -512,7 +513,7 @@ pub struct Acknowledgement {
     pub conflict: Conflict,
 }
 
-impl Archive {
+impl AuditTrail<'_> {
     /// Attaches the witness and compares the store's trail with it (at start, before serving). In agreement,
     /// it records the head (a `start` line). Otherwise the archive is held: nothing but sign-in and
     /// [`Archive::acknowledge_rollback`] is served (the API and the web UI check [`Archive::audit_hold`]) and
@@ -571,7 +572,7 @@ impl Archive {
             if reason.is_empty() || reason.chars().count() > 2000 {
                 return Err(Error::invalid("reason", "say why the rollback is accepted (1 to 2000 characters)"));
             }
-            let Some(conflict) = self.audit_hold() else {
+            let Some(conflict) = self.hold() else {
                 return Err(Error::Conflict(
                     "the audit trail is not behind its witness: nothing to acknowledge".into(),
                 ));

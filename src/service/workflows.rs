@@ -5,7 +5,8 @@
 //! person version that another change has since replaced is flagged, never applied blindly.
 
 use super::access::{forbidden, person_target};
-use super::{Archive, Error, Principal, Result};
+use super::{Error, Principal, Result};
+use super::{Reports, Requests};
 use crate::model::policy::{Capability, FieldAccess, Policy, Subject, Target};
 use crate::model::workflow::{self, Check, Definitions, RequestState, Routing, Step, StepState, Touches};
 use crate::model::{Finding, PartialDate, Person, PersonId, RequestId, RequestKind, Role, User, now_ts, today};
@@ -161,7 +162,7 @@ fn apply_changes(current: Option<&Person>, kind: RequestKind, changes: &Value) -
     kind.apply(current, changes).map_err(|f| Error::invalid(&f.field, f.message))
 }
 
-impl Archive {
+impl Requests<'_> {
     /// The flow definitions in force: the newest stored version, or the shipped default.
     pub fn definitions(&self) -> Result<Definitions> {
         let stored: Vec<(Vec<u8>, Definitions)> = self.store().scan(Table::WorkflowDefs, b"")?;
@@ -201,7 +202,7 @@ impl Archive {
     }
 
     /// Adds a comment to a request (anyone who may see it).
-    pub fn comment_request(&self, p: &Principal, id: RequestId, text: &str) -> Result<Request> {
+    pub fn comment(&self, p: &Principal, id: RequestId, text: &str) -> Result<Request> {
         self.audited(p, "request.comment", &format!("request:{id}"), true, || {
             let text = text.trim();
             if text.is_empty() || text.chars().count() > 2000 {
@@ -305,6 +306,7 @@ impl Archive {
         let person = self.request_person(r)?;
         let target = person.as_ref().map(person_target);
         let accounts: Vec<(User, Subject)> = self
+            .accounts()
             .users()?
             .into_iter()
             .filter(|u| !u.disabled)
@@ -343,13 +345,13 @@ impl Archive {
         changes: &Value,
     ) -> Result<(Person, Vec<Finding>)> {
         let mut next = apply_changes(current, kind, changes)?;
-        let findings = self.complete_person(&mut next)?;
+        let findings = self.persons().complete_person(&mut next)?;
         Ok((next, findings))
     }
 
     /// Starts a request: validated, routed, and submitted at once unless it is a draft. A routine update by
     /// HR takes the fast path and is applied at once.
-    pub fn create_request(&self, p: &Principal, new: NewRequest) -> Result<Request> {
+    pub fn create(&self, p: &Principal, new: NewRequest) -> Result<Request> {
         self.audited(p, "request.create", "request:new", true, || Ok((self.create_request_inner(p, new)?, None)))
     }
 
@@ -364,7 +366,7 @@ impl Archive {
         self.may_start(p, new.kind, &new.changes)?;
         let person = match (new.kind, new.person_id) {
             (RequestKind::Create, _) => None,
-            (_, Some(id)) => Some(self.load_person(id)?),
+            (_, Some(id)) => Some(self.persons().load_person(id)?),
             (_, None) => return Err(Error::invalid("person_id", "name the person the request is about")),
         };
         if let Some(person) = &person
@@ -432,7 +434,7 @@ impl Archive {
     /// Applies an approved request into `ws` (person version naming the request), or flags a conflict.
     fn stage_application(&self, ws: &mut crate::store::WriteSet, r: &mut Request, p: &Principal) -> Result<()> {
         let current = match r.person_id {
-            Some(id) => Some(self.load_person(id)?),
+            Some(id) => Some(self.persons().load_person(id)?),
             None => None,
         };
         if let (Some(cur), Some(base)) = (&current, r.base_version)
@@ -477,7 +479,7 @@ impl Archive {
                 next.id = PersonId::new();
                 next.version = 1;
                 if let Some(idn) = &next.id_number {
-                    let k = self.id_number_key(idn);
+                    let k = self.persons().id_number_key(idn);
                     if self.store().contains(Table::IdNumbers, &k)? {
                         return Err(Error::Conflict("a person with this ID number already exists".into()));
                     }
@@ -488,12 +490,12 @@ impl Archive {
             Some(cur) => {
                 next.id = cur.id;
                 next.version = cur.version + 1;
-                for m in self.material_ids_of(cur.id)? {
-                    self.stage_index(ws, m)?;
+                for m in self.materials().material_ids_of(cur.id)? {
+                    self.filing().stage_index(ws, m)?;
                 }
             }
         }
-        self.stage_person(ws, &next, &p.user.username, reason)?;
+        self.persons().stage_person(ws, &next, &p.user.username, reason)?;
         r.applied_version = Some(next.version);
         r.state = RequestState::Applied;
         r.conflict = None;
@@ -525,14 +527,14 @@ impl Archive {
     /// A destruction approved: every version's bytes lose their reference (the last reference destroys the
     /// data key: crypto-shredding), the index forgets the material, and its catalogue entry stays as the register.
     fn stage_destruction(&self, ws: &mut crate::store::WriteSet, r: &Request, person: &Person) -> Result<Vec<String>> {
-        let own = self.material_ids_of(person.id)?;
+        let own = self.materials().material_ids_of(person.id)?;
         let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
         let mut oldest_filed = i64::MAX;
         for id in material_ids(&r.changes)? {
             if !own.contains(&id) {
                 return Err(Error::invalid("material_ids", format!("material {id} is not in this dossier")));
             }
-            let mut m = self.load_material(id)?;
+            let mut m = self.materials().load_material(id)?;
             if m.destroyed_by.is_some() {
                 continue;
             }
@@ -543,7 +545,7 @@ impl Archive {
             m.destroyed_by = Some(r.id);
             m.updated_at = now_ts();
             ws.put(Table::Materials, id.as_bytes().to_vec(), &m)?;
-            self.stage_index(ws, id)?;
+            self.filing().stage_index(ws, id)?;
         }
         for (addr, n) in counts {
             let a = addr.parse().map_err(|_| Error::Corrupt(format!("bad address {addr}")))?;
@@ -566,18 +568,12 @@ impl Archive {
 
     fn after_application(&self, r: &Request) {
         if r.state == RequestState::Applied && !matches!(r.kind, RequestKind::Create | RequestKind::Consultation) {
-            self.indexed_enqueued();
+            self.indexing().indexed_enqueued();
         }
     }
 
     /// Decides the caller's pending step: `approve`, `reject` or `return`.
-    pub fn decide_request(
-        &self,
-        p: &Principal,
-        id: RequestId,
-        decision: &str,
-        comment: Option<String>,
-    ) -> Result<Request> {
+    pub fn decide(&self, p: &Principal, id: RequestId, decision: &str, comment: Option<String>) -> Result<Request> {
         self.audited(p, "request.decide", &format!("request:{id}"), true, || {
             Ok((self.decide_inner(p, id, decision, comment)?, None))
         })
@@ -676,13 +672,7 @@ impl Archive {
     }
 
     /// The initiator revises a returned (or draft) request; earlier decisions are voided.
-    pub fn revise_request(
-        &self,
-        p: &Principal,
-        id: RequestId,
-        changes: Value,
-        reason: Option<String>,
-    ) -> Result<Request> {
+    pub fn revise(&self, p: &Principal, id: RequestId, changes: Value, reason: Option<String>) -> Result<Request> {
         self.audited(p, "request.revise", &format!("request:{id}"), true, || {
             let _guard = self.lock();
             let mut r = self.load_request(id)?;
@@ -694,7 +684,7 @@ impl Archive {
                 )));
             }
             let person = match r.person_id {
-                Some(pid) => Some(self.load_person(pid)?),
+                Some(pid) => Some(self.persons().load_person(pid)?),
                 None => None,
             };
             let (_, findings) = self.validated(person.as_ref(), r.kind, &changes)?;
@@ -729,7 +719,7 @@ impl Archive {
     }
 
     /// Submits a draft (or a revised returned request), or rebases a conflicting one onto the current record.
-    pub fn submit_request(&self, p: &Principal, id: RequestId) -> Result<Request> {
+    pub fn submit(&self, p: &Principal, id: RequestId) -> Result<Request> {
         self.audited(p, "request.submit", &format!("request:{id}"), true, || {
             let _guard = self.lock();
             let mut r = self.load_request(id)?;
@@ -739,7 +729,7 @@ impl Archive {
                 return Err(Error::Conflict(format!("request {id} cannot be submitted (state {:?})", r.state)));
             }
             let person = match r.person_id {
-                Some(pid) => Some(self.load_person(pid)?),
+                Some(pid) => Some(self.persons().load_person(pid)?),
                 None => None,
             };
             let (_, findings) = self.validated(person.as_ref(), r.kind, &r.changes)?;
@@ -776,7 +766,7 @@ impl Archive {
     }
 
     /// The initiator withdraws a request that is not finished.
-    pub fn withdraw_request(&self, p: &Principal, id: RequestId) -> Result<Request> {
+    pub fn withdraw(&self, p: &Principal, id: RequestId) -> Result<Request> {
         self.audited(p, "request.withdraw", &format!("request:{id}"), true, || {
             let _guard = self.lock();
             let mut r = self.load_request(id)?;
@@ -885,7 +875,7 @@ impl Archive {
     }
 
     /// One request (its initiator, HR, and those with a step on it), as the caller may see it.
-    pub fn get_request(&self, p: &Principal, id: RequestId) -> Result<Request> {
+    pub fn get(&self, p: &Principal, id: RequestId) -> Result<Request> {
         self.audited(p, "request.read", &format!("request:{id}"), false, || {
             let r = self.load_request(id)?;
             let person = self.request_person(&r)?;
@@ -897,7 +887,7 @@ impl Archive {
     }
 
     /// Requests the caller may see, newest first, filtered, each as the caller may see it.
-    pub fn list_requests(
+    pub fn list(
         &self,
         p: &Principal,
         state: Option<&str>,
@@ -1089,7 +1079,7 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
     Some((sorted[i] * 10.0).round() / 10.0)
 }
 
-impl Archive {
+impl Reports<'_> {
     /// Whether the caller may see the turnaround report (HR, leaders, auditors).
     pub(crate) fn may_see_turnaround(&self, p: &Principal) -> bool {
         let policy = self.policy();

@@ -77,8 +77,8 @@ pub(super) async fn audit_export(
     let q = audit_query(&f, 1000)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (items, _) = blocking(move || archive.audit_query(&p, &q)).await?;
-    Ok(crate::http::attachment(crate::service::Archive::audit_csv(&items), "text/csv; charset=utf-8", "audit.csv"))
+    let (items, _) = blocking(move || archive.audit_trail().query(&p, &q)).await?;
+    Ok(crate::http::attachment(crate::service::AuditTrail::csv(&items), "text/csv; charset=utf-8", "audit.csv"))
 }
 
 /// `GET /audit`: the trail, newest first, filtered (auditor).
@@ -93,7 +93,7 @@ pub(super) async fn audit(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let query = q.clone();
-    let (items, total) = blocking(move || archive.audit_query(&p, &query)).await?;
+    let (items, total) = blocking(move || archive.audit_trail().query(&p, &query)).await?;
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let base = format!(
         "actor={}&action={}&object={}&from={}&to={}&outcome={}",
@@ -156,7 +156,7 @@ pub(super) async fn audit_verify(State(st): State<AppState>, user: WebUser) -> W
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let r = blocking(move || archive.audit_verify_as(&p)).await?;
+    let r = blocking(move || archive.audit_trail().verify_as(&p)).await?;
     let body = html! {
         h1 { (l.t("审计日志完整性校验", "Audit trail verification")) }
         @if r.ok {
@@ -265,9 +265,10 @@ pub(super) async fn assign_roles(
     let name = username.clone();
     blocking(move || {
         let target = archive
+            .accounts()
             .user_by_name(&name)?
             .ok_or_else(|| crate::service::Error::NotFound(format!("user {name} not found")))?;
-        archive.update_user(&p, target.id, patch)
+        archive.accounts().update(&p, target.id, patch)
     })
     .await?;
     Ok(Redirect::to(&format!("/review?assigned={}", urlencode(&username))).into_response())
@@ -296,9 +297,9 @@ pub(super) async fn review(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (items, decision) = blocking(move || {
-        let items = archive.permission_review(&p)?;
+        let items = archive.policies().review(&p)?;
         let decision = match asked {
-            Some((u, m, access)) => Some(archive.explain(&p, &u, Some(m), access)?),
+            Some((u, m, access)) => Some(archive.policies().explain(&p, &u, Some(m), access)?),
             None => None,
         };
         Ok((items, decision))
@@ -476,7 +477,7 @@ pub(super) async fn accounts(
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let users = blocking(move || archive.list_users(&p)).await?;
+    let users = blocking(move || archive.accounts().list(&p)).await?;
     let body = accounts_page(&st, &user, &users, q.created.as_deref(), &[], &[]);
     Ok(page(l, Some(&user), l.t("账号管理", "Accounts"), body).into_response())
 }
@@ -506,12 +507,12 @@ pub(super) async fn create_account(
     };
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.add_user(&p, new)).await {
+    match blocking(move || archive.accounts().add(&p, new)).await {
         Ok(u) => Ok(Redirect::to(&format!("/accounts?created={}", urlencode(&u.username))).into_response()),
         Err(HttpError::Service(crate::service::Error::Invalid { findings, .. })) => {
             let archive = st.archive.clone();
             let p = user.principal.clone();
-            let users = blocking(move || archive.list_users(&p)).await?;
+            let users = blocking(move || archive.accounts().list(&p)).await?;
             // The password is never sent back.
             let kept: Vec<(String, String)> =
                 values.iter().filter(|(k, _)| k != "password" && k != "csrf").cloned().collect();
@@ -537,7 +538,7 @@ pub(super) async fn grants(State(st): State<AppState>, user: WebUser) -> WebResu
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let items = blocking(move || archive.list_grants(&p)).await?;
+    let items = blocking(move || archive.grants().list(&p)).await?;
     let now = crate::model::now_ts();
     let decider = user.can.grants;
     let body = html! {
@@ -612,7 +613,7 @@ pub(super) async fn decide_grant(
     let comment = nonempty(&f.comment);
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    blocking(move || archive.decide_grant(&p, id, approve, comment)).await?;
+    blocking(move || archive.grants().decide(&p, id, approve, comment)).await?;
     Ok(Redirect::to("/grants").into_response())
 }
 
@@ -627,7 +628,7 @@ pub(super) async fn revoke_grant(
     let id: GrantId = parse_id(&id)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    blocking(move || archive.revoke_grant(&p, id)).await?;
+    blocking(move || archive.grants().revoke(&p, id)).await?;
     Ok(Redirect::to("/grants").into_response())
 }
 
@@ -655,6 +656,6 @@ pub(super) async fn account_state(
     let patch = UserPatch { disabled: Some(disabled), ..Default::default() };
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    blocking(move || archive.update_user(&p, id, patch)).await?;
+    blocking(move || archive.accounts().update(&p, id, patch)).await?;
     Ok(Redirect::to("/accounts").into_response())
 }

@@ -164,7 +164,7 @@ pub(super) async fn upload(
     {
         let archive = st.archive.clone();
         let p = user.principal.clone();
-        blocking(move || archive.check_may_file(&p, person)).await?;
+        blocking(move || archive.filing().check_may_file(&p, person)).await?;
     }
     let post = read_spooled_post(&st, &user, req).await?;
     let meta = meta_of(&post)?;
@@ -172,7 +172,7 @@ pub(super) async fn upload(
     let (spooled, file_name) = file.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.add_spooled(&p, person, meta, &spooled, file_name, true)).await {
+    match blocking(move || archive.filing().add_spooled(&p, person, meta, &spooled, file_name, true)).await {
         Ok(m) => Ok(Redirect::to(&format!("/persons/{person}?filed={}#catalogue", m.id)).into_response()),
         Err(HttpError::Service(crate::service::Error::Invalid { findings, message })) => {
             Ok(refused_file(&user, &message, &findings, &format!("/persons/{person}#upload")))
@@ -219,7 +219,7 @@ pub(super) async fn replace_content(
         post.spooled.ok_or_else(|| crate::service::Error::invalid("file", "请选择要上传的文件"))?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.replace_spooled(&p, id, expected, &spooled, file_name, reason)).await {
+    match blocking(move || archive.filing().replace_spooled(&p, id, expected, &spooled, file_name, reason)).await {
         Ok(_) => Ok(Redirect::to(&format!("/materials/{id}")).into_response()),
         Err(HttpError::Service(crate::service::Error::Invalid { findings, message })) => {
             Ok(refused_file(&user, &message, &findings, &format!("/materials/{id}#new-version")))
@@ -263,7 +263,7 @@ pub(super) async fn inbox(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (items, requests, names, asked) = blocking(move || {
-        let items = archive.inbox(&p)?;
+        let items = archive.requests().inbox(&p)?;
         // What each item asks for, and the names of the persons concerned where the caller may see them (each a
         // read the trail records once).
         let mut names = std::collections::HashMap::new();
@@ -272,13 +272,13 @@ pub(super) async fn inbox(
             if let Some(pid) = it.person_id
                 && let std::collections::hash_map::Entry::Vacant(e) = names.entry(pid)
             {
-                e.insert(archive.get_person(&p, pid).ok().map(|v| v.person.name));
+                e.insert(archive.persons().get(&p, pid).ok().map(|v| v.person.name));
             }
-            if let Ok(r) = archive.get_request(&p, it.request_id) {
+            if let Ok(r) = archive.requests().get(&p, it.request_id) {
                 asked.insert(it.request_id, (r.reason, r.changes));
             }
         }
-        let requests = archive.list_requests(&p, None, None, None)?;
+        let requests = archive.requests().list(&p, None, None, None)?;
         Ok((items, requests, names, asked))
     })
     .await?;
@@ -360,7 +360,7 @@ pub(super) async fn decide(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let comment = super::nonempty(&f.comment);
-    blocking(move || archive.decide_request(&p, id, &f.decision, comment)).await?;
+    blocking(move || archive.requests().decide(&p, id, &f.decision, comment)).await?;
     Ok(Redirect::to(&format!("/inbox?done={id}")).into_response())
 }
 
@@ -381,7 +381,7 @@ pub(super) async fn submit(
     let id: RequestId = parse_id(&id)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    blocking(move || archive.submit_request(&p, id)).await?;
+    blocking(move || archive.requests().submit(&p, id)).await?;
     Ok(Redirect::to(&format!("/requests/{id}")).into_response())
 }
 
@@ -396,7 +396,7 @@ pub(super) async fn withdraw(
     let id: RequestId = parse_id(&id)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    blocking(move || archive.withdraw_request(&p, id)).await?;
+    blocking(move || archive.requests().withdraw(&p, id)).await?;
     Ok(Redirect::to(&format!("/requests/{id}")).into_response())
 }
 
@@ -415,10 +415,10 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (r, pending, person) = blocking(move || {
-        let r = archive.get_request(&p, id)?;
-        let pending = archive.inbox(&p)?.into_iter().any(|i| i.request_id == id);
+        let r = archive.requests().get(&p, id)?;
+        let pending = archive.requests().inbox(&p)?.into_iter().any(|i| i.request_id == id);
         // The name, where the caller may see the person (the service decides; otherwise a plain link).
-        let person = r.person_id.and_then(|pid| archive.get_person(&p, pid).ok()).map(|v| v.person.name);
+        let person = r.person_id.and_then(|pid| archive.persons().get(&p, pid).ok()).map(|v| v.person.name);
         Ok((r, pending, person))
     })
     .await?;
@@ -618,7 +618,7 @@ async fn person_name(st: &AppState, user: &WebUser, person: Option<PersonId>) ->
     let id = person?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    blocking(move || archive.get_person(&p, id)).await.ok().map(|v| v.person.name)
+    blocking(move || archive.persons().get(&p, id)).await.ok().map(|v| v.person.name)
 }
 
 /// `GET /requests/new?kind=…&person=…`: the form of a kind.
@@ -684,7 +684,7 @@ pub(super) async fn create_request(
     let new = NewRequest { kind, person_id: person, changes: changes_of(kind, &values), reason, draft: false };
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.create_request(&p, new)).await {
+    match blocking(move || archive.requests().create(&p, new)).await {
         Ok(r) => Ok(Redirect::to(&format!("/requests/{}", r.id)).into_response()),
         Err(HttpError::Service(crate::service::Error::Invalid { findings, .. })) => {
             let person_name = person_name(&st, &user, person).await;
@@ -780,7 +780,7 @@ pub(super) async fn create_person(
     }
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.create_person(&p, Value::Object(input))).await {
+    match blocking(move || archive.persons().create(&p, Value::Object(input))).await {
         Ok(saved) => Ok(Redirect::to(&format!("/persons/{}", saved.record.id)).into_response()),
         Err(HttpError::Service(crate::service::Error::Invalid { findings, .. })) => {
             let body = person_form(&st, &user, &values, &findings);

@@ -83,7 +83,7 @@ fn held_page(l: Lang, user: Option<&WebUser>, c: &Conflict, error: Option<&str>)
 pub(super) async fn any(st: AppState, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
     let lang = Lang::from_request_parts(&mut parts, &st).await.unwrap_or_default();
-    let Some(c) = st.archive.audit_hold() else { return Redirect::to("/").into_response() };
+    let Some(c) = st.archive.audit_trail().hold() else { return Redirect::to("/").into_response() };
     let user = WebUser::from_request_parts(&mut parts, &st).await.ok();
     held_page(lang, user.as_ref(), &c, None)
 }
@@ -109,10 +109,10 @@ pub(super) async fn acknowledge(
     user.check_csrf(&st, f.csrf.as_deref())?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    match blocking(move || archive.acknowledge_rollback(&p, &f.reason)).await {
+    match blocking(move || archive.audit_trail().acknowledge_rollback(&p, &f.reason)).await {
         Ok(_) => Ok(Redirect::to("/").into_response()),
         Err(crate::http::HttpError::Service(e @ crate::service::Error::Invalid { .. })) => {
-            match st.archive.audit_hold() {
+            match st.archive.audit_trail().hold() {
                 Some(c) => Ok(held_page(user.lang, Some(&user), &c, Some(&e.to_string()))),
                 None => Err(e.into()),
             }

@@ -209,7 +209,7 @@ pub(super) async fn show(State(st): State<AppState>, user: WebUser, Path(id): Pa
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let report = blocking(move || archive.import_report(&p, id)).await?;
+    let report = blocking(move || archive.imports().report(&p, id)).await?;
     let refresh = refresh_for(report.state);
     Ok(page_refreshing(l, Some(&user), l.t("批量导入", "Batch import"), report_body(l, &report), refresh)
         .into_response())

@@ -8,7 +8,7 @@ use super::nonempty;
 use super::session::WebUser;
 use crate::http::{AppState, Disposition, blocking, file_response, urlencode};
 use crate::model::{CategoryScheme, Material, MaterialId, PartialDate, Person, PersonId};
-use crate::service::archive::{CatalogueEntry, PersonQuery, PersonView};
+use crate::service::persons::{CatalogueEntry, PersonQuery, PersonView};
 use crate::service::search::SearchParams;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -128,13 +128,13 @@ pub(super) async fn search(
         };
         let archive = st.archive.clone();
         let p = user.principal.clone();
-        Some(blocking(move || archive.search(&p, &params)).await?)
+        Some(blocking(move || archive.materials().search(&p, &params)).await?)
     } else {
         None
     };
     // Scans still being read are found by their catalogue fields only: say so (a count, nothing more).
     let archive = st.archive.clone();
-    let reading = blocking(move || archive.queue_stats()).await.map(|q| q.ocr.depth).unwrap_or(0);
+    let reading = blocking(move || archive.indexing().queue_stats()).await.map(|q| q.ocr.depth).unwrap_or(0);
     let scheme = st.archive.scheme();
     let base = format!(
         "q={}&category={}&department={}&from={}&to={}",
@@ -248,7 +248,7 @@ pub(super) async fn persons(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let q = query.clone();
-    let (items, total) = blocking(move || archive.list_persons(&p, &q)).await?;
+    let (items, total) = blocking(move || archive.persons().list(&p, &q)).await?;
     let base = format!(
         "name={}&department={}",
         urlencode(query.name.as_deref().unwrap_or("")),
@@ -474,11 +474,11 @@ pub(super) async fn dossier(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (person, entries, versions, requests) = blocking(move || {
-        let person = archive.get_person(&p, id)?;
-        let entries = archive.catalogue(&p, id)?;
+        let person = archive.persons().get(&p, id)?;
+        let entries = archive.persons().catalogue(&p, id)?;
         // The history is shown to those the service lets read it; others simply do not see the section.
-        let versions = archive.person_versions(&p, id).ok();
-        let requests = archive.list_requests(&p, None, None, Some(id))?;
+        let versions = archive.persons().versions(&p, id).ok();
+        let requests = archive.requests().list(&p, None, None, Some(id))?;
         Ok((person, entries, versions, requests))
     })
     .await?;
@@ -580,8 +580,8 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (m, versions): (Material, _) = blocking(move || {
-        let m = archive.get_material(&p, id)?;
-        let versions = archive.material_versions(&p, id)?;
+        let m = archive.materials().get(&p, id)?;
+        let versions = archive.materials().versions(&p, id)?;
         Ok((m, versions))
     })
     .await?;
@@ -687,7 +687,7 @@ pub(super) async fn content(
     let id: MaterialId = parse_id(&id)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (m, bytes) = blocking(move || archive.material_content(&p, id)).await?;
+    let (m, bytes) = blocking(move || archive.materials().content(&p, id)).await?;
     Ok(content_response(bytes.to_vec(), &m, q.download.is_some()))
 }
 
@@ -702,7 +702,7 @@ pub(super) async fn version_content(
     let n: u32 = parse_id(&n)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (v, bytes) = blocking(move || archive.version_content(&p, id, n)).await?;
+    let (v, bytes) = blocking(move || archive.materials().version_content(&p, id, n)).await?;
     Ok(content_response(bytes.to_vec(), &v.material, q.download.is_some()))
 }
 

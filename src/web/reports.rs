@@ -317,7 +317,7 @@ pub(super) struct ReportQuery {
 /// `GET /reports`: the reports the caller's roles may run.
 pub(super) async fn index(State(st): State<AppState>, user: WebUser) -> WebResult<Response> {
     let l = user.lang;
-    let available = st.archive.available_reports(&user.principal);
+    let available = st.archive.reports().available(&user.principal);
     if !available.any() {
         return Err(crate::service::Error::Forbidden("rule report: no report is for your roles".into()).into());
     }
@@ -370,7 +370,7 @@ pub(super) async fn report(
     let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
     // The service decides whether the caller may run it, and over which persons.
     let (archive, p, report, dimension) = (st.archive.clone(), user.principal.clone(), name.clone(), by.clone());
-    let table = blocking(move || archive.report(&p, &report, &dimension)).await?;
+    let table = blocking(move || archive.reports().report(&p, &report, &dimension)).await?;
     match ext {
         Some(ext) => match table.file(&ext)? {
             Some((bytes, mime)) => Ok(crate::http::attachment(bytes, mime, &format!("{}.{ext}", table.name))),
@@ -387,7 +387,7 @@ fn report_page(st: &AppState, user: &WebUser, name: &str, by: &str, table: &Repo
     } else {
         report_title(l, name).to_string()
     };
-    let dims = st.archive.available_reports(&user.principal).structure;
+    let dims = st.archive.reports().available(&user.principal).structure;
     let query = if name == "structure" { format!("?by={}", urlencode(by)) } else { String::new() };
     let body = html! {
         p { a href="/reports" { (l.t("← 全部报表", "← All reports")) } }

@@ -225,7 +225,7 @@ impl WebUser {
     /// Checks a form's anti-forgery token: a missing or foreign one is a 403.
     pub fn check_csrf(&self, st: &AppState, presented: Option<&str>) -> WebResult<()> {
         match presented {
-            Some(p) if st.archive.check_csrf(&self.token, p) => Ok(()),
+            Some(p) if st.archive.sessions().check_csrf(&self.token, p) => Ok(()),
             _ => Err(WebError::Csrf),
         }
     }
@@ -246,7 +246,7 @@ impl FromRequestParts<AppState> for WebUser {
         let source = source_of(parts);
         let archive = st.archive.clone();
         let t = token.clone();
-        let principal = match blocking(move || archive.authenticate(&t, &source)).await {
+        let principal = match blocking(move || archive.sessions().authenticate(&t, &source)).await {
             Ok(p) => p,
             Err(crate::http::HttpError::Service(crate::service::Error::Unauthorized(_))) => {
                 return Err(WebError::Login { next, expired: true });
@@ -258,11 +258,11 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(WebError::PasswordChange);
         }
         let can = Can {
-            reports: st.archive.available_reports(&principal).any(),
+            reports: st.archive.reports().available(&principal).any(),
             ..Can::of(&st.archive.policy().effective(&principal.subject))
         };
         let department_name = principal.user.department.as_deref().and_then(|d| st.archive.department_name(d));
-        Ok(WebUser { csrf: st.archive.csrf_token(&token), principal, token, lang, can, department_name })
+        Ok(WebUser { csrf: st.archive.sessions().csrf_token(&token), principal, token, lang, can, department_name })
     }
 }
 
@@ -360,7 +360,7 @@ pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) 
     let archive = st.archive.clone();
     let (user, pass) = (f.username, f.password);
     let otp = Some(f.otp.trim().to_string()).filter(|c| !c.is_empty());
-    match blocking(move || archive.login_with_code(&user, &pass, otp.as_deref(), &source)).await {
+    match blocking(move || archive.sessions().login_with_code(&user, &pass, otp.as_deref(), &source)).await {
         Ok((token, _)) => {
             let mut resp = Redirect::to(&next).into_response();
             let h = resp.headers_mut();
@@ -464,7 +464,7 @@ pub(super) async fn change_password(
     }
     let archive = st.archive.clone();
     let (p, token) = (user.principal.clone(), user.token.clone());
-    match blocking(move || archive.change_own_password(&p, &token, &f.current, &f.new)).await {
+    match blocking(move || archive.sessions().change_own_password(&p, &token, &f.current, &f.new)).await {
         Ok(_) => Ok(Redirect::to("/?password=changed").into_response()),
         Err(crate::http::HttpError::Service(e @ crate::service::Error::Invalid { .. })) => {
             Ok(again(&e.to_string(), StatusCode::UNPROCESSABLE_ENTITY))
@@ -490,7 +490,7 @@ pub(super) async fn logout(
     user.check_csrf(&st, f.csrf.as_deref())?;
     let archive = st.archive.clone();
     let token = user.token.clone();
-    blocking(move || archive.logout(&token)).await?;
+    blocking(move || archive.sessions().logout(&token)).await?;
     let mut resp = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&clear_session_cookie()) {
         resp.headers_mut().append(header::SET_COOKIE, v);

@@ -106,7 +106,7 @@ async fn departments_see_what_their_job_needs_and_no_more() {
     assert!(body["detail"].as_str().unwrap().contains("own-department"));
 
     // Nobody opens their own dossier, HR included.
-    let own = app.archive.user_by_name("hr").unwrap().unwrap().person_id.unwrap();
+    let own = app.archive.accounts().user_by_name("hr").unwrap().unwrap().person_id.unwrap();
     let (status, body) = get(&app, &hr, &format!("/api/v1/persons/{own}")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body["detail"].as_str().unwrap().contains("own-dossier"));

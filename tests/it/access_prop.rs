@@ -5,7 +5,7 @@ use crate::common::worker_extractor;
 use dangan::model::policy::{Access, Capability, Target};
 use dangan::model::{MaterialMeta, Role, User, UserId};
 use dangan::service::search::SearchParams;
-use dangan::service::{Archive, Config, Error};
+use dangan::service::{Config, Error};
 use proptest::prelude::*;
 use std::collections::HashSet;
 
@@ -69,12 +69,12 @@ proptest! {
 
     #[test]
     fn search_shows_exactly_what_the_caller_may_read(docs in docs(), accounts in accounts(), word in 0..WORDS.len()) {
-        let archive = Archive::in_memory(worker_extractor(), Config::default()).unwrap();
-        let hr = archive.principal_for(user(vec![Role::Hr], "hr"), "prop").unwrap();
+        let archive = dangan::bootstrap::in_memory(worker_extractor(), Config::default()).unwrap();
+        let hr = archive.accounts().principal_for(user(vec![Role::Hr], "hr"), "prop").unwrap();
         let mut persons = Vec::new();
         for i in 0..6 {
             let body = serde_json::json!({"name": format!("人员{}", ["一", "二", "三", "四", "五", "六"][i]), "department": DEPTS[i % 3]});
-            persons.push(archive.create_person(&hr, body).unwrap().record);
+            persons.push(archive.persons().create(&hr, body).unwrap().record);
         }
         let mut materials = Vec::new();
         for (n, d) in docs.iter().enumerate() {
@@ -86,15 +86,15 @@ proptest! {
                 tags: TAGS[d.tags].iter().map(|t| t.to_string()).collect(),
                 ..Default::default()
             };
-            let m = archive.add_material(&hr, persons[d.person].id, meta, body.as_bytes(), Some("m.txt".into()), false).unwrap();
+            let m = archive.filing().add(&hr, persons[d.person].id, meta, body.as_bytes(), Some("m.txt".into()), false).unwrap();
             materials.push((m, body));
         }
-        prop_assert!(archive.wait_queue_empty(std::time::Duration::from_secs(60)).unwrap());
+        prop_assert!(archive.indexing().wait_queue_empty(std::time::Duration::from_secs(60)).unwrap());
         let policy = archive.policy();
         let q = WORDS[word];
         for (roles, dept) in &accounts {
             let roles: Vec<Role> = roles.iter().map(|r| ROLES[*r]).collect::<HashSet<_>>().into_iter().collect();
-            let p = archive.principal_for(user(roles, DEPTS[*dept]), "prop").unwrap();
+            let p = archive.accounts().principal_for(user(roles, DEPTS[*dept]), "prop").unwrap();
             let expected: HashSet<String> = materials
                 .iter()
                 .filter(|(m, body)| {
@@ -111,7 +111,7 @@ proptest! {
                 .map(|(m, _)| m.id.to_string())
                 .collect();
             let params = SearchParams { q: q.into(), limit: Some(100), ..Default::default() };
-            match archive.search(&p, &params) {
+            match archive.materials().search(&p, &params) {
                 Ok(page) => {
                     let hits: HashSet<String> = page.hits.iter().map(|h| h.material_id.to_string()).collect();
                     prop_assert_eq!(&hits, &expected, "roles {:?} dept {}", p.user.roles, DEPTS[*dept]);

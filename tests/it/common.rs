@@ -78,7 +78,7 @@ impl TestApp {
     pub async fn with_extractor_and_config(extractor: Extractor, config: Config) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap();
-        let archive = Archive::open(dir.path(), &key, extractor, config).unwrap();
+        let archive = dangan::bootstrap::open(dir.path(), &key, extractor, config).unwrap();
         let app = TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir };
         for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It)] {
             app.add_account(name, vec![role], Some(name), None, None).await;
@@ -104,7 +104,7 @@ impl TestApp {
         let p = self.create_person(&hr, person_body(name, &id_number(first17), department)).await;
         let pid = p["id"].as_str().unwrap().parse().unwrap();
         let a = self.archive.clone();
-        tokio::task::spawn_blocking(move || a.link_user_local(user, pid).unwrap()).await.unwrap();
+        tokio::task::spawn_blocking(move || a.accounts().link_user_local(user, pid).unwrap()).await.unwrap();
     }
 
     /// Adds an account on the local path (as `dangan users add` does, without the password policy: its password
@@ -263,11 +263,12 @@ pub fn fixture(name: &str) -> Vec<u8> {
 pub async fn demo_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let archive =
-        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
+        dangan::bootstrap::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default())
+            .unwrap();
     let a = archive.clone();
     tokio::task::spawn_blocking(move || {
         dangan::service::demo::load(&a, dangan::service::demo::DemoOptions { persons_per_department: 3 }).unwrap();
-        a.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
+        a.indexing().wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
     })
     .await
     .unwrap();
@@ -289,8 +290,14 @@ pub async fn text_settled(app: &TestApp, token: &str, material: &str) -> Value {
 /// A cadre of `dept` who holds no account (so no hard rule about one's own dossier gets in the way).
 pub async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
     let list = app.send(Method::GET, &format!("/api/v1/persons?department={dept}"), Some(hr), None).await.json();
-    let holders: Vec<String> =
-        app.archive.users().unwrap().into_iter().filter_map(|u| u.person_id.map(|p| p.to_string())).collect();
+    let holders: Vec<String> = app
+        .archive
+        .accounts()
+        .users()
+        .unwrap()
+        .into_iter()
+        .filter_map(|u| u.person_id.map(|p| p.to_string()))
+        .collect();
     list["items"]
         .as_array()
         .unwrap()
@@ -316,6 +323,7 @@ pub fn local_account(
     leader_level: Option<u8>,
 ) -> dangan::model::User {
     archive
+        .accounts()
         .create_demo_user(NewUser {
             username: name.into(),
             display_name: name.into(),

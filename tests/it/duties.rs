@@ -14,7 +14,7 @@ async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Opti
 }
 
 fn user_id(app: &TestApp, name: &str) -> String {
-    app.archive.user_by_name(name).unwrap().unwrap().id.to_string()
+    app.archive.accounts().user_by_name(name).unwrap().unwrap().id.to_string()
 }
 
 #[tokio::test]
@@ -253,7 +253,7 @@ async fn an_account_without_a_person_link_reads_nothing() {
     // Linked by the security administrator, it may then hold the role (a person already linked elsewhere may not).
     let holder = app.create_person(&hr, person_body("周文清", &id_number("11010519850505004"), "hr")).await;
     let hid = holder["id"].as_str().unwrap();
-    let hr_holder = app.archive.user_by_name("hr").unwrap().unwrap().person_id.unwrap().to_string();
+    let hr_holder = app.archive.accounts().user_by_name("hr").unwrap().unwrap().person_id.unwrap().to_string();
     let (status, _) =
         call(&app, Method::PATCH, &format!("/api/v1/users/{id}"), &sec, Some(json!({"person_id": hr_holder}))).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -336,8 +336,7 @@ async fn the_permission_review_names_every_account_that_breaks_a_hard_rule() {
     let key = MasterKey::generate().unwrap();
     {
         let archive =
-            dangan::service::Archive::open(dir.path(), &key, worker_extractor(), dangan::service::Config::default())
-                .unwrap();
+            dangan::bootstrap::open(dir.path(), &key, worker_extractor(), dangan::service::Config::default()).unwrap();
         for (name, role) in [("secadmin", Role::Secadmin), ("hr", Role::Hr)] {
             local_account(&archive, name, vec![role], None, None, None);
         }
@@ -376,8 +375,7 @@ async fn the_permission_review_names_every_account_that_breaks_a_hard_rule() {
     }
     std::thread::sleep(std::time::Duration::from_millis(200));
     let archive =
-        dangan::service::Archive::open(dir.path(), &key, worker_extractor(), dangan::service::Config::default())
-            .unwrap();
+        dangan::bootstrap::open(dir.path(), &key, worker_extractor(), dangan::service::Config::default()).unwrap();
     let app = TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir };
     let sec = app.login("secadmin").await;
     let (status, review) = call(&app, Method::GET, "/api/v1/access/review", &sec, None).await;
@@ -412,7 +410,7 @@ async fn a_second_factor_once_confirmed_is_needed_at_every_sign_in() {
     let (status, e) = call(&app, Method::POST, "/api/v1/me/totp", &hr, None).await;
     assert_eq!(status, StatusCode::OK, "{e}");
     assert!(e["otpauth"].as_str().unwrap().starts_with("otpauth://totp/dangan:hr?secret="));
-    let pending = app.archive.user_by_name("hr").unwrap().unwrap().totp_pending.unwrap();
+    let pending = app.archive.accounts().user_by_name("hr").unwrap().unwrap().totp_pending.unwrap();
     let secret = dangan::crypto::decode_hex(&pending).unwrap();
     let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let code = |t: u64| format!("{:06}", dangan::service::auth::totp::code(&secret, t));

@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use dangan::crypto::{MasterKey, Suite};
 use dangan::model::Role;
-use dangan::service::{Archive, Config};
+use dangan::service::Config;
 use dangan::store::SledKv;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -138,7 +138,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 async fn generate(suite: Suite) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config { suite: Some(suite), ..Config::default() };
-    let archive = Archive::open(dir.path(), &key(), worker_extractor(), config).unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &key(), worker_extractor(), config).unwrap();
     assert_eq!(archive.suite(), suite);
     let app = TestApp::over(archive);
     for (name, role) in [("hr", Role::Hr), ("finance", Role::Finance), ("it", Role::It), ("auditor", Role::Auditor)] {
@@ -192,7 +192,7 @@ async fn generate(suite: Suite) {
         requests.push(a.json()["id"].clone());
     }
     let a = app.archive.clone();
-    blocking(move || a.wait_queue_empty(Duration::from_secs(120)).unwrap()).await;
+    blocking(move || a.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap()).await;
 
     let ids = json!({"persons": [pid], "materials": [mid], "requests": requests});
     let read = read_back(&app, &ids).await;
@@ -204,8 +204,8 @@ async fn generate(suite: Suite) {
     let a = app.archive.clone();
     let (stats, verify) = blocking(move || {
         let file = std::fs::File::create(&backup_path).unwrap();
-        let stats = a.backup_to(std::io::BufWriter::new(file)).unwrap();
-        (stats, a.audit_verify().unwrap())
+        let stats = a.operations().backup_to(std::io::BufWriter::new(file)).unwrap();
+        (stats, a.audit_trail().verify().unwrap())
     })
     .await;
     assert!(verify.ok, "{verify:?}");
@@ -227,7 +227,7 @@ async fn shut_down(app: TestApp) {
     let TestApp { router, archive, .. } = app;
     drop(router);
     blocking(move || {
-        archive.wait_queue_empty(Duration::from_secs(120)).unwrap();
+        archive.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap();
         drop(archive);
     })
     .await;
@@ -254,12 +254,13 @@ async fn check(suite: Suite) {
 
     // Opened without naming a suite, the store opens under its own.
     let d = dir.path().to_path_buf();
-    let archive = blocking(move || Archive::open(&d, &key(), worker_extractor(), Config::default()).unwrap()).await;
+    let archive =
+        blocking(move || dangan::bootstrap::open(&d, &key(), worker_extractor(), Config::default()).unwrap()).await;
     assert_eq!(archive.suite(), suite, "the store records its suite");
 
     // Before anything adds to it: the trail is whole and ends with the backup's own entry at the pinned hash.
     let a = archive.clone();
-    let (verify, report) = blocking(move || (a.audit_verify().unwrap(), a.verify().unwrap())).await;
+    let (verify, report) = blocking(move || (a.audit_trail().verify().unwrap(), a.indexing().verify().unwrap())).await;
     assert!(verify.ok, "{suite}: the golden trail verifies: {verify:?}");
     assert_eq!(verify.entries, expected["audit"]["entries"].as_u64().unwrap(), "{suite}: audit entries");
     assert_eq!(verify.head_hash, expected["audit"]["head_hash"].as_str().unwrap(), "{suite}: the audit head hash");

@@ -257,7 +257,7 @@ async fn same_bytes_are_stored_once() {
     assert_ne!(m1["id"], m2["id"]);
     assert_eq!(m1["content_hash"], m2["content_hash"]);
     let archive = app.archive.clone();
-    let report = tokio::task::spawn_blocking(move || archive.verify().unwrap()).await.unwrap();
+    let report = tokio::task::spawn_blocking(move || archive.indexing().verify().unwrap()).await.unwrap();
     assert_eq!(report.blobs, 1, "one blob for two materials");
     assert!(report.ok());
     assert_eq!(m1["text_status"], "done");

@@ -119,7 +119,7 @@ async fn a_batch_is_imported_row_by_row_with_a_report_and_a_rerun_stores_nothing
     assert_eq!((resume["category"].as_str(), resume["formed_on"].as_str()), (Some("1"), Some("2019-07-01")));
     assert_eq!(resume["note"], "原件");
     // Imported text is searchable once indexed.
-    app.archive.wait_queue_empty(Duration::from_secs(60)).unwrap();
+    app.archive.indexing().wait_queue_empty(Duration::from_secs(60)).unwrap();
     assert_eq!(app.search(&hr, "干部履历表").await["total"], 1);
 
     // The same batch again: nothing new is stored.

@@ -69,7 +69,7 @@ async fn health(app: &TestApp) -> Value {
 
 async fn settle(app: &TestApp) {
     let a = app.archive.clone();
-    let emptied = tokio::task::spawn_blocking(move || a.wait_queue_empty(Duration::from_secs(120)).unwrap());
+    let emptied = tokio::task::spawn_blocking(move || a.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap());
     assert!(emptied.await.unwrap(), "both lanes' queues empty within two minutes");
 }
 
@@ -168,13 +168,13 @@ fn reopen_store(dir: &std::path::Path) -> dangan::store::SledKv {
 async fn scans_left_on_the_ocr_queue_are_read_after_a_restart() {
     use dangan::crypto::MasterKey;
     use dangan::model::Role;
-    use dangan::service::Archive;
     use dangan::store::Table;
 
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
     let (bin, slow) = slow_ocr(2);
-    let archive = Archive::open(dir.path(), &key, slow, Config { ocr_workers: 1, ..Config::default() }).unwrap();
+    let archive =
+        dangan::bootstrap::open(dir.path(), &key, slow, Config { ocr_workers: 1, ..Config::default() }).unwrap();
     let app = TestApp::over(archive);
     app.add_account("hr", vec![Role::Hr], Some("hr"), None, None).await;
     app.link_holder("hr", "人事专员甲", "65432119700101771", "hr").await;
@@ -206,7 +206,7 @@ async fn scans_left_on_the_ocr_queue_are_read_after_a_restart() {
     let archive = tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            match Archive::open(&d, &key, fast.clone(), Config::default()) {
+            match dangan::bootstrap::open(&d, &key, fast.clone(), Config::default()) {
                 Ok(a) => return a,
                 Err(e) if std::time::Instant::now() > deadline => panic!("cannot reopen: {e}"),
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),

@@ -150,7 +150,7 @@ async fn export_then_import_into_a_fresh_installation_reproduces_every_version_b
     assert!(p["contracts"][1].get("material_id").is_none_or(|v| v.is_null()), "{}", p["contracts"]);
     assert_eq!(p["contracts"][1]["kind"], "保密协议");
     // Its text is searchable at the receiver.
-    to.archive.wait_queue_empty(Duration::from_secs(60)).unwrap();
+    to.archive.indexing().wait_queue_empty(Duration::from_secs(60)).unwrap();
     assert!(to.search(&to_hr, "履历").await["total"].as_u64().unwrap() >= 1);
 
     // The same package again: the person exists already (409), nothing is added.

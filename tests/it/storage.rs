@@ -35,7 +35,7 @@ fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)>
 
 /// Drops an archive and waits until sled has released its lock.
 fn close(archive: Archive, dir: &Path) {
-    archive.wait_queue_empty(Duration::from_secs(120)).unwrap();
+    archive.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap();
     drop(archive);
     // The store opens again once the archive is gone (sled's threads let go of the lock within moments).
     drop(SledKv::open(&dir.join("store")).expect("store still locked"));
@@ -45,17 +45,17 @@ fn close(archive: Archive, dir: &Path) {
 fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
     let summary = demo::load(&archive, demo::DemoOptions { persons_per_department: 2 }).unwrap();
     assert_eq!(summary.persons, 24, "at least three per department: the leaders hold dossiers too");
-    assert!(archive.wait_queue_empty(Duration::from_secs(120)).unwrap());
+    assert!(archive.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap());
     let names: Vec<String> = summary.accounts.iter().map(|a| a.username.clone()).collect();
     for want in
         ["hr", "admin", "finance", "legal", "it", "secadmin", "auditor", "leader1", "leader2", "head-ops", "head-sales"]
     {
         assert!(names.iter().any(|n| n == want), "demo account {want} missing");
     }
-    let hr = archive.user_by_name("hr").unwrap().unwrap();
+    let hr = archive.accounts().user_by_name("hr").unwrap().unwrap();
     assert!(hr.person_id.is_some(), "the hr account is linked to its holder's person record");
     close(archive, dir.path());
 
@@ -74,15 +74,15 @@ fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
     // A wrong key is refused, and nothing is written.
     let before = snapshot(&dir.path().join("store"));
     let wrong = MasterKey::generate().unwrap();
-    let err = Archive::open(dir.path(), &wrong, worker_extractor(), Config::default()).unwrap_err();
+    let err = dangan::bootstrap::open(dir.path(), &wrong, worker_extractor(), Config::default()).unwrap_err();
     assert!(err.to_string().contains("storage") || format!("{err:?}").contains("WrongKey"), "{err:?}");
     std::thread::sleep(Duration::from_millis(200));
     let after = snapshot(&dir.path().join("store"));
     assert_eq!(before, after, "a wrong key must not touch the store");
 
     // The right key still opens it, and every blob verifies.
-    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
-    let report = archive.verify().unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let report = archive.indexing().verify().unwrap();
     assert!(report.ok(), "{report:?}");
     assert!(report.blobs > 50);
 }
@@ -91,7 +91,8 @@ fn demo_store_holds_no_readable_phrase_and_refuses_a_wrong_key() {
 async fn corruption_is_reported_by_the_api_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let open = |key: &MasterKey| Archive::open(dir.path(), key, worker_extractor(), Config::default()).unwrap();
+    let open =
+        |key: &MasterKey| dangan::bootstrap::open(dir.path(), key, worker_extractor(), Config::default()).unwrap();
     let app = TestApp::over(open(&key));
     app.add_account("hr", vec![dangan::model::Role::Hr], None, None, None).await;
     app.link_holder("hr", "人事专员甲", "65432119700101771", "hr").await;
@@ -133,7 +134,7 @@ async fn corruption_is_reported_by_the_api_and_verify() {
     assert_eq!(a.json()["type"], "urn:dangan:problem:corrupt");
     assert!(!String::from_utf8_lossy(&a.body).contains("保密"));
     let archive = app.archive.clone();
-    let report = tokio::task::spawn_blocking(move || archive.verify().unwrap()).await.unwrap();
+    let report = tokio::task::spawn_blocking(move || archive.indexing().verify().unwrap()).await.unwrap();
     assert!(!report.ok());
     assert_eq!(report.corrupt.len(), 1);
 }
@@ -155,7 +156,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn open_retrying(dir: &Path, key: &MasterKey) -> Archive {
     let mut tries = 0;
     loop {
-        match Archive::open(dir, key, worker_extractor(), Config::default()) {
+        match dangan::bootstrap::open(dir, key, worker_extractor(), Config::default()) {
             Ok(a) => return a,
             Err(e) if tries < 100 => {
                 tries += 1;
@@ -170,7 +171,7 @@ fn open_retrying(dir: &Path, key: &MasterKey) -> Archive {
 /// Verifies the audit chain of a data directory.
 fn verify_audit(dir: &Path, key: &MasterKey) -> dangan::service::audit::AuditVerify {
     let archive = open_retrying(dir, key);
-    let r = archive.audit_verify().unwrap();
+    let r = archive.audit_trail().verify().unwrap();
     close(archive, dir);
     r
 }
@@ -180,7 +181,7 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
     use dangan::service::audit::AuditEntry;
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
     demo::load(&archive, demo::DemoOptions { persons_per_department: 4 }).unwrap();
     close(archive, dir.path());
     let good = verify_audit(dir.path(), &key);
@@ -313,11 +314,11 @@ fn removing_altering_or_swapping_an_audit_entry_is_detected_and_named() {
 fn backup_restore_verify_round_trips_the_demo_store_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
     demo::load(&archive, demo::DemoOptions { persons_per_department: 2 }).unwrap();
-    archive.wait_queue_empty(Duration::from_secs(120)).unwrap();
+    archive.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap();
     let mut backup = Vec::new();
-    let stats = archive.backup_to(&mut backup).unwrap();
+    let stats = archive.operations().backup_to(&mut backup).unwrap();
     close(archive, dir.path());
 
     let restored = tempfile::tempdir().unwrap();
@@ -343,18 +344,19 @@ fn backup_restore_verify_round_trips_the_demo_store_exactly() {
     }
     // And it opens with the same key, verifies, and its audit chain holds; the backup's own entry is in it.
     let archive = open_retrying(restored.path(), &key);
-    let v = archive.verify().unwrap();
+    let v = archive.indexing().verify().unwrap();
     assert!(v.ok() && v.materials > 0, "{v:?}");
-    assert!(archive.audit_verify().unwrap().ok);
+    assert!(archive.audit_trail().verify().unwrap().ok);
     assert_eq!(newest_entry(&archive), ("system".to_string(), "backup".to_string()));
     close(archive, restored.path());
 }
 
 /// The newest entry of an installation's trail: actor and action.
 fn newest_entry(archive: &Archive) -> (String, String) {
-    let auditor = archive.principal_for(archive.user_by_name("auditor").unwrap().unwrap(), "test").unwrap();
+    let auditor =
+        archive.accounts().principal_for(archive.accounts().user_by_name("auditor").unwrap().unwrap(), "test").unwrap();
     let q = dangan::service::audit::AuditQuery { limit: Some(1), ..Default::default() };
-    let (entries, _) = archive.audit_query(&auditor, &q).unwrap();
+    let (entries, _) = archive.audit_trail().query(&auditor, &q).unwrap();
     (entries[0].event.actor.clone(), entries[0].event.action.clone())
 }
 
@@ -362,10 +364,11 @@ fn newest_entry(archive: &Archive) -> (String, String) {
 fn a_backup_through_the_api_holds_its_own_audit_entry() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate().unwrap();
-    let archive = Archive::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
     demo::load(&archive, demo::DemoOptions { persons_per_department: 1 }).unwrap();
-    let it = archive.principal_for(archive.user_by_name("it").unwrap().unwrap(), "10.0.0.9").unwrap();
-    let (mut file, _) = archive.backup_as(&it).unwrap();
+    let it =
+        archive.accounts().principal_for(archive.accounts().user_by_name("it").unwrap().unwrap(), "10.0.0.9").unwrap();
+    let (mut file, _) = archive.operations().backup_as(&it).unwrap();
     let mut backup = Vec::new();
     std::io::Read::read_to_end(&mut file, &mut backup).unwrap();
     // The live trail ends with what was written (after the snapshot); the backup itself with its own entry.
@@ -378,7 +381,7 @@ fn a_backup_through_the_api_holds_its_own_audit_entry() {
         kv.flush().unwrap();
     }
     let archive = open_retrying(restored.path(), &key);
-    assert!(archive.audit_verify().unwrap().ok);
+    assert!(archive.audit_trail().verify().unwrap().ok);
     assert_eq!(newest_entry(&archive), ("it".to_string(), "backup".to_string()));
     close(archive, restored.path());
 }
@@ -390,9 +393,12 @@ fn witness_at(path: &Path) -> dangan::service::witness::WitnessConfig {
 
 /// `n` more entries in the trail: the security administrator reads the policy `n` times.
 fn add_entries(archive: &Archive, n: usize) {
-    let p = archive.principal_for(archive.user_by_name("secadmin").unwrap().unwrap(), "10.0.0.7").unwrap();
+    let p = archive
+        .accounts()
+        .principal_for(archive.accounts().user_by_name("secadmin").unwrap().unwrap(), "10.0.0.7")
+        .unwrap();
     for _ in 0..n {
-        archive.policy_versions(&p).unwrap();
+        archive.policies().versions(&p).unwrap();
     }
 }
 
@@ -410,10 +416,11 @@ async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security
     let key = MasterKey::generate().unwrap();
 
     // First days: accounts, a trail past its first checkpoint; the witness sees it, and the head at the stop.
-    let archive = Archive::open(&data, &key, worker_extractor(), Config::default()).unwrap();
-    let inside = archive.attach_witness(&witness_at(&data.join("audit-witness.jsonl")), &data).unwrap_err();
+    let archive = dangan::bootstrap::open(&data, &key, worker_extractor(), Config::default()).unwrap();
+    let inside =
+        archive.audit_trail().attach_witness(&witness_at(&data.join("audit-witness.jsonl")), &data).unwrap_err();
     assert!(inside.to_string().contains("inside the data directory"), "{inside}");
-    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    assert_eq!(archive.audit_trail().attach_witness(&witness_at(&witness), &data).unwrap(), None);
     for (name, role) in [("secadmin", dangan::model::Role::Secadmin), ("auditor", dangan::model::Role::Auditor)] {
         local_account(&archive, name, vec![role], None, None, None);
     }
@@ -426,7 +433,7 @@ async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security
 
     // Later: the trail goes on past the next checkpoint.
     let archive = open_retrying(&data, &key);
-    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    assert_eq!(archive.audit_trail().attach_witness(&witness_at(&witness), &data).unwrap(), None);
     add_entries(&archive, 300);
     close(archive, &data);
     let lines: Vec<_> = read_witness(&witness).unwrap().into_iter().map(|(_, l)| l.unwrap()).collect();
@@ -462,7 +469,7 @@ async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security
 
     // Against its witness it does not: the witnessed point it ends before is named.
     let archive = open_retrying(&data, &key);
-    let r = archive.audit_verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
+    let r = archive.audit_trail().verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
     assert!(!r.ok, "{r:?}");
     assert_eq!(r.first_bad, Some(old.entries + 1));
     let c = r.witness.as_ref().unwrap().conflict.clone().unwrap();
@@ -473,7 +480,8 @@ async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security
     assert!(problem.contains(&format!("entry {}", newest.seq)) && problem.contains(&newest.hash), "{problem}");
 
     // At start the server holds: sign-in and the acknowledgement only.
-    let held = archive.attach_witness(&witness_at(&witness), &data).unwrap().expect("the store is behind");
+    let held =
+        archive.audit_trail().attach_witness(&witness_at(&witness), &data).unwrap().expect("the store is behind");
     assert_eq!(held, c);
     let app = TestApp::over(archive);
     let health = app.send(Method::GET, "/api/v1/health", None, None).await;
@@ -544,8 +552,8 @@ async fn a_rolled_back_trail_is_named_by_its_witness_and_held_until_the_security
     let d = data.clone();
     tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
     let archive = open_retrying(&data, &key);
-    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
-    assert!(archive.audit_hold().is_none());
+    assert_eq!(archive.audit_trail().attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    assert!(archive.audit_trail().hold().is_none());
     close(archive, &data);
 }
 
@@ -556,14 +564,14 @@ fn a_witness_line_that_does_not_verify_is_reported_and_holds_the_archive() {
     let data = root.path().join("data");
     let witness = root.path().join("audit-witness.jsonl");
     let key = MasterKey::generate().unwrap();
-    let archive = Archive::open(&data, &key, worker_extractor(), Config::default()).unwrap();
-    assert_eq!(archive.attach_witness(&witness_at(&witness), &data).unwrap(), None);
+    let archive = dangan::bootstrap::open(&data, &key, worker_extractor(), Config::default()).unwrap();
+    assert_eq!(archive.audit_trail().attach_witness(&witness_at(&witness), &data).unwrap(), None);
     local_account(&archive, "secadmin", vec![dangan::model::Role::Secadmin], None, None, None);
     add_entries(&archive, 300);
     close(archive, &data);
     let good = verify_audit(&data, &key);
     let archive = open_retrying(&data, &key);
-    let r = archive.audit_verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
+    let r = archive.audit_trail().verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
     assert!(r.ok && r.witness.as_ref().unwrap().compared >= 3, "{r:?}");
 
     // The checkpoint's line says another hash: its signature no longer holds, and that is named.
@@ -574,7 +582,7 @@ fn a_witness_line_that_does_not_verify_is_reported_and_holds_the_archive() {
     line["hash"] = serde_json::Value::String("0".repeat(64));
     lines[n] = line.to_string();
     std::fs::write(&witness, lines.join("\n") + "\n").unwrap();
-    let r = archive.audit_verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
+    let r = archive.audit_trail().verify_with_witness(&read_witness(&witness).unwrap()).unwrap();
     assert!(!r.ok, "{r:?}");
     let w = r.witness.unwrap();
     assert_eq!(w.unverified.iter().map(|u| u.line).collect::<Vec<_>>(), vec![n + 1]);
@@ -582,9 +590,9 @@ fn a_witness_line_that_does_not_verify_is_reported_and_holds_the_archive() {
     assert_eq!(r.entries, good.entries);
 
     // And the server will not serve against an altered witness until it is acknowledged.
-    let held = archive.attach_witness(&witness_at(&witness), &data).unwrap().expect("held");
+    let held = archive.audit_trail().attach_witness(&witness_at(&witness), &data).unwrap().expect("held");
     assert_eq!((held.kind, held.line), (ConflictKind::Unverified, n + 1));
-    assert!(archive.audit_hold().is_some());
+    assert!(archive.audit_trail().hold().is_some());
     close(archive, &data);
 }
 
@@ -694,7 +702,7 @@ async fn a_destroyed_materials_text_and_words_are_gone_from_the_store_and_the_in
     assert_eq!(m.status, StatusCode::CREATED);
     let mid = m.json()["id"].as_str().unwrap().to_string();
     let a = app.archive.clone();
-    assert!(tokio::task::spawn_blocking(move || words.iter().all(|w| a.index_holds_term(w))).await.unwrap());
+    assert!(tokio::task::spawn_blocking(move || words.iter().all(|w| a.indexing().index_holds_term(w))).await.unwrap());
     // A backup taken while it is held: the register must name it.
     let it = app.login("it").await;
     assert_eq!(app.send(Method::GET, "/api/v1/backup", Some(&it), None).await.status, StatusCode::OK);
@@ -714,10 +722,12 @@ async fn a_destroyed_materials_text_and_words_are_gone_from_the_store_and_the_in
         r["comments"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect::<Vec<_>>().join("\n");
     assert!(register.contains("销毁登记") && register.contains("备份"), "{register}");
     let a = app.archive.clone();
-    tokio::task::spawn_blocking(move || a.wait_queue_empty(Duration::from_secs(60)).unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || a.indexing().wait_queue_empty(Duration::from_secs(60)).unwrap()).await.unwrap();
     // The index files no longer hold its words (the segment was rewritten without it).
     let a = app.archive.clone();
-    assert!(tokio::task::spawn_blocking(move || words.iter().all(|w| !a.index_holds_term(w))).await.unwrap());
+    assert!(
+        tokio::task::spawn_blocking(move || words.iter().all(|w| !a.indexing().index_holds_term(w))).await.unwrap()
+    );
     let TestApp { router, archive, .. } = app;
     drop(router);
     let d = dir.path().to_path_buf();
@@ -742,12 +752,12 @@ async fn demo_in(dir: &Path, key: &MasterKey) -> TestApp {
 /// The demo dataset (three persons a department) in a new store under `suite`.
 async fn demo_under(dir: &Path, key: &MasterKey, suite: Suite) -> TestApp {
     let config = Config { suite: Some(suite), ..Config::default() };
-    let archive = Archive::open(dir, key, worker_extractor(), config).unwrap();
+    let archive = dangan::bootstrap::open(dir, key, worker_extractor(), config).unwrap();
     assert_eq!(archive.suite(), suite);
     let a = archive.clone();
     tokio::task::spawn_blocking(move || {
         demo::load(&a, demo::DemoOptions { persons_per_department: 3 }).unwrap();
-        a.wait_queue_empty(Duration::from_secs(120)).unwrap();
+        a.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap();
     })
     .await
     .unwrap();
@@ -761,7 +771,7 @@ async fn rotating_the_master_key_reseals_everything_and_a_cut_short_rotation_fin
     let app = demo_in(dir.path(), &old).await;
     let hr = app.login("hr").await;
     let before_search = app.search(&hr, "晋升").await["total"].clone();
-    let signer = app.archive.signing_key_hex();
+    let signer = app.archive.packages().signing_key_hex();
     let TestApp { router, archive, .. } = app;
     drop(router);
     let d = dir.path().to_path_buf();
@@ -782,13 +792,13 @@ async fn rotating_the_master_key_reseals_everything_and_a_cut_short_rotation_fin
     std::fs::remove_file(dir.path().join("key-check")).unwrap();
 
     // The old key opens nothing any more; the new one opens everything, and what must not change has not.
-    assert!(Archive::open(dir.path(), &old, worker_extractor(), Config::default()).is_err());
+    assert!(dangan::bootstrap::open(dir.path(), &old, worker_extractor(), Config::default()).is_err());
     std::fs::remove_file(dir.path().join("key-check")).ok();
-    let archive = Archive::open(dir.path(), &new, worker_extractor(), Config::default()).unwrap();
-    let report = archive.verify().unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &new, worker_extractor(), Config::default()).unwrap();
+    let report = archive.indexing().verify().unwrap();
     assert!(report.ok() && report.blobs > 50, "{report:?}");
-    assert!(archive.audit_verify().unwrap().ok, "the trail's chain is unchanged");
-    assert_eq!(archive.signing_key_hex(), signer, "the installation's signing identity is kept");
+    assert!(archive.audit_trail().verify().unwrap().ok, "the trail's chain is unchanged");
+    assert_eq!(archive.packages().signing_key_hex(), signer, "the installation's signing identity is kept");
     let app = TestApp::over(archive);
     let hr = app.login("hr").await;
     assert_eq!(app.search(&hr, "晋升").await["total"], before_search, "the sealed index opens as it was");

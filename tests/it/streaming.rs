@@ -107,7 +107,7 @@ async fn an_upload_cut_off_or_refused_leaves_no_spool_and_no_blob() {
 
     // Nothing of any of them reached the store.
     assert_eq!(catalogue(&app, &hr, &person).await, 0);
-    assert_eq!(app.archive.verify().unwrap().blobs, 0, "no partial blob");
+    assert_eq!(app.archive.indexing().verify().unwrap().blobs, 0, "no partial blob");
 
     // A whole upload still files, and its spool is gone once it is filed.
     let body = "考核结果：优秀".repeat(20_000);
@@ -135,12 +135,16 @@ async fn a_large_download_is_streamed_whole() {
     let person: dangan::model::PersonId = person["id"].as_str().unwrap().parse().unwrap();
     // Larger than the body limit of the test router and than the size downloads are streamed from.
     let big: Vec<u8> = (0..(17u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    let principal = app.archive.principal_for(app.archive.user_by_name("hr").unwrap().unwrap(), "test").unwrap();
+    let principal = app
+        .archive
+        .accounts()
+        .principal_for(app.archive.accounts().user_by_name("hr").unwrap().unwrap(), "test")
+        .unwrap();
     let meta = serde_json::from_value(json!({"category": "1", "title": "大卷", "formed_on": "2020-12"})).unwrap();
     let archive = app.archive.clone();
     let bytes = big.clone();
     let m = tokio::task::spawn_blocking(move || {
-        archive.add_material(&principal, person, meta, &bytes, Some("big.bin".into()), false).unwrap()
+        archive.filing().add(&principal, person, meta, &bytes, Some("big.bin".into()), false).unwrap()
     })
     .await
     .unwrap();

@@ -7,7 +7,7 @@ use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use dangan::crypto::MasterKey;
-use dangan::service::{Archive, Config, demo};
+use dangan::service::{Config, demo};
 use serde_json::json;
 
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
@@ -17,11 +17,12 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 async fn demo_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let archive =
-        Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default()).unwrap();
+        dangan::bootstrap::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), Config::default())
+            .unwrap();
     let a = archive.clone();
     tokio::task::spawn_blocking(move || {
         demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap();
-        a.wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
+        a.indexing().wait_queue_empty(std::time::Duration::from_secs(120)).unwrap();
     })
     .await
     .unwrap();
@@ -539,13 +540,13 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let action = inbox[at..].split('"').next().unwrap().to_string();
     let rid = action.trim_start_matches("/requests/").trim_end_matches("/decide").to_string();
     assert!(inbox.contains("name=\"decision\" value=\"approve\"") && inbox.contains("name=\"comment\""));
-    let before = app.archive.get_request(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
+    let before = app.archive.requests().get(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
     assert_eq!(head.post(&action, &[("decision", "approve")]).await.status, StatusCode::FORBIDDEN);
-    let after = app.archive.get_request(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
+    let after = app.archive.requests().get(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
     assert_eq!(after.decisions.len(), before.decisions.len(), "no decision without the token");
     let a = head.post(&action, &[("csrf", &head.csrf), ("decision", "approve"), ("comment", "同意，网页审批")]).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
-    let after = app.archive.get_request(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
+    let after = app.archive.requests().get(&principal(&app, "hr"), rid.parse().unwrap()).unwrap();
     assert_eq!(after.decisions.len(), before.decisions.len() + 1);
     let last = after.decisions.last().unwrap();
     assert_eq!((last.actor.as_str(), last.decision.as_str()), ("head-ops", "approve"));
@@ -557,7 +558,8 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     // HR starts a promotion from the form; an empty one comes back with the findings.
     let token = app.login("hr").await;
     let research = app.send(Method::GET, "/api/v1/persons?department=research", Some(&token), None).await.json();
-    let head_person = app.archive.user_by_name("head-research").unwrap().unwrap().person_id.unwrap().to_string();
+    let head_person =
+        app.archive.accounts().user_by_name("head-research").unwrap().unwrap().person_id.unwrap().to_string();
     let pid = research["items"].as_array().unwrap().iter().find(|p| p["id"] != head_person.as_str()).unwrap()["id"]
         .as_str()
         .unwrap()
@@ -717,14 +719,14 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", text(&done));
     assert_eq!(archivist.get("/").await.status, StatusCode::OK, "the account works once its holder chose a password");
     // An account made on the web form holds no role and no person link: it reads nothing.
-    let made = app.archive.user_by_name("archivist2").unwrap().unwrap();
+    let made = app.archive.accounts().user_by_name("archivist2").unwrap().unwrap();
     assert!(made.roles.is_empty() && made.person_id.is_none());
     let persons = archivist.get("/persons").await;
     assert!(persons.status == StatusCode::FORBIDDEN || text(&persons).contains("共 <strong>0</strong>"));
     assert_ne!(archivist.get("/search?q=%E6%99%8B%E5%8D%87").await.status, StatusCode::OK);
     assert_eq!(post_login(&app, "archivist2", "a-long-pass", "/", false).await.status, StatusCode::UNAUTHORIZED);
     // Disabling an account ends its sessions.
-    let id = app.archive.user_by_name("archivist2").unwrap().unwrap().id.to_string();
+    let id = app.archive.accounts().user_by_name("archivist2").unwrap().unwrap().id.to_string();
     let state = format!("/accounts/{id}/state");
     assert_eq!(it.post(&state, &[("disabled", "true")]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(it.post(&state, &[("csrf", &it.csrf), ("disabled", "true")]).await.status, StatusCode::SEE_OTHER);
@@ -740,7 +742,7 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
 }
 
 fn principal(app: &TestApp, user: &str) -> dangan::service::Principal {
-    app.archive.principal_for(app.archive.user_by_name(user).unwrap().unwrap(), "test").unwrap()
+    app.archive.accounts().principal_for(app.archive.accounts().user_by_name(user).unwrap().unwrap(), "test").unwrap()
 }
 
 /// The cells of each body row of the page's report table, as text.
@@ -1011,7 +1013,7 @@ async fn every_role_is_offered_exactly_the_reports_it_is_served() {
 async fn a_request_page_shows_escalated_steps_and_what_is_hidden() {
     let app = demo_app().await;
     let token = app.login("hr").await;
-    let head = app.archive.user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
+    let head = app.archive.accounts().user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
     let a = app
         .send(
             Method::POST,
@@ -1043,8 +1045,14 @@ async fn the_request_form_offers_a_secondment_with_its_fields() {
     let app = demo_app().await;
     let token = app.login("hr").await;
     let ops = app.send(Method::GET, "/api/v1/persons?department=ops", Some(&token), None).await.json();
-    let holders: Vec<String> =
-        app.archive.users().unwrap().into_iter().filter_map(|u| u.person_id.map(|p| p.to_string())).collect();
+    let holders: Vec<String> = app
+        .archive
+        .accounts()
+        .users()
+        .unwrap()
+        .into_iter()
+        .filter_map(|u| u.person_id.map(|p| p.to_string()))
+        .collect();
     let pid = ops["items"]
         .as_array()
         .unwrap()

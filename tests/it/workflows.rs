@@ -5,7 +5,7 @@
 use crate::common::*;
 use axum::http::{Method, StatusCode};
 use dangan::crypto::MasterKey;
-use dangan::service::{Archive, Config, demo};
+use dangan::service::{Config, demo};
 use serde_json::{Value, json};
 
 async fn request(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
@@ -282,7 +282,8 @@ async fn notifications_reach_the_assignees_and_the_webhooks_signed() {
 
     let dir = tempfile::tempdir().unwrap();
     let config = Config { webhooks: vec![url], webhook_secret: Some("oa-shared-secret".into()), ..Config::default() };
-    let archive = Archive::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), config).unwrap();
+    let archive =
+        dangan::bootstrap::open(dir.path(), &MasterKey::generate().unwrap(), worker_extractor(), config).unwrap();
     let a = archive.clone();
     tokio::task::spawn_blocking(move || demo::load(&a, demo::DemoOptions { persons_per_department: 2 }).unwrap())
         .await
@@ -459,7 +460,7 @@ async fn consultation_and_destruction_flows() {
         "待销毁材料甲乙".as_bytes()
     );
     let archive = app.archive.clone();
-    assert!(tokio::task::spawn_blocking(move || archive.verify().unwrap()).await.unwrap().ok());
+    assert!(tokio::task::spawn_blocking(move || archive.indexing().verify().unwrap()).await.unwrap().ok());
     // Without an appraisal, no destruction.
     let (status, _) =
         request(&app, &hr, json!({"kind": "destruction", "person_id": pid, "changes": {"material_ids": [tid]}})).await;
@@ -564,7 +565,7 @@ async fn four_eyes_an_account_with_two_roles_decides_one_step_only() {
 
 /// The demo account linked to the person `username` holds.
 fn person_of(app: &TestApp, username: &str) -> String {
-    let users = app.archive.users().unwrap();
+    let users = app.archive.accounts().users().unwrap();
     users.into_iter().find(|u| u.username == username).unwrap().person_id.unwrap().to_string()
 }
 
@@ -625,7 +626,7 @@ async fn a_step_nobody_may_decide_is_flagged_and_reported_never_silent() {
     let app = demo_app().await;
     let hr = app.login("hr").await;
     let it = app.login("it").await;
-    let leader2 = app.archive.users().unwrap().into_iter().find(|u| u.username == "leader2").unwrap().id;
+    let leader2 = app.archive.accounts().users().unwrap().into_iter().find(|u| u.username == "leader2").unwrap().id;
     let off =
         app.send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": true}))).await;
     assert_eq!(off.status, StatusCode::OK, "{}", String::from_utf8_lossy(&off.body));

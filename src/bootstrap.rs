@@ -1,0 +1,137 @@
+//! Bootstrap: where an installation is put together. It chooses the engines (sled for the store, an encrypted
+//! Tantivy directory on disk or in memory, jieba for Chinese), checks the master key against the data directory,
+//! builds the [`Archive`] from these parts and starts its background workers ([`service::start_workers`]); the
+//! workers stop when the last clone of the archive is dropped. Nothing else in the crate opens sled or a
+//! Tantivy directory for an archive, so another engine (issue 16) is a change here and behind the store's and
+//! the blob store's traits, not in the use cases.
+
+use crate::extract::Extractor;
+use crate::index::SearchIndex;
+use crate::service::{self, Archive, Config, Error, Result, SpoolDir};
+use crate::store::{self, SledKv, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Opens an installation: checks the key, opens the sled store and the sealed index under `data`, clears
+/// spools a crash left behind, builds the archive and starts its workers; rebuilds the index if it was lost,
+/// marks imports a crash interrupted, and warns about accounts that break a hard rule.
+pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor, config: Config) -> Result<Archive> {
+    let dir = DataDir(data.to_path_buf());
+    dir.restrict_permissions().map_err(|e| Error::Internal(format!("cannot secure {}: {e}", data.display())))?;
+    // A wrong key is refused before sled opens (and possibly rewrites) anything.
+    let checked = store::check_key_file(&dir.key_check(), master, config.suite)?;
+    let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
+    let store = Store::open_suite(Arc::new(kv), master, config.suite)?;
+    if !checked {
+        store::write_key_file(&dir.key_check(), store.keys().suite(), master)?;
+    }
+    let sealer = Arc::new(IndexSealer(store.keys().clone()));
+    let index = SearchIndex::open_sealed(&dir.index(), tokenizer(), sealer, INDEX_CACHE_BYTES)?;
+    // Spools a crash left behind are unreadable (their keys lived only in memory): they go.
+    store::clear_spool_dir(&dir.tmp())
+        .map_err(|e| Error::Internal(format!("cannot clear {}: {e}", dir.tmp().display())))?;
+    let archive = Archive::new(store, index, extractor, config, SpoolDir::at(dir.tmp()));
+    service::start_workers(&archive);
+    // The index is derived data: if it was lost (deleted, or a new schema), rebuild it from the store.
+    if archive.indexing().needs_rebuild()? {
+        tracing::warn!("the search index is empty but the store holds materials: rebuilding it");
+        archive.indexing().reindex()?;
+    }
+    archive.imports().mark_interrupted_imports()?;
+    for (username, violations) in archive.policies().account_violations()? {
+        for v in violations {
+            tracing::warn!(%username, violation = %v, "an account breaks a hard rule; it acts without the offending roles until the security administrator mends it (see GET /api/v1/access/review)");
+        }
+    }
+    Ok(archive)
+}
+
+/// An archive in memory, with its workers started (tests, benchmarks, trying things out).
+pub fn in_memory(extractor: Extractor, config: Config) -> Result<Archive> {
+    let store = Store::in_memory()?;
+    let index = SearchIndex::in_memory(tokenizer())?;
+    let archive = Archive::new(store, index, extractor, config, SpoolDir::temporary()?);
+    service::start_workers(&archive);
+    Ok(archive)
+}
+
+/// The Chinese tokenizer the index uses: jieba with its default dictionary.
+fn tokenizer() -> Arc<jieba_rs::Jieba> {
+    Arc::new(jieba_rs::Jieba::new())
+}
+
+/// Decrypted index blocks kept in memory (the sealed index directory's cache).
+const INDEX_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Seals the search index's files with the installation's keys: a key per file name, the block number as
+/// associated data. Public for the benchmark that compares the sealed index with a plain one.
+pub struct IndexSealer(pub crate::crypto::Keys);
+
+impl crate::index::FileSealer for IndexSealer {
+    fn seal(&self, file: &str, block: u64, plain: &[u8]) -> std::io::Result<Vec<u8>> {
+        self.0.index_file_key(file).seal(plain, &block.to_le_bytes()).map_err(std::io::Error::other)
+    }
+
+    fn open(&self, file: &str, block: u64, sealed: &[u8]) -> std::io::Result<Vec<u8>> {
+        self.0
+            .index_file_key(file)
+            .open(sealed, &block.to_le_bytes())
+            .map(|plain| plain.to_vec())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    fn overhead(&self) -> usize {
+        self.0.suite().overhead()
+    }
+}
+
+/// Where an installation keeps its files.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// `<data>/store`
+    pub fn store(&self) -> PathBuf {
+        self.0.join("store")
+    }
+    /// `<data>/index`
+    pub fn index(&self) -> PathBuf {
+        self.0.join("index")
+    }
+    /// `<data>/tmp`: spool files of streamed uploads (sealed under keys held only in memory; emptied at start).
+    pub fn tmp(&self) -> PathBuf {
+        self.0.join("tmp")
+    }
+    /// `<data>/key-check`: a sealed value that tells a wrong key before the store is opened.
+    pub fn key_check(&self) -> PathBuf {
+        self.0.join("key-check")
+    }
+    /// `<data>/master.key`: only the demo keeps its throw-away key here.
+    pub fn key_file(&self) -> PathBuf {
+        self.0.join("master.key")
+    }
+
+    /// Makes the data directory readable by its owner only: every directory 0700, every file 0600 (a store made
+    /// by an older version, or copied in, may have been created 0644). New files are created so by the process
+    /// umask the command line sets.
+    pub fn restrict_permissions(&self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::create_dir_all(&self.0)?;
+            let mut stack = vec![self.0.clone()];
+            while let Some(dir) = stack.pop() {
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+                for entry in std::fs::read_dir(&dir)? {
+                    let entry = entry?;
+                    let kind = entry.file_type()?;
+                    if kind.is_dir() {
+                        stack.push(entry.path());
+                    } else if kind.is_file() {
+                        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
