@@ -7,6 +7,11 @@
 //! every whitespace-separated word must match, either as jieba words (phrase) in the title, names or body, or
 //! as all of its CJK bigrams in the n-gram field. Filters (category, department, date range and, later, the
 //! caller's permissions) are clauses of the same query, so totals and paging count only what passes them.
+//!
+//! Where the files live is a Tantivy [`Directory`](tantivy::Directory), handed to [`SearchIndex::open_in`] — the
+//! seam for another place to keep them. [`SearchIndex::open_sealed`] (the service's) passes a [`SealedDirectory`]
+//! over a memory-mapped directory, so every file on disk is ciphertext ([`sealed`]); [`SearchIndex::open`] passes
+//! the memory-mapped directory alone (benchmarks), [`SearchIndex::in_memory`] keeps the index in RAM (tests).
 
 pub mod analyzer;
 pub mod sealed;

@@ -539,6 +539,8 @@ mod tests {
         events: std::sync::Mutex<Vec<String>>,
         kv: MemKv,
         blobs: crate::store::MemBlobStore,
+        /// Deletes from the blob store fail (an object store out of reach).
+        fail_deletes: std::sync::atomic::AtomicBool,
     }
 
     impl Recorder {
@@ -595,6 +597,9 @@ mod tests {
         }
         fn delete(&self, keys: &[ChunkKey]) -> Result<(), crate::store::KvError> {
             self.0.log(format!("delete {} chunks", keys.len()));
+            if self.0.fail_deletes.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::store::KvError::Engine("unreachable".into()));
+            }
             self.0.blobs.delete(keys)
         }
         fn list(
@@ -669,6 +674,22 @@ mod tests {
         assert!(s.blob_info(&a).unwrap().is_none());
         assert!(s.blob_store().list(Some(&a), None, 10).unwrap().is_empty());
         assert!(s.orphan_blobs(|| ()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_deletion_after_shredding_leaves_the_commit_standing_and_an_orphan_to_collect() {
+        let (s, rec) = recorded_store();
+        let a = put(&s, b"to be destroyed");
+        rec.fail_deletes.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut ws = s.write_set();
+        s.stage_blob_unref(&mut ws, &a, 1).unwrap();
+        s.commit(ws).expect("the metadata commit stands");
+        assert!(s.blob_info(&a).unwrap().is_none(), "the data key is gone: crypto-shredded");
+        assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
+        assert_eq!(s.orphan_blobs(|| ()).unwrap(), [a]);
+        rec.fail_deletes.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(s.collect_orphans(|| ()).unwrap(), [a]);
+        assert!(s.blob_store().list(None, None, 10).unwrap().is_empty());
     }
 
     #[test]
