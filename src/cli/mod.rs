@@ -40,7 +40,15 @@ pub enum Command {
     /// Rebuild the search index from the store (offline).
     Reindex(DataArgs),
     /// Re-read, decrypt and re-hash every blob; report corrupt or missing ones (offline). Exit 1 if any.
-    Verify(DataArgs),
+    /// Orphans (chunks a crash left without a descriptor) are reported; `--repair` removes them.
+    Verify {
+        /// Data and key.
+        #[command(flatten)]
+        data: DataArgs,
+        /// Remove orphan chunks (unreachable ciphertext), recording it in the audit trail.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Back up or restore the master key.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -390,14 +398,25 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("reindexed {n} materials in {:.1} s", started.elapsed().as_secs_f64());
             Ok(0)
         }
-        Command::Verify(data) => {
+        Command::Verify { data, repair } => {
             let archive = open_offline(&data)?;
             let r = archive.indexing().verify()?;
+            let collected = if repair && !r.orphans.is_empty() {
+                let n = archive.indexing().collect_orphans()?;
+                archive.audit_trail().record_local_event(
+                    "verify.repair",
+                    "blobs",
+                    Some(format!("{n} orphan blobs collected")),
+                )?;
+                n
+            } else {
+                0
+            };
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
                     "ok": r.ok(), "blobs": r.blobs, "bytes": r.bytes, "materials": r.materials,
-                    "corrupt": r.corrupt, "missing": r.missing,
+                    "corrupt": r.corrupt, "missing": r.missing, "orphans": r.orphans, "collected": collected,
                 }))?
             );
             Ok(if r.ok() { 0 } else { 1 })

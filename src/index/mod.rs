@@ -7,6 +7,11 @@
 //! every whitespace-separated word must match, either as jieba words (phrase) in the title, names or body, or
 //! as all of its CJK bigrams in the n-gram field. Filters (category, department, date range and, later, the
 //! caller's permissions) are clauses of the same query, so totals and paging count only what passes them.
+//!
+//! Where the files live is a Tantivy [`Directory`](tantivy::Directory), handed to [`SearchIndex::open_in`] — the
+//! seam for another place to keep them. [`SearchIndex::open_sealed`] (the service's) passes a [`SealedDirectory`]
+//! over a memory-mapped directory, so every file on disk is ciphertext ([`sealed`]); [`SearchIndex::open`] passes
+//! the memory-mapped directory alone (benchmarks), [`SearchIndex::in_memory`] keeps the index in RAM (tests).
 
 pub mod analyzer;
 pub mod sealed;
@@ -291,7 +296,11 @@ impl SearchIndex {
         Self::open_in(Box::new(SealedDirectory::new(Box::new(mmap), sealer, cache_bytes)), jieba)
     }
 
-    fn open_in(directory: Box<dyn tantivy::Directory>, jieba: Arc<Jieba>) -> Result<Self> {
+    /// Opens the index in any Tantivy [`Directory`](tantivy::Directory), creating it when absent: the seam for
+    /// another place to keep the index files. [`SearchIndex::open`] passes a memory-mapped directory,
+    /// [`SearchIndex::open_sealed`] a [`SealedDirectory`] over one; a directory that must keep nothing readable
+    /// goes inside a [`SealedDirectory`] too. A different schema there is [`Error::SchemaMismatch`].
+    pub fn open_in(directory: Box<dyn tantivy::Directory>, jieba: Arc<Jieba>) -> Result<Self> {
         let (schema, fields) = schema();
         let index = match Index::open_or_create(directory, schema.clone()) {
             Ok(i) => i,
@@ -689,6 +698,45 @@ mod tests {
         let s = snippet("<script>晋升为</script>", &["晋升".into()]);
         assert_eq!(s.html, "&lt;script&gt;<b>晋升</b>为&lt;/script&gt;");
         assert_eq!(snippet("无匹配的文字", &["x".into()]).text, "无匹配的文字");
+    }
+
+    #[test]
+    fn an_index_opens_in_another_directory_and_searches_through_it() {
+        use tantivy::directory::RamDirectory;
+        let jieba = Arc::new(Jieba::new());
+        // A plain RamDirectory, and a sealed one over another: both index and search, and reopen what they hold.
+        let master = crate::crypto::MasterKey::from_bytes([9; 32]);
+        let keys = crate::crypto::Keys::derive(crate::crypto::Suite::Gm, &master);
+        let sealer: Arc<dyn FileSealer> = Arc::new(crate::bootstrap::IndexSealer(keys));
+        let plain = RamDirectory::create();
+        let under = RamDirectory::create();
+        let dirs: [(Box<dyn tantivy::Directory>, Box<dyn tantivy::Directory>); 2] = [
+            (Box::new(plain.clone()), Box::new(plain.clone())),
+            (
+                Box::new(SealedDirectory::new(Box::new(under.clone()), sealer.clone(), 1 << 20)),
+                Box::new(SealedDirectory::new(Box::new(under.clone()), sealer, 1 << 20)),
+            ),
+        ];
+        for (first, again) in dirs {
+            let i = SearchIndex::open_in(first, jieba.clone()).unwrap();
+            i.upsert(&[
+                doc("a", "干部任免审批表", "晋升为处长", "9-2", "hr"),
+                doc("b", "劳动合同", "竞业限制", "10", "hr"),
+            ])
+            .unwrap();
+            i.commit().unwrap();
+            let hits = i.search("晉升", &Filter::default(), 10, 0).unwrap();
+            assert_eq!(hits.hits.iter().map(|h| h.material_id.as_str()).collect::<Vec<_>>(), ["a"]);
+            drop(i);
+            let i = SearchIndex::open_in(again, jieba.clone()).unwrap();
+            assert_eq!(i.num_docs(), 2);
+            assert_eq!(i.search("竞业", &Filter::default(), 10, 0).unwrap().total, 1);
+        }
+        // Underneath the sealed one lies ciphertext (the index's own meta.json, plain JSON in the plain one).
+        let meta = Path::new("meta.json");
+        assert!(tantivy::Directory::atomic_read(&plain, meta).unwrap().starts_with(b"{"));
+        let sealed = tantivy::Directory::atomic_read(&under, meta).unwrap();
+        assert!(!sealed.starts_with(b"{") && !sealed.windows(8).any(|w| w == b"segments"));
     }
 
     #[test]

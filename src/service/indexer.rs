@@ -197,6 +197,8 @@ pub struct VerifyReport {
     pub materials: usize,
     /// Materials or versions whose blob is missing.
     pub missing: Vec<String>,
+    /// Blobs with chunks but no descriptor: orphans a crash left, unreadable and harmless (not a failure).
+    pub orphans: Vec<String>,
 }
 
 impl VerifyReport {
@@ -726,6 +728,7 @@ impl Indexing<'_> {
     }
 
     /// Re-reads, decrypts and re-hashes every blob, and checks every material version's blob exists.
+    /// Reports orphan blobs (chunks without a descriptor).
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut r = VerifyReport::default();
         for addr in self.store().blob_addresses()? {
@@ -751,7 +754,13 @@ impl Indexing<'_> {
                 r.missing.push(format!("material {} v{}: blob {addr} missing", v.material.id, v.number));
             }
         }
+        r.orphans = self.store().orphan_blobs(|| self.lock())?.iter().map(ToString::to_string).collect();
         Ok(r)
+    }
+
+    /// Removes orphan blobs' chunks, confirming each under the write lock (`Store::collect_orphans`); how many.
+    pub fn collect_orphans(&self) -> Result<usize> {
+        Ok(self.store().collect_orphans(|| self.lock())?.len())
     }
 
     /// The extracted text of a material's current bytes (empty when none).

@@ -4,8 +4,14 @@
 //! 1 MiB chunks, each sealed with the address and the chunk number as associated data. Every read is verified:
 //! a chunk that fails authentication, or bytes whose hash differs from the address, give [`Error::Corrupt`] —
 //! never wrong bytes.
+//!
+//! The descriptor (sizes, content hash, wrapped data key) and the reference count are records, committed with
+//! the change that files or destroys the blob; the sealed chunks go to the store's [`super::BlobStore`] — a new
+//! blob's before that commit (and flushed), a shredded blob's after it. Chunks without a descriptor are orphans:
+//! [`Store::orphan_blobs`] finds them, [`Store::collect_orphans`] removes them.
 
-use super::{Batch, Error, Result, Store, Table, WriteSet};
+use super::blob_store::ChunkKey;
+use super::{Error, Result, Store, Table, WriteSet};
 use crate::crypto::{SealKey, SecretKey, encode_hex};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -124,7 +130,8 @@ impl Store {
     }
 
     /// Stages one more reference to a prepared blob, writing its chunks if the store does not hold it yet.
-    /// Call under the archive's write lock (reference counts are read-modify-write).
+    /// Call under the archive's write lock (reference counts are read-modify-write, and orphan collection relies
+    /// on no chunks being written outside it).
     pub fn stage_blob_ref(&self, ws: &mut WriteSet, blob: PreparedBlob, bytes: &[u8]) -> Result<()> {
         let key = blob.address.as_bytes().to_vec();
         let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
@@ -133,15 +140,14 @@ impl Store {
                 Some(s) => s,
                 None => self.seal_blob(&blob.address, &blob.plain_hash, bytes)?,
             };
-            // The chunks go in a plain batch of their own tree first (sled's transactions are slow over many large
-            // values); the descriptor that makes them reachable follows in the caller's atomic commit, which also
-            // flushes both. A crash in between leaves only unreachable ciphertext, rewritten by the next upload
-            // of the same bytes.
-            let mut b = Batch::default();
-            for (i, c) in chunks.into_iter().enumerate() {
-                b.put(Table::BlobChunks, chunk_key(&blob.address, i as u32), c);
-            }
-            self.kv.commit(b)?;
+            // Blob first, then metadata: the chunks are put into the blob store and made durable now; the
+            // descriptor that makes them reachable follows in the caller's atomic commit. A crash (or a failed
+            // commit) in between leaves only an orphan — unreachable ciphertext, its data key never committed —
+            // rewritten by the next upload of the same bytes, or collected (`Store::collect_orphans`).
+            let address = blob.address;
+            self.blobs
+                .put(chunks.into_iter().enumerate().map(|(i, c)| (ChunkKey { address, n: i as u32 }, c)).collect())?;
+            self.blobs.flush()?;
             ws.put(Table::Blobs, key.clone(), &info)?;
         }
         ws.put(Table::BlobRefs, key, &(refs + 1))?;
@@ -152,7 +158,8 @@ impl Store {
     /// hold it yet: the spool is read back one chunk at a time, each chunk sealed under a new data key with the
     /// blob's address in its associated data, and the chunks committed in batches of [`SPOOL_BATCH_CHUNKS`], so
     /// memory stays at a few chunks whatever the size. Call under the archive's write lock (reference counts are
-    /// read-modify-write, and two uploads of the same new content must not both write its chunks).
+    /// read-modify-write, two uploads of the same new content must not both write its chunks, and orphan
+    /// collection relies on no chunks being written outside it).
     pub fn stage_spooled_ref(&self, ws: &mut WriteSet, spooled: &super::SpooledBlob) -> Result<()> {
         let address = spooled.address();
         let key = address.as_bytes().to_vec();
@@ -160,19 +167,19 @@ impl Store {
         if !self.contains(Table::Blobs, &key)? {
             let data_key = SecretKey::generate()?;
             let cipher = self.keys.data_key(&data_key);
-            let mut b = Batch::default();
+            let mut b = Vec::with_capacity(SPOOL_BATCH_CHUNKS);
             let mut n = 0u32;
             for chunk in spooled.chunks()? {
-                b.put(Table::BlobChunks, chunk_key(&address, n), cipher.seal(&chunk?, &chunk_aad(&address, n))?);
+                b.push((ChunkKey { address, n }, cipher.seal(&chunk?, &chunk_aad(&address, n))?));
                 n += 1;
-                if b.ops.len() == SPOOL_BATCH_CHUNKS {
-                    // As in `stage_blob_ref`: plain batches first, the descriptor in the caller's atomic commit.
-                    self.kv.commit(std::mem::take(&mut b))?;
+                if b.len() == SPOOL_BATCH_CHUNKS {
+                    // As in `stage_blob_ref`: the chunks first (made durable below), the descriptor in the
+                    // caller's atomic commit.
+                    self.blobs.put(std::mem::take(&mut b))?;
                 }
             }
-            if !b.ops.is_empty() {
-                self.kv.commit(b)?;
-            }
+            self.blobs.put(b)?;
+            self.blobs.flush()?;
             let info = BlobInfo {
                 size: spooled.size(),
                 chunks: n,
@@ -186,8 +193,10 @@ impl Store {
         Ok(())
     }
 
-    /// Stages `count` references fewer; dropping the last one deletes the chunks, the descriptor (with the wrapped data key:
-    /// crypto-shredding) and the extracted text. Call under the archive's write lock.
+    /// Stages `count` references fewer; dropping the last one deletes the descriptor (with the wrapped data key:
+    /// crypto-shredding) and the extracted text in the commit, and the chunks from the blob store after it
+    /// ([`Store::commit`]). Call under the archive's write lock, and commit under it too: an upload of the same
+    /// bytes between the commit and the deletion would lose its new chunks.
     pub fn stage_blob_unref(&self, ws: &mut WriteSet, address: &BlobAddress, count: u64) -> Result<()> {
         let key = address.as_bytes().to_vec();
         let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
@@ -196,9 +205,7 @@ impl Store {
             return Ok(());
         }
         if let Some(info) = self.blob_info(address)? {
-            for n in 0..info.chunks {
-                ws.delete(Table::BlobChunks, chunk_key(address, n));
-            }
+            ws.shredded.extend((0..info.chunks).map(|n| ChunkKey { address: *address, n }));
         }
         ws.delete(Table::Blobs, key.clone());
         ws.delete(Table::BlobRefs, key.clone());
@@ -269,8 +276,8 @@ impl Store {
         let mut out = Zeroizing::new(Vec::with_capacity(info.size as usize));
         for n in 0..info.chunks {
             let sealed = self
-                .kv
-                .get(Table::BlobChunks, &chunk_key(address, n))?
+                .blobs
+                .get(&ChunkKey { address: *address, n })?
                 .ok_or_else(|| corrupt(format!("chunk {n} missing")))?;
             let plain = cipher
                 .open(&sealed, &chunk_aad(address, n))
@@ -306,7 +313,71 @@ impl Store {
 
     /// The raw storage key of a chunk (tests use it to damage a chunk on purpose).
     pub fn chunk_storage_key(address: &BlobAddress, n: u32) -> Vec<u8> {
-        chunk_key(address, n)
+        ChunkKey { address: *address, n }.to_bytes()
+    }
+
+    /// Blobs whose chunks are in the blob store without a descriptor: orphans, which a crash between a new
+    /// blob's chunks and its metadata commit, a failed commit, or a failed deletion after shredding leaves. Their
+    /// ciphertext cannot be read (no committed data key) and nothing refers to them.
+    ///
+    /// `lock` must take the archive's write lock. The chunks are listed without it (the listing reads every
+    /// chunk key); each candidate is then confirmed under it. Every chunk write and the commit of its descriptor
+    /// happen under that lock ([`Store::stage_blob_ref`], [`Store::stage_spooled_ref`]), so an upload in flight
+    /// — chunks written, descriptor not yet committed — has finished by then, and is never taken for an orphan.
+    /// (A grace period would need a time per chunk, which the blob store does not keep.)
+    pub fn orphan_blobs<G>(&self, lock: impl Fn() -> G) -> Result<Vec<BlobAddress>> {
+        let mut out = Vec::new();
+        for address in self.orphan_candidates()? {
+            let _guard = lock();
+            if !self.contains(Table::Blobs, address.as_bytes())? {
+                out.push(address);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the chunks of orphan blobs ([`Store::orphan_blobs`], with the same `lock`: each candidate is
+    /// confirmed and its chunks deleted under it), and returns their addresses.
+    pub fn collect_orphans<G>(&self, lock: impl Fn() -> G) -> Result<Vec<BlobAddress>> {
+        let mut out = Vec::new();
+        for address in self.orphan_candidates()? {
+            let _guard = lock();
+            if self.contains(Table::Blobs, address.as_bytes())? {
+                continue;
+            }
+            loop {
+                let keys = self.blobs.list(Some(&address), None, 512)?;
+                if keys.is_empty() {
+                    break;
+                }
+                self.blobs.delete(&keys)?;
+            }
+            self.blobs.flush()?;
+            out.push(address);
+        }
+        Ok(out)
+    }
+
+    /// The addresses of the chunks in the blob store that have no descriptor at the moment of looking.
+    fn orphan_candidates(&self) -> Result<Vec<BlobAddress>> {
+        let mut out = Vec::new();
+        let mut seen: Option<BlobAddress> = None;
+        let mut after: Option<ChunkKey> = None;
+        loop {
+            let page = self.blobs.list(None, after.as_ref(), 512)?;
+            for k in &page {
+                if seen != Some(k.address) {
+                    seen = Some(k.address);
+                    if !self.contains(Table::Blobs, k.address.as_bytes())? {
+                        out.push(k.address);
+                    }
+                }
+            }
+            match page.last() {
+                Some(k) if page.len() == 512 => after = Some(*k),
+                _ => return Ok(out),
+            }
+        }
     }
 }
 
@@ -344,11 +415,8 @@ impl Iterator for BlobChunks {
         let n = self.next;
         self.next += 1;
         let read = || -> Result<Zeroizing<Vec<u8>>> {
-            let sealed = self
-                .store
-                .kv
-                .get(Table::BlobChunks, &chunk_key(&address, n))?
-                .ok_or_else(|| corrupt(format!("chunk {n} missing")))?;
+            let sealed =
+                self.store.blobs.get(&ChunkKey { address, n })?.ok_or_else(|| corrupt(format!("chunk {n} missing")))?;
             self.cipher
                 .open(&sealed, &chunk_aad(&address, n))
                 .map_err(|_| corrupt(format!("chunk {n} fails authentication")))
@@ -387,16 +455,10 @@ fn text_aad(address: &BlobAddress) -> Vec<u8> {
     aad
 }
 
-fn chunk_key(address: &BlobAddress, n: u32) -> Vec<u8> {
-    let mut k = address.0.to_vec();
-    k.extend_from_slice(&n.to_be_bytes());
-    k
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Batch, Kv, MemKv};
+    use crate::store::{Batch, BlobStore, Kv, MemKv};
     use std::sync::Arc;
 
     fn put(s: &Store, bytes: &[u8]) -> BlobAddress {
@@ -468,6 +530,241 @@ mod tests {
             let empty = put(&s, b"");
             assert_eq!(s.blob_chunks(&empty).unwrap().count(), 0);
         }
+    }
+
+    /// Records, in order, what reaches the metadata [`Kv`] and the [`BlobStore`]; at each commit of a
+    /// descriptor it checks that the blob store holds every chunk the descriptor names.
+    #[derive(Default)]
+    struct Recorder {
+        events: std::sync::Mutex<Vec<String>>,
+        kv: MemKv,
+        blobs: crate::store::MemBlobStore,
+        /// Deletes from the blob store fail (an object store out of reach).
+        fail_deletes: std::sync::atomic::AtomicBool,
+    }
+
+    impl Recorder {
+        fn log(&self, e: String) {
+            self.events.lock().unwrap().push(e);
+        }
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.events.lock().unwrap())
+        }
+    }
+
+    struct RecKv(Arc<Recorder>);
+    struct RecBlobs(Arc<Recorder>);
+
+    impl Kv for RecKv {
+        fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, crate::store::KvError> {
+            self.0.kv.get(t, key)
+        }
+        fn scan(
+            &self,
+            t: Table,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<crate::store::kv::Pair>, crate::store::KvError> {
+            self.0.kv.scan(t, prefix, after, limit)
+        }
+        fn commit(&self, batch: Batch) -> Result<(), crate::store::KvError> {
+            for (t, k, v) in &batch.ops {
+                if *t != Table::Blobs {
+                    continue;
+                }
+                let address = BlobAddress::from_slice(k).unwrap();
+                let held = self.0.blobs.list(Some(&address), None, usize::MAX)?.len();
+                self.0.log(match v {
+                    Some(_) => format!("commit descriptor, {held} chunks held"),
+                    None => format!("commit descriptor removal, {held} chunks held"),
+                });
+            }
+            self.0.kv.commit(batch)
+        }
+        fn flush(&self) -> Result<(), crate::store::KvError> {
+            self.0.kv.flush()
+        }
+    }
+
+    impl BlobStore for RecBlobs {
+        fn put(&self, chunks: Vec<(ChunkKey, Vec<u8>)>) -> Result<(), crate::store::KvError> {
+            self.0.log(format!("put {} chunks", chunks.len()));
+            self.0.blobs.put(chunks)
+        }
+        fn get(&self, key: &ChunkKey) -> Result<Option<Vec<u8>>, crate::store::KvError> {
+            self.0.blobs.get(key)
+        }
+        fn delete(&self, keys: &[ChunkKey]) -> Result<(), crate::store::KvError> {
+            self.0.log(format!("delete {} chunks", keys.len()));
+            if self.0.fail_deletes.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::store::KvError::Engine("unreachable".into()));
+            }
+            self.0.blobs.delete(keys)
+        }
+        fn list(
+            &self,
+            address: Option<&BlobAddress>,
+            after: Option<&ChunkKey>,
+            limit: usize,
+        ) -> Result<Vec<ChunkKey>, crate::store::KvError> {
+            self.0.blobs.list(address, after, limit)
+        }
+        fn flush(&self) -> Result<(), crate::store::KvError> {
+            self.0.log("flush chunks".into());
+            self.0.blobs.flush()
+        }
+    }
+
+    fn recorded_store() -> (Store, Arc<Recorder>) {
+        let rec = Arc::new(Recorder::default());
+        let s = Store::open_with_blobs(
+            Arc::new(RecKv(rec.clone())),
+            Arc::new(RecBlobs(rec.clone())),
+            &crate::crypto::MasterKey::generate().unwrap(),
+            None,
+        )
+        .unwrap();
+        rec.take();
+        (s, rec)
+    }
+
+    #[test]
+    fn chunks_are_durable_before_their_descriptor_commits_and_deleted_after_it_is_removed() {
+        let (s, rec) = recorded_store();
+        // In memory: all chunks at once, flushed, then the descriptor's commit finds them all.
+        let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 3)).map(|i| (i * 7 % 251) as u8).collect();
+        let a = put(&s, &big);
+        assert_eq!(rec.take(), ["put 3 chunks", "flush chunks", "commit descriptor, 3 chunks held"]);
+        // A second reference writes no chunk.
+        put(&s, &big);
+        assert_eq!(rec.take(), Vec::<String>::new());
+        // Streamed: in batches of SPOOL_BATCH_CHUNKS, flushed, then the descriptor.
+        let dir = tempfile::tempdir().unwrap();
+        let streamed: Vec<u8> = (0..(CHUNK_SIZE * (SPOOL_BATCH_CHUNKS + 1) + 1)).map(|i| (i % 249) as u8).collect();
+        let mut w = s.spool(dir.path()).unwrap();
+        w.write(&streamed).unwrap();
+        let sp = w.finish().unwrap();
+        let mut ws = s.write_set();
+        s.stage_spooled_ref(&mut ws, &sp).unwrap();
+        s.commit(ws).unwrap();
+        let n = SPOOL_BATCH_CHUNKS + 2;
+        assert_eq!(
+            rec.take(),
+            [
+                format!("put {SPOOL_BATCH_CHUNKS} chunks"),
+                "put 2 chunks".into(),
+                "flush chunks".into(),
+                format!("commit descriptor, {n} chunks held"),
+            ]
+        );
+        assert_eq!(&s.read_blob(&sp.address()).unwrap()[..], &streamed[..]);
+        // Shredding: one reference fewer keeps everything; the last one removes the descriptor in the commit,
+        // and only after it the chunks.
+        let mut ws = s.write_set();
+        s.stage_blob_unref(&mut ws, &a, 1).unwrap();
+        s.commit(ws).unwrap();
+        assert_eq!(rec.take(), Vec::<String>::new());
+        assert_eq!(s.read_blob(&a).unwrap().len(), big.len());
+        let mut ws = s.write_set();
+        s.stage_blob_unref(&mut ws, &a, 1).unwrap();
+        assert_eq!(rec.take(), Vec::<String>::new(), "nothing is deleted before the commit");
+        s.commit(ws).unwrap();
+        assert_eq!(rec.take(), ["commit descriptor removal, 3 chunks held", "delete 3 chunks", "flush chunks"]);
+        assert!(s.blob_info(&a).unwrap().is_none());
+        assert!(s.blob_store().list(Some(&a), None, 10).unwrap().is_empty());
+        assert!(s.orphan_blobs(|| ()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_deletion_after_shredding_leaves_the_commit_standing_and_an_orphan_to_collect() {
+        let (s, rec) = recorded_store();
+        let a = put(&s, b"to be destroyed");
+        rec.fail_deletes.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut ws = s.write_set();
+        s.stage_blob_unref(&mut ws, &a, 1).unwrap();
+        s.commit(ws).expect("the metadata commit stands");
+        assert!(s.blob_info(&a).unwrap().is_none(), "the data key is gone: crypto-shredded");
+        assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
+        assert_eq!(s.orphan_blobs(|| ()).unwrap(), [a]);
+        rec.fail_deletes.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(s.collect_orphans(|| ()).unwrap(), [a]);
+        assert!(s.blob_store().list(None, None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_crash_between_chunks_and_metadata_leaves_an_orphan_that_verify_finds_and_collection_removes() {
+        for suite in crate::crypto::Suite::ALL {
+            let s = Store::in_memory_suite(suite).unwrap();
+            let kept = put(&s, "档案 一".as_bytes());
+            // The crash: chunks written through the blob store, the metadata never committed.
+            let lost = s.address_of(b"never committed");
+            let chunks = (0..3).map(|n| (ChunkKey { address: lost, n }, vec![n as u8; 40])).collect();
+            s.blob_store().put(chunks).unwrap();
+            // A commit that never happens (the write set is dropped, as on an error before the commit).
+            let bytes = "档案 二".as_bytes();
+            let p = s.prepare_blob(bytes).unwrap();
+            let dropped = p.address;
+            let mut ws = s.write_set();
+            s.stage_blob_ref(&mut ws, p, bytes).unwrap();
+            drop(ws);
+            // No record points at them: neither has a descriptor or a reference.
+            for a in [lost, dropped] {
+                assert!(s.blob_info(&a).unwrap().is_none());
+                assert_eq!(s.blob_refs(&a).unwrap(), 0);
+                assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
+            }
+            assert_eq!(s.blob_addresses().unwrap(), [kept]);
+            // Verification names them; collection removes them and nothing else.
+            let mut orphans = s.orphan_blobs(|| ()).unwrap();
+            orphans.sort();
+            let mut want = vec![lost, dropped];
+            want.sort();
+            assert_eq!(orphans, want);
+            let mut collected = s.collect_orphans(|| ()).unwrap();
+            collected.sort();
+            assert_eq!(collected, want);
+            assert!(s.orphan_blobs(|| ()).unwrap().is_empty());
+            let left: Vec<BlobAddress> =
+                s.blob_store().list(None, None, 100).unwrap().into_iter().map(|k| k.address).collect();
+            assert_eq!(left, [kept]);
+            assert_eq!(&s.read_blob(&kept).unwrap()[..], "档案 一".as_bytes());
+            // The bytes whose commit was lost file normally afterwards.
+            assert_eq!(put(&s, bytes), dropped);
+            assert_eq!(&s.read_blob(&dropped).unwrap()[..], bytes);
+            assert!(s.collect_orphans(|| ()).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn an_upload_in_flight_under_the_write_lock_is_not_an_orphan() {
+        let s = Store::in_memory().unwrap();
+        let write_lock = Arc::new(std::sync::Mutex::new(()));
+        let guard = write_lock.lock().unwrap();
+        // The upload has written its chunks under the lock; its commit is still to come.
+        let bytes = b"in flight".to_vec();
+        let p = s.prepare_blob(&bytes).unwrap();
+        let address = p.address;
+        let mut ws = s.write_set();
+        s.stage_blob_ref(&mut ws, p, &bytes).unwrap();
+        // Collection lists the chunks without the lock, sees no descriptor, and waits for the lock to confirm.
+        let (asking, asked) = std::sync::mpsc::channel();
+        let collector = {
+            let (s, write_lock) = (s.clone(), write_lock.clone());
+            std::thread::spawn(move || {
+                let lock: &std::sync::Mutex<()> = &write_lock;
+                s.collect_orphans(|| {
+                    asking.send(()).unwrap();
+                    lock.lock().unwrap()
+                })
+                .unwrap()
+            })
+        };
+        asked.recv_timeout(std::time::Duration::from_secs(60)).expect("the in-flight chunks are a candidate");
+        s.commit(ws).unwrap();
+        drop(guard);
+        assert_eq!(collector.join().unwrap(), Vec::<BlobAddress>::new());
+        assert_eq!(&s.read_blob(&address).unwrap()[..], b"in flight");
     }
 
     #[test]

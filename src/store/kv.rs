@@ -173,6 +173,10 @@ pub trait Kv: Send + Sync {
     fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
     /// Reads the pairs whose key starts with `prefix`, in key order, starting after `after` when given, at most `limit`.
     fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError>;
+    /// As [`Kv::scan`], the keys only (for tables of large values: the blob chunks, listed by verification).
+    fn scan_keys(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, KvError> {
+        Ok(self.scan(t, prefix, after, limit)?.into_iter().map(|(k, _)| k).collect())
+    }
     /// Applies a batch atomically.
     fn commit(&self, batch: Batch) -> Result<(), KvError>;
     /// Applies a batch's operations one at a time, in order, with no atomicity across them: a crash may leave a
@@ -265,6 +269,35 @@ impl SledKv {
         let _shared = sled_read();
         self.engine().db.size_on_disk().unwrap_or(0)
     }
+
+    /// Up to `limit` pairs under `prefix` (after `after`), each made into a `T` by `f` while the pages are held.
+    fn scan_with<T>(
+        &self,
+        t: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        f: impl Fn(&[u8], &[u8]) -> T,
+    ) -> Result<Vec<T>, KvError> {
+        let _shared = sled_read();
+        let tree = self.tree(t);
+        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match after {
+            Some(a) => Box::new(tree.range((std::ops::Bound::Excluded(a.to_vec()), std::ops::Bound::Unbounded))),
+            None => Box::new(tree.scan_prefix(prefix)),
+        };
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, v) = item.map_err(engine)?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push(f(&k, &v));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Drop for SledKv {
@@ -282,24 +315,12 @@ impl Kv for SledKv {
     }
 
     fn scan(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, KvError> {
-        let _shared = sled_read();
-        let tree = self.tree(t);
-        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match after {
-            Some(a) => Box::new(tree.range((std::ops::Bound::Excluded(a.to_vec()), std::ops::Bound::Unbounded))),
-            None => Box::new(tree.scan_prefix(prefix)),
-        };
-        let mut out = Vec::new();
-        for item in iter {
-            let (k, v) = item.map_err(engine)?;
-            if !k.starts_with(prefix) {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-            if out.len() >= limit {
-                break;
-            }
-        }
-        Ok(out)
+        self.scan_with(t, prefix, after, limit, |k, v| (k.to_vec(), v.to_vec()))
+    }
+
+    fn scan_keys(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, KvError> {
+        // The values stay in sled's cache (reference-counted), not copied: a chunk is 1 MiB.
+        self.scan_with(t, prefix, after, limit, |k, _| k.to_vec())
     }
 
     fn commit(&self, batch: Batch) -> Result<(), KvError> {
@@ -385,6 +406,21 @@ impl Kv for MemKv {
             .collect())
     }
 
+    fn scan_keys(&self, t: Table, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Vec<u8>>, KvError> {
+        use std::ops::Bound;
+        let map = self.tables.read().map_err(|_| KvError::Engine("poisoned".into()))?;
+        let start = match after {
+            Some(a) => Bound::Excluded((t, a.to_vec())),
+            None => Bound::Included((t, prefix.to_vec())),
+        };
+        Ok(map
+            .range((start, Bound::Unbounded))
+            .take_while(|((tt, k), _)| *tt == t && k.starts_with(prefix))
+            .take(limit)
+            .map(|((_, k), _)| k.clone())
+            .collect())
+    }
+
     fn commit(&self, batch: Batch) -> Result<(), KvError> {
         let mut map = self.tables.write().map_err(|_| KvError::Engine("poisoned".into()))?;
         for (t, k, v) in batch.ops {
@@ -421,6 +457,10 @@ mod tests {
         let after = kv.scan(Table::Persons, b"p", Some(b"p1"), 10).unwrap();
         assert_eq!(after.len(), 1);
         assert_eq!(kv.scan(Table::Persons, b"", None, 2).unwrap().len(), 2);
+        assert_eq!(kv.scan_keys(Table::Persons, b"p", None, 10).unwrap(), keys);
+        assert_eq!(kv.scan_keys(Table::Persons, b"p", Some(b"p1"), 10).unwrap(), vec![b"p2".to_vec()]);
+        assert_eq!(kv.scan_keys(Table::Persons, b"", None, 2).unwrap().len(), 2);
+        assert_eq!(kv.scan_keys(Table::Users, b"", None, 2).unwrap(), Vec::<Vec<u8>>::new());
         let mut b = Batch::default();
         b.delete(Table::Persons, b"p1".to_vec());
         b.put(Table::Meta, b"k".to_vec(), b"v".to_vec());

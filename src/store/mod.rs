@@ -3,16 +3,23 @@
 //! * [`kv`] — the narrow key-value trait with the sled and in-memory adapters;
 //! * sealed **records** — every value is serialised with a format version byte, then sealed with the record key
 //!   and bound to its table and key ([`Store::get`], [`WriteSet::put`]);
-//! * the **blob store** ([`blobs`]) — content-addressed, chunked, encrypted bytes with reference counts.
+//! * **blobs** ([`blobs`]) — content-addressed, chunked, encrypted bytes with reference counts: the descriptors
+//!   and counts are records, the sealed chunks live in a [`BlobStore`] ([`blob_store`]: the seam for another
+//!   backend; today [`KvBlobStore`], a table of the same [`Kv`]).
 //!
 //! Writes that belong together are collected in a [`WriteSet`] and committed atomically, then flushed, so an
-//! acknowledged write survives a crash.
+//! acknowledged write survives a crash. Blob chunks are the exception, on purpose: a new blob's chunks are put
+//! into the blob store (and flushed) while the write set is staged, before its commit; a shredded blob's chunks
+//! are deleted after its commit ([`Store::commit`]). A crash in between leaves an orphan, never a record
+//! pointing at missing chunks (see [`blob_store`]).
 
 pub mod backup;
+pub mod blob_store;
 pub mod blobs;
 pub mod kv;
 pub mod spool;
 
+pub use blob_store::{BlobStore, ChunkKey, KvBlobStore, MemBlobStore};
 pub use blobs::{BlobAddress, BlobChunks, BlobInfo, PreparedBlob};
 pub use kv::{Batch, Kv, KvError, MemKv, SledKv, Table};
 pub use spool::{SpoolWriter, SpooledBlob, clear_spool_dir};
@@ -84,10 +91,11 @@ fn suite_of(sealed: &[u8], want: Option<Suite>) -> Result<Suite> {
 /// The store's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Encrypted records and blobs over a [`Kv`].
+/// Encrypted records over a [`Kv`], and blobs whose chunks are in a [`BlobStore`].
 #[derive(Clone)]
 pub struct Store {
     kv: Arc<dyn Kv>,
+    blobs: Arc<dyn BlobStore>,
     keys: Arc<Keys>,
 }
 
@@ -115,13 +123,26 @@ impl Store {
     /// wrong key before anything is written), or initialises a new store. The store's suite is the one its
     /// key-check value was sealed under; `want` asks for one: a new store is created under it (default: the
     /// default suite), an existing store under the other suite is refused ([`Error::SuiteMismatch`]).
+    /// The chunks are kept in `kv` too ([`KvBlobStore`]).
     pub fn open_suite(kv: Arc<dyn Kv>, master: &MasterKey, want: Option<Suite>) -> Result<Self> {
+        let blobs = Arc::new(KvBlobStore::new(kv.clone()));
+        Self::open_with_blobs(kv, blobs, master, want)
+    }
+
+    /// As [`Store::open_suite`], with the blob chunks in `blobs` (a store must always be opened with the same
+    /// blob store: its records name chunks there).
+    pub fn open_with_blobs(
+        kv: Arc<dyn Kv>,
+        blobs: Arc<dyn BlobStore>,
+        master: &MasterKey,
+        want: Option<Suite>,
+    ) -> Result<Self> {
         let check = kv.get(Table::Meta, KEY_CHECK)?;
         let suite = match &check {
             Some(sealed) => suite_of(sealed, want)?,
             None => want.unwrap_or_default(),
         };
-        let mut store = Store { kv, keys: Arc::new(Keys::derive(suite, master)) };
+        let mut store = Store { kv, blobs, keys: Arc::new(Keys::derive(suite, master)) };
         match check {
             Some(sealed) => {
                 let plain =
@@ -171,6 +192,11 @@ impl Store {
     /// The derived keys (token digests use them).
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// Where the blob chunks are.
+    pub fn blob_store(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
     }
 
     /// Reads and opens a record.
@@ -243,34 +269,51 @@ impl Store {
 
     /// Starts a set of writes to commit together.
     pub fn write_set(&self) -> WriteSet {
-        WriteSet { keys: self.keys.clone(), batch: Batch::default() }
+        WriteSet { keys: self.keys.clone(), batch: Batch::default(), shredded: Vec::new() }
     }
 
-    /// Commits a write set atomically and makes it durable.
+    /// Commits a write set atomically and makes it durable; then deletes the chunks of the blobs it shredded.
     pub fn commit(&self, ws: WriteSet) -> Result<()> {
         if ws.batch.is_empty() {
             return Ok(());
         }
         self.kv.commit(ws.batch)?;
         self.kv.flush()?;
+        self.delete_shredded(ws.shredded, true);
         Ok(())
     }
 
     /// Applies `ws` one write at a time, in order, then makes it durable; a crash may leave a prefix applied
-    /// (see [`Kv::commit_in_order`]).
+    /// (see [`Kv::commit_in_order`]). Then deletes the chunks of the blobs it shredded.
     pub fn commit_in_order(&self, ws: WriteSet) -> Result<()> {
         if ws.batch.is_empty() {
             return Ok(());
         }
         self.kv.commit_in_order(ws.batch)?;
         self.kv.flush()?;
+        self.delete_shredded(ws.shredded, true);
         Ok(())
     }
 
-    /// Commits without waiting for durability (bulk loads that flush once at the end).
+    /// Commits without waiting for durability (bulk loads that flush once at the end); then deletes the chunks
+    /// of the blobs it shredded.
     pub fn commit_unflushed(&self, ws: WriteSet) -> Result<()> {
         self.kv.commit(ws.batch)?;
+        self.delete_shredded(ws.shredded, false);
         Ok(())
+    }
+
+    /// Deletes the chunks of blobs whose descriptors a commit has just removed. The commit stands whatever
+    /// happens here: a failure leaves orphans — unreadable ciphertext, their data key gone with the descriptor —
+    /// which `verify` reports and [`Store::collect_orphans`] removes; so it is logged, not returned.
+    fn delete_shredded(&self, shredded: Vec<ChunkKey>, flush: bool) {
+        if shredded.is_empty() {
+            return;
+        }
+        let done = self.blobs.delete(&shredded).and_then(|()| if flush { self.blobs.flush() } else { Ok(()) });
+        if let Err(e) = done {
+            tracing::warn!(error = %e, chunks = shredded.len(), "the chunks of a shredded blob could not be deleted: they stay as orphans (unreadable, their data key is gone) until `dangan verify --repair` collects them");
+        }
     }
 
     /// Makes all commits durable.
@@ -283,6 +326,8 @@ impl Store {
 pub struct WriteSet {
     keys: Arc<Keys>,
     pub(crate) batch: Batch,
+    /// Chunks of blobs whose descriptor this set deletes: deleted from the blob store after the commit.
+    shredded: Vec<ChunkKey>,
 }
 
 impl WriteSet {

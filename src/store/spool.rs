@@ -9,10 +9,10 @@
 //! content hash (the suite's hash) and the size are computed as the bytes pass. Once the body is complete the
 //! [`SpooledBlob`] knows its address: if the store holds it already, filing only adds a reference; otherwise the
 //! spool is read back chunk by chunk, each chunk opened and sealed anew under the blob's own data key with the
-//! real associated data, and written in batches of a few chunks ([`Store::stage_spooled_ref`]). The spool file
-//! is removed when its writer or its blob is dropped — on success, on every error, and when the client goes away
-//! midway (the writer's thread sees its channel close and drops it) — and whatever a crash leaves in `tmp/` is
-//! removed when the archive is opened next.
+//! real associated data, and put into the blob store in batches of a few chunks ([`Store::stage_spooled_ref`]).
+//! The spool file is removed when its writer or its blob is dropped — on success, on every error, and when the
+//! client goes away midway (the writer's thread sees its channel close and drops it) — and whatever a crash leaves
+//! in `tmp/` is removed when the archive is opened next.
 //!
 //! Re-sealing costs a second pass over the bytes (decrypt + encrypt, on a blocking thread); the alternative,
 //! writing chunks under a provisional id and re-keying them, would have needed a change of the blob format.

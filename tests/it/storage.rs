@@ -4,7 +4,7 @@ use crate::common::*;
 use axum::http::{Method, StatusCode};
 use dangan::crypto::{MasterKey, Suite};
 use dangan::service::{Archive, Config, demo};
-use dangan::store::{Batch, Kv, SledKv, Table};
+use dangan::store::{Batch, BlobStore, Kv, SledKv, Table};
 use std::path::Path;
 use std::time::Duration;
 
@@ -137,6 +137,98 @@ async fn corruption_is_reported_by_the_api_and_verify() {
     let report = tokio::task::spawn_blocking(move || archive.indexing().verify().unwrap()).await.unwrap();
     assert!(!report.ok());
     assert_eq!(report.corrupt.len(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_between_chunks_and_metadata_leaves_an_orphan_that_verify_reports_and_repair_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let open =
+        |key: &MasterKey| dangan::bootstrap::open(dir.path(), key, worker_extractor(), Config::default()).unwrap();
+    let app = TestApp::over(open(&key));
+    app.add_account("hr", vec![dangan::model::Role::Hr], None, None, None).await;
+    app.link_holder("hr", "人事专员乙", "65432119700101771", "hr").await;
+    let hr = app.login("hr").await;
+    let p = app.create_person(&hr, person_body("郑直", &id_number("37020219880808001"), "legal")).await;
+    let body = "任职决定 正文".as_bytes();
+    let m = app
+        .upload(
+            &hr,
+            p["id"].as_str().unwrap(),
+            serde_json::json!({"category": "9-2", "title": "任职决定"}),
+            "d.txt",
+            body,
+        )
+        .await
+        .json();
+    let mid = m["id"].as_str().unwrap().to_string();
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    let d = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
+
+    // The crash: an upload's chunks reached the blob store (and disk), its metadata commit never happened.
+    let orphan = dangan::store::BlobAddress::from_slice(&[0x5A; 32]).unwrap();
+    let crash = || {
+        let kv: std::sync::Arc<dyn Kv> = std::sync::Arc::new(SledKv::open(&dir.path().join("store")).unwrap());
+        let blobs = dangan::store::KvBlobStore::new(kv);
+        let chunks = (0..2).map(|n| (dangan::store::ChunkKey { address: orphan, n }, vec![n as u8; 64])).collect();
+        blobs.put(chunks).unwrap();
+        blobs.flush().unwrap();
+    };
+    crash();
+
+    let archive = open(&key);
+    let a = archive.clone();
+    let report = tokio::task::spawn_blocking(move || a.indexing().verify().unwrap()).await.unwrap();
+    assert!(report.ok(), "an orphan is no failure: {report:?}");
+    assert_eq!(report.orphans, [orphan.to_string()]);
+    assert!(report.missing.is_empty() && report.corrupt.is_empty(), "no record points at missing chunks");
+    assert_eq!(report.blobs, 1);
+    let a = archive.clone();
+    assert_eq!(tokio::task::spawn_blocking(move || a.indexing().collect_orphans().unwrap()).await.unwrap(), 1);
+    let a = archive.clone();
+    let report = tokio::task::spawn_blocking(move || a.indexing().verify().unwrap()).await.unwrap();
+    assert!(report.ok() && report.orphans.is_empty(), "{report:?}");
+    // The material's own chunks are untouched.
+    let app = TestApp::over(archive);
+    let hr = app.login("hr").await;
+    let c = app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&hr), None).await;
+    assert_eq!(c.status, StatusCode::OK);
+    assert_eq!(c.body, body);
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    let d = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || close(archive, &d)).await.unwrap();
+
+    // The same through the command line: `verify` reports, `verify --repair` removes.
+    crash();
+    let key_dir = tempfile::tempdir().unwrap();
+    let key_file = key_dir.path().join("master.key");
+    dangan::crypto::write_private(&key_file, dangan::crypto::encode_hex(key.expose()).as_bytes()).unwrap();
+    let verify = |repair: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"));
+        c.args(["verify", "--data", dir.path().to_str().unwrap(), "--key-file", key_file.to_str().unwrap()]);
+        if repair {
+            c.arg("--repair");
+        }
+        let out = c.env("DANGAN_LOG", "warn").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let report = verify(false);
+    assert_eq!(report["orphans"], serde_json::json!([orphan.to_string()]), "{report}");
+    assert_eq!(report["collected"], 0);
+    let report = verify(true);
+    assert_eq!(report["collected"], 1, "{report}");
+    let report = verify(false);
+    assert_eq!(report["orphans"], serde_json::json!([]), "{report}");
+    assert_eq!(report["ok"], true);
+
+    let kv = SledKv::open(&dir.path().join("store")).unwrap();
+    let chunks = kv.scan_keys(Table::BlobChunks, b"", None, 100).unwrap();
+    assert_eq!(chunks.len(), 1, "only the material's one chunk is left");
+    assert!(!chunks[0].starts_with(orphan.as_bytes()));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -736,6 +828,8 @@ async fn a_destroyed_materials_text_and_words_are_gone_from_the_store_and_the_in
     // Even with the master key, no record of any table holds its text any more.
     let kv = SledKv::open(&dir.path().join("store")).unwrap();
     let store = dangan::store::Store::open(std::sync::Arc::new(kv), &key).unwrap();
+    // Its chunks went after the commit: every chunk left belongs to a blob that is still described.
+    assert!(store.orphan_blobs(|| ()).unwrap().is_empty(), "a shredded blob's chunks are deleted");
     for t in Table::ALL {
         for (k, v) in store.scan::<serde_json::Value>(t, b"").unwrap_or_default() {
             let s = v.to_string();
