@@ -30,7 +30,7 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
     // Spools a crash left behind are unreadable (their keys lived only in memory): they go.
     store::clear_spool_dir(&dir.tmp())
         .map_err(|e| Error::Internal(format!("cannot clear {}: {e}", dir.tmp().display())))?;
-    let archive = Archive::new(store, index, extractor, config, SpoolDir::at(dir.tmp()));
+    let archive = Archive::new(store, index, extractor, config, SpoolDir::at(dir.tmp()))?;
     service::start_workers(&archive);
     // The index is derived data: if it was lost (deleted, or a new schema), rebuild it from the store.
     if archive.indexing().needs_rebuild()? {
@@ -50,7 +50,7 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
 pub fn in_memory(extractor: Extractor, config: Config) -> Result<Archive> {
     let store = Store::in_memory()?;
     let index = SearchIndex::in_memory(tokenizer())?;
-    let archive = Archive::new(store, index, extractor, config, SpoolDir::temporary()?);
+    let archive = Archive::new(store, index, extractor, config, SpoolDir::temporary()?)?;
     service::start_workers(&archive);
     Ok(archive)
 }

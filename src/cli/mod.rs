@@ -956,7 +956,7 @@ fn init_cmd(a: DataArgs) -> Result<()> {
         a.data.display(),
         archive.suite(),
         archive.suite().algorithms(),
-        archive.store().keys().signing_public()
+        crate::crypto::labelled_key(&archive.packages().signing_key_hex())
     );
     println!(
         "next: back the key up (dangan keys backup), add the administrators (dangan users add --role it|secadmin|\

@@ -6,8 +6,47 @@
 use super::{Archive, Error, Principal, Result};
 use crate::index::{Allow, Filter};
 use crate::model::policy::{Access, Capability, Decision, FieldAccess, PersonScope, Policy, Subject, Target};
-use crate::model::{GrantId, Material, Person, User};
-use crate::store::Table;
+use crate::model::{GrantId, Material, MaterialId, Person, User};
+use crate::store::{BlobAddress, BlobChunks, Table, Unsealer};
+use zeroize::Zeroizing;
+
+/// The gate's hold on content: the store's one [`Unsealer`], in a field only this module reads. Content —
+/// a material's bytes and its extracted text — is read here and nowhere else, against a [`ReadPermit`].
+pub(crate) struct Gate {
+    unsealer: Unsealer,
+}
+
+impl Gate {
+    pub(super) fn new(unsealer: Unsealer) -> Self {
+        Gate { unsealer }
+    }
+}
+
+/// A permit to read one material's content (the bytes of any of its versions, and their extracted texts).
+/// Only this module mints one (the field is private): for a principal the policy or a consultation grant lets
+/// read the material ([`Archive::check_read`]), or for one of the archive's own jobs ([`Archive::system_permit`]).
+pub(crate) struct ReadPermit {
+    material: MaterialId,
+}
+
+/// The archive's own reasons to read content, with no principal behind them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SystemRead {
+    /// The text lane extracts a material's text to index it.
+    Indexing,
+    /// The OCR lane reads a scan.
+    Ocr,
+    /// A search hit's snippet: the hit passed the caller's search filter.
+    SearchHit,
+    /// Benchmarks measuring what the gate and the audit trail cost.
+    #[cfg(feature = "bench-internals")]
+    Benchmark,
+}
+
+/// A material's blob address, parsed.
+fn address_of(m: &Material) -> Result<BlobAddress> {
+    m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))
+}
 
 /// A denial as a service error, naming the rule.
 pub fn forbidden(d: &Decision) -> Error {
@@ -25,6 +64,59 @@ pub fn person_target(person: &Person) -> Target<'_> {
 }
 
 impl Archive {
+    /// Checks the caller may read a material's content (else 403, or 404 when it may not even know it) and
+    /// mints the permit to read it; with the grant the read stands on, if it is one.
+    pub(crate) fn check_read(
+        &self,
+        p: &Principal,
+        person: &Person,
+        m: &Material,
+    ) -> Result<(Option<GrantId>, ReadPermit)> {
+        let grant = self.check_material(p, person, m, Access::Read)?;
+        Ok((grant, ReadPermit { material: m.id }))
+    }
+
+    /// A permit for one of the archive's own jobs ([`SystemRead`]).
+    pub(crate) fn system_permit(&self, m: &Material, why: SystemRead) -> ReadPermit {
+        tracing::trace!(material = %m.id, ?why, "system read");
+        ReadPermit { material: m.id }
+    }
+
+    /// The permit must be for this material (any of its versions: `m` may be an older version's record).
+    fn permitted(permit: &ReadPermit, m: &Material) -> Result<BlobAddress> {
+        if permit.material != m.id {
+            return Err(Error::Internal(format!("a read permit for material {} used for {}", permit.material, m.id)));
+        }
+        address_of(m)
+    }
+
+    /// The bytes of `m` (a material or one of its versions' records), decrypted and verified.
+    pub(crate) fn read_content(&self, permit: &ReadPermit, m: &Material) -> Result<Zeroizing<Vec<u8>>> {
+        let address = Self::permitted(permit, m)?;
+        Ok(self.store().read_blob(&self.inner.gate.unsealer, &address)?)
+    }
+
+    /// The bytes of `m` one chunk at a time (large downloads).
+    pub(crate) fn content_chunks(&self, permit: &ReadPermit, m: &Material) -> Result<BlobChunks> {
+        let address = Self::permitted(permit, m)?;
+        Ok(self.store().blob_chunks(&self.inner.gate.unsealer, &address)?)
+    }
+
+    /// The text extracted from the bytes of `m`, if any.
+    pub(crate) fn stored_text<T: serde::de::DeserializeOwned>(
+        &self,
+        permit: &ReadPermit,
+        m: &Material,
+    ) -> Result<Option<T>> {
+        let address = Self::permitted(permit, m)?;
+        Ok(self.store().read_text(&self.inner.gate.unsealer, &address)?)
+    }
+
+    /// Verification: reads, decrypts and re-hashes a blob and returns only its size (the content stays here).
+    pub(crate) fn check_blob(&self, address: &BlobAddress) -> Result<u64> {
+        Ok(self.store().read_blob(&self.inner.gate.unsealer, address)?.len() as u64)
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> std::sync::Arc<Policy> {
         self.inner.policy.read().unwrap_or_else(|p| p.into_inner()).clone()

@@ -20,6 +20,7 @@
 //! [`Extractor`]: crate::extract::Extractor
 
 use super::Indexing;
+use super::access::SystemRead;
 use super::{Archive, Error, Inner, Result};
 use crate::index::IndexDoc;
 use crate::model::{Material, MaterialId, Person, PersonId, TextStatus, now_ts};
@@ -393,11 +394,12 @@ impl Indexing<'_> {
         if let Some(m) = wanted {
             let addr: crate::store::BlobAddress =
                 m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
-            if self.store().read_text::<StoredText>(&addr)?.is_some() {
+            let permit = self.system_permit(&m, SystemRead::Ocr);
+            if self.stored_text::<StoredText>(&permit, &m)?.is_some() {
                 back_to_text_lane = Some(m.id);
             } else {
                 self.operations().metrics().ocr_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                match self.materials().read_address(&m.address) {
+                match self.read_content(&permit, &m) {
                     // One unreadable material must not hold up the lane: logged, and left to verify.
                     Err(e) => tracing::error!(material = %m.id, error = %e, "stored file unreadable; not read by OCR"),
                     Ok(bytes) => match self.inner.extractor.extract(&m.mime, &bytes) {
@@ -622,7 +624,8 @@ impl Indexing<'_> {
     fn ensure_text(&self, m: &Material) -> Result<Found> {
         let addr: crate::store::BlobAddress =
             m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
-        if let Some(t) = self.store().read_text::<StoredText>(&addr)? {
+        let permit = self.system_permit(m, SystemRead::Indexing);
+        if let Some(t) = self.stored_text::<StoredText>(&permit, m)? {
             let status = (m.text_status == TextStatus::Pending).then_some((TextStatus::Done, None, t.pages));
             return Ok(Found { text: t.text, status, ocr: false, new_text: None });
         }
@@ -634,7 +637,7 @@ impl Indexing<'_> {
         if extractor.is_scan(&m.mime) {
             return Ok(to_ocr);
         }
-        let bytes = self.materials().read_address(&m.address)?;
+        let bytes = self.read_content(&permit, m)?;
         let found = extractor.without_ocr().extract(&m.mime, &bytes);
         if extractor.wants_ocr(&m.mime, &found) {
             return Ok(to_ocr);
@@ -711,7 +714,7 @@ impl Indexing<'_> {
             if m.destroyed_by.is_some() {
                 continue;
             }
-            let text = self.text_of(&m)?;
+            let text = self.text_of(&m, SystemRead::Indexing)?;
             let person = persons
                 .entry(m.person_id)
                 .or_insert_with(|| self.store().get(Table::Persons, m.person_id.as_bytes()).ok().flatten());
@@ -733,8 +736,8 @@ impl Indexing<'_> {
         let mut r = VerifyReport::default();
         for addr in self.store().blob_addresses()? {
             r.blobs += 1;
-            match self.store().read_blob(&addr) {
-                Ok(b) => r.bytes += b.len() as u64,
+            match self.check_blob(&addr) {
+                Ok(n) => r.bytes += n,
                 Err(e) => r.corrupt.push(format!("{addr}: {e}")),
             }
         }
@@ -764,9 +767,11 @@ impl Indexing<'_> {
     }
 
     /// The extracted text of a material's current bytes (empty when none).
-    pub(crate) fn text_of(&self, m: &Material) -> Result<String> {
-        let Ok(addr) = m.address.parse::<crate::store::BlobAddress>() else { return Ok(String::new()) };
-        Ok(self.store().read_text::<StoredText>(&addr)?.map(|t| t.text).unwrap_or_default())
+    pub(crate) fn text_of(&self, m: &Material, why: SystemRead) -> Result<String> {
+        if m.address.parse::<crate::store::BlobAddress>().is_err() {
+            return Ok(String::new());
+        }
+        Ok(self.stored_text::<StoredText>(&self.system_permit(m, why), m)?.map(|t| t.text).unwrap_or_default())
     }
 
     /// Whether any file of the search index still holds `word` as a term, deleted documents included (for

@@ -1,6 +1,7 @@
 //! Reading materials: the record, the content (in memory, or streamed chunk by chunk when large), versions, and
 //! full-text search (in [`super::search`]). Every read passes the gate ([`super::access`]) and is audited.
 
+use super::access::ReadPermit;
 use super::{Error, Materials, Principal, Result, version_key};
 use crate::model::policy::{Access, Capability};
 use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId};
@@ -40,25 +41,36 @@ impl Materials<'_> {
     fn gated(&self, p: &Principal, id: MaterialId, access: Access) -> Result<(Material, Person, Option<String>)> {
         let m = self.load_material(id)?;
         let person = self.persons().load_person(m.person_id)?;
-        if let Some(r) = m.destroyed_by
-            && access != Access::List
-        {
-            // Only a caller who may know the material learns that it was destroyed; others get the plain 404.
-            self.check_material(p, &person, &m, Access::List)?;
-            return Err(Error::NotFound(format!("material {id} was destroyed by request {r}")));
+        if access != Access::List {
+            self.refuse_destroyed(p, &person, &m)?;
         }
         let grant = self.check_material(p, &person, &m, access)?;
         Ok((m, person, grant.map(|g| format!("grant:{g}"))))
     }
 
+    /// A destroyed material is 404 — saying it was destroyed only to a caller who may know it.
+    fn refuse_destroyed(&self, p: &Principal, person: &Person, m: &Material) -> Result<()> {
+        let Some(r) = m.destroyed_by else { return Ok(()) };
+        self.check_material(p, person, m, Access::List)?;
+        Err(Error::NotFound(format!("material {} was destroyed by request {r}", m.id)))
+    }
+
     /// Checks the caller may download a material: may know it at all (else 404), may read it (else 403), and
-    /// holds the download right — unless the read stands on a consultation grant, which needs none.
-    pub(crate) fn gated_download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Option<String>)> {
-        let (m, _, grant) = self.gated(p, id, Access::Read)?;
+    /// holds the download right — unless the read stands on a consultation grant, which needs none. Returns the
+    /// gate's permit to read its content.
+    pub(crate) fn gated_download(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+    ) -> Result<(Material, Option<String>, ReadPermit)> {
+        let m = self.load_material(id)?;
+        let person = self.persons().load_person(m.person_id)?;
+        self.refuse_destroyed(p, &person, &m)?;
+        let (grant, permit) = self.check_read(p, &person, &m)?;
         if grant.is_none() {
             self.require(p, Capability::Download)?;
         }
-        Ok((m, grant))
+        Ok((m, grant.map(|g| format!("grant:{g}")), permit))
     }
 
     /// A material's metadata.
@@ -72,8 +84,8 @@ impl Materials<'_> {
     /// A material's current bytes, decrypted and verified.
     pub fn content(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
         self.audited(p, "material.download", &format!("material:{id}"), false, || {
-            let (m, grant) = self.gated_download(p, id)?;
-            let bytes = self.read_address(&m.address)?;
+            let (m, grant, permit) = self.gated_download(p, id)?;
+            let bytes = self.read_content(&permit, &m)?;
             Ok(((m, bytes), grant))
         })
     }
@@ -83,36 +95,30 @@ impl Materials<'_> {
     /// authenticated as it is read, the whole checked after the last; a damaged one ends the stream early).
     pub fn download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Download)> {
         self.audited(p, "material.download", &format!("material:{id}"), false, || {
-            let (m, grant) = self.gated_download(p, id)?;
-            let addr: crate::store::BlobAddress =
-                m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
+            let (m, grant, permit) = self.gated_download(p, id)?;
             let download = if m.size <= STREAM_FROM {
-                Download::Whole(self.store().read_blob(&addr)?)
+                Download::Whole(self.read_content(&permit, &m)?)
             } else {
-                Download::Chunks(Box::new(self.store().blob_chunks(&addr)?))
+                Download::Chunks(Box::new(self.content_chunks(&permit, &m)?))
             };
             Ok(((m, download), grant))
         })
     }
 
-    pub(crate) fn read_address(&self, address: &str) -> Result<Zeroizing<Vec<u8>>> {
-        let addr = address.parse().map_err(|_| Error::Corrupt(format!("bad address {address}")))?;
-        Ok(self.store().read_blob(&addr)?)
-    }
-
     /// Benchmarks only: the bytes of a material with no access check and no audit entry, to measure what the
     /// gate and the audit trail cost. Never called by the product.
-    #[doc(hidden)]
+    #[cfg(feature = "bench-internals")]
     pub fn bench_read_bypassing_gate_and_audit(&self, id: MaterialId) -> Result<Zeroizing<Vec<u8>>> {
-        self.read_address(&self.load_material(id)?.address)
+        let m = self.load_material(id)?;
+        self.read_content(&self.system_permit(&m, super::access::SystemRead::Benchmark), &m)
     }
 
     /// Benchmarks only: a material's bytes through the access gate but without the audit entry, to measure
     /// what the audit trail alone costs. Never called by the product.
-    #[doc(hidden)]
+    #[cfg(feature = "bench-internals")]
     pub fn bench_read_gated_without_audit(&self, p: &Principal, id: MaterialId) -> Result<Zeroizing<Vec<u8>>> {
-        let (m, _) = self.gated_download(p, id)?;
-        self.read_address(&m.address)
+        let (m, _, permit) = self.gated_download(p, id)?;
+        self.read_content(&permit, &m)
     }
 
     /// A material's versions, oldest first.
@@ -134,12 +140,12 @@ impl Materials<'_> {
         n: u32,
     ) -> Result<(MaterialVersion, Zeroizing<Vec<u8>>)> {
         self.audited(p, "material.download", &format!("material:{id}/v{n}"), false, || {
-            let (_, grant) = self.gated_download(p, id)?;
+            let (_, grant, permit) = self.gated_download(p, id)?;
             let v: MaterialVersion = self
                 .store()
                 .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?
                 .ok_or_else(|| Error::NotFound(format!("material {id} has no version {n}")))?;
-            let bytes = self.read_address(&v.material.address)?;
+            let bytes = self.read_content(&permit, &v.material)?;
             Ok(((v, bytes), grant))
         })
     }

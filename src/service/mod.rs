@@ -249,6 +249,8 @@ struct Inner {
     metrics: metrics::Metrics,
     /// Where streamed uploads are spooled.
     spool: SpoolDir,
+    /// The access gate's hold on content.
+    gate: access::Gate,
 }
 
 /// Declares a service: a view of the archive for one group of use cases, reached by an accessor on
@@ -370,7 +372,17 @@ impl Drop for Inner {
 impl Archive {
     /// Puts an archive together from its parts and loads the stored access policy. It starts nothing: opening
     /// the store and the index, choosing the tokenizer and starting the workers is [`crate::bootstrap`]'s job.
-    pub fn new(store: Store, index: SearchIndex, extractor: Extractor, config: Config, spool: SpoolDir) -> Self {
+    /// Fails only if the store's unsealer was already taken (one archive per store).
+    pub fn new(
+        store: Store,
+        index: SearchIndex,
+        extractor: Extractor,
+        config: Config,
+        spool: SpoolDir,
+    ) -> Result<Self> {
+        let unsealer = store
+            .take_unsealer()
+            .ok_or_else(|| Error::Internal("this store already serves an archive (its unsealer was taken)".into()))?;
         let archive = Archive {
             inner: Arc::new(Inner {
                 store,
@@ -386,19 +398,20 @@ impl Archive {
                 audit: Arc::default(),
                 metrics: metrics::Metrics::default(),
                 spool,
+                gate: access::Gate::new(unsealer),
             }),
         };
         if let Err(e) = archive.load_policy() {
             tracing::error!(error = %e, "could not load the stored access policy; the default applies");
         }
-        archive
+        Ok(archive)
     }
 
-    pub(crate) fn store(&self) -> &Store {
+    pub(in crate::service) fn store(&self) -> &Store {
         &self.inner.store
     }
 
-    pub(crate) fn index(&self) -> &SearchIndex {
+    pub(in crate::service) fn index(&self) -> &SearchIndex {
         &self.inner.index
     }
 
@@ -453,4 +466,27 @@ fn blocking_findings(findings: &[Finding]) -> Option<Error> {
         message: errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
         findings: findings.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts() -> (SearchIndex, Extractor) {
+        let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new())).unwrap();
+        (index, Extractor::in_thread(std::time::Duration::from_secs(5)))
+    }
+
+    #[test]
+    fn one_store_serves_one_archive_whose_gate_holds_its_unsealer() {
+        let store = Store::in_memory().unwrap();
+        let (index, extractor) = parts();
+        let first =
+            Archive::new(store.clone(), index, extractor, Config::default(), SpoolDir::temporary().unwrap()).unwrap();
+        assert!(store.take_unsealer().is_none(), "the archive holds the store's unsealer");
+        let (index, extractor) = parts();
+        let second = Archive::new(store, index, extractor, Config::default(), SpoolDir::temporary().unwrap());
+        assert!(matches!(second, Err(Error::Internal(_))), "a second archive over the same store is refused");
+        drop(first);
+    }
 }

@@ -188,13 +188,13 @@ impl Packages<'_> {
                     continue;
                 }
                 // Every material must be readable by the exporter: the same gate as a download.
-                self.materials().gated_download(p, m.id)?;
+                let (_, _, permit) = self.materials().gated_download(p, m.id)?;
                 objects.push(format!("material:{}", m.id));
                 let mut versions = Vec::new();
                 for (_, v) in
                     self.store().scan::<crate::model::MaterialVersion>(Table::MaterialVersions, m.id.as_bytes())?
                 {
-                    let bytes = self.materials().read_address(&v.material.address)?;
+                    let bytes = self.read_content(&permit, &v.material)?;
                     let ext = extension(&v.material.mime, v.material.file_name.as_deref());
                     let path = format!("materials/{}/v{}.{ext}", m.id, v.number);
                     versions.push(PackagedVersion {

@@ -126,7 +126,7 @@ impl Materials<'_> {
                     name
                 }
             };
-            let text = self.indexing().text_of(&m)?;
+            let text = self.indexing().text_of(&m, super::access::SystemRead::SearchHit)?;
             let snippet = if text.is_empty() { Default::default() } else { results.snippet(&text) };
             hits.push(SearchHit {
                 material_id: m.id,

@@ -11,7 +11,7 @@
 //! [`Store::orphan_blobs`] finds them, [`Store::collect_orphans`] removes them.
 
 use super::blob_store::ChunkKey;
-use super::{Error, Result, Store, Table, WriteSet};
+use super::{Error, Result, Store, Table, Unsealer, WriteSet};
 use crate::crypto::{SealKey, SecretKey, encode_hex};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -254,7 +254,7 @@ impl Store {
 
     /// The text extracted from a blob, if any (texts written by older versions, sealed under the records key
     /// only, still read).
-    pub fn read_text<T: DeserializeOwned>(&self, address: &BlobAddress) -> Result<Option<T>> {
+    pub fn read_text<T: DeserializeOwned>(&self, _: &Unsealer, address: &BlobAddress) -> Result<Option<T>> {
         let corrupt =
             |detail: String| Error::Corrupt { table: "texts", detail: format!("text of blob {address}: {detail}") };
         match self.get::<TextRecord>(Table::Texts, address.as_bytes())? {
@@ -270,7 +270,7 @@ impl Store {
     }
 
     /// Reads, decrypts and verifies a blob. CPU-heavy: call off the async runtime.
-    pub fn read_blob(&self, address: &BlobAddress) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn read_blob(&self, _: &Unsealer, address: &BlobAddress) -> Result<Zeroizing<Vec<u8>>> {
         let corrupt = |detail: String| Error::Corrupt { table: "blobs", detail: format!("blob {address}: {detail}") };
         let (cipher, info) = self.data_key(address)?;
         let mut out = Zeroizing::new(Vec::with_capacity(info.size as usize));
@@ -293,7 +293,7 @@ impl Store {
     /// A blob read one chunk at a time, each decrypted and authenticated (bound to the address and its number);
     /// after the last chunk the size and the address of the whole are checked, and a mismatch is the last item
     /// ([`Error::Corrupt`]). For downloads too large to hold: memory stays at one chunk.
-    pub fn blob_chunks(&self, address: &BlobAddress) -> Result<BlobChunks> {
+    pub fn blob_chunks(&self, _: &Unsealer, address: &BlobAddress) -> Result<BlobChunks> {
         let (cipher, info) = self.data_key(address)?;
         Ok(BlobChunks {
             store: self.clone(),
@@ -481,14 +481,14 @@ mod tests {
         let s = Store::in_memory_suite(suite).unwrap();
         let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 17)).map(|i| (i * 31 % 251) as u8).collect();
         let a = put(&s, &big);
-        assert_eq!(&s.read_blob(&a).unwrap()[..], &big[..]);
+        assert_eq!(&s.read_blob(&Unsealer::testing(), &a).unwrap()[..], &big[..]);
         assert_eq!(s.blob_info(&a).unwrap().unwrap().chunks, 3);
         let b = put(&s, &big);
         assert_eq!(a, b);
         assert_eq!(s.blob_refs(&a).unwrap(), 2);
         assert_eq!(s.blob_addresses().unwrap().len(), 1);
         let empty = put(&s, b"");
-        assert_eq!(s.read_blob(&empty).unwrap().len(), 0);
+        assert_eq!(s.read_blob(&Unsealer::testing(), &empty).unwrap().len(), 0);
         // The content hash is the suite's (BLAKE3 or SM3), kept beside the keyed address.
         assert_eq!(s.blob_info(&a).unwrap().unwrap().plain_hash, suite.hash_hex(&big));
     }
@@ -510,8 +510,8 @@ mod tests {
         let mut b = Batch::default();
         b.put(Table::BlobChunks, k, v);
         kv.commit(b).unwrap();
-        assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
-        assert!(s.blob_chunks(&a).unwrap().any(|c| matches!(c, Err(Error::Corrupt { .. }))));
+        assert!(matches!(s.read_blob(&Unsealer::testing(), &a), Err(Error::Corrupt { .. })));
+        assert!(s.blob_chunks(&Unsealer::testing(), &a).unwrap().any(|c| matches!(c, Err(Error::Corrupt { .. }))));
     }
 
     #[test]
@@ -520,7 +520,7 @@ mod tests {
             let s = Store::in_memory_suite(suite).unwrap();
             let big: Vec<u8> = (0..(CHUNK_SIZE * 2 + 5)).map(|i| (i * 13 % 241) as u8).collect();
             let a = put(&s, &big);
-            let chunks = s.blob_chunks(&a).unwrap();
+            let chunks = s.blob_chunks(&Unsealer::testing(), &a).unwrap();
             assert_eq!(chunks.size(), big.len() as u64);
             let mut back = Vec::new();
             for c in chunks {
@@ -528,7 +528,7 @@ mod tests {
             }
             assert_eq!(back, big);
             let empty = put(&s, b"");
-            assert_eq!(s.blob_chunks(&empty).unwrap().count(), 0);
+            assert_eq!(s.blob_chunks(&Unsealer::testing(), &empty).unwrap().count(), 0);
         }
     }
 
@@ -658,14 +658,14 @@ mod tests {
                 format!("commit descriptor, {n} chunks held"),
             ]
         );
-        assert_eq!(&s.read_blob(&sp.address()).unwrap()[..], &streamed[..]);
+        assert_eq!(&s.read_blob(&Unsealer::testing(), &sp.address()).unwrap()[..], &streamed[..]);
         // Shredding: one reference fewer keeps everything; the last one removes the descriptor in the commit,
         // and only after it the chunks.
         let mut ws = s.write_set();
         s.stage_blob_unref(&mut ws, &a, 1).unwrap();
         s.commit(ws).unwrap();
         assert_eq!(rec.take(), Vec::<String>::new());
-        assert_eq!(s.read_blob(&a).unwrap().len(), big.len());
+        assert_eq!(s.read_blob(&Unsealer::testing(), &a).unwrap().len(), big.len());
         let mut ws = s.write_set();
         s.stage_blob_unref(&mut ws, &a, 1).unwrap();
         assert_eq!(rec.take(), Vec::<String>::new(), "nothing is deleted before the commit");
@@ -685,7 +685,7 @@ mod tests {
         s.stage_blob_unref(&mut ws, &a, 1).unwrap();
         s.commit(ws).expect("the metadata commit stands");
         assert!(s.blob_info(&a).unwrap().is_none(), "the data key is gone: crypto-shredded");
-        assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
+        assert!(matches!(s.read_blob(&Unsealer::testing(), &a), Err(Error::Corrupt { .. })));
         assert_eq!(s.orphan_blobs(|| ()).unwrap(), [a]);
         rec.fail_deletes.store(false, std::sync::atomic::Ordering::SeqCst);
         assert_eq!(s.collect_orphans(|| ()).unwrap(), [a]);
@@ -712,7 +712,7 @@ mod tests {
             for a in [lost, dropped] {
                 assert!(s.blob_info(&a).unwrap().is_none());
                 assert_eq!(s.blob_refs(&a).unwrap(), 0);
-                assert!(matches!(s.read_blob(&a), Err(Error::Corrupt { .. })));
+                assert!(matches!(s.read_blob(&Unsealer::testing(), &a), Err(Error::Corrupt { .. })));
             }
             assert_eq!(s.blob_addresses().unwrap(), [kept]);
             // Verification names them; collection removes them and nothing else.
@@ -728,10 +728,10 @@ mod tests {
             let left: Vec<BlobAddress> =
                 s.blob_store().list(None, None, 100).unwrap().into_iter().map(|k| k.address).collect();
             assert_eq!(left, [kept]);
-            assert_eq!(&s.read_blob(&kept).unwrap()[..], "档案 一".as_bytes());
+            assert_eq!(&s.read_blob(&Unsealer::testing(), &kept).unwrap()[..], "档案 一".as_bytes());
             // The bytes whose commit was lost file normally afterwards.
             assert_eq!(put(&s, bytes), dropped);
-            assert_eq!(&s.read_blob(&dropped).unwrap()[..], bytes);
+            assert_eq!(&s.read_blob(&Unsealer::testing(), &dropped).unwrap()[..], bytes);
             assert!(s.collect_orphans(|| ()).unwrap().is_empty());
         }
     }
@@ -764,7 +764,7 @@ mod tests {
         s.commit(ws).unwrap();
         drop(guard);
         assert_eq!(collector.join().unwrap(), Vec::<BlobAddress>::new());
-        assert_eq!(&s.read_blob(&address).unwrap()[..], b"in flight");
+        assert_eq!(&s.read_blob(&Unsealer::testing(), &address).unwrap()[..], b"in flight");
     }
 
     #[test]

@@ -97,6 +97,24 @@ pub struct Store {
     kv: Arc<dyn Kv>,
     blobs: Arc<dyn BlobStore>,
     keys: Arc<Keys>,
+    /// Whether the store's one [`Unsealer`] was handed out (clones share it).
+    unsealer_taken: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The right to read content: a blob's bytes ([`Store::read_blob`], [`Store::blob_chunks`]) and its extracted
+/// text ([`Store::read_text`]) take one. A store hands out exactly one ([`Store::take_unsealer`]); the archive
+/// puts it inside its access gate (`service::access`), in a field no other module can reach, so code that would
+/// read content around the gate does not compile (it has no unsealer to pass) — and a second take gets nothing.
+pub struct Unsealer {
+    _private: (),
+}
+
+impl Unsealer {
+    /// An unsealer for the store's own unit tests.
+    #[cfg(test)]
+    pub(crate) fn testing() -> Self {
+        Unsealer { _private: () }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -142,7 +160,8 @@ impl Store {
             Some(sealed) => suite_of(sealed, want)?,
             None => want.unwrap_or_default(),
         };
-        let mut store = Store { kv, blobs, keys: Arc::new(Keys::derive(suite, master)) };
+        let mut store =
+            Store { kv, blobs, keys: Arc::new(Keys::derive(suite, master)), unsealer_taken: Arc::default() };
         match check {
             Some(sealed) => {
                 let plain =
@@ -187,6 +206,12 @@ impl Store {
     /// An in-memory store under `suite` with a fresh key (unit tests).
     pub fn in_memory_suite(suite: Suite) -> Result<Self> {
         Self::open_suite(Arc::new(MemKv::default()), &MasterKey::generate()?, Some(suite))
+    }
+
+    /// The store's one [`Unsealer`]: the first call gets it, every later one (on this store or a clone) `None`.
+    pub fn take_unsealer(&self) -> Option<Unsealer> {
+        let taken = self.unsealer_taken.swap(true, std::sync::atomic::Ordering::SeqCst);
+        (!taken).then_some(Unsealer { _private: () })
     }
 
     /// The derived keys (token digests use them).
@@ -502,6 +527,15 @@ pub fn key(parts: &[&[u8]]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_hands_out_one_unsealer_once() {
+        let s = Store::in_memory().unwrap();
+        let clone = s.clone();
+        assert!(s.take_unsealer().is_some());
+        assert!(s.take_unsealer().is_none(), "a second take gets nothing");
+        assert!(clone.take_unsealer().is_none(), "nor does a clone of the store");
+    }
 
     #[test]
     fn records_are_sealed_and_bound_to_their_key() {

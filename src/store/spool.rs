@@ -332,7 +332,7 @@ mod tests {
             s.stage_spooled_ref(&mut ws, &sp).unwrap();
             s.commit(ws).unwrap();
             let a = sp.address();
-            assert_eq!(&s.read_blob(&a).unwrap()[..], &big[..]);
+            assert_eq!(&s.read_blob(&crate::store::Unsealer::testing(), &a).unwrap()[..], &big[..]);
             assert_eq!(s.blob_info(&a).unwrap().unwrap().chunks, 4);
             assert_eq!(s.blob_info(&a).unwrap().unwrap().plain_hash, suite.hash_hex(&big));
             let mem = s.prepare_blob(&big).unwrap();
@@ -352,7 +352,7 @@ mod tests {
             s.stage_spooled_ref(&mut ws, &sp2).unwrap();
             s.commit(ws).unwrap();
             assert_eq!(s.blob_refs(&b).unwrap(), 2);
-            assert_eq!(&s.read_blob(&b).unwrap()[..], small);
+            assert_eq!(&s.read_blob(&crate::store::Unsealer::testing(), &b).unwrap()[..], small);
             assert_eq!(s.blob_addresses().unwrap().len(), 2);
             drop((sp, sp2));
             assert_eq!(file_count(dir.path()), 0, "every spool file is removed with its blob");

@@ -350,3 +350,54 @@ fn the_checker_finds_a_forbidden_use_and_passes_an_allowed_one() {
         ["api".to_string()].into()
     );
 }
+
+/// Where content may be read, as the source says it: the gate (`service/access.rs`) is the only code outside the
+/// store that calls the store's content reads; the store's one unsealer is taken only by `Archive::new`; a read
+/// permit is minted only by the gate; and the benchmarks' reads around the gate exist only under their feature.
+/// (The compiler enforces the rest: the gate's unsealer and a permit's material are private fields.)
+pub fn content_read_outside_the_gate(path: &str, src: &str) -> Vec<String> {
+    let code = code_only(src);
+    let mut found = Vec::new();
+    for read in [".read_blob(", ".blob_chunks(", ".read_text("] {
+        if code.contains(read) && !path.starts_with("src/store/") && path != "src/service/access.rs" {
+            found.push(format!("{path} reads content ({read}) around the gate"));
+        }
+    }
+    if code.contains("take_unsealer(") && path != "src/store/mod.rs" && path != "src/service/mod.rs" {
+        found.push(format!("{path} takes the store's unsealer"));
+    }
+    if code.contains("ReadPermit {") && path != "src/service/access.rs" {
+        found.push(format!("{path} mints a read permit"));
+    }
+    let lines: Vec<&str> = src.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim_start().starts_with("pub fn bench_")
+            && !lines[..i].iter().rev().take(4).any(|l| l.contains("cfg(feature = \"bench-internals\")"))
+        {
+            found.push(format!("{path}:{}: a benchmark entry point outside the bench-internals feature", i + 1));
+        }
+    }
+    found
+}
+
+#[test]
+fn content_is_read_only_through_the_gate() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        found.extend(content_read_outside_the_gate(&rel, &std::fs::read_to_string(f).unwrap()));
+    }
+    assert!(found.is_empty(), "content read around the access gate:\n{}", found.join("\n"));
+    // The checker itself: each way around the gate is caught, the gate's own reads are not.
+    let around = "fn f(a: &Archive) { a.store().read_blob(&u, &addr); }";
+    assert_eq!(content_read_outside_the_gate("src/service/reports.rs", around).len(), 1);
+    assert!(content_read_outside_the_gate("src/service/access.rs", around).is_empty());
+    assert_eq!(content_read_outside_the_gate("src/api/persons.rs", "let u = store.take_unsealer();").len(), 1);
+    assert_eq!(content_read_outside_the_gate("src/service/search.rs", "ReadPermit { material: id }").len(), 1);
+    assert_eq!(content_read_outside_the_gate("src/service/materials.rs", "    pub fn bench_read(&self) {}").len(), 1);
+    let gated = "    #[cfg(feature = \"bench-internals\")]\n    pub fn bench_read(&self) {}";
+    assert!(content_read_outside_the_gate("src/service/materials.rs", gated).is_empty());
+}
