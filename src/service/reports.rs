@@ -4,7 +4,7 @@
 //! custody reports — and each is a [`ReportTable`] that the API serves as JSON, CSV or XLSX.
 
 use super::{Archive, Error, Principal, Result};
-use crate::model::{Material, Person, PersonStatus, Role, TextStatus};
+use crate::model::{Material, Person, PersonStatus, ReportKind, Role, TextStatus};
 use crate::store::Table;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -83,9 +83,6 @@ impl ReportTable {
     }
 }
 
-/// The reports, by the names of their paths (`/api/v1/reports/{name}`, `/reports/{name}`).
-pub const REPORTS: [&str; 5] = ["structure", "completeness", "findings", "digitization", "turnaround"];
-
 /// The turnaround figures ([`Archive::turnaround`]) as a table, for CSV and XLSX.
 pub fn turnaround_table(items: Vec<super::workflows::Turnaround>) -> ReportTable {
     ReportTable {
@@ -134,9 +131,20 @@ pub struct AvailableReports {
 }
 
 impl AvailableReports {
+    /// Whether the caller may run this report (the structure report: by at least one dimension).
+    pub fn may(&self, kind: ReportKind) -> bool {
+        match kind {
+            ReportKind::Structure => !self.structure.is_empty(),
+            ReportKind::Completeness => self.completeness,
+            ReportKind::Findings => self.findings,
+            ReportKind::Digitization => self.digitization,
+            ReportKind::Turnaround => self.turnaround,
+        }
+    }
+
     /// Whether the caller may run any report.
     pub fn any(&self) -> bool {
-        !self.structure.is_empty() || self.completeness || self.findings || self.digitization || self.turnaround
+        ReportKind::ALL.into_iter().any(|k| self.may(k))
     }
 }
 
@@ -220,15 +228,14 @@ impl Archive {
         }
     }
 
-    /// Runs the report `name` (one of [`REPORTS`]; `by` is the structure report's dimension).
-    pub fn report(&self, p: &Principal, name: &str, by: &str) -> Result<ReportTable> {
-        match name {
-            "structure" => self.report_structure(p, by),
-            "completeness" => self.report_completeness(p),
-            "findings" => self.report_findings(p),
-            "digitization" => self.report_digitization(p),
-            "turnaround" => Ok(turnaround_table(self.turnaround(p)?)),
-            other => Err(Error::NotFound(format!("no report {:?}", other.chars().take(40).collect::<String>()))),
+    /// Runs the report `kind` (`by` is the structure report's dimension).
+    pub fn report(&self, p: &Principal, kind: ReportKind, by: &str) -> Result<ReportTable> {
+        match kind {
+            ReportKind::Structure => self.report_structure(p, by),
+            ReportKind::Completeness => self.report_completeness(p),
+            ReportKind::Findings => self.report_findings(p),
+            ReportKind::Digitization => self.report_digitization(p),
+            ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
         }
     }
 
