@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{ApiQuery, AuthUser};
 use crate::http::{AppState, HttpError, blocking};
+use crate::model::ReportKind;
 use crate::service::reports::ReportTable;
 use axum::Json;
 use axum::extract::State;
@@ -40,11 +41,11 @@ pub(super) fn answer(table: ReportTable, format: Option<&str>) -> ApiResult<Resp
     }
 }
 
-/// Runs the report `name` for the caller and answers it in the format asked for.
-async fn report(st: AppState, auth: AuthUser, q: ReportQuery, name: &'static str) -> ApiResult<Response> {
+/// Runs the report `kind` for the caller and answers it in the format asked for.
+async fn report(st: AppState, auth: AuthUser, q: ReportQuery, kind: ReportKind) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let by = q.by.clone().unwrap_or_else(|| "department".into());
-    let table = blocking(move || archive.reports().report(&auth.principal, name, &by)).await?;
+    let table = blocking(move || archive.reports().report(&auth.principal, kind, &by)).await?;
     answer(table, q.format.as_deref())
 }
 
@@ -53,7 +54,7 @@ pub(super) async fn structure(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    report(st, auth, q, "structure").await
+    report(st, auth, q, ReportKind::Structure).await
 }
 
 pub(super) async fn completeness(
@@ -61,7 +62,7 @@ pub(super) async fn completeness(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    report(st, auth, q, "completeness").await
+    report(st, auth, q, ReportKind::Completeness).await
 }
 
 pub(super) async fn findings(
@@ -69,7 +70,7 @@ pub(super) async fn findings(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    report(st, auth, q, "findings").await
+    report(st, auth, q, ReportKind::Findings).await
 }
 
 pub(super) async fn digitization(
@@ -77,7 +78,7 @@ pub(super) async fn digitization(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    report(st, auth, q, "digitization").await
+    report(st, auth, q, ReportKind::Digitization).await
 }
 
 /// Turnaround: as JSON, the figures per kind and step as they are; as a file, the same as a table.
@@ -91,5 +92,5 @@ pub(super) async fn turnaround(
         let items = blocking(move || archive.reports().turnaround(&auth.principal)).await?;
         return Ok(Json(super::views::List { total: items.len(), items }).into_response());
     }
-    report(st, auth, q, "turnaround").await
+    report(st, auth, q, ReportKind::Turnaround).await
 }

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod material;
 pub mod person;
 pub mod policy;
+pub mod report;
 pub mod request;
 pub mod user;
 pub mod workflow;
@@ -18,6 +19,7 @@ pub use date::PartialDate;
 pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, UserId};
 pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
+pub use report::ReportKind;
 pub use request::RequestKind;
 pub use user::{Role, User};
 

@@ -1059,37 +1059,89 @@ impl AuditTrail<'_> {
         Ok(r)
     }
 
-    /// CSV of entries (auditor export).
+    /// CSV of entries (auditor export): a header line, then one record per entry, written by the `csv` crate
+    /// (fields with a comma, a quote or a line break quoted, quotes doubled). Every text cell passes through
+    /// [`super::reports::spreadsheet_safe`], so that a value an outsider chose (an actor name, a search term in
+    /// `detail`) never runs as a formula when the file is opened in a spreadsheet.
     pub fn csv(entries: &[AuditEntry]) -> String {
-        let esc = |s: &str| {
-            // Neutralise spreadsheet formulas and quote every field.
-            format!("\"{}\"", super::reports::spreadsheet_safe(s).replace('"', "\"\""))
-        };
-        let mut out = String::from("seq,at,actor,source,action,object,outcome,detail,hash\n");
+        let safe = |s: &str| super::reports::spreadsheet_safe(s).into_owned();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        // Writing to memory, records of one length: neither can fail.
+        w.write_record(["seq", "at", "actor", "source", "action", "object", "outcome", "detail", "hash"])
+            .expect("CSV header into memory");
         for e in entries {
             let ev = &e.event;
             let outcome =
                 serde_json::to_value(ev.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
-                e.seq,
-                esc(&crate::model::ts_rfc3339(e.at / 1000)),
-                esc(&ev.actor),
-                esc(&ev.source),
-                esc(&ev.action),
-                esc(&ev.object),
+            w.write_record([
+                e.seq.to_string(),
+                safe(&crate::model::ts_rfc3339(e.at / 1000)),
+                safe(&ev.actor),
+                safe(&ev.source),
+                safe(&ev.action),
+                safe(&ev.object),
                 outcome,
-                esc(ev.detail.as_deref().unwrap_or("")),
-                e.hash
-            ));
+                safe(ev.detail.as_deref().unwrap_or("")),
+                e.hash.clone(),
+            ])
+            .expect("CSV record into memory");
         }
-        out
+        let bytes = w.into_inner().expect("CSV flushed into memory");
+        // Every field was a `str`: the bytes are UTF-8.
+        String::from_utf8(bytes).expect("CSV of UTF-8 fields")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_csv_quotes_what_needs_it_and_defuses_formulas() {
+        let entry = |seq: u64, actor: &str, detail: Option<&str>| AuditEntry {
+            seq,
+            at: 1_700_000_000_000,
+            event: AuditEvent {
+                actor: actor.into(),
+                source: "127.0.0.1".into(),
+                action: "search".into(),
+                object: "index".into(),
+                outcome: Outcome::Denied,
+                detail: detail.map(str::to_string),
+            },
+            prev: "p".into(),
+            hash: "ab12".into(),
+        };
+        let entries = [
+            entry(1, "hr", Some("q=干部, \"晋升\"\n第二行")),
+            entry(2, "=HYPERLINK(\"http://x\",\"y\")", Some("+1")),
+            entry(3, "-2+3", Some("@SUM(A1)")),
+            entry(4, "\tx", Some("\r=1")),
+            entry(5, "a=b", None),
+        ];
+        let text = AuditTrail::csv(&entries);
+        assert!(text.starts_with("seq,at,actor,source,action,object,outcome,detail,hash\n"), "{text}");
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            r.headers().unwrap().iter().collect::<Vec<_>>(),
+            ["seq", "at", "actor", "source", "action", "object", "outcome", "detail", "hash"]
+        );
+        let rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
+        assert_eq!(rows.len(), entries.len(), "a line break inside a field stays inside it: {text}");
+        assert_eq!(rows[0][..3], ["1", "2023-11-14T22:13:20Z", "hr"]);
+        assert_eq!(rows[0][6..], ["denied", "q=干部, \"晋升\"\n第二行", "ab12"]);
+        let cell = |row: usize, col: usize| rows[row][col].as_str();
+        assert_eq!(cell(1, 2), "'=HYPERLINK(\"http://x\",\"y\")");
+        assert_eq!(cell(1, 7), "'+1");
+        assert_eq!((cell(2, 2), cell(2, 7)), ("'-2+3", "'@SUM(A1)"));
+        assert_eq!((cell(3, 2), cell(3, 7)), ("'\tx", "'\r=1"));
+        assert_eq!((cell(4, 2), cell(4, 7)), ("a=b", ""));
+        for row in &rows {
+            for c in row {
+                assert!(!c.starts_with(['=', '+', '-', '@', '\t', '\r']), "{c:?} would run as a formula");
+            }
+        }
+    }
 
     #[test]
     fn the_entry_hash_is_the_suites_hash_of_the_field_array() {

@@ -5,7 +5,7 @@
 
 use super::Reports;
 use super::{Error, Principal, Result};
-use crate::model::{Material, Person, PersonStatus, Role, TextStatus};
+use crate::model::{Material, Person, PersonStatus, ReportKind, Role, TextStatus};
 use crate::store::Table;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -84,9 +84,6 @@ impl ReportTable {
     }
 }
 
-/// The reports, by the names of their paths (`/api/v1/reports/{name}`, `/reports/{name}`).
-pub const REPORTS: [&str; 5] = ["structure", "completeness", "findings", "digitization", "turnaround"];
-
 /// The turnaround figures ([`Archive::turnaround`]) as a table, for CSV and XLSX.
 pub fn turnaround_table(items: Vec<super::workflows::Turnaround>) -> ReportTable {
     ReportTable {
@@ -135,9 +132,20 @@ pub struct AvailableReports {
 }
 
 impl AvailableReports {
+    /// Whether the caller may run this report (the structure report: by at least one dimension).
+    pub fn may(&self, kind: ReportKind) -> bool {
+        match kind {
+            ReportKind::Structure => !self.structure.is_empty(),
+            ReportKind::Completeness => self.completeness,
+            ReportKind::Findings => self.findings,
+            ReportKind::Digitization => self.digitization,
+            ReportKind::Turnaround => self.turnaround,
+        }
+    }
+
     /// Whether the caller may run any report.
     pub fn any(&self) -> bool {
-        !self.structure.is_empty() || self.completeness || self.findings || self.digitization || self.turnaround
+        ReportKind::ALL.into_iter().any(|k| self.may(k))
     }
 }
 
@@ -221,15 +229,14 @@ impl Reports<'_> {
         }
     }
 
-    /// Runs the report `name` (one of [`REPORTS`]; `by` is the structure report's dimension).
-    pub fn report(&self, p: &Principal, name: &str, by: &str) -> Result<ReportTable> {
-        match name {
-            "structure" => self.structure(p, by),
-            "completeness" => self.completeness(p),
-            "findings" => self.findings(p),
-            "digitization" => self.digitization(p),
-            "turnaround" => Ok(turnaround_table(self.turnaround(p)?)),
-            other => Err(Error::NotFound(format!("no report {:?}", other.chars().take(40).collect::<String>()))),
+    /// Runs the report `kind` (`by` is the structure report's dimension).
+    pub fn report(&self, p: &Principal, kind: ReportKind, by: &str) -> Result<ReportTable> {
+        match kind {
+            ReportKind::Structure => self.structure(p, by),
+            ReportKind::Completeness => self.completeness(p),
+            ReportKind::Findings => self.findings(p),
+            ReportKind::Digitization => self.digitization(p),
+            ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
         }
     }
 

@@ -8,45 +8,39 @@ use super::error::{WebQuery, WebResult};
 use super::layout::{kind_name_of, page, step_name};
 use super::session::{Lang, WebUser};
 use crate::http::{AppState, blocking, urlencode};
-use crate::service::reports::{REPORTS, REQUIRED, ReportTable};
+use crate::model::ReportKind;
+use crate::service::reports::{REQUIRED, ReportTable};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
-fn report_title(l: Lang, name: &str) -> &'static str {
-    match name {
-        "structure" => l.t("干部队伍结构", "Cadre structure"),
-        "completeness" => l.t("档案完整性", "Dossier completeness"),
-        "findings" => l.t("信息校验问题", "Validation findings"),
-        "digitization" => l.t("数字化进度", "Digitization progress"),
-        "turnaround" => l.t("审批时效与超期", "Workflow turnaround"),
-        _ => "?",
-    }
+fn report_title(l: Lang, kind: ReportKind) -> &'static str {
+    let (zh, en) = kind.label();
+    l.t(zh, en)
 }
 
-fn report_description(l: Lang, name: &str) -> &'static str {
-    match name {
-        "structure" => l.t(
+fn report_description(l: Lang, kind: ReportKind) -> &'static str {
+    match kind {
+        ReportKind::Structure => l.t(
             "在职干部按部门、年龄段、性别、学历、民族、职级、薪级的人数与占比。",
             "Active cadres by department, age band, gender, education, ethnicity, rank and salary grade.",
         ),
-        "completeness" => l.t(
+        ReportKind::Completeness => l.t(
             "缺少必备材料的档案，以及登记页数与文件实际页数不一致的材料。",
             "Dossiers lacking required materials, and materials whose stated page count differs from the file.",
         ),
-        "findings" => {
+        ReportKind::Findings => {
             l.t("人员信息自动校验发现的问题，按字段和内容计数。", "Validation findings of the person records, counted.")
         }
-        "digitization" => {
+        ReportKind::Digitization => {
             l.t("材料按文件类型与文字提取（OCR）状态计数。", "Materials by file type and text (OCR) status.")
         }
-        "turnaround" => l.t(
+        ReportKind::Turnaround => l.t(
             "各类申请及各审批环节的处理时长与当前超期数。",
             "How long each kind of request and step takes; what is overdue.",
         ),
-        _ => "",
     }
 }
 
@@ -143,7 +137,7 @@ fn cell(l: Lang, table: &ReportTable, row: &[Value], col: usize) -> Markup {
             },
             "text_status" => td { (text_status_name(l, &text)) },
             "severity" => td { (if text == "error" { l.t("错误", "error") } else { l.t("提示", "warning") }) },
-            "kind" if table.name == "turnaround" => td { (kind_name_of(l, &text)) },
+            "kind" if table.name == ReportKind::Turnaround.as_str() => td { (kind_name_of(l, &text)) },
             "step" => td { (if text == "*" { l.t("全程（发起至生效）", "whole request").to_string() } else { step_name(l, &text) }) },
             n if is_number(n) => td.num { (text) },
             _ => td { (text) },
@@ -216,10 +210,10 @@ fn number(v: Option<&Value>) -> f64 {
 }
 
 /// The chart of a report, where one helps.
-fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
+fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<Markup> {
     let col = |c: &str| table.columns.iter().position(|x| x == c);
-    match table.name.as_str() {
-        n if n.starts_with("structure-") => {
+    match kind {
+        ReportKind::Structure => {
             let (label, count, percent) = (col("label")?, col("count")?, col("percent")?);
             let bars: Vec<Bar> = table
                 .rows
@@ -232,7 +226,7 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
                 .collect();
             Some(bar_chart(title, &bars))
         }
-        "digitization" => {
+        ReportKind::Digitization => {
             let (status, materials) = (col("text_status")?, col("materials")?);
             let mut by_status: Vec<(String, f64)> = Vec::new();
             for r in &table.rows {
@@ -254,7 +248,7 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
                 .collect();
             Some(bar_chart(l.t("材料按文字提取状态", "Materials by text status"), &bars))
         }
-        "completeness" => {
+        ReportKind::Completeness => {
             // Dossiers lacking each required material (names may hold `、`, so they are matched, not split).
             let missing = col("missing")?;
             let bars: Vec<Bar> = REQUIRED
@@ -268,7 +262,7 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
             (!bars.is_empty())
                 .then(|| bar_chart(l.t("缺少各类必备材料的档案数", "Dossiers lacking each required material"), &bars))
         }
-        "findings" => {
+        ReportKind::Findings => {
             // The ten findings that concern the most persons.
             let (field, message, persons) = (col("field")?, col("message")?, col("persons")?);
             let bars: Vec<Bar> = table
@@ -284,7 +278,7 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
             (!bars.is_empty())
                 .then(|| bar_chart(l.t("涉及人数最多的校验问题", "The findings that concern the most persons"), &bars))
         }
-        "turnaround" => {
+        ReportKind::Turnaround => {
             // Whole requests (created → applied): the median by kind.
             let (kind, step, count, median) = (col("kind")?, col("step")?, col("count")?, col("median_hours")?);
             let bars: Vec<Bar> = table
@@ -304,7 +298,6 @@ fn chart(l: Lang, table: &ReportTable, title: &str) -> Option<Markup> {
                 )
             })
         }
-        _ => None,
     }
 }
 
@@ -321,24 +314,17 @@ pub(super) async fn index(State(st): State<AppState>, user: WebUser) -> WebResul
     if !available.any() {
         return Err(crate::service::Error::Forbidden("rule report: no report is for your roles".into()).into());
     }
-    let may = |name: &str| match name {
-        "structure" => !available.structure.is_empty(),
-        "completeness" => available.completeness,
-        "findings" => available.findings,
-        "digitization" => available.digitization,
-        _ => available.turnaround,
-    };
     let body = html! {
         h1 { (l.t("统计报表", "Reports")) }
         p.note { (l.t("报表只统计您有权查看的范围；每份报表可下载为 CSV 或 Excel（XLSX）。",
             "Reports count only what your roles may see; each can be downloaded as CSV or Excel (XLSX).")) }
         ul.reports {
-            @for name in REPORTS.iter().filter(|n| may(n)) {
+            @for kind in ReportKind::ALL.into_iter().filter(|k| available.may(*k)) {
                 li {
-                    @let first = if *name == "structure" { format!("?by={}", available.structure[0]) } else { String::new() };
-                    h2 { a href={ "/reports/" (name) (first) } { (report_title(l, name)) } }
-                    p { (report_description(l, name)) }
-                    @if *name == "structure" {
+                    @let first = if kind == ReportKind::Structure { format!("?by={}", available.structure[0]) } else { String::new() };
+                    h2 { a href={ "/reports/" (kind) (first) } { (report_title(l, kind)) } }
+                    p { (report_description(l, kind)) }
+                    @if kind == ReportKind::Structure {
                         p.dims {
                             @for (i, d) in available.structure.iter().enumerate() {
                                 @if i > 0 { " · " }
@@ -364,36 +350,37 @@ pub(super) async fn report(
         Some((n, e)) if e == "csv" || e == "xlsx" => (n.to_string(), Some(e.to_string())),
         _ => (file.clone(), None),
     };
-    if !REPORTS.contains(&name.as_str()) {
+    let Some(kind) = ReportKind::parse(&name) else {
         return Err(crate::http::HttpError::NoRoute.into());
-    }
+    };
     let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
     // The service decides whether the caller may run it, and over which persons.
-    let (archive, p, report, dimension) = (st.archive.clone(), user.principal.clone(), name.clone(), by.clone());
-    let table = blocking(move || archive.reports().report(&p, &report, &dimension)).await?;
+    let (archive, p, dimension) = (st.archive.clone(), user.principal.clone(), by.clone());
+    let table = blocking(move || archive.reports().report(&p, kind, &dimension)).await?;
     match ext {
         Some(ext) => match table.file(&ext)? {
             Some((bytes, mime)) => Ok(crate::http::attachment(bytes, mime, &format!("{}.{ext}", table.name))),
             None => Err(crate::http::HttpError::NoRoute.into()),
         },
-        None => Ok(report_page(&st, &user, &name, &by, &table)),
+        None => Ok(report_page(&st, &user, kind, &by, &table)),
     }
 }
 
-fn report_page(st: &AppState, user: &WebUser, name: &str, by: &str, table: &ReportTable) -> Response {
+fn report_page(st: &AppState, user: &WebUser, kind: ReportKind, by: &str, table: &ReportTable) -> Response {
     let l = user.lang;
-    let title = if name == "structure" {
-        format!("{}{}{}", report_title(l, name), l.t(" · 按", " by "), dimension_name(l, by).to_lowercase())
+    let structure = kind == ReportKind::Structure;
+    let title = if structure {
+        format!("{}{}{}", report_title(l, kind), l.t(" · 按", " by "), dimension_name(l, by).to_lowercase())
     } else {
-        report_title(l, name).to_string()
+        report_title(l, kind).to_string()
     };
     let dims = st.archive.reports().available(&user.principal).structure;
-    let query = if name == "structure" { format!("?by={}", urlencode(by)) } else { String::new() };
+    let query = if structure { format!("?by={}", urlencode(by)) } else { String::new() };
     let body = html! {
         p { a href="/reports" { (l.t("← 全部报表", "← All reports")) } }
         h1 { (title) }
-        p.note { (report_description(l, name)) }
-        @if name == "structure" && dims.len() > 1 {
+        p.note { (report_description(l, kind)) }
+        @if structure && dims.len() > 1 {
             nav.tabs aria-label=(l.t("统计维度", "Dimensions")) {
                 @for (i, d) in dims.iter().enumerate() {
                     @if i > 0 { " · " }
@@ -404,10 +391,10 @@ fn report_page(st: &AppState, user: &WebUser, name: &str, by: &str, table: &Repo
         }
         p.downloads {
             (l.t("下载：", "Download: "))
-            a.button href={ "/reports/" (name) ".csv" (query) } download { "CSV" } " "
-            a.button href={ "/reports/" (name) ".xlsx" (query) } download { "Excel (XLSX)" }
+            a.button href={ "/reports/" (kind) ".csv" (query) } download { "CSV" } " "
+            a.button href={ "/reports/" (kind) ".xlsx" (query) } download { "Excel (XLSX)" }
         }
-        @if let Some(c) = chart(l, table, &title) { (c) }
+        @if let Some(c) = chart(l, kind, table, &title) { (c) }
         (report_table(l, table, &title))
     };
     page(l, Some(user), &title, body).into_response()
@@ -439,8 +426,9 @@ mod tests {
         for d in STRUCTURE_DIMENSIONS {
             assert_ne!(dimension_name(Lang::Zh, d), "?");
         }
-        for r in REPORTS {
-            assert_ne!(report_title(Lang::En, r), "?");
+        for k in ReportKind::ALL {
+            assert_eq!(report_title(Lang::En, k), k.label().1);
+            assert!(!report_description(Lang::Zh, k).is_empty() && !report_description(Lang::En, k).is_empty());
         }
     }
 }

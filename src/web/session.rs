@@ -14,6 +14,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -81,24 +82,51 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
-/// The `Set-Cookie` value remembering a language.
+/// The `Set-Cookie` value remembering a language, for a year (not HttpOnly: it holds nothing secret).
 pub fn lang_cookie(l: Lang) -> String {
     let v = match l {
         Lang::Zh => "zh",
         Lang::En => "en",
     };
-    format!("{LANG_COOKIE}={v}; Path=/; SameSite=Strict; Max-Age=31536000")
+    Cookie::build((LANG_COOKIE, v))
+        .path("/")
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::days(365))
+        .build()
+        .encoded()
+        .to_string()
 }
 
-/// A cookie's value.
+/// A cookie's value, from the request's `Cookie` headers.
 pub fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
+    CookieJar::from_headers(h).get(name).map(|c| c.value().to_string())
+}
+
+/// The session cookie: the session token, for every path, HttpOnly, SameSite=Strict, `Secure` when the browser
+/// came over TLS, as long as the session lives (`Max-Age` 0 removes it).
+fn session_cookie(token: String, max_age: time::Duration, tls: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(tls)
+        .max_age(max_age)
+        .build()
+}
+
+/// The login form's anti-forgery cookie: sent back to `/login` only, HttpOnly, SameSite=Strict, for an hour.
+fn login_cookie(nonce: String) -> Cookie<'static> {
+    Cookie::build((LOGIN_COOKIE, nonce))
+        .path("/login")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::hours(1))
+        .build()
+}
+
+/// What removes the login form's cookie once the login succeeded.
+fn login_cookie_removal() -> Cookie<'static> {
+    Cookie::build((LOGIN_COOKIE, "")).path("/login").http_only(true).max_age(time::Duration::ZERO).build()
 }
 
 fn urldecode(s: &str) -> String {
@@ -153,10 +181,6 @@ fn over_tls(h: &HeaderMap) -> bool {
     let forwarded = text("forwarded").to_ascii_lowercase();
     xfp.split(',').next().is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
         || forwarded.split([';', ',']).any(|kv| kv.trim() == "proto=https")
-}
-
-fn cookie_attributes(h: &HeaderMap) -> &'static str {
-    if over_tls(h) { "; Path=/; HttpOnly; SameSite=Strict; Secure" } else { "; Path=/; HttpOnly; SameSite=Strict" }
 }
 
 /// What the caller's roles let it use, for the navigation and the buttons (the service still decides).
@@ -312,12 +336,8 @@ fn login_page(lang: Lang, next: &str, error: Option<&str>, status: StatusCode) -
             }
         }
     };
-    let mut resp = (status, page(lang, None, lang.t("登录", "Sign in"), body)).into_response();
-    let c = format!("{LOGIN_COOKIE}={nonce}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600");
-    if let Ok(v) = HeaderValue::from_str(&c) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    let jar = CookieJar::new().add(login_cookie(nonce));
+    Ok((status, jar, page(lang, None, lang.t("登录", "Sign in"), body)).into_response())
 }
 
 /// `GET /login`.
@@ -362,17 +382,9 @@ pub(super) async fn login(State(st): State<AppState>, lang: Lang, req: Request) 
     let otp = Some(f.otp.trim().to_string()).filter(|c| !c.is_empty());
     match blocking(move || archive.sessions().login_with_code(&user, &pass, otp.as_deref(), &source)).await {
         Ok((token, _)) => {
-            let mut resp = Redirect::to(&next).into_response();
-            let h = resp.headers_mut();
-            let ttl = st.archive.config().session_ttl.as_secs();
-            let c = format!("{SESSION_COOKIE}={token}{}; Max-Age={ttl}", cookie_attributes(&headers));
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                h.append(header::SET_COOKIE, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; Max-Age=0")) {
-                h.append(header::SET_COOKIE, v);
-            }
-            Ok(resp)
+            let ttl = time::Duration::seconds(st.archive.config().session_ttl.as_secs() as i64);
+            let jar = CookieJar::new().add(session_cookie(token, ttl, over_tls(&headers))).add(login_cookie_removal());
+            Ok((jar, Redirect::to(&next)).into_response())
         }
         Err(crate::http::HttpError::Service(crate::service::Error::Unauthorized(_))) => login_page(
             lang,
@@ -491,16 +503,13 @@ pub(super) async fn logout(
     let archive = st.archive.clone();
     let token = user.token.clone();
     blocking(move || archive.sessions().logout(&token)).await?;
-    let mut resp = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&clear_session_cookie()) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    let jar = CookieJar::new().add(session_cookie(String::new(), time::Duration::ZERO, false));
+    Ok((jar, Redirect::to("/login")).into_response())
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    session_cookie(String::new(), time::Duration::ZERO, false).encoded().to_string()
 }
 
 /// The hidden anti-forgery field of a form.
@@ -544,6 +553,62 @@ mod tests {
         assert!(over_tls(&h("forwarded", "for=1.2.3.4;proto=https;by=x")));
         assert!(!over_tls(&h("x-forwarded-proto", "http")));
         assert!(!over_tls(&HeaderMap::new()));
+    }
+
+    /// Name, value and attributes of a `Set-Cookie` value, as a browser reads them.
+    fn parsed(set_cookie: &str) -> Cookie<'static> {
+        Cookie::parse_encoded(set_cookie.to_string()).unwrap()
+    }
+
+    #[test]
+    fn cookies_keep_their_names_and_attributes() {
+        let hour = time::Duration::hours(1);
+        for tls in [false, true] {
+            let text = session_cookie("dg_0a1b".into(), hour, tls).encoded().to_string();
+            let c = parsed(&text);
+            assert_eq!((c.name(), c.value(), c.path()), ("dangan_session", "dg_0a1b", Some("/")), "{text}");
+            assert_eq!((c.http_only(), c.same_site()), (Some(true), Some(SameSite::Strict)), "{text}");
+            assert_eq!(c.max_age(), Some(hour), "{text}");
+            assert_eq!(text.contains("; Secure"), tls, "Secure only over TLS: {text}");
+        }
+        let text = clear_session_cookie();
+        let c = parsed(&text);
+        assert_eq!(
+            (c.name(), c.value(), c.path(), c.max_age()),
+            ("dangan_session", "", Some("/"), Some(time::Duration::ZERO))
+        );
+        assert_eq!((c.http_only(), c.same_site()), (Some(true), Some(SameSite::Strict)), "{text}");
+        assert!(!text.contains("Secure") && !text.contains("Expires"), "{text}");
+
+        let text = login_cookie("00ff".into()).encoded().to_string();
+        let c = parsed(&text);
+        assert_eq!((c.name(), c.value(), c.path(), c.max_age()), ("dangan_login", "00ff", Some("/login"), Some(hour)));
+        assert_eq!((c.http_only(), c.same_site()), (Some(true), Some(SameSite::Strict)), "{text}");
+        let text = login_cookie_removal().encoded().to_string();
+        let c = parsed(&text);
+        assert_eq!(
+            (c.name(), c.value(), c.path(), c.max_age()),
+            ("dangan_login", "", Some("/login"), Some(time::Duration::ZERO))
+        );
+        assert_eq!(c.http_only(), Some(true), "{text}");
+
+        let text = lang_cookie(Lang::En);
+        let c = parsed(&text);
+        assert_eq!((c.name(), c.value(), c.path()), ("dangan_lang", "en", Some("/")));
+        assert_eq!((c.same_site(), c.max_age()), (Some(SameSite::Strict), Some(time::Duration::seconds(31_536_000))));
+        assert_eq!(c.http_only(), None, "{text}");
+        assert_eq!(parsed(&lang_cookie(Lang::Zh)).value(), "zh");
+    }
+
+    #[test]
+    fn cookies_are_read_from_every_cookie_header() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1;dangan_lang=en"));
+        h.append(header::COOKIE, HeaderValue::from_static(" dangan_session = dg_0a1b ; b=2"));
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("dg_0a1b"));
+        assert_eq!(Lang::from_headers(&h), Lang::En);
+        assert_eq!(cookie(&h, LOGIN_COOKIE), None);
+        assert_eq!(cookie(&HeaderMap::new(), SESSION_COOKIE), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The web UI in a real browser (issue 6): headless Chromium, driven over W3C WebDriver (Debian's `chromedriver`)
-//! by a small client over `ureq`, against the real binary serving the demo dataset. HR signs in through the login
+//! with the `thirtyfour` client, against the real binary serving the demo dataset. HR signs in through the login
 //! form, searches a Chinese word and sees highlighted hits, opens a dossier from a hit, files a PDF through the
 //! dossier's upload form, starts a promotion; each reviewer and approver the request names signs in, in turn, and
 //! approves it from the inbox; HR sees the new position on the dossier. Finance finds nothing with a word only a
@@ -11,18 +11,18 @@
 
 use crate::common::require;
 use crate::http_api::urlencode;
-use base64::Engine;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use thirtyfour::common::command::FormatRequestData;
+use thirtyfour::prelude::*;
+use thirtyfour::{RequestData, SessionId};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dangan");
 const PASSWORD: &str = "demo-pass";
 /// How long a page may take to show what a step waits for.
 const WAIT: Duration = Duration::from_secs(30);
-/// The key of an element reference in W3C WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// The size of every screenshot (the browser's viewport).
 const VIEWPORT: (u32, u32) = (1280, 900);
 
@@ -55,14 +55,14 @@ fn on_path(names: &[&str]) -> Option<PathBuf> {
 }
 
 /// Polls `f` until it answers `Some`, at most `WAIT`; panics naming `what` otherwise.
-fn wait_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+async fn wait_until<T>(what: &str, f: impl AsyncFn() -> Option<T>) -> T {
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Some(v) = f() {
+        if let Some(v) = f().await {
             return v;
         }
         assert!(Instant::now() < deadline, "timed out after {WAIT:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -146,32 +146,11 @@ impl Demo {
 struct Driver {
     _proc: Proc,
     root: String,
-    agent: ureq::Agent,
     chromium: PathBuf,
 }
 
-/// One WebDriver command; the answer's `value`, or the driver's error.
-fn command(agent: &ureq::Agent, method: &str, url: &str, body: Option<Value>) -> Result<Value, String> {
-    let resp = match method {
-        "GET" => agent.get(url).call(),
-        "DELETE" => agent.delete(url).call(),
-        _ => agent
-            .post(url)
-            .header("content-type", "application/json; charset=utf-8")
-            .send(body.unwrap_or(json!({})).to_string()),
-    };
-    let mut resp = resp.map_err(|e| format!("{method} {url}: {e}"))?;
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().with_config().limit(256 << 20).read_to_string().map_err(|e| e.to_string())?;
-    let mut v: Value = serde_json::from_str(&text).map_err(|e| format!("{method} {url}: {e}: {text}"))?;
-    if status >= 400 {
-        return Err(format!("{}: {}", v["value"]["error"], v["value"]["message"]));
-    }
-    Ok(v["value"].take())
-}
-
 impl Driver {
-    fn start(program: &Path, chromium: &Path) -> Driver {
+    async fn start(program: &Path, chromium: &Path) -> Driver {
         let port = free_port();
         let child = Command::new(program)
             .arg(format!("--port={port}"))
@@ -179,21 +158,16 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let d = Driver {
-            _proc: Proc(child),
-            root: format!("http://127.0.0.1:{port}"),
-            agent: agent(),
-            chromium: chromium.to_path_buf(),
-        };
-        wait_until("chromedriver to be ready", || {
-            command(&d.agent, "GET", &format!("{}/status", d.root), None).ok().filter(|v| v["ready"] == true)
-        });
+        let d =
+            Driver { _proc: Proc(child), root: format!("http://127.0.0.1:{port}"), chromium: chromium.to_path_buf() };
+        wait_until("chromedriver to listen", async || tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok())
+            .await;
         d
     }
 
     /// A new browser: headless Chromium with a fresh profile (the flags this machine needs: no sandbox as root,
     /// no background connections to a closed network), JavaScript on or off; downloads go to `downloads`.
-    fn session(&self, javascript: bool, downloads: &Path) -> Browser<'_> {
+    async fn session(&self, javascript: bool, downloads: &Path) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             "--headless".to_string(),
@@ -212,39 +186,42 @@ impl Driver {
         if !javascript {
             args.push("--blink-settings=scriptEnabled=false".into());
         }
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary(self.chromium.to_str().unwrap()).unwrap();
+        for a in &args {
+            caps.add_arg(a).unwrap();
+        }
         let prefs = json!({
             "download.default_directory": downloads,
             "download.prompt_for_download": false,
             "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
         });
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": self.chromium, "args": args, "prefs": prefs},
-        }}});
-        let v = command(&self.agent, "POST", &format!("{}/session", self.root), Some(caps)).unwrap();
-        let id = v["sessionId"].as_str().unwrap();
-        let b = Browser {
-            driver: self,
-            base: format!("{}/session/{id}", self.root),
-            _profile: profile,
-            shots: screenshot_dir(),
-        };
-        b.size_viewport();
+        caps.add_experimental_option("prefs", prefs).unwrap();
+        let driver = WebDriver::builder(self.root.as_str(), caps)
+            .request_timeout(Duration::from_secs(120))
+            .await
+            .unwrap_or_else(|e| panic!("no browser session from chromedriver: {e}"));
+        let b = Browser { driver, _profile: profile, shots: screenshot_dir() };
+        b.size_viewport().await;
         b
     }
 }
 
-/// A WebDriver session: one browser window.
-struct Browser<'a> {
-    driver: &'a Driver,
-    base: String,
+/// A WebDriver session: one browser window. [`Browser::close`] ends it (a browser dropped on a panic is ended
+/// by the client's own fallback).
+struct Browser {
+    driver: WebDriver,
     _profile: tempfile::TempDir,
     shots: PathBuf,
 }
 
-impl Drop for Browser<'_> {
-    fn drop(&mut self) {
-        let _ = command(&self.driver.agent, "DELETE", &self.base, None);
+/// W3C WebDriver's wheel input (`POST /session/{id}/actions`), which the client's action chains do not offer.
+#[derive(Debug)]
+struct WheelActions(Value);
+
+impl FormatRequestData for WheelActions {
+    fn format_request(&self, session: &SessionId) -> RequestData {
+        RequestData::new(axum::http::Method::POST, format!("session/{session}/actions")).add_body(self.0.clone())
     }
 }
 
@@ -262,18 +239,19 @@ fn png_size(png: &[u8]) -> (u32, u32) {
     (be(&png[16..20]), be(&png[20..24]))
 }
 
-impl Browser<'_> {
-    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
-        command(&self.driver.agent, method, &format!("{}{path}", self.base), body)
+impl Browser {
+    /// Ends the session (closes the browser).
+    async fn close(self) {
+        self.driver.quit().await.unwrap();
     }
 
     /// Makes the viewport (what a screenshot holds) `VIEWPORT`: the window is that plus the browser's frame.
-    fn size_viewport(&self) {
+    async fn size_viewport(&self) {
         let (w, h) = VIEWPORT;
         let mut height = h;
         for _ in 0..3 {
-            self.cmd("POST", "/window/rect", Some(json!({"width": w, "height": height}))).unwrap();
-            let (_, got) = png_size(&self.png());
+            self.driver.set_window_rect(0, 0, w, height).await.unwrap();
+            let (_, got) = png_size(&self.png().await);
             if got == h {
                 return;
             }
@@ -281,145 +259,145 @@ impl Browser<'_> {
         }
     }
 
-    fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({"url": url}))).unwrap();
+    async fn goto(&self, url: &str) {
+        self.driver.goto(url).await.unwrap();
     }
 
-    fn url(&self) -> String {
-        self.cmd("GET", "/url", None).unwrap().as_str().unwrap().to_string()
+    async fn url(&self) -> String {
+        self.driver.current_url().await.unwrap().to_string()
     }
 
-    fn title(&self) -> String {
-        self.cmd("GET", "/title", None).unwrap().as_str().unwrap().to_string()
+    async fn title(&self) -> String {
+        self.driver.title().await.unwrap()
     }
 
-    fn source(&self) -> String {
-        self.cmd("GET", "/source", None).unwrap().as_str().unwrap_or_default().to_string()
+    async fn source(&self) -> String {
+        self.driver.source().await.unwrap_or_default()
     }
 
-    fn find_all(&self, css: &str) -> Vec<String> {
-        match self.cmd("POST", "/elements", Some(json!({"using": "css selector", "value": css}))) {
-            Ok(Value::Array(els)) => els.iter().filter_map(|e| e[ELEMENT].as_str().map(str::to_string)).collect(),
-            _ => Vec::new(),
-        }
+    async fn find_all(&self, css: &str) -> Vec<WebElement> {
+        self.driver.find_all(By::Css(css)).await.unwrap_or_default()
     }
 
     /// Waits until the page holds an element matching `css`; on timeout, says where the browser is.
-    fn wait_for(&self, css: &str) -> String {
+    async fn wait_for(&self, css: &str) -> WebElement {
         let deadline = Instant::now() + WAIT;
         loop {
-            if let Some(e) = self.find_all(css).into_iter().next() {
+            if let Some(e) = self.find_all(css).await.into_iter().next() {
                 return e;
             }
             if Instant::now() > deadline {
-                let src = self.source();
+                let src = self.source().await;
                 let main = src.find("<main").map(|i| &src[i..]).unwrap_or(&src);
-                panic!("no {css} at {} after {WAIT:?}: {}", self.url(), main.chars().take(3000).collect::<String>());
+                let at = self.url().await;
+                panic!("no {css} at {at} after {WAIT:?}: {}", main.chars().take(3000).collect::<String>());
             }
-            std::thread::sleep(Duration::from_millis(100));
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// Does `act` on the element matching `css`, again if the page replaced it meanwhile.
-    fn on(&self, css: &str, what: &str, act: impl Fn(&str) -> Result<Value, String>) -> Value {
+    async fn on<T>(&self, css: &str, what: &str, act: impl AsyncFn(&WebElement) -> WebDriverResult<T>) -> T {
         let mut last = String::new();
         for _ in 0..5 {
-            let e = self.wait_for(css);
-            match act(&e) {
+            let e = self.wait_for(css).await;
+            match act(&e).await {
                 Ok(v) => return v,
-                Err(err) => last = err,
+                Err(err) => last = err.to_string(),
             }
-            std::thread::sleep(Duration::from_millis(100));
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("{what} {css}: {last}");
     }
 
-    fn click(&self, css: &str) {
-        self.on(css, "click", |e| self.cmd("POST", &format!("/element/{e}/click"), None));
+    async fn click(&self, css: &str) {
+        self.on(css, "click", async |e| e.click().await).await
     }
 
     /// Types into a field (a file input takes the path of the file to send).
-    fn fill(&self, css: &str, text: &str) {
-        self.on(css, "fill", |e| {
-            if self.cmd("GET", &format!("/element/{e}/property/type"), None)? != "file" {
-                self.cmd("POST", &format!("/element/{e}/clear"), None)?;
+    async fn fill(&self, css: &str, text: &str) {
+        self.on(css, "fill", async |e| {
+            if e.prop("type").await?.as_deref() != Some("file") {
+                e.clear().await?;
             }
-            self.cmd("POST", &format!("/element/{e}/value"), Some(json!({"text": text})))
-        });
+            e.send_keys(text).await
+        })
+        .await
     }
 
     /// Chooses an option of a `<select>`.
-    fn select(&self, select: &str, value: &str) {
-        self.click(&format!("{select} option[value=\"{value}\"]"));
+    async fn select(&self, select: &str, value: &str) {
+        self.click(&format!("{select} option[value=\"{value}\"]")).await;
     }
 
-    fn text(&self, css: &str) -> String {
-        let v = self.on(css, "text of", |e| self.cmd("GET", &format!("/element/{e}/text"), None));
-        v.as_str().unwrap_or_default().to_string()
+    async fn text(&self, css: &str) -> String {
+        self.on(css, "text of", async |e| e.text().await).await
     }
 
-    fn texts(&self, css: &str) -> Vec<String> {
-        self.find_all(css)
-            .iter()
-            .filter_map(|e| self.cmd("GET", &format!("/element/{e}/text"), None).ok())
-            .map(|v| v.as_str().unwrap_or_default().to_string())
-            .collect()
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.find_all(css).await {
+            if let Ok(t) = e.text().await {
+                out.push(t);
+            }
+        }
+        out
     }
 
-    fn attribute(&self, css: &str, name: &str) -> String {
-        let v = self.on(css, "attribute of", |e| self.cmd("GET", &format!("/element/{e}/attribute/{name}"), None));
-        v.as_str().unwrap_or_default().to_string()
+    async fn attribute(&self, css: &str, name: &str) -> String {
+        self.on(css, "attribute of", async |e| e.attr(name).await).await.unwrap_or_default()
     }
 
     /// Waits until the element matching `css` says `needle`.
-    fn wait_text(&self, css: &str, needle: &str) -> String {
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
-            let t = self.text(css);
+            let t = self.text(css).await;
             if t.contains(needle) {
                 return t;
             }
-            assert!(Instant::now() < deadline, "{css} at {} never said {needle:?}; it says {t:?}", self.url());
-            std::thread::sleep(Duration::from_millis(100));
+            let at = self.url().await;
+            assert!(Instant::now() < deadline, "{css} at {at} never said {needle:?}; it says {t:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    fn wait_url(&self, needle: &str) -> String {
-        wait_until(&format!("an address with {needle}"), || Some(self.url()).filter(|u| u.contains(needle)))
+    async fn wait_url(&self, needle: &str) -> String {
+        wait_until(&format!("an address with {needle}"), async || Some(self.url().await).filter(|u| u.contains(needle)))
+            .await
     }
 
-    fn png(&self) -> Vec<u8> {
-        let b64 = self.cmd("GET", "/screenshot", None).unwrap();
-        base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap()
+    async fn png(&self) -> Vec<u8> {
+        self.driver.screenshot_as_png().await.unwrap()
     }
 
     /// Scrolls (with the mouse wheel: no script runs) so that the element matching `css` starts `margin` pixels
     /// below the top of the window.
-    fn scroll_to(&self, css: &str, margin: i64) {
-        let rect = self.on(css, "rect of", |e| self.cmd("GET", &format!("/element/{e}/rect"), None));
-        let dy = rect["y"].as_f64().unwrap() as i64 - margin;
+    async fn scroll_to(&self, css: &str, margin: i64) {
+        let rect = self.on(css, "rect of", async |e| e.rect().await).await;
+        let dy = rect.y as i64 - margin;
         let scroll = json!({"type": "scroll", "x": 10, "y": 10, "deltaX": 0, "deltaY": dy, "origin": "viewport"});
         let actions = json!({"actions": [{"type": "wheel", "id": "wheel", "actions": [scroll]}]});
-        self.cmd("POST", "/actions", Some(actions)).unwrap();
+        self.driver.cmd(WheelActions(actions)).await.unwrap();
     }
 
     /// Waits until the window stops changing (a PDF viewer has drawn its page), at most `WAIT`, then writes it
     /// like `screenshot`.
-    fn screenshot_when_still(&self, name: &str) -> PathBuf {
+    async fn screenshot_when_still(&self, name: &str) -> PathBuf {
         let deadline = Instant::now() + WAIT;
-        let (mut same, mut last) = (0, self.png());
+        let (mut same, mut last) = (0, self.png().await);
         while same < 3 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(250));
-            let png = self.png();
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let png = self.png().await;
             same = if png == last { same + 1 } else { 0 };
             last = png;
         }
-        self.screenshot(name)
+        self.screenshot(name).await
     }
 
     /// Writes what the window shows to `target/screenshots/<name>.png`.
-    fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.png();
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.png().await;
         assert_eq!(png_size(&png), VIEWPORT, "{name}");
         let path = self.shots.join(format!("{name}.png"));
         std::fs::write(&path, png).unwrap();
@@ -427,19 +405,19 @@ impl Browser<'_> {
     }
 
     /// Signs in through the login form.
-    fn login(&self, demo: &Demo, user: &str) {
-        self.goto(&demo.url("/login"));
-        self.fill("input[name=\"username\"]", user);
-        self.fill("input[name=\"password\"]", PASSWORD);
-        self.click("form[action=\"/login\"] button[type=\"submit\"]");
-        self.wait_for("form.logout");
-        assert!(!self.url().contains("/login"), "{user} is still on the login page");
+    async fn login(&self, demo: &Demo, user: &str) {
+        self.goto(&demo.url("/login")).await;
+        self.fill("input[name=\"username\"]", user).await;
+        self.fill("input[name=\"password\"]", PASSWORD).await;
+        self.click("form[action=\"/login\"] button[type=\"submit\"]").await;
+        self.wait_for("form.logout").await;
+        assert!(!self.url().await.contains("/login"), "{user} is still on the login page");
     }
 
     /// Signs out with the header's button.
-    fn logout(&self) {
-        self.click("form.logout button");
-        self.wait_for("input[name=\"username\"]");
+    async fn logout(&self) {
+        self.click("form.logout button").await;
+        self.wait_for("input[name=\"username\"]").await;
     }
 }
 
@@ -456,8 +434,8 @@ fn account_for(assignee: &str, department: &str) -> String {
     }
 }
 
-#[test]
-fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contract() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contract() {
     let (chromium, chromedriver) = (on_path(&["chromium", "chromium-browser"]), on_path(&["chromedriver"]));
     require(
         chromium.is_some() && chromedriver.is_some(),
@@ -466,11 +444,12 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
     );
     let (chromium, chromedriver) = (chromium.unwrap(), chromedriver.unwrap());
     let started = Instant::now();
-    let demo = Demo::start();
+    // The demo server is waited for with blocking calls: off the runtime's threads.
+    let demo = tokio::task::spawn_blocking(Demo::start).await.unwrap();
     let loaded = started.elapsed();
-    let driver = Driver::start(&chromedriver, &chromium);
+    let driver = Driver::start(&chromedriver, &chromium).await;
     let downloads = tempfile::tempdir().unwrap();
-    let b = driver.session(true, downloads.path());
+    let b = driver.session(true, downloads.path()).await;
 
     // What the demo holds, from the API: a word in its documents, a word only its labour contracts hold, and a
     // cadre of ops (which has a head) who is not the head and has no request open.
@@ -497,76 +476,77 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
     let cadre_name = cadre["name"].as_str().unwrap();
 
     // The login page; HR signs in and lands on the home page.
-    b.goto(&demo.url("/login"));
-    b.wait_for("input[name=\"username\"]");
-    b.wait_for("input[name=\"password\"]");
-    b.screenshot("01-login");
-    b.login(&demo, "hr");
-    assert!(b.text("main h1").contains("欢迎"));
-    b.screenshot("02-home");
+    b.goto(&demo.url("/login")).await;
+    b.wait_for("input[name=\"username\"]").await;
+    b.wait_for("input[name=\"password\"]").await;
+    b.screenshot("01-login").await;
+    b.login(&demo, "hr").await;
+    assert!(b.text("main h1").await.contains("欢迎"));
+    b.screenshot("02-home").await;
 
     // Search from the form: hits with the word highlighted.
-    b.goto(&demo.url("/search"));
-    b.fill("form.search input[name=\"q\"]", word);
-    b.click("form.search button[type=\"submit\"]");
-    b.wait_for("li.hit");
-    assert!(b.url().contains(&format!("q={}", urlencode(word))), "{}", b.url());
-    assert!(b.text("p.total strong").parse::<u64>().unwrap() > 0);
-    let marks = b.texts("li.hit mark");
+    b.goto(&demo.url("/search")).await;
+    b.fill("form.search input[name=\"q\"]", word).await;
+    b.click("form.search button[type=\"submit\"]").await;
+    b.wait_for("li.hit").await;
+    assert!(b.url().await.contains(&format!("q={}", urlencode(word))), "{}", b.url().await);
+    assert!(b.text("p.total strong").await.parse::<u64>().unwrap() > 0);
+    let marks = b.texts("li.hit mark").await;
     assert!(marks.iter().any(|m| word.contains(m.as_str()) && !m.is_empty()), "highlighted: {marks:?}");
-    b.screenshot("03-search");
+    b.screenshot("03-search").await;
 
     // A dossier from the first hit: the catalogue by category, with its 序号 column.
-    let person_name = b.text("li.hit p.meta a");
-    b.click("li.hit p.meta a");
-    b.wait_for("#catalogue table.catalogue");
-    assert!(b.text("main h1").contains(&person_name));
-    assert!(b.text("#catalogue table.catalogue thead").contains("序号"));
-    assert!(!b.find_all("#catalogue table.catalogue tbody tr").is_empty());
-    let dossier = b.url();
-    b.screenshot("04-dossier");
-    b.goto(&format!("{}#catalogue", dossier.split('#').next().unwrap()));
-    b.screenshot("04-dossier-catalogue");
+    let person_name = b.text("li.hit p.meta a").await;
+    b.click("li.hit p.meta a").await;
+    b.wait_for("#catalogue table.catalogue").await;
+    assert!(b.text("main h1").await.contains(&person_name));
+    assert!(b.text("#catalogue table.catalogue thead").await.contains("序号"));
+    assert!(!b.find_all("#catalogue table.catalogue tbody tr").await.is_empty());
+    let dossier = b.url().await;
+    b.screenshot("04-dossier").await;
+    b.goto(&format!("{}#catalogue", dossier.split('#').next().unwrap())).await;
+    b.screenshot("04-dossier-catalogue").await;
 
     // Upload through the dossier's form: back on the dossier, the new entry is listed and marked.
     let title = "2025年度考核登记表（浏览器上传）";
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/files/assessment-tw.pdf");
-    b.select("#up-category", "3");
-    b.fill("#up-title", title);
-    b.fill("#up-formed", "2026-01");
-    b.fill("#up-pages", "1");
-    b.fill("#up-file", fixture.to_str().unwrap());
-    b.click("form.upload button[type=\"submit\"]");
-    b.wait_url("filed=");
-    assert!(b.wait_text("p.flash", title).contains("已归档"));
-    assert!(b.text("#catalogue tr.filed").contains(title));
-    b.screenshot("05-upload-result");
+    b.select("#up-category", "3").await;
+    b.fill("#up-title", title).await;
+    b.fill("#up-formed", "2026-01").await;
+    b.fill("#up-pages", "1").await;
+    b.fill("#up-file", fixture.to_str().unwrap()).await;
+    b.click("form.upload button[type=\"submit\"]").await;
+    b.wait_url("filed=").await;
+    assert!(b.wait_text("p.flash", title).await.contains("已归档"));
+    assert!(b.text("#catalogue tr.filed").await.contains(title));
+    b.screenshot("05-upload-result").await;
 
     // The material: its catalogue entry and the inline viewer.
-    b.click("#catalogue tr.filed a");
-    b.wait_for("section.viewer iframe");
-    assert_eq!(b.text("main h1"), title);
-    assert!(b.text("section.card").contains("assessment-tw.pdf"));
-    let material = b.url();
-    b.scroll_to("section.viewer", 240);
-    b.screenshot_when_still("06-material");
+    b.click("#catalogue tr.filed a").await;
+    b.wait_for("section.viewer iframe").await;
+    assert_eq!(b.text("main h1").await, title);
+    assert!(b.text("section.card").await.contains("assessment-tw.pdf"));
+    let material = b.url().await;
+    b.scroll_to("section.viewer", 240).await;
+    b.screenshot_when_still("06-material").await;
 
     // A promotion for the ops cadre, with a salary grade so it goes to finance.
     let position = "业务运营部副部长（浏览器测试）";
-    b.goto(&demo.url(&format!("/requests/new?kind=promotion&person={cadre_id}")));
-    assert!(b.text("form.request").contains(cadre_name));
-    b.fill("#rq-position", position);
-    b.fill("#rq-rank", "四级调研员");
-    b.fill("#rq-salary_grade", "26");
-    b.fill("#rq-reason", "年度考核优秀，任职年限届满");
-    b.screenshot("07-request-form");
-    b.click("form.request button[type=\"submit\"]");
-    let request_url = wait_until("the request's page", || {
-        Some(b.url()).filter(|u| u.contains("/requests/") && !u.contains("/requests/new"))
-    });
+    b.goto(&demo.url(&format!("/requests/new?kind=promotion&person={cadre_id}"))).await;
+    assert!(b.text("form.request").await.contains(cadre_name));
+    b.fill("#rq-position", position).await;
+    b.fill("#rq-rank", "四级调研员").await;
+    b.fill("#rq-salary_grade", "26").await;
+    b.fill("#rq-reason", "年度考核优秀，任职年限届满").await;
+    b.screenshot("07-request-form").await;
+    b.click("form.request button[type=\"submit\"]").await;
+    let request_url = wait_until("the request's page", async || {
+        Some(b.url().await).filter(|u| u.contains("/requests/") && !u.contains("/requests/new"))
+    })
+    .await;
     let request_id = request_url.rsplit('/').next().unwrap().split(['?', '#']).next().unwrap().to_string();
-    assert!(b.text("main h1").contains("审核中"));
-    assert!(b.text("main").contains(position));
+    assert!(b.text("main h1").await.contains("审核中"));
+    assert!(b.text("main").await.contains(position));
 
     // Each reviewer and approver the request names, in turn, approves it from the inbox.
     let mut approvers = Vec::new();
@@ -585,18 +565,18 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
             .collect();
         assert!(!pending.is_empty(), "nothing pending: {r}");
         for user in pending {
-            b.logout();
-            b.login(&demo, &user);
-            b.goto(&demo.url("/inbox"));
-            b.wait_for(&decide);
+            b.logout().await;
+            b.login(&demo, &user).await;
+            b.goto(&demo.url("/inbox")).await;
+            b.wait_for(&decide).await;
             let comment = format!("同意（{user}）");
-            b.fill(&format!("{decide} textarea[name=\"comment\"]"), &comment);
+            b.fill(&format!("{decide} textarea[name=\"comment\"]"), &comment).await;
             if approvers.is_empty() {
-                b.screenshot("09-inbox");
+                b.screenshot("09-inbox").await;
             }
-            b.click(&format!("{decide} button[value=\"approve\"]"));
-            b.wait_url(&format!("done={request_id}"));
-            assert!(b.text("p.flash").contains(&request_id));
+            b.click(&format!("{decide} button[value=\"approve\"]")).await;
+            b.wait_url(&format!("done={request_id}")).await;
+            assert!(b.text("p.flash").await.contains(&request_id));
             approvers.push(user);
         }
     }
@@ -604,30 +584,30 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
     assert_eq!(demo.get(&format!("/requests/{request_id}"), &hr_token)["state"], "applied");
 
     // HR sees the request applied, with every decision on its timeline, and the dossier changed.
-    b.logout();
-    b.login(&demo, "hr");
-    b.goto(&request_url);
-    assert!(b.text("main h1").contains("已生效"));
-    let timeline = b.text("ol.timeline");
+    b.logout().await;
+    b.login(&demo, "hr").await;
+    b.goto(&request_url).await;
+    assert!(b.text("main h1").await.contains("已生效"));
+    let timeline = b.text("ol.timeline").await;
     for user in &approvers {
         assert!(timeline.contains(&format!("同意（{user}）")), "{user} on the timeline: {timeline}");
     }
-    b.screenshot("08-request-timeline");
-    b.goto(&demo.url(&format!("/persons/{cadre_id}")));
-    let record = b.text("#person dl.fields");
+    b.screenshot("08-request-timeline").await;
+    b.goto(&demo.url(&format!("/persons/{cadre_id}"))).await;
+    let record = b.text("#person dl.fields").await;
     assert!(record.contains(position) && record.contains("四级调研员"), "{record}");
-    b.screenshot("10-dossier-after-promotion");
+    b.screenshot("10-dossier-after-promotion").await;
 
     // Finance: a word only labour contracts hold finds nothing.
-    b.logout();
-    b.login(&demo, "finance");
-    b.goto(&demo.url("/search"));
-    b.fill("form.search input[name=\"q\"]", contract_word);
-    b.click("form.search button[type=\"submit\"]");
-    b.wait_url("q=");
-    assert_eq!(b.text("p.total strong"), "0");
-    assert!(b.find_all("li.hit").is_empty());
-    b.screenshot("11-search-finance-contract");
+    b.logout().await;
+    b.login(&demo, "finance").await;
+    b.goto(&demo.url("/search")).await;
+    b.fill("form.search input[name=\"q\"]", contract_word).await;
+    b.click("form.search button[type=\"submit\"]").await;
+    b.wait_url("q=").await;
+    assert_eq!(b.text("p.total strong").await, "0");
+    assert!(b.find_all("li.hit").await.is_empty());
+    b.screenshot("11-search-finance-contract").await;
 
     // The administrators' pages, each as its role.
     for (user, path, heading, table, name) in [
@@ -635,12 +615,12 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
         ("it", "/accounts", "账号管理", "main table tbody tr", "13-accounts"),
         ("secadmin", "/review", "权限审查", "table.review tbody tr", "14-review"),
     ] {
-        b.logout();
-        b.login(&demo, user);
-        b.goto(&demo.url(path));
-        assert!(b.text("main h1").contains(heading), "{path}");
-        assert!(!b.find_all(table).is_empty(), "{path} lists nothing");
-        b.screenshot(name);
+        b.logout().await;
+        b.login(&demo, user).await;
+        b.goto(&demo.url(path)).await;
+        assert!(b.text("main h1").await.contains(heading), "{path}");
+        assert!(!b.find_all(table).await.is_empty(), "{path} lists nothing");
+        b.screenshot(name).await;
     }
 
     // A new account's first sign-in: the password the system administrator set must be replaced before any
@@ -652,48 +632,48 @@ fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_contrac
         Some(json!({"username": "newcomer", "password": "set-by-it-2026"})),
     );
     assert_eq!(status, 201, "{made}");
-    b.logout();
-    b.fill("input[name=\"username\"]", "newcomer");
-    b.fill("input[name=\"password\"]", "set-by-it-2026");
-    b.click("form[action=\"/login\"] button[type=\"submit\"]");
-    b.wait_for("form[action=\"/password\"]");
-    assert!(b.url().ends_with("/password"), "{}", b.url());
-    b.goto(&demo.url("/search"));
-    b.wait_for("form[action=\"/password\"]");
-    b.screenshot("15-first-sign-in-password");
-    b.fill("input[name=\"current\"]", "set-by-it-2026");
-    b.fill("input[name=\"new\"]", "my-own-secret-2026");
-    b.fill("input[name=\"again\"]", "my-own-secret-2026");
-    b.click("form[action=\"/password\"] button[type=\"submit\"]");
-    b.wait_url("password=changed");
-    assert!(b.text("main h1").contains("欢迎"), "home after the change");
+    b.logout().await;
+    b.fill("input[name=\"username\"]", "newcomer").await;
+    b.fill("input[name=\"password\"]", "set-by-it-2026").await;
+    b.click("form[action=\"/login\"] button[type=\"submit\"]").await;
+    b.wait_for("form[action=\"/password\"]").await;
+    assert!(b.url().await.ends_with("/password"), "{}", b.url().await);
+    b.goto(&demo.url("/search")).await;
+    b.wait_for("form[action=\"/password\"]").await;
+    b.screenshot("15-first-sign-in-password").await;
+    b.fill("input[name=\"current\"]", "set-by-it-2026").await;
+    b.fill("input[name=\"new\"]", "my-own-secret-2026").await;
+    b.fill("input[name=\"again\"]", "my-own-secret-2026").await;
+    b.click("form[action=\"/password\"] button[type=\"submit\"]").await;
+    b.wait_url("password=changed").await;
+    assert!(b.text("main h1").await.contains("欢迎"), "home after the change");
     let (status, _) =
         demo.api("POST", "/auth/login", None, Some(json!({"username": "newcomer", "password": "my-own-secret-2026"})));
     assert_eq!(status, 200, "the holder's own password works");
-    drop(b);
+    b.close().await;
 
     // Reading without JavaScript: a browser that runs no script signs in, searches, opens the dossier and
     // downloads the file.
-    let b = driver.session(false, downloads.path());
-    b.goto("data:text/html,<title>off</title><script>document.title='on'</script>");
-    assert_eq!(b.title(), "off", "JavaScript is switched off");
-    b.login(&demo, "hr");
-    b.goto(&demo.url("/search"));
-    b.fill("form.search input[name=\"q\"]", word);
-    b.click("form.search button[type=\"submit\"]");
-    b.wait_for("li.hit mark");
-    assert!(b.source().contains("<mark>"));
-    b.goto(&dossier);
-    assert!(b.text("#catalogue table.catalogue thead").contains("序号"));
-    assert!(b.text("#catalogue").contains(title));
-    b.goto(&material);
-    let href = b.attribute("section.viewer a[download]", "href");
+    let b = driver.session(false, downloads.path()).await;
+    b.goto("data:text/html,<title>off</title><script>document.title='on'</script>").await;
+    assert_eq!(b.title().await, "off", "JavaScript is switched off");
+    b.login(&demo, "hr").await;
+    b.goto(&demo.url("/search")).await;
+    b.fill("form.search input[name=\"q\"]", word).await;
+    b.click("form.search button[type=\"submit\"]").await;
+    b.wait_for("li.hit mark").await;
+    assert!(b.source().await.contains("<mark>"));
+    b.goto(&dossier).await;
+    assert!(b.text("#catalogue table.catalogue thead").await.contains("序号"));
+    assert!(b.text("#catalogue").await.contains(title));
+    b.goto(&material).await;
+    let href = b.attribute("section.viewer a[download]", "href").await;
     assert!(href.contains("/content?download=1"), "{href}");
-    b.click("section.viewer a[download]");
+    b.click("section.viewer a[download]").await;
     let saved = downloads.path().join("assessment-tw.pdf");
-    let bytes = wait_until("the download", || std::fs::read(&saved).ok().filter(|b| !b.is_empty()));
+    let bytes = wait_until("the download", async || std::fs::read(&saved).ok().filter(|b| !b.is_empty())).await;
     assert_eq!(bytes, std::fs::read(&fixture).unwrap(), "the downloaded bytes are the uploaded file");
-    drop(b);
+    b.close().await;
 
     println!(
         "browser test: demo loaded in {:.1} s, all in {:.1} s; screenshots in {}",

@@ -193,7 +193,14 @@ async fn reports_download_as_csv_and_xlsx_and_follow_the_callers_scope() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let bad = get(&app, &hr, "/api/v1/reports/structure?by=shoe_size").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    for report in ["completeness", "findings", "digitization", "turnaround"] {
+    // Every report of the one list has its route, as JSON, CSV and XLSX.
+    for report in dangan::model::ReportKind::ALL {
+        let json = get(&app, &hr, &format!("/api/v1/reports/{report}")).await;
+        assert_eq!(json.status, StatusCode::OK, "{report}");
+        assert!(json.json()["total"].is_u64(), "{report}");
+        let csv = get(&app, &hr, &format!("/api/v1/reports/{report}?format=csv")).await;
+        assert_eq!(csv.status, StatusCode::OK, "{report}");
+        assert!(csv.header("content-disposition").contains(report.as_str()), "{report}");
         let x = get(&app, &hr, &format!("/api/v1/reports/{report}?format=xlsx")).await;
         assert_eq!(x.status, StatusCode::OK, "{report}");
         let book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(x.body)).unwrap();
