@@ -121,6 +121,13 @@ pub(super) async fn review(State(st): State<AppState>, auth: AuthUser) -> ApiRes
     Ok(Json(List { total: items.len(), items }).into_response())
 }
 
+pub(super) async fn users(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<UserView>>> {
+    let archive = st.archive.clone();
+    let users = blocking(move || archive.list_users(&auth.principal)).await?;
+    let items: Vec<UserView> = users.into_iter().map(UserView::from).collect();
+    Ok(Json(List { total: items.len(), items }))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewUserBody {
@@ -263,14 +270,14 @@ pub(super) async fn file_in_batch(
     ApiPath(batch): ApiPath<crate::model::BatchId>,
     req: axum::extract::Request,
 ) -> ApiResult<Response> {
-    let up = super::handlers::read_upload(&st, req, true).await?;
+    let up = super::materials::read_upload(&st, req, true).await?;
     let mut meta = up.meta.unwrap_or_default();
     let person: crate::model::PersonId = meta
         .as_object_mut()
         .and_then(|m| m.remove("person_id"))
         .and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
         .ok_or_else(|| HttpError::Unprocessable("meta must name the dossier: person_id".into()))?;
-    let meta = super::handlers::parse_meta(meta)?;
+    let meta = super::materials::parse_meta(meta)?;
     let archive = st.archive.clone();
     // A scan of a batch is streamed in like any upload, then filed from memory (scans are pages, not GiB).
     let m = blocking(move || {

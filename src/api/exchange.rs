@@ -22,7 +22,7 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if multipart {
         // A zip is read whole (its directory is at its end): streamed in, then read back from the spool.
-        let up = super::handlers::read_upload(st, req, false).await?;
+        let up = super::materials::read_upload(st, req, false).await?;
         let file = up.file;
         let bytes = blocking(move || Ok(file.read_all()?.to_vec())).await?;
         return Ok((bytes, up.file_name.unwrap_or_else(|| "batch.zip".into())));

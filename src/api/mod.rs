@@ -7,40 +7,34 @@ mod admin;
 pub mod error;
 mod exchange;
 pub mod extract;
-mod handlers;
+mod materials;
+mod persons;
 mod reports;
 mod requests;
+mod search;
+mod session;
+mod system;
 pub mod views;
 
-use crate::http::{AppState, HttpError, LOGIN_BODY_LIMIT, blocking};
+use crate::http::{AppState, HttpError, LOGIN_BODY_LIMIT};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use error::ApiError;
 
-/// `GET /metrics`: Prometheus text; behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` when one is set.
-async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(want) = st.archive.config().metrics_token.clone() {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        if !crate::crypto::ct_eq(given.trim().as_bytes(), want.as_bytes()) {
-            return ApiError::from(crate::service::Error::Unauthorized(
-                "send Authorization: Bearer <the metrics token>".into(),
-            ))
-            .into_response();
-        }
+/// Sets the ETag of an answer to the record's version.
+fn with_etag(mut resp: Response, version: u32) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&extract::etag(version)) {
+        resp.headers_mut().insert(header::ETAG, v);
     }
-    let archive = st.archive.clone();
-    match blocking(move || archive.render_metrics()).await {
-        Ok(text) => {
-            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
-        }
-        Err(e) => ApiError(e).into_response(),
-    }
+    resp
+}
+
+/// The reason for a change the client gave in `x-change-reason` (at most 500 characters).
+fn reason_of(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-change-reason").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect())
 }
 
 /// Whether a path is the API's (its failures are problem+json).
@@ -56,15 +50,15 @@ pub fn problem(e: HttpError) -> Response {
 /// The API's routes (`/api/v1/…` and `/metrics`), without the server's layers (see [`crate::server::router`]).
 pub fn router() -> Router<AppState> {
     let v1 = Router::new()
-        .route("/health", get(handlers::health))
-        .route("/openapi.json", get(handlers::openapi))
-        .route("/auth/login", post(handlers::login).layer(DefaultBodyLimit::max(LOGIN_BODY_LIMIT)))
-        .route("/auth/logout", post(handlers::logout))
-        .route("/me", get(handlers::me))
-        .route("/me/password", post(handlers::change_password))
-        .route("/me/totp", post(handlers::begin_totp))
-        .route("/me/totp/confirm", post(handlers::confirm_totp))
-        .route("/users", get(handlers::users).post(admin::create_user))
+        .route("/health", get(system::health))
+        .route("/openapi.json", get(system::openapi))
+        .route("/auth/login", post(session::login).layer(DefaultBodyLimit::max(LOGIN_BODY_LIMIT)))
+        .route("/auth/logout", post(session::logout))
+        .route("/me", get(session::me))
+        .route("/me/password", post(session::change_password))
+        .route("/me/totp", post(session::begin_totp))
+        .route("/me/totp/confirm", post(session::confirm_totp))
+        .route("/users", get(admin::users).post(admin::create_user))
         .route("/users/{id}", axum::routing::patch(admin::update_user))
         .route("/users/{id}/password", post(admin::reset_password))
         .route("/backup", get(admin::backup))
@@ -81,15 +75,15 @@ pub fn router() -> Router<AppState> {
         .route("/grants/{id}", get(admin::get_grant))
         .route("/grants/{id}/decision", post(admin::decide_grant))
         .route("/grants/{id}/revoke", post(admin::revoke_grant))
-        .route("/persons", post(handlers::create_person).get(handlers::list_persons))
-        .route("/persons/{id}", get(handlers::get_person).patch(handlers::patch_person))
-        .route("/persons/{id}/versions", get(handlers::person_versions))
-        .route("/persons/{id}/materials", post(handlers::upload_material).get(handlers::catalogue))
-        .route("/materials/{id}", get(handlers::get_material).patch(handlers::patch_material))
-        .route("/materials/{id}/content", get(handlers::material_content).put(handlers::replace_content))
-        .route("/materials/{id}/versions", get(handlers::material_versions))
-        .route("/materials/{id}/versions/{n}/content", get(handlers::version_content))
-        .route("/search", get(handlers::search))
+        .route("/persons", post(persons::create_person).get(persons::list_persons))
+        .route("/persons/{id}", get(persons::get_person).patch(persons::patch_person))
+        .route("/persons/{id}/versions", get(persons::person_versions))
+        .route("/persons/{id}/materials", post(materials::upload_material).get(materials::catalogue))
+        .route("/materials/{id}", get(materials::get_material).patch(materials::patch_material))
+        .route("/materials/{id}/content", get(materials::material_content).put(materials::replace_content))
+        .route("/materials/{id}/versions", get(materials::material_versions))
+        .route("/materials/{id}/versions/{n}/content", get(materials::version_content))
+        .route("/search", get(search::search))
         .route("/requests", post(requests::create).get(requests::list))
         .route("/requests/{id}", get(requests::get).patch(requests::revise))
         .route("/requests/{id}/submit", post(requests::submit))
@@ -108,5 +102,5 @@ pub fn router() -> Router<AppState> {
         .route("/imports/{id}", get(exchange::get_import))
         .route("/persons/{id}/package", get(exchange::export_package))
         .route("/packages", post(exchange::import_package));
-    Router::new().nest("/api/v1", v1).route("/metrics", get(metrics))
+    Router::new().nest("/api/v1", v1).route("/metrics", get(system::metrics))
 }

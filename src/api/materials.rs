@@ -1,0 +1,253 @@
+//! Dossier materials: filing (multipart uploads), the catalogue, metadata, content and history.
+
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch};
+use super::views::{List, MaterialVersionView, MaterialView};
+use super::{reason_of, with_etag};
+use crate::http::{AppState, HttpError, MultipartReader, Sender, blocking, split_tags};
+use crate::model::{MaterialId, MaterialMeta, PersonId};
+use crate::service::SpooledBlob;
+use crate::service::archive::Download;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// A material with its ETag.
+fn material_answer(st: &AppState, m: crate::model::Material) -> Response {
+    let v = m.version;
+    with_etag(Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(), v)
+}
+
+/// The parts of an upload.
+pub(super) struct Upload {
+    /// The file, streamed into a spool as it arrived.
+    pub(super) file: SpooledBlob,
+    pub(super) file_name: Option<String>,
+    pub(super) meta: Option<Value>,
+}
+
+/// The catalogue fields of an upload's `meta`.
+pub(super) fn parse_meta(v: Value) -> ApiResult<MaterialMeta> {
+    serde_json::from_value::<MaterialMeta>(v).map_err(|e| crate::service::Error::invalid("meta", e.to_string()).into())
+}
+
+const META_FIELDS: [&str; 10] =
+    ["category", "title", "formed_on", "pages", "tags", "note", "source_unit", "original", "secrecy", "person_id"];
+
+/// Reads a multipart upload: part `file` (the bytes) and part `meta` (JSON) — or the meta fields as separate
+/// parts (`category`, `title`, `formed_on`, `pages`, `tags` comma-separated, `note`).
+pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<Upload> {
+    let mut mp = MultipartReader::from_request(req, st, Sender::Client).await?;
+    let mut file: Option<SpooledBlob> = None;
+    let mut file_name = None;
+    let mut meta_json: Option<Value> = None;
+    let mut loose = serde_json::Map::new();
+    while let Some(part) = mp.next_part().await? {
+        let name = part.name();
+        match name.as_str() {
+            "file" => {
+                if file.is_some() {
+                    return Err(HttpError::BadRequest("more than one `file` part".into()).into());
+                }
+                file_name = part.file_name();
+                file = Some(part.spool(st).await?);
+            }
+            "meta" => {
+                let text = part.text(64 * 1024, || "the meta part exceeds 64 KiB".into()).await?;
+                meta_json = Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| HttpError::BadRequest(format!("part `meta` is not JSON: {e}")))?,
+                );
+            }
+            n if META_FIELDS.contains(&n) => {
+                let text = part.text(8 * 1024, || format!("part `{n}` exceeds 8 KiB")).await?;
+                let value = match n {
+                    "tags" => Value::Array(split_tags(&text).map(|t| Value::String(t.into())).collect()),
+                    "pages" | "secrecy" => serde_json::from_str(text.trim())
+                        .map_err(|_| HttpError::Unprocessable(format!("part `{n}` must be a number")))?,
+                    "original" => Value::Bool(matches!(text.trim(), "true" | "1" | "yes" | "是")),
+                    _ => Value::String(text),
+                };
+                loose.insert(n.to_string(), value);
+            }
+            other => {
+                return Err(HttpError::BadRequest(format!(
+                    "unexpected part `{}`: send `file` and `meta`",
+                    other.chars().take(40).collect::<String>()
+                ))
+                .into());
+            }
+        }
+    }
+    let file = file.ok_or_else(|| HttpError::BadRequest("part `file` is missing".into()))?;
+    let meta_value = match (meta_json, loose.is_empty()) {
+        (Some(m), _) => Some(m),
+        (None, false) => Some(Value::Object(loose)),
+        (None, true) if need_meta => {
+            return Err(HttpError::BadRequest(
+                "part `meta` is missing (JSON with category, title, formed_on …)".into(),
+            )
+            .into());
+        }
+        (None, true) => None,
+    };
+    let meta = meta_value;
+    Ok(Upload { file, file_name, meta })
+}
+
+#[derive(Deserialize)]
+pub(super) struct UploadQuery {
+    /// `false` answers at once without waiting for indexing.
+    wait: Option<bool>,
+}
+
+pub(super) async fn upload_material(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(person): ApiPath<PersonId>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    req: Request,
+) -> ApiResult<Response> {
+    // Check the caller may write this dossier before reading a large body.
+    {
+        let archive = st.archive.clone();
+        let p = auth.principal.clone();
+        blocking(move || archive.check_may_file(&p, person)).await?;
+    }
+    let up = read_upload(&st, req, true).await?;
+    let archive = st.archive.clone();
+    let meta = parse_meta(up.meta.unwrap_or_default())?;
+    let wait = q.wait.unwrap_or(true);
+    let m = blocking(move || archive.add_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait)).await?;
+    let v = m.version;
+    let location = format!("/api/v1/materials/{}", m.id);
+    let mut resp = (StatusCode::CREATED, Json(MaterialView::new(m, st.archive.scheme(), None))).into_response();
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(with_etag(resp, v))
+}
+
+pub(super) async fn catalogue(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(person): ApiPath<PersonId>,
+) -> ApiResult<Json<List<MaterialView>>> {
+    let archive = st.archive.clone();
+    let entries = blocking(move || archive.catalogue(&auth.principal, person)).await?;
+    let items: Vec<MaterialView> =
+        entries.into_iter().map(|e| MaterialView::new(e.material, st.archive.scheme(), Some(e.seq))).collect();
+    Ok(Json(List { total: items.len(), items }))
+}
+
+pub(super) async fn get_material(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let m = blocking(move || archive.get_material(&auth.principal, id)).await?;
+    Ok(material_answer(&st, m))
+}
+
+pub(super) async fn patch_material(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+    IfMatch(expected): IfMatch,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let reason = reason_of(&headers);
+    let m = blocking(move || archive.patch_material(&auth.principal, id, expected, patch, reason)).await?;
+    Ok(material_answer(&st, m))
+}
+
+/// The bytes as an attachment, with the content hash in `x-content-blake3` (or `x-content-sm3` under the 国密
+/// suite) and the version as the ETag.
+fn content_response(st: &AppState, body: impl Into<axum::body::Body>, m: &crate::model::Material) -> Response {
+    let name = m.file_name.clone().unwrap_or_else(|| format!("{}", m.id));
+    let mut resp = crate::http::attachment(body, &m.mime, &name);
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&m.content_hash) {
+        let header = match st.archive.suite() {
+            crate::crypto::Suite::Default => "x-content-blake3",
+            crate::crypto::Suite::Gm => "x-content-sm3",
+        };
+        h.insert(header, v);
+    }
+    with_etag(resp, m.version)
+}
+
+pub(super) async fn material_content(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let (m, download) = blocking(move || archive.material_download(&auth.principal, id)).await?;
+    Ok(match download {
+        Download::Whole(bytes) => content_response(&st, bytes.to_vec(), &m),
+        Download::Chunks(chunks) => {
+            let mut resp = content_response(&st, crate::http::chunked_body(*chunks), &m);
+            // With its length announced, a stream that ends early (a damaged chunk) is an error for the client.
+            resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(m.size));
+            resp
+        }
+    })
+}
+
+pub(super) async fn replace_content(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+    IfMatch(expected): IfMatch,
+    req: Request,
+) -> ApiResult<Response> {
+    if expected.is_none() {
+        return Err(crate::service::Error::PreconditionRequired.into());
+    }
+    let reason = reason_of(req.headers());
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (file, file_name) = if is_multipart {
+        let up = read_upload(&st, req, false).await?;
+        (up.file, up.file_name)
+    } else {
+        (crate::http::spool_body(&st, req.into_body()).await?, None)
+    };
+    let archive = st.archive.clone();
+    let m = blocking(move || archive.replace_spooled(&auth.principal, id, expected, &file, file_name, reason)).await?;
+    Ok(material_answer(&st, m))
+}
+
+pub(super) async fn material_versions(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<MaterialId>,
+) -> ApiResult<Json<List<MaterialVersionView>>> {
+    let archive = st.archive.clone();
+    let versions = blocking(move || archive.material_versions(&auth.principal, id)).await?;
+    let items: Vec<MaterialVersionView> =
+        versions.into_iter().map(|v| MaterialVersionView::new(v, st.archive.scheme())).collect();
+    Ok(Json(List { total: items.len(), items }))
+}
+
+pub(super) async fn version_content(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath((id, n)): ApiPath<(MaterialId, u32)>,
+) -> ApiResult<Response> {
+    let archive = st.archive.clone();
+    let (v, bytes) = blocking(move || archive.version_content(&auth.principal, id, n)).await?;
+    Ok(content_response(&st, bytes.to_vec(), &v.material))
+}

@@ -1,0 +1,134 @@
+//! Sessions and the caller: sign-in and sign-out, `me`, one's own password and second factor.
+
+use super::error::ApiError;
+use super::extract::{ApiJson, AuthUser};
+use super::views::UserView;
+use crate::http::{AppState, HttpError, blocking, source_of};
+use crate::model::{PersonId, Role};
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Deserialize)]
+pub(super) struct LoginBody {
+    username: String,
+    password: String,
+    /// The current code of the authenticator app, for an account with a second factor.
+    #[serde(default)]
+    otp: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct LoginAnswer {
+    token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    user: UserView,
+}
+
+pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult<Json<LoginAnswer>> {
+    let (parts, body) = req.into_parts();
+    let source = source_of(&parts);
+    let ApiJson(b): ApiJson<LoginBody> = ApiJson::from_request(Request::from_parts(parts, body), &st).await?;
+    if b.username.len() > 128 || b.password.len() > 1024 {
+        return Err(HttpError::Unprocessable("username or password too long".into()).into());
+    }
+    let archive = st.archive.clone();
+    let (token, user) =
+        blocking(move || archive.login_with_code(&b.username, &b.password, b.otp.as_deref(), &source)).await?;
+    Ok(Json(LoginAnswer {
+        token,
+        token_type: "Bearer",
+        expires_in: st.archive.config().session_ttl.as_secs(),
+        user: user.into(),
+    }))
+}
+
+pub(super) async fn logout(State(st): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
+    let archive = st.archive.clone();
+    blocking(move || archive.logout(&auth.token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub(super) struct Me {
+    username: String,
+    display_name: String,
+    roles: Vec<Role>,
+    department: Option<String>,
+    department_name: Option<String>,
+    person_id: Option<PersonId>,
+    /// The union of the caller's roles under the policy in force.
+    permissions: crate::model::policy::RolePolicy,
+    /// The holder must choose their own password before anything else.
+    must_change_password: bool,
+    /// The hard rules the account breaks (it acts without the offending roles until mended).
+    violations: Vec<String>,
+    /// Signs in with a second factor (TOTP).
+    totp: bool,
+}
+
+pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
+    let p = &auth.principal;
+    let u = &p.user;
+    Json(Me {
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        roles: u.roles.clone(),
+        department_name: u.department.as_deref().and_then(|d| st.archive.department_name(d)),
+        department: u.department.clone(),
+        person_id: u.person_id,
+        permissions: st.archive.policy().effective(&p.subject),
+        must_change_password: u.must_change_password,
+        violations: u.violations(),
+        totp: u.totp_secret.is_some(),
+    })
+}
+
+/// `POST /api/v1/me/totp`: a fresh second-factor secret for the caller's authenticator app (pending until
+/// confirmed).
+pub(super) async fn begin_totp(
+    State(st): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<crate::service::auth::TotpEnrolment>> {
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.begin_totp(&auth.principal)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TotpCode {
+    code: String,
+}
+
+/// `POST /api/v1/me/totp/confirm`: the first code from the app; from then on sign-in needs a code.
+pub(super) async fn confirm_totp(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(b): ApiJson<TotpCode>,
+) -> ApiResult<StatusCode> {
+    let archive = st.archive.clone();
+    blocking(move || archive.confirm_totp(&auth.principal, &b.code)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// `POST /api/v1/me/password`: the caller chooses a new password (their other sessions end).
+pub(super) async fn change_password(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(b): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    let archive = st.archive.clone();
+    blocking(move || archive.change_own_password(&auth.principal, &auth.token, &b.current, &b.new)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,78 @@
+//! Health and metrics: what a monitor asks, without signing in (metrics behind their own token when one is set).
+
+use super::error::ApiError;
+use crate::http::{AppState, blocking};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Serialize)]
+pub(super) struct Health {
+    status: &'static str,
+    version: &'static str,
+    ocr: bool,
+    /// The store's cipher suite (`default` or `gm`).
+    suite: crate::crypto::Suite,
+    queues: crate::service::indexer::QueueStats,
+}
+
+pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
+    // `held`: the store is behind its audit witness and nothing but sign-in and the acknowledgement is served.
+    let status = if st.archive.audit_hold().is_some() { "held" } else { "ok" };
+    // Depths and ages only: nothing of what waits on the queues.
+    let archive = st.archive.clone();
+    let queues = blocking(move || archive.queue_stats()).await.unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "cannot read the queues' depths");
+        Default::default()
+    });
+    Json(Health {
+        status,
+        version: env!("CARGO_PKG_VERSION"),
+        ocr: st.archive.ocr_available(),
+        suite: st.archive.suite(),
+        queues,
+    })
+}
+
+/// `GET /metrics`: Prometheus text; behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` when one is set.
+pub(super) async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(want) = st.archive.config().metrics_token.clone() {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !crate::crypto::ct_eq(given.trim().as_bytes(), want.as_bytes()) {
+            return ApiError::from(crate::service::Error::Unauthorized(
+                "send Authorization: Bearer <the metrics token>".into(),
+            ))
+            .into_response();
+        }
+    }
+    let archive = st.archive.clone();
+    match blocking(move || archive.render_metrics()).await {
+        Ok(text) => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+        }
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+pub(super) async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::RequestKind;
+
+    /// The document lists the kinds the service takes, in the same order: one list (`RequestKind::ALL`).
+    #[test]
+    fn openapi_lists_every_request_kind() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        let listed = &doc["components"]["schemas"]["RequestKind"]["enum"];
+        let kinds: Vec<&str> = RequestKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(listed, &serde_json::json!(kinds));
+    }
+}
