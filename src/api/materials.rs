@@ -1,5 +1,6 @@
 //! Dossier materials: filing (multipart uploads), the catalogue, metadata, content and history.
 
+use super::doc::*;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch};
 use super::views::{List, MaterialVersionView, MaterialView};
@@ -29,6 +30,44 @@ pub(super) struct Upload {
     pub(super) file: SpooledBlob,
     pub(super) file_name: Option<String>,
     pub(super) meta: Option<Value>,
+}
+
+/// The parts of `POST /persons/{id}/materials` (documentation only: [`read_upload`] reads them): `file` and
+/// `meta` (JSON), or `file` with the catalogue fields as separate text parts (each at most 8 KiB). When `meta` is
+/// present the separate parts are ignored. A `person_id` part (meant for batch uploads) gives 422; any other part
+/// gives 400.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct MaterialUpload {
+    /// The bytes (the part's filename is kept).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The catalogue fields as JSON.
+    meta: Option<MaterialMeta>,
+}
+
+/// The parts of `PUT /materials/{id}/content` as multipart (documentation only): part `file`. `meta` or
+/// catalogue-field parts are accepted and checked but do not change the catalogue (use `PATCH /materials/{id}`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct ContentUpload {
+    /// The new bytes (the part's filename replaces the stored one).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The parts of `POST /batches/{id}/materials` (documentation only): `file` and `meta` (JSON: the catalogue
+/// fields and `person_id`), or `file` with the catalogue fields and `person_id` as separate text parts (each at
+/// most 8 KiB). Without `person_id` the answer is 422; the other fields are checked as in `MaterialMeta`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct BatchUpload {
+    /// The scan.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The catalogue fields and `person_id` as JSON.
+    #[schema(value_type = Object)]
+    meta: Option<serde_json::Value>,
 }
 
 /// The catalogue fields of an upload's `meta`.
@@ -106,6 +145,31 @@ pub(super) struct UploadQuery {
     wait: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/persons/{id}/materials",
+    operation_id = "uploadMaterial",
+    tag = "materials",
+    summary = "File a material into a dossier",
+    description = "Multipart upload: part `file` and part `meta` (JSON), or the catalogue fields as separate parts. Write access and the person are checked before the body is read. The MIME type is detected from the content; text is extracted and indexed in the background.",
+    params(
+        ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
+        ("wait" = Option<bool>, Query, description = "Wait (bounded) until the material is searchable; `false` answers at once. Default: `true`."),
+    ),
+    request_body(content((MaterialUpload = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "Created (version 1).", content((MaterialView = "application/json")), headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn upload_material(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -133,6 +197,25 @@ pub(super) async fn upload_material(
     Ok(with_etag(resp, v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/persons/{id}/materials",
+    operation_id = "catalogue",
+    tag = "materials",
+    summary = "The dossier's catalogue",
+    params(
+        ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The materials, ordered by category then date, with 序号 (`seq`).", content((List<MaterialView> = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn catalogue(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -145,6 +228,25 @@ pub(super) async fn catalogue(
     Ok(Json(List { total: items.len(), items }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/materials/{id}",
+    operation_id = "getMaterial",
+    tag = "materials",
+    summary = "A material's metadata",
+    params(
+        ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The material.", content((MaterialView = "application/json")), headers(("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn get_material(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -155,6 +257,33 @@ pub(super) async fn get_material(
     Ok(material_answer(&st, m))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/materials/{id}",
+    operation_id = "patchMaterial",
+    tag = "materials",
+    summary = "Change a material's catalogue fields (JSON merge patch)",
+    params(
+        ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
+        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
+        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
+    ),
+    request_body(content((Object = "application/merge-patch+json"), (Object = "application/json"))),
+    responses(
+        (status = 200, description = "The new version.", content((MaterialView = "application/json")), headers(("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn patch_material(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -185,6 +314,25 @@ fn content_response(st: &AppState, body: impl Into<axum::body::Body>, m: &crate:
     with_etag(resp, m.version)
 }
 
+#[utoipa::path(
+    get,
+    path = "/materials/{id}/content",
+    operation_id = "materialContent",
+    tag = "materials",
+    summary = "Download the current bytes",
+    params(
+        ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The decrypted bytes, with the material's MIME type as Content-Type.", content((Binary = "*/*")), headers(("ETag" = String), ("Content-Disposition" = String), ("Cache-Control" = String), ("X-Content-BLAKE3" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn material_content(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -203,6 +351,34 @@ pub(super) async fn material_content(
     })
 }
 
+#[utoipa::path(
+    put,
+    path = "/materials/{id}/content",
+    operation_id = "replaceContent",
+    tag = "materials",
+    summary = "Replace the bytes (new version)",
+    description = "The body is the raw bytes (any Content-Type other than multipart/form-data is taken as raw bytes), or multipart/form-data with part `file` (its filename replaces the stored one). Waits until the new text is indexed.",
+    params(
+        ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
+        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
+        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
+    ),
+    request_body(content((Binary = "application/octet-stream"), (ContentUpload = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "The new version.", content((MaterialView = "application/json")), headers(("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn replace_content(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -230,6 +406,25 @@ pub(super) async fn replace_content(
     Ok(material_answer(&st, m))
 }
 
+#[utoipa::path(
+    get,
+    path = "/materials/{id}/versions",
+    operation_id = "materialVersions",
+    tag = "materials",
+    summary = "A material's history",
+    params(
+        ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "Every version, oldest first.", content((List<MaterialVersionView> = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn material_versions(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -242,6 +437,26 @@ pub(super) async fn material_versions(
     Ok(Json(List { total: items.len(), items }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/materials/{id}/versions/{n}/content",
+    operation_id = "versionContent",
+    tag = "materials",
+    summary = "Download the bytes of a version",
+    params(
+        ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
+        ("n" = u32, Path, description = "Version number, from 1."),
+    ),
+    responses(
+        (status = 200, description = "The decrypted bytes of that version, with its MIME type as Content-Type.", content((Binary = "*/*")), headers(("ETag" = String), ("Content-Disposition" = String), ("Cache-Control" = String), ("X-Content-BLAKE3" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn version_content(
     State(st): State<AppState>,
     auth: AuthUser,

@@ -1,5 +1,6 @@
 //! Person records and their history.
 
+use super::doc::*;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, IfMatch};
 use super::views::{List, PersonVersionView};
@@ -16,7 +17,8 @@ use serde_json::Value;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PersonWithFindings)]
 struct PersonAnswer {
     #[serde(flatten)]
     person: Person,
@@ -26,6 +28,27 @@ struct PersonAnswer {
 
 type PersonView = crate::service::archive::PersonView;
 
+#[utoipa::path(
+    post,
+    path = "/persons",
+    operation_id = "createPerson",
+    tag = "persons",
+    summary = "Create a person record",
+    description = "Validates the record (ID number per GB 11643; birth date and gender derived from it when absent; dates plausible; department known). Blocking findings give 422 with `findings`; warnings are returned with the record.",
+    request_body(content((Person = "application/json"))),
+    responses(
+        (status = 201, description = "Created (version 1).", content((PersonAnswer = "application/json")), headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn create_person(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -52,6 +75,28 @@ pub(super) struct PersonListQuery {
     offset: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/persons",
+    operation_id = "listPersons",
+    tag = "persons",
+    summary = "List person records",
+    params(
+        ("name" = Option<String>, Query, description = "Name or former name contains (case- and width-folded)."),
+        ("q" = Option<String>, Query, description = "Alias of `name` (used when `name` is absent)."),
+        ("department" = Option<String>, Query, description = "Department code."),
+        ("limit" = Option<usize>, Query, description = "Page size; clamped to 1–500."),
+        ("offset" = Option<usize>, Query, description = "Default: `0`."),
+    ),
+    responses(
+        (status = 200, description = "A page of records (the caller's own record is never listed).", content((Object = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn list_persons(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -68,6 +113,25 @@ pub(super) async fn list_persons(
     Ok(Json(List { items, total }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/persons/{id}",
+    operation_id = "getPerson",
+    tag = "persons",
+    summary = "Read a person record",
+    params(
+        ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The record, redacted to what the caller may see (`hidden` names what was withheld).", content((Object = "application/json")), headers(("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn get_person(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -79,6 +143,35 @@ pub(super) async fn get_person(
     Ok(with_etag(Json(person).into_response(), v))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/persons/{id}",
+    operation_id = "patchPerson",
+    tag = "persons",
+    summary = "Change a person record (JSON merge patch)",
+    description = "Applies an RFC 7396 merge patch under optimistic concurrency and validates the result (422 with `findings`). Produces a new immutable version. Only the routine fields of the flow definitions' fast path (phone, address, training, former_names by default) change directly; any other field is 409 `rule workflow.request-required`, naming the request kind that changes it (`promotion`, `transfer`, `resignation`, `update`).",
+    params(
+        ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
+        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
+        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
+    ),
+    request_body(content((Object = "application/merge-patch+json"), (Object = "application/json"))),
+    responses(
+        (status = 200, description = "The new version.", content((PersonAnswer = "application/json")), headers(("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn patch_person(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -94,6 +187,25 @@ pub(super) async fn patch_person(
     Ok(with_etag(Json(PersonAnswer { person: saved.record, findings: saved.findings }).into_response(), v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/persons/{id}/versions",
+    operation_id = "personVersions",
+    tag = "persons",
+    summary = "A person record's history",
+    params(
+        ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "Every version, oldest first.", content((List<PersonVersionView> = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn person_versions(
     State(st): State<AppState>,
     auth: AuthUser,

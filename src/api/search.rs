@@ -1,5 +1,6 @@
 //! Full-text search of materials.
 
+use super::doc::*;
 use super::error::ApiError;
 use super::extract::{ApiQuery, AuthUser};
 use crate::http::{AppState, blocking};
@@ -23,10 +24,14 @@ pub(super) struct SearchQuery {
     offset: Option<usize>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SearchResponse)]
 pub(super) struct SearchAnswer {
     total: usize,
+    #[schema(value_type = Vec<Object>)]
     hits: Vec<crate::service::search::SearchHit>,
+    /// The same hits as `hits`.
+    #[schema(value_type = Vec<Object>)]
     items: Vec<crate::service::search::SearchHit>,
 }
 
@@ -40,6 +45,32 @@ fn date_param(name: &str, v: Option<String>) -> ApiResult<Option<PartialDate>> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/search",
+    operation_id = "search",
+    tag = "search",
+    summary = "Full-text search of materials",
+    description = "All words must match (text, titles, names). Filters narrow the result; totals count only what the caller may see; the caller's own dossier is excluded.",
+    params(
+        ("q" = Option<String>, Query, description = "Words; may be empty to list by filters (over 500 characters gives 422)."),
+        ("category" = Option<String>, Query, description = "Category code; a parent matches its sub-categories (unknown gives 422)."),
+        ("department" = Option<String>, Query, description = "Department code (unknown gives 422)."),
+        ("from" = Option<String>, Query, description = "Formed on or after (start of the period; invalid gives 422)."),
+        ("to" = Option<String>, Query, description = "Formed on or before (`2019` includes all of 2019; invalid gives 422)."),
+        ("limit" = Option<usize>, Query, description = "Clamped to 1–100. Default: `20`."),
+        ("offset" = Option<usize>, Query, description = "Clamped to 10000."),
+    ),
+    responses(
+        (status = 200, description = "A page of hits the caller may see.", content((SearchAnswer = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn search(
     State(st): State<AppState>,
     auth: AuthUser,

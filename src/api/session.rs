@@ -1,5 +1,6 @@
 //! Sessions and the caller: sign-in and sign-out, `me`, one's own password and second factor.
 
+use super::doc::*;
 use super::error::ApiError;
 use super::extract::{ApiJson, AuthUser};
 use super::views::UserView;
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 type ApiResult<T> = Result<T, ApiError>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LoginRequest)]
 pub(super) struct LoginBody {
     username: String,
     password: String,
@@ -21,7 +23,8 @@ pub(super) struct LoginBody {
     otp: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LoginResponse)]
 pub(super) struct LoginAnswer {
     token: String,
     token_type: &'static str,
@@ -29,6 +32,26 @@ pub(super) struct LoginAnswer {
     user: UserView,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    summary = "Log in",
+    description = "Checks a username and password and opens a session. The body may hold at most 8 KiB (larger: 413, not parsed). Failures are counted per source address and per account: an address with 5 failures in 15 minutes is refused, and an account with 5 failures is refused only from the addresses that failed for it, never from an address that did not (429 with Retry-After). Behind a trusted proxy (DANGAN_TRUSTED_PROXIES) the source is the client named in X-Forwarded-For.",
+    request_body(content((LoginBody = "application/json"))),
+    responses(
+        (status = 200, description = "A new session.", content((LoginAnswer = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+    ),
+    security(()),
+)]
 pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult<Json<LoginAnswer>> {
     let (parts, body) = req.into_parts();
     let source = source_of(&parts);
@@ -47,13 +70,25 @@ pub(super) async fn login(State(st): State<AppState>, req: Request) -> ApiResult
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    operation_id = "logout",
+    tag = "auth",
+    summary = "Log out (end this session)",
+    responses(
+        (status = 204, description = "The token is no longer valid."),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalError),
+    ),
+)]
 pub(super) async fn logout(State(st): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
     let archive = st.archive.clone();
     blocking(move || archive.logout(&auth.token)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Me {
     username: String,
     display_name: String,
@@ -71,6 +106,19 @@ pub(super) struct Me {
     totp: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "me",
+    tag = "auth",
+    summary = "The caller",
+    responses(
+        (status = 200, description = "The caller's account and permissions.", content((Me = "application/json"))),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
     let p = &auth.principal;
     let u = &p.user;
@@ -90,6 +138,20 @@ pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
 
 /// `POST /api/v1/me/totp`: a fresh second-factor secret for the caller's authenticator app (pending until
 /// confirmed).
+#[utoipa::path(
+    post,
+    path = "/me/totp",
+    operation_id = "beginTotp",
+    tag = "auth",
+    summary = "Set up a second factor (TOTP)",
+    description = "A fresh secret for the caller's authenticator app, pending until confirmed with a code. Audited.",
+    responses(
+        (status = 200, description = "The secret.", content((Object = "application/json"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+    ),
+)]
 pub(super) async fn begin_totp(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -98,13 +160,32 @@ pub(super) async fn begin_totp(
     Ok(Json(blocking(move || archive.begin_totp(&auth.principal)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TotpCode {
     code: String,
 }
 
 /// `POST /api/v1/me/totp/confirm`: the first code from the app; from then on sign-in needs a code.
+#[utoipa::path(
+    post,
+    path = "/me/totp/confirm",
+    operation_id = "confirmTotp",
+    tag = "auth",
+    summary = "Confirm the second factor",
+    description = "The current code of the app (422 if wrong, 409 if nothing is being set up); from then on every sign-in needs `otp`. A password reset by the system administrator removes the second factor. Audited.",
+    request_body(content((TotpCode = "application/json"))),
+    responses(
+        (status = 204, description = "Confirmed."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+    ),
+)]
 pub(super) async fn confirm_totp(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -115,7 +196,7 @@ pub(super) async fn confirm_totp(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PasswordChange {
     current: String,
@@ -123,6 +204,26 @@ pub(super) struct PasswordChange {
 }
 
 /// `POST /api/v1/me/password`: the caller chooses a new password (their other sessions end).
+#[utoipa::path(
+    post,
+    path = "/me/password",
+    operation_id = "changeOwnPassword",
+    tag = "auth",
+    summary = "Change one's own password",
+    description = "The caller chooses a new password (the only call, with `GET /me` and `POST /auth/logout`, open to an account whose password the system administrator set). Its other sessions end; this one stays. Audited.",
+    request_body(content((PasswordChange = "application/json"))),
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn change_password(
     State(st): State<AppState>,
     auth: AuthUser,

@@ -7,16 +7,30 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Health {
     status: &'static str,
     version: &'static str,
     ocr: bool,
     /// The store's cipher suite (`default` or `gm`).
+    #[schema(value_type = String, example = "default")]
     suite: crate::crypto::Suite,
+    /// The indexing lanes' depths and oldest ages.
+    #[schema(value_type = Object)]
     queues: crate::service::indexer::QueueStats,
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "system",
+    summary = "Liveness and capabilities",
+    responses(
+        (status = 200, description = "The server is up.", content((Health = "application/json"))),
+    ),
+    security(()),
+)]
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     // `held`: the store is behind its audit witness and nothing but sign-in and the acknowledgement is served.
     let status = if st.archive.audit_hold().is_some() { "held" } else { "ok" };
@@ -36,6 +50,23 @@ pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
 }
 
 /// `GET /metrics`: Prometheus text; behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` when one is set.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "system",
+    summary = "Metrics for Prometheus",
+    description = "Outside `/api/v1` (this path item names its own server, `/`). The request counts and durations, \
+        the queues' depths and ages, the audit trail's head. Behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` \
+        when the installation sets that token; open otherwise.",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.", content((String = "text/plain"))),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 500, response = super::doc::InternalError),
+        (status = 503, response = super::doc::AuditRollback),
+    ),
+    security((), ("metrics_token" = [])),
+)]
 pub(super) async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if let Some(want) = st.archive.config().metrics_token.clone() {
         let given = headers
@@ -56,23 +87,5 @@ pub(super) async fn metrics(State(st): State<AppState>, headers: axum::http::Hea
             ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
         }
         Err(e) => ApiError(e).into_response(),
-    }
-}
-
-pub(super) async fn openapi() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::model::RequestKind;
-
-    /// The document lists the kinds the service takes, in the same order: one list (`RequestKind::ALL`).
-    #[test]
-    fn openapi_lists_every_request_kind() {
-        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
-        let listed = &doc["components"]["schemas"]["RequestKind"]["enum"];
-        let kinds: Vec<&str> = RequestKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(listed, &serde_json::json!(kinds));
     }
 }

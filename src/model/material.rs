@@ -6,7 +6,7 @@ use super::ids::{MaterialId, PersonId};
 use serde::{Deserialize, Serialize};
 
 /// Where text extraction of the current bytes stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TextStatus {
     /// Queued for extraction and indexing.
@@ -21,7 +21,7 @@ pub enum TextStatus {
 }
 
 /// The catalogue fields a client supplies with an upload (part `meta`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialMeta {
     /// Category code (`"9-1"`).

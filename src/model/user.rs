@@ -5,7 +5,7 @@ use super::ids::{PersonId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A role an account holds (docs/DOMAIN.md §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// 人力资源部: creates, edits and reads dossiers.
