@@ -373,7 +373,7 @@ pub(super) async fn create_user(
     params(
         ("id" = crate::model::UserId, Path, description = "Account id (400 if malformed)."),
     ),
-    request_body(content((Object = "application/json"))),
+    request_body(content((super::schemas::UserPatch = "application/json"))),
     responses(
         (status = 200, description = "The account as changed.", content((UserView = "application/json"))),
         (status = 400, response = BadRequest),
@@ -445,9 +445,9 @@ pub(super) async fn reset_password(
     tag = "grants",
     summary = "Ask for a consultation grant (查阅授权)",
     description = "Anyone may ask to read a dossier (or listed materials of it) for a stated purpose and period. Hard rules apply (403: one's own or a relative's dossier). Audited.",
-    request_body(content((Object = "application/json"))),
+    request_body(content((super::schemas::GrantRequest = "application/json"))),
     responses(
-        (status = 201, description = "The grant, in state `requested`.", content((Object = "application/json"))),
+        (status = 201, description = "The grant, in state `requested`.", content((super::schemas::Grant = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -476,7 +476,7 @@ pub(super) async fn request_grant(
     tag = "grants",
     summary = "List consultation grants",
     responses(
-        (status = 200, description = "The caller's own grants; all grants for those who decide them.", content((Object = "application/json"))),
+        (status = 200, description = "The caller's own grants; all grants for those who decide them.", content((List<super::schemas::Grant> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -498,7 +498,7 @@ pub(super) async fn list_grants(State(st): State<AppState>, auth: AuthUser) -> A
         ("id" = crate::model::GrantId, Path, description = "Grant id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The grant (its requester, or one who decides grants; others get 404).", content((Object = "application/json"))),
+        (status = 200, description = "The grant (its requester, or one who decides grants; others get 404).", content((super::schemas::Grant = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -534,7 +534,7 @@ pub(super) struct GrantDecision {
     ),
     request_body(content((GrantDecision = "application/json"))),
     responses(
-        (status = 200, description = "The grant, `granted` or `refused`.", content((Object = "application/json"))),
+        (status = 200, description = "The grant, `granted` or `refused`.", content((super::schemas::Grant = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -575,7 +575,7 @@ pub(super) async fn decide_grant(
         ("id" = crate::model::GrantId, Path, description = "Grant id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The grant, `revoked`.", content((Object = "application/json"))),
+        (status = 200, description = "The grant, `revoked`.", content((super::schemas::Grant = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -601,9 +601,9 @@ pub(super) async fn revoke_grant(
     tag = "batches",
     summary = "Create a scanning batch (HR and administration)",
     description = "Needs capability upload or manage_custody. Audited.",
-    request_body(content((Object = "application/json"))),
+    request_body(content((super::schemas::NewBatch = "application/json"))),
     responses(
-        (status = 201, description = "The new batch (open).", content((Object = "application/json"))),
+        (status = 201, description = "The new batch (open).", content((super::schemas::Batch = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -632,7 +632,7 @@ pub(super) async fn create_batch(
     tag = "batches",
     summary = "List batches",
     responses(
-        (status = 200, description = "All batches for HR and administration; the assigned ones for a scanning operator.", content((Object = "application/json"))),
+        (status = 200, description = "All batches for HR and administration; the assigned ones for a scanning operator.", content((List<super::schemas::Batch> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),

@@ -43,7 +43,7 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
     description = "A zip of files plus catalogue.csv (columns by readable names — id_number or person_id, category, title, formed_on, pages, note, file — or national codes A0184, E01Z101, E01Z104, E01Z111, E01Z114, E01Z117, E01Z124, E01Z201, E01Z204, E01Z207, E01Z231; UTF-8 or GB18030). Sent as application/zip or as the part `file` of multipart/form-data. The catalogue is read at once (422 when unreadable, 413/422 for a zip bomb, unsafe paths or duplicates: nothing is filed); the rows are then filed in the background, each atomically. Rows whose bytes the dossier already holds are skipped, so re-sending a batch stores nothing twice. Needs capability upload; each row also needs the right to file that category into that dossier.",
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
-        (status = 202, description = "The import, running; follow Location.", content((Object = "application/json")), headers(("Location" = String))),
+        (status = 202, description = "The import, running; follow Location.", content((super::schemas::ImportReport = "application/json")), headers(("Location" = String))),
         (status = 400, response = BadRequest),
         (status = 413, response = TooLarge),
         (status = 422, response = Unprocessable),
@@ -74,7 +74,7 @@ pub(super) async fn start_import(State(st): State<AppState>, auth: AuthUser, req
         ("id" = crate::model::ImportId, Path, description = "Import id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The report.", content((Object = "application/json"))),
+        (status = 200, description = "The report.", content((super::schemas::ImportReport = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 401, response = Unauthorized),
@@ -144,7 +144,7 @@ pub(super) struct PackageQuery {
     ),
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
-        (status = 201, description = "The receipt (回执); Location names the new dossier.", content((Object = "application/json")), headers(("Location" = String))),
+        (status = 201, description = "The receipt (回执); Location names the new dossier.", content((super::schemas::Receipt = "application/json")), headers(("Location" = String))),
         (status = 400, response = BadRequest),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),

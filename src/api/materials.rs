@@ -268,7 +268,11 @@ pub(super) async fn get_material(
         ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
         ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
     ),
-    request_body(content((Object = "application/merge-patch+json"), (Object = "application/json"))),
+    request_body(
+        description = "A JSON merge patch (RFC 7396) of a material's catalogue fields (as in `MaterialMeta`). The \
+            result must be a valid MaterialMeta (unknown fields or a removed category/title give 422).",
+        content((Object = "application/merge-patch+json"), (Object = "application/json"))
+    ),
     responses(
         (status = 200, description = "The new version.", content((MaterialView = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),

@@ -12,6 +12,7 @@ mod materials;
 mod persons;
 mod reports;
 mod requests;
+mod schemas;
 mod search;
 mod session;
 mod system;

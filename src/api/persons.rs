@@ -35,7 +35,12 @@ type PersonView = crate::service::archive::PersonView;
     tag = "persons",
     summary = "Create a person record",
     description = "Validates the record (ID number per GB 11643; birth date and gender derived from it when absent; dates plausible; department known). Blocking findings give 422 with `findings`; warnings are returned with the record.",
-    request_body(content((Person = "application/json"))),
+    request_body(
+        description = "A person without `id`, `version` and `department_name` (those are assigned and ignored when \
+            sent). Other unknown top-level fields are ignored; entries of the record lists accept only their own \
+            fields.",
+        content((Person = "application/json"))
+    ),
     responses(
         (status = 201, description = "Created (version 1).", content((PersonAnswer = "application/json")), headers(("Location" = String), ("ETag" = String))),
         (status = 400, response = BadRequest),
@@ -89,7 +94,7 @@ pub(super) struct PersonListQuery {
         ("offset" = Option<usize>, Query, description = "Default: `0`."),
     ),
     responses(
-        (status = 200, description = "A page of records (the caller's own record is never listed).", content((Object = "application/json"))),
+        (status = 200, description = "A page of records (the caller's own record is never listed).", content((List<super::schemas::PersonView> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -123,7 +128,7 @@ pub(super) async fn list_persons(
         ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The record, redacted to what the caller may see (`hidden` names what was withheld).", content((Object = "application/json")), headers(("ETag" = String))),
+        (status = 200, description = "The record, redacted to what the caller may see (`hidden` names what was withheld).", content((super::schemas::PersonView = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -155,7 +160,12 @@ pub(super) async fn get_person(
         ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
         ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
     ),
-    request_body(content((Object = "application/merge-patch+json"), (Object = "application/json"))),
+    request_body(
+        description = "A JSON merge patch (RFC 7396) of a person record (fields as in `Person`): listed fields \
+            replace, `null` removes (back to null / empty list / `active`). `id`, `version` and `department_name` are \
+            ignored. The patched record is validated as a whole.",
+        content((Object = "application/merge-patch+json"), (Object = "application/json"))
+    ),
     responses(
         (status = 200, description = "The new version.", content((PersonAnswer = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),

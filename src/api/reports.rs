@@ -189,7 +189,7 @@ pub(super) async fn digitization(
         ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
     ),
     responses(
-        (status = 200, description = "Per kind and step: decisions measured, median and 90th percentile hours, overdue now.", content((Object = "application/json"), (Binary = "text/csv"), (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "Per kind and step: decisions measured, median and 90th percentile hours, overdue now.", content((super::views::List<super::schemas::Turnaround> = "application/json"), (Binary = "text/csv"), (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),

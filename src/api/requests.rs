@@ -23,9 +23,9 @@ type ApiResult<T> = Result<T, ApiError>;
     tag = "requests",
     summary = "Start a change request",
     description = "Validated (422 with `findings`) and routed to the steps its content calls for. The caller's roles must allow the kind, and hard rules apply (403). 404 for an unknown person; 409 when applying would duplicate an ID number. Audited; notifications are queued.",
-    request_body(content((Object = "application/json"))),
+    request_body(content((super::schemas::NewRequest = "application/json"))),
     responses(
-        (status = 201, description = "The request: a draft, in review or approval, or already applied (fast path or no steps), or approved with a conflict.", content((Object = "application/json")), headers(("Location" = String))),
+        (status = 201, description = "The request: a draft, in review or approval, or already applied (fast path or no steps), or approved with a conflict.", content((super::schemas::Request = "application/json")), headers(("Location" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -71,7 +71,7 @@ pub(super) struct ListQuery {
         ("person" = Option<crate::model::PersonId>, Query, description = "Only requests about this person (malformed gives 400)."),
     ),
     responses(
-        (status = 200, description = "The requests the caller may see (own, HR, those with a step on them), newest first.", content((Object = "application/json"))),
+        (status = 200, description = "The requests the caller may see (own, HR, those with a step on them), newest first.", content((List<super::schemas::Request> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
@@ -106,7 +106,7 @@ pub(super) async fn list(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The request (its initiator, HR, and those with a step on it; others get 404).", content((Object = "application/json"))),
+        (status = 200, description = "The request (its initiator, HR, and those with a step on it; others get 404).", content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -145,7 +145,7 @@ pub(super) struct Revision {
     ),
     request_body(content((Revision = "application/json"))),
     responses(
-        (status = 200, description = "The revised request, a draft again (submit it).", content((Object = "application/json"))),
+        (status = 200, description = "The revised request, a draft again (submit it).", content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -179,7 +179,7 @@ pub(super) async fn revise(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The request, in review or approval (or applied).", content((Object = "application/json"))),
+        (status = 200, description = "The request, in review or approval (or applied).", content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -210,7 +210,7 @@ pub(super) async fn submit(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The request, `withdrawn`.", content((Object = "application/json"))),
+        (status = 200, description = "The request, `withdrawn`.", content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -249,7 +249,7 @@ pub(super) struct DecisionBody {
     ),
     request_body(content((DecisionBody = "application/json"))),
     responses(
-        (status = 200, description = "The request after the decision; the last approval applies it in the same commit (or flags a conflict).", content((Object = "application/json"))),
+        (status = 200, description = "The request after the decision; the last approval applies it in the same commit (or flags a conflict).", content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -279,7 +279,7 @@ pub(super) async fn decide(
     tag = "requests",
     summary = "The caller's inbox",
     responses(
-        (status = 200, description = "Steps waiting for the caller, oldest first, overdue flagged (never one's own requests, nor about one's own or a relative's dossier).", content((Object = "application/json"))),
+        (status = 200, description = "Steps waiting for the caller, oldest first, overdue flagged (never one's own requests, nor about one's own or a relative's dossier).", content((List<super::schemas::InboxItem> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -298,7 +298,7 @@ pub(super) async fn inbox(State(st): State<AppState>, auth: AuthUser) -> ApiResu
     tag = "notifications",
     summary = "The caller's notifications",
     responses(
-        (status = 200, description = "Notifications for the caller (addressed to them, or to a step assignee they are), newest first.", content((Object = "application/json"))),
+        (status = 200, description = "Notifications for the caller (addressed to them, or to a step assignee they are), newest first.", content((List<super::schemas::Notification> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -332,7 +332,7 @@ pub(super) struct CommentBody {
     ),
     request_body(content((CommentBody = "application/json"))),
     responses(
-        (status = 200, description = "The request with the comment appended.", content((Object = "application/json"))),
+        (status = 200, description = "The request with the comment appended.", content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),

@@ -28,10 +28,10 @@ pub(super) struct SearchQuery {
 #[schema(as = SearchResponse)]
 pub(super) struct SearchAnswer {
     total: usize,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::schemas::SearchHit>)]
     hits: Vec<crate::service::search::SearchHit>,
     /// The same hits as `hits`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::schemas::SearchHit>)]
     items: Vec<crate::service::search::SearchHit>,
 }
 

@@ -146,7 +146,7 @@ pub(super) async fn me(State(st): State<AppState>, auth: AuthUser) -> Json<Me> {
     summary = "Set up a second factor (TOTP)",
     description = "A fresh secret for the caller's authenticator app, pending until confirmed with a code. Audited.",
     responses(
-        (status = 200, description = "The secret.", content((Object = "application/json"))),
+        (status = 200, description = "The secret.", content((super::schemas::TotpEnrolment = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),

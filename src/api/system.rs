@@ -16,7 +16,7 @@ pub(super) struct Health {
     #[schema(value_type = String, example = "default")]
     suite: crate::crypto::Suite,
     /// The indexing lanes' depths and oldest ages.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::Queues)]
     queues: crate::service::indexer::QueueStats,
 }
 

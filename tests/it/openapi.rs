@@ -295,6 +295,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
     let spare = app.login("hr").await;
 
     let mut failures = Vec::new();
+    let mut shapes = Vec::new();
+    let mut checked = 0;
     for (method, path) in operations(&doc) {
         let id = match path.split('/').nth(1).unwrap() {
             "persons" => &person,
@@ -325,6 +327,17 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         };
         let a = app.call(request(&method, &url, who)).await;
         let what = format!("{} {url} → {}: {}", method.to_uppercase(), a.status, String::from_utf8_lossy(&a.body));
+        // A JSON answer has the shape its schema documents.
+        let schema =
+            &doc["paths"][&path][&method]["responses"][a.status.as_str()]["content"]["application/json"]["schema"];
+        if a.status.is_success() && !schema.is_null() && a.header("content-type").starts_with("application/json") {
+            checked += 1;
+            let mut wrong = Vec::new();
+            conforms(&doc, &a.json(), schema, "$", &mut wrong);
+            if !wrong.is_empty() {
+                shapes.push(format!("{} {path}: {}", method.to_uppercase(), wrong.join("; ")));
+            }
+        }
         // With real ids, any 404 is a failure; the router's own ("no such resource") says the route is missing.
         let no_route = a.status == StatusCode::NOT_FOUND && a.json()["detail"] == "no such resource";
         if no_route {
@@ -339,6 +352,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         }
     }
     assert!(failures.is_empty(), "documented operations that do not answer:\n{}", failures.join("\n"));
+    assert!(checked >= 30, "only {checked} answers compared with their schema");
+    assert!(shapes.is_empty(), "answers that differ from their documented schema:\n{}", shapes.join("\n"));
 
     // A documented path answers no method the document does not list for it (405).
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -349,6 +364,70 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
                 assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{} {url} answers undocumented", m.to_uppercase());
             }
         }
+    }
+}
+
+/// The schema a `$ref` names, or the schema itself.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => resolve(doc, &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")]),
+        None => schema,
+    }
+}
+
+/// Whether `value` has the documented shape: an object's keys are all documented and its required ones present
+/// (recursively, into lists and maps); a schema without properties (free-form) takes anything.
+fn conforms(doc: &Value, value: &Value, schema: &Value, at: &str, wrong: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut merged = json!({"type": "object", "properties": {}, "required": []});
+        for part in parts {
+            let part = resolve(doc, part);
+            if let Some(props) = part["properties"].as_object() {
+                merged["properties"].as_object_mut().unwrap().extend(props.clone());
+            }
+            if let Some(req) = part["required"].as_array() {
+                merged["required"].as_array_mut().unwrap().extend(req.clone());
+            }
+        }
+        return conforms(doc, value, &merged, at, wrong);
+    }
+    if let Some(variants) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        if value.is_null() {
+            return;
+        }
+        let concrete: Vec<_> = variants.iter().filter(|v| v["type"] != "null").collect();
+        if let [only] = concrete.as_slice() {
+            conforms(doc, value, only, at, wrong);
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = schema["properties"].as_object() {
+                for (k, v) in map {
+                    match props.get(k) {
+                        Some(s) => conforms(doc, v, s, &format!("{at}.{k}"), wrong),
+                        None => wrong.push(format!("{at}.{k} is not documented")),
+                    }
+                }
+                for r in schema["required"].as_array().into_iter().flatten() {
+                    if !map.contains_key(r.as_str().unwrap()) {
+                        wrong.push(format!("{at}.{} is required but absent", r.as_str().unwrap()));
+                    }
+                }
+            } else if schema["additionalProperties"].is_object() {
+                for (k, v) in map {
+                    conforms(doc, v, &schema["additionalProperties"], &format!("{at}.{k}"), wrong);
+                }
+            }
+        }
+        Value::Array(items) if !schema["items"].is_null() => {
+            for (i, v) in items.iter().enumerate().take(5) {
+                conforms(doc, v, &schema["items"], &format!("{at}[{i}]"), wrong);
+            }
+        }
+        _ => {}
     }
 }
 
