@@ -44,7 +44,7 @@ pub(super) struct Format {
         ("format" = Option<String>, Query, description = "Answer format (another value gives 422). One of: `json`, `csv`."),
     ),
     responses(
-        (status = 200, description = "A page of matching entries, newest first: JSON, or CSV with `format=csv` (columns seq, at (RFC 3339), actor, source, action, object, outcome, detail, hash; text fields quoted, spreadsheet formulas neutralised).", content((Object = "application/json"), (Binary = "text/csv")), headers(("Content-Disposition" = String), ("Cache-Control" = String))),
+        (status = 200, description = "A page of matching entries, newest first: JSON, or CSV with `format=csv` (columns seq, at (RFC 3339), actor, source, action, object, outcome, detail, hash; text fields quoted, spreadsheet formulas neutralised).", content((List<super::schemas::AuditEntry> = "application/json"), (Binary = "text/csv")), headers(("Content-Disposition" = String), ("Cache-Control" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -82,7 +82,7 @@ pub(super) async fn audit(
     tag = "audit",
     summary = "Verify the audit chain (capability read_audit: auditor)",
     responses(
-        (status = 200, description = "What the verification found (a broken chain is still 200, with `ok: false`).", content((Object = "application/json"))),
+        (status = 200, description = "What the verification found (a broken chain is still 200, with `ok: false`).", content((super::schemas::AuditVerify = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),
@@ -102,7 +102,7 @@ pub(super) async fn audit_verify(State(st): State<AppState>, auth: AuthUser) -> 
     tag = "audit",
     summary = "The audit checkpoints (capability read_audit: auditor)",
     responses(
-        (status = 200, description = "Every checkpoint, oldest first, each signed with the installation's key, and the public key: keep the list elsewhere; `dangan audit verify --witness` takes it.", content((Object = "application/json"))),
+        (status = 200, description = "Every checkpoint, oldest first, each signed with the installation's key, and the public key: keep the list elsewhere; `dangan audit verify --witness` takes it.", content((super::schemas::CheckpointList = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),
@@ -132,7 +132,7 @@ pub(super) struct Acknowledge {
     description = "Only while the archive is held: at start its store's trail ended before (or differed from) a point the audit witness had seen — a rollback, an older backup restored. The acknowledgement, naming the witnessed point and the reason, becomes the first entry of the resumed trail (the sign-ins made while held follow it), the witness records it, and the archive serves again.",
     request_body(content((Acknowledge = "application/json"))),
     responses(
-        (status = 200, description = "Acknowledged; the archive serves again.", content((Object = "application/json"))),
+        (status = 200, description = "Acknowledged; the archive serves again.", content((super::schemas::Acknowledgement = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
@@ -275,7 +275,7 @@ pub(super) async fn explain(
     tag = "access",
     summary = "Permission review of every account (capability manage_policy)",
     responses(
-        (status = 200, description = "For every account: what it can see and do, which rules give it, grants in force.", content((Object = "application/json"))),
+        (status = 200, description = "For every account: what it can see and do, which rules give it, grants in force.", content((List<super::schemas::AccountReview> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),

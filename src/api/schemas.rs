@@ -4,6 +4,7 @@
 //! a service type and not here fails a test.
 #![allow(dead_code)]
 
+use crate::model::policy::RolePolicy;
 use crate::model::workflow::{RequestState, Step};
 use crate::model::{BatchId, Finding, GrantId, ImportId, MaterialId, PartialDate, Person, PersonId, RequestId};
 use crate::model::{RequestKind, Role};
@@ -405,4 +406,125 @@ pub(super) struct Receipt {
     bytes: u64,
     /// The receiver's signature (hex; Ed25519 or SM2).
     signature: String,
+}
+
+/// One account in the permission review.
+#[derive(ToSchema)]
+pub(super) struct AccountReview {
+    username: String,
+    roles: Vec<Role>,
+    department: Option<String>,
+    disabled: bool,
+    /// The union of the roles' rules.
+    effective: RolePolicy,
+    /// The rules, per role, that give it.
+    rules: Vec<String>,
+    /// Consultation grants in force.
+    active_grants: usize,
+    /// Linked to its holder's person record.
+    linked: bool,
+    /// Must choose its own password at the next sign-in.
+    must_change_password: bool,
+    /// The hard rules the account breaks, each naming its rule; such an account acts with no role, or reads
+    /// nothing, until it is mended.
+    violations: Vec<String>,
+}
+
+/// How an action ended: done, refused by a rule (the reason names it), or failed otherwise (bad input, missing
+/// object, storage).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(super) enum AuditOutcome {
+    Allowed,
+    Denied,
+    Failed,
+}
+
+/// One entry of the hash-chained audit trail.
+#[derive(ToSchema)]
+pub(super) struct AuditEntry {
+    /// Sequence number, from 1, without gaps.
+    seq: u64,
+    /// When (Unix milliseconds).
+    at: i64,
+    /// Who (username; the name tried, for a failed login; `system` for local commands).
+    actor: String,
+    /// From where (source address).
+    source: String,
+    /// What, e.g. `material.download`, `search`, `auth.login`.
+    action: String,
+    /// On which object, e.g. `material:…`, `person:…`.
+    object: String,
+    outcome: AuditOutcome,
+    /// Why (the rule for a denial), or what (the query of a search, the grant a read stood on).
+    detail: Option<String>,
+    /// Hash of the previous entry (hex).
+    prev: String,
+    /// This entry's hash (hex): of the previous hash and this entry's fields, by the suite's hash.
+    hash: String,
+}
+
+/// The result of verifying the chain: sequence without gaps, every entry opens, each commits to the one before,
+/// the checkpoints and the head agree; with a configured witness also that the trail reaches and agrees with every
+/// witnessed point and every witness line verifies.
+#[derive(ToSchema)]
+pub(super) struct AuditVerify {
+    /// Whether the whole chain holds.
+    ok: bool,
+    /// Entries checked.
+    entries: u64,
+    /// Checkpoints checked.
+    checkpoints: u64,
+    /// The first bad entry's sequence number.
+    first_bad: Option<u64>,
+    /// What is wrong with it.
+    problem: Option<String>,
+    /// The chain's head hash (to compare with an exported checkpoint).
+    head_hash: String,
+    /// What the witness says (key, lines read and compared, the newest witnessed point, the first conflict,
+    /// unverified lines, acknowledged rollbacks), when one is configured.
+    #[schema(value_type = Option<Object>)]
+    witness: Option<Value>,
+}
+
+/// The chain's hash at a sequence number (every 256 entries), signed with the installation's key.
+#[derive(ToSchema)]
+pub(super) struct Checkpoint {
+    seq: u64,
+    /// Hash of that entry (hex).
+    hash: String,
+    /// When the entry was made (Unix milliseconds).
+    at: i64,
+    /// Signature (hex, Ed25519 or SM2).
+    signature: String,
+}
+
+/// The audit checkpoints, oldest first, and the installation's public key: keep the list elsewhere (`dangan
+/// audit verify --witness` takes it).
+#[derive(ToSchema)]
+pub(super) struct CheckpointList {
+    items: Vec<Checkpoint>,
+    /// How many.
+    total: usize,
+    /// The installation's public key, `ed25519:<hex>` or `sm2:<hex>`.
+    public_key: String,
+}
+
+/// A place in the trail: an entry's sequence number and hash.
+#[derive(ToSchema)]
+pub(super) struct WitnessPoint {
+    seq: u64,
+    /// That entry's hash (hex).
+    hash: String,
+}
+
+/// The acknowledged rollback.
+#[derive(ToSchema)]
+pub(super) struct Acknowledgement {
+    /// The acknowledgement's own entry: the first of the resumed trail.
+    entry: WitnessPoint,
+    /// What the store was found to be behind: `kind` (`behind`, `differs`, `unverified`), the witnessed point,
+    /// the witness line and the trail's last entry.
+    #[schema(value_type = Object)]
+    conflict: Value,
 }
