@@ -9,11 +9,11 @@ use crate::model::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response as OaResponse, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Content, HeaderBuilder, OpenApi as Document, Ref, RefOr};
+use utoipa::openapi::{Content, HeaderBuilder, OpenApi as Document, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
 /// The document's frame: what no handler says (info, servers, tags, the security schemes, the shared answers).
@@ -163,10 +163,33 @@ fn operations_mut(doc: &mut Document) -> impl Iterator<Item = &mut Operation> {
     })
 }
 
+/// What the answers' headers mean (the annotations name them).
+const HEADERS: [(&str, &str); 6] = [
+    ("ETag", "The version of the record, e.g. `\"3\"`; send it back in `If-Match`."),
+    ("Location", "The new resource, e.g. `/api/v1/persons/{id}`."),
+    ("Content-Disposition", "`attachment; filename=\"…\"; filename*=UTF-8''…` (RFC 6266)."),
+    ("Cache-Control", "`no-store`."),
+    (
+        "X-Content-BLAKE3",
+        "The content hash of the bytes (hex): BLAKE3, or SM3 as `x-content-sm3` under the 国密 suite.",
+    ),
+    ("Retry-After", "Seconds until logins are accepted again."),
+];
+
 /// Finishes the generated document: `security(())` on an operation means "no sign-in" (an empty list, not one
-/// empty requirement), and every answer names the `x-request-id` header.
+/// empty requirement); every operation takes an `x-request-id` and every answer names the one it carries; the
+/// answers' headers say what they mean.
 pub(super) fn finish(mut doc: Document) -> Document {
     for op in operations_mut(&mut doc) {
+        op.parameters.get_or_insert_with(Vec::new).push(
+            ParameterBuilder::new()
+                .name("x-request-id")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some("A request id to use (echoed back); a UUID is assigned when absent."))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        );
         if let Some(security) = &op.security
             && security.iter().all(|s| s == &Default::default())
             && security.len() == 1
@@ -175,6 +198,11 @@ pub(super) fn finish(mut doc: Document) -> Document {
         }
         for answer in op.responses.responses.values_mut() {
             if let RefOr::T(answer) = answer {
+                for (name, header) in answer.headers.iter_mut() {
+                    if let Some((_, what)) = HEADERS.iter().find(|(n, _)| n == name) {
+                        header.description.get_or_insert_with(|| what.to_string());
+                    }
+                }
                 answer.headers.insert(
                     "x-request-id".into(),
                     HeaderBuilder::new()

@@ -16,7 +16,11 @@ type ApiResult<T> = Result<T, ApiError>;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = LoginRequest)]
 pub(super) struct LoginBody {
+    /// At most 128 bytes (422 otherwise).
+    #[schema(max_length = 128)]
     username: String,
+    /// At most 1024 bytes (422 otherwise).
+    #[schema(max_length = 1024, format = Password)]
     password: String,
     /// The current code of the authenticator app, for an account with a second factor.
     #[serde(default)]

@@ -9,6 +9,9 @@ use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Health {
+    /// `ok`, or `held`: the store's audit trail is behind its witness; nothing but sign-in and the
+    /// acknowledgement is served.
+    #[schema(example = "ok")]
     status: &'static str,
     version: &'static str,
     ocr: bool,
