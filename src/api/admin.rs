@@ -31,20 +31,29 @@ pub(super) struct Format {
     operation_id = "auditQuery",
     tag = "audit",
     summary = "Query the audit trail (capability read_audit: auditor)",
-    description = "Filters combine; the query itself is audited. Content-Disposition (`attachment; filename=\"audit.csv\"`) and Cache-Control are sent with CSV only.",
+    description = "Filters combine; the query itself is audited. Content-Disposition (`attachment; \
+        filename=\"audit.csv\"`) and Cache-Control are sent with CSV only.",
     params(
         ("actor" = Option<String>, Query, description = "Actor (username), exact."),
         ("object" = Option<String>, Query, description = "Object, exact, or a prefix ending in `*`, e.g. `person:*`."),
-        ("action" = Option<String>, Query, description = "Action, exact, or a prefix ending in `*`, e.g. `material.*`."),
-        ("from" = Option<String>, Query, description = "From: RFC 3339, or `YYYY[-MM[-DD]]` (start of the period); invalid gives 422."),
-        ("to" = Option<String>, Query, description = "To, inclusive: RFC 3339, or `YYYY[-MM[-DD]]` (end of the period); invalid gives 422."),
+        ("action" = Option<String>, Query, description = "Action, exact, or a prefix ending in `*`, e.g. \
+            `material.*`."),
+        ("from" = Option<String>, Query, description = "From: RFC 3339, or `YYYY[-MM[-DD]]` (start of the period); \
+            invalid gives 422."),
+        ("to" = Option<String>, Query, description = "To, inclusive: RFC 3339, or `YYYY[-MM[-DD]]` (end of the \
+            period); invalid gives 422."),
         ("outcome" = Option<String>, Query, description = "Outcome (another value gives 400). (AuditOutcome)"),
         ("limit" = Option<usize>, Query, description = "Page size; clamped to 1–1000."),
         ("offset" = Option<usize>, Query, description = "Page start. Default: `0`."),
-        ("format" = Option<String>, Query, description = "Answer format (another value gives 422). One of: `json`, `csv`."),
+        ("format" = Option<String>, Query, description = "Answer format (another value gives 422). One of: `json`, \
+            `csv`."),
     ),
     responses(
-        (status = 200, description = "A page of matching entries, newest first: JSON, or CSV with `format=csv` (columns seq, at (RFC 3339), actor, source, action, object, outcome, detail, hash; text fields quoted, spreadsheet formulas neutralised).", content((List<super::schemas::AuditEntry> = "application/json"), (Binary = "text/csv")), headers(("Content-Disposition" = String), ("Cache-Control" = String))),
+        (status = 200, description = "A page of matching entries, newest first: JSON, or CSV with `format=csv` \
+            (columns seq, at (RFC 3339), actor, source, action, object, outcome, detail, hash; text fields quoted, \
+            spreadsheet formulas neutralised).",
+            content((List<super::schemas::AuditEntry> = "application/json"), (Binary = "text/csv")),
+            headers(("Content-Disposition" = String), ("Cache-Control" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -82,7 +91,8 @@ pub(super) async fn audit(
     tag = "audit",
     summary = "Verify the audit chain (capability read_audit: auditor)",
     responses(
-        (status = 200, description = "What the verification found (a broken chain is still 200, with `ok: false`).", content((super::schemas::AuditVerify = "application/json"))),
+        (status = 200, description = "What the verification found (a broken chain is still 200, with `ok: false`).",
+            content((super::schemas::AuditVerify = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),
@@ -102,7 +112,9 @@ pub(super) async fn audit_verify(State(st): State<AppState>, auth: AuthUser) -> 
     tag = "audit",
     summary = "The audit checkpoints (capability read_audit: auditor)",
     responses(
-        (status = 200, description = "Every checkpoint, oldest first, each signed with the installation's key, and the public key: keep the list elsewhere; `dangan audit verify --witness` takes it.", content((super::schemas::CheckpointList = "application/json"))),
+        (status = 200, description = "Every checkpoint, oldest first, each signed with the installation's key, and the \
+            public key: keep the list elsewhere; `dangan audit verify --witness` takes it.",
+            content((super::schemas::CheckpointList = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),
@@ -118,6 +130,7 @@ pub(super) async fn audit_checkpoints(State(st): State<AppState>, auth: AuthUser
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Acknowledge {
+    /// Why the store is behind its witness (e.g. the backup restored after a disk failure); kept in the trail.
     reason: String,
 }
 
@@ -129,10 +142,14 @@ pub(super) struct Acknowledge {
     operation_id = "acknowledgeRollback",
     tag = "audit",
     summary = "Acknowledge that the store is behind its audit witness (security administrator)",
-    description = "Only while the archive is held: at start its store's trail ended before (or differed from) a point the audit witness had seen — a rollback, an older backup restored. The acknowledgement, naming the witnessed point and the reason, becomes the first entry of the resumed trail (the sign-ins made while held follow it), the witness records it, and the archive serves again.",
+    description = "Only while the archive is held: at start its store's trail ended before (or differed from) a point \
+        the audit witness had seen — a rollback, an older backup restored. The acknowledgement, naming the witnessed \
+        point and the reason, becomes the first entry of the resumed trail (the sign-ins made while held follow it), \
+        the witness records it, and the archive serves again.",
     request_body(content((Acknowledge = "application/json"))),
     responses(
-        (status = 200, description = "Acknowledged; the archive serves again.", content((super::schemas::Acknowledgement = "application/json"))),
+        (status = 200, description = "Acknowledged; the archive serves again.",
+            content((super::schemas::Acknowledgement = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
@@ -177,9 +194,11 @@ pub(super) struct PolicyHistoryEntry {
     operation_id = "getPolicy",
     tag = "access",
     summary = "The access policy and its history",
-    description = "For the security administrator, the system administrator and the auditor (manage_policy, manage_accounts or read_audit).",
+    description = "For the security administrator, the system administrator and the auditor (manage_policy, \
+        manage_accounts or read_audit).",
     responses(
-        (status = 200, description = "The policy in force and the stored versions.", content((PolicyAnswer = "application/json"))),
+        (status = 200, description = "The policy in force and the stored versions.",
+            content((PolicyAnswer = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),
@@ -198,10 +217,12 @@ pub(super) async fn get_policy(State(st): State<AppState>, auth: AuthUser) -> Ap
     operation_id = "putPolicy",
     tag = "access",
     summary = "Replace the access policy (capability manage_policy: security administrator)",
-    description = "The policy is validated (every role defined; 三员分立) — 422 otherwise — then stored as the next version and in force at once. Audited.",
+    description = "The policy is validated (every role defined; 三员分立) — 422 otherwise — then stored as the next \
+        version and in force at once. Audited.",
     request_body(content((Policy = "application/json"))),
     responses(
-        (status = 200, description = "The policy as stored, with its new version.", content((Policy = "application/json"))),
+        (status = 200, description = "The policy as stored, with its new version.",
+            content((Policy = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -237,10 +258,13 @@ pub(super) struct ExplainQuery {
     params(
         ("user" = String, Query, description = "Username (unknown gives 404)."),
         ("material" = crate::model::MaterialId, Query, description = "Material id (malformed gives 400, unknown 404)."),
-        ("access" = Option<String>, Query, description = "What is asked: see in the catalogue, read the content, or change/file (another value gives 422). One of: `list`, `read`, `edit`."),
+        ("access" = Option<String>, Query, description = "What is asked: see in the catalogue, read the content, or \
+            change/file (another value gives 422). One of: `list`, `read`, `edit`."),
     ),
     responses(
-        (status = 200, description = "Allowed or denied, and the rule that decides it (a hard rule, a role rule, or a grant).", content((Decision = "application/json"))),
+        (status = 200, description = "Allowed or denied, and the rule that decides it (a hard rule, a role rule, or a \
+            grant).",
+            content((Decision = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -275,7 +299,8 @@ pub(super) async fn explain(
     tag = "access",
     summary = "Permission review of every account (capability manage_policy)",
     responses(
-        (status = 200, description = "For every account: what it can see and do, which rules give it, grants in force.", content((List<super::schemas::AccountReview> = "application/json"))),
+        (status = 200, description = "For every account: what it can see and do, which rules give it, grants in force.",
+            content((List<super::schemas::AccountReview> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),
@@ -309,17 +334,31 @@ pub(super) async fn users(State(st): State<AppState>, auth: AuthUser) -> ApiResu
     Ok(Json(List { total: items.len(), items }))
 }
 
+/// The body of `POST /users` (system administrator). The account is created without roles; the password is
+/// temporary (the holder must change it at first sign-in) and follows the password policy (422). Unknown fields give
+/// 422.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = UserInput)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewUserBody {
+    /// Trimmed and lower-cased; 1–64 of `a-z 0-9 - _ .` (422).
+    #[schema(min_length = 1)]
     username: String,
+    /// Defaults to the username.
     display_name: Option<String>,
+    /// Temporary password: at least 10 characters, not containing the username, not a common password.
+    #[schema(min_length = 10, format = Password)]
     password: String,
+    /// Must be empty or absent (business roles are given by the security administrator; a non-empty list is 403
+    /// `rule sod.roles-by-secadmin`).
     #[serde(default)]
     roles: Vec<Role>,
+    /// Department code.
     department: Option<String>,
+    /// The holder's own person record (a business account reads nothing until it is linked; one record, one
+    /// account).
     person_id: Option<crate::model::PersonId>,
+    /// 1 分管领导, 2 主要领导 (leaders only).
     leader_level: Option<u8>,
 }
 
@@ -368,8 +407,14 @@ pub(super) async fn create_user(
     path = "/users/{id}",
     operation_id = "updateUser",
     tag = "auth",
-    summary = "Change an account (system administrator: state and name; security administrator: roles, department, level, link)",
-    description = "Changes to an account; absent (or null) fields stay. The system administrator changes `disabled` and `display_name`; the security administrator `roles` (business roles only), `department`, `leader_level` and `person_id`. Nobody changes their own account (403 `rule hard.own-account`); administrator accounts are changed only on the server's command line (403 `rule sod.admin-accounts-local`); a business role needs a person link (422 `hard.unlinked-account`). A change of roles, link, department or level, or disabling, ends the account's sessions. Unknown fields give 422. Audited.",
+    summary = "Change an account (system administrator: state and name; security administrator: roles, department, \
+        level, link)",
+    description = "Changes to an account; absent (or null) fields stay. The system administrator changes `disabled` \
+        and `display_name`; the security administrator `roles` (business roles only), `department`, `leader_level` and \
+        `person_id`. Nobody changes their own account (403 `rule hard.own-account`); administrator accounts are \
+        changed only on the server's command line (403 `rule sod.admin-accounts-local`); a business role needs a \
+        person link (422 `hard.unlinked-account`). A change of roles, link, department or level, or disabling, ends \
+        the account's sessions. Unknown fields give 422. Audited.",
     params(
         ("id" = crate::model::UserId, Path, description = "Account id (400 if malformed)."),
     ),
@@ -400,6 +445,8 @@ pub(super) async fn update_user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PasswordReset {
+    /// A temporary password (the password policy applies); the holder must change it at the next sign-in.
+    #[schema(min_length = 10, format = Password)]
     password: String,
 }
 
@@ -410,7 +457,8 @@ pub(super) struct PasswordReset {
     operation_id = "resetPassword",
     tag = "auth",
     summary = "Reset a business account's password (system administrator)",
-    description = "Sets a temporary password; the holder must choose their own at the next sign-in, and the account's sessions end. Administrator accounts are reset only on the server's command line (403). Audited.",
+    description = "Sets a temporary password; the holder must choose their own at the next sign-in, and the account's \
+        sessions end. Administrator accounts are reset only on the server's command line (403). Audited.",
     params(
         ("id" = crate::model::UserId, Path, description = "Account id (400 if malformed)."),
     ),
@@ -444,10 +492,12 @@ pub(super) async fn reset_password(
     operation_id = "requestGrant",
     tag = "grants",
     summary = "Ask for a consultation grant (查阅授权)",
-    description = "Anyone may ask to read a dossier (or listed materials of it) for a stated purpose and period. Hard rules apply (403: one's own or a relative's dossier). Audited.",
+    description = "Anyone may ask to read a dossier (or listed materials of it) for a stated purpose and period. Hard \
+        rules apply (403: one's own or a relative's dossier). Audited.",
     request_body(content((super::schemas::GrantRequest = "application/json"))),
     responses(
-        (status = 201, description = "The grant, in state `requested`.", content((super::schemas::Grant = "application/json"))),
+        (status = 201, description = "The grant, in state `requested`.",
+            content((super::schemas::Grant = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -476,7 +526,8 @@ pub(super) async fn request_grant(
     tag = "grants",
     summary = "List consultation grants",
     responses(
-        (status = 200, description = "The caller's own grants; all grants for those who decide them.", content((List<super::schemas::Grant> = "application/json"))),
+        (status = 200, description = "The caller's own grants; all grants for those who decide them.",
+            content((List<super::schemas::Grant> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -498,7 +549,8 @@ pub(super) async fn list_grants(State(st): State<AppState>, auth: AuthUser) -> A
         ("id" = crate::model::GrantId, Path, description = "Grant id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The grant (its requester, or one who decides grants; others get 404).", content((super::schemas::Grant = "application/json"))),
+        (status = 200, description = "The grant (its requester, or one who decides grants; others get 404).",
+            content((super::schemas::Grant = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -518,7 +570,10 @@ pub(super) async fn get_grant(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GrantDecision {
+    /// `approve` or `reject` (anything else gives 422).
+    #[schema(example = "approve")]
     decision: String,
+    /// Kept (first 500 characters).
     comment: Option<String>,
 }
 
@@ -528,13 +583,15 @@ pub(super) struct GrantDecision {
     operation_id = "decideGrant",
     tag = "grants",
     summary = "Grant or refuse a requested grant (capability decide_grants)",
-    description = "Security administrators and leaders; never one's own request, nor about one's own or a relative's dossier (403). 409 when already decided. Audited.",
+    description = "Security administrators and leaders; never one's own request, nor about one's own or a relative's \
+        dossier (403). 409 when already decided. Audited.",
     params(
         ("id" = crate::model::GrantId, Path, description = "Grant id (400 if malformed)."),
     ),
     request_body(content((GrantDecision = "application/json"))),
     responses(
-        (status = 200, description = "The grant, `granted` or `refused`.", content((super::schemas::Grant = "application/json"))),
+        (status = 200, description = "The grant, `granted` or `refused`.",
+            content((super::schemas::Grant = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -632,7 +689,9 @@ pub(super) async fn create_batch(
     tag = "batches",
     summary = "List batches",
     responses(
-        (status = 200, description = "All batches for HR and administration; the assigned ones for a scanning operator.", content((List<super::schemas::Batch> = "application/json"))),
+        (status = 200, description = "All batches for HR and administration; the assigned ones for a scanning \
+            operator.",
+            content((List<super::schemas::Batch> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -653,7 +712,9 @@ pub(super) async fn list_batches(
     operation_id = "fileInBatch",
     tag = "batches",
     summary = "File a scan into a dossier of a batch (assigned operator)",
-    description = "Multipart upload like `POST /persons/{id}/materials`, with the dossier named by `person_id` in `meta` (or as a part). Only the batch's operators file into it (403), only into its dossiers (403), and only while it is open (409). A batch the caller is not assigned to is 404. Audited.",
+    description = "Multipart upload like `POST /persons/{id}/materials`, with the dossier named by `person_id` in \
+        `meta` (or as a part). Only the batch's operators file into it (403), only into its dossiers (403), and only \
+        while it is open (409). A batch the caller is not assigned to is 404. Audited.",
     params(
         ("id" = crate::model::BatchId, Path, description = "Batch id (400 if malformed)."),
     ),
@@ -706,7 +767,9 @@ pub(super) async fn file_in_batch(
         ("id" = crate::model::BatchId, Path, description = "Batch id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "What the caller filed in the batch (HR and administration: everything filed in it); catalogue fields only.", content((List<MaterialView> = "application/json"))),
+        (status = 200, description = "What the caller filed in the batch (HR and administration: everything filed in \
+            it); catalogue fields only.",
+            content((List<MaterialView> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -735,7 +798,8 @@ pub(super) async fn batch_materials(
         length. The backup's own audit entry is made durable before the snapshot, so it is part of it. Restore with \
         `dangan restore`.",
     responses(
-        (status = 200, description = "The backup file.", content((Binary = "application/octet-stream")), headers(("Content-Disposition" = String))),
+        (status = 200, description = "The backup file.",
+            content((Binary = "application/octet-stream")), headers(("Content-Disposition" = String))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),

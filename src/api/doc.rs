@@ -111,8 +111,7 @@ problem_answer! {
     Conflict: "Conflicts with the current state (e.g. a person with this ID number already exists).";
     PreconditionFailed: "`If-Match` names a version that is no longer current.";
     TooLarge: "The body (or a part) is larger than allowed.";
-    UnsupportedMediaType: "Wrong Content-Type (JSON bodies need `application/json`; uploads \
-        `multipart/form-data`).";
+    UnsupportedMediaType: "Wrong Content-Type (JSON bodies need `application/json`; uploads `multipart/form-data`).";
     Unprocessable: "Well-formed but invalid input; `findings` say where and why when the service layer validated it.";
     PreconditionRequired: "The write needs `If-Match` with the current version.";
     TooManyRequests: "Too many failed logins for this user or address (`Retry-After` says for how long).";

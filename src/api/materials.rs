@@ -151,14 +151,18 @@ pub(super) struct UploadQuery {
     operation_id = "uploadMaterial",
     tag = "materials",
     summary = "File a material into a dossier",
-    description = "Multipart upload: part `file` and part `meta` (JSON), or the catalogue fields as separate parts. Write access and the person are checked before the body is read. The MIME type is detected from the content; text is extracted and indexed in the background.",
+    description = "Multipart upload: part `file` and part `meta` (JSON), or the catalogue fields as separate parts. \
+        Write access and the person are checked before the body is read. The MIME type is detected from the content; \
+        text is extracted and indexed in the background.",
     params(
         ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
-        ("wait" = Option<bool>, Query, description = "Wait (bounded) until the material is searchable; `false` answers at once. Default: `true`."),
+        ("wait" = Option<bool>, Query, description = "Wait (bounded) until the material is searchable; `false` answers \
+            at once. Default: `true`."),
     ),
     request_body(content((MaterialUpload = "multipart/form-data"))),
     responses(
-        (status = 201, description = "Created (version 1).", content((MaterialView = "application/json")), headers(("Location" = String), ("ETag" = String))),
+        (status = 201, description = "Created (version 1).",
+            content((MaterialView = "application/json")), headers(("Location" = String), ("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -207,7 +211,8 @@ pub(super) async fn upload_material(
         ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The materials, ordered by category then date, with 序号 (`seq`).", content((List<MaterialView> = "application/json"))),
+        (status = 200, description = "The materials, ordered by category then date, with 序号 (`seq`).",
+            content((List<MaterialView> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -238,7 +243,8 @@ pub(super) async fn catalogue(
         ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The material.", content((MaterialView = "application/json")), headers(("ETag" = String))),
+        (status = 200, description = "The material.",
+            content((MaterialView = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -265,8 +271,10 @@ pub(super) async fn get_material(
     summary = "Change a material's catalogue fields (JSON merge patch)",
     params(
         ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
-        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
-        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
+        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. \
+            Missing gives 428, unparsable 400, not current 412."),
+        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version \
+            (first 500 characters)."),
     ),
     request_body(
         description = "A JSON merge patch (RFC 7396) of a material's catalogue fields (as in `MaterialMeta`). The \
@@ -274,7 +282,8 @@ pub(super) async fn get_material(
         content((Object = "application/merge-patch+json"), (Object = "application/json"))
     ),
     responses(
-        (status = 200, description = "The new version.", content((MaterialView = "application/json")), headers(("ETag" = String))),
+        (status = 200, description = "The new version.",
+            content((MaterialView = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -328,7 +337,14 @@ fn content_response(st: &AppState, body: impl Into<axum::body::Body>, m: &crate:
         ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The decrypted bytes, with the material's MIME type as Content-Type.", content((Binary = "*/*")), headers(("ETag" = String), ("Content-Disposition" = String), ("Cache-Control" = String), ("X-Content-BLAKE3" = String))),
+        (status = 200, description = "The decrypted bytes, with the material's MIME type as Content-Type.",
+            content((Binary = "*/*")),
+            headers(
+                ("ETag" = String),
+                ("Content-Disposition" = String),
+                ("Cache-Control" = String),
+                ("X-Content-BLAKE3" = String),
+            )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -361,15 +377,20 @@ pub(super) async fn material_content(
     operation_id = "replaceContent",
     tag = "materials",
     summary = "Replace the bytes (new version)",
-    description = "The body is the raw bytes (any Content-Type other than multipart/form-data is taken as raw bytes), or multipart/form-data with part `file` (its filename replaces the stored one). Waits until the new text is indexed.",
+    description = "The body is the raw bytes (any Content-Type other than multipart/form-data is taken as raw bytes), \
+        or multipart/form-data with part `file` (its filename replaces the stored one). Waits until the new text is \
+        indexed.",
     params(
         ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
-        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
-        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
+        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. \
+            Missing gives 428, unparsable 400, not current 412."),
+        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version \
+            (first 500 characters)."),
     ),
     request_body(content((Binary = "application/octet-stream"), (ContentUpload = "multipart/form-data"))),
     responses(
-        (status = 200, description = "The new version.", content((MaterialView = "application/json")), headers(("ETag" = String))),
+        (status = 200, description = "The new version.",
+            content((MaterialView = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -420,7 +441,8 @@ pub(super) async fn replace_content(
         ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "Every version, oldest first.", content((List<MaterialVersionView> = "application/json"))),
+        (status = 200, description = "Every version, oldest first.",
+            content((List<MaterialVersionView> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -452,7 +474,14 @@ pub(super) async fn material_versions(
         ("n" = u32, Path, description = "Version number, from 1."),
     ),
     responses(
-        (status = 200, description = "The decrypted bytes of that version, with its MIME type as Content-Type.", content((Binary = "*/*")), headers(("ETag" = String), ("Content-Disposition" = String), ("Cache-Control" = String), ("X-Content-BLAKE3" = String))),
+        (status = 200, description = "The decrypted bytes of that version, with its MIME type as Content-Type.",
+            content((Binary = "*/*")),
+            headers(
+                ("ETag" = String),
+                ("Content-Disposition" = String),
+                ("Cache-Control" = String),
+                ("X-Content-BLAKE3" = String),
+            )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -34,7 +34,9 @@ type PersonView = crate::service::archive::PersonView;
     operation_id = "createPerson",
     tag = "persons",
     summary = "Create a person record",
-    description = "Validates the record (ID number per GB 11643; birth date and gender derived from it when absent; dates plausible; department known). Blocking findings give 422 with `findings`; warnings are returned with the record.",
+    description = "Validates the record (ID number per GB 11643; birth date and gender derived from it when absent; \
+        dates plausible; department known). Blocking findings give 422 with `findings`; warnings are returned with the \
+        record.",
     request_body(
         description = "A person without `id`, `version` and `department_name` (those are assigned and ignored when \
             sent). Other unknown top-level fields are ignored; entries of the record lists accept only their own \
@@ -42,7 +44,8 @@ type PersonView = crate::service::archive::PersonView;
         content((Person = "application/json"))
     ),
     responses(
-        (status = 201, description = "Created (version 1).", content((PersonAnswer = "application/json")), headers(("Location" = String), ("ETag" = String))),
+        (status = 201, description = "Created (version 1).",
+            content((PersonAnswer = "application/json")), headers(("Location" = String), ("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -94,7 +97,8 @@ pub(super) struct PersonListQuery {
         ("offset" = Option<usize>, Query, description = "Default: `0`."),
     ),
     responses(
-        (status = 200, description = "A page of records (the caller's own record is never listed).", content((List<super::schemas::PersonView> = "application/json"))),
+        (status = 200, description = "A page of records (the caller's own record is never listed).",
+            content((List<super::schemas::PersonView> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -128,7 +132,9 @@ pub(super) async fn list_persons(
         ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The record, redacted to what the caller may see (`hidden` names what was withheld).", content((super::schemas::PersonView = "application/json")), headers(("ETag" = String))),
+        (status = 200, description = "The record, redacted to what the caller may see (`hidden` names what was \
+            withheld).",
+            content((super::schemas::PersonView = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -154,11 +160,17 @@ pub(super) async fn get_person(
     operation_id = "patchPerson",
     tag = "persons",
     summary = "Change a person record (JSON merge patch)",
-    description = "Applies an RFC 7396 merge patch under optimistic concurrency and validates the result (422 with `findings`). Produces a new immutable version. Only the routine fields of the flow definitions' fast path (phone, address, training, former_names by default) change directly; any other field is 409 `rule workflow.request-required`, naming the request kind that changes it (`promotion`, `transfer`, `resignation`, `update`).",
+    description = "Applies an RFC 7396 merge patch under optimistic concurrency and validates the result (422 with \
+        `findings`). Produces a new immutable version. Only the routine fields of the flow definitions' fast path \
+        (phone, address, training, former_names by default) change directly; any other field is 409 `rule \
+        workflow.request-required`, naming the request kind that changes it (`promotion`, `transfer`, `resignation`, \
+        `update`).",
     params(
         ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
-        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. Missing gives 428, unparsable 400, not current 412."),
-        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version (first 500 characters)."),
+        ("If-Match" = String, Header, description = "The current version (the ETag): `\"3\"`, `3` or `W/\"3\"`. \
+            Missing gives 428, unparsable 400, not current 412."),
+        ("X-Change-Reason" = Option<String>, Header, description = "Why the change is made; kept with the new version \
+            (first 500 characters)."),
     ),
     request_body(
         description = "A JSON merge patch (RFC 7396) of a person record (fields as in `Person`): listed fields \
@@ -167,7 +179,8 @@ pub(super) async fn get_person(
         content((Object = "application/merge-patch+json"), (Object = "application/json"))
     ),
     responses(
-        (status = 200, description = "The new version.", content((PersonAnswer = "application/json")), headers(("ETag" = String))),
+        (status = 200, description = "The new version.",
+            content((PersonAnswer = "application/json")), headers(("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -207,7 +220,8 @@ pub(super) async fn patch_person(
         ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "Every version, oldest first.", content((List<PersonVersionView> = "application/json"))),
+        (status = 200, description = "Every version, oldest first.",
+            content((List<PersonVersionView> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -70,13 +70,21 @@ async fn report(st: AppState, auth: AuthUser, q: ReportQuery, name: &'static str
     operation_id = "reportStructure",
     tag = "reports",
     summary = "Cadre structure",
-    description = "Active persons counted by one dimension (columns key, label, count, percent). HR and leaders: everyone; department heads: their department; finance: by=salary_grade only. Aggregates include every active person.",
+    description = "Active persons counted by one dimension (columns key, label, count, percent). HR and leaders: \
+        everyone; department heads: their department; finance: by=salary_grade only. Aggregates include every active \
+        person.",
     params(
-        ("by" = Option<String>, Query, description = "One of: `department`, `age`, `gender`, `education`, `ethnicity`, `rank`, `salary_grade`."),
+        ("by" = Option<String>, Query, description = "One of: `department`, `age`, `gender`, `education`, `ethnicity`, \
+            `rank`, `salary_grade`."),
         ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
     ),
     responses(
-        (status = 200, description = "The report.", content((Report = "application/json"), (Binary = "text/csv"), (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -99,12 +107,19 @@ pub(super) async fn structure(
     operation_id = "reportCompleteness",
     tag = "reports",
     summary = "Dossier completeness",
-    description = "Per dossier: the required materials it lacks (1 履历, 3 考核, 4-1 学历学位, 9-1 工资, 9-2 任免, 6 党团 for party members) and materials whose 页数 differs from the pages found. HR, leaders, administration; heads for their department; only dossiers and categories the caller may list.",
+    description = "Per dossier: the required materials it lacks (1 履历, 3 考核, 4-1 学历学位, 9-1 工资, 9-2 任免, 6 党团 for party \
+        members) and materials whose 页数 differs from the pages found. HR, leaders, administration; heads for their \
+        department; only dossiers and categories the caller may list.",
     params(
         ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
     ),
     responses(
-        (status = 200, description = "The report.", content((Report = "application/json"), (Binary = "text/csv"), (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -127,12 +142,18 @@ pub(super) async fn completeness(
     operation_id = "reportFindings",
     tag = "reports",
     summary = "Validation findings",
-    description = "Findings of the person records, counted by field, severity and message. HR; heads for their department.",
+    description = "Findings of the person records, counted by field, severity and message. HR; heads for their \
+        department.",
     params(
         ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
     ),
     responses(
-        (status = 200, description = "The report.", content((Report = "application/json"), (Binary = "text/csv"), (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -155,12 +176,18 @@ pub(super) async fn findings(
     operation_id = "reportDigitization",
     tag = "reports",
     summary = "Digitization progress",
-    description = "Materials by kind (PDF, 扫描图像, 文本, Word 文档) and text_status. HR, administration; heads for their department; the materials the caller may list.",
+    description = "Materials by kind (PDF, 扫描图像, 文本, Word 文档) and text_status. HR, administration; heads for their \
+        department; the materials the caller may list.",
     params(
         ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
     ),
     responses(
-        (status = 200, description = "The report.", content((Report = "application/json"), (Binary = "text/csv"), (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -189,7 +216,13 @@ pub(super) async fn digitization(
         ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
     ),
     responses(
-        (status = 200, description = "Per kind and step: decisions measured, median and 90th percentile hours, overdue now.", content((super::views::List<super::schemas::Turnaround> = "application/json"), (Binary = "text/csv"), (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "Per kind and step: decisions measured, median and 90th percentile hours, overdue \
+            now.",
+            content(
+                (super::views::List<super::schemas::Turnaround> = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),

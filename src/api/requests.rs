@@ -22,10 +22,14 @@ type ApiResult<T> = Result<T, ApiError>;
     operation_id = "createRequest",
     tag = "requests",
     summary = "Start a change request",
-    description = "Validated (422 with `findings`) and routed to the steps its content calls for. The caller's roles must allow the kind, and hard rules apply (403). 404 for an unknown person; 409 when applying would duplicate an ID number. Audited; notifications are queued.",
+    description = "Validated (422 with `findings`) and routed to the steps its content calls for. The caller's roles \
+        must allow the kind, and hard rules apply (403). 404 for an unknown person; 409 when applying would duplicate \
+        an ID number. Audited; notifications are queued.",
     request_body(content((super::schemas::NewRequest = "application/json"))),
     responses(
-        (status = 201, description = "The request: a draft, in review or approval, or already applied (fast path or no steps), or approved with a conflict.", content((super::schemas::Request = "application/json")), headers(("Location" = String))),
+        (status = 201, description = "The request: a draft, in review or approval, or already applied (fast path or no \
+            steps), or approved with a conflict.",
+            content((super::schemas::Request = "application/json")), headers(("Location" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -66,12 +70,16 @@ pub(super) struct ListQuery {
     tag = "requests",
     summary = "List change requests",
     params(
-        ("state" = Option<String>, Query, description = "Only requests in this state (another value matches none). (RequestState)"),
+        ("state" = Option<String>, Query, description = "Only requests in this state (another value matches none). \
+            (RequestState)"),
         ("kind" = Option<String>, Query, description = "Only requests of this kind."),
-        ("person" = Option<crate::model::PersonId>, Query, description = "Only requests about this person (malformed gives 400)."),
+        ("person" = Option<crate::model::PersonId>, Query, description = "Only requests about this person (malformed \
+            gives 400)."),
     ),
     responses(
-        (status = 200, description = "The requests the caller may see (own, HR, those with a step on them), newest first.", content((List<super::schemas::Request> = "application/json"))),
+        (status = 200, description = "The requests the caller may see (own, HR, those with a step on them), newest \
+            first.",
+            content((List<super::schemas::Request> = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
@@ -106,7 +114,8 @@ pub(super) async fn list(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The request (its initiator, HR, and those with a step on it; others get 404).", content((super::schemas::Request = "application/json"))),
+        (status = 200, description = "The request (its initiator, HR, and those with a step on it; others get 404).",
+            content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -123,13 +132,23 @@ pub(super) async fn get(
     Ok(Json(blocking(move || archive.get_request(&auth.principal, id)).await?))
 }
 
+/// The initiator's revision of a draft or returned request: replaces the changes (re-validated and re-routed);
+/// earlier decisions on other changes are voided and the request becomes a draft again.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = RequestRevision)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Revision {
-    /// The new changes, as in `NewRequest` (re-validated and re-routed).
+    /// Proposed changes, a JSON object, by kind: `create` — a new person record (as the body of `POST /persons`);
+    /// `update` — a JSON merge patch of the person record (as `PATCH /persons/{id}` takes); `promotion` — `position`,
+    /// `rank`, `salary_grade`, `contract_change`, `effective_on`; `transfer` — `department` (required), `position`,
+    /// `rank`, `effective_on`; `resignation` — `resign_on` (required), `agreement`, `settlement`. `consultation` —
+    /// `purpose` (required), `until` (required, within the coming year), `material_ids`; `destruction` — `material_ids`
+    /// (required), `appraisal` (required); `secondment` — `department` (required: the host department), `position`,
+    /// `from` and `until` (required, `until` after `from`), `reason`. Dates are `YYYY[-MM[-DD]]`. Other fields give
+    /// 422.
     #[schema(value_type = Object)]
     changes: serde_json::Value,
+    /// Why.
     reason: Option<String>,
 }
 
@@ -139,13 +158,15 @@ pub(super) struct Revision {
     operation_id = "reviseRequest",
     tag = "requests",
     summary = "Revise a draft or returned request (initiator)",
-    description = "Only the initiator (403), only a draft or returned request (409). The changes are re-validated (422) and re-routed; decisions on other changes are voided. Audited.",
+    description = "Only the initiator (403), only a draft or returned request (409). The changes are re-validated \
+        (422) and re-routed; decisions on other changes are voided. Audited.",
     params(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     request_body(content((Revision = "application/json"))),
     responses(
-        (status = 200, description = "The revised request, a draft again (submit it).", content((super::schemas::Request = "application/json"))),
+        (status = 200, description = "The revised request, a draft again (submit it).",
+            content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -174,12 +195,15 @@ pub(super) async fn revise(
     operation_id = "submitRequest",
     tag = "requests",
     summary = "Submit a draft or returned request, or rebase a conflicting one (initiator)",
-    description = "No body. Only the initiator (403). A draft or returned request is re-validated against the current record (422) and routed from the first step, earlier decisions voided; an approved request with a conflict is rebased onto the current record and goes through its flow again. Other states give 409. Audited.",
+    description = "No body. Only the initiator (403). A draft or returned request is re-validated against the current \
+        record (422) and routed from the first step, earlier decisions voided; an approved request with a conflict is \
+        rebased onto the current record and goes through its flow again. Other states give 409. Audited.",
     params(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The request, in review or approval (or applied).", content((super::schemas::Request = "application/json"))),
+        (status = 200, description = "The request, in review or approval (or applied).",
+            content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -210,7 +234,8 @@ pub(super) async fn submit(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     responses(
-        (status = 200, description = "The request, `withdrawn`.", content((super::schemas::Request = "application/json"))),
+        (status = 200, description = "The request, `withdrawn`.",
+            content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -233,7 +258,10 @@ pub(super) async fn withdraw(
 #[schema(as = RequestDecision)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DecisionBody {
+    /// `approve`, `reject` or `return` (anything else gives 422).
+    #[schema(example = "approve")]
     decision: String,
+    /// Kept (first 2000 characters).
     comment: Option<String>,
 }
 
@@ -243,13 +271,16 @@ pub(super) struct DecisionBody {
     operation_id = "decideRequest",
     tag = "requests",
     summary = "Decide the caller's pending step: approve, reject or return",
-    description = "Never on a request one started, nor about one's own or a relative's dossier (403); 403 when the pending steps are someone else's, 409 when no step waits for the caller. Audited; notifications are queued.",
+    description = "Never on a request one started, nor about one's own or a relative's dossier (403); 403 when the \
+        pending steps are someone else's, 409 when no step waits for the caller. Audited; notifications are queued.",
     params(
         ("id" = crate::model::RequestId, Path, description = "Change request id (400 if malformed)."),
     ),
     request_body(content((DecisionBody = "application/json"))),
     responses(
-        (status = 200, description = "The request after the decision; the last approval applies it in the same commit (or flags a conflict).", content((super::schemas::Request = "application/json"))),
+        (status = 200, description = "The request after the decision; the last approval applies it in the same commit \
+            (or flags a conflict).",
+            content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -279,7 +310,9 @@ pub(super) async fn decide(
     tag = "requests",
     summary = "The caller's inbox",
     responses(
-        (status = 200, description = "Steps waiting for the caller, oldest first, overdue flagged (never one's own requests, nor about one's own or a relative's dossier).", content((List<super::schemas::InboxItem> = "application/json"))),
+        (status = 200, description = "Steps waiting for the caller, oldest first, overdue flagged (never one's own \
+            requests, nor about one's own or a relative's dossier).",
+            content((List<super::schemas::InboxItem> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -298,7 +331,9 @@ pub(super) async fn inbox(State(st): State<AppState>, auth: AuthUser) -> ApiResu
     tag = "notifications",
     summary = "The caller's notifications",
     responses(
-        (status = 200, description = "Notifications for the caller (addressed to them, or to a step assignee they are), newest first.", content((List<super::schemas::Notification> = "application/json"))),
+        (status = 200, description = "Notifications for the caller (addressed to them, or to a step assignee they \
+            are), newest first.",
+            content((List<super::schemas::Notification> = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -317,6 +352,8 @@ pub(super) async fn notifications(
 #[schema(as = CommentInput)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CommentBody {
+    /// 1–2000 characters (trimmed).
+    #[schema(min_length = 1, max_length = 2000)]
     text: String,
 }
 
@@ -332,7 +369,8 @@ pub(super) struct CommentBody {
     ),
     request_body(content((CommentBody = "application/json"))),
     responses(
-        (status = 200, description = "The request with the comment appended.", content((super::schemas::Request = "application/json"))),
+        (status = 200, description = "The request with the comment appended.",
+            content((super::schemas::Request = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -360,7 +398,8 @@ pub(super) async fn comment(
     tag = "workflows",
     summary = "The workflow definitions in force",
     responses(
-        (status = 200, description = "The definitions (newest stored version, or the shipped default).", content((Definitions = "application/json"))),
+        (status = 200, description = "The definitions (newest stored version, or the shipped default).",
+            content((Definitions = "application/json"))),
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalError),
         (status = 503, response = AuditRollback),
@@ -381,10 +420,15 @@ pub(super) async fn get_definitions(
     operation_id = "putWorkflows",
     tag = "workflows",
     summary = "Load new workflow definitions (capability manage_policy)",
-    description = "The body is the TOML text of the definitions (the format of the shipped `workflows.toml`; any Content-Type, UTF-8, at most 256 KiB). It is parsed and validated — known assignees, and flows for create, update, promotion, transfer and resignation — else 422. The stored version is the current one plus 1 (the `version` in the text is ignored). Requests already started keep the version they started under. Audited.",
-    request_body(description = "Workflow definitions as TOML.", content((Binary = "application/toml"), (Binary = "text/plain"))),
+    description = "The body is the TOML text of the definitions (the format of the shipped `workflows.toml`; any \
+        Content-Type, UTF-8, at most 256 KiB). It is parsed and validated — known assignees, and flows for create, \
+        update, promotion, transfer and resignation — else 422. The stored version is the current one plus 1 (the \
+        `version` in the text is ignored). Requests already started keep the version they started under. Audited.",
+    request_body(description = "Workflow definitions as \
+        TOML.", content((Binary = "application/toml"), (Binary = "text/plain"))),
     responses(
-        (status = 200, description = "The definitions as stored, with their new version.", content((Definitions = "application/json"))),
+        (status = 200, description = "The definitions as stored, with their new version.",
+            content((Definitions = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

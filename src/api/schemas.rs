@@ -242,7 +242,14 @@ pub(super) struct NewRequest {
     kind: RequestKind,
     /// The person (not for `create`).
     person_id: Option<PersonId>,
-    /// Proposed changes: the person fields the kind takes.
+    /// Proposed changes, a JSON object, by kind: `create` — a new person record (as the body of `POST /persons`);
+    /// `update` — a JSON merge patch of the person record (as `PATCH /persons/{id}` takes); `promotion` — `position`,
+    /// `rank`, `salary_grade`, `contract_change`, `effective_on`; `transfer` — `department` (required), `position`,
+    /// `rank`, `effective_on`; `resignation` — `resign_on` (required), `agreement`, `settlement`. `consultation` —
+    /// `purpose` (required), `until` (required, within the coming year), `material_ids`; `destruction` — `material_ids`
+    /// (required), `appraisal` (required); `secondment` — `department` (required: the host department), `position`,
+    /// `from` and `until` (required, `until` after `from`), `reason`. Dates are `YYYY[-MM[-DD]]`. Other fields give
+    /// 422.
     #[schema(value_type = Object)]
     changes: Value,
     /// Why.

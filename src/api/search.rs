@@ -51,18 +51,23 @@ fn date_param(name: &str, v: Option<String>) -> ApiResult<Option<PartialDate>> {
     operation_id = "search",
     tag = "search",
     summary = "Full-text search of materials",
-    description = "All words must match (text, titles, names). Filters narrow the result; totals count only what the caller may see; the caller's own dossier is excluded.",
+    description = "All words must match (text, titles, names). Filters narrow the result; totals count only what the \
+        caller may see; the caller's own dossier is excluded.",
     params(
-        ("q" = Option<String>, Query, description = "Words; may be empty to list by filters (over 500 characters gives 422)."),
-        ("category" = Option<String>, Query, description = "Category code; a parent matches its sub-categories (unknown gives 422)."),
+        ("q" = Option<String>, Query, description = "Words; may be empty to list by filters (over 500 characters gives \
+            422)."),
+        ("category" = Option<String>, Query, description = "Category code; a parent matches its sub-categories \
+            (unknown gives 422)."),
         ("department" = Option<String>, Query, description = "Department code (unknown gives 422)."),
         ("from" = Option<String>, Query, description = "Formed on or after (start of the period; invalid gives 422)."),
-        ("to" = Option<String>, Query, description = "Formed on or before (`2019` includes all of 2019; invalid gives 422)."),
+        ("to" = Option<String>, Query, description = "Formed on or before (`2019` includes all of 2019; invalid gives \
+            422)."),
         ("limit" = Option<usize>, Query, description = "Clamped to 1–100. Default: `20`."),
         ("offset" = Option<usize>, Query, description = "Clamped to 10000."),
     ),
     responses(
-        (status = 200, description = "A page of hits the caller may see.", content((SearchAnswer = "application/json"))),
+        (status = 200, description = "A page of hits the caller may see.",
+            content((SearchAnswer = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

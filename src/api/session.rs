@@ -30,8 +30,12 @@ pub(super) struct LoginBody {
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = LoginResponse)]
 pub(super) struct LoginAnswer {
+    /// Opaque bearer token (`dg_` and 64 hex digits).
     token: String,
+    /// `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Session lifetime in seconds.
     expires_in: u64,
     user: UserView,
 }
@@ -42,7 +46,11 @@ pub(super) struct LoginAnswer {
     operation_id = "login",
     tag = "auth",
     summary = "Log in",
-    description = "Checks a username and password and opens a session. The body may hold at most 8 KiB (larger: 413, not parsed). Failures are counted per source address and per account: an address with 5 failures in 15 minutes is refused, and an account with 5 failures is refused only from the addresses that failed for it, never from an address that did not (429 with Retry-After). Behind a trusted proxy (DANGAN_TRUSTED_PROXIES) the source is the client named in X-Forwarded-For.",
+    description = "Checks a username and password and opens a session. The body may hold at most 8 KiB (larger: 413, \
+        not parsed). Failures are counted per source address and per account: an address with 5 failures in 15 minutes \
+        is refused, and an account with 5 failures is refused only from the addresses that failed for it, never from \
+        an address that did not (429 with Retry-After). Behind a trusted proxy (DANGAN_TRUSTED_PROXIES) the source is \
+        the client named in X-Forwarded-For.",
     request_body(content((LoginBody = "application/json"))),
     responses(
         (status = 200, description = "A new session.", content((LoginAnswer = "application/json"))),
@@ -167,6 +175,8 @@ pub(super) async fn begin_totp(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TotpCode {
+    /// The six digits the app shows now.
+    #[schema(pattern = "^[0-9]{6}$")]
     code: String,
 }
 
@@ -177,7 +187,8 @@ pub(super) struct TotpCode {
     operation_id = "confirmTotp",
     tag = "auth",
     summary = "Confirm the second factor",
-    description = "The current code of the app (422 if wrong, 409 if nothing is being set up); from then on every sign-in needs `otp`. A password reset by the system administrator removes the second factor. Audited.",
+    description = "The current code of the app (422 if wrong, 409 if nothing is being set up); from then on every \
+        sign-in needs `otp`. A password reset by the system administrator removes the second factor. Audited.",
     request_body(content((TotpCode = "application/json"))),
     responses(
         (status = 204, description = "Confirmed."),
@@ -203,7 +214,11 @@ pub(super) async fn confirm_totp(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PasswordChange {
+    /// The password in use.
+    #[schema(format = Password)]
     current: String,
+    /// At least 10 characters, not containing the username, not a common password, not the current one.
+    #[schema(min_length = 10, format = Password)]
     new: String,
 }
 
@@ -214,7 +229,8 @@ pub(super) struct PasswordChange {
     operation_id = "changeOwnPassword",
     tag = "auth",
     summary = "Change one's own password",
-    description = "The caller chooses a new password (the only call, with `GET /me` and `POST /auth/logout`, open to an account whose password the system administrator set). Its other sessions end; this one stays. Audited.",
+    description = "The caller chooses a new password (the only call, with `GET /me` and `POST /auth/logout`, open to \
+        an account whose password the system administrator set). Its other sessions end; this one stays. Audited.",
     request_body(content((PasswordChange = "application/json"))),
     responses(
         (status = 204, description = "Changed."),

@@ -59,9 +59,9 @@ pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     operation_id = "metrics",
     tag = "system",
     summary = "Metrics for Prometheus",
-    description = "Outside `/api/v1` (this path item names its own server, `/`). The request counts and durations, \
-        the queues' depths and ages, the audit trail's head. Behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` \
-        when the installation sets that token; open otherwise.",
+    description = "Outside `/api/v1` (this path item names its own server, `/`). The request counts and durations, the \
+        queues' depths and ages, the audit trail's head. Behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` when \
+        the installation sets that token; open otherwise.",
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4.", content((String = "text/plain"))),
         (status = 401, response = super::doc::Unauthorized),

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 /// Where text extraction of the current bytes stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(
+    description = "pending: queued for extraction; done: text indexed; failed: unreadable (found by catalogue fields); \
+        none: the type carries no text."
+)]
 pub enum TextStatus {
     /// Queued for extraction and indexing.
     #[default]

@@ -32,6 +32,7 @@ impl<'de> Deserialize<'de> for Gender {
 /// Employment status (在职 / 调出 / 离职 / 退休 / 去世).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(description = "在职 / 调出 / 离职 / 退休 / 去世.")]
 pub enum PersonStatus {
     /// 在职
     #[default]

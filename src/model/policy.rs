@@ -128,6 +128,12 @@ impl FieldAccess {
 /// Actions beyond reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "An action beyond reading: create/edit person records, file materials, full-text search, download \
+        content, export, manage accounts, change the policy, decide consultation grants, read and verify the audit \
+        trail, decide workflow steps, manage physical custody, file scans into assigned batches only, backups and \
+        integrity checks."
+)]
 pub enum Capability {
     /// Create person records.
     CreatePersons,

@@ -80,6 +80,10 @@ pub enum Stage {
 /// Where a request stands.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "draft → in_review → in_approval → approved → applied, or rejected, withdrawn, or returned to the \
+        initiator to be revised. `approved` without `applied` means the change conflicts (see `conflict`)."
+)]
 pub enum RequestState {
     /// Being written.
     Draft,
@@ -102,6 +106,7 @@ pub enum RequestState {
 /// Where a step stands.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "waiting: not reached yet; pending: waiting for its assignee; approved; rejected; returned.")]
 pub enum StepState {
     /// Not reached yet.
     Waiting,
