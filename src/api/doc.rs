@@ -144,7 +144,7 @@ impl Modify for Frame {
     }
 }
 
-/// Every operation of the document, with its method (lowercase) and path.
+/// Every operation of the document.
 fn operations_mut(doc: &mut Document) -> impl Iterator<Item = &mut Operation> {
     doc.paths.paths.values_mut().flat_map(|item| {
         [
@@ -189,9 +189,8 @@ pub(super) fn finish(mut doc: Document) -> Document {
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                 .build(),
         );
-        if let Some(security) = &op.security
-            && security.iter().all(|s| s == &Default::default())
-            && security.len() == 1
+        if let Some([only]) = op.security.as_deref()
+            && only == &Default::default()
         {
             op.security = Some(Vec::new());
         }
