@@ -25,14 +25,24 @@ impl From<service::Error> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem body, sent as `application/problem+json`. `type` is `urn:dangan:problem:<slug>` with slug
+/// one of unauthorized, forbidden, password-change-required, not-found, bad-request, validation,
+/// precondition-failed, precondition-required, conflict, too-large, throttled, unsupported-media-type,
+/// method-not-allowed, corrupt, internal, audit-rollback (503: the store is behind its audit witness). 5xx details
+/// never carry the cause.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Problem<'a> {
     #[serde(rename = "type")]
+    #[schema(pattern = "^urn:dangan:problem:[a-z-]+$", example = "urn:dangan:problem:validation")]
     kind: String,
+    #[schema(example = "Validation failed")]
     title: &'a str,
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
     detail: String,
+    /// Present only for validation failures (422 from the service layer).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::model::Finding>>)]
     findings: Option<&'a [crate::model::Finding]>,
 }
 

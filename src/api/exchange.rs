@@ -1,5 +1,6 @@
 //! Handlers for digitization and exchange: batch imports and transfer packages.
 
+use super::doc::*;
 use super::error::ApiError;
 use super::extract::{ApiPath, AuthUser};
 use crate::http::{AppState, HttpError, blocking};
@@ -22,7 +23,7 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if multipart {
         // A zip is read whole (its directory is at its end): streamed in, then read back from the spool.
-        let up = super::handlers::read_upload(st, req, false).await?;
+        let up = super::materials::read_upload(st, req, false).await?;
         let file = up.file;
         let bytes = blocking(move || Ok(file.read_all()?.to_vec())).await?;
         return Ok((bytes, up.file_name.unwrap_or_else(|| "batch.zip".into())));
@@ -33,6 +34,32 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
     Ok((bytes.to_vec(), "batch.zip".into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/imports",
+    operation_id = "startImport",
+    tag = "imports",
+    summary = "Start a batch import",
+    description = "A zip of files plus catalogue.csv (columns by readable names — id_number or person_id, category, \
+        title, formed_on, pages, note, file — or national codes A0184, E01Z101, E01Z104, E01Z111, E01Z114, E01Z117, \
+        E01Z124, E01Z201, E01Z204, E01Z207, E01Z231; UTF-8 or GB18030). Sent as application/zip or as the part `file` \
+        of multipart/form-data. The catalogue is read at once (422 when unreadable, 413/422 for a zip bomb, unsafe \
+        paths or duplicates: nothing is filed); the rows are then filed in the background, each atomically. Rows whose \
+        bytes the dossier already holds are skipped, so re-sending a batch stores nothing twice. Needs capability \
+        upload; each row also needs the right to file that category into that dossier.",
+    request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
+    responses(
+        (status = 202, description = "The import, running; follow Location.",
+            content((super::schemas::ImportReport = "application/json")), headers(("Location" = String))),
+        (status = 400, response = BadRequest),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn start_import(State(st): State<AppState>, auth: AuthUser, req: Request) -> ApiResult<Response> {
     let (bytes, name) = zip_body(&st, req).await?;
     let report = crate::http::start_import(&st, auth.principal, bytes, name).await?;
@@ -43,6 +70,28 @@ pub(super) async fn start_import(State(st): State<AppState>, auth: AuthUser, req
     Ok(resp)
 }
 
+#[utoipa::path(
+    get,
+    path = "/imports/{id}",
+    operation_id = "getImport",
+    tag = "imports",
+    summary = "An import's progress and report",
+    description = "State running / done / interrupted (the process stopped; send the batch again to finish it), \
+        counts, and each row's outcome with its reason. Seen by the account that started the import and by those with \
+        capability edit_persons (HR); to anyone else the import does not exist (404).",
+    params(
+        ("id" = crate::model::ImportId, Path, description = "Import id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The report.", content((super::schemas::ImportReport = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn get_import(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -52,6 +101,32 @@ pub(super) async fn get_import(
     Ok(Json(blocking(move || archive.imports().report(&auth.principal, id)).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/persons/{id}/package",
+    operation_id = "exportPackage",
+    tag = "packages",
+    summary = "Export a dossier as a transfer package (转递)",
+    description = "A zip holding one BagIt bag (RFC 8493) `dangan-<id>/`: data/manifest.json (person record, \
+        materials, every version with SHA-256 and BLAKE3), data/catalogue.csv (national codes), data/audit.json (the \
+        dossier's audit entries), data/materials/<material>/v<n>.<ext>, manifest-sha256.txt, tagmanifest-sha256.txt \
+        and dangan-signature.txt (Ed25519 over the tag manifest by the installation key `dangan keys show` prints). \
+        Needs capability export and the right to read every material of the dossier. Audited with the package's \
+        SHA-256.",
+    params(
+        ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The package.",
+            content((Binary = "application/zip")), headers(("X-Package-Sha256" = String))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn export_package(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -72,6 +147,35 @@ pub(super) struct PackageQuery {
     accept_unknown_sender: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/packages",
+    operation_id = "importPackage",
+    tag = "packages",
+    summary = "Receive a transfer package",
+    description = "Checks the zip (bombs, unsafe paths, duplicates), the bag (every listed file present, none \
+        unlisted, every SHA-256 and BLAKE3, Payload-Oxum) and the signature, then files a new dossier with every \
+        material and version. A damaged package is refused whole (422) naming each missing or altered file in \
+        `findings`; a package signed by a key not among the trusted senders (DANGAN_TRUSTED_SENDERS) is refused (403) \
+        unless accept_unknown_sender=true; a person whose ID number is already held gives 409. Needs capabilities \
+        create_persons and upload.",
+    params(
+        ("accept_unknown_sender" = Option<bool>, Query, description = ""),
+    ),
+    request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "The receipt (回执); Location names the new dossier.",
+            content((super::schemas::Receipt = "application/json")), headers(("Location" = String))),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn import_package(
     State(st): State<AppState>,
     auth: AuthUser,

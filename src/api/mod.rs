@@ -4,43 +4,41 @@
 //! [`crate::http`]; [`crate::server`] puts the two together.
 
 mod admin;
+mod doc;
 pub mod error;
 mod exchange;
 pub mod extract;
-mod handlers;
+mod materials;
+mod persons;
 mod reports;
 mod requests;
+mod schemas;
+mod search;
+mod session;
+mod system;
 pub mod views;
 
-use crate::http::{AppState, HttpError, LOGIN_BODY_LIMIT, blocking};
+use crate::http::{AppState, HttpError, LOGIN_BODY_LIMIT};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use error::ApiError;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// `GET /metrics`: Prometheus text; behind `Authorization: Bearer <DANGAN_METRICS_TOKEN>` when one is set.
-async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(want) = st.archive.config().metrics_token.clone() {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        if !crate::crypto::ct_eq(given.trim().as_bytes(), want.as_bytes()) {
-            return ApiError::from(crate::service::Error::Unauthorized(
-                "send Authorization: Bearer <the metrics token>".into(),
-            ))
-            .into_response();
-        }
+/// Sets the ETag of an answer to the record's version.
+fn with_etag(mut resp: Response, version: u32) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&extract::etag(version)) {
+        resp.headers_mut().insert(header::ETAG, v);
     }
-    let archive = st.archive.clone();
-    match blocking(move || archive.operations().render_metrics()).await {
-        Ok(text) => {
-            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
-        }
-        Err(e) => ApiError(e).into_response(),
-    }
+    resp
+}
+
+/// The reason for a change the client gave in `x-change-reason` (at most 500 characters).
+fn reason_of(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-change-reason").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect())
 }
 
 /// Whether a path is the API's (its failures are problem+json).
@@ -55,58 +53,75 @@ pub fn problem(e: HttpError) -> Response {
 
 /// The API's routes (`/api/v1/…` and `/metrics`), without the server's layers (see [`crate::server::router`]).
 pub fn router() -> Router<AppState> {
-    let v1 = Router::new()
-        .route("/health", get(handlers::health))
-        .route("/openapi.json", get(handlers::openapi))
-        .route("/auth/login", post(handlers::login).layer(DefaultBodyLimit::max(LOGIN_BODY_LIMIT)))
-        .route("/auth/logout", post(handlers::logout))
-        .route("/me", get(handlers::me))
-        .route("/me/password", post(handlers::change_password))
-        .route("/me/totp", post(handlers::begin_totp))
-        .route("/me/totp/confirm", post(handlers::confirm_totp))
-        .route("/users", get(handlers::users).post(admin::create_user))
-        .route("/users/{id}", axum::routing::patch(admin::update_user))
-        .route("/users/{id}/password", post(admin::reset_password))
-        .route("/backup", get(admin::backup))
-        .route("/audit", get(admin::audit))
-        .route("/audit/verify", get(admin::audit_verify))
-        .route("/audit/checkpoints", get(admin::audit_checkpoints))
-        .route("/audit/acknowledge-rollback", post(admin::acknowledge_rollback))
-        .route("/policy", get(admin::get_policy).put(admin::put_policy))
-        .route("/access/explain", get(admin::explain))
-        .route("/access/review", get(admin::review))
-        .route("/batches", post(admin::create_batch).get(admin::list_batches))
-        .route("/batches/{id}/materials", post(admin::file_in_batch).get(admin::batch_materials))
-        .route("/grants", post(admin::request_grant).get(admin::list_grants))
-        .route("/grants/{id}", get(admin::get_grant))
-        .route("/grants/{id}/decision", post(admin::decide_grant))
-        .route("/grants/{id}/revoke", post(admin::revoke_grant))
-        .route("/persons", post(handlers::create_person).get(handlers::list_persons))
-        .route("/persons/{id}", get(handlers::get_person).patch(handlers::patch_person))
-        .route("/persons/{id}/versions", get(handlers::person_versions))
-        .route("/persons/{id}/materials", post(handlers::upload_material).get(handlers::catalogue))
-        .route("/materials/{id}", get(handlers::get_material).patch(handlers::patch_material))
-        .route("/materials/{id}/content", get(handlers::material_content).put(handlers::replace_content))
-        .route("/materials/{id}/versions", get(handlers::material_versions))
-        .route("/materials/{id}/versions/{n}/content", get(handlers::version_content))
-        .route("/search", get(handlers::search))
-        .route("/requests", post(requests::create).get(requests::list))
-        .route("/requests/{id}", get(requests::get).patch(requests::revise))
-        .route("/requests/{id}/submit", post(requests::submit))
-        .route("/requests/{id}/withdraw", post(requests::withdraw))
-        .route("/requests/{id}/decisions", post(requests::decide))
-        .route("/requests/{id}/comments", post(requests::comment))
-        .route("/workflows", get(requests::get_definitions).put(requests::put_definitions))
-        .route("/inbox", get(requests::inbox))
-        .route("/notifications", get(requests::notifications))
-        .route("/reports/turnaround", get(reports::turnaround))
-        .route("/reports/structure", get(reports::structure))
-        .route("/reports/completeness", get(reports::completeness))
-        .route("/reports/findings", get(reports::findings))
-        .route("/reports/digitization", get(reports::digitization))
-        .route("/imports", post(exchange::start_import))
-        .route("/imports/{id}", get(exchange::get_import))
-        .route("/persons/{id}/package", get(exchange::export_package))
-        .route("/packages", post(exchange::import_package));
-    Router::new().nest("/api/v1", v1).route("/metrics", get(metrics))
+    parts().0
+}
+
+/// The router and the OpenAPI document, from one list of handlers: `routes!` takes each handler's
+/// `#[utoipa::path]` (method and path) both to route it and to document it (DESIGN §5, [`doc`]).
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let login = {
+        let (schemas, paths, method) = routes!(session::login);
+        (schemas, paths, method.layer(DefaultBodyLimit::max(LOGIN_BODY_LIMIT)))
+    };
+    let v1 = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(doc::openapi))
+        .routes(login)
+        .routes(routes!(session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(session::change_password))
+        .routes(routes!(session::begin_totp))
+        .routes(routes!(session::confirm_totp))
+        .routes(routes!(admin::users, admin::create_user))
+        .routes(routes!(admin::update_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::backup))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::audit_verify))
+        .routes(routes!(admin::audit_checkpoints))
+        .routes(routes!(admin::acknowledge_rollback))
+        .routes(routes!(admin::get_policy, admin::put_policy))
+        .routes(routes!(admin::explain))
+        .routes(routes!(admin::review))
+        .routes(routes!(admin::create_batch, admin::list_batches))
+        .routes(routes!(admin::file_in_batch, admin::batch_materials))
+        .routes(routes!(admin::request_grant, admin::list_grants))
+        .routes(routes!(admin::get_grant))
+        .routes(routes!(admin::decide_grant))
+        .routes(routes!(admin::revoke_grant))
+        .routes(routes!(persons::create_person, persons::list_persons))
+        .routes(routes!(persons::get_person, persons::patch_person))
+        .routes(routes!(persons::person_versions))
+        .routes(routes!(materials::upload_material, materials::catalogue))
+        .routes(routes!(materials::get_material, materials::patch_material))
+        .routes(routes!(materials::material_content, materials::replace_content))
+        .routes(routes!(materials::material_versions))
+        .routes(routes!(materials::version_content))
+        .routes(routes!(search::search))
+        .routes(routes!(requests::create, requests::list))
+        .routes(routes!(requests::get, requests::revise))
+        .routes(routes!(requests::submit))
+        .routes(routes!(requests::withdraw))
+        .routes(routes!(requests::decide))
+        .routes(routes!(requests::comment))
+        .routes(routes!(requests::get_definitions, requests::put_definitions))
+        .routes(routes!(requests::inbox))
+        .routes(routes!(requests::notifications))
+        .routes(routes!(reports::turnaround))
+        .routes(routes!(reports::structure))
+        .routes(routes!(reports::completeness))
+        .routes(routes!(reports::findings))
+        .routes(routes!(reports::digitization))
+        .routes(routes!(exchange::start_import))
+        .routes(routes!(exchange::get_import))
+        .routes(routes!(exchange::export_package))
+        .routes(routes!(exchange::import_package));
+    let (v1, mut document) = v1.split_for_parts();
+    // `/metrics` is outside `/api/v1`: its path item names its own server.
+    let (outside, metrics) = OpenApiRouter::new().routes(routes!(system::metrics)).split_for_parts();
+    for (path, mut item) in metrics.paths.paths {
+        item.servers = Some(vec![utoipa::openapi::Server::new("/")]);
+        document.paths.paths.insert(path, item);
+    }
+    (Router::new().nest("/api/v1", v1).merge(outside), doc::finish(document))
 }

@@ -1,5 +1,6 @@
 //! Reports: JSON by default (`{"report","columns","items":[{…}],"total"}`), or `format=csv|xlsx` to download.
 
+use super::doc::*;
 use super::error::ApiError;
 use super::extract::{ApiQuery, AuthUser};
 use crate::http::{AppState, HttpError, blocking};
@@ -18,6 +19,21 @@ pub(super) struct ReportQuery {
     format: Option<String>,
     /// The structure report's dimension.
     by: Option<String>,
+}
+
+/// A report as JSON (documentation only: [`answer`] builds it).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct Report {
+    /// The report's name.
+    report: String,
+    /// The column names, in order.
+    columns: Vec<String>,
+    /// How many rows.
+    total: usize,
+    /// One object per row, keyed by column name.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<serde_json::Value>,
 }
 
 /// A report in the format asked for.
@@ -49,6 +65,35 @@ async fn report(st: AppState, auth: AuthUser, q: ReportQuery, kind: ReportKind) 
     answer(table, q.format.as_deref())
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/structure",
+    operation_id = "reportStructure",
+    tag = "reports",
+    summary = "Cadre structure",
+    description = "Active persons counted by one dimension (columns key, label, count, percent). HR and leaders: \
+        everyone; department heads: their department; finance: by=salary_grade only. Aggregates include every active \
+        person.",
+    params(
+        ("by" = Option<String>, Query, description = "One of: `department`, `age`, `gender`, `education`, `ethnicity`, \
+            `rank`, `salary_grade`."),
+        ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
+    ),
+    responses(
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn structure(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -57,6 +102,33 @@ pub(super) async fn structure(
     report(st, auth, q, ReportKind::Structure).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/completeness",
+    operation_id = "reportCompleteness",
+    tag = "reports",
+    summary = "Dossier completeness",
+    description = "Per dossier: the required materials it lacks (1 履历, 3 考核, 4-1 学历学位, 9-1 工资, 9-2 任免, 6 党团 for party \
+        members) and materials whose 页数 differs from the pages found. HR, leaders, administration; heads for their \
+        department; only dossiers and categories the caller may list.",
+    params(
+        ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
+    ),
+    responses(
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn completeness(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -65,6 +137,32 @@ pub(super) async fn completeness(
     report(st, auth, q, ReportKind::Completeness).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/findings",
+    operation_id = "reportFindings",
+    tag = "reports",
+    summary = "Validation findings",
+    description = "Findings of the person records, counted by field, severity and message. HR; heads for their \
+        department.",
+    params(
+        ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
+    ),
+    responses(
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn findings(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -73,6 +171,32 @@ pub(super) async fn findings(
     report(st, auth, q, ReportKind::Findings).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/digitization",
+    operation_id = "reportDigitization",
+    tag = "reports",
+    summary = "Digitization progress",
+    description = "Materials by kind (PDF, 扫描图像, 文本, Word 文档) and text_status. HR, administration; heads for their \
+        department; the materials the caller may list.",
+    params(
+        ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
+    ),
+    responses(
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn digitization(
     State(st): State<AppState>,
     auth: AuthUser,
@@ -82,6 +206,30 @@ pub(super) async fn digitization(
 }
 
 /// Turnaround: as JSON, the figures per kind and step as they are; as a file, the same as a table.
+#[utoipa::path(
+    get,
+    path = "/reports/turnaround",
+    operation_id = "turnaround",
+    tag = "reports",
+    summary = "Turnaround of change requests",
+    description = "For HR, leaders and the auditor (edit_persons, decide_grants or read_audit). Audited.",
+    params(
+        ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
+    ),
+    responses(
+        (status = 200, description = "Per kind and step: decisions measured, median and 90th percentile hours, overdue \
+            now.",
+            content(
+                (super::views::List<super::schemas::Turnaround> = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
 pub(super) async fn turnaround(
     State(st): State<AppState>,
     auth: AuthUser,

@@ -6,7 +6,7 @@ use crate::service::persons::PersonVersion;
 use serde::Serialize;
 
 /// A list page.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct List<T> {
     /// The items.
     pub items: Vec<T>,
@@ -15,7 +15,8 @@ pub struct List<T> {
 }
 
 /// A material.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Material)]
 pub struct MaterialView {
     /// Id.
     pub id: crate::model::MaterialId,
@@ -92,7 +93,8 @@ impl MaterialView {
 }
 
 /// One version of a material.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MaterialVersion)]
 pub struct MaterialVersionView {
     /// Version number.
     pub version: u32,
@@ -120,7 +122,8 @@ impl MaterialVersionView {
 }
 
 /// One version of a person record.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PersonVersion)]
 pub struct PersonVersionView {
     /// Version number.
     pub version: u32,
@@ -147,7 +150,8 @@ impl From<PersonVersion> for PersonVersionView {
 }
 
 /// An account as shown (never the password hash).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     /// Id.
     pub id: UserId,

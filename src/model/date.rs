@@ -135,6 +135,24 @@ impl Ord for PartialDate {
     }
 }
 
+/// In the OpenAPI document (DESIGN §5): a string of one of the three precisions.
+impl utoipa::PartialSchema for PartialDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A date of partial precision: `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (year 1800–2200; the day must exist \
+                 in that month). Unknown parts sort first within their period.",
+            ))
+            .pattern(Some("^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"))
+            .examples(["2019", "2019-07", "2019-07-01"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PartialDate {}
+
 impl serde::Serialize for PartialDate {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

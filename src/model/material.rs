@@ -6,8 +6,12 @@ use super::ids::{MaterialId, PersonId};
 use serde::{Deserialize, Serialize};
 
 /// Where text extraction of the current bytes stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(
+    description = "pending: queued for extraction; done: text indexed; failed: unreadable (found by catalogue fields); \
+        none: the type carries no text."
+)]
 pub enum TextStatus {
     /// Queued for extraction and indexing.
     #[default]
@@ -21,7 +25,7 @@ pub enum TextStatus {
 }
 
 /// The catalogue fields a client supplies with an upload (part `meta`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialMeta {
     /// Category code (`"9-1"`).

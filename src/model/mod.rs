@@ -23,8 +23,14 @@ pub use report::ReportKind;
 pub use request::RequestKind;
 pub use user::{Role, User};
 
+/// The OpenAPI schema of an id (DESIGN §5): a UUID string.
+pub(crate) fn uuid_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::Custom("uuid".into()))).into()
+}
+
 /// A finding of validation: which field is wrong and why. Errors block a write; warnings travel with it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Finding {
     /// The field (JSON path such as `id_number` or `appointments[2].from`).
     pub field: String,
@@ -35,7 +41,7 @@ pub struct Finding {
 }
 
 /// How serious a [`Finding`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Blocks the write.

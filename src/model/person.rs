@@ -9,7 +9,7 @@ use super::{Finding, today};
 use serde::{Deserialize, Serialize};
 
 /// Gender as recorded (and as the ID number's sequence parity says).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Gender {
     /// 男
@@ -30,8 +30,9 @@ impl<'de> Deserialize<'de> for Gender {
 }
 
 /// Employment status (在职 / 调出 / 离职 / 退休 / 去世).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(description = "在职 / 调出 / 离职 / 退休 / 去世.")]
 pub enum PersonStatus {
     /// 在职
     #[default]
@@ -47,7 +48,7 @@ pub enum PersonStatus {
 }
 
 /// 任职经历: one post held.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Appointment {
     /// Start of the post.
@@ -69,7 +70,7 @@ pub struct Appointment {
 
 /// 借调: a period lent to another department; the home department and post stay as they are
 /// (`RequestKind::Secondment`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Secondment {
     /// Start.
@@ -87,7 +88,7 @@ pub struct Secondment {
 }
 
 /// 学历学位: one course of study.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EducationEntry {
     /// Start of study.
@@ -110,7 +111,7 @@ pub struct EducationEntry {
 }
 
 /// 培训: one training course.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingEntry {
     /// Start.
@@ -126,7 +127,7 @@ pub struct TrainingEntry {
 }
 
 /// 年度考核: one annual assessment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssessmentEntry {
     /// Year assessed.
@@ -136,7 +137,7 @@ pub struct AssessmentEntry {
 }
 
 /// 奖励 or 处分: one reward or punishment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HonourEntry {
     /// When decided.
@@ -152,7 +153,7 @@ pub struct HonourEntry {
 }
 
 /// 工资: one salary change (finance and HR only).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SalaryEntry {
     /// Effective from.
@@ -165,7 +166,7 @@ pub struct SalaryEntry {
 }
 
 /// 合同: one contract (legal and HR only).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractEntry {
     /// Kind, e.g. 劳动合同, 保密协议.
@@ -181,7 +182,7 @@ pub struct ContractEntry {
 }
 
 /// 家庭成员: a relative (used by the no-relatives access rule).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FamilyMember {
     /// Relation, e.g. 配偶, 父亲.
@@ -197,7 +198,7 @@ pub struct FamilyMember {
 }
 
 /// A person record. Absent optional fields are `null` in JSON; lists default to empty.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Person {
     /// Assigned by the archive.
     #[serde(default)]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Which materials a rule covers: all, or those in the listed categories or carrying one of the listed tags.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialScope {
     /// Every material.
@@ -73,7 +73,7 @@ impl MaterialScope {
 }
 
 /// Which persons a role may see.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PersonScope {
     /// Nobody.
@@ -86,7 +86,7 @@ pub enum PersonScope {
 }
 
 /// Which parts of a person record a role may see.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldAccess {
     /// Name, gender, department, position, rank, status, dates of birth, work and party entry, education.
@@ -126,8 +126,14 @@ impl FieldAccess {
 }
 
 /// Actions beyond reading.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "An action beyond reading: create/edit person records, file materials, full-text search, download \
+        content, export, manage accounts, change the policy, decide consultation grants, read and verify the audit \
+        trail, decide workflow steps, manage physical custody, file scans into assigned batches only, backups and \
+        integrity checks."
+)]
 pub enum Capability {
     /// Create person records.
     CreatePersons,
@@ -160,7 +166,7 @@ pub enum Capability {
 }
 
 /// What one role may do.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePolicy {
     /// Which persons it sees.
@@ -189,7 +195,7 @@ pub struct RolePolicy {
 }
 
 /// The whole policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Version, from 1; every change is a new version.
@@ -247,7 +253,7 @@ pub enum Access {
 }
 
 /// An answer with the rule that gave it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Decision {
     /// Allowed or not.
     pub allowed: bool,

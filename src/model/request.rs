@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A kind of change request. Serialized as the lowercase name (`"promotion"`), as stored and as in the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(
+    description = "The kind of a change request (DOMAIN §4): 档案创建, 档案更新, 晋升, 调岗, 离职, 查阅, 销毁, 借调. The same list as \
+        `RequestKind::ALL` (tests compare them); each kind's flow is in the definitions (`GET /workflows`)."
+)]
 pub enum RequestKind {
     /// 档案创建: a new person record (any person field).
     Create,

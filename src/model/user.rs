@@ -5,8 +5,12 @@ use super::ids::{PersonId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A role an account holds (docs/DOMAIN.md §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(
+    description = "hr 人力资源部, admin 行政部, finance 财务部, legal 法务部, it 系统管理员, secadmin 安全保密管理员, auditor 安全审计员, head 部门负责人, \
+        leader 分管/主要领导, scanner 数字化操作员."
+)]
 pub enum Role {
     /// 人力资源部: creates, edits and reads dossiers.
     Hr,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_DEFINITIONS: &str = include_str!("workflows.toml");
 
 /// All flows of one definitions version.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Definitions {
     /// Version.
@@ -29,7 +29,7 @@ pub struct Definitions {
 }
 
 /// One kind of request.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowDef {
     /// `create`, `update`, `promotion`, `transfer`, `resignation`, …
@@ -43,7 +43,7 @@ pub struct FlowDef {
 }
 
 /// One step of a flow.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
     /// Name.
@@ -68,7 +68,7 @@ fn always() -> String {
 }
 
 /// Review or approval.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Reviews by departments.
@@ -78,8 +78,12 @@ pub enum Stage {
 }
 
 /// Where a request stands.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "draft → in_review → in_approval → approved → applied, or rejected, withdrawn, or returned to the \
+        initiator to be revised. `approved` without `applied` means the change conflicts (see `conflict`)."
+)]
 pub enum RequestState {
     /// Being written.
     Draft,
@@ -100,8 +104,9 @@ pub enum RequestState {
 }
 
 /// Where a step stands.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "waiting: not reached yet; pending: waiting for its assignee; approved; rejected; returned.")]
 pub enum StepState {
     /// Not reached yet.
     Waiting,
@@ -119,7 +124,7 @@ pub enum StepState {
 }
 
 /// A step of a request.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Step {
     /// Name.
     pub name: String,

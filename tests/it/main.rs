@@ -16,6 +16,7 @@ mod imports;
 mod lanes;
 mod layering;
 mod login;
+mod openapi;
 mod packages;
 mod reports;
 mod sandbox;
