@@ -6,6 +6,7 @@ use crate::bootstrap::DataDir;
 use crate::crypto::provider::KeyProvider;
 use crate::crypto::{MasterKey, Suite, backup::KeyBackup};
 use crate::extract::Extractor;
+use crate::model::AuditAction;
 use crate::model::{PersonId, Role};
 use crate::service::{Archive, Config, auth::NewUser, demo};
 use anyhow::{Context, Result, bail};
@@ -404,7 +405,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let collected = if repair && !r.orphans.is_empty() {
                 let n = archive.indexing().collect_orphans()?;
                 archive.audit_trail().record_local_event(
-                    "verify.repair",
+                    AuditAction::VerifyRepair,
                     "blobs",
                     Some(format!("{n} orphan blobs collected")),
                 )?;
@@ -666,7 +667,7 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
     crate::store::write_key_file(&dir.key_check(), r.suite, &new)?;
     let archive = open_archive(&data.data, Some(new_key_file), KeyUse::Offline, None, &ProxyArgs::default())?;
     archive.audit_trail().record_local_event(
-        "keys.rotate",
+        AuditAction::KeysRotate,
         "store",
         Some(format!("{} records re-sealed, {} data keys re-wrapped", r.resealed, r.rewrapped)),
     )?;

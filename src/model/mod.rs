@@ -2,6 +2,7 @@
 //! ID-number validation (GB 11643), persons with their typed record lists, materials and user accounts.
 //! Nothing here does I/O; everything here can be tested in isolation.
 
+pub mod audit;
 pub mod category;
 pub mod date;
 pub mod idnumber;
@@ -14,6 +15,7 @@ pub mod request;
 pub mod user;
 pub mod workflow;
 
+pub use audit::AuditAction;
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
 pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, UserId};

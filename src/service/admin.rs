@@ -5,6 +5,7 @@
 use super::auth::NewUser;
 use super::{Accounts, Operations, Policies};
 use super::{Archive, Error, Principal, Result};
+use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability, Decision, Policy, RolePolicy};
 use crate::model::{MaterialId, Person, PersonId, Role, User, UserId, now_ts};
 use crate::store::Table;
@@ -113,7 +114,7 @@ impl Archive {
 impl Policies<'_> {
     /// Sets a new policy (security administrator): validated, versioned, audited.
     pub fn set(&self, p: &Principal, mut policy: Policy) -> Result<Policy> {
-        self.audited(p, "policy.update", "policy", true, || {
+        self.audited(p, AuditAction::PolicyUpdate, "policy", true, || {
             self.require(p, Capability::ManagePolicy)?;
             policy.validate().map_err(|e| Error::invalid("policy", e))?;
             let _guard = self.lock();
@@ -122,7 +123,13 @@ impl Policies<'_> {
             ws.put(Table::Meta, POLICY_KEY.to_vec(), &policy)?;
             let v = PolicyVersion { policy: policy.clone(), author: p.user.username.clone(), at: now_ts() };
             ws.put(Table::PolicyVersions, policy.version.to_be_bytes().to_vec(), &v)?;
-            self.commit_audited(ws, p, "policy.update", "policy", Some(format!("version {}", policy.version)))?;
+            self.commit_audited(
+                ws,
+                p,
+                AuditAction::PolicyUpdate,
+                "policy",
+                Some(format!("version {}", policy.version)),
+            )?;
             *self.inner.policy.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(policy.clone());
             Ok((policy, None))
         })
@@ -130,7 +137,7 @@ impl Policies<'_> {
 
     /// The policy and its history (security administrator, system administrator, auditor).
     pub fn versions(&self, p: &Principal) -> Result<(Policy, Vec<PolicyVersion>)> {
-        self.audited(p, "policy.read", "policy", false, || {
+        self.audited(p, AuditAction::PolicyRead, "policy", false, || {
             let policy = self.policy();
             let allowed = [Capability::ManagePolicy, Capability::ManageAccounts, Capability::ReadAudit]
                 .iter()
@@ -167,7 +174,7 @@ impl Policies<'_> {
 
     /// For every account: what it can see and do, and which rules give it (security administrator).
     pub fn review(&self, p: &Principal) -> Result<Vec<AccountReview>> {
-        self.audited(p, "access.review", "users", false, || {
+        self.audited(p, AuditAction::AccessReview, "users", false, || {
             self.require_review(p)?;
             let policy = self.policy();
             let mut out = Vec::new();
@@ -202,7 +209,7 @@ impl Policies<'_> {
         material: Option<MaterialId>,
         access: Access,
     ) -> Result<Decision> {
-        self.audited(p, "access.explain", &format!("user:{username}"), false, || {
+        self.audited(p, AuditAction::AccessExplain, &format!("user:{username}"), false, || {
             self.require_review(p)?;
             let u = self
                 .accounts()
@@ -251,7 +258,7 @@ impl Accounts<'_> {
 
     /// Lists accounts (system administrator).
     pub fn list(&self, p: &Principal) -> Result<Vec<User>> {
-        self.audited(p, "user.list", "users", false, || {
+        self.audited(p, AuditAction::UserList, "users", false, || {
             self.require(p, Capability::ManageAccounts)?;
             Ok((self.users()?, None))
         })
@@ -262,7 +269,7 @@ impl Accounts<'_> {
     /// temporary: the holder must choose their own at first sign-in.
     pub fn add(&self, p: &Principal, new: NewUser) -> Result<User> {
         let name = new.username.clone();
-        self.audited(p, "user.create", &format!("user:{name}"), true, || {
+        self.audited(p, AuditAction::UserCreate, &format!("user:{name}"), true, || {
             self.require(p, Capability::ManageAccounts)?;
             if !new.roles.is_empty() {
                 return Err(Error::Forbidden(
@@ -287,7 +294,7 @@ impl Accounts<'_> {
     /// and administrator accounts are changed only on the server's command line. A change of roles, link or
     /// department, or a disable, ends the account's sessions.
     pub fn update(&self, p: &Principal, id: UserId, patch: UserPatch) -> Result<User> {
-        self.audited(p, "user.update", &format!("user:{id}"), true, || {
+        self.audited(p, AuditAction::UserUpdate, &format!("user:{id}"), true, || {
             if patch.manages_account() {
                 self.require(p, Capability::ManageAccounts)?;
             }
@@ -350,7 +357,7 @@ impl Accounts<'_> {
             self.commit_audited(
                 ws,
                 p,
-                "user.update",
+                AuditAction::UserUpdate,
                 &format!("user:{}", u.username),
                 Some(format!("roles {:?}, linked {}, sessions ended: {ended}", u.roles, u.person_id.is_some())),
             )?;
@@ -362,7 +369,7 @@ impl Accounts<'_> {
     /// holder must choose their own at the next sign-in, and the account's sessions end. Administrator accounts
     /// are reset only on the server's command line, so no administrator can take over another's account.
     pub fn reset_password(&self, p: &Principal, id: UserId, password: &str) -> Result<User> {
-        self.audited(p, "user.password-reset", &format!("user:{id}"), true, || {
+        self.audited(p, AuditAction::UserPasswordReset, &format!("user:{id}"), true, || {
             self.require(p, Capability::ManageAccounts)?;
             if id == p.user.id {
                 return Err(Error::Forbidden(
@@ -389,7 +396,7 @@ impl Accounts<'_> {
             self.commit_audited(
                 ws,
                 p,
-                "user.password-reset",
+                AuditAction::UserPasswordReset,
                 &format!("user:{}", u.username),
                 Some(format!("sessions ended: {ended}")),
             )?;
@@ -410,7 +417,7 @@ impl Operations<'_> {
         let event = super::audit::AuditEvent {
             actor: "system".into(),
             source: "local".into(),
-            action: "backup".into(),
+            action: AuditAction::Backup.as_str().into(),
             object: "store".into(),
             outcome: super::audit::Outcome::Allowed,
             detail: Some("snapshot of the store from this entry on".into()),
@@ -437,13 +444,13 @@ impl Operations<'_> {
     /// gone from the file system already and disappears with its handle.
     pub fn backup_as(&self, p: &Principal) -> Result<(std::fs::File, u64)> {
         // `changes`: its success is recorded before the snapshot, by `backup_recorded`.
-        self.audited(p, "backup", "store", true, || {
+        self.audited(p, AuditAction::Backup, "store", true, || {
             self.require(p, Capability::Backup)?;
             let io = |e: std::io::Error| Error::Internal(format!("cannot write the backup: {e}"));
             let mut file = tempfile::tempfile().map_err(io)?;
             let event = super::audit::AuditEvent::by(
                 p,
-                "backup",
+                AuditAction::Backup,
                 "store",
                 super::audit::Outcome::Allowed,
                 Some("snapshot of the store from this entry on".into()),
@@ -454,7 +461,7 @@ impl Operations<'_> {
             // What was written, to match the file with its entry: after the snapshot, so in the live trail only.
             self.audit(super::audit::AuditEvent::by(
                 p,
-                "backup.written",
+                AuditAction::BackupWritten,
                 "store",
                 super::audit::Outcome::Allowed,
                 Some(format!("{} records, {len} bytes, blake3 {}", stats.records, stats.hash)),

@@ -16,6 +16,7 @@ use super::AuditTrail;
 use super::witness::{Conflict, Point, SignedCheckpoint, SignedCheckpoints, Witness, WitnessKind, WitnessLines};
 use super::{Archive, Error, Principal, Result};
 use crate::crypto::{Suite, encode_hex};
+use crate::model::AuditAction;
 use crate::store::{Table, WriteSet};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
@@ -162,11 +163,11 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// An event by a principal.
-    pub fn by(p: &Principal, action: &str, object: &str, outcome: Outcome, detail: Option<String>) -> Self {
+    pub fn by(p: &Principal, action: AuditAction, object: &str, outcome: Outcome, detail: Option<String>) -> Self {
         AuditEvent {
             actor: p.user.username.clone(),
             source: p.source.clone(),
-            action: action.into(),
+            action: action.as_str().into(),
             object: object.into(),
             outcome,
             detail,
@@ -778,12 +779,12 @@ impl Archive {
         &self,
         ws: WriteSet,
         p: &Principal,
-        action: &str,
+        action: AuditAction,
         object: &str,
         detail: Option<String>,
     ) -> Result<()> {
         self.append(
-            &[Fields(&p.user.username, &p.source, action, object, Outcome::Allowed, detail.as_deref())],
+            &[Fields(&p.user.username, &p.source, action.as_str(), object, Outcome::Allowed, detail.as_deref())],
             Some(ws),
             true,
         )
@@ -798,7 +799,7 @@ impl Archive {
     pub(crate) fn audited<T>(
         &self,
         p: &Principal,
-        action: &str,
+        action: AuditAction,
         object: &str,
         changes: bool,
         f: impl FnOnce() -> Result<(T, Option<String>)>,
@@ -812,7 +813,7 @@ impl Archive {
         };
         if !(changes && outcome == Outcome::Allowed) {
             // Borrowed fields: the hot read path records its entry without copying them.
-            let fields = Fields(&p.user.username, &p.source, action, object, outcome, detail.as_deref());
+            let fields = Fields(&p.user.username, &p.source, action.as_str(), object, outcome, detail.as_deref());
             self.append(&[fields], None, false)?;
         }
         r.map(|(t, _)| t)
@@ -829,7 +830,7 @@ impl Archive {
         self.audit(AuditEvent {
             actor: username.chars().take(64).collect(),
             source: source.into(),
-            action: "auth.login".into(),
+            action: AuditAction::AuthLogin.as_str().into(),
             object: format!("user:{}", username.chars().take(64).collect::<String>()),
             outcome,
             detail,
@@ -858,11 +859,11 @@ impl AuditTrail<'_> {
 
     /// Commits a change together with an audit event that has no principal (local commands), atomically.
     /// Records an act done on the server's command line (as `system`, from `local`), such as a key rotation.
-    pub fn record_local_event(&self, action: &str, object: &str, detail: Option<String>) -> Result<()> {
+    pub fn record_local_event(&self, action: AuditAction, object: &str, detail: Option<String>) -> Result<()> {
         let event = AuditEvent {
             actor: "system".into(),
             source: "local".into(),
-            action: action.into(),
+            action: action.as_str().into(),
             object: object.into(),
             outcome: Outcome::Allowed,
             detail,
@@ -876,7 +877,7 @@ impl AuditTrail<'_> {
 
     /// Queries the trail (auditor), newest first.
     pub fn query(&self, p: &Principal, q: &AuditQuery) -> Result<(Vec<AuditEntry>, usize)> {
-        self.audited(p, "audit.query", "audit", false, || {
+        self.audited(p, AuditAction::AuditQuery, "audit", false, || {
             // The auditor reads the whole trail; the security administrator reads what the auditors did (the
             // watchers are watched too); nobody else reads it.
             let auditors_only = match self.require_auditor(p) {
@@ -918,7 +919,7 @@ impl AuditTrail<'_> {
     /// The checkpoints (auditor), each with the signature of its witness line and the installation's public
     /// key: kept elsewhere, they are a witness for `dangan audit verify --witness`.
     pub fn checkpoints(&self, p: &Principal) -> Result<SignedCheckpoints> {
-        self.audited(p, "audit.checkpoints", "audit", false, || {
+        self.audited(p, AuditAction::AuditCheckpoints, "audit", false, || {
             self.require_auditor(p)?;
             self.audit_sync()?;
             let keys = self.store().keys();
@@ -938,7 +939,7 @@ impl AuditTrail<'_> {
 
     /// Verifies the chain (auditor), and against the configured witness if there is one.
     pub fn verify_as(&self, p: &Principal) -> Result<AuditVerify> {
-        self.audited(p, "audit.verify", "audit", false, || {
+        self.audited(p, AuditAction::AuditVerify, "audit", false, || {
             self.require_auditor(p)?;
             // The witness is read first: every line in it was written once its entry was durable.
             let lines = self.audit_log().witness.get().map(|w| w.read()).transpose()?;

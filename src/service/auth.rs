@@ -5,6 +5,7 @@
 use super::{Accounts, Sessions};
 use super::{Archive, Error, Result};
 use crate::crypto::{encode_hex, random_bytes};
+use crate::model::AuditAction;
 use crate::model::{PersonId, Role, User, UserId, now_ts};
 use crate::store::Table;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -316,14 +317,14 @@ impl Sessions<'_> {
     /// Starts enrolling the caller in the second factor (TOTP): a fresh secret, kept pending until
     /// [`Archive::confirm_totp`] sees a code made from it.
     pub fn begin_totp(&self, p: &Principal) -> Result<TotpEnrolment> {
-        self.audited(p, "user.totp-begin", &format!("user:{}", p.user.username), true, || {
+        self.audited(p, AuditAction::UserTotpBegin, &format!("user:{}", p.user.username), true, || {
             let secret = random_bytes::<20>().map_err(|e| Error::Internal(e.to_string()))?;
             let _guard = self.lock();
             let mut u = self.own_account(p)?;
             u.totp_pending = Some(encode_hex(&secret));
             let mut ws = self.store().write_set();
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
-            self.commit_audited(ws, p, "user.totp-begin", &format!("user:{}", u.username), None)?;
+            self.commit_audited(ws, p, AuditAction::UserTotpBegin, &format!("user:{}", u.username), None)?;
             let b32 = totp::base32(&secret);
             let otpauth = format!(
                 "otpauth://totp/dangan:{}?secret={b32}&issuer=dangan&algorithm=SHA1&digits=6&period=30",
@@ -336,7 +337,7 @@ impl Sessions<'_> {
     /// Confirms the pending second factor with a code from the authenticator app; from then on every sign-in
     /// needs a code too.
     pub fn confirm_totp(&self, p: &Principal, code: &str) -> Result<User> {
-        self.audited(p, "user.totp-confirm", &format!("user:{}", p.user.username), true, || {
+        self.audited(p, AuditAction::UserTotpConfirm, &format!("user:{}", p.user.username), true, || {
             let _guard = self.lock();
             let mut u = self.own_account(p)?;
             let pending = u.totp_pending.clone().ok_or_else(|| {
@@ -350,7 +351,7 @@ impl Sessions<'_> {
             u.totp_pending = None;
             let mut ws = self.store().write_set();
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u)?;
-            self.commit_audited(ws, p, "user.totp-confirm", &format!("user:{}", u.username), None)?;
+            self.commit_audited(ws, p, AuditAction::UserTotpConfirm, &format!("user:{}", u.username), None)?;
             Ok((u, None))
         })
     }
@@ -359,7 +360,7 @@ impl Sessions<'_> {
     /// policy and differs from the current). Clears a pending forced change and ends the account's other
     /// sessions.
     pub fn change_own_password(&self, p: &Principal, token: &str, current: &str, new: &str) -> Result<User> {
-        self.audited(p, "user.password", &format!("user:{}", p.user.username), true, || {
+        self.audited(p, AuditAction::UserPassword, &format!("user:{}", p.user.username), true, || {
             // Wrong current passwords count as failed logins: a stolen session cannot be used to guess the
             // password behind it. Both Argon2 computations run before the write lock is taken.
             let u = self.own_account(p)?;
@@ -386,7 +387,7 @@ impl Sessions<'_> {
             self.commit_audited(
                 ws,
                 p,
-                "user.password",
+                AuditAction::UserPassword,
                 &format!("user:{}", u.username),
                 Some(format!("other sessions ended: {ended}")),
             )?;
@@ -453,7 +454,7 @@ impl Sessions<'_> {
         let mut ws = self.store().write_set();
         ws.put(Table::Sessions, self.store().keys().token_digest(&token).to_vec(), &session)?;
         let principal = Principal { subject: self.subject_for(&user)?, user: user.clone(), source: source.to_string() };
-        self.commit_audited(ws, &principal, "auth.login", &format!("user:{}", user.username), None)?;
+        self.commit_audited(ws, &principal, AuditAction::AuthLogin, &format!("user:{}", user.username), None)?;
         Ok((token, user))
     }
 
@@ -580,7 +581,7 @@ impl Accounts<'_> {
         let event = super::audit::AuditEvent {
             actor: actor.into(),
             source: source.into(),
-            action: "user.create".into(),
+            action: AuditAction::UserCreate.as_str().into(),
             object: format!("user:{username}"),
             outcome: super::audit::Outcome::Allowed,
             detail: Some(format!("roles {:?}", user.roles)),
@@ -624,7 +625,7 @@ impl Accounts<'_> {
         let event = super::audit::AuditEvent {
             actor: "system".into(),
             source: "local".into(),
-            action: "user.link".into(),
+            action: AuditAction::UserLink.as_str().into(),
             object: format!("user:{}", u.username),
             outcome: super::audit::Outcome::Allowed,
             detail: Some(format!("person:{person}")),

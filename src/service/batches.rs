@@ -6,6 +6,7 @@
 use super::Imports;
 use super::access::{forbidden, person_target};
 use super::{Error, Principal, Result};
+use crate::model::AuditAction;
 use crate::model::policy::Capability;
 use crate::model::{BatchId, Material, MaterialMeta, PersonId, now_ts};
 use crate::store::Table;
@@ -55,7 +56,7 @@ impl Imports<'_> {
 
     /// Creates a batch (HR, administration).
     pub fn create_batch(&self, p: &Principal, new: NewBatch) -> Result<Batch> {
-        self.audited(p, "batch.create", "batch:new", true, || {
+        self.audited(p, AuditAction::BatchCreate, "batch:new", true, || {
             if !self.may_manage_batches(p) {
                 return Err(Error::Forbidden("rule batch.manage: only HR and administration create batches".into()));
             }
@@ -89,7 +90,7 @@ impl Imports<'_> {
             };
             let mut ws = self.store().write_set();
             ws.put(Table::Batches, b.id.as_bytes().to_vec(), &b)?;
-            self.commit_audited(ws, p, "batch.create", &format!("batch:{}", b.id), None)?;
+            self.commit_audited(ws, p, AuditAction::BatchCreate, &format!("batch:{}", b.id), None)?;
             Ok((b, None))
         })
     }
@@ -125,7 +126,7 @@ impl Imports<'_> {
         bytes: &[u8],
         file_name: Option<String>,
     ) -> Result<Material> {
-        self.audited(p, "batch.file", &format!("batch:{batch}"), true, || {
+        self.audited(p, AuditAction::BatchFile, &format!("batch:{batch}"), true, || {
             let b = self.assigned_batch(p, batch)?;
             if !b.assignees.contains(&p.user.username) {
                 return Err(Error::Forbidden("rule batch.assignee: only the batch's operators file into it".into()));
@@ -150,7 +151,7 @@ impl Imports<'_> {
 
     /// What the caller filed in a batch (an operator sees only their own filings; HR and administration all).
     pub fn batch_materials(&self, p: &Principal, batch: BatchId) -> Result<Vec<Material>> {
-        self.audited(p, "batch.list", &format!("batch:{batch}"), false, || {
+        self.audited(p, AuditAction::BatchList, &format!("batch:{batch}"), false, || {
             let b = self.assigned_batch(p, batch)?;
             let all = self.may_manage_batches(p);
             let mut out = Vec::new();

@@ -5,6 +5,7 @@
 
 use super::{Error, Filing, Principal, Result, check_version, version_key};
 use crate::extract;
+use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability};
 use crate::model::{Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, TextStatus, now_ts};
 use crate::store::{PreparedBlob, SpoolWriter, SpooledBlob, Store, Table, WriteSet, key};
@@ -151,7 +152,7 @@ impl Filing<'_> {
         &self,
         mut ws: WriteSet,
         p: &Principal,
-        action: &str,
+        action: AuditAction,
         m: &Material,
         reason: Option<String>,
     ) -> Result<u64> {
@@ -195,7 +196,7 @@ impl Filing<'_> {
         file_name: Option<String>,
         wait: bool,
     ) -> Result<Material> {
-        self.audited(p, "material.create", &format!("person:{person_id}"), true, || {
+        self.audited(p, AuditAction::MaterialCreate, &format!("person:{person_id}"), true, || {
             Ok((self.add_material_inner(p, person_id, meta, content, file_name, wait)?, None))
         })
     }
@@ -321,7 +322,7 @@ impl Filing<'_> {
             self.commit_audited(
                 ws,
                 p,
-                "material.create",
+                AuditAction::MaterialCreate,
                 &format!("material:{}", material.id),
                 Some(match batch_id {
                     Some(b) => format!("person:{person_id} batch:{b}"),
@@ -371,7 +372,7 @@ impl Filing<'_> {
         file_name: Option<String>,
         reason: Option<String>,
     ) -> Result<Material> {
-        self.audited(p, "material.replace", &format!("material:{id}"), true, || {
+        self.audited(p, AuditAction::MaterialReplace, &format!("material:{id}"), true, || {
             Ok((self.replace_content_inner(p, id, expected, content, file_name, reason)?, None))
         })
     }
@@ -410,7 +411,7 @@ impl Filing<'_> {
             m.updated_by = p.user.username.clone();
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
-            self.commit_material_version(ws, p, "material.replace", &m, reason)?
+            self.commit_material_version(ws, p, AuditAction::MaterialReplace, &m, reason)?
         };
         self.indexing().wait_text(ticket, id);
         self.materials().load_material(id)
@@ -425,7 +426,7 @@ impl Filing<'_> {
         patch: serde_json::Value,
         reason: Option<String>,
     ) -> Result<Material> {
-        self.audited(p, "material.update", &format!("material:{id}"), true, || {
+        self.audited(p, AuditAction::MaterialUpdate, &format!("material:{id}"), true, || {
             Ok((self.patch_material_inner(p, id, expected, patch, reason)?, None))
         })
     }
@@ -457,7 +458,7 @@ impl Filing<'_> {
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
-            self.commit_material_version(self.store().write_set(), p, "material.update", &m, reason)?
+            self.commit_material_version(self.store().write_set(), p, AuditAction::MaterialUpdate, &m, reason)?
         };
         self.indexing().wait_indexed(ticket);
         self.materials().load_material(id)

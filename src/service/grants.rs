@@ -5,6 +5,7 @@
 use super::Grants;
 use super::access::{forbidden, person_target};
 use super::{Archive, Error, Principal, Result};
+use crate::model::AuditAction;
 use crate::model::policy::Capability;
 use crate::model::{GrantId, Material, MaterialId, Person, PersonId, now_ts};
 use crate::store::Table;
@@ -146,7 +147,13 @@ impl Grants<'_> {
         };
         let mut ws = self.store().write_set();
         ws.put(Table::Grants, g.id.as_bytes().to_vec(), &g)?;
-        self.commit_audited(ws, p, "grant.request", &format!("grant:{}", g.id), Some(format!("person:{}", person.id)))?;
+        self.commit_audited(
+            ws,
+            p,
+            AuditAction::GrantRequest,
+            &format!("grant:{}", g.id),
+            Some(format!("person:{}", person.id)),
+        )?;
         Ok(g)
     }
 
@@ -174,7 +181,7 @@ impl Grants<'_> {
         g.comment = comment.map(|c| c.chars().take(500).collect());
         let mut ws = self.store().write_set();
         ws.put(Table::Grants, g.id.as_bytes().to_vec(), &g)?;
-        let action = if approve { "grant.approve" } else { "grant.refuse" };
+        let action = if approve { AuditAction::GrantApprove } else { AuditAction::GrantRefuse };
         self.commit_audited(ws, p, action, &format!("grant:{id}"), Some(format!("person:{}", g.person_id)))?;
         Ok(g)
     }
@@ -192,14 +199,14 @@ impl Grants<'_> {
         g.decided_at = Some(now_ts());
         let mut ws = self.store().write_set();
         ws.put(Table::Grants, g.id.as_bytes().to_vec(), &g)?;
-        self.commit_audited(ws, p, "grant.revoke", &format!("grant:{id}"), None)?;
+        self.commit_audited(ws, p, AuditAction::GrantRevoke, &format!("grant:{id}"), None)?;
         Ok(g)
     }
 
     /// Grants the caller may see: their own; all for those who decide grants — but never one about the
     /// caller's own or a recorded relative's dossier. The listing is recorded in the audit trail.
     pub fn list(&self, p: &Principal) -> Result<Vec<Grant>> {
-        self.audited(p, "grant.list", "grants", false, || {
+        self.audited(p, AuditAction::GrantList, "grants", false, || {
             let mut v = Vec::new();
             for g in self.all_grants()? {
                 if self.may_see_grant(p, &g)? {
@@ -213,7 +220,7 @@ impl Grants<'_> {
 
     /// One grant (the requester or a decider), recorded in the audit trail.
     pub fn get(&self, p: &Principal, id: GrantId) -> Result<Grant> {
-        self.audited(p, "grant.read", &format!("grant:{id}"), false, || {
+        self.audited(p, AuditAction::GrantRead, &format!("grant:{id}"), false, || {
             let g = self.load_grant(id)?;
             if !self.may_see_grant(p, &g)? {
                 return Err(Error::NotFound(format!("grant {id} not found")));

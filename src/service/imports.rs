@@ -11,6 +11,7 @@ use super::Imports;
 use super::{Error, Principal, Result};
 use crate::exchange::catalogue::{self, Column, Row};
 use crate::exchange::zipsafe::{SafeZip, ZipLimits, ZipRefusal};
+use crate::model::AuditAction;
 use crate::model::policy::Capability;
 use crate::model::{ImportId, MaterialId, MaterialMeta, PersonId};
 use crate::store::Table;
@@ -215,7 +216,7 @@ impl Imports<'_> {
     /// Reads a batch's catalogue and records the import as running. A batch without a readable catalogue is
     /// refused whole (422), before anything is filed.
     pub fn prepare(&self, p: &Principal, source_name: &str, source: Box<dyn ImportSource>) -> Result<PreparedImport> {
-        self.audited(p, "import.start", "imports", false, || {
+        self.audited(p, AuditAction::ImportStart, "imports", false, || {
             self.require(p, Capability::Upload)?;
             let files = source.files();
             let catalogues: Vec<&String> = files.iter().filter(|f| is_catalogue(f)).collect();
@@ -306,7 +307,7 @@ impl Imports<'_> {
         self.save_import(&report)?;
         self.audit(super::audit::AuditEvent::by(
             p,
-            "import.finish",
+            AuditAction::ImportFinish,
             &format!("import:{}", report.id),
             super::audit::Outcome::Allowed,
             Some(format!("imported:{} skipped:{} rejected:{}", report.imported, report.skipped, report.rejected)),

@@ -3,6 +3,7 @@
 
 use super::access::ReadPermit;
 use super::{Error, Materials, Principal, Result, version_key};
+use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability};
 use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId};
 use crate::store::{BlobChunks, Table};
@@ -75,7 +76,7 @@ impl Materials<'_> {
 
     /// A material's metadata.
     pub fn get(&self, p: &Principal, id: MaterialId) -> Result<Material> {
-        self.audited(p, "material.read_meta", &format!("material:{id}"), false, || {
+        self.audited(p, AuditAction::MaterialReadMeta, &format!("material:{id}"), false, || {
             let (m, _, grant) = self.gated(p, id, Access::List)?;
             Ok((m, grant))
         })
@@ -83,7 +84,7 @@ impl Materials<'_> {
 
     /// A material's current bytes, decrypted and verified.
     pub fn content(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
-        self.audited(p, "material.download", &format!("material:{id}"), false, || {
+        self.audited(p, AuditAction::MaterialDownload, &format!("material:{id}"), false, || {
             let (m, grant, permit) = self.gated_download(p, id)?;
             let bytes = self.read_content(&permit, &m)?;
             Ok(((m, bytes), grant))
@@ -94,7 +95,7 @@ impl Materials<'_> {
     /// damaged file is an error before anything is sent), else one chunk at a time ([`BlobChunks`]: each chunk
     /// authenticated as it is read, the whole checked after the last; a damaged one ends the stream early).
     pub fn download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Download)> {
-        self.audited(p, "material.download", &format!("material:{id}"), false, || {
+        self.audited(p, AuditAction::MaterialDownload, &format!("material:{id}"), false, || {
             let (m, grant, permit) = self.gated_download(p, id)?;
             let download = if m.size <= STREAM_FROM {
                 Download::Whole(self.read_content(&permit, &m)?)
@@ -123,7 +124,7 @@ impl Materials<'_> {
 
     /// A material's versions, oldest first.
     pub fn versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<MaterialVersion>> {
-        self.audited(p, "material.versions", &format!("material:{id}"), false, || {
+        self.audited(p, AuditAction::MaterialVersions, &format!("material:{id}"), false, || {
             let (_, _, grant) = self.gated(p, id, Access::List)?;
             Ok((
                 self.store().scan(Table::MaterialVersions, id.as_bytes())?.into_iter().map(|(_, v)| v).collect(),
@@ -139,7 +140,7 @@ impl Materials<'_> {
         id: MaterialId,
         n: u32,
     ) -> Result<(MaterialVersion, Zeroizing<Vec<u8>>)> {
-        self.audited(p, "material.download", &format!("material:{id}/v{n}"), false, || {
+        self.audited(p, AuditAction::MaterialDownload, &format!("material:{id}/v{n}"), false, || {
             let (_, grant, permit) = self.gated_download(p, id)?;
             let v: MaterialVersion = self
                 .store()

@@ -6,6 +6,7 @@
 use super::Requests;
 use super::workflows::{Request, STUCK_RECIPIENT};
 use super::{Archive, Inner, Principal, Result};
+use crate::model::AuditAction;
 use crate::model::workflow::StepState;
 use crate::model::{PersonId, RequestId, now_ts};
 use crate::store::{Table, WriteSet};
@@ -97,7 +98,7 @@ impl Requests<'_> {
     /// The caller's notifications, newest first: those addressed to it (by name, or as the assignee they name),
     /// except about a request whose person a hard rule bars it from (own dossier, recorded relative).
     pub fn notifications(&self, p: &Principal) -> Result<Vec<Notification>> {
-        self.audited(p, "request.read", "notifications", false, || {
+        self.audited(p, AuditAction::RequestRead, "notifications", false, || {
             let mut out = Vec::new();
             for (_, n) in self.store().scan::<Notification>(Table::Outbox, b"")? {
                 let Some(r) = self.store().get::<Request>(Table::Requests, n.request_id.as_bytes())? else {

@@ -13,6 +13,7 @@ use super::{Error, Principal, Result};
 use crate::crypto::Suite;
 use crate::exchange::bagit::{self, BagProblem, sha256_hex};
 use crate::exchange::catalogue::{self, Column};
+use crate::model::AuditAction;
 use crate::model::policy::Capability;
 use crate::model::{Finding, MaterialId, MaterialMeta, PersonId};
 use crate::store::Table;
@@ -173,7 +174,7 @@ impl Packages<'_> {
     /// Exports a dossier as a signed BagIt package. Needs capability export and the right to read every
     /// material of the dossier (a package is complete or not made).
     pub fn export(&self, p: &Principal, person_id: PersonId) -> Result<Package> {
-        self.audited(p, "person.export", &format!("person:{person_id}"), false, || {
+        self.audited(p, AuditAction::PersonExport, &format!("person:{person_id}"), false, || {
             self.require(p, Capability::Export)?;
             let person = self.persons().load_person(person_id)?;
             self.check_person(p, &person)?;
@@ -289,7 +290,7 @@ impl Packages<'_> {
     /// missing or altered file, before anything is written. Needs capabilities create-persons and upload.
     pub fn import(&self, p: &Principal, bytes: Vec<u8>, accept_unknown_sender: bool) -> Result<Receipt> {
         let package_sha256 = sha256_hex(&bytes);
-        self.audited(p, "package.import", &format!("package:{package_sha256}"), false, || {
+        self.audited(p, AuditAction::PackageImport, &format!("package:{package_sha256}"), false, || {
             self.require(p, Capability::CreatePersons)?;
             self.require(p, Capability::Upload)?;
             let max = self.config().max_file_size;

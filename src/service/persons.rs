@@ -2,6 +2,7 @@
 //! write one atomic commit of the record and its new immutable version; and a dossier's catalogue (目录).
 
 use super::{Error, Persons, Principal, Result, blocking_findings, check_version, version_key};
+use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability};
 use crate::model::{Finding, Material, Person, PersonId, now_ts};
 use crate::store::{Table, WriteSet};
@@ -122,7 +123,9 @@ impl Persons<'_> {
 
     /// Creates a person record (version 1).
     pub fn create(&self, p: &Principal, input: serde_json::Value) -> Result<Saved<Person>> {
-        self.audited(p, "person.create", "person:new", true, || Ok((self.create_person_inner(p, input)?, None)))
+        self.audited(p, AuditAction::PersonCreate, "person:new", true, || {
+            Ok((self.create_person_inner(p, input)?, None))
+        })
     }
 
     fn create_person_inner(&self, p: &Principal, input: serde_json::Value) -> Result<Saved<Person>> {
@@ -141,13 +144,13 @@ impl Persons<'_> {
             ws.put(Table::IdNumbers, k, &person.id)?;
         }
         self.stage_person(&mut ws, &person, &p.user.username, None)?;
-        self.commit_audited(ws, p, "person.create", &format!("person:{}", person.id), None)?;
+        self.commit_audited(ws, p, AuditAction::PersonCreate, &format!("person:{}", person.id), None)?;
         Ok(Saved { record: person, findings })
     }
 
     /// Reads a person record.
     pub fn get(&self, p: &Principal, id: PersonId) -> Result<PersonView> {
-        self.audited(p, "person.read", &format!("person:{id}"), false, || {
+        self.audited(p, AuditAction::PersonRead, &format!("person:{id}"), false, || {
             let person = self.load_person(id)?;
             let fields = self.check_person(p, &person)?;
             let (person, hidden) = person.redacted(&fields);
@@ -157,7 +160,7 @@ impl Persons<'_> {
 
     /// Lists persons, by name and department.
     pub fn list(&self, p: &Principal, q: &PersonQuery) -> Result<(Vec<PersonView>, usize)> {
-        self.audited(p, "person.list", "persons", false, || {
+        self.audited(p, AuditAction::PersonList, "persons", false, || {
             let detail = format!("name={:?} department={:?}", q.name, q.department);
             Ok((self.list_persons_inner(p, q)?, Some(detail)))
         })
@@ -220,7 +223,7 @@ impl Persons<'_> {
         reason: Option<String>,
         routine_only: bool,
     ) -> Result<Saved<Person>> {
-        self.audited(p, "person.update", &format!("person:{id}"), true, || {
+        self.audited(p, AuditAction::PersonUpdate, &format!("person:{id}"), true, || {
             if routine_only {
                 self.require_routine(&patch)?;
             }
@@ -299,7 +302,7 @@ impl Persons<'_> {
         self.commit_audited(
             ws,
             p,
-            "person.update",
+            AuditAction::PersonUpdate,
             &format!("person:{id}"),
             Some(format!("version {}", next.version)),
         )?;
@@ -311,7 +314,7 @@ impl Persons<'_> {
 
     /// The versions of a person record, oldest first.
     pub fn versions(&self, p: &Principal, id: PersonId) -> Result<Vec<PersonVersion>> {
-        self.audited(p, "person.versions", &format!("person:{id}"), false, || {
+        self.audited(p, AuditAction::PersonVersions, &format!("person:{id}"), false, || {
             let fields = self.check_person(p, &self.load_person(id)?)?;
             let versions = self
                 .store()
@@ -329,7 +332,7 @@ impl Persons<'_> {
     /// A dossier's catalogue as the caller may see it, ordered by category, then formed date (unknown month as
     /// January, undated last), with 序号 restarting in each (sub)category.
     pub fn catalogue(&self, p: &Principal, person_id: PersonId) -> Result<Vec<CatalogueEntry>> {
-        self.audited(p, "person.catalogue", &format!("person:{person_id}"), false, || {
+        self.audited(p, AuditAction::PersonCatalogue, &format!("person:{person_id}"), false, || {
             let person = self.load_person(person_id)?;
             self.check_person(p, &person)?;
             let mut materials = Vec::new();

@@ -5,6 +5,7 @@
 
 use super::Reports;
 use super::{Error, Principal, Result};
+use crate::model::AuditAction;
 use crate::model::{Material, Person, PersonStatus, ReportKind, Role, TextStatus};
 use crate::store::Table;
 use serde::Serialize;
@@ -263,7 +264,7 @@ impl Reports<'_> {
     /// `ethnicity`, `rank` or `salary_grade`. HR and leaders: everyone; heads: their department; finance: by
     /// salary grade only.
     pub fn structure(&self, p: &Principal, by: &str) -> Result<ReportTable> {
-        self.audited(p, "report.structure", &format!("report:structure:{by}"), false, || {
+        self.audited(p, AuditAction::ReportStructure, &format!("report:structure:{by}"), false, || {
             if !STRUCTURE_DIMENSIONS.contains(&by) {
                 return Err(Error::invalid("by", format!("by must be one of {}", STRUCTURE_DIMENSIONS.join(", "))));
             }
@@ -322,7 +323,7 @@ impl Reports<'_> {
     /// pages found in the file. HR, leaders and administration: everyone; heads: their department. Only
     /// dossiers and categories the caller may list count (never the caller's own dossier).
     pub fn completeness(&self, p: &Principal) -> Result<ReportTable> {
-        self.audited(p, "report.completeness", "report:completeness", false, || {
+        self.audited(p, AuditAction::ReportCompleteness, "report:completeness", false, || {
             let scope = self.report_scope(p, "completeness", &COMPLETENESS_ROLES)?;
             let persons = self.persons_in(&scope)?;
             let by_person = self.materials_by_person()?;
@@ -417,7 +418,7 @@ impl Reports<'_> {
     /// Validation findings of the person records in scope (warnings the records carry: a missing field, a date
     /// that does not add up), counted by field and message. HR: everyone; heads: their department.
     pub fn findings(&self, p: &Principal) -> Result<ReportTable> {
-        self.audited(p, "report.findings", "report:findings", false, || {
+        self.audited(p, AuditAction::ReportFindings, "report:findings", false, || {
             let scope = self.report_scope(p, "findings", &FINDINGS_ROLES)?;
             let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
             for mut person in self.persons_in(&scope)? {
@@ -451,7 +452,7 @@ impl Reports<'_> {
     /// with status done). HR and administration: everyone; heads: their department; the materials the caller
     /// may list.
     pub fn digitization(&self, p: &Principal) -> Result<ReportTable> {
-        self.audited(p, "report.digitization", "report:digitization", false, || {
+        self.audited(p, AuditAction::ReportDigitization, "report:digitization", false, || {
             let scope = self.report_scope(p, "digitization", &DIGITIZATION_ROLES)?;
             let persons: HashMap<_, Person> = self.persons_in(&scope)?.into_iter().map(|p| (p.id, p)).collect();
             let may_list = self.listable(p);

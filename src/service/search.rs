@@ -5,6 +5,7 @@
 use super::Materials;
 use super::{Error, Principal, Result};
 use crate::index::Filter;
+use crate::model::AuditAction;
 use crate::model::policy::Capability;
 use crate::model::{Material, MaterialId, PartialDate, Person, PersonId};
 use crate::store::Table;
@@ -72,7 +73,7 @@ impl Materials<'_> {
             params.from.map(|d| d.to_string()),
             params.to.map(|d| d.to_string())
         );
-        self.audited(p, "search", "archive", false, || {
+        self.audited(p, AuditAction::Search, "archive", false, || {
             let started = std::time::Instant::now();
             let page = self.search_inner(p, params)?;
             self.operations().metrics().search.observe(started.elapsed());

@@ -21,6 +21,7 @@ use super::AuditTrail;
 use super::audit::{AuditEvent, Outcome};
 use super::{Error, Principal, Result};
 use crate::crypto::{Keys, verify_signature_hex};
+use crate::model::AuditAction;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -562,7 +563,7 @@ impl AuditTrail<'_> {
     /// the resumed trail; the sign-ins made while the archive was held follow it; the witness records the new
     /// head, so the next start is a normal one.
     pub fn acknowledge_rollback(&self, p: &Principal, reason: &str) -> Result<Acknowledgement> {
-        self.audited(p, "audit.acknowledge-rollback", "audit", true, || {
+        self.audited(p, AuditAction::AuditAcknowledgeRollback, "audit", true, || {
             if !p.subject.roles.contains(&crate::model::Role::Secadmin) {
                 return Err(Error::Forbidden(
                     "rule audit.acknowledge: only the security administrator acknowledges a rolled-back trail".into(),
@@ -579,7 +580,8 @@ impl AuditTrail<'_> {
             };
             let conflict = (*conflict).clone();
             let detail = format!("{conflict}; acknowledged: {reason}");
-            let event = AuditEvent::by(p, "audit.acknowledge-rollback", "audit", Outcome::Allowed, Some(detail));
+            let event =
+                AuditEvent::by(p, AuditAction::AuditAcknowledgeRollback, "audit", Outcome::Allowed, Some(detail));
             let behind = conflict.witnessed.as_ref().map(|w| Point { seq: w.seq, hash: w.hash.clone() });
             let entry = self.resume_audit(event, behind)?;
             Ok((Acknowledgement { entry, conflict }, None))

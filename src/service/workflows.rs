@@ -7,6 +7,7 @@
 use super::access::{forbidden, person_target};
 use super::{Error, Principal, Result};
 use super::{Reports, Requests};
+use crate::model::AuditAction;
 use crate::model::policy::{Capability, FieldAccess, Policy, Subject, Target};
 use crate::model::workflow::{self, Check, Definitions, RequestState, Routing, Step, StepState, Touches};
 use crate::model::{Finding, PartialDate, Person, PersonId, RequestId, RequestKind, Role, User, now_ts, today};
@@ -183,7 +184,7 @@ impl Requests<'_> {
     /// Loads new flow definitions (security administrator, TOML): validated, versioned, audited. Requests
     /// already started keep the version they started under.
     pub fn set_definitions(&self, p: &Principal, toml_text: &str) -> Result<Definitions> {
-        self.audited(p, "workflow.definitions", "workflows", true, || {
+        self.audited(p, AuditAction::WorkflowDefinitions, "workflows", true, || {
             self.require(p, Capability::ManagePolicy)?;
             let mut d: Definitions =
                 toml::from_str(toml_text).map_err(|e| Error::invalid("definitions", e.to_string()))?;
@@ -196,14 +197,20 @@ impl Requests<'_> {
             }
             d.version = current.version + 1;
             ws.put(Table::WorkflowDefs, d.version.to_be_bytes().to_vec(), &d)?;
-            self.commit_audited(ws, p, "workflow.definitions", "workflows", Some(format!("version {}", d.version)))?;
+            self.commit_audited(
+                ws,
+                p,
+                AuditAction::WorkflowDefinitions,
+                "workflows",
+                Some(format!("version {}", d.version)),
+            )?;
             Ok((d, None))
         })
     }
 
     /// Adds a comment to a request (anyone who may see it).
     pub fn comment(&self, p: &Principal, id: RequestId, text: &str) -> Result<Request> {
-        self.audited(p, "request.comment", &format!("request:{id}"), true, || {
+        self.audited(p, AuditAction::RequestComment, &format!("request:{id}"), true, || {
             let text = text.trim();
             if text.is_empty() || text.chars().count() > 2000 {
                 return Err(Error::invalid("text", "1–2000 characters"));
@@ -217,7 +224,7 @@ impl Requests<'_> {
             r.comments.push(Comment { author: p.user.username.clone(), at: now_ts(), text: text.into() });
             let mut ws = self.store().write_set();
             ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
-            self.commit_audited(ws, p, "request.comment", &format!("request:{id}"), None)?;
+            self.commit_audited(ws, p, AuditAction::RequestComment, &format!("request:{id}"), None)?;
             Ok((self.answer(p, r, person.as_ref()), None))
         })
     }
@@ -352,7 +359,9 @@ impl Requests<'_> {
     /// Starts a request: validated, routed, and submitted at once unless it is a draft. A routine update by
     /// HR takes the fast path and is applied at once.
     pub fn create(&self, p: &Principal, new: NewRequest) -> Result<Request> {
-        self.audited(p, "request.create", "request:new", true, || Ok((self.create_request_inner(p, new)?, None)))
+        self.audited(p, AuditAction::RequestCreate, "request:new", true, || {
+            Ok((self.create_request_inner(p, new)?, None))
+        })
     }
 
     fn create_request_inner(&self, p: &Principal, new: NewRequest) -> Result<Request> {
@@ -404,13 +413,13 @@ impl Requests<'_> {
         let fast = flow.is_fast(&fields) && self.policy().capability(&p.subject, Capability::EditPersons).allowed;
         let _guard = self.lock();
         let mut ws = self.store().write_set();
-        let mut action = "request.create";
+        let mut action = AuditAction::RequestCreate;
         let mut routed = Vec::new();
         if fast {
             r.steps.clear();
             r.state = RequestState::Approved;
             self.stage_application(&mut ws, &mut r, p)?;
-            action = "request.fast-path";
+            action = AuditAction::RequestFastPath;
         } else if !new.draft {
             r.state = workflow::open_next_group(&mut r.steps, now);
             routed = self.route(&mut r)?;
@@ -555,7 +564,7 @@ impl Requests<'_> {
         // its bytes (sealed), and are to be destroyed or kept as the archive's rules say.
         let mut backups = Vec::new();
         self.for_each_audit_entry(|e| {
-            if e.event.action == "backup" && e.at >= oldest_filed.saturating_mul(1000) {
+            if e.event.action == AuditAction::Backup.as_str() && e.at >= oldest_filed.saturating_mul(1000) {
                 backups.push(format!(
                     "{}{}",
                     crate::model::ts_rfc3339(e.at / 1000),
@@ -574,7 +583,7 @@ impl Requests<'_> {
 
     /// Decides the caller's pending step: `approve`, `reject` or `return`.
     pub fn decide(&self, p: &Principal, id: RequestId, decision: &str, comment: Option<String>) -> Result<Request> {
-        self.audited(p, "request.decide", &format!("request:{id}"), true, || {
+        self.audited(p, AuditAction::RequestDecide, &format!("request:{id}"), true, || {
             Ok((self.decide_inner(p, id, decision, comment)?, None))
         })
     }
@@ -662,7 +671,11 @@ impl Requests<'_> {
         self.commit_audited(
             ws,
             p,
-            &format!("request.{decision}"),
+            match decision {
+                "approve" => AuditAction::RequestApprove,
+                "reject" => AuditAction::RequestReject,
+                _ => AuditAction::RequestReturn,
+            },
             &format!("request:{id}"),
             Some(with_routing(format!("step {} → {:?}", r.steps[i].name, r.state), &routed)),
         )?;
@@ -673,7 +686,7 @@ impl Requests<'_> {
 
     /// The initiator revises a returned (or draft) request; earlier decisions are voided.
     pub fn revise(&self, p: &Principal, id: RequestId, changes: Value, reason: Option<String>) -> Result<Request> {
-        self.audited(p, "request.revise", &format!("request:{id}"), true, || {
+        self.audited(p, AuditAction::RequestRevise, &format!("request:{id}"), true, || {
             let _guard = self.lock();
             let mut r = self.load_request(id)?;
             self.initiator_only(p, &r)?;
@@ -705,7 +718,7 @@ impl Requests<'_> {
             r.updated_at = now_ts();
             let mut ws = self.store().write_set();
             ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
-            self.commit_audited(ws, p, "request.revise", &format!("request:{id}"), None)?;
+            self.commit_audited(ws, p, AuditAction::RequestRevise, &format!("request:{id}"), None)?;
             Ok((r, None))
         })
     }
@@ -720,7 +733,7 @@ impl Requests<'_> {
 
     /// Submits a draft (or a revised returned request), or rebases a conflicting one onto the current record.
     pub fn submit(&self, p: &Principal, id: RequestId) -> Result<Request> {
-        self.audited(p, "request.submit", &format!("request:{id}"), true, || {
+        self.audited(p, AuditAction::RequestSubmit, &format!("request:{id}"), true, || {
             let _guard = self.lock();
             let mut r = self.load_request(id)?;
             self.initiator_only(p, &r)?;
@@ -756,7 +769,7 @@ impl Requests<'_> {
             self.commit_audited(
                 ws,
                 p,
-                if rebase { "request.rebase" } else { "request.submit" },
+                if rebase { AuditAction::RequestRebase } else { AuditAction::RequestSubmit },
                 &format!("request:{id}"),
                 detail,
             )?;
@@ -767,7 +780,7 @@ impl Requests<'_> {
 
     /// The initiator withdraws a request that is not finished.
     pub fn withdraw(&self, p: &Principal, id: RequestId) -> Result<Request> {
-        self.audited(p, "request.withdraw", &format!("request:{id}"), true, || {
+        self.audited(p, AuditAction::RequestWithdraw, &format!("request:{id}"), true, || {
             let _guard = self.lock();
             let mut r = self.load_request(id)?;
             self.initiator_only(p, &r)?;
@@ -778,7 +791,7 @@ impl Requests<'_> {
             r.updated_at = now_ts();
             let mut ws = self.store().write_set();
             ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
-            self.commit_audited(ws, p, "request.withdraw", &format!("request:{id}"), None)?;
+            self.commit_audited(ws, p, AuditAction::RequestWithdraw, &format!("request:{id}"), None)?;
             Ok((r, None))
         })
     }
@@ -876,7 +889,7 @@ impl Requests<'_> {
 
     /// One request (its initiator, HR, and those with a step on it), as the caller may see it.
     pub fn get(&self, p: &Principal, id: RequestId) -> Result<Request> {
-        self.audited(p, "request.read", &format!("request:{id}"), false, || {
+        self.audited(p, AuditAction::RequestRead, &format!("request:{id}"), false, || {
             let r = self.load_request(id)?;
             let person = self.request_person(&r)?;
             if !self.may_see_request(p, &r, person.as_ref()) {
@@ -894,7 +907,7 @@ impl Requests<'_> {
         kind: Option<&str>,
         person: Option<PersonId>,
     ) -> Result<Vec<Request>> {
-        self.audited(p, "request.read", "requests", false, || {
+        self.audited(p, AuditAction::RequestRead, "requests", false, || {
             let mut v = Vec::new();
             for (_, r) in self.store().scan::<Request>(Table::Requests, b"")? {
                 let wanted = state.is_none_or(|s| {
@@ -918,7 +931,7 @@ impl Requests<'_> {
     /// The caller's pending steps, oldest first, overdue flagged: the steps it may decide (not of a request it
     /// started, nor one whose person a hard rule bars it from, nor a second step of a request it decided on).
     pub fn inbox(&self, p: &Principal) -> Result<Vec<InboxItem>> {
-        self.audited(p, "request.read", "inbox", false, || {
+        self.audited(p, AuditAction::RequestRead, "inbox", false, || {
             let items = self.inbox_items(p)?;
             let detail = format!("{} items", items.len());
             Ok((items, Some(detail)))
@@ -1090,7 +1103,7 @@ impl Reports<'_> {
 
     /// Turnaround figures per kind and per step (HR, leaders, auditors).
     pub fn turnaround(&self, p: &Principal) -> Result<Vec<Turnaround>> {
-        self.audited(p, "report.turnaround", "requests", false, || {
+        self.audited(p, AuditAction::ReportTurnaround, "requests", false, || {
             if !self.may_see_turnaround(p) {
                 return Err(Error::Forbidden(
                     "rule report.turnaround: HR, leaders and the auditor see turnaround".into(),

@@ -113,7 +113,8 @@ pub(super) async fn audit(
         }
         form.search method="get" action="/audit" {
             p { label for="a-actor" { (l.t("操作人", "Actor")) } input #a-actor type="text" name="actor" value=(v(&q.actor)) size="12"; }
-            p { label for="a-action" { (l.t("操作（可用 * 结尾）", "Action (may end in *)")) } input #a-action type="text" name="action" value=(v(&q.action)) size="16"; }
+            p { label for="a-action" { (l.t("操作（可用 * 结尾）", "Action (may end in *)")) } input #a-action type="text" name="action" value=(v(&q.action)) size="16" list="audit-actions";
+                datalist #audit-actions { @for a in crate::model::AuditAction::ALL { option value=(a.as_str()) {} } } }
             p { label for="a-object" { (l.t("对象（可用 * 结尾）", "Object (may end in *)")) } input #a-object type="text" name="object" value=(v(&q.object)) size="20"; }
             p { label for="a-from" { (l.t("自", "From")) } input #a-from type="text" name="from" value=(v(&q.from)) placeholder="2026-11-01" size="10"; }
             p { label for="a-to" { (l.t("至", "To")) } input #a-to type="text" name="to" value=(v(&q.to)) placeholder="2026-11-30" size="10"; }

@@ -667,6 +667,10 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let auditor = sign_in(&app, "auditor").await;
     let trail = auditor.page("/audit?action=auth.login").await;
     assert!(trail.contains("auth.login") && trail.contains("head-ops"));
+    // The action filter offers the trail's one list of actions.
+    assert!(
+        trail.contains(r#"<datalist id="audit-actions">"#) && trail.contains(r#"<option value="material.download">"#)
+    );
     assert!(auditor.page("/audit/verify").await.contains("校验通过"));
     let csv = auditor.get("/audit/export?action=auth.login").await;
     assert_eq!((csv.status, csv.header("cache-control").as_str()), (StatusCode::OK, "no-store"));
