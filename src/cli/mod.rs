@@ -2,10 +2,8 @@
 //! the hidden `extract-worker` the server runs to isolate text extraction. Errors are one line on stderr and a
 //! non-zero exit status.
 
-use crate::bootstrap::DataDir;
-use crate::crypto::provider::KeyProvider;
-use crate::crypto::{MasterKey, Suite, backup::KeyBackup};
-use crate::extract::Extractor;
+use crate::bootstrap::keys::{move_key, new_key, restore_key_backup, rotate_store, write_key_backup};
+use crate::bootstrap::{DataDir, KeyUse, Suite, extractor, labelled_key, load_key, unlabelled_key};
 use crate::model::AuditAction;
 use crate::model::{PersonId, Role};
 use crate::service::{Archive, Config, auth::NewUser, demo};
@@ -332,7 +330,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     match cli.command {
-        Command::ExtractWorker { args } => Ok(crate::extract::worker_main(&args)),
+        Command::ExtractWorker { args } => Ok(crate::bootstrap::extract_worker_main(&args)),
         Command::Demo(a) => demo_cmd(a).map(|_| 0),
         Command::Serve(a) => serve_cmd(a).map(|_| 0),
         Command::Init(a) => init_cmd(a).map(|_| 0),
@@ -488,23 +486,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Restore { file, data, key_file } => {
-            let dir = DataDir(data.clone());
-            if dir.store().exists() {
+            if DataDir(data.clone()).store().exists() {
                 bail!("{} already holds a store; restore needs an empty directory", data.display());
             }
             let key = load_key(&data, key_file.as_deref(), KeyUse::Offline)?;
-            let input = std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let stats = {
-                let kv = crate::store::SledKv::open(&dir.store())?;
-                match crate::store::backup::import(&kv, std::io::BufReader::new(input)) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        drop(kv);
-                        let _ = std::fs::remove_dir_all(dir.store());
-                        bail!("restore refused: {e}");
-                    }
-                }
-            };
+            let stats = crate::bootstrap::restore(&data, &file)?;
             // The key must open what was restored; the index is rebuilt on opening.
             let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, None, &ProxyArgs::default())
                 .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
@@ -527,10 +513,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             if pass.chars().count() < 12 {
                 bail!("the recovery passphrase must have at least 12 characters");
             }
-            let backup = KeyBackup::create(&key, pass.as_bytes(), suite)?;
-            crate::crypto::write_private(&out, serde_json::to_string_pretty(&backup)?.as_bytes())
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            println!("master key backed up to {} (fingerprint {})", out.display(), backup.fingerprint);
+            let fingerprint = write_key_backup(&key, &pass, suite, &out)?;
+            println!("master key backed up to {} (fingerprint {fingerprint})", out.display());
             Ok(0)
         }
         Command::Keys(KeysCommand::Rotate { data, new_key_file }) => {
@@ -544,19 +528,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Keys(KeysCommand::Show(data)) => {
             let archive = open_offline(&data)?;
-            println!("{}", crate::crypto::labelled_key(&archive.packages().signing_key_hex()));
+            println!("{}", labelled_key(&archive.packages().signing_key_hex()));
             Ok(0)
         }
         Command::Keys(KeysCommand::Restore { input, key_file }) => {
             let text = std::fs::read_to_string(&input).with_context(|| format!("cannot read {}", input.display()))?;
-            let backup: KeyBackup = serde_json::from_str(&text).context("not a dangan key backup")?;
             let pass = secret_input("DANGAN_RECOVERY_PASSPHRASE", "recovery passphrase")?;
-            let key = backup.open(pass.as_bytes()).context("the passphrase does not open this backup")?;
-            let mut hex = zeroize::Zeroizing::new(key.to_hex());
-            hex.push('\n');
-            crate::crypto::write_private(&key_file, hex.as_bytes())
-                .with_context(|| format!("cannot write {} (it must not exist yet)", key_file.display()))?;
-            println!("master key restored to {} (fingerprint {})", key_file.display(), backup.fingerprint);
+            let fingerprint = restore_key_backup(&text, &pass, &key_file)?;
+            println!("master key restored to {} (fingerprint {fingerprint})", key_file.display());
             Ok(0)
         }
     }
@@ -577,81 +556,13 @@ fn secret_input(env: &str, what: &str) -> Result<String> {
     Ok(v)
 }
 
-/// How a command uses the master key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyUse {
-    /// `serve`: a new installation may create its key file (outside the data directory).
-    Serve,
-    /// Offline commands: the key must exist.
-    Offline,
-    /// `demo`: a throw-away key in the demo's own temporary directory.
-    Demo,
-}
-
-/// Picks the key provider: `--key-file` / `DANGAN_KEY_FILE`, else `DANGAN_PASSPHRASE` (at least 12
-/// characters), else the systemd credential `dangan-master-key` in `$CREDENTIALS_DIRECTORY`. A key file must
-/// live outside the data directory (only the demo keeps its throw-away key in its temporary directory); with no
-/// provider, a key found inside the data directory is refused with how to move it.
-pub fn key_provider(data: &Path, key_file: Option<&Path>, usage: KeyUse) -> Result<Box<dyn KeyProvider>> {
-    use crate::crypto::provider::{KeyFile, Passphrase, SystemdCredential};
-    let passphrase = std::env::var("DANGAN_PASSPHRASE").ok().filter(|p| !p.is_empty());
-    if usage == KeyUse::Demo {
-        return Ok(Box::new(KeyFile::demo(
-            &key_file.map(Path::to_path_buf).unwrap_or_else(|| data.join("master.key")),
-        )));
-    }
-    if let Some(path) = key_file {
-        if passphrase.is_some() {
-            bail!("give either a key file (--key-file, DANGAN_KEY_FILE) or DANGAN_PASSPHRASE, not both");
-        }
-        return Ok(Box::new(KeyFile::new(path, data)?));
-    }
-    if let Some(p) = passphrase {
-        return Ok(Box::new(Passphrase::new(zeroize::Zeroizing::new(p), data)?));
-    }
-    if let Some(c) = std::env::var_os("CREDENTIALS_DIRECTORY").and_then(|d| SystemdCredential::find(Path::new(&d))) {
-        return Ok(Box::new(c));
-    }
-    let inside = DataDir(data.to_path_buf()).key_file();
-    if inside.exists() {
-        return Err(crate::crypto::Error::KeyInsideData {
-            path: inside.display().to_string(),
-            data: data.display().to_string(),
-        }
-        .into());
-    }
-    bail!(
-        "no master key: give --key-file PATH (outside {}; a new installation creates it there), DANGAN_PASSPHRASE \
-         (at least 12 characters), or the systemd credential {}",
-        data.display(),
-        crate::crypto::provider::CREDENTIAL_NAME
-    )
-}
-
-/// Loads the master key from the provider [`key_provider`] picks; `serve` may create a new installation's.
-pub fn load_key(data: &Path, key_file: Option<&Path>, usage: KeyUse) -> Result<MasterKey> {
-    let provider = key_provider(data, key_file, usage)?;
-    let create = usage != KeyUse::Offline;
-    let (key, created) =
-        provider.master_key(create).with_context(|| format!("cannot load the master key ({})", provider.describe()))?;
-    if created && usage == KeyUse::Serve {
-        tracing::warn!(
-            provider = %provider.describe(),
-            "created a new master key; back it up now (`dangan keys backup`): losing it loses the archive"
-        );
-    }
-    Ok(key)
-}
-
 /// `dangan keys rotate`: the new key (created, or the one a cut-short run created), the rotation, the key-check
 /// file, and an audit entry under the new key.
 fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
     if !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
-    let dir = DataDir(data.data.clone());
-    let new_file = crate::crypto::provider::KeyFile::new(new_key_file, &data.data)?;
-    let (new, created) = new_file.master_key(true)?;
+    let (new, created) = new_key(&data.data, new_key_file)?;
     // The current key: on a resumed run whose switch already happened, the new key opens the store too.
     let old = match load_key(&data.data, data.key_file.as_deref(), KeyUse::Offline) {
         Ok(k) => k,
@@ -661,10 +572,7 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
     if old.expose() == new.expose() && created {
         bail!("the new key is the current key");
     }
-    let kv = crate::store::SledKv::open(&dir.store()).context("the store is in use (stop the server first)")?;
-    let r = crate::store::rotate_master_key(std::sync::Arc::new(kv), &old, &new, None)?;
-    let _ = std::fs::remove_file(dir.key_check());
-    crate::store::write_key_file(&dir.key_check(), r.suite, &new)?;
+    let r = rotate_store(&data.data, &old, &new)?;
     let archive = open_archive(&data.data, Some(new_key_file), KeyUse::Offline, None, &ProxyArgs::default())?;
     archive.audit_trail().record_local_event(
         AuditAction::KeysRotate,
@@ -680,84 +588,6 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
         new_key_file.display()
     );
     Ok(())
-}
-
-/// Moves a key file out of the data directory (`dangan keys move`): checks that it opens the store, writes it
-/// to its new place (which must not exist, outside the data directory), reads it back, then removes the old one.
-fn move_key(data: &Path, to: &Path) -> Result<()> {
-    let dir = DataDir(data.to_path_buf());
-    let from = dir.key_file();
-    let (key, _) = crate::crypto::provider::KeyFile::demo(&from)
-        .master_key(false)
-        .with_context(|| format!("no key file to move at {}", from.display()))?;
-    if !crate::store::check_key_file(&dir.key_check(), &key, None)? {
-        bail!("{} holds no store opened by that key", data.display());
-    }
-    let target = crate::crypto::provider::KeyFile::new(to, data)?;
-    let mut hex = zeroize::Zeroizing::new(key.to_hex());
-    hex.push('\n');
-    crate::crypto::write_private(to, hex.as_bytes())
-        .with_context(|| format!("cannot write {} (it must not exist yet)", to.display()))?;
-    let (again, _) = target.master_key(false)?;
-    if again.expose() != key.expose() {
-        bail!("{} does not read back as the key written", to.display());
-    }
-    std::fs::remove_file(&from).with_context(|| format!("cannot remove {}", from.display()))?;
-    Ok(())
-}
-
-fn extractor() -> Extractor {
-    let off = std::env::var("DANGAN_OCR").is_ok_and(|v| matches!(v.trim(), "0" | "off" | "false"));
-    let ocr = if off { None } else { crate::extract::ocr::detect() };
-    match &ocr {
-        Some(langs) => tracing::info!(%langs, "OCR of scans with tesseract is on"),
-        None if off => tracing::info!("OCR is off (DANGAN_OCR): scans are found by their catalogue fields"),
-        None => tracing::info!("tesseract with Chinese data not found: scans are found by their catalogue fields"),
-    }
-    let base = match std::env::current_exe() {
-        Ok(exe) => {
-            let worker = Extractor::with_worker(exe, vec!["extract-worker".into()], Duration::from_secs(120));
-            let worker = match extract_memory_limit() {
-                Some(bytes) => worker.with_memory_limit(bytes),
-                None => worker,
-            };
-            log_sandbox(&worker);
-            worker
-        }
-        Err(_) => Extractor::in_thread(Duration::from_secs(120)),
-    };
-    base.with_ocr(ocr)
-}
-
-/// The extraction worker's memory limit from `DANGAN_EXTRACT_MEMORY_MIB`, when set (and sensible).
-fn extract_memory_limit() -> Option<u64> {
-    let value = std::env::var("DANGAN_EXTRACT_MEMORY_MIB").ok()?;
-    match value.trim().parse::<u64>() {
-        Ok(mib) if mib >= 128 => Some(mib << 20),
-        _ => {
-            tracing::warn!(%value, "DANGAN_EXTRACT_MEMORY_MIB is not a number of MiB of at least 128; the default applies");
-            None
-        }
-    }
-}
-
-/// Says once, at start, how the extraction worker is confined (a probe worker reports it from inside).
-fn log_sandbox(extractor: &Extractor) {
-    let memory_mib = extractor.memory_limit().unwrap_or_default() >> 20;
-    match extractor.probe_sandbox(None) {
-        Ok(probe) if probe.confinement.landlock.enforced() => tracing::info!(
-            memory_mib,
-            landlock = ?probe.confinement.landlock,
-            "text extraction runs sandboxed: cleared environment, resource limits, own process group, Landlock"
-        ),
-        Ok(probe) => tracing::warn!(
-            memory_mib,
-            landlock = ?probe.confinement.landlock,
-            "Landlock is not in force on this kernel: the extraction worker has a cleared environment, resource \
-             limits and its own process group, but may read whatever the server's user may"
-        ),
-        Err(e) => tracing::warn!(error = %e, "cannot probe the extraction worker's sandbox"),
-    }
 }
 
 /// The principal of an account, for offline commands that act as it (whoever holds the data and key may).
@@ -838,12 +668,7 @@ fn open_archive(
         webhook_secret: std::env::var("DANGAN_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()),
         metrics_token: std::env::var("DANGAN_METRICS_TOKEN").ok().filter(|s| !s.is_empty()),
         trusted_senders: std::env::var("DANGAN_TRUSTED_SENDERS")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| crate::crypto::unlabelled_key(s).to_ascii_lowercase())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
+            .map(|v| v.split(',').map(|s| unlabelled_key(s).to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default(),
         audit_window: match std::env::var("DANGAN_AUDIT_WINDOW_MS") {
             Err(_) => Config::default().audit_window,
@@ -957,7 +782,7 @@ fn init_cmd(a: DataArgs) -> Result<()> {
         a.data.display(),
         archive.suite(),
         archive.suite().algorithms(),
-        crate::crypto::labelled_key(&archive.packages().signing_key_hex())
+        labelled_key(&archive.packages().signing_key_hex())
     );
     println!(
         "next: back the key up (dangan keys backup), add the administrators (dangan users add --role it|secadmin|\

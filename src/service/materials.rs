@@ -9,7 +9,7 @@ use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId};
 use crate::store::{BlobChunks, Table};
 use zeroize::Zeroizing;
 
-/// Downloads larger than this are streamed chunk by chunk ([`Archive::material_download`]).
+/// Downloads larger than this are streamed chunk by chunk ([`Materials::download`]).
 pub const STREAM_FROM: u64 = 16 * 1024 * 1024;
 
 /// A material's bytes on their way out.

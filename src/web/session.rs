@@ -1,4 +1,4 @@
-//! Sessions in the browser. Login goes through the same [`crate::service::Archive::login`] as the API (so
+//! Sessions in the browser. Login goes through the same [`crate::service::Sessions::login`] as the API (so
 //! throttling is shared) and puts the same session token in an HttpOnly, SameSite=Strict cookie (`Secure` when
 //! the request came over TLS). [`WebUser`] resolves the cookie on every page; without a valid session a page
 //! redirects to the login form, which returns to the page afterwards (same-site paths only). Every form post

@@ -5,6 +5,13 @@
 //! Tantivy directory for an archive, so another engine (issue 16) is a change here and behind the store's and
 //! the blob store's traits, not in the use cases.
 
+pub mod extraction;
+pub mod keys;
+
+pub use crate::crypto::{MasterKey, Suite, labelled_key, unlabelled_key};
+pub use extraction::{extract_worker_main, extractor};
+pub use keys::{KeyUse, load_key};
+
 use crate::extract::Extractor;
 use crate::index::SearchIndex;
 use crate::service::{self, Archive, Config, Error, Result, SpoolDir};
@@ -44,6 +51,27 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
         }
     }
     Ok(archive)
+}
+
+/// Restores a backup file (`dangan backup`'s output) into `data`, which must hold no store yet; the records are
+/// checked as they are read, and a refused restore leaves nothing behind. The master key is checked by opening
+/// the restored store afterwards ([`open`]), which also rebuilds the index.
+pub fn restore(data: &Path, file: &Path) -> anyhow::Result<store::backup::BackupStats> {
+    use anyhow::Context;
+    let dir = DataDir(data.to_path_buf());
+    if dir.store().exists() {
+        anyhow::bail!("{} already holds a store; restore needs an empty directory", data.display());
+    }
+    let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let kv = SledKv::open(&dir.store())?;
+    match store::backup::import(&kv, std::io::BufReader::new(input)) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            drop(kv);
+            let _ = std::fs::remove_dir_all(dir.store());
+            anyhow::bail!("restore refused: {e}")
+        }
+    }
 }
 
 /// An archive in memory, with its workers started (tests, benchmarks, trying things out).
