@@ -1,5 +1,13 @@
 //! Materials (材料): catalogue entries of a dossier, each with the bytes of a file kept in the blob store.
-//! Every change of bytes or metadata produces a new immutable [`MaterialVersion`]; versions count from 1.
+//! Every change of bytes or metadata produces a new immutable [`MaterialVersion`]; versions count from 1, and a
+//! version, once written, is never rewritten.
+//!
+//! Where the text of a content stands ([`TextState`]: pending, done, none or failed, with the pages found) is not
+//! part of a material or its versions: it belongs to the content, and is kept with its text, keyed by the blob
+//! address (`docs/DESIGN.md` §2). What the API and the web show is a record together with its text's state
+//! ([`WithText`]), put together by the service. Records written before that carry the state in their own
+//! `text_status`, `text_error` and `detected_pages` fields; they still read, and the service shows their state
+//! from there until the text lane records one ([`Material::legacy_text`]).
 
 use super::date::PartialDate;
 use super::ids::{MaterialId, PersonId};
@@ -77,12 +85,16 @@ pub struct Material {
     pub mime: String,
     /// The uploaded file's name, if given.
     pub file_name: Option<String>,
-    /// Text extraction state.
-    pub text_status: TextStatus,
-    /// Why extraction failed, when it did.
-    pub text_error: Option<String>,
-    /// Page count found in the file (PDF pages), when known.
-    pub detected_pages: Option<u32>,
+    /// Text extraction state, as stores written before the state moved to the text kept it here: read only
+    /// through [`Material::legacy_text`], `None` in every record written since (and then not stored).
+    #[serde(rename = "text_status", default, skip_serializing_if = "Option::is_none")]
+    pub legacy_text_status: Option<TextStatus>,
+    /// Why extraction failed, as older stores kept it (see `legacy_text_status`).
+    #[serde(rename = "text_error", default, skip_serializing_if = "Option::is_none")]
+    pub legacy_text_error: Option<String>,
+    /// Pages found in the file, as older stores kept them (see `legacy_text_status`).
+    #[serde(rename = "detected_pages", default, skip_serializing_if = "Option::is_none")]
+    pub legacy_detected_pages: Option<u32>,
     /// Created (Unix seconds) and by whom (username).
     pub created_at: i64,
     /// Who created it.
@@ -112,6 +124,56 @@ pub struct MaterialVersion {
     pub at: i64,
     /// Why (free text, or the request that caused it).
     pub reason: Option<String>,
+}
+
+/// Where the text of one content (one blob) stands: stored with the text, keyed by the blob address, never in a
+/// material or a version. Filing writes `pending` (or `none` for a type that carries no text), the indexing lanes
+/// `done`, `none` or `failed`; a content filed again keeps a `done` whose text is still stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextState {
+    /// Extraction state.
+    pub status: TextStatus,
+    /// Why extraction failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Pages found in the file (PDF pages), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
+}
+
+impl TextState {
+    /// A state without error or pages.
+    pub fn of(status: TextStatus) -> Self {
+        TextState { status, error: None, pages: None }
+    }
+}
+
+/// A stored record ([`Material`], [`MaterialVersion`]) as shown: with the state of its content's text. The
+/// service builds it (the record as stored, the state from the text's own record); it dereferences to the record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WithText<T> {
+    /// The record as stored.
+    pub record: T,
+    /// Where its content's text stands.
+    pub text: TextState,
+}
+
+impl<T> std::ops::Deref for WithText<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.record
+    }
+}
+
+impl Material {
+    /// The text state an older store kept in this record, if it did.
+    pub fn legacy_text(&self) -> Option<TextState> {
+        self.legacy_text_status.map(|status| TextState {
+            status,
+            error: self.legacy_text_error.clone(),
+            pages: self.legacy_detected_pages,
+        })
+    }
 }
 
 impl MaterialMeta {
