@@ -210,3 +210,76 @@ impl MaterialMeta {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(status: Option<TextStatus>) -> Material {
+        Material {
+            id: MaterialId::new(),
+            person_id: PersonId::new(),
+            meta: MaterialMeta { category: "3".into(), title: "考核登记表".into(), ..MaterialMeta::default() },
+            version: 1,
+            content_hash: "ab".into(),
+            address: "cd".into(),
+            size: 3,
+            mime: "text/plain".into(),
+            file_name: None,
+            legacy_text_status: status,
+            legacy_text_error: None,
+            legacy_detected_pages: None,
+            created_at: 1,
+            created_by: "hr".into(),
+            updated_at: 1,
+            updated_by: "hr".into(),
+            batch_id: None,
+            destroyed_by: None,
+        }
+    }
+
+    #[test]
+    fn a_material_record_holds_no_text_status_and_an_older_one_still_reads_its_own() {
+        // Written today: no status in the record (it is kept with the text), and it reads back equal.
+        let m = stored(None);
+        let json = serde_json::to_value(&m).unwrap();
+        for field in ["text_status", "text_error", "detected_pages"] {
+            assert!(json.get(field).is_none(), "{field} in {json}");
+        }
+        assert_eq!(serde_json::from_value::<Material>(json).unwrap(), m);
+        assert_eq!(m.legacy_text(), None);
+
+        // Written by an older version: the status, error and pages it carries are still read.
+        let mut old = serde_json::to_value(stored(None)).unwrap();
+        old["text_status"] = "failed".into();
+        old["text_error"] = "unreadable".into();
+        old["detected_pages"] = 2.into();
+        let v = MaterialVersion {
+            number: 1,
+            material: serde_json::from_value(old.clone()).unwrap(),
+            author: "hr".into(),
+            at: 1,
+            reason: None,
+        };
+        let v: MaterialVersion = serde_json::from_value(serde_json::to_value(&v).unwrap()).unwrap();
+        let want = TextState { status: TextStatus::Failed, error: Some("unreadable".into()), pages: Some(2) };
+        assert_eq!(v.material.legacy_text(), Some(want));
+        // And written again (a catalogue change of the same content), it keeps them.
+        assert_eq!(serde_json::to_value(&v.material).unwrap()["text_status"], "failed");
+        old["text_error"] = serde_json::Value::Null;
+        old["detected_pages"] = serde_json::Value::Null;
+        let m: Material = serde_json::from_value(old).unwrap();
+        assert_eq!(m.legacy_text(), Some(TextState::of(TextStatus::Failed)));
+    }
+
+    #[test]
+    fn a_material_with_text_shows_the_record_and_the_state() {
+        let shown =
+            WithText { record: stored(None), text: TextState { pages: Some(4), ..TextState::of(TextStatus::Done) } };
+        assert_eq!(
+            (shown.meta.title.as_str(), shown.text.status, shown.text.pages),
+            ("考核登记表", TextStatus::Done, Some(4))
+        );
+        assert_eq!(serde_json::to_value(&shown.text).unwrap(), serde_json::json!({"status": "done", "pages": 4}));
+    }
+}
