@@ -17,7 +17,7 @@
 //! writes `pending` or `none` in its commit; the lanes record the outcome by writing that record alone — a
 //! material's record and its versions are never rewritten for it (a version, once written, is immutable). A
 //! record of an older store, which kept the state in itself, is read with that state until the lanes record one
-//! ([`Materials::text_state`](super::Materials::text_state)).
+//! (`Materials::text_state`).
 //!
 //! A crash at any point leaves entries on one queue or the other, and the next start finishes them: the index never
 //! claims what the store lacks, and no acknowledged write is left unsearchable.

@@ -4,7 +4,7 @@
 //! Records and versions are answered as they are stored plus the state of their content's text ([`WithText`]):
 //! that state is kept with the text, by blob address (`Table::TextStatus`), and never written into a version;
 //! records of an older store that kept it in themselves show their own until the text lane records one
-//! ([`Materials::text_state`], `docs/DESIGN.md` §2).
+//! (`Materials::text_state`, `docs/DESIGN.md` §2).
 
 use super::access::ReadPermit;
 use super::{Error, Materials, Principal, Result, version_key};
@@ -13,7 +13,7 @@ use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId, Text
 use crate::store::{BlobAddress, BlobChunks, Table};
 use zeroize::Zeroizing;
 
-/// Downloads larger than this are streamed chunk by chunk ([`Archive::material_download`]).
+/// Downloads larger than this are streamed chunk by chunk ([`Materials::download`]).
 pub const STREAM_FROM: u64 = 16 * 1024 * 1024;
 
 /// A material's bytes on their way out.
