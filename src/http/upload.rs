@@ -133,7 +133,7 @@ const SPOOL_CHANNEL: usize = 16;
 
 /// A streamed upload on its way to a spool: the async side [`push`](Spooler::push)es the body's chunks as they
 /// arrive into a bounded channel; a blocking thread hashes and seals them into the archive's spool
-/// ([`crate::service::Archive::spool`]). Memory stays at a few chunks whatever the size. Dropped midway (the
+/// ([`crate::service::Filing::spool`]). Memory stays at a few chunks whatever the size. Dropped midway (the
 /// client went away and the handler's future with it), the channel closes without its end and the thread drops
 /// the unfinished spool, which removes its file.
 pub struct Spooler {

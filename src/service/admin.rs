@@ -14,7 +14,7 @@ const POLICY_KEY: &[u8] = b"policy";
 
 /// Changes to an account. The system administrator disables, enables and renames accounts; the security
 /// administrator assigns business roles, the department, the leader level and the link to the holder's
-/// person record. Nobody changes their own account here (their own password: [`Archive::change_own_password`]).
+/// person record. Nobody changes their own account here (their own password: [`Sessions::change_own_password`](super::Sessions::change_own_password)).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {

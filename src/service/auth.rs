@@ -314,7 +314,7 @@ impl Sessions<'_> {
     }
 
     /// Starts enrolling the caller in the second factor (TOTP): a fresh secret, kept pending until
-    /// [`Archive::confirm_totp`] sees a code made from it.
+    /// [`Sessions::confirm_totp`] sees a code made from it.
     pub fn begin_totp(&self, p: &Principal) -> Result<TotpEnrolment> {
         self.audited(p, "user.totp-begin", &format!("user:{}", p.user.username), true, || {
             let secret = random_bytes::<20>().map_err(|e| Error::Internal(e.to_string()))?;
@@ -395,7 +395,7 @@ impl Sessions<'_> {
     }
 
     /// Checks a username and password; returns a new session token and the account. An account with a second
-    /// factor needs [`Archive::login_with_code`].
+    /// factor needs [`Sessions::login_with_code`].
     pub fn login(&self, username: &str, password: &str, source: &str) -> Result<(String, User)> {
         self.login_with_code(username, password, None, source)
     }
@@ -530,7 +530,7 @@ impl Accounts<'_> {
         self.create_user_by(new, "system", "local", false)
     }
 
-    /// Creates a demo or test account: as [`Archive::create_user`], but the password policy is not applied
+    /// Creates a demo or test account: as [`Accounts::create_user`], but the password policy is not applied
     /// (every demo account signs in with `demo-pass`).
     pub fn create_demo_user(&self, new: NewUser) -> Result<User> {
         self.create_user_by(new, "system", "local", false)

@@ -8,7 +8,7 @@
 //! * [`witness`] — the trail's signed witness outside the store, and the hold of a rolled-back store.
 //! * [`grants`] — consultation grants.
 //! * [`admin`] — accounts, the policy, the permission review.
-//! * [`archive`] — persons, materials, the catalogue, versions and content.
+//! * [`persons`], [`filing`], [`materials`] — persons, materials, the catalogue, versions and content.
 //! * [`indexer`] — the two lanes (text and OCR) with their durable queues, text extraction and Tantivy updates,
 //!   reindexing and verification.
 //! * [`search`] — full-text search with filters.

@@ -84,7 +84,7 @@ impl ReportTable {
     }
 }
 
-/// The turnaround figures ([`Archive::turnaround`]) as a table, for CSV and XLSX.
+/// The turnaround figures ([`Reports::turnaround`]) as a table, for CSV and XLSX.
 pub fn turnaround_table(items: Vec<super::workflows::Turnaround>) -> ReportTable {
     ReportTable {
         name: "turnaround".into(),

@@ -516,7 +516,7 @@ pub struct Acknowledgement {
 impl AuditTrail<'_> {
     /// Attaches the witness and compares the store's trail with it (at start, before serving). In agreement,
     /// it records the head (a `start` line). Otherwise the archive is held: nothing but sign-in and
-    /// [`Archive::acknowledge_rollback`] is served (the API and the web UI check [`Archive::audit_hold`]) and
+    /// [`AuditTrail::acknowledge_rollback`] is served (the API and the web UI check [`AuditTrail::hold`]) and
     /// the conflict is returned. Refuses a witness inside the data directory.
     pub fn attach_witness(&self, config: &WitnessConfig, data_dir: &Path) -> Result<Option<Conflict>> {
         let inside = inside(&config.path, data_dir)
