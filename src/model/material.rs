@@ -63,7 +63,9 @@ pub struct MaterialMeta {
     pub secrecy: Option<u8>,
 }
 
-/// A material as stored: catalogue fields plus what the archive knows of its current bytes.
+/// A material as stored: catalogue fields plus what the archive knows of its current bytes when it files them
+/// (address, hashes, size, type, name). What it learns later — its text's state — is kept with the text
+/// ([`TextState`]); the service shows the two together ([`WithText`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Material {
     /// Id.

@@ -796,6 +796,90 @@ impl Indexing<'_> {
 #[cfg(test)]
 mod tests {
     use super::TextEntry;
+    use crate::model::{Material, MaterialId, MaterialMeta, MaterialVersion, PersonId, TextState, TextStatus};
+    use crate::store::{Kv, MemKv, Store, Table};
+    use std::sync::Arc;
+
+    /// An archive over a store whose sealed bytes the test reads, its workers not started.
+    fn archive() -> (Arc<MemKv>, super::Archive) {
+        let kv = Arc::new(MemKv::default());
+        let store = Store::open(kv.clone(), &crate::crypto::MasterKey::generate().unwrap()).unwrap();
+        let index = crate::index::SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new())).unwrap();
+        let extractor = crate::extract::Extractor::in_thread(std::time::Duration::from_secs(5));
+        let spool = super::super::SpoolDir::temporary().unwrap();
+        (kv, super::Archive::new(store, index, extractor, Default::default(), spool).unwrap())
+    }
+
+    /// A material with version 1, stored as an older version wrote it when `legacy` is given (its status in the
+    /// record), else as filed today.
+    fn put_material(archive: &super::Archive, address: &str, legacy: Option<TextStatus>) -> Material {
+        let m = Material {
+            id: MaterialId::new(),
+            person_id: PersonId::new(),
+            meta: MaterialMeta { category: "3".into(), title: "考核登记表".into(), ..MaterialMeta::default() },
+            version: 1,
+            content_hash: "00".into(),
+            address: address.into(),
+            size: 1,
+            mime: "application/pdf".into(),
+            file_name: None,
+            legacy_text_status: legacy,
+            legacy_text_error: legacy.filter(|s| *s == TextStatus::Failed).map(|_| "unreadable".into()),
+            legacy_detected_pages: None,
+            created_at: 1,
+            created_by: "hr".into(),
+            updated_at: 1,
+            updated_by: "hr".into(),
+            batch_id: None,
+            destroyed_by: None,
+        };
+        let v = MaterialVersion { number: 1, material: m.clone(), author: "hr".into(), at: 1, reason: None };
+        let mut ws = archive.store().write_set();
+        ws.put(Table::Materials, m.id.as_bytes().to_vec(), &m).unwrap();
+        ws.put(Table::MaterialVersions, super::super::version_key(m.id.as_bytes(), 1), &v).unwrap();
+        archive.store().commit(ws).unwrap();
+        m
+    }
+
+    fn sealed(kv: &MemKv, m: &Material) -> Vec<Option<Vec<u8>>> {
+        let vkey = super::super::version_key(m.id.as_bytes(), 1);
+        vec![kv.get(Table::Materials, m.id.as_bytes()).unwrap(), kv.get(Table::MaterialVersions, &vkey).unwrap()]
+    }
+
+    #[test]
+    fn recording_a_text_status_writes_its_own_record_and_never_the_material_or_its_version() {
+        let (kv, archive) = archive();
+        let (old, new) = ("ab".repeat(32), "cd".repeat(32));
+        let older = put_material(&archive, &old, Some(TextStatus::Pending));
+        let today = put_material(&archive, &new, None);
+        let failed = put_material(&archive, &"ef".repeat(32), Some(TextStatus::Failed));
+        let written: Vec<_> = [&older, &today, &failed].map(|m| sealed(&kv, m)).to_vec();
+
+        // Before the lanes record anything: an older record shows its own status, one of today `pending`.
+        let state = |m: &Material| archive.materials().text_state(m).unwrap();
+        assert_eq!(state(&older), TextState::of(TextStatus::Pending));
+        assert_eq!(state(&today), TextState::of(TextStatus::Pending));
+        let unreadable = TextState { error: Some("unreadable".into()), ..TextState::of(TextStatus::Failed) };
+        assert_eq!(state(&failed), unreadable);
+
+        archive.indexing().record_text_status(&older, TextStatus::Done, None, Some(2)).unwrap();
+        archive.indexing().record_text_status(&today, TextStatus::Failed, Some("too large".into()), None).unwrap();
+        assert_eq!(state(&older), TextState { pages: Some(2), ..TextState::of(TextStatus::Done) });
+        assert_eq!(state(&today), TextState { error: Some("too large".into()), ..TextState::of(TextStatus::Failed) });
+        assert_eq!(state(&failed), unreadable, "a content without a recorded state keeps its record's own");
+        let now: Vec<_> = [&older, &today, &failed].map(|m| sealed(&kv, m)).to_vec();
+        assert!(now == written, "the material records and their versions are as written");
+        assert_eq!(kv.scan(Table::TextStatus, b"", None, usize::MAX).unwrap().len(), 2, "one state per content");
+
+        // The service shows the version with its content's state.
+        let v: MaterialVersion = archive
+            .store()
+            .get(Table::MaterialVersions, &super::super::version_key(older.id.as_bytes(), 1))
+            .unwrap()
+            .unwrap();
+        let shown = archive.materials().version_with_text(v).unwrap();
+        assert_eq!((shown.number, shown.text.status, shown.text.pages), (1, TextStatus::Done, Some(2)));
+    }
 
     #[test]
     fn a_text_lane_entry_of_an_older_store_still_reads() {
