@@ -19,7 +19,7 @@ use serde_json::Value;
 type ApiResult<T> = Result<T, ApiError>;
 
 /// A material with its ETag.
-fn material_answer(st: &AppState, m: crate::model::Material) -> Response {
+fn material_answer(st: &AppState, m: crate::model::WithText<crate::model::Material>) -> Response {
     let v = m.version;
     with_etag(Json(MaterialView::new(m, st.archive.scheme(), None)).into_response(), v)
 }

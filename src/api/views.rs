@@ -1,7 +1,10 @@
 //! The shapes the API answers with (DESIGN §5). Fields may be added, never renamed. Internal fields (blob
-//! addresses) never leave the archive.
+//! addresses) never leave the archive. A material's view is built from what the service hands out — the stored
+//! record with its content's text state ([`WithText`]) — never from the stored record alone.
 
-use crate::model::{Material, MaterialMeta, MaterialVersion, PersonId, Role, TextStatus, User, UserId, ts_rfc3339};
+use crate::model::{
+    Material, MaterialMeta, MaterialVersion, PersonId, Role, TextStatus, User, UserId, WithText, ts_rfc3339,
+};
 use crate::service::persons::PersonVersion;
 use serde::Serialize;
 
@@ -60,9 +63,10 @@ pub struct MaterialView {
 }
 
 impl MaterialView {
-    /// The view of a material.
-    pub fn new(m: Material, scheme: &crate::model::CategoryScheme, seq: Option<u32>) -> Self {
-        let findings = match (m.meta.pages, m.detected_pages) {
+    /// The view of a material: the record and its content's text state.
+    pub fn new(shown: WithText<Material>, scheme: &crate::model::CategoryScheme, seq: Option<u32>) -> Self {
+        let WithText { record: m, text } = shown;
+        let findings = match (m.meta.pages, text.pages) {
             (Some(stated), Some(found)) if stated != found => vec![crate::model::Finding::warning(
                 "pages",
                 format!("目录记载页数 {stated} 与文件实际页数 {found} 不一致"),
@@ -81,9 +85,9 @@ impl MaterialView {
             size: m.size,
             mime: m.mime,
             file_name: m.file_name,
-            text_status: m.text_status,
-            text_error: m.text_error,
-            detected_pages: m.detected_pages,
+            text_status: text.status,
+            text_error: text.error,
+            detected_pages: text.pages,
             created_at: ts_rfc3339(m.created_at),
             created_by: m.created_by,
             updated_at: ts_rfc3339(m.updated_at),
@@ -109,14 +113,15 @@ pub struct MaterialVersionView {
 }
 
 impl MaterialVersionView {
-    /// The view of a version.
-    pub fn new(v: MaterialVersion, scheme: &crate::model::CategoryScheme) -> Self {
+    /// The view of a version: the record as it was, with the text state of that version's content.
+    pub fn new(shown: WithText<MaterialVersion>, scheme: &crate::model::CategoryScheme) -> Self {
+        let WithText { record: v, text } = shown;
         MaterialVersionView {
             version: v.number,
             author: v.author,
             at: ts_rfc3339(v.at),
             reason: v.reason,
-            material: MaterialView::new(v.material, scheme, None),
+            material: MaterialView::new(WithText { record: v.material, text }, scheme, None),
         }
     }
 }

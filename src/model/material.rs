@@ -1,5 +1,13 @@
 //! Materials (材料): catalogue entries of a dossier, each with the bytes of a file kept in the blob store.
-//! Every change of bytes or metadata produces a new immutable [`MaterialVersion`]; versions count from 1.
+//! Every change of bytes or metadata produces a new immutable [`MaterialVersion`]; versions count from 1, and a
+//! version, once written, is never rewritten.
+//!
+//! Where the text of a content stands ([`TextState`]: pending, done, none or failed, with the pages found) is not
+//! part of a material or its versions: it belongs to the content, and is kept with its text, keyed by the blob
+//! address (`docs/DESIGN.md` §2). What the API and the web show is a record together with its text's state
+//! ([`WithText`]), put together by the service. Records written before that carry the state in their own
+//! `text_status`, `text_error` and `detected_pages` fields; they still read, and the service shows their state
+//! from there until the text lane records one ([`Material::legacy_text`]).
 
 use super::date::PartialDate;
 use super::ids::{MaterialId, PersonId};
@@ -55,7 +63,9 @@ pub struct MaterialMeta {
     pub secrecy: Option<u8>,
 }
 
-/// A material as stored: catalogue fields plus what the archive knows of its current bytes.
+/// A material as stored: catalogue fields plus what the archive knows of its current bytes when it files them
+/// (address, hashes, size, type, name). What it learns later — its text's state — is kept with the text
+/// ([`TextState`]); the service shows the two together ([`WithText`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Material {
     /// Id.
@@ -77,12 +87,16 @@ pub struct Material {
     pub mime: String,
     /// The uploaded file's name, if given.
     pub file_name: Option<String>,
-    /// Text extraction state.
-    pub text_status: TextStatus,
-    /// Why extraction failed, when it did.
-    pub text_error: Option<String>,
-    /// Page count found in the file (PDF pages), when known.
-    pub detected_pages: Option<u32>,
+    /// Text extraction state, as stores written before the state moved to the text kept it here: read only
+    /// through [`Material::legacy_text`], `None` in every record written since (and then not stored).
+    #[serde(rename = "text_status", default, skip_serializing_if = "Option::is_none")]
+    pub legacy_text_status: Option<TextStatus>,
+    /// Why extraction failed, as older stores kept it (see `legacy_text_status`).
+    #[serde(rename = "text_error", default, skip_serializing_if = "Option::is_none")]
+    pub legacy_text_error: Option<String>,
+    /// Pages found in the file, as older stores kept them (see `legacy_text_status`).
+    #[serde(rename = "detected_pages", default, skip_serializing_if = "Option::is_none")]
+    pub legacy_detected_pages: Option<u32>,
     /// Created (Unix seconds) and by whom (username).
     pub created_at: i64,
     /// Who created it.
@@ -112,6 +126,56 @@ pub struct MaterialVersion {
     pub at: i64,
     /// Why (free text, or the request that caused it).
     pub reason: Option<String>,
+}
+
+/// Where the text of one content (one blob) stands: stored with the text, keyed by the blob address, never in a
+/// material or a version. Filing writes `pending` (or `none` for a type that carries no text), the indexing lanes
+/// `done`, `none` or `failed`; a content filed again keeps a `done` whose text is still stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextState {
+    /// Extraction state.
+    pub status: TextStatus,
+    /// Why extraction failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Pages found in the file (PDF pages), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
+}
+
+impl TextState {
+    /// A state without error or pages.
+    pub fn of(status: TextStatus) -> Self {
+        TextState { status, error: None, pages: None }
+    }
+}
+
+/// A stored record ([`Material`], [`MaterialVersion`]) as shown: with the state of its content's text. The
+/// service builds it (the record as stored, the state from the text's own record); it dereferences to the record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WithText<T> {
+    /// The record as stored.
+    pub record: T,
+    /// Where its content's text stands.
+    pub text: TextState,
+}
+
+impl<T> std::ops::Deref for WithText<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.record
+    }
+}
+
+impl Material {
+    /// The text state an older store kept in this record, if it did.
+    pub fn legacy_text(&self) -> Option<TextState> {
+        self.legacy_text_status.map(|status| TextState {
+            status,
+            error: self.legacy_text_error.clone(),
+            pages: self.legacy_detected_pages,
+        })
+    }
 }
 
 impl MaterialMeta {
@@ -146,5 +210,78 @@ impl MaterialMeta {
         }
         self.tags = tags;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(status: Option<TextStatus>) -> Material {
+        Material {
+            id: MaterialId::new(),
+            person_id: PersonId::new(),
+            meta: MaterialMeta { category: "3".into(), title: "考核登记表".into(), ..MaterialMeta::default() },
+            version: 1,
+            content_hash: "ab".into(),
+            address: "cd".into(),
+            size: 3,
+            mime: "text/plain".into(),
+            file_name: None,
+            legacy_text_status: status,
+            legacy_text_error: None,
+            legacy_detected_pages: None,
+            created_at: 1,
+            created_by: "hr".into(),
+            updated_at: 1,
+            updated_by: "hr".into(),
+            batch_id: None,
+            destroyed_by: None,
+        }
+    }
+
+    #[test]
+    fn a_material_record_holds_no_text_status_and_an_older_one_still_reads_its_own() {
+        // Written today: no status in the record (it is kept with the text), and it reads back equal.
+        let m = stored(None);
+        let json = serde_json::to_value(&m).unwrap();
+        for field in ["text_status", "text_error", "detected_pages"] {
+            assert!(json.get(field).is_none(), "{field} in {json}");
+        }
+        assert_eq!(serde_json::from_value::<Material>(json).unwrap(), m);
+        assert_eq!(m.legacy_text(), None);
+
+        // Written by an older version: the status, error and pages it carries are still read.
+        let mut old = serde_json::to_value(stored(None)).unwrap();
+        old["text_status"] = "failed".into();
+        old["text_error"] = "unreadable".into();
+        old["detected_pages"] = 2.into();
+        let v = MaterialVersion {
+            number: 1,
+            material: serde_json::from_value(old.clone()).unwrap(),
+            author: "hr".into(),
+            at: 1,
+            reason: None,
+        };
+        let v: MaterialVersion = serde_json::from_value(serde_json::to_value(&v).unwrap()).unwrap();
+        let want = TextState { status: TextStatus::Failed, error: Some("unreadable".into()), pages: Some(2) };
+        assert_eq!(v.material.legacy_text(), Some(want));
+        // And written again (a catalogue change of the same content), it keeps them.
+        assert_eq!(serde_json::to_value(&v.material).unwrap()["text_status"], "failed");
+        old["text_error"] = serde_json::Value::Null;
+        old["detected_pages"] = serde_json::Value::Null;
+        let m: Material = serde_json::from_value(old).unwrap();
+        assert_eq!(m.legacy_text(), Some(TextState::of(TextStatus::Failed)));
+    }
+
+    #[test]
+    fn a_material_with_text_shows_the_record_and_the_state() {
+        let shown =
+            WithText { record: stored(None), text: TextState { pages: Some(4), ..TextState::of(TextStatus::Done) } };
+        assert_eq!(
+            (shown.meta.title.as_str(), shown.text.status, shown.text.pages),
+            ("考核登记表", TextStatus::Done, Some(4))
+        );
+        assert_eq!(serde_json::to_value(&shown.text).unwrap(), serde_json::json!({"status": "done", "pages": 4}));
     }
 }

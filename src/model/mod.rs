@@ -19,7 +19,7 @@ pub use audit::AuditAction;
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
 pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, UserId};
-pub use material::{Material, MaterialMeta, MaterialVersion, TextStatus};
+pub use material::{Material, MaterialMeta, MaterialVersion, TextState, TextStatus, WithText};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};
 pub use report::ReportKind;
 pub use request::RequestKind;

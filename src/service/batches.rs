@@ -8,7 +8,7 @@ use super::access::{forbidden, person_target};
 use super::{Error, Principal, Result};
 use crate::model::AuditAction;
 use crate::model::policy::Capability;
-use crate::model::{BatchId, Material, MaterialMeta, PersonId, now_ts};
+use crate::model::{BatchId, Material, MaterialMeta, PersonId, WithText, now_ts};
 use crate::store::Table;
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +125,7 @@ impl Imports<'_> {
         meta: MaterialMeta,
         bytes: &[u8],
         file_name: Option<String>,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.audited(p, AuditAction::BatchFile, &format!("batch:{batch}"), true, || {
             let b = self.assigned_batch(p, batch)?;
             if !b.assignees.contains(&p.user.username) {
@@ -145,12 +145,13 @@ impl Imports<'_> {
                 return Err(forbidden(&hard));
             }
             let meta = self.filing().checked_meta(meta)?;
-            Ok((self.filing().file_material(p, &person, meta, bytes, file_name, false, Some(batch))?, None))
+            let m = self.filing().file_material(p, &person, meta, bytes, file_name, false, Some(batch))?;
+            Ok((self.materials().with_text(m)?, None))
         })
     }
 
     /// What the caller filed in a batch (an operator sees only their own filings; HR and administration all).
-    pub fn batch_materials(&self, p: &Principal, batch: BatchId) -> Result<Vec<Material>> {
+    pub fn batch_materials(&self, p: &Principal, batch: BatchId) -> Result<Vec<WithText<Material>>> {
         self.audited(p, AuditAction::BatchList, &format!("batch:{batch}"), false, || {
             let b = self.assigned_batch(p, batch)?;
             let all = self.may_manage_batches(p);
@@ -159,7 +160,7 @@ impl Imports<'_> {
                 for mid in self.materials().material_ids_of(*pid)? {
                     let m = self.materials().load_material(mid)?;
                     if m.batch_id == Some(batch) && (all || m.created_by == p.user.username) {
-                        out.push(m);
+                        out.push(self.materials().with_text(m)?);
                     }
                 }
             }

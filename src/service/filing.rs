@@ -1,14 +1,17 @@
 //! Filing materials: new materials and new content (bytes in memory, or a streamed upload's encrypted spool),
-//! catalogue changes. Every write is one atomic commit of the record, its new immutable version, blob references
-//! and the durable index-queue entry, flushed before it is acknowledged; the index catches up from the queue (see
-//! [`super::indexer`]).
+//! catalogue changes. Every write is one atomic commit of the record, its new immutable version, blob references,
+//! the text state of new content (`pending`, or `none`: kept by blob address, never in the version) and the durable
+//! index-queue entry, flushed before it is acknowledged; the index catches up from the queue (see
+//! [`super::indexer`]). A version, once written, is never rewritten.
 
 use super::{Error, Filing, Principal, Result, check_version, version_key};
 use crate::extract;
 use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability};
-use crate::model::{Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, TextStatus, now_ts};
-use crate::store::{PreparedBlob, SpoolWriter, SpooledBlob, Store, Table, WriteSet, key};
+use crate::model::{
+    Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, TextState, TextStatus, WithText, now_ts,
+};
+use crate::store::{BlobAddress, PreparedBlob, SpoolWriter, SpooledBlob, Store, Table, WriteSet, key};
 
 /// Spooled content up to this size is read back whole to sniff its type (exactly as a body in memory would
 /// be); a larger one is judged by its first 64 KiB and last 4 KiB (a DOCX that large is typed `application/zip`
@@ -134,13 +137,38 @@ impl Filing<'_> {
         Ok(())
     }
 
-    fn stage_material(&self, ws: &mut WriteSet, m: &Material, author: &str, reason: Option<String>) -> Result<()> {
+    /// Stages the text state of a material's new content (call under the write lock): `pending` when the type
+    /// carries text, else `none` — unless the same content is filed already and its text is stored and `done`,
+    /// which stays. Returns the state's status.
+    fn stage_new_text(&self, ws: &mut WriteSet, m: &Material) -> Result<TextStatus> {
+        let addr: BlobAddress = m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
+        let done = self
+            .store()
+            .get::<TextState>(Table::TextStatus, addr.as_bytes())?
+            .is_some_and(|s| s.status == TextStatus::Done);
+        if done && self.store().contains(Table::Texts, addr.as_bytes())? {
+            return Ok(TextStatus::Done);
+        }
+        let status = if self.inner.extractor.takes_text(&m.mime) { TextStatus::Pending } else { TextStatus::None };
+        ws.put(Table::TextStatus, addr.as_bytes().to_vec(), &TextState::of(status))?;
+        Ok(status)
+    }
+
+    /// Stages a material's record and its new version, whose content's text has the state `text`.
+    fn stage_material(
+        &self,
+        ws: &mut WriteSet,
+        m: &Material,
+        text: TextStatus,
+        author: &str,
+        reason: Option<String>,
+    ) -> Result<()> {
         ws.put(Table::Materials, m.id.as_bytes().to_vec(), m)?;
         let v = MaterialVersion { number: m.version, material: m.clone(), author: author.into(), at: now_ts(), reason };
         ws.put(Table::MaterialVersions, version_key(m.id.as_bytes(), m.version), &v)?;
         // A scan waiting for its text goes on the OCR lane's queue too, in the same commit: the text lane indexes
         // it by its catalogue fields at once, the OCR lane reads it apart.
-        if m.text_status == TextStatus::Pending && self.inner.extractor.is_scan(&m.mime) {
+        if text == TextStatus::Pending && self.inner.extractor.is_scan(&m.mime) {
             self.indexing().stage_ocr(ws, m)?;
         }
         self.stage_index(ws, m.id)
@@ -154,9 +182,10 @@ impl Filing<'_> {
         p: &Principal,
         action: AuditAction,
         m: &Material,
+        text: TextStatus,
         reason: Option<String>,
     ) -> Result<u64> {
-        self.stage_material(&mut ws, m, &p.user.username, reason)?;
+        self.stage_material(&mut ws, m, text, &p.user.username, reason)?;
         self.commit_audited(ws, p, action, &format!("material:{}", m.id), Some(format!("version {}", m.version)))?;
         Ok(self.indexing().indexed_enqueued())
     }
@@ -170,7 +199,7 @@ impl Filing<'_> {
         bytes: &[u8],
         file_name: Option<String>,
         wait: bool,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.add_content(p, person_id, meta, Content::Bytes(bytes), file_name, wait)
     }
 
@@ -183,7 +212,7 @@ impl Filing<'_> {
         content: &SpooledBlob,
         file_name: Option<String>,
         wait: bool,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.add_content(p, person_id, meta, Content::Spooled(content), file_name, wait)
     }
 
@@ -195,9 +224,10 @@ impl Filing<'_> {
         content: Content<'_>,
         file_name: Option<String>,
         wait: bool,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.audited(p, AuditAction::MaterialCreate, &format!("person:{person_id}"), true, || {
-            Ok((self.add_material_inner(p, person_id, meta, content, file_name, wait)?, None))
+            let m = self.add_material_inner(p, person_id, meta, content, file_name, wait)?;
+            Ok((self.materials().with_text(m)?, None))
         })
     }
 
@@ -301,11 +331,11 @@ impl Filing<'_> {
             content_hash: blob.plain_hash(),
             address: blob.address().to_string(),
             size: content.size(),
-            text_status: if self.inner.extractor.takes_text(&mime) { TextStatus::Pending } else { TextStatus::None },
             mime,
             file_name: file_name.map(|f| super::materials::sanitize_file_name(&f)),
-            text_error: None,
-            detected_pages: None,
+            legacy_text_status: None,
+            legacy_text_error: None,
+            legacy_detected_pages: None,
             created_at: now,
             created_by: p.user.username.clone(),
             updated_at: now,
@@ -317,7 +347,8 @@ impl Filing<'_> {
             let _guard = self.lock();
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
-            self.stage_material(&mut ws, &material, &p.user.username, None)?;
+            let text = self.stage_new_text(&mut ws, &material)?;
+            self.stage_material(&mut ws, &material, text, &p.user.username, None)?;
             ws.put_raw(Table::Dossiers, key(&[person_id.as_bytes(), material.id.as_bytes()]), Vec::new());
             self.commit_audited(
                 ws,
@@ -346,7 +377,7 @@ impl Filing<'_> {
         bytes: &[u8],
         file_name: Option<String>,
         reason: Option<String>,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.replace_with(p, id, expected, Content::Bytes(bytes), file_name, reason)
     }
 
@@ -359,7 +390,7 @@ impl Filing<'_> {
         content: &SpooledBlob,
         file_name: Option<String>,
         reason: Option<String>,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.replace_with(p, id, expected, Content::Spooled(content), file_name, reason)
     }
 
@@ -371,9 +402,10 @@ impl Filing<'_> {
         content: Content<'_>,
         file_name: Option<String>,
         reason: Option<String>,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.audited(p, AuditAction::MaterialReplace, &format!("material:{id}"), true, || {
-            Ok((self.replace_content_inner(p, id, expected, content, file_name, reason)?, None))
+            let m = self.replace_content_inner(p, id, expected, content, file_name, reason)?;
+            Ok((self.materials().with_text(m)?, None))
         })
     }
 
@@ -400,10 +432,11 @@ impl Filing<'_> {
             m.content_hash = blob.plain_hash();
             m.address = blob.address().to_string();
             m.size = content.size();
-            m.text_status = if self.inner.extractor.takes_text(&mime) { TextStatus::Pending } else { TextStatus::None };
             m.mime = mime;
-            m.text_error = None;
-            m.detected_pages = None;
+            // New content: its text's state is its own (below), not an older store's state of the old content.
+            m.legacy_text_status = None;
+            m.legacy_text_error = None;
+            m.legacy_detected_pages = None;
             if let Some(f) = file_name {
                 m.file_name = Some(super::materials::sanitize_file_name(&f));
             }
@@ -411,7 +444,8 @@ impl Filing<'_> {
             m.updated_by = p.user.username.clone();
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
-            self.commit_material_version(ws, p, AuditAction::MaterialReplace, &m, reason)?
+            let text = self.stage_new_text(&mut ws, &m)?;
+            self.commit_material_version(ws, p, AuditAction::MaterialReplace, &m, text, reason)?
         };
         self.indexing().wait_text(ticket, id);
         self.materials().load_material(id)
@@ -425,9 +459,10 @@ impl Filing<'_> {
         expected: Option<u32>,
         patch: serde_json::Value,
         reason: Option<String>,
-    ) -> Result<Material> {
+    ) -> Result<WithText<Material>> {
         self.audited(p, AuditAction::MaterialUpdate, &format!("material:{id}"), true, || {
-            Ok((self.patch_material_inner(p, id, expected, patch, reason)?, None))
+            let m = self.patch_material_inner(p, id, expected, patch, reason)?;
+            Ok((self.materials().with_text(m)?, None))
         })
     }
 
@@ -458,7 +493,9 @@ impl Filing<'_> {
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
-            self.commit_material_version(self.store().write_set(), p, AuditAction::MaterialUpdate, &m, reason)?
+            // The content is the same: so is its text's state (and an older store's state stays in the record).
+            let text = self.materials().text_state(&m)?.status;
+            self.commit_material_version(self.store().write_set(), p, AuditAction::MaterialUpdate, &m, text, reason)?
         };
         self.indexing().wait_indexed(ticket);
         self.materials().load_material(id)

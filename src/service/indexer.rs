@@ -12,6 +12,13 @@
 //! commit put the material back on the text lane and remove the OCR entry; the text lane then makes the text
 //! searchable and only then records the status `done`.
 //!
+//! **Text states.** A state (`pending`, `done`, `none`, `failed`, with an error and the pages found) belongs to a
+//! content, not to a version: it is kept with the text, keyed by the blob address (`Table::TextStatus`). Filing
+//! writes `pending` or `none` in its commit; the lanes record the outcome by writing that record alone — a
+//! material's record and its versions are never rewritten for it (a version, once written, is immutable). A
+//! record of an older store, which kept the state in itself, is read with that state until the lanes record one
+//! (`Materials::text_state`).
+//!
 //! A crash at any point leaves entries on one queue or the other, and the next start finishes them: the index never
 //! claims what the store lacks, and no acknowledged write is left unsearchable.
 //!
@@ -23,7 +30,7 @@ use super::Indexing;
 use super::access::SystemRead;
 use super::{Archive, Error, Inner, Result};
 use crate::index::IndexDoc;
-use crate::model::{Material, MaterialId, Person, PersonId, TextStatus, now_ts};
+use crate::model::{Material, MaterialId, Person, PersonId, TextState, TextStatus, now_ts};
 use crate::store::{Table, WriteSet};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, Weak};
@@ -334,7 +341,8 @@ impl Indexing<'_> {
                 .get::<Material>(Table::Materials, id.as_bytes())
                 .ok()
                 .flatten()
-                .is_some_and(|m| m.text_status == TextStatus::Pending);
+                .and_then(|m| self.materials().text_state(&m).ok())
+                .is_some_and(|t| t.status == TextStatus::Pending);
             let left = deadline.saturating_duration_since(Instant::now());
             if !pending || left.is_zero() {
                 return;
@@ -388,8 +396,12 @@ impl Indexing<'_> {
             Some(id) => self.store().get::<Material>(Table::Materials, id.as_bytes())?,
             None => None,
         };
-        let wanted = material
-            .filter(|m| m.destroyed_by.is_none() && m.text_status == TextStatus::Pending && m.address == entry.address);
+        let wanted = match material {
+            Some(m) if m.destroyed_by.is_none() && m.address == entry.address => {
+                (self.materials().text_state(&m)?.status == TextStatus::Pending).then_some(m)
+            }
+            _ => None,
+        };
         let mut back_to_text_lane = None;
         if let Some(m) = wanted {
             let addr: crate::store::BlobAddress =
@@ -625,11 +637,12 @@ impl Indexing<'_> {
         let addr: crate::store::BlobAddress =
             m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
         let permit = self.system_permit(m, SystemRead::Indexing);
+        let pending = self.materials().text_state(m)?.status == TextStatus::Pending;
         if let Some(t) = self.stored_text::<StoredText>(&permit, m)? {
-            let status = (m.text_status == TextStatus::Pending).then_some((TextStatus::Done, None, t.pages));
+            let status = pending.then_some((TextStatus::Done, None, t.pages));
             return Ok(Found { text: t.text, status, ocr: false, new_text: None });
         }
-        if m.text_status != TextStatus::Pending {
+        if !pending {
             return Ok(Found { text: String::new(), status: None, ocr: false, new_text: None });
         }
         let to_ocr = Found { text: String::new(), status: None, ocr: true, new_text: None };
@@ -669,8 +682,9 @@ impl Indexing<'_> {
         Ok(())
     }
 
-    /// Stages a material's text status (call under the write lock): on the material and its current version,
-    /// unless its content changed meanwhile.
+    /// Stages the text state of a material's content (call under the write lock): the state's own record, by
+    /// blob address — the material's record and its versions are not touched. The state is the content's, so it
+    /// holds whether or not the material has new content meanwhile (new content has its own, and is queued).
     fn stage_text_status(
         &self,
         ws: &mut WriteSet,
@@ -679,21 +693,9 @@ impl Indexing<'_> {
         error: Option<String>,
         pages: Option<u32>,
     ) -> Result<()> {
-        let Some(mut current) = self.store().get::<Material>(Table::Materials, m.id.as_bytes())? else {
-            return Ok(());
-        };
-        if current.address != m.address {
-            return Ok(()); // new content is queued and will be handled on its own
-        }
-        current.text_status = status;
-        current.text_error = error;
-        current.detected_pages = pages;
-        let vkey = crate::store::key(&[m.id.as_bytes(), &current.version.to_be_bytes()]);
-        if let Some(mut v) = self.store().get::<crate::model::MaterialVersion>(Table::MaterialVersions, &vkey)? {
-            v.material = current.clone();
-            ws.put(Table::MaterialVersions, vkey, &v)?;
-        }
-        ws.put(Table::Materials, m.id.as_bytes().to_vec(), &current)?;
+        let addr: crate::store::BlobAddress =
+            m.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", m.address)))?;
+        ws.put(Table::TextStatus, addr.as_bytes().to_vec(), &TextState { status, error, pages })?;
         Ok(())
     }
 
@@ -794,6 +796,90 @@ impl Indexing<'_> {
 #[cfg(test)]
 mod tests {
     use super::TextEntry;
+    use crate::model::{Material, MaterialId, MaterialMeta, MaterialVersion, PersonId, TextState, TextStatus};
+    use crate::store::{Kv, MemKv, Store, Table};
+    use std::sync::Arc;
+
+    /// An archive over a store whose sealed bytes the test reads, its workers not started.
+    fn archive() -> (Arc<MemKv>, super::Archive) {
+        let kv = Arc::new(MemKv::default());
+        let store = Store::open(kv.clone(), &crate::crypto::MasterKey::generate().unwrap()).unwrap();
+        let index = crate::index::SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new())).unwrap();
+        let extractor = crate::extract::Extractor::in_thread(std::time::Duration::from_secs(5));
+        let spool = super::super::SpoolDir::temporary().unwrap();
+        (kv, super::Archive::new(store, index, extractor, Default::default(), spool).unwrap())
+    }
+
+    /// A material with version 1, stored as an older version wrote it when `legacy` is given (its status in the
+    /// record), else as filed today.
+    fn put_material(archive: &super::Archive, address: &str, legacy: Option<TextStatus>) -> Material {
+        let m = Material {
+            id: MaterialId::new(),
+            person_id: PersonId::new(),
+            meta: MaterialMeta { category: "3".into(), title: "考核登记表".into(), ..MaterialMeta::default() },
+            version: 1,
+            content_hash: "00".into(),
+            address: address.into(),
+            size: 1,
+            mime: "application/pdf".into(),
+            file_name: None,
+            legacy_text_status: legacy,
+            legacy_text_error: legacy.filter(|s| *s == TextStatus::Failed).map(|_| "unreadable".into()),
+            legacy_detected_pages: None,
+            created_at: 1,
+            created_by: "hr".into(),
+            updated_at: 1,
+            updated_by: "hr".into(),
+            batch_id: None,
+            destroyed_by: None,
+        };
+        let v = MaterialVersion { number: 1, material: m.clone(), author: "hr".into(), at: 1, reason: None };
+        let mut ws = archive.store().write_set();
+        ws.put(Table::Materials, m.id.as_bytes().to_vec(), &m).unwrap();
+        ws.put(Table::MaterialVersions, super::super::version_key(m.id.as_bytes(), 1), &v).unwrap();
+        archive.store().commit(ws).unwrap();
+        m
+    }
+
+    fn sealed(kv: &MemKv, m: &Material) -> Vec<Option<Vec<u8>>> {
+        let vkey = super::super::version_key(m.id.as_bytes(), 1);
+        vec![kv.get(Table::Materials, m.id.as_bytes()).unwrap(), kv.get(Table::MaterialVersions, &vkey).unwrap()]
+    }
+
+    #[test]
+    fn recording_a_text_status_writes_its_own_record_and_never_the_material_or_its_version() {
+        let (kv, archive) = archive();
+        let (old, new) = ("ab".repeat(32), "cd".repeat(32));
+        let older = put_material(&archive, &old, Some(TextStatus::Pending));
+        let today = put_material(&archive, &new, None);
+        let failed = put_material(&archive, &"ef".repeat(32), Some(TextStatus::Failed));
+        let written: Vec<_> = [&older, &today, &failed].map(|m| sealed(&kv, m)).to_vec();
+
+        // Before the lanes record anything: an older record shows its own status, one of today `pending`.
+        let state = |m: &Material| archive.materials().text_state(m).unwrap();
+        assert_eq!(state(&older), TextState::of(TextStatus::Pending));
+        assert_eq!(state(&today), TextState::of(TextStatus::Pending));
+        let unreadable = TextState { error: Some("unreadable".into()), ..TextState::of(TextStatus::Failed) };
+        assert_eq!(state(&failed), unreadable);
+
+        archive.indexing().record_text_status(&older, TextStatus::Done, None, Some(2)).unwrap();
+        archive.indexing().record_text_status(&today, TextStatus::Failed, Some("too large".into()), None).unwrap();
+        assert_eq!(state(&older), TextState { pages: Some(2), ..TextState::of(TextStatus::Done) });
+        assert_eq!(state(&today), TextState { error: Some("too large".into()), ..TextState::of(TextStatus::Failed) });
+        assert_eq!(state(&failed), unreadable, "a content without a recorded state keeps its record's own");
+        let now: Vec<_> = [&older, &today, &failed].map(|m| sealed(&kv, m)).to_vec();
+        assert!(now == written, "the material records and their versions are as written");
+        assert_eq!(kv.scan(Table::TextStatus, b"", None, usize::MAX).unwrap().len(), 2, "one state per content");
+
+        // The service shows the version with its content's state.
+        let v: MaterialVersion = archive
+            .store()
+            .get(Table::MaterialVersions, &super::super::version_key(older.id.as_bytes(), 1))
+            .unwrap()
+            .unwrap();
+        let shown = archive.materials().version_with_text(v).unwrap();
+        assert_eq!((shown.number, shown.text.status, shown.text.pages), (1, TextStatus::Done, Some(2)));
+    }
 
     #[test]
     fn a_text_lane_entry_of_an_older_store_still_reads() {

@@ -1,12 +1,17 @@
 //! Reading materials: the record, the content (in memory, or streamed chunk by chunk when large), versions, and
 //! full-text search (in [`super::search`]). Every read passes the gate ([`super::access`]) and is audited.
+//!
+//! Records and versions are answered as they are stored plus the state of their content's text ([`WithText`]):
+//! that state is kept with the text, by blob address (`Table::TextStatus`), and never written into a version;
+//! records of an older store that kept it in themselves show their own until the text lane records one
+//! (`Materials::text_state`, `docs/DESIGN.md` §2).
 
 use super::access::ReadPermit;
 use super::{Error, Materials, Principal, Result, version_key};
 use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability};
-use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId};
-use crate::store::{BlobChunks, Table};
+use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId, TextState, WithText};
+use crate::store::{BlobAddress, BlobChunks, Table};
 use zeroize::Zeroizing;
 
 /// Downloads larger than this are streamed chunk by chunk ([`Materials::download`]).
@@ -27,6 +32,28 @@ impl Materials<'_> {
         self.store()
             .get(Table::Materials, id.as_bytes())?
             .ok_or_else(|| Error::NotFound(format!("material {id} not found")))
+    }
+
+    /// Where the text of a material's content (or of one version's) stands: the state recorded with the text, by
+    /// its blob address; where none is recorded (a record an older store wrote, before the state moved to the
+    /// text), the state the record itself carries; else `pending`.
+    pub(crate) fn text_state(&self, m: &Material) -> Result<TextState> {
+        if let Ok(addr) = m.address.parse::<BlobAddress>()
+            && let Some(state) = self.store().get::<TextState>(Table::TextStatus, addr.as_bytes())?
+        {
+            return Ok(state);
+        }
+        Ok(m.legacy_text().unwrap_or_default())
+    }
+
+    /// A material as shown: the record with its content's text state.
+    pub(crate) fn with_text(&self, m: Material) -> Result<WithText<Material>> {
+        Ok(WithText { text: self.text_state(&m)?, record: m })
+    }
+
+    /// A version as shown: the record as it was, with the text state of that version's content.
+    pub(crate) fn version_with_text(&self, v: MaterialVersion) -> Result<WithText<MaterialVersion>> {
+        Ok(WithText { text: self.text_state(&v.material)?, record: v })
     }
 
     pub(crate) fn material_ids_of(&self, person: PersonId) -> Result<Vec<MaterialId>> {
@@ -74,11 +101,11 @@ impl Materials<'_> {
         Ok((m, grant.map(|g| format!("grant:{g}")), permit))
     }
 
-    /// A material's metadata.
-    pub fn get(&self, p: &Principal, id: MaterialId) -> Result<Material> {
+    /// A material's metadata, with its text's state.
+    pub fn get(&self, p: &Principal, id: MaterialId) -> Result<WithText<Material>> {
         self.audited(p, AuditAction::MaterialReadMeta, &format!("material:{id}"), false, || {
             let (m, _, grant) = self.gated(p, id, Access::List)?;
-            Ok((m, grant))
+            Ok((self.with_text(m)?, grant))
         })
     }
 
@@ -122,14 +149,17 @@ impl Materials<'_> {
         self.read_content(&permit, &m)
     }
 
-    /// A material's versions, oldest first.
-    pub fn versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<MaterialVersion>> {
+    /// A material's versions, oldest first, each with its content's text state.
+    pub fn versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<WithText<MaterialVersion>>> {
         self.audited(p, AuditAction::MaterialVersions, &format!("material:{id}"), false, || {
             let (_, _, grant) = self.gated(p, id, Access::List)?;
-            Ok((
-                self.store().scan(Table::MaterialVersions, id.as_bytes())?.into_iter().map(|(_, v)| v).collect(),
-                grant,
-            ))
+            let versions = self
+                .store()
+                .scan::<MaterialVersion>(Table::MaterialVersions, id.as_bytes())?
+                .into_iter()
+                .map(|(_, v)| self.version_with_text(v))
+                .collect::<Result<_>>()?;
+            Ok((versions, grant))
         })
     }
 

@@ -4,7 +4,7 @@
 use super::{Error, Persons, Principal, Result, blocking_findings, check_version, version_key};
 use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability};
-use crate::model::{Finding, Material, Person, PersonId, now_ts};
+use crate::model::{Finding, Material, Person, PersonId, WithText, now_ts};
 use crate::store::{Table, WriteSet};
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +61,8 @@ pub struct PersonQuery {
 pub struct CatalogueEntry {
     /// 序号, from 1, restarting in each category.
     pub seq: u32,
-    /// The material.
-    pub material: Material,
+    /// The material, with its content's text state.
+    pub material: WithText<Material>,
 }
 
 impl Persons<'_> {
@@ -339,7 +339,7 @@ impl Persons<'_> {
             for id in self.materials().material_ids_of(person_id)? {
                 let m = self.materials().load_material(id)?;
                 if m.destroyed_by.is_none() {
-                    materials.push(m);
+                    materials.push(self.materials().with_text(m)?);
                 }
             }
             // 序号 counts the whole catalogue, so a reader who sees part of it sees the true numbers.
@@ -355,7 +355,7 @@ impl Persons<'_> {
         })
     }
 
-    fn order_catalogue(&self, mut materials: Vec<Material>) -> Vec<CatalogueEntry> {
+    fn order_catalogue(&self, mut materials: Vec<WithText<Material>>) -> Vec<CatalogueEntry> {
         let scheme = self.scheme();
         materials.sort_by_key(|m| {
             (

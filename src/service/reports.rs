@@ -6,7 +6,7 @@
 use super::Reports;
 use super::{Error, Principal, Result};
 use crate::model::AuditAction;
-use crate::model::{Material, Person, PersonStatus, ReportKind, Role, TextStatus};
+use crate::model::{Material, Person, PersonStatus, ReportKind, Role, TextStatus, WithText};
 use crate::store::Table;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -330,7 +330,7 @@ impl Reports<'_> {
             let mut rows = Vec::new();
             let may_list = self.listable(p);
             for person in persons.iter().filter(|person| self.check_person(p, person).is_ok()) {
-                let held: Vec<&Material> = by_person
+                let held: Vec<&WithText<Material>> = by_person
                     .get(&person.id)
                     .map(|ms| ms.iter().filter(|m| may_list(person, &m.meta.category)).collect())
                     .unwrap_or_default();
@@ -344,13 +344,13 @@ impl Reports<'_> {
                     .collect();
                 let mismatched: Vec<String> = held
                     .iter()
-                    .filter(|m| matches!((m.meta.pages, m.detected_pages), (Some(a), Some(b)) if a != b))
+                    .filter(|m| matches!((m.meta.pages, m.text.pages), (Some(a), Some(b)) if a != b))
                     .map(|m| {
                         format!(
                             "{}（登记{}页，实为{}页）",
                             m.meta.title,
                             m.meta.pages.unwrap_or(0),
-                            m.detected_pages.unwrap_or(0)
+                            m.text.pages.unwrap_or(0)
                         )
                     })
                     .collect();
@@ -405,11 +405,12 @@ impl Reports<'_> {
         }
     }
 
-    fn materials_by_person(&self) -> Result<HashMap<crate::model::PersonId, Vec<Material>>> {
-        let mut out: HashMap<_, Vec<Material>> = HashMap::new();
+    /// The materials not destroyed, by person, each with its content's text state.
+    fn materials_by_person(&self) -> Result<HashMap<crate::model::PersonId, Vec<WithText<Material>>>> {
+        let mut out: HashMap<_, Vec<WithText<Material>>> = HashMap::new();
         for (_, m) in self.store().scan::<Material>(Table::Materials, b"")? {
             if m.destroyed_by.is_none() {
-                out.entry(m.person_id).or_default().push(m);
+                out.entry(m.person_id).or_default().push(self.materials().with_text(m)?);
             }
         }
         Ok(out)
@@ -467,7 +468,7 @@ impl Reports<'_> {
                         "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "Word 文档",
                         _ => "其他",
                     };
-                    let status = match m.text_status {
+                    let status = match m.text.status {
                         TextStatus::Pending => "pending",
                         TextStatus::Done => "done",
                         TextStatus::Failed => "failed",

@@ -58,13 +58,15 @@ pub enum Table {
     Imports,
     /// Installation metadata: format version, key check.
     Meta,
+    /// Where the text of a content stands (status, error, pages) by blob address; versions never hold it.
+    TextStatus,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 25] = [
+    pub const ALL: [Table; 26] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -91,6 +93,7 @@ impl Table {
         // Later tables go last: a backup names tables by their position here.
         Table::Imports,
         Table::OcrQueue,
+        Table::TextStatus,
     ];
 
     /// The tree name.
@@ -121,6 +124,7 @@ impl Table {
             Table::WorkflowDefs => "workflow_defs",
             Table::Imports => "imports",
             Table::Meta => "meta",
+            Table::TextStatus => "text_status",
         }
     }
 

@@ -579,7 +579,7 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (m, versions): (Material, _) = blocking(move || {
+    let (m, versions): (crate::model::WithText<Material>, _) = blocking(move || {
         let m = archive.materials().get(&p, id)?;
         let versions = archive.materials().versions(&p, id)?;
         Ok((m, versions))
@@ -598,7 +598,7 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 (row("材料名称", "Title", m.meta.title.clone()))
                 (row("形成时间", "Formed", opt(&m.meta.formed_on)))
                 (row("页数", "Pages", opt(&m.meta.pages)))
-                @if let Some(found) = m.detected_pages { (row("文件实际页数", "Pages in the file", found.to_string())) }
+                @if let Some(found) = m.text.pages { (row("文件实际页数", "Pages in the file", found.to_string())) }
                 (row("备注", "Note", m.meta.note.clone().unwrap_or_else(|| "—".into())))
                 @if !m.meta.tags.is_empty() { (row("标签", "Tags", m.meta.tags.join(", "))) }
                 @if let Some(s) = &m.meta.source_unit { (row("来处", "Source", s.clone())) }
@@ -609,7 +609,7 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                     m.content_hash.clone()
                 ))
                 (row("版本", "Version", m.version.to_string()))
-                (row("文字提取", "Text", text_status(l, m.text_status, m.text_error.as_deref())))
+                (row("文字提取", "Text", text_status(l, m.text.status, m.text.error.as_deref())))
                 (row("归档", "Filed", format!("{} · {}", when(m.created_at), m.created_by)))
             }
         }
