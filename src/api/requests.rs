@@ -344,7 +344,7 @@ pub(super) async fn notifications(
     auth: AuthUser,
 ) -> ApiResult<Json<List<crate::service::notify::Notification>>> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.requests().notifications(&auth.principal)).await?;
+    let items = blocking(move || archive.notifications().list(&auth.principal)).await?;
     Ok(Json(List { total: items.len(), items }))
 }
 

@@ -295,8 +295,10 @@ services! {
     Filing => filing;
     /// Reading materials: records, content, versions, and full-text search.
     Materials => materials;
-    /// Change requests through their approval flows, the inbox and notifications.
+    /// Change requests through their approval flows, the inbox and the flow definitions.
     Requests => requests;
+    /// A user's notifications, and the signed webhooks that carry them to other systems.
+    Notifications => notifications;
     /// Consultation grants (查阅).
     Grants => grants;
     /// Reports for HR, the archive office and leaders.

@@ -3,7 +3,7 @@
 //! (`GET /api/v1/notifications`); a background thread delivers every notification to the configured webhooks
 //! (the link to an OA system), signed with HMAC-SHA256 and retried with exponential backoff until accepted.
 
-use super::Requests;
+use super::Notifications;
 use super::workflows::{Request, STUCK_RECIPIENT};
 use super::{Archive, Inner, Principal, Result};
 use crate::model::AuditAction;
@@ -45,17 +45,11 @@ pub struct Notification {
     pub next_attempt: i64,
 }
 
-impl Requests<'_> {
+impl Notifications<'_> {
     /// Stages the notifications a request's new state calls for: the assignees of the steps `opened`, the
     /// security administrator and the initiator of the steps `stuck` (nobody eligible may decide them), the
     /// initiator of its end.
-    pub(crate) fn stage_notifications(
-        &self,
-        ws: &mut WriteSet,
-        r: &Request,
-        opened: &[String],
-        stuck: &[String],
-    ) -> Result<()> {
+    pub(crate) fn stage(&self, ws: &mut WriteSet, r: &Request, opened: &[String], stuck: &[String]) -> Result<()> {
         let now = now_ts();
         let mut put = |event: &str, step: Option<String>, recipient: String| -> Result<()> {
             let id = uuid::Uuid::now_v7();
@@ -97,7 +91,7 @@ impl Requests<'_> {
 
     /// The caller's notifications, newest first: those addressed to it (by name, or as the assignee they name),
     /// except about a request whose person a hard rule bars it from (own dossier, recorded relative).
-    pub fn notifications(&self, p: &Principal) -> Result<Vec<Notification>> {
+    pub fn list(&self, p: &Principal) -> Result<Vec<Notification>> {
         self.audited(p, AuditAction::RequestRead, "notifications", false, || {
             let mut out = Vec::new();
             for (_, n) in self.store().scan::<Notification>(Table::Outbox, b"")? {
@@ -106,9 +100,9 @@ impl Requests<'_> {
                 };
                 let mine = match n.recipient.strip_prefix("user:") {
                     Some(u) => u == p.user.username,
-                    None => self.is_assignee(p, &r, &n.recipient),
+                    None => self.requests().is_assignee(p, &r, &n.recipient),
                 };
-                if mine && !self.barred_from_request(p, self.request_person(&r)?.as_ref()) {
+                if mine && !self.requests().barred_from_request(p, self.requests().request_person(&r)?.as_ref()) {
                     out.push(n);
                 }
             }
@@ -193,7 +187,7 @@ pub(super) fn spawn(archive: Archive) {
         loop {
             std::thread::sleep(Duration::from_millis(500));
             let Some(inner) = weak.upgrade() else { return };
-            if let Err(e) = (Archive { inner }).requests().deliver_webhooks() {
+            if let Err(e) = (Archive { inner }).notifications().deliver_webhooks() {
                 tracing::error!(error = %e, "webhook delivery round failed");
             }
         }

@@ -427,7 +427,7 @@ impl Requests<'_> {
                 self.stage_application(&mut ws, &mut r, p)?;
             }
         }
-        self.stage_notifications(&mut ws, &r, &opened_since(&[], &r, &routed), &stuck_in(&routed))?;
+        self.notifications().stage(&mut ws, &r, &opened_since(&[], &r, &routed), &stuck_in(&routed))?;
         ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
         self.commit_audited(
             ws,
@@ -666,7 +666,7 @@ impl Requests<'_> {
             }
         }
         r.updated_at = now;
-        self.stage_notifications(&mut ws, &r, &opened_since(&before, &r, &routed), &stuck_in(&routed))?;
+        self.notifications().stage(&mut ws, &r, &opened_since(&before, &r, &routed), &stuck_in(&routed))?;
         ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
         self.commit_audited(
             ws,
@@ -763,7 +763,7 @@ impl Requests<'_> {
             if r.state == RequestState::Approved {
                 self.stage_application(&mut ws, &mut r, p)?;
             }
-            self.stage_notifications(&mut ws, &r, &opened_since(&[], &r, &routed), &stuck_in(&routed))?;
+            self.notifications().stage(&mut ws, &r, &opened_since(&[], &r, &routed), &stuck_in(&routed))?;
             ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
             let detail = (!routed.is_empty()).then(|| with_routing(format!("{:?}", r.state), &routed));
             self.commit_audited(
