@@ -93,13 +93,18 @@ impl Filing<'_> {
             })?
             .code
             .clone();
-        // 四 and 九 are divided: a material goes into one of their sub-categories, never the bare parent.
+        // 四 and 九 are divided: a material goes into one of their sub-categories, never the bare parent
+        // (docs/DOMAIN.md §2).
         let children = self.scheme().children(&code);
         if !children.is_empty() {
             let codes: Vec<String> = children.iter().map(|c| format!("{} {}", c.code, c.name)).collect();
             return Err(Error::invalid(
                 "category",
-                format!("category {code} is divided: file the material under one of {}", codes.join(", ")),
+                format!(
+                    "category {code} takes no materials: file under one of its sub-categories {}（第{}类材料须归入其小类）",
+                    codes.join(", "),
+                    code
+                ),
             ));
         }
         meta.category = code;
@@ -316,6 +321,8 @@ impl Filing<'_> {
             let _guard = self.lock();
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
+            // The next 序号 of its (sub)category, whatever its date (docs/DOMAIN.md §2).
+            self.persons().stage_number(&mut ws, &material, &p.user.username)?;
             self.stage_material(&mut ws, &material, &p.user.username, None)?;
             ws.put_raw(Table::Dossiers, key(&[person_id.as_bytes(), material.id.as_bytes()]), Vec::new());
             self.commit_audited(
@@ -451,13 +458,19 @@ impl Filing<'_> {
             let mut doc = serde_json::to_value(&m.meta).map_err(|e| Error::Internal(e.to_string()))?;
             crate::model::request::merge_patch(&mut doc, &patch);
             let meta: MaterialMeta = serde_json::from_value(doc).map_err(|e| Error::invalid("meta", e.to_string()))?;
+            let before = m.meta.category.clone();
             m.meta = self.checked_meta(meta)?;
             // The changed fields must stay within what the caller may edit (legal may not re-tag a contract away).
             self.check_material(p, &person, &m, Access::Edit)?;
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
-            self.commit_material_version(self.store().write_set(), p, "material.update", &m, reason)?
+            let mut ws = self.store().write_set();
+            if m.meta.category != before {
+                // Moved to another (sub)category: the next 序号 there (docs/DOMAIN.md §2).
+                self.persons().stage_number(&mut ws, &m, &p.user.username)?;
+            }
+            self.commit_material_version(ws, p, "material.update", &m, reason)?
         };
         self.indexing().wait_indexed(ticket);
         self.materials().load_material(id)

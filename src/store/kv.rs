@@ -58,13 +58,16 @@ pub enum Table {
     Imports,
     /// Installation metadata: format version, key check.
     Meta,
+    /// A dossier's numberings of its catalogue (序号) by person id + numbering number: the current one grows as
+    /// materials are filed, an arrangement (整理) starts the next (docs/DOMAIN.md §2).
+    Numberings,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 25] = [
+    pub const ALL: [Table; 26] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -91,6 +94,7 @@ impl Table {
         // Later tables go last: a backup names tables by their position here.
         Table::Imports,
         Table::OcrQueue,
+        Table::Numberings,
     ];
 
     /// The tree name.
@@ -121,6 +125,7 @@ impl Table {
             Table::WorkflowDefs => "workflow_defs",
             Table::Imports => "imports",
             Table::Meta => "meta",
+            Table::Numberings => "numberings",
         }
     }
 
