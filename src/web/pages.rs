@@ -511,6 +511,7 @@ pub(super) async fn dossier(
         }
         section #catalogue {
             h2 { (l.t("档案目录", "Catalogue")) " " span.count { "(" (entries.len()) ")" } }
+            p { a href={ "/persons/" (x.id) "/catalogue" } { (l.t("打印目录（A4）· 整理 · 编号版本", "Print the catalogue (A4) · arrange · numberings")) } }
             (catalogue(l, scheme, &entries, filed))
         }
         @if user.can.upload {
