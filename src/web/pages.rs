@@ -315,6 +315,7 @@ fn person_fields(l: super::session::Lang, v: &PersonView) -> Markup {
             (row("籍贯", "Native place", opt(&x.native_place)))
             (row("参加工作时间", "Started work", opt(&x.work_start)))
             (row("入党时间", "Joined the party", opt(&x.party_join)))
+            @if x.party_full.is_some() { (row("转正时间", "Full party membership", opt(&x.party_full))) }
             (row("学历学位", "Education", opt(&x.education)))
             (row("部门", "Department", x.department_name.clone().unwrap_or_else(|| x.department.clone())))
             (row("职务", "Position", opt(&x.position)))

@@ -189,7 +189,8 @@ async fn each_record_check_reports_its_finding() {
     let app = TestApp::new().await;
     let hr = app.login("hr").await;
     let warn = |field: &str| vec![(field.to_string(), "warning".to_string())];
-    let cases: Vec<(Value, StatusCode, Vec<(String, String)>)> = vec![
+    type Case = (Value, StatusCode, Vec<(String, String)>);
+    let cases: Vec<Case> = vec![
         // The 16- and 18-year rules with a year-only date in that year: saved, with a warning.
         (json!({"work_start": "2005"}), StatusCode::CREATED, warn("work_start")),
         (json!({"party_join": "2007"}), StatusCode::CREATED, warn("party_join")),
