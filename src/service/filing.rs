@@ -178,7 +178,7 @@ impl Filing<'_> {
         self.add_content(p, person_id, meta, Content::Bytes(bytes), file_name, wait)
     }
 
-    /// Files a new material from a streamed upload ([`Archive::spool`]), as [`Archive::add_material`].
+    /// Files a new material from a streamed upload ([`Filing::spool`]), as [`Filing::add`].
     pub fn add_spooled(
         &self,
         p: &Principal,
@@ -206,7 +206,7 @@ impl Filing<'_> {
     }
 
     /// A spool for a streamed upload: feed it the bytes as they arrive (on a blocking thread), then file the
-    /// finished [`SpooledBlob`] with [`Archive::add_spooled`] or [`Archive::replace_spooled`]. See
+    /// finished [`SpooledBlob`] with [`Filing::add_spooled`] or [`Filing::replace_spooled`]. See
     /// [`crate::store::spool`].
     pub fn spool(&self) -> Result<SpoolWriter> {
         Ok(self.store().spool(&self.inner.spool.path)?)
@@ -356,7 +356,7 @@ impl Filing<'_> {
         self.replace_with(p, id, expected, Content::Bytes(bytes), file_name, reason)
     }
 
-    /// Replaces a material's bytes with a streamed upload ([`Archive::spool`]), as [`Archive::replace_content`].
+    /// Replaces a material's bytes with a streamed upload ([`Filing::spool`]), as [`Filing::replace`].
     pub fn replace_spooled(
         &self,
         p: &Principal,
