@@ -235,19 +235,7 @@ impl Filing<'_> {
         if !d.allowed {
             return Err(super::access::forbidden(&d));
         }
-        // A material about a person is formed in their lifetime: one dated wholly before their birth is a
-        // wrong date (a partial date counts if any day it can mean is on or after the birth).
-        if let (Some(formed), Some(born)) = (meta.formed_on, person.birth_date)
-            && formed.last_day() < born.first_day()
-        {
-            return Err(Error::invalid(
-                "formed_on",
-                format!(
-                    "材料形成时间 {formed} 早于本人出生日期 {born}（the material is dated before its subject's birth）"
-                ),
-            ));
-        }
-        Ok(())
+        formed_after_birth(person, meta)
     }
 
     fn add_material_inner(
@@ -458,21 +446,36 @@ impl Filing<'_> {
             let mut doc = serde_json::to_value(&m.meta).map_err(|e| Error::Internal(e.to_string()))?;
             crate::model::request::merge_patch(&mut doc, &patch);
             let meta: MaterialMeta = serde_json::from_value(doc).map_err(|e| Error::invalid("meta", e.to_string()))?;
-            let before = m.meta.category.clone();
             m.meta = self.checked_meta(meta)?;
+            formed_after_birth(&person, &m.meta)?;
             // The changed fields must stay within what the caller may edit (legal may not re-tag a contract away).
             self.check_material(p, &person, &m, Access::Edit)?;
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
             let mut ws = self.store().write_set();
-            if m.meta.category != before {
-                // Moved to another (sub)category: the next 序号 there (docs/DOMAIN.md §2).
-                self.persons().stage_number(&mut ws, &m, &p.user.username)?;
-            }
+            // Moved to another (sub)category: the next 序号 there; a dossier whose numbers are not stored yet
+            // keeps the ones it had before this change (a new date reorders nothing) (docs/DOMAIN.md §2).
+            self.persons().stage_number(&mut ws, &m, &p.user.username)?;
             self.commit_material_version(ws, p, "material.update", &m, reason)?
         };
         self.indexing().wait_indexed(ticket);
         self.materials().load_material(id)
     }
+}
+
+/// A material about a person is formed in their lifetime: one dated wholly before their birth is a wrong date
+/// (a partial date counts if any day it can mean is on or after the birth) (docs/DOMAIN.md §5).
+fn formed_after_birth(person: &Person, meta: &MaterialMeta) -> Result<()> {
+    if let (Some(formed), Some(born)) = (meta.formed_on, person.birth_date)
+        && formed.last_day() < born.first_day()
+    {
+        return Err(Error::invalid(
+            "formed_on",
+            format!(
+                "材料形成时间 {formed} 早于本人出生日期 {born}（the material is dated before its subject's birth）"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -157,9 +157,21 @@ async fn a_material_dated_before_its_subjects_birth_is_refused_unless_its_period
         assert!(a.json()["detail"].as_str().unwrap().contains("出生"), "{formed}");
     }
     // The birth year or month itself may be after the birth: filed.
+    let mut filed = Vec::new();
     for formed in ["1980", "1980-05", "1980-05-17"] {
-        file(&app, &hr, pid, "1", "出生证明", formed).await;
+        filed.push(file(&app, &hr, pid, "1", "出生证明", formed).await);
     }
+    // Nor can a catalogue change date it before the birth.
+    let req = axum::http::Request::builder()
+        .method(Method::PATCH)
+        .uri(format!("/api/v1/materials/{}", filed[0]))
+        .header("authorization", format!("Bearer {hr}"))
+        .header("content-type", "application/merge-patch+json")
+        .header("if-match", "\"1\"")
+        .body(axum::body::Body::from(json!({"formed_on": "1979-12"}).to_string()))
+        .unwrap();
+    let a = app.call(req).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&a.body));
 }
 
 async fn create(app: &TestApp, hr: &str, extra: Value) -> crate::common::Answer {
