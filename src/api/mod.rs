@@ -4,6 +4,7 @@
 //! [`crate::http`]; [`crate::server`] puts the two together.
 
 mod admin;
+mod catalogue;
 mod doc;
 pub mod error;
 mod exchange;
@@ -93,6 +94,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(persons::get_person, persons::patch_person))
         .routes(routes!(persons::person_versions))
         .routes(routes!(materials::upload_material, materials::catalogue))
+        .routes(routes!(catalogue::numbered_catalogue))
+        .routes(routes!(catalogue::arrange))
         .routes(routes!(materials::get_material, materials::patch_material))
         .routes(routes!(materials::material_content, materials::replace_content))
         .routes(routes!(materials::material_versions))

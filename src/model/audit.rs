@@ -47,6 +47,7 @@ audit_actions! {
     BatchCreate => "batch.create",
     BatchFile => "batch.file",
     BatchList => "batch.list",
+    CatalogueArrange => "catalogue.arrange",
     GrantApprove => "grant.approve",
     GrantList => "grant.list",
     GrantRead => "grant.read",
@@ -120,7 +121,7 @@ mod tests {
 
     /// The names in the trail, pinned: renaming one would split an auditor's history in two (old entries under
     /// the old name) and change what the golden audit segment's hashes cover. Add new names; never edit these.
-    const RELEASED: &str = "access.explain access.review audit.acknowledge-rollback audit.checkpoints audit.query audit.verify auth.login backup backup.written batch.create batch.file batch.list grant.approve grant.list grant.read grant.refuse grant.request grant.revoke import.finish import.start keys.rotate material.create material.download material.read_meta material.replace material.update material.versions package.import person.catalogue person.create person.export person.list person.read person.update person.versions policy.read policy.update report.completeness report.digitization report.findings report.structure report.turnaround request.approve request.comment request.create request.decide request.fast-path request.read request.rebase request.reject request.return request.revise request.submit request.withdraw search user.create user.link user.list user.password user.password-reset user.totp-begin user.totp-confirm user.update verify.repair workflow.definitions";
+    const RELEASED: &str = "access.explain access.review audit.acknowledge-rollback audit.checkpoints audit.query audit.verify auth.login backup backup.written batch.create batch.file batch.list catalogue.arrange grant.approve grant.list grant.read grant.refuse grant.request grant.revoke import.finish import.start keys.rotate material.create material.download material.read_meta material.replace material.update material.versions package.import person.catalogue person.create person.export person.list person.read person.update person.versions policy.read policy.update report.completeness report.digitization report.findings report.structure report.turnaround request.approve request.comment request.create request.decide request.fast-path request.read request.rebase request.reject request.return request.revise request.submit request.withdraw search user.create user.link user.list user.password user.password-reset user.totp-begin user.totp-confirm user.update verify.repair workflow.definitions";
 
     #[test]
     fn released_names_never_change() {

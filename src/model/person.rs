@@ -229,6 +229,9 @@ pub struct Person {
     /// 入党时间.
     #[serde(default)]
     pub party_join: Option<PartialDate>,
+    /// 转正时间: when the party membership became full (absent from the record while unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_full: Option<PartialDate>,
     /// 学历/学位 (highest), e.g. 大学本科/学士.
     #[serde(default)]
     pub education: Option<String>,
@@ -293,6 +296,51 @@ pub struct Person {
     pub version: u32,
 }
 
+/// Rules of the record checks that are set per installation (docs/DOMAIN.md §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRules {
+    /// A gap between posts longer than this many whole months is a warning.
+    pub max_gap_months: u32,
+}
+
+impl Default for RecordRules {
+    fn default() -> Self {
+        RecordRules { max_gap_months: 12 }
+    }
+}
+
+/// A period of a record list: its end open while current.
+#[derive(Clone, Copy, Debug)]
+struct Period {
+    from: PartialDate,
+    to: Option<PartialDate>,
+}
+
+impl Period {
+    fn new(from: PartialDate, to: Option<PartialDate>) -> Self {
+        Period { from, to }
+    }
+
+    /// Whether two periods certainly overlap: each begins (at its latest) before the other ends (at its
+    /// earliest). A handover within the same month is no overlap.
+    fn overlaps(&self, other: &Period) -> bool {
+        let end = |p: &Period| p.to.map(|t| t.first_day()).unwrap_or(time::Date::MAX);
+        self.from.last_day() < end(other) && other.from.last_day() < end(self)
+    }
+}
+
+/// The day someone born on `born` reaches `years` years (a 29 February birthday in a common year: 1 March).
+fn anniversary(born: time::Date, years: u16) -> time::Date {
+    let year = born.year() + i32::from(years);
+    born.replace_year(year).or_else(|_| time::Date::from_calendar_date(year, time::Month::March, 1)).unwrap_or(born)
+}
+
+/// Whole months from `a` to `b` (negative when `b` is earlier).
+fn months_between(a: time::Date, b: time::Date) -> i32 {
+    let m = (b.year() - a.year()) * 12 + (b.month() as i32 - a.month() as i32);
+    if b.day() < a.day() { m - 1 } else { m }
+}
+
 /// The input of `POST /persons`: a person without id and version. `education` may be text (the highest level)
 /// or a list of education entries (then it fills `education_history`).
 pub type PersonInput = serde_json::Value;
@@ -327,8 +375,13 @@ impl Person {
     }
 
     /// Checks the record per docs/DOMAIN.md §5 and fills what the ID number determines (birth date, gender) when
-    /// absent. Returns the findings; errors block the write.
+    /// absent, under the default [`RecordRules`]. Returns the findings; errors block the write.
     pub fn validate_and_complete(&mut self) -> Vec<Finding> {
+        self.validate_and_complete_with(&RecordRules::default())
+    }
+
+    /// [`Person::validate_and_complete`] under these rules.
+    pub fn validate_and_complete_with(&mut self, rules: &RecordRules) -> Vec<Finding> {
         let mut f = Vec::new();
         let name_len = self.name.chars().count();
         if name_len == 0 || name_len > 64 {
@@ -367,26 +420,21 @@ impl Person {
             if birth > today {
                 f.push(Finding::error("birth_date", "出生日期不能晚于今天"));
             }
-            // Old enough unless even the latest day a partial date can mean ("2005" → 2005-12-31) is before the
-            // earliest day the person can have reached that age: a year-only date in the 16th year is no error.
-            let min_age = |d: &PartialDate, years: u16| {
-                let born = birth.first_day();
-                let year = born.year() + i32::from(years);
-                let anniversary = born
-                    .replace_year(year)
-                    .or_else(|_| time::Date::from_calendar_date(year, time::Month::March, 1))
-                    .unwrap_or(born);
-                d.last_day() >= anniversary
-            };
-            if let Some(ws) = self.work_start
-                && !min_age(&ws, 16)
+            // The 16- and 18-year rules (docs/DOMAIN.md §5): an error only if even the latest day a partial date can
+            // mean ("2005" → 2005-12-31) is before the earliest day the person can have reached that age; a
+            // warning if the known parts leave it open (a year-only date in the 16th year).
+            for (field, date, years, what) in
+                [("work_start", self.work_start, 16, "参加工作时间"), ("party_join", self.party_join, 18, "入党时间")]
             {
-                f.push(Finding::error("work_start", format!("参加工作时间 {ws} 早于年满16周岁（出生 {birth}）")));
-            }
-            if let Some(pj) = self.party_join
-                && !min_age(&pj, 18)
-            {
-                f.push(Finding::error("party_join", format!("入党时间 {pj} 早于年满18周岁（出生 {birth}）")));
+                let Some(d) = date else { continue };
+                if d.last_day() < anniversary(birth.first_day(), years) {
+                    f.push(Finding::error(field, format!("{what} {d} 早于年满{years}周岁（出生 {birth}）")));
+                } else if d.first_day() < anniversary(birth.last_day(), years) {
+                    f.push(Finding::warning(
+                        field,
+                        format!("{what} {d} 只记到年或月，无法确认已年满{years}周岁（出生 {birth}），请核实"),
+                    ));
+                }
             }
         }
         for (field, date) in [("work_start", self.work_start), ("party_join", self.party_join)] {
@@ -415,7 +463,87 @@ impl Person {
                 f.push(Finding::error(format!("education_history[{i}].to"), "毕业时间早于入学时间"));
             }
         }
+        self.check_party_full(&mut f);
+        self.check_periods(rules, &mut f);
         f
+    }
+
+    /// 转正 after 入党 (docs/DOMAIN.md §5): before it is an error, less than the year of probation a warning
+    /// (each only if the dates' known parts settle it).
+    fn check_party_full(&self, f: &mut Vec<Finding>) {
+        let Some(full) = self.party_full else { return };
+        if full > PartialDate::from_date(today()) {
+            f.push(Finding::error("party_full", format!("{full} 晚于今天")));
+        }
+        let Some(join) = self.party_join else { return };
+        if full.last_day() < join.first_day() {
+            f.push(Finding::error("party_full", format!("转正时间 {full} 早于入党时间 {join}")));
+        } else if full.last_day() < anniversary(join.first_day(), 1) {
+            f.push(Finding::warning("party_full", format!("转正时间 {full} 距入党时间 {join} 不足一年预备期，请核实")));
+        }
+    }
+
+    /// Study and posts in order (docs/DOMAIN.md §5), all warnings: posts that overlap (a concurrent post, 兼任,
+    /// should say so), study periods that overlap, a study period overlapping a post (study while working,
+    /// 在职学习, should be checked), a post before the work start, and gaps between posts longer than
+    /// `rules.max_gap_months`. Only what the dates' known parts settle is reported.
+    fn check_periods(&self, rules: &RecordRules, f: &mut Vec<Finding>) {
+        let posts: Vec<Period> = self.appointments.iter().map(|a| Period::new(a.from, a.to)).collect();
+        let study: Vec<Option<Period>> =
+            self.education_history.iter().map(|e| e.from.map(|from| Period::new(from, e.to))).collect();
+        for (i, a) in posts.iter().enumerate() {
+            for (j, b) in posts.iter().enumerate().skip(i + 1) {
+                if a.overlaps(b) {
+                    f.push(Finding::warning(
+                        format!("appointments[{j}].from"),
+                        format!("任职时间与第{}项任职重叠（兼任请注明）", i + 1),
+                    ));
+                }
+            }
+            if let Some(ws) = self.work_start
+                && a.from.last_day() < ws.first_day()
+            {
+                f.push(Finding::warning(
+                    format!("appointments[{i}].from"),
+                    format!("任职开始时间 {} 早于参加工作时间 {ws}", a.from),
+                ));
+            }
+        }
+        for (i, a) in study.iter().enumerate() {
+            let Some(a) = a else { continue };
+            for (j, b) in study.iter().enumerate().skip(i + 1) {
+                if b.as_ref().is_some_and(|b| a.overlaps(b)) {
+                    f.push(Finding::warning(
+                        format!("education_history[{j}].from"),
+                        format!("学习时间与第{}项学历重叠", i + 1),
+                    ));
+                }
+            }
+            for (j, b) in posts.iter().enumerate() {
+                if a.overlaps(b) {
+                    f.push(Finding::warning(
+                        format!("education_history[{i}].from"),
+                        format!("学习时间与第{}项任职重叠（在职学习请核实）", j + 1),
+                    ));
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..posts.len()).collect();
+        order.sort_by_key(|i| posts[*i].from);
+        for w in order.windows(2) {
+            let next = &posts[w[1]];
+            // The end of the latest post begun so far: a gap is time covered by none of them.
+            let covered_to = order.iter().take_while(|i| **i != w[1]).filter_map(|i| posts[*i].to).max();
+            let open = order.iter().take_while(|i| **i != w[1]).any(|i| posts[*i].to.is_none());
+            let Some(end) = covered_to.filter(|_| !open) else { continue };
+            let months = months_between(end.last_day(), next.from.first_day());
+            if months > i32::try_from(rules.max_gap_months).unwrap_or(i32::MAX) {
+                f.push(Finding::warning(
+                    format!("appointments[{}].from", w[1]),
+                    format!("任职经历自 {end} 至 {} 间断约{months}个月（超过{}个月）", next.from, rules.max_gap_months),
+                ));
+            }
+        }
     }
 
     /// The record as a reader with `fields` may see it: hidden parts emptied, the ID number masked unless the
@@ -524,6 +652,7 @@ impl Person {
             native_place: Some("p".into()),
             work_start: Some(d),
             party_join: Some(d),
+            party_full: Some(d),
             education: Some("e".into()),
             department: "d".into(),
             department_name: Some("d".into()),
@@ -612,24 +741,92 @@ mod tests {
         assert_eq!(p.validate_and_complete()[0].field, "gender");
     }
 
+    /// (field, severity) of each finding.
+    fn found(extra: serde_json::Value) -> Vec<(String, crate::model::Severity)> {
+        person(extra).validate_and_complete().into_iter().map(|f| (f.field, f.severity)).collect()
+    }
+
+    use crate::model::Severity::{Error as E, Warning as W};
+
     #[test]
-    fn a_year_or_month_only_date_is_an_error_only_if_it_cannot_reach_the_age() {
-        let errors = |ws: &str, pj: &str| -> Vec<String> {
-            let mut p = person(json!({"birth_date": "1989-05-17", "work_start": ws, "party_join": pj}));
-            p.validate_and_complete().into_iter().map(|f| f.field).collect()
-        };
-        // The 16th and 18th year, given as a year or a month that can contain the birthday: no error.
-        assert!(errors("2005", "2007").is_empty());
-        assert!(errors("2005-05", "2007-05").is_empty());
-        assert!(errors("2005-05-17", "2007-05-17").is_empty());
-        // Wholly before it: errors.
-        assert_eq!(errors("2005-04", "2007-05-16"), ["work_start", "party_join"]);
-        assert_eq!(errors("2004", "2006"), ["work_start", "party_join"]);
+    fn the_16_and_18_year_rules_warn_when_the_known_parts_leave_it_open() {
+        let ages = |ws: &str, pj: &str| found(json!({"birth_date": "1989-05-17", "work_start": ws, "party_join": pj}));
+        // The 16th and 18th year, given as a year or a month that can contain the birthday: no error, a warning.
+        assert_eq!(ages("2005", "2007"), [("work_start".into(), W), ("party_join".into(), W)]);
+        assert_eq!(ages("2005-05", "2007-05"), [("work_start".into(), W), ("party_join".into(), W)]);
+        // Settled either way: nothing, or an error.
+        assert!(ages("2005-05-17", "2007-05-17").is_empty());
+        assert!(ages("2006", "2007-06").is_empty());
+        assert_eq!(ages("2005-04", "2007-05-16"), [("work_start".into(), E), ("party_join".into(), E)]);
+        assert_eq!(ages("2004", "2006"), [("work_start".into(), E), ("party_join".into(), E)]);
+        // A year-only birth date: a full date in the 16th year is open, so a warning.
+        assert_eq!(found(json!({"birth_date": "1989", "work_start": "2005-03-01"})), [("work_start".into(), W)]);
+        assert!(found(json!({"birth_date": "1989", "work_start": "2006-01-01"})).is_empty());
         // Born on 29 February: the anniversary in a common year is taken as 1 March.
-        let mut p = person(json!({"birth_date": "1988-02-29", "party_join": "2006-02-28"}));
-        assert_eq!(p.validate_and_complete().len(), 1);
-        let mut p = person(json!({"birth_date": "1988-02-29", "party_join": "2006-03-01"}));
-        assert!(p.validate_and_complete().is_empty());
+        assert_eq!(found(json!({"birth_date": "1988-02-29", "party_join": "2006-02-28"})), [("party_join".into(), E)]);
+        assert!(found(json!({"birth_date": "1988-02-29", "party_join": "2006-03-01"})).is_empty());
+    }
+
+    #[test]
+    fn full_membership_comes_a_year_after_joining() {
+        let full = |pj: &str, pf: &str| found(json!({"party_join": pj, "party_full": pf}));
+        assert!(full("2000-07-01", "2001-07-01").is_empty());
+        assert!(full("2000", "2001").is_empty(), "a year-only pair may be a year apart");
+        assert_eq!(full("2000-07-01", "2001-03-01"), [("party_full".into(), W)]);
+        assert_eq!(full("2000-07", "2000-12"), [("party_full".into(), W)]);
+        assert_eq!(full("2000-07-01", "1999-07-01"), [("party_full".into(), E)]);
+        assert!(found(json!({"party_full": "2001"})).is_empty(), "no 入党 date: nothing to compare");
+    }
+
+    fn post(from: &str, to: Option<&str>) -> serde_json::Value {
+        json!({"from": from, "to": to, "department": "hr", "position": "科员"})
+    }
+
+    #[test]
+    fn posts_and_study_in_order() {
+        // Consecutive posts, a handover in the same month: nothing.
+        let ok = found(
+            json!({"work_start": "2005-07", "appointments": [post("2005-07", Some("2010-03")), post("2010-03", None)]}),
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        // Overlapping posts.
+        let f = found(json!({"appointments": [post("2005-07", Some("2010-03")), post("2009-01", None)]}));
+        assert_eq!(f, [("appointments[1].from".into(), W)]);
+        // A post before the work start.
+        let f = found(json!({"work_start": "2005-07", "appointments": [post("2004-01", Some("2005-06"))]}));
+        assert_eq!(f, [("appointments[0].from".into(), W)]);
+        // Study periods overlapping each other, and a post.
+        let f = found(json!({
+            "education": [
+                {"from": "2001-09", "to": "2005-07", "school": "甲大学"},
+                {"from": "2004-09", "to": "2007-07", "school": "乙大学"},
+            ],
+            "appointments": [post("2006-01", None)],
+        }));
+        assert_eq!(
+            f,
+            [("education_history[1].from".into(), W), ("education_history[1].from".into(), W)],
+            "study 2 overlaps study 1 and the post"
+        );
+        // Study that ends as the post begins: nothing.
+        let f = found(
+            json!({"education": [{"from": "2001-09", "to": "2005-07", "school": "甲"}], "appointments": [post("2005-07", None)]}),
+        );
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn gaps_between_posts_longer_than_the_rule_warn() {
+        let posts = json!({"appointments": [post("2005-07", Some("2008-01")), post("2009-03", None)]});
+        assert_eq!(found(posts.clone()), [("appointments[1].from".into(), W)], "14 months over the default 12");
+        let mut p = person(posts.clone());
+        assert!(p.validate_and_complete_with(&RecordRules { max_gap_months: 14 }).is_empty());
+        // A post still held covers what follows; so does a longer one begun earlier.
+        let covered = json!({"appointments": [post("2000-01", Some("2012-01")), post("2005-07", Some("2008-01")), post("2009-03", None)]});
+        let f = person(covered).validate_and_complete();
+        assert!(f.iter().all(|f| !f.message.contains("间断") && f.severity == W), "{f:?}");
+        let within = json!({"appointments": [post("2005-07", Some("2008-01")), post("2009-01", None)]});
+        assert!(found(within).is_empty());
     }
 
     #[test]

@@ -259,6 +259,8 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                 "native_place": place.name,
                 "work_start": pd(work_start),
                 "party_join": party.map(pd),
+                // 转正 a year after 入党 (the probation the record checks expect).
+                "party_full": party.filter(|d| d.year() < 2025).map(|d| pd(date(d.year() + 1, d.month() as u8, 1))),
                 "education": edu.name,
                 "department": dept.code,
                 "position": position,

@@ -97,13 +97,18 @@ impl Filing<'_> {
             })?
             .code
             .clone();
-        // 四 and 九 are divided: a material goes into one of their sub-categories, never the bare parent.
+        // 四 and 九 are divided: a material goes into one of their sub-categories, never the bare parent
+        // (docs/DOMAIN.md §2).
         let children = self.scheme().children(&code);
         if !children.is_empty() {
             let codes: Vec<String> = children.iter().map(|c| format!("{} {}", c.code, c.name)).collect();
             return Err(Error::invalid(
                 "category",
-                format!("category {code} is divided: file the material under one of {}", codes.join(", ")),
+                format!(
+                    "category {code} takes no materials: file under one of its sub-categories {}（第{}类材料须归入其小类）",
+                    codes.join(", "),
+                    code
+                ),
             ));
         }
         meta.category = code;
@@ -261,19 +266,7 @@ impl Filing<'_> {
         if !d.allowed {
             return Err(super::access::forbidden(&d));
         }
-        // A material about a person is formed in their lifetime: one dated wholly before their birth is a
-        // wrong date (a partial date counts if any day it can mean is on or after the birth).
-        if let (Some(formed), Some(born)) = (meta.formed_on, person.birth_date)
-            && formed.last_day() < born.first_day()
-        {
-            return Err(Error::invalid(
-                "formed_on",
-                format!(
-                    "材料形成时间 {formed} 早于本人出生日期 {born}（the material is dated before its subject's birth）"
-                ),
-            ));
-        }
-        Ok(())
+        formed_after_birth(person, meta)
     }
 
     fn add_material_inner(
@@ -348,6 +341,8 @@ impl Filing<'_> {
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
             let text = self.stage_new_text(&mut ws, &material)?;
+            // The next 序号 of its (sub)category, whatever its date (docs/DOMAIN.md §2).
+            self.persons().stage_number(&mut ws, &material, &p.user.username)?;
             self.stage_material(&mut ws, &material, text, &p.user.username, None)?;
             ws.put_raw(Table::Dossiers, key(&[person_id.as_bytes(), material.id.as_bytes()]), Vec::new());
             self.commit_audited(
@@ -488,16 +483,37 @@ impl Filing<'_> {
             crate::model::request::merge_patch(&mut doc, &patch);
             let meta: MaterialMeta = serde_json::from_value(doc).map_err(|e| Error::invalid("meta", e.to_string()))?;
             m.meta = self.checked_meta(meta)?;
+            formed_after_birth(&person, &m.meta)?;
             // The changed fields must stay within what the caller may edit (legal may not re-tag a contract away).
             self.check_material(p, &person, &m, Access::Edit)?;
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
+            let mut ws = self.store().write_set();
+            // Moved to another (sub)category: the next 序号 there; a dossier whose numbers are not stored yet
+            // keeps the ones it had before this change (a new date reorders nothing) (docs/DOMAIN.md §2).
+            self.persons().stage_number(&mut ws, &m, &p.user.username)?;
             // The content is the same: so is its text's state (and an older store's state stays in the record).
             let text = self.materials().text_state(&m)?.status;
-            self.commit_material_version(self.store().write_set(), p, AuditAction::MaterialUpdate, &m, text, reason)?
+            self.commit_material_version(ws, p, AuditAction::MaterialUpdate, &m, text, reason)?
         };
         self.indexing().wait_indexed(ticket);
         self.materials().load_material(id)
     }
+}
+
+/// A material about a person is formed in their lifetime: one dated wholly before their birth is a wrong date
+/// (a partial date counts if any day it can mean is on or after the birth) (docs/DOMAIN.md §5).
+fn formed_after_birth(person: &Person, meta: &MaterialMeta) -> Result<()> {
+    if let (Some(formed), Some(born)) = (meta.formed_on, person.birth_date)
+        && formed.last_day() < born.first_day()
+    {
+        return Err(Error::invalid(
+            "formed_on",
+            format!(
+                "材料形成时间 {formed} 早于本人出生日期 {born}（the material is dated before its subject's birth）"
+            ),
+        ));
+    }
+    Ok(())
 }

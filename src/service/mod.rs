@@ -27,6 +27,7 @@ pub mod indexer;
 pub mod materials;
 pub mod metrics;
 pub mod notify;
+pub mod numbering;
 pub mod packages;
 pub mod persons;
 pub mod reports;
@@ -199,6 +200,9 @@ pub struct Config {
     /// The cipher suite asked for: a new store is created under it (none: the default suite); an existing store
     /// under the other suite is refused. None opens a store under whichever suite it has.
     pub suite: Option<crate::crypto::Suite>,
+    /// The record checks set per installation (docs/DOMAIN.md §5): a gap between posts longer than
+    /// `max_gap_months` is a warning (default 12).
+    pub record_rules: crate::model::person::RecordRules,
 }
 
 impl Default for Config {
@@ -218,6 +222,7 @@ impl Default for Config {
             metrics_token: None,
             trusted_proxies: Vec::new(),
             suite: None,
+            record_rules: crate::model::person::RecordRules::default(),
         }
     }
 }

@@ -56,13 +56,14 @@ pub struct PersonQuery {
     pub offset: usize,
 }
 
-/// A catalogue entry: the material and its 序号 within its (sub)category.
+/// A catalogue entry: the material and its 序号 within its (sub)category. Numbering works on the plain records
+/// (`CatalogueEntry<Material>`); what callers get carries each content's text state.
 #[derive(Clone, Debug)]
-pub struct CatalogueEntry {
+pub struct CatalogueEntry<M = WithText<Material>> {
     /// 序号, from 1, restarting in each category.
     pub seq: u32,
     /// The material, with its content's text state.
-    pub material: WithText<Material>,
+    pub material: M,
 }
 
 impl Persons<'_> {
@@ -80,7 +81,7 @@ impl Persons<'_> {
 
     /// Fills derived fields and validates; errors become a 422.
     pub(crate) fn complete_person(&self, person: &mut Person) -> Result<Vec<Finding>> {
-        let mut findings = person.validate_and_complete();
+        let mut findings = person.validate_and_complete_with(&self.config().record_rules);
         // A department may be given by its name (财务部) as well as its code (finance).
         if let Some(d) = self.config().departments.iter().find(|d| d.name == person.department) {
             person.department = d.code.clone();
@@ -329,33 +330,16 @@ impl Persons<'_> {
         })
     }
 
-    /// A dossier's catalogue as the caller may see it, ordered by category, then formed date (unknown month as
-    /// January, undated last), with 序号 restarting in each (sub)category.
+    /// A dossier's catalogue as the caller may see it, by category, then its stored 序号 (docs/DOMAIN.md §2; see
+    /// [`super::numbering`]): a dossier whose numbers are not stored yet is numbered by formed date (unknown month
+    /// as January, undated last), then filing, with 序号 restarting in each (sub)category.
     pub fn catalogue(&self, p: &Principal, person_id: PersonId) -> Result<Vec<CatalogueEntry>> {
-        self.audited(p, AuditAction::PersonCatalogue, &format!("person:{person_id}"), false, || {
-            let person = self.load_person(person_id)?;
-            self.check_person(p, &person)?;
-            let mut materials = Vec::new();
-            for id in self.materials().material_ids_of(person_id)? {
-                let m = self.materials().load_material(id)?;
-                if m.destroyed_by.is_none() {
-                    materials.push(self.materials().with_text(m)?);
-                }
-            }
-            // 序号 counts the whole catalogue, so a reader who sees part of it sees the true numbers.
-            let mut visible = Vec::new();
-            for entry in self.order_catalogue(materials) {
-                match self.check_material(p, &person, &entry.material, Access::List) {
-                    Ok(_) => visible.push(entry),
-                    Err(Error::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok((visible, None))
-        })
+        Ok(self.numbered_catalogue(p, person_id, None)?.entries)
     }
 
-    fn order_catalogue(&self, mut materials: Vec<WithText<Material>>) -> Vec<CatalogueEntry> {
+    /// The catalogue in today's order (formed date, then filing) with 序号 counted from 1 in each (sub)category:
+    /// how a dossier without stored numbers is numbered, and how 整理 renumbers.
+    pub(crate) fn order_by_date(&self, mut materials: Vec<Material>) -> Vec<CatalogueEntry<Material>> {
         let scheme = self.scheme();
         materials.sort_by_key(|m| {
             (
@@ -366,7 +350,7 @@ impl Persons<'_> {
                 m.id,
             )
         });
-        let mut out: Vec<CatalogueEntry> = Vec::with_capacity(materials.len());
+        let mut out: Vec<CatalogueEntry<Material>> = Vec::with_capacity(materials.len());
         for m in materials {
             let seq = match out.last() {
                 Some(prev) if prev.material.meta.category == m.meta.category => prev.seq + 1,

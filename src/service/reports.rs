@@ -423,7 +423,7 @@ impl Reports<'_> {
             let scope = self.report_scope(p, "findings", &FINDINGS_ROLES)?;
             let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
             for mut person in self.persons_in(&scope)? {
-                for f in person.validate_and_complete() {
+                for f in person.validate_and_complete_with(&self.config().record_rules) {
                     let severity = serde_json::to_value(f.severity)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))

@@ -60,13 +60,16 @@ pub enum Table {
     Meta,
     /// Where the text of a content stands (status, error, pages) by blob address; versions never hold it.
     TextStatus,
+    /// A dossier's numberings of its catalogue (序号) by person id + numbering number: the current one grows as
+    /// materials are filed, an arrangement (整理) starts the next (docs/DOMAIN.md §2).
+    Numberings,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 26] = [
+    pub const ALL: [Table; 27] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -94,6 +97,7 @@ impl Table {
         Table::Imports,
         Table::OcrQueue,
         Table::TextStatus,
+        Table::Numberings,
     ];
 
     /// The tree name.
@@ -125,6 +129,7 @@ impl Table {
             Table::Imports => "imports",
             Table::Meta => "meta",
             Table::TextStatus => "text_status",
+            Table::Numberings => "numberings",
         }
     }
 

@@ -698,7 +698,7 @@ pub(super) async fn create_request(
 }
 
 /// The fields of the new-person form: (name, label zh, label en).
-const PERSON_FIELDS: [(&str, &str, &str); 13] = [
+const PERSON_FIELDS: [(&str, &str, &str); 14] = [
     ("name", "姓名", "Name"),
     ("former_names", "曾用名（逗号分隔）", "Former names (comma-separated)"),
     ("id_number", "公民身份号码", "ID number"),
@@ -707,6 +707,7 @@ const PERSON_FIELDS: [(&str, &str, &str); 13] = [
     ("native_place", "籍贯", "Native place"),
     ("work_start", "参加工作时间", "Started work"),
     ("party_join", "入党时间", "Joined the party"),
+    ("party_full", "转正时间", "Full party membership"),
     ("education", "学历学位", "Education"),
     ("position", "职务", "Position"),
     ("rank", "职级", "Rank"),

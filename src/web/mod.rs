@@ -20,6 +20,7 @@
 //!   accounts (IT).
 
 mod admin;
+mod catalogue;
 mod error;
 mod forms;
 mod hold;
@@ -60,6 +61,8 @@ pub fn router() -> Router<AppState> {
         .route("/persons/new", get(forms::new_person))
         .route("/persons/{id}", get(pages::dossier))
         .route("/persons/{id}/materials", post(forms::upload))
+        .route("/persons/{id}/catalogue", get(catalogue::print))
+        .route("/persons/{id}/catalogue/arrange", post(catalogue::arrange))
         .route("/materials/{id}", get(pages::material))
         .route("/materials/{id}/content", get(pages::content).post(forms::replace_content))
         .route("/materials/{id}/versions/{n}/content", get(pages::version_content))

@@ -315,6 +315,7 @@ fn person_fields(l: super::session::Lang, v: &PersonView) -> Markup {
             (row("籍贯", "Native place", opt(&x.native_place)))
             (row("参加工作时间", "Started work", opt(&x.work_start)))
             (row("入党时间", "Joined the party", opt(&x.party_join)))
+            @if x.party_full.is_some() { (row("转正时间", "Full party membership", opt(&x.party_full))) }
             (row("学历学位", "Education", opt(&x.education)))
             (row("部门", "Department", x.department_name.clone().unwrap_or_else(|| x.department.clone())))
             (row("职务", "Position", opt(&x.position)))
@@ -511,6 +512,7 @@ pub(super) async fn dossier(
         }
         section #catalogue {
             h2 { (l.t("档案目录", "Catalogue")) " " span.count { "(" (entries.len()) ")" } }
+            p { a href={ "/persons/" (x.id) "/catalogue" } { (l.t("打印目录（A4）· 整理 · 编号版本", "Print the catalogue (A4) · arrange · numberings")) } }
             (catalogue(l, scheme, &entries, filed))
         }
         @if user.can.upload {

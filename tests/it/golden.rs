@@ -296,6 +296,31 @@ async fn check(suite: Suite) {
     assert_eq!(read["persons"][0]["person"]["name"], "张伟明");
     assert_eq!(read["persons"][0]["person"]["phone"], "13900000001", "the fast-path update was applied");
 
+    // A dossier filed before 序号 was stored reads in today's order, no numbering stored; its first filing stores
+    // those numbers unchanged and gives the newcomer the next one, older though it is (docs/DOMAIN.md §2).
+    let hr = app.login("hr").await;
+    let pid = expected["ids"]["persons"][0].as_str().unwrap();
+    let cat = get_ok(&app, &hr, &format!("/api/v1/persons/{pid}/catalogue")).await.json();
+    assert_eq!(cat["numbering"], Value::Null, "{suite}: no numbering stored before the first filing");
+    assert_eq!(cat["numberings"], json!([]));
+    assert_eq!(
+        (cat["items"][0]["title"].clone(), cat["items"][0]["seq"].clone()),
+        (json!("2019年度考核登记表"), json!(1))
+    );
+    let meta = json!({"category": "3", "title": "2017年度考核登记表", "formed_on": "2018-01"});
+    let a = app.upload(&hr, pid, meta, "k.txt", "二〇一七年度考核".as_bytes()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+    let cat = get_ok(&app, &hr, &format!("/api/v1/persons/{pid}/catalogue")).await.json();
+    assert_eq!(cat["numbering"]["number"], 1);
+    assert_eq!(cat["numbering"]["kind"], "initial");
+    let seqs: Vec<(&str, u64)> = cat["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["title"].as_str().unwrap(), m["seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(seqs, [("2019年度考核登记表", 1), ("2017年度考核登记表", 2)], "{suite}");
+
     shut_down(app).await;
 }
 

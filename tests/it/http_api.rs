@@ -335,7 +335,7 @@ async fn bad_uploads_get_clear_answers() {
 }
 
 #[tokio::test]
-async fn catalogue_orders_by_category_then_date_undated_last() {
+async fn catalogue_orders_by_category_then_stored_number_and_arranging_orders_by_date_undated_last() {
     let app = TestApp::new().await;
     let hr = app.login("hr").await;
     let p = app.create_person(&hr, person_body("周强", &id_number("32010219700101001"), "admin")).await;
@@ -354,14 +354,29 @@ async fn catalogue_orders_by_category_then_date_undated_last() {
         let a = app.upload(&hr, pid, meta, "t.txt", format!("{title} 正文").as_bytes()).await;
         assert_eq!(a.status, StatusCode::CREATED);
     }
+    let titles = |cat: &serde_json::Value| -> Vec<(String, u64)> {
+        cat["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["title"].as_str().unwrap().to_string(), m["seq"].as_u64().unwrap()))
+            .collect()
+    };
+    let pairs = |v: &[(&str, u64)]| -> Vec<(String, u64)> { v.iter().map(|(t, n)| (t.to_string(), *n)).collect() };
+    // 序号 is stored: each material took the next number of its category as it was filed (docs/DOMAIN.md §2).
     let cat = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), None).await.json();
-    let titles: Vec<(&str, u64)> = cat["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["title"].as_str().unwrap(), m["seq"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(titles, [("履历表", 1), ("2018年度考核", 1), ("2021年度考核", 2), ("无日期鉴定", 3), ("工资审批", 1)]);
+    assert_eq!(
+        titles(&cat),
+        pairs(&[("履历表", 1), ("2021年度考核", 1), ("无日期鉴定", 2), ("2018年度考核", 3), ("工资审批", 1)])
+    );
+    // 整理 orders each category by formed date, undated last.
+    let a = app.send(Method::POST, &format!("/api/v1/persons/{pid}/catalogue/arrange"), Some(&hr), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
+    let cat = app.send(Method::GET, &format!("/api/v1/persons/{pid}/materials"), Some(&hr), None).await.json();
+    assert_eq!(
+        titles(&cat),
+        pairs(&[("履历表", 1), ("2018年度考核", 1), ("2021年度考核", 2), ("无日期鉴定", 3), ("工资审批", 1)])
+    );
     assert_eq!(cat["items"][4]["category"], "9-1");
     assert_eq!(cat["items"][4]["category_name"], "工资");
 }

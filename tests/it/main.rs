@@ -6,6 +6,7 @@
 mod access;
 mod access_prop;
 mod browser;
+mod catalogue;
 mod common;
 mod duties;
 mod e2e;

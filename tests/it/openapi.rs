@@ -49,6 +49,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/persons/{id}/versions"),
     ("post", "/persons/{id}/materials"),
     ("get", "/persons/{id}/materials"),
+    ("get", "/persons/{id}/catalogue"),
+    ("post", "/persons/{id}/catalogue/arrange"),
     ("get", "/materials/{id}"),
     ("patch", "/materials/{id}"),
     ("get", "/materials/{id}/content"),

@@ -1093,3 +1093,63 @@ async fn the_request_form_offers_a_secondment_with_its_fields() {
     let dossier = hr.page(&format!("/persons/{pid}")).await;
     assert!(dossier.contains("借调") && dossier.contains("2027-06-30") && dossier.contains("项目经理"), "{dossier}");
 }
+
+/// The printable 目录 (docs/DOMAIN.md §2): the paper form's columns with 形成时间 as 年 · 月 · 日, an A4 print
+/// stylesheet, and 整理 from the page (with the token) as a new numbering, the old one a link away.
+#[tokio::test]
+async fn the_print_view_has_the_paper_forms_columns_and_arranging_keeps_the_old_numbering() {
+    let app = TestApp::new().await;
+    let token = app.login("hr").await;
+    let person = app.create_person(&token, person_body("李目录", &id_number("11010519800517011"), "finance")).await;
+    let pid = person["id"].as_str().unwrap();
+    for (category, title, formed) in
+        [("9-2", "任命通知2016", "2016-03-08"), ("9-2", "任命通知2012", "2012-07"), ("1", "干部履历表", "2019")]
+    {
+        let meta = json!({"category": category, "title": title, "formed_on": formed, "pages": 3, "note": "复印件"});
+        assert_eq!(app.upload(&token, pid, meta, "a.txt", title.as_bytes()).await.status, StatusCode::CREATED);
+    }
+    let hr = sign_in(&app, "hr").await;
+    let dossier = hr.page(&format!("/persons/{pid}")).await;
+    assert!(dossier.contains(&format!("href=\"/persons/{pid}/catalogue\"")), "the dossier links the print view");
+    let page = hr.page(&format!("/persons/{pid}/catalogue")).await;
+    for column in [
+        "类号",
+        "序号",
+        "材料名称",
+        "材料形成时间",
+        "<th scope=\"col\">年</th>",
+        "<th scope=\"col\">月</th>",
+        "<th scope=\"col\">日</th>",
+        "页数",
+        "备注",
+    ] {
+        assert!(page.contains(column), "column {column}: {page}");
+    }
+    let rows = paper_rows(&page);
+    let row = |title: &str| rows.iter().find(|r| r.iter().any(|c| c == title)).cloned().unwrap_or_default();
+    assert_eq!(row("任命通知2016"), ["9-2", "1", "任命通知2016", "2016", "3", "8", "3", "复印件"]);
+    assert_eq!(row("任命通知2012"), ["9-2", "2", "任命通知2012", "2012", "7", "", "3", "复印件"]);
+    assert_eq!(row("干部履历表"), ["1", "1", "干部履历表", "2019", "", "", "3", "复印件"]);
+    let css = text(&hr.get("/assets/app.css").await);
+    assert!(css.contains("@media print") && css.contains("size: A4"), "an A4 print stylesheet");
+
+    // 整理 needs the token; with it, 2012 comes first and numbering 1 stays a link away.
+    let arrange = format!("/persons/{pid}/catalogue/arrange");
+    assert_eq!(hr.post(&arrange, &[]).await.status, StatusCode::FORBIDDEN);
+    let a = hr.post(&arrange, &[("csrf", &csrf_in(&page))]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = hr.page(&format!("/persons/{pid}/catalogue")).await;
+    let rows = paper_rows(&page);
+    let row = |title: &str| rows.iter().find(|r| r.iter().any(|c| c == title)).cloned().unwrap_or_default();
+    assert_eq!(row("任命通知2012")[1], "1");
+    assert_eq!(row("任命通知2016")[1], "2");
+    assert!(page.contains(&format!("href=\"/persons/{pid}/catalogue?numbering=1\"")), "{page}");
+    let old = hr.page(&format!("/persons/{pid}/catalogue?numbering=1")).await;
+    let rows = paper_rows(&old);
+    assert_eq!(rows.iter().find(|r| r.iter().any(|c| c == "任命通知2012")).unwrap()[1], "2");
+}
+
+/// The rows of the printable 目录's table, cell texts.
+fn paper_rows(html: &str) -> Vec<Vec<String>> {
+    report_rows(&html.replace("class=\"paper-catalogue\"", "id=\"report-table\""))
+}
