@@ -5,18 +5,13 @@ use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
-/// Percent-encodes a query value (everything but ASCII letters, digits and `-_.~`; RFC 3986's unreserved set,
-/// which is also RFC 5987's `attr-char` less its extra marks).
+/// What [`urlencode`] leaves as it is: RFC 3986's unreserved set (ASCII letters, digits and `-_.~`), which is
+/// also RFC 5987's `attr-char` less its extra marks.
+const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Percent-encodes a query value or an RFC 5987 file name (everything but the unreserved set, in UTF-8).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, ENCODED).to_string()
 }
 
 /// How a browser is to treat a file.
