@@ -535,7 +535,7 @@ mod tests {
             file_text(&a, full, meta(code, "材料", &[]), "材料");
         }
         let t = a.reports().report(&hr, ReportKind::Completeness, "").unwrap();
-        let row = |id: crate::model::PersonId| t.rows.iter().find(|r| r[0] == Value::from(id.to_string())).cloned();
+        let row = |id: crate::model::PersonId| t.rows.iter().find(|r| r[0] == id.to_string()).cloned();
         let thin_row = row(thin).expect("the thin dossier is listed");
         let missing = thin_row[4].as_str().unwrap();
         assert!(missing.contains("考核鉴定类材料") && missing.contains("工资材料"), "{missing}");
