@@ -367,4 +367,44 @@ mod tests {
         assert!(a.grants().list(&hr).unwrap().is_empty());
         assert!(is_not_found(&a.grants().get(&hr, g.id)));
     }
+
+    #[test]
+    fn a_read_under_a_grant_names_the_grant_in_the_audit_trail() {
+        use crate::service::audit::AuditQuery;
+        let a = testing::archive();
+        let person = testing::person(&a, "吴九", "ops");
+        let id = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let legal = account(&a, "legal", &[Role::Legal], "legal");
+        let leader1 = leader(&a, "leader1", 1);
+        let auditor = account(&a, "auditor", &[Role::Auditor], "it");
+        let g = a.grants().request(&legal, ask(person, Some(vec![id]))).unwrap();
+        a.grants().decide(&leader1, g.id, true, None).unwrap();
+        a.materials().content(&legal, id).unwrap();
+        let q =
+            AuditQuery { actor: Some("legal".into()), action: Some("material.download".into()), ..Default::default() };
+        let (entries, _) = a.audit_trail().query(&auditor, &q).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].event.detail.as_deref(), Some(format!("grant:{}", g.id).as_str()));
+    }
+
+    #[test]
+    #[ignore = "bug: Grants::request, decide and revoke do not run inside audited(…), so a refused grant decision \
+                leaves no audit entry (reported, issue 13 item 7)"]
+    fn a_grant_decision_refused_by_a_rule_is_recorded_in_the_audit_trail() {
+        use crate::service::audit::{AuditQuery, Outcome};
+        let a = testing::archive();
+        let person = testing::person(&a, "郑十", "ops");
+        let leader1 = leader(&a, "leader1", 1);
+        let auditor = account(&a, "auditor", &[Role::Auditor], "it");
+        let own = a.grants().request(&leader1, ask(person, None)).unwrap();
+        denial(a.grants().decide(&leader1, own.id, true, None));
+        let q = AuditQuery {
+            actor: Some("leader1".into()),
+            action: Some("grant.*".into()),
+            outcome: Some(Outcome::Denied),
+            ..Default::default()
+        };
+        let (entries, _) = a.audit_trail().query(&auditor, &q).unwrap();
+        assert_eq!(entries.len(), 1, "the refused decision is not in the trail: {entries:?}");
+    }
 }
