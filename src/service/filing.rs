@@ -657,4 +657,58 @@ mod tests {
         assert!(matches!(&r, Err(Error::Invalid { findings, .. }) if findings[0].field == "formed_on"), "{r:?}");
         assert!(a.persons().catalogue(&hr, person).unwrap().is_empty());
     }
+
+    #[test]
+    fn legal_edits_contract_materials_but_cannot_tag_one_out_of_its_reach() {
+        let a = testing::archive();
+        let legal = account(&a, "legal", &[Role::Legal], "legal");
+        let person = testing::person(&a, "郑十", "sales");
+        let contract = a
+            .filing()
+            .add(&legal, person, meta("10", "劳动合同", &["contract"]), "合同".as_bytes(), None, false)
+            .unwrap()
+            .id;
+        let renamed = a.filing().patch(&legal, contract, Some(1), serde_json::json!({"title": "劳动合同书"}), None);
+        assert_eq!(renamed.unwrap().version, 2);
+        let untagged = a.filing().patch(&legal, contract, Some(2), serde_json::json!({"tags": []}), None);
+        // Refused: the material as patched is one legal may not even list, so the gate answers as for such one.
+        assert!(matches!(untagged, Err(Error::NotFound(_) | Error::Forbidden(_))), "{untagged:?}");
+        let resume = a.filing().add(&legal, person, meta("1", "履历表", &[]), "履历".as_bytes(), None, false);
+        assert!(denial(resume).contains("rule "));
+        assert_eq!(
+            a.materials().get(&testing::loader(), contract).unwrap().version,
+            2,
+            "the refused patch left no version"
+        );
+    }
+
+    #[test]
+    fn the_scanning_contractor_and_an_unlinked_account_read_nothing() {
+        let a = testing::archive();
+        let person = testing::person(&a, "钱十一", "research");
+        let id = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let scanner = account(&a, "scanner", &[Role::Scanner], "research");
+        assert!(is_not_found(&a.materials().content(&scanner, id)));
+        assert!(a.persons().get(&scanner, person).is_err());
+        let filed = a.filing().add(&scanner, person, meta("1", "扫描件", &[]), b"x", None, false);
+        assert!(denial(filed).contains("rule "), "outside a batch the contractor files nothing");
+        // An HR account not linked to its holder's own record acts as nobody.
+        let user = a
+            .accounts()
+            .create_demo_user(crate::service::auth::NewUser {
+                username: "hr-unlinked".into(),
+                display_name: "hr-unlinked".into(),
+                password: "a-long-enough-pass".into(),
+                roles: vec![Role::Hr],
+                department: Some("hr".into()),
+                person_id: None,
+                leader_level: None,
+            })
+            .unwrap();
+        let unlinked = a.accounts().principal_for(user, "test").unwrap();
+        assert!(denial(a.persons().get(&unlinked, person)).contains("hard.unlinked-account"));
+        assert!(denial(a.materials().content(&unlinked, id)).contains("hard.unlinked-account"));
+        let filed = a.filing().add(&unlinked, person, meta("1", "履历表", &[]), b"x", None, false);
+        assert!(filed.is_err());
+    }
 }
