@@ -8,9 +8,16 @@ use crate::extract::Extractor;
 use crate::model::{MaterialMeta, PersonId, Role};
 use std::time::Duration;
 
-/// An archive in memory with its workers (the text lane indexes plain text in process: no Tesseract).
+/// An archive in memory with its workers (the text lane indexes plain text in process: no Tesseract). Put
+/// together as `bootstrap::in_memory` does, from the parts the service layer may name.
 pub(crate) fn archive() -> Archive {
-    crate::bootstrap::in_memory(Extractor::in_thread(Duration::from_secs(5)), Config::default()).unwrap()
+    let store = crate::store::Store::in_memory().unwrap();
+    let index = crate::index::SearchIndex::in_memory(std::sync::Arc::new(jieba_rs::Jieba::new())).unwrap();
+    let extractor = Extractor::in_thread(Duration::from_secs(5));
+    let archive =
+        Archive::new(store, index, extractor, Config::default(), super::SpoolDir::temporary().unwrap()).unwrap();
+    super::start_workers(&archive);
+    archive
 }
 
 /// The principal the command line and the demo loader use: acts as HR, holds no dossier of its own.
