@@ -7,7 +7,8 @@ use axum::response::Response;
 
 /// What [`urlencode`] leaves as it is: RFC 3986's unreserved set (ASCII letters, digits and `-_.~`), which is
 /// also RFC 5987's `attr-char` less its extra marks.
-const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const ENCODED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Percent-encodes a query value or an RFC 5987 file name (everything but the unreserved set, in UTF-8).
 pub fn urlencode(s: &str) -> String {

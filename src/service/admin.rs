@@ -470,3 +470,137 @@ impl Operations<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::UserPatch;
+    use crate::model::Role;
+    use crate::model::policy::{Access, Capability, MaterialScope, Policy};
+    use crate::service::auth::NewUser;
+    use crate::service::testing::{self, account, denial, file_text, meta};
+    use crate::service::{Archive, Error};
+
+    fn new_user(name: &str, roles: Vec<Role>) -> NewUser {
+        NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            password: "a-long-enough-pass".into(),
+            roles,
+            department: None,
+            person_id: None,
+            leader_level: None,
+        }
+    }
+
+    fn stored_user(a: &Archive, name: &str) -> crate::model::User {
+        a.accounts().user_by_name(name).unwrap().unwrap()
+    }
+
+    #[test]
+    fn an_account_with_two_of_the_three_administrator_roles_or_one_and_a_business_role_is_refused() {
+        let a = testing::archive();
+        for roles in [
+            vec![Role::It, Role::Secadmin],
+            vec![Role::Secadmin, Role::Auditor],
+            vec![Role::It, Role::Auditor],
+            vec![Role::Auditor, Role::Hr],
+        ] {
+            let r = a.accounts().create_demo_user(new_user("x", roles.clone()));
+            assert!(matches!(r, Err(Error::Invalid { .. })), "{roles:?}: {r:?}");
+        }
+        assert!(a.accounts().user_by_name("x").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_system_administrator_creates_accounts_without_roles_and_never_assigns_them() {
+        let a = testing::archive();
+        let it = account(&a, "it", &[Role::It], "it");
+        assert!(denial(a.accounts().add(&it, new_user("clerk", vec![Role::Hr]))).contains("sod.roles-by-secadmin"));
+        let clerk = a.accounts().add(&it, new_user("clerk", vec![])).unwrap();
+        assert!(clerk.roles.is_empty() && clerk.must_change_password, "a temporary password, no roles");
+        let patch = UserPatch { roles: Some(vec![Role::Hr]), ..Default::default() };
+        assert!(denial(a.accounts().update(&it, clerk.id, patch)).contains("sod.roles-by-secadmin"));
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        assert!(denial(a.accounts().add(&hr, new_user("other", vec![]))).contains("rule "));
+        assert!(stored_user(&a, "clerk").roles.is_empty());
+    }
+
+    #[test]
+    fn the_security_administrator_gives_business_roles_never_administrator_roles_nor_to_itself() {
+        let a = testing::archive();
+        let secadmin = account(&a, "secadmin", &[Role::Secadmin], "it");
+        let clerk = a.accounts().create_demo_user(new_user("clerk", vec![])).unwrap();
+        let holder = testing::person(&a, "办事员", "finance");
+        let give = |roles: Vec<Role>| UserPatch { roles: Some(roles), person_id: Some(holder), ..Default::default() };
+        assert!(
+            denial(a.accounts().update(&secadmin, clerk.id, give(vec![Role::Auditor])))
+                .contains("sod.admin-accounts-local")
+        );
+        let u = a.accounts().update(&secadmin, clerk.id, give(vec![Role::Finance])).unwrap();
+        assert_eq!((u.roles, u.person_id), (vec![Role::Finance], Some(holder)));
+        let own = UserPatch { roles: Some(vec![Role::Hr]), ..Default::default() };
+        assert!(denial(a.accounts().update(&secadmin, secadmin.user.id, own)).contains("hard.own-account"));
+        // A business role without the holder's person record would read nothing: refused.
+        let bare = a.accounts().create_demo_user(new_user("bare", vec![])).unwrap();
+        let r =
+            a.accounts().update(&secadmin, bare.id, UserPatch { roles: Some(vec![Role::Hr]), ..Default::default() });
+        assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_policy_that_gives_an_administrator_content_is_refused() {
+        let a = testing::archive();
+        let secadmin = account(&a, "secadmin", &[Role::Secadmin], "it");
+        let mut bad = Policy::default_policy();
+        bad.roles.get_mut(&Role::Auditor).unwrap().read = MaterialScope { all: true, ..Default::default() };
+        assert!(matches!(a.policies().set(&secadmin, bad), Err(Error::Invalid { .. })));
+        let mut worse = Policy::default_policy();
+        worse.roles.get_mut(&Role::It).unwrap().capabilities.push(Capability::Search);
+        assert!(matches!(a.policies().set(&secadmin, worse), Err(Error::Invalid { .. })));
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        assert!(denial(a.policies().set(&hr, Policy::default_policy())).contains("rule "));
+        assert_eq!(a.policy().version, Policy::default_policy().version, "nothing was stored");
+        let stored = a.policies().set(&secadmin, Policy::default_policy()).unwrap();
+        assert_eq!(stored.version, Policy::default_policy().version + 1);
+    }
+
+    #[test]
+    fn the_permission_review_lists_each_accounts_rights_and_the_rules_that_give_them() {
+        let a = testing::archive();
+        let secadmin = account(&a, "secadmin", &[Role::Secadmin], "it");
+        account(&a, "finance", &[Role::Finance], "finance");
+        account(&a, "auditor", &[Role::Auditor], "it");
+        let review = a.policies().review(&secadmin).unwrap();
+        let finance = review.iter().find(|r| r.username == "finance").unwrap();
+        assert_eq!(finance.rules, ["role.finance"]);
+        assert!(finance.linked && finance.violations.is_empty());
+        assert!(!finance.effective.read.all);
+        assert_eq!(finance.effective.read.categories, ["9-1"]);
+        assert_eq!(finance.effective.read.tags, ["salary"]);
+        assert!(finance.effective.capabilities.contains(&Capability::Download));
+        assert!(!finance.effective.capabilities.contains(&Capability::Upload));
+        let auditor = review.iter().find(|r| r.username == "auditor").unwrap();
+        assert_eq!(auditor.effective.capabilities, [Capability::ReadAudit]);
+        assert!(auditor.effective.read.categories.is_empty() && !auditor.effective.read.all);
+        // The review is the security administrator's: not the auditor's nor HR's.
+        let auditor = account(&a, "auditor2", &[Role::Auditor], "it");
+        assert!(denial(a.policies().review(&auditor)).contains("rule "));
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        assert!(denial(a.policies().review(&hr)).contains("rule "));
+    }
+
+    #[test]
+    fn explain_names_the_rule_that_allows_or_denies_a_read() {
+        let a = testing::archive();
+        let secadmin = account(&a, "secadmin", &[Role::Secadmin], "it");
+        account(&a, "finance", &[Role::Finance], "finance");
+        let person = testing::person(&a, "张三", "sales");
+        let wage = file_text(&a, person, meta("9-1", "工资表", &[]), "工资");
+        let resume = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let yes = a.policies().explain(&secadmin, "finance", Some(wage), Access::Read).unwrap();
+        assert!(yes.allowed && yes.rule.starts_with("role.finance"), "{yes:?}");
+        let no = a.policies().explain(&secadmin, "finance", Some(resume), Access::Read).unwrap();
+        assert!(!no.allowed, "{no:?}");
+        assert!(no.reason.contains("not even listed"), "{no:?}");
+    }
+}

@@ -1284,3 +1284,7 @@ mod tests {
         assert_eq!(Segment::read(&store, &1u64.to_be_bytes()).unwrap().unwrap().entries, entries);
     }
 }
+
+#[cfg(test)]
+#[path = "audit_trail_tests.rs"]
+mod trail_tests;

@@ -517,3 +517,214 @@ fn formed_after_birth(person: &Person, meta: &MaterialMeta) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Role;
+    use crate::service::Error;
+    use crate::service::testing::{self, account, denial, file_text, is_not_found, meta};
+
+    #[test]
+    fn a_filed_text_material_reads_back_through_the_gate_unchanged() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = testing::person(&a, "张三", "sales");
+        let text = "干部履历表\n姓名：张三\n2001年参加工作。\n";
+        let m = a
+            .filing()
+            .add(&hr, person, meta("1", "干部履历表", &[]), text.as_bytes(), Some("resume.txt".into()), false)
+            .unwrap();
+        assert_eq!((m.version, m.person_id, m.created_by.as_str()), (1, person, "hr"));
+        assert!(m.mime.starts_with("text/plain"), "{}", m.mime);
+        let (record, bytes) = a.materials().content(&hr, m.id).unwrap();
+        assert_eq!(record.id, m.id);
+        assert_eq!(&bytes[..], text.as_bytes());
+        assert_eq!(a.materials().get(&hr, m.id).unwrap().meta.title, "干部履历表");
+        let catalogue = a.persons().catalogue(&hr, person).unwrap();
+        assert_eq!(catalogue.iter().map(|e| e.material.id).collect::<Vec<_>>(), [m.id]);
+    }
+
+    #[test]
+    fn replacing_the_content_makes_a_version_and_keeps_the_old_bytes() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = testing::person(&a, "李四", "ops");
+        let id = file_text(&a, person, meta("3", "年度考核登记表", &[]), "2023年度 称职");
+        let missing = a.filing().replace(&hr, id, None, "x".as_bytes(), None, None);
+        assert!(matches!(missing, Err(Error::PreconditionRequired)), "{missing:?}");
+        let m = a.filing().replace(&hr, id, Some(1), "2023年度 优秀".as_bytes(), None, Some("更正".into())).unwrap();
+        assert_eq!(m.version, 2);
+        let stale = a.filing().replace(&hr, id, Some(1), "又一版".as_bytes(), None, None);
+        assert!(matches!(stale, Err(Error::PreconditionFailed { expected: 1, current: 2 })), "{stale:?}");
+
+        assert_eq!(&a.materials().content(&hr, id).unwrap().1[..], "2023年度 优秀".as_bytes());
+        let versions = a.materials().versions(&hr, id).unwrap();
+        assert_eq!(versions.iter().map(|v| v.number).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(versions[1].reason.as_deref(), Some("更正"));
+        assert_eq!(&a.materials().version_content(&hr, id, 1).unwrap().1[..], "2023年度 称职".as_bytes());
+        assert_eq!(&a.materials().version_content(&hr, id, 2).unwrap().1[..], "2023年度 优秀".as_bytes());
+        assert!(is_not_found(&a.materials().version_content(&hr, id, 3)));
+    }
+
+    #[test]
+    fn a_catalogue_change_makes_a_version_with_the_same_content() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = testing::person(&a, "王五", "ops");
+        let id = file_text(&a, person, meta("3", "考核表", &[]), "称职");
+        let m = a.filing().patch(&hr, id, Some(1), serde_json::json!({"title": "年度考核表"}), None).unwrap();
+        assert_eq!((m.version, m.meta.title.as_str()), (2, "年度考核表"));
+        let versions = a.materials().versions(&hr, id).unwrap();
+        assert_eq!(versions[0].material.meta.title, "考核表");
+        assert_eq!(versions[0].material.content_hash, versions[1].material.content_hash);
+    }
+
+    #[test]
+    fn the_three_administrators_neither_read_nor_file() {
+        let a = testing::archive();
+        let person = testing::person(&a, "赵六", "sales");
+        let id = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        for (name, role) in [("it", Role::It), ("secadmin", Role::Secadmin), ("auditor", Role::Auditor)] {
+            let admin = account(&a, name, &[role], "it");
+            // The gate does not even admit the material exists to them.
+            assert!(is_not_found(&a.materials().content(&admin, id)), "{name} read the content");
+            assert!(is_not_found(&a.materials().get(&admin, id)), "{name} saw the record");
+            assert!(is_not_found(&a.materials().versions(&admin, id)), "{name} saw the versions");
+            assert!(is_not_found(&a.materials().version_content(&admin, id, 1)), "{name} read version 1");
+            assert!(a.persons().catalogue(&admin, person).is_err(), "{name} saw the catalogue");
+            assert!(denial(a.persons().get(&admin, person)).contains("rule "), "{name} saw the person");
+            let filed = a.filing().add(&admin, person, meta("1", "伪造", &[]), b"x", None, false);
+            assert!(denial(filed).contains("rule "), "{name} filed a material");
+            let replaced = a.filing().replace(&admin, id, Some(1), b"x", None, None);
+            assert!(matches!(replaced, Err(Error::NotFound(_) | Error::Forbidden(_))), "{name} replaced it");
+        }
+        assert_eq!(a.materials().versions(&testing::loader(), id).unwrap().len(), 1, "nothing was replaced");
+    }
+
+    #[test]
+    fn a_material_the_caller_may_not_list_is_404_and_one_it_may_list_but_not_read_is_403() {
+        let a = testing::archive();
+        let person = testing::person(&a, "孙七", "sales");
+        let resume = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let assessment = file_text(&a, person, meta("3", "考核表", &[]), "考核");
+        // The head of sales lists and reads assessments (3) only.
+        let head = account(&a, "head-sales", &[Role::Head], "sales");
+        assert!(is_not_found(&a.materials().content(&head, resume)));
+        assert!(is_not_found(&a.materials().get(&head, resume)));
+        assert!(a.materials().get(&head, assessment).is_ok());
+        let listed: Vec<_> = a.persons().catalogue(&head, person).unwrap().into_iter().map(|e| e.material.id).collect();
+        assert_eq!(listed, [assessment]);
+        // Administration (行政部) lists everything and reads nothing: the record yes, the content 403.
+        let admin = account(&a, "admin", &[Role::Admin], "admin");
+        assert!(a.materials().get(&admin, resume).is_ok());
+        assert!(denial(a.materials().content(&admin, resume)).contains("rule "));
+    }
+
+    #[test]
+    fn finance_reads_salary_materials_only_and_files_none() {
+        let a = testing::archive();
+        let person = testing::person(&a, "周八", "research");
+        let wage = file_text(&a, person, meta("9-1", "工资审批表", &[]), "薪级25");
+        let tagged = file_text(&a, person, meta("10", "薪酬说明", &["salary"]), "绩效工资");
+        let resume = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let contract = file_text(&a, person, meta("10", "劳动合同", &["contract"]), "合同");
+        let finance = account(&a, "finance", &[Role::Finance], "finance");
+        assert_eq!(&a.materials().content(&finance, wage).unwrap().1[..], "薪级25".as_bytes());
+        assert_eq!(&a.materials().content(&finance, tagged).unwrap().1[..], "绩效工资".as_bytes());
+        assert!(is_not_found(&a.materials().content(&finance, resume)));
+        assert!(is_not_found(&a.materials().content(&finance, contract)));
+        let mut listed: Vec<_> =
+            a.persons().catalogue(&finance, person).unwrap().into_iter().map(|e| e.material.id).collect();
+        listed.sort();
+        let mut expected = vec![wage, tagged];
+        expected.sort();
+        assert_eq!(listed, expected);
+        let filed = a.filing().add(&finance, person, meta("9-1", "工资表", &[]), b"x", None, false);
+        assert!(denial(filed).contains("rule "));
+    }
+
+    #[test]
+    fn nobody_files_into_or_reads_their_own_dossier() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let own = hr.user.person_id.unwrap();
+        let filed = a.filing().add(&hr, own, meta("7", "嘉奖令", &[]), "嘉奖".as_bytes(), None, false);
+        assert!(denial(filed).contains("hard.own-dossier"));
+        let id = file_text(&a, own, meta("7", "嘉奖令", &[]), "嘉奖");
+        assert!(denial(a.materials().content(&hr, id)).contains("hard.own-dossier"));
+    }
+
+    #[test]
+    fn a_material_dated_before_its_subjects_birth_is_refused() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = a
+            .persons()
+            .create(
+                &testing::loader(),
+                serde_json::json!({"name": "吴九", "department": "ops", "id_number": testing::id_number(1990, 1, 1, 11)}),
+            )
+            .unwrap()
+            .record
+            .id;
+        let mut m = meta("1", "履历表", &[]);
+        m.formed_on = Some("1985-06".parse().unwrap());
+        let r = a.filing().add(&hr, person, m, b"x", None, false);
+        assert!(matches!(&r, Err(Error::Invalid { findings, .. }) if findings[0].field == "formed_on"), "{r:?}");
+        assert!(a.persons().catalogue(&hr, person).unwrap().is_empty());
+    }
+
+    #[test]
+    fn legal_edits_contract_materials_but_cannot_tag_one_out_of_its_reach() {
+        let a = testing::archive();
+        let legal = account(&a, "legal", &[Role::Legal], "legal");
+        let person = testing::person(&a, "郑十", "sales");
+        let contract = a
+            .filing()
+            .add(&legal, person, meta("10", "劳动合同", &["contract"]), "合同".as_bytes(), None, false)
+            .unwrap()
+            .id;
+        let renamed = a.filing().patch(&legal, contract, Some(1), serde_json::json!({"title": "劳动合同书"}), None);
+        assert_eq!(renamed.unwrap().version, 2);
+        let untagged = a.filing().patch(&legal, contract, Some(2), serde_json::json!({"tags": []}), None);
+        // Refused: the material as patched is one legal may not even list, so the gate answers as for such one.
+        assert!(matches!(untagged, Err(Error::NotFound(_) | Error::Forbidden(_))), "{untagged:?}");
+        let resume = a.filing().add(&legal, person, meta("1", "履历表", &[]), "履历".as_bytes(), None, false);
+        assert!(denial(resume).contains("rule "));
+        assert_eq!(
+            a.materials().get(&testing::loader(), contract).unwrap().version,
+            2,
+            "the refused patch left no version"
+        );
+    }
+
+    #[test]
+    fn the_scanning_contractor_and_an_unlinked_account_read_nothing() {
+        let a = testing::archive();
+        let person = testing::person(&a, "钱十一", "research");
+        let id = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let scanner = account(&a, "scanner", &[Role::Scanner], "research");
+        assert!(is_not_found(&a.materials().content(&scanner, id)));
+        assert!(a.persons().get(&scanner, person).is_err());
+        let filed = a.filing().add(&scanner, person, meta("1", "扫描件", &[]), b"x", None, false);
+        assert!(denial(filed).contains("rule "), "outside a batch the contractor files nothing");
+        // An HR account not linked to its holder's own record acts as nobody.
+        let user = a
+            .accounts()
+            .create_demo_user(crate::service::auth::NewUser {
+                username: "hr-unlinked".into(),
+                display_name: "hr-unlinked".into(),
+                password: "a-long-enough-pass".into(),
+                roles: vec![Role::Hr],
+                department: Some("hr".into()),
+                person_id: None,
+                leader_level: None,
+            })
+            .unwrap();
+        let unlinked = a.accounts().principal_for(user, "test").unwrap();
+        assert!(denial(a.persons().get(&unlinked, person)).contains("hard.unlinked-account"));
+        assert!(denial(a.materials().content(&unlinked, id)).contains("hard.unlinked-account"));
+        let filed = a.filing().add(&unlinked, person, meta("1", "履历表", &[]), b"x", None, false);
+        assert!(filed.is_err());
+    }
+}

@@ -32,6 +32,8 @@ pub mod packages;
 pub mod persons;
 pub mod reports;
 pub mod search;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod witness;
 pub mod workflows;
 

@@ -361,3 +361,183 @@ impl Persons<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Role;
+    use crate::service::Error;
+    use crate::service::testing::{self, account, denial, id_number, loader};
+    use serde_json::json;
+
+    #[test]
+    fn a_person_with_an_invalid_id_number_is_refused_with_a_finding_naming_the_field() {
+        let a = testing::archive();
+        let mut bad = id_number(1980, 5, 17, 123);
+        let last = if bad.ends_with('0') { '1' } else { '0' };
+        bad.pop();
+        bad.push(last);
+        let r = a.persons().create(&loader(), json!({"name": "张三", "department": "hr", "id_number": bad}));
+        match r {
+            Err(Error::Invalid { findings, .. }) => {
+                assert!(findings.iter().any(|f| f.field == "id_number"), "{findings:?}")
+            }
+            other => panic!("expected 422, got {other:?}"),
+        }
+        let (page, total) =
+            a.persons().list(&loader(), &super::PersonQuery { limit: 10, ..Default::default() }).unwrap();
+        assert_eq!((page.len(), total), (0, 0), "nothing was stored");
+    }
+
+    #[test]
+    fn a_second_person_with_the_same_id_number_is_a_conflict() {
+        let a = testing::archive();
+        let idn = id_number(1980, 5, 17, 123);
+        let first =
+            a.persons().create(&loader(), json!({"name": "张三", "department": "hr", "id_number": idn})).unwrap();
+        assert_eq!(first.record.version, 1);
+        assert_eq!(first.record.gender.map(|g| format!("{g:?}").to_lowercase()), Some("male".into()), "from the ID");
+        let second = a.persons().create(&loader(), json!({"name": "李四", "department": "sales", "id_number": idn}));
+        assert!(matches!(second, Err(Error::Conflict(_))), "{second:?}");
+    }
+
+    #[test]
+    fn an_unknown_department_is_refused() {
+        let a = testing::archive();
+        let r = a.persons().create(&loader(), json!({"name": "张三", "department": "nowhere"}));
+        assert!(
+            matches!(r, Err(Error::Invalid { ref findings, .. }) if findings.iter().any(|f| f.field == "department"))
+        );
+    }
+
+    #[test]
+    fn only_hr_creates_persons() {
+        let a = testing::archive();
+        let finance = account(&a, "finance", &[Role::Finance], "finance");
+        let rule = denial(a.persons().create(&finance, json!({"name": "张三", "department": "hr"})));
+        assert!(rule.contains("rule "), "{rule}");
+    }
+
+    #[test]
+    fn hr_sees_every_field_and_finance_sees_salary_but_not_the_full_id_number_or_contracts() {
+        let a = testing::archive();
+        let idn = id_number(1985, 3, 9, 222);
+        let p = a
+            .persons()
+            .create(
+                &loader(),
+                json!({"name": "王五", "department": "sales", "id_number": idn, "phone": "13800000000",
+                       "salary_grade": "25", "contracts": [{"kind": "劳动合同", "from": "2010-07-01"}]}),
+            )
+            .unwrap()
+            .record;
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let finance = account(&a, "finance", &[Role::Finance], "finance");
+
+        let seen = a.persons().get(&hr, p.id).unwrap();
+        assert!(seen.hidden.is_empty(), "{:?}", seen.hidden);
+        assert_eq!(seen.person.id_number.as_deref(), Some(idn.as_str()));
+        assert_eq!(seen.person.contracts.len(), 1);
+
+        let seen = a.persons().get(&finance, p.id).unwrap();
+        assert_eq!(seen.person.salary_grade.as_deref(), Some("25"));
+        let shown = seen.person.id_number.clone().unwrap();
+        assert_ne!(shown, idn);
+        assert!(shown.contains("********"), "{shown}");
+        assert!(seen.person.contracts.is_empty() && seen.person.phone.is_none());
+        for part in ["id_number", "contracts", "contact"] {
+            assert!(seen.hidden.contains(&part), "{part} not named hidden: {:?}", seen.hidden);
+        }
+        assert!(!seen.hidden.contains(&"salary"));
+    }
+
+    #[test]
+    fn a_head_sees_only_persons_of_their_own_department() {
+        let a = testing::archive();
+        let mine = testing::person(&a, "本部门", "sales");
+        let other = testing::person(&a, "他部门", "research");
+        let head = account(&a, "head-sales", &[Role::Head], "sales");
+        assert!(a.persons().get(&head, mine).is_ok());
+        assert!(denial(a.persons().get(&head, other)).contains("rule "));
+        let (page, _) = a.persons().list(&head, &super::PersonQuery { limit: 100, ..Default::default() }).unwrap();
+        assert!(page.iter().all(|v| v.person.department == "sales"));
+        assert!(page.iter().any(|v| v.person.id == mine));
+    }
+
+    #[test]
+    fn a_patch_needs_the_current_version() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let id = testing::person(&a, "赵六", "ops");
+        let missing = a.persons().patch(&hr, id, None, json!({"phone": "13900000000"}), None);
+        assert!(matches!(missing, Err(Error::PreconditionRequired)), "{missing:?}");
+        let saved =
+            a.persons().patch(&hr, id, Some(1), json!({"phone": "13900000000"}), Some("新号码".into())).unwrap();
+        assert_eq!(saved.record.version, 2);
+        let stale = a.persons().patch(&hr, id, Some(1), json!({"phone": "13911111111"}), None);
+        assert!(matches!(stale, Err(Error::PreconditionFailed { expected: 1, current: 2 })), "{stale:?}");
+        assert_eq!(
+            a.persons().get(&hr, id).unwrap().person.phone.as_deref(),
+            Some("13900000000"),
+            "the stale write lost"
+        );
+    }
+
+    #[test]
+    fn every_write_keeps_the_earlier_versions() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let id = testing::person(&a, "孙七", "ops");
+        a.persons().patch(&hr, id, Some(1), json!({"address": "北京市东城区一号"}), Some("搬家".into())).unwrap();
+        a.persons().patch(&hr, id, Some(2), json!({"address": "北京市西城区二号"}), None).unwrap();
+        let versions = a.persons().versions(&hr, id).unwrap();
+        assert_eq!(versions.iter().map(|v| v.number).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(versions[0].person.address, None);
+        assert_eq!(versions[1].person.address.as_deref(), Some("北京市东城区一号"));
+        assert_eq!(versions[1].reason.as_deref(), Some("搬家"));
+        assert_eq!(versions[1].author, "hr");
+        assert_eq!(versions[2].person.address.as_deref(), Some("北京市西城区二号"));
+    }
+
+    #[test]
+    fn a_field_outside_the_fast_path_changes_only_through_a_request() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let id = testing::person(&a, "周八", "ops");
+        let r = a.persons().patch(&hr, id, Some(1), json!({"salary_grade": "30"}), None);
+        assert!(matches!(&r, Err(Error::Conflict(m)) if m.contains("workflow.request-required")), "{r:?}");
+        assert_eq!(a.persons().versions(&hr, id).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn nobody_reads_or_changes_their_own_dossier() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let own = hr.user.person_id.unwrap();
+        assert!(denial(a.persons().get(&hr, own)).contains("hard.own-dossier"));
+        assert!(denial(a.persons().versions(&hr, own)).contains("hard.own-dossier"));
+        let r = a.persons().patch(&hr, own, Some(1), json!({"phone": "13900000000"}), None);
+        assert!(denial(r).contains("hard.own-dossier"));
+        let (page, _) = a.persons().list(&hr, &super::PersonQuery { limit: 100, ..Default::default() }).unwrap();
+        assert!(page.iter().all(|v| v.person.id != own), "the own dossier is not even listed");
+    }
+
+    #[test]
+    fn nobody_reads_a_recorded_relatives_dossier() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let me = hr.user.person_id.unwrap();
+        let spouse = a
+            .persons()
+            .create(
+                &loader(),
+                json!({"name": "配偶", "department": "sales",
+                       "family": [{"relation": "配偶", "name": "hr本人", "person_id": me}]}),
+            )
+            .unwrap()
+            .record
+            .id;
+        assert!(denial(a.persons().get(&hr, spouse)).contains("hard.relative"));
+        let stranger = testing::person(&a, "路人", "sales");
+        assert!(a.persons().get(&hr, stranger).is_ok());
+    }
+}

@@ -488,3 +488,94 @@ impl Reports<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{ReportKind, Role};
+    use crate::service::Error;
+    use crate::service::testing::{self, account, denial, file_text, meta};
+    use serde_json::{Value, json};
+
+    /// The rows of a structure report as (key, count).
+    fn counts(t: &super::ReportTable) -> Vec<(String, u64)> {
+        t.rows.iter().map(|r| (r[0].as_str().unwrap().to_string(), r[2].as_u64().unwrap())).collect()
+    }
+
+    #[test]
+    fn hr_counts_the_active_cadres_by_department() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        testing::person(&a, "甲", "sales");
+        testing::person(&a, "乙", "sales");
+        testing::person(&a, "丙", "research");
+        let gone = testing::person(&a, "丁", "research");
+        a.persons()
+            .patch_person_as(&testing::loader(), gone, Some(1), json!({"status": "retired"}), None, false)
+            .unwrap();
+        let t = a.reports().structure(&hr, "department").unwrap();
+        assert_eq!(t.columns, ["key", "label", "count", "percent"]);
+        let c = counts(&t);
+        assert_eq!(c[0], ("sales".into(), 2));
+        assert!(c.contains(&("research".into(), 1)), "the retired one does not count: {c:?}");
+        assert!(c.contains(&("hr".into(), 1)), "{c:?}");
+        assert_eq!(c.iter().map(|r| r.1).sum::<u64>(), 4);
+        let label = t.rows.iter().find(|r| r[0] == "sales").unwrap()[1].clone();
+        assert_eq!(label, Value::from("市场营销部"));
+        assert!(matches!(a.reports().structure(&hr, "shoe_size"), Err(Error::Invalid { .. })));
+    }
+
+    #[test]
+    fn the_completeness_report_names_what_each_dossier_lacks() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let thin = testing::person(&a, "缺材料", "sales");
+        file_text(&a, thin, meta("1", "履历表", &[]), "履历");
+        let full = testing::person(&a, "齐全", "sales");
+        for code in ["1", "3", "4-1", "9-1", "9-2"] {
+            file_text(&a, full, meta(code, "材料", &[]), "材料");
+        }
+        let t = a.reports().report(&hr, ReportKind::Completeness, "").unwrap();
+        let row = |id: crate::model::PersonId| t.rows.iter().find(|r| r[0] == id.to_string()).cloned();
+        let thin_row = row(thin).expect("the thin dossier is listed");
+        let missing = thin_row[4].as_str().unwrap();
+        assert!(missing.contains("考核鉴定类材料") && missing.contains("工资材料"), "{missing}");
+        assert!(!missing.contains("履历类材料") && !missing.contains("党、团"), "{missing}");
+        assert_eq!(thin_row[3], Value::from(4u64));
+        assert!(row(full).is_none(), "a complete dossier is not listed");
+        assert!(row(hr.user.person_id.unwrap()).is_none(), "never the caller's own dossier");
+    }
+
+    #[test]
+    fn a_head_reports_on_their_department_and_finance_on_salary_grades_only() {
+        let a = testing::archive();
+        testing::person(&a, "甲", "sales");
+        testing::person(&a, "乙", "research");
+        let head = account(&a, "head-sales", &[Role::Head], "sales");
+        let c = counts(&a.reports().structure(&head, "department").unwrap());
+        assert_eq!(c, [("sales".to_string(), 2)], "the head and one cadre of sales");
+        let finance = account(&a, "finance", &[Role::Finance], "finance");
+        assert!(a.reports().structure(&finance, "salary_grade").is_ok());
+        assert!(denial(a.reports().structure(&finance, "department")).contains("rule report.structure"));
+        assert_eq!(a.reports().available(&finance).structure, ["salary_grade"]);
+    }
+
+    #[test]
+    fn the_administrators_run_no_report_on_cadres_or_dossiers() {
+        let a = testing::archive();
+        testing::person(&a, "甲", "sales");
+        for (name, role) in [("it", Role::It), ("secadmin", Role::Secadmin), ("auditor", Role::Auditor)] {
+            let p = account(&a, name, &[role], "it");
+            let offered = a.reports().available(&p);
+            for kind in ReportKind::ALL.into_iter().filter(|k| *k != ReportKind::Turnaround) {
+                assert!(!offered.may(kind), "{name} is offered {kind:?}");
+                let r = a.reports().report(&p, kind, "department");
+                assert!(matches!(r, Err(Error::Forbidden(_))), "{name} ran {kind:?}: {r:?}");
+            }
+        }
+        // The turnaround of the flows (timings, no person) is the auditor's too; never the system administrator's.
+        let it = account(&a, "it2", &[Role::It], "it");
+        assert!(denial(a.reports().turnaround(&it)).contains("rule report.turnaround"));
+        let auditor = account(&a, "auditor2", &[Role::Auditor], "it");
+        assert!(a.reports().turnaround(&auditor).is_ok());
+    }
+}

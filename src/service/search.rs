@@ -144,3 +144,89 @@ impl Materials<'_> {
         Ok(SearchPage { total: results.total, hits })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SearchParams;
+    use crate::model::{MaterialId, Role, TextStatus};
+    use crate::service::testing::{self, account, denial, file_text, meta};
+    use crate::service::{Archive, Principal};
+    use std::time::Duration;
+
+    fn settle(a: &Archive) {
+        assert!(a.indexing().wait_queue_empty(Duration::from_secs(20)).unwrap(), "the queues did not empty");
+    }
+
+    fn found(a: &Archive, p: &Principal, q: &str) -> Vec<MaterialId> {
+        let params = SearchParams { q: q.into(), limit: Some(100), ..Default::default() };
+        let mut ids: Vec<_> =
+            a.materials().search(p, &params).unwrap().hits.into_iter().map(|h| h.material_id).collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_filed_text_is_found_by_its_words_once_the_queues_are_empty() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = testing::person(&a, "张三", "sales");
+        let id = file_text(&a, person, meta("7", "表彰决定", &[]), "该同志在扶贫攻坚工作中表现突出，予以嘉奖。");
+        file_text(&a, person, meta("1", "履历表", &[]), "一九九八年毕业于师范学院。");
+        settle(&a);
+        assert_eq!(a.materials().get(&hr, id).unwrap().text.status, TextStatus::Done);
+        assert!(a.indexing().is_indexed(id).unwrap());
+        let params = SearchParams { q: "扶贫".into(), ..Default::default() };
+        let page = a.materials().search(&hr, &params).unwrap();
+        assert_eq!(page.total, 1);
+        let hit = &page.hits[0];
+        assert_eq!((hit.material_id, hit.person_id, hit.person_name.as_str()), (id, person, "张三"));
+        assert!(hit.snippet.contains("<b>扶贫</b>"), "{}", hit.snippet);
+        assert!(hit.snippet_text.contains("扶贫攻坚"), "{}", hit.snippet_text);
+        assert!(found(&a, &hr, "区块链").is_empty());
+        // Filters narrow the search: category 1 holds no 扶贫.
+        let params = SearchParams { q: "扶贫".into(), category: Some("1".into()), ..Default::default() };
+        assert_eq!(a.materials().search(&hr, &params).unwrap().total, 0);
+    }
+
+    #[test]
+    fn replaced_content_is_found_by_its_new_words_only() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = testing::person(&a, "李四", "ops");
+        let id = file_text(&a, person, meta("3", "考核表", &[]), "年度考核结果为称职。");
+        settle(&a);
+        assert_eq!(found(&a, &hr, "称职"), [id]);
+        a.filing().replace(&hr, id, Some(1), "年度考核结果为优秀。".as_bytes(), None, None).unwrap();
+        settle(&a);
+        assert!(found(&a, &hr, "称职").is_empty());
+        assert_eq!(found(&a, &hr, "优秀"), [id]);
+    }
+
+    #[test]
+    fn search_finds_only_what_the_caller_may_read() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let finance = account(&a, "finance", &[Role::Finance], "finance");
+        let head = account(&a, "head-sales", &[Role::Head], "sales");
+        let sales = testing::person(&a, "王五", "sales");
+        let research = testing::person(&a, "赵六", "research");
+        let wage = file_text(&a, sales, meta("9-1", "工资审批表", &[]), "调整档案工资标准");
+        let assessment = file_text(&a, sales, meta("3", "考核表", &[]), "档案工作考核优秀");
+        let elsewhere = file_text(&a, research, meta("3", "考核表", &[]), "档案整理考核称职");
+        let resume = file_text(&a, research, meta("1", "履历表", &[]), "档案管理员履历");
+        let own = file_text(&a, hr.user.person_id.unwrap(), meta("1", "履历表", &[]), "档案本人履历");
+        settle(&a);
+
+        let mut everything = vec![wage, assessment, elsewhere, resume];
+        everything.sort();
+        assert_eq!(found(&a, &hr, "档案"), everything, "HR: all but its own dossier");
+        assert!(!found(&a, &hr, "档案").contains(&own));
+        assert_eq!(found(&a, &finance, "档案"), [wage], "finance: salary materials");
+        assert_eq!(found(&a, &head, "档案"), [assessment], "a head: assessments of their department");
+        for (name, role) in [("it", Role::It), ("secadmin", Role::Secadmin), ("auditor", Role::Auditor)] {
+            let admin = account(&a, name, &[role], "it");
+            let r = a.materials().search(&admin, &SearchParams { q: "档案".into(), ..Default::default() });
+            assert!(denial(r).contains("rule "), "{name} searched");
+        }
+    }
+}

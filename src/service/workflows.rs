@@ -603,8 +603,11 @@ impl Requests<'_> {
         {
             return Err(forbidden(&hard));
         }
+        // Only an open request has a step to decide: a withdrawn, rejected or returned one keeps its other steps
+        // pending, and deciding one must not bring it back.
+        let open = matches!(r.state, RequestState::InReview | RequestState::InApproval);
         let pending =
-            r.steps.iter().position(|s| s.state == StepState::Pending && self.is_assignee(p, &r, &s.assignee));
+            r.steps.iter().position(|s| open && s.state == StepState::Pending && self.is_assignee(p, &r, &s.assignee));
         let Some(i) = pending else {
             let mine_done =
                 r.steps.iter().any(|s| s.state != StepState::Waiting && self.is_assignee(p, &r, &s.assignee));
@@ -1142,5 +1145,176 @@ impl Reports<'_> {
                 .collect();
             Ok((out, None))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NewRequest;
+    use crate::model::workflow::RequestState;
+    use crate::model::{PersonId, RequestKind, Role};
+    use crate::service::testing::{self, account, denial, leader};
+    use crate::service::{Archive, Error, Principal};
+    use serde_json::json;
+
+    struct Office {
+        a: Archive,
+        hr: Principal,
+        finance: Principal,
+        leader1: Principal,
+        leader2: Principal,
+        person: PersonId,
+    }
+
+    fn office() -> Office {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let finance = account(&a, "finance", &[Role::Finance], "finance");
+        let leader1 = leader(&a, "leader1", 1);
+        let leader2 = leader(&a, "leader2", 2);
+        let person = testing::person(&a, "张三", "research");
+        Office { a, hr, finance, leader1, leader2, person }
+    }
+
+    fn salary_change(person: PersonId, draft: bool) -> NewRequest {
+        NewRequest {
+            kind: RequestKind::Update,
+            person_id: Some(person),
+            changes: json!({"salary_grade": "26"}),
+            reason: Some("薪级正常晋升".into()),
+            draft,
+        }
+    }
+
+    #[test]
+    fn a_salary_change_is_reviewed_by_finance_approved_by_both_leaders_and_applied_as_a_person_version() {
+        let Office { a, hr, finance, leader1, leader2, person } = office();
+        let r = a.requests().create(&hr, salary_change(person, true)).unwrap();
+        assert_eq!(r.state, RequestState::Draft);
+        assert!(a.requests().inbox(&finance).unwrap().is_empty(), "a draft waits for nobody");
+        let r = a.requests().submit(&hr, r.id).unwrap();
+        assert_eq!(r.state, RequestState::InReview);
+        let inbox = a.requests().inbox(&finance).unwrap();
+        assert_eq!(
+            inbox.iter().map(|i| (i.request_id, i.step.as_str())).collect::<Vec<_>>(),
+            [(r.id, "finance-review")]
+        );
+        // A leader's step is not reached yet.
+        assert!(denial(a.requests().decide(&leader1, r.id, "approve", None)).contains("workflow.assignee"));
+
+        assert_eq!(a.requests().decide(&finance, r.id, "approve", None).unwrap().state, RequestState::InApproval);
+        assert_eq!(a.requests().decide(&leader1, r.id, "approve", None).unwrap().state, RequestState::InApproval);
+        let r = a.requests().decide(&leader2, r.id, "approve", Some("同意".into())).unwrap();
+        assert_eq!((r.state, r.applied_version), (RequestState::Applied, Some(2)));
+
+        let versions = a.persons().versions(&hr, person).unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(versions[1].person.salary_grade.as_deref(), Some("26"));
+        assert!(
+            versions[1].reason.as_deref().unwrap_or_default().contains(&r.id.to_string()),
+            "the version names the request"
+        );
+        assert!(
+            matches!(a.requests().decide(&leader2, r.id, "approve", None), Err(Error::Conflict(_))),
+            "applied once"
+        );
+    }
+
+    #[test]
+    fn nobody_decides_a_request_they_started() {
+        let Office { a, hr, finance, person, .. } = office();
+        let r = a.requests().create(&finance, salary_change(person, false)).unwrap();
+        assert_eq!(r.initiator, "finance");
+        assert!(a.requests().inbox(&finance).unwrap().is_empty(), "not in the initiator's own inbox");
+        assert!(denial(a.requests().decide(&finance, r.id, "approve", None)).contains("hard.own-request"));
+        let hr_started = a.requests().create(&hr, salary_change(person, false)).unwrap();
+        assert!(denial(a.requests().decide(&hr, hr_started.id, "approve", None)).contains("hard.own-request"));
+        assert_eq!(a.persons().versions(&hr, person).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn nobody_decides_a_step_about_their_own_dossier() {
+        let Office { a, hr, finance, .. } = office();
+        let own = finance.user.person_id.unwrap();
+        let r = a.requests().create(&hr, salary_change(own, false)).unwrap();
+        assert!(denial(a.requests().decide(&finance, r.id, "approve", None)).contains("hard.own-dossier"));
+        assert!(a.requests().inbox(&finance).unwrap().is_empty());
+        assert!(matches!(a.requests().get(&finance, r.id), Err(Error::NotFound(_))), "nor sees it");
+        // Nor does HR start one about its own.
+        let mine = a.requests().create(&hr, salary_change(hr.user.person_id.unwrap(), false));
+        assert!(denial(mine).contains("hard.own-dossier"));
+    }
+
+    #[test]
+    fn a_rejected_request_changes_nothing() {
+        let Office { a, hr, finance, person, .. } = office();
+        let r = a.requests().create(&hr, salary_change(person, false)).unwrap();
+        let r = a.requests().decide(&finance, r.id, "reject", Some("不符合条件".into())).unwrap();
+        assert_eq!(r.state, RequestState::Rejected);
+        assert_eq!(a.persons().versions(&hr, person).unwrap().len(), 1);
+        assert!(matches!(a.requests().decide(&finance, r.id, "approve", None), Err(Error::Conflict(_))));
+    }
+
+    #[test]
+    fn only_the_initiator_withdraws_and_a_withdrawn_request_is_never_applied() {
+        let Office { a, hr, finance, leader1, leader2, person } = office();
+        let r = a.requests().create(&hr, salary_change(person, false)).unwrap();
+        assert!(denial(a.requests().withdraw(&finance, r.id)).contains("workflow.initiator"));
+        let r = a.requests().withdraw(&hr, r.id).unwrap();
+        assert_eq!(r.state, RequestState::Withdrawn);
+        assert!(matches!(a.requests().withdraw(&hr, r.id), Err(Error::Conflict(_))));
+        assert!(a.requests().inbox(&finance).unwrap().is_empty());
+        for who in [&finance, &leader1, &leader2] {
+            let d = a.requests().decide(who, r.id, "approve", None);
+            assert!(matches!(d, Err(Error::Conflict(_) | Error::Forbidden(_))), "{}: {d:?}", who.user.username);
+        }
+        assert_eq!(a.requests().get(&hr, r.id).unwrap().state, RequestState::Withdrawn);
+        assert_eq!(a.persons().versions(&hr, person).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_request_rejected_in_one_parallel_review_is_not_revived_by_the_other() {
+        let Office { a, hr, finance, leader1, leader2, person } = office();
+        let head = account(&a, "head-research", &[Role::Head], "research");
+        let mut new = salary_change(person, false);
+        new.changes = json!({"salary_grade": "26", "position": "主任科员"});
+        let r = a.requests().create(&hr, new).unwrap();
+        assert_eq!(r.state, RequestState::InReview);
+        assert_eq!(a.requests().decide(&finance, r.id, "reject", None).unwrap().state, RequestState::Rejected);
+        // The head's review of the same group is still marked pending: deciding it must not revive the request.
+        assert!(matches!(a.requests().decide(&head, r.id, "approve", None), Err(Error::Conflict(_))));
+        for who in [&leader1, &leader2] {
+            assert!(a.requests().decide(who, r.id, "approve", None).is_err());
+        }
+        assert_eq!(a.requests().get(&hr, r.id).unwrap().state, RequestState::Rejected);
+        assert_eq!(a.persons().versions(&hr, person).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_routine_change_by_hr_takes_the_fast_path_and_one_outside_it_may_not_be_started_by_finance() {
+        let Office { a, hr, finance, person, .. } = office();
+        let r = a
+            .requests()
+            .create(
+                &hr,
+                NewRequest {
+                    kind: RequestKind::Update,
+                    person_id: Some(person),
+                    changes: json!({"phone": "13912345678"}),
+                    reason: None,
+                    draft: false,
+                },
+            )
+            .unwrap();
+        assert_eq!((r.state, r.applied_version), (RequestState::Applied, Some(2)));
+        assert_eq!(a.persons().get(&hr, person).unwrap().person.phone.as_deref(), Some("13912345678"));
+        let transfer = NewRequest {
+            kind: RequestKind::Transfer,
+            person_id: Some(person),
+            changes: json!({"department": "sales", "position": "专员"}),
+            reason: None,
+            draft: false,
+        };
+        assert!(denial(a.requests().create(&finance, transfer)).contains("workflow.start"));
     }
 }
