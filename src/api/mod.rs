@@ -37,9 +37,17 @@ fn with_etag(mut resp: Response, version: u32) -> Response {
     resp
 }
 
-/// The reason for a change the client gave in `x-change-reason` (at most 500 characters).
+/// The reason for a change the client gave in `x-change-reason` (at most 500 characters). Reasons are mostly
+/// Chinese: the value is read as UTF-8 (as curl and most clients send it), or percent-decoded when it is ASCII
+/// with `%XX` escapes (what a browser's `fetch` must send, e.g. `encodeURIComponent("整理")`).
 fn reason_of(headers: &HeaderMap) -> Option<String> {
-    headers.get("x-change-reason").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect())
+    let raw = String::from_utf8_lossy(headers.get("x-change-reason")?.as_bytes()).into_owned();
+    let decoded = match percent_encoding::percent_decode_str(&raw).decode_utf8() {
+        Ok(d) if raw.is_ascii() && d != raw => d.into_owned(),
+        _ => raw,
+    };
+    let reason: String = decoded.trim().chars().filter(|c| !c.is_control()).take(500).collect();
+    (!reason.is_empty()).then_some(reason)
 }
 
 /// Whether a path is the API's (its failures are problem+json).
@@ -127,4 +135,24 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         document.paths.paths.insert(path, item);
     }
     (Router::new().nest("/api/v1", v1).merge(outside), doc::finish(document))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(value: &[u8]) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert("x-change-reason", axum::http::HeaderValue::from_bytes(value).unwrap());
+        reason_of(&h)
+    }
+
+    #[test]
+    fn a_change_reason_in_chinese_arrives_whether_sent_raw_or_percent_encoded() {
+        assert_eq!(reason("整理目录".as_bytes()).as_deref(), Some("整理目录"));
+        assert_eq!(reason(b"%E6%95%B4%E7%90%86").as_deref(), Some("整理"));
+        assert_eq!(reason(b"raise 5% of salary").as_deref(), Some("raise 5% of salary"));
+        assert_eq!(reason(b"  ").as_deref(), None);
+        assert_eq!(reason("晋".repeat(600).as_bytes()).map(|r| r.chars().count()), Some(500));
+    }
 }
