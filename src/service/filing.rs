@@ -485,7 +485,18 @@ impl Filing<'_> {
             m.meta = self.checked_meta(meta)?;
             formed_after_birth(&person, &m.meta)?;
             // The changed fields must stay within what the caller may edit (legal may not re-tag a contract away).
-            self.check_material(p, &person, &m, Access::Edit)?;
+            // The caller knows this material (it passed the check above), so a change out of their reach is a 403
+            // naming why, not the 404 a material they may not see answers.
+            match self.check_material(p, &person, &m, Access::Edit) {
+                Err(Error::NotFound(_)) => {
+                    return Err(Error::Forbidden(
+                        "rule edit.scope: the changed category or tags would take this material out of what you may \
+                         edit"
+                            .into(),
+                    ));
+                }
+                other => other.map(|_| ())?,
+            }
             m.version += 1;
             m.updated_at = now_ts();
             m.updated_by = p.user.username.clone();
@@ -687,8 +698,8 @@ mod tests {
         let renamed = a.filing().patch(&legal, contract, Some(1), serde_json::json!({"title": "劳动合同书"}), None);
         assert_eq!(renamed.unwrap().version, 2);
         let untagged = a.filing().patch(&legal, contract, Some(2), serde_json::json!({"tags": []}), None);
-        // Refused: the material as patched is one legal may not even list, so the gate answers as for such one.
-        assert!(matches!(untagged, Err(Error::NotFound(_) | Error::Forbidden(_))), "{untagged:?}");
+        // Refused with a 403 that says why: legal knows this material, only the change is out of its reach.
+        assert!(denial(untagged).contains("rule edit.scope"));
         let resume = a.filing().add(&legal, person, meta("1", "履历表", &[]), "履历".as_bytes(), None, false);
         assert!(denial(resume).contains("rule "));
         assert_eq!(
