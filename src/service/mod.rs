@@ -480,6 +480,7 @@ fn blocking_findings(findings: &[Finding]) -> Option<Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::testing;
 
     fn parts() -> (SearchIndex, Extractor) {
         let index = SearchIndex::in_memory(Arc::new(jieba_rs::Jieba::new())).unwrap();
@@ -497,5 +498,21 @@ mod tests {
         let second = Archive::new(store, index, extractor, Config::default(), SpoolDir::temporary().unwrap());
         assert!(matches!(second, Err(Error::Internal(_))), "a second archive over the same store is refused");
         drop(first);
+    }
+
+    #[test]
+    fn an_archive_put_together_by_new_starts_no_worker_until_told() {
+        let store = Store::in_memory().unwrap();
+        let (index, extractor) = parts();
+        let a = Archive::new(store, index, extractor, Config::default(), SpoolDir::temporary().unwrap()).unwrap();
+        let person = testing::person(&a, "王五", "sales");
+        testing::file_text(&a, person, testing::meta("1", "履历表", &[]), "干部履历表");
+        // No text lane runs: the material stays queued however long one waits.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(a.indexing().queue_stats().unwrap().text.depth, 1);
+        // Started, the workers drain it (so the queue above was waiting for them, not failing).
+        start_workers(&a);
+        assert!(a.indexing().wait_queue_empty(std::time::Duration::from_secs(20)).unwrap());
+        assert_eq!(a.indexing().queue_stats().unwrap().text.depth, 0);
     }
 }

@@ -394,3 +394,44 @@ fn content_is_read_only_through_the_gate() {
     let gated = "    #[cfg(feature = \"bench-internals\")]\n    pub fn bench_read(&self) {}";
     assert!(content_read_outside_the_gate("src/service/materials.rs", gated).is_empty());
 }
+
+/// Methods per service view (`impl Name<'_> { … }` blocks of `src/service/`), summed over its files.
+pub fn service_method_counts(files: &[(String, String)]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, src) in files {
+        let mut current: Option<String> = None;
+        for line in src.lines() {
+            if let Some(rest) = line.strip_prefix("impl ")
+                && let Some(name) = rest.strip_suffix("<'_> {")
+            {
+                current = Some(name.to_string());
+            } else if line == "}" {
+                current = None;
+            } else if let Some(name) = &current {
+                let t = line.trim_start();
+                let item = line.len() - t.len() == 4;
+                if item && (t.starts_with("fn ") || t.starts_with("pub fn ") || t.starts_with("pub(crate) fn ")) {
+                    *counts.entry(name.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn no_service_view_grows_past_thirty_methods() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    rust_files(&root.join("src/service"), &mut paths);
+    let files: Vec<(String, String)> =
+        paths.iter().map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap())).collect();
+    let counts = service_method_counts(&files);
+    for view in ["Persons", "Filing", "Materials", "Requests", "Grants", "AuditTrail", "Indexing"] {
+        assert!(counts.contains_key(view), "no impl {view}<'_> found: the counter is blind ({counts:?})");
+    }
+    let large: Vec<_> = counts.iter().filter(|(_, n)| **n > 30).collect();
+    assert!(large.is_empty(), "service views over 30 methods (split them by use case): {large:?}");
+    let sample = "impl Persons<'_> {\n    pub fn a(&self) {}\n    fn b(&self) {\n        fn inner() {}\n    }\n}\n";
+    assert_eq!(service_method_counts(&[("x".into(), sample.into())])["Persons"], 2);
+}
