@@ -1096,7 +1096,8 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 impl Reports<'_> {
-    /// Whether the caller may see the turnaround report (HR, leaders, auditors).
+    /// Whether the caller may see the turnaround report: HR, leaders and auditors, and the security administrator
+    /// through its right to decide grants (the report holds figures of the flows, no personal data).
     pub(crate) fn may_see_turnaround(&self, p: &Principal) -> bool {
         let policy = self.policy();
         [Capability::EditPersons, Capability::DecideGrants, Capability::ReadAudit]
