@@ -111,32 +111,43 @@ impl Persons<'_> {
         Ok(out)
     }
 
-    /// The current numbering, or the numbers the catalogue has today made into numbering 1 (under the write lock).
-    fn current_or_initial(&self, person_id: PersonId, author: &str) -> Result<Numbering> {
-        if let Some(n) = self.stored_numberings(person_id)?.pop() {
-            return Ok(n);
+    /// The dossier's current numbering (the highest number), reading only that one record.
+    fn current_numbering(&self, person_id: PersonId) -> Result<Option<Numbering>> {
+        match self.store().keys_under(Table::Numberings, person_id.as_bytes())?.last() {
+            Some(key) => Ok(self.store().get(Table::Numberings, key)?),
+            None => Ok(None),
         }
-        let entries = self
-            .order_by_date(self.live_materials(person_id)?)
+    }
+
+    /// The 序号 of `materials` by formed date (then filing), counted from 1 in each (sub)category: the numbers a
+    /// dossier without stored ones has, and what 整理 stores.
+    fn numbers_by_date(&self, materials: Vec<Material>) -> Vec<Numbered> {
+        self.order_by_date(materials)
             .into_iter()
             .map(|e| Numbered { material_id: e.material.id, category: e.material.meta.category, seq: e.seq })
-            .collect();
-        Ok(Numbering {
+            .collect()
+    }
+
+    /// Numbering 1 of a dossier whose numbers are not stored yet: the numbers its catalogue has today.
+    fn initial(&self, materials: Vec<Material>, author: &str) -> Numbering {
+        Numbering {
             number: 1,
             kind: NumberingKind::Initial,
             at: now_ts(),
             by: author.into(),
             reason: None,
-            entries,
-        })
+            entries: self.numbers_by_date(materials),
+        }
     }
 
     /// Gives a material being filed (or moved to another category) its 序号 in the current numbering, in the
-    /// commit `ws` (call under the write lock, before the material itself is staged).
+    /// commit `ws` (call under the write lock, before the material itself is staged). A dossier without stored
+    /// numbers has today's stored first, as numbering 1.
     pub(crate) fn stage_number(&self, ws: &mut WriteSet, m: &Material, author: &str) -> Result<()> {
-        let mut numbering = self.current_or_initial(m.person_id, author)?;
-        let stored =
-            self.store().contains(Table::Numberings, &version_key(m.person_id.as_bytes(), numbering.number))?;
+        let (mut numbering, stored) = match self.current_numbering(m.person_id)? {
+            Some(n) => (n, true),
+            None => (self.initial(self.live_materials(m.person_id)?, author), false),
+        };
         if numbering.take(m) || !stored {
             ws.put(Table::Numberings, version_key(m.person_id.as_bytes(), numbering.number), &numbering)?;
         }
@@ -238,19 +249,15 @@ impl Persons<'_> {
             for m in &materials {
                 self.check_material(p, &person, m, Access::Edit)?;
             }
-            let previous = self.stored_numberings(person_id)?.pop().map(|n| n.number).unwrap_or(0);
+            let previous = self.current_numbering(person_id)?.map(|n| n.number).unwrap_or(0);
             let mut ws = self.store().write_set();
             if previous == 0 {
                 // The numbers the catalogue had stay readable as numbering 1.
-                let initial = self.current_or_initial(person_id, &p.user.username)?;
+                let initial = self.initial(materials.clone(), &p.user.username);
                 ws.put(Table::Numberings, version_key(person_id.as_bytes(), 1), &initial)?;
             }
             let number = previous.max(1) + 1;
-            let entries = self
-                .order_by_date(materials)
-                .into_iter()
-                .map(|e| Numbered { material_id: e.material.id, category: e.material.meta.category, seq: e.seq })
-                .collect();
+            let entries = self.numbers_by_date(materials);
             let numbering = Numbering {
                 number,
                 kind: NumberingKind::Arranged,
@@ -270,5 +277,40 @@ impl Persons<'_> {
             )?;
             Ok((numbering, Some(detail)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Role;
+    use crate::service::audit::{AuditQuery, Outcome};
+    use crate::service::testing::{self, account, denial, file_text, meta};
+
+    #[test]
+    fn nobody_arranges_their_own_dossier_the_three_administrators_arrange_none_and_each_refusal_is_audited() {
+        let a = testing::archive();
+        let person = testing::person(&a, "钱九", "sales");
+        file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let own = hr.user.person_id.unwrap();
+        assert!(denial(a.persons().arrange(&hr, own, None)).contains("hard.own-dossier"));
+        assert!(denial(a.persons().numbered_catalogue(&hr, own, None)).contains("hard.own-dossier"));
+        for (name, role) in [("it", Role::It), ("secadmin", Role::Secadmin), ("auditor", Role::Auditor)] {
+            let admin = account(&a, name, &[role], "it");
+            assert!(denial(a.persons().arrange(&admin, person, None)).contains("rule "), "{name} arranged");
+            assert!(a.persons().numbered_catalogue(&admin, person, None).is_err(), "{name} read the catalogue");
+        }
+        assert!(a.persons().stored_numberings(person).unwrap().len() <= 1, "no refused arrangement was stored");
+        let auditor = account(&a, "auditor2", &[Role::Auditor], "it");
+        let q = AuditQuery {
+            action: Some("catalogue.arrange".into()),
+            outcome: Some(Outcome::Denied),
+            ..Default::default()
+        };
+        let (entries, _) = a.audit_trail().query(&auditor, &q).unwrap();
+        assert_eq!(entries.len(), 4, "own dossier and the three administrators: {entries:?}");
+        // HR arranges the dossier it may edit; the first arrangement keeps today's numbers as numbering 1.
+        assert_eq!(a.persons().arrange(&hr, person, Some("整理".into())).unwrap().number, 2);
+        assert_eq!(a.persons().stored_numberings(person).unwrap().len(), 2);
     }
 }
