@@ -65,15 +65,12 @@ impl Materials<'_> {
             .collect())
     }
 
-    /// Loads a material and its person and checks an access; returns them with the grant used, if any.
-    fn gated(&self, p: &Principal, id: MaterialId, access: Access) -> Result<(Material, Person, Option<String>)> {
+    /// Loads a material the caller may list (else 404); returns it with the grant the listing stands on, if any.
+    fn listed(&self, p: &Principal, id: MaterialId) -> Result<(Material, Option<String>)> {
         let m = self.load_material(id)?;
         let person = self.persons().load_person(m.person_id)?;
-        if access != Access::List {
-            self.refuse_destroyed(p, &person, &m)?;
-        }
-        let grant = self.check_material(p, &person, &m, access)?;
-        Ok((m, person, grant.map(|g| format!("grant:{g}"))))
+        let grant = self.check_material(p, &person, &m, Access::List)?;
+        Ok((m, grant.map(|g| format!("grant:{g}"))))
     }
 
     /// A destroyed material is 404 — saying it was destroyed only to a caller who may know it.
@@ -104,7 +101,7 @@ impl Materials<'_> {
     /// A material's metadata, with its text's state.
     pub fn get(&self, p: &Principal, id: MaterialId) -> Result<WithText<Material>> {
         self.audited(p, AuditAction::MaterialReadMeta, &format!("material:{id}"), false, || {
-            let (m, _, grant) = self.gated(p, id, Access::List)?;
+            let (m, grant) = self.listed(p, id)?;
             Ok((self.with_text(m)?, grant))
         })
     }
@@ -152,7 +149,7 @@ impl Materials<'_> {
     /// A material's versions, oldest first, each with its content's text state.
     pub fn versions(&self, p: &Principal, id: MaterialId) -> Result<Vec<WithText<MaterialVersion>>> {
         self.audited(p, AuditAction::MaterialVersions, &format!("material:{id}"), false, || {
-            let (_, _, grant) = self.gated(p, id, Access::List)?;
+            let (_, grant) = self.listed(p, id)?;
             let versions = self
                 .store()
                 .scan::<MaterialVersion>(Table::MaterialVersions, id.as_bytes())?
