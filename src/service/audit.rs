@@ -521,7 +521,7 @@ pub(super) fn spawn_committer(archive: &Archive) {
             }
             std::thread::sleep(window);
             let Some(inner) = weak.upgrade() else { return };
-            let archive = Archive { inner };
+            let archive = Archive::for_worker(inner);
             let started = std::time::Instant::now();
             let synced = archive.audit_sync();
             archive.operations().metrics().audit_commit.observe(started.elapsed());

@@ -65,6 +65,11 @@ impl Signal {
         self.state().shutdown = true;
         self.cv.notify_all();
     }
+
+    #[cfg(test)]
+    pub(super) fn is_shut_down(&self) -> bool {
+        self.state().shutdown
+    }
 }
 
 /// An entry of the text lane's queue. Stores written before the lanes hold the bare ticket.
@@ -132,6 +137,11 @@ impl OcrSignal {
     pub(super) fn shut_down(&self) {
         self.state().shutdown = true;
         self.cv.notify_all();
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_shut_down(&self) -> bool {
+        self.state().shutdown
     }
 }
 
@@ -246,7 +256,7 @@ fn run_ocr(weak: Weak<Inner>, signal: Arc<OcrSignal>) {
     loop {
         let seen = signal.state().wakes;
         let worked = match weak.upgrade() {
-            Some(inner) => Archive { inner }.indexing().ocr_one(),
+            Some(inner) => Archive::for_worker(inner).indexing().ocr_one(),
             None => return,
         };
         match worked {
@@ -279,7 +289,7 @@ fn run(weak: Weak<Inner>, signal: Arc<Signal>) {
     loop {
         let target = signal.state().enqueued;
         match weak.upgrade() {
-            Some(inner) => round(&Archive { inner }, target),
+            Some(inner) => round(&Archive::for_worker(inner), target),
             None => return,
         }
         let st = signal.state();

@@ -238,6 +238,24 @@ pub fn default_ocr_workers() -> usize {
 #[derive(Clone)]
 pub struct Archive {
     inner: Arc<Inner>,
+    /// Shared by the callers' handles, never by the background workers: when the last caller lets go, the
+    /// workers are told to stop before they take more work, even while one of them still holds the parts.
+    _callers: Option<Arc<Callers>>,
+}
+
+/// The callers' share of an archive; dropping the last one stops the background workers.
+struct Callers {
+    indexer: Arc<indexer::Signal>,
+    ocr: Arc<indexer::OcrSignal>,
+    audit: Arc<audit::AuditLog>,
+}
+
+impl Drop for Callers {
+    fn drop(&mut self) {
+        self.indexer.shut_down();
+        self.ocr.shut_down();
+        self.audit.shut_down();
+    }
 }
 
 struct Inner {
@@ -358,8 +376,10 @@ impl SpoolDir {
 }
 
 /// Starts the archive's background workers: the text lane's thread, the OCR lane's threads, the webhook
-/// deliverer and the audit trail's group committer. Each holds only a weak reference between rounds, so they end
-/// when the last clone of the archive is dropped (which also flushes the trail: `Drop for Inner`). Called by
+/// deliverer and the audit trail's group committer. Each holds only a weak reference between rounds and is told
+/// to stop when the last caller's clone of the archive is dropped (`Drop for Callers`): it finishes the material
+/// in hand and takes no more; the parts go, and the trail is flushed, when the last worker lets go
+/// (`Drop for Inner`). Called by
 /// [`crate::bootstrap`]; an archive whose workers are not started serves reads and writes, but nothing is
 /// indexed and reads' audit entries are committed only at drop.
 pub fn start_workers(archive: &Archive) {
@@ -392,28 +412,34 @@ impl Archive {
         let unsealer = store
             .take_unsealer()
             .ok_or_else(|| Error::Internal("this store already serves an archive (its unsealer was taken)".into()))?;
-        let archive = Archive {
-            inner: Arc::new(Inner {
-                store,
-                index,
-                extractor,
-                scheme: CategoryScheme::scheme_2018(),
-                config,
-                write_lock: Mutex::new(()),
-                indexer: Arc::default(),
-                ocr: Arc::default(),
-                throttle: auth::Throttle::default(),
-                policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
-                audit: Arc::default(),
-                metrics: metrics::Metrics::default(),
-                spool,
-                gate: access::Gate::new(unsealer),
-            }),
-        };
+        let inner = Arc::new(Inner {
+            store,
+            index,
+            extractor,
+            scheme: CategoryScheme::scheme_2018(),
+            config,
+            write_lock: Mutex::new(()),
+            indexer: Arc::default(),
+            ocr: Arc::default(),
+            throttle: auth::Throttle::default(),
+            policy: std::sync::RwLock::new(Arc::new(crate::model::policy::Policy::default_policy())),
+            audit: Arc::default(),
+            metrics: metrics::Metrics::default(),
+            spool,
+            gate: access::Gate::new(unsealer),
+        });
+        let callers = Callers { indexer: inner.indexer.clone(), ocr: inner.ocr.clone(), audit: inner.audit.clone() };
+        let archive = Archive { inner, _callers: Some(Arc::new(callers)) };
         if let Err(e) = archive.load_policy() {
             tracing::error!(error = %e, "could not load the stored access policy; the default applies");
         }
         Ok(archive)
+    }
+
+    /// A background worker's handle for one round: it does not count as a caller, so it does not keep the
+    /// workers running once every caller has let go.
+    fn for_worker(inner: Arc<Inner>) -> Self {
+        Archive { inner, _callers: None }
     }
 
     pub(in crate::service) fn store(&self) -> &Store {
@@ -498,6 +524,22 @@ mod tests {
         let second = Archive::new(store, index, extractor, Config::default(), SpoolDir::temporary().unwrap());
         assert!(matches!(second, Err(Error::Internal(_))), "a second archive over the same store is refused");
         drop(first);
+    }
+
+    /// A restart must leave unread scans on the OCR queue: a worker in the middle of a round (holding the parts)
+    /// must not keep the lanes taking work after every caller has let go.
+    #[test]
+    fn the_last_caller_letting_go_stops_the_lanes_while_a_worker_still_holds_the_parts() {
+        let a = testing::archive();
+        let caller = a.clone();
+        let worker = Archive::for_worker(a.inner.clone());
+        drop(a);
+        assert!(!worker.inner.ocr.is_shut_down(), "a caller still holds the archive");
+        drop(caller);
+        assert!(worker.inner.ocr.is_shut_down() && worker.inner.indexer.is_shut_down());
+        let again = Archive::for_worker(worker.inner.clone());
+        drop(worker);
+        drop(again);
     }
 
     #[test]

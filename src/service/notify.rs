@@ -187,7 +187,7 @@ pub(super) fn spawn(archive: Archive) {
         loop {
             std::thread::sleep(Duration::from_millis(500));
             let Some(inner) = weak.upgrade() else { return };
-            if let Err(e) = (Archive { inner }).notifications().deliver_webhooks() {
+            if let Err(e) = Archive::for_worker(inner).notifications().deliver_webhooks() {
                 tracing::error!(error = %e, "webhook delivery round failed");
             }
         }
