@@ -13,6 +13,7 @@ mod materials;
 mod persons;
 mod reports;
 mod requests;
+mod review;
 mod schemas;
 mod search;
 mod session;
@@ -101,6 +102,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(persons::create_person, persons::list_persons))
         .routes(routes!(persons::get_person, persons::patch_person))
         .routes(routes!(persons::person_versions))
+        .routes(routes!(review::get_review, review::record_review))
         .routes(routes!(materials::upload_material, materials::catalogue))
         .routes(routes!(catalogue::numbered_catalogue))
         .routes(routes!(catalogue::arrange))
@@ -123,6 +125,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::completeness))
         .routes(routes!(reports::findings))
         .routes(routes!(reports::digitization))
+        .routes(routes!(reports::review))
         .routes(routes!(exchange::start_import))
         .routes(routes!(exchange::get_import))
         .routes(routes!(exchange::export_package))

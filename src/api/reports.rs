@@ -205,6 +205,42 @@ pub(super) async fn digitization(
     report(st, auth, q, ReportKind::Digitization).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/review",
+    operation_id = "reportReview",
+    tag = "reports",
+    summary = "专审进度: special review progress",
+    description = "Per department (active cadres): dossiers by special review state (none, draft, in_review, \
+        in_approval, concluded, expired) and the problems found by kind (altered 涂改, inconsistent 不一致, missing \
+        缺失, suspected_forgery 造假嫌疑). HR, leaders, administration; heads for their department; never the \
+        caller's own dossier. Audited.",
+    params(
+        ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
+    ),
+    responses(
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = AuditRollback),
+    ),
+)]
+pub(super) async fn review(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    report(st, auth, q, ReportKind::Review).await
+}
+
 /// Turnaround: as JSON, the figures per kind and step as they are; as a file, the same as a table.
 #[utoipa::path(
     get,

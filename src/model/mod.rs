@@ -12,6 +12,7 @@ pub mod person;
 pub mod policy;
 pub mod report;
 pub mod request;
+pub mod review;
 pub mod user;
 pub mod workflow;
 

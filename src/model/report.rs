@@ -19,16 +19,19 @@ pub enum ReportKind {
     Digitization,
     /// Workflow turnaround: time per kind of request and step, what is overdue.
     Turnaround,
+    /// 专审进度: special reviews by state and problems found, per department.
+    Review,
 }
 
 impl ReportKind {
     /// Every report, in the order the web's index lists them.
-    pub const ALL: [ReportKind; 5] = [
+    pub const ALL: [ReportKind; 6] = [
         ReportKind::Structure,
         ReportKind::Completeness,
         ReportKind::Findings,
         ReportKind::Digitization,
         ReportKind::Turnaround,
+        ReportKind::Review,
     ];
 
     /// The name in paths and JSON.
@@ -39,6 +42,7 @@ impl ReportKind {
             ReportKind::Findings => "findings",
             ReportKind::Digitization => "digitization",
             ReportKind::Turnaround => "turnaround",
+            ReportKind::Review => "review",
         }
     }
 
@@ -55,6 +59,7 @@ impl ReportKind {
             ReportKind::Findings => ("信息校验问题", "Validation findings"),
             ReportKind::Digitization => ("数字化进度", "Digitization progress"),
             ReportKind::Turnaround => ("审批时效与超期", "Workflow turnaround"),
+            ReportKind::Review => ("专审进度", "Special review progress"),
         }
     }
 }
@@ -74,7 +79,7 @@ mod tests {
     fn report_names_are_the_paths_of_today() {
         assert_eq!(
             ReportKind::ALL.map(ReportKind::as_str),
-            ["structure", "completeness", "findings", "digitization", "turnaround"]
+            ["structure", "completeness", "findings", "digitization", "turnaround", "review"]
         );
         for k in ReportKind::ALL {
             assert_eq!(serde_json::to_value(k).unwrap(), json!(k.as_str()));

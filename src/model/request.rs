@@ -12,7 +12,7 @@ use serde_json::Value;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[schema(
-    description = "The kind of a change request (DOMAIN §4): 档案创建, 档案更新, 晋升, 调岗, 离职, 查阅, 销毁, 借调. The same list as \
+    description = "The kind of a change request (DOMAIN §4): 档案创建, 档案更新, 晋升, 调岗, 离职, 查阅, 销毁, 借调, 专项审核. The same list as \
         `RequestKind::ALL` (tests compare them); each kind's flow is in the definitions (`GET /workflows`)."
 )]
 pub enum RequestKind {
@@ -32,6 +32,9 @@ pub enum RequestKind {
     Destruction,
     /// 借调: lent to another department for a fixed period; recorded on the person, the home post kept.
     Secondment,
+    /// 专项审核: the determined (认定) values of a special review written into the record (docs/DOMAIN.md §4).
+    #[serde(rename = "special_review")]
+    SpecialReview,
 }
 
 /// How a change field is entered on the web form.
@@ -110,10 +113,23 @@ const SECONDMENT: &[ChangeField] = &[
     field("until", "借调结束日期", "Until", Date),
     field("reason", "借调事由", "Purpose of the secondment", Long),
 ];
+/// What a special review request carries: the review version it approves and the determined values (filled by
+/// the archive from the stored review, never typed in a form).
+const SPECIAL_REVIEW: &[ChangeField] = &[
+    field("review_version", "审核记录版本", "Review version", Text),
+    field("birth_date", "出生日期（认定）", "Date of birth (determined)", Date),
+    field("work_start", "参加工作时间（认定）", "Start of work (determined)", Date),
+    field("party_join", "入党时间（认定）", "Party entry (determined)", Date),
+    field("education", "学历学位（认定）", "Education (determined)", Text),
+];
+
+/// The key of an update's changes that cites the 组织说明 a change of a determined (认定) field needs: the id of
+/// that material in the dossier. It is not a person field.
+pub const ORG_EXPLANATION: &str = "org_explanation";
 
 impl RequestKind {
     /// Every kind, in the order lists show them (api and web iterate this one list).
-    pub const ALL: [RequestKind; 8] = [
+    pub const ALL: [RequestKind; 9] = [
         RequestKind::Create,
         RequestKind::Update,
         RequestKind::Promotion,
@@ -122,6 +138,7 @@ impl RequestKind {
         RequestKind::Consultation,
         RequestKind::Destruction,
         RequestKind::Secondment,
+        RequestKind::SpecialReview,
     ];
 
     /// The name on disk, in the API and in `workflows.toml`.
@@ -135,6 +152,7 @@ impl RequestKind {
             RequestKind::Consultation => "consultation",
             RequestKind::Destruction => "destruction",
             RequestKind::Secondment => "secondment",
+            RequestKind::SpecialReview => "special_review",
         }
     }
 
@@ -159,6 +177,7 @@ impl RequestKind {
             RequestKind::Consultation => ("查阅", "Consultation"),
             RequestKind::Destruction => ("销毁", "Destruction"),
             RequestKind::Secondment => ("借调", "Secondment"),
+            RequestKind::SpecialReview => ("专项审核", "Special review"),
         }
     }
 
@@ -175,6 +194,7 @@ impl RequestKind {
             RequestKind::Consultation => CONSULTATION,
             RequestKind::Destruction => DESTRUCTION,
             RequestKind::Secondment => SECONDMENT,
+            RequestKind::SpecialReview => SPECIAL_REVIEW,
         }
     }
 
@@ -184,9 +204,9 @@ impl RequestKind {
     }
 
     /// Whether the new-request form offers it (`create` has the person form; a destruction is started from the
-    /// materials it names, by API).
+    /// materials it names, by API; a special review from the review page).
     pub fn on_request_form(self) -> bool {
-        !matches!(self, RequestKind::Create | RequestKind::Destruction)
+        !matches!(self, RequestKind::Create | RequestKind::Destruction | RequestKind::SpecialReview)
     }
 
     /// Whether its flow may have a fast path: a change of routine fields alone applied at once by HR. Only
@@ -239,7 +259,11 @@ impl RequestKind {
             RequestKind::Create => unreachable!("handled above"),
             RequestKind::Update => {
                 let mut doc = serde_json::to_value(&p).map_err(|e| bad("changes", e.to_string()))?;
-                merge_patch(&mut doc, changes);
+                let mut changes = changes.clone();
+                if let Some(o) = changes.as_object_mut() {
+                    o.remove(ORG_EXPLANATION);
+                }
+                merge_patch(&mut doc, &changes);
                 p = Person::from_input(doc).map_err(|e| bad("changes", e))?;
                 p.id = current.id;
                 p.version = current.version;
@@ -344,6 +368,23 @@ impl RequestKind {
                     reason: text_field(changes, "reason"),
                 });
             }
+            RequestKind::SpecialReview => {
+                if changes.get("review_version").and_then(Value::as_u64).is_none() {
+                    return Err(bad("review_version", "name the version of the review it approves"));
+                }
+                for (field, slot) in [
+                    ("birth_date", &mut p.birth_date),
+                    ("work_start", &mut p.work_start),
+                    ("party_join", &mut p.party_join),
+                ] {
+                    if let Some(d) = date_field(changes, field)? {
+                        *slot = Some(d);
+                    }
+                }
+                if let Some(e) = text_field(changes, "education") {
+                    p.education = Some(e);
+                }
+            }
         }
         Ok(p)
     }
@@ -422,7 +463,7 @@ mod tests {
         }
         assert_eq!(
             RequestKind::names(),
-            "create, update, promotion, transfer, resignation, consultation, destruction, secondment"
+            "create, update, promotion, transfer, resignation, consultation, destruction, secondment, special_review"
         );
         assert!(serde_json::from_value::<RequestKind>(json!("loan")).is_err());
     }

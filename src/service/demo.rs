@@ -430,6 +430,98 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     Ok(summary)
 }
 
+/// Special reviews (专项审核) in every state: concluded (among them the two cadres promoted below), one concluded
+/// long ago (expired), one with leaders for 认定 and 组织审批, one waiting for 初审, drafts with problems found.
+fn special_reviews(
+    archive: &Archive,
+    hr: &Principal,
+    people: &std::collections::BTreeMap<String, Vec<crate::model::PersonId>>,
+) -> Result<()> {
+    use super::workflows::NewRequest;
+    use crate::model::RequestKind;
+    // Nobody's own dossier: account holders' records are left out, and so are dossiers the dataset lacks.
+    let linked: Vec<crate::model::PersonId> = archive
+        .store()
+        .scan::<crate::model::User>(crate::store::Table::Users, b"")?
+        .into_iter()
+        .filter_map(|(_, u)| u.person_id)
+        .collect();
+    let nth = |dept: &str, i: usize| people.get(dept).and_then(|v| v.get(i)).copied().filter(|p| !linked.contains(p));
+    let principal = |who: &str| -> Result<Principal> {
+        let user = archive
+            .accounts()
+            .user_by_name(who)?
+            .ok_or_else(|| super::Error::Internal(format!("no demo user {who}")))?;
+        archive.accounts().principal_for(user, "demo")
+    };
+    // (department, index, steps approved after submission: None = a draft, left unsubmitted; problems found)
+    let plan: [(&str, usize, Option<usize>, bool); 9] = [
+        ("research", 2, Some(4), false),
+        ("it", 2, Some(4), false),
+        ("finance", 3, Some(4), true),
+        ("sales", 3, Some(4), false),
+        ("ops", 3, Some(4), false),
+        ("sales", 4, Some(2), false),
+        ("research", 4, Some(0), true),
+        ("it", 4, None, true),
+        ("finance", 4, None, false),
+    ];
+    for (i, (dept, n, steps, problems)) in plan.into_iter().enumerate() {
+        let Some(id) = nth(dept, n) else { continue };
+        let person = archive.persons().load_person(id)?;
+        let materials: Vec<crate::model::Material> = archive
+            .materials()
+            .material_ids_of(id)?
+            .into_iter()
+            .map(|m| archive.materials().load_material(m))
+            .collect::<Result<_>>()?;
+        let of = |code: &str| materials.iter().find(|m| m.meta.category == code).or(materials.first()).map(|m| m.id);
+        let (Some(resume), Some(diploma)) = (of("1"), of("4-1")) else { continue };
+        let mut entries = Vec::new();
+        let mut entry = |item: &str, value: Option<String>, source: crate::model::MaterialId| {
+            if let Some(v) = value {
+                entries.push(json!({"item": item, "found": [{"material_id": source, "value": v}],
+                    "determined": v, "evidence": [source], "basis": "以最早形成的原始材料为准"}));
+            }
+        };
+        entry("birth_date", person.birth_date.map(|d| d.to_string()), resume);
+        entry("work_start", person.work_start.map(|d| d.to_string()), resume);
+        entry("party_join", person.party_join.map(|d| d.to_string()), resume);
+        entry("education", person.education.clone(), diploma);
+        if problems && let Some(first) = entries.first_mut() {
+            first["problems"] = json!([{"kind": "inconsistent", "material_id": resume,
+                "note": "干部履历表与入党志愿书所填出生年月相差一年，以户籍材料和最早的履历表为准"}]);
+        }
+        if problems && i % 2 == 1 {
+            entries.push(json!({"item": "cadre_status", "problems": [{"kind": "missing", "material_id": resume,
+                "note": "缺少转干审批表，已函询原单位"}]}));
+        }
+        let input = serde_json::from_value(json!({"entries": entries}))
+            .map_err(|e| super::Error::Internal(format!("demo review: {e}")))?;
+        archive.reviews().record(hr, id, None, input)?;
+        let Some(steps) = steps else { continue };
+        let r = archive.requests().create(
+            hr,
+            NewRequest {
+                kind: RequestKind::SpecialReview,
+                person_id: Some(id),
+                changes: json!({}),
+                reason: Some("干部人事档案专项审核".into()),
+                draft: false,
+            },
+        )?;
+        let head = format!("head-{dept}");
+        for who in ["admin", head.as_str(), "leader1", "leader2"].into_iter().take(steps) {
+            archive.requests().decide(&principal(who)?, r.id, "approve", Some("同意".into()))?;
+        }
+        if dept == "ops" {
+            // Concluded in the 2016 campaign: long past the age a promotion accepts.
+            archive.reviews().backdate_conclusion(id, 1_466_000_000)?;
+        }
+    }
+    Ok(())
+}
+
 /// A few requests in flight, so every reviewer's and leader's inbox holds something.
 fn requests_in_flight(
     archive: &Archive,
@@ -474,7 +566,9 @@ fn requests_in_flight(
         ask(nth("ops", 2), RequestKind::Transfer, json!({"department": "sales", "position": "市场专员"}), "工作需要")?;
     act("head-ops", t.id)?;
     act("head-sales", t.id)?;
-    // Leaders: a promotion past the head (leader 1), another past leader 1 (leader 2).
+    special_reviews(archive, hr, people)?;
+    // Leaders: a promotion past the head (leader 1), another past leader 1 (leader 2). Both cadres' special
+    // reviews were concluded first (凡提必审).
     let a = ask(
         nth("research", 2),
         RequestKind::Promotion,
@@ -522,6 +616,15 @@ mod tests {
             let u = archive.accounts().user_by_name(who).unwrap().unwrap();
             let inbox = archive.requests().inbox(&archive.accounts().principal_for(u, "test").unwrap()).unwrap();
             assert!(!inbox.is_empty(), "{who}'s inbox is empty");
+        }
+        // Special reviews in every state, and problems found.
+        let t = archive.reports().review_progress(&p).unwrap();
+        for state in
+            crate::model::review::ReviewState::ALL.map(|s| s.as_str()).into_iter().chain(["problems_inconsistent"])
+        {
+            let i = t.columns.iter().position(|c| c == state).unwrap();
+            let n: u64 = t.rows.iter().map(|r| r[i].as_u64().unwrap()).sum();
+            assert!(n > 0, "no demo review in state {state}");
         }
     }
 

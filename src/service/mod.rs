@@ -31,6 +31,7 @@ pub mod numbering;
 pub mod packages;
 pub mod persons;
 pub mod reports;
+pub mod review;
 pub mod search;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -205,6 +206,8 @@ pub struct Config {
     /// The record checks set per installation (docs/DOMAIN.md §5): a gap between posts longer than
     /// `max_gap_months` is a warning (default 12).
     pub record_rules: crate::model::person::RecordRules,
+    /// How many months a concluded special review (专项审核) counts for a promotion (凡提必审; default 36).
+    pub review_valid_months: u32,
 }
 
 impl Default for Config {
@@ -225,6 +228,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             suite: None,
             record_rules: crate::model::person::RecordRules::default(),
+            review_valid_months: 36,
         }
     }
 }
@@ -328,6 +332,8 @@ services! {
     Grants => grants;
     /// Reports for HR, the archive office and leaders.
     Reports => reports;
+    /// 专项审核: a cadre's special review, its flow's hooks and the rules it sets (凡提必审, 认定 fields).
+    Reviews => reviews;
     /// The audit trail as auditors read and verify it, and its witness.
     AuditTrail => audit_trail;
     /// Sign-in, sessions, CSRF tokens, the caller's own password and second factor.

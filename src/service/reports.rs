@@ -116,6 +116,7 @@ const SALARY_ROLES: [Role; 4] = [Role::Hr, Role::Leader, Role::Finance, Role::He
 const COMPLETENESS_ROLES: [Role; 4] = [Role::Hr, Role::Leader, Role::Admin, Role::Head];
 const FINDINGS_ROLES: [Role; 2] = [Role::Hr, Role::Head];
 const DIGITIZATION_ROLES: [Role; 3] = [Role::Hr, Role::Admin, Role::Head];
+const REVIEW_ROLES: [Role; 4] = [Role::Hr, Role::Leader, Role::Admin, Role::Head];
 
 /// The reports a caller may run: what the UI offers (the report functions still decide on every call).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -130,6 +131,8 @@ pub struct AvailableReports {
     pub digitization: bool,
     /// Workflow turnaround.
     pub turnaround: bool,
+    /// 专审进度.
+    pub review: bool,
 }
 
 impl AvailableReports {
@@ -141,6 +144,7 @@ impl AvailableReports {
             ReportKind::Findings => self.findings,
             ReportKind::Digitization => self.digitization,
             ReportKind::Turnaround => self.turnaround,
+            ReportKind::Review => self.review,
         }
     }
 
@@ -227,6 +231,7 @@ impl Reports<'_> {
             findings: may("findings", &FINDINGS_ROLES),
             digitization: may("digitization", &DIGITIZATION_ROLES),
             turnaround: self.may_see_turnaround(p),
+            review: may("review", &REVIEW_ROLES),
         }
     }
 
@@ -238,7 +243,22 @@ impl Reports<'_> {
             ReportKind::Findings => self.findings(p),
             ReportKind::Digitization => self.digitization(p),
             ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
+            ReportKind::Review => self.review_progress(p),
         }
+    }
+
+    /// 专审进度 (active persons): per department, dossiers by special review state (none, draft, in review, in
+    /// approval, concluded, expired) and the problems found, by kind. HR, leaders and administration: everyone;
+    /// heads: their department. The caller's own dossier and relatives' are left out.
+    pub fn review_progress(&self, p: &Principal) -> Result<ReportTable> {
+        self.audited(p, AuditAction::ReportReview, "report:review", false, || {
+            let scope = self.report_scope(p, "review", &REVIEW_ROLES)?;
+            let persons: Vec<Person> =
+                self.persons_in(&scope)?.into_iter().filter(|person| self.check_person(p, person).is_ok()).collect();
+            let rows = self.reviews().progress(&persons, |d| self.department_label(d))?;
+            let detail = format!("persons:{}", persons.len());
+            Ok((ReportTable { name: "review".into(), columns: super::review::progress_columns(), rows }, Some(detail)))
+        })
     }
 
     /// Active persons in scope.

@@ -383,7 +383,15 @@ impl Requests<'_> {
         {
             return Err(forbidden(&hard));
         }
+        let mut new = new;
+        if let (RequestKind::SpecialReview, Some(person)) = (new.kind, &person) {
+            // The terms are the stored review's, whatever the client sent (docs/DOMAIN.md §4, 专项审核).
+            new.changes = self.reviews().submission(person)?;
+        }
         let (_, findings) = self.validated(person.as_ref(), new.kind, &new.changes)?;
+        if let Some(person) = &person {
+            self.reviews().check_start(new.kind, person, &new.changes)?;
+        }
         let fields = changed_fields(&new.changes);
         let now = now_ts();
         let mut r = Request {
@@ -426,6 +434,9 @@ impl Requests<'_> {
             if r.state == RequestState::Approved {
                 self.stage_application(&mut ws, &mut r, p)?;
             }
+        }
+        if let (RequestKind::SpecialReview, Some(person)) = (r.kind, r.person_id) {
+            self.reviews().stage_submitted(&mut ws, person, r.id)?;
         }
         self.notifications().stage(&mut ws, &r, &opened_since(&[], &r, &routed), &stuck_in(&routed))?;
         ws.put(Table::Requests, r.id.as_bytes().to_vec(), &r)?;
@@ -483,6 +494,16 @@ impl Requests<'_> {
             r.kind,
             if approvers.is_empty() { "fast path".into() } else { approvers.join(", ") }
         ));
+        if let (RequestKind::SpecialReview, Some(cur)) = (r.kind, &current) {
+            let version = r.changes.get("review_version").and_then(Value::as_u64).unwrap_or(0) as u32;
+            self.reviews().stage_conclusion(ws, cur.id, r.id, version, approvers)?;
+            if (Person { version: cur.version, ..next.clone() }) == *cur {
+                // The review confirmed the record as it stands: concluded, and no new person version.
+                r.state = RequestState::Applied;
+                r.conflict = None;
+                return Ok(());
+            }
+        }
         match current {
             None => {
                 next.id = PersonId::new();

@@ -63,13 +63,17 @@ pub enum Table {
     /// A dossier's numberings of its catalogue (序号) by person id + numbering number: the current one grows as
     /// materials are filed, an arrangement (整理) starts the next (docs/DOMAIN.md §2).
     Numberings,
+    /// The special review (专项审核) of a dossier, current version, by person id (docs/DOMAIN.md §4).
+    Reviews,
+    /// Every recorded version of a special review, by person id + version.
+    ReviewVersions,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 27] = [
+    pub const ALL: [Table; 29] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -98,6 +102,8 @@ impl Table {
         Table::OcrQueue,
         Table::TextStatus,
         Table::Numberings,
+        Table::Reviews,
+        Table::ReviewVersions,
     ];
 
     /// The tree name.
@@ -130,6 +136,8 @@ impl Table {
             Table::Meta => "meta",
             Table::TextStatus => "text_status",
             Table::Numberings => "numberings",
+            Table::Reviews => "reviews",
+            Table::ReviewVersions => "review_versions",
         }
     }
 

@@ -41,6 +41,10 @@ fn report_description(l: Lang, kind: ReportKind) -> &'static str {
             "各类申请及各审批环节的处理时长与当前超期数。",
             "How long each kind of request and step takes; what is overdue.",
         ),
+        ReportKind::Review => l.t(
+            "各部门干部档案专项审核（三龄两历一身份）的进度，以及发现的问题（涂改、不一致、缺失、造假嫌疑）。",
+            "Special reviews (三龄两历一身份) by department and state, and the problems found, by kind.",
+        ),
     }
 }
 
@@ -79,6 +83,17 @@ fn column_name(l: Lang, col: &str) -> &'static str {
         "median_hours" => l.t("中位时长（小时）", "Median (hours)"),
         "p90_hours" => l.t("90% 时长（小时）", "90th percentile (hours)"),
         "overdue" => l.t("当前超期", "Overdue now"),
+        "dossiers" => l.t("档案数", "Dossiers"),
+        "none" => l.t("未审核", "Not reviewed"),
+        "draft" => l.t("审核中（未提交）", "Draft"),
+        "in_review" => l.t("初审/复审", "In review"),
+        "in_approval" => l.t("认定/审批", "In approval"),
+        "concluded" => l.t("已认定", "Concluded"),
+        "expired" => l.t("已过期", "Expired"),
+        "problems_altered" => l.t("涂改", "Altered"),
+        "problems_inconsistent" => l.t("不一致", "Inconsistent"),
+        "problems_missing" => l.t("缺失", "Missing"),
+        "problems_suspected_forgery" => l.t("造假嫌疑", "Suspected forgery"),
         _ => "?",
     }
 }
@@ -110,7 +125,14 @@ fn is_number(col: &str) -> bool {
             | "median_hours"
             | "p90_hours"
             | "overdue"
-    )
+            | "dossiers"
+            | "none"
+            | "draft"
+            | "in_review"
+            | "in_approval"
+            | "concluded"
+            | "expired"
+    ) || col.starts_with("problems_")
 }
 
 fn plain(v: &Value) -> String {
@@ -277,6 +299,18 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
                 .collect();
             (!bars.is_empty())
                 .then(|| bar_chart(l.t("涉及人数最多的校验问题", "The findings that concern the most persons"), &bars))
+        }
+        ReportKind::Review => {
+            // Dossiers by review state, all departments together.
+            let bars: Vec<Bar> = ["none", "draft", "in_review", "in_approval", "concluded", "expired"]
+                .into_iter()
+                .filter_map(|c| {
+                    let i = col(c)?;
+                    let n: f64 = table.rows.iter().map(|r| number(r.get(i))).sum();
+                    Some(Bar { label: column_name(l, c).to_string(), value: n, caption: n.to_string() })
+                })
+                .collect();
+            (!bars.is_empty()).then(|| bar_chart(l.t("档案按专审状态", "Dossiers by review state"), &bars))
         }
         ReportKind::Turnaround => {
             // Whole requests (created → applied): the median by kind.

@@ -142,6 +142,14 @@ impl TestApp {
         }
     }
 
+    /// Concludes a special review (专项审核) of `person` through its whole flow, as a promotion needs one (凡提必审):
+    /// see [`conclude_review`].
+    pub async fn conclude_review(&self, person: &str) {
+        let a = self.archive.clone();
+        let pid = person.parse().unwrap();
+        tokio::task::spawn_blocking(move || conclude_review(&a, pid)).await.unwrap();
+    }
+
     /// Each of `who`, in turn, approves its step of the request; returns the request as the last left it.
     pub async fn approve_as(&self, request: &str, who: &[&str]) -> Value {
         let mut last = Value::Null;
@@ -334,6 +342,69 @@ pub fn local_account(
             leader_level,
         })
         .unwrap()
+}
+
+/// Concludes a special review of `person` through its whole flow — recorded by HR with the record's own dates as
+/// the determined values (evidence: a 履历表 filed for it), then 初审, 复审, 认定 and 组织审批 — by accounts made
+/// for it (each linked to a record of its holder, in `admin`) and disabled right after, so that the test's own
+/// routing and inboxes are as they were. The record is confirmed as it stands: no new person version.
+pub fn conclude_review(a: &Archive, person: dangan::model::PersonId) {
+    use dangan::model::RequestKind;
+    use dangan::service::workflows::NewRequest;
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let made = |role: &str, roles: Vec<Role>, dept: Option<&str>, level: Option<u8>| {
+        let name = format!("review{n}-{role}");
+        let holder = roles
+            .iter()
+            .any(|r| r.needs_person_link())
+            .then(|| a.accounts().create_holder_record(&format!("专审{n}{role}"), "admin").unwrap());
+        let u = local_account(a, &name, roles, dept, holder, level);
+        (u.username.clone(), a.accounts().principal_for(u, "test").unwrap())
+    };
+    let (hr_id, hr) = made("hr", vec![Role::Hr], Some("hr"), None);
+    let record = a.persons().get(&hr, person).unwrap().person;
+    let deciders = [
+        made("admin", vec![Role::Admin], Some("admin"), None),
+        made("head", vec![Role::Head], Some(&record.department), None),
+        made("leader1", vec![Role::Leader], Some("admin"), Some(1)),
+        made("leader2", vec![Role::Leader], Some("admin"), Some(2)),
+    ];
+    let meta =
+        dangan::model::MaterialMeta {
+            category: "1".into(), title: "干部履历表（专审）".into(), ..Default::default()
+        };
+    let resume = a.filing().add(&hr, person, meta, "干部履历表".as_bytes(), None, false).unwrap().id;
+    let mut entries = Vec::new();
+    for (item, value) in [
+        ("birth_date", record.birth_date.map(|d| d.to_string())),
+        ("work_start", record.work_start.map(|d| d.to_string())),
+        ("party_join", record.party_join.map(|d| d.to_string())),
+        ("education", record.education.clone()),
+    ] {
+        if let Some(v) = value {
+            entries.push(serde_json::json!({"item": item, "determined": v, "evidence": [resume]}));
+        }
+    }
+    let input = serde_json::from_value(serde_json::json!({"entries": entries})).unwrap();
+    a.reviews().record(&hr, person, None, input).unwrap();
+    let new = NewRequest {
+        kind: RequestKind::SpecialReview,
+        person_id: Some(person),
+        changes: serde_json::json!({}),
+        reason: Some("专项审核".into()),
+        draft: false,
+    };
+    let r = a.requests().create(&hr, new).unwrap();
+    for (_, p) in &deciders {
+        a.requests().decide(p, r.id, "approve", None).unwrap();
+    }
+    let (_, it) = made("it", vec![Role::It], None, None);
+    for name in std::iter::once(hr_id).chain(deciders.into_iter().map(|(n, _)| n)) {
+        let id = a.accounts().user_by_name(&name).unwrap().unwrap().id;
+        let patch = dangan::service::admin::UserPatch { disabled: Some(true), ..Default::default() };
+        a.accounts().update(&it, id, patch).unwrap();
+    }
 }
 
 /// What a test needs of the machine (a tool, a kernel feature): missing, the test fails — it is never skipped in

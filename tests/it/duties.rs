@@ -301,6 +301,7 @@ async fn hr_changes_posts_salary_and_department_only_through_requests() {
     let a = app.call(patch(json!({"phone": "13900001111"}))).await;
     assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
     // The same promotion as a request applies after its reviews and approvals.
+    app.conclude_review(&pid).await;
     let (status, r) = call(
         &app,
         Method::POST,

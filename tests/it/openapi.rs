@@ -47,6 +47,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/persons/{id}"),
     ("patch", "/persons/{id}"),
     ("get", "/persons/{id}/versions"),
+    ("get", "/persons/{id}/review"),
+    ("put", "/persons/{id}/review"),
     ("post", "/persons/{id}/materials"),
     ("get", "/persons/{id}/materials"),
     ("get", "/persons/{id}/catalogue"),
@@ -75,6 +77,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/reports/completeness"),
     ("get", "/reports/findings"),
     ("get", "/reports/digitization"),
+    ("get", "/reports/review"),
     ("post", "/imports"),
     ("get", "/imports/{id}"),
     ("get", "/persons/{id}/package"),
@@ -245,6 +248,7 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
     let person = cadre(&app, &hr, "ops").await["id"].as_str().unwrap().to_string();
     let catalogue = app.send(Method::GET, &format!("/api/v1/persons/{person}/materials"), Some(&hr), None).await;
     let material = catalogue.json()["items"][0]["id"].as_str().unwrap().to_string();
+    app.conclude_review(&person).await;
     let created = app
         .send(
             Method::POST,

@@ -565,6 +565,7 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
         .unwrap()
         .to_string();
     let hr = sign_in(&app, "hr").await;
+    app.conclude_review(&pid).await;
     let form = hr.page(&format!("/requests/new?kind=promotion&person={pid}")).await;
     for name in ["position", "rank", "salary_grade", "reason"] {
         assert!(form.contains(&format!("name=\"{name}\"")), "{name}");
@@ -1018,6 +1019,7 @@ async fn a_request_page_shows_escalated_steps_and_what_is_hidden() {
     let app = demo_app().await;
     let token = app.login("hr").await;
     let head = app.archive.accounts().user_by_name("head-ops").unwrap().unwrap().person_id.unwrap().to_string();
+    app.conclude_review(&head).await;
     let a = app
         .send(
             Method::POST,
@@ -1066,6 +1068,7 @@ async fn the_request_form_offers_a_secondment_with_its_fields() {
         .as_str()
         .unwrap()
         .to_string();
+    app.conclude_review(&pid).await;
     let hr = sign_in(&app, "hr").await;
     let form = hr.page(&format!("/requests/new?kind=promotion&person={pid}")).await;
     for kind in ["transfer", "update", "resignation", "consultation", "secondment"] {

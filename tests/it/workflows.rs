@@ -66,6 +66,7 @@ async fn promotion_goes_through_head_legal_finance_and_leaders_and_lands_as_a_ve
     let p = cadre(&app, &hr, "ops").await;
     let pid = p["id"].as_str().unwrap();
     let before = p["version"].as_u64().unwrap();
+    app.conclude_review(pid).await;
     let (status, r) = request(
         &app,
         &hr,
@@ -198,6 +199,7 @@ async fn fast_path_rejection_return_validation_and_conflicts() {
     assert_eq!(trail["total"], 1);
 
     // A rejected promotion changes nothing.
+    app.conclude_review(&pid).await;
     let (_, r) =
         request(&app, &hr, json!({"kind": "promotion", "person_id": pid, "changes": {"position": "研究发展部部长"}}))
             .await;
@@ -291,6 +293,7 @@ async fn notifications_reach_the_assignees_and_the_webhooks_signed() {
     let app = TestApp { router: dangan::server::router(archive.clone(), BODY_LIMIT), archive, dir };
     let hr = app.login("hr").await;
     let p = cadre(&app, &hr, "ops").await;
+    app.conclude_review(p["id"].as_str().unwrap()).await;
     let (_, r) = request(
         &app,
         &hr,
@@ -535,6 +538,7 @@ async fn four_eyes_an_account_with_two_roles_decides_one_step_only() {
     )
     .await;
     let p = cadre(&app, &hr, "ops").await;
+    app.conclude_review(p["id"].as_str().unwrap()).await;
     let (status, r) = request(
         &app,
         &hr,
@@ -574,6 +578,7 @@ async fn a_heads_own_promotion_escalates_to_the_leaders_and_is_applied() {
     let app = demo_app().await;
     let hr = app.login("hr").await;
     let head = person_of(&app, "head-ops");
+    app.conclude_review(&head).await;
     let (status, r) = request(
         &app,
         &hr,
@@ -631,6 +636,7 @@ async fn a_step_nobody_may_decide_is_flagged_and_reported_never_silent() {
         app.send(Method::PATCH, &format!("/api/v1/users/{leader2}"), Some(&it), Some(json!({"disabled": true}))).await;
     assert_eq!(off.status, StatusCode::OK, "{}", String::from_utf8_lossy(&off.body));
     let p = cadre(&app, &hr, "sales").await;
+    app.conclude_review(p["id"].as_str().unwrap()).await;
     let (_, r) =
         request(&app, &hr, json!({"kind": "promotion", "person_id": p["id"], "changes": {"rank": "四级职员"}})).await;
     let rid = r["id"].as_str().unwrap().to_string();
@@ -675,6 +681,7 @@ async fn requests_follow_the_rules_of_the_dossier_they_are_about() {
     let x = cadre(&app, &hr, "ops").await;
     let xid = x["id"].as_str().unwrap().to_string();
     account(&app, "hr2", vec![dangan::model::Role::Hr], "hr", Some(&xid)).await;
+    app.conclude_review(&xid).await;
     let (status, r) = request(
         &app,
         &hr,
