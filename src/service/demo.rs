@@ -455,8 +455,9 @@ fn special_reviews(
         archive.accounts().principal_for(user, "demo")
     };
     // (department, index, steps approved after submission: None = a draft, left unsubmitted; problems found)
-    let plan: [(&str, usize, Option<usize>, bool); 9] = [
+    let plan: [(&str, usize, Option<usize>, bool); 10] = [
         ("research", 2, Some(4), false),
+        ("ops", 5, Some(4), false),
         ("it", 2, Some(4), false),
         ("finance", 3, Some(4), true),
         ("sales", 3, Some(4), false),

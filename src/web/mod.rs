@@ -28,6 +28,7 @@ mod imports;
 mod layout;
 mod pages;
 mod reports;
+mod review;
 mod session;
 
 use crate::http::AppState;
@@ -63,6 +64,8 @@ pub fn router() -> Router<AppState> {
         .route("/persons/{id}/materials", post(forms::upload))
         .route("/persons/{id}/catalogue", get(catalogue::print))
         .route("/persons/{id}/catalogue/arrange", post(catalogue::arrange))
+        .route("/persons/{id}/review", get(review::show).post(review::record))
+        .route("/persons/{id}/review/submit", post(review::submit))
         .route("/materials/{id}", get(pages::material))
         .route("/materials/{id}/content", get(pages::content).post(forms::replace_content))
         .route("/materials/{id}/versions/{n}/content", get(pages::version_content))

@@ -495,6 +495,7 @@ pub(super) async fn dossier(
         nav.toc aria-label=(l.t("本页目录", "On this page")) {
             a href="#person" { (l.t("基本信息", "Person")) } " · "
             a href="#catalogue" { (l.t("档案目录", "Catalogue")) } " · "
+            a href={ "/persons/" (x.id) "/review" } { (l.t("专项审核", "Special review")) } " · "
             @if user.can.upload { a href="#upload" { (l.t("上传材料", "Upload")) } " · " }
             @if versions.is_some() { a href="#history" { (l.t("版本历史", "History")) } " · " }
             @if user.can.start {

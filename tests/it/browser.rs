@@ -467,10 +467,15 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
         .unwrap()
         .iter()
         .find(|p| {
+            // 凡提必审: a promotion needs a concluded special review; the demo concludes some and starts nothing
+            // else for them.
+            let id = p["id"].as_str().unwrap();
+            let requests = demo.get(&format!("/requests?person={id}"), &hr_token);
             p["id"] != head_ops.as_str()
-                && demo.get(&format!("/requests?person={}", p["id"].as_str().unwrap()), &hr_token)["total"] == 0
+                && demo.get(&format!("/persons/{id}/review"), &hr_token)["state"] == "concluded"
+                && requests["items"].as_array().unwrap().iter().all(|r| r["kind"] == "special_review")
         })
-        .expect("an ops cadre without requests")
+        .expect("an ops cadre whose special review is concluded, without other requests")
         .clone();
     let cadre_id = cadre["id"].as_str().unwrap();
     let cadre_name = cadre["name"].as_str().unwrap();
@@ -597,6 +602,24 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
     let record = b.text("#person dl.fields").await;
     assert!(record.contains(position) && record.contains("四级调研员"), "{record}");
     b.screenshot("10-dossier-after-promotion").await;
+
+    // The cadre's special review (concluded before the promotion could start), the printable 目录 with the
+    // paper form's columns, and 专审进度.
+    b.goto(&demo.url(&format!("/persons/{cadre_id}/review"))).await;
+    assert_eq!(b.text("strong.review-state").await, "已认定");
+    assert!(b.text("#review-items").await.contains("出生日期"));
+    b.screenshot("10a-special-review").await;
+    b.goto(&demo.url(&format!("/persons/{cadre_id}/catalogue"))).await;
+    let head = b.text("table.paper-catalogue thead").await;
+    for column in ["类号", "序号", "材料名称", "年", "月", "日", "页数", "备注"] {
+        assert!(head.contains(column), "the 目录 has the paper form's column {column}: {head}");
+    }
+    assert!(!b.find_all("table.paper-catalogue tbody tr").await.is_empty(), "the 目录 lists the materials");
+    b.screenshot("10b-catalogue-print").await;
+    b.goto(&demo.url("/reports/review")).await;
+    assert!(b.text("main h1").await.contains("专审进度"));
+    assert!(!b.find_all("#report-table tbody tr").await.is_empty());
+    b.screenshot("10c-review-progress").await;
 
     // Finance: a word only labour contracts hold finds nothing.
     b.logout().await;

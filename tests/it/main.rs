@@ -20,6 +20,7 @@ mod login;
 mod openapi;
 mod packages;
 mod reports;
+mod review;
 mod sandbox;
 mod storage;
 mod streaming;

@@ -1156,3 +1156,59 @@ async fn the_print_view_has_the_paper_forms_columns_and_arranging_keeps_the_old_
 fn paper_rows(html: &str) -> Vec<Vec<String>> {
     report_rows(&html.replace("class=\"paper-catalogue\"", "id=\"report-table\""))
 }
+
+#[tokio::test]
+async fn the_review_page_records_a_special_review_submits_it_and_the_report_shows_its_progress() {
+    let app = demo_app().await;
+    let token = app.login("hr").await;
+    let cadre = cadre(&app, &token, "sales").await;
+    let pid = cadre["id"].as_str().unwrap().to_string();
+    let meta = json!({"category": "1", "title": "干部履历表（专审）"});
+    let resume = app.upload(&token, &pid, meta, "r.txt", "干部履历表".as_bytes()).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hr = sign_in(&app, "hr").await;
+    let path = format!("/persons/{pid}/review");
+    assert!(hr.page(&format!("/persons/{pid}")).await.contains(&format!("href=\"{path}\"")), "the dossier links it");
+    let page = hr.page(&path).await;
+    assert!(page.contains("未审核") && page.contains("参加工作时间") && page.contains("保存审核记录"), "{page}");
+
+    let birth = cadre["birth_date"].as_str().unwrap();
+    let work = cadre["work_start"].as_str().unwrap();
+    let mut fields = vec![
+        ("version", "0"),
+        ("birth_date.found0.value", birth),
+        ("birth_date.found0.material", resume.as_str()),
+        ("birth_date.determined", birth),
+        ("birth_date.evidence", resume.as_str()),
+        ("work_start.determined", work),
+        ("work_start.evidence", resume.as_str()),
+        ("education.problem0.kind", "inconsistent"),
+        ("education.problem0.note", "履历表与毕业证书所载毕业时间不一致"),
+        ("education.problem0.material", resume.as_str()),
+        ("education.determined", "大学本科"),
+        ("education.evidence", resume.as_str()),
+    ];
+    if let Some(party) = cadre["party_join"].as_str() {
+        fields.extend([("party_join.determined", party), ("party_join.evidence", resume.as_str())]);
+    }
+    assert_eq!(hr.post(&path, &fields).await.status, StatusCode::FORBIDDEN, "no token, no recording");
+    fields.insert(0, ("csrf", hr.csrf.as_str()));
+    let a = hr.post(&path, &fields).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", String::from_utf8_lossy(&a.body));
+    let page = hr.page(&path).await;
+    assert!(page.contains("审核记录（未提交）") && page.contains("履历表与毕业证书所载毕业时间不一致"), "{page}");
+    assert!(page.contains(birth) && page.contains("提交审核"));
+
+    let a = hr.post(&format!("{path}/submit"), &[("csrf", &hr.csrf)]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.header("location").starts_with("/requests/"));
+    let page = hr.page(&path).await;
+    assert!(page.contains("初审/复审中") && !page.contains("保存审核记录"), "no recording while the flow runs");
+
+    let report = hr.page("/reports/review").await;
+    assert!(report.contains("专审进度") && report.contains("不一致") && report.contains("市场营销部"), "{report}");
+    let it = sign_in(&app, "it").await;
+    assert_eq!(it.get(&path).await.status, StatusCode::FORBIDDEN);
+}
