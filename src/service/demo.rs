@@ -467,7 +467,7 @@ fn special_reviews(
         ("it", 4, None, true),
         ("finance", 4, None, false),
     ];
-    for (i, (dept, n, steps, problems)) in plan.into_iter().enumerate() {
+    for (dept, n, steps, problems) in plan {
         let Some(id) = nth(dept, n) else { continue };
         let person = archive.persons().load_person(id)?;
         let materials: Vec<crate::model::Material> = archive
@@ -493,7 +493,8 @@ fn special_reviews(
             first["problems"] = json!([{"kind": "inconsistent", "material_id": resume,
                 "note": "干部履历表与入党志愿书所填出生年月相差一年，以户籍材料和最早的履历表为准"}]);
         }
-        if problems && i % 2 == 1 {
+        if problems && steps.is_none() {
+            // A draft still waiting for an answer from the cadre's former unit.
             entries.push(json!({"item": "cadre_status", "problems": [{"kind": "missing", "material_id": resume,
                 "note": "缺少转干审批表，已函询原单位"}]}));
         }
@@ -515,7 +516,7 @@ fn special_reviews(
         for who in ["admin", head.as_str(), "leader1", "leader2"].into_iter().take(steps) {
             archive.requests().decide(&principal(who)?, r.id, "approve", Some("同意".into()))?;
         }
-        if dept == "ops" {
+        if (dept, n) == ("ops", 3) {
             // Concluded in the 2016 campaign: long past the age a promotion accepts.
             archive.reviews().backdate_conclusion(id, 1_466_000_000)?;
         }
