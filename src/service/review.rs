@@ -235,14 +235,32 @@ impl Reviews<'_> {
         Ok(())
     }
 
+    /// The terms a request of `kind` about `person` goes (or goes again, `revising` it) into its flow with: a
+    /// `special_review` takes them from the stored review whatever the client sent ([`Reviews::submission`]); any
+    /// other kind keeps its own.
+    pub(crate) fn terms(
+        &self,
+        kind: RequestKind,
+        person: &Person,
+        changes: Value,
+        revising: Option<RequestId>,
+    ) -> Result<Value> {
+        match kind {
+            RequestKind::SpecialReview => self.submission(person, revising),
+            _ => Ok(changes),
+        }
+    }
+
     /// The changes of a `special_review` request about `person`, from the stored draft: the version approved and
     /// the determined values. Refused when there is no draft, a submission is already in its flow, or an item
     /// is not determined.
-    pub(crate) fn submission(&self, person: &Person) -> Result<Value> {
+    fn submission(&self, person: &Person, revising: Option<RequestId>) -> Result<Value> {
         let r = self
             .load(person.id)?
             .ok_or_else(|| Error::invalid("person_id", "record the review first (PUT /api/v1/persons/{id}/review)"))?;
-        self.refuse_in_flight(&r)?;
+        if revising.is_none() || r.request_id != revising {
+            self.refuse_in_flight(&r)?;
+        }
         let missing = r.undetermined(person.party_join.is_some());
         if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|i| i.label().0).collect();
@@ -519,6 +537,57 @@ mod tests {
         let stored = a.reviews().load(person).unwrap();
         let later = today() + time::Duration::days(37 * 31);
         assert_eq!(a.reviews().state_of(stored.as_ref(), Some(RequestState::Applied), later), ReviewState::Expired);
+    }
+
+    #[test]
+    fn revising_resubmitting_or_an_earlier_request_cannot_step_around_the_review() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let admin = account(&a, "admin", &[Role::Admin], "admin");
+        let head = account(&a, "head", &[Role::Head], "research");
+        let (leader1, leader2) = (leader(&a, "leader1", 1), leader(&a, "leader2", 2));
+        let record =
+            json!({"name": "赵六", "department": "research", "birth_date": "1980-05-17", "work_start": "2002-07"});
+        let person = a.persons().create(&testing::loader(), record).unwrap().record.id;
+        let resume = testing::file_text(&a, person, meta("1", "干部履历表", &[]), "履历");
+        let entries = json!({"entries": [
+            {"item": "birth_date", "determined": "1980-05-17", "evidence": [resume]},
+            {"item": "work_start", "determined": "2002-07", "evidence": [resume]},
+        ]});
+        a.reviews().record(&hr, person, None, input(entries)).unwrap();
+        // An update of the work start, started before the review concludes.
+        let early =
+            a.requests().create(&hr, request(RequestKind::Update, person, json!({"work_start": "2003-07"}))).unwrap();
+        let sr = a.requests().create(&hr, request(RequestKind::SpecialReview, person, json!({}))).unwrap();
+
+        // 初审 returns it; HR's revision cannot put other terms than the stored review's.
+        assert_eq!(
+            a.requests().decide(&admin, sr.id, "return", Some("补充".into())).unwrap().state,
+            RequestState::Returned
+        );
+        let forged = json!({"birth_date": "1990-01-01", "work_start": "2010-07", "review_version": 1});
+        let revised = a.requests().revise(&hr, sr.id, forged, None).unwrap();
+        assert_eq!(
+            (revised.changes["birth_date"].as_str(), revised.changes["work_start"].as_str()),
+            (Some("1980-05-17"), Some("2002-07"))
+        );
+        a.requests().submit(&hr, sr.id).unwrap();
+        for who in [&admin, &head, &leader1, &leader2] {
+            a.requests().decide(who, sr.id, "approve", None).unwrap();
+        }
+        assert_eq!(a.persons().load_person(person).unwrap().version, 1, "the review confirmed the record");
+
+        // The earlier update, approved now, is not applied: the work start is determined.
+        a.requests().decide(&leader1, early.id, "approve", None).unwrap();
+        let r = a.requests().decide(&leader2, early.id, "approve", None).unwrap();
+        assert_eq!(r.state, RequestState::Approved);
+        assert!(r.conflict.as_deref().is_some_and(|c| c.contains(ORG_EXPLANATION)), "{:?}", r.conflict);
+        assert_eq!(
+            a.persons().load_person(person).unwrap().work_start.map(|d| d.to_string()).as_deref(),
+            Some("2002-07")
+        );
+        // Resubmitting it is refused for the same reason.
+        assert!(matches!(a.requests().submit(&hr, early.id), Err(Error::Invalid { .. })));
     }
 
     #[test]

@@ -384,9 +384,8 @@ impl Requests<'_> {
             return Err(forbidden(&hard));
         }
         let mut new = new;
-        if let (RequestKind::SpecialReview, Some(person)) = (new.kind, &person) {
-            // The terms are the stored review's, whatever the client sent (docs/DOMAIN.md §4, 专项审核).
-            new.changes = self.reviews().submission(person)?;
+        if let Some(person) = &person {
+            new.changes = self.reviews().terms(new.kind, person, new.changes, None)?;
         }
         let (_, findings) = self.validated(person.as_ref(), new.kind, &new.changes)?;
         if let Some(person) = &person {
@@ -465,6 +464,15 @@ impl Requests<'_> {
                 "the person record changed since version {base} (now {}); the request must be rebased before it can be applied",
                 cur.version
             ));
+            r.state = RequestState::Approved;
+            return Ok(());
+        }
+        if let Some(cur) = &current
+            && let Err(e) = self.reviews().check_start(r.kind, cur, &r.changes)
+        {
+            // What the special review set has changed since the request started (a conclusion fixed a field it
+            // changes, or the one a promotion stood on aged out): approved, not applied, until resubmitted.
+            r.conflict = Some(e.to_string());
             r.state = RequestState::Approved;
             return Ok(());
         }
@@ -724,7 +732,14 @@ impl Requests<'_> {
                 Some(pid) => Some(self.persons().load_person(pid)?),
                 None => None,
             };
+            let mut changes = changes;
+            if let Some(person) = &person {
+                changes = self.reviews().terms(r.kind, person, changes, Some(r.id))?;
+            }
             let (_, findings) = self.validated(person.as_ref(), r.kind, &changes)?;
+            if let Some(person) = &person {
+                self.reviews().check_start(r.kind, person, &changes)?;
+            }
             let defs = self.definitions_of(&r)?;
             let flow = defs.flow(r.kind).ok_or_else(|| Error::Internal("flow vanished".into()))?;
             r.steps = flow.steps_for(Touches::of(&changed_fields(&changes)));
@@ -769,7 +784,13 @@ impl Requests<'_> {
                 Some(pid) => Some(self.persons().load_person(pid)?),
                 None => None,
             };
+            if let Some(person) = &person {
+                r.changes = self.reviews().terms(r.kind, person, r.changes.clone(), Some(r.id))?;
+            }
             let (_, findings) = self.validated(person.as_ref(), r.kind, &r.changes)?;
+            if let Some(person) = &person {
+                self.reviews().check_start(r.kind, person, &r.changes)?;
+            }
             r.findings = findings;
             r.base_version = person.as_ref().map(|p| p.version);
             r.conflict = None;
