@@ -52,9 +52,15 @@ pub(super) struct ImportQuery {
         of multipart/form-data. The catalogue is read at once (422 when unreadable, 413/422 for a zip bomb, unsafe \
         paths or duplicates: nothing is filed); the rows are then filed in the background, each atomically. Rows whose \
         bytes the dossier already holds are skipped, so re-sending a batch stores nothing twice. Needs capability \
-        upload; each row also needs the right to file that category into that dossier. 形成时间 is read as         YYYYMMDD, YYYYMM, YYYY (the national form; 00 for an unknown month or day), ISO or 2019.07.01 / 2019年7月1日;         类别 as a readable code (4-1), a Chinese numeral (四) or a code-table value (0401). A catalogue in an older         classification scheme names it with `scheme` (or per row with a column `scheme`): its codes are mapped to         2018 leaves, the old code kept in the row's note; a code the scheme lacks rejects that row.",
+        upload; each row also needs the right to file that category into that dossier. 形成时间 is read as \
+        YYYYMMDD, YYYYMM, YYYY (the national form; 00 for an unknown month or day), ISO or 2019.07.01 / 2019年7月1日; \
+        类别 as a readable code (4-1), a Chinese numeral (四) or a code-table value (0401). A catalogue in an older \
+        classification scheme names it with `scheme` (or per row with a column `scheme`): its codes are mapped to \
+        2018 leaves, the old code kept in the row's note; a code the scheme lacks rejects that row.",
     params(
-        ("scheme" = Option<String>, Query, description = "The classification scheme of the catalogue's 类别:             `2018` (default), `2009` or `1991` (mapped to 2018; 422 for another name). A column `scheme` in the             catalogue overrides it for its row."),
+        ("scheme" = Option<String>, Query, description = "The classification scheme of the catalogue's 类别: \
+            `2018` (default), `2009` or `1991` (mapped to 2018; 422 for another name). A column `scheme` in the \
+            catalogue overrides it for its row."),
     ),
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
