@@ -210,7 +210,10 @@ async fn the_package_catalogue_writes_national_dates_and_code_table_values_and_r
     use dangan::exchange::catalogue::{Column, normalize_date, parse_csv};
     let (_app, _hr, _person, package) = sender().await;
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(package)).unwrap();
-    let name = z.file_names().find(|n| n.ends_with("data/catalogue.csv")).unwrap().to_string();
+    let name = (0..z.len())
+        .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+        .find(|n| n.ends_with("data/catalogue.csv"))
+        .unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(&mut z.by_name(&name).unwrap(), &mut text).unwrap();
     // Headings by national code; 类别 by its code-table value and 形成时间 as YYYYMMDD under them.
