@@ -184,6 +184,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_compact_national_form_keeps_the_precision() {
+        for (iso, compact) in
+            [("2019-07-01", "20190701"), ("2019-07", "201907"), ("2019", "2019"), ("1950-12-31", "19501231")]
+        {
+            assert_eq!(iso.parse::<PartialDate>().unwrap().compact(), compact);
+        }
+    }
+
+    #[test]
     fn parses_all_precisions() {
         for s in ["2019", "2019-07", "2019-07-01", "2000-02-29"] {
             assert_eq!(s.parse::<PartialDate>().unwrap().to_string(), s);
