@@ -17,11 +17,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 /// The catalogue's columns: readable name, national code, what it holds.
-const COLUMNS: [(&str, &str, &str, &str); 11] = [
+const COLUMNS: [(&str, &str, &str, &str); 12] = [
     ("file", "", "文件在压缩包内的路径（必填）", "the file's path inside the zip (required)"),
     ("id_number", "A0184", "公民身份号码（或用 person_id 指定人员）", "the person's ID number (or person_id)"),
     ("name", "A0101", "姓名（填写时须与人员记录一致）", "name (checked against the record when given)"),
-    ("category", "E01Z101", "类别，如 1、4-1、9-2（必填）", "category, e.g. 1, 4-1, 9-2 (required)"),
+    ("category", "E01Z101", "类别，如 1、4-1、9-2 或 0902（必填）", "category, e.g. 1, 4-1, 9-2 or 0902 (required)"),
     ("title", "E01Z111", "材料名称（必填）", "title (required)"),
     (
         "formed_on",
@@ -34,6 +34,12 @@ const COLUMNS: [(&str, &str, &str, &str); 11] = [
     ("note", "E01Z231", "备注", "note"),
     ("source", "E01Z204", "来处", "source unit"),
     ("tags", "", "标签，以 ; 或 、 分隔（如 contract、salary）", "tags, separated by ; or 、 (e.g. contract; salary)"),
+    (
+        "scheme",
+        "",
+        "该行类别的分类方案：2018、2009 或 1991（覆盖上面的选择）",
+        "the row's category scheme: 2018, 2009 or 1991 (overrides the choice above)",
+    ),
 ];
 
 fn import_form(user: &WebUser, error: Option<&str>) -> Markup {
