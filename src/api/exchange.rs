@@ -2,7 +2,7 @@
 
 use super::doc::*;
 use super::error::ApiError;
-use super::extract::{ApiPath, AuthUser};
+use super::extract::{ApiPath, ApiQuery, AuthUser};
 use crate::http::{AppState, HttpError, blocking};
 use crate::model::ImportId;
 use crate::service::imports::ImportReport;
@@ -34,6 +34,12 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
     Ok((bytes.to_vec(), "batch.zip".into()))
 }
 
+/// The options of an import, as query parameters.
+#[derive(serde::Deserialize)]
+pub(super) struct ImportQuery {
+    scheme: Option<String>,
+}
+
 #[utoipa::path(
     post,
     path = "/imports",
@@ -46,7 +52,16 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
         of multipart/form-data. The catalogue is read at once (422 when unreadable, 413/422 for a zip bomb, unsafe \
         paths or duplicates: nothing is filed); the rows are then filed in the background, each atomically. Rows whose \
         bytes the dossier already holds are skipped, so re-sending a batch stores nothing twice. Needs capability \
-        upload; each row also needs the right to file that category into that dossier.",
+        upload; each row also needs the right to file that category into that dossier. 形成时间 is read as \
+        YYYYMMDD, YYYYMM, YYYY (the national form; 00 for an unknown month or day), ISO or 2019.07.01 / 2019年7月1日; \
+        类别 as a readable code (4-1), a Chinese numeral (四) or a code-table value (0401). A catalogue in an older \
+        classification scheme names it with `scheme` (or per row with a column `scheme`): its codes are mapped to \
+        2018 leaves, the old code kept in the row's note; a code the scheme lacks rejects that row.",
+    params(
+        ("scheme" = Option<String>, Query, description = "The classification scheme of the catalogue's 类别: \
+            `2018` (default), `2009` or `1991` (mapped to 2018; 422 for another name). A column `scheme` in the \
+            catalogue overrides it for its row."),
+    ),
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
         (status = 202, description = "The import, running; follow Location.",
@@ -60,9 +75,17 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
         (status = 503, response = AuditRollback),
     ),
 )]
-pub(super) async fn start_import(State(st): State<AppState>, auth: AuthUser, req: Request) -> ApiResult<Response> {
+pub(super) async fn start_import(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    req: Request,
+) -> ApiResult<Response> {
+    let scheme = q.scheme.unwrap_or_default();
+    // An unknown scheme is refused before the batch is read.
+    crate::service::imports::scheme_named(&scheme).map_err(HttpError::Unprocessable)?;
     let (bytes, name) = zip_body(&st, req).await?;
-    let report = crate::http::start_import(&st, auth.principal, bytes, name).await?;
+    let report = crate::http::start_import(&st, auth.principal, bytes, name, scheme).await?;
     let mut resp = (StatusCode::ACCEPTED, Json(report.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/imports/{}", report.id)) {
         resp.headers_mut().insert(header::LOCATION, l);

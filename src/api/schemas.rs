@@ -383,6 +383,8 @@ pub(super) struct ImportReport {
     rows: Vec<ImportRow>,
     /// Files in the batch that no row names (not filed).
     unlisted: Vec<String>,
+    /// The classification scheme of the catalogue's 类别 (`2018`, `2009`, `1991`), unless a row names its own.
+    scheme: String,
 }
 
 /// 回执: what the receiver filed, signed by the receiver's installation key (over the compact JSON with

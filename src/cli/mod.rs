@@ -89,6 +89,10 @@ pub enum Command {
         /// Write the full report (JSON) to this file.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// The classification scheme of the catalogue's 类别: 2018, or 2009 / 1991 mapped to 2018 (a `scheme`
+        /// column overrides it per row).
+        #[arg(long, default_value = "2018")]
+        scheme: String,
     },
     /// Export a dossier as a signed transfer package (BagIt zip) (offline).
     Export {
@@ -438,7 +442,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(if r.ok { 0 } else { 1 })
         }
-        Command::Import { data, batch, user, report } => import(&data, &batch, &user, report.as_deref()),
+        Command::Import { data, batch, user, report, scheme } => {
+            import(&data, &batch, &user, report.as_deref(), &scheme)
+        }
         Command::Export { data, person, user, out } => {
             let archive = open_offline(&data)?;
             let principal = principal_named(&archive, &user)?;
@@ -596,7 +602,7 @@ fn principal_named(archive: &Archive, user: &str) -> Result<crate::service::Prin
     Ok(archive.accounts().principal_for(account, "cli")?)
 }
 
-fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>) -> Result<i32> {
+fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>, scheme: &str) -> Result<i32> {
     use crate::service::imports;
     let archive = open_offline(data)?;
     let principal = principal_named(&archive, user)?;
@@ -607,7 +613,7 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>)
         Box::new(imports::zip_file_source(batch, max)?)
     };
     let name = batch.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prepared = archive.imports().prepare(&principal, &name, source)?;
+    let prepared = archive.imports().prepare(&principal, &name, source, scheme)?;
     let bar = indicatif::ProgressBar::new(prepared.report().total as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows · {per_sec} · eta {eta} · {msg}")

@@ -4,6 +4,12 @@
 //! E01Z124 份数, E01Z201 接收时间, E01Z204 来处, E01Z207 接收人, E01Z231 备注; A0184 公民身份号码, A0101 姓名).
 //! UTF-8 (with or without BOM) and GB18030 (what Excel writes on a Chinese desktop) are both read, and so is an
 //! XLSX workbook (its first sheet).
+//!
+//! Values (DOMAIN §2): a catalogue under the national codes carries 形成时间 as `YYYYMMDD` (`YYYYMM`, `YYYY` when
+//! the day or month is unknown) and 类别 as its code-table value (`01` … `10`, `0401`, `0902`); readable catalogues
+//! may write `2019-07-01` and `4-1`. Reading accepts either form under either heading, and the usual hand-written
+//! dates besides ([`normalize_date`]). A `scheme` column names the classification scheme of a row's 类别 (`2018`,
+//! `2009`, `1991`; see `model/legacy_category.rs`).
 
 use std::collections::HashMap;
 
@@ -40,6 +46,8 @@ pub enum Column {
     Note,
     /// Tags, separated by `;` or `、`.
     Tags,
+    /// The classification scheme of the row's 类别 (`2018`, `2009`, `1991`).
+    Scheme,
 }
 
 impl Column {
@@ -58,7 +66,7 @@ impl Column {
             Column::Source => "E01Z204",
             Column::Receiver => "E01Z207",
             Column::Note => "E01Z231",
-            Column::File | Column::PersonId | Column::Tags => return None,
+            Column::File | Column::PersonId | Column::Tags | Column::Scheme => return None,
         })
     }
 
@@ -80,6 +88,7 @@ impl Column {
             "receiver" | "e01z207" | "接收人" => Column::Receiver,
             "note" | "e01z231" | "备注" => Column::Note,
             "tags" | "标签" => Column::Tags,
+            "scheme" | "分类方案" | "分类标准" => Column::Scheme,
             _ => return None,
         })
     }
@@ -244,13 +253,18 @@ fn push_row<'a>(
 
 /// Normalises the many ways a catalogue writes a date (`2019.07.01`, `2019/7/1`, `2019年7月1日`, `20190701`,
 /// `201907`, `2019-7`) to `YYYY[-MM[-DD]]`; anything else is returned as it is, for the date parser to refuse.
+/// In the compact national form an unknown day or month may be written as `00` (`20190700`, `20190000`, `201900`):
+/// the date is then as precise as its known parts.
 pub fn normalize_date(s: &str) -> String {
     let s = s.trim();
-    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..]);
-    }
-    if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return format!("{}-{}", &s[..4], &s[4..]);
+    let compact = s.bytes().all(|b| b.is_ascii_digit());
+    if compact && (s.len() == 8 || s.len() == 6) {
+        let (year, month, day) = (&s[..4], &s[4..6], s.get(6..8));
+        return match (month, day) {
+            ("00", None | Some("00")) => year.to_string(),
+            (_, None | Some("00")) => format!("{year}-{month}"),
+            (_, Some(day)) => format!("{year}-{month}-{day}"),
+        };
     }
     let parts: Vec<&str> =
         s.split(['.', '/', '-', '年', '月', '日']).map(str::trim).filter(|p| !p.is_empty()).collect();
@@ -269,7 +283,9 @@ pub fn normalize_date(s: &str) -> String {
 }
 
 /// Writes a catalogue under both the national codes and readable names (`E01Z111 材料名称` style headings are
-/// not used: one heading row of codes, which the national system reads, followed by the rows).
+/// not used: one heading row of codes, which the national system reads, followed by the rows). The caller writes
+/// the values in the national form as well: 形成时间 `YYYYMMDD` (`PartialDate::compact`), 类别 by its code-table
+/// value (`CategoryScheme::table_code`).
 pub fn write_csv(rows: &[Vec<(Column, String)>], columns: &[Column]) -> String {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let heading: Vec<String> = columns
@@ -279,6 +295,7 @@ pub fn write_csv(rows: &[Vec<(Column, String)>], columns: &[Column]) -> String {
                 match c {
                     Column::File => "file",
                     Column::PersonId => "person_id",
+                    Column::Scheme => "scheme",
                     _ => "tags",
                 }
                 .to_string()
@@ -406,6 +423,38 @@ mod tests {
     }
 
     #[test]
+    fn a_national_catalogue_round_trips_compact_dates_and_code_table_values() {
+        use crate::model::{CategoryScheme, PartialDate};
+        let scheme = CategoryScheme::scheme_2018();
+        let cases = [("1", "2019-07-01"), ("4-1", "2019-07"), ("9-2", "2019"), ("10", "1998-12-31")];
+        let rows: Vec<Vec<(Column, String)>> = cases
+            .iter()
+            .map(|(cat, date)| {
+                let d: PartialDate = date.parse().unwrap();
+                vec![
+                    (Column::IdNumber, "110101198005170011".to_string()),
+                    (Column::Category, scheme.table_code(cat).unwrap()),
+                    (Column::Title, format!("材料 {cat}")),
+                    (Column::FormedOn, d.compact()),
+                    (Column::File, format!("{cat}.pdf")),
+                ]
+            })
+            .collect();
+        let columns = [Column::IdNumber, Column::Category, Column::Title, Column::FormedOn, Column::File];
+        let text = write_csv(&rows, &columns);
+        assert!(text.starts_with("A0184,E01Z101,E01Z111,E01Z117,file\n"), "{text}");
+        assert!(text.contains(",0401,材料 4-1,201907,") && text.contains(",01,材料 1,20190701,"), "{text}");
+        assert!(text.contains(",0902,材料 9-2,2019,") && text.contains(",10,材料 10,19981231,"), "{text}");
+        let back = parse_csv(text.as_bytes()).unwrap();
+        assert_eq!(back.len(), cases.len());
+        for (row, (cat, date)) in back.iter().zip(cases) {
+            assert_eq!(scheme.resolve(row.get(Column::Category).unwrap()).unwrap().code, cat);
+            let read: PartialDate = normalize_date(row.get(Column::FormedOn).unwrap()).parse().unwrap();
+            assert_eq!(read.to_string(), date);
+        }
+    }
+
+    #[test]
     fn dates_are_normalised() {
         for (input, want) in [
             ("20190701", "2019-07-01"),
@@ -414,6 +463,12 @@ mod tests {
             ("2019/07", "2019-07"),
             ("2019年7月1日", "2019-07-01"),
             ("2019", "2019"),
+            ("20190700", "2019-07"),
+            ("20190000", "2019"),
+            ("201900", "2019"),
+            ("2019年7月", "2019-07"),
+            ("2019年", "2019"),
+            (" 2019.07 ", "2019-07"),
             ("sometime", "sometime"),
         ] {
             assert_eq!(normalize_date(input), want);

@@ -63,6 +63,19 @@ impl PartialDate {
         }
     }
 
+    /// The compact form national exchange files use (DOMAIN §2): `YYYYMMDD`, or `YYYYMM` / `YYYY` when the day
+    /// or the month is unknown. Read back through `exchange::catalogue::normalize_date`.
+    pub fn compact(&self) -> String {
+        let mut out = format!("{:04}", self.year);
+        if let Some(m) = self.month {
+            out.push_str(&format!("{m:02}"));
+            if let Some(d) = self.day {
+                out.push_str(&format!("{d:02}"));
+            }
+        }
+        out
+    }
+
     /// A sort key: ordered by date, unknown parts first within their period.
     pub fn sort_key(&self) -> (u16, u8, u8) {
         (self.year, self.month.unwrap_or(0), self.day.unwrap_or(0))
@@ -169,6 +182,15 @@ impl<'de> serde::Deserialize<'de> for PartialDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compact_national_form_keeps_the_precision() {
+        for (iso, compact) in
+            [("2019-07-01", "20190701"), ("2019-07", "201907"), ("2019", "2019"), ("1950-12-31", "19501231")]
+        {
+            assert_eq!(iso.parse::<PartialDate>().unwrap().compact(), compact);
+        }
+    }
 
     #[test]
     fn parses_all_precisions() {

@@ -6,12 +6,17 @@
 //! (by content address) is `skipped`, so a re-run stores nothing twice and a batch killed halfway finishes on a
 //! re-run. Each row that cannot be filed is `rejected` with its reason; the others go on. The report is kept
 //! (sealed, like every record) and updated as the import runs, for `GET /api/v1/imports/{id}`.
+//!
+//! A batch names the classification scheme of its 类别 (DOMAIN §2a): `2018` (the default), or `2009` / `1991`,
+//! whose codes are mapped to 2018 leaves (`model/legacy_category.rs`); a `scheme` column overrides it per row. A
+//! mapped row keeps its old code in its note; a code the scheme does not have rejects that row.
 
 use super::Imports;
 use super::{Error, Principal, Result};
 use crate::exchange::catalogue::{self, Column, Row};
 use crate::exchange::zipsafe::{SafeZip, ZipLimits, ZipRefusal};
 use crate::model::AuditAction;
+use crate::model::legacy_category::{self, LegacyScheme};
 use crate::model::policy::Capability;
 use crate::model::{ImportId, MaterialId, MaterialMeta, PersonId};
 use crate::store::Table;
@@ -91,6 +96,46 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
     /// Files in the batch that no row names (not filed).
     pub unlisted: Vec<String>,
+    /// The classification scheme of the catalogue's 类别 (`2018`, `2009`, `1991`), unless a row names its own.
+    #[serde(default = "current_scheme")]
+    pub scheme: String,
+}
+
+fn current_scheme() -> String {
+    legacy_category::CURRENT.to_string()
+}
+
+/// A scheme's name as a batch gives it: the current one (the default, also for an empty name) or a known old one;
+/// an unknown name is refused, naming the known ones.
+pub fn scheme_named(name: &str) -> std::result::Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() || name == legacy_category::CURRENT {
+        return Ok(current_scheme());
+    }
+    LegacyScheme::named(name).map(|s| s.name.clone()).ok_or_else(|| {
+        format!(
+            "unknown classification scheme {:?}: use one of {}",
+            name.chars().take(20).collect::<String>(),
+            LegacyScheme::names().join(", ")
+        )
+    })
+}
+
+/// A row's 类别 in the 2018 scheme when the row (its `scheme` column) or the batch names an old scheme, with the
+/// trace kept in the note; `None` for a 2018 row (its code is checked as any filed material's).
+fn legacy_category(row: &Row, batch_scheme: &str) -> std::result::Result<Option<(String, String)>, String> {
+    let name = match row.get(Column::Scheme) {
+        Some(own) => scheme_named(own)?,
+        None => batch_scheme.to_string(),
+    };
+    let Some(scheme) = LegacyScheme::named(&name) else { return Ok(None) };
+    let code = row.get(Column::Category).unwrap_or_default();
+    let m = scheme.map(code, row.get(Column::Title).unwrap_or_default())?;
+    let how = match &m.keyword {
+        Some(k) => format!("，按“{k}”归入 {}", m.code),
+        None => String::new(),
+    };
+    Ok(Some((m.code, format!("原类号 {}（{} 方案{how}）", m.original, scheme.name))))
 }
 
 /// A batch's files: a zip (checked by [`SafeZip`]) or a directory.
@@ -192,6 +237,12 @@ pub struct PreparedImport {
     source: Box<dyn ImportSource>,
 }
 
+/// What rows of one batch share while it runs: the content hashes of the dossiers met so far, the scheme.
+struct BatchState {
+    known: HashMap<PersonId, HashMap<String, MaterialId>>,
+    scheme: String,
+}
+
 impl PreparedImport {
     /// The report as it stands (state `running`, nothing handled yet).
     pub fn report(&self) -> &ImportReport {
@@ -213,11 +264,19 @@ impl Imports<'_> {
         Ok(())
     }
 
-    /// Reads a batch's catalogue and records the import as running. A batch without a readable catalogue is
-    /// refused whole (422), before anything is filed.
-    pub fn prepare(&self, p: &Principal, source_name: &str, source: Box<dyn ImportSource>) -> Result<PreparedImport> {
+    /// Reads a batch's catalogue and records the import as running. A batch without a readable catalogue, or
+    /// naming an unknown classification `scheme` (`2018` when empty), is refused whole (422), before anything is
+    /// filed.
+    pub fn prepare(
+        &self,
+        p: &Principal,
+        source_name: &str,
+        source: Box<dyn ImportSource>,
+        scheme: &str,
+    ) -> Result<PreparedImport> {
         self.audited(p, AuditAction::ImportStart, "imports", false, || {
             self.require(p, Capability::Upload)?;
+            let scheme = scheme_named(scheme).map_err(|e| Error::invalid("scheme", e))?;
             let files = source.files();
             let catalogues: Vec<&String> = files.iter().filter(|f| is_catalogue(f)).collect();
             let cat_name = match catalogues.as_slice() {
@@ -252,9 +311,10 @@ impl Imports<'_> {
                 imported_bytes: 0,
                 rows: Vec::new(),
                 unlisted,
+                scheme,
             };
             self.save_import(&report)?;
-            let detail = format!("import:{} rows:{}", report.id, rows.len());
+            let detail = format!("import:{} rows:{} scheme:{}", report.id, rows.len(), report.scheme);
             Ok((PreparedImport { report, rows, base, source }, Some(detail)))
         })
     }
@@ -267,7 +327,7 @@ impl Imports<'_> {
         progress: &dyn Fn(&ImportReport),
     ) -> Result<ImportReport> {
         let PreparedImport { mut report, rows, base, mut source } = prepared;
-        let mut known: HashMap<PersonId, HashMap<String, MaterialId>> = HashMap::new();
+        let mut batch = BatchState { known: HashMap::new(), scheme: report.scheme.clone() };
         let mut last_save = std::time::Instant::now();
         for row in &rows {
             let file = row.get(Column::File).map(|f| format!("{base}{}", clean_path(f))).unwrap_or_default();
@@ -279,7 +339,7 @@ impl Imports<'_> {
                 person_id: None,
                 reason: None,
             };
-            match self.import_row(p, row, &file, source.as_mut(), &mut known, &mut r) {
+            match self.import_row(p, row, &file, source.as_mut(), &mut batch, &mut r) {
                 Ok(bytes) => {
                     if r.outcome == RowOutcome::Imported {
                         report.imported += 1;
@@ -322,7 +382,7 @@ impl Imports<'_> {
         row: &Row,
         file: &str,
         source: &mut dyn ImportSource,
-        known: &mut HashMap<PersonId, HashMap<String, MaterialId>>,
+        batch: &mut BatchState,
         r: &mut RowReport,
     ) -> std::result::Result<u64, String> {
         if file.is_empty() {
@@ -335,12 +395,19 @@ impl Imports<'_> {
         {
             return Err(format!("the name {name:?} does not match the record of this ID number"));
         }
-        let meta = import_meta(row)?;
+        let mut meta = import_meta(row)?;
+        if let Some((code, trace)) = legacy_category(row, &batch.scheme)? {
+            meta.category = code;
+            meta.note = Some(match meta.note.take() {
+                Some(note) => format!("{note}；{trace}"),
+                None => trace,
+            });
+        }
         let meta = self.filing().checked_meta(meta).map_err(|e| reason_of(&e))?;
         self.filing().check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
         let bytes = source.read(file)?;
         let hash = self.store().keys().suite().hash_hex(&bytes);
-        let held = match known.entry(person.id) {
+        let held = match batch.known.entry(person.id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(self.content_hashes_of(person.id).map_err(|e| reason_of(&e))?)

@@ -217,11 +217,15 @@ impl Packages<'_> {
                 rows.push(vec![
                     (Column::IdNumber, person.id_number.clone().unwrap_or_default()),
                     (Column::Name, person.name.clone()),
-                    (Column::Category, m.meta.category.clone()),
+                    // The national form (DOMAIN §2): 类别 by its code-table value, 形成时间 as YYYYMMDD.
+                    (
+                        Column::Category,
+                        self.scheme().table_code(&m.meta.category).unwrap_or_else(|| m.meta.category.clone()),
+                    ),
                     (Column::Order, entry.seq.to_string()),
                     (Column::Title, m.meta.title.clone()),
                     (Column::Pages, m.meta.pages.map(|n| n.to_string()).unwrap_or_default()),
-                    (Column::FormedOn, m.meta.formed_on.map(|d| d.to_string()).unwrap_or_default()),
+                    (Column::FormedOn, m.meta.formed_on.map(|d| d.compact()).unwrap_or_default()),
                     (Column::Source, m.meta.source_unit.clone().unwrap_or_default()),
                     (Column::Note, m.meta.note.clone().unwrap_or_default()),
                     (Column::File, current),

@@ -17,11 +17,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 /// The catalogue's columns: readable name, national code, what it holds.
-const COLUMNS: [(&str, &str, &str, &str); 11] = [
+const COLUMNS: [(&str, &str, &str, &str); 12] = [
     ("file", "", "文件在压缩包内的路径（必填）", "the file's path inside the zip (required)"),
     ("id_number", "A0184", "公民身份号码（或用 person_id 指定人员）", "the person's ID number (or person_id)"),
     ("name", "A0101", "姓名（填写时须与人员记录一致）", "name (checked against the record when given)"),
-    ("category", "E01Z101", "类别，如 1、4-1、9-2（必填）", "category, e.g. 1, 4-1, 9-2 (required)"),
+    ("category", "E01Z101", "类别，如 1、4-1、9-2 或 0902（必填）", "category, e.g. 1, 4-1, 9-2 or 0902 (required)"),
     ("title", "E01Z111", "材料名称（必填）", "title (required)"),
     (
         "formed_on",
@@ -34,6 +34,12 @@ const COLUMNS: [(&str, &str, &str, &str); 11] = [
     ("note", "E01Z231", "备注", "note"),
     ("source", "E01Z204", "来处", "source unit"),
     ("tags", "", "标签，以 ; 或 、 分隔（如 contract、salary）", "tags, separated by ; or 、 (e.g. contract; salary)"),
+    (
+        "scheme",
+        "",
+        "该行类别的分类方案：2018、2009 或 1991（覆盖上面的选择）",
+        "the row's category scheme: 2018, 2009 or 1991 (overrides the choice above)",
+    ),
 ];
 
 fn import_form(user: &WebUser, error: Option<&str>) -> Markup {
@@ -51,12 +57,22 @@ fn import_form(user: &WebUser, error: Option<&str>) -> Markup {
                 label for="batch" { (l.t("批次压缩包（.zip）", "Batch (.zip)")) }
                 input #batch type="file" name="file" accept=".zip,application/zip" required;
             }
+            p {
+                label for="scheme" { (l.t("类别的分类方案", "Category scheme")) }
+                select #scheme name="scheme" {
+                    option value="2018" selected { (l.t("2018（现行）", "2018 (current)")) }
+                    option value="2009" { (l.t("2009（映射到 2018）", "2009 (mapped to 2018)")) }
+                    option value="1991" { (l.t("1991（映射到 2018）", "1991 (mapped to 2018)")) }
+                }
+            }
             p { button type="submit" { (l.t("上传并开始导入", "Upload and import")) } }
         }
         section.card {
             h2 { (l.t("目录 catalogue.csv 的列", "The columns of catalogue.csv")) }
             p { (l.t("第一行为列名，可用英文名、中文名或全国干部信息系统代码（E01Z101 等）；其他列如 份数 E01Z124、接收时间 E01Z201、接收人 E01Z207 记入备注。",
                 "The first line names the columns, by the English or Chinese name or the national code (E01Z101 …); 份数 E01Z124, 接收时间 E01Z201 and 接收人 E01Z207 go into the note.")) }
+            p { (l.t("形成时间可写 20190701、201907、2019、2019-07-01、2019.7.1 或 2019年7月1日；类别可写 4-1、四、0401。旧目录按 2009 或 1991 分类方案编类的，选择该方案（或加一列 scheme）：类别映射到 2018 方案，原类号记入备注，无法映射的行被拒绝。",
+                "Dates may be 20190701, 201907, 2019, 2019-07-01, 2019.7.1 or 2019年7月1日; categories 4-1, 四 or 0401. For an old catalogue classed under the 2009 or 1991 scheme, choose that scheme (or add a column scheme): categories are mapped to 2018, the old code kept in the note, and a row that cannot be mapped is rejected.")) }
             table {
                 thead { tr {
                     th scope="col" { (l.t("列名", "Column")) }
@@ -89,6 +105,7 @@ pub(super) async fn start(State(st): State<AppState>, user: WebUser, req: Reques
     // Only those who may file materials send a large body.
     st.archive.require(&user.principal, Capability::Upload)?;
     let post = read_file_post(&st, &user, req).await?;
+    let scheme = post.get("scheme").unwrap_or_default().to_string();
     let (bytes, file_name) = post.file.unwrap_or_default();
     let refused = |e: HttpError| -> WebResult<Response> {
         let status = e.http_status_code();
@@ -103,7 +120,7 @@ pub(super) async fn start(State(st): State<AppState>, user: WebUser, req: Reques
         Ok((status, page(l, Some(&user), l.t("批量导入", "Batch import"), body)).into_response())
     };
     let name = file_name.unwrap_or_else(|| "batch.zip".into());
-    match start_import(&st, user.principal.clone(), bytes, name).await {
+    match start_import(&st, user.principal.clone(), bytes, name, scheme).await {
         Ok(report) => Ok(Redirect::to(&format!("/imports/{}", report.id)).into_response()),
         Err(e) => refused(e),
     }

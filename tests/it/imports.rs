@@ -19,9 +19,13 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 async fn post_zip(app: &TestApp, token: &str, zip: Vec<u8>) -> Answer {
+    post_zip_at(app, token, "/api/v1/imports", zip).await
+}
+
+async fn post_zip_at(app: &TestApp, token: &str, uri: &str, zip: Vec<u8>) -> Answer {
     let req = Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/imports")
+        .uri(uri)
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/zip")
         .body(Body::from(zip))
@@ -31,7 +35,12 @@ async fn post_zip(app: &TestApp, token: &str, zip: Vec<u8>) -> Answer {
 
 /// Starts an import and waits for its report.
 async fn import(app: &TestApp, token: &str, zip: Vec<u8>) -> Value {
-    let a = post_zip(app, token, zip).await;
+    import_at(app, token, "/api/v1/imports", zip).await
+}
+
+/// Starts an import at `uri` (with its query) and waits for its report.
+async fn import_at(app: &TestApp, token: &str, uri: &str, zip: Vec<u8>) -> Value {
+    let a = post_zip_at(app, token, uri, zip).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&a.body));
     let location = a.header("location");
     assert_eq!(location, format!("/api/v1/imports/{}", a.json()["id"].as_str().unwrap()));
@@ -290,4 +299,95 @@ async fn an_import_report_is_seen_by_its_starter_and_hr_only() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(app.call(req).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_batch_catalogued_in_the_2009_scheme_is_filed_into_the_2018_categories_with_the_old_code_kept() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let idn = id_number("11010119800517001");
+    let person = app.create_person(&hr, person_body("张三", &idn, "hr")).await["id"].as_str().unwrap().to_string();
+    // A legacy catalogue under the national codes: 2009 classes, compact dates (00 for an unknown day), class 9
+    // and class 4 without their sub-class, a code-table value, a Chinese numeral; a `scheme` column for two rows.
+    let rows = [
+        ("9", "调整工资审批表", "19990700", "", ""),
+        ("9", "因公出国人员审批表", "200103", "原件", ""),
+        ("9", "干部任免审批表", "2002", "", ""),
+        ("09", "市人民代表大会代表登记表", "20030115", "", ""),
+        ("4-3", "论文发表证明", "20040301", "", ""),
+        ("0404", "中青年干部培训班结业登记表", "20050601", "", ""),
+        ("3", "经济责任审计结果报告", "20060601", "", ""),
+        ("四", "毕业生登记表", "20020701", "", ""),
+        ("9-5", "类别有误", "2007", "", ""),
+        ("9-1", "工资套改表", "2008", "", "2018"),
+        ("9", "离休审批表", "2009", "", "1991"),
+        ("1", "方案有误", "2010", "", "1980"),
+    ];
+    let mut catalogue = String::from("A0184,E01Z101,E01Z111,E01Z117,E01Z114,E01Z231,scheme,file\n");
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, (cat, title, date, note, scheme)) in rows.iter().enumerate() {
+        catalogue.push_str(&format!("{idn},{cat},{title},{date},1,{note},{scheme},f{i}.txt\n"));
+        files.push((format!("f{i}.txt"), format!("{title} 正文 {i}").into_bytes()));
+    }
+    files.push(("catalogue.csv".into(), catalogue.into_bytes()));
+    let entries: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let zip = zip_of(&entries);
+
+    // An unknown scheme refuses the batch whole, naming the known ones.
+    let a = post_zip_at(&app, &hr, "/api/v1/imports?scheme=1980", zip.clone()).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.header("content-type"), "application/problem+json");
+    let detail = a.json()["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("1980") && detail.contains("2009") && detail.contains("1991"), "{detail}");
+    assert!(catalogue_titles(&app, &hr, &person).await.is_empty());
+
+    let r = import_at(&app, &hr, "/api/v1/imports?scheme=2009", zip).await;
+    assert_eq!(r["scheme"], "2009", "{r}");
+    assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(10), Some(2)), "{r}");
+    let reason = |line: u64| -> String {
+        let row = r["rows"].as_array().unwrap().iter().find(|x| x["line"] == line).unwrap();
+        format!("{} {}", row["outcome"], row["reason"])
+    };
+    // Line 10 (9-5) is not a 2009 code; line 13 names an unknown scheme.
+    assert!(
+        reason(10).contains("rejected") && reason(10).contains("9-5") && reason(10).contains("2009"),
+        "{}",
+        reason(10)
+    );
+    assert!(reason(13).contains("rejected") && reason(13).contains("1980"), "{}", reason(13));
+
+    let items = app.send(Method::GET, &format!("/api/v1/persons/{person}/materials"), Some(&hr), None).await.json();
+    let filed = |title: &str| -> (String, String, String) {
+        let m = items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["title"] == title)
+            .unwrap_or_else(|| panic!("{title}"));
+        let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+        (s("category"), s("formed_on"), s("note"))
+    };
+    for (title, category, formed_on) in [
+        ("调整工资审批表", "9-1", "1999-07"),
+        ("因公出国人员审批表", "9-3", "2001-03"),
+        ("干部任免审批表", "9-2", "2002"),
+        ("市人民代表大会代表登记表", "9-4", "2003-01-15"),
+        ("论文发表证明", "4-3", "2004-03-01"),
+        ("中青年干部培训班结业登记表", "4-4", "2005-06-01"),
+        ("经济责任审计结果报告", "5", "2006-06-01"),
+        ("毕业生登记表", "4-1", "2002-07-01"),
+        ("工资套改表", "9-1", "2008"),
+        ("离休审批表", "9-2", "2009"),
+    ] {
+        let (c, d, _) = filed(title);
+        assert_eq!((c.as_str(), d.as_str()), (category, formed_on), "{title}");
+    }
+    // The old code is kept in the note, with the keyword that chose the sub-category; a note the row had stays.
+    assert_eq!(filed("调整工资审批表").2, "原类号 9（2009 方案，按“工资”归入 9-1）");
+    assert_eq!(filed("因公出国人员审批表").2, "原件；原类号 9（2009 方案，按“出国”归入 9-3）");
+    assert_eq!(filed("干部任免审批表").2, "原类号 9（2009 方案）");
+    assert_eq!(filed("论文发表证明").2, "原类号 4-3（2009 方案）");
+    assert_eq!(filed("离休审批表").2, "原类号 9（1991 方案）");
+    // A row in the 2018 scheme is filed as it is, with no trace.
+    assert_eq!(filed("工资套改表").2, "");
 }

@@ -204,3 +204,38 @@ async fn a_damaged_bombed_or_slipped_package_is_refused_whole_naming_the_file() 
     }
     assert_eq!(persons_total(&to, &hr).await, 0);
 }
+
+#[tokio::test]
+async fn the_package_catalogue_writes_national_dates_and_code_table_values_and_reads_back() {
+    use dangan::exchange::catalogue::{Column, normalize_date, parse_csv};
+    let (_app, _hr, _person, package) = sender().await;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(package)).unwrap();
+    let name = (0..z.len())
+        .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+        .find(|n| n.ends_with("data/catalogue.csv"))
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut z.by_name(&name).unwrap(), &mut text).unwrap();
+    // Headings by national code; 类别 by its code-table value and 形成时间 as YYYYMMDD under them.
+    assert!(text.starts_with("A0184,A0101,E01Z101,E01Z104,E01Z111,E01Z114,E01Z117,"), "{text}");
+    let line = |title: &str| text.lines().find(|l| l.contains(title)).unwrap_or_else(|| panic!("{title}: {text}"));
+    assert!(line("工资审批表").contains(",0901,") && line("工资审批表").contains(",20190701,"), "{text}");
+    assert!(line("干部履历表").contains(",01,"), "{text}");
+    assert!(line("毕业证书扫描件").contains(",0401,"), "{text}");
+    assert!(line("劳动合同").contains(",10,"), "{text}");
+    assert!(!text.contains("2019-07-01") && !text.contains(",9-1,"), "{text}");
+    // Read back as an import reads it: the same categories and dates.
+    let scheme = dangan::model::CategoryScheme::scheme_2018();
+    let mut read: Vec<(String, String)> = parse_csv(text.as_bytes())
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let category = scheme.resolve(r.get(Column::Category).unwrap()).unwrap().code.clone();
+            (category, normalize_date(r.get(Column::FormedOn).unwrap()))
+        })
+        .collect();
+    read.sort();
+    let want: Vec<(String, String)> =
+        ["1", "10", "3", "4-1", "9-1"].iter().map(|c| (c.to_string(), "2019-07-01".to_string())).collect();
+    assert_eq!(read, want);
+}

@@ -910,7 +910,17 @@ async fn the_batch_import_page_files_a_zip_and_shows_its_progress_and_report() {
     let hr = sign_in(&app, "hr").await;
     assert!(hr.page("/").await.contains("href=\"/imports\""), "HR is offered the batch import");
     let form = hr.page("/imports").await;
-    for says in ["E01Z101", "E01Z111", "A0184", "id_number", "catalogue.csv", "accept=\".zip,application/zip\""] {
+    for says in [
+        "E01Z101",
+        "E01Z111",
+        "A0184",
+        "id_number",
+        "catalogue.csv",
+        "accept=\".zip,application/zip\"",
+        "name=\"scheme\"",
+        "value=\"2009\"",
+        "value=\"1991\"",
+    ] {
         assert!(form.contains(says), "{says}: {form}");
     }
     let csrf = csrf_in(&form);
@@ -963,6 +973,10 @@ async fn the_batch_import_page_files_a_zip_and_shows_its_progress_and_report() {
     let none = hr.post_named_file("/imports", Some(&csrf), &[], file, &zip_of(&[("a.txt", b"x")])).await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text(&none).contains("no catalogue.csv"));
+    // The form's classification scheme is the service's: an unknown one refuses the batch, naming the known ones.
+    let bad = hr.post_named_file("/imports", Some(&csrf), &[("scheme", "1980")], file, &zip).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&bad));
+    assert!(text(&bad).contains("1980") && text(&bad).contains("2009"), "{}", text(&bad));
 
     // Finance may not file: neither offered nor served.
     let finance = sign_in(&app, "finance").await;
