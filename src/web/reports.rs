@@ -9,7 +9,7 @@ use super::layout::{kind_name_of, page, step_name};
 use super::session::{Lang, WebUser};
 use crate::http::{AppState, blocking, urlencode};
 use crate::model::ReportKind;
-use crate::service::reports::{REQUIRED, ReportTable};
+use crate::service::reports::{DepartmentCompleteness, ReportTable};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -251,9 +251,11 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
         ReportKind::Completeness => {
             // Dossiers lacking each required material (names may hold `、`, so they are matched, not split).
             let missing = col("missing")?;
-            let bars: Vec<Bar> = REQUIRED
+            let bars: Vec<Bar> = crate::model::completeness::Rules::shipped()
+                .required
                 .iter()
-                .map(|(_, name)| {
+                .map(|r| &r.name)
+                .map(|name| {
                     let n = table.rows.iter().filter(|r| plain(&r[missing]).contains(name)).count();
                     Bar { label: name.to_string(), value: n as f64, caption: n.to_string() }
                 })
@@ -356,17 +358,32 @@ pub(super) async fn report(
     let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
     // The service decides whether the caller may run it, and over which persons.
     let (archive, p, dimension) = (st.archive.clone(), user.principal.clone(), by.clone());
-    let table = blocking(move || archive.reports().report(&p, kind, &dimension)).await?;
+    let (table, departments) = blocking(move || match (kind, ext.is_none()) {
+        // The completeness page also shows the departments' rates.
+        (ReportKind::Completeness, true) => {
+            let r = archive.reports().completeness_report(&p)?;
+            Ok((crate::service::reports::completeness_table(&r), Some(r.departments)))
+        }
+        _ => Ok((archive.reports().report(&p, kind, &dimension)?, None)),
+    })
+    .await?;
     match ext {
         Some(ext) => match table.file(&ext)? {
             Some((bytes, mime)) => Ok(crate::http::attachment(bytes, mime, &format!("{}.{ext}", table.name))),
             None => Err(crate::http::HttpError::NoRoute.into()),
         },
-        None => Ok(report_page(&st, &user, kind, &by, &table)),
+        None => Ok(report_page(&st, &user, kind, &by, &table, departments.as_deref())),
     }
 }
 
-fn report_page(st: &AppState, user: &WebUser, kind: ReportKind, by: &str, table: &ReportTable) -> Response {
+fn report_page(
+    st: &AppState,
+    user: &WebUser,
+    kind: ReportKind,
+    by: &str,
+    table: &ReportTable,
+    departments: Option<&[DepartmentCompleteness]>,
+) -> Response {
     let l = user.lang;
     let structure = kind == ReportKind::Structure;
     let title = if structure {
@@ -395,6 +412,21 @@ fn report_page(st: &AppState, user: &WebUser, kind: ReportKind, by: &str, table:
             a.button href={ "/reports/" (kind) ".xlsx" (query) } download { "Excel (XLSX)" }
         }
         @if let Some(c) = chart(l, kind, table, &title) { (c) }
+        @if let Some(ds) = departments {
+            h2 { (l.t("各部门档案完整率", "Completeness by department")) }
+            table.departments {
+                thead { tr {
+                    th scope="col" { (l.t("部门", "Department")) }
+                    th scope="col" { (l.t("档案数", "Dossiers")) }
+                    th scope="col" { (l.t("有问题的档案", "With findings")) }
+                    th scope="col" { (l.t("平均完整率", "Mean rate")) }
+                } }
+                tbody { @for d in ds { tr {
+                    td { (d.name) } td.num { (d.dossiers) } td.num { (d.with_findings) } td.num { (d.mean_percent) "%" }
+                } } }
+            }
+            h2 { (l.t("有问题的档案", "Dossiers with findings")) }
+        }
         (report_table(l, table, &title))
     };
     page(l, Some(user), &title, body).into_response()

@@ -850,7 +850,7 @@ async fn report_pages_show_the_apis_figures_with_charts_and_downloads_in_the_cal
     let completeness = hr.page("/reports/completeness").await;
     let api = app.send(Method::GET, "/api/v1/reports/completeness", Some(&token), None).await.json();
     let mut bars = 0;
-    for (_, name) in dangan::service::reports::REQUIRED {
+    for name in dangan::model::completeness::Rules::shipped().required.iter().map(|r| &r.name) {
         let n =
             api["items"].as_array().unwrap().iter().filter(|i| i["missing"].as_str().unwrap().contains(name)).count();
         if n > 0 {
