@@ -68,6 +68,10 @@ fn column_name(l: Lang, col: &str) -> &'static str {
         "missing" => l.t("缺少的材料", "Missing materials"),
         "page_mismatches" => l.t("页数不符数", "Page mismatches"),
         "mismatched" => l.t("页数不符的材料", "Mismatched materials"),
+        "checks" => l.t("检查项", "Checks"),
+        "satisfied" => l.t("通过项", "Met"),
+        "findings_count" => l.t("缺漏数", "Findings"),
+        "findings" => l.t("缺漏（含成套检查）", "Findings (matching sets included)"),
         "field" => l.t("字段", "Field"),
         "severity" => l.t("级别", "Severity"),
         "message" => l.t("问题", "Finding"),
@@ -95,7 +99,7 @@ fn text_status_name(l: Lang, s: &str) -> &'static str {
 
 /// Columns shown on the page (the others are ids and keys, kept in the downloads).
 fn shown(col: &str) -> bool {
-    !matches!(col, "key" | "person_id")
+    !matches!(col, "key" | "person_id" | "rate")
 }
 
 fn is_number(col: &str) -> bool {
@@ -105,6 +109,9 @@ fn is_number(col: &str) -> bool {
             | "percent"
             | "missing_count"
             | "page_mismatches"
+            | "checks"
+            | "satisfied"
+            | "findings_count"
             | "persons"
             | "materials"
             | "median_hours"
@@ -358,7 +365,8 @@ pub(super) async fn report(
     let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
     // The service decides whether the caller may run it, and over which persons.
     let (archive, p, dimension) = (st.archive.clone(), user.principal.clone(), by.clone());
-    let (table, departments) = blocking(move || match (kind, ext.is_none()) {
+    let whole_page = ext.is_none();
+    let (table, departments) = blocking(move || match (kind, whole_page) {
         // The completeness page also shows the departments' rates.
         (ReportKind::Completeness, true) => {
             let r = archive.reports().completeness_report(&p)?;
