@@ -118,7 +118,10 @@ impl Rules {
                 return Err(format!("completeness rule {}: a material match needs a category", s.id));
             }
             if (s.date == DateTie::Months) != s.months.is_some() {
-                return Err(format!("completeness rule {}: months goes with date = \"months\", and only with it", s.id));
+                return Err(format!(
+                    "completeness rule {}: months goes with date = \"months\", and only with it",
+                    s.id
+                ));
             }
         }
         Ok(rules)
@@ -306,7 +309,9 @@ pub fn evaluate(
         // (the entry's date, its description) for each entry or material the rule walks.
         let items: Vec<(Option<PartialDate>, String)> = match (s.record, &s.material) {
             (Some(RecordList::Appointments), _) => match record.appointments {
-                Some(list) => list.iter().map(|a| (Some(a.from), format!("任职：{}（{}起）", a.position, a.from))).collect(),
+                Some(list) => {
+                    list.iter().map(|a| (Some(a.from), format!("任职：{}（{}起）", a.position, a.from))).collect()
+                }
                 None => continue,
             },
             (Some(RecordList::Assessments), _) => match record.assessments {
@@ -400,7 +405,9 @@ mod tests {
         assert!(Rules::parse(both).unwrap_err().contains("exactly one"));
         let months = "[[sets]]\nid='a'\nname='x'\nrecord='appointments'\nneeds={category='9-2'}\ndate='months'\n";
         assert!(Rules::parse(months).unwrap_err().contains("months"));
-        assert!(Rules::parse("[[sets]]\nid='a'\nname='x'\nrecord='salary'\nneeds={category='9-1'}\ndate='any'").is_err());
+        assert!(
+            Rules::parse("[[sets]]\nid='a'\nname='x'\nrecord='salary'\nneeds={category='9-1'}\ndate='any'").is_err()
+        );
         assert!(Rules::parse("[[required]]\ncategory=''\nname='x'").is_err());
     }
 
@@ -428,7 +435,10 @@ mod tests {
             let c = evaluate(&rules, &scheme, &record, &ms, &all);
             assert_eq!((c.checks, c.satisfied, c.rate, c.percent), (2, 1, 0.5, 50.0), "{other:?}");
             let f = &c.findings[0];
-            assert_eq!((f.rule.as_str(), f.kind, f.name.as_str()), ("appointment-approval", FindingKind::Set, "任免审批表"));
+            assert_eq!(
+                (f.rule.as_str(), f.kind, f.name.as_str()),
+                ("appointment-approval", FindingKind::Set, "任免审批表")
+            );
             assert_eq!(f.evidence.as_deref(), Some("任职：科长（2019-03起）"));
             assert_eq!(f.missing, "缺少同年形成的任免审批表（9-2类）");
         }
@@ -447,7 +457,9 @@ mod tests {
         let scheme = CategoryScheme::scheme_2018();
         let posts = [appointment("2019-01-10", "科长")];
         let record = Record { appointments: Some(&posts), ..Default::default() };
-        let ok = |formed: &str| evaluate(&rules, &scheme, &record, &[held("9-2", "任免", Some(formed))], &all).satisfied == 1;
+        let ok = |formed: &str| {
+            evaluate(&rules, &scheme, &record, &[held("9-2", "任免", Some(formed))], &all).satisfied == 1
+        };
         assert!(ok("2018-11-30"), "two months before");
         assert!(ok("2019-03"), "two months after");
         assert!(ok("2018"), "a year-only date may be in the window");

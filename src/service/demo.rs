@@ -386,7 +386,14 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                     ..Default::default()
                 };
                 let body = format!("{title}\n\n姓名：{}\n", person.name);
-                archive.filing().add(&bootstrap, person.id, meta, body.as_bytes(), Some("document.txt".into()), false)?;
+                archive.filing().add(
+                    &bootstrap,
+                    person.id,
+                    meta,
+                    body.as_bytes(),
+                    Some("document.txt".into()),
+                    false,
+                )?;
                 summary.materials += 1;
             }
 

@@ -280,11 +280,7 @@ pub fn completeness_table(r: &CompletenessReport) -> ReportTable {
             ]
         })
         .collect();
-    ReportTable {
-        name: "completeness".into(),
-        columns: COMPLETENESS_COLUMNS.map(String::from).to_vec(),
-        rows,
-    }
+    ReportTable { name: "completeness".into(), columns: COMPLETENESS_COLUMNS.map(String::from).to_vec(), rows }
 }
 
 /// The columns of the completeness table.

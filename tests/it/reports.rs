@@ -241,7 +241,8 @@ async fn completeness_rates_and_set_findings_match_the_records_and_catalogues() 
                     appointment_gaps += 1;
                     let evidence = f["evidence"].as_str().unwrap();
                     let named = p["appointments"].as_array().unwrap().iter().any(|a| {
-                        evidence.contains(a["position"].as_str().unwrap()) && evidence.contains(a["from"].as_str().unwrap())
+                        evidence.contains(a["position"].as_str().unwrap())
+                            && evidence.contains(a["from"].as_str().unwrap())
                     });
                     assert!(named, "the finding names the appointment: {f}");
                 }
@@ -277,11 +278,19 @@ async fn completeness_rates_and_set_findings_match_the_records_and_catalogues() 
         assert_eq!((d["dossiers"].as_u64(), d["with_findings"].as_u64()), (Some(n), Some(with)), "{d}");
         assert!((d["mean_rate"].as_f64().unwrap() - sum / n as f64).abs() < 1e-4, "{d}");
     }
-    assert!(report["departments"].as_array().unwrap().iter().any(|d| d["department"] == "finance" && d["name"] == "财务部"));
+    assert!(
+        report["departments"].as_array().unwrap().iter().any(|d| d["department"] == "finance" && d["name"] == "财务部")
+    );
     // The CSV carries the rate too.
     let csv = get(&app, &hr, "/api/v1/reports/completeness?format=csv").await;
     let text = String::from_utf8(csv.body).unwrap();
-    assert!(text.trim_start_matches('\u{feff}').lines().next().unwrap().ends_with("checks,satisfied,rate,percent,findings_count,findings"));
+    assert!(
+        text.trim_start_matches('\u{feff}')
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("checks,satisfied,rate,percent,findings_count,findings")
+    );
     // Bad ids are precise 4xx.
     assert_eq!(get(&app, &hr, "/api/v1/persons/not-an-id/completeness").await.status, StatusCode::BAD_REQUEST);
     let unknown = uuid_like();
@@ -296,16 +305,23 @@ fn uuid_like() -> String {
 async fn a_dossiers_completeness_is_refused_to_insiders_to_its_holder_and_audited() {
     let app = demo_app().await;
     let hr = app.login("hr").await;
-    let cadre = cadre(&app, &hr, "finance").await;
+    let cadre = cadre(&app, &hr, "ops").await;
     let id = cadre["id"].as_str().unwrap();
     let path = format!("/api/v1/persons/{id}/completeness");
     // Those who see the person: HR whole, the department's head only what a head may list (assessments).
     assert_eq!(get(&app, &hr, &path).await.status, StatusCode::OK);
-    let head = app.login("head-finance").await;
+    let head = app.login("head-ops").await;
     let seen = get(&app, &head, &path).await;
     assert_eq!(seen.status, StatusCode::OK);
     let seen = seen.json();
-    assert!(seen["findings"].as_array().unwrap().iter().all(|f| f["rule"] == "required-3" || f["rule"] == "assessment-material"), "{seen}");
+    assert!(
+        seen["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] == "required-3" || f["rule"] == "assessment-material"),
+        "{seen}"
+    );
     // The three administrators and the scanner are refused; so is the head of another department.
     for who in ["it", "secadmin", "auditor", "scanner", "head-sales"] {
         let t = app.login(who).await;
@@ -319,7 +335,9 @@ async fn a_dossiers_completeness_is_refused_to_insiders_to_its_holder_and_audite
     assert_eq!(mine.status, StatusCode::FORBIDDEN);
     // Each refusal is in the trail.
     let auditor = app.login("auditor").await;
-    let trail = get(&app, &auditor, &format!("/api/v1/audit?action=report.completeness&object=person:{id}&limit=100")).await.json();
+    let trail = get(&app, &auditor, &format!("/api/v1/audit?action=report.completeness&object=person:{id}&limit=100"))
+        .await
+        .json();
     let denied: Vec<&str> = trail["items"]
         .as_array()
         .unwrap()
@@ -330,7 +348,8 @@ async fn a_dossiers_completeness_is_refused_to_insiders_to_its_holder_and_audite
     for who in ["it", "secadmin", "auditor", "scanner", "head-sales"] {
         assert!(denied.contains(&who), "{who} not in {denied:?}");
     }
-    let trail = get(&app, &auditor, &format!("/api/v1/audit?action=report.completeness&object=person:{own}")).await.json();
+    let trail =
+        get(&app, &auditor, &format!("/api/v1/audit?action=report.completeness&object=person:{own}")).await.json();
     assert!(trail["items"].as_array().unwrap().iter().any(|e| e["actor"] == "hr" && e["outcome"] == "denied"));
 }
 
