@@ -235,7 +235,7 @@ fn months_of(d: PartialDate) -> (i64, i64) {
 impl MaterialMatch {
     fn matches(&self, scheme: &CategoryScheme, m: &Held<'_>) -> bool {
         !m.destroyed
-            && scheme.lineage(m.category).iter().any(|c| *c == self.category)
+            && scheme.lineage(m.category).contains(&self.category)
             && (self.title_any.is_empty() || self.title_any.iter().any(|w| m.title.contains(w.as_str())))
     }
 }
