@@ -28,8 +28,9 @@ fn report_description(l: Lang, kind: ReportKind) -> &'static str {
             "Active cadres by department, age band, gender, education, ethnicity, rank and salary grade.",
         ),
         ReportKind::Completeness => l.t(
-            "缺少必备材料的档案，以及登记页数与文件实际页数不一致的材料。",
-            "Dossiers lacking required materials, and materials whose stated page count differs from the file.",
+            "各部门档案完整率；缺少必备材料或成套材料（任免审批表、年度考核材料、转正材料）的档案，以及登记页数与文件实际页数不一致的材料。",
+            "Completeness by department; dossiers lacking required or matching-set materials (appointment forms, \
+             assessment materials, party probation records), and materials whose stated page count differs from the file.",
         ),
         ReportKind::Findings => {
             l.t("人员信息自动校验发现的问题，按字段和内容计数。", "Validation findings of the person records, counted.")
