@@ -123,6 +123,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::turnaround))
         .routes(routes!(reports::structure))
         .routes(routes!(reports::completeness))
+        .routes(routes!(reports::dossier_completeness))
         .routes(routes!(reports::findings))
         .routes(routes!(reports::digitization))
         .routes(routes!(reports::review))

@@ -2,14 +2,15 @@
 
 use super::doc::*;
 use super::error::ApiError;
-use super::extract::{ApiQuery, AuthUser};
+use super::extract::{ApiPath, ApiQuery, AuthUser};
 use crate::http::{AppState, HttpError, blocking};
-use crate::model::ReportKind;
-use crate::service::reports::ReportTable;
+use crate::model::completeness::Completeness;
+use crate::model::{PersonId, ReportKind};
+use crate::service::reports::{CompletenessReport, DepartmentCompleteness, DossierCompleteness, ReportTable};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -102,22 +103,69 @@ pub(super) async fn structure(
     report(st, auth, q, ReportKind::Structure).await
 }
 
+/// The completeness report as JSON (documentation only: [`completeness`] builds it): the table's fields, each
+/// item with its findings as objects, and the departments.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct CompletenessReportView {
+    /// `completeness`.
+    report: String,
+    /// The column names, in order: person_id, name, department, missing_count, missing, page_mismatches,
+    /// mismatched, checks, satisfied, rate, percent, findings_count, findings.
+    columns: Vec<String>,
+    /// How many items (dossiers with a finding).
+    total: usize,
+    /// One object per dossier with a finding, keyed by column name, and `finding_details`: its findings as
+    /// objects (rule, kind, name, evidence, missing).
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<serde_json::Value>,
+    /// Per department: dossiers checked, with findings, mean rate.
+    departments: Vec<DepartmentCompleteness>,
+}
+
+/// The completeness report as JSON.
+fn completeness_json(r: &CompletenessReport) -> serde_json::Value {
+    let table = crate::service::reports::completeness_table(r);
+    let mut details = r.dossiers.iter().filter(|d| d.has_findings()).map(|d| &d.completeness.findings);
+    let items: Vec<serde_json::Value> = table
+        .rows
+        .iter()
+        .map(|row| {
+            let mut item: serde_json::Map<String, serde_json::Value> =
+                table.columns.iter().cloned().zip(row.iter().cloned()).collect();
+            let findings = details.next().map(|f| serde_json::to_value(f).unwrap_or_default());
+            item.insert("finding_details".into(), findings.unwrap_or_else(|| serde_json::json!([])));
+            serde_json::Value::Object(item)
+        })
+        .collect();
+    serde_json::json!({
+        "report": table.name,
+        "columns": table.columns,
+        "total": items.len(),
+        "items": items,
+        "departments": r.departments,
+    })
+}
+
 #[utoipa::path(
     get,
     path = "/reports/completeness",
     operation_id = "reportCompleteness",
     tag = "reports",
     summary = "Dossier completeness",
-    description = "Per dossier: the required materials it lacks (1 履历, 3 考核, 4-1 学历学位, 9-1 工资, 9-2 任免, 6 党团 for party \
-        members) and materials whose 页数 differs from the pages found. HR, leaders, administration; heads for their \
-        department; only dossiers and categories the caller may list.",
+    description = "Per dossier with a finding: the required materials it lacks (1 履历, 3 考核, 4-1 学历学位, 9-1 工资, \
+        9-2 任免, 6 党团 for party members), materials whose 页数 differs from the pages found, and its rate — checks \
+        satisfied over checks made, the 成套 rules included (each appointment with a 9-2 material of its year, each \
+        assessment year with a category-3 material, an 入党志愿书 with a 转正 material) — with its findings. As JSON, \
+        also the mean rate per department. HR, leaders, administration; heads for their department; only dossiers, \
+        categories and record lists the caller may see.",
     params(
         ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
     ),
     responses(
         (status = 200, description = "The report.",
             content(
-                (Report = "application/json"),
+                (CompletenessReportView = "application/json"),
                 (Binary = "text/csv"),
                 (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             )),
@@ -134,7 +182,80 @@ pub(super) async fn completeness(
     auth: AuthUser,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
+    if matches!(q.format.as_deref(), None | Some("json")) {
+        let archive = st.archive.clone();
+        let r = blocking(move || archive.reports().completeness_report(&auth.principal)).await?;
+        return Ok(Json(completeness_json(&r)).into_response());
+    }
     report(st, auth, q, ReportKind::Completeness).await
+}
+
+/// One dossier's completeness.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DossierCompleteness)]
+pub(super) struct DossierCompletenessView {
+    /// The person.
+    person_id: PersonId,
+    /// Their name.
+    name: String,
+    /// Their department's code.
+    department: String,
+    /// Its name.
+    department_name: String,
+    /// Checks made, satisfied, the rate and the findings.
+    #[serde(flatten)]
+    completeness: Completeness,
+    /// Materials whose stated 页数 differs from the pages found (not checks of the rate).
+    mismatched: Vec<String>,
+}
+
+impl From<DossierCompleteness> for DossierCompletenessView {
+    fn from(d: DossierCompleteness) -> Self {
+        DossierCompletenessView {
+            person_id: d.person_id,
+            name: d.name,
+            department: d.department,
+            department_name: d.department_name,
+            completeness: d.completeness,
+            mismatched: d.mismatched,
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/persons/{id}/completeness",
+    operation_id = "dossierCompleteness",
+    tag = "reports",
+    summary = "A dossier's completeness: its rate and findings",
+    description = "The dossier checked against the completeness rules (docs/DOMAIN.md §5): required materials and \
+        成套 rules, as far as the caller may list the categories and see the record lists. `rate` is checks \
+        satisfied over checks made (1 when none), `percent` the same in percent; a finding names the rule, the \
+        record entry or material it is about (`evidence`) and what is missing. For whoever may see the person; \
+        never one's own dossier; the administrators and scanners are refused. Audited (`report.completeness` on \
+        the person).",
+    params(
+        ("id" = crate::model::PersonId, Path, description = "Person id (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The dossier's completeness.",
+            content((DossierCompletenessView = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
+pub(super) async fn dossier_completeness(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath(person): ApiPath<PersonId>,
+) -> ApiResult<Json<DossierCompletenessView>> {
+    let archive = st.archive.clone();
+    let d = blocking(move || archive.reports().dossier_completeness(&auth.principal, person)).await?;
+    Ok(Json(d.into()))
 }
 
 #[utoipa::path(

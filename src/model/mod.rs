@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod category;
+pub mod completeness;
 pub mod date;
 pub mod idnumber;
 pub mod ids;

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum ReportKind {
     /// Cadre structure by one dimension (department, age, gender …).
     Structure,
-    /// Dossier completeness: required materials missing, page counts that differ.
+    /// Dossier completeness: the rate per dossier and department, required materials missing, 成套 findings,
+    /// page counts that differ (`model::completeness`).
     Completeness,
     /// Validation findings of the person records.
     Findings,

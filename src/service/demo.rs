@@ -351,6 +351,52 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                 summary.materials += 1;
             }
 
+            // The dossier's core and its 成套 materials (docs/DOMAIN.md §5): a 履历表, the diploma, a salary
+            // form, a 任免审批表 for each appointment, a 考核登记表 for each assessment year, and for party members
+            // the 入党志愿书 and (once full members) the 转正 application. Most dossiers are whole; some, by
+            // their place in the load, lack one: the current post's 任免审批表, the 2022 assessment's form, or
+            // the salary form.
+            let k = summary.persons;
+            let mut core: Vec<(&str, String, time::Date)> = vec![
+                ("1", format!("干部履历表（{}）", person.name), work_start),
+                ("4-1", "毕业证书（复印件）".into(), date(birth.year() + 22, 7, 1)),
+                ("9-2", "干部任免审批表（科员）".into(), work_start),
+            ];
+            if k % 8 != 3 {
+                core.push(("9-1", "工资变动审批表".into(), current_from));
+            }
+            if k % 5 != 2 {
+                core.push(("9-2", format!("干部任免审批表（{position}）"), current_from));
+            }
+            for y in (2020..2025).filter(|y| *y != 2022 || k % 6 != 4) {
+                core.push(("3", format!("{y}年度考核登记表"), date(y, 12, 20)));
+            }
+            if let Some(joined) = party {
+                core.push(("6", "入党志愿书".into(), joined));
+                if joined.year() < 2025 {
+                    core.push(("6", "入党转正申请书".into(), date(joined.year() + 1, joined.month() as u8, 1)));
+                }
+            }
+            for (category, title, formed) in core {
+                let meta = MaterialMeta {
+                    category: category.into(),
+                    title: title.clone(),
+                    formed_on: Some(crate::model::PartialDate::from_date(formed)),
+                    pages: Some(1),
+                    ..Default::default()
+                };
+                let body = format!("{title}\n\n姓名：{}\n", person.name);
+                archive.filing().add(
+                    &bootstrap,
+                    person.id,
+                    meta,
+                    body.as_bytes(),
+                    Some("document.txt".into()),
+                    false,
+                )?;
+                summary.materials += 1;
+            }
+
             // Real files: each person of the first two per department gets one of the fixtures in turn.
             if i < 2 && !real.is_empty() {
                 let f = real[fixture_round % real.len()];

@@ -6,7 +6,8 @@
 use super::Reports;
 use super::{Error, Principal, Result};
 use crate::model::AuditAction;
-use crate::model::{Material, Person, PersonStatus, ReportKind, Role, TextStatus, WithText};
+use crate::model::completeness;
+use crate::model::{Material, Person, PersonId, PersonStatus, ReportKind, Role, TextStatus, WithText};
 use crate::store::Table;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -163,15 +164,144 @@ enum Scope {
     Department(String),
 }
 
-/// Materials a dossier must hold (category, name as the completeness report writes it); party materials only
-/// for party members.
-pub const REQUIRED: [(&str, &str); 6] = [
-    ("1", "履历类材料"),
-    ("3", "考核鉴定类材料"),
-    ("4-1", "学历学位材料"),
-    ("6", "党、团类材料（党员）"),
-    ("9-1", "工资材料"),
-    ("9-2", "任免材料"),
+/// A dossier's completeness (docs/DOMAIN.md §5): its rate and findings, and the materials whose stated 页数
+/// differs from the pages found (those are not checks of the rate).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DossierCompleteness {
+    /// The person.
+    pub person_id: PersonId,
+    /// Their name.
+    pub name: String,
+    /// Their department's code.
+    pub department: String,
+    /// Its name.
+    pub department_name: String,
+    /// Checks, rate, findings.
+    pub completeness: completeness::Completeness,
+    /// Materials whose stated 页数 differs from the pages found.
+    pub mismatched: Vec<String>,
+}
+
+impl DossierCompleteness {
+    /// Whether anything is missing or differs.
+    pub fn has_findings(&self) -> bool {
+        !self.completeness.findings.is_empty() || !self.mismatched.is_empty()
+    }
+
+    /// The names of the required materials missing.
+    pub fn missing_required(&self) -> Vec<&str> {
+        self.completeness
+            .findings
+            .iter()
+            .filter(|f| f.kind == completeness::FindingKind::Required)
+            .map(|f| f.name.as_str())
+            .collect()
+    }
+}
+
+/// A department's completeness: the mean rate of its dossiers and how many have findings.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DepartmentCompleteness {
+    /// The department's code.
+    pub department: String,
+    /// Its name.
+    pub name: String,
+    /// Dossiers checked.
+    pub dossiers: u64,
+    /// Dossiers with a finding (a check failed, or a page count differs).
+    pub with_findings: u64,
+    /// The mean of the dossiers' rates, 0..1, to four places.
+    pub mean_rate: f64,
+    /// The same as a percentage, to one place.
+    pub mean_percent: f64,
+}
+
+/// The completeness report: every dossier in scope, and the departments.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompletenessReport {
+    /// Every dossier checked, in the order of the persons.
+    pub dossiers: Vec<DossierCompleteness>,
+    /// Per department, by code.
+    pub departments: Vec<DepartmentCompleteness>,
+}
+
+/// The departments' figures of the dossiers, by department code.
+fn departments_of(dossiers: &[DossierCompleteness]) -> Vec<DepartmentCompleteness> {
+    let mut by: BTreeMap<&str, (String, u64, u64, f64)> = BTreeMap::new();
+    for d in dossiers {
+        let e = by.entry(d.department.as_str()).or_insert((d.department_name.clone(), 0, 0, 0.0));
+        e.1 += 1;
+        e.2 += u64::from(d.has_findings());
+        e.3 += d.completeness.rate;
+    }
+    by.into_iter()
+        .map(|(code, (name, n, with, sum))| {
+            let mean = if n == 0 { 1.0 } else { sum / n as f64 };
+            DepartmentCompleteness {
+                department: code.to_string(),
+                name,
+                dossiers: n,
+                with_findings: with,
+                mean_rate: (mean * 10_000.0).round() / 10_000.0,
+                mean_percent: (mean * 1000.0).round() / 10.0,
+            }
+        })
+        .collect()
+}
+
+/// The completeness report as a table: a row per dossier with a finding. The first seven columns are those of
+/// old (required materials missing, page counts that differ); the rate and the findings follow.
+pub fn completeness_table(r: &CompletenessReport) -> ReportTable {
+    let rows = r
+        .dossiers
+        .iter()
+        .filter(|d| d.has_findings())
+        .map(|d| {
+            let missing = d.missing_required();
+            let c = &d.completeness;
+            let findings: Vec<String> = c
+                .findings
+                .iter()
+                .map(|f| match &f.evidence {
+                    Some(e) => format!("{e}：{}", f.missing),
+                    None => f.missing.clone(),
+                })
+                .collect();
+            vec![
+                d.person_id.to_string().into(),
+                d.name.clone().into(),
+                d.department_name.clone().into(),
+                (missing.len() as u64).into(),
+                missing.join("、").into(),
+                (d.mismatched.len() as u64).into(),
+                d.mismatched.join("；").into(),
+                c.checks.into(),
+                c.satisfied.into(),
+                c.rate.into(),
+                c.percent.into(),
+                (c.findings.len() as u64).into(),
+                findings.join("；").into(),
+            ]
+        })
+        .collect();
+    ReportTable { name: "completeness".into(), columns: COMPLETENESS_COLUMNS.map(String::from).to_vec(), rows }
+}
+
+/// The columns of the completeness table.
+pub const COMPLETENESS_COLUMNS: [&str; 13] = [
+    "person_id",
+    "name",
+    "department",
+    "missing_count",
+    "missing",
+    "page_mismatches",
+    "mismatched",
+    "checks",
+    "satisfied",
+    "rate",
+    "percent",
+    "findings_count",
+    "findings",
 ];
 
 /// The age bands of the structure report, by the age reached on the day of the report.
@@ -338,75 +468,93 @@ impl Reports<'_> {
         })
     }
 
-    /// Dossier completeness (active persons): the required materials each dossier lacks (履历 1, 考核 3, 学历学位
-    /// 4-1, 工资 9-1, 任免 9-2, and 党团 6 for party members) and the materials whose stated 页数 differs from the
-    /// pages found in the file. HR, leaders and administration: everyone; heads: their department. Only
-    /// dossiers and categories the caller may list count (never the caller's own dossier).
+    /// Dossier completeness (active persons) as a table: a row for each dossier with a finding — a required
+    /// material missing, a 成套 rule not met (`model::completeness`, docs/DOMAIN.md §5), a material whose stated
+    /// 页数 differs from the pages found — with its rate. See [`Reports::completeness_report`] for who sees what.
     pub fn completeness(&self, p: &Principal) -> Result<ReportTable> {
+        Ok(completeness_table(&self.completeness_report(p)?))
+    }
+
+    /// Dossier completeness (active persons): every dossier in scope checked against the completeness rules,
+    /// with its rate and findings, and the rate per department. HR, leaders and administration: everyone; heads:
+    /// their department. Only dossiers the caller may see count (never the caller's own), and of them only the
+    /// categories the caller may list and the record lists the caller may see.
+    pub fn completeness_report(&self, p: &Principal) -> Result<CompletenessReport> {
         self.audited(p, AuditAction::ReportCompleteness, "report:completeness", false, || {
             let scope = self.report_scope(p, "completeness", &COMPLETENESS_ROLES)?;
             let persons = self.persons_in(&scope)?;
             let by_person = self.materials_by_person()?;
-            let mut rows = Vec::new();
-            let may_list = self.listable(p);
-            for person in persons.iter().filter(|person| self.check_person(p, person).is_ok()) {
-                let held: Vec<&WithText<Material>> = by_person
-                    .get(&person.id)
-                    .map(|ms| ms.iter().filter(|m| may_list(person, &m.meta.category)).collect())
-                    .unwrap_or_default();
-                let lineages: Vec<Vec<String>> = held.iter().map(|m| self.scheme().lineage(&m.meta.category)).collect();
-                let missing: Vec<&str> = REQUIRED
-                    .iter()
-                    .filter(|(code, _)| *code != "6" || person.party_join.is_some())
-                    .filter(|(code, _)| may_list(person, code))
-                    .filter(|(code, _)| !lineages.iter().any(|l| l.iter().any(|c| c == code)))
-                    .map(|(_, name)| *name)
-                    .collect();
-                let mismatched: Vec<String> = held
-                    .iter()
-                    .filter(|m| matches!((m.meta.pages, m.text.pages), (Some(a), Some(b)) if a != b))
-                    .map(|m| {
-                        format!(
-                            "{}（登记{}页，实为{}页）",
-                            m.meta.title,
-                            m.meta.pages.unwrap_or(0),
-                            m.text.pages.unwrap_or(0)
-                        )
-                    })
-                    .collect();
-                if missing.is_empty() && mismatched.is_empty() {
-                    continue;
-                }
-                rows.push(vec![
-                    person.id.to_string().into(),
-                    person.name.clone().into(),
-                    self.department_label(&person.department).into(),
-                    (missing.len() as u64).into(),
-                    missing.join("、").into(),
-                    (mismatched.len() as u64).into(),
-                    mismatched.join("；").into(),
-                ]);
+            let mut dossiers = Vec::new();
+            for person in &persons {
+                let Ok(fields) = self.check_person(p, person) else { continue };
+                let held = by_person.get(&person.id).map(Vec::as_slice).unwrap_or_default();
+                dossiers.push(self.dossier_completeness_of(p, person, &fields, held));
             }
-            let detail = format!("persons:{} incomplete:{}", persons.len(), rows.len());
-            Ok((
-                ReportTable {
-                    name: "completeness".into(),
-                    columns: [
-                        "person_id",
-                        "name",
-                        "department",
-                        "missing_count",
-                        "missing",
-                        "page_mismatches",
-                        "mismatched",
-                    ]
-                    .map(String::from)
-                    .to_vec(),
-                    rows,
-                },
-                Some(detail),
-            ))
+            let departments = departments_of(&dossiers);
+            let with_findings = dossiers.iter().filter(|d| d.has_findings()).count();
+            let detail = format!("persons:{} incomplete:{with_findings}", persons.len());
+            Ok((CompletenessReport { dossiers, departments }, Some(detail)))
         })
+    }
+
+    /// One dossier's completeness, for whoever may see the person and list its catalogue (docs/DOMAIN.md §5):
+    /// the checks of the categories the caller may list and the record lists the caller may see. Audited as
+    /// `report.completeness` on the person.
+    pub fn dossier_completeness(&self, p: &Principal, person_id: PersonId) -> Result<DossierCompleteness> {
+        self.audited(p, AuditAction::ReportCompleteness, &format!("person:{person_id}"), false, || {
+            let person = self.persons().load_person(person_id)?;
+            let fields = self.check_person(p, &person)?;
+            let mut held = Vec::new();
+            for m in self.persons().live_materials(person_id)? {
+                if m.destroyed_by.is_none() {
+                    held.push(self.materials().with_text(m)?);
+                }
+            }
+            let d = self.dossier_completeness_of(p, &person, &fields, &held);
+            let detail = format!("checks:{} satisfied:{}", d.completeness.checks, d.completeness.satisfied);
+            Ok((d, Some(detail)))
+        })
+    }
+
+    /// A dossier checked against the rules, as the caller may see it (the caller may see the person).
+    fn dossier_completeness_of(
+        &self,
+        p: &Principal,
+        person: &Person,
+        fields: &crate::model::policy::FieldAccess,
+        materials: &[WithText<Material>],
+    ) -> DossierCompleteness {
+        let may_list = self.listable(p);
+        let held: Vec<&WithText<Material>> = materials.iter().filter(|m| may_list(person, &m.meta.category)).collect();
+        let record = completeness::Record {
+            appointments: fields.records.then_some(person.appointments.as_slice()),
+            assessments: fields.assessments.then_some(person.assessments.as_slice()),
+            party_member: person.party_join.is_some(),
+        };
+        let seen: Vec<completeness::Held<'_>> = held.iter().map(|m| completeness::Held::of(&m.record)).collect();
+        let c = completeness::evaluate(self.completeness_rules(), self.scheme(), &record, &seen, &|code: &str| {
+            may_list(person, code)
+        });
+        let mismatched = held
+            .iter()
+            .filter(|m| matches!((m.meta.pages, m.text.pages), (Some(a), Some(b)) if a != b))
+            .map(|m| {
+                format!("{}（登记{}页，实为{}页）", m.meta.title, m.meta.pages.unwrap_or(0), m.text.pages.unwrap_or(0))
+            })
+            .collect();
+        DossierCompleteness {
+            person_id: person.id,
+            name: person.name.clone(),
+            department: person.department.clone(),
+            department_name: self.department_label(&person.department),
+            completeness: c,
+            mismatched,
+        }
+    }
+
+    /// The completeness rules in force (the shipped ones, `model/completeness.toml`).
+    fn completeness_rules(&self) -> &'static completeness::Rules {
+        completeness::Rules::shipped()
     }
 
     /// Whether the caller may list a category of a person's materials. Reports built from materials count only

@@ -474,13 +474,15 @@ pub(super) async fn dossier(
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (person, entries, versions, requests) = blocking(move || {
+    let (person, entries, versions, requests, completeness) = blocking(move || {
         let person = archive.persons().get(&p, id)?;
         let entries = archive.persons().catalogue(&p, id)?;
         // The history is shown to those the service lets read it; others simply do not see the section.
         let versions = archive.persons().versions(&p, id).ok();
         let requests = archive.requests().list(&p, None, None, Some(id))?;
-        Ok((person, entries, versions, requests))
+        // So is the completeness (docs/DOMAIN.md §5).
+        let completeness = archive.reports().dossier_completeness(&p, id).ok();
+        Ok((person, entries, versions, requests, completeness))
     })
     .await?;
     let scheme = st.archive.scheme();
@@ -496,6 +498,7 @@ pub(super) async fn dossier(
             a href="#person" { (l.t("基本信息", "Person")) } " · "
             a href="#catalogue" { (l.t("档案目录", "Catalogue")) } " · "
             a href={ "/persons/" (x.id) "/review" } { (l.t("专项审核", "Special review")) } " · "
+            @if completeness.is_some() { a href="#completeness" { (l.t("完整性", "Completeness")) } " · " }
             @if user.can.upload { a href="#upload" { (l.t("上传材料", "Upload")) } " · " }
             @if versions.is_some() { a href="#history" { (l.t("版本历史", "History")) } " · " }
             @if user.can.start {
@@ -516,6 +519,7 @@ pub(super) async fn dossier(
             p { a href={ "/persons/" (x.id) "/catalogue" } { (l.t("打印目录（A4）· 整理 · 编号版本", "Print the catalogue (A4) · arrange · numberings")) } }
             (catalogue(l, scheme, &entries, filed))
         }
+        @if let Some(d) = &completeness { (completeness_section(l, d)) }
         @if user.can.upload {
             section #upload {
                 h2 { (l.t("上传材料", "Upload a material")) }
@@ -552,6 +556,39 @@ pub(super) async fn dossier(
         }
     };
     Ok(page(l, Some(&user), &x.name, body).into_response())
+}
+
+/// The dossier's completeness: its rate and the findings (docs/DOMAIN.md §5).
+fn completeness_section(l: super::session::Lang, d: &crate::service::reports::DossierCompleteness) -> Markup {
+    let c = &d.completeness;
+    html! {
+        section #completeness {
+            h2 { (l.t("档案完整性", "Completeness")) }
+            p.rate {
+                (l.t("完整率 ", "Rate ")) strong { (c.percent) "%" }
+                " (" (c.satisfied) " / " (c.checks) (l.t(" 项检查通过）", " checks met)"))
+            }
+            @if c.findings.is_empty() && d.mismatched.is_empty() {
+                p { (l.t("未发现缺漏。", "Nothing is missing.")) }
+            } @else {
+                table.findings {
+                    thead { tr {
+                        th scope="col" { (l.t("规则", "Rule")) }
+                        th scope="col" { (l.t("依据", "Evidence")) }
+                        th scope="col" { (l.t("缺少", "Missing")) }
+                    } }
+                    tbody {
+                        @for f in &c.findings {
+                            tr { td { (f.name) } td { (f.evidence.as_deref().unwrap_or("—")) } td { (f.missing) } }
+                        }
+                        @for m in &d.mismatched {
+                            tr { td { (l.t("页数", "Pages")) } td { (m) } td { (l.t("登记页数与文件不符", "stated pages differ from the file")) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn text_status(l: super::session::Lang, s: crate::model::TextStatus, error: Option<&str>) -> String {

@@ -9,7 +9,7 @@ use super::layout::{kind_name_of, page, step_name};
 use super::session::{Lang, WebUser};
 use crate::http::{AppState, blocking, urlencode};
 use crate::model::ReportKind;
-use crate::service::reports::{REQUIRED, ReportTable};
+use crate::service::reports::{DepartmentCompleteness, ReportTable};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -28,8 +28,9 @@ fn report_description(l: Lang, kind: ReportKind) -> &'static str {
             "Active cadres by department, age band, gender, education, ethnicity, rank and salary grade.",
         ),
         ReportKind::Completeness => l.t(
-            "缺少必备材料的档案，以及登记页数与文件实际页数不一致的材料。",
-            "Dossiers lacking required materials, and materials whose stated page count differs from the file.",
+            "各部门档案完整率；缺少必备材料或成套材料（任免审批表、年度考核材料、转正材料）的档案，以及登记页数与文件实际页数不一致的材料。",
+            "Completeness by department; dossiers lacking required or matching-set materials (appointment forms, \
+             assessment materials, party probation records), and materials whose stated page count differs from the file.",
         ),
         ReportKind::Findings => {
             l.t("人员信息自动校验发现的问题，按字段和内容计数。", "Validation findings of the person records, counted.")
@@ -72,6 +73,10 @@ fn column_name(l: Lang, col: &str) -> &'static str {
         "missing" => l.t("缺少的材料", "Missing materials"),
         "page_mismatches" => l.t("页数不符数", "Page mismatches"),
         "mismatched" => l.t("页数不符的材料", "Mismatched materials"),
+        "checks" => l.t("检查项", "Checks"),
+        "satisfied" => l.t("通过项", "Met"),
+        "findings_count" => l.t("缺漏数", "Findings"),
+        "findings" => l.t("缺漏（含成套检查）", "Findings (matching sets included)"),
         "field" => l.t("字段", "Field"),
         "severity" => l.t("级别", "Severity"),
         "message" => l.t("问题", "Finding"),
@@ -110,7 +115,7 @@ fn text_status_name(l: Lang, s: &str) -> &'static str {
 
 /// Columns shown on the page (the others are ids and keys, kept in the downloads).
 fn shown(col: &str) -> bool {
-    !matches!(col, "key" | "person_id")
+    !matches!(col, "key" | "person_id" | "rate")
 }
 
 fn is_number(col: &str) -> bool {
@@ -120,6 +125,9 @@ fn is_number(col: &str) -> bool {
             | "percent"
             | "missing_count"
             | "page_mismatches"
+            | "checks"
+            | "satisfied"
+            | "findings_count"
             | "persons"
             | "materials"
             | "median_hours"
@@ -273,9 +281,11 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
         ReportKind::Completeness => {
             // Dossiers lacking each required material (names may hold `、`, so they are matched, not split).
             let missing = col("missing")?;
-            let bars: Vec<Bar> = REQUIRED
+            let bars: Vec<Bar> = crate::model::completeness::Rules::shipped()
+                .required
                 .iter()
-                .map(|(_, name)| {
+                .map(|r| &r.name)
+                .map(|name| {
                     let n = table.rows.iter().filter(|r| plain(&r[missing]).contains(name)).count();
                     Bar { label: name.to_string(), value: n as f64, caption: n.to_string() }
                 })
@@ -390,17 +400,33 @@ pub(super) async fn report(
     let by = q.by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("department").to_string();
     // The service decides whether the caller may run it, and over which persons.
     let (archive, p, dimension) = (st.archive.clone(), user.principal.clone(), by.clone());
-    let table = blocking(move || archive.reports().report(&p, kind, &dimension)).await?;
+    let whole_page = ext.is_none();
+    let (table, departments) = blocking(move || match (kind, whole_page) {
+        // The completeness page also shows the departments' rates.
+        (ReportKind::Completeness, true) => {
+            let r = archive.reports().completeness_report(&p)?;
+            Ok((crate::service::reports::completeness_table(&r), Some(r.departments)))
+        }
+        _ => Ok((archive.reports().report(&p, kind, &dimension)?, None)),
+    })
+    .await?;
     match ext {
         Some(ext) => match table.file(&ext)? {
             Some((bytes, mime)) => Ok(crate::http::attachment(bytes, mime, &format!("{}.{ext}", table.name))),
             None => Err(crate::http::HttpError::NoRoute.into()),
         },
-        None => Ok(report_page(&st, &user, kind, &by, &table)),
+        None => Ok(report_page(&st, &user, kind, &by, &table, departments.as_deref())),
     }
 }
 
-fn report_page(st: &AppState, user: &WebUser, kind: ReportKind, by: &str, table: &ReportTable) -> Response {
+fn report_page(
+    st: &AppState,
+    user: &WebUser,
+    kind: ReportKind,
+    by: &str,
+    table: &ReportTable,
+    departments: Option<&[DepartmentCompleteness]>,
+) -> Response {
     let l = user.lang;
     let structure = kind == ReportKind::Structure;
     let title = if structure {
@@ -429,6 +455,21 @@ fn report_page(st: &AppState, user: &WebUser, kind: ReportKind, by: &str, table:
             a.button href={ "/reports/" (kind) ".xlsx" (query) } download { "Excel (XLSX)" }
         }
         @if let Some(c) = chart(l, kind, table, &title) { (c) }
+        @if let Some(ds) = departments {
+            h2 { (l.t("各部门档案完整率", "Completeness by department")) }
+            table.departments {
+                thead { tr {
+                    th scope="col" { (l.t("部门", "Department")) }
+                    th scope="col" { (l.t("档案数", "Dossiers")) }
+                    th scope="col" { (l.t("有问题的档案", "With findings")) }
+                    th scope="col" { (l.t("平均完整率", "Mean rate")) }
+                } }
+                tbody { @for d in ds { tr {
+                    td { (d.name) } td.num { (d.dossiers) } td.num { (d.with_findings) } td.num { (d.mean_percent) "%" }
+                } } }
+            }
+            h2 { (l.t("有问题的档案", "Dossiers with findings")) }
+        }
         (report_table(l, table, &title))
     };
     page(l, Some(user), &title, body).into_response()

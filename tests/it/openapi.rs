@@ -75,6 +75,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/reports/turnaround"),
     ("get", "/reports/structure"),
     ("get", "/reports/completeness"),
+    ("get", "/persons/{id}/completeness"),
     ("get", "/reports/findings"),
     ("get", "/reports/digitization"),
     ("get", "/reports/review"),

@@ -131,10 +131,13 @@ async fn every_report_matches_counts_computed_from_the_demo_data() {
         }
     }
     let r = get(&app, &hr, "/api/v1/reports/completeness").await.json();
+    // Dossiers listed for a 成套 finding only (nothing required missing, no page count differs) are the next
+    // test's.
     let got: BTreeMap<String, (u64, u64)> = r["items"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|i| i["missing_count"].as_u64().unwrap() + i["page_mismatches"].as_u64().unwrap() > 0)
         .map(|i| {
             let id = i["person_id"].as_str().unwrap().to_string();
             (id, (i["missing_count"].as_u64().unwrap(), i["page_mismatches"].as_u64().unwrap()))
@@ -161,6 +164,193 @@ async fn every_report_matches_counts_computed_from_the_demo_data() {
     // Findings and turnaround answer, as JSON lists.
     assert_eq!(get(&app, &hr, "/api/v1/reports/findings").await.status, StatusCode::OK);
     assert!(get(&app, &hr, "/api/v1/reports/turnaround").await.json()["total"].as_u64().unwrap() > 0);
+}
+
+/// A dossier's (checks, satisfied) by the completeness rules (docs/DOMAIN.md §5), computed here from its person
+/// record and its catalogue as HR sees them: each required category (6 for party members) held; each appointment
+/// with a 9-2 material formed in the year it began; each assessment year with a category-3 material of that year;
+/// each 入党志愿书 (category 6) with a category-6 material whose title holds 转正.
+fn expected_completeness(person: &Value, catalogue: &Value) -> (u64, u64) {
+    let ms = catalogue["items"].as_array().unwrap();
+    let in_cat = |m: &Value, code: &str| {
+        let c = m["category"].as_str().unwrap();
+        c == code || c.starts_with(&format!("{code}-"))
+    };
+    let formed_in = |m: &Value, year: &str| m["formed_on"].as_str().is_some_and(|d| d.starts_with(year));
+    let (mut checks, mut satisfied) = (0, 0);
+    let mut check = |ok: bool| {
+        checks += 1;
+        satisfied += u64::from(ok);
+    };
+    let mut required = vec!["1", "3", "4-1", "9-1", "9-2"];
+    if !person["party_join"].is_null() {
+        required.push("6");
+    }
+    for code in required {
+        check(ms.iter().any(|m| in_cat(m, code)));
+    }
+    for a in person["appointments"].as_array().unwrap() {
+        let year = &a["from"].as_str().unwrap()[..4];
+        check(ms.iter().any(|m| in_cat(m, "9-2") && formed_in(m, year)));
+    }
+    for a in person["assessments"].as_array().unwrap() {
+        let year = a["year"].to_string();
+        check(ms.iter().any(|m| in_cat(m, "3") && formed_in(m, &year)));
+    }
+    let title = |m: &Value, w: &str| m["title"].as_str().unwrap().contains(w);
+    for _ in ms.iter().filter(|m| in_cat(m, "6") && title(m, "入党志愿书")) {
+        check(ms.iter().any(|m| in_cat(m, "6") && title(m, "转正")));
+    }
+    (checks, satisfied)
+}
+
+#[tokio::test]
+async fn completeness_rates_and_set_findings_match_the_records_and_catalogues() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let persons = active_persons(&app, &hr).await;
+    let own = get(&app, &hr, "/api/v1/me").await.json()["person_id"].clone();
+    let report = get(&app, &hr, "/api/v1/reports/completeness").await.json();
+    let items = report["items"].as_array().unwrap();
+    let columns: Vec<&str> = report["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(
+        columns[..7],
+        ["person_id", "name", "department", "missing_count", "missing", "page_mismatches", "mismatched"],
+        "the fields of old come first, unchanged"
+    );
+    // department code → (dossiers, with findings, sum of rates)
+    let mut departments: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
+    let (mut appointment_gaps, mut assessment_gaps, mut whole) = (0, 0, 0);
+    for p in persons.iter().filter(|p| p["id"] != own) {
+        let id = p["id"].as_str().unwrap();
+        let catalogue = get(&app, &hr, &format!("/api/v1/persons/{id}/materials")).await.json();
+        let (checks, satisfied) = expected_completeness(p, &catalogue);
+        let mine = get(&app, &hr, &format!("/api/v1/persons/{id}/completeness")).await;
+        assert_eq!(mine.status, StatusCode::OK);
+        let mine = mine.json();
+        assert_eq!((mine["checks"].as_u64(), mine["satisfied"].as_u64()), (Some(checks), Some(satisfied)), "{id}");
+        let rate = satisfied as f64 / checks as f64;
+        assert!((mine["rate"].as_f64().unwrap() - rate).abs() < 1e-4, "{id}: {mine}");
+        assert!((mine["percent"].as_f64().unwrap() - rate * 100.0).abs() < 0.05 + 1e-9, "{id}: {mine}");
+        let findings = mine["findings"].as_array().unwrap();
+        assert_eq!(findings.len() as u64, checks - satisfied, "a finding per failed check: {mine}");
+        for f in findings {
+            assert!(f["missing"].as_str().unwrap().starts_with("缺少"), "{f}");
+            match f["rule"].as_str().unwrap() {
+                "appointment-approval" => {
+                    appointment_gaps += 1;
+                    let evidence = f["evidence"].as_str().unwrap();
+                    let named = p["appointments"].as_array().unwrap().iter().any(|a| {
+                        evidence.contains(a["position"].as_str().unwrap())
+                            && evidence.contains(a["from"].as_str().unwrap())
+                    });
+                    assert!(named, "the finding names the appointment: {f}");
+                }
+                "assessment-material" => assessment_gaps += 1,
+                _ => {}
+            }
+        }
+        let mismatched = !mine["mismatched"].as_array().unwrap().is_empty();
+        let has_findings = !findings.is_empty() || mismatched;
+        whole += u64::from(findings.is_empty());
+        let e = departments.entry(p["department"].as_str().unwrap().to_string()).or_default();
+        e.0 += 1;
+        e.1 += u64::from(has_findings);
+        e.2 += mine["rate"].as_f64().unwrap();
+        // The report lists exactly the dossiers with a finding, with the same figures.
+        let item = items.iter().find(|i| i["person_id"] == id);
+        assert_eq!(item.is_some(), has_findings, "{id}");
+        if let Some(item) = item {
+            assert_eq!((item["checks"].as_u64(), item["satisfied"].as_u64()), (Some(checks), Some(satisfied)));
+            assert_eq!(item["rate"], mine["rate"]);
+            assert_eq!(item["findings_count"].as_u64(), Some(checks - satisfied));
+            assert_eq!(item["finding_details"], mine["findings"]);
+        }
+    }
+    // The demo's dossiers are mostly whole, and some lack a 任免审批表 or an assessment year's material.
+    assert!(appointment_gaps > 0 && assessment_gaps > 0, "{appointment_gaps} {assessment_gaps}");
+    assert!(whole * 2 > persons.len() as u64 - 1, "most dossiers are whole: {whole} of {}", persons.len() - 1);
+    // Per department: the mean rate and the dossiers with findings.
+    let got: Vec<&Value> = report["departments"].as_array().unwrap().iter().collect();
+    assert_eq!(got.len(), departments.len());
+    for d in got {
+        let (n, with, sum) = departments[d["department"].as_str().unwrap()];
+        assert_eq!((d["dossiers"].as_u64(), d["with_findings"].as_u64()), (Some(n), Some(with)), "{d}");
+        assert!((d["mean_rate"].as_f64().unwrap() - sum / n as f64).abs() < 1e-4, "{d}");
+    }
+    assert!(
+        report["departments"].as_array().unwrap().iter().any(|d| d["department"] == "finance" && d["name"] == "财务部")
+    );
+    // The CSV carries the rate too.
+    let csv = get(&app, &hr, "/api/v1/reports/completeness?format=csv").await;
+    let text = String::from_utf8(csv.body).unwrap();
+    assert!(
+        text.trim_start_matches('\u{feff}')
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("checks,satisfied,rate,percent,findings_count,findings")
+    );
+    // Bad ids are precise 4xx.
+    assert_eq!(get(&app, &hr, "/api/v1/persons/not-an-id/completeness").await.status, StatusCode::BAD_REQUEST);
+    let unknown = uuid_like();
+    assert_eq!(get(&app, &hr, &format!("/api/v1/persons/{unknown}/completeness")).await.status, StatusCode::NOT_FOUND);
+}
+
+fn uuid_like() -> String {
+    "0190a5b0-0000-7000-8000-000000000000".into()
+}
+
+#[tokio::test]
+async fn a_dossiers_completeness_is_refused_to_insiders_to_its_holder_and_audited() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let cadre = cadre(&app, &hr, "ops").await;
+    let id = cadre["id"].as_str().unwrap();
+    let path = format!("/api/v1/persons/{id}/completeness");
+    // Those who see the person: HR whole, the department's head only what a head may list (assessments).
+    assert_eq!(get(&app, &hr, &path).await.status, StatusCode::OK);
+    let head = app.login("head-ops").await;
+    let seen = get(&app, &head, &path).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let seen = seen.json();
+    assert!(
+        seen["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] == "required-3" || f["rule"] == "assessment-material"),
+        "{seen}"
+    );
+    // The three administrators and the scanner are refused; so is the head of another department.
+    for who in ["it", "secadmin", "auditor", "scanner", "head-sales"] {
+        let t = app.login(who).await;
+        let a = get(&app, &t, &path).await;
+        assert!(matches!(a.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{who}: {}", a.status);
+        assert!(a.header("content-type").starts_with("application/problem+json"), "{who}");
+    }
+    // Nobody reads their own dossier's completeness.
+    let own = get(&app, &hr, "/api/v1/me").await.json()["person_id"].as_str().unwrap().to_string();
+    let mine = get(&app, &hr, &format!("/api/v1/persons/{own}/completeness")).await;
+    assert_eq!(mine.status, StatusCode::FORBIDDEN);
+    // Each refusal is in the trail.
+    let auditor = app.login("auditor").await;
+    let trail = get(&app, &auditor, &format!("/api/v1/audit?action=report.completeness&object=person:{id}&limit=100"))
+        .await
+        .json();
+    let denied: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied")
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    for who in ["it", "secadmin", "auditor", "scanner", "head-sales"] {
+        assert!(denied.contains(&who), "{who} not in {denied:?}");
+    }
+    let trail =
+        get(&app, &auditor, &format!("/api/v1/audit?action=report.completeness&object=person:{own}")).await.json();
+    assert!(trail["items"].as_array().unwrap().iter().any(|e| e["actor"] == "hr" && e["outcome"] == "denied"));
 }
 
 #[tokio::test]

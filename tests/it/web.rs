@@ -851,7 +851,7 @@ async fn report_pages_show_the_apis_figures_with_charts_and_downloads_in_the_cal
     let completeness = hr.page("/reports/completeness").await;
     let api = app.send(Method::GET, "/api/v1/reports/completeness", Some(&token), None).await.json();
     let mut bars = 0;
-    for (_, name) in dangan::service::reports::REQUIRED {
+    for name in dangan::model::completeness::Rules::shipped().required.iter().map(|r| &r.name) {
         let n =
             api["items"].as_array().unwrap().iter().filter(|i| i["missing"].as_str().unwrap().contains(name)).count();
         if n > 0 {
@@ -861,6 +861,20 @@ async fn report_pages_show_the_apis_figures_with_charts_and_downloads_in_the_cal
     }
     assert!(bars > 0);
     assert_eq!(completeness.matches("<rect class=\"bar\"").count(), bars);
+    // The departments' mean rates, then the dossiers with findings; a dossier's page shows its rate and findings.
+    assert!(completeness.contains("各部门档案完整率"), "{completeness}");
+    for d in api["departments"].as_array().unwrap() {
+        let row = format!("<td>{}</td>", d["name"].as_str().unwrap());
+        assert!(completeness.contains(&row), "{d}");
+        assert!(completeness.contains(&format!("{}%", d["mean_percent"].as_f64().unwrap())), "{d}");
+    }
+    let item = &api["items"][0];
+    let dossier = hr.page(&format!("/persons/{}", item["person_id"].as_str().unwrap())).await;
+    assert!(dossier.contains("档案完整性"), "{dossier}");
+    assert!(dossier.contains(&format!("<strong>{}%</strong>", item["percent"].as_f64().unwrap())), "{dossier}");
+    for f in item["finding_details"].as_array().unwrap() {
+        assert!(dossier.contains(f["missing"].as_str().unwrap()), "{f}");
+    }
     let digitization = hr.page("/reports/digitization").await;
     assert!(digitization.contains("<svg") && digitization.contains("<rect class=\"bar\""), "{digitization}");
     assert!(hr.page("/reports/structure?by=age&lang=en").await.contains("Cadre structure by age band"));
