@@ -46,7 +46,13 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
         of multipart/form-data. The catalogue is read at once (422 when unreadable, 413/422 for a zip bomb, unsafe \
         paths or duplicates: nothing is filed); the rows are then filed in the background, each atomically. Rows whose \
         bytes the dossier already holds are skipped, so re-sending a batch stores nothing twice. Needs capability \
-        upload; each row also needs the right to file that category into that dossier.",
+        upload; each row also needs the right to file that category into that dossier. With `intake=true` the \
+        materials are received into the 待归档 queue (E01Z201 接收时间, E01Z207 接收人, E01Z124 份数 as their receipt) \
+        instead of being filed: `POST /intake/{id}/file` files them.",
+    params(
+        ("intake" = Option<bool>, Query, description = "Receive into the 待归档 queue instead of filing. Default: \
+            `false`."),
+    ),
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
         (status = 202, description = "The import, running; follow Location.",
@@ -60,9 +66,20 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
         (status = 503, response = AuditRollback),
     ),
 )]
-pub(super) async fn start_import(State(st): State<AppState>, auth: AuthUser, req: Request) -> ApiResult<Response> {
+/// Where imported materials go: filed (default) or into the 待归档 queue.
+#[derive(serde::Deserialize)]
+pub(super) struct IntakeOption {
+    intake: Option<bool>,
+}
+
+pub(super) async fn start_import(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    super::extract::ApiQuery(q): super::extract::ApiQuery<IntakeOption>,
+    req: Request,
+) -> ApiResult<Response> {
     let (bytes, name) = zip_body(&st, req).await?;
-    let report = crate::http::start_import(&st, auth.principal, bytes, name).await?;
+    let report = crate::http::start_import(&st, auth.principal, bytes, name, q.intake.unwrap_or(false)).await?;
     let mut resp = (StatusCode::ACCEPTED, Json(report.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/imports/{}", report.id)) {
         resp.headers_mut().insert(header::LOCATION, l);

@@ -261,6 +261,7 @@ pub async fn start_import(
     principal: Principal,
     bytes: Vec<u8>,
     name: String,
+    intake: bool,
 ) -> Result<ImportReport, HttpError> {
     if bytes.is_empty() {
         return Err(HttpError::Unprocessable("the batch is empty: send a zip of files with a catalogue.csv".into()));
@@ -269,7 +270,7 @@ pub async fn start_import(
     let p = principal.clone();
     let prepared = blocking(move || {
         let source = imports::zip_source(bytes, archive.config().max_file_size)?;
-        archive.imports().prepare(&p, &name, Box::new(source))
+        Ok::<_, crate::service::Error>(archive.imports().prepare(&p, &name, Box::new(source))?.into_intake(intake))
     })
     .await?;
     let report = prepared.report().clone();

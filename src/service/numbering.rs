@@ -99,12 +99,13 @@ impl Persons<'_> {
             .collect())
     }
 
-    /// The dossier's live materials (not destroyed).
+    /// The dossier's live materials (filed, not destroyed): a received one waiting in the 待归档 queue is not in
+    /// the catalogue and has no 序号 until 归档 (docs/DOMAIN.md §2a).
     pub(crate) fn live_materials(&self, person_id: PersonId) -> Result<Vec<Material>> {
         let mut out = Vec::new();
         for id in self.materials().material_ids_of(person_id)? {
             let m = self.materials().load_material(id)?;
-            if m.destroyed_by.is_none() {
+            if m.destroyed_by.is_none() && !m.awaiting_filing {
                 out.push(m);
             }
         }

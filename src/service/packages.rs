@@ -223,6 +223,9 @@ impl Packages<'_> {
                     (Column::Pages, m.meta.pages.map(|n| n.to_string()).unwrap_or_default()),
                     (Column::FormedOn, m.meta.formed_on.map(|d| d.to_string()).unwrap_or_default()),
                     (Column::Source, m.meta.source_unit.clone().unwrap_or_default()),
+                    (Column::Copies, m.meta.copies.map(|n| n.to_string()).unwrap_or_default()),
+                    (Column::ReceivedOn, m.meta.received_on.map(|d| d.to_string()).unwrap_or_default()),
+                    (Column::Receiver, m.meta.received_by.clone().unwrap_or_default()),
                     (Column::Note, m.meta.note.clone().unwrap_or_default()),
                     (Column::File, current),
                 ]);
@@ -245,6 +248,10 @@ impl Packages<'_> {
                 Column::Pages,
                 Column::FormedOn,
                 Column::Source,
+                // The receipt (收材登记, docs/DOMAIN.md §2a): E01Z124 份数, E01Z201 接收时间, E01Z207 接收人.
+                Column::Copies,
+                Column::ReceivedOn,
+                Column::Receiver,
                 Column::Note,
                 Column::File,
             ];

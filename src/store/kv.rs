@@ -63,13 +63,16 @@ pub enum Table {
     /// A dossier's numberings of its catalogue (序号) by person id + numbering number: the current one grows as
     /// materials are filed, an arrangement (整理) starts the next (docs/DOMAIN.md §2).
     Numberings,
+    /// The 待归档 queue: materials received (收材) and not yet filed, by material id → person id
+    /// (docs/DOMAIN.md §2a).
+    Intake,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 27] = [
+    pub const ALL: [Table; 28] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -98,6 +101,7 @@ impl Table {
         Table::OcrQueue,
         Table::TextStatus,
         Table::Numberings,
+        Table::Intake,
     ];
 
     /// The tree name.
@@ -130,6 +134,7 @@ impl Table {
             Table::Meta => "meta",
             Table::TextStatus => "text_status",
             Table::Numberings => "numberings",
+            Table::Intake => "intake",
         }
     }
 

@@ -103,7 +103,7 @@ pub(super) async fn start(State(st): State<AppState>, user: WebUser, req: Reques
         Ok((status, page(l, Some(&user), l.t("批量导入", "Batch import"), body)).into_response())
     };
     let name = file_name.unwrap_or_else(|| "batch.zip".into());
-    match start_import(&st, user.principal.clone(), bytes, name).await {
+    match start_import(&st, user.principal.clone(), bytes, name, false).await {
         Ok(report) => Ok(Redirect::to(&format!("/imports/{}", report.id)).into_response()),
         Err(e) => refused(e),
     }
