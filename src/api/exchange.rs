@@ -34,6 +34,12 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
     Ok((bytes.to_vec(), "batch.zip".into()))
 }
 
+/// Where imported materials go: filed (default) or into the 待归档 queue.
+#[derive(serde::Deserialize)]
+pub(super) struct IntakeOption {
+    intake: Option<bool>,
+}
+
 #[utoipa::path(
     post,
     path = "/imports",
@@ -66,12 +72,6 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
         (status = 503, response = AuditRollback),
     ),
 )]
-/// Where imported materials go: filed (default) or into the 待归档 queue.
-#[derive(serde::Deserialize)]
-pub(super) struct IntakeOption {
-    intake: Option<bool>,
-}
-
 pub(super) async fn start_import(
     State(st): State<AppState>,
     auth: AuthUser,

@@ -228,7 +228,9 @@ impl MaterialMeta {
             return Err("at most 20 tags".into());
         }
         self.tags = tags;
-        for (field, text) in [("received_by", &mut self.received_by), ("copy_certified_by", &mut self.copy_certified_by)] {
+        for (field, text) in
+            [("received_by", &mut self.received_by), ("copy_certified_by", &mut self.copy_certified_by)]
+        {
             if let Some(t) = text {
                 *t = t.trim().to_string();
                 if t.chars().count() > 100 {
@@ -243,7 +245,9 @@ impl MaterialMeta {
             return Err("copies (份数) must be 1–1000".into());
         }
         if self.original == Some(true) && (self.copy_made_on.is_some() || self.copy_certified_by.is_some()) {
-            return Err("copy_made_on and copy_certified_by (复制时间, 核对人) belong to a copy (original: false)".into());
+            return Err(
+                "copy_made_on and copy_certified_by (复制时间, 核对人) belong to a copy (original: false)".into()
+            );
         }
         Ok(())
     }

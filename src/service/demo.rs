@@ -395,7 +395,14 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                     ..Default::default()
                 };
                 let body = format!("{title}\n\n{}\n", person.name);
-                archive.intake().receive(&bootstrap, person.id, meta, body.as_bytes(), Some("received.txt".into()), false)?;
+                archive.intake().receive(
+                    &bootstrap,
+                    person.id,
+                    meta,
+                    body.as_bytes(),
+                    Some("received.txt".into()),
+                    false,
+                )?;
                 summary.materials += 1;
             }
         }

@@ -43,7 +43,9 @@ pub struct IntakeItem {
 /// day of February).
 pub fn due_date(received: PartialDate) -> time::Date {
     let d = received.last_day();
-    let (year, month) = if d.month() == time::Month::December { (d.year() + 1, time::Month::January) } else {
+    let (year, month) = if d.month() == time::Month::December {
+        (d.year() + 1, time::Month::January)
+    } else {
         (d.year(), d.month().next())
     };
     let day = d.day().min(month.length(year));
@@ -71,7 +73,8 @@ impl Intake<'_> {
             return self.filing().check_filing(p, person, meta);
         }
         self.check_person(p, person)?;
-        let t = Target { lineage: self.scheme().lineage(&meta.category), tags: meta.tags.clone(), ..person_target(person) };
+        let t =
+            Target { lineage: self.scheme().lineage(&meta.category), tags: meta.tags.clone(), ..person_target(person) };
         let d = self.policy().decide(&p.subject, &t, Access::List);
         if !d.allowed {
             return Err(forbidden(&d));
@@ -247,5 +250,48 @@ impl Intake<'_> {
         }
         self.require(p, Capability::Upload)?;
         self.check_material(p, person, m, Access::Edit).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+    use crate::service::testing::{self, account, denial, meta};
+
+    #[test]
+    fn a_received_material_is_due_a_month_after_its_receipt() {
+        let d = |s: &str| due_date(s.parse().unwrap()).to_string();
+        assert_eq!(d("2026-01-31"), "2026-02-28");
+        assert_eq!(d("2024-01-31"), "2024-02-29");
+        assert_eq!(d("2026-12-15"), "2027-01-15");
+        assert_eq!(d("2026-05"), "2026-06-30", "a partial date counts from the last day it can mean");
+    }
+
+    #[test]
+    fn a_received_material_changed_before_filing_stays_unnumbered_and_filing_numbers_it_once() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = testing::person(&a, "钱九", "sales");
+        let m = a.intake().receive(&hr, person, meta("3", "考核表", &[]), "称职".as_bytes(), None, false).unwrap();
+        assert!(m.awaiting_filing);
+        // A change of category before 归档 gives it no number.
+        a.filing().patch(&hr, m.id, Some(1), serde_json::json!({"category": "7"}), None).unwrap();
+        assert!(a.persons().catalogue(&hr, person).unwrap().is_empty());
+        assert!(a.persons().stored_numberings(person).unwrap().iter().all(|n| n.entries.is_empty()));
+        let (queue, total) = a.intake().queue(&hr, &IntakeQuery::default(), 10, 0).unwrap();
+        assert_eq!((total, queue[0].material.id, queue[0].overdue), (1, m.id, false));
+
+        let filed = a.intake().file(&hr, m.id).unwrap();
+        assert_eq!((filed.version, filed.awaiting_filing), (3, false));
+        let cat = a.persons().catalogue(&hr, person).unwrap();
+        assert_eq!((cat[0].seq, cat[0].material.meta.category.as_str()), (1, "7"));
+        assert!(matches!(a.intake().file(&hr, m.id), Err(Error::Conflict(_))));
+        assert_eq!(a.intake().queue(&hr, &IntakeQuery::default(), 10, 0).unwrap().1, 0);
+
+        let scanner = account(&a, "scanner", &[Role::Scanner], "it");
+        assert!(denial(a.intake().queue(&scanner, &IntakeQuery::default(), 10, 0)).contains("rule "));
+        let received = a.intake().receive(&scanner, person, meta("3", "x", &[]), b"x", None, false);
+        assert!(denial(received).contains("rule "));
     }
 }

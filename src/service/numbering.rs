@@ -145,6 +145,10 @@ impl Persons<'_> {
     /// commit `ws` (call under the write lock, before the material itself is staged). A dossier without stored
     /// numbers has today's stored first, as numbering 1.
     pub(crate) fn stage_number(&self, ws: &mut WriteSet, m: &Material, author: &str) -> Result<()> {
+        if m.awaiting_filing {
+            // Received, not filed: numbered only by 归档 (docs/DOMAIN.md §2a).
+            return Ok(());
+        }
         let (mut numbering, stored) = match self.current_numbering(m.person_id)? {
             Some(n) => (n, true),
             None => (self.initial(self.live_materials(m.person_id)?, author), false),

@@ -81,7 +81,8 @@ async fn a_received_material_waits_in_the_queue_with_its_due_date_and_filing_num
     assert_eq!((new["received_on"].clone(), new["received_by"].clone()), (json!(days_ago(0)), json!("admin")));
 
     // A copy's fields on an original are refused.
-    let bad = receive(&app, &hr, pid, json!({"category": "7", "title": "x", "original": true, "copy_made_on": "2020"}), b"x");
+    let bad =
+        receive(&app, &hr, pid, json!({"category": "7", "title": "x", "original": true, "copy_made_on": "2020"}), b"x");
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&bad.body));
 
     // The queue: oldest due first, with the due date and the overdue flag; filters by dossier and by overdue.
@@ -135,9 +136,9 @@ async fn a_received_material_waits_in_the_queue_with_its_due_date_and_filing_num
     let trail = get(&app, &auditor, "/api/v1/audit?action=intake.*&limit=100").await;
     let items = trail["items"].as_array().unwrap();
     let has = |action: &str, actor: &str, object: &str| {
-        items.iter().any(|e| {
-            e["action"] == action && e["actor"] == actor && e["outcome"] == "allowed" && e["object"] == object
-        })
+        items
+            .iter()
+            .any(|e| e["action"] == action && e["actor"] == actor && e["outcome"] == "allowed" && e["object"] == object)
     };
     assert!(has("intake.file", "admin", &format!("material:{old_id}")), "{trail}");
     assert!(has("intake.receive", "hr", &format!("material:{old_id}")), "{trail}");
