@@ -55,8 +55,8 @@ fn import_form(user: &WebUser, error: Option<&str>) -> Markup {
         }
         section.card {
             h2 { (l.t("目录 catalogue.csv 的列", "The columns of catalogue.csv")) }
-            p { (l.t("第一行为列名，可用英文名、中文名或全国干部信息系统代码（E01Z101 等）；其他列如 份数 E01Z124、接收时间 E01Z201、接收人 E01Z207 记入备注。",
-                "The first line names the columns, by the English or Chinese name or the national code (E01Z101 …); 份数 E01Z124, 接收时间 E01Z201 and 接收人 E01Z207 go into the note.")) }
+            p { (l.t("第一行为列名，可用英文名、中文名或全国干部信息系统代码（E01Z101 等）；份数 E01Z124、接收时间 E01Z201、接收人 E01Z207 记为收材登记的字段。",
+                "The first line names the columns, by the English or Chinese name or the national code (E01Z101 …); 份数 E01Z124, 接收时间 E01Z201 and 接收人 E01Z207 are the receipt's fields.")) }
             table {
                 thead { tr {
                     th scope="col" { (l.t("列名", "Column")) }
