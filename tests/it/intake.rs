@@ -51,8 +51,8 @@ async fn a_received_material_waits_in_the_queue_with_its_due_date_and_filing_num
     let pid = person["id"].as_str().unwrap();
 
     // One material filed directly: 序号 1 of category 3.
-    let filed = app.upload(&hr, pid, json!({"category": "3", "title": "2020年度考核表"}), "a.txt", "称职".as_bytes());
-    assert_eq!(filed.await.status, StatusCode::CREATED);
+    let filed = app.upload(&hr, pid, json!({"category": "3", "title": "2020年度考核表"}), "a.txt", "称职".as_bytes()).await;
+    assert_eq!(filed.status, StatusCode::CREATED);
 
     // Received 40 days ago: a copy, with its receipt fields as real fields.
     let old = receive(
@@ -81,8 +81,8 @@ async fn a_received_material_waits_in_the_queue_with_its_due_date_and_filing_num
     assert_eq!((new["received_on"].clone(), new["received_by"].clone()), (json!(days_ago(0)), json!("admin")));
 
     // A copy's fields on an original are refused.
-    let bad =
-        receive(&app, &hr, pid, json!({"category": "7", "title": "x", "original": true, "copy_made_on": "2020"}), b"x");
+    let copy_fields = json!({"category": "7", "title": "x", "original": true, "copy_made_on": "2020"});
+    let bad = receive(&app, &hr, pid, copy_fields, b"x").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&bad.body));
 
     // The queue: oldest due first, with the due date and the overdue flag; filters by dossier and by overdue.
@@ -129,8 +129,8 @@ async fn a_received_material_waits_in_the_queue_with_its_due_date_and_filing_num
     assert_eq!(get(&app, &hr, &format!("/api/v1/materials/{old_id}")).await["version"], 2);
 
     // HR files the other one; the trail has both steps.
-    let f = app.send(Method::POST, &format!("/api/v1/intake/{}/file", new["id"].as_str().unwrap()), Some(&hr), None);
-    assert_eq!(f.await.status, StatusCode::OK);
+    let path = format!("/api/v1/intake/{}/file", new["id"].as_str().unwrap());
+    assert_eq!(app.send(Method::POST, &path, Some(&hr), None).await.status, StatusCode::OK);
     assert_eq!(get(&app, &hr, "/api/v1/intake").await["total"], 0);
     let auditor = app.login("auditor").await;
     let trail = get(&app, &auditor, "/api/v1/audit?action=intake.*&limit=100").await;
