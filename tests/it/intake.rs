@@ -51,7 +51,8 @@ async fn a_received_material_waits_in_the_queue_with_its_due_date_and_filing_num
     let pid = person["id"].as_str().unwrap();
 
     // One material filed directly: 序号 1 of category 3.
-    let filed = app.upload(&hr, pid, json!({"category": "3", "title": "2020年度考核表"}), "a.txt", "称职".as_bytes()).await;
+    let filed =
+        app.upload(&hr, pid, json!({"category": "3", "title": "2020年度考核表"}), "a.txt", "称职".as_bytes()).await;
     assert_eq!(filed.status, StatusCode::CREATED);
 
     // Received 40 days ago: a copy, with its receipt fields as real fields.
