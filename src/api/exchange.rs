@@ -162,6 +162,8 @@ pub(super) async fn export_package(
 pub(super) struct PackageQuery {
     /// Accept a package signed by a key not among the trusted senders (recorded in the audit trail).
     accept_unknown_sender: Option<bool>,
+    /// Receive the materials into the 待归档 queue instead of filing them.
+    intake: Option<bool>,
 }
 
 #[utoipa::path(
@@ -178,6 +180,8 @@ pub(super) struct PackageQuery {
         create_persons and upload.",
     params(
         ("accept_unknown_sender" = Option<bool>, Query, description = ""),
+        ("intake" = Option<bool>, Query, description = "Receive the materials into the 待归档 queue (收材登记) instead \
+            of filing them; `POST /intake/{id}/file` files them. Default: `false`."),
     ),
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
@@ -205,7 +209,8 @@ pub(super) async fn import_package(
     }
     let archive = st.archive.clone();
     let accept = q.accept_unknown_sender.unwrap_or(false);
-    let receipt = blocking(move || archive.packages().import(&auth.principal, bytes, accept)).await?;
+    let intake = q.intake.unwrap_or(false);
+    let receipt = blocking(move || archive.packages().import_to(&auth.principal, bytes, accept, intake)).await?;
     let mut resp = (StatusCode::CREATED, Json(receipt.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/persons/{}", receipt.person_id)) {
         resp.headers_mut().insert(header::LOCATION, l);

@@ -254,3 +254,37 @@ async fn a_batch_import_may_put_its_materials_into_the_queue_with_their_receipt_
     assert_eq!(m["note"], Value::Null, "the receipt is no longer folded into the note");
     assert!(titles(&get(&app, &hr, &format!("/api/v1/persons/{pid}/catalogue")).await).is_empty());
 }
+
+#[tokio::test]
+async fn a_transfer_package_may_be_received_into_the_queue_keeping_the_receipt_fields() {
+    let from = TestApp::new().await;
+    let hr = from.login("hr").await;
+    let person = from.create_person(&hr, person_body("转递收材", &id_number("11010119800517001"), "sales")).await;
+    let pid = person["id"].as_str().unwrap();
+    let meta = json!({"category": "1", "title": "干部履历表", "copies": 1, "received_on": "2024-03-05",
+                      "received_by": "原单位档案室", "original": true, "source_unit": "原单位"});
+    assert_eq!(from.upload(&hr, pid, meta, "r.txt", "履历".as_bytes()).await.status, StatusCode::CREATED);
+    let package = from.send(Method::GET, &format!("/api/v1/persons/{pid}/package"), Some(&hr), None).await;
+    assert_eq!(package.status, StatusCode::OK);
+
+    let to = TestApp::new().await;
+    let to_hr = to.login("hr").await;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/packages?accept_unknown_sender=true&intake=true")
+        .header("authorization", format!("Bearer {to_hr}"))
+        .header("content-type", "application/zip")
+        .body(Body::from(package.body))
+        .unwrap();
+    let a = to.call(req).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+    let new_person = a.json()["person_id"].as_str().unwrap().to_string();
+    let queue = get(&to, &to_hr, &format!("/api/v1/intake?person_id={new_person}")).await;
+    assert_eq!(titles(&queue), ["干部履历表"]);
+    let m = &queue["items"][0];
+    // Received here today by the caller; what the sender recorded of the material travels.
+    assert_eq!((m["received_on"].clone(), m["overdue"].clone()), (json!(days_ago(0)), json!(false)));
+    assert_eq!((m["material"]["received_by"].clone(), m["material"]["copies"].clone()), (json!("hr"), json!(1)));
+    assert_eq!(m["material"]["source_unit"], "原单位");
+    assert!(titles(&get(&to, &to_hr, &format!("/api/v1/persons/{new_person}/catalogue")).await).is_empty());
+}
