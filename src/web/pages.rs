@@ -513,6 +513,9 @@ pub(super) async fn dossier(
         section #catalogue {
             h2 { (l.t("档案目录", "Catalogue")) " " span.count { "(" (entries.len()) ")" } }
             p { a href={ "/persons/" (x.id) "/catalogue" } { (l.t("打印目录（A4）· 整理 · 编号版本", "Print the catalogue (A4) · arrange · numberings")) } }
+            @if user.can.intake {
+                p { a href={ "/intake?person_id=" (x.id) } { (l.t("本档案的待归档材料（收材未归档）", "This dossier's materials to file (received, not filed)")) } }
+            }
             (catalogue(l, scheme, &entries, filed))
         }
         @if user.can.upload {
