@@ -38,6 +38,7 @@ async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
 #[derive(serde::Deserialize)]
 pub(super) struct ImportQuery {
     scheme: Option<String>,
+    intake: Option<bool>,
 }
 
 #[utoipa::path(
@@ -56,11 +57,15 @@ pub(super) struct ImportQuery {
         YYYYMMDD, YYYYMM, YYYY (the national form; 00 for an unknown month or day), ISO or 2019.07.01 / 2019年7月1日; \
         类别 as a readable code (4-1), a Chinese numeral (四) or a code-table value (0401). A catalogue in an older \
         classification scheme names it with `scheme` (or per row with a column `scheme`): its codes are mapped to \
-        2018 leaves, the old code kept in the row's note; a code the scheme lacks rejects that row.",
+        2018 leaves, the old code kept in the row's note; a code the scheme lacks rejects that row. With \
+        `intake=true` the materials are received into the 待归档 queue (E01Z201 接收时间, E01Z207 接收人, E01Z124 份数 \
+        as their receipt) instead of being filed: `POST /intake/{id}/file` files them.",
     params(
         ("scheme" = Option<String>, Query, description = "The classification scheme of the catalogue's 类别: \
             `2018` (default), `2009` or `1991` (mapped to 2018; 422 for another name). A column `scheme` in the \
             catalogue overrides it for its row."),
+        ("intake" = Option<bool>, Query, description = "Receive into the 待归档 queue instead of filing. Default: \
+            `false`."),
     ),
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
@@ -85,7 +90,8 @@ pub(super) async fn start_import(
     // An unknown scheme is refused before the batch is read.
     crate::service::imports::scheme_named(&scheme).map_err(HttpError::Unprocessable)?;
     let (bytes, name) = zip_body(&st, req).await?;
-    let report = crate::http::start_import(&st, auth.principal, bytes, name, scheme).await?;
+    let report =
+        crate::http::start_import(&st, auth.principal, bytes, name, scheme, q.intake.unwrap_or(false)).await?;
     let mut resp = (StatusCode::ACCEPTED, Json(report.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/imports/{}", report.id)) {
         resp.headers_mut().insert(header::LOCATION, l);
@@ -168,6 +174,8 @@ pub(super) async fn export_package(
 pub(super) struct PackageQuery {
     /// Accept a package signed by a key not among the trusted senders (recorded in the audit trail).
     accept_unknown_sender: Option<bool>,
+    /// Receive the materials into the 待归档 queue instead of filing them.
+    intake: Option<bool>,
 }
 
 #[utoipa::path(
@@ -184,6 +192,8 @@ pub(super) struct PackageQuery {
         create_persons and upload.",
     params(
         ("accept_unknown_sender" = Option<bool>, Query, description = ""),
+        ("intake" = Option<bool>, Query, description = "Receive the materials into the 待归档 queue (收材登记) instead \
+            of filing them; `POST /intake/{id}/file` files them. Default: `false`."),
     ),
     request_body(content((Binary = "application/zip"), (Object = "multipart/form-data"))),
     responses(
@@ -211,7 +221,8 @@ pub(super) async fn import_package(
     }
     let archive = st.archive.clone();
     let accept = q.accept_unknown_sender.unwrap_or(false);
-    let receipt = blocking(move || archive.packages().import(&auth.principal, bytes, accept)).await?;
+    let intake = q.intake.unwrap_or(false);
+    let receipt = blocking(move || archive.packages().import_to(&auth.principal, bytes, accept, intake)).await?;
     let mut resp = (StatusCode::CREATED, Json(receipt.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/persons/{}", receipt.person_id)) {
         resp.headers_mut().insert(header::LOCATION, l);

@@ -75,8 +75,23 @@ pub(super) fn parse_meta(v: Value) -> ApiResult<MaterialMeta> {
     serde_json::from_value::<MaterialMeta>(v).map_err(|e| crate::service::Error::invalid("meta", e.to_string()).into())
 }
 
-const META_FIELDS: [&str; 10] =
-    ["category", "title", "formed_on", "pages", "tags", "note", "source_unit", "original", "secrecy", "person_id"];
+const META_FIELDS: [&str; 15] = [
+    "category",
+    "title",
+    "formed_on",
+    "pages",
+    "tags",
+    "note",
+    "source_unit",
+    "original",
+    "secrecy",
+    "person_id",
+    "received_on",
+    "received_by",
+    "copies",
+    "copy_made_on",
+    "copy_certified_by",
+];
 
 /// Reads a multipart upload: part `file` (the bytes) and part `meta` (JSON) — or the meta fields as separate
 /// parts (`category`, `title`, `formed_on`, `pages`, `tags` comma-separated, `note`).
@@ -107,7 +122,7 @@ pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) ->
                 let text = part.text(8 * 1024, || format!("part `{n}` exceeds 8 KiB")).await?;
                 let value = match n {
                     "tags" => Value::Array(split_tags(&text).map(|t| Value::String(t.into())).collect()),
-                    "pages" | "secrecy" => serde_json::from_str(text.trim())
+                    "pages" | "secrecy" | "copies" => serde_json::from_str(text.trim())
                         .map_err(|_| HttpError::Unprocessable(format!("part `{n}` must be a number")))?,
                     "original" => Value::Bool(matches!(text.trim(), "true" | "1" | "yes" | "是")),
                     _ => Value::String(text),
@@ -142,7 +157,7 @@ pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) ->
 #[derive(Deserialize)]
 pub(super) struct UploadQuery {
     /// `false` answers at once without waiting for indexing.
-    wait: Option<bool>,
+    pub(super) wait: Option<bool>,
 }
 
 #[utoipa::path(
@@ -181,18 +196,38 @@ pub(super) async fn upload_material(
     ApiQuery(q): ApiQuery<UploadQuery>,
     req: Request,
 ) -> ApiResult<Response> {
+    upload(st, auth, person, q, req, false).await
+}
+
+/// A material upload into a dossier: filed into its catalogue, or (`received`) received into the 待归档 queue
+/// (`POST /persons/{id}/intake`, docs/DOMAIN.md §2b). The caller's right is checked before the body is read.
+pub(super) async fn upload(
+    st: AppState,
+    auth: AuthUser,
+    person: PersonId,
+    q: UploadQuery,
+    req: Request,
+    received: bool,
+) -> ApiResult<Response> {
     // Check the caller may write this dossier before reading a large body.
     {
         let archive = st.archive.clone();
         let p = auth.principal.clone();
-        blocking(move || archive.filing().check_may_file(&p, person)).await?;
+        blocking(move || match received {
+            true => archive.intake().check_may_receive(&p, person),
+            false => archive.filing().check_may_file(&p, person),
+        })
+        .await?;
     }
     let up = read_upload(&st, req, true).await?;
     let archive = st.archive.clone();
     let meta = parse_meta(up.meta.unwrap_or_default())?;
     let wait = q.wait.unwrap_or(true);
-    let m = blocking(move || archive.filing().add_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait))
-        .await?;
+    let m = blocking(move || match received {
+        true => archive.intake().receive_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait),
+        false => archive.filing().add_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait),
+    })
+    .await?;
     let v = m.version;
     let location = format!("/api/v1/materials/{}", m.id);
     let mut resp = (StatusCode::CREATED, Json(MaterialView::new(m, st.archive.scheme(), None))).into_response();

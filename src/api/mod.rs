@@ -9,6 +9,7 @@ mod doc;
 pub mod error;
 mod exchange;
 pub mod extract;
+mod intake;
 mod materials;
 mod persons;
 mod reports;
@@ -106,6 +107,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(materials::upload_material, materials::catalogue))
         .routes(routes!(catalogue::numbered_catalogue))
         .routes(routes!(catalogue::arrange))
+        .routes(routes!(intake::receive))
+        .routes(routes!(intake::queue))
+        .routes(routes!(intake::file))
         .routes(routes!(materials::get_material, materials::patch_material))
         .routes(routes!(materials::material_content, materials::replace_content))
         .routes(routes!(materials::material_versions))

@@ -52,6 +52,8 @@ pub struct MaterialView {
     /// Warnings about the entry, e.g. 页数 differing from the pages found in the file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<crate::model::Finding>,
+    /// Received (收材) and waiting in the 待归档 queue: not yet in the catalogue, no 序号 until 归档.
+    pub awaiting_filing: bool,
     /// Created.
     pub created_at: String,
     /// By.
@@ -88,6 +90,7 @@ impl MaterialView {
             text_status: text.status,
             text_error: text.error,
             detected_pages: text.pages,
+            awaiting_filing: m.awaiting_filing,
             created_at: ts_rfc3339(m.created_at),
             created_by: m.created_by,
             updated_at: ts_rfc3339(m.updated_at),

@@ -256,13 +256,15 @@ pub fn split_tags(text: &str) -> impl Iterator<Item = &str> {
 /// Starts a batch import from an uploaded zip (the API's `POST /api/v1/imports` and the web UI's `/imports`): the
 /// batch is checked and its catalogue read before anything is filed (a refusal is the answer); the rows are then
 /// filed on the blocking pool while the caller gets the report as it stands. `scheme` names the classification
-/// scheme of the catalogue's 类别 (`2018` when empty; `2009`, `1991` are mapped, DOMAIN §2a).
+/// scheme of the catalogue's 类别 (`2018` when empty; `2009`, `1991` are mapped, DOMAIN §2a); `intake` receives the
+/// materials into the 待归档 queue instead of filing them.
 pub async fn start_import(
     st: &AppState,
     principal: Principal,
     bytes: Vec<u8>,
     name: String,
     scheme: String,
+    intake: bool,
 ) -> Result<ImportReport, HttpError> {
     if bytes.is_empty() {
         return Err(HttpError::Unprocessable("the batch is empty: send a zip of files with a catalogue.csv".into()));
@@ -271,7 +273,9 @@ pub async fn start_import(
     let p = principal.clone();
     let prepared = blocking(move || {
         let source = imports::zip_source(bytes, archive.config().max_file_size)?;
-        archive.imports().prepare(&p, &name, Box::new(source), &scheme)
+        Ok::<_, crate::service::Error>(
+            archive.imports().prepare(&p, &name, Box::new(source), &scheme)?.into_intake(intake),
+        )
     })
     .await?;
     let report = prepared.report().clone();

@@ -61,6 +61,21 @@ pub struct MaterialMeta {
     /// Secrecy level: 0 public inside the organisation, 1 internal, 2 secret, 3 confidential.
     #[serde(default)]
     pub secrecy: Option<u8>,
+    /// 接收时间 (E01Z201): when the archive received the material (收材登记, docs/DOMAIN.md §2b).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_on: Option<PartialDate>,
+    /// 接收人 (E01Z207): who received it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_by: Option<String>,
+    /// 份数 (E01Z124): how many copies were received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies: Option<u32>,
+    /// 复制时间: when a copy (复印件, `original: false`) was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_made_on: Option<PartialDate>,
+    /// Who certified the copy (复印件核对人 / 盖章单位).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_certified_by: Option<String>,
 }
 
 /// A material as stored: catalogue fields plus what the archive knows of its current bytes when it files them
@@ -111,6 +126,10 @@ pub struct Material {
     /// Destroyed by this (destruction) request: the bytes are gone, the catalogue entry stays in the register.
     #[serde(default)]
     pub destroyed_by: Option<super::ids::RequestId>,
+    /// Received (收材) and waiting in the 待归档 queue: stored, but not yet filed into the catalogue (no 序号)
+    /// until 归档 (docs/DOMAIN.md §2b). Absent (every older record): filed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_filing: bool,
 }
 
 /// One immutable version of a material: the whole record as it was, with who changed it and why.
@@ -209,6 +228,27 @@ impl MaterialMeta {
             return Err("at most 20 tags".into());
         }
         self.tags = tags;
+        for (field, text) in
+            [("received_by", &mut self.received_by), ("copy_certified_by", &mut self.copy_certified_by)]
+        {
+            if let Some(t) = text {
+                *t = t.trim().to_string();
+                if t.chars().count() > 100 {
+                    return Err(format!("{field} must be at most 100 characters"));
+                }
+            }
+            if text.as_deref() == Some("") {
+                *text = None;
+            }
+        }
+        if self.copies.is_some_and(|c| c == 0 || c > 1000) {
+            return Err("copies (份数) must be 1–1000".into());
+        }
+        if self.original == Some(true) && (self.copy_made_on.is_some() || self.copy_certified_by.is_some()) {
+            return Err(
+                "copy_made_on and copy_certified_by (复制时间, 核对人) belong to a copy (original: false)".into()
+            );
+        }
         Ok(())
     }
 }
@@ -237,6 +277,7 @@ mod tests {
             updated_by: "hr".into(),
             batch_id: None,
             destroyed_by: None,
+            awaiting_filing: false,
         }
     }
 

@@ -414,6 +414,43 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
                     summary.materials += 1;
                 }
             }
+
+            // 收材登记: received, not yet filed (the 待归档 queue, docs/DOMAIN.md §2b). The first person of sales
+            // has an assessment received 45 days ago (overdue: a month has passed), the first of ops a copy of a
+            // diploma received 5 days ago.
+            let received = match dept.code.as_str() {
+                "sales" if i == 0 => Some(("3", "年度考核登记表（待归档）", 45, true, "销售部")),
+                "ops" if i == 0 => Some(("4-1", "学历证书复印件（待归档）", 5, false, "人力资源部")),
+                _ => None,
+            };
+            if let Some((category, title, days_ago, original, source)) = received {
+                let on = crate::model::today() - time::Duration::days(days_ago);
+                let copy_on = (!original).then(|| PartialDate::from_date(on - time::Duration::days(1)));
+                let meta = MaterialMeta {
+                    category: category.into(),
+                    title: title.into(),
+                    formed_on: Some(PartialDate::from_date(on - time::Duration::days(10))),
+                    pages: Some(1),
+                    source_unit: Some(source.into()),
+                    original: Some(original),
+                    received_on: Some(PartialDate::from_date(on)),
+                    received_by: Some("人力资源部档案室".into()),
+                    copies: Some(1),
+                    copy_made_on: copy_on,
+                    copy_certified_by: (!original).then(|| "人力资源部（盖章）".into()),
+                    ..Default::default()
+                };
+                let body = format!("{title}\n\n{}\n", person.name);
+                archive.intake().receive(
+                    &bootstrap,
+                    person.id,
+                    meta,
+                    body.as_bytes(),
+                    Some("received.txt".into()),
+                    false,
+                )?;
+                summary.materials += 1;
+            }
         }
     }
 

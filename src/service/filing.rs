@@ -118,6 +118,11 @@ impl Filing<'_> {
         {
             return Err(Error::invalid("formed_on", "材料形成时间不能晚于今天"));
         }
+        for (field, date) in [("received_on", meta.received_on), ("copy_made_on", meta.copy_made_on)] {
+            if date.is_some_and(|d| d.first_day() > crate::model::today()) {
+                return Err(Error::invalid(field, "接收时间、复制时间不能晚于今天（a date after today）"));
+            }
+        }
         Ok(meta)
     }
 
@@ -181,7 +186,7 @@ impl Filing<'_> {
 
     /// Commits a new version of a material (with whatever `ws` already holds) and its audit entry; returns the
     /// index ticket to wait for.
-    fn commit_material_version(
+    pub(crate) fn commit_material_version(
         &self,
         mut ws: WriteSet,
         p: &Principal,
@@ -281,7 +286,7 @@ impl Filing<'_> {
         let person = self.persons().load_person(person_id)?;
         let meta = self.checked_meta(meta)?;
         self.check_filing(p, &person, &meta)?;
-        self.file_content(p, &person, meta, content, file_name, wait, None)
+        self.file_content(p, &person, meta, content, file_name, wait, None, false)
     }
 
     /// Files a checked material: the bytes, the record, version 1, the dossier entry, the index queue entry
@@ -297,9 +302,38 @@ impl Filing<'_> {
         wait: bool,
         batch_id: Option<crate::model::BatchId>,
     ) -> Result<Material> {
-        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, batch_id)
+        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, batch_id, false)
     }
 
+    /// Receives a checked material (收材登记) into the 待归档 queue: stored like [`Filing::file_material`], but
+    /// without a 序号 until 归档 (see [`super::intake`]). The caller has checked the principal may receive it.
+    pub(crate) fn receive_material(
+        &self,
+        p: &Principal,
+        person: &Person,
+        meta: MaterialMeta,
+        bytes: &[u8],
+        file_name: Option<String>,
+        wait: bool,
+    ) -> Result<Material> {
+        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, None, true)
+    }
+
+    /// Receives a streamed upload into the 待归档 queue, as [`Filing::receive_material`].
+    pub(crate) fn receive_spooled_material(
+        &self,
+        p: &Principal,
+        person: &Person,
+        meta: MaterialMeta,
+        content: &SpooledBlob,
+        file_name: Option<String>,
+        wait: bool,
+    ) -> Result<Material> {
+        self.file_content(p, person, meta, Content::Spooled(content), file_name, wait, None, true)
+    }
+
+    /// Stores a checked material: filed into the catalogue (the next 序号 of its (sub)category), or, with
+    /// `received`, into the 待归档 queue without a number (docs/DOMAIN.md §2b).
     #[allow(clippy::too_many_arguments)]
     fn file_content(
         &self,
@@ -310,6 +344,7 @@ impl Filing<'_> {
         file_name: Option<String>,
         wait: bool,
         batch_id: Option<crate::model::BatchId>,
+        received: bool,
     ) -> Result<Material> {
         let person_id = person.id;
         self.check_file(content.size())?;
@@ -335,20 +370,26 @@ impl Filing<'_> {
             updated_by: p.user.username.clone(),
             batch_id,
             destroyed_by: None,
+            awaiting_filing: received,
         };
         let ticket = {
             let _guard = self.lock();
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
             let text = self.stage_new_text(&mut ws, &material)?;
-            // The next 序号 of its (sub)category, whatever its date (docs/DOMAIN.md §2).
-            self.persons().stage_number(&mut ws, &material, &p.user.username)?;
+            if received {
+                // Received, not filed: it waits in the 待归档 queue, without a 序号 (docs/DOMAIN.md §2b).
+                ws.put(Table::Intake, material.id.as_bytes().to_vec(), &person_id)?;
+            } else {
+                // The next 序号 of its (sub)category, whatever its date (docs/DOMAIN.md §2).
+                self.persons().stage_number(&mut ws, &material, &p.user.username)?;
+            }
             self.stage_material(&mut ws, &material, text, &p.user.username, None)?;
             ws.put_raw(Table::Dossiers, key(&[person_id.as_bytes(), material.id.as_bytes()]), Vec::new());
             self.commit_audited(
                 ws,
                 p,
-                AuditAction::MaterialCreate,
+                if received { AuditAction::IntakeReceive } else { AuditAction::MaterialCreate },
                 &format!("material:{}", material.id),
                 Some(match batch_id {
                     Some(b) => format!("person:{person_id} batch:{b}"),
@@ -515,7 +556,7 @@ impl Filing<'_> {
 
 /// A material about a person is formed in their lifetime: one dated wholly before their birth is a wrong date
 /// (a partial date counts if any day it can mean is on or after the birth) (docs/DOMAIN.md §5).
-fn formed_after_birth(person: &Person, meta: &MaterialMeta) -> Result<()> {
+pub(super) fn formed_after_birth(person: &Person, meta: &MaterialMeta) -> Result<()> {
     if let (Some(formed), Some(born)) = (meta.formed_on, person.birth_date)
         && formed.last_day() < born.first_day()
     {

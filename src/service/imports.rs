@@ -235,6 +235,7 @@ pub struct PreparedImport {
     rows: Vec<Row>,
     base: String,
     source: Box<dyn ImportSource>,
+    intake: bool,
 }
 
 /// What rows of one batch share while it runs: the content hashes of the dossiers met so far, the scheme.
@@ -244,6 +245,13 @@ struct BatchState {
 }
 
 impl PreparedImport {
+    /// Puts the batch's materials into the 待归档 queue (received, not filed: docs/DOMAIN.md §2b) instead of
+    /// filing them directly.
+    pub fn into_intake(mut self, intake: bool) -> Self {
+        self.intake = intake;
+        self
+    }
+
     /// The report as it stands (state `running`, nothing handled yet).
     pub fn report(&self) -> &ImportReport {
         &self.report
@@ -315,7 +323,7 @@ impl Imports<'_> {
             };
             self.save_import(&report)?;
             let detail = format!("import:{} rows:{} scheme:{}", report.id, rows.len(), report.scheme);
-            Ok((PreparedImport { report, rows, base, source }, Some(detail)))
+            Ok((PreparedImport { report, rows, base, source, intake: false }, Some(detail)))
         })
     }
 
@@ -326,7 +334,7 @@ impl Imports<'_> {
         prepared: PreparedImport,
         progress: &dyn Fn(&ImportReport),
     ) -> Result<ImportReport> {
-        let PreparedImport { mut report, rows, base, mut source } = prepared;
+        let PreparedImport { mut report, rows, base, mut source, intake } = prepared;
         let mut batch = BatchState { known: HashMap::new(), scheme: report.scheme.clone() };
         let mut last_save = std::time::Instant::now();
         for row in &rows {
@@ -339,7 +347,7 @@ impl Imports<'_> {
                 person_id: None,
                 reason: None,
             };
-            match self.import_row(p, row, &file, source.as_mut(), &mut batch, &mut r) {
+            match self.import_row(p, row, (&file, intake), source.as_mut(), &mut batch, &mut r) {
                 Ok(bytes) => {
                     if r.outcome == RowOutcome::Imported {
                         report.imported += 1;
@@ -380,7 +388,7 @@ impl Imports<'_> {
         &self,
         p: &Principal,
         row: &Row,
-        file: &str,
+        (file, intake): (&str, bool),
         source: &mut dyn ImportSource,
         batch: &mut BatchState,
         r: &mut RowReport,
@@ -403,8 +411,12 @@ impl Imports<'_> {
                 None => trace,
             });
         }
-        let meta = self.filing().checked_meta(meta).map_err(|e| reason_of(&e))?;
-        self.filing().check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
+        let mut meta = self.filing().checked_meta(meta).map_err(|e| reason_of(&e))?;
+        if intake {
+            meta = self.intake().check_receiving(p, &person, meta).map_err(|e| reason_of(&e))?;
+        } else {
+            self.filing().check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
+        }
         let bytes = source.read(file)?;
         let hash = self.store().keys().suite().hash_hex(&bytes);
         let held = match batch.known.entry(person.id) {
@@ -420,7 +432,12 @@ impl Imports<'_> {
             return Ok(0);
         }
         let name = file.rsplit('/').next().map(str::to_string);
-        let m = self.filing().file_material(p, &person, meta, &bytes, name, false, None).map_err(|e| reason_of(&e))?;
+        let m = if intake {
+            self.filing().receive_material(p, &person, meta, &bytes, name, false)
+        } else {
+            self.filing().file_material(p, &person, meta, &bytes, name, false, None)
+        }
+        .map_err(|e| reason_of(&e))?;
         held.insert(m.content_hash.clone(), m.id);
         r.outcome = RowOutcome::Imported;
         r.material_id = Some(m.id);
@@ -486,13 +503,18 @@ fn import_meta(row: &Row) -> std::result::Result<MaterialMeta, String> {
         None => None,
         Some(n) => Some(n.parse::<u32>().map_err(|_| format!("页数 {n:?} is not a number"))?),
     };
-    let mut note: Vec<String> = row.get(Column::Note).map(str::to_string).into_iter().collect();
-    for (c, label) in [(Column::Copies, "份数"), (Column::ReceivedOn, "接收时间"), (Column::Receiver, "接收人")]
-    {
-        if let Some(v) = row.get(c) {
-            note.push(format!("{label} {v}"));
+    // 份数, 接收时间 and 接收人 are the receipt's own fields (收材登记, docs/DOMAIN.md §2b).
+    let copies = match row.get(Column::Copies) {
+        None => None,
+        Some(n) => Some(n.trim().parse::<u32>().map_err(|_| format!("份数 {n:?} is not a number"))?),
+    };
+    let received_on = match row.get(Column::ReceivedOn) {
+        None => None,
+        Some(d) => {
+            Some(catalogue::normalize_date(d).parse().map_err(|e| format!("接收时间 {d:?} is not a date: {e}"))?)
         }
-    }
+    };
+    let note: Vec<String> = row.get(Column::Note).map(str::to_string).into_iter().collect();
     Ok(MaterialMeta {
         category: row.get(Column::Category).unwrap_or_default().to_string(),
         title: row.get(Column::Title).unwrap_or_default().to_string(),
@@ -504,6 +526,9 @@ fn import_meta(row: &Row) -> std::result::Result<MaterialMeta, String> {
             .unwrap_or_default(),
         note: (!note.is_empty()).then(|| note.join("；")),
         source_unit: row.get(Column::Source).map(str::to_string),
+        copies,
+        received_on,
+        received_by: row.get(Column::Receiver).map(str::to_string),
         ..MaterialMeta::default()
     })
 }

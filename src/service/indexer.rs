@@ -842,6 +842,7 @@ mod tests {
             updated_by: "hr".into(),
             batch_id: None,
             destroyed_by: None,
+            awaiting_filing: false,
         };
         let v = MaterialVersion { number: 1, material: m.clone(), author: "hr".into(), at: 1, reason: None };
         let mut ws = archive.store().write_set();

@@ -24,6 +24,7 @@ pub mod filing;
 pub mod grants;
 pub mod imports;
 pub mod indexer;
+pub mod intake;
 pub mod materials;
 pub mod metrics;
 pub mod notify;
@@ -322,6 +323,8 @@ services! {
     Persons => persons;
     /// Filing materials: new materials, new content, catalogue changes (the write side of materials).
     Filing => filing;
+    /// 收材登记 and 归档: received materials, the 待归档 queue, filing them into the catalogue.
+    Intake => intake;
     /// Reading materials: records, content, versions, and full-text search.
     Materials => materials;
     /// Change requests through their approval flows, the inbox and the flow definitions.

@@ -99,12 +99,13 @@ impl Persons<'_> {
             .collect())
     }
 
-    /// The dossier's live materials (not destroyed).
+    /// The dossier's live materials (filed, not destroyed): a received one waiting in the 待归档 queue is not in
+    /// the catalogue and has no 序号 until 归档 (docs/DOMAIN.md §2b).
     pub(crate) fn live_materials(&self, person_id: PersonId) -> Result<Vec<Material>> {
         let mut out = Vec::new();
         for id in self.materials().material_ids_of(person_id)? {
             let m = self.materials().load_material(id)?;
-            if m.destroyed_by.is_none() {
+            if m.destroyed_by.is_none() && !m.awaiting_filing {
                 out.push(m);
             }
         }
@@ -144,6 +145,10 @@ impl Persons<'_> {
     /// commit `ws` (call under the write lock, before the material itself is staged). A dossier without stored
     /// numbers has today's stored first, as numbering 1.
     pub(crate) fn stage_number(&self, ws: &mut WriteSet, m: &Material, author: &str) -> Result<()> {
+        if m.awaiting_filing {
+            // Received, not filed: numbered only by 归档 (docs/DOMAIN.md §2b).
+            return Ok(());
+        }
         let (mut numbering, stored) = match self.current_numbering(m.person_id)? {
             Some(n) => (n, true),
             None => (self.initial(self.live_materials(m.person_id)?, author), false),

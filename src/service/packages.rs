@@ -227,6 +227,9 @@ impl Packages<'_> {
                     (Column::Pages, m.meta.pages.map(|n| n.to_string()).unwrap_or_default()),
                     (Column::FormedOn, m.meta.formed_on.map(|d| d.compact()).unwrap_or_default()),
                     (Column::Source, m.meta.source_unit.clone().unwrap_or_default()),
+                    (Column::Copies, m.meta.copies.map(|n| n.to_string()).unwrap_or_default()),
+                    (Column::ReceivedOn, m.meta.received_on.map(|d| d.to_string()).unwrap_or_default()),
+                    (Column::Receiver, m.meta.received_by.clone().unwrap_or_default()),
                     (Column::Note, m.meta.note.clone().unwrap_or_default()),
                     (Column::File, current),
                 ]);
@@ -249,6 +252,10 @@ impl Packages<'_> {
                 Column::Pages,
                 Column::FormedOn,
                 Column::Source,
+                // The receipt (收材登记, docs/DOMAIN.md §2b): E01Z124 份数, E01Z201 接收时间, E01Z207 接收人.
+                Column::Copies,
+                Column::ReceivedOn,
+                Column::Receiver,
                 Column::Note,
                 Column::File,
             ];
@@ -293,6 +300,18 @@ impl Packages<'_> {
     /// files a new dossier with every material and version. A damaged package is refused whole (422) naming each
     /// missing or altered file, before anything is written. Needs capabilities create-persons and upload.
     pub fn import(&self, p: &Principal, bytes: Vec<u8>, accept_unknown_sender: bool) -> Result<Receipt> {
+        self.import_to(p, bytes, accept_unknown_sender, false)
+    }
+
+    /// [`Packages::import`], with `intake`: the materials are received into the 待归档 queue (received today by
+    /// the caller; 份数 and 原件/复印件 as the package carries them) instead of filed (docs/DOMAIN.md §2b).
+    pub fn import_to(
+        &self,
+        p: &Principal,
+        bytes: Vec<u8>,
+        accept_unknown_sender: bool,
+        intake: bool,
+    ) -> Result<Receipt> {
         let package_sha256 = sha256_hex(&bytes);
         self.audited(p, AuditAction::PackageImport, &format!("package:{package_sha256}"), false, || {
             self.require(p, Capability::CreatePersons)?;
@@ -353,7 +372,14 @@ impl Packages<'_> {
                 };
                 let b = bytes_of(&first.path)?;
                 let meta = self.filing().checked_meta(m.meta.clone())?;
-                let filed = self.filing().file_material(p, &person, meta, b, first.file_name.clone(), false, None)?;
+                let filed = if intake {
+                    // Received here, today, by the caller: the sender's receipt was its own (the rest travels).
+                    let meta = MaterialMeta { received_on: None, received_by: None, ..meta };
+                    let meta = self.intake().check_receiving(p, &person, meta)?;
+                    self.filing().receive_material(p, &person, meta, b, first.file_name.clone(), false)?
+                } else {
+                    self.filing().file_material(p, &person, meta, b, first.file_name.clone(), false, None)?
+                };
                 here.insert(m.id.to_string(), filed.id.to_string());
                 total += b.len() as u64;
                 versions += 1;

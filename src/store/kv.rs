@@ -67,13 +67,16 @@ pub enum Table {
     Reviews,
     /// Every recorded version of a special review, by person id + version.
     ReviewVersions,
+    /// The 待归档 queue: materials received (收材) and not yet filed, by material id → person id
+    /// (docs/DOMAIN.md §2b).
+    Intake,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 29] = [
+    pub const ALL: [Table; 30] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -104,6 +107,7 @@ impl Table {
         Table::Numberings,
         Table::Reviews,
         Table::ReviewVersions,
+        Table::Intake,
     ];
 
     /// The tree name.
@@ -138,6 +142,7 @@ impl Table {
             Table::Numberings => "numberings",
             Table::Reviews => "reviews",
             Table::ReviewVersions => "review_versions",
+            Table::Intake => "intake",
         }
     }
 

@@ -69,8 +69,8 @@ fn import_form(user: &WebUser, error: Option<&str>) -> Markup {
         }
         section.card {
             h2 { (l.t("目录 catalogue.csv 的列", "The columns of catalogue.csv")) }
-            p { (l.t("第一行为列名，可用英文名、中文名或全国干部信息系统代码（E01Z101 等）；其他列如 份数 E01Z124、接收时间 E01Z201、接收人 E01Z207 记入备注。",
-                "The first line names the columns, by the English or Chinese name or the national code (E01Z101 …); 份数 E01Z124, 接收时间 E01Z201 and 接收人 E01Z207 go into the note.")) }
+            p { (l.t("第一行为列名，可用英文名、中文名或全国干部信息系统代码（E01Z101 等）；份数 E01Z124、接收时间 E01Z201、接收人 E01Z207 记为收材登记的字段。",
+                "The first line names the columns, by the English or Chinese name or the national code (E01Z101 …); 份数 E01Z124, 接收时间 E01Z201 and 接收人 E01Z207 are the receipt's fields.")) }
             p { (l.t("形成时间可写 20190701、201907、2019、2019-07-01、2019.7.1 或 2019年7月1日；类别可写 4-1、四、0401。旧目录按 2009 或 1991 分类方案编类的，选择该方案（或加一列 scheme）：类别映射到 2018 方案，原类号记入备注，无法映射的行被拒绝。",
                 "Dates may be 20190701, 201907, 2019, 2019-07-01, 2019.7.1 or 2019年7月1日; categories 4-1, 四 or 0401. For an old catalogue classed under the 2009 or 1991 scheme, choose that scheme (or add a column scheme): categories are mapped to 2018, the old code kept in the note, and a row that cannot be mapped is rejected.")) }
             table {
@@ -120,7 +120,7 @@ pub(super) async fn start(State(st): State<AppState>, user: WebUser, req: Reques
         Ok((status, page(l, Some(&user), l.t("批量导入", "Batch import"), body)).into_response())
     };
     let name = file_name.unwrap_or_else(|| "batch.zip".into());
-    match start_import(&st, user.principal.clone(), bytes, name, scheme).await {
+    match start_import(&st, user.principal.clone(), bytes, name, scheme, false).await {
         Ok(report) => Ok(Redirect::to(&format!("/imports/{}", report.id)).into_response()),
         Err(e) => refused(e),
     }

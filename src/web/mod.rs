@@ -25,6 +25,7 @@ mod error;
 mod forms;
 mod hold;
 mod imports;
+mod intake;
 mod layout;
 mod pages;
 mod reports;
@@ -88,6 +89,8 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/state", post(admin::account_state))
         .route("/reports", get(reports::index))
         .route("/reports/{file}", get(reports::report))
+        .route("/intake", get(intake::queue))
+        .route("/intake/{id}/file", post(intake::file))
         .route("/imports", get(imports::form).post(imports::start))
         .route("/imports/{id}", get(imports::show))
         .route("/rollback", get(hold::show).post(hold::acknowledge))

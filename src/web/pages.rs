@@ -517,6 +517,9 @@ pub(super) async fn dossier(
         section #catalogue {
             h2 { (l.t("档案目录", "Catalogue")) " " span.count { "(" (entries.len()) ")" } }
             p { a href={ "/persons/" (x.id) "/catalogue" } { (l.t("打印目录（A4）· 整理 · 编号版本", "Print the catalogue (A4) · arrange · numberings")) } }
+            @if user.can.intake {
+                p { a href={ "/intake?person_id=" (x.id) } { (l.t("本档案的待归档材料（收材未归档）", "This dossier's materials to file (received, not filed)")) } }
+            }
             (catalogue(l, scheme, &entries, filed))
         }
         @if let Some(d) = &completeness { (completeness_section(l, d)) }
@@ -642,6 +645,17 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 (row("备注", "Note", m.meta.note.clone().unwrap_or_else(|| "—".into())))
                 @if !m.meta.tags.is_empty() { (row("标签", "Tags", m.meta.tags.join(", "))) }
                 @if let Some(s) = &m.meta.source_unit { (row("来处", "Source", s.clone())) }
+                @if let Some(d) = &m.meta.received_on { (row("接收时间", "Received", d.to_string())) }
+                @if let Some(r) = &m.meta.received_by { (row("接收人", "Received by", r.clone())) }
+                @if let Some(c) = m.meta.copies { (row("份数", "Copies", c.to_string())) }
+                @if m.meta.original.is_some() {
+                    (row("原件/复印件", "Original/copy", super::intake::original_label(l, m.meta.original).to_string()))
+                }
+                @if let Some(d) = &m.meta.copy_made_on { (row("复制时间", "Copied", d.to_string())) }
+                @if let Some(c) = &m.meta.copy_certified_by { (row("复印件核对人", "Copy certified by", c.clone())) }
+                @if m.awaiting_filing {
+                    (row("归档状态", "Filing", l.t("待归档（已收材，尚未归入目录）", "to file (received, not yet in the catalogue)").to_string()))
+                }
                 (row("文件", "File", format!("{} · {} · {}", m.file_name.as_deref().unwrap_or("—"), m.mime, size_text(m.size))))
                 (row(
                     if st.archive.suite() == crate::crypto::Suite::Gm { "内容哈希 (SM3)" } else { "内容哈希 (BLAKE3)" },
@@ -650,7 +664,7 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 ))
                 (row("版本", "Version", m.version.to_string()))
                 (row("文字提取", "Text", text_status(l, m.text.status, m.text.error.as_deref())))
-                (row("归档", "Filed", format!("{} · {}", when(m.created_at), m.created_by)))
+                (row(if m.awaiting_filing { "收材" } else { "归档" }, if m.awaiting_filing { "Received" } else { "Filed" }, format!("{} · {}", when(m.created_at), m.created_by)))
             }
         }
         @if user.can.download {

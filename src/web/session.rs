@@ -194,6 +194,8 @@ pub struct Can {
     pub create: bool,
     /// File materials.
     pub upload: bool,
+    /// The 待归档 queue: receive and file materials (who files, and 行政部's custody).
+    pub intake: bool,
     /// Download and view content.
     pub download: bool,
     /// Start change requests (other than consultation).
@@ -218,6 +220,7 @@ impl Can {
             persons: r.persons != PersonScope::None,
             create: has(Capability::CreatePersons),
             upload: has(Capability::Upload),
+            intake: has(Capability::Upload) || has(Capability::ManageCustody),
             download: has(Capability::Download),
             start: !r.start_requests.is_empty(),
             grants: has(Capability::DecideGrants),

@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod http_api;
 mod imports;
+mod intake;
 mod lanes;
 mod layering;
 mod login;

@@ -1240,3 +1240,31 @@ async fn the_review_page_records_a_special_review_submits_it_and_the_report_show
     let it = sign_in(&app, "it").await;
     assert_eq!(it.get(&path).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_intake_page_shows_the_queue_with_overdue_flags_and_files_with_the_token() {
+    let app = demo_app().await;
+    let hr = sign_in(&app, "hr").await;
+    let home = hr.page("/").await;
+    assert!(home.contains("href=\"/intake\""), "HR's navigation links the 待归档 page");
+    let html = hr.page("/intake").await;
+    assert!(html.contains("年度考核登记表（待归档）") && html.contains("学历证书复印件（待归档）"), "{html}");
+    assert!(html.contains("逾期"), "the demo's overdue material is flagged: {html}");
+    let action = html.split("action=\"/intake/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let path = format!("/intake/{action}");
+    // Without the token: refused, nothing filed.
+    let refused = hr.post(&path, &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", text(&refused));
+    assert_eq!(hr.page("/intake").await.matches("action=\"/intake/").count(), 2);
+    let filed = hr.post(&path, &[("csrf", &hr.csrf)]).await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", text(&filed));
+    assert_eq!(hr.page("/intake").await.matches("action=\"/intake/").count(), 1);
+    // The material page shows its receipt.
+    let id = action.trim_end_matches("/file");
+    let material = hr.page(&format!("/materials/{id}")).await;
+    assert!(material.contains("接收时间") && material.contains("接收人"), "{material}");
+    // An administrator has no such page.
+    let it = sign_in(&app, "it").await;
+    assert!(!it.page("/").await.contains("href=\"/intake\""));
+    assert_eq!(it.get("/intake").await.status, StatusCode::FORBIDDEN);
+}
