@@ -506,7 +506,8 @@ impl Reports<'_> {
             let fields = self.check_person(p, &person)?;
             let mut held = Vec::new();
             for m in self.persons().live_materials(person_id)? {
-                if m.destroyed_by.is_none() {
+                // What the dossier holds: filed, not destroyed (a received material waits in the 待归档 queue).
+                if m.destroyed_by.is_none() && !m.awaiting_filing {
                     held.push(self.materials().with_text(m)?);
                 }
             }
@@ -573,11 +574,12 @@ impl Reports<'_> {
         }
     }
 
-    /// The materials not destroyed, by person, each with its content's text state.
+    /// The materials the dossiers hold — filed, not destroyed (received ones wait in the 待归档 queue) — by
+    /// person, each with its content's text state.
     fn materials_by_person(&self) -> Result<HashMap<crate::model::PersonId, Vec<WithText<Material>>>> {
         let mut out: HashMap<_, Vec<WithText<Material>>> = HashMap::new();
         for (_, m) in self.store().scan::<Material>(Table::Materials, b"")? {
-            if m.destroyed_by.is_none() {
+            if m.destroyed_by.is_none() && !m.awaiting_filing {
                 out.entry(m.person_id).or_default().push(self.materials().with_text(m)?);
             }
         }
