@@ -90,8 +90,7 @@ pub(super) async fn start_import(
     // An unknown scheme is refused before the batch is read.
     crate::service::imports::scheme_named(&scheme).map_err(HttpError::Unprocessable)?;
     let (bytes, name) = zip_body(&st, req).await?;
-    let report =
-        crate::http::start_import(&st, auth.principal, bytes, name, scheme, q.intake.unwrap_or(false)).await?;
+    let report = crate::http::start_import(&st, auth.principal, bytes, name, scheme, q.intake.unwrap_or(false)).await?;
     let mut resp = (StatusCode::ACCEPTED, Json(report.clone())).into_response();
     if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/imports/{}", report.id)) {
         resp.headers_mut().insert(header::LOCATION, l);
