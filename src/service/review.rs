@@ -59,6 +59,10 @@ pub struct ReviewView {
     pub problems: BTreeMap<String, usize>,
 }
 
+/// The roles that take part in a special review, and read it.
+const REVIEW_READERS: [crate::model::Role; 4] =
+    [crate::model::Role::Hr, crate::model::Role::Admin, crate::model::Role::Head, crate::model::Role::Leader];
+
 fn review_key(person: PersonId) -> Vec<u8> {
     person.as_bytes().to_vec()
 }
@@ -145,11 +149,24 @@ impl Reviews<'_> {
         })
     }
 
-    /// The review of a cadre, for whoever may read the person record (never one's own, nor a relative's).
+    /// Whether the caller's roles read special reviews (HR, administration, heads, leaders); the dossier decides the
+    /// rest.
+    pub fn readable_by(&self, p: &Principal) -> bool {
+        p.subject.roles.iter().any(|r| REVIEW_READERS.contains(r))
+    }
+
+    /// The review of a cadre, for those who take part in it — HR, administration, heads and leaders — among
+    /// those who may read the person record (never one's own, nor a relative's): it quotes what the source
+    /// materials say, which finance or legal may not read.
     pub fn get(&self, p: &Principal, person_id: PersonId) -> Result<ReviewView> {
         self.audited(p, AuditAction::ReviewRead, &format!("person:{person_id}"), false, || {
             let person = self.persons().load_person(person_id)?;
             self.check_person(p, &person)?;
+            if !self.readable_by(p) {
+                return Err(Error::Forbidden(
+                    "rule review.read: a special review is read by HR, administration, heads and leaders".into(),
+                ));
+            }
             Ok((self.view(person_id, self.load(person_id)?)?, None))
         })
     }
@@ -605,7 +622,9 @@ mod tests {
             let p = account(&a, name, &[role], "admin");
             assert!(denial(a.reviews().record(&p, other, None, ReviewInput::default())).contains("rule "), "{name}");
         }
-        for (name, role) in [("it2", Role::It), ("aud2", Role::Auditor), ("scan", Role::Scanner)] {
+        for (name, role) in
+            [("it2", Role::It), ("aud2", Role::Auditor), ("scan", Role::Scanner), ("fin2", Role::Finance)]
+        {
             let p = account(&a, name, &[role], "admin");
             assert!(matches!(a.reviews().get(&p, other), Err(Error::Forbidden(_))), "{name} reads no review");
         }
@@ -615,7 +634,7 @@ mod tests {
         let auditor = account(&a, "auditor", &[Role::Auditor], "it");
         let q = AuditQuery { action: Some("review.*".into()), outcome: Some(Outcome::Denied), ..Default::default() };
         let (entries, _) = a.audit_trail().query(&auditor, &q).unwrap();
-        assert_eq!(entries.len(), 9, "own dossier twice, four recordings, three readings: {entries:?}");
+        assert_eq!(entries.len(), 10, "own dossier twice, four recordings, four readings: {entries:?}");
         assert!(a.reviews().load(other).unwrap().is_none(), "no refused recording was stored");
     }
 

@@ -497,7 +497,7 @@ pub(super) async fn dossier(
         nav.toc aria-label=(l.t("本页目录", "On this page")) {
             a href="#person" { (l.t("基本信息", "Person")) } " · "
             a href="#catalogue" { (l.t("档案目录", "Catalogue")) } " · "
-            a href={ "/persons/" (x.id) "/review" } { (l.t("专项审核", "Special review")) } " · "
+            @if st.archive.reviews().readable_by(&user.principal) { a href={ "/persons/" (x.id) "/review" } { (l.t("专项审核", "Special review")) } " · " }
             @if completeness.is_some() { a href="#completeness" { (l.t("完整性", "Completeness")) } " · " }
             @if user.can.upload { a href="#upload" { (l.t("上传材料", "Upload")) } " · " }
             @if versions.is_some() { a href="#history" { (l.t("版本历史", "History")) } " · " }

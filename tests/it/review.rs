@@ -155,6 +155,12 @@ async fn nobody_reads_or_records_a_review_outside_their_role_or_of_their_own_dos
         let a = app.send(Method::GET, "/api/v1/reports/review", Some(&t), None).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{who} runs 专审进度");
     }
+    for who in ["finance", "legal"] {
+        let t = app.login(who).await;
+        assert_eq!(app.send(Method::GET, &path, Some(&t), None).await.status, StatusCode::FORBIDDEN, "{who} reads it");
+    }
+    let head = app.login("head-sales").await;
+    assert_eq!(app.send(Method::GET, &path, Some(&head), None).await.status, StatusCode::OK, "the head takes part");
     for who in ["head-sales", "finance", "legal"] {
         let t = app.login(who).await;
         let a = put_review(&app, &t, &pid, None, json!({"entries": []})).await;
@@ -171,5 +177,5 @@ async fn nobody_reads_or_records_a_review_outside_their_role_or_of_their_own_dos
     // Every refusal is in the trail.
     let auditor = app.login("auditor").await;
     let trail = app.send(Method::GET, "/api/v1/audit?action=review.*&outcome=denied", Some(&auditor), None).await;
-    assert!(trail.json()["total"].as_u64().unwrap() >= 13, "{}", String::from_utf8_lossy(&trail.body));
+    assert!(trail.json()["total"].as_u64().unwrap() >= 15, "{}", String::from_utf8_lossy(&trail.body));
 }
