@@ -46,10 +46,7 @@ pub struct ParagraphDiff {
 
 /// The paragraphs of a text: its lines with runs of whitespace made one space, trimmed, empty ones left out.
 pub fn paragraphs(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect()
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect()
 }
 
 /// Compares two texts paragraph by paragraph; a changed paragraph (one replaced by another at the same place)
@@ -66,7 +63,9 @@ pub fn diff_texts<'t>(old: &str, new: &str, cut: &dyn Fn(&str) -> Vec<String>) -
     for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
         match op {
             DiffOp::Equal { old_index, new_index, len } => {
-                out.extend((0..len).map(|i| para(DiffOpKind::Equal, Some(&old[old_index + i]), Some(&new[new_index + i]))));
+                out.extend(
+                    (0..len).map(|i| para(DiffOpKind::Equal, Some(&old[old_index + i]), Some(&new[new_index + i]))),
+                );
             }
             DiffOp::Delete { old_index, old_len, .. } => {
                 out.extend((0..old_len).map(|i| para(DiffOpKind::Delete, Some(&old[old_index + i]), None)));
@@ -77,7 +76,10 @@ pub fn diff_texts<'t>(old: &str, new: &str, cut: &dyn Fn(&str) -> Vec<String>) -
             DiffOp::Replace { old_index, old_len, new_index, new_len } => {
                 // Paired in order; what is left over on either side was deleted or inserted.
                 for i in 0..old_len.max(new_len) {
-                    match (old.get(old_index + i).filter(|_| i < old_len), new.get(new_index + i).filter(|_| i < new_len)) {
+                    match (
+                        old.get(old_index + i).filter(|_| i < old_len),
+                        new.get(new_index + i).filter(|_| i < new_len),
+                    ) {
                         (Some(o), Some(n)) => out.push(ParagraphDiff {
                             op: DiffOpKind::Replace,
                             old: Some(o.clone()),
@@ -176,7 +178,11 @@ mod tests {
 
     #[test]
     fn identical_texts_have_no_changes_whatever_their_whitespace() {
-        let d = diff_texts(V1, "  第一条  甲方聘用乙方为工程师。\r\n第二条 试用期三个月。\n\n\n第三条\t工资按月发放。", &cut);
+        let d = diff_texts(
+            V1,
+            "  第一条  甲方聘用乙方为工程师。\r\n第二条 试用期三个月。\n\n\n第三条\t工资按月发放。",
+            &cut,
+        );
         assert_eq!(changed(&d), 0, "{d:?}");
         assert_eq!(d.len(), 3);
         assert!(diff_texts("", "", &cut).is_empty());

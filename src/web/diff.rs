@@ -84,7 +84,12 @@ mod tests {
             op: DiffOpKind::Replace,
             old: Some("试用期三个月".into()),
             new: Some("试用期六个月".into()),
-            words: vec![w(DiffOpKind::Equal, "试用期"), w(DiffOpKind::Delete, "三"), w(DiffOpKind::Insert, "六"), w(DiffOpKind::Equal, "个月")],
+            words: vec![
+                w(DiffOpKind::Equal, "试用期"),
+                w(DiffOpKind::Delete, "三"),
+                w(DiffOpKind::Insert, "六"),
+                w(DiffOpKind::Equal, "个月"),
+            ],
         };
         assert_eq!(side(&p, true).into_string(), "试用期<del>三</del>个月");
         assert_eq!(side(&p, false).into_string(), "试用期<ins>六</ins>个月");

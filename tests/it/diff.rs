@@ -102,7 +102,8 @@ async fn a_changed_clause_of_a_contract_is_the_one_change() {
 
     // The auditor sees every comparison, the refused ones too.
     let auditor = app.login("auditor").await;
-    let trail = app.send(Method::GET, "/api/v1/audit?action=material.diff&limit=100", Some(&auditor), None).await.json();
+    let trail =
+        app.send(Method::GET, "/api/v1/audit?action=material.diff&limit=100", Some(&auditor), None).await.json();
     let entries = trail["items"].as_array().unwrap_or_else(|| panic!("{trail}"));
     assert!(entries.len() >= 5, "{trail}");
     assert!(entries.iter().any(|e| e["outcome"] == "denied"), "{trail}");
