@@ -536,3 +536,39 @@ pub(super) async fn version_content(
     let (v, bytes) = blocking(move || archive.materials().version_content(&auth.principal, id, n)).await?;
     Ok(content_response(&st, bytes.to_vec(), &v.material))
 }
+
+#[utoipa::path(
+    get,
+    path = "/materials/{id}/versions/{a}/diff/{b}",
+    operation_id = "versionDiff",
+    tag = "materials",
+    summary = "Compare the texts of two versions",
+    description = "The extracted texts of versions `a` and `b` compared paragraph by paragraph and, inside a changed \
+        paragraph, by jieba words. Needs the right to read the material's content, as downloading a version does; \
+        every comparison is recorded in the trail (`material.diff`).",
+    params(
+        ("id" = crate::model::MaterialId, Path, description = "Material id (400 if malformed)."),
+        ("a" = u32, Path, description = "The older side's version number, from 1 (400 if malformed)."),
+        ("b" = u32, Path, description = "The newer side's version number, from 1 (400 if malformed)."),
+    ),
+    responses(
+        (status = 200, description = "The comparison.",
+            content((crate::service::diff::VersionDiff = "application/json"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = AuditRollback),
+    ),
+)]
+pub(super) async fn version_diff(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiPath((id, a, b)): ApiPath<(MaterialId, u32, u32)>,
+) -> ApiResult<Json<crate::service::diff::VersionDiff>> {
+    let archive = st.archive.clone();
+    Ok(Json(blocking(move || archive.comparisons().diff(&auth.principal, id, a, b)).await?))
+}

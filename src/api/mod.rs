@@ -114,6 +114,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(materials::material_content, materials::replace_content))
         .routes(routes!(materials::material_versions))
         .routes(routes!(materials::version_content))
+        .routes(routes!(materials::version_diff))
         .routes(routes!(search::search))
         .routes(routes!(requests::create, requests::list))
         .routes(routes!(requests::get, requests::revise))

@@ -92,6 +92,12 @@ impl ZhTokenizer {
         ZhTokenizer { jieba }
     }
 
+    /// `text` cut into jieba words, every character kept (spaces and punctuation as pieces of their own), so
+    /// the pieces joined give `text` back: for comparing texts word by word (docs/DESIGN.md §4).
+    pub fn cut<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        self.jieba.cut(text, true)
+    }
+
     /// The word tokens of `text`: (folded word, original byte range).
     pub fn words(&self, text: &str) -> Vec<(String, usize, usize)> {
         let folded = fold(text);

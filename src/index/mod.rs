@@ -563,6 +563,12 @@ impl SearchIndex {
         Ok(SearchResults { total, hits, words })
     }
 
+    /// `text` cut into jieba words with every character kept: the pieces joined give `text` back (the diff of
+    /// two versions compares changed paragraphs by these words).
+    pub fn cut_words<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        self.words.cut(text)
+    }
+
     /// The schema as stored with the index, as JSON (compared with `index-schema/schema.json` by a test).
     pub fn schema_json() -> String {
         serde_json::to_string_pretty(&schema().0).unwrap_or_default()

@@ -61,6 +61,7 @@ audit_actions! {
     IntakeReceive => "intake.receive",
     KeysRotate => "keys.rotate",
     MaterialCreate => "material.create",
+    MaterialDiff => "material.diff",
     MaterialDownload => "material.download",
     MaterialReadMeta => "material.read_meta",
     MaterialReplace => "material.replace",

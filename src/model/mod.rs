@@ -6,6 +6,7 @@ pub mod audit;
 pub mod category;
 pub mod completeness;
 pub mod date;
+pub mod diff;
 pub mod idnumber;
 pub mod ids;
 pub mod legacy_category;

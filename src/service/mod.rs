@@ -20,6 +20,7 @@ pub mod audit;
 pub mod auth;
 pub mod batches;
 pub mod demo;
+pub mod diff;
 pub mod filing;
 pub mod grants;
 pub mod imports;
@@ -327,6 +328,8 @@ services! {
     Intake => intake;
     /// Reading materials: records, content, versions, and full-text search.
     Materials => materials;
+    /// Two versions of a material compared (their extracted texts, through the gate).
+    Comparisons => comparisons;
     /// Change requests through their approval flows, the inbox and the flow definitions.
     Requests => requests;
     /// A user's notifications, and the signed webhooks that carry them to other systems.

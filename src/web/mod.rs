@@ -21,6 +21,7 @@
 
 mod admin;
 mod catalogue;
+mod diff;
 mod error;
 mod forms;
 mod hold;
@@ -70,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/materials/{id}", get(pages::material))
         .route("/materials/{id}/content", get(pages::content).post(forms::replace_content))
         .route("/materials/{id}/versions/{n}/content", get(pages::version_content))
+        .route("/materials/{id}/versions/{a}/diff/{b}", get(diff::version_diff))
         .route("/inbox", get(forms::inbox))
         .route("/requests", get(|| async { Redirect::to("/inbox") }).post(forms::create_request))
         .route("/requests/new", get(forms::new_request))

@@ -693,7 +693,10 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                     th scope="col" { (l.t("版本", "Version")) } th scope="col" { (l.t("时间", "When")) }
                     th scope="col" { (l.t("修改人", "By")) } th scope="col" { (l.t("原因", "Reason")) }
                     th scope="col" { (l.t("大小", "Size")) }
-                    @if user.can.download { th scope="col" { (l.t("原件", "Content")) } }
+                    @if user.can.download {
+                        th scope="col" { (l.t("原件", "Content")) }
+                        th scope="col" { (l.t("比较", "Compare")) }
+                    }
                 } }
                 tbody {
                     @for v in versions.iter().rev() {
@@ -702,6 +705,13 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                             td { (v.reason.as_deref().unwrap_or("—")) } td.num { (size_text(v.material.size)) }
                             @if user.can.download {
                                 td { a href={ "/materials/" (m.id) "/versions/" (v.number) "/content?download=1" } { (l.t("下载", "download")) } }
+                                td {
+                                    @if v.number > 1 {
+                                        a href={ "/materials/" (m.id) "/versions/" (v.number - 1) "/diff/" (v.number) } {
+                                            (l.t("与上一版比较", "compare with the previous"))
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

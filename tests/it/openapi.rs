@@ -62,6 +62,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/materials/{id}/content"),
     ("get", "/materials/{id}/versions"),
     ("get", "/materials/{id}/versions/{n}/content"),
+    ("get", "/materials/{id}/versions/{a}/diff/{b}"),
     ("get", "/search"),
     ("post", "/requests"),
     ("get", "/requests"),
@@ -322,7 +323,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             "users" => &user,
             _ => "",
         };
-        let mut url = url_of(&doc, &path).replace("{id}", id).replace("{n}", "1");
+        let mut url =
+            url_of(&doc, &path).replace("{id}", id).replace("{n}", "1").replace("{a}", "1").replace("{b}", "1");
         if path == "/access/explain" {
             url.push_str(&format!("?user=finance&material={material}"));
         }
@@ -371,7 +373,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
 
     // A documented path answers no method the document does not list for it (405).
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let url = url_of(&doc, path).replace("{id}", &person).replace("{n}", "1");
+        let url =
+            url_of(&doc, path).replace("{id}", &person).replace("{n}", "1").replace("{a}", "1").replace("{b}", "1");
         for m in ["get", "put", "post", "delete", "patch"] {
             if item.get(m).is_none() {
                 let a = app.send(Method::from_bytes(m.to_uppercase().as_bytes()).unwrap(), &url, Some(&hr), None).await;

@@ -88,7 +88,7 @@ fn assert_labelled(html: &str, what: &str) {
 }
 
 /// A signed-in browser: the session cookie and the page's anti-forgery token.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     cookie: String,
     csrf: String,
@@ -119,7 +119,7 @@ async fn post_login(app: &TestApp, user: &str, password: &str, next: &str, https
     app.call(b.body(Body::from(body)).unwrap()).await
 }
 
-async fn sign_in<'a>(app: &'a TestApp, user: &str) -> Browser<'a> {
+pub(crate) async fn sign_in<'a>(app: &'a TestApp, user: &str) -> Browser<'a> {
     sign_in_with(app, user, PASSWORD).await
 }
 
@@ -133,7 +133,7 @@ async fn sign_in_with<'a>(app: &'a TestApp, user: &str, password: &str) -> Brows
 }
 
 impl Browser<'_> {
-    async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         get_anon(self.app, path, Some(&self.cookie)).await
     }
 
