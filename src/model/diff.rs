@@ -51,7 +51,7 @@ pub fn paragraphs(text: &str) -> Vec<String> {
 
 /// Compares two texts paragraph by paragraph; a changed paragraph (one replaced by another at the same place)
 /// is compared by the words `cut` gives (which must keep every character: the pieces joined are the text).
-pub fn diff_texts<'t>(old: &str, new: &str, cut: &dyn Fn(&str) -> Vec<String>) -> Vec<ParagraphDiff> {
+pub fn diff_texts(old: &str, new: &str, cut: &dyn Fn(&str) -> Vec<String>) -> Vec<ParagraphDiff> {
     let (old, new) = (paragraphs(old), paragraphs(new));
     let mut out = Vec::new();
     let para = |op, old: Option<&String>, new: Option<&String>| ParagraphDiff {
