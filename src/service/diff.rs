@@ -1,5 +1,5 @@
 //! Comparing two versions of a material (docs/DESIGN.md §5): their extracted texts, read through the gate
-//! against the same check as downloading a version ([`super::Materials::gated_download`]), compared by
+//! against the same check as downloading a version (`Materials::gated_download`), compared by
 //! [`crate::model::diff`] paragraph by paragraph and, inside a changed paragraph, by jieba words. Every
 //! comparison — and every refusal — is in the trail as `material.diff`.
 
