@@ -646,6 +646,7 @@ mod tests {
             person_id: Some(PersonId::new()),
             relatives: vec![],
             unlinked: false,
+            clearance: 0,
         }
     }
 
@@ -664,6 +665,7 @@ mod tests {
                         family: vec![],
                         lineage: lineage(cat),
                         tags: tags.iter().map(|t| t.to_string()).collect(),
+                        secrecy: 0,
                     };
                     let d = policy.decide(&s, &t, access);
                     assert!(!d.rule.is_empty() && !d.reason.is_empty());
@@ -787,7 +789,8 @@ mod tests {
         for clearance in 0..=3u8 {
             let s = Subject { roles: vec![Role::Hr], clearance, ..Default::default() };
             for secrecy in 0..=3u8 {
-                let t = Target { person_id: Some(PersonId::new()), lineage: lineage("1"), secrecy, ..Default::default() };
+                let t =
+                    Target { person_id: Some(PersonId::new()), lineage: lineage("1"), secrecy, ..Default::default() };
                 assert!(policy.decide(&s, &t, Access::Person).allowed, "the person stays visible");
                 for a in [Access::List, Access::Read, Access::Edit] {
                     let d = policy.decide(&s, &t, a);

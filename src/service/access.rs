@@ -241,8 +241,7 @@ impl Archive {
             });
         }
         // The clearance holds inside the query, so totals count only what the caller may know exists.
-        let mut filter =
-            Filter { allow: Some(allow), max_secrecy: Some(u64::from(s.clearance)), ..Default::default() };
+        let mut filter = Filter { allow: Some(allow), max_secrecy: Some(u64::from(s.clearance)), ..Default::default() };
         if let Some(me) = s.person_id {
             filter.exclude_persons.push(me.to_string());
             if policy.no_relatives {

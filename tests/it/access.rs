@@ -364,7 +364,10 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
     let person = cadre(&app, &hr, "hr").await;
     let pid = person["id"].as_str().unwrap();
     let secret = json!({"category": "9-1", "title": "秘密工资材料", "secrecy": 2});
-    assert_eq!(app.upload(&hr, pid, secret.clone(), "a.txt", "保密正文".as_bytes()).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.upload(&hr, pid, secret.clone(), "a.txt", "保密正文".as_bytes()).await.status,
+        StatusCode::FORBIDDEN
+    );
     // The security administrator clears HR for 秘密.
     let set = patch(sec.clone(), uid("hr"), json!({"clearance": 2})).await;
     assert_eq!(set.status, StatusCode::OK, "{}", String::from_utf8_lossy(&set.body));
@@ -380,7 +383,10 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
     assert_eq!(status, StatusCode::OK, "{review}");
     let row = |name: &str| review.as_array().unwrap().iter().find(|a| a["username"] == name).unwrap().clone();
     assert_eq!((row("hr")["clearance"].clone(), row("hr")["clearance_set"].clone()), (json!(2), json!(true)));
-    assert_eq!((row("finance")["clearance"].clone(), row("finance")["clearance_set"].clone()), (json!(1), json!(false)));
+    assert_eq!(
+        (row("finance")["clearance"].clone(), row("finance")["clearance_set"].clone()),
+        (json!(1), json!(false))
+    );
     // Lowered to internal, HR no longer finds, lists or reads it: 404 as if it were not there.
     assert_eq!(patch(sec.clone(), uid("hr"), json!({"clearance": 1})).await.status, StatusCode::OK);
     let hr = app.login("hr").await;
@@ -401,5 +407,8 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
         "{trail}"
     );
     let (_, reads) = get(&app, &auditor, &format!("/api/v1/audit?object=material:{mid}&limit=100")).await;
-    assert!(reads["items"].as_array().unwrap().iter().any(|e| e["actor"] == "hr" && e["outcome"] == "denied"), "{reads}");
+    assert!(
+        reads["items"].as_array().unwrap().iter().any(|e| e["actor"] == "hr" && e["outcome"] == "denied"),
+        "{reads}"
+    );
 }
