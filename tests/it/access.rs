@@ -344,7 +344,8 @@ async fn a_scanning_operator_files_into_its_batch_and_sees_only_its_own_filings(
 
 #[tokio::test]
 async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_material_is_not_there() {
-    let app = TestApp::new().await;
+    let owned = TestApp::new().await;
+    let app = &owned;
     app.add_account("secadmin", vec![dangan::model::Role::Secadmin], None, None, None).await;
     app.add_account("auditor", vec![dangan::model::Role::Auditor], None, None, None).await;
     let it = app.login("it").await;
@@ -381,7 +382,7 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
     // The permission review shows each account's clearance.
     let (status, review) = get(&app, &sec, "/api/v1/access/review").await;
     assert_eq!(status, StatusCode::OK, "{review}");
-    let row = |name: &str| review.as_array().unwrap().iter().find(|a| a["username"] == name).unwrap().clone();
+    let row = |name: &str| review["items"].as_array().unwrap().iter().find(|a| a["username"] == name).unwrap().clone();
     assert_eq!((row("hr")["clearance"].clone(), row("hr")["clearance_set"].clone()), (json!(2), json!(true)));
     assert_eq!(
         (row("finance")["clearance"].clone(), row("finance")["clearance_set"].clone()),
