@@ -71,7 +71,8 @@ pub(super) struct SearchHit {
 }
 
 /// A change of an account: the system administrator sets the state and the name, the security administrator the
-/// roles (business roles only), department, leader level, person link and 密级 clearance. Fields left out stay as they are.
+/// roles (business roles only), department, leader level, person link and 密级 clearance. Fields left out stay as
+/// they are.
 #[derive(ToSchema)]
 #[schema(as = UserPatch)]
 pub(super) struct UserPatch {
