@@ -362,7 +362,7 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
     assert_eq!(patch(sec.clone(), uid("hr"), json!({"clearance": 4})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Without a clearance HR is cleared for public and internal material only: it cannot file a secret one.
     let hr = app.login("hr").await;
-    let person = cadre(&app, &hr, "hr").await;
+    let person = app.create_person(&hr, person_body("王保密", &id_number("11010519800909005"), "ops")).await;
     let pid = person["id"].as_str().unwrap();
     let secret = json!({"category": "9-1", "title": "秘密工资材料", "secrecy": 2});
     assert_eq!(
