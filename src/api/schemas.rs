@@ -71,7 +71,8 @@ pub(super) struct SearchHit {
 }
 
 /// A change of an account: the system administrator sets the state and the name, the security administrator the
-/// roles (business roles only), department, leader level and person link. Fields left out stay as they are.
+/// roles (business roles only), department, leader level, person link and 密级 clearance. Fields left out stay as
+/// they are.
 #[derive(ToSchema)]
 #[schema(as = UserPatch)]
 pub(super) struct UserPatch {
@@ -82,6 +83,10 @@ pub(super) struct UserPatch {
     leader_level: Option<u8>,
     /// The holder's own person record.
     person_id: Option<PersonId>,
+    /// 密级 clearance, 0 (public) to 3 (机密): the highest material secrecy the account may list, read or find
+    /// (security administrator only).
+    #[schema(minimum = 0, maximum = 3)]
+    clearance: Option<u8>,
 }
 
 /// Where a grant stands: requested (not decided), granted (active between `from` and `until`), refused, revoked
@@ -432,6 +437,10 @@ pub(super) struct AccountReview {
     active_grants: usize,
     /// Linked to its holder's person record.
     linked: bool,
+    /// 密级 clearance in force, 0–3 (an account without one set: 1, internal).
+    clearance: u8,
+    /// Whether the security administrator set the clearance (else it is the default).
+    clearance_set: bool,
     /// Must choose its own password at the next sign-in.
     must_change_password: bool,
     /// The hard rules the account breaks, each naming its rule; such an account acts with no role, or reads

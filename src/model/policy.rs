@@ -221,6 +221,9 @@ pub struct Subject {
     /// The account holds business roles but is not linked to its holder's person record, so the rules about
     /// one's own dossier and relatives could not hold: it reads nothing until it is linked.
     pub unlinked: bool,
+    /// 密级 clearance: the highest material secrecy level the principal may list, read or edit
+    /// (`User::effective_clearance`; docs/DOMAIN.md §3).
+    pub clearance: u8,
 }
 
 /// What is asked about, as the rules see it.
@@ -236,6 +239,8 @@ pub struct Target<'a> {
     pub lineage: Vec<String>,
     /// For a material: its tags.
     pub tags: Vec<String>,
+    /// For a material: its 密级 (0 when it has none).
+    pub secrecy: u8,
 }
 
 /// What the principal wants.
@@ -421,9 +426,23 @@ impl Policy {
         }
     }
 
+    /// The clearance rule: a material above the subject's 密级 clearance is neither listed, read nor edited,
+    /// whatever the roles or a consultation grant say (docs/DOMAIN.md §3).
+    pub fn clearance_rule(s: &Subject, t: &Target, access: Access) -> Option<Decision> {
+        (access != Access::Person && t.secrecy > s.clearance).then(|| {
+            Decision::deny(
+                "hard.clearance",
+                format!("the material's 密级 {} is above the caller's clearance {}", t.secrecy, s.clearance),
+            )
+        })
+    }
+
     /// Decides an access to a person or one of its materials.
     pub fn decide(&self, s: &Subject, t: &Target, access: Access) -> Decision {
         if let Some(d) = self.hard_rules(s, t) {
+            return d;
+        }
+        if let Some(d) = Self::clearance_rule(s, t, access) {
             return d;
         }
         let mut saw_person = false;
@@ -627,6 +646,7 @@ mod tests {
             person_id: Some(PersonId::new()),
             relatives: vec![],
             unlinked: false,
+            clearance: 0,
         }
     }
 
@@ -645,6 +665,7 @@ mod tests {
                         family: vec![],
                         lineage: lineage(cat),
                         tags: tags.iter().map(|t| t.to_string()).collect(),
+                        secrecy: 0,
                     };
                     let d = policy.decide(&s, &t, access);
                     assert!(!d.rule.is_empty() && !d.reason.is_empty());
@@ -760,6 +781,26 @@ mod tests {
             assert_eq!(d.rule, "hard.unlinked-account");
         }
         assert_eq!(policy.fields_for(&s, &t), FieldAccess::default());
+    }
+
+    #[test]
+    fn a_material_above_the_clearance_is_neither_listed_read_nor_edited_whatever_the_role() {
+        let policy = Policy::default_policy();
+        for clearance in 0..=3u8 {
+            let s = Subject { roles: vec![Role::Hr], clearance, ..Default::default() };
+            for secrecy in 0..=3u8 {
+                let t =
+                    Target { person_id: Some(PersonId::new()), lineage: lineage("1"), secrecy, ..Default::default() };
+                assert!(policy.decide(&s, &t, Access::Person).allowed, "the person stays visible");
+                for a in [Access::List, Access::Read, Access::Edit] {
+                    let d = policy.decide(&s, &t, a);
+                    assert_eq!(d.allowed, secrecy <= clearance, "clearance {clearance} secrecy {secrecy} {a:?}");
+                    if !d.allowed {
+                        assert_eq!(d.rule, "hard.clearance");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -117,7 +117,19 @@ pub struct User {
     /// A TOTP secret handed out but not yet confirmed with a code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_pending: Option<String>,
+    /// 密级 clearance: the highest material secrecy level (0 public inside the organisation, 1 internal,
+    /// 2 secret 秘密, 3 confidential 机密) the account may list, read or find; set only by the security
+    /// administrator. `None` (every account before this field existed): [`DEFAULT_CLEARANCE`] (docs/DOMAIN.md §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clearance: Option<u8>,
 }
+
+/// The clearance of an account without one set: public and internal material (levels 0 and 1), so existing
+/// installations keep working for ordinary material while 秘密 and 机密 need an explicit clearance.
+pub const DEFAULT_CLEARANCE: u8 = 1;
+
+/// The highest secrecy level (机密).
+pub const MAX_SECRECY: u8 = 3;
 
 impl User {
     /// Checks a username's shape: 1–64 of `a-z 0-9 - _ .`.
@@ -125,6 +137,11 @@ impl User {
         !name.is_empty()
             && name.len() <= 64
             && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+    }
+
+    /// The account's clearance in force: the one set, else [`DEFAULT_CLEARANCE`].
+    pub fn effective_clearance(&self) -> u8 {
+        self.clearance.unwrap_or(DEFAULT_CLEARANCE).min(MAX_SECRECY)
     }
 
     /// Whether the account holds a role.

@@ -134,7 +134,14 @@ impl Archive {
         };
         let roles = if crate::model::Role::check_separation(&user.roles).is_ok() { user.roles.clone() } else { vec![] };
         let unlinked = user.person_id.is_none() && roles.iter().any(|r| r.needs_person_link());
-        Ok(Subject { roles, department: user.department.clone(), person_id: user.person_id, relatives, unlinked })
+        Ok(Subject {
+            roles,
+            department: user.department.clone(),
+            person_id: user.person_id,
+            relatives,
+            unlinked,
+            clearance: user.effective_clearance(),
+        })
     }
 
     /// Requires a capability.
@@ -145,7 +152,12 @@ impl Archive {
 
     /// The target a material presents to the rules.
     pub(crate) fn material_target<'a>(&self, person: &'a Person, m: &Material) -> Target<'a> {
-        Target { lineage: self.scheme().lineage(&m.meta.category), tags: m.meta.tags.clone(), ..person_target(person) }
+        Target {
+            lineage: self.scheme().lineage(&m.meta.category),
+            tags: m.meta.tags.clone(),
+            secrecy: m.meta.secrecy.unwrap_or(0),
+            ..person_target(person)
+        }
     }
 
     /// May the caller see this person record? Returns the fields it may see.
@@ -162,7 +174,8 @@ impl Archive {
         Err(forbidden(&d))
     }
 
-    /// May the caller do `access` to this material? Returns the grant the access stands on, if it is one.
+    /// May the caller do `access` to this material? Returns the grant the access stands on, if it is one. A
+    /// material above the caller's 密级 clearance is 404, grant or not.
     pub(crate) fn check_material(
         &self,
         p: &Principal,
@@ -178,6 +191,10 @@ impl Archive {
         }
         if let Some(hard) = policy.hard_rules(&p.subject, &t) {
             return Err(forbidden(&hard));
+        }
+        // Above the caller's clearance: as if it did not exist, whatever a grant says (docs/DOMAIN.md §3).
+        if Policy::clearance_rule(&p.subject, &t, access).is_some() {
+            return Err(Error::NotFound(format!("material {} not found", m.id)));
         }
         let grant = self.active_grant(p, person, Some(m))?;
         if matches!(access, Access::List | Access::Read)
@@ -223,7 +240,8 @@ impl Archive {
                 ..Default::default()
             });
         }
-        let mut filter = Filter { allow: Some(allow), ..Default::default() };
+        // The clearance holds inside the query, so totals count only what the caller may know exists.
+        let mut filter = Filter { allow: Some(allow), max_secrecy: Some(u64::from(s.clearance)), ..Default::default() };
         if let Some(me) = s.person_id {
             filter.exclude_persons.push(me.to_string());
             if policy.no_relatives {

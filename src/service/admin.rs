@@ -31,12 +31,18 @@ pub struct UserPatch {
     pub leader_level: Option<u8>,
     /// The holder's person record (security administrator).
     pub person_id: Option<PersonId>,
+    /// 密级 clearance, 0–3 (security administrator; docs/DOMAIN.md §3).
+    pub clearance: Option<u8>,
 }
 
 impl UserPatch {
     /// Whether the patch touches what the security administrator decides.
     fn assigns_permissions(&self) -> bool {
-        self.roles.is_some() || self.department.is_some() || self.leader_level.is_some() || self.person_id.is_some()
+        self.roles.is_some()
+            || self.department.is_some()
+            || self.leader_level.is_some()
+            || self.person_id.is_some()
+            || self.clearance.is_some()
     }
 
     /// Whether the patch touches what the system administrator manages.
@@ -75,6 +81,10 @@ pub struct AccountReview {
     pub active_grants: usize,
     /// Linked to its holder's person record.
     pub linked: bool,
+    /// 密级 clearance in force (0–3): the one set, or the default for an account without one.
+    pub clearance: u8,
+    /// Whether the clearance was set by the security administrator (else it is the default).
+    pub clearance_set: bool,
     /// Must choose its own password at the next sign-in.
     pub must_change_password: bool,
     /// The hard rules the account breaks (written by an older version or by hand), each naming its rule;
@@ -193,6 +203,8 @@ impl Policies<'_> {
                     rules,
                     active_grants,
                     linked: u.person_id.is_some(),
+                    clearance: u.effective_clearance(),
+                    clearance_set: u.clearance.is_some(),
                     must_change_password: u.must_change_password,
                     violations: u.violations(),
                 });
@@ -301,7 +313,7 @@ impl Accounts<'_> {
             if patch.assigns_permissions() && !p.subject.roles.contains(&Role::Secadmin) {
                 return Err(Error::Forbidden(
                     "rule sod.roles-by-secadmin: only the security administrator assigns roles, departments, leader \
-                     levels and person links"
+                     levels, person links and clearances"
                         .into(),
                 ));
             }
@@ -316,7 +328,7 @@ impl Accounts<'_> {
             let _guard = self.lock();
             let mut u = self.load_user(id)?;
             refuse_administrator_account(&u)?;
-            let before = (u.roles.clone(), u.person_id, u.department.clone(), u.leader_level);
+            let before = (u.roles.clone(), u.person_id, u.department.clone(), u.leader_level, u.clearance);
             if let Some(roles) = patch.roles {
                 if let Some(admin) = roles.iter().find(|r| r.is_administrator()) {
                     return Err(Error::Forbidden(format!(
@@ -340,7 +352,14 @@ impl Accounts<'_> {
             if let Some(l) = patch.leader_level {
                 u.leader_level = Some(l);
             }
-            let mut end_sessions = before != (u.roles.clone(), u.person_id, u.department.clone(), u.leader_level);
+            if let Some(c) = patch.clearance {
+                if c > crate::model::user::MAX_SECRECY {
+                    return Err(Error::invalid("clearance", format!("密级 clearance is 0–3, not {c}")));
+                }
+                u.clearance = Some(c);
+            }
+            let mut end_sessions =
+                before != (u.roles.clone(), u.person_id, u.department.clone(), u.leader_level, u.clearance);
             if let Some(d) = patch.disabled {
                 end_sessions |= d && !u.disabled;
                 u.disabled = d;
@@ -359,7 +378,13 @@ impl Accounts<'_> {
                 p,
                 AuditAction::UserUpdate,
                 &format!("user:{}", u.username),
-                Some(format!("roles {:?}, linked {}, sessions ended: {ended}", u.roles, u.person_id.is_some())),
+                Some(format!(
+                    "roles {:?}, linked {}, clearance {}{}, sessions ended: {ended}",
+                    u.roles,
+                    u.person_id.is_some(),
+                    u.effective_clearance(),
+                    if before.4 != u.clearance { " (changed)" } else { "" }
+                )),
             )?;
             Ok((u, None))
         })

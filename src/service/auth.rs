@@ -44,8 +44,14 @@ impl Principal {
                 must_change_password: false,
                 totp_secret: None,
                 totp_pending: None,
+                clearance: None,
             },
-            subject: crate::model::policy::Subject { roles: vec![Role::Hr], ..Default::default() },
+            // The server's own command line is trusted with every 密级.
+            subject: crate::model::policy::Subject {
+                roles: vec![Role::Hr],
+                clearance: crate::model::user::MAX_SECRECY,
+                ..Default::default()
+            },
             source: "local".into(),
         }
     }
@@ -570,6 +576,7 @@ impl Accounts<'_> {
             must_change_password: temporary,
             totp_secret: None,
             totp_pending: None,
+            clearance: None,
         };
         let nk = self.name_key(&username);
         if self.store().contains(Table::UserNames, &nk)? {

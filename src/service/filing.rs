@@ -265,6 +265,7 @@ impl Filing<'_> {
         let t = crate::model::policy::Target {
             lineage: self.scheme().lineage(&meta.category),
             tags: meta.tags.clone(),
+            secrecy: meta.secrecy.unwrap_or(0),
             ..super::access::person_target(person)
         };
         let d = self.policy().decide(&p.subject, &t, Access::Edit);

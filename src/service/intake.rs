@@ -73,8 +73,12 @@ impl Intake<'_> {
             return self.filing().check_filing(p, person, meta);
         }
         self.check_person(p, person)?;
-        let t =
-            Target { lineage: self.scheme().lineage(&meta.category), tags: meta.tags.clone(), ..person_target(person) };
+        let t = Target {
+            lineage: self.scheme().lineage(&meta.category),
+            tags: meta.tags.clone(),
+            secrecy: meta.secrecy.unwrap_or(0),
+            ..person_target(person)
+        };
         let d = self.policy().decide(&p.subject, &t, Access::List);
         if !d.allowed {
             return Err(forbidden(&d));

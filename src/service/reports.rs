@@ -526,7 +526,11 @@ impl Reports<'_> {
         materials: &[WithText<Material>],
     ) -> DossierCompleteness {
         let may_list = self.listable(p);
-        let held: Vec<&WithText<Material>> = materials.iter().filter(|m| may_list(person, &m.meta.category)).collect();
+        // Within the caller's 密级 clearance only (docs/DOMAIN.md §3).
+        let held: Vec<&WithText<Material>> = materials
+            .iter()
+            .filter(|m| may_list(person, &m.meta.category) && m.meta.secrecy.unwrap_or(0) <= p.subject.clearance)
+            .collect();
         let record = completeness::Record {
             appointments: fields.records.then_some(person.appointments.as_slice()),
             assessments: fields.assessments.then_some(person.assessments.as_slice()),
@@ -630,7 +634,8 @@ impl Reports<'_> {
             let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
             for (id, ms) in self.materials_by_person()? {
                 let Some(person) = persons.get(&id) else { continue };
-                for m in ms.into_iter().filter(|m| may_list(person, &m.meta.category)) {
+                let cleared = |m: &WithText<Material>| m.meta.secrecy.unwrap_or(0) <= p.subject.clearance;
+                for m in ms.into_iter().filter(|m| may_list(person, &m.meta.category) && cleared(m)) {
                     let kind = match m.mime.split(';').next().unwrap_or_default() {
                         "application/pdf" => "PDF",
                         t if t.starts_with("image/") => "扫描图像",

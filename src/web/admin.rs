@@ -258,6 +258,7 @@ pub(super) async fn assign_roles(
         department: get("department"),
         leader_level: get("leader_level").map(|v| v.parse().map_err(|_| invalid("leader_level", "1–9"))).transpose()?,
         person_id: get("person_id").map(|v| v.parse().map_err(|_| invalid("person_id", "a UUID"))).transpose()?,
+        clearance: get("clearance").map(|v| v.parse().map_err(|_| invalid("clearance", "0–3"))).transpose()?,
         ..Default::default()
     };
     let username = get("username").ok_or_else(|| invalid("username", "name the account"))?;
@@ -346,6 +347,7 @@ pub(super) async fn review(
                 th scope="col" { (l.t("内容可读", "Readable")) } th scope="col" { (l.t("可编辑", "Editable")) }
                 th scope="col" { (l.t("功能", "Capabilities")) } th scope="col" { (l.t("规则", "Rules")) }
                 th scope="col" { (l.t("有效授权", "Grants")) }
+                th scope="col" { (l.t("密级权限", "Clearance")) }
             } }
             tbody {
                 @for a in &items {
@@ -361,6 +363,7 @@ pub(super) async fn review(
                         td { (a.effective.capabilities.iter().map(|c| capability_name(l, *c)).collect::<Vec<_>>().join("、")) }
                         td { code { (a.rules.join(", ")) } }
                         td.num { (a.active_grants) }
+                        td { (secrecy_name(l, a.clearance)) @if !a.clearance_set { " " (l.t("（默认）", "(default)")) } }
                     }
                 }
             }
@@ -386,12 +389,30 @@ pub(super) async fn review(
                     }
                 }
                 p { label for="a-level" { (l.t("领导层级（1 分管，2 主要）", "Leader level (1, 2)")) } input #a-level type="number" name="leader_level" min="1" max="9"; }
+                p {
+                    label for="a-clearance" { (l.t("密级权限", "Clearance")) }
+                    select #a-clearance name="clearance" {
+                        option value="" { (l.t("（不变）", "(unchanged)")) }
+                        @for c in 0..=crate::model::user::MAX_SECRECY { option value=(c) { (secrecy_name(l, c)) } }
+                    }
+                }
                 p { label for="a-person" { (l.t("本人人员记录编号", "The holder's person record id")) } input #a-person type="text" name="person_id" autocomplete="off"; }
                 p { button type="submit" { (l.t("分配", "Assign")) } }
             }
         }
     };
     Ok(page(l, Some(&user), l.t("权限审查", "Permission review"), body).into_response())
+}
+
+/// A 密级 level's name (docs/DOMAIN.md §3).
+fn secrecy_name(l: Lang, level: u8) -> String {
+    let (zh, en) = match level {
+        0 => ("0 公开（组织内）", "0 public"),
+        1 => ("1 内部", "1 internal"),
+        2 => ("2 秘密", "2 secret"),
+        _ => ("3 机密", "3 confidential"),
+    };
+    l.t(zh, en).to_string()
 }
 
 #[derive(Deserialize)]

@@ -341,3 +341,75 @@ async fn a_scanning_operator_files_into_its_batch_and_sees_only_its_own_filings(
     let (_, cat) = get(&app, &hr, &format!("/api/v1/persons/{in_batch}/materials")).await;
     assert!(cat["items"].as_array().unwrap().iter().any(|m| m["id"] == mid.as_str()));
 }
+
+#[tokio::test]
+async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_material_is_not_there() {
+    let owned = TestApp::new().await;
+    let app = &owned;
+    app.add_account("secadmin", vec![dangan::model::Role::Secadmin], None, None, None).await;
+    app.add_account("auditor", vec![dangan::model::Role::Auditor], None, None, None).await;
+    let it = app.login("it").await;
+    let sec = app.login("secadmin").await;
+    let uid = |name: &str| app.archive.accounts().user_by_name(name).unwrap().unwrap().id.to_string();
+    let patch = |token: String, user: String, body: Value| async move {
+        app.send(Method::PATCH, &format!("/api/v1/users/{user}"), Some(&token), Some(body)).await
+    };
+    // The system administrator may not set a clearance; nobody sets their own; 0–3 only.
+    let by_it = patch(it.clone(), uid("hr"), json!({"clearance": 3})).await;
+    assert_eq!(by_it.status, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&by_it.body).contains("sod.roles-by-secadmin"));
+    assert_eq!(patch(sec.clone(), uid("secadmin"), json!({"clearance": 3})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(patch(sec.clone(), uid("hr"), json!({"clearance": 4})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Without a clearance HR is cleared for public and internal material only: it cannot file a secret one.
+    let hr = app.login("hr").await;
+    let person = app.create_person(&hr, person_body("王保密", &id_number("11010519800909005"), "ops")).await;
+    let pid = person["id"].as_str().unwrap();
+    let secret = json!({"category": "9-1", "title": "秘密工资材料", "secrecy": 2});
+    assert_eq!(
+        app.upload(&hr, pid, secret.clone(), "a.txt", "保密正文".as_bytes()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The security administrator clears HR for 秘密.
+    let set = patch(sec.clone(), uid("hr"), json!({"clearance": 2})).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", String::from_utf8_lossy(&set.body));
+    let hr = app.login("hr").await;
+    let up = app.upload(&hr, pid, secret, "a.txt", "保密正文".as_bytes()).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&up.body));
+    let mid = up.json()["id"].as_str().unwrap().to_string();
+    text_settled(&app, &hr, &mid).await;
+    assert_eq!(get(&app, &hr, &format!("/api/v1/materials/{mid}")).await.0, StatusCode::OK);
+    assert_eq!(app.search(&hr, "保密正文").await["total"], 1);
+    // The permission review shows each account's clearance.
+    let (status, review) = get(&app, &sec, "/api/v1/access/review").await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    let row = |name: &str| review["items"].as_array().unwrap().iter().find(|a| a["username"] == name).unwrap().clone();
+    assert_eq!((row("hr")["clearance"].clone(), row("hr")["clearance_set"].clone()), (json!(2), json!(true)));
+    assert_eq!(
+        (row("finance")["clearance"].clone(), row("finance")["clearance_set"].clone()),
+        (json!(1), json!(false))
+    );
+    // Lowered to internal, HR no longer finds, lists or reads it: 404 as if it were not there.
+    assert_eq!(patch(sec.clone(), uid("hr"), json!({"clearance": 1})).await.status, StatusCode::OK);
+    let hr = app.login("hr").await;
+    assert_eq!(get(&app, &hr, &format!("/api/v1/materials/{mid}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &hr, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.search(&hr, "保密正文").await["total"], 0);
+    let (_, listed) = get(&app, &hr, &format!("/api/v1/persons/{pid}/materials")).await;
+    assert!(!listed.to_string().contains(&mid), "{listed}");
+    // Every change and refusal is in the trail.
+    let auditor = app.login("auditor").await;
+    let (_, trail) = get(&app, &auditor, "/api/v1/audit?action=user.update&limit=100").await;
+    let items = trail["items"].as_array().unwrap();
+    assert!(items.iter().any(|e| e["actor"] == "it" && e["outcome"] == "denied"), "{trail}");
+    assert!(
+        items.iter().any(|e| e["actor"] == "secadmin"
+            && e["outcome"] == "allowed"
+            && e["detail"].as_str().unwrap_or("").contains("clearance 2 (changed)")),
+        "{trail}"
+    );
+    let (_, reads) = get(&app, &auditor, &format!("/api/v1/audit?object=material:{mid}&limit=100")).await;
+    assert!(
+        reads["items"].as_array().unwrap().iter().any(|e| e["actor"] == "hr" && e["outcome"] == "denied"),
+        "{reads}"
+    );
+}

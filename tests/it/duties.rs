@@ -368,6 +368,7 @@ async fn the_permission_review_names_every_account_that_breaks_a_hard_rule() {
                 must_change_password: false,
                 totp_secret: None,
                 totp_pending: None,
+                clearance: None,
             };
             ws.put(Table::Users, u.id.as_bytes().to_vec(), &u).unwrap();
             ws.put(Table::UserNames, store.keys().token_digest(&format!("username:{name}")).to_vec(), &u.id).unwrap();
