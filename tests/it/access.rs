@@ -376,11 +376,11 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
     let up = app.upload(&hr, pid, secret, "a.txt", "保密正文".as_bytes()).await;
     assert_eq!(up.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&up.body));
     let mid = up.json()["id"].as_str().unwrap().to_string();
-    text_settled(&app, &hr, &mid).await;
-    assert_eq!(get(&app, &hr, &format!("/api/v1/materials/{mid}")).await.0, StatusCode::OK);
+    text_settled(app, &hr, &mid).await;
+    assert_eq!(get(app, &hr, &format!("/api/v1/materials/{mid}")).await.0, StatusCode::OK);
     assert_eq!(app.search(&hr, "保密正文").await["total"], 1);
     // The permission review shows each account's clearance.
-    let (status, review) = get(&app, &sec, "/api/v1/access/review").await;
+    let (status, review) = get(app, &sec, "/api/v1/access/review").await;
     assert_eq!(status, StatusCode::OK, "{review}");
     let row = |name: &str| review["items"].as_array().unwrap().iter().find(|a| a["username"] == name).unwrap().clone();
     assert_eq!((row("hr")["clearance"].clone(), row("hr")["clearance_set"].clone()), (json!(2), json!(true)));
@@ -391,14 +391,14 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
     // Lowered to internal, HR no longer finds, lists or reads it: 404 as if it were not there.
     assert_eq!(patch(sec.clone(), uid("hr"), json!({"clearance": 1})).await.status, StatusCode::OK);
     let hr = app.login("hr").await;
-    assert_eq!(get(&app, &hr, &format!("/api/v1/materials/{mid}")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get(&app, &hr, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(app, &hr, &format!("/api/v1/materials/{mid}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(app, &hr, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.search(&hr, "保密正文").await["total"], 0);
-    let (_, listed) = get(&app, &hr, &format!("/api/v1/persons/{pid}/materials")).await;
+    let (_, listed) = get(app, &hr, &format!("/api/v1/persons/{pid}/materials")).await;
     assert!(!listed.to_string().contains(&mid), "{listed}");
     // Every change and refusal is in the trail.
     let auditor = app.login("auditor").await;
-    let (_, trail) = get(&app, &auditor, "/api/v1/audit?action=user.update&limit=100").await;
+    let (_, trail) = get(app, &auditor, "/api/v1/audit?action=user.update&limit=100").await;
     let items = trail["items"].as_array().unwrap();
     assert!(items.iter().any(|e| e["actor"] == "it" && e["outcome"] == "denied"), "{trail}");
     assert!(
@@ -407,7 +407,7 @@ async fn only_the_security_administrator_sets_a_clearance_and_above_it_a_materia
             && e["detail"].as_str().unwrap_or("").contains("clearance 2 (changed)")),
         "{trail}"
     );
-    let (_, reads) = get(&app, &auditor, &format!("/api/v1/audit?object=material:{mid}&limit=100")).await;
+    let (_, reads) = get(app, &auditor, &format!("/api/v1/audit?object=material:{mid}&limit=100")).await;
     assert!(
         reads["items"].as_array().unwrap().iter().any(|e| e["actor"] == "hr" && e["outcome"] == "denied"),
         "{reads}"
