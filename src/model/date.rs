@@ -82,6 +82,16 @@ impl PartialDate {
     }
 }
 
+/// `months` calendar months after `date`, on the same day of the month or, where the month is shorter, its last
+/// day (the 31st of January and one month give the last day of February).
+pub fn add_months(date: time::Date, months: u32) -> time::Date {
+    let total = date.year() * 12 + date.month() as i32 - 1 + months as i32;
+    let year = total.div_euclid(12);
+    let month = time::Month::try_from((total.rem_euclid(12) + 1) as u8).unwrap_or(time::Month::December);
+    let day = date.day().min(month.length(year));
+    time::Date::from_calendar_date(year, month, day).unwrap_or(time::Date::MAX)
+}
+
 impl FromStr for PartialDate {
     type Err = InvalidDate;
 

@@ -42,14 +42,7 @@ pub struct IntakeItem {
 /// The last day a material received on `received` may wait: one month later (the 31st of January gives the last
 /// day of February).
 pub fn due_date(received: PartialDate) -> time::Date {
-    let d = received.last_day();
-    let (year, month) = if d.month() == time::Month::December {
-        (d.year() + 1, time::Month::January)
-    } else {
-        (d.year(), d.month().next())
-    };
-    let day = d.day().min(month.length(year));
-    time::Date::from_calendar_date(year, month, day).unwrap_or(time::Date::MAX)
+    crate::model::date::add_months(received.last_day(), 1)
 }
 
 impl Intake<'_> {

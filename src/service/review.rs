@@ -70,11 +70,7 @@ fn review_key(person: PersonId) -> Vec<u8> {
 /// When a conclusion at `at` stops counting for a promotion.
 fn valid_until(at: i64, months: u32) -> time::Date {
     let concluded = time::OffsetDateTime::from_unix_timestamp(at).map(|t| t.date()).unwrap_or(time::Date::MIN);
-    let total = concluded.year() * 12 + concluded.month() as i32 - 1 + months as i32;
-    let (y, m) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u8);
-    let month = time::Month::try_from(m).unwrap_or(time::Month::December);
-    let last = time::util::days_in_month(month, y);
-    time::Date::from_calendar_date(y, month, concluded.day().min(last)).unwrap_or(time::Date::MAX)
+    crate::model::date::add_months(concluded, months)
 }
 
 impl Reviews<'_> {
