@@ -665,7 +665,7 @@ fn open_archive(
     usage: KeyUse,
     suite: Option<Suite>,
     proxies: &ProxyArgs,
-) -> Result<Archive> {
+) -> Result<Opened> {
     let key = load_key(data, key_file, usage)?;
     let config = Config {
         webhooks: std::env::var("DANGAN_WEBHOOKS")
@@ -705,10 +705,32 @@ fn open_archive(
     if let Some(bad) = config.webhooks.iter().find(|u| !u.starts_with("http://")) {
         bail!("webhook {bad:?} is not an http:// URL");
     }
-    crate::bootstrap::open(data, &key, extractor(), config).map_err(|e| match e {
+    let archive = crate::bootstrap::open(data, &key, extractor(), config).map_err(|e| match e {
         crate::service::Error::Store(s) => anyhow::anyhow!("{s}"),
         other => anyhow::anyhow!("{other}"),
-    })
+    })?;
+    Ok(Opened(Some(archive)))
+}
+
+/// An archive a command opened. When the command is done with it, it is closed before the process ends: the
+/// background workers finish the work in hand, the trail is flushed, the index and the store are closed.
+struct Opened(Option<Archive>);
+
+impl std::ops::Deref for Opened {
+    type Target = Archive;
+    fn deref(&self) -> &Archive {
+        self.0.as_ref().expect("an opened archive is held until it is closed")
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        if let Some(archive) = self.0.take()
+            && !archive.close(Duration::from_secs(120))
+        {
+            eprintln!("dangan: the background work did not finish within two minutes; stopping anyway");
+        }
+    }
 }
 
 /// Attaches the audit witness and compares the store with it; a store behind it is served held (sign-in and
@@ -733,7 +755,7 @@ fn attach_witness(archive: &Archive, path: &Path, data: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open_offline(data: &DataArgs) -> Result<Archive> {
+fn open_offline(data: &DataArgs) -> Result<Opened> {
     if !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
@@ -759,6 +781,11 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// Serves until a shutdown signal; then the archive is closed (see [`Opened`]) before the process ends.
+fn serve(archive: Opened, listen: SocketAddr, body_limit: usize) -> Result<()> {
+    runtime()?.block_on(serve_router(Archive::clone(&archive), listen, body_limit))
+}
+
 async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let app = crate::server::router(archive, body_limit);
@@ -774,7 +801,7 @@ fn serve_cmd(a: ServeArgs) -> Result<()> {
         attach_witness(&archive, path, &a.data.data)?;
     }
     println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
-    runtime()?.block_on(serve_router(archive, a.listen, a.body_limit_mib * 1024 * 1024))
+    serve(archive, a.listen, a.body_limit_mib * 1024 * 1024)
 }
 
 /// `dangan init`: creates the store under the suite asked for, and says what was made.
@@ -842,7 +869,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
         demo::DEMO_PASSWORD
     );
     std::io::stdout().flush().ok();
-    runtime()?.block_on(serve_router(archive, a.listen, 256 * 1024 * 1024))
+    serve(archive, a.listen, 256 * 1024 * 1024)
 }
 
 #[cfg(test)]

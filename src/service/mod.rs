@@ -282,6 +282,20 @@ struct Inner {
     spool: SpoolDir,
     /// The access gate's hold on content.
     gate: access::Gate,
+    /// Declared last, so dropped last: tells [`Archive::close`] that every part above is closed.
+    closed: Closed,
+}
+
+/// Set when the parts of an archive are all dropped (see [`Archive::close`]).
+#[derive(Default)]
+struct Closed(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Drop for Closed {
+    fn drop(&mut self) {
+        let (done, cv) = &*self.0;
+        *done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_all();
+    }
 }
 
 /// Declares a service: a view of the archive for one group of use cases, reached by an accessor on
@@ -439,6 +453,7 @@ impl Archive {
             metrics: metrics::Metrics::default(),
             spool,
             gate: access::Gate::new(unsealer),
+            closed: Closed::default(),
         });
         let callers = Callers { indexer: inner.indexer.clone(), ocr: inner.ocr.clone(), audit: inner.audit.clone() };
         let archive = Archive { inner, _callers: Some(Arc::new(callers)) };
@@ -446,6 +461,19 @@ impl Archive {
             tracing::error!(error = %e, "could not load the stored access policy; the default applies");
         }
         Ok(archive)
+    }
+
+    /// Lets go of this handle — which must be the last caller's — and waits up to `timeout` until the background
+    /// workers have finished the work in hand and every part is closed: the trail flushed, the index and the
+    /// store closed (so a command may open them again, or the process end). Dropping the handle does the same
+    /// without waiting. Returns whether everything closed in time.
+    pub fn close(self, timeout: std::time::Duration) -> bool {
+        let signal = self.inner.closed.0.clone();
+        drop(self);
+        let (done, cv) = &*signal;
+        let done = done.lock().unwrap_or_else(|p| p.into_inner());
+        let (done, _) = cv.wait_timeout_while(done, timeout, |d| !*d).unwrap_or_else(|p| p.into_inner());
+        *done
     }
 
     /// A background worker's handle for one round: it does not count as a caller, so it does not keep the
@@ -552,6 +580,24 @@ mod tests {
         let again = Archive::for_worker(worker.inner.clone());
         drop(worker);
         drop(again);
+    }
+
+    #[test]
+    fn closing_waits_until_the_last_worker_has_let_go_of_the_parts() {
+        let a = testing::archive();
+        let worker = Archive::for_worker(a.inner.clone());
+        let round = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(worker);
+        });
+        // A worker in the middle of a round keeps the parts open: closing waits for it, within its time.
+        let closing = a.clone();
+        let other = Archive::for_worker(a.inner.clone());
+        drop(a);
+        assert!(!closing.clone().close(std::time::Duration::from_millis(50)), "a caller's clone still held them");
+        drop(other);
+        assert!(closing.close(std::time::Duration::from_secs(20)), "closed once the round ended");
+        round.join().unwrap();
     }
 
     #[test]

@@ -228,7 +228,7 @@ async fn shut_down(app: TestApp) {
     drop(router);
     blocking(move || {
         archive.indexing().wait_queue_empty(Duration::from_secs(120)).unwrap();
-        drop(archive);
+        assert!(archive.close(Duration::from_secs(120)), "the archive closes");
     })
     .await;
 }

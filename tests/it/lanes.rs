@@ -188,7 +188,8 @@ async fn scans_left_on_the_ocr_queue_are_read_after_a_restart() {
     // Stop while the OCR lane is still at work: its thread ends after the scan it is reading.
     let TestApp { router, archive, .. } = app;
     drop(router);
-    drop(archive);
+    let closed = tokio::task::spawn_blocking(move || archive.close(Duration::from_secs(120))).await.unwrap();
+    assert!(closed, "the archive closes once the OCR lane's thread has read the scan in hand");
     let d = dir.path().to_path_buf();
     let k = key.clone();
     let left = tokio::task::spawn_blocking(move || {
