@@ -15,7 +15,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// The body of an import: a zip sent as `application/zip` (or any non-multipart type), or the part `file` of a
 /// multipart form.
-async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
+pub(super) async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
