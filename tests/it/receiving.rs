@@ -47,7 +47,7 @@ fn three() -> [(&'static str, &'static str, &'static [u8]); 3] {
 }
 
 /// Installation A with a dossier of `id` holding the three materials; returns its package.
-async fn package_from_a(name: &str, first17: &str) -> Vec<u8> {
+pub(crate) async fn package_from_a(name: &str, first17: &str) -> Vec<u8> {
     let a = TestApp::new().await;
     let hr = a.login("hr").await;
     let person = a.create_person(&hr, person_body(name, &id_number(first17), "sales")).await;
