@@ -54,7 +54,9 @@ impl ReceivingState {
 
     /// The state of this name.
     pub fn parse(s: &str) -> Option<Self> {
-        [ReceivingState::Queued, ReceivingState::Accepted, ReceivingState::Returned].into_iter().find(|x| x.as_str() == s)
+        [ReceivingState::Queued, ReceivingState::Accepted, ReceivingState::Returned]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 
     /// Its label (中文).
@@ -140,11 +142,7 @@ impl ReceivedPackage {
 }
 
 fn id_number_of(m: &PackageManifest) -> Option<String> {
-    m.person
-        .get("id_number")
-        .and_then(|v| v.as_str())
-        .map(|s| s.trim().to_ascii_uppercase())
-        .filter(|s| !s.is_empty())
+    m.person.get("id_number").and_then(|v| v.as_str()).map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty())
 }
 
 /// What accepting a package did.
@@ -400,7 +398,10 @@ impl Receiving<'_> {
             rows.iter().filter_map(|r| r.get(Column::File).map(|f| (f, r))).collect();
         for m in &v.manifest.materials {
             let Some(current) = m.versions.last() else {
-                out.push(Finding::error(&format!("material {}", m.id), format!("《{}》 carries no file", m.meta.title)));
+                out.push(Finding::error(
+                    &format!("material {}", m.id),
+                    format!("《{}》 carries no file", m.meta.title),
+                ));
                 continue;
             };
             let Some(row) = by_file.get(current.path.as_str()) else {
@@ -414,7 +415,11 @@ impl Receiving<'_> {
             if row.get(Column::Title).is_some_and(|t| t.trim() != m.meta.title.trim()) {
                 out.push(Finding::warning(
                     &field,
-                    format!("title 《{}》 in the catalogue, 《{}》 in the manifest", row.get(Column::Title).unwrap_or(""), m.meta.title),
+                    format!(
+                        "title 《{}》 in the catalogue, 《{}》 in the manifest",
+                        row.get(Column::Title).unwrap_or(""),
+                        m.meta.title
+                    ),
                 ));
             }
             let category = row.get(Column::Category).and_then(|c| self.scheme().resolve(c)).map(|c| c.code.clone());
@@ -528,7 +533,11 @@ impl Receiving<'_> {
         let completeness = self.completeness_after(p, &package, existing.as_ref(), &here, &materials);
         Ok(PackageReview {
             loose: package.loose(),
-            existing: existing.map(|e| ExistingDossier { person_id: e.id, name: e.name.clone(), materials: here.len() }),
+            existing: existing.map(|e| ExistingDossier {
+                person_id: e.id,
+                name: e.name.clone(),
+                materials: here.len(),
+            }),
             differences,
             materials,
             completeness,
@@ -816,6 +825,11 @@ impl Receiving<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::Suite;
+    use crate::exchange::bagit::{self, sha256_hex};
+    use crate::model::Role;
+    use crate::service::packages::{FORMAT, PackagedMaterial, PackagedVersion, Sender};
+    use crate::service::testing::{self, account, denial, loader, meta};
 
     #[test]
     fn states_round_trip_by_name() {
@@ -824,5 +838,106 @@ mod tests {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         assert_eq!(ReceivingState::parse("filed"), None);
+    }
+
+    /// A package of loose materials (零散材料) as another archive sends them: the person named by name and ID
+    /// number only, signed with this installation's key. `catalogued` materials are in its catalogue.
+    fn loose_package(
+        a: &crate::service::Archive,
+        id_number: &str,
+        items: &[(&str, &str, &[u8])],
+        catalogued: usize,
+    ) -> Vec<u8> {
+        let mut payload = Vec::new();
+        let mut materials = Vec::new();
+        let mut rows = Vec::new();
+        for (i, (category, title, bytes)) in items.iter().enumerate() {
+            let path = format!("materials/m{i}/v1.txt");
+            let version = PackagedVersion {
+                number: 1,
+                path: path.clone(),
+                size: bytes.len() as u64,
+                mime: "text/plain".into(),
+                file_name: Some(format!("m{i}.txt")),
+                sha256: sha256_hex(bytes),
+                blake3: Some(Suite::Default.hash_hex(bytes)),
+                sm3: None,
+                author: "sender-hr".into(),
+                at: "2026-01-01T00:00:00Z".into(),
+                reason: None,
+            };
+            materials.push(PackagedMaterial {
+                id: MaterialId::new(),
+                meta: meta(category, title, &[]),
+                versions: vec![version],
+            });
+            if i < catalogued {
+                rows.push(vec![
+                    (Column::IdNumber, id_number.to_string()),
+                    (Column::Category, category.to_string()),
+                    (Column::Title, title.to_string()),
+                    (Column::File, path.clone()),
+                ]);
+            }
+            payload.push((path, bytes.to_vec()));
+        }
+        let keys = a.store().keys();
+        let manifest = PackageManifest {
+            format: FORMAT.into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            sender: Sender { key: keys.signing_public_hex(), user: "sender-hr".into() },
+            person: serde_json::json!({"name": "赵六", "id_number": id_number}),
+            materials,
+        };
+        payload.push(("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
+        let columns = [Column::IdNumber, Column::Category, Column::Title, Column::File];
+        payload.push(("catalogue.csv".into(), catalogue::write_csv(&rows, &columns).into_bytes()));
+        bagit::write_zip("loose", &payload, &[], |tm| (keys.signing_public_hex(), keys.sign_hex(tm))).unwrap()
+    }
+
+    #[test]
+    fn loose_materials_join_only_the_dossier_held_here_adding_what_it_lacks() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let idn = testing::id_number(1980, 5, 17, 11);
+        let held = a
+            .persons()
+            .create(&loader(), serde_json::json!({"name": "赵六", "department": "sales", "id_number": idn}))
+            .unwrap()
+            .record
+            .id;
+        let here = testing::file_text(&a, held, meta("9-2", "任免审批表", &[]), "任命赵六为处长");
+        let items: [(&str, &str, &[u8]); 2] =
+            [("9-2", "任免审批表", "任命赵六为处长".as_bytes()), ("7", "嘉奖令", "嘉奖赵六".as_bytes())];
+        let review = a.receiving().receive(&hr, loose_package(&a, &idn, &items, 1), None, false).unwrap();
+        assert!(review.loose && review.package.sender_trusted);
+        assert_eq!(review.existing.as_ref().map(|e| e.person_id), Some(held));
+        let states: Vec<HeldState> = review.materials.iter().map(|m| m.held).collect();
+        assert_eq!(states, [HeldState::Held, HeldState::New]);
+        // The uncatalogued material is a finding of the catalogue check.
+        assert_eq!(review.package.catalogue_findings.len(), 1, "{:?}", review.package.catalogue_findings);
+        assert!(review.package.catalogue_findings[0].field.contains("materials/m1/"), "{:?}", review.package.catalogue_findings);
+        // A loose record is not compared field by field beyond what it carries (its name agrees).
+        assert!(review.differences.is_empty(), "{:?}", review.differences);
+
+        let id = review.package.id;
+        assert!(matches!(a.receiving().accept(&hr, id, AcceptInto::New, false), Err(Error::Conflict(_))));
+        let done = a.receiving().accept(&hr, id, AcceptInto::Existing, false).unwrap();
+        assert_eq!((done.merged.len(), done.skipped.len()), (1, 1));
+        assert_eq!(done.skipped[0].held_by, here);
+        assert_eq!(done.merged[0].title, "嘉奖令");
+        assert_eq!(a.persons().catalogue(&hr, held).unwrap().len(), 2);
+        assert_eq!(a.persons().load_person(held).unwrap().department, "sales", "the record held here is kept");
+        assert!(matches!(a.receiving().accept(&hr, id, AcceptInto::Existing, false), Err(Error::Conflict(_))));
+        // Its zip is gone once decided.
+        assert!(a.store().scan::<serde_json::Value>(Table::ReceivingPayloads, b"").unwrap().is_empty());
+
+        // Loose materials of a cadre not held here cannot make a dossier (422), and a scanner sees nothing.
+        let other = testing::id_number(1981, 1, 2, 13);
+        let r = a.receiving().receive(&hr, loose_package(&a, &other, &items, 2), None, false).unwrap();
+        assert!(r.package.catalogue_findings.is_empty(), "{:?}", r.package.catalogue_findings);
+        assert!(matches!(a.receiving().accept(&hr, r.package.id, AcceptInto::New, false), Err(Error::Invalid { .. })));
+        let scanner = account(&a, "scanner", &[Role::Scanner], "it");
+        assert!(denial(a.receiving().queue(&scanner, None, 10, 0)).contains("rule "));
     }
 }

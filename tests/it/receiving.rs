@@ -107,7 +107,10 @@ async fn a_package_for_a_cadre_held_here_merges_only_the_new_materials_and_says_
     assert!(states.contains(&(title, "held")), "{states:?}");
     // The person record is compared, not applied: the post differs.
     let diff = review["differences"].as_array().unwrap();
-    assert!(diff.iter().any(|d| d["field"] == "position" && d["here"] == "副科长" && d["package"] == "科员"), "{diff:?}");
+    assert!(
+        diff.iter().any(|d| d["field"] == "position" && d["here"] == "副科长" && d["package"] == "科员"),
+        "{diff:?}"
+    );
     assert!(review["completeness"]["checks"].as_u64().unwrap() > 0);
     assert_eq!(titles_of(&b, &hr, &pid).await, ["考核表（本馆）"], "receiving filed something");
     let queue = get(&b, &hr, "/api/v1/receiving?state=queued").await;
@@ -136,9 +139,8 @@ async fn a_package_for_a_cadre_held_here_merges_only_the_new_materials_and_says_
 
     // Accepting twice is a 409; so is returning a decided package.
     assert_eq!(accept(&b, &hr, &id, "existing").await.status, StatusCode::CONFLICT);
-    let back = b
-        .send(Method::POST, &format!("/api/v1/receiving/{id}/return"), Some(&hr), Some(json!({"reasons": "x"})))
-        .await;
+    let back =
+        b.send(Method::POST, &format!("/api/v1/receiving/{id}/return"), Some(&hr), Some(json!({"reasons": "x"}))).await;
     assert_eq!(back.status, StatusCode::CONFLICT);
     let decided = get(&b, &hr, &format!("/api/v1/receiving/{id}")).await;
     assert_eq!((decided["state"].as_str(), decided["decided_by"].as_str()), (Some("accepted"), Some("hr")));
@@ -159,9 +161,15 @@ async fn a_package_for_a_cadre_held_here_merges_only_the_new_materials_and_says_
     let trail = get(&b, &auditor, "/api/v1/audit?action=receiving.*&limit=100").await;
     let items = trail["items"].as_array().unwrap();
     for action in ["receiving.receive", "receiving.list", "receiving.read", "receiving.accept"] {
-        assert!(items.iter().any(|e| e["action"] == action && e["actor"] == "hr" && e["outcome"] == "allowed"), "{action}");
+        assert!(
+            items.iter().any(|e| e["action"] == action && e["actor"] == "hr" && e["outcome"] == "allowed"),
+            "{action}"
+        );
     }
-    assert!(items.iter().any(|e| e["action"] == "receiving.accept" && e["outcome"] == "failed"), "the 409s are recorded");
+    assert!(
+        items.iter().any(|e| e["action"] == "receiving.accept" && e["outcome"] == "failed"),
+        "the 409s are recorded"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +188,10 @@ async fn a_fresh_cadre_is_accepted_into_a_new_dossier_and_a_returned_package_fil
     assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
     let back = b.send(Method::POST, &path, Some(&hr), Some(json!({"reasons": "缺少任免审批表原件"}))).await;
     assert_eq!(back.status, StatusCode::OK, "{}", String::from_utf8_lossy(&back.body));
-    assert_eq!((back.json()["state"].as_str(), back.json()["reasons"].as_str()), (Some("returned"), Some("缺少任免审批表原件")));
+    assert_eq!(
+        (back.json()["state"].as_str(), back.json()["reasons"].as_str()),
+        (Some("returned"), Some("缺少任免审批表原件"))
+    );
     assert_eq!(accept(&b, &hr, &returned, "new").await.status, StatusCode::CONFLICT);
     assert_eq!(get(&b, &hr, "/api/v1/persons").await["total"].as_u64().unwrap(), before, "a returned package filed");
 
