@@ -398,15 +398,12 @@ impl Receiving<'_> {
             rows.iter().filter_map(|r| r.get(Column::File).map(|f| (f, r))).collect();
         for m in &v.manifest.materials {
             let Some(current) = m.versions.last() else {
-                out.push(Finding::error(
-                    &format!("material {}", m.id),
-                    format!("《{}》 carries no file", m.meta.title),
-                ));
+                out.push(Finding::error(format!("material {}", m.id), format!("《{}》 carries no file", m.meta.title)));
                 continue;
             };
             let Some(row) = by_file.get(current.path.as_str()) else {
                 out.push(Finding::error(
-                    &format!("data/{}", current.path),
+                    format!("data/{}", current.path),
                     format!("《{}》 is not in the catalogue (目录缺此材料)", m.meta.title),
                 ));
                 continue;
@@ -450,7 +447,7 @@ impl Receiving<'_> {
         for r in &rows {
             match r.get(Column::File) {
                 Some(f) if !v.bag.payload.contains_key(f) => out.push(Finding::error(
-                    &format!("data/catalogue.csv {f}"),
+                    format!("data/catalogue.csv {f}"),
                     "the catalogue names a file the package does not hold (有目录无材料)",
                 )),
                 Some(_) => {}
@@ -460,7 +457,7 @@ impl Receiving<'_> {
         for path in v.bag.payload.keys().filter(|k| k.starts_with("materials/")) {
             if !listed.contains(path.as_str()) {
                 out.push(Finding::error(
-                    &format!("data/{path}"),
+                    format!("data/{path}"),
                     "a file of the package that no material of the manifest names (有材料无目录)",
                 ));
             }
@@ -916,7 +913,11 @@ mod tests {
         assert_eq!(states, [HeldState::Held, HeldState::New]);
         // The uncatalogued material is a finding of the catalogue check.
         assert_eq!(review.package.catalogue_findings.len(), 1, "{:?}", review.package.catalogue_findings);
-        assert!(review.package.catalogue_findings[0].field.contains("materials/m1/"), "{:?}", review.package.catalogue_findings);
+        assert!(
+            review.package.catalogue_findings[0].field.contains("materials/m1/"),
+            "{:?}",
+            review.package.catalogue_findings
+        );
         // A loose record is not compared field by field beyond what it carries (its name agrees).
         assert!(review.differences.is_empty(), "{:?}", review.differences);
 
