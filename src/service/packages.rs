@@ -282,6 +282,77 @@ impl Packages<'_> {
         })
     }
 
+    /// A package made here from parts: the person record as given (a package of loose materials names the cadre
+    /// only) and each material with one version, its catalogue under the national codes, signed with this
+    /// installation's key. The demo's received package is made this way.
+    pub(crate) fn build(
+        &self,
+        person: serde_json::Value,
+        user: &str,
+        materials: &[(MaterialMeta, Vec<u8>)],
+    ) -> Result<Vec<u8>> {
+        let suite = self.store().keys().suite();
+        let text = |k: &str| person.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let mut payload = Vec::new();
+        let (mut packaged, mut rows) = (Vec::new(), Vec::new());
+        for (i, (meta, bytes)) in materials.iter().enumerate() {
+            let id = MaterialId::new();
+            let path = format!("materials/{id}/v1.txt");
+            rows.push(vec![
+                (Column::IdNumber, text("id_number")),
+                (Column::Name, text("name")),
+                (Column::Category, self.scheme().table_code(&meta.category).unwrap_or_else(|| meta.category.clone())),
+                (Column::Order, (i + 1).to_string()),
+                (Column::Title, meta.title.clone()),
+                (Column::Pages, meta.pages.map(|n| n.to_string()).unwrap_or_default()),
+                (Column::FormedOn, meta.formed_on.map(|d| d.compact()).unwrap_or_default()),
+                (Column::File, path.clone()),
+            ]);
+            let hash = suite.hash_hex(bytes);
+            packaged.push(PackagedMaterial {
+                id,
+                meta: meta.clone(),
+                versions: vec![PackagedVersion {
+                    number: 1,
+                    path: path.clone(),
+                    size: bytes.len() as u64,
+                    mime: "text/plain".into(),
+                    file_name: Some(format!("{}.txt", meta.title)),
+                    sha256: sha256_hex(bytes),
+                    blake3: (suite == Suite::Default).then(|| hash.clone()),
+                    sm3: (suite == Suite::Gm).then_some(hash),
+                    author: user.into(),
+                    at: crate::model::ts_rfc3339(crate::model::now_ts()),
+                    reason: None,
+                }],
+            });
+            payload.push((path, bytes.clone()));
+        }
+        let manifest = PackageManifest {
+            format: FORMAT.into(),
+            created_at: crate::model::ts_rfc3339(crate::model::now_ts()),
+            sender: Sender { key: self.signing_key_hex(), user: user.into() },
+            person,
+            materials: packaged,
+        };
+        let columns = [
+            Column::IdNumber,
+            Column::Name,
+            Column::Category,
+            Column::Order,
+            Column::Title,
+            Column::Pages,
+            Column::FormedOn,
+            Column::File,
+        ];
+        payload.push(("manifest.json".into(), json_bytes(&manifest)?));
+        payload.push(("catalogue.csv".into(), catalogue::write_csv(&rows, &columns).into_bytes()));
+        let keys = self.store().keys();
+        let info = [("Source-Organization", "dangan".to_string()), ("Dangan-Format", FORMAT.to_string())];
+        bagit::write_zip("dangan-loose", &payload, &info, |tm| (keys.signing_public_hex(), keys.sign_hex(tm)))
+            .map_err(|e| Error::Internal(format!("cannot write the package: {e}")))
+    }
+
     /// The audit entries on these objects, oldest first.
     fn audit_entries_on(&self, objects: &[String]) -> Result<Vec<super::audit::AuditEntry>> {
         self.audit_sync()?;
