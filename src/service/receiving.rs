@@ -686,7 +686,11 @@ impl Receiving<'_> {
                              the cadre's dossier held here",
                         ));
                     }
-                    // Every material must be one the caller may file (the direct import asks create and upload).
+                    // Every material's catalogue fields are checked before the dossier is made (as the direct
+                    // import, which asks create and upload, files them).
+                    for m in &v.manifest.materials {
+                        self.filing().checked_meta(m.meta.clone())?;
+                    }
                     let (receipt, _) = self.packages().file_new(p, &v, intake)?;
                     let merged = self.merged_of(&r, receipt.person_id)?;
                     Accepted { into, person_id: receipt.person_id, intake, merged, skipped: Vec::new(), receipt }
