@@ -937,6 +937,16 @@ mod tests {
         // Its zip is gone once decided.
         assert!(a.store().scan::<serde_json::Value>(Table::ReceivingPayloads, b"").unwrap().is_empty());
 
+        // With intake, what is added waits in the 待归档 queue instead of being filed.
+        let later: [(&str, &str, &[u8]); 1] = [("7", "记功令", "记功赵六".as_bytes())];
+        let r = a.receiving().receive(&hr, loose_package(&a, &idn, &later, 1), None, false).unwrap();
+        let done = a.receiving().accept(&hr, r.package.id, AcceptInto::Existing, true).unwrap();
+        assert!(done.intake && done.merged.len() == 1);
+        assert_eq!(a.persons().catalogue(&hr, held).unwrap().len(), 2, "received, not filed");
+        let queue = crate::service::intake::IntakeQuery { person_id: Some(held), overdue: None };
+        let (waiting, _) = a.intake().queue(&hr, &queue, 10, 0).unwrap();
+        assert_eq!(waiting.iter().map(|i| i.material.id).collect::<Vec<_>>(), [done.merged[0].material_id]);
+
         // Loose materials of a cadre not held here cannot make a dossier (422), and a scanner sees nothing.
         let other = testing::id_number(1981, 1, 2, 13);
         let r = a.receiving().receive(&hr, loose_package(&a, &other, &items, 2), None, false).unwrap();
