@@ -15,7 +15,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// The body of an import: a zip sent as `application/zip` (or any non-multipart type), or the part `file` of a
 /// multipart form.
-async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
+pub(super) async fn zip_body(st: &AppState, req: Request) -> ApiResult<(Vec<u8>, String)> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -187,8 +187,9 @@ pub(super) struct PackageQuery {
         unlisted, every SHA-256 and BLAKE3, Payload-Oxum) and the signature, then files a new dossier with every \
         material and version. A damaged package is refused whole (422) naming each missing or altered file in \
         `findings`; a package signed by a key not among the trusted senders (DANGAN_TRUSTED_SENDERS) is refused (403) \
-        unless accept_unknown_sender=true; a person whose ID number is already held gives 409. Needs capabilities \
-        create_persons and upload.",
+        unless accept_unknown_sender=true; a person whose ID number is already held gives 409 (to add the package's \
+        new materials to that dossier, receive it with `POST /receiving` and accept it `into: existing`). Needs \
+        capabilities create_persons and upload.",
     params(
         ("accept_unknown_sender" = Option<bool>, Query, description = ""),
         ("intake" = Option<bool>, Query, description = "Receive the materials into the 待归档 queue (收材登记) instead \

@@ -12,6 +12,7 @@ pub mod extract;
 mod intake;
 mod materials;
 mod persons;
+mod receiving;
 mod reports;
 mod requests;
 mod review;
@@ -135,7 +136,12 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(exchange::start_import))
         .routes(routes!(exchange::get_import))
         .routes(routes!(exchange::export_package))
-        .routes(routes!(exchange::import_package));
+        .routes(routes!(exchange::import_package))
+        // 转入 and 审核入库 (issue 15 item 4).
+        .routes(routes!(receiving::receive, receiving::queue))
+        .routes(routes!(receiving::review))
+        .routes(routes!(receiving::accept))
+        .routes(routes!(receiving::return_package));
     let (v1, mut document) = v1.split_for_parts();
     // `/metrics` is outside `/api/v1`: its path item names its own server.
     let (outside, metrics) = OpenApiRouter::new().routes(routes!(system::metrics)).split_for_parts();

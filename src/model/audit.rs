@@ -75,6 +75,12 @@ audit_actions! {
     PersonRead => "person.read",
     PersonUpdate => "person.update",
     PersonVersions => "person.versions",
+    // 转入 and 审核入库 (issue 15 item 4).
+    ReceivingAccept => "receiving.accept",
+    ReceivingList => "receiving.list",
+    ReceivingRead => "receiving.read",
+    ReceivingReceive => "receiving.receive",
+    ReceivingReturn => "receiving.return",
     PolicyRead => "policy.read",
     PolicyUpdate => "policy.update",
     ReportCompleteness => "report.completeness",

@@ -96,6 +96,10 @@ uuid_id!(
     /// A batch import.
     ImportId
 );
+uuid_id!(
+    /// A transfer package in the receiving queue (转入, 审核入库).
+    ReceivingId
+);
 
 /// A string that is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

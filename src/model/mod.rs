@@ -22,7 +22,7 @@ pub mod workflow;
 pub use audit::AuditAction;
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
-pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, UserId};
+pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, ReceivingId, RequestId, UserId};
 pub use legacy_category::LegacyScheme;
 pub use material::{Material, MaterialMeta, MaterialVersion, TextState, TextStatus, WithText};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};

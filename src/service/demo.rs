@@ -501,6 +501,7 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         summary.accounts.push(DemoAccount { username, roles, description });
     }
     requests_in_flight(archive, &bootstrap, &people)?;
+    received_package(archive, &bootstrap, &people)?;
     // A digitization batch over the research department's dossiers, assigned to the scanning operator.
     archive.imports().create_batch(
         &bootstrap,
@@ -511,6 +512,36 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         },
     )?;
     Ok(summary)
+}
+
+/// 转入 (docs/DOMAIN.md §2c): a package of loose materials (零散材料) for a research cadre held here, as the
+/// archive office of a former unit sends them (name and ID number only), waiting in the receiving queue.
+fn received_package(
+    archive: &Archive,
+    hr: &Principal,
+    people: &std::collections::BTreeMap<String, Vec<crate::model::PersonId>>,
+) -> Result<()> {
+    let Some(&id) = people.get("research").and_then(|v| v.first()) else { return Ok(()) };
+    let person = archive.persons().load_person(id)?;
+    let record = serde_json::json!({ "name": person.name, "id_number": person.id_number });
+    let item = |category: &str, title: &str, formed: &str, text: String| {
+        let meta = MaterialMeta {
+            category: category.into(),
+            title: title.into(),
+            formed_on: formed.parse().ok(),
+            pages: Some(1),
+            source_unit: Some("原工作单位组织人事处".into()),
+            ..Default::default()
+        };
+        (meta, text.into_bytes())
+    };
+    let materials = [
+        item("7", "优秀共产党员表彰决定", "2019-07-01", format!("关于表彰{}同志为优秀共产党员的决定", person.name)),
+        item("3", "2019年度考核登记表（原单位）", "2020-01-15", format!("{} 2019年度考核 优秀", person.name)),
+    ];
+    let zip = archive.packages().build(record, "former-unit-hr", &materials)?;
+    archive.receiving().receive(hr, zip, Some("零散材料.zip".into()), false)?;
+    Ok(())
 }
 
 /// Special reviews (专项审核) in every state: concluded (among them the two cadres promoted below), one concluded
@@ -702,6 +733,12 @@ mod tests {
             let inbox = archive.requests().inbox(&archive.accounts().principal_for(u, "test").unwrap()).unwrap();
             assert!(!inbox.is_empty(), "{who}'s inbox is empty");
         }
+        // A package of loose materials waits in the receiving queue, for a cadre held here, both materials new.
+        let state = Some(crate::service::receiving::ReceivingState::Queued);
+        let (queued, total) = archive.receiving().queue(&p, state, 10, 0).unwrap();
+        assert_eq!(total, 1);
+        assert!(queued[0].loose && queued[0].existing.is_some() && queued[0].package.catalogue_findings.is_empty());
+        assert!(queued[0].materials.iter().all(|m| m.held == crate::service::receiving::HeldState::New));
         // Special reviews in every state, and problems found.
         let t = archive.reports().review_progress(&p).unwrap();
         for state in

@@ -32,6 +32,7 @@ pub mod notify;
 pub mod numbering;
 pub mod packages;
 pub mod persons;
+pub mod receiving;
 pub mod reports;
 pub mod review;
 pub mod search;
@@ -366,6 +367,8 @@ services! {
     Imports => imports;
     /// Transfer packages (转递): export, import, the signing key.
     Packages => packages;
+    /// 转入 and 审核入库: the receiving queue of transfer packages, their review, acceptance and return.
+    Receiving => receiving;
     /// The two indexing lanes, their queues, reindexing and verification.
     Indexing => indexing;
     /// What IT runs: backups and metrics.

@@ -15,7 +15,7 @@ use crate::exchange::bagit::{self, BagProblem, sha256_hex};
 use crate::exchange::catalogue::{self, Column};
 use crate::model::AuditAction;
 use crate::model::policy::Capability;
-use crate::model::{Finding, MaterialId, MaterialMeta, PersonId};
+use crate::model::{Finding, MaterialId, MaterialMeta, Person, PersonId};
 use crate::store::Table;
 use serde::{Deserialize, Serialize};
 
@@ -282,6 +282,77 @@ impl Packages<'_> {
         })
     }
 
+    /// A package made here from parts: the person record as given (a package of loose materials names the cadre
+    /// only) and each material with one version, its catalogue under the national codes, signed with this
+    /// installation's key. The demo's received package is made this way.
+    pub(crate) fn build(
+        &self,
+        person: serde_json::Value,
+        user: &str,
+        materials: &[(MaterialMeta, Vec<u8>)],
+    ) -> Result<Vec<u8>> {
+        let suite = self.store().keys().suite();
+        let text = |k: &str| person.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let mut payload = Vec::new();
+        let (mut packaged, mut rows) = (Vec::new(), Vec::new());
+        for (i, (meta, bytes)) in materials.iter().enumerate() {
+            let id = MaterialId::new();
+            let path = format!("materials/{id}/v1.txt");
+            rows.push(vec![
+                (Column::IdNumber, text("id_number")),
+                (Column::Name, text("name")),
+                (Column::Category, self.scheme().table_code(&meta.category).unwrap_or_else(|| meta.category.clone())),
+                (Column::Order, (i + 1).to_string()),
+                (Column::Title, meta.title.clone()),
+                (Column::Pages, meta.pages.map(|n| n.to_string()).unwrap_or_default()),
+                (Column::FormedOn, meta.formed_on.map(|d| d.compact()).unwrap_or_default()),
+                (Column::File, path.clone()),
+            ]);
+            let hash = suite.hash_hex(bytes);
+            packaged.push(PackagedMaterial {
+                id,
+                meta: meta.clone(),
+                versions: vec![PackagedVersion {
+                    number: 1,
+                    path: path.clone(),
+                    size: bytes.len() as u64,
+                    mime: "text/plain".into(),
+                    file_name: Some(format!("{}.txt", meta.title)),
+                    sha256: sha256_hex(bytes),
+                    blake3: (suite == Suite::Default).then(|| hash.clone()),
+                    sm3: (suite == Suite::Gm).then_some(hash),
+                    author: user.into(),
+                    at: crate::model::ts_rfc3339(crate::model::now_ts()),
+                    reason: None,
+                }],
+            });
+            payload.push((path, bytes.clone()));
+        }
+        let manifest = PackageManifest {
+            format: FORMAT.into(),
+            created_at: crate::model::ts_rfc3339(crate::model::now_ts()),
+            sender: Sender { key: self.signing_key_hex(), user: user.into() },
+            person,
+            materials: packaged,
+        };
+        let columns = [
+            Column::IdNumber,
+            Column::Name,
+            Column::Category,
+            Column::Order,
+            Column::Title,
+            Column::Pages,
+            Column::FormedOn,
+            Column::File,
+        ];
+        payload.push(("manifest.json".into(), json_bytes(&manifest)?));
+        payload.push(("catalogue.csv".into(), catalogue::write_csv(&rows, &columns).into_bytes()));
+        let keys = self.store().keys();
+        let info = [("Source-Organization", "dangan".to_string()), ("Dangan-Format", FORMAT.to_string())];
+        bagit::write_zip("dangan-loose", &payload, &info, |tm| (keys.signing_public_hex(), keys.sign_hex(tm)))
+            .map_err(|e| Error::Internal(format!("cannot write the package: {e}")))
+    }
+
     /// The audit entries on these objects, oldest first.
     fn audit_entries_on(&self, objects: &[String]) -> Result<Vec<super::audit::AuditEntry>> {
         self.audit_sync()?;
@@ -316,126 +387,199 @@ impl Packages<'_> {
         self.audited(p, AuditAction::PackageImport, &format!("package:{package_sha256}"), false, || {
             self.require(p, Capability::CreatePersons)?;
             self.require(p, Capability::Upload)?;
-            let max = self.config().max_file_size;
-            let mut zip = super::imports::open_zip(std::io::Cursor::new(bytes), max, "package", "package")?;
-            let bag = bagit::verify_zip(&mut zip).map_err(damaged)?;
-            let own = self.signing_key_hex();
-            let trusted = bag.signer == own || self.config().trusted_senders.contains(&bag.signer);
-            if !trusted && !accept_unknown_sender {
-                return Err(Error::Forbidden(format!(
-                    "the package is signed by an unknown sender ({}); add the key to the trusted senders \
-                     (DANGAN_TRUSTED_SENDERS) or accept it explicitly",
-                    crate::crypto::labelled_key(&bag.signer)
-                )));
-            }
-            let manifest: PackageManifest =
-                bag.payload.get("manifest.json").and_then(|b| serde_json::from_slice(b).ok()).ok_or_else(|| {
-                    damaged(vec![BagProblem {
-                        file: "data/manifest.json".into(),
-                        problem: "missing or not a dangan manifest".into(),
-                    }])
-                })?;
-            if manifest.format != FORMAT {
-                return Err(Error::invalid("package", format!("unknown package format {:?}", manifest.format)));
-            }
-            // The manifest's own hashes must agree with the bytes too.
-            let mut problems = Vec::new();
-            for v in manifest.materials.iter().flat_map(|m| &m.versions) {
-                match bag.payload.get(&v.path) {
-                    None => problems.push(BagProblem { file: format!("data/{}", v.path), problem: "missing".into() }),
-                    Some(b) if !v.content_hashes_match(b) || sha256_hex(b) != v.sha256 => problems.push(BagProblem {
-                        file: format!("data/{}", v.path),
-                        problem: "altered: its hash differs from manifest.json".into(),
-                    }),
-                    Some(_) => {}
-                }
-            }
-            if !problems.is_empty() {
-                return Err(damaged(problems));
-            }
-            let sender_person_id = manifest.person.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            // Contracts name the sender's material ids: filed without them, linked again once the materials
-            // have their ids here.
-            let mut record = manifest.person.clone();
-            let linked = record
-                .get_mut("contracts")
-                .and_then(|c| c.as_array_mut())
-                .filter(|cs| cs.iter().any(|c| c.get("material_id").is_some_and(|v| !v.is_null())))
-                .map(std::mem::take);
-            let person = self.persons().create(p, record)?.record;
-            let mut here = std::collections::HashMap::new();
-            let (mut materials, mut versions, mut total) = (0, 0, 0u64);
-            for m in &manifest.materials {
-                let Some((first, rest)) = m.versions.split_first() else { continue };
-                let bytes_of = |path: &str| {
-                    bag.payload.get(path).ok_or_else(|| Error::invalid("package", format!("data/{path} is missing")))
-                };
-                let b = bytes_of(&first.path)?;
-                let meta = self.filing().checked_meta(m.meta.clone())?;
-                let filed = if intake {
-                    // Received here, today, by the caller: the sender's receipt was its own (the rest travels).
-                    let meta = MaterialMeta { received_on: None, received_by: None, ..meta };
-                    let meta = self.intake().check_receiving(p, &person, meta)?;
-                    self.filing().receive_material(p, &person, meta, b, first.file_name.clone(), false)?
-                } else {
-                    self.filing().file_material(p, &person, meta, b, first.file_name.clone(), false, None)?
-                };
-                here.insert(m.id.to_string(), filed.id.to_string());
-                total += b.len() as u64;
-                versions += 1;
-                let mut version = filed.version;
-                for v in rest {
-                    let b = bytes_of(&v.path)?;
-                    let reason =
-                        Some(format!("转递: {}", v.reason.clone().unwrap_or_else(|| format!("v{}", v.number))));
-                    version =
-                        self.filing().replace(p, filed.id, Some(version), b, v.file_name.clone(), reason)?.version;
-                    total += b.len() as u64;
-                    versions += 1;
-                }
-                materials += 1;
-            }
-            if let Some(mut contracts) = linked {
-                for c in contracts.iter_mut().filter_map(|c| c.as_object_mut()) {
-                    match c.get("material_id").and_then(|v| v.as_str()).and_then(|id| here.get(id)) {
-                        Some(id) => c.insert("material_id".into(), id.clone().into()),
-                        None => c.remove("material_id"),
-                    };
-                }
-                let patch = serde_json::json!({ "contracts": contracts });
-                // Filing what the sending archive already decided: not a change that needs a request.
-                self.persons().patch_person_as(
-                    p,
-                    person.id,
-                    Some(person.version),
-                    patch,
-                    Some("转递: 合同链接到本地材料".into()),
-                    false,
-                )?;
-            }
-            let mut receipt = Receipt {
-                package_sha256: package_sha256.clone(),
-                sender_key: bag.signer.clone(),
-                sender_trusted: trusted,
-                receiver_key: own,
-                received_by: p.user.username.clone(),
-                received_at: crate::model::ts_rfc3339(crate::model::now_ts()),
-                sender_person_id,
-                person_id: person.id,
-                materials,
-                versions,
-                bytes: total,
-                signature: String::new(),
-            };
-            let unsigned = serde_json::to_vec(&receipt).map_err(|e| Error::Internal(e.to_string()))?;
-            receipt.signature = self.store().keys().sign_hex(&unsigned);
-            let detail = format!(
-                "person:{} sender:{} trusted:{trusted} materials:{materials} versions:{versions}",
-                person.id,
-                crate::crypto::labelled_key(&bag.signer)
-            );
+            let verified = self.verify(bytes, accept_unknown_sender)?;
+            let (receipt, detail) = self.file_new(p, &verified, intake)?;
             Ok((receipt, Some(detail)))
         })
+    }
+
+    /// Checks a package whole, writing nothing: the zip (bombs, unsafe paths), the bag (every listed file, none
+    /// unlisted, every SHA-256), the signature, the sender (trusted, or `accept_unknown_sender`), the manifest's
+    /// format and every content hash it gives. A damaged package is a 422 naming each file.
+    pub(crate) fn verify(&self, bytes: Vec<u8>, accept_unknown_sender: bool) -> Result<Verified> {
+        let sha256 = sha256_hex(&bytes);
+        let size = bytes.len() as u64;
+        let max = self.config().max_file_size;
+        let mut zip = super::imports::open_zip(std::io::Cursor::new(bytes), max, "package", "package")?;
+        let bag = bagit::verify_zip(&mut zip).map_err(damaged)?;
+        let trusted = bag.signer == self.signing_key_hex() || self.config().trusted_senders.contains(&bag.signer);
+        if !trusted && !accept_unknown_sender {
+            return Err(Error::Forbidden(format!(
+                "the package is signed by an unknown sender ({}); add the key to the trusted senders \
+                 (DANGAN_TRUSTED_SENDERS) or accept it explicitly",
+                crate::crypto::labelled_key(&bag.signer)
+            )));
+        }
+        let manifest: PackageManifest =
+            bag.payload.get("manifest.json").and_then(|b| serde_json::from_slice(b).ok()).ok_or_else(|| {
+                damaged(vec![BagProblem {
+                    file: "data/manifest.json".into(),
+                    problem: "missing or not a dangan manifest".into(),
+                }])
+            })?;
+        if manifest.format != FORMAT {
+            return Err(Error::invalid("package", format!("unknown package format {:?}", manifest.format)));
+        }
+        // The manifest's own hashes must agree with the bytes too.
+        let mut problems = Vec::new();
+        for v in manifest.materials.iter().flat_map(|m| &m.versions) {
+            match bag.payload.get(&v.path) {
+                None => problems.push(BagProblem { file: format!("data/{}", v.path), problem: "missing".into() }),
+                Some(b) if !v.content_hashes_match(b) || sha256_hex(b) != v.sha256 => problems.push(BagProblem {
+                    file: format!("data/{}", v.path),
+                    problem: "altered: its hash differs from manifest.json".into(),
+                }),
+                Some(_) => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Err(damaged(problems));
+        }
+        Ok(Verified { sha256, size, bag, manifest, trusted })
+    }
+
+    /// Files a verified package as a new dossier (the person record as sent, every material and version). The
+    /// caller has checked the principal may create persons and upload.
+    pub(crate) fn file_new(&self, p: &Principal, v: &Verified, intake: bool) -> Result<(Receipt, String)> {
+        let manifest = &v.manifest;
+        // Contracts name the sender's material ids: filed without them, linked again once the materials
+        // have their ids here.
+        let mut record = manifest.person.clone();
+        let linked = record
+            .get_mut("contracts")
+            .and_then(|c| c.as_array_mut())
+            .filter(|cs| cs.iter().any(|c| c.get("material_id").is_some_and(|v| !v.is_null())))
+            .map(std::mem::take);
+        let person = self.persons().create(p, record)?.record;
+        let mut here = std::collections::HashMap::new();
+        let (mut materials, mut versions, mut total) = (0, 0, 0u64);
+        for m in &manifest.materials {
+            let Some((id, n, bytes)) = self.file_packaged(p, &person, v, m, intake)? else { continue };
+            here.insert(m.id.to_string(), id.to_string());
+            total += bytes;
+            versions += n;
+            materials += 1;
+        }
+        if let Some(mut contracts) = linked {
+            for c in contracts.iter_mut().filter_map(|c| c.as_object_mut()) {
+                match c.get("material_id").and_then(|v| v.as_str()).and_then(|id| here.get(id)) {
+                    Some(id) => c.insert("material_id".into(), id.clone().into()),
+                    None => c.remove("material_id"),
+                };
+            }
+            let patch = serde_json::json!({ "contracts": contracts });
+            // Filing what the sending archive already decided: not a change that needs a request.
+            self.persons().patch_person_as(
+                p,
+                person.id,
+                Some(person.version),
+                patch,
+                Some("转递: 合同链接到本地材料".into()),
+                false,
+            )?;
+        }
+        let receipt = self.receipt(p, v, person.id, materials, versions, total)?;
+        let detail = format!(
+            "person:{} sender:{} trusted:{} materials:{materials} versions:{versions}",
+            person.id,
+            crate::crypto::labelled_key(&v.bag.signer),
+            v.trusted
+        );
+        Ok((receipt, detail))
+    }
+
+    /// Files one material of a verified package, every version, into a dossier (filed, or received into the
+    /// 待归档 queue with `intake`): its id here, the versions and bytes filed. None for a material without a
+    /// version. With `intake` the caller's right to receive it is checked here; otherwise the caller has checked
+    /// it.
+    pub(crate) fn file_packaged(
+        &self,
+        p: &Principal,
+        person: &Person,
+        v: &Verified,
+        m: &PackagedMaterial,
+        intake: bool,
+    ) -> Result<Option<(MaterialId, usize, u64)>> {
+        let Some((first, rest)) = m.versions.split_first() else { return Ok(None) };
+        let b = v.bytes_of(&first.path)?;
+        let meta = self.filing().checked_meta(m.meta.clone())?;
+        let filed = if intake {
+            // Received here, today, by the caller: the sender's receipt was its own (the rest travels).
+            let meta = MaterialMeta { received_on: None, received_by: None, ..meta };
+            let meta = self.intake().check_receiving(p, person, meta)?;
+            self.filing().receive_material(p, person, meta, b, first.file_name.clone(), false)?
+        } else {
+            self.filing().file_material(p, person, meta, b, first.file_name.clone(), false, None)?
+        };
+        let (mut versions, mut total) = (1, b.len() as u64);
+        let mut version = filed.version;
+        for pv in rest {
+            let b = v.bytes_of(&pv.path)?;
+            let reason = Some(format!("转递: {}", pv.reason.clone().unwrap_or_else(|| format!("v{}", pv.number))));
+            version = self.filing().replace(p, filed.id, Some(version), b, pv.file_name.clone(), reason)?.version;
+            total += b.len() as u64;
+            versions += 1;
+        }
+        Ok(Some((filed.id, versions, total)))
+    }
+
+    /// The signed receipt (回执) of a verified package filed into `person_id`.
+    pub(crate) fn receipt(
+        &self,
+        p: &Principal,
+        v: &Verified,
+        person_id: PersonId,
+        materials: usize,
+        versions: usize,
+        bytes: u64,
+    ) -> Result<Receipt> {
+        let mut receipt = Receipt {
+            package_sha256: v.sha256.clone(),
+            sender_key: v.bag.signer.clone(),
+            sender_trusted: v.trusted,
+            receiver_key: self.signing_key_hex(),
+            received_by: p.user.username.clone(),
+            received_at: crate::model::ts_rfc3339(crate::model::now_ts()),
+            sender_person_id: v.sender_person_id(),
+            person_id,
+            materials,
+            versions,
+            bytes,
+            signature: String::new(),
+        };
+        let unsigned = serde_json::to_vec(&receipt).map_err(|e| Error::Internal(e.to_string()))?;
+        receipt.signature = self.store().keys().sign_hex(&unsigned);
+        Ok(receipt)
+    }
+}
+
+/// A package checked whole ([`Packages::verify`]): nothing of it is filed yet.
+pub(crate) struct Verified {
+    /// SHA-256 of the zip (hex).
+    pub sha256: String,
+    /// The zip's size.
+    pub size: u64,
+    /// The bag, its payload by path under `data/`.
+    pub bag: bagit::VerifiedBag,
+    /// `data/manifest.json`.
+    pub manifest: PackageManifest,
+    /// Whether the signer is this installation or among the trusted senders.
+    pub trusted: bool,
+}
+
+impl Verified {
+    /// The bytes of a payload file.
+    pub fn bytes_of(&self, path: &str) -> Result<&[u8]> {
+        self.bag
+            .payload
+            .get(path)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::invalid("package", format!("data/{path} is missing")))
+    }
+
+    /// The person's id at the sender.
+    pub fn sender_person_id(&self) -> String {
+        self.manifest.person.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string()
     }
 }
 

@@ -70,13 +70,18 @@ pub enum Table {
     /// The 待归档 queue: materials received (收材) and not yet filed, by material id → person id
     /// (docs/DOMAIN.md §2b).
     Intake,
+    /// The receiving queue (转入, 审核入库): transfer packages received and their review, by receiving id
+    /// (docs/DOMAIN.md §2c).
+    Receiving,
+    /// A queued package's zip, sealed in 1 MiB chunks, by receiving id + chunk number; removed once decided.
+    ReceivingPayloads,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 30] = [
+    pub const ALL: [Table; 32] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -108,6 +113,9 @@ impl Table {
         Table::Reviews,
         Table::ReviewVersions,
         Table::Intake,
+        // 转入 and 审核入库 (issue 15 item 4).
+        Table::Receiving,
+        Table::ReceivingPayloads,
     ];
 
     /// The tree name.
@@ -143,6 +151,8 @@ impl Table {
             Table::Reviews => "reviews",
             Table::ReviewVersions => "review_versions",
             Table::Intake => "intake",
+            Table::Receiving => "receiving",
+            Table::ReceivingPayloads => "receiving_payloads",
         }
     }
 

@@ -232,6 +232,23 @@ impl Store {
         }
     }
 
+    /// Reads and opens a sealed byte string written by [`WriteSet::put_bytes`].
+    pub fn get_bytes(&self, t: Table, key: &[u8]) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let Some(sealed) = self.kv.get(t, key)? else { return Ok(None) };
+        let mut plain = self.keys.records.open(&sealed, &aad(t, key)).map_err(|e| Error::Corrupt {
+            table: t.name(),
+            detail: format!("record {} does not open: {e}", crypto::encode_hex(&key[..key.len().min(16)])),
+        })?;
+        match plain.first() {
+            Some(&RECORD_FORMAT) => {
+                plain.remove(0);
+                Ok(Some(plain))
+            }
+            Some(&v) => Err(Error::Format(t.name(), v)),
+            None => Err(Error::Corrupt { table: t.name(), detail: "empty record".into() }),
+        }
+    }
+
     /// Whether a key exists (without opening it).
     pub fn contains(&self, t: Table, key: &[u8]) -> Result<bool> {
         Ok(self.kv.get(t, key)?.is_some())
@@ -361,6 +378,17 @@ impl WriteSet {
         let mut plain = zeroize::Zeroizing::new(vec![RECORD_FORMAT]);
         serde_json::to_writer(&mut *plain, value)
             .map_err(|e| Error::Corrupt { table: t.name(), detail: format!("serialise: {e}") })?;
+        let sealed = self.keys.records.seal(&plain, &aad(t, &key))?;
+        self.batch.put(t, key, sealed);
+        Ok(())
+    }
+
+    /// Seals and adds a byte string as it is (no serialisation: an opaque payload such as a received package's
+    /// chunk), read back with [`Store::get_bytes`].
+    pub fn put_bytes(&mut self, t: Table, key: Vec<u8>, bytes: &[u8]) -> Result<()> {
+        let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len() + 1));
+        plain.push(RECORD_FORMAT);
+        plain.extend_from_slice(bytes);
         let sealed = self.keys.records.seal(&plain, &aad(t, &key))?;
         self.batch.put(t, key, sealed);
         Ok(())

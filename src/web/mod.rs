@@ -29,6 +29,7 @@ mod imports;
 mod intake;
 mod layout;
 mod pages;
+mod receiving;
 mod reports;
 mod review;
 mod session;
@@ -93,6 +94,12 @@ pub fn router() -> Router<AppState> {
         .route("/reports/{file}", get(reports::report))
         .route("/intake", get(intake::queue))
         .route("/intake/{id}/file", post(intake::file))
+        // 转入 and 审核入库 (issue 15 item 4).
+        .route("/receiving", get(receiving::queue).post(receiving::receive))
+        .route("/receiving/{id}", get(receiving::show))
+        .route("/receiving/{id}/receipt", get(receiving::receipt))
+        .route("/receiving/{id}/accept", post(receiving::accept))
+        .route("/receiving/{id}/return", post(receiving::return_package))
         .route("/imports", get(imports::form).post(imports::start))
         .route("/imports/{id}", get(imports::show))
         .route("/rollback", get(hold::show).post(hold::acknowledge))

@@ -21,6 +21,7 @@ mod layering;
 mod login;
 mod openapi;
 mod packages;
+mod receiving;
 mod reports;
 mod review;
 mod sandbox;

@@ -87,6 +87,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/imports/{id}"),
     ("get", "/persons/{id}/package"),
     ("post", "/packages"),
+    // 转入 and 审核入库 (issue 15 item 4).
+    ("post", "/receiving"),
+    ("get", "/receiving"),
+    ("get", "/receiving/{id}"),
+    ("post", "/receiving/{id}/accept"),
+    ("post", "/receiving/{id}/return"),
     ("get", "/metrics"),
 ];
 
@@ -278,6 +284,22 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         .await;
     assert_eq!(grant.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&grant.body));
     let grant = grant.json()["id"].as_str().unwrap().to_string();
+    // A package in the receiving queue: the cadre's dossier as this installation exports it.
+    let package = app.send(Method::GET, &format!("/api/v1/persons/{person}/package"), Some(&hr), None).await;
+    assert_eq!(package.status, StatusCode::OK);
+    let queued = app
+        .call(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/receiving")
+                .header("authorization", format!("Bearer {hr}"))
+                .header("content-type", "application/zip")
+                .body(Body::from(package.body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(queued.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&queued.body));
+    let queued = queued.json()["id"].as_str().unwrap().to_string();
     let batches = app.send(Method::GET, "/api/v1/batches", Some(&tokens["scanner"]), None).await.json();
     let batch = batches["items"][0]["id"].as_str().unwrap().to_string();
     let zip = crate::imports::zip_of(&[
@@ -320,6 +342,7 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             "batches" => &batch,
             "imports" => &import,
             "intake" => &received,
+            "receiving" => &queued,
             "users" => &user,
             _ => "",
         };

@@ -1268,3 +1268,39 @@ async fn the_intake_page_shows_the_queue_with_overdue_flags_and_files_with_the_t
     assert!(!it.page("/").await.contains("href=\"/intake\""));
     assert_eq!(it.get("/intake").await.status, StatusCode::FORBIDDEN);
 }
+
+/// 转入审核 (issue 15 item 4): the queue page receives a package with the token, its review page accepts it into a
+/// new dossier with the token and offers the receipt; an administrator has no such page.
+#[tokio::test]
+async fn the_receiving_pages_queue_review_and_accept_a_package_with_the_token() {
+    let package = crate::receiving::package_from_a("转入测试", "11010119850101002").await;
+    let app = TestApp::new().await;
+    let hr = sign_in(&app, "hr").await;
+    assert!(hr.page("/").await.contains("href=\"/receiving\""), "HR's navigation links the receiving page");
+    let html = hr.page("/receiving").await;
+    assert!(html.contains("action=\"/receiving\"") && html.contains("enctype=\"multipart/form-data\""), "{html}");
+    let file = ("package.zip", "application/zip");
+    let forged = hr.post_named_file("/receiving", None, &[("accept_unknown_sender", "1")], file, &package).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "without the token");
+    let fields = [("accept_unknown_sender", "1")];
+    let a = hr.post_named_file("/receiving", Some(&hr.csrf), &fields, file, &package).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let review = a.header("location");
+    assert!(review.starts_with("/receiving/"), "{review}");
+    let html = hr.page(&review).await;
+    assert!(html.contains("转入测试") && html.contains("新增") && html.contains("退回理由"), "{html}");
+    assert!(hr.page("/receiving").await.contains(&format!("href=\"{review}\"")));
+    let refused = hr.post(&format!("{review}/accept"), &[("into", "new")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", text(&refused));
+    let done = hr.post(&format!("{review}/accept"), &[("csrf", &hr.csrf), ("into", "new")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", text(&done));
+    let html = hr.page(&review).await;
+    assert!(html.contains("已入库") && html.contains("/receipt") && !html.contains("退回理由"), "{html}");
+    let receipt = hr.get(&format!("{review}/receipt")).await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert_eq!(receipt.json()["materials"], 3);
+    let it = sign_in(&app, "it").await;
+    assert!(!it.page("/").await.contains("href=\"/receiving\""));
+    assert_eq!(it.get("/receiving").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(it.get(&review).await.status, StatusCode::FORBIDDEN);
+}
