@@ -37,6 +37,7 @@ pub mod review;
 pub mod search;
 #[cfg(test)]
 pub(crate) mod testing;
+pub(crate) mod watermark;
 pub mod witness;
 pub mod workflows;
 
