@@ -112,6 +112,14 @@ impl Archive {
         Ok(self.store().read_text(&self.inner.gate.unsealer, &address)?)
     }
 
+    /// The bytes of a consultation's letter of introduction (介绍信), which is no material: for
+    /// [`super::Grants::letter`], which checks the caller is its approver or the auditor.
+    pub(crate) fn read_letter(&self, letter: &super::grants::Letter) -> Result<Zeroizing<Vec<u8>>> {
+        let address: BlobAddress =
+            letter.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", letter.address)))?;
+        Ok(self.store().read_blob(&self.inner.gate.unsealer, &address)?)
+    }
+
     /// Verification: reads, decrypts and re-hashes a blob and returns only its size (the content stays here).
     pub(crate) fn check_blob(&self, address: &BlobAddress) -> Result<u64> {
         Ok(self.store().read_blob(&self.inner.gate.unsealer, address)?.len() as u64)

@@ -134,6 +134,8 @@ pub struct AvailableReports {
     pub turnaround: bool,
     /// 专审进度.
     pub review: bool,
+    /// 查阅登记 (HR and the auditor).
+    pub consultations: bool,
 }
 
 impl AvailableReports {
@@ -146,6 +148,7 @@ impl AvailableReports {
             ReportKind::Digitization => self.digitization,
             ReportKind::Turnaround => self.turnaround,
             ReportKind::Review => self.review,
+            ReportKind::Consultations => self.consultations,
         }
     }
 
@@ -362,6 +365,7 @@ impl Reports<'_> {
             digitization: may("digitization", &DIGITIZATION_ROLES),
             turnaround: self.may_see_turnaround(p),
             review: may("review", &REVIEW_ROLES),
+            consultations: self.may_see_consultations(p),
         }
     }
 
@@ -374,6 +378,7 @@ impl Reports<'_> {
             ReportKind::Digitization => self.digitization(p),
             ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
             ReportKind::Review => self.review_progress(p),
+            ReportKind::Consultations => self.consultations(p),
         }
     }
 

@@ -31,6 +31,11 @@ pub(crate) struct Stamped {
     pub(crate) mime: &'static str,
 }
 
+/// Whether content of this type can carry a stamp at all (a PNG may still turn out not to: alpha, interlaced).
+pub(crate) fn can_stamp(mime: &str) -> bool {
+    matches!(mime, "application/pdf" | "image/jpeg" | "image/png") || mime.starts_with("text/plain")
+}
+
 /// Stamps `bytes` of type `mime` with `text`.
 pub(crate) fn stamp(bytes: &[u8], mime: &str, text: &str) -> Result<Stamped, Unstampable> {
     let pdf = |r: Result<Vec<u8>, String>| {
