@@ -5,6 +5,7 @@
 
 mod admin;
 mod catalogue;
+mod consultations;
 mod doc;
 pub mod error;
 mod exchange;
@@ -135,7 +136,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(exchange::start_import))
         .routes(routes!(exchange::get_import))
         .routes(routes!(exchange::export_package))
-        .routes(routes!(exchange::import_package));
+        .routes(routes!(exchange::import_package))
+        // 查(借)阅 (issue 15 item 5)
+        .routes(routes!(consultations::put_letter, consultations::get_letter))
+        .routes(routes!(consultations::view_material))
+        .routes(routes!(reports::consultations));
     let (v1, mut document) = v1.split_for_parts();
     // `/metrics` is outside `/api/v1`: its path item names its own server.
     let (outside, metrics) = OpenApiRouter::new().routes(routes!(system::metrics)).split_for_parts();

@@ -42,8 +42,8 @@ pub struct Letter {
     pub size: u64,
     /// The content hash (BLAKE3 or SM3, hex).
     pub content_hash: String,
-    /// The blob address (internal).
-    #[serde(skip_serializing)]
+    /// The blob address (the keyed hash the store files it under): stored, never answered ([`Grant::public`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub address: String,
     /// Uploaded at (Unix seconds).
     pub uploaded_at: i64,
@@ -130,6 +130,14 @@ impl Grant {
     /// Whether it gives access now.
     pub fn active(&self, now: i64) -> bool {
         self.state == GrantState::Granted && self.from <= now && now < self.until
+    }
+
+    /// The grant as answers show it: the letter's blob address left out (addresses never leave the archive).
+    pub fn public(mut self) -> Grant {
+        if let Some(l) = &mut self.letter {
+            l.address.clear();
+        }
+        self
     }
 
     /// Whether it allows this.
@@ -598,10 +606,12 @@ impl Archive {
 #[cfg(test)]
 mod tests {
     use super::{GrantRequest, GrantState};
+    use crate::model::consultation::GrantPermission;
     use crate::model::{MaterialId, PartialDate, PersonId, Role};
     use crate::service::Error;
     use crate::service::testing::{self, account, denial, file_text, is_not_found, leader, meta};
 
+    /// A consultation read by `legal` and `legal2` (created here when missing), with the download right.
     fn ask(person: PersonId, materials: Option<Vec<MaterialId>>) -> GrantRequest {
         let until = crate::model::today() + time::Duration::days(30);
         GrantRequest {
@@ -610,7 +620,23 @@ mod tests {
             purpose: "核查合同纠纷".into(),
             from: None,
             until: PartialDate::from_date(until),
+            unit: "本单位法务部".into(),
+            readers: vec!["legal".into(), "legal2".into()],
+            permissions: vec![GrantPermission::Download],
         }
+    }
+
+    /// Asks as `who` with a second reader and the 介绍信 attached.
+    fn asked(a: &crate::service::Archive, who: &crate::service::Principal, req: GrantRequest) -> super::Grant {
+        if a.accounts().user_by_name("legal2").unwrap().is_none() {
+            account(a, "legal2", &[Role::Legal], "legal");
+        }
+        let mut req = req;
+        if !req.readers.contains(&who.user.username) {
+            req.readers[0] = who.user.username.clone();
+        }
+        let g = a.grants().request(who, req).unwrap();
+        a.grants().attach_letter(who, g.id, b"%PDF-1.4 letter", Some("介绍信.pdf".into())).unwrap()
     }
 
     #[test]
@@ -624,13 +650,14 @@ mod tests {
         let secadmin = account(&a, "secadmin", &[Role::Secadmin], "it");
         assert!(is_not_found(&a.materials().content(&legal, granted)), "legal reads contracts only");
 
-        let g = a.grants().request(&legal, ask(person, Some(vec![granted]))).unwrap();
+        let g = asked(&a, &legal, ask(person, Some(vec![granted])));
         assert_eq!(g.state, GrantState::Requested);
         assert!(is_not_found(&a.materials().content(&legal, granted)), "a grant asked for is no grant yet");
 
         let g = a.grants().decide(&leader1, g.id, true, Some("同意".into())).unwrap();
         assert_eq!((g.state, g.decided_by.as_deref()), (GrantState::Granted, Some("leader1")));
-        assert_eq!(&a.materials().content(&legal, granted).unwrap().1[..], "履历全文".as_bytes());
+        let read = String::from_utf8(a.materials().content(&legal, granted).unwrap().1.to_vec()).unwrap();
+        assert!(read.starts_with(&format!("[dangan GRANT {} - reader legal", g.id)) && read.contains("履历全文"), "{read}");
         assert!(is_not_found(&a.materials().content(&legal, other)), "only the listed material");
         let listed: Vec<_> =
             a.persons().catalogue(&legal, person).unwrap().into_iter().map(|e| e.material.id).collect();
@@ -652,8 +679,10 @@ mod tests {
         let third = file_text(&a, elsewhere, meta("1", "履历表", &[]), "三");
         let legal = account(&a, "legal", &[Role::Legal], "legal");
         let secadmin = account(&a, "secadmin", &[Role::Secadmin], "it");
-        let g = a.grants().request(&legal, ask(person, None)).unwrap();
-        a.grants().decide(&secadmin, g.id, true, None).unwrap();
+        let g = asked(&a, &legal, ask(person, None));
+        let refused = denial(a.grants().decide(&secadmin, g.id, true, None));
+        assert!(refused.contains("consultation.authority") && refused.contains("三员分立"), "{refused}");
+        a.grants().decide(&leader(&a, "leader1", 1), g.id, true, None).unwrap();
         assert!(a.materials().content(&legal, one).is_ok());
         assert!(a.materials().content(&legal, two).is_ok());
         assert!(is_not_found(&a.materials().content(&legal, third)));
@@ -666,7 +695,7 @@ mod tests {
         let id = file_text(&a, person, meta("1", "履历表", &[]), "履历");
         let legal = account(&a, "legal", &[Role::Legal], "legal");
         let leader1 = leader(&a, "leader1", 1);
-        let g = a.grants().request(&legal, ask(person, Some(vec![id]))).unwrap();
+        let g = asked(&a, &legal, ask(person, Some(vec![id])));
         let g = a.grants().decide(&leader1, g.id, false, Some("理由不充分".into())).unwrap();
         assert_eq!(g.state, GrantState::Refused);
         assert!(is_not_found(&a.materials().content(&legal, id)));
@@ -680,12 +709,15 @@ mod tests {
         let id = file_text(&a, person, meta("8", "处分决定", &[]), "处分");
         let leader1 = leader(&a, "leader1", 1);
         let leader2 = leader(&a, "leader2", 2);
-        let g = a.grants().request(&leader1, ask(person, Some(vec![id]))).unwrap();
+        let other1 = leader(&a, "leader1b", 1);
+        let g = asked(&a, &leader1, ask(person, Some(vec![id])));
         assert!(denial(a.grants().decide(&leader1, g.id, true, None)).contains("hard.own-request"));
         assert!(denial(a.grants().revoke(&testing::loader(), g.id)).contains("rule "), "HR decides no grant");
         // A leader lists every material but reads category 8 only under a grant: 403 until it is decided.
         assert!(denial(a.materials().content(&leader1, id)).contains("rule "));
-        a.grants().decide(&leader2, g.id, true, None).unwrap();
+        // 干部管理权限: this dossier's consultations are the first approval level's, not the second's.
+        assert!(denial(a.grants().decide(&leader2, g.id, true, None)).contains("consultation.authority"));
+        a.grants().decide(&other1, g.id, true, None).unwrap();
         assert!(a.materials().content(&leader1, id).is_ok());
     }
 
@@ -695,7 +727,7 @@ mod tests {
         let person = testing::person(&a, "周八", "ops");
         let legal = account(&a, "legal", &[Role::Legal], "legal");
         let hr = account(&a, "hr", &[Role::Hr], "hr");
-        let g = a.grants().request(&legal, ask(person, None)).unwrap();
+        let g = asked(&a, &legal, ask(person, None));
         assert!(denial(a.grants().decide(&hr, g.id, true, None)).contains("rule "));
         let own = a.grants().request(&legal, ask(legal.user.person_id.unwrap(), None));
         assert!(denial(own).contains("hard.own-dossier"));
@@ -717,7 +749,7 @@ mod tests {
         let legal = account(&a, "legal", &[Role::Legal], "legal");
         let leader1 = leader(&a, "leader1", 1);
         let auditor = account(&a, "auditor", &[Role::Auditor], "it");
-        let g = a.grants().request(&legal, ask(person, Some(vec![id]))).unwrap();
+        let g = asked(&a, &legal, ask(person, Some(vec![id])));
         a.grants().decide(&leader1, g.id, true, None).unwrap();
         a.materials().content(&legal, id).unwrap();
         let q =
@@ -734,7 +766,7 @@ mod tests {
         let person = testing::person(&a, "郑十", "ops");
         let leader1 = leader(&a, "leader1", 1);
         let auditor = account(&a, "auditor", &[Role::Auditor], "it");
-        let own = a.grants().request(&leader1, ask(person, None)).unwrap();
+        let own = asked(&a, &leader1, ask(person, None));
         denial(a.grants().decide(&leader1, own.id, true, None));
         let q = AuditQuery {
             actor: Some("leader1".into()),

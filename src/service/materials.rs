@@ -13,7 +13,7 @@ use crate::model::consultation::GrantPermission;
 use super::{Error, Materials, Principal, Result, version_key};
 use crate::model::AuditAction;
 use crate::model::policy::{Access, Capability};
-use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId, TextState, WithText};
+use crate::model::{GrantId, Material, MaterialId, MaterialVersion, Person, PersonId, TextState, WithText};
 use crate::store::{BlobAddress, BlobChunks, Table};
 use zeroize::Zeroizing;
 
@@ -186,10 +186,11 @@ impl Materials<'_> {
     /// A material's current content to be viewed (阅): with the right to read it (a download right is not
     /// needed), and under a consultation grant a watermarked copy naming the reader, the time and the grant —
     /// for a type that cannot carry one (DOCX …), its extracted text, stamped. Audited as `material.view`.
-    pub fn view(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
+    pub fn view(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>, Option<GrantId>)> {
         self.audited(p, AuditAction::MaterialView, &format!("material:{id}"), false, || {
             let (m, grant, permit) = self.gated(p, id, GrantPermission::View)?;
             let detail = grant.as_ref().map(|g| format!("grant:{}", g.id));
+            let gid = grant.as_ref().map(|g| g.id);
             let bytes = self.read_content(&permit, &m)?;
             let stampable = watermark::can_stamp(&m.mime);
             match &grant {
@@ -198,9 +199,13 @@ impl Materials<'_> {
                     let mut as_text = m.clone();
                     as_text.mime = "text/plain".into();
                     as_text.file_name = Some(format!("{}.txt", m.file_name.clone().unwrap_or_else(|| m.id.to_string())));
-                    Ok((self.stamped(p, g, &as_text, text.as_bytes())?, detail))
+                    let (m, bytes) = self.stamped(p, g, &as_text, text.as_bytes())?;
+                    Ok(((m, bytes, gid), detail))
                 }
-                _ => Ok((self.served(p, grant.as_ref(), m, bytes)?, detail)),
+                _ => {
+                    let (m, bytes) = self.served(p, grant.as_ref(), m, bytes)?;
+                    Ok(((m, bytes, gid), detail))
+                }
             }
         })
     }
