@@ -167,6 +167,18 @@ fn ts(d: time::Date) -> i64 {
 /// The letter's largest size.
 pub const LETTER_MAX: usize = 20 * 1024 * 1024;
 
+/// The type of a letter of introduction: a PDF, JPEG or PNG of at most [`LETTER_MAX`] bytes (else 422 `letter`).
+fn letter_mime(bytes: &[u8], file_name: Option<&str>) -> Result<String> {
+    if bytes.is_empty() || bytes.len() > LETTER_MAX {
+        return Err(Error::invalid("letter", "the 介绍信 is a file of 1 byte to 20 MiB"));
+    }
+    let mime = crate::extract::sniff_mime(bytes, file_name);
+    if !["application/pdf", "image/jpeg", "image/png"].contains(&mime.as_str()) {
+        return Err(Error::invalid("letter", format!("the 介绍信 is a PDF, JPEG or PNG scan, not {mime}")));
+    }
+    Ok(mime)
+}
+
 /// Whether `p` is the approver an assignee names for this dossier (`leader:<n>`, `head:person`, `role:<role>`).
 fn is_authority(p: &Principal, approver: &str, person: &Person) -> bool {
     let s = &p.subject;
@@ -322,17 +334,25 @@ impl Grants<'_> {
         Ok(g)
     }
 
+    /// Asks for a grant with its letter of introduction in one go (the web form): the letter is checked first,
+    /// so a wrong file asks for nothing.
+    pub fn request_with_letter(
+        &self,
+        p: &Principal,
+        req: GrantRequest,
+        letter: &[u8],
+        file_name: Option<String>,
+    ) -> Result<Grant> {
+        letter_mime(letter, file_name.as_deref())?;
+        let g = self.request(p, req)?;
+        self.attach_letter(p, g.id, letter, file_name)
+    }
+
     /// Uploads the letter of introduction (介绍信) of a requested grant: its requester only, before the decision;
     /// a PDF, JPEG or PNG of at most 20 MiB, sealed in the store. Audited.
     pub fn attach_letter(&self, p: &Principal, id: GrantId, bytes: &[u8], file_name: Option<String>) -> Result<Grant> {
         self.audited(p, AuditAction::GrantLetter, &format!("grant:{id}"), true, || {
-            let mime = crate::extract::sniff_mime(bytes, file_name.as_deref());
-            if bytes.is_empty() || bytes.len() > LETTER_MAX {
-                return Err(Error::invalid("letter", "the 介绍信 is a file of 1 byte to 20 MiB"));
-            }
-            if !["application/pdf", "image/jpeg", "image/png"].contains(&mime.as_str()) {
-                return Err(Error::invalid("letter", format!("the 介绍信 is a PDF, JPEG or PNG scan, not {mime}")));
-            }
+            let mime = letter_mime(bytes, file_name.as_deref())?;
             let prepared = self.store().prepare_blob(bytes)?;
             let _guard = self.lock();
             let mut g = self.load_grant(id)?;
@@ -776,5 +796,27 @@ mod tests {
         };
         let (entries, _) = a.audit_trail().query(&auditor, &q).unwrap();
         assert_eq!(entries.len(), 1, "the refused decision is not in the trail: {entries:?}");
+    }
+
+    #[test]
+    fn an_expired_grant_reads_nothing_and_a_reader_not_named_reads_nothing() {
+        let a = testing::archive();
+        let person = testing::person(&a, "钱一", "ops");
+        let id = file_text(&a, person, meta("1", "履历表", &[]), "履历");
+        let legal = account(&a, "legal", &[Role::Legal], "legal");
+        let other = account(&a, "legal3", &[Role::Legal], "legal");
+        let leader1 = leader(&a, "leader1", 1);
+        let g = asked(&a, &legal, ask(person, Some(vec![id])));
+        a.grants().decide(&leader1, g.id, true, None).unwrap();
+        assert!(a.materials().view(&legal, id).is_ok());
+        assert!(is_not_found(&a.materials().view(&other, id)), "legal3 is not named on the grant");
+        // Time passes: the period is over.
+        let mut stored: super::Grant = a.store().get(crate::store::Table::Grants, g.id.as_bytes()).unwrap().unwrap();
+        stored.until = crate::model::now_ts() - 1;
+        let mut ws = a.store().write_set();
+        ws.put(crate::store::Table::Grants, g.id.as_bytes().to_vec(), &stored).unwrap();
+        a.store().commit(ws).unwrap();
+        assert!(is_not_found(&a.materials().view(&legal, id)), "an expired grant reads nothing");
+        assert!(is_not_found(&a.materials().content(&legal, id)));
     }
 }
