@@ -18,6 +18,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// The query of a letter upload.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LetterQuery {
     /// The file's name, as kept with the letter.

@@ -86,6 +86,10 @@ pub fn consultation(pid: &str, permissions: &[&str]) -> Value {
 }
 
 pub async fn put_letter(o: &Office, token: &str, gid: &str, bytes: &[u8]) -> Answer {
+    put_letter_as(&o.app, token, gid, bytes).await
+}
+
+pub async fn put_letter_as(app: &TestApp, token: &str, gid: &str, bytes: &[u8]) -> Answer {
     let req = Request::builder()
         .method(Method::PUT)
         .uri(format!("/api/v1/grants/{gid}/letter?file_name=letter.pdf"))
@@ -93,7 +97,7 @@ pub async fn put_letter(o: &Office, token: &str, gid: &str, bytes: &[u8]) -> Ans
         .header("content-type", "application/pdf")
         .body(Body::from(bytes.to_vec()))
         .unwrap();
-    o.app.call(req).await
+    app.call(req).await
 }
 
 async fn decide(o: &Office, token: &str, gid: &str) -> Answer {
