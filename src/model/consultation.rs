@@ -141,10 +141,8 @@ mod tests {
         assert_eq!(a.approver_for("ops", Some("正局级")), "leader:2");
         assert_eq!(a.approver_for("ops", Some("副处级")), "leader:1");
         assert_eq!(a.approver_for("ops", None), "leader:1");
-        let own = Authority::parse(
-            "[[rule]]\ndepartment = \"sales\"\nrank = \"*\"\napprover = \"head:person\"\n",
-        )
-        .unwrap();
+        let own =
+            Authority::parse("[[rule]]\ndepartment = \"sales\"\nrank = \"*\"\napprover = \"head:person\"\n").unwrap();
         assert_eq!(own.approver_for("sales", None), "head:person");
         assert_eq!(own.approver_for("ops", None), FALLBACK_APPROVER);
     }

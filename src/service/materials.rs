@@ -9,9 +9,9 @@
 use super::access::ReadPermit;
 use super::grants::Grant;
 use super::watermark;
-use crate::model::consultation::GrantPermission;
 use super::{Error, Materials, Principal, Result, version_key};
 use crate::model::AuditAction;
+use crate::model::consultation::GrantPermission;
 use crate::model::policy::{Access, Capability};
 use crate::model::{GrantId, Material, MaterialId, MaterialVersion, Person, PersonId, TextState, WithText};
 use crate::store::{BlobAddress, BlobChunks, Table};
@@ -198,7 +198,8 @@ impl Materials<'_> {
                     let text = self.stored_text::<StoredText>(&permit, &m)?.map(|t| t.text).unwrap_or_default();
                     let mut as_text = m.clone();
                     as_text.mime = "text/plain".into();
-                    as_text.file_name = Some(format!("{}.txt", m.file_name.clone().unwrap_or_else(|| m.id.to_string())));
+                    as_text.file_name =
+                        Some(format!("{}.txt", m.file_name.clone().unwrap_or_else(|| m.id.to_string())));
                     let (m, bytes) = self.stamped(p, g, &as_text, text.as_bytes())?;
                     Ok(((m, bytes, gid), detail))
                 }

@@ -11,8 +11,7 @@ use lopdf::{Dictionary, Document, Object, Stream, dictionary};
 /// The stamp's one line: ASCII only (a standard PDF font, WinAnsi), e.g.
 /// `dangan GRANT <id> - reader <username> - 2026-12-01T08:00:00Z`.
 pub(crate) fn stamp_text(grant: &str, reader: &str, at: i64) -> String {
-    let reader: String =
-        reader.chars().map(|c| if c.is_ascii_graphic() { c } else { '?' }).take(64).collect();
+    let reader: String = reader.chars().map(|c| if c.is_ascii_graphic() { c } else { '?' }).take(64).collect();
     format!("dangan GRANT {grant} - reader {reader} - {}", crate::model::ts_rfc3339(at))
 }
 
@@ -51,7 +50,10 @@ pub(crate) fn stamp(bytes: &[u8], mime: &str, text: &str) -> Result<Stamped, Uns
         m if m.starts_with("text/plain") => {
             let body = String::from_utf8_lossy(bytes);
             let line = format!("[{text}]");
-            Ok(Stamped { bytes: format!("{line}\n\n{body}\n\n{line}\n").into_bytes(), mime: "text/plain; charset=utf-8" })
+            Ok(Stamped {
+                bytes: format!("{line}\n\n{body}\n\n{line}\n").into_bytes(),
+                mime: "text/plain; charset=utf-8",
+            })
         }
         other => Err(Unstampable::Type(other.to_string())),
     }
@@ -223,7 +225,10 @@ fn jpeg_image(bytes: &[u8]) -> Result<Image, String> {
             };
             if s[5] == 4 {
                 // Adobe's CMYK JPEGs are stored inverted.
-                dict.set("Decode", vec![1.into(), 0.into(), 1.into(), 0.into(), 1.into(), 0.into(), 1.into(), 0.into()]);
+                dict.set(
+                    "Decode",
+                    vec![1.into(), 0.into(), 1.into(), 0.into(), 1.into(), 0.into(), 1.into(), 0.into()],
+                );
             }
             return Ok(Image { width, height, dict, data: bytes.to_vec() });
         }
@@ -342,7 +347,9 @@ mod tests {
             // The page's own content leaves a transform in force: the stamp must not inherit it.
             let content = format!("0.1 0 0 0.1 0 0 cm BT /F1 120 Tf 1000 4000 Td ({t}) Tj ET");
             let c = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
-            kids.push(Object::from(doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => c })));
+            kids.push(Object::from(
+                doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => c }),
+            ));
         }
         let n = kids.len() as i64;
         doc.objects.insert(
@@ -381,7 +388,10 @@ mod tests {
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\0\0\0\0\x3a\x7e\x9b\x55\0\0\0\x0aIDAT\x78\x9c\x63\x60\0\0\0\x02\0\x01\xe5\x27\xde\xfc\0\0\0\0IEND\xaeB`\x82";
         let out = stamp(png, "image/png", "dangan GRANT g1 - reader r").unwrap();
         assert!(text_of(&out.bytes).contains("dangan GRANT g1"));
-        assert!(matches!(stamp(b"PK..", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "x"), Err(Unstampable::Type(_))));
+        assert!(matches!(
+            stamp(b"PK..", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "x"),
+            Err(Unstampable::Type(_))
+        ));
         assert!(matches!(stamp(b"%PDF-1.4 garbage", "application/pdf", "x"), Err(Unstampable::Damaged(_))));
         let txt = stamp("正文".as_bytes(), "text/plain", "dangan GRANT g2").unwrap();
         assert!(String::from_utf8(txt.bytes).unwrap().starts_with("[dangan GRANT g2]"));

@@ -81,7 +81,9 @@ pub(super) async fn create_grant(State(st): State<AppState>, user: WebUser, req:
         Some(v) => Some(
             v.split([',', '，', ' '])
                 .filter(|s| !s.trim().is_empty())
-                .map(|s| s.trim().parse::<MaterialId>().map_err(|_| invalid("material_ids", "material ids, comma-separated")))
+                .map(|s| {
+                    s.trim().parse::<MaterialId>().map_err(|_| invalid("material_ids", "material ids, comma-separated"))
+                })
                 .collect::<WebResult<Vec<_>>>()?,
         ),
     };
@@ -89,7 +91,9 @@ pub(super) async fn create_grant(State(st): State<AppState>, user: WebUser, req:
         .fields
         .iter()
         .filter(|(k, _)| k == "permissions")
-        .map(|(_, v)| GrantPermission::parse(v).ok_or_else(|| invalid("permissions", "view, excerpt, copy, download or print")))
+        .map(|(_, v)| {
+            GrantPermission::parse(v).ok_or_else(|| invalid("permissions", "view, excerpt, copy, download or print"))
+        })
         .collect::<WebResult<Vec<_>>>()?;
     let req = GrantRequest {
         person_id,
@@ -119,7 +123,11 @@ pub(super) async fn letter(State(st): State<AppState>, user: WebUser, Path(id): 
 }
 
 /// `GET /materials/{id}/view/file`: the content as viewed (阅): under a grant, the watermarked copy; inline.
-pub(super) async fn view_file(State(st): State<AppState>, user: WebUser, Path(id): Path<String>) -> WebResult<Response> {
+pub(super) async fn view_file(
+    State(st): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
     let id: MaterialId = parse_id(&id)?;
     let archive = st.archive.clone();
     let p = user.principal.clone();

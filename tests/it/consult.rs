@@ -46,7 +46,9 @@ pub fn pdf_pages(texts: &[&str]) -> Vec<u8> {
     for o in offsets {
         pdf.extend(format!("{o:010} 00000 n \n").as_bytes());
     }
-    pdf.extend(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    pdf.extend(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
     pdf
 }
 
@@ -102,7 +104,12 @@ pub async fn put_letter_as(app: &TestApp, token: &str, gid: &str, bytes: &[u8]) 
 
 async fn decide(o: &Office, token: &str, gid: &str) -> Answer {
     o.app
-        .send(Method::POST, &format!("/api/v1/grants/{gid}/decision"), Some(token), Some(json!({"decision": "approve"})))
+        .send(
+            Method::POST,
+            &format!("/api/v1/grants/{gid}/decision"),
+            Some(token),
+            Some(json!({"decision": "approve"})),
+        )
         .await
 }
 
@@ -148,7 +155,8 @@ async fn a_grant_without_download_views_watermarked_but_does_not_download_and_th
     let down = o.app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&o.legal), None).await;
     assert_eq!(down.status, StatusCode::FORBIDDEN);
     assert!(text(&down).contains("rule grant.download") && text(&down).contains(&gid), "{}", text(&down));
-    let v1 = o.app.send(Method::GET, &format!("/api/v1/materials/{mid}/versions/1/content"), Some(&o.legal), None).await;
+    let v1 =
+        o.app.send(Method::GET, &format!("/api/v1/materials/{mid}/versions/1/content"), Some(&o.legal), None).await;
     assert_eq!(v1.status, StatusCode::FORBIDDEN, "a version's bytes are a download too");
 
     // The stored bytes and their hash are what was filed.
@@ -253,11 +261,8 @@ async fn the_approver_follows_the_authority_and_administrators_neither_approve_n
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert!(text(&wrong).contains("leader:1"), "{}", text(&wrong));
     let auditor = o.app.login("auditor").await;
-    let denials = o
-        .app
-        .send(Method::GET, "/api/v1/audit?action=grant.approve&outcome=denied", Some(&auditor), None)
-        .await
-        .json();
+    let denials =
+        o.app.send(Method::GET, "/api/v1/audit?action=grant.approve&outcome=denied", Some(&auditor), None).await.json();
     assert!(denials["total"].as_u64().unwrap() >= 6, "{denials}");
 
     // The letter: the authority and the auditor read it; not the security administrator, nor the requester.
@@ -313,8 +318,7 @@ async fn a_consultation_is_refused_with_the_field_that_is_wrong() {
     body["permissions"] = json!(["view", "steal"]);
     assert_eq!(ask(&o, &o.legal, body).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // A reader whose own dossier it is: 403 naming the rule.
-    let finance_pid =
-        o.app.archive.accounts().user_by_name("finance").unwrap().unwrap().person_id.unwrap().to_string();
+    let finance_pid = o.app.archive.accounts().user_by_name("finance").unwrap().unwrap().person_id.unwrap().to_string();
     let own = ask(&o, &o.legal, consultation(&finance_pid, &["view"])).await;
     assert_eq!(own.status, StatusCode::FORBIDDEN);
     assert!(text(&own).contains("hard.own-dossier") && text(&own).contains("finance"), "{}", text(&own));
@@ -335,8 +339,7 @@ async fn a_consultation_is_refused_with_the_field_that_is_wrong() {
 #[tokio::test]
 async fn nobody_approves_a_consultation_of_their_own_dossier() {
     let o = office().await;
-    let leader1_pid =
-        o.app.archive.accounts().user_by_name("leader1").unwrap().unwrap().person_id.unwrap().to_string();
+    let leader1_pid = o.app.archive.accounts().user_by_name("leader1").unwrap().unwrap().person_id.unwrap().to_string();
     let g = ask(&o, &o.legal, consultation(&leader1_pid, &["view"])).await;
     assert_eq!(g.status, StatusCode::CREATED, "{}", text(&g));
     let gid = g.json()["id"].as_str().unwrap().to_string();

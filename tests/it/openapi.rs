@@ -284,7 +284,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         .await;
     assert_eq!(grant.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&grant.body));
     let grant = grant.json()["id"].as_str().unwrap().to_string();
-    let letter = crate::consult::put_letter_as(&app, &tokens["legal"], &grant, &crate::consult::pdf_pages(&["L"])).await;
+    let letter =
+        crate::consult::put_letter_as(&app, &tokens["legal"], &grant, &crate::consult::pdf_pages(&["L"])).await;
     assert_eq!(letter.status, StatusCode::OK);
     let batches = app.send(Method::GET, "/api/v1/batches", Some(&tokens["scanner"]), None).await.json();
     let batch = batches["items"][0]["id"].as_str().unwrap().to_string();

@@ -651,7 +651,10 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let material = legal.page(&format!("/materials/{mid}")).await;
     assert!(material.contains(&format!("href=\"/materials/{mid}/view\"")));
     let view = legal.page(&format!("/materials/{mid}/view")).await;
-    assert!(view.contains("watermark-overlay") && view.contains("dangan GRANT") && view.contains("· legal ·"), "{view}");
+    assert!(
+        view.contains("watermark-overlay") && view.contains("dangan GRANT") && view.contains("· legal ·"),
+        "{view}"
+    );
     assert!(view.contains("no-copy") && !view.contains("no-print"), "{view}");
     let file = legal.get(&format!("/materials/{mid}/view/file")).await;
     assert_eq!(file.status, StatusCode::OK);
@@ -685,7 +688,10 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     let grants = leader.page("/grants").await;
     assert!(grants.contains(&format!("action=\"/grants/{gid}/decide\"")) && grants.contains("待决定"));
     let a = leader
-        .post(&format!("/grants/{gid}/decide"), &[("csrf", &leader.csrf), ("decision", "reject"), ("comment", "证据不足")])
+        .post(
+            &format!("/grants/{gid}/decide"),
+            &[("csrf", &leader.csrf), ("decision", "reject"), ("comment", "证据不足")],
+        )
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
     let g = app.send(Method::GET, &format!("/api/v1/grants/{gid}"), Some(&legal_token), None).await.json();
