@@ -746,7 +746,8 @@ mod tests {
         for (name, role) in [("it", Role::It), ("secadmin", Role::Secadmin), ("auditor", Role::Auditor)] {
             let p = account(&a, name, &[role], "it");
             let offered = a.reports().available(&p);
-            for kind in ReportKind::ALL.into_iter().filter(|k| *k != ReportKind::Turnaround) {
+            let of_the_trail = [ReportKind::Turnaround, ReportKind::Consultations];
+            for kind in ReportKind::ALL.into_iter().filter(|k| !of_the_trail.contains(k)) {
                 assert!(!offered.may(kind), "{name} is offered {kind:?}");
                 let r = a.reports().report(&p, kind, "department");
                 assert!(matches!(r, Err(Error::Forbidden(_))), "{name} ran {kind:?}: {r:?}");
@@ -757,5 +758,12 @@ mod tests {
         assert!(denial(a.reports().turnaround(&it)).contains("rule report.turnaround"));
         let auditor = account(&a, "auditor2", &[Role::Auditor], "it");
         assert!(a.reports().turnaround(&auditor).is_ok());
+        // The 查阅登记 (dossiers by id, what was read from the trail) is the auditor's and HR's; not the other
+        // administrators'.
+        assert!(a.reports().report(&auditor, ReportKind::Consultations, "").is_ok());
+        for p in [&it, &account(&a, "secadmin2", &[Role::Secadmin], "it")] {
+            let r = a.reports().report(p, ReportKind::Consultations, "");
+            assert!(denial(r).contains("rule report.consultations"));
+        }
     }
 }
