@@ -516,7 +516,7 @@ pub(super) async fn request_grant(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let g = blocking(move || archive.grants().request(&auth.principal, req)).await?;
-    Ok((StatusCode::CREATED, Json(g)).into_response())
+    Ok((StatusCode::CREATED, Json(g.public())).into_response())
 }
 
 #[utoipa::path(
@@ -535,7 +535,8 @@ pub(super) async fn request_grant(
 )]
 pub(super) async fn list_grants(State(st): State<AppState>, auth: AuthUser) -> ApiResult<Json<List<Grant>>> {
     let archive = st.archive.clone();
-    let items = blocking(move || archive.grants().list(&auth.principal)).await?;
+    let items: Vec<Grant> =
+        blocking(move || archive.grants().list(&auth.principal)).await?.into_iter().map(Grant::public).collect();
     Ok(Json(List { total: items.len(), items }))
 }
 
@@ -564,7 +565,7 @@ pub(super) async fn get_grant(
     ApiPath(id): ApiPath<GrantId>,
 ) -> ApiResult<Json<Grant>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.grants().get(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.grants().get(&auth.principal, id)).await?.public()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -618,7 +619,7 @@ pub(super) async fn decide_grant(
         }
     };
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.grants().decide(&auth.principal, id, approve, d.comment)).await?))
+    Ok(Json(blocking(move || archive.grants().decide(&auth.principal, id, approve, d.comment)).await?.public()))
 }
 
 #[utoipa::path(
@@ -648,7 +649,7 @@ pub(super) async fn revoke_grant(
     ApiPath(id): ApiPath<GrantId>,
 ) -> ApiResult<Json<Grant>> {
     let archive = st.archive.clone();
-    Ok(Json(blocking(move || archive.grants().revoke(&auth.principal, id)).await?))
+    Ok(Json(blocking(move || archive.grants().revoke(&auth.principal, id)).await?.public()))
 }
 
 #[utoipa::path(

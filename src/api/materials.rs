@@ -398,6 +398,11 @@ pub(super) async fn material_content(
     let (m, download) = blocking(move || archive.materials().download(&auth.principal, id)).await?;
     Ok(match download {
         Download::Whole(bytes) => content_response(&st, bytes.to_vec(), &m),
+        Download::Stamped(bytes) => {
+            let mut resp = content_response(&st, bytes.to_vec(), &m);
+            resp.headers_mut().insert("x-dangan-watermark", HeaderValue::from_static("grant"));
+            resp
+        }
         Download::Chunks(chunks) => {
             let mut resp = content_response(&st, crate::http::chunked_body(*chunks), &m);
             // With its length announced, a stream that ends early (a damaged chunk) is an error for the client.

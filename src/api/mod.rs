@@ -5,6 +5,7 @@
 
 mod admin;
 mod catalogue;
+mod consultations;
 mod doc;
 pub mod error;
 mod exchange;
@@ -141,7 +142,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(receiving::receive, receiving::queue))
         .routes(routes!(receiving::review))
         .routes(routes!(receiving::accept))
-        .routes(routes!(receiving::return_package));
+        .routes(routes!(receiving::return_package))
+        // 查(借)阅 (issue 15 item 5)
+        .routes(routes!(consultations::put_letter, consultations::get_letter))
+        .routes(routes!(consultations::view_material))
+        .routes(routes!(reports::consultations));
     let (v1, mut document) = v1.split_for_parts();
     // `/metrics` is outside `/api/v1`: its path item names its own server.
     let (outside, metrics) = OpenApiRouter::new().routes(routes!(system::metrics)).split_for_parts();

@@ -399,3 +399,38 @@ pub(super) async fn turnaround(
     }
     report(st, auth, q, ReportKind::Turnaround).await
 }
+
+#[utoipa::path(
+    get,
+    path = "/reports/consultations",
+    operation_id = "reportConsultations",
+    tag = "reports",
+    summary = "查阅登记: the consultation register",
+    description = "Every consultation: unit, readers, purpose, permissions, approver (the authority and who decided), \
+        period, state, and what was read under it (the audit trail's reads naming the grant). Dossiers by id. HR and the \
+        auditor (403 rule report.consultations). Audited.",
+    params(
+        ("format" = Option<String>, Query, description = "json (default), csv (UTF-8 with BOM) or xlsx."),
+    ),
+    responses(
+        (status = 200, description = "The report.",
+            content(
+                (Report = "application/json"),
+                (Binary = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = AuditRollback),
+    ),
+)]
+pub(super) async fn consultations(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    report(st, auth, q, ReportKind::Consultations).await
+}

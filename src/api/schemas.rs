@@ -125,6 +125,17 @@ pub(super) struct Grant {
     comment: Option<String>,
     /// Asked at (Unix seconds).
     created_at: i64,
+    /// 查阅单位: the consulting unit (null on grants recorded before it was asked for).
+    unit: Option<String>,
+    /// The readers (usernames): only they read under the grant.
+    readers: Vec<String>,
+    /// What it allows: view (阅, always), excerpt (摘录), copy (复制), download (下载), print (打印).
+    permissions: Vec<crate::model::consultation::GrantPermission>,
+    /// The letter of introduction (介绍信), once uploaded: file_name, mime, size, content_hash, uploaded_at.
+    #[schema(value_type = Option<Object>)]
+    letter: Option<Value>,
+    /// Who has the authority to approve it (干部管理权限): `leader:<n>`, `head:person` or `role:<role>`.
+    approver: Option<String>,
 }
 
 /// A request for a consultation grant. The period must end in the future and after it starts, and last at most a
@@ -141,6 +152,13 @@ pub(super) struct GrantRequest {
     from: Option<PartialDate>,
     /// End (`YYYY-MM-DD`, inclusive).
     until: PartialDate,
+    /// 查阅单位 (2–100 characters; 422 `unit`).
+    unit: String,
+    /// The readers' usernames: enabled business accounts, at least the configured number (default 2), none an
+    /// administrator (422 `readers`), none barred from the dossier (403).
+    readers: Vec<String>,
+    /// The permissions asked for; `view` is always included.
+    permissions: Option<Vec<crate::model::consultation::GrantPermission>>,
 }
 
 /// A batch of scanning work (数字化批次).

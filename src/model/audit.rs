@@ -114,6 +114,11 @@ audit_actions! {
     UserUpdate => "user.update",
     VerifyRepair => "verify.repair",
     WorkflowDefinitions => "workflow.definitions",
+    // 查(借)阅 (issue 15 item 5): the 介绍信, views under a grant, the 查阅登记 report.
+    GrantLetter => "grant.letter",
+    GrantLetterRead => "grant.letter-read",
+    MaterialView => "material.view",
+    ReportConsultations => "report.consultations",
 }
 
 impl std::fmt::Display for AuditAction {

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod category;
 pub mod completeness;
+pub mod consultation;
 pub mod date;
 pub mod diff;
 pub mod idnumber;

@@ -204,9 +204,13 @@ impl RequestKind {
     }
 
     /// Whether the new-request form offers it (`create` has the person form; a destruction is started from the
-    /// materials it names, by API; a special review from the review page).
+    /// materials it names, by API; a special review from the review page; a consultation is a grant with its
+    /// letter of introduction, asked on its own form).
     pub fn on_request_form(self) -> bool {
-        !matches!(self, RequestKind::Create | RequestKind::Destruction | RequestKind::SpecialReview)
+        !matches!(
+            self,
+            RequestKind::Create | RequestKind::Destruction | RequestKind::SpecialReview | RequestKind::Consultation
+        )
     }
 
     /// Whether its flow may have a fast path: a change of routine fields alone applied at once by HR. Only

@@ -112,6 +112,31 @@ impl Archive {
         Ok(self.store().read_text(&self.inner.gate.unsealer, &address)?)
     }
 
+    /// The bytes of a consultation's letter of introduction (介绍信), which is no material: read by the approving
+    /// authority (干部管理权限) of the grant, its decider — neither barred from the dossier — and the auditor;
+    /// anyone else is refused (403 rule consultation.letter).
+    pub(crate) fn read_letter(
+        &self,
+        p: &Principal,
+        g: &super::grants::Grant,
+        approver: &str,
+        person: &Person,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let auditor = self.policy().capability(&p.subject, Capability::ReadAudit).allowed;
+        let approves = super::grants::is_authority(p, approver, person)
+            || g.decided_by.as_deref() == Some(p.user.username.as_str());
+        let barred = self.policy().hard_rules(&p.subject, &person_target(person)).is_some();
+        if !(auditor || approves && !barred) {
+            return Err(Error::Forbidden(
+                "rule consultation.letter: the 介绍信 is read by the approving authority and the auditor only".into(),
+            ));
+        }
+        let letter = g.letter.as_ref().ok_or_else(|| Error::NotFound(format!("grant {} has no 介绍信", g.id)))?;
+        let address: BlobAddress =
+            letter.address.parse().map_err(|_| Error::Corrupt(format!("bad address {}", letter.address)))?;
+        Ok(self.store().read_blob(&self.inner.gate.unsealer, &address)?)
+    }
+
     /// Verification: reads, decrypts and re-hashes a blob and returns only its size (the content stays here).
     pub(crate) fn check_blob(&self, address: &BlobAddress) -> Result<u64> {
         Ok(self.store().read_blob(&self.inner.gate.unsealer, address)?.len() as u64)

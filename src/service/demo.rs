@@ -700,7 +700,52 @@ fn requests_in_flight(
     )?;
     act("head-it", b.id)?;
     act("leader1", b.id)?;
+    // 查阅: legal asks, for the 纪检监察 unit, to consult a dossier with its 介绍信; leader 1 decides (DOMAIN §4c).
+    if let Some(person) = nth("ops", 3) {
+        let legal =
+            archive.accounts().user_by_name("legal")?.ok_or_else(|| super::Error::Internal("no legal".into()))?;
+        let legal = archive.accounts().principal_for(legal, "demo")?;
+        let req = super::grants::GrantRequest {
+            person_id: person,
+            material_ids: None,
+            purpose: "核查反映问题线索涉及的任职经历".into(),
+            from: None,
+            until: crate::model::PartialDate::from_date(crate::model::today() + time::Duration::days(30)),
+            unit: "纪检监察室".into(),
+            readers: vec!["legal".into(), "finance".into()],
+            permissions: vec![crate::model::consultation::GrantPermission::Excerpt],
+        };
+        archive.grants().request_with_letter(&legal, req, &letter_pdf(), Some("介绍信.pdf".into()))?;
+    }
     Ok(())
+}
+
+/// A one-page PDF standing for a scanned 介绍信.
+fn letter_pdf() -> Vec<u8> {
+    let content = "BT /F1 16 Tf 72 760 Td (Letter of introduction - dangan demo) Tj ET";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
 }
 
 #[cfg(test)]

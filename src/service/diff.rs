@@ -36,7 +36,10 @@ impl Comparisons<'_> {
     /// version's text is not extracted yet, 422 when it cannot be (extraction failed, or a type without text).
     pub fn diff(&self, p: &Principal, id: MaterialId, a: u32, b: u32) -> Result<VersionDiff> {
         self.audited(p, AuditAction::MaterialDiff, &format!("material:{id}/v{a}..v{b}"), false, || {
-            let (_, grant, permit) = self.materials().gated_download(p, id)?;
+            // Comparing texts takes them away as text: under a consultation grant, 摘录 (excerpt).
+            let (_, grant, permit) =
+                self.materials().gated(p, id, crate::model::consultation::GrantPermission::Excerpt)?;
+            let grant = grant.map(|g| format!("grant:{}", g.id));
             let mut texts = Vec::with_capacity(2);
             for n in [a, b] {
                 let v: MaterialVersion = self

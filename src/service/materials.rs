@@ -7,10 +7,13 @@
 //! (`Materials::text_state`, `docs/DESIGN.md` §2).
 
 use super::access::ReadPermit;
+use super::grants::Grant;
+use super::watermark;
 use super::{Error, Materials, Principal, Result, version_key};
 use crate::model::AuditAction;
+use crate::model::consultation::GrantPermission;
 use crate::model::policy::{Access, Capability};
-use crate::model::{Material, MaterialId, MaterialVersion, Person, PersonId, TextState, WithText};
+use crate::model::{GrantId, Material, MaterialId, MaterialVersion, Person, PersonId, TextState, WithText};
 use crate::store::{BlobAddress, BlobChunks, Table};
 use zeroize::Zeroizing;
 
@@ -23,6 +26,14 @@ pub enum Download {
     Whole(Zeroizing<Vec<u8>>),
     /// One chunk at a time.
     Chunks(Box<BlobChunks>),
+    /// A watermarked copy made for a read under a consultation grant (the stored bytes stay as they are).
+    Stamped(Zeroizing<Vec<u8>>),
+}
+
+/// The extracted text as the text lanes store it (only the text is read here).
+#[derive(serde::Deserialize)]
+struct StoredText {
+    text: String,
 }
 
 impl Materials<'_> {
@@ -81,21 +92,123 @@ impl Materials<'_> {
     }
 
     /// Checks the caller may download a material: may know it at all (else 404), may read it (else 403), and
-    /// holds the download right — unless the read stands on a consultation grant, which needs none. Returns the
-    /// gate's permit to read its content.
+    /// holds the download right — or, when the read stands on a consultation grant, the grant allows download
+    /// (下载; else 403 rule grant.download). Returns the gate's permit to read its content.
     pub(crate) fn gated_download(
         &self,
         p: &Principal,
         id: MaterialId,
     ) -> Result<(Material, Option<String>, ReadPermit)> {
+        let (m, grant, permit) = self.gated(p, id, GrantPermission::Download)?;
+        Ok((m, grant.map(|g| format!("grant:{}", g.id)), permit))
+    }
+
+    /// Checks the caller may read a material for `what`: as [`Materials::gated_download`], but a read on a
+    /// consultation grant needs that permission of the grant, and one on the policy needs the download right
+    /// only for a download. Returns the grant the read stands on, if it is one.
+    pub(crate) fn gated(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        what: GrantPermission,
+    ) -> Result<(Material, Option<Grant>, ReadPermit)> {
         let m = self.load_material(id)?;
         let person = self.persons().load_person(m.person_id)?;
         self.refuse_destroyed(p, &person, &m)?;
         let (grant, permit) = self.check_read(p, &person, &m)?;
-        if grant.is_none() {
-            self.require(p, Capability::Download)?;
+        let grant = match grant {
+            None => {
+                if what == GrantPermission::Download {
+                    self.require(p, Capability::Download)?;
+                }
+                None
+            }
+            Some(gid) => {
+                let g = self.active_grant(p, &person, Some(&m))?.filter(|g| g.id == gid);
+                let g = g.ok_or_else(|| Error::NotFound(format!("material {id} not found")))?;
+                if !g.allows(what) {
+                    let (zh, en) = what.label();
+                    return Err(Error::Forbidden(format!(
+                        "rule grant.{en}: consultation grant {gid} does not allow {en} ({zh}); it allows {}",
+                        g.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                Some(g)
+            }
+        };
+        Ok((m, grant, permit))
+    }
+
+    /// The stamped copy of content read under a grant, and the record as served (its type, name, size and hash
+    /// those of the copy). A type that cannot carry a watermark is refused (403 rule grant.watermark).
+    fn stamped(&self, p: &Principal, g: &Grant, m: &Material, bytes: &[u8]) -> Result<(Material, Zeroizing<Vec<u8>>)> {
+        let text = watermark::stamp_text(&g.id.to_string(), &p.user.username, crate::model::now_ts());
+        let out = match watermark::stamp(bytes, &m.mime, &text) {
+            Ok(out) => out,
+            Err(watermark::Unstampable::Type(t)) => {
+                return Err(Error::Forbidden(format!(
+                    "rule grant.watermark: a {t} cannot carry a watermark; under grant {} read its text on the viewer \
+                     page (/materials/{}/view)",
+                    g.id, m.id
+                )));
+            }
+            Err(watermark::Unstampable::Damaged(why)) => {
+                return Err(Error::Invalid {
+                    message: format!("material {} cannot be stamped for reading under a grant: {why}", m.id),
+                    findings: Vec::new(),
+                });
+            }
+        };
+        let mut served = m.clone();
+        if out.mime == "application/pdf" && m.mime != "application/pdf" {
+            served.file_name = Some(format!("{}.pdf", m.file_name.clone().unwrap_or_else(|| m.id.to_string())));
         }
-        Ok((m, grant.map(|g| format!("grant:{g}")), permit))
+        served.mime = out.mime.to_string();
+        served.size = out.bytes.len() as u64;
+        served.content_hash = self.store().keys().suite().hash_hex(&out.bytes);
+        Ok((served, Zeroizing::new(out.bytes)))
+    }
+
+    /// What a read of `m`'s bytes serves: the bytes, or under a grant their stamped copy.
+    fn served(
+        &self,
+        p: &Principal,
+        grant: Option<&Grant>,
+        m: Material,
+        bytes: Zeroizing<Vec<u8>>,
+    ) -> Result<(Material, Zeroizing<Vec<u8>>)> {
+        match grant {
+            None => Ok((m, bytes)),
+            Some(g) => self.stamped(p, g, &m, &bytes),
+        }
+    }
+
+    /// A material's current content to be viewed (阅): with the right to read it (a download right is not
+    /// needed), and under a consultation grant a watermarked copy naming the reader, the time and the grant —
+    /// for a type that cannot carry one (DOCX …), its extracted text, stamped. Audited as `material.view`.
+    pub fn view(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>, Option<GrantId>)> {
+        self.audited(p, AuditAction::MaterialView, &format!("material:{id}"), false, || {
+            let (m, grant, permit) = self.gated(p, id, GrantPermission::View)?;
+            let detail = grant.as_ref().map(|g| format!("grant:{}", g.id));
+            let gid = grant.as_ref().map(|g| g.id);
+            let bytes = self.read_content(&permit, &m)?;
+            let stampable = watermark::can_stamp(&m.mime);
+            match &grant {
+                Some(g) if !stampable => {
+                    let text = self.stored_text::<StoredText>(&permit, &m)?.map(|t| t.text).unwrap_or_default();
+                    let mut as_text = m.clone();
+                    as_text.mime = "text/plain".into();
+                    as_text.file_name =
+                        Some(format!("{}.txt", m.file_name.clone().unwrap_or_else(|| m.id.to_string())));
+                    let (m, bytes) = self.stamped(p, g, &as_text, text.as_bytes())?;
+                    Ok(((m, bytes, gid), detail))
+                }
+                _ => {
+                    let (m, bytes) = self.served(p, grant.as_ref(), m, bytes)?;
+                    Ok(((m, bytes, gid), detail))
+                }
+            }
+        })
     }
 
     /// A material's metadata, with its text's state.
@@ -109,9 +222,10 @@ impl Materials<'_> {
     /// A material's current bytes, decrypted and verified.
     pub fn content(&self, p: &Principal, id: MaterialId) -> Result<(Material, Zeroizing<Vec<u8>>)> {
         self.audited(p, AuditAction::MaterialDownload, &format!("material:{id}"), false, || {
-            let (m, grant, permit) = self.gated_download(p, id)?;
+            let (m, grant, permit) = self.gated(p, id, GrantPermission::Download)?;
+            let detail = grant.as_ref().map(|g| format!("grant:{}", g.id));
             let bytes = self.read_content(&permit, &m)?;
-            Ok(((m, bytes), grant))
+            Ok((self.served(p, grant.as_ref(), m, bytes)?, detail))
         })
     }
 
@@ -120,7 +234,13 @@ impl Materials<'_> {
     /// authenticated as it is read, the whole checked after the last; a damaged one ends the stream early).
     pub fn download(&self, p: &Principal, id: MaterialId) -> Result<(Material, Download)> {
         self.audited(p, AuditAction::MaterialDownload, &format!("material:{id}"), false, || {
-            let (m, grant, permit) = self.gated_download(p, id)?;
+            let (m, grant, permit) = self.gated(p, id, GrantPermission::Download)?;
+            if let Some(g) = &grant {
+                let bytes = self.read_content(&permit, &m)?;
+                let (served, stamped) = self.stamped(p, g, &m, &bytes)?;
+                return Ok(((served, Download::Stamped(stamped)), Some(format!("grant:{}", g.id))));
+            }
+            let grant: Option<String> = None;
             let download = if m.size <= STREAM_FROM {
                 Download::Whole(self.read_content(&permit, &m)?)
             } else {
@@ -168,13 +288,15 @@ impl Materials<'_> {
         n: u32,
     ) -> Result<(MaterialVersion, Zeroizing<Vec<u8>>)> {
         self.audited(p, AuditAction::MaterialDownload, &format!("material:{id}/v{n}"), false, || {
-            let (_, grant, permit) = self.gated_download(p, id)?;
-            let v: MaterialVersion = self
+            let (_, grant, permit) = self.gated(p, id, GrantPermission::Download)?;
+            let mut v: MaterialVersion = self
                 .store()
                 .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?
                 .ok_or_else(|| Error::NotFound(format!("material {id} has no version {n}")))?;
             let bytes = self.read_content(&permit, &v.material)?;
-            Ok(((v, bytes), grant))
+            let (served, bytes) = self.served(p, grant.as_ref(), v.material.clone(), bytes)?;
+            v.material = served;
+            Ok(((v, bytes), grant.map(|g| format!("grant:{}", g.id))))
         })
     }
 }

@@ -38,6 +38,7 @@ pub mod review;
 pub mod search;
 #[cfg(test)]
 pub(crate) mod testing;
+pub(crate) mod watermark;
 pub mod witness;
 pub mod workflows;
 
@@ -211,6 +212,10 @@ pub struct Config {
     pub record_rules: crate::model::person::RecordRules,
     /// How many months a concluded special review (专项审核) counts for a promotion (凡提必审; default 36).
     pub review_valid_months: u32,
+    /// How many readers a consultation names at least (查阅档案应当两人以上; default 2).
+    pub consultation_readers: usize,
+    /// Who approves a consultation of which dossiers (干部管理权限; default: `model/consultation.toml`).
+    pub consultation_authority: crate::model::consultation::Authority,
 }
 
 impl Default for Config {
@@ -232,6 +237,8 @@ impl Default for Config {
             suite: None,
             record_rules: crate::model::person::RecordRules::default(),
             review_valid_months: 36,
+            consultation_readers: 2,
+            consultation_authority: crate::model::consultation::Authority::default_rules(),
         }
     }
 }

@@ -134,6 +134,8 @@ pub struct AvailableReports {
     pub turnaround: bool,
     /// 专审进度.
     pub review: bool,
+    /// 查阅登记 (HR and the auditor).
+    pub consultations: bool,
 }
 
 impl AvailableReports {
@@ -146,6 +148,7 @@ impl AvailableReports {
             ReportKind::Digitization => self.digitization,
             ReportKind::Turnaround => self.turnaround,
             ReportKind::Review => self.review,
+            ReportKind::Consultations => self.consultations,
         }
     }
 
@@ -362,6 +365,7 @@ impl Reports<'_> {
             digitization: may("digitization", &DIGITIZATION_ROLES),
             turnaround: self.may_see_turnaround(p),
             review: may("review", &REVIEW_ROLES),
+            consultations: self.may_see_consultations(p),
         }
     }
 
@@ -374,6 +378,7 @@ impl Reports<'_> {
             ReportKind::Digitization => self.digitization(p),
             ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
             ReportKind::Review => self.review_progress(p),
+            ReportKind::Consultations => self.consultations(p),
         }
     }
 
@@ -741,7 +746,8 @@ mod tests {
         for (name, role) in [("it", Role::It), ("secadmin", Role::Secadmin), ("auditor", Role::Auditor)] {
             let p = account(&a, name, &[role], "it");
             let offered = a.reports().available(&p);
-            for kind in ReportKind::ALL.into_iter().filter(|k| *k != ReportKind::Turnaround) {
+            let of_the_trail = [ReportKind::Turnaround, ReportKind::Consultations];
+            for kind in ReportKind::ALL.into_iter().filter(|k| !of_the_trail.contains(k)) {
                 assert!(!offered.may(kind), "{name} is offered {kind:?}");
                 let r = a.reports().report(&p, kind, "department");
                 assert!(matches!(r, Err(Error::Forbidden(_))), "{name} ran {kind:?}: {r:?}");
@@ -752,5 +758,12 @@ mod tests {
         assert!(denial(a.reports().turnaround(&it)).contains("rule report.turnaround"));
         let auditor = account(&a, "auditor2", &[Role::Auditor], "it");
         assert!(a.reports().turnaround(&auditor).is_ok());
+        // The 查阅登记 (dossiers by id, what was read from the trail) is the auditor's and HR's; not the other
+        // administrators'.
+        assert!(a.reports().report(&auditor, ReportKind::Consultations, "").is_ok());
+        for p in [&it, &account(&a, "secadmin2", &[Role::Secadmin], "it")] {
+            let r = a.reports().report(p, ReportKind::Consultations, "");
+            assert!(denial(r).contains("rule report.consultations"));
+        }
     }
 }

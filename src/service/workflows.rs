@@ -372,6 +372,14 @@ impl Requests<'_> {
                 format!("the flow definitions in force (version {}) have no flow for {}", defs.version, new.kind),
             )
         })?;
+        if new.kind == RequestKind::Consultation {
+            // A consultation names its unit, readers and 介绍信 and is approved by 干部管理权限: it is a grant
+            // (service/grants.rs). Requests of this kind started before stay as they are.
+            return Err(Error::invalid(
+                "kind",
+                "a consultation (查阅) is asked at POST /api/v1/grants with its 查阅单位, readers and 介绍信 (web: /grants/new)",
+            ));
+        }
         self.may_start(p, new.kind, &new.changes)?;
         let person = match (new.kind, new.person_id) {
             (RequestKind::Create, _) => None,
@@ -558,6 +566,14 @@ impl Requests<'_> {
             decided_at: Some(now_ts()),
             comment: Some(format!("request {}", r.id)),
             created_at: r.created_at,
+            unit: None,
+            readers: Vec::new(),
+            permissions: vec![
+                crate::model::consultation::GrantPermission::View,
+                crate::model::consultation::GrantPermission::Download,
+            ],
+            letter: None,
+            approver: None,
         };
         ws.put(Table::Grants, g.id.as_bytes().to_vec(), &g).map_err(Into::into)
     }

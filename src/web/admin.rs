@@ -560,52 +560,70 @@ pub(super) async fn grants(State(st): State<AppState>, user: WebUser) -> WebResu
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let items = blocking(move || archive.grants().list(&p)).await?;
+    let items: Vec<(crate::service::grants::Grant, bool)> = blocking(move || {
+        let items = archive.grants().list(&p)?;
+        Ok(items
+            .into_iter()
+            .map(|g| {
+                let decide = g.state == GrantState::Requested && archive.grants().may_decide(&p, &g);
+                (g, decide)
+            })
+            .collect())
+    })
+    .await?;
     let now = crate::model::now_ts();
-    let decider = user.can.grants;
+    let revoker = user.can.grants;
     let body = html! {
         h1 { (l.t("查阅授权", "Consultation grants")) }
+        p { a href="/reports/consultations" { (l.t("查阅登记", "Consultation register")) } }
         @if items.is_empty() { p { (l.t("没有查阅授权。", "No grants.")) } }
         @else {
             table {
                 thead { tr {
                     th scope="col" { (l.t("申请人", "Requester")) } th scope="col" { (l.t("档案", "Dossier")) }
+                    th scope="col" { (l.t("查阅单位 / 查阅人", "Unit / readers")) }
                     th scope="col" { (l.t("范围", "Scope")) } th scope="col" { (l.t("目的", "Purpose")) }
+                    th scope="col" { (l.t("权限", "Permissions")) }
                     th scope="col" { (l.t("期限", "Period")) } th scope="col" { (l.t("状态", "State")) }
-                    @if decider { th scope="col" { (l.t("操作", "Action")) } }
+                    th scope="col" { (l.t("操作", "Action")) }
                 } }
                 tbody {
-                    @for g in &items {
+                    @for (g, decide) in &items {
                         tr {
                             td { (g.requester) }
                             td { a href={ "/persons/" (g.person_id) } { (l.t("查看", "open")) } }
+                            td {
+                                (g.unit.as_deref().unwrap_or("—")) br;
+                                span.meta { (if g.readers.is_empty() { g.requester.clone() } else { g.readers.join(", ") }) }
+                            }
                             td { @match &g.material_ids {
                                 None => { (l.t("整本档案", "whole dossier")) }
                                 Some(ids) => { (ids.len()) (l.t(" 份材料", " materials")) }
                             } }
                             td { (g.purpose) }
+                            td { (g.permissions.iter().map(|x| l.t(x.label().0, x.label().1)).collect::<Vec<_>>().join("、")) }
                             td { (when(g.from).get(..10).unwrap_or("")) " – " (when(g.until).get(..10).unwrap_or("")) }
                             td {
                                 (grant_state_name(l, g.state))
                                 @if g.active(now) { " " span.badge { (l.t("生效中", "in force")) } }
                                 @if let Some(by) = &g.decided_by { br; span.meta { (by) } }
+                                @if let Some(a) = &g.approver { br; span.meta { (l.t("审批权限：", "authority: ")) (a) } }
                             }
-                            @if decider {
-                                td {
-                                    @if g.state == GrantState::Requested {
-                                        form.inline method="post" action={ "/grants/" (g.id) "/decide" } {
-                                            (csrf_field(&user))
-                                            label for={ "gc-" (g.id) } { (l.t("意见", "Comment")) }
-                                            input id={ "gc-" (g.id) } type="text" name="comment" size="12";
-                                            button type="submit" name="decision" value="approve" { (l.t("授权", "Grant")) }
-                                            " "
-                                            button.danger type="submit" name="decision" value="reject" { (l.t("拒绝", "Refuse")) }
-                                        }
-                                    } @else if g.state == GrantState::Granted {
-                                        form.inline method="post" action={ "/grants/" (g.id) "/revoke" } {
-                                            (csrf_field(&user))
-                                            button.danger type="submit" { (l.t("撤销", "Revoke")) }
-                                        }
+                            td {
+                                @if *decide {
+                                    @if g.letter.is_some() { a href={ "/grants/" (g.id) "/letter" } { (l.t("介绍信", "letter")) } br; }
+                                    form.inline method="post" action={ "/grants/" (g.id) "/decide" } {
+                                        (csrf_field(&user))
+                                        label for={ "gc-" (g.id) } { (l.t("意见", "Comment")) }
+                                        input id={ "gc-" (g.id) } type="text" name="comment" size="12";
+                                        button type="submit" name="decision" value="approve" { (l.t("批准", "Approve")) }
+                                        " "
+                                        button.danger type="submit" name="decision" value="reject" { (l.t("拒绝", "Refuse")) }
+                                    }
+                                } @else if g.state == GrantState::Granted && (revoker || g.decided_by.as_deref() == Some(user.principal.user.username.as_str())) {
+                                    form.inline method="post" action={ "/grants/" (g.id) "/revoke" } {
+                                        (csrf_field(&user))
+                                        button.danger type="submit" { (l.t("撤销", "Revoke")) }
                                     }
                                 }
                             }

@@ -21,6 +21,7 @@
 
 mod admin;
 mod catalogue;
+mod consult;
 mod diff;
 mod error;
 mod forms;
@@ -80,7 +81,12 @@ pub fn router() -> Router<AppState> {
         .route("/requests/{id}/decide", post(forms::decide))
         .route("/requests/{id}/submit", post(forms::submit))
         .route("/requests/{id}/withdraw", post(forms::withdraw))
-        .route("/grants", get(admin::grants))
+        .route("/grants", get(admin::grants).post(consult::create_grant))
+        // 查(借)阅 (issue 15 item 5)
+        .route("/grants/new", get(consult::new_grant))
+        .route("/grants/{id}/letter", get(consult::letter))
+        .route("/materials/{id}/view", get(consult::view))
+        .route("/materials/{id}/view/file", get(consult::view_file))
         .route("/grants/{id}/decide", post(admin::decide_grant))
         .route("/grants/{id}/revoke", post(admin::revoke_grant))
         .route("/audit", get(admin::audit))

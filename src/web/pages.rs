@@ -504,7 +504,7 @@ pub(super) async fn dossier(
             @if user.can.start {
                 a href={ "/requests/new?kind=promotion&person=" (x.id) } { (l.t("发起变更申请", "Start a request")) } " · "
             }
-            a href={ "/requests/new?kind=consultation&person=" (x.id) } { (l.t("申请查阅", "Ask to consult")) }
+            a href={ "/grants/new?person=" (x.id) } { (l.t("申请查阅", "Ask to consult")) }
         }
         section #person {
             h2 { (l.t("基本信息", "Person")) }
@@ -667,6 +667,7 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 (row(if m.awaiting_filing { "收材" } else { "归档" }, if m.awaiting_filing { "Received" } else { "Filed" }, format!("{} · {}", when(m.created_at), m.created_by)))
             }
         }
+        p { a.button href={ "/materials/" (m.id) "/view" } { (l.t("阅览（依查阅授权时带水印）", "View (watermarked under a consultation grant)")) } }
         @if user.can.download {
             section.viewer {
                 h2 { (l.t("原件", "Content")) }

@@ -46,6 +46,10 @@ fn report_description(l: Lang, kind: ReportKind) -> &'static str {
             "各部门干部档案专项审核（三龄两历一身份）的进度，以及发现的问题（涂改、不一致、缺失、造假嫌疑）。",
             "Special reviews (三龄两历一身份) by department and state, and the problems found, by kind.",
         ),
+        ReportKind::Consultations => l.t(
+            "查阅登记：每次查阅的查阅单位、查阅人、目的、权限、审批人、期限，以及依审计记录查阅了哪些材料。",
+            "Every consultation: unit, readers, purpose, permissions, approver, period, and what was read (from the audit trail).",
+        ),
     }
 }
 
@@ -321,6 +325,17 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
                 })
                 .collect();
             (!bars.is_empty()).then(|| bar_chart(l.t("档案按专审状态", "Dossiers by review state"), &bars))
+        }
+        ReportKind::Consultations => {
+            // Consultations by state.
+            let state = col("state")?;
+            let mut counts: std::collections::BTreeMap<String, f64> = Default::default();
+            for r in &table.rows {
+                *counts.entry(plain(&r[state])).or_default() += 1.0;
+            }
+            let bars: Vec<Bar> =
+                counts.into_iter().map(|(label, value)| Bar { caption: value.to_string(), label, value }).collect();
+            (!bars.is_empty()).then(|| bar_chart(l.t("查阅按状态", "Consultations by state"), &bars))
         }
         ReportKind::Turnaround => {
             // Whole requests (created → applied): the median by kind.

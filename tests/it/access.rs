@@ -146,12 +146,21 @@ async fn consultation_grants_open_a_dossier_for_a_period_and_every_read_names_th
             Method::POST,
             "/api/v1/grants",
             Some(&legal),
-            Some(json!({"person_id": pid, "purpose": "核查学历真实性", "until": in_a_month()})),
+            Some(json!({"person_id": pid, "purpose": "核查学历真实性", "until": in_a_month(),
+                "unit": "法务部", "readers": ["legal", "finance"], "permissions": ["view", "download"]})),
         )
         .await;
     assert_eq!(req.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&req.body));
     let gid = req.json()["id"].as_str().unwrap().to_string();
-    // Not in force until decided; the requester cannot decide; the security administrator does.
+    let letter = axum::http::Request::builder()
+        .method(Method::PUT)
+        .uri(format!("/api/v1/grants/{gid}/letter"))
+        .header("authorization", format!("Bearer {legal}"))
+        .body(axum::body::Body::from(b"%PDF-1.4\n%%EOF\n".to_vec()))
+        .unwrap();
+    assert_eq!(app.call(letter).await.status, StatusCode::OK);
+    // Not in force until decided; the requester cannot decide, nor the security administrator (三员分立); the
+    // leader with 干部管理权限 does.
     assert_eq!(get(&app, &legal, &format!("/api/v1/materials/{mid}/content")).await.0, StatusCode::NOT_FOUND);
     let own = app
         .send(
@@ -163,17 +172,27 @@ async fn consultation_grants_open_a_dossier_for_a_period_and_every_read_names_th
         .await;
     assert_eq!(own.status, StatusCode::FORBIDDEN);
     let sec = app.login("secadmin").await;
+    let refused = app
+        .send(Method::POST, &format!("/api/v1/grants/{gid}/decision"), Some(&sec), Some(json!({"decision": "approve"})))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let leader = app.login("leader1").await;
     let ok = app
         .send(
             Method::POST,
             &format!("/api/v1/grants/{gid}/decision"),
-            Some(&sec),
+            Some(&leader),
             Some(json!({"decision": "approve", "comment": "同意"})),
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ok.body));
     let again = app
-        .send(Method::POST, &format!("/api/v1/grants/{gid}/decision"), Some(&sec), Some(json!({"decision": "approve"})))
+        .send(
+            Method::POST,
+            &format!("/api/v1/grants/{gid}/decision"),
+            Some(&leader),
+            Some(json!({"decision": "approve"})),
+        )
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     let (status, _) = get(&app, &legal, &format!("/api/v1/materials/{mid}/content")).await;

@@ -621,6 +621,39 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
     assert!(!b.find_all("#report-table tbody tr").await.is_empty());
     b.screenshot("10c-review-progress").await;
 
+    // 查阅: the demo's consultation (legal and finance read, for 纪检监察室, with its 介绍信) is approved on the grants
+    // page by the leader with 干部管理权限; legal then views a material of the dossier, watermarked.
+    let legal_token = demo.token("legal");
+    let grants = demo.get("/grants", &legal_token);
+    let grant = grants["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["state"] == "requested")
+        .expect("the demo's consultation")
+        .clone();
+    let (gid, gperson) = (grant["id"].as_str().unwrap().to_string(), grant["person_id"].as_str().unwrap().to_string());
+    let approver = account_for(grant["approver"].as_str().unwrap(), "ops");
+    b.logout().await;
+    b.login(&demo, &approver).await;
+    b.goto(&demo.url("/grants")).await;
+    let decide = format!("form[action=\"/grants/{gid}/decide\"]");
+    b.wait_for(&decide).await;
+    assert!(b.text("main table").await.contains("纪检监察室"));
+    b.screenshot("10d-consultation-to-decide").await;
+    b.click(&format!("{decide} button[value=\"approve\"]")).await;
+    b.wait_text("main table", "生效中").await;
+    let catalogue = demo.get(&format!("/persons/{gperson}/materials"), &hr_token);
+    let mid = catalogue["items"][0]["id"].as_str().unwrap().to_string();
+    b.logout().await;
+    b.login(&demo, "legal").await;
+    b.goto(&demo.url(&format!("/materials/{mid}/view"))).await;
+    b.wait_for(".watermark-overlay span").await;
+    let note = b.text("main p.note").await;
+    assert!(note.contains(&format!("dangan GRANT {gid}")) && note.contains("legal"), "{note}");
+    assert!(!b.find_all("div.watermarked.no-copy").await.is_empty(), "copying is not granted");
+    b.screenshot_when_still("10e-consultation-watermarked-view").await;
+
     // Finance: a word only labour contracts hold finds nothing.
     b.logout().await;
     b.login(&demo, "finance").await;

@@ -8,6 +8,7 @@ mod access_prop;
 mod browser;
 mod catalogue;
 mod common;
+mod consult;
 mod diff;
 mod duties;
 mod e2e;

@@ -94,6 +94,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/receiving/{id}/accept"),
     ("post", "/receiving/{id}/return"),
     ("get", "/metrics"),
+    // 查(借)阅 (issue 15 item 5)
+    ("put", "/grants/{id}/letter"),
+    ("get", "/grants/{id}/letter"),
+    ("get", "/materials/{id}/view"),
+    ("get", "/reports/consultations"),
 ];
 
 /// Operations that need no sign-in.
@@ -279,7 +284,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             Method::POST,
             "/api/v1/grants",
             Some(&tokens["legal"]),
-            Some(json!({"person_id": person, "purpose": "核查学历真实性", "until": until})),
+            Some(json!({"person_id": person, "purpose": "核查学历真实性", "until": until, "unit": "纪检监察室",
+                "readers": ["legal", "finance"]})),
         )
         .await;
     assert_eq!(grant.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&grant.body));
@@ -300,6 +306,9 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         .await;
     assert_eq!(queued.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&queued.body));
     let queued = queued.json()["id"].as_str().unwrap().to_string();
+    let letter =
+        crate::consult::put_letter_as(&app, &tokens["legal"], &grant, &crate::consult::pdf_pages(&["L"])).await;
+    assert_eq!(letter.status, StatusCode::OK);
     let batches = app.send(Method::GET, "/api/v1/batches", Some(&tokens["scanner"]), None).await.json();
     let batch = batches["items"][0]["id"].as_str().unwrap().to_string();
     let zip = crate::imports::zip_of(&[
@@ -360,6 +369,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
                 Some(tokens["secadmin"].as_str())
             }
             ("put", "/workflows") => Some(tokens["secadmin"].as_str()),
+            ("put", "/grants/{id}/letter") => Some(tokens["legal"].as_str()),
+            ("get", "/grants/{id}/letter") => Some(tokens["auditor"].as_str()),
             (_, p) if p.starts_with("/grants/") => Some(tokens["secadmin"].as_str()),
             (_, "/batches/{id}/materials") => Some(tokens["scanner"].as_str()),
             _ => Some(hr.as_str()),

@@ -570,7 +570,7 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     for name in ["position", "rank", "salary_grade", "reason"] {
         assert!(form.contains(&format!("name=\"{name}\"")), "{name}");
     }
-    for kind in ["transfer", "update", "resignation", "consultation"] {
+    for kind in ["transfer", "update", "resignation"] {
         assert!(form.contains(&format!("/requests/new?kind={kind}&amp;person={pid}")), "{kind}");
     }
     let base = [("csrf", hr.csrf.as_str()), ("kind", "promotion"), ("person_id", pid.as_str())];
@@ -605,60 +605,93 @@ async fn requests_go_from_the_form_through_the_inbox_and_the_administrators_have
     assert_eq!(a.status, StatusCode::CONFLICT);
     assert_safe_page(&a, "409 page");
 
-    // Anyone may ask to consult a dossier from its page; the security administrator decides in the inbox.
+    // Anyone may ask to consult a dossier from its page, on the consultation form with its 介绍信; the leader with
+    // 干部管理权限 decides on the grants page (not the security administrator); the reader views watermarked.
     let legal = sign_in(&app, "legal").await;
     let before = legal.page(&format!("/persons/{pid}")).await;
-    assert!(before.contains(&format!("/requests/new?kind=consultation&amp;person={pid}")));
+    assert!(before.contains(&format!("/grants/new?person={pid}")));
+    let form = legal.page(&format!("/grants/new?person={pid}")).await;
+    for name in ["unit", "readers", "purpose", "until", "permissions", "file"] {
+        assert!(form.contains(&format!("name=\"{name}\"")), "{name}");
+    }
     let until = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
     let fields = [
-        ("csrf", legal.csrf.as_str()),
-        ("kind", "consultation"),
         ("person_id", pid.as_str()),
+        ("unit", "某区纪委监委"),
+        ("readers", "legal, finance"),
         ("purpose", "合同纠纷核查"),
         ("until", until.as_str()),
-        ("reason", "合同纠纷"),
+        ("permissions", "print"),
     ];
-    let a = legal.post("/requests", &fields).await;
+    let letter = crate::consult::pdf_pages(&["LETTER"]);
+    let a = legal.post_named_file("/grants", None, &fields, ("letter.pdf", "application/pdf"), &letter).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "the form needs its token");
+    let a =
+        legal.post_named_file("/grants", Some(&legal.csrf), &fields, ("letter.pdf", "application/pdf"), &letter).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
-    let consultation = a.header("location");
     let sec = sign_in(&app, "secadmin").await;
-    assert!(sec.page("/").await.contains("href=\"/inbox\""));
-    let inbox = sec.page("/inbox").await;
-    assert!(inbox.contains("合同纠纷核查"), "the inbox shows what is asked");
-    let a = sec.post(&format!("{consultation}/decide"), &[("csrf", &sec.csrf), ("decision", "approve")]).await;
+    let grants = sec.page("/grants").await;
+    assert!(grants.contains("合同纠纷核查") && grants.contains("某区纪委监委") && grants.contains("待决定"));
+    assert!(!grants.contains("/decide\""), "the security administrator decides no consultation");
+    let leader = sign_in(&app, "leader1").await;
+    let grants = leader.page("/grants").await;
+    let at = grants.find("action=\"/grants/").unwrap() + "action=\"".len();
+    let decide = grants[at..].split('"').next().unwrap().to_string();
+    assert!(decide.ends_with("/decide") && grants.contains("/letter\""), "{grants}");
+    let refused = sec.post(&decide, &[("csrf", &sec.csrf), ("decision", "approve")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let a = leader.post(&decide, &[("csrf", &leader.csrf), ("decision", "approve")]).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
-    assert!(legal.page(&consultation).await.contains("已生效"));
     let after = legal.page(&format!("/persons/{pid}")).await;
     let listed = |html: &str| html.matches("href=\"/materials/").count();
     assert!(listed(&after) > listed(&before), "the grant opens the dossier: {} → {}", listed(&before), listed(&after));
-    // The grant is on the security administrator's grants page, who revokes it; the dossier closes again.
+    // The viewer page: the text under the overlay naming the reader and the grant; no copying (not granted),
+    // printing allowed (granted).
+    let mid = after.split("href=\"/materials/").nth(1).unwrap().split(['"', '#', '?']).next().unwrap().to_string();
+    let material = legal.page(&format!("/materials/{mid}")).await;
+    assert!(material.contains(&format!("href=\"/materials/{mid}/view\"")));
+    let view = legal.page(&format!("/materials/{mid}/view")).await;
+    assert!(
+        view.contains("watermark-overlay") && view.contains("dangan GRANT") && view.contains("· legal ·"),
+        "{view}"
+    );
+    assert!(view.contains("no-copy") && !view.contains("no-print"), "{view}");
+    let file = legal.get(&format!("/materials/{mid}/view/file")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(legal.get(&format!("/materials/{mid}/content")).await.status, StatusCode::FORBIDDEN, "no download");
+    // The security administrator revokes it (rights management); the dossier closes again.
     let grants = sec.page("/grants").await;
-    assert!(grants.contains("合同纠纷核查") && grants.contains("生效中"));
+    assert!(grants.contains("生效中"));
     let at = grants.find("action=\"/grants/").unwrap() + "action=\"".len();
     let revoke = grants[at..].split('"').next().unwrap().to_string();
     assert!(revoke.ends_with("/revoke"));
     assert_eq!(sec.post(&revoke, &[]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(sec.post(&revoke, &[("csrf", &sec.csrf)]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(listed(&legal.page(&format!("/persons/{pid}")).await), listed(&before));
+    assert_eq!(legal.get(&format!("/materials/{mid}/view")).await.status, StatusCode::NOT_FOUND);
     let mine = legal.page("/grants").await;
     assert!(mine.contains("已撤销") && !mine.contains("action=\"/grants/"), "the requester sees it, without actions");
     assert_eq!(legal.post(&revoke, &[("csrf", &legal.csrf)]).await.status, StatusCode::FORBIDDEN);
-    // A grant asked for through the API is decided on the page.
+    // A grant asked for through the API is refused on the page.
     let legal_token = app.login("legal").await;
     let g = app
         .send(
             Method::POST,
             "/api/v1/grants",
             Some(&legal_token),
-            Some(json!({"person_id": pid, "purpose": "劳动争议仲裁取证", "until": until})),
+            Some(json!({"person_id": pid, "purpose": "劳动争议仲裁取证", "until": until, "unit": "劳动仲裁委",
+                "readers": ["legal", "finance"]})),
         )
         .await;
     assert_eq!(g.status, StatusCode::CREATED, "{}", text(&g));
     let gid = g.json()["id"].as_str().unwrap().to_string();
-    let grants = sec.page("/grants").await;
+    let grants = leader.page("/grants").await;
     assert!(grants.contains(&format!("action=\"/grants/{gid}/decide\"")) && grants.contains("待决定"));
-    let a = sec
-        .post(&format!("/grants/{gid}/decide"), &[("csrf", &sec.csrf), ("decision", "reject"), ("comment", "证据不足")])
+    let a = leader
+        .post(
+            &format!("/grants/{gid}/decide"),
+            &[("csrf", &leader.csrf), ("decision", "reject"), ("comment", "证据不足")],
+        )
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
     let g = app.send(Method::GET, &format!("/api/v1/grants/{gid}"), Some(&legal_token), None).await.json();
@@ -1099,7 +1132,7 @@ async fn the_request_form_offers_a_secondment_with_its_fields() {
     app.conclude_review(&pid).await;
     let hr = sign_in(&app, "hr").await;
     let form = hr.page(&format!("/requests/new?kind=promotion&person={pid}")).await;
-    for kind in ["transfer", "update", "resignation", "consultation", "secondment"] {
+    for kind in ["transfer", "update", "resignation", "secondment"] {
         assert!(form.contains(&format!("/requests/new?kind={kind}&amp;person={pid}")), "{kind}");
     }
     let form = hr.page(&format!("/requests/new?kind=secondment&person={pid}")).await;
