@@ -108,6 +108,17 @@ audit_actions! {
     UserUpdate => "user.update",
     VerifyRepair => "verify.repair",
     WorkflowDefinitions => "workflow.definitions",
+    // Custody, transfers out and loans (docs/DOMAIN.md §4c).
+    CustodyRead => "custody.read",
+    CustodyUpdate => "custody.update",
+    CustodyInbox => "custody.inbox",
+    CustodyFiled => "custody.filed",
+    TransferPackage => "transfer.package",
+    TransferReceipt => "transfer.receipt",
+    TransferList => "transfer.list",
+    LoanLend => "loan.lend",
+    LoanReturn => "loan.return",
+    LoanList => "loan.list",
 }
 
 impl std::fmt::Display for AuditAction {

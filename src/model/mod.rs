@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod category;
 pub mod completeness;
+pub mod custody;
 pub mod date;
 pub mod diff;
 pub mod idnumber;
@@ -22,7 +23,7 @@ pub mod workflow;
 pub use audit::AuditAction;
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
-pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, RequestId, UserId};
+pub use ids::{BatchId, GrantId, ImportId, LoanId, MaterialId, PersonId, RequestId, TaskId, TransferId, UserId};
 pub use legacy_category::LegacyScheme;
 pub use material::{Material, MaterialMeta, MaterialVersion, TextState, TextStatus, WithText};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};

@@ -26,6 +26,8 @@ pub mod grants;
 pub mod imports;
 pub mod indexer;
 pub mod intake;
+pub mod custody;
+pub mod transfers;
 pub mod materials;
 pub mod metrics;
 pub mod notify;
@@ -210,6 +212,27 @@ pub struct Config {
     pub record_rules: crate::model::person::RecordRules,
     /// How many months a concluded special review (专项审核) counts for a promotion (凡提必审; default 36).
     pub review_valid_months: u32,
+    /// Custody (docs/DOMAIN.md §4c): how a person's status moves the paper dossier (default the shipped
+    /// `model/custody.toml`), the months a transfer out has (转递 within two), and the months after which a
+    /// transfer without a receipt is chased (催问; default one).
+    pub custody: CustodyConfig,
+}
+
+/// The custody settings of an installation (docs/DOMAIN.md §4c).
+#[derive(Clone, Debug)]
+pub struct CustodyConfig {
+    /// How a status change moves custody.
+    pub rules: crate::model::custody::CustodyRules,
+    /// Months from a transfer's approval to its deadline (default 2).
+    pub transfer_months: u32,
+    /// Months without a receipt before a transfer is chased (催问; default 1).
+    pub chase_months: u32,
+}
+
+impl Default for CustodyConfig {
+    fn default() -> Self {
+        CustodyConfig { rules: crate::model::custody::CustodyRules::shipped(), transfer_months: 2, chase_months: 1 }
+    }
 }
 
 impl Default for Config {
@@ -231,6 +254,7 @@ impl Default for Config {
             suite: None,
             record_rules: crate::model::person::RecordRules::default(),
             review_valid_months: 36,
+            custody: CustodyConfig::default(),
         }
     }
 }
@@ -356,6 +380,10 @@ services! {
     Indexing => indexing;
     /// What IT runs: backups and metrics.
     Operations => operations;
+    /// Custody of the paper dossiers (档案保管): the record, its rules, paper-filing tasks, loans (借出).
+    Custody => custody;
+    /// Transfers out (转出): the package sent, the receipt (回执) that closes it, the register (转递登记簿).
+    Transfers => transfers;
 }
 
 impl std::fmt::Debug for Archive {

@@ -70,13 +70,21 @@ pub enum Table {
     /// The 待归档 queue: materials received (收材) and not yet filed, by material id → person id
     /// (docs/DOMAIN.md §2b).
     Intake,
+    /// Custody of the paper dossiers (档案编号, 库位, state and history) by person id (docs/DOMAIN.md §4c).
+    Custody,
+    /// Transfers out (转出) by id: terms, deadline, packages sent, the receipt.
+    Transfers,
+    /// Loans (借出) of paper dossiers by id.
+    Loans,
+    /// Paper-filing tasks (归档任务) of the archive office by id.
+    FilingTasks,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 30] = [
+    pub const ALL: [Table; 34] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -108,6 +116,10 @@ impl Table {
         Table::Reviews,
         Table::ReviewVersions,
         Table::Intake,
+        Table::Custody,
+        Table::Transfers,
+        Table::Loans,
+        Table::FilingTasks,
     ];
 
     /// The tree name.
@@ -143,6 +155,10 @@ impl Table {
             Table::Reviews => "reviews",
             Table::ReviewVersions => "review_versions",
             Table::Intake => "intake",
+            Table::Custody => "custody",
+            Table::Transfers => "transfers",
+            Table::Loans => "loans",
+            Table::FilingTasks => "filing_tasks",
         }
     }
 
