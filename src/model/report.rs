@@ -22,17 +22,20 @@ pub enum ReportKind {
     Turnaround,
     /// 专审进度: special reviews by state and problems found, per department.
     Review,
+    /// 转递登记簿: the transfers out, their deadlines and receipts (docs/DOMAIN.md §4c).
+    Transfers,
 }
 
 impl ReportKind {
     /// Every report, in the order the web's index lists them.
-    pub const ALL: [ReportKind; 6] = [
+    pub const ALL: [ReportKind; 7] = [
         ReportKind::Structure,
         ReportKind::Completeness,
         ReportKind::Findings,
         ReportKind::Digitization,
         ReportKind::Turnaround,
         ReportKind::Review,
+        ReportKind::Transfers,
     ];
 
     /// The name in paths and JSON.
@@ -44,6 +47,7 @@ impl ReportKind {
             ReportKind::Digitization => "digitization",
             ReportKind::Turnaround => "turnaround",
             ReportKind::Review => "review",
+            ReportKind::Transfers => "transfers",
         }
     }
 
@@ -61,6 +65,7 @@ impl ReportKind {
             ReportKind::Digitization => ("数字化进度", "Digitization progress"),
             ReportKind::Turnaround => ("审批时效与超期", "Workflow turnaround"),
             ReportKind::Review => ("专审进度", "Special review progress"),
+            ReportKind::Transfers => ("转递登记簿", "Transfer register"),
         }
     }
 }
@@ -80,7 +85,7 @@ mod tests {
     fn report_names_are_the_paths_of_today() {
         assert_eq!(
             ReportKind::ALL.map(ReportKind::as_str),
-            ["structure", "completeness", "findings", "digitization", "turnaround", "review"]
+            ["structure", "completeness", "findings", "digitization", "turnaround", "review", "transfers"]
         );
         for k in ReportKind::ALL {
             assert_eq!(serde_json::to_value(k).unwrap(), json!(k.as_str()));

@@ -134,6 +134,8 @@ pub struct AvailableReports {
     pub turnaround: bool,
     /// 专审进度.
     pub review: bool,
+    /// 转递登记簿.
+    pub transfers: bool,
 }
 
 impl AvailableReports {
@@ -146,6 +148,7 @@ impl AvailableReports {
             ReportKind::Digitization => self.digitization,
             ReportKind::Turnaround => self.turnaround,
             ReportKind::Review => self.review,
+            ReportKind::Transfers => self.transfers,
         }
     }
 
@@ -362,6 +365,8 @@ impl Reports<'_> {
             digitization: may("digitization", &DIGITIZATION_ROLES),
             turnaround: self.may_see_turnaround(p),
             review: may("review", &REVIEW_ROLES),
+            transfers: self.policy().capability(&p.subject, crate::model::policy::Capability::ManageCustody).allowed
+                || self.policy().capability(&p.subject, crate::model::policy::Capability::Export).allowed,
         }
     }
 
@@ -374,6 +379,7 @@ impl Reports<'_> {
             ReportKind::Digitization => self.digitization(p),
             ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
             ReportKind::Review => self.review_progress(p),
+            ReportKind::Transfers => self.transfers().register(p),
         }
     }
 

@@ -46,6 +46,11 @@ fn report_description(l: Lang, kind: ReportKind) -> &'static str {
             "各部门干部档案专项审核（三龄两历一身份）的进度，以及发现的问题（涂改、不一致、缺失、造假嫌疑）。",
             "Special reviews (三龄两历一身份) by department and state, and the problems found, by kind.",
         ),
+        ReportKind::Transfers => l.t(
+            "转出档案的登记：接收单位、通知单编号、期限、寄出的转递包、回执；逾期与满一个月未回执（催问）的标出。",
+            "Dossiers transferred out: receiving unit, notice number, deadline, package sent, receipt; overdue and \
+             unanswered for a month (催问) flagged.",
+        ),
     }
 }
 
@@ -341,7 +346,8 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
                     &bars,
                 )
             })
-        }
+        }        // The register is a list; no chart.
+        ReportKind::Transfers => None,
     }
 }
 
