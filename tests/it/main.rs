@@ -7,6 +7,7 @@ mod access;
 mod access_prop;
 mod browser;
 mod catalogue;
+mod custody;
 mod common;
 mod diff;
 mod duties;
