@@ -27,6 +27,7 @@ mod forms;
 mod hold;
 mod imports;
 mod intake;
+mod custody;
 mod layout;
 mod pages;
 mod reports;
@@ -93,6 +94,13 @@ pub fn router() -> Router<AppState> {
         .route("/reports/{file}", get(reports::report))
         .route("/intake", get(intake::queue))
         .route("/intake/{id}/file", post(intake::file))
+        // Custody, transfers out, loans (docs/DOMAIN.md §4c).
+        .route("/custody", get(custody::index))
+        .route("/custody/tasks/{id}/done", post(custody::mark_filed))
+        .route("/persons/{id}/custody", post(custody::update))
+        .route("/transfers/{id}/receipt", post(custody::receipt))
+        .route("/loans", post(custody::lend))
+        .route("/loans/{id}/return", post(custody::return_loan))
         .route("/imports", get(imports::form).post(imports::start))
         .route("/imports/{id}", get(imports::show))
         .route("/rollback", get(hold::show).post(hold::acknowledge))
