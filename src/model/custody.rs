@@ -3,8 +3,8 @@
 //! transfers out (转出) with their deadline and receipt (回执), and loans (借出). Pure types and rules; the use
 //! cases are `service::custody` and `service::transfers`.
 
-use super::{PartialDate, PersonId, PersonStatus, RequestId};
 use super::{LoanId, TaskId, TransferId};
+use super::{PartialDate, PersonId, PersonStatus, RequestId};
 use serde::{Deserialize, Serialize};
 
 /// The custody rules shipped (data: an archive may change them).
@@ -353,7 +353,12 @@ mod tests {
         let death = r.for_status(PersonStatus::Deceased).unwrap();
         assert_eq!((death.state, death.after_months > 0), (CustodyState::HandedOver, true));
         assert!(r.for_status(PersonStatus::Active).is_none());
-        assert!(CustodyRules::parse("[[rule]]\nstatus='retired'\nstate='in_store'\n[[rule]]\nstatus='retired'\nstate='lent'").is_err());
+        assert!(
+            CustodyRules::parse(
+                "[[rule]]\nstatus='retired'\nstate='in_store'\n[[rule]]\nstatus='retired'\nstate='lent'"
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -313,7 +313,11 @@ impl Custody<'_> {
                 }
                 let l = (!l.is_empty()).then_some(l);
                 if l != r.location {
-                    what.push(format!("库位 {} → {}", r.location.as_deref().unwrap_or("-"), l.as_deref().unwrap_or("-")));
+                    what.push(format!(
+                        "库位 {} → {}",
+                        r.location.as_deref().unwrap_or("-"),
+                        l.as_deref().unwrap_or("-")
+                    ));
                     r.location = l;
                 }
             }
@@ -439,10 +443,7 @@ impl Custody<'_> {
                         person_id: t.person_id,
                         person_name: name.clone(),
                         object_id: Some(t.id.to_string()),
-                        detail: format!(
-                            "催问：转往{}（通知单 {}）的档案，回执未回",
-                            t.receiving_unit, t.notice_number
-                        ),
+                        detail: format!("催问：转往{}（通知单 {}）的档案，回执未回", t.receiving_unit, t.notice_number),
                         since: t.sent_on.unwrap_or(t.approved_on).to_string(),
                     });
                 }
@@ -529,7 +530,10 @@ impl Custody<'_> {
             let _guard = self.lock();
             let mut r = self.record_or_default(person.id)?;
             if r.state != CustodyState::InStore {
-                return Err(Error::Conflict(format!("the dossier is {}, not 在库: it cannot be lent", r.state.label().0)));
+                return Err(Error::Conflict(format!(
+                    "the dossier is {}, not 在库: it cannot be lent",
+                    r.state.label().0
+                )));
             }
             let loan = Loan {
                 id: LoanId::new(),

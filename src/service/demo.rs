@@ -687,10 +687,8 @@ fn requests_in_flight(
     if let Some(t) = archive.transfers().all()?.into_iter().next() {
         archive.transfers().package(hr, t.id)?;
     }
-    let admin = archive
-        .accounts()
-        .user_by_name("admin")?
-        .ok_or_else(|| super::Error::Internal("no demo user admin".into()))?;
+    let admin =
+        archive.accounts().user_by_name("admin")?.ok_or_else(|| super::Error::Internal("no demo user admin".into()))?;
     let admin = archive.accounts().principal_for(admin, "demo")?;
     if let Some(lent) = free("research") {
         archive.custody().lend(

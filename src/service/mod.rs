@@ -19,6 +19,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod batches;
+pub mod custody;
 pub mod demo;
 pub mod diff;
 pub mod filing;
@@ -26,8 +27,6 @@ pub mod grants;
 pub mod imports;
 pub mod indexer;
 pub mod intake;
-pub mod custody;
-pub mod transfers;
 pub mod materials;
 pub mod metrics;
 pub mod notify;
@@ -39,6 +38,7 @@ pub mod review;
 pub mod search;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod transfers;
 pub mod witness;
 pub mod workflows;
 

@@ -89,7 +89,9 @@ impl Transfers<'_> {
     }
 
     fn load(&self, id: TransferId) -> Result<Transfer> {
-        self.store().get(Table::Transfers, id.as_bytes())?.ok_or_else(|| Error::NotFound(format!("transfer {id} not found")))
+        self.store()
+            .get(Table::Transfers, id.as_bytes())?
+            .ok_or_else(|| Error::NotFound(format!("transfer {id} not found")))
     }
 
     /// May the caller work with transfers: the archive office, or whoever exports (HR); and see this person.
@@ -152,7 +154,11 @@ impl Transfers<'_> {
                 receipt.received_at,
                 &receipt.package_sha256[..16.min(receipt.package_sha256.len())]
             );
-            t.receipt = Some(RecordedReceipt { loaded_by: p.user.username.clone(), loaded_at: ts_rfc3339(now_ts()), ..receipt });
+            t.receipt = Some(RecordedReceipt {
+                loaded_by: p.user.username.clone(),
+                loaded_at: ts_rfc3339(now_ts()),
+                ..receipt
+            });
             t.state = TransferState::Closed;
             let mut ws = self.store().write_set();
             ws.put(Table::Transfers, id.as_bytes().to_vec(), &t)?;
@@ -207,7 +213,10 @@ impl Transfers<'_> {
             receiver_key: receiver,
             received_by: field("received_by").unwrap_or_default(),
             received_at: field("received_at").unwrap_or_default(),
-            receiver_person_id: obj.get("person_id").map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string())).unwrap_or_default(),
+            receiver_person_id: obj
+                .get("person_id")
+                .map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string()))
+                .unwrap_or_default(),
             loaded_by: String::new(),
             loaded_at: String::new(),
             document: doc,

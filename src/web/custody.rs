@@ -317,7 +317,11 @@ pub(super) struct LendForm {
 }
 
 /// `POST /loans`: lend, then back to the list.
-pub(super) async fn lend(State(st): State<AppState>, user: WebUser, WebForm(f): WebForm<LendForm>) -> WebResult<Response> {
+pub(super) async fn lend(
+    State(st): State<AppState>,
+    user: WebUser,
+    WebForm(f): WebForm<LendForm>,
+) -> WebResult<Response> {
     user.check_csrf(&st, f.csrf.as_deref())?;
     let person_id: PersonId = parse_id(f.person_id.trim())?;
     let due_on: PartialDate = f

@@ -21,13 +21,13 @@
 
 mod admin;
 mod catalogue;
+mod custody;
 mod diff;
 mod error;
 mod forms;
 mod hold;
 mod imports;
 mod intake;
-mod custody;
 mod layout;
 mod pages;
 mod reports;

@@ -346,7 +346,7 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
                     &bars,
                 )
             })
-        }        // The register is a list; no chart.
+        } // The register is a list; no chart.
         ReportKind::Transfers => None,
     }
 }

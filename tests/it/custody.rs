@@ -110,7 +110,8 @@ async fn a_transfer_runs_end_to_end_between_two_installations() {
 
     // B receives it (today's import) and answers with its signed receipt.
     let b_hr = b.login("hr").await;
-    let r = post_raw(&b, &b_hr, "/api/v1/packages?accept_unknown_sender=true", "application/zip", package.clone()).await;
+    let r =
+        post_raw(&b, &b_hr, "/api/v1/packages?accept_unknown_sender=true", "application/zip", package.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
     let receipt = r.body.clone();
     assert_eq!(r.json()["package_sha256"], sha.as_str());
@@ -121,7 +122,8 @@ async fn a_transfer_runs_end_to_end_between_two_installations() {
     let mut other: Value = serde_json::from_slice(&receipt).unwrap();
     other["package_sha256"] = json!("0".repeat(64));
     let u_hr = untrusted.login("hr").await;
-    let u = post_raw(&untrusted, &u_hr, "/api/v1/packages?accept_unknown_sender=true", "application/zip", package).await;
+    let u =
+        post_raw(&untrusted, &u_hr, "/api/v1/packages?accept_unknown_sender=true", "application/zip", package).await;
     assert_eq!(u.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&u.body));
     let receipt_path = format!("/api/v1/transfers/{id}/receipt");
     for (what, body, status) in [
@@ -135,7 +137,11 @@ async fn a_transfer_runs_end_to_end_between_two_installations() {
         assert_eq!(r.status, status, "{what}: {}", String::from_utf8_lossy(&r.body));
         assert!(r.header("content-type").starts_with("application/problem+json"), "{what}");
         let c = get(&a, &hr, &format!("/api/v1/persons/{person}/custody")).await;
-        assert_eq!((c["state"].clone(), c["transfer"]["state"].clone()), (json!("transferring"), json!("open")), "{what}");
+        assert_eq!(
+            (c["state"].clone(), c["transfer"]["state"].clone()),
+            (json!("transferring"), json!("open")),
+            "{what}"
+        );
     }
     // Finance may not load a receipt.
     let finance = a.login("finance").await;
@@ -151,7 +157,10 @@ async fn a_transfer_runs_end_to_end_between_two_installations() {
     let c = get(&a, &hr, &format!("/api/v1/persons/{person}/custody")).await;
     assert_eq!(c["state"], "transferred_out", "{c}");
     let last = c["history"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["from"].clone(), last["to"].clone(), last["by"].clone()), (json!("transferring"), json!("transferred_out"), json!("admin")));
+    assert_eq!(
+        (last["from"].clone(), last["to"].clone(), last["by"].clone()),
+        (json!("transferring"), json!("transferred_out"), json!("admin"))
+    );
     // Loaded twice: 409.
     let again = post_raw(&a, &admin, &receipt_path, "application/json", receipt).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
@@ -168,8 +177,12 @@ async fn a_transfer_runs_end_to_end_between_two_installations() {
     // Audited: the move to 转出中 (with the approval) and the receipt; the refusals too.
     let auditor = a.login("auditor").await;
     let trail = get(&a, &auditor, "/api/v1/audit?action=transfer.receipt&limit=50").await;
-    let outcomes: Vec<&str> = trail["items"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
-    assert!(outcomes.contains(&"allowed") && outcomes.contains(&"denied") && outcomes.contains(&"failed"), "{outcomes:?}");
+    let outcomes: Vec<&str> =
+        trail["items"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert!(
+        outcomes.contains(&"allowed") && outcomes.contains(&"denied") && outcomes.contains(&"failed"),
+        "{outcomes:?}"
+    );
 }
 
 #[tokio::test]
@@ -247,13 +260,17 @@ async fn custody_changes_are_the_archive_offices_audited_and_shown() {
         }
     };
     let version = c["version"].as_u64().unwrap();
-    let r = put(admin.clone(), json!({"location": "A区-03-12", "copy": "original", "note": "上架"}), Some(version)).await;
+    let r =
+        put(admin.clone(), json!({"location": "A区-03-12", "copy": "original", "note": "上架"}), Some(version)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
     let c = r.json();
     assert_eq!(c["location"], "A区-03-12");
     assert!(c["history"].as_array().unwrap().last().unwrap()["what"].as_str().unwrap().contains("库位 - → A区-03-12"));
     // Stale version: 412; another dossier's number: 409; a move only a loan or transfer makes: 409.
-    assert_eq!(put(admin.clone(), json!({"location": "B"}), Some(version)).await.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        put(admin.clone(), json!({"location": "B"}), Some(version)).await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
     assert_eq!(put(admin.clone(), json!({"archive_number": other_number}), None).await.status, StatusCode::CONFLICT);
     for to in ["lent", "transferred_out", "transferring"] {
         assert_eq!(put(admin.clone(), json!({"state": to}), None).await.status, StatusCode::CONFLICT, "{to}");
@@ -298,9 +315,16 @@ async fn custody_changes_are_the_archive_offices_audited_and_shown() {
     let c = get(&a, &admin, &format!("/api/v1/persons/{other}/custody")).await;
     assert_eq!((c["state"].clone(), c["pending"]["to"].clone()), (json!("in_store"), json!("handed_over")), "{c}");
     let due = get(&a, &admin, &format!("/api/v1/custody/inbox?as_of={}", days(5 * 366))).await;
-    assert!(due["items"].as_array().unwrap().iter().any(|i| i["kind"] == "move_due" && i["person_id"] == other.as_str()));
+    assert!(
+        due["items"].as_array().unwrap().iter().any(|i| i["kind"] == "move_due" && i["person_id"] == other.as_str())
+    );
     let r = a
-        .send(Method::PUT, &format!("/api/v1/persons/{other}/custody"), Some(&admin), Some(json!({"state": "handed_over", "note": "移交市档案馆"})))
+        .send(
+            Method::PUT,
+            &format!("/api/v1/persons/{other}/custody"),
+            Some(&admin),
+            Some(json!({"state": "handed_over", "note": "移交市档案馆"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
     let c = r.json();
@@ -315,7 +339,13 @@ async fn the_archive_office_files_the_paper_after_each_change() {
     let admin = a.login("admin").await;
     let person = dossier(&a, &hr, "11010119800517001").await;
     let tasks = |v: &Value| -> Vec<Value> {
-        v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "filing" && i["person_id"] == person.as_str()).cloned().collect()
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "filing" && i["person_id"] == person.as_str())
+            .cloned()
+            .collect()
     };
     let inbox = get(&a, &admin, "/api/v1/custody/inbox").await;
     let open = tasks(&inbox);
@@ -370,7 +400,9 @@ async fn insiders_cannot_transfer_their_own_dossier_nor_lend_it() {
             Method::POST,
             "/api/v1/requests",
             Some(&hr),
-            Some(json!({"kind": "transfer_out", "person_id": person, "changes": {"notice_number": "1", "reason": "x"}})),
+            Some(
+                json!({"kind": "transfer_out", "person_id": person, "changes": {"notice_number": "1", "reason": "x"}}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&r.body));
@@ -381,7 +413,10 @@ async fn insiders_cannot_transfer_their_own_dossier_nor_lend_it() {
     let r = a.send(Method::POST, "/api/v1/loans", Some(&admin), Some(loan(&own))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&r.body));
     let it = a.login("it").await;
-    assert_eq!(a.send(Method::POST, "/api/v1/loans", Some(&it), Some(loan(&person))).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        a.send(Method::POST, "/api/v1/loans", Some(&it), Some(loan(&person))).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(a.send(Method::GET, "/api/v1/loans", Some(&it), None).await.status, StatusCode::FORBIDDEN);
     assert_eq!(a.send(Method::GET, "/api/v1/transfers", Some(&it), None).await.status, StatusCode::FORBIDDEN);
 }
@@ -395,7 +430,10 @@ async fn a_paper_dossier_is_lent_reminded_when_overdue_and_returned() {
     let person = dossier(&a, &hr, "11010119800517001").await;
     let body = json!({"person_id": person, "borrower": "张三", "unit": "纪检组", "purpose": "核查干部任职情况", "due_on": days(14)});
     // HR does not lend paper.
-    assert_eq!(a.send(Method::POST, "/api/v1/loans", Some(&hr), Some(body.clone())).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        a.send(Method::POST, "/api/v1/loans", Some(&hr), Some(body.clone())).await.status,
+        StatusCode::FORBIDDEN
+    );
     let r = a.send(Method::POST, "/api/v1/loans", Some(&admin), Some(body.clone())).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
     let loan = r.json()["id"].as_str().unwrap().to_string();
@@ -404,11 +442,16 @@ async fn a_paper_dossier_is_lent_reminded_when_overdue_and_returned() {
     // Lent already: 409; a due date in the past: 422.
     assert_eq!(a.send(Method::POST, "/api/v1/loans", Some(&admin), Some(body)).await.status, StatusCode::CONFLICT);
     let past = json!({"person_id": person, "borrower": "x", "unit": "y", "purpose": "z", "due_on": days(-1)});
-    assert_eq!(a.send(Method::POST, "/api/v1/loans", Some(&admin), Some(past)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        a.send(Method::POST, "/api/v1/loans", Some(&admin), Some(past)).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let list = get(&a, &admin, "/api/v1/loans?open=true").await;
     assert_eq!(list["total"], 1);
     // Overdue after its due date: a reminder in the custody inbox.
-    let overdue = |v: &Value| v["items"].as_array().unwrap().iter().any(|i| i["kind"] == "loan_overdue" && i["object_id"] == loan.as_str());
+    let overdue = |v: &Value| {
+        v["items"].as_array().unwrap().iter().any(|i| i["kind"] == "loan_overdue" && i["object_id"] == loan.as_str())
+    };
     assert!(!overdue(&get(&a, &admin, &format!("/api/v1/custody/inbox?as_of={}", days(14))).await));
     assert!(overdue(&get(&a, &admin, &format!("/api/v1/custody/inbox?as_of={}", days(15))).await));
     // 归还.

@@ -323,11 +323,11 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
     let loans = app.send(Method::GET, "/api/v1/loans", Some(&tokens["admin"]), None).await.json();
     let loan = loans["items"][0]["id"].as_str().expect("the demo has a loan").to_string();
     let inbox = app.send(Method::GET, "/api/v1/custody/inbox", Some(&tokens["admin"]), None).await.json();
-    let task = inbox["items"].as_array().unwrap().iter().find(|i| i["kind"] == "filing").expect("a filing task")
-        ["object_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let task =
+        inbox["items"].as_array().unwrap().iter().find(|i| i["kind"] == "filing").expect("a filing task")["object_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     // Logging out ends a session: its own.
     let spare = app.login("hr").await;
 

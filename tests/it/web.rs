@@ -1275,7 +1275,16 @@ async fn the_custody_page_shows_the_inbox_the_transfer_register_and_the_lending_
     let admin = sign_in(&app, "admin").await;
     assert!(admin.page("/").await.contains("href=\"/custody\""), "行政部's navigation links the custody page");
     let html = admin.page("/custody").await;
-    for want in ["保管待办", "归档任务", "转递登记簿", "市人力资源和社会保障局", "调字〔2026〕27号", "借阅登记", "王纪检", "纪检监察组"] {
+    for want in [
+        "保管待办",
+        "归档任务",
+        "转递登记簿",
+        "市人力资源和社会保障局",
+        "调字〔2026〕27号",
+        "借阅登记",
+        "王纪检",
+        "纪检监察组",
+    ] {
         assert!(html.contains(want), "{want}: {html}");
     }
     // The receipt upload of the open transfer, the 归还 of the loan, the 已归档 of the tasks: each a form.
@@ -1295,7 +1304,13 @@ async fn the_custody_page_shows_the_inbox_the_transfer_register_and_the_lending_
     // A forged receipt through the web form: refused with the reason, nothing changes.
     let receipt = html.split("action=\"/transfers/").nth(1).unwrap().split('"').next().unwrap().to_string();
     let forged = admin
-        .post_named_file(&format!("/transfers/{receipt}"), Some(&admin.csrf), &[], ("receipt.json", "application/json"), b"{}")
+        .post_named_file(
+            &format!("/transfers/{receipt}"),
+            Some(&admin.csrf),
+            &[],
+            ("receipt.json", "application/json"),
+            b"{}",
+        )
         .await;
     assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&forged));
 
@@ -1303,10 +1318,16 @@ async fn the_custody_page_shows_the_inbox_the_transfer_register_and_the_lending_
     let row = html.split("市人力资源和社会保障局").next().unwrap();
     let person = row.rsplit("href=\"/persons/").next().unwrap().split('#').next().unwrap().to_string();
     let dossier = admin.page(&format!("/persons/{person}")).await;
-    assert!(dossier.contains("id=\"custody\"") && dossier.contains("转出中") && dossier.contains("保管记录"), "{dossier}");
+    assert!(
+        dossier.contains("id=\"custody\"") && dossier.contains("转出中") && dossier.contains("保管记录"),
+        "{dossier}"
+    );
     assert!(dossier.contains(&format!("action=\"/persons/{person}/custody\"")), "{dossier}");
     let changed = admin
-        .post(&format!("/persons/{person}/custody"), &[("csrf", &admin.csrf), ("location", "B区-02-07"), ("note", "移库")])
+        .post(
+            &format!("/persons/{person}/custody"),
+            &[("csrf", &admin.csrf), ("location", "B区-02-07"), ("note", "移库")],
+        )
         .await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", text(&changed));
     let dossier = admin.page(&format!("/persons/{person}")).await;
