@@ -6,6 +6,7 @@
 mod admin;
 mod catalogue;
 mod consultations;
+mod custody;
 mod doc;
 pub mod error;
 mod exchange;
@@ -146,7 +147,17 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         // 查(借)阅 (issue 15 item 5)
         .routes(routes!(consultations::put_letter, consultations::get_letter))
         .routes(routes!(consultations::view_material))
-        .routes(routes!(reports::consultations));
+        .routes(routes!(reports::consultations))
+        // Custody, transfers out, loans (docs/DOMAIN.md §4c).
+        .routes(routes!(custody::get_custody, custody::update_custody))
+        .routes(routes!(custody::inbox))
+        .routes(routes!(custody::mark_filed))
+        .routes(routes!(custody::list_transfers))
+        .routes(routes!(custody::transfer_package))
+        .routes(routes!(custody::load_receipt))
+        .routes(routes!(custody::register))
+        .routes(routes!(custody::list_loans, custody::lend))
+        .routes(routes!(custody::return_loan));
     let (v1, mut document) = v1.split_for_parts();
     // `/metrics` is outside `/api/v1`: its path item names its own server.
     let (outside, metrics) = OpenApiRouter::new().routes(routes!(system::metrics)).split_for_parts();

@@ -59,7 +59,7 @@ pub(super) fn answer(table: ReportTable, format: Option<&str>) -> ApiResult<Resp
 }
 
 /// Runs the report `kind` for the caller and answers it in the format asked for.
-async fn report(st: AppState, auth: AuthUser, q: ReportQuery, kind: ReportKind) -> ApiResult<Response> {
+pub(super) async fn report(st: AppState, auth: AuthUser, q: ReportQuery, kind: ReportKind) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let by = q.by.clone().unwrap_or_else(|| "department".into());
     let table = blocking(move || archive.reports().report(&auth.principal, kind, &by)).await?;

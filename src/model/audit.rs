@@ -119,6 +119,17 @@ audit_actions! {
     GrantLetterRead => "grant.letter-read",
     MaterialView => "material.view",
     ReportConsultations => "report.consultations",
+    // Custody, transfers out and loans (docs/DOMAIN.md §4c).
+    CustodyRead => "custody.read",
+    CustodyUpdate => "custody.update",
+    CustodyInbox => "custody.inbox",
+    CustodyFiled => "custody.filed",
+    TransferPackage => "transfer.package",
+    TransferReceipt => "transfer.receipt",
+    TransferList => "transfer.list",
+    LoanLend => "loan.lend",
+    LoanReturn => "loan.return",
+    LoanList => "loan.list",
 }
 
 impl std::fmt::Display for AuditAction {

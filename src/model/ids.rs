@@ -100,6 +100,18 @@ uuid_id!(
     /// A transfer package in the receiving queue (转入, 审核入库).
     ReceivingId
 );
+uuid_id!(
+    /// A transfer out (转出) of a dossier, from its approval to its receipt (回执).
+    TransferId
+);
+uuid_id!(
+    /// A loan (借出) of a paper dossier.
+    LoanId
+);
+uuid_id!(
+    /// A paper-filing task (归档任务) of the archive office.
+    TaskId
+);
 
 /// A string that is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

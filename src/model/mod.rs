@@ -6,6 +6,7 @@ pub mod audit;
 pub mod category;
 pub mod completeness;
 pub mod consultation;
+pub mod custody;
 pub mod date;
 pub mod diff;
 pub mod idnumber;
@@ -23,7 +24,9 @@ pub mod workflow;
 pub use audit::AuditAction;
 pub use category::{Category, CategoryScheme};
 pub use date::PartialDate;
-pub use ids::{BatchId, GrantId, ImportId, MaterialId, PersonId, ReceivingId, RequestId, UserId};
+pub use ids::{
+    BatchId, GrantId, ImportId, LoanId, MaterialId, PersonId, ReceivingId, RequestId, TaskId, TransferId, UserId,
+};
 pub use legacy_category::LegacyScheme;
 pub use material::{Material, MaterialMeta, MaterialVersion, TextState, TextStatus, WithText};
 pub use person::{Person, PersonInput, PersonPatch, PersonStatus};

@@ -24,11 +24,13 @@ pub enum ReportKind {
     Review,
     /// 查阅登记: consultations — unit, readers, purpose, approver, period, what was read (from the audit trail).
     Consultations,
+    /// 转递登记簿: the transfers out, their deadlines and receipts (docs/DOMAIN.md §4c).
+    Transfers,
 }
 
 impl ReportKind {
     /// Every report, in the order the web's index lists them.
-    pub const ALL: [ReportKind; 7] = [
+    pub const ALL: [ReportKind; 8] = [
         ReportKind::Structure,
         ReportKind::Completeness,
         ReportKind::Findings,
@@ -36,6 +38,7 @@ impl ReportKind {
         ReportKind::Turnaround,
         ReportKind::Review,
         ReportKind::Consultations,
+        ReportKind::Transfers,
     ];
 
     /// The name in paths and JSON.
@@ -48,6 +51,7 @@ impl ReportKind {
             ReportKind::Turnaround => "turnaround",
             ReportKind::Review => "review",
             ReportKind::Consultations => "consultations",
+            ReportKind::Transfers => "transfers",
         }
     }
 
@@ -66,6 +70,7 @@ impl ReportKind {
             ReportKind::Turnaround => ("审批时效与超期", "Workflow turnaround"),
             ReportKind::Review => ("专审进度", "Special review progress"),
             ReportKind::Consultations => ("查阅登记", "Consultation register"),
+            ReportKind::Transfers => ("转递登记簿", "Transfer register"),
         }
     }
 }
@@ -85,7 +90,16 @@ mod tests {
     fn report_names_are_the_paths_of_today() {
         assert_eq!(
             ReportKind::ALL.map(ReportKind::as_str),
-            ["structure", "completeness", "findings", "digitization", "turnaround", "review", "consultations"]
+            [
+                "structure",
+                "completeness",
+                "findings",
+                "digitization",
+                "turnaround",
+                "review",
+                "consultations",
+                "transfers"
+            ]
         );
         for k in ReportKind::ALL {
             assert_eq!(serde_json::to_value(k).unwrap(), json!(k.as_str()));

@@ -12,7 +12,7 @@ use serde_json::Value;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[schema(
-    description = "The kind of a change request (DOMAIN §4): 档案创建, 档案更新, 晋升, 调岗, 离职, 查阅, 销毁, 借调, 专项审核. The same list as \
+    description = "The kind of a change request (DOMAIN §4): 档案创建, 档案更新, 晋升, 调岗, 离职, 查阅, 销毁, 借调, 专项审核, 转出. The same list as \
         `RequestKind::ALL` (tests compare them); each kind's flow is in the definitions (`GET /workflows`)."
 )]
 pub enum RequestKind {
@@ -35,6 +35,10 @@ pub enum RequestKind {
     /// 专项审核: the determined (认定) values of a special review written into the record (docs/DOMAIN.md §4).
     #[serde(rename = "special_review")]
     SpecialReview,
+    /// 转出: the dossier transferred to another unit (docs/DOMAIN.md §4c); the result is a transfer, not a person
+    /// version.
+    #[serde(rename = "transfer_out")]
+    TransferOut,
 }
 
 /// How a change field is entered on the web form.
@@ -123,13 +127,20 @@ const SPECIAL_REVIEW: &[ChangeField] = &[
     field("education", "学历学位（认定）", "Education (determined)", Text),
 ];
 
+const TRANSFER_OUT: &[ChangeField] = &[
+    field("receiving_unit", "接收单位", "Receiving unit", Text),
+    field("notice_number", "通知单编号", "Notice (通知单) number", Text),
+    field("address", "接收单位地址", "Receiving unit's address", Text),
+    field("reason", "转出原因", "Reason", Long),
+];
+
 /// The key of an update's changes that cites the 组织说明 a change of a determined (认定) field needs: the id of
 /// that material in the dossier. It is not a person field.
 pub const ORG_EXPLANATION: &str = "org_explanation";
 
 impl RequestKind {
     /// Every kind, in the order lists show them (api and web iterate this one list).
-    pub const ALL: [RequestKind; 9] = [
+    pub const ALL: [RequestKind; 10] = [
         RequestKind::Create,
         RequestKind::Update,
         RequestKind::Promotion,
@@ -139,6 +150,7 @@ impl RequestKind {
         RequestKind::Destruction,
         RequestKind::Secondment,
         RequestKind::SpecialReview,
+        RequestKind::TransferOut,
     ];
 
     /// The name on disk, in the API and in `workflows.toml`.
@@ -153,6 +165,7 @@ impl RequestKind {
             RequestKind::Destruction => "destruction",
             RequestKind::Secondment => "secondment",
             RequestKind::SpecialReview => "special_review",
+            RequestKind::TransferOut => "transfer_out",
         }
     }
 
@@ -178,6 +191,7 @@ impl RequestKind {
             RequestKind::Destruction => ("销毁", "Destruction"),
             RequestKind::Secondment => ("借调", "Secondment"),
             RequestKind::SpecialReview => ("专项审核", "Special review"),
+            RequestKind::TransferOut => ("转出", "Transfer out"),
         }
     }
 
@@ -195,6 +209,7 @@ impl RequestKind {
             RequestKind::Destruction => DESTRUCTION,
             RequestKind::Secondment => SECONDMENT,
             RequestKind::SpecialReview => SPECIAL_REVIEW,
+            RequestKind::TransferOut => TRANSFER_OUT,
         }
     }
 
@@ -229,7 +244,7 @@ impl RequestKind {
     /// materials; both leave the person record as it is, so a newer person version is no conflict for them
     /// and their terms are the request's own (nothing of the person to hide from reviewers).
     pub fn changes_person(self) -> bool {
-        !matches!(self, RequestKind::Consultation | RequestKind::Destruction)
+        !matches!(self, RequestKind::Consultation | RequestKind::Destruction | RequestKind::TransferOut)
     }
 
     /// Whether its `department` change names a department the person joins or is lent to, whose head
@@ -372,6 +387,17 @@ impl RequestKind {
                     reason: text_field(changes, "reason"),
                 });
             }
+            RequestKind::TransferOut => {
+                for (name, what) in [
+                    ("receiving_unit", "name the receiving unit (接收单位)"),
+                    ("notice_number", "give the number of the notice (通知单) that asks for the dossier"),
+                    ("reason", "state the reason of the transfer"),
+                ] {
+                    if text_field(changes, name).is_none() {
+                        return Err(bad(name, what));
+                    }
+                }
+            }
             RequestKind::SpecialReview => {
                 if changes.get("review_version").and_then(Value::as_u64).is_none() {
                     return Err(bad("review_version", "name the version of the review it approves"));
@@ -467,7 +493,8 @@ mod tests {
         }
         assert_eq!(
             RequestKind::names(),
-            "create, update, promotion, transfer, resignation, consultation, destruction, secondment, special_review"
+            "create, update, promotion, transfer, resignation, consultation, destruction, secondment, special_review, \
+             transfer_out"
         );
         assert!(serde_json::from_value::<RequestKind>(json!("loan")).is_err());
     }

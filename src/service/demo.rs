@@ -717,6 +717,43 @@ fn requests_in_flight(
         };
         archive.grants().request_with_letter(&legal, req, &letter_pdf(), Some("介绍信.pdf".into()))?;
     }
+    // Custody (docs/DOMAIN.md §4c): a dossier transferred out, its package sent and the receipt awaited; a
+    // paper dossier lent to the discipline inspection group; a shelf location given.
+    let holders: Vec<crate::model::PersonId> =
+        archive.accounts().users()?.into_iter().filter_map(|u| u.person_id).collect();
+    // The last of a department's cadres who holds no account here.
+    let free = |dept: &str| people.get(dept).and_then(|v| v.iter().rev().find(|p| !holders.contains(p))).copied();
+    let out = ask(
+        free("sales"),
+        RequestKind::TransferOut,
+        json!({"receiving_unit": "市人力资源和社会保障局", "notice_number": "调字〔2026〕27号",
+            "address": "市政务服务中心3楼", "reason": "调出本单位"}),
+        "调动",
+    )?;
+    act("admin", out.id)?;
+    act("leader1", out.id)?;
+    if let Some(t) = archive.transfers().all()?.into_iter().next() {
+        archive.transfers().package(hr, t.id)?;
+    }
+    let admin =
+        archive.accounts().user_by_name("admin")?.ok_or_else(|| super::Error::Internal("no demo user admin".into()))?;
+    let admin = archive.accounts().principal_for(admin, "demo")?;
+    if let Some(lent) = free("research") {
+        archive.custody().lend(
+            &admin,
+            super::custody::NewLoan {
+                person_id: lent,
+                borrower: "王纪检".into(),
+                unit: "纪检监察组".into(),
+                purpose: "核查干部任职经历".into(),
+                due_on: crate::model::PartialDate::from_date(crate::model::today() + time::Duration::days(14)),
+            },
+        )?;
+    }
+    if let Some(shelved) = free("ops") {
+        let patch = super::custody::CustodyPatch { location: Some("A区-01-03".into()), ..Default::default() };
+        archive.custody().update(&admin, shelved, None, patch)?;
+    }
     Ok(())
 }
 

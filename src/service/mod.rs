@@ -19,6 +19,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod batches;
+pub mod custody;
 pub mod demo;
 pub mod diff;
 pub mod filing;
@@ -38,6 +39,7 @@ pub mod review;
 pub mod search;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod transfers;
 pub(crate) mod watermark;
 pub mod witness;
 pub mod workflows;
@@ -216,6 +218,27 @@ pub struct Config {
     pub consultation_readers: usize,
     /// Who approves a consultation of which dossiers (干部管理权限; default: `model/consultation.toml`).
     pub consultation_authority: crate::model::consultation::Authority,
+    /// Custody (docs/DOMAIN.md §4c): how a person's status moves the paper dossier (default the shipped
+    /// `model/custody.toml`), the months a transfer out has (转递 within two), and the months after which a
+    /// transfer without a receipt is chased (催问; default one).
+    pub custody: CustodyConfig,
+}
+
+/// The custody settings of an installation (docs/DOMAIN.md §4c).
+#[derive(Clone, Debug)]
+pub struct CustodyConfig {
+    /// How a status change moves custody.
+    pub rules: crate::model::custody::CustodyRules,
+    /// Months from a transfer's approval to its deadline (default 2).
+    pub transfer_months: u32,
+    /// Months without a receipt before a transfer is chased (催问; default 1).
+    pub chase_months: u32,
+}
+
+impl Default for CustodyConfig {
+    fn default() -> Self {
+        CustodyConfig { rules: crate::model::custody::CustodyRules::shipped(), transfer_months: 2, chase_months: 1 }
+    }
 }
 
 impl Default for Config {
@@ -239,6 +262,7 @@ impl Default for Config {
             review_valid_months: 36,
             consultation_readers: 2,
             consultation_authority: crate::model::consultation::Authority::default_rules(),
+            custody: CustodyConfig::default(),
         }
     }
 }
@@ -380,6 +404,10 @@ services! {
     Indexing => indexing;
     /// What IT runs: backups and metrics.
     Operations => operations;
+    /// Custody of the paper dossiers (档案保管): the record, its rules, paper-filing tasks, loans (借出).
+    Custody => custody;
+    /// Transfers out (转出): the package sent, the receipt (回执) that closes it, the register (转递登记簿).
+    Transfers => transfers;
 }
 
 impl std::fmt::Debug for Archive {

@@ -110,6 +110,9 @@ impl Persons<'_> {
         author: &str,
         reason: Option<String>,
     ) -> Result<()> {
+        // Custody (docs/DOMAIN.md §4c): a new dossier's record, the paper-filing task, moves by status rule.
+        let before: Option<Person> = self.store().get(Table::Persons, person.id.as_bytes())?;
+        self.custody().stage_person_version(ws, before.as_ref(), person, author, reason.as_deref())?;
         ws.put(Table::Persons, person.id.as_bytes().to_vec(), person)?;
         let v = PersonVersion {
             number: person.version,

@@ -136,6 +136,8 @@ pub struct AvailableReports {
     pub review: bool,
     /// 查阅登记 (HR and the auditor).
     pub consultations: bool,
+    /// 转递登记簿.
+    pub transfers: bool,
 }
 
 impl AvailableReports {
@@ -149,6 +151,7 @@ impl AvailableReports {
             ReportKind::Turnaround => self.turnaround,
             ReportKind::Review => self.review,
             ReportKind::Consultations => self.consultations,
+            ReportKind::Transfers => self.transfers,
         }
     }
 
@@ -366,6 +369,8 @@ impl Reports<'_> {
             turnaround: self.may_see_turnaround(p),
             review: may("review", &REVIEW_ROLES),
             consultations: self.may_see_consultations(p),
+            transfers: self.policy().capability(&p.subject, crate::model::policy::Capability::ManageCustody).allowed
+                || self.policy().capability(&p.subject, crate::model::policy::Capability::Export).allowed,
         }
     }
 
@@ -379,6 +384,7 @@ impl Reports<'_> {
             ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
             ReportKind::Review => self.review_progress(p),
             ReportKind::Consultations => self.consultations(p),
+            ReportKind::Transfers => self.transfers().register(p),
         }
     }
 

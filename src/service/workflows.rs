@@ -488,6 +488,8 @@ impl Requests<'_> {
             let person = current.ok_or_else(|| Error::invalid("person_id", "name the dossier"))?;
             if r.kind == RequestKind::Consultation {
                 self.stage_consultation_grant(ws, r, &person)?;
+            } else if r.kind == RequestKind::TransferOut {
+                self.transfers().stage_approved(ws, r, &person)?;
             } else {
                 let backups = self.stage_destruction(ws, r, &person)?;
                 let text = if backups.is_empty() {

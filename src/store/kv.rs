@@ -75,13 +75,21 @@ pub enum Table {
     Receiving,
     /// A queued package's zip, sealed in 1 MiB chunks, by receiving id + chunk number; removed once decided.
     ReceivingPayloads,
+    /// Custody of the paper dossiers (档案编号, 库位, state and history) by person id (docs/DOMAIN.md §4c).
+    Custody,
+    /// Transfers out (转出) by id: terms, deadline, packages sent, the receipt.
+    Transfers,
+    /// Loans (借出) of paper dossiers by id.
+    Loans,
+    /// Paper-filing tasks (归档任务) of the archive office by id.
+    FilingTasks,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 32] = [
+    pub const ALL: [Table; 36] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -116,6 +124,10 @@ impl Table {
         // 转入 and 审核入库 (issue 15 item 4).
         Table::Receiving,
         Table::ReceivingPayloads,
+        Table::Custody,
+        Table::Transfers,
+        Table::Loans,
+        Table::FilingTasks,
     ];
 
     /// The tree name.
@@ -153,6 +165,10 @@ impl Table {
             Table::Intake => "intake",
             Table::Receiving => "receiving",
             Table::ReceivingPayloads => "receiving_payloads",
+            Table::Custody => "custody",
+            Table::Transfers => "transfers",
+            Table::Loans => "loans",
+            Table::FilingTasks => "filing_tasks",
         }
     }
 

@@ -22,6 +22,7 @@
 mod admin;
 mod catalogue;
 mod consult;
+mod custody;
 mod diff;
 mod error;
 mod forms;
@@ -106,6 +107,13 @@ pub fn router() -> Router<AppState> {
         .route("/receiving/{id}/receipt", get(receiving::receipt))
         .route("/receiving/{id}/accept", post(receiving::accept))
         .route("/receiving/{id}/return", post(receiving::return_package))
+        // Custody, transfers out, loans (docs/DOMAIN.md §4c).
+        .route("/custody", get(custody::index))
+        .route("/custody/tasks/{id}/done", post(custody::mark_filed))
+        .route("/persons/{id}/custody", post(custody::update))
+        .route("/transfers/{id}/receipt", post(custody::receipt))
+        .route("/loans", post(custody::lend))
+        .route("/loans/{id}/return", post(custody::return_loan))
         .route("/imports", get(imports::form).post(imports::start))
         .route("/imports/{id}", get(imports::show))
         .route("/rollback", get(hold::show).post(hold::acknowledge))

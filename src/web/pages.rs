@@ -474,7 +474,7 @@ pub(super) async fn dossier(
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (person, entries, versions, requests, completeness) = blocking(move || {
+    let (person, entries, versions, requests, completeness, custody) = blocking(move || {
         let person = archive.persons().get(&p, id)?;
         let entries = archive.persons().catalogue(&p, id)?;
         // The history is shown to those the service lets read it; others simply do not see the section.
@@ -482,7 +482,9 @@ pub(super) async fn dossier(
         let requests = archive.requests().list(&p, None, None, Some(id))?;
         // So is the completeness (docs/DOMAIN.md §5).
         let completeness = archive.reports().dossier_completeness(&p, id).ok();
-        Ok((person, entries, versions, requests, completeness))
+        // And the custody of the paper dossier (docs/DOMAIN.md §4c).
+        let custody = archive.custody().get(&p, id).ok();
+        Ok((person, entries, versions, requests, completeness, custody))
     })
     .await?;
     let scheme = st.archive.scheme();
@@ -499,6 +501,7 @@ pub(super) async fn dossier(
             a href="#catalogue" { (l.t("档案目录", "Catalogue")) } " · "
             @if st.archive.reviews().readable_by(&user.principal) { a href={ "/persons/" (x.id) "/review" } { (l.t("专项审核", "Special review")) } " · " }
             @if completeness.is_some() { a href="#completeness" { (l.t("完整性", "Completeness")) } " · " }
+            @if custody.is_some() { a href="#custody" { (l.t("档案保管", "Custody")) } " · " }
             @if user.can.upload { a href="#upload" { (l.t("上传材料", "Upload")) } " · " }
             @if versions.is_some() { a href="#history" { (l.t("版本历史", "History")) } " · " }
             @if user.can.start {
@@ -523,6 +526,7 @@ pub(super) async fn dossier(
             (catalogue(l, scheme, &entries, filed))
         }
         @if let Some(d) = &completeness { (completeness_section(l, d)) }
+        @if let Some(c) = &custody { (super::custody::section(l, &user, c, user.can.manage_custody)) }
         @if user.can.upload {
             section #upload {
                 h2 { (l.t("上传材料", "Upload a material")) }

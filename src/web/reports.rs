@@ -50,6 +50,11 @@ fn report_description(l: Lang, kind: ReportKind) -> &'static str {
             "查阅登记：每次查阅的查阅单位、查阅人、目的、权限、审批人、期限，以及依审计记录查阅了哪些材料。",
             "Every consultation: unit, readers, purpose, permissions, approver, period, and what was read (from the audit trail).",
         ),
+        ReportKind::Transfers => l.t(
+            "转出档案的登记：接收单位、通知单编号、期限、寄出的转递包、回执；逾期与满一个月未回执（催问）的标出。",
+            "Dossiers transferred out: receiving unit, notice number, deadline, package sent, receipt; overdue and \
+             unanswered for a month (催问) flagged.",
+        ),
     }
 }
 
@@ -356,7 +361,8 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
                     &bars,
                 )
             })
-        }
+        } // The register is a list; no chart.
+        ReportKind::Transfers => None,
     }
 }
 

@@ -210,6 +210,10 @@ pub struct Can {
     pub accounts: bool,
     /// At least one report.
     pub reports: bool,
+    /// The custody page: the archive office, and who sends transfers (docs/DOMAIN.md §4c).
+    pub custody: bool,
+    /// Change custody, lend paper dossiers (the archive office).
+    pub manage_custody: bool,
 }
 
 impl Can {
@@ -228,6 +232,8 @@ impl Can {
             review: has(Capability::ManagePolicy),
             accounts: has(Capability::ManageAccounts),
             reports: false,
+            custody: has(Capability::ManageCustody) || has(Capability::Export),
+            manage_custody: has(Capability::ManageCustody),
         }
     }
 }

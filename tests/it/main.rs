@@ -9,6 +9,7 @@ mod browser;
 mod catalogue;
 mod common;
 mod consult;
+mod custody;
 mod diff;
 mod duties;
 mod e2e;

@@ -93,6 +93,18 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/receiving/{id}"),
     ("post", "/receiving/{id}/accept"),
     ("post", "/receiving/{id}/return"),
+    // Custody, transfers out, loans (docs/DOMAIN.md §4c).
+    ("get", "/persons/{id}/custody"),
+    ("put", "/persons/{id}/custody"),
+    ("get", "/custody/inbox"),
+    ("post", "/custody/tasks/{id}/done"),
+    ("get", "/transfers"),
+    ("get", "/transfers/{id}/package"),
+    ("post", "/transfers/{id}/receipt"),
+    ("get", "/reports/transfers"),
+    ("get", "/loans"),
+    ("post", "/loans"),
+    ("post", "/loans/{id}/return"),
     ("get", "/metrics"),
     // 查(借)阅 (issue 15 item 5)
     ("put", "/grants/{id}/letter"),
@@ -254,7 +266,7 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
     let app = demo_app().await;
     let doc = document(&app).await;
     let mut tokens = std::collections::BTreeMap::new();
-    for who in ["hr", "it", "secadmin", "auditor", "scanner", "legal"] {
+    for who in ["hr", "it", "secadmin", "auditor", "scanner", "legal", "admin"] {
         tokens.insert(who, app.login(who).await);
     }
     let hr = tokens["hr"].clone();
@@ -336,6 +348,17 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         .as_str()
         .unwrap()
         .to_string();
+    // Custody: the demo's transfer out and loan; a paper-filing task of the archive office.
+    let transfers = app.send(Method::GET, "/api/v1/transfers", Some(&hr), None).await.json();
+    let transfer = transfers["items"][0]["id"].as_str().expect("the demo has a transfer out").to_string();
+    let loans = app.send(Method::GET, "/api/v1/loans", Some(&tokens["admin"]), None).await.json();
+    let loan = loans["items"][0]["id"].as_str().expect("the demo has a loan").to_string();
+    let inbox = app.send(Method::GET, "/api/v1/custody/inbox", Some(&tokens["admin"]), None).await.json();
+    let task =
+        inbox["items"].as_array().unwrap().iter().find(|i| i["kind"] == "filing").expect("a filing task")["object_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     // Logging out ends a session: its own.
     let spare = app.login("hr").await;
 
@@ -352,6 +375,9 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             "imports" => &import,
             "intake" => &received,
             "receiving" => &queued,
+            "transfers" => &transfer,
+            "loans" => &loan,
+            "custody" => &task,
             "users" => &user,
             _ => "",
         };
@@ -373,6 +399,8 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             ("get", "/grants/{id}/letter") => Some(tokens["auditor"].as_str()),
             (_, p) if p.starts_with("/grants/") => Some(tokens["secadmin"].as_str()),
             (_, "/batches/{id}/materials") => Some(tokens["scanner"].as_str()),
+            ("put", "/persons/{id}/custody") => Some(tokens["admin"].as_str()),
+            (_, p) if p.starts_with("/custody/") || p.starts_with("/loans") => Some(tokens["admin"].as_str()),
             _ => Some(hr.as_str()),
         };
         let a = app.call(request(&method, &url, who)).await;

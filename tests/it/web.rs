@@ -1337,3 +1337,79 @@ async fn the_receiving_pages_queue_review_and_accept_a_package_with_the_token() 
     assert_eq!(it.get("/receiving").await.status, StatusCode::FORBIDDEN);
     assert_eq!(it.get(&review).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_custody_page_shows_the_inbox_the_transfer_register_and_the_lending_list() {
+    let app = demo_app().await;
+    let admin = sign_in(&app, "admin").await;
+    assert!(admin.page("/").await.contains("href=\"/custody\""), "行政部's navigation links the custody page");
+    let html = admin.page("/custody").await;
+    for want in [
+        "保管待办",
+        "归档任务",
+        "转递登记簿",
+        "市人力资源和社会保障局",
+        "调字〔2026〕27号",
+        "借阅登记",
+        "王纪检",
+        "纪检监察组",
+    ] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    // The receipt upload of the open transfer, the 归还 of the loan, the 已归档 of the tasks: each a form.
+    assert!(html.contains("action=\"/transfers/") && html.contains("/receipt\""), "{html}");
+    let tasks = html.matches("action=\"/custody/tasks/").count();
+    assert!(tasks >= 1);
+    let task = html.split("action=\"/custody/tasks/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert_eq!(admin.post(&format!("/custody/tasks/{task}"), &[]).await.status, StatusCode::FORBIDDEN, "no token");
+    let done = admin.post(&format!("/custody/tasks/{task}"), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", text(&done));
+    assert_eq!(admin.page("/custody").await.matches("action=\"/custody/tasks/").count(), tasks - 1);
+    let ret = html.split("action=\"/loans/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let returned = admin.post(&format!("/loans/{ret}"), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(returned.status, StatusCode::SEE_OTHER, "{}", text(&returned));
+    assert!(!admin.page("/custody").await.contains(&format!("action=\"/loans/{ret}\"")));
+
+    // A forged receipt through the web form: refused with the reason, nothing changes.
+    let receipt = html.split("action=\"/transfers/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let forged = admin
+        .post_named_file(
+            &format!("/transfers/{receipt}"),
+            Some(&admin.csrf),
+            &[],
+            ("receipt.json", "application/json"),
+            b"{}",
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&forged));
+
+    // The transferred dossier shows its custody: 转出中, the receiving unit, the history; the archive office's form.
+    let row = html.split("市人力资源和社会保障局").next().unwrap();
+    let person = row.rsplit("href=\"/persons/").next().unwrap().split('#').next().unwrap().to_string();
+    let dossier = admin.page(&format!("/persons/{person}")).await;
+    assert!(
+        dossier.contains("id=\"custody\"") && dossier.contains("转出中") && dossier.contains("保管记录"),
+        "{dossier}"
+    );
+    assert!(dossier.contains(&format!("action=\"/persons/{person}/custody\"")), "{dossier}");
+    let changed = admin
+        .post(
+            &format!("/persons/{person}/custody"),
+            &[("csrf", &admin.csrf), ("location", "B区-02-07"), ("note", "移库")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", text(&changed));
+    let dossier = admin.page(&format!("/persons/{person}")).await;
+    assert!(dossier.contains("B区-02-07") && dossier.contains("移库"), "{dossier}");
+
+    // HR sees the custody and the register but not the archive office's form nor the lending list.
+    let hr = sign_in(&app, "hr").await;
+    let page = hr.page("/custody").await;
+    assert!(page.contains("转递登记簿") && !page.contains("借阅登记"), "{page}");
+    let dossier = hr.page(&format!("/persons/{person}")).await;
+    assert!(dossier.contains("转出中") && !dossier.contains(&format!("action=\"/persons/{person}/custody\"")));
+    // The system administrator has no such page.
+    let it = sign_in(&app, "it").await;
+    assert!(!it.page("/").await.contains("href=\"/custody\""));
+    assert_eq!(it.get("/custody").await.status, StatusCode::FORBIDDEN);
+}
