@@ -108,13 +108,26 @@ async fn a_transfer_runs_end_to_end_between_two_installations() {
     let sha = p.header("x-package-sha256");
     let package = p.body;
 
-    // B receives it (today's import) and answers with its signed receipt.
+    // B receives it into its receiving queue, reviews it (审核入库) and accepts it into a new dossier; the
+    // acceptance answers with B's signed receipt.
     let b_hr = b.login("hr").await;
     let r =
-        post_raw(&b, &b_hr, "/api/v1/packages?accept_unknown_sender=true", "application/zip", package.clone()).await;
+        post_raw(&b, &b_hr, "/api/v1/receiving?accept_unknown_sender=true", "application/zip", package.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
-    let receipt = r.body.clone();
-    assert_eq!(r.json()["package_sha256"], sha.as_str());
+    let queued = r.json()["id"].as_str().unwrap().to_string();
+    let review = get(&b, &b_hr, &format!("/api/v1/receiving/{queued}")).await;
+    assert!(review.to_string().contains("11010119800517001") || review["person"].is_object(), "{review}");
+    let accepted = b
+        .send(
+            Method::POST,
+            &format!("/api/v1/receiving/{queued}/accept"),
+            Some(&b_hr),
+            Some(serde_json::json!({"into": "new"})),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", String::from_utf8_lossy(&accepted.body));
+    let receipt = serde_json::to_vec(&accepted.json()["receipt"]).unwrap();
+    assert_eq!(accepted.json()["receipt"]["package_sha256"], sha.as_str());
 
     // Forged receipts are refused and change nothing: altered, another package, an untrusted receiver.
     let mut altered: Value = serde_json::from_slice(&receipt).unwrap();
