@@ -3,7 +3,7 @@
 //! of the same ID number held here, adding only the materials whose bytes it does not already hold — or returned
 //! (退回) with the reasons.
 //!
-//! A package reaches the queue only whole: the same checks as the direct import ([`super::Packages::verify`]:
+//! A package reaches the queue only whole: the same checks as the direct import (`Packages::verify`:
 //! zip safety, the bag, the signature, a trusted sender, every hash). Its zip is kept sealed in the store
 //! (`Table::ReceivingPayloads`, 1 MiB chunks) until it is decided, then removed; the record
 //! (`Table::Receiving`) keeps the manifest, the catalogue check and, once decided, the outcome and the receipt.
