@@ -36,6 +36,7 @@ pub mod api;
 pub mod bootstrap;
 pub mod cli;
 pub mod crypto;
+pub mod digitise;
 pub mod exchange;
 pub mod extract;
 pub mod http;

@@ -740,8 +740,8 @@ pub(super) async fn file_in_batch(
     ApiPath(batch): ApiPath<crate::model::BatchId>,
     req: axum::extract::Request,
 ) -> ApiResult<Response> {
-    let up = super::materials::read_upload(&st, req, true).await?;
-    let mut meta = up.meta.unwrap_or_default();
+    let mut up = super::materials::read_uploads(&st, req, true, crate::service::pages::MAX_PAGES).await?;
+    let mut meta = up.meta.take().unwrap_or_default();
     let person: crate::model::PersonId = meta
         .as_object_mut()
         .and_then(|m| m.remove("person_id"))
@@ -750,9 +750,16 @@ pub(super) async fn file_in_batch(
     let meta = super::materials::parse_meta(meta)?;
     let archive = st.archive.clone();
     // A scan of a batch is streamed in like any upload, then filed from memory (scans are pages, not GiB).
+    // Page images (one or more JPEG, TIFF or PNG files) make one scanned material, checked page by page at
+    // intake; any other file (a PDF scanned elsewhere) is filed as it is.
     let m = blocking(move || {
-        let bytes = up.file.read_all()?;
-        archive.imports().file_in_batch(&auth.principal, batch, person, meta, &bytes, up.file_name)
+        let mut files = up.read_files()?;
+        if files.len() > 1 || crate::service::pages::is_page_image(&files[0].bytes) {
+            archive.digitisation().file_pages_in_batch(&auth.principal, batch, person, meta, files)
+        } else {
+            let f = files.remove(0);
+            archive.imports().file_in_batch(&auth.principal, batch, person, meta, &f.bytes, f.file_name)
+        }
     })
     .await?;
     Ok((StatusCode::CREATED, Json(super::views::MaterialView::new(m, st.archive.scheme(), None))).into_response())

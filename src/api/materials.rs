@@ -30,6 +30,23 @@ pub(super) struct Upload {
     pub(super) file: SpooledBlob,
     pub(super) file_name: Option<String>,
     pub(super) meta: Option<Value>,
+    /// Further `file` parts (page images of one scanned material), each with its name, in order.
+    pub(super) more: Vec<(SpooledBlob, Option<String>)>,
+}
+
+impl Upload {
+    /// Whether it holds several files (the page images of a scanned material).
+    pub(super) fn is_several(&self) -> bool {
+        !self.more.is_empty()
+    }
+
+    /// Every file, read back (blocking), in order, with its name.
+    pub(super) fn read_files(self) -> Result<Vec<crate::service::pages::PageUpload>, crate::service::Error> {
+        std::iter::once((self.file, self.file_name))
+            .chain(self.more)
+            .map(|(f, file_name)| Ok(crate::service::pages::PageUpload { bytes: f.read_all()?.to_vec(), file_name }))
+            .collect()
+    }
 }
 
 /// The parts of `POST /persons/{id}/materials` (documentation only: [`read_upload`] reads them): `file` and
@@ -96,8 +113,14 @@ const META_FIELDS: [&str; 15] = [
 /// Reads a multipart upload: part `file` (the bytes) and part `meta` (JSON) — or the meta fields as separate
 /// parts (`category`, `title`, `formed_on`, `pages`, `tags` comma-separated, `note`).
 pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) -> ApiResult<Upload> {
+    read_uploads(st, req, need_meta, 1).await
+}
+
+/// As [`read_upload`], taking up to `max_files` `file` parts (the page images of a scanned material, in order).
+pub(super) async fn read_uploads(st: &AppState, req: Request, need_meta: bool, max_files: usize) -> ApiResult<Upload> {
     let mut mp = MultipartReader::from_request(req, st, Sender::Client).await?;
     let mut file: Option<SpooledBlob> = None;
+    let mut more = Vec::new();
     let mut file_name = None;
     let mut meta_json: Option<Value> = None;
     let mut loose = serde_json::Map::new();
@@ -105,11 +128,17 @@ pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) ->
         let name = part.name();
         match name.as_str() {
             "file" => {
-                if file.is_some() {
+                if file.is_none() {
+                    file_name = part.file_name();
+                    file = Some(part.spool(st).await?);
+                } else if more.len() + 1 < max_files {
+                    let name = part.file_name();
+                    more.push((part.spool(st).await?, name));
+                } else if max_files == 1 {
                     return Err(HttpError::BadRequest("more than one `file` part".into()).into());
+                } else {
+                    return Err(HttpError::BadRequest(format!("more than {max_files} `file` parts")).into());
                 }
-                file_name = part.file_name();
-                file = Some(part.spool(st).await?);
             }
             "meta" => {
                 let text = part.text(64 * 1024, || "the meta part exceeds 64 KiB".into()).await?;
@@ -151,7 +180,7 @@ pub(super) async fn read_upload(st: &AppState, req: Request, need_meta: bool) ->
         (None, true) => None,
     };
     let meta = meta_value;
-    Ok(Upload { file, file_name, meta })
+    Ok(Upload { file, file_name, meta, more })
 }
 
 #[derive(Deserialize)]
@@ -219,12 +248,14 @@ pub(super) async fn upload(
         })
         .await?;
     }
-    let up = read_upload(&st, req, true).await?;
+    // Several `file` parts are the page images of one scanned material (filed, not received).
+    let mut up = read_uploads(&st, req, true, if received { 1 } else { crate::service::pages::MAX_PAGES }).await?;
     let archive = st.archive.clone();
-    let meta = parse_meta(up.meta.unwrap_or_default())?;
+    let meta = parse_meta(up.meta.take().unwrap_or_default())?;
     let wait = q.wait.unwrap_or(true);
     let m = blocking(move || match received {
         true => archive.intake().receive_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait),
+        false if up.is_several() => archive.digitisation().file_pages(&auth.principal, person, meta, up.read_files()?),
         false => archive.filing().add_spooled(&auth.principal, person, meta, &up.file, up.file_name, wait),
     })
     .await?;

@@ -7,6 +7,7 @@ mod admin;
 mod catalogue;
 mod consultations;
 mod custody;
+mod digitisation;
 mod doc;
 pub mod error;
 mod exchange;
@@ -157,7 +158,19 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(custody::load_receipt))
         .routes(routes!(custody::register))
         .routes(routes!(custody::list_loans, custody::lend))
-        .routes(routes!(custody::return_loan));
+        .routes(routes!(custody::return_loan))
+        // Digitisation: pages and quality control (docs/DOMAIN.md §2c).
+        .routes(routes!(digitisation::get_batch))
+        .routes(routes!(digitisation::finish_scanning))
+        .routes(routes!(digitisation::hand_over))
+        .routes(routes!(digitisation::review))
+        .routes(routes!(digitisation::record_defect))
+        .routes(routes!(digitisation::decide))
+        .routes(routes!(digitisation::rescans))
+        .routes(routes!(digitisation::get_page, digitisation::replace_page, digitisation::remove_page))
+        .routes(routes!(digitisation::get_pages_zip))
+        .routes(routes!(digitisation::add_pages))
+        .routes(routes!(digitisation::reorder_pages));
     let (v1, mut document) = v1.split_for_parts();
     // `/metrics` is outside `/api/v1`: its path item names its own server.
     let (outside, metrics) = OpenApiRouter::new().routes(routes!(system::metrics)).split_for_parts();

@@ -177,6 +177,18 @@ pub(super) struct Batch {
     created_by: String,
     /// When (Unix seconds).
     created_at: i64,
+    /// 扫描中 → 自检 → 抽检 → 验收, or 退回 (rescans) → 抽检 again.
+    state: crate::model::page::BatchState,
+    /// The share of pages each 抽检 draws, percent.
+    sample_percent: u8,
+    /// The fewest pages a 抽检 draws.
+    sample_min: u32,
+    /// When the operators finished scanning (Unix seconds).
+    self_check_at: Option<i64>,
+    /// Rounds of 抽检. A batch's operators never see a sample, nor the defects of an undecided round.
+    rounds: Vec<crate::model::page::QcRound>,
+    /// Pages sent back for rescanning.
+    rescans: Vec<crate::model::page::Rescan>,
 }
 
 /// A new batch. Every dossier must exist (404) and every assignee must be a scanning operator (422).
@@ -187,6 +199,10 @@ pub(super) struct NewBatch {
     assignees: Vec<String>,
     /// Dossiers.
     person_ids: Vec<PersonId>,
+    /// The share of pages each 抽检 draws, percent (1–100; default 10).
+    sample_percent: Option<u8>,
+    /// The fewest pages a 抽检 draws (default 5).
+    sample_min: Option<u32>,
 }
 
 /// One decision on a step.

@@ -54,6 +54,10 @@ pub struct MaterialView {
     pub findings: Vec<crate::model::Finding>,
     /// Received (收材) and waiting in the 待归档 queue: not yet in the catalogue, no 序号 until 归档.
     pub awaiting_filing: bool,
+    /// The page images of a scanned material, in order, with what intake read and found on each (the content
+    /// is then one PDF assembled from them); absent for other materials.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub page_images: Vec<crate::model::page::PageImage>,
     /// Created.
     pub created_at: String,
     /// By.
@@ -91,6 +95,8 @@ impl MaterialView {
             text_error: text.error,
             detected_pages: text.pages,
             awaiting_filing: m.awaiting_filing,
+            // The addresses of originals kept apart are the archive's own business.
+            page_images: m.page_images.into_iter().map(|p| crate::model::page::PageImage { address: None, ..p }).collect(),
             created_at: ts_rfc3339(m.created_at),
             created_by: m.created_by,
             updated_at: ts_rfc3339(m.updated_at),

@@ -130,6 +130,15 @@ audit_actions! {
     LoanLend => "loan.lend",
     LoanReturn => "loan.return",
     LoanList => "loan.list",
+    // Digitisation: pages and quality control (docs/DOMAIN.md §2c).
+    BatchRead => "batch.read",
+    BatchSelfCheck => "batch.self-check",
+    BatchSubmit => "batch.submit",
+    QcSample => "qc.sample",
+    QcDefect => "qc.defect",
+    QcDecide => "qc.decide",
+    MaterialPages => "material.pages",
+    PageRead => "material.page",
 }
 
 impl std::fmt::Display for AuditAction {

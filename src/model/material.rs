@@ -130,6 +130,10 @@ pub struct Material {
     /// until 归档 (docs/DOMAIN.md §2b). Absent (every older record): filed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub awaiting_filing: bool,
+    /// The page images it was filed from, in order (a scanned material; see [`super::page`]): its content is then
+    /// one PDF assembled from them. Empty for every other material.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_images: Vec<super::page::PageImage>,
 }
 
 /// One immutable version of a material: the whole record as it was, with who changed it and why.
@@ -278,6 +282,7 @@ mod tests {
             batch_id: None,
             destroyed_by: None,
             awaiting_filing: false,
+            page_images: Vec::new(),
         }
     }
 

@@ -38,6 +38,8 @@ pub(crate) enum SystemRead {
     Ocr,
     /// A search hit's snippet: the hit passed the caller's search filter.
     SearchHit,
+    /// A scanned material's pages changed: its PDF is assembled anew from the pages it keeps.
+    Pages,
     /// Benchmarks measuring what the gate and the audit trail cost.
     #[cfg(feature = "bench-internals")]
     Benchmark,
@@ -100,6 +102,20 @@ impl Archive {
     pub(crate) fn content_chunks(&self, permit: &ReadPermit, m: &Material) -> Result<BlobChunks> {
         let address = Self::permitted(permit, m)?;
         Ok(self.store().blob_chunks(&self.inner.gate.unsealer, &address)?)
+    }
+
+    /// The original of one of `m`'s pages kept as a blob of its own (a PNG or TIFF page).
+    pub(crate) fn read_page_blob(
+        &self,
+        permit: &ReadPermit,
+        m: &Material,
+        address: &BlobAddress,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        Self::permitted(permit, m)?;
+        if !m.page_images.iter().any(|p| p.address.as_deref() == Some(address.to_string().as_str())) {
+            return Err(Error::Internal(format!("blob {address} is no page of material {}", m.id)));
+        }
+        Ok(self.store().read_blob(&self.inner.gate.unsealer, address)?)
     }
 
     /// The text extracted from the bytes of `m`, if any.

@@ -509,6 +509,8 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             name: "2026年第一批纸质档案数字化（研究发展部）".into(),
             assignees: vec!["scanner".into()],
             person_ids: batch_persons,
+            sample_percent: None,
+            sample_min: None,
         },
     )?;
     Ok(summary)

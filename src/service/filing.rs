@@ -7,6 +7,7 @@
 use super::{Error, Filing, Principal, Result, check_version, version_key};
 use crate::extract;
 use crate::model::AuditAction;
+use crate::model::page::PageImage;
 use crate::model::policy::{Access, Capability};
 use crate::model::{
     Material, MaterialId, MaterialMeta, MaterialVersion, Person, PersonId, TextState, TextStatus, WithText, now_ts,
@@ -79,6 +80,37 @@ impl Prepared<'_> {
         }
         Ok(())
     }
+}
+
+/// A page image of a scanned material being stored with a version: its record, and where its original is.
+pub(crate) struct StagedPage {
+    /// The page's record ([`PageImage::address`] set when the original is kept apart).
+    pub image: PageImage,
+    /// Its original.
+    pub original: Original,
+}
+
+/// Where a page's original is kept.
+pub(crate) enum Original {
+    /// In the material's PDF (a JPEG, embedded byte for byte).
+    InPdf,
+    /// A blob of its own, new: sealed and written with the version.
+    New(PreparedBlob, zeroize::Zeroizing<Vec<u8>>),
+    /// A blob of its own the store holds already (a page kept from the version before).
+    Held(BlobAddress),
+}
+
+/// Stages one more reference to each page original kept apart (a reference per version that holds it, as for a
+/// material's content). Under the write lock.
+fn stage_pages(store: &Store, ws: &mut WriteSet, pages: Vec<StagedPage>) -> Result<()> {
+    for page in pages {
+        match page.original {
+            Original::InPdf => {}
+            Original::New(blob, bytes) => store.stage_blob_ref(ws, blob, &bytes)?,
+            Original::Held(address) => store.stage_held_blob_ref(ws, &address)?,
+        }
+    }
+    Ok(())
 }
 
 impl Filing<'_> {
@@ -287,7 +319,7 @@ impl Filing<'_> {
         let person = self.persons().load_person(person_id)?;
         let meta = self.checked_meta(meta)?;
         self.check_filing(p, &person, &meta)?;
-        self.file_content(p, &person, meta, content, file_name, wait, None, false)
+        self.file_content(p, &person, meta, content, file_name, wait, None, false, Vec::new())
     }
 
     /// Files a checked material: the bytes, the record, version 1, the dossier entry, the index queue entry
@@ -303,7 +335,23 @@ impl Filing<'_> {
         wait: bool,
         batch_id: Option<crate::model::BatchId>,
     ) -> Result<Material> {
-        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, batch_id, false)
+        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, batch_id, false, Vec::new())
+    }
+
+    /// Files a checked scanned material: its content is `pdf` (assembled from the page images), its pages
+    /// `pages`, stored with it in the same commit ([`super::pages`]). The caller has checked the principal may.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn file_scanned(
+        &self,
+        p: &Principal,
+        person: &Person,
+        meta: MaterialMeta,
+        pdf: &[u8],
+        pages: Vec<StagedPage>,
+        wait: bool,
+        batch_id: Option<crate::model::BatchId>,
+    ) -> Result<Material> {
+        self.file_content(p, person, meta, Content::Bytes(pdf), None, wait, batch_id, false, pages)
     }
 
     /// Receives a checked material (收材登记) into the 待归档 queue: stored like [`Filing::file_material`], but
@@ -317,7 +365,7 @@ impl Filing<'_> {
         file_name: Option<String>,
         wait: bool,
     ) -> Result<Material> {
-        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, None, true)
+        self.file_content(p, person, meta, Content::Bytes(bytes), file_name, wait, None, true, Vec::new())
     }
 
     /// Receives a streamed upload into the 待归档 queue, as [`Filing::receive_material`].
@@ -330,7 +378,7 @@ impl Filing<'_> {
         file_name: Option<String>,
         wait: bool,
     ) -> Result<Material> {
-        self.file_content(p, person, meta, Content::Spooled(content), file_name, wait, None, true)
+        self.file_content(p, person, meta, Content::Spooled(content), file_name, wait, None, true, Vec::new())
     }
 
     /// Stores a checked material: filed into the catalogue (the next 序号 of its (sub)category), or, with
@@ -346,6 +394,7 @@ impl Filing<'_> {
         wait: bool,
         batch_id: Option<crate::model::BatchId>,
         received: bool,
+        pages: Vec<StagedPage>,
     ) -> Result<Material> {
         let person_id = person.id;
         self.check_file(content.size())?;
@@ -372,11 +421,13 @@ impl Filing<'_> {
             batch_id,
             destroyed_by: None,
             awaiting_filing: received,
+            page_images: pages.iter().map(|p| p.image.clone()).collect(),
         };
         let ticket = {
             let _guard = self.lock();
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
+            stage_pages(self.store(), &mut ws, pages)?;
             let text = self.stage_new_text(&mut ws, &material)?;
             if received {
                 // Received, not filed: it waits in the 待归档 queue, without a 序号 (docs/DOMAIN.md §2b).
@@ -457,6 +508,41 @@ impl Filing<'_> {
     ) -> Result<Material> {
         let current = self.materials().load_material(id)?;
         self.check_material(p, &self.persons().load_person(current.person_id)?, &current, Access::Edit)?;
+        self.new_content_version(p, id, expected, content, file_name, reason, None, |_, _| Ok(()))
+    }
+
+    /// Commits a new version of a scanned material whose pages changed: its content `pdf` assembled from
+    /// `pages`; `also` stages what else the change does, in the same commit. The caller has checked the
+    /// principal may.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_pages_version(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        pdf: &[u8],
+        pages: Vec<StagedPage>,
+        reason: Option<String>,
+        also: impl FnOnce(&mut WriteSet, &Material) -> Result<()>,
+    ) -> Result<Material> {
+        self.new_content_version(p, id, expected, Content::Bytes(pdf), None, reason, Some(pages), also)
+    }
+
+    /// A new version with new content (and, for a scanned material, its new pages), under optimistic
+    /// concurrency. The caller has checked the principal may.
+    #[allow(clippy::too_many_arguments)]
+    fn new_content_version(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+        expected: Option<u32>,
+        content: Content<'_>,
+        file_name: Option<String>,
+        reason: Option<String>,
+        pages: Option<Vec<StagedPage>>,
+        also: impl FnOnce(&mut WriteSet, &Material) -> Result<()>,
+    ) -> Result<Material> {
+        let current = self.materials().load_material(id)?;
         check_version(expected, current.version)?;
         self.check_file(content.size())?;
         let mime = content.sniff(file_name.as_deref())?;
@@ -481,6 +567,11 @@ impl Filing<'_> {
             m.updated_by = p.user.username.clone();
             let mut ws = self.store().write_set();
             blob.stage(self.store(), &mut ws)?;
+            if let Some(pages) = pages {
+                m.page_images = pages.iter().map(|p| p.image.clone()).collect();
+                stage_pages(self.store(), &mut ws, pages)?;
+            }
+            also(&mut ws, &m)?;
             let text = self.stage_new_text(&mut ws, &m)?;
             self.commit_material_version(ws, p, AuditAction::MaterialReplace, &m, text, reason)?
         };

@@ -768,6 +768,19 @@ impl Indexing<'_> {
             if !destroyed && self.store().blob_info(&addr)?.is_none() {
                 r.missing.push(format!("material {} v{}: blob {addr} missing", v.material.id, v.number));
             }
+            for (n, page) in v.material.page_images.iter().enumerate() {
+                let Some(a) = &page.address else { continue };
+                match a.parse() {
+                    Ok(a) if destroyed || self.store().blob_info(&a)?.is_some() => {}
+                    Ok(a) => r.missing.push(format!(
+                        "material {} v{} page {}: blob {a} missing",
+                        v.material.id,
+                        v.number,
+                        n + 1
+                    )),
+                    Err(_) => r.missing.push(format!("material {} v{} page {}: bad address", v.material.id, v.number, n + 1)),
+                }
+            }
         }
         r.orphans = self.store().orphan_blobs(|| self.lock())?.iter().map(ToString::to_string).collect();
         Ok(r)
@@ -843,6 +856,7 @@ mod tests {
             batch_id: None,
             destroyed_by: None,
             awaiting_filing: false,
+            page_images: Vec::new(),
         };
         let v = MaterialVersion { number: 1, material: m.clone(), author: "hr".into(), at: 1, reason: None };
         let mut ws = archive.store().write_set();

@@ -32,7 +32,9 @@ pub mod metrics;
 pub mod notify;
 pub mod numbering;
 pub mod packages;
+pub mod pages;
 pub mod persons;
+pub mod qc;
 pub mod receiving;
 pub mod reports;
 pub mod review;
@@ -408,6 +410,9 @@ services! {
     Custody => custody;
     /// Transfers out (转出): the package sent, the receipt (回执) that closes it, the register (转递登记簿).
     Transfers => transfers;
+    /// Digitisation: the page images of scanned materials and their intake checks, and the quality control of
+    /// scanning batches (自检, 抽检, 验收 or 退回, rescans).
+    Digitisation => digitisation;
 }
 
 impl std::fmt::Debug for Archive {

@@ -374,12 +374,15 @@ impl Reports<'_> {
         }
     }
 
-    /// Runs the report `kind` (`by` is the structure report's dimension).
+    /// Runs the report `kind` (`by` is the structure report's dimension; for digitization, `pages` or `defects`
+    /// ask for its tables in pages and dossiers, and of defects).
     pub fn report(&self, p: &Principal, kind: ReportKind, by: &str) -> Result<ReportTable> {
         match kind {
             ReportKind::Structure => self.structure(p, by),
             ReportKind::Completeness => self.completeness(p),
             ReportKind::Findings => self.findings(p),
+            ReportKind::Digitization if by == "pages" => self.digitization_pages(p),
+            ReportKind::Digitization if by == "defects" => self.digitization_defects(p),
             ReportKind::Digitization => self.digitization(p),
             ReportKind::Turnaround => Ok(turnaround_table(self.turnaround(p)?)),
             ReportKind::Review => self.review_progress(p),
@@ -670,6 +673,105 @@ impl Reports<'_> {
                     rows: counts.into_iter().map(|((k, s), n)| vec![k.into(), s.into(), n.into()]).collect(),
                 },
                 None,
+            ))
+        })
+    }
+}
+
+impl Reports<'_> {
+    /// Digitization progress in dossiers and pages (`by=pages`): the scanned materials (filed from page images)
+    /// the caller may list, by department and by batch, in four states — `scanned`, `passed_qc` (in a batch
+    /// that passed 验收), `linked` (挂接: the 页数 catalogued equals the pages held) and `searchable` (text read and
+    /// indexed). A dossier counts in a state when it holds scanned materials in the group and all of them are in
+    /// that state (`scanned`: any); pages count per material.
+    pub fn digitization_pages(&self, p: &Principal) -> Result<ReportTable> {
+        self.audited(p, AuditAction::ReportDigitization, "report:digitization", false, || {
+            let scope = self.report_scope(p, "digitization", &DIGITIZATION_ROLES)?;
+            let persons: HashMap<_, Person> = self.persons_in(&scope)?.into_iter().map(|p| (p.id, p)).collect();
+            let may_list = self.listable(p);
+            let batches: HashMap<crate::model::BatchId, super::batches::Batch> = self
+                .store()
+                .scan::<super::batches::Batch>(Table::Batches, b"")?
+                .into_iter()
+                .map(|(_, b)| (b.id, b))
+                .collect();
+            const STATES: [&str; 4] = ["scanned", "passed_qc", "linked", "searchable"];
+            // (by, group) → dossier → for each state: (materials in it, materials), pages in it.
+            type Tally = HashMap<crate::model::PersonId, ([u32; 4], u32)>;
+            let mut groups: BTreeMap<(String, String), (Tally, [u64; 4])> = BTreeMap::new();
+            for (id, ms) in self.materials_by_person()? {
+                let Some(person) = persons.get(&id) else { continue };
+                let cleared = |m: &WithText<Material>| m.meta.secrecy.unwrap_or(0) <= p.subject.clearance;
+                for m in ms.iter().filter(|m| !m.page_images.is_empty() && may_list(person, &m.meta.category) && cleared(m)) {
+                    let held = m.page_images.len() as u32;
+                    let batch = m.batch_id.and_then(|b| batches.get(&b));
+                    let state = [
+                        true,
+                        batch.is_some_and(|b| b.state == crate::model::page::BatchState::Accepted),
+                        m.meta.pages == Some(held),
+                        m.text.status == TextStatus::Done,
+                    ];
+                    let batch_name = batch.map(|b| b.name.clone()).unwrap_or_else(|| "（不属任何批次）".into());
+                    for key in [
+                        ("department".to_string(), self.department_label(&person.department)),
+                        ("batch".to_string(), batch_name),
+                    ] {
+                        let (tally, pages) = groups.entry(key).or_default();
+                        let (ins, all) = tally.entry(id).or_default();
+                        *all += 1;
+                        for (i, yes) in state.iter().enumerate() {
+                            if *yes {
+                                ins[i] += 1;
+                                pages[i] += u64::from(held);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut rows = Vec::new();
+            for ((by, group), (tally, pages)) in groups {
+                for (i, state) in STATES.iter().enumerate() {
+                    let dossiers = tally.values().filter(|(ins, all)| if i == 0 { ins[0] > 0 } else { ins[i] == *all }).count();
+                    rows.push(vec![by.clone().into(), group.clone().into(), (*state).into(), dossiers.into(), pages[i].into()]);
+                }
+            }
+            Ok((
+                ReportTable {
+                    name: "digitization-pages".into(),
+                    columns: ["by", "group", "state", "dossiers", "pages"].map(String::from).to_vec(),
+                    rows,
+                },
+                Some("by=pages".into()),
+            ))
+        })
+    }
+
+    /// Defects found in 抽检 (`by=defects`), by batch and code, with the pages sampled, the defect rate and the
+    /// rescans: HR and administration (who manage batches).
+    pub fn digitization_defects(&self, p: &Principal) -> Result<ReportTable> {
+        self.audited(p, AuditAction::ReportDigitization, "report:digitization", false, || {
+            if !self.imports().may_manage_batches(p) {
+                return Err(Error::Forbidden(
+                    "rule report.digitization: defect statistics are for HR and administration, who manage batches".into(),
+                ));
+            }
+            let mut rows = Vec::new();
+            for (_, b) in self.store().scan::<super::batches::Batch>(Table::Batches, b"")? {
+                let f = self.digitisation().figures(&b)?.total;
+                for code in crate::model::page::DefectCode::ALL {
+                    let n = f.defects_by_code.get(code.label()).copied().unwrap_or(0);
+                    if n > 0 {
+                        rows.push(vec![b.name.clone().into(), code.label().into(), n.into(), f.sampled.into(), f.defect_rate.into(), f.rescans.into()]);
+                    }
+                }
+            }
+            Ok((
+                ReportTable {
+                    name: "digitization-defects".into(),
+                    columns: ["batch", "code", "defects", "sampled", "defect_rate", "rescans"].map(String::from).to_vec(),
+                    rows,
+                },
+                Some("by=defects".into()),
             ))
         })
     }

@@ -596,6 +596,10 @@ impl Requests<'_> {
             }
             for (_, v) in self.store().scan::<crate::model::MaterialVersion>(Table::MaterialVersions, id.as_bytes())? {
                 *counts.entry(v.material.address.clone()).or_default() += 1;
+                // A scanned material's page originals kept apart: a reference per version that holds them.
+                for a in v.material.page_images.iter().filter_map(|p| p.address.clone()) {
+                    *counts.entry(a).or_default() += 1;
+                }
             }
             oldest_filed = oldest_filed.min(m.created_at);
             m.destroyed_by = Some(r.id);

@@ -193,6 +193,18 @@ impl Store {
         Ok(())
     }
 
+    /// Stages one more reference to a blob the store holds (a page original kept by a new version). Call under
+    /// the archive's write lock.
+    pub fn stage_held_blob_ref(&self, ws: &mut WriteSet, address: &BlobAddress) -> Result<()> {
+        let key = address.as_bytes().to_vec();
+        if !self.contains(Table::Blobs, &key)? {
+            return Err(Error::Corrupt { table: "blobs", detail: format!("blob {address} is referenced but not held") });
+        }
+        let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
+        ws.put(Table::BlobRefs, key, &(refs + 1))?;
+        Ok(())
+    }
+
     /// Stages `count` references fewer; dropping the last one deletes the descriptor (with the wrapped data key:
     /// crypto-shredding) and the extracted text in the commit, and the chunks from the blob store after it
     /// ([`Store::commit`]). Call under the archive's write lock, and commit under it too: an upload of the same

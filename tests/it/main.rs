@@ -11,6 +11,7 @@ mod common;
 mod consult;
 mod custody;
 mod diff;
+mod digitisation;
 mod duties;
 mod e2e;
 mod golden;
