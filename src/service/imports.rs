@@ -303,7 +303,12 @@ impl Imports<'_> {
             let base = cat_name.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
             let named: HashSet<String> =
                 rows.iter().filter_map(|r| r.get(Column::File)).map(|f| format!("{base}{}", clean_path(f))).collect();
-            let unlisted = files.iter().filter(|f| **f != cat_name && !named.contains(*f)).cloned().collect();
+            let unlisted = files
+                .iter()
+                .filter(|f| **f != cat_name && !named.contains(*f))
+                .filter(|f| page_of(f).is_none_or(|(stem, _)| !named.contains(stem)))
+                .cloned()
+                .collect();
             let report = ImportReport {
                 id: ImportId::new(),
                 by: p.user.username.clone(),
@@ -335,6 +340,17 @@ impl Imports<'_> {
         progress: &dyn Fn(&ImportReport),
     ) -> Result<ImportReport> {
         let PreparedImport { mut report, rows, base, mut source, intake } = prepared;
+        // Page images named 档号-类号-序号-页号 (a row's `file` the stem 档号-类号-序号), by stem, in page order.
+        let mut pages: HashMap<&str, Vec<(u32, &str)>> = HashMap::new();
+        let files = source.files();
+        for f in &files {
+            if let Some((stem, n)) = page_of(f) {
+                pages.entry(stem).or_default().push((n, f.as_str()));
+            }
+        }
+        for list in pages.values_mut() {
+            list.sort_unstable();
+        }
         let mut batch = BatchState { known: HashMap::new(), scheme: report.scheme.clone() };
         let mut last_save = std::time::Instant::now();
         for row in &rows {
@@ -347,7 +363,8 @@ impl Imports<'_> {
                 person_id: None,
                 reason: None,
             };
-            match self.import_row(p, row, (&file, intake), source.as_mut(), &mut batch, &mut r) {
+            let page_files: Vec<&str> = pages.get(file.as_str()).map(|l| l.iter().map(|(_, f)| *f).collect()).unwrap_or_default();
+            match self.import_row(p, row, (&file, &page_files, intake), source.as_mut(), &mut batch, &mut r) {
                 Ok(bytes) => {
                     if r.outcome == RowOutcome::Imported {
                         report.imported += 1;
@@ -388,7 +405,7 @@ impl Imports<'_> {
         &self,
         p: &Principal,
         row: &Row,
-        (file, intake): (&str, bool),
+        (file, page_files, intake): (&str, &[&str], bool),
         source: &mut dyn ImportSource,
         batch: &mut BatchState,
         r: &mut RowReport,
@@ -417,6 +434,9 @@ impl Imports<'_> {
         } else {
             self.filing().check_filing(p, &person, &meta).map_err(|e| reason_of(&e))?;
         }
+        if !page_files.is_empty() {
+            return self.import_pages(p, &person, meta, page_files, intake, source, batch, r);
+        }
         let bytes = source.read(file)?;
         let hash = self.store().keys().suite().hash_hex(&bytes);
         let held = match batch.known.entry(person.id) {
@@ -444,6 +464,51 @@ impl Imports<'_> {
         Ok(bytes.len() as u64)
     }
 
+    /// Files a row whose pages are images named 档号-类号-序号-页号: one scanned material, its pages in order,
+    /// checked at intake like any scan ([`super::pages`]). A re-run skips it: the PDF assembled from the same
+    /// images is the same.
+    #[allow(clippy::too_many_arguments)]
+    fn import_pages(
+        &self,
+        p: &Principal,
+        person: &crate::model::Person,
+        meta: crate::model::MaterialMeta,
+        page_files: &[&str],
+        intake: bool,
+        source: &mut dyn ImportSource,
+        batch: &mut BatchState,
+        r: &mut RowReport,
+    ) -> std::result::Result<u64, String> {
+        if intake {
+            return Err("page images are filed into the catalogue, not received into the 待归档 queue".into());
+        }
+        let mut uploads = Vec::with_capacity(page_files.len());
+        for f in page_files {
+            let bytes = source.read(f)?;
+            uploads.push(super::pages::PageUpload { bytes, file_name: f.rsplit('/').next().map(str::to_string) });
+        }
+        let size: u64 = uploads.iter().map(|u| u.bytes.len() as u64).sum();
+        let held = match batch.known.entry(person.id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.content_hashes_of(person.id).map_err(|e| reason_of(&e))?)
+            }
+        };
+        let page_hashes: Vec<String> =
+            uploads.iter().map(|u| self.store().keys().suite().hash_hex(&u.bytes)).collect();
+        if let Some(existing) = held.get(&page_hashes.join(",")) {
+            r.outcome = RowOutcome::Skipped;
+            r.material_id = Some(*existing);
+            r.reason = Some("the dossier already holds these page images".into());
+            return Ok(0);
+        }
+        let m = self.digitisation().file_pages_checked(p, person, meta, uploads, None).map_err(|e| reason_of(&e))?;
+        held.insert(page_hashes.join(","), m.id);
+        r.outcome = RowOutcome::Imported;
+        r.material_id = Some(m.id);
+        Ok(size)
+    }
+
     fn import_person(&self, row: &Row) -> std::result::Result<crate::model::Person, String> {
         if let Some(id) = row.get(Column::PersonId) {
             let id: PersonId = id.parse().map_err(|_| format!("person_id {id:?} is not an id"))?;
@@ -459,11 +524,16 @@ impl Imports<'_> {
         self.persons().load_person(id).map_err(|e| reason_of(&e))
     }
 
-    /// Content hash → material, for a dossier's current materials.
+    /// Content hash → material, for a dossier's current materials (a scanned one also by its pages' hashes,
+    /// joined, so a re-run of page images finds it).
     fn content_hashes_of(&self, person: PersonId) -> Result<HashMap<String, MaterialId>> {
         let mut out = HashMap::new();
         for id in self.materials().material_ids_of(person)? {
             let m = self.materials().load_material(id)?;
+            if !m.page_images.is_empty() {
+                let pages: Vec<&str> = m.page_images.iter().map(|p| p.content_hash.as_str()).collect();
+                out.insert(pages.join(","), id);
+            }
             out.insert(m.content_hash, id);
         }
         Ok(out)
@@ -534,16 +604,44 @@ fn import_meta(row: &Row) -> std::result::Result<MaterialMeta, String> {
 }
 
 /// A catalogue's file path, with `\` as `/` and without a leading `./`.
+/// A page image named 档号-类号-序号-页号 (`A001-4-1-002-003.jpg`): its stem (the path up to the last `-`, which
+/// a catalogue row's `file` names) and its page number.
+fn page_of(path: &str) -> Option<(&str, u32)> {
+    let (name, ext) = path.rsplit_once('.')?;
+    if !["jpg", "jpeg", "png", "tif", "tiff"].contains(&ext.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    let (stem, page) = name.rsplit_once('-')?;
+    if stem.is_empty() || stem.ends_with('/') || page.is_empty() || !page.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((stem, page.parse().ok().filter(|n| *n > 0)?))
+}
+
 fn clean_path(f: &str) -> String {
     f.trim().replace('\\', "/").trim_start_matches("./").to_string()
 }
 
-fn reason_of(e: &Error) -> String {
+pub(super) fn reason_of(e: &Error) -> String {
     match e {
         Error::Invalid { message, findings } if !findings.is_empty() => {
             let parts: Vec<String> = findings.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
             format!("{message} ({})", parts.join("; "))
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_of;
+
+    #[test]
+    fn page_images_are_known_by_their_档号_类号_序号_页号_names() {
+        assert_eq!(page_of("images/A017-4-1-001-003.jpg"), Some(("images/A017-4-1-001", 3)));
+        assert_eq!(page_of("A017-9-2-001-012.TIF"), Some(("A017-9-2-001", 12)));
+        for not in ["scans/form.png", "A017-4-1-001-003.pdf", "A017-4-1-001-.jpg", "-003.jpg", "dir/-1.jpg", "x-0.jpg", "x-3a.jpg"] {
+            assert_eq!(page_of(not), None, "{not}");
+        }
     }
 }

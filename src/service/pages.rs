@@ -235,7 +235,8 @@ impl Digitisation<'_> {
         })
     }
 
-    fn file_pages_checked(
+    /// Files a scanned material whose filing the caller has checked (a batch's operator, HR, a batch import).
+    pub(crate) fn file_pages_checked(
         &self,
         p: &Principal,
         person: &crate::model::Person,

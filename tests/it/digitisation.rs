@@ -136,7 +136,7 @@ async fn page_images_file_as_one_material_viewed_in_order_and_downloaded_as_one_
     let m = filed.json();
     let mid = m["id"].as_str().unwrap().to_string();
     assert_eq!(m["mime"], "application/pdf");
-    assert_eq!(m["meta"]["pages"], 3, "页数 taken from the pages held");
+    assert_eq!(m["pages"], 3, "页数 taken from the pages held");
     let pages = m["page_images"].as_array().unwrap();
     assert_eq!(pages.len(), 3);
     assert_eq!((pages[0]["info"]["format"].as_str(), pages[1]["info"]["format"].as_str()), (Some("jpeg"), Some("png")));
@@ -468,4 +468,46 @@ async fn the_digitisation_report_counts_dossiers_and_pages_per_state_as_counted_
     let defects = ok(&app, Method::GET, "/api/v1/reports/digitization?by=defects", &hr, None).await;
     assert_eq!(defects["items"], json!([]));
     assert_eq!(app.send(Method::GET, "/api/v1/reports/digitization?by=defects", Some(&scanner), None).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_batch_import_of_page_images_named_by_the_pattern_assembles_multi_page_materials() {
+    let app = TestApp::new().await;
+    let hr = app.login("hr").await;
+    let idn = id_number("11010519700101403");
+    let pid = app.create_person(&hr, person_body("孙启明", &idn, "research")).await["id"].as_str().unwrap().to_string();
+    let catalogue = format!(
+        "id_number,name,category,title,formed_on,file\n\
+         {idn},孙启明,4-1,毕业登记表,1992-07,images/A017-4-1-001\n\
+         {idn},孙启明,9-2,任免审批表,2015-03,images/A017-9-2-001\n"
+    );
+    let pages: Vec<Vec<u8>> = (0..5).map(|i| page_jpeg(300, 300 + i)).collect();
+    // Out of order in the zip, as a scanner's folder may list them: the page numbers decide.
+    let zip = crate::imports::zip_of(&[
+        ("catalogue.csv", catalogue.as_bytes()),
+        ("images/A017-4-1-001-003.jpg", &pages[2]),
+        ("images/A017-4-1-001-001.jpg", &pages[0]),
+        ("images/A017-4-1-001-002.jpg", &pages[1]),
+        ("images/A017-9-2-001-001.jpg", &pages[3]),
+        ("images/A017-9-2-001-002.jpg", &pages[4]),
+        ("images/stray.jpg", &pages[4]),
+    ]);
+    let r = crate::imports::import(&app, &hr, zip.clone()).await;
+    assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(2), Some(0)), "{r}");
+    assert_eq!(r["unlisted"], json!(["images/stray.jpg"]), "{r}");
+    let first = r["rows"][0]["material_id"].as_str().unwrap().to_string();
+    let m = ok(&app, Method::GET, &format!("/api/v1/materials/{first}"), &hr, None).await;
+    let names: Vec<&str> = m["page_images"].as_array().unwrap().iter().map(|p| p["file_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["A017-4-1-001-001.jpg", "A017-4-1-001-002.jpg", "A017-4-1-001-003.jpg"]);
+    assert_eq!(m["pages"], 3);
+    for (n, want) in pages[..3].iter().enumerate() {
+        let a = app.send(Method::GET, &format!("/api/v1/materials/{first}/pages/{}", n + 1), Some(&hr), None).await;
+        assert_eq!(&a.body, want, "page {}", n + 1);
+    }
+    let pdf = app.send(Method::GET, &format!("/api/v1/materials/{first}/download"), Some(&hr), None).await;
+    assert_eq!(lopdf::Document::load_mem(&pdf.body).unwrap().get_pages().len(), 3);
+    // A re-run files nothing twice.
+    let again = crate::imports::import(&app, &hr, zip).await;
+    assert_eq!((again["imported"].as_u64(), again["skipped"].as_u64()), (Some(0), Some(2)), "{again}");
+    assert_eq!(m["person_id"], pid.as_str());
 }

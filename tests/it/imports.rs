@@ -34,7 +34,7 @@ async fn post_zip_at(app: &TestApp, token: &str, uri: &str, zip: Vec<u8>) -> Ans
 }
 
 /// Starts an import and waits for its report.
-async fn import(app: &TestApp, token: &str, zip: Vec<u8>) -> Value {
+pub async fn import(app: &TestApp, token: &str, zip: Vec<u8>) -> Value {
     import_at(app, token, "/api/v1/imports", zip).await
 }
 
