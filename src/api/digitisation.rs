@@ -1,4 +1,4 @@
-//! Digitisation (docs/DOMAIN.md §2c): the pages of scanned materials, and the quality control of scanning
+//! Digitisation (docs/DOMAIN.md §2d): the pages of scanned materials, and the quality control of scanning
 //! batches (自检, 抽检, 验收 or 退回, rescans).
 
 use super::doc::*;

@@ -159,7 +159,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(custody::register))
         .routes(routes!(custody::list_loans, custody::lend))
         .routes(routes!(custody::return_loan))
-        // Digitisation: pages and quality control (docs/DOMAIN.md §2c).
+        // Digitisation: pages and quality control (docs/DOMAIN.md §2d).
         .routes(routes!(digitisation::get_batch))
         .routes(routes!(digitisation::finish_scanning))
         .routes(routes!(digitisation::hand_over))

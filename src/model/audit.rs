@@ -130,7 +130,7 @@ audit_actions! {
     LoanLend => "loan.lend",
     LoanReturn => "loan.return",
     LoanList => "loan.list",
-    // Digitisation: pages and quality control (docs/DOMAIN.md §2c).
+    // Digitisation: pages and quality control (docs/DOMAIN.md §2d).
     BatchRead => "batch.read",
     BatchSelfCheck => "batch.self-check",
     BatchSubmit => "batch.submit",

@@ -1,4 +1,4 @@
-//! Digitisation (docs/DOMAIN.md §2c): the page images of a scanned material, and the quality control of a
+//! Digitisation (docs/DOMAIN.md §2d): the page images of a scanned material, and the quality control of a
 //! scanning batch — the operator's 自检, the archive's 抽检 of a random sample, 验收 or 退回 with defects coded per
 //! page, and the rescans a return sends back to the operator.
 //!

@@ -1,4 +1,4 @@
-//! The pages of scanned materials (docs/DOMAIN.md §2c): filing a material from its page images, changing them
+//! The pages of scanned materials (docs/DOMAIN.md §2d): filing a material from its page images, changing them
 //! (add, replace, remove, reorder: each a new version), and reading them back one by one or as a zip.
 //!
 //! Every page is checked at intake against the intake rules ([`crate::model::page::IntakeRules`]: resolution,

@@ -1,4 +1,4 @@
-//! Quality control of a scanning batch (docs/DOMAIN.md §2c): 扫描中 → 自检 → 抽检 → 验收, or 退回 → rescans →
+//! Quality control of a scanning batch (docs/DOMAIN.md §2d): 扫描中 → 自检 → 抽检 → 验收, or 退回 → rescans →
 //! 抽检 again.
 //!
 //! - The batch's operators finish scanning (自检 begins: they check their own work, the intake findings in hand),

@@ -69,7 +69,7 @@ fn multipart_files(meta: Option<&Value>, files: &[(&str, &[u8])]) -> (String, Ve
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn send_files(app: &TestApp, method: Method, path: &str, token: &str, meta: Option<&Value>, files: &[(&str, &[u8])]) -> crate::common::Answer {
+pub async fn send_files(app: &TestApp, method: Method, path: &str, token: &str, meta: Option<&Value>, files: &[(&str, &[u8])]) -> crate::common::Answer {
     let (ct, body) = multipart_files(meta, files);
     let req = Request::builder()
         .method(method)

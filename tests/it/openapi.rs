@@ -105,6 +105,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/loans"),
     ("post", "/loans"),
     ("post", "/loans/{id}/return"),
+    // Digitisation: pages and quality control (docs/DOMAIN.md §2d).
+    ("get", "/batches/{id}"),
+    ("post", "/batches/{id}/self-check"),
+    ("post", "/batches/{id}/hand-over"),
+    ("get", "/batches/{id}/qc"),
+    ("post", "/batches/{id}/qc/defects"),
+    ("post", "/batches/{id}/qc/decision"),
+    ("get", "/batches/{id}/rescans"),
+    ("get", "/materials/{id}/pages/{n}"),
+    ("put", "/materials/{id}/pages/{n}"),
+    ("delete", "/materials/{id}/pages/{n}"),
+    ("get", "/materials/{id}/pages.zip"),
+    ("post", "/materials/{id}/pages"),
+    ("put", "/materials/{id}/page-order"),
     ("get", "/metrics"),
     // 查(借)阅 (issue 15 item 5)
     ("put", "/grants/{id}/letter"),
@@ -359,6 +373,22 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             .as_str()
             .unwrap()
             .to_string();
+    // A scanned material (filed from page images) for the page operations.
+    let scanned = {
+        let (p1, p2) = (crate::digitisation::page_jpeg(300, 1), crate::digitisation::page_jpeg(300, 2));
+        let meta = serde_json::json!({"category": "4-1", "title": "毕业登记表", "formed_on": "1998-07"});
+        let a = crate::digitisation::send_files(
+            &app,
+            Method::POST,
+            &format!("/api/v1/persons/{person}/materials"),
+            &hr,
+            Some(&meta),
+            &[("1.jpg", &p1), ("2.jpg", &p2)],
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+        a.json()["id"].as_str().unwrap().to_string()
+    };
     // Logging out ends a session: its own.
     let spare = app.login("hr").await;
 
@@ -367,6 +397,7 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
     let mut checked = 0;
     for (method, path) in operations(&doc) {
         let id = match path.split('/').nth(1).unwrap() {
+            "materials" if path.starts_with("/materials/{id}/page") => &scanned,
             "persons" => &person,
             "materials" => &material,
             "requests" => &request_id,
@@ -398,7 +429,9 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             ("put", "/grants/{id}/letter") => Some(tokens["legal"].as_str()),
             ("get", "/grants/{id}/letter") => Some(tokens["auditor"].as_str()),
             (_, p) if p.starts_with("/grants/") => Some(tokens["secadmin"].as_str()),
-            (_, "/batches/{id}/materials") => Some(tokens["scanner"].as_str()),
+            (_, "/batches/{id}/materials" | "/batches/{id}/self-check" | "/batches/{id}/hand-over") => {
+                Some(tokens["scanner"].as_str())
+            }
             ("put", "/persons/{id}/custody") => Some(tokens["admin"].as_str()),
             (_, p) if p.starts_with("/custody/") || p.starts_with("/loans") => Some(tokens["admin"].as_str()),
             _ => Some(hr.as_str()),
