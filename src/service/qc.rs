@@ -198,6 +198,13 @@ impl Digitisation<'_> {
                 "rule qc.reviewer: the archive's reviewers check a batch, never its own operators".into(),
             ));
         }
+        // Nor a batch holding the reviewer's own or a relative's dossier: another reviewer checks that one.
+        for pid in &b.person_ids {
+            let person = self.persons().load_person(*pid)?;
+            if let Some(hard) = self.policy().hard_rules(&p.subject, &super::access::person_target(&person)) {
+                return Err(super::access::forbidden(&hard));
+            }
+        }
         Ok(b)
     }
 

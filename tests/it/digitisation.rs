@@ -511,3 +511,24 @@ async fn a_batch_import_of_page_images_named_by_the_pattern_assembles_multi_page
     assert_eq!((again["imported"].as_u64(), again["skipped"].as_u64()), (Some(0), Some(2)), "{again}");
     assert_eq!(m["person_id"], pid.as_str());
 }
+
+#[tokio::test]
+async fn nobody_reviews_a_batch_holding_their_own_dossier() {
+    let (app, hr, _pid, _bid) = scanning_room(100, 1).await;
+    let scanner = app.login("scanner").await;
+    let own = app.archive.accounts().user_by_name("hr").unwrap().unwrap().person_id.unwrap().to_string();
+    let b = ok(&app, Method::POST, "/api/v1/batches", &hr, Some(json!({"name": "含本人档案", "assignees": ["scanner"], "person_ids": [own]}))).await;
+    let bid = b["id"].as_str().unwrap();
+    let a = send_files(&app, Method::POST, &format!("/api/v1/batches/{bid}/materials"), &scanner, Some(&meta(&own, "履历表")), &[("1.jpg", &page_jpeg(300, 5))]).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+    ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/self-check"), &scanner, None).await;
+    ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/hand-over"), &scanner, None).await;
+    for (method, path, body) in [
+        (Method::GET, format!("/api/v1/batches/{bid}/qc"), None),
+        (Method::POST, format!("/api/v1/batches/{bid}/qc/decision"), Some(json!({"decision": "accept"}))),
+    ] {
+        let a = app.send(method, &path, Some(&hr), body).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(String::from_utf8_lossy(&a.body).contains("hard.own-dossier"), "{}", String::from_utf8_lossy(&a.body));
+    }
+}
