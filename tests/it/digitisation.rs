@@ -532,3 +532,47 @@ async fn nobody_reviews_a_batch_holding_their_own_dossier() {
         assert!(String::from_utf8_lossy(&a.body).contains("hard.own-dossier"), "{}", String::from_utf8_lossy(&a.body));
     }
 }
+
+#[tokio::test]
+async fn destroying_a_scanned_material_shreds_its_pdf_and_the_originals_kept_apart() {
+    let app = crate::common::demo_app().await;
+    let hr = app.login("hr").await;
+    let pid = crate::common::cadre(&app, &hr, "sales").await["id"].as_str().unwrap().to_string();
+    let blobs = || {
+        let a = app.archive.clone();
+        async move { tokio::task::spawn_blocking(move || a.indexing().verify().unwrap()).await.unwrap() }
+    };
+    let before = blobs().await;
+    let filed = send_files(
+        &app,
+        Method::POST,
+        &format!("/api/v1/persons/{pid}/materials"),
+        &hr,
+        Some(&json!({"category": "10", "title": "待鉴定扫描件", "formed_on": "2001"})),
+        &[("1.jpg", &page_jpeg(300, 61)), ("2.png", &page_png(62))],
+    )
+    .await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&filed.body));
+    let mid = filed.json()["id"].as_str().unwrap().to_string();
+    // The PDF and the PNG's original: two blobs more (the JPEG's original is the PDF's image).
+    let held = blobs().await;
+    assert_eq!(held.blobs, before.blobs + 2, "{held:?}");
+    assert!(held.missing.is_empty() && held.corrupt.is_empty(), "{held:?}");
+
+    let a = app
+        .send(
+            Method::POST,
+            "/api/v1/requests",
+            Some(&hr),
+            Some(json!({"kind": "destruction", "person_id": pid, "changes": {"material_ids": [mid], "appraisal": "鉴定会议纪要第10号"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+    let r = app.approve_as(a.json()["id"].as_str().unwrap(), &["leader1", "admin", "secadmin"]).await;
+    assert_eq!(r["state"], "applied", "{r}");
+    let after = blobs().await;
+    assert_eq!(after.blobs, before.blobs, "both shredded: {after:?}");
+    assert!(after.missing.is_empty() && after.orphans.is_empty(), "{after:?}");
+    let gone = app.send(Method::GET, &format!("/api/v1/materials/{mid}/pages/2"), Some(&hr), None).await;
+    assert!(matches!(gone.status, StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN), "{}", gone.status);
+}
