@@ -651,6 +651,8 @@ impl Reports<'_> {
                 let cleared = |m: &WithText<Material>| m.meta.secrecy.unwrap_or(0) <= p.subject.clearance;
                 for m in ms.into_iter().filter(|m| may_list(person, &m.meta.category) && cleared(m)) {
                     let kind = match m.mime.split(';').next().unwrap_or_default() {
+                        // Filed from page images: a scan, whatever PDF its pages were assembled into.
+                        _ if !m.page_images.is_empty() => "扫描图像",
                         "application/pdf" => "PDF",
                         t if t.starts_with("image/") => "扫描图像",
                         t if t.starts_with("text/") => "文本",
