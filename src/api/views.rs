@@ -96,7 +96,11 @@ impl MaterialView {
             detected_pages: text.pages,
             awaiting_filing: m.awaiting_filing,
             // The addresses of originals kept apart are the archive's own business.
-            page_images: m.page_images.into_iter().map(|p| crate::model::page::PageImage { address: None, ..p }).collect(),
+            page_images: m
+                .page_images
+                .into_iter()
+                .map(|p| crate::model::page::PageImage { address: None, ..p })
+                .collect(),
             created_at: ts_rfc3339(m.created_at),
             created_by: m.created_by,
             updated_at: ts_rfc3339(m.updated_at),

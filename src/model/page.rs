@@ -111,7 +111,9 @@ impl DefectCode {
 
     /// The code of this API name.
     pub fn parse(s: &str) -> Option<DefectCode> {
-        DefectCode::ALL.into_iter().find(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(|v| v == s)) == Some(true))
+        DefectCode::ALL
+            .into_iter()
+            .find(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(|v| v == s)) == Some(true))
     }
 }
 

@@ -7,8 +7,8 @@ use super::Imports;
 use super::access::{forbidden, person_target};
 use super::{Error, Principal, Result};
 use crate::model::AuditAction;
-use crate::model::policy::Capability;
 use crate::model::page::{BatchState, QcRound, Rescan};
+use crate::model::policy::Capability;
 use crate::model::{BatchId, Material, MaterialMeta, PersonId, WithText, now_ts};
 use crate::store::Table;
 use serde::{Deserialize, Serialize};
@@ -164,11 +164,7 @@ impl Imports<'_> {
             .into_iter()
             .map(|(_, b)| b)
             .filter_map(|b| {
-                if b.assignees.contains(&p.user.username) {
-                    Some(b.as_operator_sees_it())
-                } else {
-                    all.then_some(b)
-                }
+                if b.assignees.contains(&p.user.username) { Some(b.as_operator_sees_it()) } else { all.then_some(b) }
             })
             .collect())
     }

@@ -363,7 +363,8 @@ impl Imports<'_> {
                 person_id: None,
                 reason: None,
             };
-            let page_files: Vec<&str> = pages.get(file.as_str()).map(|l| l.iter().map(|(_, f)| *f).collect()).unwrap_or_default();
+            let page_files: Vec<&str> =
+                pages.get(file.as_str()).map(|l| l.iter().map(|(_, f)| *f).collect()).unwrap_or_default();
             match self.import_row(p, row, (&file, &page_files, intake), source.as_mut(), &mut batch, &mut r) {
                 Ok(bytes) => {
                     if r.outcome == RowOutcome::Imported {
@@ -494,8 +495,7 @@ impl Imports<'_> {
                 e.insert(self.content_hashes_of(person.id).map_err(|e| reason_of(&e))?)
             }
         };
-        let page_hashes: Vec<String> =
-            uploads.iter().map(|u| self.store().keys().suite().hash_hex(&u.bytes)).collect();
+        let page_hashes: Vec<String> = uploads.iter().map(|u| self.store().keys().suite().hash_hex(&u.bytes)).collect();
         if let Some(existing) = held.get(&page_hashes.join(",")) {
             r.outcome = RowOutcome::Skipped;
             r.material_id = Some(*existing);
@@ -640,7 +640,15 @@ mod tests {
     fn page_images_are_known_by_their_档号_类号_序号_页号_names() {
         assert_eq!(page_of("images/A017-4-1-001-003.jpg"), Some(("images/A017-4-1-001", 3)));
         assert_eq!(page_of("A017-9-2-001-012.TIF"), Some(("A017-9-2-001", 12)));
-        for not in ["scans/form.png", "A017-4-1-001-003.pdf", "A017-4-1-001-.jpg", "-003.jpg", "dir/-1.jpg", "x-0.jpg", "x-3a.jpg"] {
+        for not in [
+            "scans/form.png",
+            "A017-4-1-001-003.pdf",
+            "A017-4-1-001-.jpg",
+            "-003.jpg",
+            "dir/-1.jpg",
+            "x-0.jpg",
+            "x-3a.jpg",
+        ] {
             assert_eq!(page_of(not), None, "{not}");
         }
     }

@@ -778,7 +778,9 @@ impl Indexing<'_> {
                         v.number,
                         n + 1
                     )),
-                    Err(_) => r.missing.push(format!("material {} v{} page {}: bad address", v.material.id, v.number, n + 1)),
+                    Err(_) => {
+                        r.missing.push(format!("material {} v{} page {}: bad address", v.material.id, v.number, n + 1))
+                    }
                 }
             }
         }

@@ -127,9 +127,13 @@ impl Digitisation<'_> {
                 return Err(Error::invalid("file", format!("{what} is empty")));
             }
             if up.bytes.len() as u64 > self.config().max_file_size {
-                return Err(Error::TooLarge(format!("{what} exceeds the limit of {} bytes", self.config().max_file_size)));
+                return Err(Error::TooLarge(format!(
+                    "{what} exceeds the limit of {} bytes",
+                    self.config().max_file_size
+                )));
             }
-            let info = digitise::image::inspect(&up.bytes).map_err(|e| Error::invalid("file", format!("{what}: {e}")))?;
+            let info =
+                digitise::image::inspect(&up.bytes).map_err(|e| Error::invalid("file", format!("{what}: {e}")))?;
             let hash = suite.hash_hex(&up.bytes);
             let duplicate_of = seen.iter().find(|(_, h)| *h == hash).map(|(label, _)| label.clone());
             let ctx = PageContext { duplicate_of, rotation: None };
@@ -137,7 +141,10 @@ impl Digitisation<'_> {
             if let Some(f) = crate::model::page::blocking(&findings) {
                 return Err(Error::Invalid {
                     message: format!("{what} refused by rule {}: {}", f.rule, f.message),
-                    findings: vec![crate::model::Finding::error(format!("file[{i}]: rule {}", f.rule), f.message.clone())],
+                    findings: vec![crate::model::Finding::error(
+                        format!("file[{i}]: rule {}", f.rule),
+                        f.message.clone(),
+                    )],
                 });
             }
             seen.push((format!("第{}张图像", i + 1), hash.clone()));
@@ -320,15 +327,10 @@ impl Digitisation<'_> {
                 }
             }
             let (pdf, staged) = self.assemble(pages)?;
-            let updated = self.filing().new_pages_version(
-                p,
-                id,
-                expected,
-                &pdf,
-                staged,
-                Some(label.clone()),
-                |ws, m| self.stage_rescanned(ws, p, m, &touched),
-            )?;
+            let updated =
+                self.filing().new_pages_version(p, id, expected, &pdf, staged, Some(label.clone()), |ws, m| {
+                    self.stage_rescanned(ws, p, m, &touched)
+                })?;
             Ok((self.materials().with_text(updated)?, Some(label)))
         })
     }
@@ -398,16 +400,27 @@ impl Digitisation<'_> {
         Ok(bytes)
     }
 
-    fn held_and_dossier(&self, m: &Material, pages: &[(PageImage, Zeroizing<Vec<u8>>)]) -> Result<Vec<(String, String)>> {
-        let mut held: Vec<(String, String)> =
-            pages.iter().enumerate().map(|(n, (image, _))| (format!("第{}页", n + 1), image.content_hash.clone())).collect();
+    fn held_and_dossier(
+        &self,
+        m: &Material,
+        pages: &[(PageImage, Zeroizing<Vec<u8>>)],
+    ) -> Result<Vec<(String, String)>> {
+        let mut held: Vec<(String, String)> = pages
+            .iter()
+            .enumerate()
+            .map(|(n, (image, _))| (format!("第{}页", n + 1), image.content_hash.clone()))
+            .collect();
         held.extend(self.dossier_pages(m.person_id, Some(m.id))?);
         Ok(held)
     }
 
     /// Reads a scanned material's pages for the caller: each original, through the gate (the right to read the
     /// material and to download; a consultation grant reads the watermarked view instead).
-    fn readable(&self, p: &Principal, id: MaterialId) -> Result<(Material, super::access::ReadPermit, Zeroizing<Vec<u8>>)> {
+    fn readable(
+        &self,
+        p: &Principal,
+        id: MaterialId,
+    ) -> Result<(Material, super::access::ReadPermit, Zeroizing<Vec<u8>>)> {
         let (m, grant, permit) = self.materials().gated(p, id, GrantPermission::Download)?;
         if grant.is_some() {
             return Err(Error::Forbidden(

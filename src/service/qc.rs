@@ -256,7 +256,9 @@ impl Digitisation<'_> {
                         return Err(Error::Conflict(format!("{open} page(s) sent back are not rescanned yet")));
                     }
                 }
-                s => return Err(Error::Conflict(format!("batch {id} is {}: hand it over from 自检 or 退回", s.label()))),
+                s => {
+                    return Err(Error::Conflict(format!("batch {id} is {}: hand it over from 自检 or 退回", s.label())));
+                }
             }
             let pages: Vec<PageRef> = self
                 .batch_contents(&b)?
@@ -496,11 +498,7 @@ impl Digitisation<'_> {
             total,
             dossiers: dossiers.len() as u32,
             rounds: b.rounds.len() as u32,
-            review_turnaround_secs: b
-                .rounds
-                .iter()
-                .filter_map(|r| r.decided_at.map(|d| d - r.submitted_at))
-                .collect(),
+            review_turnaround_secs: b.rounds.iter().filter_map(|r| r.decided_at.map(|d| d - r.submitted_at)).collect(),
             turnaround_secs: (b.state == BatchState::Accepted)
                 .then(|| b.rounds.last().and_then(|r| r.decided_at).map(|d| d - b.created_at))
                 .flatten(),

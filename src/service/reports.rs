@@ -704,7 +704,9 @@ impl Reports<'_> {
             for (id, ms) in self.materials_by_person()? {
                 let Some(person) = persons.get(&id) else { continue };
                 let cleared = |m: &WithText<Material>| m.meta.secrecy.unwrap_or(0) <= p.subject.clearance;
-                for m in ms.iter().filter(|m| !m.page_images.is_empty() && may_list(person, &m.meta.category) && cleared(m)) {
+                for m in
+                    ms.iter().filter(|m| !m.page_images.is_empty() && may_list(person, &m.meta.category) && cleared(m))
+                {
                     let held = m.page_images.len() as u32;
                     let batch = m.batch_id.and_then(|b| batches.get(&b));
                     let state = [
@@ -733,8 +735,15 @@ impl Reports<'_> {
             let mut rows = Vec::new();
             for ((by, group), (tally, pages)) in groups {
                 for (i, state) in STATES.iter().enumerate() {
-                    let dossiers = tally.values().filter(|(ins, all)| if i == 0 { ins[0] > 0 } else { ins[i] == *all }).count();
-                    rows.push(vec![by.clone().into(), group.clone().into(), (*state).into(), dossiers.into(), pages[i].into()]);
+                    let dossiers =
+                        tally.values().filter(|(ins, all)| if i == 0 { ins[0] > 0 } else { ins[i] == *all }).count();
+                    rows.push(vec![
+                        by.clone().into(),
+                        group.clone().into(),
+                        (*state).into(),
+                        dossiers.into(),
+                        pages[i].into(),
+                    ]);
                 }
             }
             Ok((
@@ -754,7 +763,8 @@ impl Reports<'_> {
         self.audited(p, AuditAction::ReportDigitization, "report:digitization", false, || {
             if !self.imports().may_manage_batches(p) {
                 return Err(Error::Forbidden(
-                    "rule report.digitization: defect statistics are for HR and administration, who manage batches".into(),
+                    "rule report.digitization: defect statistics are for HR and administration, who manage batches"
+                        .into(),
                 ));
             }
             let mut rows = Vec::new();
@@ -763,14 +773,23 @@ impl Reports<'_> {
                 for code in crate::model::page::DefectCode::ALL {
                     let n = f.defects_by_code.get(code.label()).copied().unwrap_or(0);
                     if n > 0 {
-                        rows.push(vec![b.name.clone().into(), code.label().into(), n.into(), f.sampled.into(), f.defect_rate.into(), f.rescans.into()]);
+                        rows.push(vec![
+                            b.name.clone().into(),
+                            code.label().into(),
+                            n.into(),
+                            f.sampled.into(),
+                            f.defect_rate.into(),
+                            f.rescans.into(),
+                        ]);
                     }
                 }
             }
             Ok((
                 ReportTable {
                     name: "digitization-defects".into(),
-                    columns: ["batch", "code", "defects", "sampled", "defect_rate", "rescans"].map(String::from).to_vec(),
+                    columns: ["batch", "code", "defects", "sampled", "defect_rate", "rescans"]
+                        .map(String::from)
+                        .to_vec(),
                     rows,
                 },
                 Some("by=defects".into()),

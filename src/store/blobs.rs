@@ -198,7 +198,10 @@ impl Store {
     pub fn stage_held_blob_ref(&self, ws: &mut WriteSet, address: &BlobAddress) -> Result<()> {
         let key = address.as_bytes().to_vec();
         if !self.contains(Table::Blobs, &key)? {
-            return Err(Error::Corrupt { table: "blobs", detail: format!("blob {address} is referenced but not held") });
+            return Err(Error::Corrupt {
+                table: "blobs",
+                detail: format!("blob {address} is referenced but not held"),
+            });
         }
         let refs: u64 = self.get(Table::BlobRefs, &key)?.unwrap_or(0);
         ws.put(Table::BlobRefs, key, &(refs + 1))?;

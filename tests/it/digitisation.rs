@@ -35,7 +35,11 @@ fn encode_jpeg(img: &GrayImage, dpi: u16) -> Vec<u8> {
 
 /// A blank page: white with the speckle a scanner leaves.
 fn blank_jpeg(dpi: u16) -> Vec<u8> {
-    let img = GrayImage::from_fn(620, 877, |x, y| if (x * 7919 + y * 104_729) % 997 == 0 { Luma([200]) } else { Luma([250]) });
+    let img = GrayImage::from_fn(
+        620,
+        877,
+        |x, y| if (x * 7919 + y * 104_729) % 997 == 0 { Luma([200]) } else { Luma([250]) },
+    );
     encode_jpeg(&img, dpi)
 }
 
@@ -43,7 +47,9 @@ fn blank_jpeg(dpi: u16) -> Vec<u8> {
 fn page_png(seed: u32) -> Vec<u8> {
     let img = text_page(seed);
     let mut out = Vec::new();
-    PngEncoder::new(&mut out).write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8).unwrap();
+    PngEncoder::new(&mut out)
+        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8)
+        .unwrap();
     out
 }
 
@@ -69,7 +75,14 @@ fn multipart_files(meta: Option<&Value>, files: &[(&str, &[u8])]) -> (String, Ve
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-pub async fn send_files(app: &TestApp, method: Method, path: &str, token: &str, meta: Option<&Value>, files: &[(&str, &[u8])]) -> crate::common::Answer {
+pub async fn send_files(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    meta: Option<&Value>,
+    files: &[(&str, &[u8])],
+) -> crate::common::Answer {
     let (ct, body) = multipart_files(meta, files);
     let req = Request::builder()
         .method(method)
@@ -115,7 +128,10 @@ fn meta(pid: &str, title: &str) -> Value {
 }
 
 fn rules_of(page: &Value) -> Vec<String> {
-    page["findings"].as_array().map(|f| f.iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    page["findings"]
+        .as_array()
+        .map(|f| f.iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -149,7 +165,10 @@ async fn page_images_file_as_one_material_viewed_in_order_and_downloaded_as_one_
         assert_eq!(a.status, StatusCode::OK, "page {n}");
         assert_eq!(&a.body, want, "page {n} as scanned");
     }
-    assert_eq!(app.send(Method::GET, &format!("/api/v1/materials/{mid}/pages/4"), Some(&hr), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/v1/materials/{mid}/pages/4"), Some(&hr), None).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     // One PDF, as many pages as images, read back with a PDF library.
     let pdf = app.send(Method::GET, &format!("/api/v1/materials/{mid}/download"), Some(&hr), None).await;
@@ -178,11 +197,15 @@ async fn page_images_file_as_one_material_viewed_in_order_and_downloaded_as_one_
     }
 
     // HR puts the pages in a new order: a new version, the images follow.
-    let r = ok(&app, Method::PUT, &format!("/api/v1/materials/{mid}/page-order"), &hr, Some(json!({"order": [3, 1, 2]}))).await;
+    let r =
+        ok(&app, Method::PUT, &format!("/api/v1/materials/{mid}/page-order"), &hr, Some(json!({"order": [3, 1, 2]})))
+            .await;
     assert_eq!(r["version"], 2);
     let first = app.send(Method::GET, &format!("/api/v1/materials/{mid}/pages/1"), Some(&hr), None).await;
     assert_eq!(first.body, p3);
-    let bad = app.send(Method::PUT, &format!("/api/v1/materials/{mid}/page-order"), Some(&hr), Some(json!({"order": [1, 1, 2]}))).await;
+    let bad = app
+        .send(Method::PUT, &format!("/api/v1/materials/{mid}/page-order"), Some(&hr), Some(json!({"order": [1, 1, 2]})))
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // HR files a scanned material of two pages straight into the dossier too.
@@ -207,7 +230,15 @@ async fn intake_flags_a_low_resolution_page_a_blank_page_and_a_duplicate_page_wi
 
     // 72 dpi: refused, naming the rule; nothing is filed.
     let low = page_jpeg(72, 1);
-    let a = send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "低分辨率")), &[("p1.jpg", &page_jpeg(300, 2)), ("p2.jpg", &low)]).await;
+    let a = send_files(
+        &app,
+        Method::POST,
+        &path,
+        &scanner,
+        Some(&meta(&pid, "低分辨率")),
+        &[("p1.jpg", &page_jpeg(300, 2)), ("p2.jpg", &low)],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&a.body));
     let problem = String::from_utf8_lossy(&a.body).to_string();
     assert!(problem.contains("resolution.min") && problem.contains("image 2"), "{problem}");
@@ -215,7 +246,15 @@ async fn intake_flags_a_low_resolution_page_a_blank_page_and_a_duplicate_page_wi
     assert_eq!(listed["total"], 0, "a refused upload files nothing");
 
     // A blank page: filed, flagged.
-    let a = send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "含空白页")), &[("p1.jpg", &page_jpeg(300, 3)), ("p2.jpg", &blank_jpeg(300))]).await;
+    let a = send_files(
+        &app,
+        Method::POST,
+        &path,
+        &scanner,
+        Some(&meta(&pid, "含空白页")),
+        &[("p1.jpg", &page_jpeg(300, 3)), ("p2.jpg", &blank_jpeg(300))],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
     let pages = a.json()["page_images"].clone();
     assert!(!rules_of(&pages[0]).contains(&"blank".to_string()), "{pages}");
@@ -224,7 +263,15 @@ async fn intake_flags_a_low_resolution_page_a_blank_page_and_a_duplicate_page_wi
     // A page scanned twice: the second flagged as a duplicate of the first; one already held by another
     // material of the dossier is flagged too.
     let twice = page_jpeg(300, 4);
-    let a = send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "重页")), &[("p1.jpg", &twice), ("p2.jpg", &twice)]).await;
+    let a = send_files(
+        &app,
+        Method::POST,
+        &path,
+        &scanner,
+        Some(&meta(&pid, "重页")),
+        &[("p1.jpg", &twice), ("p2.jpg", &twice)],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
     let pages = a.json()["page_images"].clone();
     assert!(!rules_of(&pages[0]).contains(&"duplicate".to_string()), "{pages}");
@@ -232,17 +279,31 @@ async fn intake_flags_a_low_resolution_page_a_blank_page_and_a_duplicate_page_wi
     let a = send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "他处重页")), &[("p1.jpg", &twice)]).await;
     assert_eq!(a.status, StatusCode::CREATED);
     let page = a.json()["page_images"][0].clone();
-    let dup = page["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "duplicate").cloned().unwrap_or_default();
+    let dup =
+        page["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "duplicate").cloned().unwrap_or_default();
     assert!(dup["message"].as_str().unwrap_or_default().contains("重页"), "{page}");
 
     // Not an image at all, or a truncated one: refused with a clear reason.
-    let a = send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "坏图")), &[("p1.jpg", &page_jpeg(300, 5)), ("p2.jpg", &twice[..200])]).await;
+    let a = send_files(
+        &app,
+        Method::POST,
+        &path,
+        &scanner,
+        Some(&meta(&pid, "坏图")),
+        &[("p1.jpg", &page_jpeg(300, 5)), ("p2.jpg", &twice[..200])],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&a.body));
 }
 
 /// The pages of a batch's materials as (material, page) pairs.
 fn sample_of(review: &Value) -> Vec<(String, u64)> {
-    review["sample"].as_array().unwrap().iter().map(|s| (s["material_id"].as_str().unwrap().to_string(), s["page"].as_u64().unwrap())).collect()
+    review["sample"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["material_id"].as_str().unwrap().to_string(), s["page"].as_u64().unwrap()))
+        .collect()
 }
 
 #[tokio::test]
@@ -252,23 +313,41 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
     let scanner2 = app.login("scanner2").await;
     let path = format!("/api/v1/batches/{bid}/materials");
     let mut materials = Vec::new();
-    for (who, title, seed) in [(&scanner, "干部履历表", 10), (&scanner, "考核登记表", 20), (&scanner2, "入党志愿书", 30)] {
+    for (who, title, seed) in
+        [(&scanner, "干部履历表", 10), (&scanner, "考核登记表", 20), (&scanner2, "入党志愿书", 30)]
+    {
         let pages: Vec<Vec<u8>> = (0..2).map(|i| page_jpeg(300, seed + i)).collect();
-        let a = send_files(&app, Method::POST, &path, who, Some(&meta(&pid, title)), &[("1.jpg", &pages[0]), ("2.jpg", &pages[1])]).await;
+        let a = send_files(
+            &app,
+            Method::POST,
+            &path,
+            who,
+            Some(&meta(&pid, title)),
+            &[("1.jpg", &pages[0]), ("2.jpg", &pages[1])],
+        )
+        .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
         materials.push(a.json()["id"].as_str().unwrap().to_string());
     }
     let batch_path = format!("/api/v1/batches/{bid}");
 
     // Handing over before 自检 is refused; HR is no operator of the batch and cannot hand it over.
-    assert_eq!(app.send(Method::POST, &format!("{batch_path}/hand-over"), Some(&scanner), None).await.status, StatusCode::CONFLICT);
-    assert_eq!(app.send(Method::POST, &format!("{batch_path}/self-check"), Some(&hr), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.send(Method::POST, &format!("{batch_path}/hand-over"), Some(&scanner), None).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.send(Method::POST, &format!("{batch_path}/self-check"), Some(&hr), None).await.status,
+        StatusCode::FORBIDDEN
+    );
     let b = ok(&app, Method::POST, &format!("{batch_path}/self-check"), &scanner, None).await;
     assert_eq!(b["state"], "self_check");
     let b = ok(&app, Method::POST, &format!("{batch_path}/hand-over"), &scanner2, None).await;
     assert_eq!(b["state"], "sampling");
     // No new scans while it is under review.
-    let late = send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "迟到")), &[("1.jpg", &page_jpeg(300, 99))]).await;
+    let late =
+        send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "迟到")), &[("1.jpg", &page_jpeg(300, 99))])
+            .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
 
     // The operators never see the sample: not in the batch, not in the list, and the review is refused.
@@ -292,22 +371,66 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
     // Two defects, then 退回.
     let (m1, p1) = sample[0].clone();
     let (m2, p2) = sample[1].clone();
-    let no_defects = app.send(Method::POST, &format!("{batch_path}/qc/decision"), Some(&hr), Some(json!({"decision": "return"}))).await;
+    let no_defects = app
+        .send(Method::POST, &format!("{batch_path}/qc/decision"), Some(&hr), Some(json!({"decision": "return"})))
+        .await;
     assert_eq!(no_defects.status, StatusCode::UNPROCESSABLE_ENTITY, "a return names its defects");
-    ok(&app, Method::POST, &format!("{batch_path}/qc/defects"), &hr, Some(json!({"material_id": m1, "page": p1, "code": "blur", "comment": "字迹模糊"}))).await;
-    let round = ok(&app, Method::POST, &format!("{batch_path}/qc/defects"), &hr, Some(json!({"material_id": m2, "page": p2, "code": "skew"}))).await;
+    ok(
+        &app,
+        Method::POST,
+        &format!("{batch_path}/qc/defects"),
+        &hr,
+        Some(json!({"material_id": m1, "page": p1, "code": "blur", "comment": "字迹模糊"})),
+    )
+    .await;
+    let round = ok(
+        &app,
+        Method::POST,
+        &format!("{batch_path}/qc/defects"),
+        &hr,
+        Some(json!({"material_id": m2, "page": p2, "code": "skew"})),
+    )
+    .await;
     assert_eq!(round["defects"].as_array().unwrap().len(), 2);
     // A defect on a material outside the sample, or a code that is none, is refused; an operator records none.
     let outside: Vec<&String> = materials.iter().filter(|m| !sample.iter().any(|(s, _)| s == *m)).collect();
     if let Some(o) = outside.first() {
-        let a = app.send(Method::POST, &format!("{batch_path}/qc/defects"), Some(&hr), Some(json!({"material_id": o, "page": 1, "code": "blur"}))).await;
+        let a = app
+            .send(
+                Method::POST,
+                &format!("{batch_path}/qc/defects"),
+                Some(&hr),
+                Some(json!({"material_id": o, "page": 1, "code": "blur"})),
+            )
+            .await;
         assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let a = app.send(Method::POST, &format!("{batch_path}/qc/defects"), Some(&hr), Some(json!({"material_id": m1, "page": 1, "code": "smudge"}))).await;
+    let a = app
+        .send(
+            Method::POST,
+            &format!("{batch_path}/qc/defects"),
+            Some(&hr),
+            Some(json!({"material_id": m1, "page": 1, "code": "smudge"})),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let a = app.send(Method::POST, &format!("{batch_path}/qc/defects"), Some(&scanner), Some(json!({"material_id": m1, "page": 1, "code": "blur"}))).await;
+    let a = app
+        .send(
+            Method::POST,
+            &format!("{batch_path}/qc/defects"),
+            Some(&scanner),
+            Some(json!({"material_id": m1, "page": 1, "code": "blur"})),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
-    let returned = ok(&app, Method::POST, &format!("{batch_path}/qc/decision"), &hr, Some(json!({"decision": "return", "comment": "两页需重扫"}))).await;
+    let returned = ok(
+        &app,
+        Method::POST,
+        &format!("{batch_path}/qc/decision"),
+        &hr,
+        Some(json!({"decision": "return", "comment": "两页需重扫"})),
+    )
+    .await;
     assert_eq!(returned["state"], "returned");
 
     // Each defect is a rescan of the operator who filed that material.
@@ -318,11 +441,22 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
     let expect_mine = [&m1, &m2].iter().filter(|m| owner(m) == "scanner").count();
     assert_eq!(mine["total"], expect_mine);
     // Handing over again before the rescans are done is refused.
-    assert_eq!(app.send(Method::POST, &format!("{batch_path}/hand-over"), Some(&scanner), None).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        app.send(Method::POST, &format!("{batch_path}/hand-over"), Some(&scanner), None).await.status,
+        StatusCode::CONFLICT
+    );
 
     // An operator may not touch another operator's scan.
     let (other_token, other_m) = if owner(&m1) == "scanner" { (&scanner2, &m1) } else { (&scanner, &m1) };
-    let a = send_files(&app, Method::PUT, &format!("/api/v1/materials/{other_m}/pages/{p1}"), other_token, None, &[("r.jpg", &page_jpeg(300, 77))]).await;
+    let a = send_files(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/materials/{other_m}/pages/{p1}"),
+        other_token,
+        None,
+        &[("r.jpg", &page_jpeg(300, 77))],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&a.body));
 
     // The owners rescan their pages.
@@ -330,7 +464,15 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
     for (m, p, seed) in [(&m1, p1, 41), (&m2, p2, 42)] {
         let token = if owner(m) == "scanner" { &scanner } else { &scanner2 };
         let new = page_jpeg(300, seed);
-        let a = send_files(&app, Method::PUT, &format!("/api/v1/materials/{m}/pages/{p}"), token, None, &[("rescan.jpg", &new)]).await;
+        let a = send_files(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/materials/{m}/pages/{p}"),
+            token,
+            None,
+            &[("rescan.jpg", &new)],
+        )
+        .await;
         assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
         rescanned.push((m.clone(), p, new));
     }
@@ -348,11 +490,22 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
     for (m, p, _) in &rescanned {
         assert!(sample2.contains(&(m.clone(), *p as u64)), "rescanned {m} p{p} in {sample2:?}");
     }
-    let accepted = ok(&app, Method::POST, &format!("{batch_path}/qc/decision"), &hr, Some(json!({"decision": "accept"}))).await;
+    let accepted =
+        ok(&app, Method::POST, &format!("{batch_path}/qc/decision"), &hr, Some(json!({"decision": "accept"}))).await;
     assert_eq!((accepted["state"].as_str(), accepted["open"].as_bool()), (Some("accepted"), Some(false)));
-    let late = send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "验收后")), &[("1.jpg", &page_jpeg(300, 98))]).await;
+    let late =
+        send_files(&app, Method::POST, &path, &scanner, Some(&meta(&pid, "验收后")), &[("1.jpg", &page_jpeg(300, 98))])
+            .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
-    let a = send_files(&app, Method::PUT, &format!("/api/v1/materials/{m1}/pages/1"), owner(&m1).eq("scanner").then_some(&scanner).unwrap_or(&scanner2), None, &[("x.jpg", &page_jpeg(300, 97))]).await;
+    let a = send_files(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/materials/{m1}/pages/1"),
+        owner(&m1).eq("scanner").then_some(&scanner).unwrap_or(&scanner2),
+        None,
+        &[("x.jpg", &page_jpeg(300, 97))],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CONFLICT, "an accepted batch's scans stay as accepted");
 
     // The figures: pages, samples, defects by code, rescans, per operator; turnaround once accepted.
@@ -408,7 +561,15 @@ async fn the_digitisation_report_counts_dossiers_and_pages_per_state_as_counted_
         let (app, scanner) = (&app, scanner.clone());
         async move {
             let files: Vec<(&str, &[u8])> = images.iter().map(|i| ("p.jpg", i.as_slice())).collect();
-            let a = send_files(app, Method::POST, &format!("/api/v1/batches/{batch}/materials"), &scanner, Some(&m), &files).await;
+            let a = send_files(
+                app,
+                Method::POST,
+                &format!("/api/v1/batches/{batch}/materials"),
+                &scanner,
+                Some(&m),
+                &files,
+            )
+            .await;
             assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
             a.json()["id"].as_str().unwrap().to_string()
         }
@@ -420,7 +581,8 @@ async fn the_digitisation_report_counts_dossiers_and_pages_per_state_as_counted_
     let b1 = file(bid2.clone(), pid2.clone(), 1, None).await;
     ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/self-check"), &scanner, None).await;
     ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/hand-over"), &scanner, None).await;
-    ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/qc/decision"), &hr, Some(json!({"decision": "accept"}))).await;
+    ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/qc/decision"), &hr, Some(json!({"decision": "accept"})))
+        .await;
 
     // Counted here: what was filed, and each material's text as it settles.
     let mut searchable = std::collections::HashMap::new();
@@ -429,7 +591,9 @@ async fn the_digitisation_report_counts_dossiers_and_pages_per_state_as_counted_
         searchable.insert(m.clone(), v["text_status"] == "done");
     }
     let s = |m: &String| searchable[m];
-    let pages_if = |items: &[(&String, u64)], f: &dyn Fn(&String) -> bool| items.iter().filter(|(m, _)| f(m)).map(|(_, n)| n).sum::<u64>();
+    let pages_if = |items: &[(&String, u64)], f: &dyn Fn(&String) -> bool| {
+        items.iter().filter(|(m, _)| f(m)).map(|(_, n)| n).sum::<u64>()
+    };
     let one = [(&a1, 2u64), (&a2, 3u64)];
     let two = [(&b1, 1u64)];
     let expect = |items: &[(&String, u64)], state: &str, accepted: bool| -> (u64, u64) {
@@ -461,13 +625,20 @@ async fn the_digitisation_report_counts_dossiers_and_pages_per_state_as_counted_
         let (d1, p1) = expect(&one, state, true);
         let (d2, p2) = expect(&two, state, false);
         let dept = rows.iter().find(|r| r["by"] == "department" && r["state"] == state).unwrap();
-        assert_eq!((dept["dossiers"].as_u64().unwrap(), dept["pages"].as_u64().unwrap()), (d1 + d2, p1 + p2), "department, {state}");
+        assert_eq!(
+            (dept["dossiers"].as_u64().unwrap(), dept["pages"].as_u64().unwrap()),
+            (d1 + d2, p1 + p2),
+            "department, {state}"
+        );
     }
 
     // Defects by batch and code: none yet; a scanner may not read them.
     let defects = ok(&app, Method::GET, "/api/v1/reports/digitization?by=defects", &hr, None).await;
     assert_eq!(defects["items"], json!([]));
-    assert_eq!(app.send(Method::GET, "/api/v1/reports/digitization?by=defects", Some(&scanner), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.send(Method::GET, "/api/v1/reports/digitization?by=defects", Some(&scanner), None).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -497,7 +668,8 @@ async fn a_batch_import_of_page_images_named_by_the_pattern_assembles_multi_page
     assert_eq!(r["unlisted"], json!(["images/stray.jpg"]), "{r}");
     let first = r["rows"][0]["material_id"].as_str().unwrap().to_string();
     let m = ok(&app, Method::GET, &format!("/api/v1/materials/{first}"), &hr, None).await;
-    let names: Vec<&str> = m["page_images"].as_array().unwrap().iter().map(|p| p["file_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        m["page_images"].as_array().unwrap().iter().map(|p| p["file_name"].as_str().unwrap()).collect();
     assert_eq!(names, ["A017-4-1-001-001.jpg", "A017-4-1-001-002.jpg", "A017-4-1-001-003.jpg"]);
     assert_eq!(m["pages"], 3);
     for (n, want) in pages[..3].iter().enumerate() {
@@ -517,9 +689,24 @@ async fn nobody_reviews_a_batch_holding_their_own_dossier() {
     let (app, hr, _pid, _bid) = scanning_room(100, 1).await;
     let scanner = app.login("scanner").await;
     let own = app.archive.accounts().user_by_name("hr").unwrap().unwrap().person_id.unwrap().to_string();
-    let b = ok(&app, Method::POST, "/api/v1/batches", &hr, Some(json!({"name": "含本人档案", "assignees": ["scanner"], "person_ids": [own]}))).await;
+    let b = ok(
+        &app,
+        Method::POST,
+        "/api/v1/batches",
+        &hr,
+        Some(json!({"name": "含本人档案", "assignees": ["scanner"], "person_ids": [own]})),
+    )
+    .await;
     let bid = b["id"].as_str().unwrap();
-    let a = send_files(&app, Method::POST, &format!("/api/v1/batches/{bid}/materials"), &scanner, Some(&meta(&own, "履历表")), &[("1.jpg", &page_jpeg(300, 5))]).await;
+    let a = send_files(
+        &app,
+        Method::POST,
+        &format!("/api/v1/batches/{bid}/materials"),
+        &scanner,
+        Some(&meta(&own, "履历表")),
+        &[("1.jpg", &page_jpeg(300, 5))],
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
     ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/self-check"), &scanner, None).await;
     ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/hand-over"), &scanner, None).await;
