@@ -21,6 +21,8 @@
 //!   encrypted records and the chunked blob store.
 //! * [`index`] — the only module that knows Tantivy: schema, the Chinese analyzer, permission-filtered queries.
 //! * [`extract`] — text out of PDF, DOCX and text files, isolated so that hostile files cannot hurt the server.
+//! * [`digitise`] — page images of scanned materials: inspection, intake rules, one PDF assembled from the
+//!   pages. Pure functions, no store.
 //! * [`exchange`] — zips, catalogues and BagIt bags from outside, read without trusting them.
 //! * [`service`] — the use cases; the only gate for authorization. No sled, Tantivy or axum type crosses its API.
 //! * [`http`] — what the API and the web UI share: state, the blocking bridge, the single error → HTTP status
