@@ -66,6 +66,10 @@ pub(super) struct SearchHit {
     snippet: String,
     /// The same fragment as plain text.
     snippet_text: String,
+    /// The page (1-based) on which the fragment's first highlighted match lies, when the material's text knows
+    /// its pages (PDFs, scans read page by page); null otherwise.
+    #[schema(minimum = 1)]
+    page: Option<u32>,
     /// Relevance.
     score: f32,
 }

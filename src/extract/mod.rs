@@ -62,6 +62,18 @@ pub struct Extracted {
     pub text: String,
     /// Number of pages, when the format has pages (PDF); `None` otherwise.
     pub pages: Option<u32>,
+    /// Where each page read starts in `text`, as character offsets (page 1 at 0; non-decreasing; a page
+    /// without text starts where the next page's text does, or at the end), for PDFs, whose pages are read one
+    /// by one (OCR may read fewer pages than `pages`). Empty for formats without pages. See [`page_at`].
+    pub page_starts: Vec<u32>,
+}
+
+/// The page (1-based) on which the character at `char_offset` of a text lies, given where its pages start (see
+/// [`Extracted::page_starts`]); `None` when the text has no page starts.
+pub fn page_at(page_starts: &[u32], char_offset: usize) -> Option<u32> {
+    let before = page_starts.partition_point(|&start| start as usize <= char_offset);
+    // Page 1 starts at 0, so `before` is at least 1 for well-formed starts; `max(1)` keeps an odd list sensible.
+    (!page_starts.is_empty()).then(|| u32::try_from(before.max(1)).unwrap_or(u32::MAX))
 }
 
 /// Why no text could be taken out of a file. Messages describe the file's structure, never its content.
@@ -113,21 +125,24 @@ pub fn extract_in_process(mime: &str, bytes: &[u8], max_chars: usize) -> Result<
     let extracted = match essence.as_str() {
         MIME_PDF => {
             // A scanned PDF has no text of its own: with OCR on, its pages are rendered and read. A PDF that
-            // neither pdf-extract nor poppler can read stays an error.
+            // neither pdf-extract nor poppler can read stays an error. Pages are read and normalised one by one,
+            // so that the text knows where each starts.
             let ocr = ocr_param(mime);
             let (raw, pages) = match (pdf::extract(bytes), ocr) {
-                (Ok((raw, pages)), Some(langs)) if ocr::looks_image_only(&raw, pages) => {
+                (Ok((raw, pages)), Some(langs)) if ocr::looks_image_only(&raw.concat(), pages) => {
                     ocr::recognise_pdf(bytes, Some(pages), &langs).map(|(t, _)| (t, pages)).unwrap_or((raw, pages))
                 }
                 (Ok(found), _) => found,
                 (Err(e), Some(langs)) => ocr::recognise_pdf(bytes, None, &langs).map_err(|_| e)?,
                 (Err(e), None) => return Err(e),
             };
-            Extracted { text: normalize::normalize(&raw, normalize::Cjk::Join, max_chars), pages: Some(pages) }
+            let (text, page_starts) = normalize::normalize_pages(&raw, normalize::Cjk::Join, max_chars);
+            Extracted { text, pages: Some(pages), page_starts }
         }
         MIME_DOCX => Extracted {
             text: normalize::normalize(&docx::extract(bytes, max_chars)?, normalize::Cjk::Keep, max_chars),
             pages: None,
+            page_starts: Vec::new(),
         },
         #[cfg(test)]
         "test/sleep" => {
@@ -138,12 +153,15 @@ pub fn extract_in_process(mime: &str, bytes: &[u8], max_chars: usize) -> Result<
         #[cfg(test)]
         "test/panic" => panic!("test hook: parser panicked"),
         text_type if text_type.starts_with("text/") => {
-            Extracted { text: normalize::normalize(&text::decode(bytes), normalize::Cjk::Keep, max_chars), pages: None }
+            let text = normalize::normalize(&text::decode(bytes), normalize::Cjk::Keep, max_chars);
+            Extracted { text, pages: None, page_starts: Vec::new() }
         }
         img if ocr::is_ocr_image(img) => match ocr_param(mime) {
             Some(langs) => Extracted {
                 text: normalize::normalize(&ocr::recognise(bytes, &langs)?, normalize::Cjk::Join, max_chars),
                 pages: Some(1),
+                // A lone image is one page: there is no page to tell apart.
+                page_starts: Vec::new(),
             },
             None => return Ok(None),
         },
@@ -292,9 +310,21 @@ impl Extractor {
         }
     }
 
-    /// How long one extraction may take.
+    /// How long one extraction may take (more for a PDF read by OCR: see [`Extractor::timeout_for`]).
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// How long extracting a file of this (sniffed) type may take: the timeout, and for a PDF that OCR may read
+    /// (OCR being on) [`ocr::OCR_TIME_PER_PAGE`] more for each of up to [`ocr::MAX_OCR_PAGES`] pages. The worker
+    /// stops reading pages when the next would not fit in what is left (it answers with the pages read so far),
+    /// and each helper it runs has a limit of its own, so a hung helper does not hold the worker that long.
+    pub fn timeout_for(&self, mime: &str) -> Duration {
+        if self.ocr.is_some() && essence(mime) == MIME_PDF {
+            self.timeout.saturating_add(ocr::OCR_TIME_PER_PAGE.saturating_mul(ocr::MAX_OCR_PAGES))
+        } else {
+            self.timeout
+        }
     }
 
     /// The cap on characters kept per file.
@@ -323,15 +353,16 @@ impl Extractor {
         if essence(mime).starts_with("text/") && bytes.len() <= IN_PROCESS_TEXT_BYTES {
             return catch_panic(|| extract_in_process(mime, bytes, self.max_chars));
         }
+        let timeout = self.timeout_for(mime);
         match &self.isolation {
             Isolation::Process { program, args, sandbox } => {
-                worker::run(program, args, sandbox, mime, bytes, self.max_chars, self.timeout)
+                worker::run(program, args, sandbox, mime, bytes, self.max_chars, timeout)
             }
-            Isolation::Thread => self.extract_in_thread(mime, bytes),
+            Isolation::Thread => self.extract_in_thread(mime, bytes, timeout),
         }
     }
 
-    fn extract_in_thread(&self, mime: &str, bytes: &[u8]) -> Result<Option<Extracted>> {
+    fn extract_in_thread(&self, mime: &str, bytes: &[u8], timeout: Duration) -> Result<Option<Extracted>> {
         let (answer_tx, answer_rx) = mpsc::sync_channel(1);
         let kind = essence(mime);
         let mime = mime.to_owned();
@@ -347,11 +378,11 @@ impl Extractor {
                 let _ = answer_tx.send(outcome);
             })
             .map_err(|e| ExtractError::Worker(format!("cannot start an extraction thread: {e}")))?;
-        match answer_rx.recv_timeout(self.timeout) {
+        match answer_rx.recv_timeout(timeout) {
             Ok(outcome) => outcome,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                tracing::warn!(mime = %kind, timeout = ?self.timeout, "text extraction timed out; thread abandoned");
-                Err(ExtractError::Timeout(self.timeout))
+                tracing::warn!(mime = %kind, ?timeout, "text extraction timed out; thread abandoned");
+                Err(ExtractError::Timeout(timeout))
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 Err(ExtractError::Worker("the extraction thread ended without an answer".to_owned()))

@@ -26,6 +26,42 @@ pub(super) fn normalize(raw: &str, cjk: Cjk, max_chars: usize) -> String {
     cap(joined, max_chars)
 }
 
+/// The separator put between two pages' texts: a paragraph break, which normalising keeps as it is (so the
+/// joined text is itself normalised, and CJK is never joined across pages).
+pub(super) const PAGE_BREAK: &str = "\n\n";
+
+/// Normalises each page on its own and joins the pages with [`PAGE_BREAK`]: the text, and where each page starts
+/// in it (character offsets, one per page, non-decreasing; a page left empty starts where the text of the next
+/// page would, or at the end). The whole is capped at `max_chars` characters; pages past the cap start at the end.
+pub(super) fn normalize_pages(pages: &[String], cjk: Cjk, max_chars: usize) -> (String, Vec<u32>) {
+    let offset = |chars: usize| u32::try_from(chars).unwrap_or(u32::MAX);
+    let mut text = String::new();
+    let mut chars = 0;
+    let mut starts = Vec::with_capacity(pages.len());
+    // Empty pages seen since the last page with text: they start where the next text does.
+    let mut empty = 0;
+    let break_chars = PAGE_BREAK.chars().count();
+    for page in pages {
+        let separator = if text.is_empty() { 0 } else { break_chars };
+        let budget = max_chars.saturating_sub(chars + separator);
+        let part = if budget == 0 { String::new() } else { normalize(page, cjk, budget) };
+        if part.is_empty() {
+            empty += 1;
+            continue;
+        }
+        if separator > 0 {
+            text.push_str(PAGE_BREAK);
+            chars += separator;
+        }
+        starts.extend(std::iter::repeat_n(offset(chars), empty + 1));
+        empty = 0;
+        chars += part.chars().count();
+        text.push_str(&part);
+    }
+    starts.extend(std::iter::repeat_n(offset(chars), empty));
+    (text, starts)
+}
+
 /// Unifies line ends, removes control characters and collapses blank lines; stops after about `budget`
 /// characters so a huge input costs no more memory than the cap needs.
 fn clean_lines(raw: &str, budget: usize) -> String {
@@ -185,6 +221,33 @@ mod tests {
         );
         // Without joining, the same text keeps its spaces.
         assert_eq!(normalize("干 部", Cjk::Keep, 1000), "干 部");
+    }
+
+    #[test]
+    fn page_starts_point_at_each_page_s_normalised_text() {
+        let pages: Vec<String> =
+            ["\u{feff}  干 部\r\n\r\n\r\n档 案\n", " \n\t\n", "第三页\u{7}文字 \n管\n理\n", "\n\nlast page\n"]
+                .map(str::to_owned)
+                .into();
+        let (text, starts) = normalize_pages(&pages, Cjk::Join, 1000);
+        assert_eq!(text, "  干部\n\n档案\n\n第三页文字管理\n\nlast page");
+        // The blank second page starts where the third does.
+        assert_eq!(starts, [0, 10, 10, 19]);
+        let chars: Vec<char> = text.chars().collect();
+        let from = |at: u32| chars[at as usize..].iter().collect::<String>();
+        assert!(from(starts[2]).starts_with("第三页"));
+        assert!(from(starts[3]).starts_with("last page"));
+        // Each page's text is what normalising the page alone gives, and the whole is already normalised.
+        for (i, page) in pages.iter().enumerate() {
+            let alone = normalize(page, Cjk::Join, 1000);
+            assert!(from(starts[i]).starts_with(&alone), "page {}", i + 1);
+        }
+        assert_eq!(normalize(&text, Cjk::Join, 1000), text);
+        // The cap counts the page breaks; pages past it start at the end.
+        let (capped, starts) = normalize_pages(&pages, Cjk::Join, 12);
+        assert_eq!(capped, "  干部\n\n档案\n\n第三");
+        assert_eq!(starts, [0, 10, 10, 12]);
+        assert_eq!(normalize_pages(&[], Cjk::Keep, 10), (String::new(), vec![]));
     }
 
     #[test]

@@ -33,9 +33,20 @@ pub fn detect() -> Option<String> {
     Some(langs.join("+"))
 }
 
-/// Most pages of one PDF read by OCR (about four seconds a page at 200 dpi on two cores; the worker's time
-/// limit bounds the whole file).
-pub const MAX_OCR_PAGES: u32 = 20;
+/// Most pages of one PDF read by OCR. A scanned material (its page images assembled into an image-only PDF)
+/// rarely has more; the worker's time limit for such a PDF grows with this bound (see [`OCR_TIME_PER_PAGE`]).
+pub const MAX_OCR_PAGES: u32 = 100;
+
+/// The time one page of a PDF may take to be read by OCR, on top of the extractor's timeout: rendering at 200
+/// dpi and recognition take about four seconds a page on two cores, so this leaves room for a busy machine.
+/// The worker reading a PDF by OCR gets the timeout plus this for each of [`MAX_OCR_PAGES`] pages (see
+/// `Extractor::timeout_for`); it stops early, with the pages read so far, when the next page would not fit.
+pub const OCR_TIME_PER_PAGE: Duration = Duration::from_secs(6);
+
+/// The longest one helper may run (rendering or recognising one page, or one image), whatever the worker's
+/// time limit (and the only limit when the worker set none: OCR in a thread, in tests and tools): far above what
+/// one page takes, so that a hung helper is killed long before a time limit sized for a hundred pages.
+const HELPER_CALL_LIMIT: Duration = Duration::from_secs(120);
 
 /// Whether a PDF's own text is too thin to be anything but a scan (page numbers, a stamp): fewer than 20
 /// visible characters a page.
@@ -52,25 +63,35 @@ fn render_page(pdf: &[u8], page: u32) -> Option<Vec<u8>> {
     (out.status.success() && !out.stdout.is_empty()).then_some(out.stdout)
 }
 
-/// Reads a scanned PDF page by page (at most [`MAX_OCR_PAGES`]): the text and the pages read. An error when not
-/// even the first page renders (no pdftoppm, or a PDF poppler cannot read either).
-pub(super) fn recognise_pdf(pdf: &[u8], pages: Option<u32>, langs: &str) -> Result<(String, u32)> {
-    let mut text = String::new();
+/// Reads a scanned PDF page by page (at most [`MAX_OCR_PAGES`]): the raw text of each page read, in order, and
+/// the number of pages read. An error when not even the first page renders (no pdftoppm, or a PDF poppler cannot
+/// read either). Under the worker's time limit it stops before a page that would likely not be done in time
+/// (twice the slowest page so far), so that the pages read are kept rather than lost with the worker.
+pub(super) fn recognise_pdf(pdf: &[u8], pages: Option<u32>, langs: &str) -> Result<(Vec<String>, u32)> {
+    let mut texts = Vec::new();
     let mut read = 0;
+    let mut slowest = Duration::ZERO;
+    let time_left = || HELPER_DEADLINE.get().map(|d| d.saturating_duration_since(Instant::now()));
     for page in 1..=pages.unwrap_or(MAX_OCR_PAGES).min(MAX_OCR_PAGES) {
+        if read > 0 && time_left().is_some_and(|left| left < 2 * slowest) {
+            break;
+        }
+        let started = Instant::now();
         let Some(png) = render_page(pdf, page) else { break };
-        text.push_str(&recognise(&png, langs)?);
-        text.push('\n');
+        match recognise(&png, langs) {
+            Ok(text) => texts.push(text),
+            // Out of time all the same: the pages read are the answer.
+            Err(_) if read > 0 && time_left() == Some(Duration::ZERO) => break,
+            Err(e) => return Err(e),
+        }
+        slowest = slowest.max(started.elapsed());
         read = page;
     }
     if read == 0 {
         return Err(ExtractError::Unreadable("the PDF could not be rendered for OCR".into()));
     }
-    Ok((text, read))
+    Ok((texts, read))
 }
-
-/// How long one helper may run when the worker set no limit (OCR in a thread, in tests and tools).
-const DEFAULT_HELPER_TIME_LIMIT: Duration = Duration::from_secs(120);
 
 /// Largest output accepted from a helper (a page rendered at 200 dpi in grey is a few MB).
 const MAX_HELPER_OUTPUT: u64 = 256 * 1024 * 1024;
@@ -98,7 +119,8 @@ fn stop(mut child: Child, why: &str) -> io::Error {
 /// [`super::sandbox::helper_env`]). A helper still running at its deadline is killed (and reaped) and the
 /// answer is a `TimedOut` error.
 fn pipe(command: &mut Command, input: &[u8]) -> io::Result<Output> {
-    let deadline = HELPER_DEADLINE.get().copied().unwrap_or_else(|| Instant::now() + DEFAULT_HELPER_TIME_LIMIT);
+    let own = Instant::now() + HELPER_CALL_LIMIT;
+    let deadline = HELPER_DEADLINE.get().map_or(own, |&worker| worker.min(own));
     super::sandbox::helper_env(command);
     let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
     // Feeding and draining on their own threads, detached: a grandchild that keeps a pipe open cannot block us.

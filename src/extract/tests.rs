@@ -325,6 +325,29 @@ fn extracts_pdf_text_and_pages() {
 }
 
 #[test]
+fn pdf_text_knows_where_each_page_starts() {
+    let pdf = pdf_with_pages(&[
+        "BT /F1 24 Tf 72 700 Td (Curriculum vitae) Tj ET",
+        "",
+        "BT /F2 24 Tf 72 700 Td <00010002> Tj 0 -26 Td <00030004> Tj ET",
+        "BT /F1 24 Tf 72 700 Td (the end) Tj ET",
+    ]);
+    let extracted = extract_in_process(MIME_PDF, &pdf, MAX).unwrap().unwrap();
+    assert_eq!(extracted.pages, Some(4));
+    // Each page normalised on its own (the CJK lines of page 3 joined), pages apart by a paragraph break; the
+    // empty page 2 starts where page 3 does.
+    assert_eq!(extracted.text, "Curriculum vitae\n\n干部档案\n\nthe end");
+    assert_eq!(extracted.page_starts, [0, 18, 18, 24]);
+    let offset_of = |needle: &str| extracted.text[..extracted.text.find(needle).unwrap()].chars().count();
+    assert_eq!(page_at(&extracted.page_starts, offset_of("vitae")), Some(1));
+    assert_eq!(page_at(&extracted.page_starts, offset_of("档案")), Some(3));
+    assert_eq!(page_at(&extracted.page_starts, offset_of("end")), Some(4));
+    assert_eq!(page_at(&[], 5), None);
+    // The worker hands the page starts over to the parent.
+    assert_eq!(real_worker().extract(MIME_PDF, &pdf), Ok(Some(extracted)));
+}
+
+#[test]
 fn garbage_pdfs_are_unreadable_not_panics() {
     let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let mut truncated = pdf_with_pages(&["BT /F1 12 Tf 72 700 Td (cut) Tj ET"]);
@@ -473,7 +496,7 @@ fn worker_answers_are_parsed() {
     );
     assert_eq!(
         text.extract(MIME_DOCX, b"input"),
-        Ok(Some(Extracted { text: "个人简历\n张三".to_owned(), pages: Some(2) }))
+        Ok(Some(Extracted { text: "个人简历\n张三".to_owned(), pages: Some(2), page_starts: vec![] }))
     );
     // The mime and the cap are the last two arguments ($0 is the first after the script for `sh -c`).
     let echo_args =
@@ -574,7 +597,7 @@ fn real_worker_round_trip() {
     let started = Instant::now();
     let extracted = extractor.extract(MIME_PDF, &pdf).unwrap().unwrap();
     eprintln!("worker round trip (small PDF): {:?}", started.elapsed());
-    assert_eq!(extracted, Extracted { text: "档案管理".to_owned(), pages: Some(1) });
+    assert_eq!(extracted, Extracted { text: "档案管理".to_owned(), pages: Some(1), page_starts: vec![0] });
     assert!(matches!(extractor.extract(MIME_PDF, b"garbage"), Err(ExtractError::Unreadable(_))));
     assert!(matches!(
         extractor.extract(MIME_DOCX, &zip_with(&[("word/document.xml", &bomb_xml(8 * 1024 * 1024))])),

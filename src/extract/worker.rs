@@ -6,7 +6,10 @@
 //! so stray output of a library before it does no harm. The answers:
 //!
 //! ```text
-//! {"status":"text","text":"…","pages":3}      text found ("pages" may be null or left out)
+//! {"status":"text","text":"…","pages":3,"page_starts":[0,812,1630]}
+//!                                             text found ("pages" may be null or left out; "page_starts",
+//!                                             where each page starts in "text" in characters, is left out
+//!                                             when empty and read as empty when missing)
 //! {"status":"no_text"}                        the type carries no text
 //! {"status":"unreadable","message":"…"}       ExtractError::Unreadable
 //! {"status":"too_large","what":"…","limit":N} ExtractError::TooLarge
@@ -56,6 +59,8 @@ enum Answer {
         text: String,
         #[serde(default)]
         pages: Option<u32>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        page_starts: Vec<u32>,
     },
     NoText,
     Unreadable {
@@ -74,7 +79,7 @@ enum Answer {
 impl From<Result<Option<Extracted>>> for Answer {
     fn from(outcome: Result<Option<Extracted>>) -> Self {
         match outcome {
-            Ok(Some(Extracted { text, pages })) => Answer::Text { text, pages },
+            Ok(Some(Extracted { text, pages, page_starts })) => Answer::Text { text, pages, page_starts },
             Ok(None) => Answer::NoText,
             Err(ExtractError::Unreadable(message)) => Answer::Unreadable { message },
             Err(ExtractError::TooLarge { what, limit }) => Answer::TooLarge { what, limit },
@@ -89,12 +94,20 @@ impl From<Result<Option<Extracted>>> for Answer {
 impl Answer {
     fn into_outcome(self, max_chars: usize) -> Result<Option<Extracted>> {
         match self {
-            Answer::Text { mut text, pages } => {
+            Answer::Text { mut text, pages, mut page_starts } => {
                 // The worker already capped the text; the parent does not rely on it.
                 if let Some((cut, _)) = text.char_indices().nth(max_chars) {
                     text.truncate(cut);
                 }
-                Ok(Some(Extracted { text, pages }))
+                // Nor on the page starts being what they should: page 1 at 0, non-decreasing, within the text.
+                let chars = text.chars().count();
+                let sound = page_starts.first() == Some(&0)
+                    && page_starts.windows(2).all(|w| w[0] <= w[1])
+                    && page_starts.last().is_some_and(|&last| last as usize <= chars);
+                if !sound {
+                    page_starts.clear();
+                }
+                Ok(Some(Extracted { text, pages, page_starts }))
             }
             Answer::NoText => Ok(None),
             Answer::Unreadable { message } => Err(ExtractError::Unreadable(message)),
@@ -449,7 +462,8 @@ mod tests {
     #[test]
     fn answers_round_trip_through_json() {
         let outcomes = [
-            Ok(Some(Extracted { text: "干部\t\"档案\"\n".to_owned(), pages: Some(3) })),
+            Ok(Some(Extracted { text: "干部\t\"档案\"\n".to_owned(), pages: Some(3), page_starts: vec![0, 3, 3] })),
+            Ok(Some(Extracted { text: "干部".to_owned(), pages: None, page_starts: vec![] })),
             Ok(None),
             Err(ExtractError::Unreadable("bad xref".to_owned())),
             Err(ExtractError::TooLarge { what: "ratio".to_owned(), limit: 200 }),
@@ -468,7 +482,16 @@ mod tests {
         let status = std::process::Command::new("true").status().unwrap();
         let output = b"noise from a library\n{\"status\":\"text\",\"text\":\"\xe4\xbd\xa0\xe5\xa5\xbd\"}\n\n";
         let answer = parse_answer(output, status).unwrap().into_outcome(10).unwrap();
-        assert_eq!(answer, Some(Extracted { text: "你好".to_owned(), pages: None }));
+        assert_eq!(answer, Some(Extracted { text: "你好".to_owned(), pages: None, page_starts: vec![] }));
+        // Page starts that cannot be right are dropped, not trusted.
+        for starts in ["[1,2]", "[0,2,1]", "[0,3]"] {
+            let line = format!("{{\"status\":\"text\",\"text\":\"你好\",\"page_starts\":{starts}}}");
+            let answer = parse_answer(line.as_bytes(), status).unwrap().into_outcome(10).unwrap().unwrap();
+            assert!(answer.page_starts.is_empty(), "{starts}");
+        }
+        let line = b"{\"status\":\"text\",\"text\":\"\xe4\xbd\xa0\xe5\xa5\xbd\",\"pages\":2,\"page_starts\":[0,1]}";
+        let answer = parse_answer(line, status).unwrap().into_outcome(10).unwrap().unwrap();
+        assert_eq!(answer.page_starts, [0, 1]);
         assert!(matches!(parse_answer(b"{\"status\":\"text\"}\nnoise", status), Err(ExtractError::Worker(_))));
         assert!(matches!(parse_answer(b"\n \n", status), Err(ExtractError::Worker(_))));
     }

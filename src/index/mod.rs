@@ -193,6 +193,10 @@ pub struct SnippetText {
     pub html: String,
     /// Plain text.
     pub text: String,
+    /// Where the first highlighted match starts in the text the snippet was cut from, in characters (`None`
+    /// when no query word occurs in it).
+    #[serde(skip)]
+    pub first_match: Option<usize>,
 }
 
 /// Characters of context a snippet shows.
@@ -248,7 +252,8 @@ pub fn snippet(text: &str, words: &[String]) -> SnippetText {
     html.push_str(&escape_html(original(pos, end)));
     plain.push_str(original(start, end));
     let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    SnippetText { html: squash(&html), text: squash(&plain) }
+    let first_match = matches.first().map(|&(a, _)| text[..folded.spans[a].0].chars().count());
+    SnippetText { html: squash(&html), text: squash(&plain), first_match }
 }
 
 fn escape_html(s: &str) -> String {
@@ -701,9 +706,14 @@ mod tests {
         assert_eq!(r.hits.len(), 1);
         let s = r.snippet("该同志工作優秀，擬予晉升為處長。");
         assert!(s.html.contains("<b>晉升</b>"), "{}", s.html);
+        // The first match's place in the text, in characters of the original (not the folded) text.
+        assert_eq!(s.first_match, Some(10));
         let s = snippet("<script>晋升为</script>", &["晋升".into()]);
         assert_eq!(s.html, "&lt;script&gt;<b>晋升</b>为&lt;/script&gt;");
+        assert_eq!(s.first_match, Some(8));
+        assert_eq!(snippet("ＡＢ晋升", &["晋升".into()]).first_match, Some(2));
         assert_eq!(snippet("无匹配的文字", &["x".into()]).text, "无匹配的文字");
+        assert_eq!(snippet("无匹配的文字", &["x".into()]).first_match, None);
     }
 
     #[test]

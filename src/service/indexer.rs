@@ -200,6 +200,16 @@ fn extraction_threads() -> usize {
 struct StoredText {
     text: String,
     pages: Option<u32>,
+    /// Where each page starts in `text` (characters; see `Extracted::page_starts`); empty for formats without
+    /// pages, and in texts stored before pages were kept apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    page_starts: Vec<u32>,
+}
+
+impl From<crate::extract::Extracted> for StoredText {
+    fn from(ex: crate::extract::Extracted) -> Self {
+        StoredText { text: ex.text, pages: ex.pages, page_starts: ex.page_starts }
+    }
 }
 
 /// What `verify` found.
@@ -427,7 +437,7 @@ impl Indexing<'_> {
                     Ok(bytes) => match self.inner.extractor.extract(&m.mime, &bytes) {
                         Ok(Some(ex)) => {
                             let mut ws = self.store().write_set();
-                            self.store().stage_text(&mut ws, &addr, &StoredText { text: ex.text, pages: ex.pages })?;
+                            self.store().stage_text(&mut ws, &addr, &StoredText::from(ex))?;
                             self.store().commit_unflushed(ws)?;
                             back_to_text_lane = Some(m.id);
                         }
@@ -666,7 +676,7 @@ impl Indexing<'_> {
             return Ok(to_ocr);
         }
         let (status, error, stored) = match found {
-            Ok(Some(ex)) => (TextStatus::Done, None, Some(StoredText { text: ex.text, pages: ex.pages })),
+            Ok(Some(ex)) => (TextStatus::Done, None, Some(StoredText::from(ex))),
             Ok(None) => (TextStatus::None, None, None),
             Err(e) => {
                 tracing::warn!(material = %m.id, error = %e, "text extraction failed; the file stays stored");
@@ -799,6 +809,16 @@ impl Indexing<'_> {
             return Ok(String::new());
         }
         Ok(self.stored_text::<StoredText>(&self.system_permit(m, why), m)?.map(|t| t.text).unwrap_or_default())
+    }
+
+    /// The extracted text of a material's current bytes (empty when none), with where its pages start (empty
+    /// when the text has no pages, or was stored before pages were kept apart).
+    pub(crate) fn text_and_page_starts_of(&self, m: &Material, why: SystemRead) -> Result<(String, Vec<u32>)> {
+        if m.address.parse::<crate::store::BlobAddress>().is_err() {
+            return Ok(Default::default());
+        }
+        let stored = self.stored_text::<StoredText>(&self.system_permit(m, why), m)?;
+        Ok(stored.map(|t| (t.text, t.page_starts)).unwrap_or_default())
     }
 
     /// Whether any file of the search index still holds `word` as a term, deleted documents included (for

@@ -49,6 +49,9 @@ pub struct SearchHit {
     pub snippet: String,
     /// The same fragment as plain text.
     pub snippet_text: String,
+    /// The page (1-based) on which the snippet's first highlighted match lies, when the material's text knows
+    /// where its pages start (PDFs, scans read page by page); `None` otherwise.
+    pub page: Option<u32>,
     /// Relevance.
     pub score: f32,
 }
@@ -127,8 +130,10 @@ impl Materials<'_> {
                     name
                 }
             };
-            let text = self.indexing().text_of(&m, super::access::SystemRead::SearchHit)?;
+            let (text, page_starts) =
+                self.indexing().text_and_page_starts_of(&m, super::access::SystemRead::SearchHit)?;
             let snippet = if text.is_empty() { Default::default() } else { results.snippet(&text) };
+            let page = snippet.first_match.and_then(|at| crate::extract::page_at(&page_starts, at));
             hits.push(SearchHit {
                 material_id: m.id,
                 person_id: m.person_id,
@@ -138,6 +143,7 @@ impl Materials<'_> {
                 formed_on: m.meta.formed_on,
                 snippet: snippet.html,
                 snippet_text: snippet.text,
+                page,
                 score: h.score,
             });
         }
@@ -186,6 +192,69 @@ mod tests {
         // Filters narrow the search: category 1 holds no 扶贫.
         let params = SearchParams { q: "扶贫".into(), category: Some("1".into()), ..Default::default() };
         assert_eq!(a.materials().search(&hr, &params).unwrap().total, 0);
+    }
+
+    /// A PDF with a text layer, one page per text (Helvetica, Latin text).
+    fn pdf_of_pages(texts: &[&str]) -> Vec<u8> {
+        use lopdf::{Dictionary, Document, Object, Stream, dictionary};
+        let mut doc = Document::with_version("1.4");
+        let pages_id = doc.new_object_id();
+        let font = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+        let mut kids = Vec::new();
+        for t in texts {
+            let content = format!("BT /F1 14 Tf 72 700 Td ({t}) Tj ET");
+            let c = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
+            kids.push(Object::from(
+                doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => c }),
+            ));
+        }
+        let count = kids.len() as i64;
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => kids, "Count" => count,
+                "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+                "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_hit_in_a_pdf_names_the_page_of_its_first_match() {
+        let a = testing::archive();
+        let hr = account(&a, "hr", &[Role::Hr], "hr");
+        let person = testing::person(&a, "钱七", "ops");
+        let pdf = pdf_of_pages(&[
+            "Annual assessment of the comrade, first page of the report",
+            "Seconded to the Quillmere county office for two years",
+            "Signed and sealed by the assessment committee",
+        ]);
+        let loader = testing::loader();
+        let id =
+            a.filing().add(&loader, person, meta("3", "考核材料", &[]), &pdf, Some("a.pdf".into()), false).unwrap().id;
+        let plain = file_text(&a, person, meta("3", "考核表", &[]), "Quillmere appears in plain text too");
+        settle(&a);
+        assert_eq!(a.materials().get(&hr, id).unwrap().text.pages, Some(3));
+        let hits = |q: &str| {
+            let params = SearchParams { q: q.into(), ..Default::default() };
+            a.materials().search(&hr, &params).unwrap().hits
+        };
+        // The rare word is on page 2 only; a word on pages 1 and 3 names the first.
+        let quillmere = hits("quillmere");
+        let pdf_hit = quillmere.iter().find(|h| h.material_id == id).expect("the PDF is found");
+        assert_eq!(pdf_hit.page, Some(2), "{}", pdf_hit.snippet_text);
+        assert!(pdf_hit.snippet.contains("<b>Quillmere</b>"), "{}", pdf_hit.snippet);
+        // Plain text has no pages.
+        assert_eq!(quillmere.iter().find(|h| h.material_id == plain).expect("the text is found").page, None);
+        assert_eq!(hits("assessment")[0].page, Some(1));
+        assert_eq!(hits("committee")[0].page, Some(3));
+        // A match in the catalogue fields only (no match in the text) names no page.
+        assert_eq!(hits("考核材料").iter().find(|h| h.material_id == id).map(|h| h.page), Some(None));
     }
 
     #[test]

@@ -191,7 +191,14 @@ pub(super) async fn search(
                             @if !h.snippet.is_empty() {
                                 // The snippet's text is HTML-escaped by the index; its only tags are the `<b>` around
                                 // matches, which become `<mark>`.
-                                p.snippet { (PreEscaped(h.snippet.replace("<b>", "<mark>").replace("</b>", "</mark>"))) }
+                                // The page the first match is on, when the text knows its pages (PDFs, scans).
+                                p.snippet {
+                                    @if let Some(n) = h.page {
+                                        span.page-no { (l.t("第 ", "p. ")) (n) (l.t(" 页", "")) }
+                                        " "
+                                    }
+                                    (PreEscaped(h.snippet.replace("<b>", "<mark>").replace("</b>", "</mark>")))
+                                }
                             }
                         }
                     }

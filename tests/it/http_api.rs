@@ -183,6 +183,8 @@ async fn upload_search_both_scripts_download_and_versions() {
         assert_eq!(s["hits"][0]["material_id"], mid.as_str());
         assert_eq!(s["hits"][0]["person_name"], "张伟明");
         assert!(s["hits"][0]["snippet"].as_str().unwrap().contains("<b>"), "{s}");
+        // A PDF's text knows its pages: the hit names the page of its first match (this PDF has one).
+        assert_eq!(s["hits"][0]["page"], 1, "{s}");
     }
     // Filters.
     let s = app.send(Method::GET, &format!("/api/v1/search?q={}&category=9", urlencode("晋升")), Some(&hr), None).await;
@@ -461,9 +463,12 @@ async fn ocr_reads_an_image_only_pdf_page_by_page() {
     assert_eq!(m.status, StatusCode::CREATED);
     let m = text_settled(&app, &hr, m.json()["id"].as_str().unwrap()).await;
     assert_eq!((m["text_status"].as_str(), m["detected_pages"].as_u64()), (Some("done"), Some(2)), "{m}");
-    // Done means searchable: a word printed on page 1 and one on page 2, in neither the title nor any field.
-    for q in ["任免审批", "毕业证书"] {
-        assert_eq!(app.search(&hr, q).await["total"], 1, "{q}");
+    // Done means searchable: a word printed on page 1 and one on page 2, in neither the title nor any field; each
+    // hit names the page its word is on.
+    for (q, page) in [("任免审批", 1), ("毕业证书", 2)] {
+        let s = app.search(&hr, q).await;
+        assert_eq!(s["total"], 1, "{q}: {s}");
+        assert_eq!(s["hits"][0]["page"], page, "{q}: {s}");
     }
 }
 
