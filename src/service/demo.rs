@@ -503,17 +503,68 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     requests_in_flight(archive, &bootstrap, &people)?;
     received_package(archive, &bootstrap, &people)?;
     // A digitization batch over the research department's dossiers, assigned to the scanning operator.
-    archive.imports().create_batch(
+    let batch = archive.imports().create_batch(
         &bootstrap,
         super::batches::NewBatch {
             name: "2026年第一批纸质档案数字化（研究发展部）".into(),
             assignees: vec!["scanner".into()],
-            person_ids: batch_persons,
+            person_ids: batch_persons.clone(),
             sample_percent: None,
             sample_min: None,
         },
     )?;
+    scanned_batch(archive, batch.id, &batch_persons)?;
     Ok(summary)
+}
+
+/// The scanning operator files two scanned materials from page images into the batch, finishes scanning and
+/// hands it over: the batch waits in 抽检 with its sample drawn, for the QC page.
+fn scanned_batch(archive: &Archive, batch: crate::model::BatchId, persons: &[crate::model::PersonId]) -> Result<()> {
+    let Some(&person) = persons.first() else { return Ok(()) };
+    let user = archive
+        .accounts()
+        .user_by_name("scanner")?
+        .ok_or_else(|| super::Error::Internal("no demo user scanner".into()))?;
+    let scanner = archive.accounts().principal_for(user, "demo")?;
+    let materials = [("4-1", "大学毕业生登记表", "1998-07", 3u32), ("4-1", "学士学位证书", "1998-07", 1)];
+    let mut seed = 0;
+    for (category, title, formed, pages) in materials {
+        let uploads = (1..=pages)
+            .map(|n| {
+                seed += 1;
+                Ok(super::pages::PageUpload {
+                    bytes: demo_page(seed)?,
+                    file_name: Some(format!("R001-{category}-{:03}-{n:03}.jpg", seed)),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let meta = MaterialMeta {
+            category: category.into(),
+            title: title.into(),
+            formed_on: formed.parse().ok(),
+            ..Default::default()
+        };
+        archive.digitisation().file_pages_in_batch(&scanner, batch, person, meta, uploads)?;
+    }
+    archive.digitisation().finish_scanning(&scanner, batch)?;
+    archive.digitisation().hand_over(&scanner, batch)?;
+    Ok(())
+}
+
+/// A scanned page of "text" (dark lines on white), 300 dpi, varied by `seed` so that no two pages are the same.
+fn demo_page(seed: u32) -> Result<Vec<u8>> {
+    use image::codecs::jpeg::{JpegEncoder, PixelDensity};
+    let (w, h) = (620u32, 877u32);
+    let img = image::GrayImage::from_fn(w, h, |x, y| {
+        let line = (y / 24) % 2 == 1 && y > 60 && y < h - 60;
+        let word = !((x + seed * 37) / 40).is_multiple_of(5) && x > 50 && x < w - 50 - (y * seed) % 120;
+        image::Luma([if line && word { 25 } else { 245 }])
+    });
+    let mut out = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
+    enc.set_pixel_density(PixelDensity::dpi(300));
+    enc.encode_image(&img).map_err(|e| super::Error::Internal(format!("demo page image: {e}")))?;
+    Ok(out)
 }
 
 /// 转入 (docs/DOMAIN.md §2c): a package of loose materials (零散材料) for a research cadre held here, as the

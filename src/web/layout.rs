@@ -189,6 +189,7 @@ fn nav(user: &WebUser) -> Markup {
                 @if c.intake { li { a href="/intake" { (l.t("待归档", "To file")) } } }
                 @if c.create && c.upload { li { a href="/receiving" { (l.t("转入审核", "Receiving")) } } }
                 @if c.custody { li { a href="/custody" { (l.t("档案保管", "Custody")) } } }
+                @if c.batches { li { a href="/batches" { (l.t("数字化批次", "Scanning batches")) } } }
                 @if c.upload { li { a href="/imports" { (l.t("批量导入", "Batch import")) } } }
                 @if c.reports { li { a href="/reports" { (l.t("统计报表", "Reports")) } } }
                 @if c.audit { li { a href="/audit" { (l.t("审计日志", "Audit trail")) } } }

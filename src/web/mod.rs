@@ -13,6 +13,8 @@
 //! * `pages` — home, search, persons, dossiers, materials and their content.
 //! * `forms` — uploads and new versions of files, new persons, change requests, the inbox and decisions.
 //! * `reports` — the reports the caller may run, each as a table with an inline SVG chart, and as CSV / XLSX.
+//! * `batches` — digitisation: scanning batches, their figures, 自检 and 提交抽检, the reviewer's 抽检 page, and
+//!   the page images of scanned materials.
 //! * `imports` — batch imports: the form, the start, and the progress / report page.
 //! * `hold` — the page of an archive held because its store is behind its audit witness, and the security
 //!   administrator's acknowledgement.
@@ -20,6 +22,7 @@
 //!   accounts (IT).
 
 mod admin;
+mod batches;
 mod catalogue;
 mod consult;
 mod custody;
@@ -114,6 +117,16 @@ pub fn router() -> Router<AppState> {
         .route("/transfers/{id}/receipt", post(custody::receipt))
         .route("/loans", post(custody::lend))
         .route("/loans/{id}/return", post(custody::return_loan))
+        // Digitisation (docs/DOMAIN.md §2c): batches and their quality control, page images.
+        .route("/batches", get(batches::list))
+        .route("/batches/{id}", get(batches::show))
+        .route("/batches/{id}/self-check", post(batches::self_check))
+        .route("/batches/{id}/hand-over", post(batches::hand_over))
+        .route("/batches/{id}/qc", get(batches::qc))
+        .route("/batches/{id}/qc/defects", post(batches::record_defect))
+        .route("/batches/{id}/qc/decision", post(batches::decide))
+        .route("/materials/{id}/pages/{n}", get(batches::page_image))
+        .route("/materials/{id}/pages.zip", get(batches::pages_zip))
         .route("/imports", get(imports::form).post(imports::start))
         .route("/imports/{id}", get(imports::show))
         .route("/rollback", get(hold::show).post(hold::acknowledge))

@@ -692,6 +692,9 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 }
             }
         }
+        @if user.can.download && !m.page_images.is_empty() {
+            (super::batches::pages_section(l, &m))
+        }
         @if user.can.upload {
             section #new-version {
                 h2 { (l.t("更换文件（新版本）", "Replace the file (new version)")) }

@@ -214,6 +214,8 @@ pub struct Can {
     pub custody: bool,
     /// Change custody, lend paper dossiers (the archive office).
     pub manage_custody: bool,
+    /// Scanning batches: who manages them (HR, administration) and the scanning operators.
+    pub batches: bool,
 }
 
 impl Can {
@@ -234,6 +236,7 @@ impl Can {
             reports: false,
             custody: has(Capability::ManageCustody) || has(Capability::Export),
             manage_custody: has(Capability::ManageCustody),
+            batches: has(Capability::Upload) || has(Capability::ManageCustody) || has(Capability::ScanBatches),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! dossier's upload form, starts a promotion; each reviewer and approver the request names signs in, in turn, and
 //! approves it from the inbox; HR sees the new position on the dossier. Finance finds nothing with a word only a
 //! labour contract holds. A second browser with JavaScript switched off searches, opens the dossier and downloads
-//! the file. Every main page is photographed (1280×900) into `target/screenshots/`.
+//! the file. HR reviews the demo's scanning batch on its 抽检 page and records a defect. Every main page is photographed (1280×900) into `target/screenshots/`.
 //!
 //! Without `chromium` and `chromedriver` on the PATH the test fails (`.ci/run` installs them; leave it out
 //! explicitly with `cargo test -- --skip browser`).
@@ -664,6 +664,41 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
     assert_eq!(b.text("p.total strong").await, "0");
     assert!(b.find_all("li.hit").await.is_empty());
     b.screenshot("11-search-finance-contract").await;
+
+    // 抽检 (issue 18): the demo's batch was handed over by the scanning operator; HR opens it from the batch list,
+    // reviews the sample on the QC page (each page's image beside its form) and records a defect through a row's
+    // form; the operator's browser is refused the QC page.
+    b.logout().await;
+    b.login(&demo, "hr").await;
+    b.goto(&demo.url("/batches")).await;
+    assert!(b.text("table.batches").await.contains("抽检"), "the demo's batch waits in 抽检");
+    b.click("table.batches tbody a").await;
+    b.wait_for("#figures table.figures").await;
+    b.click("a[href$=\"/qc\"]").await;
+    b.wait_for("table.qc tr.sampled img.thumb").await;
+    let rows = b.find_all("table.qc tr.sampled").await.len();
+    assert!(rows >= 1, "the sample");
+    let natural = wait_until("the thumbnails to load", async || {
+        let img = b.find_all("table.qc tr.sampled img.thumb").await.into_iter().next()?;
+        let width = img.prop("naturalWidth").await.ok()??;
+        Some(width).filter(|w| w != "0")
+    })
+    .await;
+    assert!(natural.parse::<u32>().unwrap() > 100, "the page image is served to the QC page: {natural}");
+    let qc_url = b.url().await;
+    let comment = "左下角字迹模糊（浏览器测试）";
+    b.select("#code-0", "blur").await;
+    b.fill("#comment-0", comment).await;
+    b.screenshot("16-qc-sample").await;
+    b.click("table.qc tr.sampled form.defect button[type=\"submit\"]").await;
+    b.wait_text("#defects", comment).await;
+    assert!(b.text("#defects h2").await.contains("(1)"));
+    b.scroll_to("#defects", 80).await;
+    b.screenshot("17-qc-defect-recorded").await;
+    b.logout().await;
+    b.login(&demo, "scanner").await;
+    b.goto(&qc_url).await;
+    assert!(b.text("main h1").await.contains("无权访问"), "the operator never sees the sample");
 
     // The administrators' pages, each as its role.
     for (user, path, heading, table, name) in [

@@ -1413,3 +1413,178 @@ async fn the_custody_page_shows_the_inbox_the_transfer_register_and_the_lending_
     assert!(!it.page("/").await.contains("href=\"/custody\""));
     assert_eq!(it.get("/custody").await.status, StatusCode::FORBIDDEN);
 }
+
+/// An installation with a scanning operator, a dossier and a batch over it (every page sampled): (app, hr API
+/// token, person id, batch id).
+async fn scanning_batch() -> (TestApp, String, String, String) {
+    let app = TestApp::new().await;
+    app.add_account("scanner", vec![dangan::model::Role::Scanner], None, None, None).await;
+    let hr = app.login("hr").await;
+    let person = app.create_person(&hr, person_body("陈思远", &id_number("11010519800214301"), "research")).await;
+    let pid = person["id"].as_str().unwrap().to_string();
+    let batch = app
+        .send(
+            Method::POST,
+            "/api/v1/batches",
+            Some(&hr),
+            Some(json!({"name": "网页抽检批次", "assignees": ["scanner"], "person_ids": [pid],
+                        "sample_percent": 100, "sample_min": 1})),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::CREATED, "{}", text(&batch));
+    let bid = batch.json()["id"].as_str().unwrap().to_string();
+    (app, hr, pid, bid)
+}
+
+/// Files a scanned material from page images into a batch over the API, as the scanning operator; its id.
+async fn file_pages(app: &TestApp, token: &str, batch: &str, person: &str, title: &str, pages: &[Vec<u8>]) -> String {
+    let boundary = "----dangan-web-pages-9e1";
+    let meta = json!({"person_id": person, "category": "4-1", "title": title, "formed_on": "1998-07"});
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{meta}\r\n"
+    )
+    .into_bytes();
+    for (i, bytes) in pages.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"A001-4-1-001-{:03}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n",
+                i + 1
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/batches/{batch}/materials"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    let a = app.call(req).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", text(&a));
+    a.json()["id"].as_str().unwrap().to_string()
+}
+
+/// The batch pages before anything is scanned: linked from the navigation of HR, administration and the
+/// operator (not of others), the list, the batch's page with the operator's 自检 button and HR's none, the
+/// service's refusals as error pages, and the QC page 403 for the operator.
+#[tokio::test]
+async fn the_batch_pages_are_in_the_navigation_of_who_scans_and_who_manages_and_refuse_as_the_service_does() {
+    let (app, _hr, _pid, bid) = scanning_batch().await;
+    let scanner = sign_in(&app, "scanner").await;
+    let hr = sign_in(&app, "hr").await;
+    for who in [&scanner, &hr] {
+        assert!(who.page("/").await.contains("href=\"/batches\""), "the navigation links the batches");
+        let list = who.page("/batches").await;
+        assert!(list.contains(&format!("href=\"/batches/{bid}\"")) && list.contains("网页抽检批次"), "{list}");
+        assert!(list.contains("扫描中"), "{list}");
+    }
+    let finance = sign_in(&app, "finance").await;
+    assert!(!finance.page("/").await.contains("href=\"/batches\""));
+    assert_eq!(finance.get(&format!("/batches/{bid}")).await.status, StatusCode::NOT_FOUND);
+
+    let page = scanner.page(&format!("/batches/{bid}")).await;
+    let self_check = format!("action=\"/batches/{bid}/self-check\"");
+    assert!(page.contains(&self_check) && page.contains("100%"), "the operator's 自检 button, the sample: {page}");
+    assert!(!hr.page(&format!("/batches/{bid}")).await.contains(&self_check), "HR scans nothing");
+    // Without the token: refused; with it, the service's refusal (nothing scanned yet) as an error page.
+    assert_eq!(scanner.post(&format!("/batches/{bid}/self-check"), &[]).await.status, StatusCode::FORBIDDEN);
+    let empty = scanner.post(&format!("/batches/{bid}/self-check"), &[("csrf", &scanner.csrf)]).await;
+    assert_eq!(empty.status, StatusCode::CONFLICT, "{}", text(&empty));
+    assert!(text(&empty).contains("holds no scans"), "{}", text(&empty));
+    // The reviewer's page: 403 for the operator, 409 for HR while the batch is not 抽检.
+    let qc = scanner.get(&format!("/batches/{bid}/qc")).await;
+    assert_eq!(qc.status, StatusCode::FORBIDDEN, "{}", text(&qc));
+    assert!(text(&qc).contains("qc.reviewer"), "{}", text(&qc));
+    assert_eq!(hr.get(&format!("/batches/{bid}/qc")).await.status, StatusCode::CONFLICT);
+}
+
+/// 自检 and 提交抽检 from the batch page; the QC page shows HR the sample with each page's image and records a
+/// defect through its form (token required); the operator gets 403 there; 退回 sends the page back, which the
+/// operator sees among the rescans; the batch page shows the figures; the material page lists its pages.
+#[tokio::test]
+async fn the_qc_page_shows_hr_the_sample_records_a_defect_with_the_token_and_is_403_for_the_operator() {
+    let (app, _hr, pid, bid) = scanning_batch().await;
+    let token = app.login("scanner").await;
+    let page_jpeg = crate::digitisation::page_jpeg;
+    let (p1, p2, p3) = (page_jpeg(300, 11), page_jpeg(300, 12), page_jpeg(300, 13));
+    let first = file_pages(&app, &token, &bid, &pid, "毕业生登记表", &[p1.clone(), p2.clone()]).await;
+    let second = file_pages(&app, &token, &bid, &pid, "学位证书", std::slice::from_ref(&p3)).await;
+
+    let scanner = sign_in(&app, "scanner").await;
+    let go = scanner.post(&format!("/batches/{bid}/self-check"), &[("csrf", &scanner.csrf)]).await;
+    assert_eq!(go.status, StatusCode::SEE_OTHER, "{}", text(&go));
+    let page = scanner.page(&format!("/batches/{bid}")).await;
+    assert!(page.contains("自检") && page.contains(&format!("action=\"/batches/{bid}/hand-over\"")), "{page}");
+    assert_eq!(scanner.post(&format!("/batches/{bid}/hand-over"), &[]).await.status, StatusCode::FORBIDDEN);
+    let go = scanner.post(&format!("/batches/{bid}/hand-over"), &[("csrf", &scanner.csrf)]).await;
+    assert_eq!(go.status, StatusCode::SEE_OTHER, "{}", text(&go));
+    assert_eq!(scanner.get(&format!("/batches/{bid}/qc")).await.status, StatusCode::FORBIDDEN, "never the operator");
+    assert!(!scanner.page(&format!("/batches/{bid}")).await.contains(&format!("href=\"/batches/{bid}/qc\"")));
+
+    let hr = sign_in(&app, "hr").await;
+    let page = hr.page(&format!("/batches/{bid}")).await;
+    assert!(page.contains("抽检") && page.contains(&format!("href=\"/batches/{bid}/qc\"")), "{page}");
+    let qc = hr.page(&format!("/batches/{bid}/qc")).await;
+    assert_eq!(qc.matches("<tr class=\"sampled\"").count(), 3, "every page sampled: {qc}");
+    assert!(qc.contains("毕业生登记表") && qc.contains("学位证书") && qc.contains("300 dpi"), "{qc}");
+    assert_eq!(qc.matches("action=\"/batches/").count(), 4, "a defect form per page and the decision: {qc}");
+    for code in ["模糊", "倾斜", "缺页", "重页", "错页", "黑边", "其他"] {
+        assert!(qc.contains(&format!(">{code}</option>")), "{code}");
+    }
+    // Each row's image is the page as scanned, served inline.
+    let src = format!("/materials/{first}/pages/2");
+    assert!(qc.contains(&format!("src=\"{src}\"")), "{qc}");
+    let image = hr.get(&src).await;
+    assert_eq!(image.status, StatusCode::OK);
+    assert_eq!(image.header("content-type"), "image/jpeg");
+    assert!(image.header("content-disposition").starts_with("inline"));
+    assert_eq!(image.body, p2);
+
+    // A defect through the row's form: refused without the token, recorded with it.
+    let defects = format!("/batches/{bid}/qc/defects");
+    let fields = [("material_id", first.as_str()), ("page", "2"), ("code", "blur"), ("comment", "字迹模糊不清")];
+    assert_eq!(hr.post(&defects, &fields).await.status, StatusCode::FORBIDDEN);
+    assert!(!hr.page(&format!("/batches/{bid}/qc")).await.contains("字迹模糊不清"), "nothing recorded");
+    let mut with_token = vec![("csrf", hr.csrf.as_str())];
+    with_token.extend(fields);
+    let done = hr.post(&defects, &with_token).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", text(&done));
+    let qc = hr.page(&format!("/batches/{bid}/qc")).await;
+    let recorded = qc.split("id=\"defects\"").nth(1).unwrap();
+    assert!(recorded.contains("字迹模糊不清") && recorded.contains("模糊") && recorded.contains("(1)"), "{recorded}");
+    // A page the material does not hold: the service's 422 as an error page.
+    let bad = hr.post(&defects, &[("csrf", &hr.csrf), ("material_id", &second), ("page", "9"), ("code", "skew")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&bad));
+
+    // The figures: three pages sampled, one defective (33.3%), by code.
+    let page = hr.page(&format!("/batches/{bid}")).await;
+    let figures = page.split("id=\"figures\"").nth(1).unwrap();
+    assert!(figures.contains("33.3%") && figures.contains("缺陷分类") && figures.contains("scanner"), "{figures}");
+
+    // 退回: the page goes back to the operator, who sees it among the rescans.
+    let back = hr
+        .post(
+            &format!("/batches/{bid}/qc/decision"),
+            &[("csrf", &hr.csrf), ("decision", "return"), ("comment", "重扫")],
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", text(&back));
+    let page = scanner.page(&format!("/batches/{bid}")).await;
+    let rescans = page.split("id=\"rescans\"").nth(1).expect("the rescans");
+    assert!(rescans.contains("毕业生登记表") && rescans.contains("待重扫") && rescans.contains("模糊"), "{rescans}");
+    assert!(page.contains("退回"), "{page}");
+
+    // The material page lists its page images in order, and the zip of the originals.
+    let material = hr.page(&format!("/materials/{first}")).await;
+    let pages = material.split("id=\"pages\"").nth(1).expect("the pages section");
+    assert!(pages.contains(&format!("href=\"/materials/{first}/pages/1\"")), "{pages}");
+    assert!(pages.find("/pages/1\"") < pages.find("/pages/2\""), "in order");
+    let zip = hr.get(&format!("/materials/{first}/pages.zip")).await;
+    assert_eq!(zip.status, StatusCode::OK);
+    assert_eq!(zip.header("content-type"), "application/zip");
+    assert!(zip.body.starts_with(b"PK"));
+}
