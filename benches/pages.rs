@@ -14,7 +14,7 @@ fn page(seed: u32) -> Vec<u8> {
     let (w, h) = (2480, 3508);
     let img = GrayImage::from_fn(w, h, |x, y| {
         let line = (y / 60) % 2 == 1 && y > 200 && y < h - 200;
-        let word = ((x + seed * 37) / 90) % 5 != 0 && x > 180 && x < w - 180;
+        let word = !((x + seed * 37) / 90).is_multiple_of(5) && x > 180 && x < w - 180;
         let noise = ((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 23) as u8;
         if line && word { Luma([30 + noise]) } else { Luma([238 + noise % 12]) }
     });

@@ -7,7 +7,6 @@
 
 use super::PageError;
 use ::image::{DynamicImage, GrayImage, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
-use serde::{Deserialize, Serialize};
 use std::io::Cursor;
 
 /// Largest width and height of a page image, in pixels (an A0 sheet at 600 dpi is about 20000 × 28000; a
@@ -24,6 +23,15 @@ const INK_THUMBNAIL: u32 = 1000;
 const INK_BORDER_PERCENT: u32 = 3;
 
 pub use crate::model::intake_rules::{ColourMode, PageFormat, PageInfo};
+
+/// The `image` crate's name of a page format.
+fn image_format(f: PageFormat) -> ImageFormat {
+    match f {
+        PageFormat::Jpeg => ImageFormat::Jpeg,
+        PageFormat::Png => ImageFormat::Png,
+        PageFormat::Tiff => ImageFormat::Tiff,
+    }
+}
 
 /// The format of a page image from its first bytes, or `None` when it is none of JPEG, PNG, TIFF.
 pub fn sniff(bytes: &[u8]) -> Option<PageFormat> {
@@ -68,7 +76,7 @@ fn limits() -> Limits {
 
 /// Decodes a page image of a known format under [`limits`].
 pub(super) fn decode(bytes: &[u8], format: PageFormat) -> Result<DynamicImage, PageError> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format(format));
     reader.limits(limits());
     reader.decode().map_err(page_error)
 }

@@ -12,8 +12,8 @@
 pub mod image;
 pub mod pdf;
 
-pub use image::{ColourMode, PageFormat, PageInfo, inspect};
 pub use crate::model::intake_rules::{Finding, IntakeRules, Level, PageContext, blocking};
+pub use image::{ColourMode, PageFormat, PageInfo, inspect};
 
 /// Why a page image (or a PDF assembled from page images) cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -35,14 +35,6 @@ impl PageFormat {
             PageFormat::Tiff => "image/tiff",
         }
     }
-
-    fn image_format(self) -> ImageFormat {
-        match self {
-            PageFormat::Jpeg => ImageFormat::Jpeg,
-            PageFormat::Png => ImageFormat::Png,
-            PageFormat::Tiff => ImageFormat::Tiff,
-        }
-    }
 }
 
 /// The colour mode of a page image, as its pixels hold it: a JPEG by its components (one: grey; three or four:
@@ -89,7 +81,6 @@ pub struct PageInfo {
     /// marks larger than a single speck. A blank page reads near 0, a page of text a few hundredths.
     pub ink: f32,
 }
-
 
 /// The shipped intake rules.
 pub const DEFAULT_RULES: &str = include_str!("intake_rules.toml");

@@ -257,7 +257,10 @@ impl Digitisation<'_> {
                     }
                 }
                 s => {
-                    return Err(Error::Conflict(format!("batch {id} is {}: hand it over from 自检 or 退回", s.label())));
+                    return Err(Error::Conflict(format!(
+                        "batch {id} is {}: hand it over from 自检 or 退回",
+                        s.label()
+                    )));
                 }
             }
             let pages: Vec<PageRef> = self
@@ -310,10 +313,12 @@ impl Digitisation<'_> {
             let mut sample = Vec::with_capacity(round.sample.len());
             let mut cache: BTreeMap<MaterialId, Material> = BTreeMap::new();
             for at in &round.sample {
-                if !cache.contains_key(&at.material_id) {
-                    cache.insert(at.material_id, self.materials().load_material(at.material_id)?);
-                }
-                let m = &cache[&at.material_id];
+                let m = match cache.entry(at.material_id) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(self.materials().load_material(at.material_id)?)
+                    }
+                };
                 let image = m.page_images.get(at.page as usize - 1);
                 sample.push(SampleItem {
                     at: *at,

@@ -20,7 +20,7 @@ fn text_page(seed: u32) -> GrayImage {
     let (w, h) = (620, 877);
     GrayImage::from_fn(w, h, |x, y| {
         let line = (y / 24) % 2 == 1 && y > 60 && y < h - 60;
-        let word = ((x + seed * 37) / 40) % 5 != 0 && x > 50 && x < w - 50 - (y * seed) % 120;
+        let word = !((x + seed * 37) / 40).is_multiple_of(5) && x > 50 && x < w - 50 - (y * seed) % 120;
         if line && word { Luma([25]) } else { Luma([245]) }
     })
 }
@@ -488,7 +488,7 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
     let review = ok(&app, Method::GET, &format!("{batch_path}/qc"), &hr, None).await;
     let sample2 = sample_of(&review);
     for (m, p, _) in &rescanned {
-        assert!(sample2.contains(&(m.clone(), *p as u64)), "rescanned {m} p{p} in {sample2:?}");
+        assert!(sample2.contains(&(m.clone(), *p)), "rescanned {m} p{p} in {sample2:?}");
     }
     let accepted =
         ok(&app, Method::POST, &format!("{batch_path}/qc/decision"), &hr, Some(json!({"decision": "accept"}))).await;
@@ -501,7 +501,7 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
         &app,
         Method::PUT,
         &format!("/api/v1/materials/{m1}/pages/1"),
-        owner(&m1).eq("scanner").then_some(&scanner).unwrap_or(&scanner2),
+        if owner(&m1) == "scanner" { &scanner } else { &scanner2 },
         None,
         &[("x.jpg", &page_jpeg(300, 97))],
     )
