@@ -29,7 +29,7 @@ type ApiResult<T> = Result<T, ApiError>;
         of an undecided round. Figures for the whole batch and per operator. Audited (`batch.read`).",
     params(("id" = BatchId, Path, description = "Batch id (400 if malformed).")),
     responses(
-        (status = 200, description = "The batch and its `figures`.", content((crate::service::qc::BatchFigures = "application/json"))),
+        (status = 200, description = "The `batch` and its `figures`.", content((super::schemas::BatchView = "application/json"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -279,7 +279,7 @@ pub(super) async fn get_page(
     tag = "materials",
     summary = "Every page image of a scanned material, in a zip (0001.jpg, 0002.tif …)",
     description = "As `GET /materials/{id}/pages/{n}`, every page in order. The material itself downloads as one \
-        PDF assembled from them: `GET /materials/{id}/download`. Audited (`material.page`).",
+        PDF assembled from them: `GET /materials/{id}/content`. Audited (`material.page`).",
     params(("id" = MaterialId, Path, description = "Material id (400 if malformed).")),
     responses(
         (status = 200, description = "The zip.", content(("application/zip"))),

@@ -195,6 +195,15 @@ pub(super) struct Batch {
     rescans: Vec<crate::model::page::Rescan>,
 }
 
+/// A batch with its figures (`GET /batches/{id}`).
+#[derive(ToSchema)]
+pub(super) struct BatchView {
+    /// The batch (its operators see no sample, nor the defects of an undecided round).
+    batch: Batch,
+    /// Its figures, whole and per operator.
+    figures: crate::service::qc::BatchFigures,
+}
+
 /// A new batch. Every dossier must exist (404) and every assignee must be a scanning operator (422).
 #[derive(ToSchema)]
 pub(super) struct NewBatch {

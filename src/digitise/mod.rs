@@ -12,7 +12,7 @@
 pub mod image;
 pub mod pdf;
 
-pub use crate::model::intake_rules::{Finding, IntakeRules, Level, PageContext, blocking};
+pub use crate::model::intake_rules::{IntakeRules, Level, PageContext, PageFinding, blocking};
 pub use image::{ColourMode, PageFormat, PageInfo, inspect};
 
 /// Why a page image (or a PDF assembled from page images) cannot be used.

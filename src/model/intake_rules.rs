@@ -97,7 +97,7 @@ pub enum Level {
 
 /// One rule's verdict on a page (or on a material's page count).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Finding {
+pub struct PageFinding {
     /// The rule's id (`resolution.min` …).
     pub rule: String,
     /// Its level.
@@ -195,12 +195,12 @@ impl Rule {
         given
     }
 
-    fn finding(&self, values: &[(&str, String)]) -> Finding {
+    fn finding(&self, values: &[(&str, String)]) -> PageFinding {
         let mut message = self.message.clone();
         for (name, value) in values {
             message = message.replace(&format!("{{{name}}}"), value);
         }
-        Finding { rule: self.id.clone(), level: self.level, message }
+        PageFinding { rule: self.id.clone(), level: self.level, message }
     }
 }
 
@@ -273,7 +273,7 @@ impl IntakeRules {
 
     /// Checks one page image: every rule that fires, in file order (the page count is checked per material, by
     /// [`IntakeRules::check_page_count`]).
-    pub fn check_page(&self, info: &PageInfo, ctx: &PageContext) -> Vec<Finding> {
+    pub fn check_page(&self, info: &PageInfo, ctx: &PageContext) -> Vec<PageFinding> {
         let mut findings = Vec::new();
         for rule in &self.rules {
             let finding = match rule.kind {
@@ -316,7 +316,7 @@ impl IntakeRules {
 
     /// Checks a material's recorded page count (页数) against the page images it holds: the first page-count
     /// rule's finding when they differ. Nothing when no count is recorded.
-    pub fn check_page_count(&self, recorded: Option<u32>, held: u32) -> Option<Finding> {
+    pub fn check_page_count(&self, recorded: Option<u32>, held: u32) -> Option<PageFinding> {
         let recorded = recorded.filter(|&r| r != held)?;
         let rule = self.rules.iter().find(|r| r.kind == Kind::PageCount)?;
         Some(rule.finding(&[("recorded", recorded.to_string()), ("held", held.to_string())]))
@@ -324,7 +324,7 @@ impl IntakeRules {
 }
 
 /// The first finding that blocks filing (an error), if any.
-pub fn blocking(findings: &[Finding]) -> Option<&Finding> {
+pub fn blocking(findings: &[PageFinding]) -> Option<&PageFinding> {
     findings.iter().find(|f| f.level == Level::Error)
 }
 
@@ -351,7 +351,7 @@ mod tests {
         PageInfo { format: PageFormat::Jpeg, width: 2480, height: 3508, dpi, colour, ink }
     }
 
-    fn ids(findings: &[Finding]) -> Vec<&str> {
+    fn ids(findings: &[PageFinding]) -> Vec<&str> {
         findings.iter().map(|f| f.rule.as_str()).collect()
     }
 

@@ -10,9 +10,7 @@
 use super::ids::MaterialId;
 use serde::{Deserialize, Serialize};
 
-pub use super::intake_rules::{
-    ColourMode, Finding as PageFinding, IntakeRules, PageContext, PageFormat, PageInfo, blocking,
-};
+pub use super::intake_rules::{ColourMode, IntakeRules, PageContext, PageFinding, PageFormat, PageInfo, blocking};
 
 /// One page image of a material.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

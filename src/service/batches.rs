@@ -44,10 +44,10 @@ pub struct Batch {
     pub self_check_at: Option<i64>,
     /// Its rounds of 抽检, oldest first. The samples and the defects of an undecided round are the reviewers'
     /// alone (see [`Batch::as_operator_sees_it`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub rounds: Vec<QcRound>,
     /// The pages sent back for rescanning.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub rescans: Vec<Rescan>,
 }
 

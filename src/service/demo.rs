@@ -502,8 +502,21 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
     }
     requests_in_flight(archive, &bootstrap, &people)?;
     received_package(archive, &bootstrap, &people)?;
-    // A digitization batch over the research department's dossiers, assigned to the scanning operator.
-    let batch = archive.imports().create_batch(
+    // Two digitization batches over the research department's dossiers, assigned to the scanning operator: an
+    // earlier one, scanned and handed over, waits in 抽检 for the archive's reviewer.
+    let qc = archive.imports().create_batch(
+        &bootstrap,
+        super::batches::NewBatch {
+            name: "2025年第四批纸质档案数字化（研究发展部）".into(),
+            assignees: vec!["scanner".into()],
+            person_ids: batch_persons.iter().take(1).copied().collect(),
+            sample_percent: None,
+            sample_min: None,
+        },
+    )?;
+    scanned_batch(archive, qc.id, &batch_persons)?;
+    // And this year's, still being scanned.
+    archive.imports().create_batch(
         &bootstrap,
         super::batches::NewBatch {
             name: "2026年第一批纸质档案数字化（研究发展部）".into(),
@@ -513,7 +526,6 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
             sample_min: None,
         },
     )?;
-    scanned_batch(archive, batch.id, &batch_persons)?;
     Ok(summary)
 }
 

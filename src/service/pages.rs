@@ -279,6 +279,9 @@ impl Digitisation<'_> {
                     "material {id} was not filed from page images: replace its file instead"
                 )));
             }
+            // If-Match is optional here: without it, the version read now is the one expected (a change in
+            // between is still refused, 412).
+            let expected = expected.or(Some(m.version));
             let label = change.label();
             let touched = change.touched(m.page_images.len());
             let mut pages = self.held_pages(&m)?;

@@ -124,7 +124,6 @@ pub struct BatchFigures {
 #[derive(Clone, Debug, Serialize)]
 pub struct BatchView {
     /// The batch (as its operators see it, for an operator).
-    #[serde(flatten)]
     pub batch: Batch,
     /// Its figures.
     pub figures: BatchFigures,

@@ -672,7 +672,14 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
     b.login(&demo, "hr").await;
     b.goto(&demo.url("/batches")).await;
     assert!(b.text("table.batches").await.contains("抽检"), "the demo's batch waits in 抽检");
-    b.click("table.batches tbody a").await;
+    let token = demo.token("hr");
+    let batches = demo.get("/batches", &token);
+    let sampling =
+        batches["items"].as_array().unwrap().iter().find(|x| x["state"] == "sampling").expect("a batch in 抽检")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    b.click(&format!("table.batches tbody a[href=\"/batches/{sampling}\"]")).await;
     b.wait_for("#figures table.figures").await;
     b.click("a[href$=\"/qc\"]").await;
     b.wait_for("table.qc tr.sampled img.thumb").await;

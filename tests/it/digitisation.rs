@@ -171,7 +171,7 @@ async fn page_images_file_as_one_material_viewed_in_order_and_downloaded_as_one_
     );
 
     // One PDF, as many pages as images, read back with a PDF library.
-    let pdf = app.send(Method::GET, &format!("/api/v1/materials/{mid}/download"), Some(&hr), None).await;
+    let pdf = app.send(Method::GET, &format!("/api/v1/materials/{mid}/content"), Some(&hr), None).await;
     assert_eq!(pdf.status, StatusCode::OK);
     let doc = lopdf::Document::load_mem(&pdf.body).unwrap();
     assert_eq!(doc.get_pages().len(), 3);
@@ -353,7 +353,7 @@ async fn a_batch_walks_self_check_sampling_return_rescans_and_acceptance_and_its
     // The operators never see the sample: not in the batch, not in the list, and the review is refused.
     for token in [&scanner, &scanner2] {
         let mine = ok(&app, Method::GET, &batch_path, token, None).await;
-        assert!(mine["rounds"][0]["sample"].as_array().is_none_or(|s| s.is_empty()), "{mine}");
+        assert!(mine["batch"]["rounds"][0]["sample"].as_array().is_none_or(|s| s.is_empty()), "{mine}");
         let list = ok(&app, Method::GET, "/api/v1/batches", token, None).await;
         assert!(list["items"][0]["rounds"][0]["sample"].as_array().is_none_or(|s| s.is_empty()), "{list}");
         let r = app.send(Method::GET, &format!("{batch_path}/qc"), Some(token), None).await;
@@ -676,7 +676,7 @@ async fn a_batch_import_of_page_images_named_by_the_pattern_assembles_multi_page
         let a = app.send(Method::GET, &format!("/api/v1/materials/{first}/pages/{}", n + 1), Some(&hr), None).await;
         assert_eq!(&a.body, want, "page {}", n + 1);
     }
-    let pdf = app.send(Method::GET, &format!("/api/v1/materials/{first}/download"), Some(&hr), None).await;
+    let pdf = app.send(Method::GET, &format!("/api/v1/materials/{first}/content"), Some(&hr), None).await;
     assert_eq!(lopdf::Document::load_mem(&pdf.body).unwrap().get_pages().len(), 3);
     // A re-run files nothing twice.
     let again = crate::imports::import(&app, &hr, zip).await;

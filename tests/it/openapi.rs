@@ -336,7 +336,10 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         crate::consult::put_letter_as(&app, &tokens["legal"], &grant, &crate::consult::pdf_pages(&["L"])).await;
     assert_eq!(letter.status, StatusCode::OK);
     let batches = app.send(Method::GET, "/api/v1/batches", Some(&tokens["scanner"]), None).await.json();
-    let batch = batches["items"][0]["id"].as_str().unwrap().to_string();
+    let batch = batches["items"].as_array().unwrap().iter().find(|b| b["state"] == "scanning").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let zip = crate::imports::zip_of(&[
         (
             "catalogue.csv",
