@@ -387,14 +387,18 @@ mod tests {
     fn a_72_dpi_page_is_an_error_and_blocks() {
         let rules = IntakeRules::default();
         let findings = rules.check_page(&page(Some((72, 72)), ColourMode::Grey, 0.05), &PageContext::default());
-        assert_eq!(ids(&findings), ["resolution.min"]);
+        // Below 150 dpi refused; below the 200 the rules ask for, a warning too.
+        assert_eq!(ids(&findings), ["resolution.min", "resolution.recommended"]);
         let error = blocking(&findings).unwrap();
-        assert_eq!(error.level, Level::Error);
-        assert!(error.message.contains("72 dpi") && error.message.contains("200 dpi"), "{}", error.message);
+        assert_eq!((error.rule.as_str(), error.level), ("resolution.min", Level::Error));
+        assert!(error.message.contains("72 dpi") && error.message.contains("150 dpi"), "{}", error.message);
         assert!(error.message.contains("分辨率"), "{}", error.message);
-        // The smaller of the two resolutions counts.
+        // The smaller of the two resolutions counts: 150 passes the minimum, not the recommendation.
         let mixed = rules.check_page(&page(Some((300, 150)), ColourMode::Grey, 0.05), &PageContext::default());
-        assert_eq!(ids(&mixed), ["resolution.min"]);
+        assert_eq!(ids(&mixed), ["resolution.recommended"]);
+        assert!(blocking(&mixed).is_none());
+        let low = rules.check_page(&page(Some((300, 149)), ColourMode::Grey, 0.05), &PageContext::default());
+        assert_eq!(ids(&low), ["resolution.min", "resolution.recommended"]);
     }
 
     #[test]

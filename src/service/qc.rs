@@ -217,8 +217,9 @@ impl Digitisation<'_> {
     pub fn batch(&self, p: &Principal, id: BatchId) -> Result<BatchView> {
         self.audited(p, AuditAction::BatchRead, &format!("batch:{id}"), false, || {
             let b = self.imports().assigned_batch(p, id)?;
-            let figures = self.figures(&b)?;
+            // An operator's figures come from the batch as they see it: no sample, no undecided defects.
             let batch = if b.assignees.contains(&p.user.username) { b.as_operator_sees_it() } else { b };
+            let figures = self.figures(&batch)?;
             Ok((BatchView { batch, figures }, None))
         })
     }
