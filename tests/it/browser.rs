@@ -706,6 +706,8 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
     b.login(&demo, "scanner").await;
     b.goto(&qc_url).await;
     assert!(b.text("main h1").await.contains("无权访问"), "the operator never sees the sample");
+    // The error page carries no navigation: back to a page that has the sign-out form.
+    b.goto(&demo.url("/")).await;
 
     // The administrators' pages, each as its role.
     for (user, path, heading, table, name) in [
