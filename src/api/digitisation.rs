@@ -264,12 +264,13 @@ pub(super) async fn get_page(
 ) -> ApiResult<Response> {
     let archive = st.archive.clone();
     let (image, bytes) = blocking(move || archive.digitisation().page(&auth.principal, id, n)).await?;
-    let (mime, ext) = match image.info.format {
-        crate::model::page::PageFormat::Jpeg => ("image/jpeg", "jpg"),
-        crate::model::page::PageFormat::Png => ("image/png", "png"),
-        crate::model::page::PageFormat::Tiff => ("image/tiff", "tif"),
-    };
-    Ok(file_response(bytes.to_vec(), mime, crate::http::Disposition::Inline, &format!("{n:04}.{ext}")))
+    let f = image.info.format;
+    Ok(file_response(
+        bytes.to_vec(),
+        f.media_type(),
+        crate::http::Disposition::Inline,
+        &format!("{n:04}.{}", f.extension()),
+    ))
 }
 
 #[utoipa::path(

@@ -27,6 +27,15 @@ impl PageFormat {
         }
     }
 
+    /// The file name extension its originals are given back under (`0001.jpg`, `0002.tif` …).
+    pub fn extension(self) -> &'static str {
+        match self {
+            PageFormat::Jpeg => "jpg",
+            PageFormat::Png => "png",
+            PageFormat::Tiff => "tif",
+        }
+    }
+
     /// Its media type.
     pub fn media_type(self) -> &'static str {
         match self {

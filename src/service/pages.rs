@@ -89,10 +89,7 @@ impl PageChange {
 
 /// Whether these bytes are a page image a scanned material is filed from: JPEG, PNG or TIFF (by their magic).
 pub fn is_page_image(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
-        || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-        || bytes.starts_with(b"II*\0")
-        || bytes.starts_with(b"MM\0*")
+    digitise::image::sniff(bytes).is_some()
 }
 
 /// The intake rules in force (the embedded defaults, `src/model/intake_rules.toml`).
@@ -458,12 +455,8 @@ impl Digitisation<'_> {
             let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
             for (i, image) in m.page_images.iter().enumerate() {
                 let bytes = self.original(&permit, &m, &pdf, i)?;
-                let ext = match image.info.format {
-                    PageFormat::Jpeg => "jpg",
-                    PageFormat::Png => "png",
-                    PageFormat::Tiff => "tif",
-                };
-                zip.start_file(format!("{:04}.{ext}", i + 1), options).map_err(|e| Error::Internal(e.to_string()))?;
+                zip.start_file(format!("{:04}.{}", i + 1, image.info.format.extension()), options)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
                 std::io::Write::write_all(&mut zip, &bytes).map_err(|e| Error::Internal(e.to_string()))?;
             }
             let bytes = zip.finish().map_err(|e| Error::Internal(e.to_string()))?.into_inner();

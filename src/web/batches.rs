@@ -597,12 +597,9 @@ pub(super) async fn page_image(
     let archive = st.archive.clone();
     let p = user.principal.clone();
     let (image, bytes) = blocking(move || archive.digitisation().page(&p, id, n)).await?;
-    let (mime, ext) = match image.info.format {
-        PageFormat::Jpeg => ("image/jpeg", "jpg"),
-        PageFormat::Png => ("image/png", "png"),
-        PageFormat::Tiff => ("image/tiff", "tif"),
-    };
-    let mut resp = file_response(bytes.to_vec(), mime, Disposition::Inline, &format!("{n:04}.{ext}"));
+    let f = image.info.format;
+    let mut resp =
+        file_response(bytes.to_vec(), f.media_type(), Disposition::Inline, &format!("{n:04}.{}", f.extension()));
     // An image runs nothing; only this site's pages may show it.
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
