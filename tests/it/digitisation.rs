@@ -763,3 +763,60 @@ async fn destroying_a_scanned_material_shreds_its_pdf_and_the_originals_kept_apa
     let gone = app.send(Method::GET, &format!("/api/v1/materials/{mid}/pages/2"), Some(&hr), None).await;
     assert!(matches!(gone.status, StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN), "{}", gone.status);
 }
+
+#[tokio::test]
+async fn the_three_administrators_reach_no_batch_and_no_page_and_their_refusals_are_in_the_trail() {
+    let (app, _hr, pid, bid) = scanning_room(100, 1).await;
+    app.add_account("secadmin", vec![Role::Secadmin], None, None, None).await;
+    let scanner = app.login("scanner").await;
+    let a = send_files(
+        &app,
+        Method::POST,
+        &format!("/api/v1/batches/{bid}/materials"),
+        &scanner,
+        Some(&meta(&pid, "履历表")),
+        &[("1.jpg", &page_jpeg(300, 9))],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+    let mid = a.json()["id"].as_str().unwrap().to_string();
+    ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/self-check"), &scanner, None).await;
+    ok(&app, Method::POST, &format!("/api/v1/batches/{bid}/hand-over"), &scanner, None).await;
+    for who in ["it", "secadmin", "auditor"] {
+        let token = app.login(who).await;
+        for (method, path, body) in [
+            (Method::GET, format!("/api/v1/batches/{bid}"), None),
+            (Method::GET, format!("/api/v1/batches/{bid}/qc"), None),
+            (Method::GET, format!("/api/v1/batches/{bid}/rescans"), None),
+            (
+                Method::POST,
+                format!("/api/v1/batches/{bid}/qc/defects"),
+                Some(json!({"material_id": mid, "page": 1, "code": "blur"})),
+            ),
+            (Method::POST, format!("/api/v1/batches/{bid}/qc/decision"), Some(json!({"decision": "accept"}))),
+            (Method::GET, format!("/api/v1/materials/{mid}/pages/1"), None),
+            (Method::GET, format!("/api/v1/materials/{mid}/pages.zip"), None),
+            (Method::PUT, format!("/api/v1/materials/{mid}/page-order"), Some(json!({"order": [1]}))),
+            (Method::DELETE, format!("/api/v1/materials/{mid}/pages/1"), None),
+        ] {
+            let a = app.send(method.clone(), &path, Some(&token), body).await;
+            // What they may not even list is not there (404); nothing is readable or decidable (403 at most).
+            assert!(
+                matches!(a.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                "{who} {method} {path}: {}",
+                a.status
+            );
+        }
+    }
+    let auditor = app.login("auditor").await;
+    let trail = ok(&app, Method::GET, "/api/v1/audit?action=qc.*&limit=100", &auditor, None).await;
+    assert!(
+        trail["items"].as_array().unwrap().iter().any(|e| e["actor"] == "secadmin" && e["outcome"] == "denied"),
+        "{trail}"
+    );
+    let trail = ok(&app, Method::GET, "/api/v1/audit?action=material.page&limit=100", &auditor, None).await;
+    assert!(
+        trail["items"].as_array().unwrap().iter().any(|e| e["actor"] == "it" && e["outcome"] == "denied"),
+        "{trail}"
+    );
+}
