@@ -50,6 +50,8 @@ This document is generated from the handlers and their types (`src/api/doc.rs`).
         (name = "imports", description = "Batch imports of digitised files with their catalogue."),
         (name = "packages", description = "Transfer packages (转递): signed BagIt bags in and out."),
         (name = "custody", description = "Custody of the paper dossiers (档案保管), transfers out (转出) and loans (借出)."),
+        (name = "contracts", description = "The contract register (合同登记簿): records, reminders, terms proposed from \
+            the text, legal's review notes."),
         (name = "backup", description = "Backups of the whole store (system administrator)."),
     ),
     components(

@@ -6,6 +6,7 @@
 mod admin;
 mod catalogue;
 mod consultations;
+mod contracts;
 mod custody;
 mod digitisation;
 mod doc;
@@ -170,7 +171,15 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(digitisation::get_page, digitisation::replace_page, digitisation::remove_page))
         .routes(routes!(digitisation::get_pages_zip))
         .routes(routes!(digitisation::add_pages))
-        .routes(routes!(digitisation::reorder_pages));
+        .routes(routes!(digitisation::reorder_pages))
+        // The contract register and legal's review notes (docs/DOMAIN.md §4e).
+        .routes(routes!(contracts::register))
+        .routes(routes!(contracts::reminders))
+        .routes(routes!(contracts::report))
+        .routes(routes!(contracts::get_contract, contracts::put_contract))
+        .routes(routes!(contracts::propose))
+        .routes(routes!(contracts::list_notes, contracts::add_note))
+        .routes(routes!(contracts::resolve_note));
     let (v1, mut document) = v1.split_for_parts();
     // `/metrics` is outside `/api/v1`: its path item names its own server.
     let (outside, metrics) = OpenApiRouter::new().routes(routes!(system::metrics)).split_for_parts();

@@ -686,6 +686,13 @@ fn open_archive(
         },
         trusted_proxies: proxies.trusted_proxies.clone(),
         suite,
+        contract_notice_days: match std::env::var("DANGAN_CONTRACT_NOTICE_DAYS") {
+            Err(_) => Config::default().contract_notice_days,
+            Ok(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=366).contains(&n) => n,
+                _ => bail!("DANGAN_CONTRACT_NOTICE_DAYS must be a number of days from 1 to 366, not {v:?}"),
+            },
+        },
         ocr_workers: match std::env::var("DANGAN_OCR_WORKERS") {
             Err(_) => Config::default().ocr_workers,
             Ok(v) => match v.trim().parse::<usize>() {

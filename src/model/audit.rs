@@ -139,6 +139,15 @@ audit_actions! {
     QcDecide => "qc.decide",
     MaterialPages => "material.pages",
     PageRead => "material.page",
+    // The contract register and legal's review notes (docs/DOMAIN.md §4e).
+    ContractRead => "contract.read",
+    ContractRecord => "contract.record",
+    ContractPropose => "contract.propose",
+    ContractRegister => "contract.register",
+    ContractReminders => "contract.reminders",
+    ContractNotes => "contract.notes",
+    ContractNote => "contract.note",
+    ContractResolve => "contract.resolve",
 }
 
 impl std::fmt::Display for AuditAction {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod category;
 pub mod completeness;
 pub mod consultation;
+pub mod contract;
 pub mod custody;
 pub mod date;
 pub mod diff;

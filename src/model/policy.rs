@@ -382,6 +382,11 @@ impl Policy {
         self.roles.get(&r)
     }
 
+    /// The parts of person records one role sees.
+    pub fn role_fields(&self, r: Role) -> Option<&FieldAccess> {
+        self.role(r).map(|p| &p.fields)
+    }
+
     /// Whether any of the subject's roles holds a capability; names the granting role.
     pub fn capability(&self, s: &Subject, c: Capability) -> Decision {
         for r in &s.roles {

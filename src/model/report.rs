@@ -26,11 +26,13 @@ pub enum ReportKind {
     Consultations,
     /// 转递登记簿: the transfers out, their deadlines and receipts (docs/DOMAIN.md §4c).
     Transfers,
+    /// 合同登记簿: the contracts, their terms, reminders and review notes (docs/DOMAIN.md §4e).
+    Contracts,
 }
 
 impl ReportKind {
     /// Every report, in the order the web's index lists them.
-    pub const ALL: [ReportKind; 8] = [
+    pub const ALL: [ReportKind; 9] = [
         ReportKind::Structure,
         ReportKind::Completeness,
         ReportKind::Findings,
@@ -39,6 +41,7 @@ impl ReportKind {
         ReportKind::Review,
         ReportKind::Consultations,
         ReportKind::Transfers,
+        ReportKind::Contracts,
     ];
 
     /// The name in paths and JSON.
@@ -52,6 +55,7 @@ impl ReportKind {
             ReportKind::Review => "review",
             ReportKind::Consultations => "consultations",
             ReportKind::Transfers => "transfers",
+            ReportKind::Contracts => "contracts",
         }
     }
 
@@ -71,6 +75,7 @@ impl ReportKind {
             ReportKind::Review => ("专审进度", "Special review progress"),
             ReportKind::Consultations => ("查阅登记", "Consultation register"),
             ReportKind::Transfers => ("转递登记簿", "Transfer register"),
+            ReportKind::Contracts => ("合同登记簿", "Contract register"),
         }
     }
 }
@@ -98,7 +103,8 @@ mod tests {
                 "turnaround",
                 "review",
                 "consultations",
-                "transfers"
+                "transfers",
+                "contracts"
             ]
         );
         for k in ReportKind::ALL {

@@ -500,7 +500,8 @@ pub fn load(archive: &Archive, opts: DemoOptions) -> Result<DemoSummary> {
         })?;
         summary.accounts.push(DemoAccount { username, roles, description });
     }
-    requests_in_flight(archive, &bootstrap, &people)?;
+    let renewal = contracts(archive, &bootstrap, &people)?;
+    requests_in_flight(archive, &bootstrap, &people, renewal)?;
     received_package(archive, &bootstrap, &people)?;
     // Two digitization batches over the research department's dossiers, assigned to the scanning operator: an
     // earlier one, scanned and handed over, waits in 抽检 for the archive's reviewer.
@@ -703,11 +704,171 @@ fn special_reviews(
     Ok(())
 }
 
+/// A labour contract as a text document: the usual form, with this term, probation and pay.
+fn contract_text(name: &str, kind: &str, term: &str, probation: &str, pay: &str) -> String {
+    format!(
+        "{kind}\n\n甲方（用人单位）：某某市信息产业集团有限公司\n乙方（劳动者）：{name}\n\n\
+         第一条 合同期限\n{term}{probation}\n\n\
+         第二条 工作内容和工作地点\n乙方同意根据甲方工作需要担任相应岗位工作，工作地点为浙江省杭州市。\n\n\
+         第三条 劳动报酬\n{pay}\n\n\
+         第四条 保密与竞业限制\n乙方应保守甲方的商业秘密。乙方离职后一年内负有竞业限制义务，甲方每月支付竞业限制经济补偿3000元。\n\n\
+         第五条 其他\n本合同一式两份，甲乙双方各执一份。\n签订日期：{signed}\n",
+        signed = term.split('自').nth(1).and_then(|t| t.split('起').next()).unwrap_or("2024年1月1日"),
+    )
+}
+
+fn cn_date(d: time::Date) -> String {
+    format!("{}年{}月{}日", d.year(), d.month() as u8, d.day())
+}
+
+/// The contract register's demo (docs/DOMAIN.md §4e): in each department one cadre's contract filed and recorded
+/// — one ending within the notice window, one ending later, a renewed pair, a new hire in probation, a
+/// separation with its 竞业限制 — and, for the second cadre of sales, a renewal filed in two versions (a clause
+/// changed) with a blocking review note by legal, which the contract change in flight is waiting on. Returns
+/// that contract.
+fn contracts(
+    archive: &Archive,
+    hr: &Principal,
+    people: &std::collections::BTreeMap<String, Vec<crate::model::PersonId>>,
+) -> Result<Option<crate::model::MaterialId>> {
+    use crate::model::contract::{ContractKind, ContractStatus, ContractTerms, NewNote, NonCompete, NoteSeverity};
+    let today = crate::model::today();
+    let days = |n: i64| today + time::Duration::days(n);
+    let years = |d: time::Date, n: u32| crate::model::date::add_months(d, 12 * n);
+    let file = |person, title: &str, text: &str| -> Result<crate::model::MaterialId> {
+        let meta = MaterialMeta {
+            category: "10".into(),
+            title: title.into(),
+            formed_on: Some(PartialDate::from_date(today)),
+            pages: Some(2),
+            tags: vec![super::contracts::CONTRACT_TAG.into()],
+            ..Default::default()
+        };
+        Ok(archive.filing().add(hr, person, meta, text.as_bytes(), Some("contract.txt".into()), false)?.record.id)
+    };
+    let record = |id, terms: ContractTerms| archive.contracts().save(hr, id, terms, None).map(|_| ());
+    let fixed = |from: time::Date, to: time::Date, probation: Option<time::Date>| ContractTerms {
+        kind: ContractKind::Labour,
+        parties: vec!["某某市信息产业集团有限公司".into()],
+        signed_on: Some(PartialDate::from_date(from)),
+        from: Some(PartialDate::from_date(from)),
+        to: Some(PartialDate::from_date(to)),
+        probation_until: probation.map(PartialDate::from_date),
+        non_compete: Some(NonCompete { months: 12, monthly_compensation: Some(3000.0), from: None }),
+        ..Default::default()
+    };
+    let term = |from: time::Date, to: time::Date| {
+        format!("本合同为固定期限劳动合同，自{}起至{}止。", cn_date(from), cn_date(to))
+    };
+    for (j, ids) in people.values().enumerate() {
+        let Some(&pid) = ids.last() else { continue };
+        let name = archive.persons().load_person(pid)?.name;
+        let title = "劳动合同书";
+        let terms_for = |from: time::Date, to: time::Date, probation: Option<time::Date>| -> Result<()> {
+            let p = probation.map(|p| format!("试用期至{}。", cn_date(p))).unwrap_or_default();
+            let id =
+                file(pid, title, &contract_text(&name, title, &term(from, to), &p, "月工资按岗位绩效工资制度执行。"))?;
+            let mut terms = fixed(from, to, probation);
+            terms.parties.push(name.clone());
+            record(id, terms)
+        };
+        match j % 5 {
+            // Ends within the notice window: legal's and HR's inbox remind of it now.
+            0 => terms_for(days(20) - time::Duration::days(3 * 365), days(20), None)?,
+            // Ends in 75 days: reminded once 45 days have passed.
+            1 => terms_for(days(75) - time::Duration::days(3 * 365), days(75), None)?,
+            // Renewed: the old contract and the one that renews it.
+            2 => {
+                let (old_from, old_to) = (days(-400) - time::Duration::days(3 * 365), days(-400));
+                let old = file(
+                    pid,
+                    "劳动合同书（首次）",
+                    &contract_text(&name, title, &term(old_from, old_to), "", "月工资6000元。"),
+                )?;
+                let mut t = fixed(old_from, old_to, None);
+                t.status = ContractStatus::Renewed;
+                t.parties.push(name.clone());
+                record(old, t)?;
+                let (from, to) = (old_to + time::Duration::days(1), years(old_to, 5));
+                let new = file(
+                    pid,
+                    "劳动合同书（续订）",
+                    &contract_text(&name, title, &term(from, to), "", "月工资6800元。"),
+                )?;
+                let mut t = fixed(from, to, None);
+                t.renews = Some(old);
+                t.parties.push(name.clone());
+                record(new, t)?;
+            }
+            // A new hire whose probation ends within the window.
+            3 => {
+                let from = days(-70);
+                terms_for(from, years(from, 3) - time::Duration::days(1), Some(days(20)))?;
+            }
+            // Left, with a separation agreement and a 竞业限制 that binds now.
+            _ => {
+                let text = format!(
+                    "离职协议\n\n甲方：某某市信息产业集团有限公司\n乙方：{name}\n\n双方协商一致解除劳动合同，乙方离职后一年内负有竞业限制义务，甲方每月支付竞业限制经济补偿3500元。\n签订日期：{}\n",
+                    cn_date(days(-90))
+                );
+                let id = file(pid, "离职协议", &text)?;
+                record(
+                    id,
+                    ContractTerms {
+                        kind: ContractKind::Separation,
+                        parties: vec!["某某市信息产业集团有限公司".into(), name.clone()],
+                        signed_on: Some(PartialDate::from_date(days(-90))),
+                        non_compete: Some(NonCompete {
+                            months: 12,
+                            monthly_compensation: Some(3500.0),
+                            from: Some(PartialDate::from_date(days(-89))),
+                        }),
+                        ..Default::default()
+                    },
+                )?;
+            }
+        }
+    }
+    // The renewal in flight: filed, then filed again with the pay clause changed, and legal's blocking note.
+    let Some(pid) = people.get("sales").and_then(|v| v.get(1.min(v.len().saturating_sub(1)))).copied() else {
+        return Ok(None);
+    };
+    let name = archive.persons().load_person(pid)?.name;
+    let (from, to) = (crate::model::date::add_months(today, 1), years(today, 3));
+    let text = |pay: &str| contract_text(&name, "劳动合同书", &term(from, to), "", pay);
+    let id = file(pid, "劳动合同书（续订）", &text("月工资6500元，每月15日前支付。"))?;
+    archive.filing().replace(
+        hr,
+        id,
+        Some(1),
+        text("月工资按岗位绩效工资制度执行，具体金额另行通知。").as_bytes(),
+        Some("contract-v2.txt".into()),
+        Some("法务修改意见稿".into()),
+    )?;
+    let mut terms = fixed(from, to, None);
+    terms.parties.push(name);
+    record(id, terms)?;
+    let legal =
+        archive.accounts().user_by_name("legal")?.ok_or_else(|| super::Error::Internal("no demo user legal".into()))?;
+    archive.contracts().add_note(
+        &archive.accounts().principal_for(legal, "demo")?,
+        id,
+        NewNote {
+            clause: "第三条 劳动报酬：月工资按岗位绩效工资制度执行，具体金额另行通知。".into(),
+            finding: "劳动报酬条款未约定具体金额，不符合《劳动合同法》第十七条必备条款的要求；请写明工资标准后再审批。"
+                .into(),
+            severity: NoteSeverity::Blocking,
+        },
+    )?;
+    Ok(Some(id))
+}
+
 /// A few requests in flight, so every reviewer's and leader's inbox holds something.
 fn requests_in_flight(
     archive: &Archive,
     hr: &Principal,
     people: &std::collections::BTreeMap<String, Vec<crate::model::PersonId>>,
+    renewal: Option<crate::model::MaterialId>,
 ) -> Result<()> {
     use super::workflows::NewRequest;
     use crate::model::RequestKind;
@@ -739,7 +900,7 @@ fn requests_in_flight(
     ask(
         nth("sales", 1),
         RequestKind::Update,
-        json!({"contracts": [{"kind": "劳动合同", "from": "2024-01-01"}]}),
+        json!({"contracts": [{"kind": "劳动合同", "from": PartialDate::from_date(crate::model::date::add_months(crate::model::today(), 1)), "material_id": renewal}]}),
         "续签劳动合同",
     )?;
     // Administration: a transfer past both heads.

@@ -19,6 +19,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod batches;
+pub mod contracts;
 pub mod custody;
 pub mod demo;
 pub mod diff;
@@ -224,6 +225,9 @@ pub struct Config {
     /// `model/custody.toml`), the months a transfer out has (转递 within two), and the months after which a
     /// transfer without a receipt is chased (催问; default one).
     pub custody: CustodyConfig,
+    /// Days before a contract's end (or its probation's) that the register reminds legal and HR
+    /// (`DANGAN_CONTRACT_NOTICE_DAYS`, 30 by default: notice before a fixed term ends, 《劳动合同法》).
+    pub contract_notice_days: u32,
 }
 
 /// The custody settings of an installation (docs/DOMAIN.md §4c).
@@ -262,6 +266,7 @@ impl Default for Config {
             suite: None,
             record_rules: crate::model::person::RecordRules::default(),
             review_valid_months: 36,
+            contract_notice_days: 30,
             consultation_readers: 2,
             consultation_authority: crate::model::consultation::Authority::default_rules(),
             custody: CustodyConfig::default(),
@@ -413,6 +418,9 @@ services! {
     /// Digitisation: the page images of scanned materials and their intake checks, and the quality control of
     /// scanning batches (自检, 抽检, 验收 or 退回, rescans).
     Digitisation => digitisation;
+    /// The contract register (合同登记簿): records of contract materials, reminders, proposals from the text,
+    /// legal's review notes.
+    Contracts => contracts;
 }
 
 impl std::fmt::Debug for Archive {

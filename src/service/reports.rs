@@ -138,6 +138,8 @@ pub struct AvailableReports {
     pub consultations: bool,
     /// 转递登记簿.
     pub transfers: bool,
+    /// 合同登记簿 (whoever sees contract records: HR and legal).
+    pub contracts: bool,
 }
 
 impl AvailableReports {
@@ -152,6 +154,7 @@ impl AvailableReports {
             ReportKind::Review => self.review,
             ReportKind::Consultations => self.consultations,
             ReportKind::Transfers => self.transfers,
+            ReportKind::Contracts => self.contracts,
         }
     }
 
@@ -371,6 +374,7 @@ impl Reports<'_> {
             consultations: self.may_see_consultations(p),
             transfers: self.policy().capability(&p.subject, crate::model::policy::Capability::ManageCustody).allowed
                 || self.policy().capability(&p.subject, crate::model::policy::Capability::Export).allowed,
+            contracts: !p.subject.unlinked && self.policy().effective(&p.subject).fields.contracts,
         }
     }
 
@@ -388,6 +392,7 @@ impl Reports<'_> {
             ReportKind::Review => self.review_progress(p),
             ReportKind::Consultations => self.consultations(p),
             ReportKind::Transfers => self.transfers().register(p),
+            ReportKind::Contracts => self.contracts().register_table(p),
         }
     }
 
@@ -879,7 +884,12 @@ mod tests {
             for kind in ReportKind::ALL.into_iter().filter(|k| !of_the_trail.contains(k)) {
                 assert!(!offered.may(kind), "{name} is offered {kind:?}");
                 let r = a.reports().report(&p, kind, "department");
-                assert!(matches!(r, Err(Error::Forbidden(_))), "{name} ran {kind:?}: {r:?}");
+                // The contract register is not known to whoever may not read contracts (404, as for finance).
+                let refused = match kind {
+                    ReportKind::Contracts => matches!(r, Err(Error::NotFound(_))),
+                    _ => matches!(r, Err(Error::Forbidden(_))),
+                };
+                assert!(refused, "{name} ran {kind:?}: {r:?}");
             }
         }
         // The turnaround of the flows (timings, no person) is the auditor's too; never the system administrator's.

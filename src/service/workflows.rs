@@ -681,6 +681,14 @@ impl Requests<'_> {
                 p.user.username, d.step, r.steps[i].name
             )));
         }
+        if decision == "approve" {
+            // A blocking review note on the cadre's contracts stops every step of a change to them (DOMAIN §4e).
+            if let Some(pid) = r.person_id
+                && Touches::of(&changed_fields(&r.changes)).contract
+            {
+                self.contracts().check_no_blocking_note(pid)?;
+            }
+        }
         let now = now_ts();
         r.decisions.push(DecisionRecord {
             step: r.steps[i].name.clone(),

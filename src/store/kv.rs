@@ -83,13 +83,18 @@ pub enum Table {
     Loans,
     /// Paper-filing tasks (归档任务) of the archive office by id.
     FilingTasks,
+    /// The contract register: a contract material's record (kind, parties, term, probation, 竞业限制) by person
+    /// id + material id (docs/DOMAIN.md §4e).
+    Contracts,
+    /// Review notes on contracts by person id + material id + note id.
+    ContractNotes,
 }
 
 impl Table {
     /// All tables, in a fixed order (the sled adapter opens one tree each). DO NOT reorder, only append: a backup
     /// names each record's table by its position here (`store/backup.rs`), so the golden backups of
     /// `fixtures/golden/` stop restoring when it changes.
-    pub const ALL: [Table; 36] = [
+    pub const ALL: [Table; 38] = [
         Table::Blobs,
         Table::BlobChunks,
         Table::BlobRefs,
@@ -128,6 +133,9 @@ impl Table {
         Table::Transfers,
         Table::Loans,
         Table::FilingTasks,
+        // The contract register (issue 17).
+        Table::Contracts,
+        Table::ContractNotes,
     ];
 
     /// The tree name.
@@ -169,6 +177,8 @@ impl Table {
             Table::Transfers => "transfers",
             Table::Loans => "loans",
             Table::FilingTasks => "filing_tasks",
+            Table::Contracts => "contracts",
+            Table::ContractNotes => "contract_notes",
         }
     }
 

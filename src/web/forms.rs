@@ -262,8 +262,11 @@ pub(super) async fn inbox(
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (items, requests, names, asked) = blocking(move || {
+    let contracts = user.can.contracts;
+    let (items, requests, names, asked, reminders) = blocking(move || {
         let items = archive.requests().inbox(&p)?;
+        // Legal's and HR's contract reminders (a term or probation ending within the notice window).
+        let reminders = if contracts { Some(archive.contracts().reminders(&p, crate::model::today())?) } else { None };
         // What each item asks for, and the names of the persons concerned where the caller may see them (each a
         // read the trail records once).
         let mut names = std::collections::HashMap::new();
@@ -279,11 +282,12 @@ pub(super) async fn inbox(
             }
         }
         let requests = archive.requests().list(&p, None, None, None)?;
-        Ok((items, requests, names, asked))
+        Ok((items, requests, names, asked, reminders))
     })
     .await?;
     let body = html! {
         h1 { (l.t("待办", "Inbox")) }
+        @if let Some(r) = &reminders { (super::contracts::reminders_section(l, r)) }
         @if let Some(d) = q.done.as_deref().and_then(|d| d.parse::<RequestId>().ok()) {
             p.flash role="status" { (l.t("审批意见已提交：", "Decision recorded: ")) a href={ "/requests/" (d) } { (d) } }
         }
@@ -414,12 +418,13 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
     let l = user.lang;
     let archive = st.archive.clone();
     let p = user.principal.clone();
-    let (r, pending, person) = blocking(move || {
+    let (r, pending, person, contracts) = blocking(move || {
         let r = archive.requests().get(&p, id)?;
         let pending = archive.requests().inbox(&p)?.into_iter().any(|i| i.request_id == id);
         // The name, where the caller may see the person (the service decides; otherwise a plain link).
         let person = r.person_id.and_then(|pid| archive.persons().get(&p, pid).ok()).map(|v| v.person.name);
-        Ok((r, pending, person))
+        let contracts = super::contracts::request_contracts(&archive, &p, &r.changes);
+        Ok((r, pending, person, contracts))
     })
     .await?;
     let title = kind_name(l, r.kind);
@@ -453,6 +458,7 @@ pub(super) async fn request(State(st): State<AppState>, user: WebUser, Path(id):
             }
         }
         @if !r.findings.is_empty() { (layout::findings(l, &r.findings)) }
+        (super::contracts::request_section(l, &contracts))
         section {
             h2 { (l.t("流程", "Steps")) }
             table {

@@ -191,6 +191,7 @@ fn nav(user: &WebUser) -> Markup {
                 @if c.custody { li { a href="/custody" { (l.t("档案保管", "Custody")) } } }
                 @if c.batches { li { a href="/batches" { (l.t("数字化批次", "Scanning batches")) } } }
                 @if c.upload { li { a href="/imports" { (l.t("批量导入", "Batch import")) } } }
+                @if c.contracts { li { a href="/contracts" { (l.t("合同登记簿", "Contracts")) } } }
                 @if c.reports { li { a href="/reports" { (l.t("统计报表", "Reports")) } } }
                 @if c.audit { li { a href="/audit" { (l.t("审计日志", "Audit trail")) } } }
                 @if c.review { li { a href="/review" { (l.t("权限审查", "Permission review")) } } }

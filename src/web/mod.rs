@@ -13,6 +13,7 @@
 //! * `pages` — home, search, persons, dossiers, materials and their content.
 //! * `forms` — uploads and new versions of files, new persons, change requests, the inbox and decisions.
 //! * `reports` — the reports the caller may run, each as a table with an inline SVG chart, and as CSV / XLSX.
+//! * `contracts` — legal's contract register with its reminders, a contract's record, comparison and review notes.
 //! * `batches` — digitisation: scanning batches, their figures, 自检 and 提交抽检, the reviewer's 抽检 page, and
 //!   the page images of scanned materials.
 //! * `imports` — batch imports: the form, the start, and the progress / report page.
@@ -25,6 +26,7 @@ mod admin;
 mod batches;
 mod catalogue;
 mod consult;
+mod contracts;
 mod custody;
 mod diff;
 mod error;
@@ -78,6 +80,11 @@ pub fn router() -> Router<AppState> {
         .route("/materials/{id}/content", get(pages::content).post(forms::replace_content))
         .route("/materials/{id}/versions/{n}/content", get(pages::version_content))
         .route("/materials/{id}/versions/{a}/diff/{b}", get(diff::version_diff))
+        // Legal's contract register and review (docs/DOMAIN.md §4e).
+        .route("/contracts", get(contracts::register))
+        .route("/materials/{id}/contract", get(contracts::show).post(contracts::save))
+        .route("/materials/{id}/contract/notes", post(contracts::add_note))
+        .route("/materials/{id}/contract/notes/{note}/resolve", post(contracts::resolve))
         .route("/inbox", get(forms::inbox))
         .route("/requests", get(|| async { Redirect::to("/inbox") }).post(forms::create_request))
         .route("/requests/new", get(forms::new_request))

@@ -678,6 +678,9 @@ pub(super) async fn material(State(st): State<AppState>, user: WebUser, Path(id)
                 (row(if m.awaiting_filing { "收材" } else { "归档" }, if m.awaiting_filing { "Received" } else { "Filed" }, format!("{} · {}", when(m.created_at), m.created_by)))
             }
         }
+        @if user.can.contracts && m.meta.tags.iter().any(|t| t == crate::service::contracts::CONTRACT_TAG) {
+            p { a.button href={ "/materials/" (m.id) "/contract" } { (l.t("合同登记与审查", "Contract record and review")) } }
+        }
         p { a.button href={ "/materials/" (m.id) "/view" } { (l.t("阅览（依查阅授权时带水印）", "View (watermarked under a consultation grant)")) } }
         @if user.can.download {
             section.viewer {

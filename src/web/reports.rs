@@ -55,6 +55,11 @@ fn report_description(l: Lang, kind: ReportKind) -> &'static str {
             "Dossiers transferred out: receiving unit, notice number, deadline, package sent, receipt; overdue and \
              unanswered for a month (催问) flagged.",
         ),
+        ReportKind::Contracts => l.t(
+            "合同登记：每位干部的劳动（聘用）合同、离职、竞业限制与保密协议，期限、试用期、到期提醒与法务审查意见。",
+            "Every cadre's labour or appointment contracts and their agreements: term, probation, reminders, and \
+             legal's review notes.",
+        ),
     }
 }
 
@@ -362,7 +367,7 @@ fn chart(l: Lang, kind: ReportKind, table: &ReportTable, title: &str) -> Option<
                 )
             })
         } // The register is a list; no chart.
-        ReportKind::Transfers => None,
+        ReportKind::Transfers | ReportKind::Contracts => None,
     }
 }
 

@@ -216,6 +216,8 @@ pub struct Can {
     pub manage_custody: bool,
     /// Scanning batches: who manages them (HR, administration) and the scanning operators.
     pub batches: bool,
+    /// The contract register and review: who sees contract records (HR, legal).
+    pub contracts: bool,
 }
 
 impl Can {
@@ -237,6 +239,7 @@ impl Can {
             custody: has(Capability::ManageCustody) || has(Capability::Export),
             manage_custody: has(Capability::ManageCustody),
             batches: has(Capability::Upload) || has(Capability::ManageCustody) || has(Capability::ScanBatches),
+            contracts: r.fields.contracts,
         }
     }
 }
@@ -293,9 +296,11 @@ impl FromRequestParts<AppState> for WebUser {
         if principal.user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") {
             return Err(WebError::PasswordChange);
         }
+        let effective = st.archive.policy().effective(&principal.subject);
         let can = Can {
             reports: st.archive.reports().available(&principal).any(),
-            ..Can::of(&st.archive.policy().effective(&principal.subject))
+            contracts: !principal.subject.unlinked && effective.fields.contracts,
+            ..Can::of(&effective)
         };
         let department_name = principal.user.department.as_deref().and_then(|d| st.archive.department_name(d));
         Ok(WebUser { csrf: st.archive.sessions().csrf_token(&token), principal, token, lang, can, department_name })

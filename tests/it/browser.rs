@@ -535,6 +535,38 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
     b.scroll_to("section.viewer", 240).await;
     b.screenshot_when_still("06-material").await;
 
+    // Legal review of a contract (issue 17): HR files a DOCX contract from the dossier's form and, from the
+    // material's page, its version 2 with the place of work changed; the comparison page shows exactly that
+    // clause changed, its words struck out and inserted.
+    b.goto(&dossier).await;
+    b.wait_for("form.upload").await;
+    b.select("#up-category", "10").await;
+    b.fill("#up-title", "劳动合同书（浏览器测试）").await;
+    b.fill("#up-tags", "contract").await;
+    let contract = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/files/contract.docx");
+    b.fill("#up-file", contract.to_str().unwrap()).await;
+    b.click("form.upload button[type=\"submit\"]").await;
+    b.wait_url("filed=").await;
+    b.click("#catalogue tr.filed a").await;
+    b.wait_for("#nv-file").await;
+    let v2 = downloads.path().join("contract-v2.docx");
+    std::fs::write(&v2, crate::diff::contract_with("工作地点为浙江省杭州市", "工作地点为浙江省宁波市")).unwrap();
+    b.fill("#nv-reason", "工作地点变更").await;
+    b.fill("#nv-file", v2.to_str().unwrap()).await;
+    b.click("#new-version button[type=\"submit\"]").await;
+    b.wait_for("a[href$=\"/versions/1/diff/2\"]").await;
+    b.click("a[href$=\"/versions/1/diff/2\"]").await;
+    b.wait_for("table.diff").await;
+    let changed = b.texts("table.diff tr.changed").await;
+    assert_eq!(changed.len(), 1, "one clause changed: {changed:?}");
+    let (deleted, inserted) =
+        (b.texts("table.diff tr.changed del").await.concat(), b.texts("table.diff tr.changed ins").await.concat());
+    assert!(deleted.contains("杭州") && !deleted.contains("工作地点"), "struck out: {deleted}");
+    assert!(inserted.contains("宁波") && !inserted.contains("工作地点"), "inserted: {inserted}");
+    assert!(b.find_all("table.diff tbody tr").await.len() > 5, "the unchanged clauses are shown beside it");
+    b.scroll_to("table.diff tr.changed", 160).await;
+    b.screenshot("06b-contract-diff").await;
+
     // A promotion for the ops cadre, with a salary grade so it goes to finance.
     let position = "业务运营部副部长（浏览器测试）";
     b.goto(&demo.url(&format!("/requests/new?kind=promotion&person={cadre_id}"))).await;
@@ -653,6 +685,25 @@ async fn browser_hr_searches_files_promotes_reviewers_approve_finance_finds_no_c
     assert!(note.contains(&format!("dangan GRANT {gid}")) && note.contains("legal"), "{note}");
     assert!(!b.find_all("div.watermarked.no-copy").await.is_empty(), "copying is not granted");
     b.screenshot_when_still("10e-consultation-watermarked-view").await;
+
+    // Legal's contract register: the reminders of terms and probations ending within 30 days, then the demo's
+    // renewal in flight with legal's blocking note.
+    b.click("nav a[href=\"/contracts\"]").await;
+    b.wait_for("#contract-register tbody tr").await;
+    assert!(b.text("#contract-reminders").await.contains("合同即将到期"), "a term ending within 30 days reminds");
+    b.screenshot("10f-contract-register").await;
+    let requests = demo.get("/requests", &hr_token);
+    let renewed = requests["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|r| r["changes"]["contracts"][0]["material_id"].as_str())
+        .expect("the demo's renewal in flight")
+        .to_string();
+    b.goto(&demo.url(&format!("/materials/{renewed}/contract"))).await;
+    b.wait_for("#contract-notes article.note-card[data-severity=\"blocking\"] form").await;
+    b.scroll_to("#contract-notes", 80).await;
+    b.screenshot("10g-contract-blocking-note").await;
 
     // Finance: a word only labour contracts hold finds nothing.
     b.logout().await;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 
 /// The contract fixture with `from` replaced by `to` in its document body.
-fn contract_with(from: &str, to: &str) -> Vec<u8> {
+pub(crate) fn contract_with(from: &str, to: &str) -> Vec<u8> {
     let mut src = zip::ZipArchive::new(std::io::Cursor::new(fixture("contract.docx"))).unwrap();
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);

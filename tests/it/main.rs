@@ -9,6 +9,7 @@ mod browser;
 mod catalogue;
 mod common;
 mod consult;
+mod contracts;
 mod custody;
 mod diff;
 mod digitisation;

@@ -125,6 +125,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/grants/{id}/letter"),
     ("get", "/materials/{id}/view"),
     ("get", "/reports/consultations"),
+    // The contract register (docs/DOMAIN.md §4e).
+    ("get", "/contracts"),
+    ("get", "/contracts/reminders"),
+    ("get", "/reports/contracts"),
+    ("get", "/materials/{id}/contract"),
+    ("put", "/materials/{id}/contract"),
+    ("get", "/materials/{id}/contract/proposal"),
+    ("get", "/materials/{id}/contract/notes"),
+    ("post", "/materials/{id}/contract/notes"),
+    ("post", "/materials/{id}/contract/notes/{note}/resolve"),
 ];
 
 /// Operations that need no sign-in.
@@ -392,6 +402,18 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
         assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
         a.json()["id"].as_str().unwrap().to_string()
     };
+    // The demo's contract renewal in flight, recorded in the register with legal's blocking note.
+    let register = app.send(Method::GET, "/api/v1/contracts", Some(&tokens["legal"]), None).await.json();
+    let contract =
+        register["items"].as_array().unwrap().iter().find(|r| r["blocking_notes"] == 1).unwrap()["material_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let notes = app
+        .send(Method::GET, &format!("/api/v1/materials/{contract}/contract/notes"), Some(&tokens["legal"]), None)
+        .await
+        .json();
+    let note = notes["items"][0]["id"].as_str().unwrap().to_string();
     // Logging out ends a session: its own.
     let spare = app.login("hr").await;
 
@@ -401,6 +423,7 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
     for (method, path) in operations(&doc) {
         let id = match path.split('/').nth(1).unwrap() {
             "materials" if path.starts_with("/materials/{id}/page") => &scanned,
+            "materials" if path.starts_with("/materials/{id}/contract") => &contract,
             "persons" => &person,
             "materials" => &material,
             "requests" => &request_id,
@@ -415,8 +438,12 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             "users" => &user,
             _ => "",
         };
-        let mut url =
-            url_of(&doc, &path).replace("{id}", id).replace("{n}", "1").replace("{a}", "1").replace("{b}", "1");
+        let mut url = url_of(&doc, &path)
+            .replace("{id}", id)
+            .replace("{n}", "1")
+            .replace("{a}", "1")
+            .replace("{b}", "1")
+            .replace("{note}", &note);
         if path == "/access/explain" {
             url.push_str(&format!("?user=finance&material={material}"));
         }
@@ -434,6 +461,9 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
             (_, p) if p.starts_with("/grants/") => Some(tokens["secadmin"].as_str()),
             (_, "/batches/{id}/materials" | "/batches/{id}/self-check" | "/batches/{id}/hand-over") => {
                 Some(tokens["scanner"].as_str())
+            }
+            (_, p) if p.starts_with("/materials/{id}/contract") || p.starts_with("/contracts") => {
+                Some(tokens["legal"].as_str())
             }
             ("put", "/persons/{id}/custody") => Some(tokens["admin"].as_str()),
             (_, p) if p.starts_with("/custody/") || p.starts_with("/loans") => Some(tokens["admin"].as_str()),
@@ -471,8 +501,12 @@ async fn every_documented_path_and_method_answers_on_a_demo_installation() {
 
     // A documented path answers no method the document does not list for it (405).
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let url =
-            url_of(&doc, path).replace("{id}", &person).replace("{n}", "1").replace("{a}", "1").replace("{b}", "1");
+        let url = url_of(&doc, path)
+            .replace("{id}", &person)
+            .replace("{n}", "1")
+            .replace("{a}", "1")
+            .replace("{b}", "1")
+            .replace("{note}", "x");
         for m in ["get", "put", "post", "delete", "patch"] {
             if item.get(m).is_none() {
                 let a = app.send(Method::from_bytes(m.to_uppercase().as_bytes()).unwrap(), &url, Some(&hr), None).await;

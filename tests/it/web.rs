@@ -1588,3 +1588,98 @@ async fn the_qc_page_shows_hr_the_sample_records_a_defect_with_the_token_and_is_
     assert_eq!(zip.header("content-type"), "application/zip");
     assert!(zip.body.starts_with(b"PK"));
 }
+
+#[tokio::test]
+async fn the_contract_pages_list_remind_record_from_the_proposal_and_keep_notes_for_legal_only() {
+    let app = demo_app().await;
+    let legal = sign_in(&app, "legal").await;
+    // The register and its reminders, in legal's navigation and inbox.
+    assert!(legal.page("/").await.contains("href=\"/contracts\""));
+    let register = legal.page("/contracts").await;
+    assert_labelled(&register, "/contracts");
+    assert!(register.contains("id=\"contract-register\"") && register.contains("离职协议"), "{register}");
+    assert!(register.contains("data-kind=\"ending\"") && register.contains("data-kind=\"probation_ending\""));
+    let soon = legal.page("/contracts?ending_within=30&kind=labour").await;
+    assert!(soon.contains("data-state=\"active\"") && !soon.contains("data-state=\"renewed\""), "{soon}");
+    assert_eq!(legal.get("/contracts?kind=marriage").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(legal.page("/inbox").await.contains("id=\"contract-reminders\""));
+
+    // A new contract: the form is filled from its text until it is recorded.
+    let token = app.login("hr").await;
+    let cadre = cadre(&app, &token, "ops").await;
+    let pid = cadre["id"].as_str().unwrap().to_string();
+    let meta = json!({"category": "10", "title": "劳动合同书", "tags": ["contract"]});
+    let body = "劳动合同书\n甲方：某某集团有限公司\n乙方：王小明\n合同期限自2025年3月1日起至2028年2月29日止。\n试用期至2025年5月31日。";
+    let a = app.upload(&token, &pid, meta, "c.txt", body.as_bytes()).await;
+    let mid = a.json()["id"].as_str().unwrap().to_string();
+    text_settled(&app, &token, &mid).await;
+    let path = format!("/materials/{mid}/contract");
+    assert!(legal.page(&format!("/materials/{mid}")).await.contains(&format!("href=\"{path}\"")));
+    let page = legal.page(&path).await;
+    assert_labelled(&page, &path);
+    assert!(page.contains("id=\"contract-proposal\"") && page.contains("value=\"2028-02-29\""), "{page}");
+    let record = [
+        ("kind", "labour"),
+        ("parties", "某某集团有限公司\n王小明"),
+        ("from", "2025-03-01"),
+        ("to", "2028-02-29"),
+        ("probation_until", "2025-05-31"),
+        ("status", "active"),
+    ];
+    assert_eq!(legal.post(&path, &record).await.status, StatusCode::FORBIDDEN, "no token, no record");
+    let mut with_token = vec![("csrf", legal.csrf.as_str())];
+    with_token.extend(record);
+    let a = legal.post(&path, &with_token).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = legal.page(&path).await;
+    assert!(page.contains("id=\"contract-record\"") && page.contains("name=\"version\" value=\"1\""), "{page}");
+    // A stale form is refused, the record kept.
+    with_token.push(("version", "7"));
+    assert_eq!(legal.post(&path, &with_token).await.status, StatusCode::PRECONDITION_FAILED);
+
+    // Legal's blocking note: HR sees it but has no resolve form; legal resolves it.
+    let note =
+        [("csrf", legal.csrf.as_str()), ("clause", "第三条"), ("finding", "试用期约定不明"), ("severity", "blocking")];
+    let a = legal.post(&format!("{path}/notes"), &note).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let hr = sign_in(&app, "hr").await;
+    let seen = hr.page(&path).await;
+    assert!(
+        seen.contains("试用期约定不明") && seen.contains("data-resolved=\"false\"") && !seen.contains("/resolve\"")
+    );
+    let page = legal.page(&path).await;
+    let start = page.find(&format!("{path}/notes/")).expect("a resolve form for legal");
+    let action: String = page[start..].chars().take_while(|c| *c != '"').collect();
+    let hr_try = hr.post(&action, &[("csrf", hr.csrf.as_str())]).await;
+    assert_eq!(hr_try.status, StatusCode::FORBIDDEN, "HR does not clear legal's finding");
+    let a = legal.post(&action, &[("csrf", legal.csrf.as_str()), ("resolution", "已补充约定")]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", text(&a));
+    let page = legal.page(&path).await;
+    assert!(page.contains("data-resolved=\"true\"") && page.contains("已补充约定"), "{page}");
+
+    // The demo's renewal request shows the contract it changes, its comparison and legal's note.
+    let requests = app.send(Method::GET, "/api/v1/requests", Some(&token), None).await.json();
+    let renewal = requests["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["changes"]["contracts"][0]["material_id"].is_string())
+        .expect("the demo's renewal request");
+    let renewed = renewal["changes"]["contracts"][0]["material_id"].as_str().unwrap();
+    let page = legal.page(&format!("/requests/{}", renewal["id"].as_str().unwrap())).await;
+    assert!(page.contains("id=\"request-contracts\""), "{page}");
+    assert!(page.contains(&format!("/materials/{renewed}/versions/1/diff/2")), "{page}");
+    assert!(page.contains("阻止审批"), "{page}");
+
+    // Finance and a department head: no link, and 404 for every page.
+    for who in ["finance", "head-ops"] {
+        let b = sign_in(&app, who).await;
+        assert!(!b.page("/").await.contains("href=\"/contracts\""), "{who}");
+        for p in ["/contracts".to_string(), path.clone()] {
+            assert_eq!(b.get(&p).await.status, StatusCode::NOT_FOUND, "{who} {p}");
+        }
+        let a = b.post(&format!("{path}/notes"), &[("csrf", b.csrf.as_str()), ("finding", "x")]).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{who}");
+        assert!(!b.page("/inbox").await.contains("contract-reminders"), "{who}");
+    }
+}
