@@ -747,6 +747,20 @@ fn contracts(
         Ok(archive.filing().add(hr, person, meta, text.as_bytes(), Some("contract.txt".into()), false)?.record.id)
     };
     let record = |id, terms: ContractTerms| archive.contracts().save(hr, id, terms, None).map(|_| ());
+    // The person record lists the cadre's contracts as filed (kind, term, material), replacing the open-ended
+    // contract every demo cadre starts with: what HR records when it files them, so register and record agree.
+    let list = |person, entries: &[(&str, time::Date, Option<time::Date>, Option<crate::model::MaterialId>)]| {
+        let contracts: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(kind, from, to, m)| {
+                json!({"kind": kind, "from": PartialDate::from_date(*from), "to": to.map(PartialDate::from_date), "material_id": m})
+            })
+            .collect();
+        let patch = json!({ "contracts": contracts });
+        let version = archive.persons().load_person(person)?.version;
+        let reason = Some("合同登记（演示数据）".to_string());
+        archive.persons().patch_person_as(hr, person, Some(version), patch, reason, false).map(|_| ())
+    };
     let fixed = |from: time::Date, to: time::Date, probation: Option<time::Date>| ContractTerms {
         kind: ContractKind::Labour,
         parties: vec!["某某市信息产业集团有限公司".into()],
@@ -754,7 +768,6 @@ fn contracts(
         from: Some(PartialDate::from_date(from)),
         to: Some(PartialDate::from_date(to)),
         probation_until: probation.map(PartialDate::from_date),
-        non_compete: Some(NonCompete { months: 12, monthly_compensation: Some(3000.0), from: None }),
         ..Default::default()
     };
     let term = |from: time::Date, to: time::Date| {
@@ -770,7 +783,8 @@ fn contracts(
                 file(pid, title, &contract_text(&name, title, &term(from, to), &p, "月工资按岗位绩效工资制度执行。"))?;
             let mut terms = fixed(from, to, probation);
             terms.parties.push(name.clone());
-            record(id, terms)
+            record(id, terms)?;
+            list(pid, &[("劳动合同", from, Some(to), Some(id))])
         };
         match j % 5 {
             // Ends within the notice window: legal's and HR's inbox remind of it now.
@@ -799,6 +813,7 @@ fn contracts(
                 t.renews = Some(old);
                 t.parties.push(name.clone());
                 record(new, t)?;
+                list(pid, &[("劳动合同", old_from, Some(old_to), Some(old)), ("劳动合同", from, Some(to), Some(new))])?;
             }
             // A new hire whose probation ends within the window.
             3 => {
@@ -826,6 +841,7 @@ fn contracts(
                         ..Default::default()
                     },
                 )?;
+                list(pid, &[("离职协议", days(-90), None, Some(id))])?;
             }
         }
     }
@@ -848,6 +864,9 @@ fn contracts(
     let mut terms = fixed(from, to, None);
     terms.parties.push(name);
     record(id, terms)?;
+    // The contract it renews ends the day before (its paper not digitised: the record alone knows it).
+    let ends = from - time::Duration::days(1);
+    list(pid, &[("劳动合同", from - time::Duration::days(3 * 365), Some(ends), None)])?;
     let legal =
         archive.accounts().user_by_name("legal")?.ok_or_else(|| super::Error::Internal("no demo user legal".into()))?;
     archive.contracts().add_note(

@@ -1061,7 +1061,7 @@ async fn every_role_is_offered_exactly_the_reports_it_is_served() {
         assert_safe_page(&index, who);
         let index = text(&index);
         let mut served_any = false;
-        for name in ["completeness", "findings", "digitization", "turnaround"] {
+        for name in ["completeness", "findings", "digitization", "turnaround", "contracts"] {
             let served = user.get(&format!("/reports/{name}")).await.status == StatusCode::OK;
             served_any |= served;
             assert_eq!(index.contains(&format!("href=\"/reports/{name}\"")), served, "{who}: {name}");
