@@ -40,13 +40,20 @@ impl Comparisons<'_> {
             let (_, grant, permit) =
                 self.materials().gated(p, id, crate::model::consultation::GrantPermission::Excerpt)?;
             let grant = grant.map(|g| format!("grant:{}", g.id));
+            let current = self.materials().load_material(id)?;
             let mut texts = Vec::with_capacity(2);
             for n in [a, b] {
                 let v: MaterialVersion = self
                     .store()
                     .get(Table::MaterialVersions, &version_key(id.as_bytes(), n))?
                     .ok_or_else(|| Error::NotFound(format!("material {id} has no version {n}")))?;
-                let state = self.materials().text_state(&v.material)?;
+                let mut state = self.materials().text_state(&v.material)?;
+                // The text lane reads a material's current content only: a version replaced before the lane came
+                // to it would stay pending for ever. Its text is extracted now, as the lane would have.
+                if state.status == TextStatus::Pending && v.material.address != current.address {
+                    self.indexing().settle_superseded(&v.material)?;
+                    state = self.materials().text_state(&v.material)?;
+                }
                 let unreadable = |why: &str| Error::Invalid {
                     message: format!("the text of version {n} of material {id} {why}"),
                     findings: Vec::new(),

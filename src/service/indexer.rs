@@ -688,6 +688,26 @@ impl Indexing<'_> {
         Ok(Found { text, status: Some((status, error, pages)), ocr: false, new_text: stored.map(|s| (addr, s)) })
     }
 
+    /// Extracts and stores the text of a material's earlier content that was replaced before the text lane read
+    /// it (the lane reads a material's current content only, so that state would stay pending for ever). A scan
+    /// is left pending: OCR runs in its lane only.
+    pub(crate) fn settle_superseded(&self, m: &Material) -> Result<()> {
+        let found = self.ensure_text(m)?;
+        if found.ocr {
+            return Ok(());
+        }
+        let _guard = self.lock();
+        let mut ws = self.store().write_set();
+        if let Some((addr, text)) = &found.new_text {
+            self.store().stage_text(&mut ws, addr, text)?;
+        }
+        if let Some((status, error, pages)) = found.status {
+            self.stage_text_status(&mut ws, m, status, error, pages)?;
+        }
+        self.store().commit(ws)?;
+        Ok(())
+    }
+
     fn record_text_status(
         &self,
         m: &Material,
@@ -891,6 +911,29 @@ mod tests {
     fn sealed(kv: &MemKv, m: &Material) -> Vec<Option<Vec<u8>>> {
         let vkey = super::super::version_key(m.id.as_bytes(), 1);
         vec![kv.get(Table::Materials, m.id.as_bytes()).unwrap(), kv.get(Table::MaterialVersions, &vkey).unwrap()]
+    }
+
+    #[test]
+    fn a_version_replaced_before_the_lane_read_it_is_compared_once_its_text_is_extracted_on_demand() {
+        // No workers: the text lane never runs, as when a new version comes before the lane reached the old one.
+        let (_, a) = archive();
+        use super::super::testing::{loader, meta, person};
+        let pid = person(&a, "甲", "legal");
+        let hr = loader();
+        let v1 = "劳动合同书\n\n第一条 工作地点为杭州市。\n\n第二条 月工资6500元。";
+        let id =
+            a.filing().add(&hr, pid, meta("10", "劳动合同书", &["contract"]), v1.as_bytes(), None, false).unwrap().id;
+        let v2 = v1.replace("6500", "7000");
+        a.filing().replace(&hr, id, Some(1), v2.as_bytes(), None, None).unwrap();
+        let version =
+            |n: u32| a.materials().versions(&hr, id).unwrap().into_iter().find(|v| v.record.number == n).unwrap();
+        assert_eq!(version(1).text.status, TextStatus::Pending, "the lane never read version 1");
+        // The current version is the lane's: 409 until it has read it. Version 1 is extracted by the comparison.
+        assert!(matches!(a.comparisons().diff(&hr, id, 1, 2), Err(super::Error::Conflict(_))));
+        assert_eq!(version(1).text.status, TextStatus::Done);
+        let same = a.comparisons().diff(&hr, id, 1, 1).unwrap();
+        assert_eq!(same.changed, 0);
+        assert!(same.paragraphs.iter().any(|p| p.old.as_deref().is_some_and(|t| t.contains("6500"))));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! and `…/contract/notes` call; whoever may not see contract records gets the same 404 as from the API.
 
 use super::error::{WebForm, WebQuery, WebResult, parse_id};
-use super::layout::{page, when};
+use super::layout::{page, step_name, when};
 use super::nonempty;
 use super::session::{Lang, WebUser, csrf_field};
 use crate::http::{AppState, blocking};
@@ -338,7 +338,7 @@ fn note_card(user: &WebUser, id: MaterialId, n: &ReviewNote) -> Markup {
     html! {
         article.note-card data-severity=(severity_str(n.severity)) data-resolved=(n.resolved) {
             p {
-                strong { (severity_label(l, n.severity)) } " · " (n.author) " (" (n.role) ") · " (when(n.at))
+                strong { (severity_label(l, n.severity)) } " · " (n.author) " (" (step_name(l, &format!("role:{}", n.role))) ") · " (when(n.at))
                 " · " (l.t("第 ", "version ")) (n.version) (l.t(" 版", ""))
                 @if n.resolved { " · " span.badge { (l.t("已处理", "resolved")) } }
             }

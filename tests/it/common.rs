@@ -295,17 +295,15 @@ pub async fn text_settled(app: &TestApp, token: &str, material: &str) -> Value {
     }
 }
 
+/// The person ids of the cadres who hold an account.
+pub fn account_holders(app: &TestApp) -> Vec<String> {
+    app.archive.accounts().users().unwrap().into_iter().filter_map(|u| u.person_id.map(|p| p.to_string())).collect()
+}
+
 /// A cadre of `dept` who holds no account (so no hard rule about one's own dossier gets in the way).
 pub async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
     let list = app.send(Method::GET, &format!("/api/v1/persons?department={dept}"), Some(hr), None).await.json();
-    let holders: Vec<String> = app
-        .archive
-        .accounts()
-        .users()
-        .unwrap()
-        .into_iter()
-        .filter_map(|u| u.person_id.map(|p| p.to_string()))
-        .collect();
+    let holders = account_holders(app);
     list["items"]
         .as_array()
         .unwrap()

@@ -1112,14 +1112,7 @@ async fn the_request_form_offers_a_secondment_with_its_fields() {
     let app = demo_app().await;
     let token = app.login("hr").await;
     let ops = app.send(Method::GET, "/api/v1/persons?department=ops", Some(&token), None).await.json();
-    let holders: Vec<String> = app
-        .archive
-        .accounts()
-        .users()
-        .unwrap()
-        .into_iter()
-        .filter_map(|u| u.person_id.map(|p| p.to_string()))
-        .collect();
+    let holders = account_holders(&app);
     let pid = ops["items"]
         .as_array()
         .unwrap()

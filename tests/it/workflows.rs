@@ -57,14 +57,7 @@ async fn walk(app: &TestApp, rid: &str, steps: &[&str]) -> Value {
 
 /// A cadre of `dept` without an account and without a contract change of the demo's in flight.
 async fn idle_cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
-    let holders: Vec<String> = app
-        .archive
-        .accounts()
-        .users()
-        .unwrap()
-        .into_iter()
-        .filter_map(|u| u.person_id.map(|p| p.to_string()))
-        .collect();
+    let holders = account_holders(app);
     let list = app.send(Method::GET, &format!("/api/v1/persons?department={dept}"), Some(hr), None).await.json();
     for p in list["items"].as_array().unwrap() {
         let id = p["id"].as_str().unwrap();
