@@ -451,8 +451,22 @@ impl Digitisation<'_> {
         self.audited(p, AuditAction::PageRead, &format!("material:{id}"), false, || {
             let (m, permit, pdf) = self.readable(p, id)?;
             let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-            // Scans are compressed already: stored, not deflated.
-            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            // Scans are compressed already: stored, not deflated. Dated as the material's pages were last changed
+            // (UTC; a zip has no zone), not the format's 1980 default.
+            let mut options =
+                zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(m.updated_at)
+                && let Ok(d) = zip::DateTime::from_date_and_time(
+                    u16::try_from(t.year()).unwrap_or(1980),
+                    t.month() as u8,
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second(),
+                )
+            {
+                options = options.last_modified_time(d);
+            }
             for (i, image) in m.page_images.iter().enumerate() {
                 let bytes = self.original(&permit, &m, &pdf, i)?;
                 zip.start_file(format!("{:04}.{}", i + 1, image.info.format.extension()), options)

@@ -184,6 +184,9 @@ async fn page_images_file_as_one_material_viewed_in_order_and_downloaded_as_one_
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(z.body)).unwrap();
     let names: Vec<String> = (0..zip.len()).map(|i| zip.by_index(i).unwrap().name().unwrap().to_string()).collect();
     assert_eq!(names, ["0001.jpg", "0002.png", "0003.jpg"]);
+    // Dated as the pages were changed (today), not the format's 1980 default.
+    let year = zip.by_index(0).unwrap().last_modified().map(|d| d.year());
+    assert_eq!(year, Some(dangan::model::today().year() as u16));
     for (i, want) in [&p1, &p2, &p3].into_iter().enumerate() {
         let mut got = Vec::new();
         std::io::Read::read_to_end(&mut zip.by_index(i).unwrap(), &mut got).unwrap();
