@@ -569,7 +569,7 @@ impl Indexing<'_> {
             // file of the index holds them any more.
             self.index().purge_deleted()?;
         }
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut ws = self.store().write_set();
         let mut to_ocr = false;
         for (m, found) in outcomes {
@@ -592,8 +592,24 @@ impl Indexing<'_> {
             }
         }
         self.store().commit(ws)?;
+        drop(guard);
         if to_ocr {
             self.inner.ocr.wake();
+        }
+        // The lane reads a material's current content only: content replaced before it came to it would stay
+        // pending for ever. The version before the current one is read now if so (rare: a quick correction).
+        for m in live.iter().filter(|m| m.version > 1) {
+            let key = super::version_key(m.id.as_bytes(), m.version - 1);
+            let Ok(Some(v)) = self.store().get::<crate::model::MaterialVersion>(Table::MaterialVersions, &key) else {
+                continue;
+            };
+            let pending = self.materials().text_state(&v.material).is_ok_and(|s| s.status == TextStatus::Pending);
+            if pending
+                && v.material.address != m.address
+                && let Err(e) = self.settle_superseded(&v.material)
+            {
+                tracing::warn!(material = %m.id, version = v.number, error = %e, "text of an earlier version not read");
+            }
         }
         Ok(())
     }
@@ -934,6 +950,17 @@ mod tests {
         let same = a.comparisons().diff(&hr, id, 1, 1).unwrap();
         assert_eq!(same.changed, 0);
         assert!(same.paragraphs.iter().any(|p| p.old.as_deref().is_some_and(|t| t.contains("6500"))));
+
+        // The lane itself, reading a material's new content, reads the one it replaced if still pending.
+        let w1 = "保密协议\n\n第一条 保密期限为二年。";
+        let other =
+            a.filing().add(&hr, pid, meta("10", "保密协议", &["contract"]), w1.as_bytes(), None, false).unwrap().id;
+        a.filing().replace(&hr, other, Some(1), "保密协议\n\n第一条 保密期限为三年。".as_bytes(), None, None).unwrap();
+        a.indexing().process_queue().unwrap();
+        let states: Vec<TextStatus> =
+            a.materials().versions(&hr, other).unwrap().into_iter().map(|v| v.text.status).collect();
+        assert_eq!(states, [TextStatus::Done, TextStatus::Done]);
+        assert_eq!(a.comparisons().diff(&hr, other, 1, 2).unwrap().changed, 1);
     }
 
     #[test]
