@@ -102,6 +102,23 @@ pub enum ContractStatus {
 }
 
 impl ContractStatus {
+    /// Every status, in the order forms offer them.
+    pub const ALL: [ContractStatus; 3] = [ContractStatus::Active, ContractStatus::Renewed, ContractStatus::Terminated];
+
+    /// The name in JSON and forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractStatus::Active => "active",
+            ContractStatus::Renewed => "renewed",
+            ContractStatus::Terminated => "terminated",
+        }
+    }
+
+    /// The status of this name.
+    pub fn parse(s: &str) -> Option<ContractStatus> {
+        ContractStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     /// Its Chinese name.
     pub fn label(self) -> &'static str {
         match self {
@@ -284,6 +301,17 @@ pub enum ReminderKind {
     ProbationEnding,
 }
 
+impl ReminderKind {
+    /// The name in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderKind::Ending => "ending",
+            ReminderKind::Ended => "ended",
+            ReminderKind::ProbationEnding => "probation_ending",
+        }
+    }
+}
+
 /// The reminders a contract raises on `on`, with the date each is about: its end within `window_days` (or past
 /// and not dealt with), its probation's end within the window. A renewed or terminated contract raises none.
 pub fn reminders(terms: &ContractTerms, on: time::Date, window_days: u32) -> Vec<(ReminderKind, time::Date)> {
@@ -318,6 +346,25 @@ pub enum NoteSeverity {
     Warning,
     /// Stops every approval of a change to this cadre's contracts until it is resolved.
     Blocking,
+}
+
+impl NoteSeverity {
+    /// Every severity, mildest first.
+    pub const ALL: [NoteSeverity; 3] = [NoteSeverity::Info, NoteSeverity::Warning, NoteSeverity::Blocking];
+
+    /// The name in JSON and forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteSeverity::Info => "info",
+            NoteSeverity::Warning => "warning",
+            NoteSeverity::Blocking => "blocking",
+        }
+    }
+
+    /// The severity of this name.
+    pub fn parse(s: &str) -> Option<NoteSeverity> {
+        NoteSeverity::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// A review note on a contract: a finding of legal (or HR) about a clause.
@@ -610,5 +657,25 @@ mod tests {
         assert_eq!(ContractKind::from_title("竞业限制协议"), Some(ContractKind::NonCompete));
         assert_eq!(ContractKind::from_title("解除劳动合同协议书"), Some(ContractKind::Separation));
         assert_eq!(ContractKind::from_title("学历证书"), None);
+    }
+
+    #[test]
+    fn the_form_names_of_statuses_severities_and_reminders_are_their_json_names() {
+        let json = |v: serde_json::Value| v.as_str().unwrap().to_string();
+        for s in ContractStatus::ALL {
+            assert_eq!(
+                (ContractStatus::parse(s.as_str()), json(serde_json::to_value(s).unwrap())),
+                (Some(s), s.as_str().into())
+            );
+        }
+        for s in NoteSeverity::ALL {
+            assert_eq!(
+                (NoteSeverity::parse(s.as_str()), json(serde_json::to_value(s).unwrap())),
+                (Some(s), s.as_str().into())
+            );
+        }
+        for k in [ReminderKind::Ending, ReminderKind::Ended, ReminderKind::ProbationEnding] {
+            assert_eq!(json(serde_json::to_value(k).unwrap()), k.as_str());
+        }
     }
 }

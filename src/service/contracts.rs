@@ -191,14 +191,10 @@ impl Contracts<'_> {
         if !self.sees_contracts_of(p, &person)? || m.destroyed_by.is_some() {
             return Err(not_found());
         }
+        // The hard rules (own dossier, relatives) were answered 403 by `sees_contracts_of`: what is refused here
+        // (or stands on a grant) is not for the register.
         match self.check_material(p, &person, &m, access) {
             Ok(None) => Ok((m, person)),
-            Err(Error::Forbidden(msg))
-                if self.policy().hard_rules(&p.subject, &super::access::person_target(&person)).is_some() =>
-            {
-                Err(Error::Forbidden(msg))
-            }
-            // On a grant, or refused: not for the register.
             _ => Err(not_found()),
         }
     }
@@ -300,8 +296,14 @@ impl Contracts<'_> {
         })
     }
 
+    /// Whether the caller keeps a contract register at all: some role of theirs sees contract records, and the
+    /// account is linked to its holder's record. The reports list and the web's navigation ask this too.
+    pub fn keeps_register(&self, p: &Principal) -> bool {
+        !p.subject.unlinked && self.policy().effective(&p.subject).fields.contracts
+    }
+
     fn filtered(&self, p: &Principal, q: &RegisterQuery) -> Result<Vec<RegisterRow>> {
-        if !self.policy().effective(&p.subject).fields.contracts || p.subject.unlinked {
+        if !self.keeps_register(p) {
             return Err(Error::NotFound("no contract register for this account".into()));
         }
         let on = q.as_of.unwrap_or_else(crate::model::today);

@@ -374,7 +374,7 @@ impl Reports<'_> {
             consultations: self.may_see_consultations(p),
             transfers: self.policy().capability(&p.subject, crate::model::policy::Capability::ManageCustody).allowed
                 || self.policy().capability(&p.subject, crate::model::policy::Capability::Export).allowed,
-            contracts: !p.subject.unlinked && self.policy().effective(&p.subject).fields.contracts,
+            contracts: self.contracts().keeps_register(p),
         }
     }
 

@@ -37,14 +37,6 @@ fn reminder_label(l: Lang, k: ReminderKind) -> &'static str {
     }
 }
 
-fn reminder_str(k: ReminderKind) -> &'static str {
-    match k {
-        ReminderKind::Ending => "ending",
-        ReminderKind::Ended => "ended",
-        ReminderKind::ProbationEnding => "probation_ending",
-    }
-}
-
 fn severity_label(l: Lang, s: NoteSeverity) -> &'static str {
     match s {
         NoteSeverity::Info => l.t("提示", "info"),
@@ -67,7 +59,7 @@ pub(super) fn reminders_section(l: Lang, items: &[ContractReminder]) -> Markup {
             } @else {
                 ul {
                     @for r in items {
-                        li.reminder data-kind=(reminder_str(r.kind)) {
+                        li.reminder data-kind=(r.kind.as_str()) {
                             strong { (reminder_label(l, r.kind)) } " · "
                             a href={ "/persons/" (r.person_id) } { (r.person_name) } " · " (r.kind_label) " · "
                             (r.on.to_string())
@@ -312,8 +304,8 @@ pub(super) async fn show(State(st): State<AppState>, user: WebUser, Path(id): Pa
                     textarea #finding name="finding" required maxlength="2000" rows="3" {} }
                 p { label for="severity" { (l.t("性质", "Severity")) }
                     select #severity name="severity" {
-                        @for s in [NoteSeverity::Info, NoteSeverity::Warning, NoteSeverity::Blocking] {
-                            option value=(severity_str(s)) selected[s == NoteSeverity::Warning] { (severity_label(l, s)) }
+                        @for s in NoteSeverity::ALL {
+                            option value=(s.as_str()) selected[s == NoteSeverity::Warning] { (severity_label(l, s)) }
                         }
                     }
                 }
@@ -324,19 +316,11 @@ pub(super) async fn show(State(st): State<AppState>, user: WebUser, Path(id): Pa
     Ok(page(l, Some(&user), &title, body).into_response())
 }
 
-fn severity_str(s: NoteSeverity) -> &'static str {
-    match s {
-        NoteSeverity::Info => "info",
-        NoteSeverity::Warning => "warning",
-        NoteSeverity::Blocking => "blocking",
-    }
-}
-
 fn note_card(user: &WebUser, id: MaterialId, n: &ReviewNote) -> Markup {
     let l = user.lang;
     let mine = crate::model::Role::parse(&n.role).is_some_and(|r| user.principal.subject.roles.contains(&r));
     html! {
-        article.note-card data-severity=(severity_str(n.severity)) data-resolved=(n.resolved) {
+        article.note-card data-severity=(n.severity.as_str()) data-resolved=(n.resolved) {
             p {
                 strong { (severity_label(l, n.severity)) } " · " (n.author) " (" (step_name(l, &format!("role:{}", n.role))) ") · " (when(n.at))
                 " · " (l.t("第 ", "version ")) (n.version) (l.t(" 版", ""))
@@ -387,21 +371,13 @@ fn terms_form(user: &WebUser, id: MaterialId, t: Option<&ContractTerms>, version
             (field("nc_from", "竞业限制起始日", "Non-compete from", nc.and_then(|n| n.from).map(|x| x.to_string()).unwrap_or_default()))
             p { label for="status" { (l.t("状态", "Status")) }
                 select #status name="status" {
-                    @for s in [ContractStatus::Active, ContractStatus::Renewed, ContractStatus::Terminated] {
-                        option value=(status_str(s)) selected[s == status] { (s.label()) }
+                    @for s in ContractStatus::ALL {
+                        option value=(s.as_str()) selected[s == status] { (s.label()) }
                     }
                 }
             }
             p { button type="submit" { (l.t("保存登记", "Save the record")) } }
         }
-    }
-}
-
-fn status_str(s: ContractStatus) -> &'static str {
-    match s {
-        ContractStatus::Active => "active",
-        ContractStatus::Renewed => "renewed",
-        ContractStatus::Terminated => "terminated",
     }
 }
 
@@ -429,11 +405,10 @@ impl TermsForm {
         let date = |field: &'static str, v: &Option<String>| nonempty(v).map(|s| parse_date(field, &s)).transpose();
         let kind = nonempty(&self.kind).and_then(|k| ContractKind::parse(&k));
         let kind = kind.ok_or_else(|| crate::service::Error::invalid("kind", "a contract kind"))?;
-        let status = match nonempty(&self.status).as_deref() {
-            None | Some("active") => ContractStatus::Active,
-            Some("renewed") => ContractStatus::Renewed,
-            Some("terminated") => ContractStatus::Terminated,
-            Some(_) => return Err(crate::service::Error::invalid("status", "active, renewed or terminated").into()),
+        let status = match nonempty(&self.status) {
+            None => ContractStatus::Active,
+            Some(s) => ContractStatus::parse(&s)
+                .ok_or_else(|| crate::service::Error::invalid("status", "active, renewed or terminated"))?,
         };
         let non_compete = match nonempty(&self.nc_months) {
             None => None,
@@ -508,11 +483,10 @@ pub(super) async fn add_note(
 ) -> WebResult<Response> {
     user.check_csrf(&st, f.csrf.as_deref())?;
     let id: MaterialId = parse_id(&id)?;
-    let severity = match f.severity.as_deref().map(str::trim) {
-        Some("info") => NoteSeverity::Info,
-        None | Some("" | "warning") => NoteSeverity::Warning,
-        Some("blocking") => NoteSeverity::Blocking,
-        Some(_) => return Err(crate::service::Error::invalid("severity", "info, warning or blocking").into()),
+    let severity = match nonempty(&f.severity) {
+        None => NoteSeverity::Warning,
+        Some(s) => NoteSeverity::parse(&s)
+            .ok_or_else(|| crate::service::Error::invalid("severity", "info, warning or blocking"))?,
     };
     let new = NewNote { clause: f.clause, finding: f.finding, severity };
     let archive = st.archive.clone();

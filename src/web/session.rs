@@ -239,7 +239,7 @@ impl Can {
             custody: has(Capability::ManageCustody) || has(Capability::Export),
             manage_custody: has(Capability::ManageCustody),
             batches: has(Capability::Upload) || has(Capability::ManageCustody) || has(Capability::ScanBatches),
-            contracts: r.fields.contracts,
+            contracts: false,
         }
     }
 }
@@ -296,11 +296,10 @@ impl FromRequestParts<AppState> for WebUser {
         if principal.user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") {
             return Err(WebError::PasswordChange);
         }
-        let effective = st.archive.policy().effective(&principal.subject);
         let can = Can {
             reports: st.archive.reports().available(&principal).any(),
-            contracts: !principal.subject.unlinked && effective.fields.contracts,
-            ..Can::of(&effective)
+            contracts: st.archive.contracts().keeps_register(&principal),
+            ..Can::of(&st.archive.policy().effective(&principal.subject))
         };
         let department_name = principal.user.department.as_deref().and_then(|d| st.archive.department_name(d));
         Ok(WebUser { csrf: st.archive.sessions().csrf_token(&token), principal, token, lang, can, department_name })

@@ -359,3 +359,47 @@ async fn finance_heads_and_administrators_get_404_for_the_register_the_diff_and_
         }
     }
 }
+
+#[tokio::test]
+async fn legal_may_not_keep_or_review_its_own_contract_and_the_refusals_are_in_the_trail() {
+    let app = demo_app().await;
+    let hr = app.login("hr").await;
+    let legal = app.login("legal").await;
+    let own = ok(&app, Method::GET, "/api/v1/me", &legal, None).await["person_id"].as_str().unwrap().to_string();
+    let mid = contract(&app, &hr, &own, "c.docx", &fixture("contract.docx")).await;
+    let terms = json!({"kind": "labour", "parties": ["某某集团", "本人"], "from": "2020-01-01"});
+    ok(&app, Method::PUT, &format!("/api/v1/materials/{mid}/contract"), &hr, Some(terms.clone())).await;
+
+    // 403 naming the rule (legal knows its own dossier exists), for every path of its own contract.
+    let note = json!({"clause": "第一条", "finding": "自我审查", "severity": "blocking"});
+    let paths = [
+        (Method::GET, format!("/api/v1/materials/{mid}/contract"), None),
+        (Method::PUT, format!("/api/v1/materials/{mid}/contract"), Some(terms)),
+        (Method::GET, format!("/api/v1/materials/{mid}/contract/proposal"), None),
+        (Method::GET, format!("/api/v1/materials/{mid}/contract/notes"), None),
+        (Method::POST, format!("/api/v1/materials/{mid}/contract/notes"), Some(note)),
+    ];
+    for (method, path, body) in paths {
+        let a = app.send(method.clone(), &path, Some(&legal), body).await;
+        let text = String::from_utf8_lossy(&a.body).to_string();
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{method} {path}: {text}");
+        assert!(text.contains("hard.own-dossier"), "{text}");
+    }
+    // The register and the reminders leave it out quietly; HR keeps it.
+    let mine = |v: &Value| v["items"].as_array().unwrap().iter().any(|r| r["person_id"] == own.as_str());
+    assert!(!mine(&ok(&app, Method::GET, "/api/v1/contracts", &legal, None).await));
+    assert!(mine(&ok(&app, Method::GET, "/api/v1/contracts", &hr, None).await));
+
+    let auditor = app.login("auditor").await;
+    let trail = ok(&app, Method::GET, "/api/v1/audit?action=contract.*&actor=legal&limit=500", &auditor, None).await;
+    let denied: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["contract.read", "contract.record", "contract.propose", "contract.notes", "contract.note"] {
+        assert!(denied.contains(&action), "{action} not denied in the trail: {denied:?}");
+    }
+}
