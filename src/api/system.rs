@@ -9,8 +9,9 @@ use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Health {
-    /// `ok`, or `held`: the store's audit trail is behind its witness; nothing but sign-in and the
-    /// acknowledgement is served.
+    /// `ok`; `held`: the store's audit trail is behind its witness, nothing but sign-in and the
+    /// acknowledgement is served; `stopped`: a write to the store failed (disk full, permissions), no more
+    /// writes are taken until the server is restarted (reads go on).
     #[schema(example = "ok")]
     status: &'static str,
     version: &'static str,
@@ -36,7 +37,14 @@ pub(super) struct Health {
 )]
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     // `held`: the store is behind its audit witness and nothing but sign-in and the acknowledgement is served.
-    let status = if st.archive.audit_trail().hold().is_some() { "held" } else { "ok" };
+    // `stopped`: a write failed and the store takes no more until restarted (the reason is in the server's log).
+    let status = if st.archive.audit_trail().hold().is_some() {
+        "held"
+    } else if st.archive.store_stopped().is_some() {
+        "stopped"
+    } else {
+        "ok"
+    };
     // Depths and ages only: nothing of what waits on the queues.
     let archive = st.archive.clone();
     let queues = blocking(move || archive.indexing().queue_stats()).await.unwrap_or_else(|e| {

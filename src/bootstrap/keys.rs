@@ -101,12 +101,12 @@ pub fn move_key(data: &Path, to: &Path) -> Result<()> {
 /// What a key rotation did (`dangan keys rotate`).
 pub use crate::store::Rotation;
 
-/// Re-seals the store under `data` from the `old` master key to the `new` one (offline: the store must not be in
+/// Re-seals the store under `data` (or the PostgreSQL database `store` names) from the `old` master key to the `new` one (offline: the store must not be in
 /// use), and rewrites the key-check file beside it. A rotation cut short can be run again.
-pub fn rotate_store(data: &Path, old: &MasterKey, new: &MasterKey) -> Result<Rotation> {
+pub fn rotate_store(data: &Path, store: Option<&str>, old: &MasterKey, new: &MasterKey) -> Result<Rotation> {
     let dir = DataDir(data.to_path_buf());
-    let kv = crate::store::SledKv::open(&dir.store()).context("the store is in use (stop the server first)")?;
-    let r = crate::store::rotate_master_key(std::sync::Arc::new(kv), old, new, None)?;
+    let kv = super::open_records(data, store).context("the store is in use (stop the server first)")?;
+    let r = crate::store::rotate_master_key(kv, old, new, None)?;
     let _ = std::fs::remove_file(dir.key_check());
     crate::store::write_key_file(&dir.key_check(), r.suite, new)?;
     Ok(r)

@@ -5,6 +5,7 @@
 //! Tantivy directory for an archive, so another engine (issue 16) is a change here and behind the store's and
 //! the blob store's traits, not in the use cases.
 
+pub mod backups;
 pub mod extraction;
 pub mod keys;
 
@@ -15,11 +16,12 @@ pub use keys::{KeyUse, load_key};
 use crate::extract::Extractor;
 use crate::index::SearchIndex;
 use crate::service::{self, Archive, Config, Error, Result, SpoolDir};
-use crate::store::{self, SledKv, Store};
+use crate::store::{self, Kv, PgKv, SledKv, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Opens an installation: checks the key, opens the sled store and the sealed index under `data`, clears
+/// Opens an installation: checks the key, opens the records' store (the sled store under `data`, or the
+/// PostgreSQL database `config.store` names) and the sealed index under `data`, clears
 /// spools a crash left behind, builds the archive and starts its workers; rebuilds the index if it was lost,
 /// marks imports a crash interrupted, and warns about accounts that break a hard rule.
 pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor, config: Config) -> Result<Archive> {
@@ -27,8 +29,8 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
     dir.restrict_permissions().map_err(|e| Error::Internal(format!("cannot secure {}: {e}", data.display())))?;
     // A wrong key is refused before sled opens (and possibly rewrites) anything.
     let checked = store::check_key_file(&dir.key_check(), master, config.suite)?;
-    let kv = SledKv::open(&dir.store()).map_err(store::Error::from)?;
-    let store = Store::open_suite(Arc::new(kv), master, config.suite)?;
+    let kv = open_records(data, config.store.as_ref().map(|u| u.0.as_str())).map_err(store::Error::from)?;
+    let store = Store::open_suite(kv, master, config.suite)?;
     if !checked {
         store::write_key_file(&dir.key_check(), store.keys().suite(), master)?;
     }
@@ -51,6 +53,14 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
         }
     }
     Ok(archive)
+}
+
+/// The records' engine: the PostgreSQL database `store` names, or the sled store under `data`.
+pub fn open_records(data: &Path, store: Option<&str>) -> std::result::Result<Arc<dyn Kv>, store::KvError> {
+    Ok(match store {
+        Some(url) => Arc::new(PgKv::open(url)?),
+        None => Arc::new(SledKv::open(&DataDir(data.to_path_buf()).store())?),
+    })
 }
 
 /// Restores a backup file (`dangan backup`'s output) into `data`, which must hold no store yet; the records are

@@ -2,6 +2,7 @@
 //! the hidden `extract-worker` the server runs to isolate text extraction. Errors are one line on stderr and a
 //! non-zero exit status.
 
+use crate::bootstrap::backups::BackupDir;
 use crate::bootstrap::keys::{move_key, new_key, restore_key_backup, rotate_store, write_key_backup};
 use crate::bootstrap::{DataDir, KeyUse, Suite, extractor, labelled_key, load_key, unlabelled_key};
 use crate::model::AuditAction;
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// dangan — an archive store for cadre personnel files.
@@ -60,19 +62,47 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Output file (must not exist).
+        #[arg(long, required_unless_present = "to", conflicts_with = "to")]
+        out: Option<PathBuf>,
+        /// A backup directory instead: the backup is written there as dangan-<UTC time>.backup (complete or not
+        /// at all), and only the newest --keep are kept.
         #[arg(long)]
-        out: PathBuf,
+        to: Option<PathBuf>,
+        /// Backups kept in --to.
+        #[arg(long, default_value_t = 14, requires = "to")]
+        keep: usize,
     },
     /// Restore a backup into a new data directory; the master key must be the one it was made with.
     Restore {
         /// The backup file.
-        file: PathBuf,
+        #[arg(required_unless_present = "from", conflicts_with = "from")]
+        file: Option<PathBuf>,
+        /// A backup directory instead: its newest backup is restored.
+        #[arg(long)]
+        from: Option<PathBuf>,
         /// Data directory (must not hold a store).
         #[arg(long)]
         data: PathBuf,
         /// Master key file, outside the data directory (or DANGAN_PASSPHRASE, or the systemd credential).
         #[arg(long, env = "DANGAN_KEY_FILE")]
         key_file: Option<PathBuf>,
+    },
+    /// Restore drill: restores the newest backup of a backup directory into a scratch directory, opens it (the
+    /// index rebuilt), verifies every blob and the audit chain, and reports the RPO (the backup's age) and the RTO
+    /// (restore and open); exits 1 when anything does not verify. The installation itself is not touched.
+    RestoreDrill {
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// Master key file the backups were made with (or DANGAN_PASSPHRASE, or the systemd credential).
+        #[arg(long, env = "DANGAN_KEY_FILE")]
+        key_file: Option<PathBuf>,
+        /// Where to restore (must not hold a store; default: a temporary directory, removed afterwards).
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Import a batch (offline): a directory or a zip of files with a catalogue.csv mapping each file to a person
     /// (id_number or person_id) and a catalogue entry (category, title, formed_on, pages, note), under readable
@@ -150,6 +180,11 @@ pub struct DataArgs {
     /// store is created under it; a store of the other suite is refused. Without it a store opens under its own.
     #[arg(long, env = "DANGAN_SUITE")]
     pub suite: Option<Suite>,
+    /// Where the records are: a PostgreSQL database (`postgres://user:password@host/db`, or `host=… user=…
+    /// dbname=…`) instead of the data directory's embedded store. One dangan process writes it at a time. The
+    /// data directory still holds the search index and the key check.
+    #[arg(long, env = "DANGAN_STORE", hide_env_values = true)]
+    pub store: Option<String>,
 }
 
 /// `demo` options.
@@ -205,6 +240,15 @@ pub struct ServeArgs {
     /// administrator acknowledges (POST /api/v1/audit/acknowledge-rollback).
     #[arg(long, env = "DANGAN_AUDIT_WITNESS")]
     pub audit_witness: Option<PathBuf>,
+    /// Scheduled online backups into this directory (a mount of another machine or disk), as `backup --to`.
+    #[arg(long, env = "DANGAN_BACKUP_TO")]
+    pub backup_to: Option<PathBuf>,
+    /// Hours between scheduled backups (the first is taken at start when the newest is older).
+    #[arg(long, default_value_t = 24, env = "DANGAN_BACKUP_EVERY_HOURS", value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub backup_every_hours: u64,
+    /// Scheduled backups kept.
+    #[arg(long, default_value_t = 14, env = "DANGAN_BACKUP_KEEP", value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub backup_keep: u64,
 }
 
 /// `users` subcommands.
@@ -474,7 +518,23 @@ pub fn run(cli: Cli) -> Result<i32> {
             archive.indexing().wait_queue_empty(Duration::from_secs(24 * 3600))?;
             Ok(0)
         }
-        Command::Backup { data, out } => {
+        Command::Backup { data, out: None, to: Some(to), keep } => {
+            let archive = open_offline(&data)?;
+            let dir = BackupDir::at(&to)?;
+            let (file, stats, removed) = crate::bootstrap::backups::backup_into(&archive, &dir, keep)?;
+            println!(
+                "backed up {} records ({} bytes) to {} (blake3 {}); {} older backup(s) removed, {} kept",
+                stats.records,
+                stats.bytes,
+                file.path.display(),
+                stats.hash,
+                removed.len(),
+                dir.list()?.len()
+            );
+            Ok(0)
+        }
+        Command::Backup { data, out, .. } => {
+            let out = out.context("--out or --to")?;
             let archive = open_offline(&data)?;
             let file = std::fs::OpenOptions::new()
                 .write(true)
@@ -491,14 +551,52 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Restore { file, data, key_file } => {
+        Command::RestoreDrill { from, key_file, scratch, json } => {
+            let dir = BackupDir::at(&from)?;
+            let tmp = tempfile::tempdir()?;
+            let scratch = scratch.unwrap_or_else(|| tmp.path().join("data"));
+            let key = load_key(&scratch, key_file.as_deref(), KeyUse::Offline)?;
+            let r = crate::bootstrap::backups::drill(&dir, &scratch, &key, extractor(), Config::default())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let taken = r.taken.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                println!("restore drill of {} (taken {taken})", r.backup.display());
+                println!("  RPO {} (the backup's age)", human(r.rpo_seconds as f64));
+                println!(
+                    "  RTO {} (restore of {} records {}, open with the index rebuilt {})",
+                    human(r.rto_seconds),
+                    r.records,
+                    human(r.restore_seconds),
+                    human(r.open_seconds)
+                );
+                println!(
+                    "  verify {}: {} blobs re-hashed, {} materials, {} audit entries chained ({})",
+                    if r.ok { "ok" } else { "FAILED" },
+                    r.blobs,
+                    r.materials,
+                    r.audit_entries,
+                    human(r.verify_seconds)
+                );
+                for p in &r.problems {
+                    println!("  problem: {p}");
+                }
+            }
+            Ok(if r.ok { 0 } else { 1 })
+        }
+        Command::Restore { file, from, data, key_file } => {
+            let file = match (file, from) {
+                (Some(f), _) => f,
+                (None, Some(dir)) => BackupDir::at(&dir)?.newest()?.path,
+                (None, None) => bail!("name a backup file or --from a backup directory"),
+            };
             if DataDir(data.clone()).store().exists() {
                 bail!("{} already holds a store; restore needs an empty directory", data.display());
             }
             let key = load_key(&data, key_file.as_deref(), KeyUse::Offline)?;
             let stats = crate::bootstrap::restore(&data, &file)?;
             // The key must open what was restored; the index is rebuilt on opening.
-            let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, None, &ProxyArgs::default())
+            let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, None, None, &ProxyArgs::default())
                 .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
             let report = archive.indexing().verify()?;
             drop(key);
@@ -565,7 +663,7 @@ fn secret_input(env: &str, what: &str) -> Result<String> {
 /// `dangan keys rotate`: the new key (created, or the one a cut-short run created), the rotation, the key-check
 /// file, and an audit entry under the new key.
 fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
-    if !data.data.join("store").exists() {
+    if data.store.is_none() && !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
     let (new, created) = new_key(&data.data, new_key_file)?;
@@ -578,8 +676,15 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
     if old.expose() == new.expose() && created {
         bail!("the new key is the current key");
     }
-    let r = rotate_store(&data.data, &old, &new)?;
-    let archive = open_archive(&data.data, Some(new_key_file), KeyUse::Offline, None, &ProxyArgs::default())?;
+    let r = rotate_store(&data.data, data.store.as_deref(), &old, &new)?;
+    let archive = open_archive(
+        &data.data,
+        Some(new_key_file),
+        KeyUse::Offline,
+        None,
+        data.store.as_deref(),
+        &ProxyArgs::default(),
+    )?;
     archive.audit_trail().record_local_event(
         AuditAction::KeysRotate,
         "store",
@@ -664,6 +769,7 @@ fn open_archive(
     key_file: Option<&Path>,
     usage: KeyUse,
     suite: Option<Suite>,
+    store: Option<&str>,
     proxies: &ProxyArgs,
 ) -> Result<Opened> {
     let key = load_key(data, key_file, usage)?;
@@ -686,6 +792,7 @@ fn open_archive(
         },
         trusted_proxies: proxies.trusted_proxies.clone(),
         suite,
+        store: store.map(|s| crate::service::StoreUrl(s.to_string())),
         contract_notice_days: match std::env::var("DANGAN_CONTRACT_NOTICE_DAYS") {
             Err(_) => Config::default().contract_notice_days,
             Ok(v) => match v.trim().parse::<u32>() {
@@ -763,10 +870,17 @@ fn attach_witness(archive: &Archive, path: &Path, data: &Path) -> Result<()> {
 }
 
 fn open_offline(data: &DataArgs) -> Result<Opened> {
-    if !data.data.join("store").exists() {
+    if data.store.is_none() && !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
-    open_archive(&data.data, data.key_file.as_deref(), KeyUse::Offline, data.suite, &ProxyArgs::default())
+    open_archive(
+        &data.data,
+        data.key_file.as_deref(),
+        KeyUse::Offline,
+        data.suite,
+        data.store.as_deref(),
+        &ProxyArgs::default(),
+    )
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -803,12 +917,68 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
-    let archive = open_archive(&a.data.data, a.data.key_file.as_deref(), KeyUse::Serve, a.data.suite, &a.proxies)?;
+    let archive = open_archive(
+        &a.data.data,
+        a.data.key_file.as_deref(),
+        KeyUse::Serve,
+        a.data.suite,
+        a.data.store.as_deref(),
+        &a.proxies,
+    )?;
     if let Some(path) = &a.audit_witness {
         attach_witness(&archive, path, &a.data.data)?;
     }
     println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
-    serve(archive, a.listen, a.body_limit_mib * 1024 * 1024)
+    let schedule = match &a.backup_to {
+        Some(dir) => Some((
+            Arc::new(BackupDir::at(dir)?),
+            Duration::from_secs(a.backup_every_hours * 3600),
+            a.backup_keep as usize,
+        )),
+        None => None,
+    };
+    runtime()?.block_on(async {
+        if let Some((dir, every, keep)) = schedule {
+            tokio::spawn(scheduled_backups(Archive::clone(&archive), dir, every, keep));
+        }
+        serve_router(Archive::clone(&archive), a.listen, a.body_limit_mib * 1024 * 1024).await
+    })
+}
+
+/// Takes a backup whenever one is due (`every` after the newest in `dir`), for as long as the server runs.
+async fn scheduled_backups(archive: Archive, dir: Arc<BackupDir>, every: Duration, keep: usize) {
+    loop {
+        tokio::time::sleep(crate::bootstrap::backups::next_due(&dir, every)).await;
+        let (archive, dir2) = (archive.clone(), dir.clone());
+        let done =
+            tokio::task::spawn_blocking(move || crate::bootstrap::backups::backup_into(&archive, &dir2, keep)).await;
+        match done {
+            Ok(Ok((file, stats, removed))) => tracing::info!(
+                file = %file.path.display(), records = stats.records, bytes = stats.bytes, removed = removed.len(),
+                "scheduled backup written"
+            ),
+            Ok(Err(e)) => {
+                tracing::error!(error = format!("{e:#}"), "the scheduled backup failed; retried in an hour");
+                tokio::time::sleep(Duration::from_secs(3600).min(every)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the scheduled backup task failed; retried in an hour");
+                tokio::time::sleep(Duration::from_secs(3600).min(every)).await;
+            }
+        }
+    }
+}
+
+/// `90 ms`, `12.3 s`, `4 min 5 s`, `3 h 12 min`, `2 d 4 h`.
+fn human(secs: f64) -> String {
+    let s = secs.max(0.0);
+    match s {
+        s if s < 1.0 => format!("{:.0} ms", s * 1000.0),
+        s if s < 60.0 => format!("{s:.1} s"),
+        s if s < 3600.0 => format!("{} min {} s", (s / 60.0) as u64, (s % 60.0) as u64),
+        s if s < 86400.0 => format!("{} h {} min", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64),
+        s => format!("{} d {} h", (s / 86400.0) as u64, ((s % 86400.0) / 3600.0) as u64),
+    }
 }
 
 /// `dangan init`: creates the store under the suite asked for, and says what was made.
@@ -816,10 +986,20 @@ fn init_cmd(a: DataArgs) -> Result<()> {
     if a.data.join("store").exists() {
         bail!("{} already holds a dangan store", a.data.display());
     }
-    let archive = open_archive(&a.data, a.key_file.as_deref(), KeyUse::Serve, a.suite, &ProxyArgs::default())?;
+    let archive = open_archive(
+        &a.data,
+        a.key_file.as_deref(),
+        KeyUse::Serve,
+        a.suite,
+        a.store.as_deref(),
+        &ProxyArgs::default(),
+    )?;
     println!(
         "created a dangan store in {} under the {} cipher suite ({}); its signing key is {}",
-        a.data.display(),
+        match a.store {
+            Some(_) => format!("PostgreSQL (its index in {})", a.data.display()),
+            None => a.data.display().to_string(),
+        },
         archive.suite(),
         archive.suite().algorithms(),
         labelled_key(&archive.packages().signing_key_hex())
@@ -847,7 +1027,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
             p
         }
     };
-    let archive = open_archive(&data, None, KeyUse::Demo, a.suite, &a.proxies)?;
+    let archive = open_archive(&data, None, KeyUse::Demo, a.suite, None, &a.proxies)?;
     // The demo's audit witness lives beside the data (never inside it), in a temporary directory of its own.
     let witness_dir = tempfile::Builder::new().prefix("dangan-demo-witness-").tempdir()?;
     attach_witness(&archive, &witness_dir.path().join("audit-witness.jsonl"), &data)?;

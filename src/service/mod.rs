@@ -176,6 +176,16 @@ pub fn default_departments() -> Vec<Department> {
     .collect()
 }
 
+/// A connection string for the records' database, kept out of logs and debug output (it may hold a password).
+#[derive(Clone)]
+pub struct StoreUrl(pub String);
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreUrl(..)")
+    }
+}
+
 /// How the archive is set up.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -212,6 +222,9 @@ pub struct Config {
     /// The cipher suite asked for: a new store is created under it (none: the default suite); an existing store
     /// under the other suite is refused. None opens a store under whichever suite it has.
     pub suite: Option<crate::crypto::Suite>,
+    /// Where the records are: a PostgreSQL database's connection string (issue 16), or none for the data
+    /// directory's embedded sled store. It may hold a password: never shown (its `Debug` says only whether set).
+    pub store: Option<StoreUrl>,
     /// The record checks set per installation (docs/DOMAIN.md §5): a gap between posts longer than
     /// `max_gap_months` is a warning (default 12).
     pub record_rules: crate::model::person::RecordRules,
@@ -264,6 +277,7 @@ impl Default for Config {
             metrics_token: None,
             trusted_proxies: Vec::new(),
             suite: None,
+            store: None,
             record_rules: crate::model::person::RecordRules::default(),
             review_valid_months: 36,
             contract_notice_days: 30,
@@ -544,6 +558,12 @@ impl Archive {
     /// The store's cipher suite.
     pub fn suite(&self) -> crate::crypto::Suite {
         self.store().keys().suite()
+    }
+
+    /// Why the store stopped taking writes after a failed write, if it did (a restart is needed; see
+    /// [`crate::store::SledKv`]).
+    pub fn store_stopped(&self) -> Option<String> {
+        self.store().stopped()
     }
 
     /// The category scheme in force.

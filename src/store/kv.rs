@@ -220,6 +220,12 @@ pub enum KvError {
     /// The engine failed (I/O, corruption it detected itself).
     #[error("storage engine: {0}")]
     Engine(String),
+    /// An earlier write failed, and the engine cannot be trusted to finish another (see [`SledKv`]): the store
+    /// refuses writes until the process is restarted; what was committed before stays readable.
+    #[error(
+        "the store stopped taking writes after a failed write ({0}); fix the disk (space, permissions) and restart dangan"
+    )]
+    Stopped(String),
 }
 
 /// A pair read from a scan.
@@ -245,6 +251,10 @@ pub trait Kv: Send + Sync {
     }
     /// Makes every committed batch durable.
     fn flush(&self) -> Result<(), KvError>;
+    /// Why the store stopped taking writes, if it did ([`KvError::Stopped`]).
+    fn stopped(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The sled adapter.
@@ -260,9 +270,20 @@ pub trait Kv: Send + Sync {
 /// it is held (a scan collects its page first), so one thread never takes it twice. sled's own periodic
 /// flusher thread is not started (see `open_once`): it took sled's lock outside ours, and a CI run still
 /// hung with every archive of the process waiting.
+///
+/// A write that fails inside sled (a large value's blob file that cannot be created: disk full, the folder
+/// removed) can leave sled's log buffer counting a writer that never finishes; from then on every flush of that
+/// database, and closing it, waits for ever (in sled 0.34, `encapsulate` fails after the buffer slot was
+/// claimed). A CI run hung that way: a test's folder was removed while its indexer still wrote, and closing the
+/// database then held `SLED_ACCESS` for ever. So the first failed write stops the adapter: writes and flushes
+/// are refused with [`KvError::Stopped`] (not waited on), health reports it, and closing leaves sled's handle
+/// unclosed rather than flush it. Every batch acknowledged before was flushed by its commit, so nothing
+/// acknowledged is lost; the process must be restarted once the disk is fixed.
 pub struct SledKv {
     /// `None` only while closing ([`Drop`]).
     engine: Option<Engine>,
+    /// Set by the first failed write: why the store stopped taking writes.
+    stopped: std::sync::OnceLock<String>,
 }
 
 struct Engine {
@@ -318,7 +339,7 @@ impl SledKv {
             other => engine(other),
         })?;
         let trees = Table::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().map_err(engine)?;
-        Ok(SledKv { engine: Some(Engine { db, trees }) })
+        Ok(SledKv { engine: Some(Engine { db, trees }), stopped: std::sync::OnceLock::new() })
     }
 
     fn engine(&self) -> &Engine {
@@ -327,6 +348,26 @@ impl SledKv {
 
     fn tree(&self, t: Table) -> &sled::Tree {
         &self.engine().trees[t.index()]
+    }
+
+    /// Refuses a write once one has failed (see [`SledKv`]).
+    fn check_running(&self) -> Result<(), KvError> {
+        match self.stopped.get() {
+            Some(why) => Err(KvError::Stopped(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a write; its failure stops the adapter (see [`SledKv`]).
+    fn write(&self, f: impl FnOnce() -> Result<(), KvError>) -> Result<(), KvError> {
+        self.check_running()?;
+        let done = f();
+        if let Err(e) = &done
+            && self.stopped.set(e.to_string()).is_ok()
+        {
+            tracing::error!(error = %e, "a write to the store failed: it takes no more writes until restarted");
+        }
+        done
     }
 
     /// Bytes the store occupies on disk.
@@ -367,6 +408,12 @@ impl SledKv {
 
 impl Drop for SledKv {
     fn drop(&mut self) {
+        if self.stopped.get().is_some() {
+            // Closing would flush, and a flush after a failed write may wait for ever (see [`SledKv`]): the handle
+            // (memory, the folder's lock) is left to the process's end instead.
+            std::mem::forget(self.engine.take());
+            return;
+        }
         // Closing flushes (and waits for sled's flusher): like any flush, never while a writer waits.
         let _shared = sled_read();
         drop(self.engine.take());
@@ -389,6 +436,38 @@ impl Kv for SledKv {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), KvError> {
+        self.write(|| self.commit_atomically(batch))
+    }
+
+    fn commit_in_order(&self, batch: Batch) -> Result<(), KvError> {
+        self.write(|| {
+            let _alone = sled_write();
+            for (t, k, v) in batch.ops {
+                let tree = self.tree(t);
+                match v {
+                    Some(v) => tree.insert(k, v).map(drop).map_err(engine)?,
+                    None => tree.remove(k).map(drop).map_err(engine)?,
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn flush(&self) -> Result<(), KvError> {
+        self.write(|| {
+            let _shared = sled_read();
+            self.engine().db.flush().map(|_| ()).map_err(engine)
+        })
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.stopped.get().cloned()
+    }
+}
+
+impl SledKv {
+    /// One batch as one sled batch (one table) or transaction (several).
+    fn commit_atomically(&self, batch: Batch) -> Result<(), KvError> {
         let _alone = sled_write();
         use sled::Transactional;
         use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -421,23 +500,6 @@ impl Kv for SledKv {
                 TransactionError::Abort(()) => KvError::Engine("transaction aborted".into()),
                 TransactionError::Storage(e) => engine(e),
             })
-    }
-
-    fn commit_in_order(&self, batch: Batch) -> Result<(), KvError> {
-        let _alone = sled_write();
-        for (t, k, v) in batch.ops {
-            let tree = self.tree(t);
-            match v {
-                Some(v) => tree.insert(k, v).map(drop).map_err(engine)?,
-                None => tree.remove(k).map(drop).map_err(engine)?,
-            }
-        }
-        Ok(())
-    }
-
-    fn flush(&self) -> Result<(), KvError> {
-        let _shared = sled_read();
-        self.engine().db.flush().map(|_| ()).map_err(engine)
     }
 }
 
@@ -503,11 +565,11 @@ impl Kv for MemKv {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// The suite every adapter must pass.
-    fn suite(kv: &dyn Kv) {
+    /// The suite every adapter must pass (sled, in memory, PostgreSQL in `store::postgres`).
+    pub(crate) fn suite(kv: &dyn Kv) {
         let mut b = Batch::default();
         b.put(Table::Persons, b"p1".to_vec(), b"one".to_vec());
         b.put(Table::Persons, b"p2".to_vec(), b"two".to_vec());
@@ -533,6 +595,34 @@ mod tests {
         assert_eq!(kv.get(Table::Persons, b"p1").unwrap(), None);
         assert_eq!(kv.get(Table::Meta, b"k").unwrap().unwrap(), b"v");
         kv.flush().unwrap();
+
+        // Keys are bytes, ordered byte by byte (0x80 after 0x7F, as no text collation would have it); prefixes
+        // of 0xFF bytes have no successor; a batch applies its operations in order; values can be large.
+        let mut b = Batch::default();
+        for k in [&[0x01, 0xFF, 0x00][..], &[0x01, 0xFF], &[0x01, 0xFF, 0xFF], &[0x02], &[0x01, 0x7F], &[0x01, 0x80]] {
+            b.put(Table::Outbox, k.to_vec(), k.to_vec());
+        }
+        b.put(Table::Outbox, vec![0x03], b"first".to_vec());
+        b.delete(Table::Outbox, vec![0x03]);
+        b.put(Table::Outbox, vec![0x04], b"first".to_vec());
+        b.put(Table::Outbox, vec![0x04], b"second".to_vec());
+        b.put(Table::BlobChunks, b"large".to_vec(), vec![0xA5; 1 << 20]);
+        kv.commit(b).unwrap();
+        let keys = |prefix: &[u8], after: Option<&[u8]>| kv.scan_keys(Table::Outbox, prefix, after, 100).unwrap();
+        assert_eq!(
+            keys(&[0x01], None),
+            vec![vec![0x01, 0x7F], vec![0x01, 0x80], vec![0x01, 0xFF], vec![0x01, 0xFF, 0x00], vec![0x01, 0xFF, 0xFF]]
+        );
+        assert_eq!(keys(&[0x01, 0xFF], Some(&[0x01, 0xFF])), vec![vec![0x01, 0xFF, 0x00], vec![0x01, 0xFF, 0xFF]]);
+        assert_eq!(keys(&[0x01, 0xFF, 0xFF], None), vec![vec![0x01, 0xFF, 0xFF]]);
+        assert_eq!(
+            kv.scan(Table::Outbox, &[0x01, 0x80], None, 100).unwrap(),
+            vec![(vec![0x01, 0x80], vec![0x01, 0x80])]
+        );
+        assert_eq!(kv.get(Table::Outbox, &[0x03]).unwrap(), None);
+        assert_eq!(kv.get(Table::Outbox, &[0x04]).unwrap().unwrap(), b"second");
+        assert_eq!(kv.get(Table::BlobChunks, b"large").unwrap().unwrap(), vec![0xA5; 1 << 20]);
+        assert_eq!(kv.scan_keys(Table::Outbox, b"", None, 3).unwrap().len(), 3);
     }
 
     #[test]
@@ -545,5 +635,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kv = SledKv::open(dir.path()).unwrap();
         suite(&kv);
+    }
+
+    /// A write that fails inside sled stops the adapter instead of leaving every later flush, and closing,
+    /// waiting for ever (the hang a CI run ended with). The folder of sled's large values is removed, so the
+    /// next large value cannot be written.
+    #[test]
+    fn a_failed_write_stops_the_sled_adapter_and_closing_does_not_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = SledKv::open(dir.path()).unwrap();
+        let mut b = Batch::default();
+        b.put(Table::Persons, b"before".to_vec(), b"kept".to_vec());
+        kv.commit(b).unwrap();
+        kv.flush().unwrap();
+        assert_eq!(kv.stopped(), None);
+
+        std::fs::remove_dir_all(dir.path().join("blobs")).unwrap();
+        let mut b = Batch::default();
+        b.put(Table::BlobChunks, b"large".to_vec(), vec![7u8; 2 << 20]);
+        assert!(matches!(kv.commit(b), Err(KvError::Engine(_))));
+        assert!(kv.stopped().is_some_and(|why| why.contains("storage engine")));
+
+        // Every further write and flush is refused at once, naming why; what was committed stays readable.
+        let mut b = Batch::default();
+        b.put(Table::Persons, b"after".to_vec(), b"x".to_vec());
+        assert!(matches!(kv.commit(b), Err(KvError::Stopped(_))));
+        assert!(matches!(kv.flush(), Err(KvError::Stopped(_))));
+        assert_eq!(kv.get(Table::Persons, b"before").unwrap().unwrap(), b"kept");
+
+        // Closing returns (it waited for ever before): on another thread, so a regression fails here, not hangs.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(kv);
+            let _ = tx.send(());
+        });
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok(), "closing the stopped store hung");
     }
 }

@@ -17,11 +17,13 @@ pub mod backup;
 pub mod blob_store;
 pub mod blobs;
 pub mod kv;
+pub mod postgres;
 pub mod spool;
 
 pub use blob_store::{BlobStore, ChunkKey, KvBlobStore, MemBlobStore};
 pub use blobs::{BlobAddress, BlobChunks, BlobInfo, PreparedBlob};
 pub use kv::{Batch, Kv, KvError, MemKv, SledKv, Table};
+pub use postgres::PgKv;
 pub use spool::{SpoolWriter, SpooledBlob, clear_spool_dir};
 
 use crate::crypto::{self, Keys, MasterKey, Suite};
@@ -361,6 +363,11 @@ impl Store {
     /// Makes all commits durable.
     pub fn flush(&self) -> Result<()> {
         Ok(self.kv.flush()?)
+    }
+
+    /// Why the records' engine stopped taking writes, if it did ([`KvError::Stopped`]).
+    pub fn stopped(&self) -> Option<String> {
+        self.kv.stopped()
     }
 }
 

@@ -443,6 +443,106 @@ fn backup_restore_verify_round_trips_the_demo_store_exactly() {
     close(archive, restored.path());
 }
 
+/// Disaster recovery (issue 16, item 4) through the command line: backups shipped to a directory with
+/// retention, a drill that restores the newest and reports its RPO and RTO, a damaged newest backup failing the
+/// drill, a restore from the directory, and the server's scheduled backup.
+#[test]
+fn backups_go_to_a_directory_with_retention_and_the_drill_restores_the_newest_and_reports_rpo_and_rto() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let archive = dangan::bootstrap::open(dir.path(), &key, worker_extractor(), Config::default()).unwrap();
+    demo::load(&archive, demo::DemoOptions { persons_per_department: 1 }).unwrap();
+    let materials = archive.indexing().verify().unwrap().materials;
+    close(archive, dir.path());
+    let outside = tempfile::tempdir().unwrap();
+    let key_file = outside.path().join("master.key");
+    dangan::crypto::write_private(&key_file, dangan::crypto::encode_hex(key.expose()).as_bytes()).unwrap();
+    let backups = outside.path().join("backups");
+    let dangan = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
+            .args(args)
+            .args(["--key-file", key_file.to_str().unwrap()])
+            .env("DANGAN_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let data = dir.path().to_str().unwrap();
+    for _ in 0..3 {
+        let (code, out, err) = dangan(&["backup", "--data", data, "--to", backups.to_str().unwrap(), "--keep", "2"]);
+        assert_eq!(code, Some(0), "{out}{err}");
+    }
+    let mut kept: Vec<String> =
+        std::fs::read_dir(&backups).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().all(|n| n.starts_with("dangan-") && n.ends_with(".backup")), "{kept:?}");
+
+    // The drill: the newest restored elsewhere, opened, verified; the installation untouched.
+    let before = snapshot(dir.path());
+    let (code, out, err) = dangan(&["restore-drill", "--from", backups.to_str().unwrap(), "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(r["backup"].as_str().unwrap().ends_with(kept.last().unwrap()), "the newest: {r}");
+    assert!(r["rpo_seconds"].as_u64().unwrap() < 600, "{r}");
+    assert!(r["rto_seconds"].as_f64().unwrap() > 0.0 && r["records"].as_u64().unwrap() > 100, "{r}");
+    assert_eq!(r["materials"].as_u64().unwrap() as usize, materials, "{r}");
+    assert!(r["audit_entries"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(snapshot(dir.path()), before, "the drill does not touch the installation");
+    let (code, out, _) = dangan(&["restore-drill", "--from", backups.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("RPO") && out.contains("RTO") && out.contains("verify ok"), "{out}");
+
+    // A damaged newest backup fails the drill (refused whole), and says so.
+    let newest = backups.join(kept.last().unwrap());
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&newest, &bytes).unwrap();
+    let (code, out, err) = dangan(&["restore-drill", "--from", backups.to_str().unwrap()]);
+    assert_ne!(code, Some(0), "{out}{err}");
+    assert!(err.contains("restore refused"), "{err}");
+    std::fs::remove_file(&newest).unwrap();
+
+    // A restore from the directory takes its newest (now the older one).
+    let restored = tempfile::tempdir().unwrap();
+    let target = restored.path().join("data");
+    let (code, out, err) =
+        dangan(&["restore", "--from", backups.to_str().unwrap(), "--data", target.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("verify: ok"), "{out}");
+
+    // The server takes a backup at start when none is recent, then on its schedule.
+    let scheduled = outside.path().join("scheduled");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
+        .args(["serve", "--data", data, "--listen", "127.0.0.1:0", "--key-file", key_file.to_str().unwrap()])
+        .args(["--backup-to", scheduled.to_str().unwrap(), "--backup-every-hours", "24"])
+        .env("DANGAN_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let taken = loop {
+        let found: Vec<_> = std::fs::read_dir(&scheduled)
+            .map(|d| {
+                d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".backup")).collect()
+            })
+            .unwrap_or_default();
+        if !found.is_empty() || std::time::Instant::now() > deadline {
+            break found.len();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(taken, 1, "the scheduled backup at start");
+}
+
 /// The newest entry of an installation's trail: actor and action.
 fn newest_entry(archive: &Archive) -> (String, String) {
     let auditor =
