@@ -47,6 +47,14 @@ impl BackupDir {
         Ok(BackupDir(path.to_path_buf()))
     }
 
+    /// The existing directory `path`, to read backups from.
+    pub fn existing(path: &Path) -> Result<Self> {
+        if !path.is_dir() {
+            bail!("no backup directory at {}", path.display());
+        }
+        Ok(BackupDir(path.to_path_buf()))
+    }
+
     /// Writes a backup taken at `taken` with `write` (which gets the open file), then keeps the newest `keep`.
     /// Returns the new backup and the ones retention removed.
     pub fn write<T>(

@@ -69,8 +69,8 @@ pub enum Command {
         #[arg(long)]
         to: Option<PathBuf>,
         /// Backups kept in --to.
-        #[arg(long, default_value_t = 14, requires = "to")]
-        keep: usize,
+        #[arg(long, default_value_t = 14, requires = "to", value_parser = clap::value_parser!(u64).range(1..=10000))]
+        keep: u64,
     },
     /// Restore a backup into a new data directory; the master key must be the one it was made with.
     Restore {
@@ -521,7 +521,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Backup { data, out: None, to: Some(to), keep } => {
             let archive = open_offline(&data)?;
             let dir = BackupDir::at(&to)?;
-            let (file, stats, removed) = crate::bootstrap::backups::backup_into(&archive, &dir, keep)?;
+            let (file, stats, removed) = crate::bootstrap::backups::backup_into(&archive, &dir, keep as usize)?;
             println!(
                 "backed up {} records ({} bytes) to {} (blake3 {}); {} older backup(s) removed, {} kept",
                 stats.records,
@@ -552,7 +552,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::RestoreDrill { from, key_file, scratch, json } => {
-            let dir = BackupDir::at(&from)?;
+            let dir = BackupDir::existing(&from)?;
             let tmp = tempfile::tempdir()?;
             let scratch = scratch.unwrap_or_else(|| tmp.path().join("data"));
             let key = load_key(&scratch, key_file.as_deref(), KeyUse::Offline)?;
@@ -587,7 +587,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Restore { file, from, data, key_file } => {
             let file = match (file, from) {
                 (Some(f), _) => f,
-                (None, Some(dir)) => BackupDir::at(&dir)?.newest()?.path,
+                (None, Some(dir)) => BackupDir::existing(&dir)?.newest()?.path,
                 (None, None) => bail!("name a backup file or --from a backup directory"),
             };
             if DataDir(data.clone()).store().exists() {
@@ -985,6 +985,13 @@ fn human(secs: f64) -> String {
 fn init_cmd(a: DataArgs) -> Result<()> {
     if a.data.join("store").exists() {
         bail!("{} already holds a dangan store", a.data.display());
+    }
+    if let Some(url) = &a.store {
+        // A database that holds a store already is not made anew (nor opened as if it were new).
+        let kv = crate::bootstrap::open_records(&a.data, Some(url))?;
+        if !kv.scan_keys(crate::store::Table::Meta, b"", None, 1)?.is_empty() {
+            bail!("that PostgreSQL database already holds a dangan store (serve it, or give an empty database)");
+        }
     }
     let archive = open_archive(
         &a.data,
