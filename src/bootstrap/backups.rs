@@ -134,7 +134,18 @@ pub fn backup_into(
     dir: &BackupDir,
     keep: usize,
 ) -> Result<(BackupFile, crate::store::backup::BackupStats, Vec<PathBuf>)> {
-    dir.write(OffsetDateTime::now_utc(), keep, |out| Ok(archive.operations().backup_to(out)?))
+    let done = dir.write(OffsetDateTime::now_utc(), keep, |out| Ok(archive.operations().backup_to(out)?));
+    let operations = archive.operations();
+    let metrics = operations.metrics();
+    match &done {
+        Ok((file, ..)) => metrics
+            .backup_last_success
+            .store(u64::try_from(file.taken.unix_timestamp()).unwrap_or(0), std::sync::atomic::Ordering::Relaxed),
+        Err(_) => {
+            metrics.backup_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    done
 }
 
 /// How long until the next scheduled backup is due: `every` after the newest one (at once when there is none).
@@ -240,6 +251,30 @@ fn secs(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backup_of_an_archive_is_written_and_its_time_is_in_the_metrics() {
+        let archive = crate::bootstrap::in_memory(
+            crate::extract::Extractor::in_thread(Duration::from_secs(5)),
+            Config::default(),
+        )
+        .unwrap();
+        let metrics = || archive.operations().render_metrics().unwrap();
+        assert!(metrics().contains("dangan_backup_last_success_timestamp_seconds 0\n"));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BackupDir::at(tmp.path()).unwrap();
+        let (file, stats, _) = backup_into(&archive, &dir, 2).unwrap();
+        assert!(stats.records > 0 && std::fs::metadata(&file.path).unwrap().len() > stats.bytes);
+        assert!(
+            metrics()
+                .contains(&format!("dangan_backup_last_success_timestamp_seconds {}\n", file.taken.unix_timestamp()))
+        );
+        assert!(metrics().contains("dangan_store_stopped 0\n"));
+        // A directory that cannot be written is counted as a failure.
+        std::fs::remove_dir_all(tmp.path()).unwrap();
+        assert!(backup_into(&archive, &dir, 2).is_err());
+        assert!(metrics().contains("dangan_backup_failures_total 1\n"));
+    }
 
     #[test]
     fn a_backup_directory_keeps_the_newest_and_never_lists_a_partial_backup() {

@@ -873,14 +873,12 @@ fn open_offline(data: &DataArgs) -> Result<Opened> {
     if data.store.is_none() && !data.data.join("store").exists() {
         bail!("no dangan store in {}", data.data.display());
     }
-    open_archive(
-        &data.data,
-        data.key_file.as_deref(),
-        KeyUse::Offline,
-        data.suite,
-        data.store.as_deref(),
-        &ProxyArgs::default(),
-    )
+    open_data(data, KeyUse::Offline, &ProxyArgs::default())
+}
+
+/// Opens the installation `data` names, for `usage`.
+fn open_data(data: &DataArgs, usage: KeyUse, proxies: &ProxyArgs) -> Result<Opened> {
+    open_archive(&data.data, data.key_file.as_deref(), usage, data.suite, data.store.as_deref(), proxies)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -917,14 +915,7 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
-    let archive = open_archive(
-        &a.data.data,
-        a.data.key_file.as_deref(),
-        KeyUse::Serve,
-        a.data.suite,
-        a.data.store.as_deref(),
-        &a.proxies,
-    )?;
+    let archive = open_data(&a.data, KeyUse::Serve, &a.proxies)?;
     if let Some(path) = &a.audit_witness {
         attach_witness(&archive, path, &a.data.data)?;
     }
@@ -993,14 +984,7 @@ fn init_cmd(a: DataArgs) -> Result<()> {
             bail!("that PostgreSQL database already holds a dangan store (serve it, or give an empty database)");
         }
     }
-    let archive = open_archive(
-        &a.data,
-        a.key_file.as_deref(),
-        KeyUse::Serve,
-        a.suite,
-        a.store.as_deref(),
-        &ProxyArgs::default(),
-    )?;
+    let archive = open_data(&a, KeyUse::Serve, &ProxyArgs::default())?;
     println!(
         "created a dangan store in {} under the {} cipher suite ({}); its signing key is {}",
         match a.store {

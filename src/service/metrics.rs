@@ -59,6 +59,10 @@ pub struct Metrics {
     pub ocr_read: AtomicU64,
     /// Failed sign-ins.
     pub login_failures: AtomicU64,
+    /// When the last backup into a backup directory was completed (Unix seconds; 0: none since the start).
+    pub backup_last_success: AtomicU64,
+    /// Backups into a backup directory that failed.
+    pub backup_failures: AtomicU64,
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: u64) {
@@ -104,6 +108,25 @@ impl Operations<'_> {
             m.ocr_read.load(Ordering::Relaxed),
         );
         counter(&mut out, "dangan_login_failures_total", "Failed sign-ins.", m.login_failures.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP dangan_backup_last_success_timestamp_seconds When the last scheduled backup was completed (0: none \
+             since the start).\n# TYPE dangan_backup_last_success_timestamp_seconds gauge\n\
+             dangan_backup_last_success_timestamp_seconds {}",
+            m.backup_last_success.load(Ordering::Relaxed)
+        );
+        counter(
+            &mut out,
+            "dangan_backup_failures_total",
+            "Scheduled backups that failed.",
+            m.backup_failures.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP dangan_store_stopped 1 when the store stopped taking writes after a failed write (restart \
+             needed).\n# TYPE dangan_store_stopped gauge\ndangan_store_stopped {}",
+            u8::from(self.store_stopped().is_some())
+        );
         m.search.render(&mut out, "dangan_search_seconds", "Search latency in the service.");
         m.http.render(&mut out, "dangan_http_request_seconds", "HTTP request latency.");
         m.audit_commit.render(&mut out, "dangan_audit_commit_seconds", "Audit group-commit latency.");
