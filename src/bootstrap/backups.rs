@@ -203,7 +203,7 @@ pub fn drill(
     let newest = dir.newest()?;
     let rpo = (OffsetDateTime::now_utc() - newest.taken).max(time::Duration::ZERO);
     let started = Instant::now();
-    let stats = super::restore(scratch, &newest.path)?;
+    let stats = super::restore(scratch, &newest.path, None)?;
     let restored = started.elapsed();
     let archive = super::open(scratch, master, extractor, config)
         .map_err(|e| anyhow!("the restored store does not open: {e} (was the backup made with another master key?)"))?;
@@ -274,6 +274,52 @@ mod tests {
         std::fs::remove_dir_all(tmp.path()).unwrap();
         assert!(backup_into(&archive, &dir, 2).is_err());
         assert!(metrics().contains("dangan_backup_failures_total 1\n"));
+    }
+
+    /// Disaster recovery onto PostgreSQL: a backup of an embedded store restores into an empty database, which
+    /// then serves the archive; a database holding a store is refused, and a damaged backup leaves an empty one
+    /// empty.
+    #[test]
+    fn a_backup_restores_into_an_empty_postgres_database_only() {
+        use crate::store::{Kv, PgKv, Table};
+        let server = crate::store::postgres::testing::TestServer::start();
+        let master = crate::crypto::MasterKey::generate().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let extractor = || Extractor::in_thread(Duration::from_secs(5));
+        let archive = crate::bootstrap::open(&tmp.path().join("a"), &master, extractor(), Config::default()).unwrap();
+        let hr = crate::service::testing::loader();
+        let json = serde_json::json!({"name": "王小明", "department": "hr"});
+        let person = archive.persons().create(&hr, json).unwrap().record.id;
+        let dir = BackupDir::at(&tmp.path().join("backups")).unwrap();
+        let (file, stats, _) = backup_into(&archive, &dir, 3).unwrap();
+        assert!(archive.close(Duration::from_secs(60)));
+
+        let url = server.url();
+        let restored = crate::bootstrap::restore(&tmp.path().join("b"), &file.path, Some(&url)).unwrap();
+        assert_eq!((restored.records, restored.hash), (stats.records, stats.hash));
+        let again = crate::bootstrap::restore(&tmp.path().join("c"), &file.path, Some(&url)).unwrap_err();
+        assert!(again.to_string().contains("already holds a dangan store"), "{again}");
+
+        let config = Config { store: Some(crate::service::StoreUrl(url.clone())), ..Config::default() };
+        let archive = crate::bootstrap::open(&tmp.path().join("b"), &master, extractor(), config).unwrap();
+        assert_eq!(archive.persons().get(&hr, person).unwrap().person.name, "王小明");
+        assert!(archive.audit_trail().verify().unwrap().ok);
+        assert!(archive.close(Duration::from_secs(60)));
+
+        // A damaged backup is refused whole, and the empty database it was meant for is empty again.
+        let mut bytes = std::fs::read(&file.path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        let damaged = tmp.path().join("damaged.backup");
+        std::fs::write(&damaged, &bytes).unwrap();
+        postgres::Client::connect(&url, postgres::NoTls).unwrap().batch_execute("CREATE DATABASE other").unwrap();
+        let other = url.replace("dbname=postgres", "dbname=other");
+        let refused = crate::bootstrap::restore(&tmp.path().join("d"), &damaged, Some(&other)).unwrap_err();
+        assert!(refused.to_string().contains("restore refused"), "{refused}");
+        let kv = PgKv::open(&other).unwrap();
+        for t in Table::ALL {
+            assert_eq!(kv.scan_keys(t, b"", None, 1).unwrap(), Vec::<Vec<u8>>::new(), "{t:?}");
+        }
     }
 
     #[test]

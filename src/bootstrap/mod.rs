@@ -63,22 +63,44 @@ pub fn open_records(data: &Path, store: Option<&str>) -> std::result::Result<Arc
     })
 }
 
-/// Restores a backup file (`dangan backup`'s output) into `data`, which must hold no store yet; the records are
-/// checked as they are read, and a refused restore leaves nothing behind. The master key is checked by opening
-/// the restored store afterwards ([`open`]), which also rebuilds the index.
-pub fn restore(data: &Path, file: &Path) -> anyhow::Result<store::backup::BackupStats> {
+/// Restores a backup file (`dangan backup`'s output) into `data` (or the PostgreSQL database `store` names),
+/// which must hold no store yet; the records are checked as they are read. A refused restore leaves nothing
+/// behind in a data directory; a database is emptied again. The master key is checked by opening the restored
+/// store afterwards ([`open`]), which also rebuilds the index.
+pub fn restore(data: &Path, file: &Path, store: Option<&str>) -> anyhow::Result<store::backup::BackupStats> {
     use anyhow::Context;
     let dir = DataDir(data.to_path_buf());
-    if dir.store().exists() {
+    if store.is_none() && dir.store().exists() {
         anyhow::bail!("{} already holds a store; restore needs an empty directory", data.display());
     }
     let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let kv = SledKv::open(&dir.store())?;
-    match store::backup::import(&kv, std::io::BufReader::new(input)) {
+    let kv = open_records(data, store)?;
+    if store.is_some() && !kv.scan_keys(store::Table::Meta, b"", None, 1)?.is_empty() {
+        anyhow::bail!("that PostgreSQL database already holds a dangan store; restore needs an empty database");
+    }
+    match store::backup::import(&*kv, std::io::BufReader::new(input)) {
         Ok(s) => Ok(s),
         Err(e) => {
+            if store.is_some() {
+                // Every table emptied again, a page of keys at a time.
+                for t in store::Table::ALL {
+                    while let Ok(keys) = kv.scan_keys(t, b"", None, 1024)
+                        && !keys.is_empty()
+                    {
+                        let mut b = store::Batch::default();
+                        for k in keys {
+                            b.delete(t, k);
+                        }
+                        if kv.commit(b).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
             drop(kv);
-            let _ = std::fs::remove_dir_all(dir.store());
+            if store.is_none() {
+                let _ = std::fs::remove_dir_all(dir.store());
+            }
             anyhow::bail!("restore refused: {e}")
         }
     }

@@ -86,6 +86,9 @@ pub enum Command {
         /// Master key file, outside the data directory (or DANGAN_PASSPHRASE, or the systemd credential).
         #[arg(long, env = "DANGAN_KEY_FILE")]
         key_file: Option<PathBuf>,
+        /// Restore into this PostgreSQL database (empty) instead of the data directory's store.
+        #[arg(long, env = "DANGAN_STORE", hide_env_values = true)]
+        store: Option<String>,
     },
     /// Restore drill: restores the newest backup of a backup directory into a scratch directory, opens it (the
     /// index rebuilt), verifies every blob and the audit chain, and reports the RPO (the backup's age) and the RTO
@@ -584,26 +587,36 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(if r.ok { 0 } else { 1 })
         }
-        Command::Restore { file, from, data, key_file } => {
+        Command::Restore { file, from, data, key_file, store } => {
             let file = match (file, from) {
                 (Some(f), _) => f,
                 (None, Some(dir)) => BackupDir::existing(&dir)?.newest()?.path,
                 (None, None) => bail!("name a backup file or --from a backup directory"),
             };
-            if DataDir(data.clone()).store().exists() {
+            if store.is_none() && DataDir(data.clone()).store().exists() {
                 bail!("{} already holds a store; restore needs an empty directory", data.display());
             }
             let key = load_key(&data, key_file.as_deref(), KeyUse::Offline)?;
-            let stats = crate::bootstrap::restore(&data, &file)?;
+            let stats = crate::bootstrap::restore(&data, &file, store.as_deref())?;
             // The key must open what was restored; the index is rebuilt on opening.
-            let archive = open_archive(&data, key_file.as_deref(), KeyUse::Offline, None, None, &ProxyArgs::default())
-                .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
+            let archive = open_archive(
+                &data,
+                key_file.as_deref(),
+                KeyUse::Offline,
+                None,
+                store.as_deref(),
+                &ProxyArgs::default(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
             let report = archive.indexing().verify()?;
             drop(key);
             println!(
                 "restored {} records into {} (blake3 {}); verify: {}",
                 stats.records,
-                data.display(),
+                match store {
+                    Some(_) => format!("PostgreSQL (its index in {})", data.display()),
+                    None => data.display().to_string(),
+                },
                 stats.hash,
                 if report.ok() { "ok" } else { "FAILED" }
             );
