@@ -64,7 +64,7 @@ pub enum Command {
         /// Output file (must not exist).
         #[arg(long, required_unless_present = "to", conflicts_with = "to")]
         out: Option<PathBuf>,
-        /// A backup directory instead: the backup is written there as dangan-<UTC time>.backup (complete or not
+        /// A backup directory instead: the backup is written there as dangan-TIME.backup, TIME in UTC (complete or not
         /// at all), and only the newest --keep are kept.
         #[arg(long)]
         to: Option<PathBuf>,
