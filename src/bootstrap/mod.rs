@@ -63,6 +63,22 @@ pub fn open_records(data: &Path, store: Option<&str>) -> std::result::Result<Arc
     })
 }
 
+/// Whether a records' engine already holds a store (its meta table has the store's key check).
+fn holds_store(kv: &dyn Kv) -> std::result::Result<bool, store::KvError> {
+    Ok(!kv.scan_keys(store::Table::Meta, b"", None, 1)?.is_empty())
+}
+
+/// Refuses a PostgreSQL database that holds a store already, for `init` (a new store is made only in an empty
+/// database). A data directory's store is refused by its folder (`init` checks it).
+pub fn refuse_existing_records(data: &Path, store: Option<&str>) -> anyhow::Result<()> {
+    if let Some(url) = store
+        && holds_store(&*open_records(data, Some(url))?)?
+    {
+        anyhow::bail!("that PostgreSQL database already holds a dangan store (serve it, or give an empty database)");
+    }
+    Ok(())
+}
+
 /// Restores a backup file (`dangan backup`'s output) into `data` (or the PostgreSQL database `store` names),
 /// which must hold no store yet; the records are checked as they are read. A refused restore leaves nothing
 /// behind in a data directory; a database is emptied again. The master key is checked by opening the restored
@@ -75,7 +91,7 @@ pub fn restore(data: &Path, file: &Path, store: Option<&str>) -> anyhow::Result<
     }
     let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let kv = open_records(data, store)?;
-    if store.is_some() && !kv.scan_keys(store::Table::Meta, b"", None, 1)?.is_empty() {
+    if store.is_some() && holds_store(&*kv)? {
         anyhow::bail!("that PostgreSQL database already holds a dangan store; restore needs an empty database");
     }
     match store::backup::import(&*kv, std::io::BufReader::new(input)) {

@@ -990,13 +990,8 @@ fn init_cmd(a: DataArgs) -> Result<()> {
     if a.data.join("store").exists() {
         bail!("{} already holds a dangan store", a.data.display());
     }
-    if let Some(url) = &a.store {
-        // A database that holds a store already is not made anew (nor opened as if it were new).
-        let kv = crate::bootstrap::open_records(&a.data, Some(url))?;
-        if !kv.scan_keys(crate::store::Table::Meta, b"", None, 1)?.is_empty() {
-            bail!("that PostgreSQL database already holds a dangan store (serve it, or give an empty database)");
-        }
-    }
+    // A database that holds a store already is not made anew (nor opened as if it were new).
+    crate::bootstrap::refuse_existing_records(&a.data, a.store.as_deref())?;
     let archive = open_data(&a, KeyUse::Serve, &ProxyArgs::default())?;
     println!(
         "created a dangan store in {} under the {} cipher suite ({}); its signing key is {}",
