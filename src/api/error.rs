@@ -28,7 +28,8 @@ impl From<service::Error> for ApiError {
 /// An RFC 9457 problem body, sent as `application/problem+json`. `type` is `urn:dangan:problem:<slug>` with slug
 /// one of unauthorized, forbidden, password-change-required, not-found, bad-request, validation,
 /// precondition-failed, precondition-required, conflict, too-large, throttled, unsupported-media-type,
-/// method-not-allowed, corrupt, internal, audit-rollback (503: the store is behind its audit witness). 5xx details
+/// method-not-allowed, corrupt, internal, audit-rollback (503: the store is behind its audit witness), unavailable
+/// (503 with Retry-After: the store takes no changes, e.g. stopped after a failed write). 5xx details
 /// never carry the cause.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Problem<'a> {
@@ -64,6 +65,7 @@ fn problem_type(e: &HttpError) -> (&'static str, &'static str) {
             E::TooLarge(_) => ("too-large", "Payload too large"),
             E::TooManyAttempts { .. } => ("throttled", "Too many attempts"),
             E::AuditHold(_) => ("audit-rollback", "The audit trail is behind its witness"),
+            E::Unavailable { .. } => ("unavailable", "Service unavailable"),
             E::Corrupt(_) => ("corrupt", "Stored data is damaged"),
             E::Store(_) | E::Index(_) | E::Internal(_) => ("internal", "Internal error"),
         },

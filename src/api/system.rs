@@ -10,8 +10,8 @@ use serde::Serialize;
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Health {
     /// `ok`; `held`: the store's audit trail is behind its witness, nothing but sign-in and the
-    /// acknowledgement is served; `stopped`: a write to the store failed (disk full, permissions), no more
-    /// writes are taken until the server is restarted (reads go on).
+    /// acknowledgement is served; `stopped`: a write to the store failed (disk full, permissions), nothing but
+    /// health and metrics is served (503) until the server is restarted.
     #[schema(example = "ok")]
     status: &'static str,
     version: &'static str,

@@ -47,7 +47,7 @@ pub fn status_of(e: &service::Error) -> StatusCode {
         E::Conflict(_) => StatusCode::CONFLICT,
         E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         E::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-        E::AuditHold(_) => StatusCode::SERVICE_UNAVAILABLE,
+        E::AuditHold(_) | E::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         E::Corrupt(_) | E::Store(_) | E::Index(_) | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -71,7 +71,7 @@ impl HttpError {
     /// client. A held archive (503) is not: the caller must learn why.
     pub fn is_logged(&self) -> bool {
         match self {
-            HttpError::Service(service::Error::AuditHold(_)) => false,
+            HttpError::Service(service::Error::AuditHold(_) | service::Error::Unavailable { .. }) => false,
             HttpError::Task(_) => true,
             e => e.http_status_code().is_server_error(),
         }
@@ -113,7 +113,9 @@ impl HttpError {
     /// When to try again (`Retry-After`, seconds) after too many attempts.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            HttpError::Service(service::Error::TooManyAttempts { retry_after }) => Some(*retry_after),
+            HttpError::Service(
+                service::Error::TooManyAttempts { retry_after } | service::Error::Unavailable { retry_after, .. },
+            ) => Some(*retry_after),
             _ => None,
         }
     }
@@ -130,6 +132,13 @@ mod tests {
         let held = HttpError::Service(service::Error::AuditHold("behind".into()));
         assert_eq!(held.http_status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(!held.is_logged());
+        let stopped = HttpError::Service(service::Error::from(crate::store::Error::Kv(
+            crate::store::KvError::Stopped("storage engine: No space left on device".into()),
+        )));
+        assert_eq!((stopped.http_status_code(), stopped.retry_after()), (StatusCode::SERVICE_UNAVAILABLE, Some(300)));
+        assert!(!stopped.is_logged());
+        let reason = stopped.reason().unwrap();
+        assert!(reason.contains("restart") && !reason.contains("No space"), "{reason}");
         assert!(!HttpError::NoRoute.is_logged());
         assert_eq!(HttpError::TooLarge("x".into()).http_status_code(), StatusCode::PAYLOAD_TOO_LARGE);
     }

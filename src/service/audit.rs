@@ -591,6 +591,10 @@ impl Archive {
     /// once the events are durable; otherwise the events are chained now and committed by the next group commit
     /// (within the configured window, see [`Config::audit_window`](super::Config)).
     fn append(&self, events: &[Fields<'_>], mut ws: Option<WriteSet>, durable: bool) -> Result<()> {
+        // A store that stopped taking writes cannot record the entry: nothing is done unrecorded, reads included.
+        if let Some(why) = self.store().stopped() {
+            return Err(crate::store::Error::Kv(crate::store::KvError::Stopped(why)).into());
+        }
         let log = self.audit_log();
         let mut st = log.state();
         self.load_head(&mut st)?;

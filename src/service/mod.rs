@@ -128,12 +128,30 @@ pub enum Error {
     /// Something else failed (500).
     #[error("internal error")]
     Internal(String),
+    /// The archive serves nothing for now, and says why and when to ask again (503 with `Retry-After`): the
+    /// store stopped taking writes after a failed one ([`crate::store::KvError::Stopped`]), so not even a read's
+    /// audit entry can be written.
+    #[error("{reason}")]
+    Unavailable {
+        /// Why, in words for the caller (never the engine's own message).
+        reason: String,
+        /// Seconds.
+        retry_after: u64,
+    },
 }
 
 impl From<store::Error> for Error {
     fn from(e: store::Error) -> Self {
         match e {
             store::Error::Corrupt { .. } => Error::Corrupt(e.to_string()),
+            // The engine's reason is in the log already (the adapter's error when it stopped).
+            store::Error::Kv(store::KvError::Stopped(_)) => Error::Unavailable {
+                reason: "the archive is unavailable: its store stopped after a failed write (a full or failing disk), \
+                         and what is read or changed must be recorded in its audit trail; the system administrator \
+                         must fix the disk and restart it"
+                    .into(),
+                retry_after: 300,
+            },
             other => Error::Store(other),
         }
     }

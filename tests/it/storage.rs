@@ -543,6 +543,52 @@ fn backups_go_to_a_directory_with_retention_and_the_drill_restores_the_newest_an
     assert_eq!(taken, 1, "the scheduled backup at start");
 }
 
+/// A write that fails inside the embedded store (here: sled's folder of large values gone, as a failing disk
+/// would do) stops the store instead of leaving it to hang: health and metrics say so, every change and every
+/// (audited) read is refused with 503 and Retry-After naming the remedy, and closing the archive returns.
+#[tokio::test]
+async fn a_store_that_stopped_after_a_failed_write_refuses_changes_and_reads_with_503_and_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let app = demo_in(dir.path(), &key).await;
+    let hr = app.login("hr").await;
+    let list = app.send(Method::GET, "/api/v1/persons?department=research", Some(&hr), None).await.json();
+    let person = list["items"][0]["id"].as_str().unwrap().to_string();
+    let health = app.send(Method::GET, "/api/v1/health", None, None).await.json();
+    assert_eq!(health["status"], "ok");
+
+    std::fs::remove_dir_all(dir.path().join("store").join("blobs")).unwrap();
+    let meta = serde_json::json!({"category": "3", "title": "大文件", "formed_on": "2020"});
+    let big = "考核登记".repeat(100_000);
+    let failed = app.upload(&hr, &person, meta.clone(), "big.txt", big.as_bytes()).await;
+    // The upload whose write failed is refused, and so its refusal, which the stopped store cannot record, is 503.
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE, "{}", String::from_utf8_lossy(&failed.body));
+
+    let health = app.send(Method::GET, "/api/v1/health", None, None).await.json();
+    assert_eq!(health["status"], "stopped", "{health}");
+    let metrics = app.send(Method::GET, "/metrics", None, None).await;
+    assert!(
+        String::from_utf8_lossy(&metrics.body).contains("dangan_store_stopped 1"),
+        "{}",
+        String::from_utf8_lossy(&metrics.body)
+    );
+    let again = app.upload(&hr, &person, meta, "small.txt", "小文件".as_bytes()).await;
+    assert_eq!(again.status, StatusCode::SERVICE_UNAVAILABLE, "{}", String::from_utf8_lossy(&again.body));
+    assert_eq!(again.json()["type"], "urn:dangan:problem:unavailable");
+    assert!(again.json()["detail"].as_str().unwrap().contains("restart"), "{}", String::from_utf8_lossy(&again.body));
+    assert_eq!(again.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("300"));
+    // Nor is anything read: its audit entry could not be written, and no read goes unrecorded.
+    let read = app.send(Method::GET, &format!("/api/v1/persons/{person}"), Some(&hr), None).await;
+    assert_eq!(read.status, StatusCode::SERVICE_UNAVAILABLE, "{}", String::from_utf8_lossy(&read.body));
+    let search = app.send(Method::GET, "/api/v1/search?q=%E8%80%83%E6%A0%B8", Some(&hr), None).await;
+    assert_eq!(search.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let TestApp { router, archive, .. } = app;
+    drop(router);
+    let closed = tokio::task::spawn_blocking(move || archive.close(Duration::from_secs(60))).await.unwrap();
+    assert!(closed, "the archive closes");
+}
+
 /// The newest entry of an installation's trail: actor and action.
 fn newest_entry(archive: &Archive) -> (String, String) {
     let auditor =
