@@ -313,6 +313,17 @@ pub async fn cadre(app: &TestApp, hr: &str, dept: &str) -> Value {
         .clone()
 }
 
+/// The values of `field` (`actor`, `action`, …) of the denied entries of an audit-trail answer.
+pub fn denied<'a>(trail: &'a Value, field: &str) -> Vec<&'a str> {
+    trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied")
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
 /// Writes a file readable by its owner only (as a key file must be).
 pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) {
     dangan::crypto::write_private(path, bytes).unwrap();

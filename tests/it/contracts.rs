@@ -392,13 +392,7 @@ async fn legal_may_not_keep_or_review_its_own_contract_and_the_refusals_are_in_t
 
     let auditor = app.login("auditor").await;
     let trail = ok(&app, Method::GET, "/api/v1/audit?action=contract.*&actor=legal&limit=500", &auditor, None).await;
-    let denied: Vec<&str> = trail["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["outcome"] == "denied")
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let denied = denied(&trail, "action");
     for action in ["contract.read", "contract.record", "contract.propose", "contract.notes", "contract.note"] {
         assert!(denied.contains(&action), "{action} not denied in the trail: {denied:?}");
     }

@@ -338,13 +338,7 @@ async fn a_dossiers_completeness_is_refused_to_insiders_to_its_holder_and_audite
     let trail = get(&app, &auditor, &format!("/api/v1/audit?action=report.completeness&object=person:{id}&limit=100"))
         .await
         .json();
-    let denied: Vec<&str> = trail["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["outcome"] == "denied")
-        .map(|e| e["actor"].as_str().unwrap())
-        .collect();
+    let denied = denied(&trail, "actor");
     for who in ["it", "secadmin", "auditor", "scanner", "head-sales"] {
         assert!(denied.contains(&who), "{who} not in {denied:?}");
     }

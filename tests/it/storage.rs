@@ -203,9 +203,7 @@ async fn a_crash_between_chunks_and_metadata_leaves_an_orphan_that_verify_report
 
     // The same through the command line: `verify` reports, `verify --repair` removes.
     crash();
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    dangan::crypto::write_private(&key_file, dangan::crypto::encode_hex(key.expose()).as_bytes()).unwrap();
+    let (_key_dir, key_file) = key_file_of(&key);
     let verify = |repair: bool| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"));
         c.args(["verify", "--data", dir.path().to_str().unwrap(), "--key-file", key_file.to_str().unwrap()]);
@@ -242,6 +240,15 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &target).map(|_| ()).unwrap()
         }
     }
+}
+
+/// `key` in a key file of its own folder, outside any data directory (as the command line asks): the folder and
+/// the file's path.
+fn key_file_of(key: &MasterKey) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("master.key");
+    write_private_file(&file, dangan::crypto::encode_hex(key.expose()).as_bytes());
+    (dir, file)
 }
 
 /// Opens an installation; sled may hold its lock for a moment after another handle on the store is dropped.
@@ -454,9 +461,7 @@ fn backups_go_to_a_directory_with_retention_and_the_drill_restores_the_newest_an
     demo::load(&archive, demo::DemoOptions { persons_per_department: 1 }).unwrap();
     let materials = archive.indexing().verify().unwrap().materials;
     close(archive, dir.path());
-    let outside = tempfile::tempdir().unwrap();
-    let key_file = outside.path().join("master.key");
-    dangan::crypto::write_private(&key_file, dangan::crypto::encode_hex(key.expose()).as_bytes()).unwrap();
+    let (outside, key_file) = key_file_of(&key);
     let backups = outside.path().join("backups");
     let dangan = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
