@@ -14,6 +14,7 @@
 
 use crate::extract::Extractor;
 use crate::service::Config;
+use crate::store::object_blobs::{Bucket, S3Settings};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,33 +27,78 @@ const SUFFIX: &str = ".backup";
 const STAMP: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year][month][day]T[hour][minute][second].[subsecond digits:3]Z");
 
-/// A directory of backups.
-pub struct BackupDir(PathBuf);
+/// A directory of backups: a folder, or a folder of an S3 bucket (`s3://bucket/folder`).
+pub struct BackupDir(Place);
+
+enum Place {
+    Folder(PathBuf),
+    /// Backups are staged in a temporary file (ciphertext only, as every backup), then uploaded in parts: an
+    /// object appears whole or not at all, so no partial name is needed.
+    Bucket(Bucket),
+}
 
 /// One complete backup in a [`BackupDir`].
 #[derive(Clone, Debug)]
 pub struct BackupFile {
     /// When it was taken (from its name).
     pub taken: OffsetDateTime,
-    /// Where it is.
+    /// Its file name (`dangan-<UTC time>.backup`).
+    pub name: String,
+    /// Where it is: a path, or `s3://bucket/folder/name`.
+    pub location: String,
+}
+
+/// A backup on this machine's disk, to restore from: the file itself, or a downloaded copy removed when dropped.
+pub struct LocalBackup {
+    /// The file.
     pub path: PathBuf,
+    _download: Option<tempfile::TempPath>,
+}
+
+/// An `s3://` target, if `target` is one.
+fn bucket_of(target: &Path) -> Result<Option<Bucket>> {
+    match target.to_str().filter(|t| t.starts_with("s3://")) {
+        Some(url) => Ok(Some(Bucket::s3(&S3Settings::from_env(url)?)?)),
+        None => Ok(None),
+    }
 }
 
 impl BackupDir {
-    /// The directory `path` (created where missing, 0700).
-    pub fn at(path: &Path) -> Result<Self> {
-        std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
-        rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", path.display()))?;
-        Ok(BackupDir(path.to_path_buf()))
+    /// The directory `target`, a folder (created where missing, 0700) or `s3://bucket/folder` (endpoint and access
+    /// key from the environment, as `--blobs`).
+    pub fn at(target: &Path) -> Result<Self> {
+        if let Some(bucket) = bucket_of(target)? {
+            return Ok(BackupDir(Place::Bucket(bucket)));
+        }
+        std::fs::create_dir_all(target).with_context(|| format!("cannot create {}", target.display()))?;
+        rustix::fs::chmod(target, rustix::fs::Mode::from_raw_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", target.display()))?;
+        Ok(BackupDir(Place::Folder(target.to_path_buf())))
     }
 
-    /// The existing directory `path`, to read backups from.
-    pub fn existing(path: &Path) -> Result<Self> {
-        if !path.is_dir() {
-            bail!("no backup directory at {}", path.display());
+    /// The existing directory `target` (a folder or `s3://bucket/folder`), to read backups from.
+    pub fn existing(target: &Path) -> Result<Self> {
+        if let Some(bucket) = bucket_of(target)? {
+            return Ok(BackupDir(Place::Bucket(bucket)));
         }
-        Ok(BackupDir(path.to_path_buf()))
+        if !target.is_dir() {
+            bail!("no backup directory at {}", target.display());
+        }
+        Ok(BackupDir(Place::Folder(target.to_path_buf())))
+    }
+
+    fn describe(&self) -> String {
+        match &self.0 {
+            Place::Folder(p) => p.display().to_string(),
+            Place::Bucket(b) => b.name().to_string(),
+        }
+    }
+
+    fn location(&self, name: &str) -> String {
+        match &self.0 {
+            Place::Folder(p) => p.join(name).display().to_string(),
+            Place::Bucket(b) => format!("{}/{name}", b.name()),
+        }
     }
 
     /// Writes a backup taken at `taken` with `write` (which gets the open file), then keeps the newest `keep`.
@@ -62,59 +108,59 @@ impl BackupDir {
         taken: OffsetDateTime,
         keep: usize,
         write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<T>,
-    ) -> Result<(BackupFile, T, Vec<PathBuf>)> {
+    ) -> Result<(BackupFile, T, Vec<String>)> {
         let stamp = taken.to_offset(time::UtcOffset::UTC).format(STAMP)?;
         let name = format!("{PREFIX}{stamp}{SUFFIX}");
-        let path = self.0.join(&name);
-        let partial = self.0.join(format!(".{name}.partial"));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
-        let written = (|| -> Result<T> {
-            let mut out = std::io::BufWriter::new(&file);
-            let t = write(&mut out)?;
-            out.flush()?;
-            drop(out);
-            file.sync_all()?;
-            if path.exists() {
-                bail!("{} exists already", path.display());
-            }
-            std::fs::rename(&partial, &path)?;
-            // The rename is durable once the directory is.
-            std::fs::File::open(&self.0).and_then(|d| d.sync_all())?;
-            Ok(t)
-        })()
-        .with_context(|| format!("cannot write the backup {}", path.display()));
-        let t = match written {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(e);
+        let location = self.location(&name);
+        let t = match &self.0 {
+            Place::Folder(dir) => write_file(dir, &name, write)?,
+            Place::Bucket(bucket) => {
+                if bucket.list_files()?.iter().any(|(n, _)| *n == name) {
+                    bail!("{location} exists already");
+                }
+                let staged = tempfile::NamedTempFile::new().context("cannot stage the backup in a temporary file")?;
+                let mut out = std::io::BufWriter::new(staged.as_file());
+                let t = write(&mut out)?;
+                out.flush()?;
+                drop(out);
+                bucket.upload(staged.path(), &name).with_context(|| format!("cannot upload the backup {location}"))?;
+                t
             }
         };
         let mut removed = Vec::new();
         for old in self.list()?.into_iter().skip(keep.max(1)) {
-            std::fs::remove_file(&old.path).with_context(|| format!("cannot remove {}", old.path.display()))?;
-            removed.push(old.path);
+            match &self.0 {
+                Place::Folder(dir) => std::fs::remove_file(dir.join(&old.name))
+                    .with_context(|| format!("cannot remove {}", old.location))?,
+                Place::Bucket(bucket) => {
+                    bucket.remove(&old.name).with_context(|| format!("cannot remove {}", old.location))?
+                }
+            }
+            removed.push(old.location);
         }
-        Ok((BackupFile { taken, path }, t, removed))
+        Ok((BackupFile { taken, name, location }, t, removed))
     }
 
     /// The complete backups, newest first (partial ones and other files are not listed).
     pub fn list(&self) -> Result<Vec<BackupFile>> {
+        let names: Vec<String> = match &self.0 {
+            Place::Folder(dir) => {
+                let read = || format!("cannot read {}", dir.display());
+                let mut names = Vec::new();
+                for entry in std::fs::read_dir(dir).with_context(read)? {
+                    names.extend(entry.with_context(read)?.file_name().to_str().map(str::to_string));
+                }
+                names
+            }
+            Place::Bucket(bucket) => bucket.list_files()?.into_iter().map(|(n, _)| n).collect(),
+        };
         let mut found = Vec::new();
-        let read = || format!("cannot read {}", self.0.display());
-        for entry in std::fs::read_dir(&self.0).with_context(read)? {
-            let entry = entry.with_context(read)?;
-            let name = entry.file_name();
-            let Some(stamp) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|n| n.strip_suffix(SUFFIX))
-            else {
+        for name in names {
+            let Some(stamp) = name.strip_prefix(PREFIX).and_then(|n| n.strip_suffix(SUFFIX)) else {
                 continue;
             };
             if let Ok(taken) = time::PrimitiveDateTime::parse(stamp, STAMP) {
-                found.push(BackupFile { taken: taken.assume_utc(), path: entry.path() });
+                found.push(BackupFile { taken: taken.assume_utc(), location: self.location(&name), name });
             }
         }
         found.sort_by_key(|b| std::cmp::Reverse(b.taken));
@@ -123,8 +169,54 @@ impl BackupDir {
 
     /// The newest complete backup.
     pub fn newest(&self) -> Result<BackupFile> {
-        self.list()?.into_iter().next().ok_or_else(|| anyhow!("no dangan backup in {}", self.0.display()))
+        self.list()?.into_iter().next().ok_or_else(|| anyhow!("no dangan backup in {}", self.describe()))
     }
+
+    /// The backup `file` on this machine's disk (downloaded from a bucket into a temporary file).
+    pub fn local(&self, file: &BackupFile) -> Result<LocalBackup> {
+        match &self.0 {
+            Place::Folder(dir) => Ok(LocalBackup { path: dir.join(&file.name), _download: None }),
+            Place::Bucket(bucket) => {
+                let temp = tempfile::NamedTempFile::new().context("cannot create a temporary file")?.into_temp_path();
+                bucket.download(&file.name, &temp).with_context(|| format!("cannot download {}", file.location))?;
+                Ok(LocalBackup { path: temp.to_path_buf(), _download: Some(temp) })
+            }
+        }
+    }
+}
+
+/// Writes the backup `name` into the folder `dir`: under a hidden partial name, synced, then renamed.
+fn write_file<T>(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<T>,
+) -> Result<T> {
+    let path = dir.join(name);
+    let partial = dir.join(format!(".{name}.partial"));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let written = (|| -> Result<T> {
+        let mut out = std::io::BufWriter::new(&file);
+        let t = write(&mut out)?;
+        out.flush()?;
+        drop(out);
+        file.sync_all()?;
+        if path.exists() {
+            bail!("{} exists already", path.display());
+        }
+        std::fs::rename(&partial, &path)?;
+        // The rename is durable once the directory is.
+        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+        Ok(t)
+    })()
+    .with_context(|| format!("cannot write the backup {}", path.display()));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 /// Takes a backup of `archive` (online: writes wait while the snapshot is taken) into `dir`, keeping the newest
@@ -133,7 +225,7 @@ pub fn backup_into(
     archive: &crate::service::Archive,
     dir: &BackupDir,
     keep: usize,
-) -> Result<(BackupFile, crate::store::backup::BackupStats, Vec<PathBuf>)> {
+) -> Result<(BackupFile, crate::store::backup::BackupStats, Vec<String>)> {
     let done = dir.write(OffsetDateTime::now_utc(), keep, |out| Ok(archive.operations().backup_to(out)?));
     let operations = archive.operations();
     let metrics = operations.metrics();
@@ -162,8 +254,8 @@ pub fn next_due(dir: &BackupDir, every: Duration) -> Duration {
 /// What a restore drill found.
 #[derive(Debug, serde::Serialize)]
 pub struct DrillReport {
-    /// The backup restored.
-    pub backup: PathBuf,
+    /// The backup restored (a path, or `s3://bucket/folder/name`).
+    pub backup: String,
     /// When it was taken.
     #[serde(with = "time::serde::rfc3339")]
     pub taken: OffsetDateTime,
@@ -203,7 +295,9 @@ pub fn drill(
     let newest = dir.newest()?;
     let rpo = (OffsetDateTime::now_utc() - newest.taken).max(time::Duration::ZERO);
     let started = Instant::now();
-    let stats = super::restore(scratch, &newest.path, None)?;
+    let local = dir.local(&newest)?;
+    let stats = super::restore(scratch, &local.path, None, None)?;
+    drop(local);
     let restored = started.elapsed();
     let archive = super::open(scratch, master, extractor, config)
         .map_err(|e| anyhow!("the restored store does not open: {e} (was the backup made with another master key?)"))?;
@@ -228,7 +322,7 @@ pub fn drill(
         tracing::warn!("the drill's archive did not finish its background work within two minutes");
     }
     Ok(DrillReport {
-        backup: newest.path,
+        backup: newest.location,
         taken: newest.taken,
         rpo_seconds: rpo.whole_seconds().max(0) as u64,
         rto_seconds: secs(opened),
@@ -264,7 +358,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = BackupDir::at(tmp.path()).unwrap();
         let (file, stats, _) = backup_into(&archive, &dir, 2).unwrap();
-        assert!(stats.records > 0 && std::fs::metadata(&file.path).unwrap().len() > stats.bytes);
+        assert!(stats.records > 0 && std::fs::metadata(&file.location).unwrap().len() > stats.bytes);
         assert!(
             metrics()
                 .contains(&format!("dangan_backup_last_success_timestamp_seconds {}\n", file.taken.unix_timestamp()))
@@ -295,9 +389,11 @@ mod tests {
         assert!(archive.close(Duration::from_secs(60)));
 
         let url = server.url();
-        let restored = crate::bootstrap::restore(&tmp.path().join("b"), &file.path, Some(&url)).unwrap();
+        let restored =
+            crate::bootstrap::restore(&tmp.path().join("b"), Path::new(&file.location), Some(&url), None).unwrap();
         assert_eq!((restored.records, restored.hash), (stats.records, stats.hash));
-        let again = crate::bootstrap::restore(&tmp.path().join("c"), &file.path, Some(&url)).unwrap_err();
+        let again =
+            crate::bootstrap::restore(&tmp.path().join("c"), Path::new(&file.location), Some(&url), None).unwrap_err();
         assert!(again.to_string().contains("already holds a dangan store"), "{again}");
 
         let config = Config { store: Some(crate::service::StoreUrl(url.clone())), ..Config::default() };
@@ -307,14 +403,14 @@ mod tests {
         assert!(archive.close(Duration::from_secs(60)));
 
         // A damaged backup is refused whole, and the empty database it was meant for is empty again.
-        let mut bytes = std::fs::read(&file.path).unwrap();
+        let mut bytes = std::fs::read(&file.location).unwrap();
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x55;
         let damaged = tmp.path().join("damaged.backup");
         std::fs::write(&damaged, &bytes).unwrap();
         postgres::Client::connect(&url, postgres::NoTls).unwrap().batch_execute("CREATE DATABASE other").unwrap();
         let other = url.replace("dbname=postgres", "dbname=other");
-        let refused = crate::bootstrap::restore(&tmp.path().join("d"), &damaged, Some(&other)).unwrap_err();
+        let refused = crate::bootstrap::restore(&tmp.path().join("d"), &damaged, Some(&other), None).unwrap_err();
         assert!(refused.to_string().contains("restore refused"), "{refused}");
         let kv = PgKv::open(&other).unwrap();
         for t in Table::ALL {
@@ -322,10 +418,74 @@ mod tests {
         }
     }
 
+    /// An archive whose chunks are in a three-node Garage bucket: uploads read back from it (and nothing of them is
+    /// in the records' store), a backup carries them, a store is never opened over another blob store, and a
+    /// backup restores into the embedded store or into another bucket; with one Garage node down every blob still
+    /// reads back whole and re-hashes.
     #[test]
-    fn a_backup_directory_keeps_the_newest_and_never_lists_a_partial_backup() {
+    fn an_archive_keeps_its_chunks_in_a_garage_bucket_and_its_backups_restore_anywhere() {
+        use crate::model::MaterialMeta;
+        use crate::store::{BlobStore, Table};
+        let garage = crate::store::object_blobs::testing::Garage::start(3);
+        let master = crate::crypto::MasterKey::generate().unwrap();
         let tmp = tempfile::tempdir().unwrap();
+        let extractor = || Extractor::in_thread(Duration::from_secs(5));
+        let bucket = |folder: &str| Config { blobs: Some(garage.settings(0, folder)), ..Config::default() };
+        let archive = crate::bootstrap::open(&tmp.path().join("a"), &master, extractor(), bucket("site-a")).unwrap();
+        let hr = crate::service::testing::loader();
+        let json = serde_json::json!({"name": "王小明", "department": "hr"});
+        let person = archive.persons().create(&hr, json).unwrap().record.id;
+        // Two chunks and a bit: 1 MiB chunks.
+        let bytes: Vec<u8> = (0..2_200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let meta = MaterialMeta { category: "4-1".into(), title: "学历证明".into(), ..MaterialMeta::default() };
+        let m = archive.filing().add(&hr, person, meta, &bytes, Some("diploma.bin".into()), false).unwrap().record.id;
+        assert_eq!(*archive.materials().content(&hr, m).unwrap().1, bytes);
+        let in_bucket = crate::store::ObjectBlobStore::s3(&garage.settings(0, "site-a")).unwrap();
+        assert_eq!(in_bucket.list(None, None, 100).unwrap().len(), 3);
         let dir = BackupDir::at(&tmp.path().join("backups")).unwrap();
+        let (file, stats, _) = backup_into(&archive, &dir, 3).unwrap();
+        assert!(archive.close(Duration::from_secs(60)));
+        {
+            use crate::store::Kv;
+            let records = crate::store::SledKv::open(&crate::bootstrap::DataDir(tmp.path().join("a")).store()).unwrap();
+            assert!(records.scan_keys(Table::BlobChunks, b"", None, 1).unwrap().is_empty());
+        }
+
+        // Opened over the records' own store (or another folder), the store refuses: its chunks are not there.
+        for config in [Config::default(), bucket("site-x")] {
+            let Err(crate::service::Error::Store(refused)) =
+                crate::bootstrap::open(&tmp.path().join("a"), &master, extractor(), config)
+            else {
+                panic!("a store opened over a blob store that does not hold its chunks");
+            };
+            assert!(refused.to_string().contains("s3://dangan-test/site-a"), "{refused}");
+        }
+
+        // The backup restores into a data directory's own store, and into another bucket.
+        let backup = Path::new(&file.location);
+        for (name, config) in [("b", Config::default()), ("c", bucket("site-c"))] {
+            let restored =
+                crate::bootstrap::restore(&tmp.path().join(name), backup, None, config.blobs.as_ref()).unwrap();
+            assert_eq!((restored.records, &restored.hash), (stats.records, &stats.hash));
+            let archive = crate::bootstrap::open(&tmp.path().join(name), &master, extractor(), config).unwrap();
+            assert_eq!(*archive.materials().content(&hr, m).unwrap().1, bytes);
+            let report = archive.indexing().verify().unwrap();
+            assert!(report.ok() && report.blobs == 1, "{report:?}");
+            assert!(archive.audit_trail().verify().unwrap().ok);
+            assert!(archive.close(Duration::from_secs(60)));
+        }
+
+        // One Garage node fails: the restored archive in the bucket still reads every blob whole.
+        garage.kill(1);
+        let archive = crate::bootstrap::open(&tmp.path().join("c"), &master, extractor(), bucket("site-c")).unwrap();
+        assert_eq!(*archive.materials().content(&hr, m).unwrap().1, bytes);
+        assert!(archive.indexing().verify().unwrap().ok());
+        assert!(archive.close(Duration::from_secs(60)));
+    }
+
+    /// Retention and failures, the same in a folder and in a bucket (here an in-memory object store).
+    fn keeps_the_newest_and_never_lists_a_failed_backup(dir: &BackupDir) {
+        let read = |b: &BackupFile| std::fs::read_to_string(&dir.local(b).unwrap().path).unwrap();
         assert!(dir.newest().unwrap_err().to_string().contains("no dangan backup"));
         let t0 = time::macros::datetime!(2026-12-01 02:00:00 UTC);
         for day in 0..4 {
@@ -336,13 +496,13 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!(n, day);
-            assert_eq!(std::fs::read_to_string(&b.path).unwrap(), format!("backup {day}"));
+            assert_eq!(read(&b), format!("backup {day}"));
             assert_eq!(removed.len(), usize::from(day == 3), "{removed:?}");
         }
         let listed = dir.list().unwrap();
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0].taken, t0 + time::Duration::days(3));
-        assert_eq!(std::fs::read_to_string(&dir.newest().unwrap().path).unwrap(), "backup 3");
+        assert_eq!(read(&dir.newest().unwrap()), "backup 3");
         assert!(listed.iter().all(|b| b.taken > t0), "the oldest went");
 
         // A backup that fails while written leaves nothing, and is never the newest.
@@ -351,11 +511,38 @@ mod tests {
             Err::<(), _>(anyhow!("disk full"))
         });
         assert!(failed.is_err());
-        assert_eq!(std::fs::read_dir(tmp.path().join("backups")).unwrap().count(), 3);
+        assert_eq!(dir.list().unwrap().len(), 3);
         assert_eq!(dir.newest().unwrap().taken, t0 + time::Duration::days(3));
+        // The same time twice is refused, not overwritten.
+        assert!(dir.write(t0 + time::Duration::days(3), 3, |_| Ok(())).is_err());
+        assert_eq!(read(&dir.newest().unwrap()), "backup 3");
+    }
+
+    #[test]
+    fn a_backup_directory_keeps_the_newest_and_never_lists_a_partial_backup() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BackupDir::at(&tmp.path().join("backups")).unwrap();
+        keeps_the_newest_and_never_lists_a_failed_backup(&dir);
+        assert_eq!(std::fs::read_dir(tmp.path().join("backups")).unwrap().count(), 3);
         // A partial file a crash left, and other files, are not backups.
         std::fs::write(tmp.path().join("backups/.dangan-20261231T000000.000Z.backup.partial"), b"x").unwrap();
         std::fs::write(tmp.path().join("backups/notes.txt"), b"x").unwrap();
         assert_eq!(dir.list().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_backup_bucket_keeps_the_newest_and_downloads_the_one_restored() {
+        let objects = std::sync::Arc::new(object_store::memory::InMemory::new());
+        let dir =
+            BackupDir(Place::Bucket(Bucket::new(objects, "site-a/backups", "s3://b/site-a/backups".into()).unwrap()));
+        keeps_the_newest_and_never_lists_a_failed_backup(&dir);
+        let newest = dir.newest().unwrap();
+        assert_eq!(newest.location, format!("s3://b/site-a/backups/{}", newest.name));
+        // The downloaded copy goes with its handle.
+        let local = dir.local(&newest).unwrap();
+        let path = local.path.clone();
+        assert!(path.exists());
+        drop(local);
+        assert!(!path.exists());
     }
 }

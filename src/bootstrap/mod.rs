@@ -16,12 +16,14 @@ pub use keys::{KeyUse, load_key};
 use crate::extract::Extractor;
 use crate::index::SearchIndex;
 use crate::service::{self, Archive, Config, Error, Result, SpoolDir};
-use crate::store::{self, Kv, PgKv, SledKv, Store};
+pub use crate::store::S3Settings;
+use crate::store::{self, BlobStore, Kv, KvBlobStore, ObjectBlobStore, PgKv, SledKv, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Opens an installation: checks the key, opens the records' store (the sled store under `data`, or the
-/// PostgreSQL database `config.store` names) and the sealed index under `data`, clears
+/// PostgreSQL database `config.store` names), its blob store (the records' own, or the bucket `config.blobs`
+/// names) and the sealed index under `data`, clears
 /// spools a crash left behind, builds the archive and starts its workers; rebuilds the index if it was lost,
 /// marks imports a crash interrupted, and warns about accounts that break a hard rule.
 pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor, config: Config) -> Result<Archive> {
@@ -30,7 +32,8 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
     // A wrong key is refused before sled opens (and possibly rewrites) anything.
     let checked = store::check_key_file(&dir.key_check(), master, config.suite)?;
     let kv = open_records(data, config.store.as_ref().map(|u| u.0.as_str())).map_err(store::Error::from)?;
-    let store = Store::open_suite(kv, master, config.suite)?;
+    let blobs = open_blobs(&kv, config.blobs.as_ref()).map_err(store::Error::from)?;
+    let store = Store::open_with_blobs(kv, blobs, master, config.suite)?;
     if !checked {
         store::write_key_file(&dir.key_check(), store.keys().suite(), master)?;
     }
@@ -63,6 +66,18 @@ pub fn open_records(data: &Path, store: Option<&str>) -> std::result::Result<Arc
     })
 }
 
+/// Where the blob chunks go: the S3 bucket `blobs` names (the CLI reads them with [`S3Settings::from_env`]), or a
+/// table of the records' own engine.
+pub fn open_blobs(
+    kv: &Arc<dyn Kv>,
+    blobs: Option<&S3Settings>,
+) -> std::result::Result<Arc<dyn BlobStore>, store::KvError> {
+    Ok(match blobs {
+        Some(settings) => Arc::new(ObjectBlobStore::s3(settings)?),
+        None => Arc::new(KvBlobStore::new(kv.clone())),
+    })
+}
+
 /// Whether a records' engine already holds a store (its meta table has the store's key check).
 fn holds_store(kv: &dyn Kv) -> std::result::Result<bool, store::KvError> {
     Ok(!kv.scan_keys(store::Table::Meta, b"", None, 1)?.is_empty())
@@ -80,10 +95,16 @@ pub fn refuse_existing_records(data: &Path, store: Option<&str>) -> anyhow::Resu
 }
 
 /// Restores a backup file (`dangan backup`'s output) into `data` (or the PostgreSQL database `store` names),
-/// which must hold no store yet; the records are checked as they are read. A refused restore leaves nothing
+/// which must hold no store yet, the chunks into the blob store `blobs` names ([`open_blobs`]); the records are
+/// checked as they are read. A refused restore leaves nothing
 /// behind in a data directory; a database is emptied again. The master key is checked by opening the restored
 /// store afterwards ([`open`]), which also rebuilds the index.
-pub fn restore(data: &Path, file: &Path, store: Option<&str>) -> anyhow::Result<store::backup::BackupStats> {
+pub fn restore(
+    data: &Path,
+    file: &Path,
+    store: Option<&str>,
+    blobs: Option<&S3Settings>,
+) -> anyhow::Result<store::backup::BackupStats> {
     use anyhow::Context;
     let dir = DataDir(data.to_path_buf());
     if store.is_none() && dir.store().exists() {
@@ -94,7 +115,8 @@ pub fn restore(data: &Path, file: &Path, store: Option<&str>) -> anyhow::Result<
     if store.is_some() && holds_store(&*kv)? {
         anyhow::bail!("that PostgreSQL database already holds a dangan store; restore needs an empty database");
     }
-    match store::backup::import(&*kv, std::io::BufReader::new(input)) {
+    let blob_store = open_blobs(&kv, blobs)?;
+    match store::backup::import(&*kv, &*blob_store, std::io::BufReader::new(input)) {
         Ok(s) => Ok(s),
         Err(e) => {
             if store.is_some() {

@@ -4,7 +4,7 @@
 
 use crate::bootstrap::backups::BackupDir;
 use crate::bootstrap::keys::{move_key, new_key, restore_key_backup, rotate_store, write_key_backup};
-use crate::bootstrap::{DataDir, KeyUse, Suite, extractor, labelled_key, load_key, unlabelled_key};
+use crate::bootstrap::{DataDir, KeyUse, S3Settings, Suite, extractor, labelled_key, load_key, unlabelled_key};
 use crate::model::AuditAction;
 use crate::model::{PersonId, Role};
 use crate::service::{Archive, Config, auth::NewUser, demo};
@@ -89,6 +89,10 @@ pub enum Command {
         /// Restore into this PostgreSQL database (empty) instead of the data directory's store.
         #[arg(long, env = "DANGAN_STORE", hide_env_values = true)]
         store: Option<String>,
+        /// Put the blob chunks into this S3 bucket (`s3://bucket[/folder]`, as `serve --blobs`) instead of the
+        /// records' store.
+        #[arg(long, env = "DANGAN_BLOBS")]
+        blobs: Option<String>,
     },
     /// Restore drill: restores the newest backup of a backup directory into a scratch directory, opens it (the
     /// index rebuilt), verifies every blob and the audit chain, and reports the RPO (the backup's age) and the RTO
@@ -188,6 +192,11 @@ pub struct DataArgs {
     /// data directory still holds the search index and the key check.
     #[arg(long, env = "DANGAN_STORE", hide_env_values = true)]
     pub store: Option<String>,
+    /// Where the blob chunks are: an S3-compatible bucket (`s3://bucket` or `s3://bucket/folder`; endpoint and key
+    /// from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) instead of the records' store.
+    /// A store is always opened with the blob store it was made with.
+    #[arg(long, env = "DANGAN_BLOBS")]
+    pub blobs: Option<String>,
 }
 
 /// `demo` options.
@@ -529,7 +538,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 "backed up {} records ({} bytes) to {} (blake3 {}); {} older backup(s) removed, {} kept",
                 stats.records,
                 stats.bytes,
-                file.path.display(),
+                file.location,
                 stats.hash,
                 removed.len(),
                 dir.list()?.len()
@@ -564,7 +573,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 let taken = r.taken.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                println!("restore drill of {} (taken {taken})", r.backup.display());
+                println!("restore drill of {} (taken {taken})", r.backup);
                 println!("  RPO {} (the backup's age)", human(r.rpo_seconds as f64));
                 println!(
                     "  RTO {} (restore of {} records {}, open with the index rebuilt {})",
@@ -587,24 +596,30 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(if r.ok { 0 } else { 1 })
         }
-        Command::Restore { file, from, data, key_file, store } => {
-            let file = match (file, from) {
-                (Some(f), _) => f,
-                (None, Some(dir)) => BackupDir::existing(&dir)?.newest()?.path,
+        Command::Restore { file, from, data, key_file, store, blobs } => {
+            // A backup downloaded from a bucket is removed when the restore is done (`_download` dropped).
+            let (file, _download) = match (file, from) {
+                (Some(f), _) => (f, None),
+                (None, Some(dir)) => {
+                    let dir = BackupDir::existing(&dir)?;
+                    let local = dir.local(&dir.newest()?)?;
+                    (local.path.clone(), Some(local))
+                }
                 (None, None) => bail!("name a backup file or --from a backup directory"),
             };
             if store.is_none() && DataDir(data.clone()).store().exists() {
                 bail!("{} already holds a store; restore needs an empty directory", data.display());
             }
             let key = load_key(&data, key_file.as_deref(), KeyUse::Offline)?;
-            let stats = crate::bootstrap::restore(&data, &file, store.as_deref())?;
+            let settings = blobs.as_deref().map(S3Settings::from_env).transpose()?;
+            let stats = crate::bootstrap::restore(&data, &file, store.as_deref(), settings.as_ref())?;
             // The key must open what was restored; the index is rebuilt on opening.
             let archive = open_archive(
                 &data,
                 key_file.as_deref(),
                 KeyUse::Offline,
                 None,
-                store.as_deref(),
+                (store.as_deref(), blobs.as_deref()),
                 &ProxyArgs::default(),
             )
             .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
@@ -695,7 +710,7 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
         Some(new_key_file),
         KeyUse::Offline,
         None,
-        data.store.as_deref(),
+        (data.store.as_deref(), data.blobs.as_deref()),
         &ProxyArgs::default(),
     )?;
     archive.audit_trail().record_local_event(
@@ -782,7 +797,7 @@ fn open_archive(
     key_file: Option<&Path>,
     usage: KeyUse,
     suite: Option<Suite>,
-    store: Option<&str>,
+    (store, blobs): (Option<&str>, Option<&str>),
     proxies: &ProxyArgs,
 ) -> Result<Opened> {
     let key = load_key(data, key_file, usage)?;
@@ -806,6 +821,7 @@ fn open_archive(
         trusted_proxies: proxies.trusted_proxies.clone(),
         suite,
         store: store.map(|s| crate::service::StoreUrl(s.to_string())),
+        blobs: blobs.map(S3Settings::from_env).transpose()?,
         contract_notice_days: match std::env::var("DANGAN_CONTRACT_NOTICE_DAYS") {
             Err(_) => Config::default().contract_notice_days,
             Ok(v) => match v.trim().parse::<u32>() {
@@ -891,7 +907,8 @@ fn open_offline(data: &DataArgs) -> Result<Opened> {
 
 /// Opens the installation `data` names, for `usage`.
 fn open_data(data: &DataArgs, usage: KeyUse, proxies: &ProxyArgs) -> Result<Opened> {
-    open_archive(&data.data, data.key_file.as_deref(), usage, data.suite, data.store.as_deref(), proxies)
+    let engines = (data.store.as_deref(), data.blobs.as_deref());
+    open_archive(&data.data, data.key_file.as_deref(), usage, data.suite, engines, proxies)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -952,13 +969,16 @@ fn serve_cmd(a: ServeArgs) -> Result<()> {
 /// Takes a backup whenever one is due (`every` after the newest in `dir`), for as long as the server runs.
 async fn scheduled_backups(archive: Archive, dir: Arc<BackupDir>, every: Duration, keep: usize) {
     loop {
-        tokio::time::sleep(crate::bootstrap::backups::next_due(&dir, every)).await;
+        // Listing a bucket blocks: not on the runtime's threads.
+        let dir2 = dir.clone();
+        let due = tokio::task::spawn_blocking(move || crate::bootstrap::backups::next_due(&dir2, every)).await;
+        tokio::time::sleep(due.unwrap_or(every)).await;
         let (archive, dir2) = (archive.clone(), dir.clone());
         let done =
             tokio::task::spawn_blocking(move || crate::bootstrap::backups::backup_into(&archive, &dir2, keep)).await;
         match done {
             Ok(Ok((file, stats, removed))) => tracing::info!(
-                file = %file.path.display(), records = stats.records, bytes = stats.bytes, removed = removed.len(),
+                file = %file.location, records = stats.records, bytes = stats.bytes, removed = removed.len(),
                 "scheduled backup written"
             ),
             Ok(Err(e)) => {
@@ -1026,7 +1046,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
             p
         }
     };
-    let archive = open_archive(&data, None, KeyUse::Demo, a.suite, None, &a.proxies)?;
+    let archive = open_archive(&data, None, KeyUse::Demo, a.suite, (None, None), &a.proxies)?;
     // The demo's audit witness lives beside the data (never inside it), in a temporary directory of its own.
     let witness_dir = tempfile::Builder::new().prefix("dangan-demo-witness-").tempdir()?;
     attach_witness(&archive, &witness_dir.path().join("audit-witness.jsonl"), &data)?;

@@ -243,6 +243,10 @@ pub struct Config {
     /// Where the records are: a PostgreSQL database's connection string (issue 16), or none for the data
     /// directory's embedded sled store. It may hold a password: never shown (its `Debug` says only whether set).
     pub store: Option<StoreUrl>,
+    /// Where the blob chunks are: an S3 bucket (issue 16; the CLI reads `--blobs s3://bucket[/folder]` and the
+    /// endpoint and access key from the environment), or none for a table of the records' own engine. Its secret
+    /// is never shown (`Debug` leaves it out).
+    pub blobs: Option<crate::store::S3Settings>,
     /// The record checks set per installation (docs/DOMAIN.md §5): a gap between posts longer than
     /// `max_gap_months` is a warning (default 12).
     pub record_rules: crate::model::person::RecordRules,
@@ -296,6 +300,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             suite: None,
             store: None,
+            blobs: None,
             record_rules: crate::model::person::RecordRules::default(),
             review_valid_months: 36,
             contract_notice_days: 30,

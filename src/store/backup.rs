@@ -4,7 +4,7 @@
 //! `[table][key length][key][value length][value]`, then a trailer with the record count and the BLAKE3 of
 //! everything before it, so a truncated or altered backup is refused whole.
 
-use super::{Batch, Error, Kv, KvError, Result, Store, Table};
+use super::{BLOB_STORE, Batch, BlobStore, ChunkKey, Error, Kv, KvError, Result, Store, Table};
 use std::io::{Read, Write};
 
 const MAGIC: &[u8] = b"DANGAN-BACKUP\n";
@@ -49,19 +49,42 @@ impl Store {
         let mut stats = BackupStats::default();
         w.put(MAGIC)?;
         w.put(&FORMAT.to_be_bytes())?;
+        let mut record = |w: &mut Hashing<_>, code: u8, k: &[u8], v: &[u8]| -> Result<()> {
+            w.put(&[code])?;
+            w.put(&(k.len() as u32).to_be_bytes())?;
+            w.put(k)?;
+            w.put(&(v.len() as u32).to_be_bytes())?;
+            w.put(v)?;
+            stats.records += 1;
+            stats.bytes += (k.len() + v.len()) as u64;
+            Ok(())
+        };
         for t in Table::ALL {
             let code = table_code(t);
+            if t == Table::BlobChunks {
+                // The chunks from wherever the blob store keeps them (a table of the records, or a bucket), as
+                // records of the chunks' table: a backup restores into either.
+                let mut after = None;
+                loop {
+                    let page = self.blobs.list(None, after.as_ref(), 64)?;
+                    for key in &page {
+                        let chunk = self.blobs.get(key)?.ok_or_else(|| {
+                            Error::Kv(KvError::Engine("a chunk was removed while the backup read it".into()))
+                        })?;
+                        record(&mut w, code, &key.to_bytes(), &chunk)?;
+                    }
+                    match page.last() {
+                        Some(k) if page.len() == 64 => after = Some(*k),
+                        _ => break,
+                    }
+                }
+                continue;
+            }
             let mut after: Option<Vec<u8>> = None;
             loop {
                 let page = self.kv.scan(t, b"", after.as_deref(), 256)?;
                 for (k, v) in &page {
-                    w.put(&[code])?;
-                    w.put(&(k.len() as u32).to_be_bytes())?;
-                    w.put(k)?;
-                    w.put(&(v.len() as u32).to_be_bytes())?;
-                    w.put(v)?;
-                    stats.records += 1;
-                    stats.bytes += (k.len() + v.len()) as u64;
+                    record(&mut w, code, k, v)?;
                 }
                 match page.last() {
                     Some((k, _)) if page.len() == 256 => after = Some(k.clone()),
@@ -89,9 +112,11 @@ fn read_exact(r: &mut impl Read, n: usize, hasher: Option<&mut blake3::Hasher>) 
     Ok(buf)
 }
 
-/// Restores a backup into an empty key-value store. Verifies the whole file; a damaged one fails whole (the
-/// caller discards the target).
-pub fn import(kv: &dyn Kv, mut input: impl Read) -> Result<BackupStats> {
+/// Restores a backup into an empty key-value store, the chunks into `blobs` (put before the records that name
+/// them are committed). Verifies the whole file; a damaged one fails whole (the caller discards the target).
+/// The record of where the source kept its chunks is left out: the restored store records `blobs` when it is
+/// first opened.
+pub fn import(kv: &dyn Kv, blobs: &dyn BlobStore, mut input: impl Read) -> Result<BackupStats> {
     let mut hasher = blake3::Hasher::new();
     if read_exact(&mut input, MAGIC.len(), Some(&mut hasher))? != MAGIC {
         return Err(bad("not a dangan backup"));
@@ -102,6 +127,7 @@ pub fn import(kv: &dyn Kv, mut input: impl Read) -> Result<BackupStats> {
     }
     let mut stats = BackupStats::default();
     let mut batch = Batch::default();
+    let (mut chunks, mut chunk_bytes) = (Vec::new(), 0usize);
     loop {
         let code = read_exact(&mut input, 1, None)?[0];
         if code == END {
@@ -123,8 +149,21 @@ pub fn import(kv: &dyn Kv, mut input: impl Read) -> Result<BackupStats> {
         let v = read_exact(&mut input, vlen, Some(&mut hasher))?;
         stats.records += 1;
         stats.bytes += (klen + vlen) as u64;
-        batch.put(t, k, v);
+        if t == Table::BlobChunks {
+            let key = ChunkKey::from_bytes(&k).ok_or_else(|| bad("a chunk's key is malformed"))?;
+            chunk_bytes += v.len();
+            chunks.push((key, v));
+            if chunks.len() >= 64 || chunk_bytes >= 32 * 1024 * 1024 {
+                blobs.put(std::mem::take(&mut chunks))?;
+                chunk_bytes = 0;
+            }
+        } else if !(t == Table::Meta && k == BLOB_STORE) {
+            batch.put(t, k, v);
+        }
         if batch.ops.len() >= 512 {
+            blobs.put(std::mem::take(&mut chunks))?;
+            chunk_bytes = 0;
+            blobs.flush()?;
             kv.commit(std::mem::take(&mut batch))?;
         }
     }
@@ -135,6 +174,8 @@ pub fn import(kv: &dyn Kv, mut input: impl Read) -> Result<BackupStats> {
     if count != stats.records || hash != hasher.finalize().as_bytes() || !rest.is_empty() {
         return Err(bad("the backup's checksum does not match: it was altered or damaged"));
     }
+    blobs.put(chunks)?;
+    blobs.flush()?;
     if !batch.is_empty() {
         kv.commit(batch)?;
     }

@@ -76,6 +76,8 @@ pub trait BlobStore: Send + Sync {
     ) -> Result<Vec<ChunkKey>, KvError>;
     /// Makes every put and delete so far durable.
     fn flush(&self) -> Result<(), KvError>;
+    /// Where the chunks are, as the store records it (`records`: the records' own store; `s3://bucket/folder`).
+    fn location(&self) -> String;
 }
 
 /// Chunks in their own table ([`Table::BlobChunks`]) of a [`Kv`] — with sled, a tree of the store's database.
@@ -134,6 +136,10 @@ impl BlobStore for KvBlobStore {
     fn flush(&self) -> Result<(), KvError> {
         self.kv.flush()
     }
+
+    fn location(&self) -> String {
+        "records".into()
+    }
 }
 
 /// Chunks in memory (tests).
@@ -189,10 +195,14 @@ impl BlobStore for MemBlobStore {
     fn flush(&self) -> Result<(), KvError> {
         Ok(())
     }
+
+    fn location(&self) -> String {
+        "memory".into()
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn key(a: u8, n: u32) -> ChunkKey {
@@ -200,7 +210,7 @@ mod tests {
     }
 
     /// The suite every blob store must pass.
-    fn suite(bs: &dyn BlobStore) {
+    pub(crate) fn suite(bs: &dyn BlobStore) {
         assert_eq!(bs.list(None, None, 10).unwrap(), vec![]);
         assert_eq!(bs.get(&key(1, 0)).unwrap(), None);
         bs.put(vec![(key(2, 0), b"b0".to_vec()), (key(1, 1), b"a1".to_vec()), (key(1, 0), b"a0".to_vec())]).unwrap();

@@ -629,6 +629,9 @@ mod tests {
             self.0.log("flush chunks".into());
             self.0.blobs.flush()
         }
+        fn location(&self) -> String {
+            self.0.blobs.location()
+        }
     }
 
     fn recorded_store() -> (Store, Arc<Recorder>) {

@@ -17,12 +17,14 @@ pub mod backup;
 pub mod blob_store;
 pub mod blobs;
 pub mod kv;
+pub mod object_blobs;
 pub mod postgres;
 pub mod spool;
 
 pub use blob_store::{BlobStore, ChunkKey, KvBlobStore, MemBlobStore};
 pub use blobs::{BlobAddress, BlobChunks, BlobInfo, PreparedBlob};
 pub use kv::{Batch, Kv, KvError, MemKv, SledKv, Table};
+pub use object_blobs::{ObjectBlobStore, S3Settings};
 pub use postgres::PgKv;
 pub use spool::{SpoolWriter, SpooledBlob, clear_spool_dir};
 
@@ -38,6 +40,10 @@ pub const STORE_FORMAT: u32 = 1;
 const KEY_CHECK: &[u8] = b"key_check";
 /// DO NOT CHANGE: where a store whose master key was rotated keeps the keys that outlive the rotation.
 const KEYRING: &[u8] = b"keyring";
+/// Where the store's blob chunks are ([`BlobStore::location`]), recorded when the store is made, so it is never
+/// opened over a blob store that does not hold its chunks. A backup leaves it out (a restore may put the chunks
+/// elsewhere); a store without it adopts the blob store it is opened with, once that is shown to hold its chunks.
+pub(crate) const BLOB_STORE: &[u8] = b"blob_store";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"dangan key check v1";
 
 /// Errors of the store.
@@ -77,6 +83,17 @@ pub enum Error {
         store: Suite,
         /// The suite asked for.
         asked: Suite,
+    },
+    /// The store's blob chunks are in another blob store than the one it was opened with.
+    #[error(
+        "this store's blob chunks are in {recorded}, not in {given}: start it with the blob store it was made with \
+         (--blobs, DANGAN_BLOBS)"
+    )]
+    BlobsElsewhere {
+        /// Where the store's chunks are (as far as it knows).
+        recorded: String,
+        /// The blob store it was opened with.
+        given: String,
     },
 }
 
@@ -177,6 +194,7 @@ impl Store {
                         .ok_or_else(|| Error::Corrupt { table: "meta", detail: "malformed keyring".into() })?;
                     store.keys = Arc::new(keys);
                 }
+                store.check_blob_store()?;
             }
             None => {
                 if !store.kv.scan(Table::Persons, b"", None, 1)?.is_empty()
@@ -192,12 +210,49 @@ impl Store {
                 );
                 let mut ws = store.write_set();
                 ws.put(Table::Meta, b"format".to_vec(), &STORE_FORMAT)?;
+                ws.put(Table::Meta, BLOB_STORE.to_vec(), &store.blobs.location())?;
                 b.ops.extend(ws.batch.ops);
                 store.kv.commit(b)?;
                 store.kv.flush()?;
             }
         }
         Ok(store)
+    }
+
+    /// Refuses a blob store other than the one the store recorded (see [`BLOB_STORE`]); a store without the record
+    /// adopts the one given if that holds the chunks of the first stored blobs that have any.
+    fn check_blob_store(&self) -> Result<()> {
+        let given = self.blobs.location();
+        let describe = |l: &str| match l {
+            "records" => "the store itself (no --blobs)".to_string(),
+            other => other.to_string(),
+        };
+        match self.get::<String>(Table::Meta, BLOB_STORE)? {
+            Some(recorded) if recorded == given => return Ok(()),
+            Some(recorded) => {
+                return Err(Error::BlobsElsewhere { recorded: describe(&recorded), given: describe(&given) });
+            }
+            None => {}
+        }
+        for (key, _) in self.kv.scan(Table::Blobs, b"", None, 16)? {
+            let (Some(address), Some(info)) =
+                (BlobAddress::from_slice(&key), self.get::<BlobInfo>(Table::Blobs, &key)?)
+            else {
+                continue;
+            };
+            if info.chunks > 0 {
+                if self.blobs.list(Some(&address), None, 1)?.is_empty() {
+                    return Err(Error::BlobsElsewhere {
+                        recorded: "another blob store".into(),
+                        given: describe(&given),
+                    });
+                }
+                break;
+            }
+        }
+        let mut ws = self.write_set();
+        ws.put(Table::Meta, BLOB_STORE.to_vec(), &given)?;
+        self.commit(ws)
     }
 
     /// An in-memory store with a fresh key (unit tests).

@@ -235,10 +235,11 @@ async fn shut_down(app: TestApp) {
 
 /// Restores a golden backup into `dir` with the fixed key, as `dangan restore` does.
 fn restore(backup: &Path, dir: &Path) -> dangan::store::backup::BackupStats {
-    use dangan::store::{Kv, Table};
-    let kv = SledKv::open(&dir.join("store")).unwrap();
+    use dangan::store::{Kv, KvBlobStore, Table};
+    let kv: std::sync::Arc<dyn Kv> = std::sync::Arc::new(SledKv::open(&dir.join("store")).unwrap());
     let input = std::fs::File::open(backup).unwrap_or_else(|e| panic!("{}: {e}", backup.display()));
-    let stats = dangan::store::backup::import(&kv, std::io::BufReader::new(input)).expect("the golden backup restores");
+    let stats = dangan::store::backup::import(&*kv, &KvBlobStore::new(kv.clone()), std::io::BufReader::new(input))
+        .expect("the golden backup restores");
     // The fixtures were written while a material and its versions carried their text status themselves: no
     // status is kept apart, so the status they show is read from the records as they were written.
     assert!(kv.scan(Table::TextStatus, b"", None, 1).unwrap().is_empty(), "an older store keeps no text statuses");

@@ -4,8 +4,9 @@ use crate::common::*;
 use axum::http::{Method, StatusCode};
 use dangan::crypto::{MasterKey, Suite};
 use dangan::service::{Archive, Config, demo};
-use dangan::store::{Batch, BlobStore, Kv, SledKv, Table};
+use dangan::store::{Batch, BlobStore, Kv, KvBlobStore, SledKv, Table};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -422,17 +423,23 @@ fn backup_restore_verify_round_trips_the_demo_store_exactly() {
 
     let restored = tempfile::tempdir().unwrap();
     {
-        let kv = SledKv::open(&restored.path().join("store")).unwrap();
-        let back = dangan::store::backup::import(&kv, &backup[..]).unwrap();
+        let kv: Arc<dyn Kv> = Arc::new(SledKv::open(&restored.path().join("store")).unwrap());
+        let back = dangan::store::backup::import(&*kv, &KvBlobStore::new(kv.clone()), &backup[..]).unwrap();
         assert_eq!((back.records, back.hash.clone()), (stats.records, stats.hash.clone()));
         kv.flush().unwrap();
     }
-    // Table by table, key by key, the restored store holds exactly the original's (sealed) bytes.
+    // Table by table, key by key, the restored store holds exactly the original's (sealed) bytes, but for the
+    // record of where the chunks were (a restore records its own blob store when it first opens).
     {
         let a = SledKv::open(&dir.path().join("store")).unwrap();
         let b = SledKv::open(&restored.path().join("store")).unwrap();
+        assert!(a.get(Table::Meta, b"blob_store").unwrap().is_some());
+        assert!(b.get(Table::Meta, b"blob_store").unwrap().is_none());
         for t in Table::ALL {
-            let pairs = |kv: &SledKv| kv.scan(t, b"", None, usize::MAX).unwrap();
+            let pairs = |kv: &SledKv| {
+                let all = kv.scan(t, b"", None, usize::MAX).unwrap();
+                all.into_iter().filter(|(k, _)| !(t == Table::Meta && k == b"blob_store")).collect::<Vec<_>>()
+            };
             let (pa, pb) = (pairs(&a), pairs(&b));
             assert_eq!(pa.len(), pb.len(), "{t:?}");
             assert!(pa == pb, "{t:?} differs");
@@ -619,8 +626,8 @@ fn a_backup_through_the_api_holds_its_own_audit_entry() {
     close(archive, dir.path());
     let restored = tempfile::tempdir().unwrap();
     {
-        let kv = SledKv::open(&restored.path().join("store")).unwrap();
-        dangan::store::backup::import(&kv, &backup[..]).unwrap();
+        let kv: Arc<dyn Kv> = Arc::new(SledKv::open(&restored.path().join("store")).unwrap());
+        dangan::store::backup::import(&*kv, &KvBlobStore::new(kv.clone()), &backup[..]).unwrap();
         kv.flush().unwrap();
     }
     let archive = open_retrying(restored.path(), &key);
