@@ -13,7 +13,10 @@
 //! - Scans are key ranges on the primary key's B-tree: `bytea` compares byte by byte, the order sled keeps.
 //! - One dangan process writes a database: the adapter takes a session advisory lock when it opens (released
 //!   when its connection ends) and is refused, as sled refuses a second process on its folder, while another
-//!   holds it.
+//!   holds it. Each time a process takes the lock it counts a lease generation up (`dangan_lease`); a process
+//!   that lost its lease (its connection broke) and finds, when it takes the lock again, that another process
+//!   held it in between stops ([`KvError::Stopped`]): what it keeps in memory (the audit chain's head, counters)
+//!   may be behind what the other wrote, and only a restart reads it afresh.
 //! - A few connections serve concurrent readers; one whose connection broke (a restarted or failed-over
 //!   server) is reconnected at its next use, and a read that met the broken connection is tried once more.
 
@@ -48,6 +51,10 @@ pub struct PgKv {
     /// transaction, that this process still holds the lock (a fence), so a dangan process whose lease ended (its
     /// connection broke, the server restarted) writes nothing once another has taken over.
     lease: Mutex<Option<(Client, i32)>>,
+    /// The lease generation this adapter last took (`None` before its first).
+    generation: Mutex<Option<i64>>,
+    /// Set when another process wrote while this one had lost its lease: why it takes no more writes.
+    stopped: std::sync::OnceLock<String>,
 }
 
 /// A connection with the statements prepared on it.
@@ -122,10 +129,15 @@ impl PgKv {
             conns: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
             lease: Mutex::new(None),
+            generation: Mutex::new(None),
+            stopped: std::sync::OnceLock::new(),
         };
-        kv.lease_pid()?;
         // No notice for each table that exists already.
-        let mut ddl = String::from("SET client_min_messages = warning;\n");
+        let mut ddl = String::from(
+            "SET client_min_messages = warning;\n\
+             CREATE TABLE IF NOT EXISTS dangan_lease (id int PRIMARY KEY, generation bigint NOT NULL);\n\
+             INSERT INTO dangan_lease (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;\n",
+        );
         for t in Table::ALL {
             let name = table_name(t);
             // The values are ciphertext: compressing them is wasted work (EXTERNAL: out of line, uncompressed).
@@ -135,6 +147,7 @@ impl PgKv {
             ));
         }
         kv.with_conn(|| true, |c| c.client.batch_execute(&ddl))?;
+        kv.lease_pid()?;
         Ok(kv)
     }
 
@@ -154,6 +167,26 @@ impl PgKv {
             return Err(self.locked());
         }
         let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).map_err(engine)?.get(0);
+        let generation: i64 = client
+            .query_one("UPDATE dangan_lease SET generation = generation + 1 WHERE id = 1 RETURNING generation", &[])
+            .map_err(engine)?
+            .get(0);
+        let mut last = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(previous) = *last
+            && generation != previous + 1
+        {
+            // Another process held the lease since this one last did: the lock is let go with the connection.
+            drop(client);
+            let why = format!(
+                "another dangan process wrote postgresql at {} while this one had lost its connection; restart this \
+                 one to read what the other wrote",
+                self.described
+            );
+            tracing::error!(store = %self.described, "{why}");
+            let _ = self.stopped.set(why.clone());
+            return Err(KvError::Stopped(why));
+        }
+        *last = Some(generation);
         *lease = Some((client, pid));
         Ok(pid)
     }
@@ -310,6 +343,9 @@ impl Kv for PgKv {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), KvError> {
+        if let Some(why) = self.stopped.get() {
+            return Err(KvError::Stopped(why.clone()));
+        }
         // The lease may have ended since the last commit (its connection broke): then it is taken again where it
         // is free, once, and the batch (not written: the fence stopped it) goes in under the new one.
         for _ in 0..2 {
@@ -325,6 +361,10 @@ impl Kv for PgKv {
     fn flush(&self) -> Result<(), KvError> {
         // Every commit was durable when it returned.
         Ok(())
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.stopped.get().cloned()
     }
 }
 
@@ -484,11 +524,22 @@ mod tests {
         assert_eq!(other.get(Table::Meta, b"fenced").unwrap(), None);
         assert_eq!(kv.get(Table::Meta, b"after-restart").unwrap().unwrap(), b"x");
         put(&other, b"new-writer").unwrap();
+
+        // The other lets the lock go: the old writer, which held no lease while the other wrote, does not take it
+        // again (what it keeps in memory may be behind): it stops, and says so; a process started afresh writes.
+        drop(other);
+        assert!(matches!(put(&kv, b"stale"), Err(KvError::Stopped(m)) if m.contains("restart")));
+        assert!(kv.stopped().is_some());
+        assert!(matches!(put(&kv, b"stale"), Err(KvError::Stopped(_))));
+        assert_eq!(kv.get(Table::Meta, b"new-writer").unwrap().unwrap(), b"x");
+        let fresh = PgKv::open(&server.url()).unwrap();
+        assert_eq!(fresh.get(Table::Meta, b"stale").unwrap(), None);
+        put(&fresh, b"fresh").unwrap();
+        drop(fresh);
         drop(kv);
 
         // The records reach PostgreSQL sealed: a name written through the store is nowhere in the table (a store
         // of its own: a database of its own, each with its writer lock).
-        drop(other);
         let mut raw = Client::connect(&server.url(), NoTls).unwrap();
         raw.batch_execute("CREATE DATABASE records").unwrap();
         let url = server.url().replace("dbname=postgres", "dbname=records");
