@@ -99,6 +99,54 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
         .with_state(state)
 }
 
+/// The router of a node that serves once it holds the store's writer lease (`serve` as a standby, see the
+/// CLI): until [`Switch::set`] gives it the archive's router, every request is answered 503 with `Retry-After`
+/// (`GET /api/v1/health`: `{"status":"standby"}`), so a reverse proxy sends its users to the writer; from then on
+/// every request goes to the archive.
+#[derive(Clone, Default)]
+pub struct Switch(std::sync::Arc<std::sync::RwLock<Option<Router>>>);
+
+/// How long a client is asked to wait before asking a standby again.
+const STANDBY_RETRY_SECONDS: u64 = 5;
+
+impl Switch {
+    /// The router to serve.
+    pub fn router(&self) -> Router {
+        let switch = self.clone();
+        Router::new().fallback(move |req: Request| {
+            let switch = switch.clone();
+            async move {
+                let router = switch.0.read().unwrap_or_else(|p| p.into_inner()).clone();
+                match router {
+                    Some(router) => {
+                        tower::ServiceExt::oneshot(router, req).await.unwrap_or_else(|never| match never {})
+                    }
+                    None => standby(req.uri().path()),
+                }
+            }
+        })
+    }
+
+    /// From now on, requests go to `router`.
+    pub fn set(&self, router: Router) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(router);
+    }
+}
+
+fn standby(path: &str) -> Response {
+    use axum::response::IntoResponse;
+    let reason = "this dangan node is a standby: another node writes the archive; it takes over when that one stops";
+    if path == "/api/v1/health" {
+        let retry = [(axum::http::header::RETRY_AFTER, STANDBY_RETRY_SECONDS.to_string())];
+        let body = serde_json::json!({"status": "standby", "detail": reason});
+        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, retry, axum::Json(body)).into_response();
+    }
+    crate::api::problem(HttpError::Service(crate::service::Error::Unavailable {
+        reason: reason.into(),
+        retry_after: STANDBY_RETRY_SECONDS,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

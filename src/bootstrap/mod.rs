@@ -32,6 +32,7 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
     // A wrong key is refused before sled opens (and possibly rewrites) anything.
     let checked = store::check_key_file(&dir.key_check(), master, config.suite)?;
     let kv = open_records(data, config.store.as_ref().map(|u| u.0.as_str())).map_err(store::Error::from)?;
+    let lease = kv.lease_generation();
     let blobs = open_blobs(&kv, config.blobs.as_ref()).map_err(store::Error::from)?;
     let store = Store::open_with_blobs(kv, blobs, master, config.suite)?;
     if !checked {
@@ -48,6 +49,18 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
     if archive.indexing().needs_rebuild()? {
         tracing::warn!("the search index is empty but the store holds materials: rebuilding it");
         archive.indexing().reindex()?;
+    } else if let Some(g) = lease
+        && index_lease(&dir) != Some(g - 1)
+    {
+        // A store several processes write in turn (PostgreSQL), each indexing into its own data directory: where
+        // another process held the writer lease since this index was last kept (or it is not known), the other
+        // may have indexed — and taken from the durable queue — what this index lacks.
+        tracing::warn!("another process wrote the store since this search index was kept up to date: rebuilding it");
+        archive.indexing().reindex()?;
+    }
+    if let Some(g) = lease {
+        std::fs::write(dir.index_lease(), g.to_string())
+            .map_err(|e| Error::Internal(format!("cannot write {}: {e}", dir.index_lease().display())))?;
     }
     archive.imports().mark_interrupted_imports()?;
     for (username, violations) in archive.policies().account_violations()? {
@@ -56,6 +69,16 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
         }
     }
     Ok(archive)
+}
+
+/// Whether opening failed because another process holds the store (sled's folder, PostgreSQL's writer lease).
+pub fn held_elsewhere(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<store::Error>(), Some(store::Error::Kv(store::KvError::Locked(_))))
+}
+
+/// The writer lease under which the index in `dir` was last kept up to date (see [`open`]).
+fn index_lease(dir: &DataDir) -> Option<i64> {
+    std::fs::read_to_string(dir.index_lease()).ok()?.trim().parse().ok()
 }
 
 /// The records' engine: the PostgreSQL database `store` names, or the sled store under `data`.
@@ -190,6 +213,11 @@ impl DataDir {
     /// `<data>/store`
     pub fn store(&self) -> PathBuf {
         self.0.join("store")
+    }
+    /// `<data>/index.lease`: the writer lease (of a store several processes write in turn) under which the index
+    /// was last kept.
+    pub fn index_lease(&self) -> PathBuf {
+        self.0.join("index.lease")
     }
     /// `<data>/index`
     pub fn index(&self) -> PathBuf {

@@ -849,7 +849,8 @@ fn open_archive(
         bail!("webhook {bad:?} is not an http:// URL");
     }
     let archive = crate::bootstrap::open(data, &key, extractor(), config).map_err(|e| match e {
-        crate::service::Error::Store(s) => anyhow::anyhow!("{s}"),
+        // The store's own error, as it says it (and as `bootstrap::held_elsewhere` finds it).
+        crate::service::Error::Store(s) => anyhow::Error::new(s),
         other => anyhow::anyhow!("{other}"),
     })?;
     Ok(Opened(Some(archive)))
@@ -945,25 +946,86 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
-    let archive = open_data(&a.data, KeyUse::Serve, &a.proxies)?;
+    let archive = match open_data(&a.data, KeyUse::Serve, &a.proxies) {
+        Ok(archive) => archive,
+        Err(e) if a.data.store.is_some() && crate::bootstrap::held_elsewhere(&e) => return serve_standby(&a),
+        Err(e) => return Err(e),
+    };
     if let Some(path) = &a.audit_witness {
         attach_witness(&archive, path, &a.data.data)?;
     }
     println!("dangan serving {} on http://{}", a.data.data.display(), a.listen);
-    let schedule = match &a.backup_to {
+    let schedule = backup_schedule(&a)?;
+    runtime()?.block_on(async {
+        start_backups(&archive, schedule);
+        serve_router(Archive::clone(&archive), a.listen, a.body_limit_mib * 1024 * 1024).await
+    })
+}
+
+/// The scheduled backups `serve` was asked for: where, how often, how many kept.
+type BackupSchedule = Option<(Arc<BackupDir>, Duration, usize)>;
+
+fn backup_schedule(a: &ServeArgs) -> Result<BackupSchedule> {
+    Ok(match &a.backup_to {
         Some(dir) => Some((
             Arc::new(BackupDir::at(dir)?),
             Duration::from_secs(a.backup_every_hours * 3600),
             a.backup_keep as usize,
         )),
         None => None,
-    };
-    runtime()?.block_on(async {
-        if let Some((dir, every, keep)) = schedule {
-            tokio::spawn(scheduled_backups(Archive::clone(&archive), dir, every, keep));
-        }
-        serve_router(Archive::clone(&archive), a.listen, a.body_limit_mib * 1024 * 1024).await
     })
+}
+
+fn start_backups(archive: &Archive, schedule: BackupSchedule) {
+    if let Some((dir, every, keep)) = schedule {
+        tokio::spawn(scheduled_backups(Archive::clone(archive), dir, every, keep));
+    }
+}
+
+/// `serve` on a store another dangan process writes (a PostgreSQL database whose writer lease it holds): this
+/// node waits as a standby. It listens at once, answering 503 with `Retry-After` (health says `standby`), tries
+/// the lease every two seconds, and when the writer stops (or dies: its connection ends and PostgreSQL lets the
+/// lease go) opens the store afresh — the audit chain's head and everything else read from it, the search index
+/// rebuilt if the other wrote meanwhile — and serves.
+fn serve_standby(a: &ServeArgs) -> Result<()> {
+    let schedule = backup_schedule(a)?;
+    let switch = crate::server::Switch::default();
+    let rt = runtime()?;
+    let (server, archive) = rt.block_on(async {
+        let listener =
+            tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+        let app = switch.router().into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).into_future());
+        println!(
+            "dangan on http://{}: standby (another dangan process writes the store); taking over when it stops",
+            a.listen
+        );
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if server.is_finished() {
+                return Ok::<_, anyhow::Error>((server, None));
+            }
+            let (data, proxies) = (a.data.clone(), a.proxies.clone());
+            match tokio::task::spawn_blocking(move || open_data(&data, KeyUse::Serve, &proxies)).await? {
+                Ok(archive) => return Ok((server, Some(archive))),
+                Err(e) if crate::bootstrap::held_elsewhere(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    })?;
+    let Some(archive) = archive else {
+        return Ok(rt.block_on(server)??);
+    };
+    if let Some(path) = &a.audit_witness {
+        attach_witness(&archive, path, &a.data.data)?;
+    }
+    switch.set(crate::server::router(Archive::clone(&archive), a.body_limit_mib * 1024 * 1024));
+    println!("dangan took over: serving {} on http://{}", a.data.data.display(), a.listen);
+    rt.block_on(async {
+        start_backups(&archive, schedule);
+        server.await
+    })??;
+    Ok(())
 }
 
 /// Takes a backup whenever one is due (`every` after the newest in `dir`), for as long as the server runs.

@@ -255,6 +255,12 @@ pub trait Kv: Send + Sync {
     fn stopped(&self) -> Option<String> {
         None
     }
+    /// For an engine several processes write in turn (PostgreSQL): the generation of the writer lease this
+    /// process holds, counted up each time any process takes it. `None` for an engine one process owns (sled,
+    /// memory).
+    fn lease_generation(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// The sled adapter.

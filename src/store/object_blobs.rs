@@ -419,22 +419,22 @@ impl BlobStore for ObjectBlobStore {
 /// installs it) runs one process per node, each with its folders in a temporary directory, its RPC and S3
 /// ports on loopback, every node in one zone of the layout with replication factor 3 (each block on every
 /// node). A missing binary fails the test that asked, with the command that installs it: nothing is skipped in
-/// silence.
-#[cfg(test)]
-pub(crate) mod testing {
+/// silence. Compiled into the library (hidden) so that the integration tests start clusters too.
+#[doc(hidden)]
+pub mod testing {
     use super::S3Settings;
     use std::path::{Path, PathBuf};
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     /// The command that builds the binary the tests use.
-    pub(crate) const INSTALL: &str =
+    pub const INSTALL: &str =
         "cargo install garage --version 2.5.0 --locked --no-default-features --features bundled-libs,sqlite";
     const KEY_ID: &str = "GK0123456789abcdef01234567";
     const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    pub(crate) const BUCKET: &str = "dangan-test";
+    pub const BUCKET: &str = "dangan-test";
 
-    pub(crate) struct Garage {
+    pub struct Garage {
         dir: tempfile::TempDir,
         bin: PathBuf,
         nodes: Vec<Node>,
@@ -466,7 +466,7 @@ pub(crate) mod testing {
 
     impl Garage {
         /// Starts `n` nodes, joins them, lays them out, and makes the bucket [`BUCKET`] with a key allowed on it.
-        pub(crate) fn start(n: usize) -> Garage {
+        pub fn start(n: usize) -> Garage {
             let bin = binary();
             let dir = tempfile::Builder::new().prefix("dangan-garage").tempdir().unwrap();
             let mut garage = Garage { dir, bin, nodes: Vec::new() };
@@ -556,7 +556,7 @@ pub(crate) mod testing {
         }
 
         /// The settings of the bucket through node `i`'s S3 endpoint.
-        pub(crate) fn settings(&self, i: usize, prefix: &str) -> S3Settings {
+        pub fn settings(&self, i: usize, prefix: &str) -> S3Settings {
             S3Settings {
                 bucket: BUCKET.into(),
                 prefix: prefix.into(),
@@ -568,7 +568,7 @@ pub(crate) mod testing {
         }
 
         /// Kills node `i` (as a machine that fails).
-        pub(crate) fn kill(&self, i: usize) {
+        pub fn kill(&self, i: usize) {
             let child = self.nodes[i].child.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some(mut c) = child {
                 let _ = c.kill();

@@ -132,21 +132,31 @@ impl PgKv {
             generation: Mutex::new(None),
             stopped: std::sync::OnceLock::new(),
         };
-        // No notice for each table that exists already.
-        let mut ddl = String::from(
-            "SET client_min_messages = warning;\n\
-             CREATE TABLE IF NOT EXISTS dangan_lease (id int PRIMARY KEY, generation bigint NOT NULL);\n\
-             INSERT INTO dangan_lease (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;\n",
+        // The tables are made once: a standby node probes every few seconds, and `ALTER TABLE` would lock each
+        // table against the writer's reads and writes.
+        let names: Vec<String> = Table::ALL.iter().map(|t| format!("'{}'", table_name(*t))).collect();
+        let existing = format!(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename IN ('dangan_lease', {})",
+            names.join(", ")
         );
-        for t in Table::ALL {
-            let name = table_name(t);
-            // The values are ciphertext: compressing them is wasted work (EXTERNAL: out of line, uncompressed).
-            ddl.push_str(&format!(
-                "CREATE TABLE IF NOT EXISTS {name} (k bytea PRIMARY KEY, v bytea NOT NULL);\n\
-                 ALTER TABLE {name} ALTER COLUMN v SET STORAGE EXTERNAL;\n"
-            ));
+        let found: i64 = kv.with_conn(|| true, |c| c.client.query_one(&existing, &[]))?.get(0);
+        if found < (names.len() + 1) as i64 {
+            // No notice for each table that exists already.
+            let mut ddl = String::from(
+                "SET client_min_messages = warning;\n\
+                 CREATE TABLE IF NOT EXISTS dangan_lease (id int PRIMARY KEY, generation bigint NOT NULL);\n\
+                 INSERT INTO dangan_lease (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;\n",
+            );
+            for t in Table::ALL {
+                let name = table_name(t);
+                // The values are ciphertext: compressing them is wasted work (EXTERNAL: out of line, uncompressed).
+                ddl.push_str(&format!(
+                    "CREATE TABLE IF NOT EXISTS {name} (k bytea PRIMARY KEY, v bytea NOT NULL);\n\
+                     ALTER TABLE {name} ALTER COLUMN v SET STORAGE EXTERNAL;\n"
+                ));
+            }
+            kv.with_conn(|| true, |c| c.client.batch_execute(&ddl))?;
         }
-        kv.with_conn(|| true, |c| c.client.batch_execute(&ddl))?;
         kv.lease_pid()?;
         Ok(kv)
     }
@@ -366,18 +376,23 @@ impl Kv for PgKv {
     fn stopped(&self) -> Option<String> {
         self.stopped.get().cloned()
     }
+
+    fn lease_generation(&self) -> Option<i64> {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A PostgreSQL server of its own in a temporary folder, on a Unix socket only, for tests: Debian's
 /// `postgresql` package (`initdb` and `pg_ctl` on the PATH or under `/usr/lib/postgresql/<version>/bin`).
 /// As root the server runs as the `postgres` user (it refuses to run as root). Missing tools fail the test that
-/// asked, with the message to install them: nothing is skipped in silence.
-#[cfg(test)]
-pub(crate) mod testing {
+/// asked, with the message to install them: nothing is skipped in silence. Compiled into the library (hidden)
+/// so that the integration tests start servers too.
+#[doc(hidden)]
+pub mod testing {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    pub(crate) struct TestServer {
+    pub struct TestServer {
         dir: tempfile::TempDir,
         bin: PathBuf,
         port: u16,
@@ -408,7 +423,7 @@ pub(crate) mod testing {
     }
 
     impl TestServer {
-        pub(crate) fn start() -> TestServer {
+        pub fn start() -> TestServer {
             let bin = bin_dir();
             let dir = tempfile::Builder::new().prefix("dangan-pg").tempdir().unwrap();
             if is_root() {
@@ -457,12 +472,12 @@ pub(crate) mod testing {
         }
 
         /// Stops and starts the server: every connection breaks.
-        pub(crate) fn restart(&self) {
+        pub fn restart(&self) {
             self.pg_ctl("restart");
         }
 
         /// The connection string for the database `postgres`.
-        pub(crate) fn url(&self) -> String {
+        pub fn url(&self) -> String {
             format!("host={} port={} user=dangan dbname=postgres", self.socket_dir().display(), self.port)
         }
 
@@ -535,6 +550,9 @@ mod tests {
         let fresh = PgKv::open(&server.url()).unwrap();
         assert_eq!(fresh.get(Table::Meta, b"stale").unwrap(), None);
         put(&fresh, b"fresh").unwrap();
+        // Each lease taken counts: kv's first, its own again after the restart, the other's, fresh's (kv's refused
+        // one did not count).
+        assert_eq!(fresh.lease_generation(), Some(4));
         drop(fresh);
         drop(kv);
 

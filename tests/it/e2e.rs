@@ -50,6 +50,19 @@ impl Server {
     }
 
     pub(crate) fn start_with(data: &Path, envs: &[(&str, &str)]) -> Server {
+        let s = Server::spawn_with(data, envs);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if s.health() == 200 {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("server did not come up");
+    }
+
+    /// Starts `serve` without waiting for it to answer.
+    pub(crate) fn spawn_with(data: &Path, envs: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(BIN)
             .args(["serve", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
@@ -61,17 +74,12 @@ impl Server {
             .spawn()
             .unwrap();
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let s = Server { child, base: format!("http://127.0.0.1:{port}/api/v1"), agent };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = s.agent.get(&format!("{}/health", s.base)).call()
-                && r.status() == 200
-            {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("server did not come up");
+        Server { child, base: format!("http://127.0.0.1:{port}/api/v1"), agent }
+    }
+
+    /// The health check's status (0: no answer).
+    pub(crate) fn health(&self) -> u16 {
+        self.agent.get(&format!("{}/health", self.base)).call().map(|r| r.status().as_u16()).unwrap_or(0)
     }
 
     pub(crate) fn json(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
@@ -104,7 +112,14 @@ impl Server {
         p["id"].as_str().unwrap().to_string()
     }
 
-    fn upload(&self, token: &str, person: &str, meta: &Value, name: &str, bytes: &[u8]) -> Result<Value, String> {
+    pub(crate) fn upload(
+        &self,
+        token: &str,
+        person: &str,
+        meta: &Value,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Value, String> {
         let (ct, body) = multipart(&meta.to_string(), name, bytes);
         let mut resp = self
             .agent
@@ -122,7 +137,7 @@ impl Server {
         }
     }
 
-    fn download(&self, token: &str, material: &str) -> Vec<u8> {
+    pub(crate) fn download(&self, token: &str, material: &str) -> Vec<u8> {
         let mut resp = self
             .agent
             .get(&format!("{}/materials/{material}/content", self.base))
@@ -142,12 +157,18 @@ impl Drop for Server {
 }
 
 fn add_hr(data: &Path) {
+    add_hr_with(data, &[]);
+}
+
+/// Adds the hr account offline, with `envs` (where the store is).
+pub(crate) fn add_hr_with(data: &Path, envs: &[(&str, &str)]) {
     let out = Command::new(BIN)
         .args(["users", "add", "--data", data.to_str().unwrap(), "--username", "hr", "--role", "hr"])
         .args(["--department", "hr", "--holder-name", "人事专员"])
         .env("DANGAN_KEY_FILE", key_for(data))
         .env("DANGAN_NEW_PASSWORD", "demo-pass-e2e")
         .env("DANGAN_LOG", "warn")
+        .envs(envs.iter().copied())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -165,7 +186,7 @@ pub(crate) fn login(s: &Server) -> String {
     v["token"].as_str().unwrap().to_string()
 }
 
-fn search_total(s: &Server, token: &str, q: &str) -> (u64, Value) {
+pub(crate) fn search_total(s: &Server, token: &str, q: &str) -> (u64, Value) {
     let (status, v) = s.json("GET", &format!("/search?q={}", urlencode(q)), Some(token), None);
     assert_eq!(status, 200, "{v}");
     (v["total"].as_u64().unwrap(), v)

@@ -15,6 +15,7 @@ mod diff;
 mod digitisation;
 mod duties;
 mod e2e;
+mod failover;
 mod golden;
 mod hostile;
 mod http_api;
