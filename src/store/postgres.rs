@@ -423,7 +423,8 @@ pub mod testing {
     }
 
     impl TestServer {
-        pub fn start() -> TestServer {
+        /// A server in a folder of its own (owned by `postgres` when run as root), not started.
+        fn new() -> TestServer {
             let bin = bin_dir();
             let dir = tempfile::Builder::new().prefix("dangan-pg").tempdir().unwrap();
             if is_root() {
@@ -431,11 +432,62 @@ pub mod testing {
                 assert!(out.status.success(), "chown: {}", String::from_utf8_lossy(&out.stderr));
             }
             // Unix socket only, in the server's own folder: the port only names the socket file.
-            let s = TestServer { port: 5432, dir, bin };
+            TestServer { port: 5432, dir, bin }
+        }
+
+        pub fn start() -> TestServer {
+            let s = TestServer::new();
             let data = s.data();
             s.run("initdb", &["-D", &data, "-A", "trust", "-U", "dangan", "--no-sync", "-E", "UTF8"]);
             s.pg_ctl("start");
             s
+        }
+
+        /// A streaming replica of `primary` (made with `pg_basebackup -R`), started; then `primary` waits for it
+        /// at every commit (a synchronous standby: an acknowledged commit is on both).
+        pub fn start_standby(primary: &TestServer) -> TestServer {
+            let s = TestServer::new();
+            let from = format!("host={} port={} user=dangan", primary.socket_dir().display(), primary.port);
+            s.run("pg_basebackup", &["-D", &s.data(), "-R", "-d", &from, "-X", "stream", "--no-sync"]);
+            s.pg_ctl("start");
+            let mut c = postgres::Client::connect(&primary.url(), postgres::NoTls).unwrap();
+            c.batch_execute("ALTER SYSTEM SET synchronous_standby_names = '*'").unwrap();
+            c.batch_execute("SELECT pg_reload_conf()").unwrap();
+            // Synchronous once the standby says so.
+            let started = std::time::Instant::now();
+            loop {
+                let sync: i64 = c
+                    .query_one("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'", &[])
+                    .unwrap()
+                    .get(0);
+                if sync == 1 {
+                    return s;
+                }
+                assert!(started.elapsed().as_secs() < 30, "the standby did not become synchronous");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+
+        /// Makes a standby the primary.
+        pub fn promote(&self) {
+            self.run("pg_ctl", &["promote", "-D", &self.data(), "-w"]);
+        }
+
+        /// Stops the server at once (as a machine that fails).
+        pub fn stop(&self) {
+            self.pg_ctl("stop");
+        }
+
+        /// A connection string naming `servers` in turn, for the one that takes writes (libpq's
+        /// `target_session_attrs=read-write`): a client finds the new primary after a failover by itself.
+        pub fn url_of_any(servers: &[&TestServer]) -> String {
+            let hosts: Vec<String> = servers.iter().map(|s| s.socket_dir().display().to_string()).collect();
+            let ports: Vec<String> = servers.iter().map(|s| s.port.to_string()).collect();
+            format!(
+                "host={} port={} user=dangan dbname=postgres target_session_attrs=read-write",
+                hosts.join(","),
+                ports.join(",")
+            )
         }
 
         fn data(&self) -> String {
@@ -488,7 +540,10 @@ pub mod testing {
 
     impl Drop for TestServer {
         fn drop(&mut self) {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pg_ctl("stop")));
+            // A server stopped already (as a failed primary) has no PID file.
+            if Path::new(&self.data()).join("postmaster.pid").exists() {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pg_ctl("stop")));
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
-//! Two `dangan serve` nodes on one PostgreSQL database and one three-node Garage bucket (issue 16): one writes,
-//! the other waits as a standby (503 with Retry-After, health `standby`) and takes over within seconds when the
-//! writer is killed (`kill -9`); a node that comes back rebuilds the part of its search index the other wrote;
-//! every acknowledged upload reads back byte for byte with a Garage node down, is found by search on whichever
-//! node serves, and the audit chain verifies.
+//! Two `dangan serve` nodes on one PostgreSQL database (a primary with a synchronous standby) and one three-node
+//! Garage bucket (issue 16): one node writes, the other waits as a standby (503 with Retry-After, health
+//! `standby`) and takes over within seconds when the writer is killed (`kill -9`); the database's primary is
+//! stopped and its standby promoted, and the archive goes on after reconnecting; a node that comes back rebuilds
+//! the part of its search index the other wrote; every acknowledged upload reads back byte for byte with a
+//! Garage node down, is found by search on whichever node serves, and the audit chain verifies.
 
 use crate::e2e::{BIN, Install, Server, add_hr_with, key_for, login, search_total};
 use dangan::store::object_blobs::testing::Garage;
@@ -32,21 +33,26 @@ fn until_standby(node: &Server) {
     }
 }
 
-/// Uploads a text material holding `word`; its id.
-fn upload(node: &Server, token: &str, person: &str, word: &str) -> (String, Vec<u8>) {
+/// Uploads a text material holding `word`; its id and bytes.
+fn try_upload(node: &Server, token: &str, person: &str, word: &str) -> Result<(String, Vec<u8>), String> {
     let text = format!("述职报告。本年度负责{word}项目的推进，完成考核目标。").into_bytes();
     let meta = json!({"category": "4-1", "title": format!("{word}述职报告"), "formed_on": "2026-11"});
-    let m = node.upload(token, person, &meta, "report.txt", &text).unwrap();
-    (m["id"].as_str().unwrap().to_string(), text)
+    let m = node.upload(token, person, &meta, "report.txt", &text)?;
+    Ok((m["id"].as_str().unwrap().to_string(), text))
+}
+
+fn upload(node: &Server, token: &str, person: &str, word: &str) -> (String, Vec<u8>) {
+    try_upload(node, token, person, word).unwrap()
 }
 
 #[test]
 fn a_standby_node_takes_over_within_seconds_when_the_writer_is_killed() {
-    let pg = TestServer::start();
+    let primary = TestServer::start();
+    let standby = TestServer::start_standby(&primary);
     let garage = Garage::start(3);
     let s3 = garage.settings(0, "failover");
     let endpoint = s3.endpoint.clone().unwrap();
-    let url = pg.url();
+    let url = TestServer::url_of_any(&[&primary, &standby]);
     let envs = [
         ("DANGAN_STORE", url.as_str()),
         ("DANGAN_BLOBS", "s3://dangan-test/failover"),
@@ -92,6 +98,23 @@ fn a_standby_node_takes_over_within_seconds_when_the_writer_is_killed() {
         let (id, bytes) = upload(&b, &token, &person, word);
         acknowledged.push((word.to_string(), id, bytes));
     }
+
+    // The database's primary fails and its synchronous standby is promoted: b reconnects to it by itself (an
+    // upload in the gap may fail, and is not acknowledged), and every acknowledged write is there.
+    primary.stop();
+    standby.promote();
+    let started = Instant::now();
+    let (id, bytes) = loop {
+        match try_upload(&b, &token, &person, "人事") {
+            Ok(done) => break done,
+            Err(e) => {
+                assert!(started.elapsed() < Duration::from_secs(30), "no upload after the failover: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    };
+    eprintln!("an upload succeeded {:?} after the database failed over", started.elapsed());
+    acknowledged.push(("人事".to_string(), id, bytes));
 
     // a comes back as the standby; b is killed; a takes over and finds what b filed (its index is rebuilt: b
     // indexed those while a was down).
