@@ -100,11 +100,33 @@ pub fn router(archive: Archive, body_limit: usize) -> Router {
 }
 
 /// The router of a node that serves once it holds the store's writer lease (`serve` as a standby, see the
-/// CLI): until [`Switch::set`] gives it the archive's router, every request is answered 503 with `Retry-After`
-/// (`GET /api/v1/health`: `{"status":"standby"}`), so a reverse proxy sends its users to the writer; from then on
-/// every request goes to the archive.
-#[derive(Clone, Default)]
-pub struct Switch(std::sync::Arc<std::sync::RwLock<Option<Router>>>);
+/// CLI). Until [`Switch::set`] gives it the archive's router, a request is forwarded to the writer node where
+/// its address is known ([`Switch::forward_to`]; the writer sees the client's address in `X-Forwarded-For`, and
+/// trusts it where it lists this node with `--trusted-proxy`), else answered 503 with `Retry-After`;
+/// `GET /api/v1/health` always answers for this node itself: 503 `{"status":"standby"}`, so a reverse proxy
+/// prefers the writer. From then on every request goes to the archive.
+#[derive(Clone)]
+pub struct Switch {
+    router: std::sync::Arc<std::sync::RwLock<Option<Router>>>,
+    writer: std::sync::Arc<std::sync::RwLock<Option<String>>>,
+    /// The client that forwards (`None` if it could not be made: then nothing is forwarded).
+    client: Option<reqwest::Client>,
+}
+
+impl Default for Switch {
+    fn default() -> Self {
+        // HTTPS with rustls on ring (the process's provider; set once, later calls find it set).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
+            .build();
+        if let Err(e) = &client {
+            tracing::error!(error = %e, "no HTTP client to forward requests to the writer node");
+        }
+        Switch { router: Default::default(), writer: Default::default(), client: client.ok() }
+    }
+}
 
 /// How long a client is asked to wait before asking a standby again.
 const STANDBY_RETRY_SECONDS: u64 = 5;
@@ -116,12 +138,14 @@ impl Switch {
         Router::new().fallback(move |req: Request| {
             let switch = switch.clone();
             async move {
-                let router = switch.0.read().unwrap_or_else(|p| p.into_inner()).clone();
-                match router {
-                    Some(router) => {
-                        tower::ServiceExt::oneshot(router, req).await.unwrap_or_else(|never| match never {})
-                    }
-                    None => standby(req.uri().path()),
+                let router = switch.router.read().unwrap_or_else(|p| p.into_inner()).clone();
+                if let Some(router) = router {
+                    return tower::ServiceExt::oneshot(router, req).await.unwrap_or_else(|never| match never {});
+                }
+                let writer = switch.writer.read().unwrap_or_else(|p| p.into_inner()).clone();
+                match writer {
+                    Some(writer) if req.uri().path() != "/api/v1/health" => switch.forward(&writer, req).await,
+                    _ => standby(req.uri().path(), "it takes over when that one stops"),
                 }
             }
         })
@@ -129,20 +153,83 @@ impl Switch {
 
     /// From now on, requests go to `router`.
     pub fn set(&self, router: Router) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(router);
+        *self.router.write().unwrap_or_else(|p| p.into_inner()) = Some(router);
+    }
+
+    /// Until [`Switch::set`], requests are forwarded to the writer at `writer` (a base URL, `http://host:port`),
+    /// or refused (`None`).
+    pub fn forward_to(&self, writer: Option<String>) {
+        *self.writer.write().unwrap_or_else(|p| p.into_inner()) = writer;
+    }
+
+    /// Sends `req` on to the writer and its answer back, both streamed.
+    async fn forward(&self, writer: &str, req: Request) -> Response {
+        use axum::http::header;
+        let Some(client) = &self.client else {
+            return standby("", "it takes over when that one stops");
+        };
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let mut out = client.request(parts.method.clone(), format!("{}{path}", writer.trim_end_matches('/')));
+        for (name, value) in &parts.headers {
+            if !is_hop_by_hop(name) && name != header::HOST {
+                out = out.header(name, value);
+            }
+        }
+        // This node is a proxy: it appends the address it was called from, as every proxy does.
+        if let Some(peer) = peer_of(&parts.extensions) {
+            let forwarded = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+                Some(before) => format!("{before}, {peer}"),
+                None => peer.to_string(),
+            };
+            out = out.header("x-forwarded-for", forwarded);
+        }
+        let out = out.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+        match out.send().await {
+            Ok(answer) => {
+                let mut resp = Response::builder().status(answer.status());
+                for (name, value) in answer.headers() {
+                    if !is_hop_by_hop(name) {
+                        resp = resp.header(name, value);
+                    }
+                }
+                resp.body(axum::body::Body::from_stream(answer.bytes_stream()))
+                    .unwrap_or_else(|_| standby("", "the writer's answer could not be passed on"))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the writer node cannot be reached");
+                standby("", "the writer node cannot be reached just now")
+            }
+        }
     }
 }
 
-fn standby(path: &str) -> Response {
+/// Headers that belong to one connection, not to the request or answer passed on.
+fn is_hop_by_hop(name: &axum::http::HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
+/// A standby's answer: 503 with `Retry-After`; for the health check `{"status":"standby"}`.
+fn standby(path: &str, then: &str) -> Response {
     use axum::response::IntoResponse;
-    let reason = "this dangan node is a standby: another node writes the archive; it takes over when that one stops";
+    let reason = format!("this dangan node is a standby: another node writes the archive; {then}");
     if path == "/api/v1/health" {
         let retry = [(axum::http::header::RETRY_AFTER, STANDBY_RETRY_SECONDS.to_string())];
         let body = serde_json::json!({"status": "standby", "detail": reason});
         return (axum::http::StatusCode::SERVICE_UNAVAILABLE, retry, axum::Json(body)).into_response();
     }
     crate::api::problem(HttpError::Service(crate::service::Error::Unavailable {
-        reason: reason.into(),
+        reason,
         retry_after: STANDBY_RETRY_SECONDS,
     }))
 }

@@ -33,6 +33,9 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
     let checked = store::check_key_file(&dir.key_check(), master, config.suite)?;
     let kv = open_records(data, config.store.as_ref().map(|u| u.0.as_str())).map_err(store::Error::from)?;
     let lease = kv.lease_generation();
+    if let Some(address) = &config.advertise {
+        kv.announce_writer(&format!("{} {address}", writer_tag(master, address))).map_err(store::Error::from)?;
+    }
     let blobs = open_blobs(&kv, config.blobs.as_ref()).map_err(store::Error::from)?;
     let store = Store::open_with_blobs(kv, blobs, master, config.suite)?;
     if !checked {
@@ -69,6 +72,32 @@ pub fn open(data: &Path, master: &crate::crypto::MasterKey, extractor: Extractor
         }
     }
     Ok(archive)
+}
+
+/// The tag that proves an announced writer address was written by a holder of `master`: a standby forwards
+/// its users' requests (passwords among them) only to an address a dangan node announced, never to one that
+/// somebody with access to the database wrote there.
+fn writer_tag(master: &crate::crypto::MasterKey, address: &str) -> String {
+    let key = blake3::derive_key("dangan 2026-12 writer address tag", master.expose());
+    crate::crypto::encode_hex(blake3::keyed_hash(&key, address.as_bytes()).as_bytes())
+}
+
+/// The address the writer of the PostgreSQL store `store` announced (see [`crate::service::Config::advertise`]),
+/// if it did, the database answers, and its tag shows a holder of `master` announced it.
+pub fn writer_address(store: &str, master: &crate::crypto::MasterKey) -> Option<String> {
+    let announced = match PgKv::writer_address(store) {
+        Ok(announced) => announced?,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the writer's address");
+            return None;
+        }
+    };
+    let (tag, address) = announced.split_once(' ')?;
+    if !crate::crypto::ct_eq(tag.as_bytes(), writer_tag(master, address).as_bytes()) {
+        tracing::error!("the writer address in the database is not one a dangan node announced: not forwarding to it");
+        return None;
+    }
+    Some(address.to_string())
 }
 
 /// Whether opening failed because another process holds the store (sled's folder, PostgreSQL's writer lease).

@@ -261,6 +261,11 @@ pub struct ServeArgs {
     /// Scheduled backups kept.
     #[arg(long, default_value_t = 14, env = "DANGAN_BACKUP_KEEP", value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub backup_keep: u64,
+    /// The base URL other dangan nodes reach this one at (`http://10.0.0.1:8080`), on a PostgreSQL store: the
+    /// writer announces it, and a standby forwards the requests it gets to it (list the other nodes with
+    /// --trusted-proxy, so the audit trail keeps the users' addresses).
+    #[arg(long, env = "DANGAN_ADVERTISE")]
+    pub advertise: Option<String>,
 }
 
 /// `users` subcommands.
@@ -797,8 +802,20 @@ fn open_archive(
     key_file: Option<&Path>,
     usage: KeyUse,
     suite: Option<Suite>,
+    engines: (Option<&str>, Option<&str>),
+    proxies: &ProxyArgs,
+) -> Result<Opened> {
+    open_archive_with(data, key_file, usage, suite, engines, proxies, None)
+}
+
+fn open_archive_with(
+    data: &Path,
+    key_file: Option<&Path>,
+    usage: KeyUse,
+    suite: Option<Suite>,
     (store, blobs): (Option<&str>, Option<&str>),
     proxies: &ProxyArgs,
+    advertise: Option<String>,
 ) -> Result<Opened> {
     let key = load_key(data, key_file, usage)?;
     let config = Config {
@@ -822,6 +839,7 @@ fn open_archive(
         suite,
         store: store.map(|s| crate::service::StoreUrl(s.to_string())),
         blobs: blobs.map(S3Settings::from_env).transpose()?,
+        advertise,
         contract_notice_days: match std::env::var("DANGAN_CONTRACT_NOTICE_DAYS") {
             Err(_) => Config::default().contract_notice_days,
             Ok(v) => match v.trim().parse::<u32>() {
@@ -945,8 +963,19 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
     Ok(())
 }
 
+/// Opens the installation to serve it, announcing `advertise` as the writer's address.
+fn open_serving(data: &DataArgs, proxies: &ProxyArgs, advertise: Option<String>) -> Result<Opened> {
+    let engines = (data.store.as_deref(), data.blobs.as_deref());
+    open_archive_with(&data.data, data.key_file.as_deref(), KeyUse::Serve, data.suite, engines, proxies, advertise)
+}
+
 fn serve_cmd(a: ServeArgs) -> Result<()> {
-    let archive = match open_data(&a.data, KeyUse::Serve, &a.proxies) {
+    if let Some(address) = &a.advertise
+        && !(address.starts_with("http://") || address.starts_with("https://"))
+    {
+        bail!("--advertise must be the base URL other nodes reach this one at (http://host:port), not {address:?}");
+    }
+    let archive = match open_serving(&a.data, &a.proxies, a.advertise.clone()) {
         Ok(archive) => archive,
         Err(e) if a.data.store.is_some() && crate::bootstrap::held_elsewhere(&e) => return serve_standby(&a),
         Err(e) => return Err(e),
@@ -989,6 +1018,8 @@ fn start_backups(archive: &Archive, schedule: BackupSchedule) {
 /// rebuilt if the other wrote meanwhile — and serves.
 fn serve_standby(a: &ServeArgs) -> Result<()> {
     let schedule = backup_schedule(a)?;
+    // The key, to check the writer's announced address before forwarding to it.
+    let key = Arc::new(load_key(&a.data.data, a.data.key_file.as_deref(), KeyUse::Serve)?);
     let switch = crate::server::Switch::default();
     let rt = runtime()?;
     let (server, archive) = rt.block_on(async {
@@ -1001,12 +1032,19 @@ fn serve_standby(a: &ServeArgs) -> Result<()> {
             a.listen
         );
         loop {
+            // Where the writer is, for forwarding (it changes when another node takes over).
+            if let Some(store) = a.data.store.clone() {
+                let key = key.clone();
+                let writer =
+                    tokio::task::spawn_blocking(move || crate::bootstrap::writer_address(&store, &key)).await?;
+                switch.forward_to(writer);
+            }
             tokio::time::sleep(Duration::from_secs(2)).await;
             if server.is_finished() {
                 return Ok::<_, anyhow::Error>((server, None));
             }
-            let (data, proxies) = (a.data.clone(), a.proxies.clone());
-            match tokio::task::spawn_blocking(move || open_data(&data, KeyUse::Serve, &proxies)).await? {
+            let (data, proxies, advertise) = (a.data.clone(), a.proxies.clone(), a.advertise.clone());
+            match tokio::task::spawn_blocking(move || open_serving(&data, &proxies, advertise)).await? {
                 Ok(archive) => return Ok((server, Some(archive))),
                 Err(e) if crate::bootstrap::held_elsewhere(&e) => continue,
                 Err(e) => return Err(e),

@@ -247,6 +247,9 @@ pub struct Config {
     /// endpoint and access key from the environment), or none for a table of the records' own engine. Its secret
     /// is never shown (`Debug` leaves it out).
     pub blobs: Option<crate::store::S3Settings>,
+    /// The base URL other dangan nodes reach this one at (`http://10.0.0.1:8080`): announced in a store several
+    /// processes write in turn (PostgreSQL) while this one holds the writer lease, so a standby forwards to it.
+    pub advertise: Option<String>,
     /// The record checks set per installation (docs/DOMAIN.md §5): a gap between posts longer than
     /// `max_gap_months` is a warning (default 12).
     pub record_rules: crate::model::person::RecordRules,
@@ -301,6 +304,7 @@ impl Default for Config {
             suite: None,
             store: None,
             blobs: None,
+            advertise: None,
             record_rules: crate::model::person::RecordRules::default(),
             review_valid_months: 36,
             contract_notice_days: 30,

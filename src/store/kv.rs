@@ -261,6 +261,12 @@ pub trait Kv: Send + Sync {
     fn lease_generation(&self) -> Option<i64> {
         None
     }
+    /// For an engine several processes write in turn: records `address` (the base URL other nodes reach this
+    /// process at) as the writer's, for standby nodes to forward requests to. Nothing for the others.
+    fn announce_writer(&self, address: &str) -> Result<(), KvError> {
+        let _ = address;
+        Ok(())
+    }
 }
 
 /// The sled adapter.

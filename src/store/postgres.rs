@@ -144,7 +144,7 @@ impl PgKv {
             // No notice for each table that exists already.
             let mut ddl = String::from(
                 "SET client_min_messages = warning;\n\
-                 CREATE TABLE IF NOT EXISTS dangan_lease (id int PRIMARY KEY, generation bigint NOT NULL);\n\
+                 CREATE TABLE IF NOT EXISTS dangan_lease (id int PRIMARY KEY, generation bigint NOT NULL, holder text);\n\
                  INSERT INTO dangan_lease (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;\n",
             );
             for t in Table::ALL {
@@ -379,6 +379,37 @@ impl Kv for PgKv {
 
     fn lease_generation(&self) -> Option<i64> {
         *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn announce_writer(&self, address: &str) -> Result<(), KvError> {
+        let generation = self.lease_generation().ok_or_else(|| self.locked())?;
+        self.with_conn(
+            || true,
+            |c| {
+                c.client.execute(
+                    "UPDATE dangan_lease SET holder = $1 WHERE id = 1 AND generation = $2",
+                    &[&address, &generation],
+                )
+            },
+        )?;
+        Ok(())
+    }
+}
+
+impl PgKv {
+    /// The address the process that holds the writer lease of the database `url` names announced
+    /// ([`Kv::announce_writer`]), without taking the lease: for a standby node, to forward requests to.
+    pub fn writer_address(url: &str) -> Result<Option<String>, KvError> {
+        let config: postgres::Config =
+            url.parse().map_err(|e| KvError::Engine(format!("postgresql: not a connection string: {e}")))?;
+        let mut client = config.connect(NoTls).map_err(engine)?;
+        let exists: Option<String> =
+            client.query_one("SELECT to_regclass('dangan_lease')::text", &[]).map_err(engine)?.get(0);
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let row = client.query_opt("SELECT holder FROM dangan_lease WHERE id = 1", &[]).map_err(engine)?;
+        Ok(row.and_then(|r| r.get::<_, Option<String>>(0)))
     }
 }
 

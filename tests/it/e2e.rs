@@ -68,6 +68,8 @@ impl Server {
             .args(["serve", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
             .env("DANGAN_LOG", "warn")
             .env("DANGAN_KEY_FILE", key_for(data))
+            // Where the other nodes of a PostgreSQL store reach this one (nothing for an embedded store).
+            .env("DANGAN_ADVERTISE", format!("http://127.0.0.1:{port}"))
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

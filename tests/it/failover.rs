@@ -1,6 +1,7 @@
 //! Two `dangan serve` nodes on one PostgreSQL database (a primary with a synchronous standby) and one three-node
-//! Garage bucket (issue 16): one node writes, the other waits as a standby (503 with Retry-After, health
-//! `standby`) and takes over within seconds when the writer is killed (`kill -9`); the database's primary is
+//! Garage bucket (issue 16): one node writes, the other waits as a standby (health `standby`, 503 with
+//! Retry-After), passing the requests it gets on to the writer, and takes over within seconds when the writer is
+//! killed (`kill -9`); the database's primary is
 //! stopped and its standby promoted, and the archive goes on after reconnecting; a node that comes back rebuilds
 //! the part of its search index the other wrote; every acknowledged upload reads back byte for byte with a
 //! Garage node down, is found by search on whichever node serves, and the audit chain verifies.
@@ -78,12 +79,43 @@ fn a_standby_node_takes_over_within_seconds_when_the_writer_is_killed() {
         let (id, bytes) = upload(&a, &token, &person, word);
         acknowledged.push((word.to_string(), id, bytes));
     }
-    // The standby serves nothing (not even a read, whose audit entry it could not write) and says when to ask
-    // again.
-    let (status, problem) = b.json("GET", &format!("/persons/{person}"), Some(&token), None);
-    assert_eq!(status, 503, "{problem}");
-    assert_eq!(problem["type"], "urn:dangan:problem:unavailable");
+    // The standby passes what it gets on to the writer (it serves nothing itself: a read's audit entry is
+    // chained by the writer), while its own health says it is the standby and when to ask again.
+    let started = Instant::now();
+    let v = loop {
+        // Until the standby has read where the writer is (at once after it starts listening).
+        match b.json("GET", &format!("/persons/{person}"), Some(&token), None) {
+            (200, v) => break v,
+            (status, v) => {
+                assert!(started.elapsed() < Duration::from_secs(10), "not forwarded: {status} {v}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+    assert_eq!(v["name"], "赵志远");
+    let through_b = login(&b);
+    for word in ["卫生", "科技"] {
+        let (id, bytes) = upload(&b, &through_b, &person, word);
+        acknowledged.push((word.to_string(), id, bytes));
+    }
+    // Somebody with access to the database (not a dangan node: no master key) points the standby elsewhere, to
+    // collect passwords: the standby refuses to forward to an address without the writer's tag.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let announced: String = db.query_one("SELECT holder FROM dangan_lease", &[]).unwrap().get(0);
+    // (Here the forged address is the writer's own, so only the tag tells them apart.)
+    let forged = format!("{} {}", "0".repeat(64), announced.split_once(' ').unwrap().1);
+    db.execute("UPDATE dangan_lease SET holder = $1", &[&forged]).unwrap();
+    let started = Instant::now();
+    while b.json("GET", &format!("/persons/{person}"), Some(&token), None).0 != 503 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the standby forwarded to a forged address");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (status, v) = b.json("POST", "/auth/login", None, Some(json!({"username": "hr", "password": "demo-pass-e2e"})));
+    assert_eq!(status, 503, "{v}");
+    db.execute("UPDATE dangan_lease SET holder = $1", &[&announced]).unwrap();
+
     let mut resp = b.agent.get(&format!("{}/health", b.base)).call().unwrap();
+    assert_eq!(resp.status(), 503);
     assert!(resp.headers().get("retry-after").is_some());
     let health: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(health["status"], "standby");
