@@ -626,6 +626,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 None,
                 (store.as_deref(), blobs.as_deref()),
                 &ProxyArgs::default(),
+                None,
             )
             .map_err(|e| anyhow::anyhow!("{e}: was the backup made with another master key?"))?;
             let report = archive.indexing().verify()?;
@@ -717,6 +718,7 @@ fn rotate_key(data: &DataArgs, new_key_file: &Path) -> Result<()> {
         None,
         (data.store.as_deref(), data.blobs.as_deref()),
         &ProxyArgs::default(),
+        None,
     )?;
     archive.audit_trail().record_local_event(
         AuditAction::KeysRotate,
@@ -798,17 +800,6 @@ fn import(data: &DataArgs, batch: &Path, user: &str, report_file: Option<&Path>,
 }
 
 fn open_archive(
-    data: &Path,
-    key_file: Option<&Path>,
-    usage: KeyUse,
-    suite: Option<Suite>,
-    engines: (Option<&str>, Option<&str>),
-    proxies: &ProxyArgs,
-) -> Result<Opened> {
-    open_archive_with(data, key_file, usage, suite, engines, proxies, None)
-}
-
-fn open_archive_with(
     data: &Path,
     key_file: Option<&Path>,
     usage: KeyUse,
@@ -927,7 +918,7 @@ fn open_offline(data: &DataArgs) -> Result<Opened> {
 /// Opens the installation `data` names, for `usage`.
 fn open_data(data: &DataArgs, usage: KeyUse, proxies: &ProxyArgs) -> Result<Opened> {
     let engines = (data.store.as_deref(), data.blobs.as_deref());
-    open_archive(&data.data, data.key_file.as_deref(), usage, data.suite, engines, proxies)
+    open_archive(&data.data, data.key_file.as_deref(), usage, data.suite, engines, proxies, None)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -966,7 +957,7 @@ async fn serve_router(archive: Archive, listen: SocketAddr, body_limit: usize) -
 /// Opens the installation to serve it, announcing `advertise` as the writer's address.
 fn open_serving(data: &DataArgs, proxies: &ProxyArgs, advertise: Option<String>) -> Result<Opened> {
     let engines = (data.store.as_deref(), data.blobs.as_deref());
-    open_archive_with(&data.data, data.key_file.as_deref(), KeyUse::Serve, data.suite, engines, proxies, advertise)
+    open_archive(&data.data, data.key_file.as_deref(), KeyUse::Serve, data.suite, engines, proxies, advertise)
 }
 
 fn serve_cmd(a: ServeArgs) -> Result<()> {
@@ -1146,7 +1137,7 @@ fn demo_cmd(a: DemoArgs) -> Result<()> {
             p
         }
     };
-    let archive = open_archive(&data, None, KeyUse::Demo, a.suite, (None, None), &a.proxies)?;
+    let archive = open_archive(&data, None, KeyUse::Demo, a.suite, (None, None), &a.proxies, None)?;
     // The demo's audit witness lives beside the data (never inside it), in a temporary directory of its own.
     let witness_dir = tempfile::Builder::new().prefix("dangan-demo-witness-").tempdir()?;
     attach_witness(&archive, &witness_dir.path().join("audit-witness.jsonl"), &data)?;
