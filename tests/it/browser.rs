@@ -168,6 +168,9 @@ impl Driver {
     /// A new browser: headless Chromium with a fresh profile (the flags this machine needs: no sandbox as root,
     /// no background connections to a closed network), JavaScript on or off; downloads go to `downloads`.
     async fn session(&self, javascript: bool, downloads: &Path) -> Browser {
+        // The WebDriver client is reqwest, which dangan builds with rustls and no crypto provider of its own (the
+        // product installs ring where it makes a client): so does the test, before its client is made.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             "--headless".to_string(),
